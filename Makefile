@@ -1,0 +1,53 @@
+# Berth — build, test and demo. `make demo` and `make test` set up everything
+# they need on a fresh Debian machine (as root).
+
+GO        ?= go
+BIN       ?= bin/berth
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/berthkit/berth/engine.Version=$(VERSION)
+PREFIX    ?= /usr/local
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Packages the tests need; installed when missing.
+TEST_DEBS := busybox-static skopeo umoci docker-registry
+
+.PHONY: all build test test-deps lint bench bench-peers demo install lessons-record fuzz clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/berth
+
+# Install Debian packages the tests use, only when something is missing.
+test-deps:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "not root: install$$missing yourself (apt-get install$$missing)"; fi; \
+	fi
+
+test: test-deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 9m ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.txt
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzApply -fuzztime 60s ./engine/layer
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./engine/dockerfile
+
+demo: test-deps build
+	./scripts/demo.sh
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/berth
+
+clean:
+	rm -rf bin bench.txt

@@ -1,0 +1,692 @@
+package build
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berthkit/berth/engine/dockerfile"
+	"github.com/berthkit/berth/engine/layer"
+	"github.com/berthkit/berth/engine/store"
+	securejoin "github.com/cyphar/filepath-securejoin"
+)
+
+// copySource is one thing a COPY or ADD copies.
+type copySource struct {
+	root    string // host directory the source lives under
+	rel     string // slash path under root ("." for root itself)
+	isDir   bool
+	inline  *dockerfile.Heredoc
+	archive bool   // ADD of a local tar: extract instead of copying
+	name    string // for downloads and heredocs: the file name to create
+	tmpFile string // downloaded file (removed after the step)
+}
+
+func (b *Builder) dispatchCopy(ctx context.Context, s *stageState, ins *dockerfile.Instruction, res *StepResult) error {
+	paths, inline, rawDest := ins.SourcesAndDest()
+	if len(paths)+len(inline) == 0 {
+		return fmt.Errorf("%s requires at least two arguments, but only one was provided. Destination could not be determined", ins.Keyword)
+	}
+	dest, err := b.expand(s, rawDest)
+	if err != nil {
+		return err
+	}
+	chown, _ := ins.Flag("chown")
+	if chown, err = b.expand(s, chown); err != nil {
+		return err
+	}
+	chmodText, _ := ins.Flag("chmod")
+	var chmod *fs.FileMode
+	if chmodText != "" {
+		n, err := strconv.ParseUint(chmodText, 8, 32)
+		if err != nil || n > 0o7777 {
+			return fmt.Errorf("invalid chmod parameter: %s", chmodText)
+		}
+		m := fs.FileMode(n)
+		chmod = &m
+	}
+
+	// Where the sources come from: the context, or another stage or image.
+	var (
+		srcRoot     = b.ctxt.Dir
+		fromID      string
+		fromCleanup func()
+	)
+	defer func() {
+		if fromCleanup != nil {
+			fromCleanup()
+		}
+	}()
+	if from, ok := ins.Flag("from"); ok {
+		from, err = b.expand(s, from)
+		if err != nil {
+			return err
+		}
+		img, err := b.copyFromImage(ctx, from)
+		if err != nil {
+			return err
+		}
+		if img == nil {
+			if !b.opts.Explain {
+				return fmt.Errorf("COPY --from=%s: the stage has no image", from)
+			}
+		} else {
+			fromID = img.ID.String()
+			if !b.opts.Explain {
+				root, cleanup, err := b.mountImage(ctx, img)
+				if err != nil {
+					return err
+				}
+				srcRoot, fromCleanup = root, cleanup
+			}
+		}
+	}
+
+	// Resolve the sources and their checksums: the cache key's content part.
+	var sources []copySource
+	sums := map[string]string{}
+	var keyParts []string
+	for _, p := range paths {
+		p, err := b.expand(s, p)
+		if err != nil {
+			return err
+		}
+		if ins.Keyword == "ADD" && isURL(p) {
+			src, sum, err := b.download(ctx, p, dest)
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(filepath.Dir(src.tmpFile))
+			sources = append(sources, src)
+			sums[p] = sum
+			keyParts = append(keyParts, "file:"+sum)
+			continue
+		}
+		if fromID != "" {
+			if b.opts.Explain {
+				keyParts = append(keyParts, "from:"+p)
+				continue
+			}
+			matches, err := matchInRoot(srcRoot, p)
+			if err != nil {
+				return fmt.Errorf("%s failed: %w", ins.Keyword, err)
+			}
+			for _, m := range matches {
+				st, err := os.Lstat(filepath.Join(srcRoot, m))
+				if err != nil {
+					return err
+				}
+				sources = append(sources, copySource{root: srcRoot, rel: m, isDir: st.IsDir()})
+			}
+			keyParts = append(keyParts, "from:"+p)
+			continue
+		}
+		if b.ctxt.Dir == "" {
+			return fmt.Errorf("%s failed: no build context: a Dockerfile read from stdin (`berth build -`) has no files to copy", ins.Keyword)
+		}
+		matches, err := b.ctxt.Match(p)
+		if err != nil {
+			return fmt.Errorf("%s failed: %w", ins.Keyword, err)
+		}
+		for _, m := range matches {
+			sum, err := b.ctxt.Checksum(m)
+			if err != nil {
+				return err
+			}
+			kind := "file"
+			if b.ctxt.IsDir(m) {
+				kind = "dir"
+				for _, below := range b.ctxt.Below(m) {
+					if !b.ctxt.IsDir(below) {
+						if ss, err := b.ctxt.Checksum(below); err == nil {
+							sums[below] = ss
+						}
+					}
+				}
+			} else {
+				sums[m] = sum
+			}
+			keyParts = append(keyParts, kind+":"+sum)
+			src := copySource{root: b.ctxt.Dir, rel: m, isDir: b.ctxt.IsDir(m)}
+			if ins.Keyword == "ADD" && !src.isDir {
+				src.archive = isArchive(filepath.Join(b.ctxt.Dir, filepath.FromSlash(m)))
+			}
+			sources = append(sources, src)
+		}
+	}
+	for i := range inline {
+		h := inline[i]
+		content := h.Data()
+		if h.Expand {
+			content, err = dockerfile.ExpandHeredoc(content, s.expandEnv())
+			if err != nil {
+				return err
+			}
+		}
+		h.Content, h.Chomp = content, false
+		sum := sha256.Sum256([]byte(content))
+		keyParts = append(keyParts, "file:"+hex.EncodeToString(sum[:]))
+		sources = append(sources, copySource{inline: &h, name: h.Name})
+	}
+	if fromID != "" {
+		keyParts = append([]string{"image:" + fromID}, keyParts...)
+	}
+	srcKey := keyParts[0]
+	if len(keyParts) > 1 {
+		sum := sha256.Sum256([]byte(strings.Join(keyParts, ",")))
+		srcKey = "multi:" + hex.EncodeToString(sum[:])
+	}
+	var flagText string
+	for _, f := range []string{"chown", "chmod"} {
+		if v, ok := ins.Flag(f); ok {
+			flagText += "--" + f + "=" + v + " "
+		}
+	}
+	comment := fmt.Sprintf("%s %s%s in %s ", ins.Keyword, flagText, srcKey, dest)
+	createdBy := strings.Join(append(append([]string{}, s.shell()...), "#(nop) "+comment), " ")
+	if fromID != "" && len(sums) == 0 {
+		sums = nil // sources from an image: its ID in the key says it all
+	}
+	if hit := b.probe(s, ins, createdBy, sums, res); hit {
+		return nil
+	}
+	if b.opts.Explain {
+		return nil
+	}
+
+	multi := len(sources) > 1
+	if multi && !strings.HasSuffix(dest, "/") {
+		return fmt.Errorf("When using %s with more than one source file, the destination must be a directory and end with a /", ins.Keyword)
+	}
+	id, err := b.backend.CreateContainer(ctx, ContainerRequest{
+		Image: s.parentID(), Cmd: append(append([]string{}, s.shell()...), "#(nop) "+comment),
+		Env: s.config.Config.Env, WorkingDir: s.config.Config.WorkingDir, User: s.config.Config.User,
+		Purpose: "copy", Step: b.step,
+	})
+	if err != nil {
+		return err
+	}
+	err = b.copyIntoContainer(ctx, id, s, sources, dest, chown, chmod)
+	var img *store.Image
+	if err == nil {
+		img, err = b.backend.CommitContainer(ctx, id, CommitRequest{
+			Config: s.config, Ext: s.ext, Parent: s.image, CreatedBy: createdBy, Step: b.step,
+		})
+	}
+	if rmErr := b.removeContainer(ctx, id, err == nil); err == nil {
+		err = rmErr
+	}
+	if err != nil {
+		return err
+	}
+	return b.stepDone(s, ins, createdBy, sums, img)
+}
+
+// copyFromImage resolves COPY --from: a stage name or index, or an image.
+func (b *Builder) copyFromImage(ctx context.Context, from string) (*store.Image, error) {
+	lower := strings.ToLower(from)
+	current := len(b.stages) - 1
+	for i, st := range b.stages[:current] {
+		if st.stage.Name == lower || strconv.Itoa(i) == from {
+			return st.image, nil
+		}
+	}
+	for _, st := range b.df.Stages {
+		if st.Name == lower || strconv.Itoa(st.Index) == from {
+			return nil, fmt.Errorf("COPY --from=%s: stage %q is defined later in the Dockerfile; a stage can only copy from stages before it", from, from)
+		}
+	}
+	img, err := b.store.Image(from)
+	if errors.Is(err, store.ErrNotFound) && !b.opts.Explain {
+		img, err = b.backend.Pull(ctx, from, b.opts.Progress)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("COPY --from=%s: %w", from, err)
+	}
+	return img, nil
+}
+
+// mountImage makes an image's root filesystem readable through a container
+// that never starts.
+func (b *Builder) mountImage(ctx context.Context, img *store.Image) (string, func(), error) {
+	id, err := b.backend.CreateContainer(ctx, ContainerRequest{Image: img.ID, Purpose: "copy", Step: b.step})
+	if err != nil {
+		return "", nil, err
+	}
+	root, unmount, err := b.backend.MountContainer(ctx, id)
+	if err != nil {
+		b.backend.RemoveContainer(context.WithoutCancel(ctx), id)
+		return "", nil, err
+	}
+	return root, func() {
+		unmount()
+		b.backend.RemoveContainer(context.WithoutCancel(ctx), id)
+	}, nil
+}
+
+func (b *Builder) copyIntoContainer(ctx context.Context, id string, s *stageState, sources []copySource, dest, chown string, chmod *fs.FileMode) error {
+	rootfs, unmount, err := b.backend.MountContainer(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unmount()
+	uid, gid := 0, 0
+	if chown != "" {
+		uid, gid, err = lookupOwner(rootfs, chown)
+		if err != nil {
+			return err
+		}
+	}
+	if !path.IsAbs(dest) {
+		wd := s.config.Config.WorkingDir
+		if wd == "" {
+			wd = "/"
+		}
+		trailing := strings.HasSuffix(dest, "/") || dest == "."
+		dest = path.Join(wd, dest)
+		if trailing {
+			dest += "/"
+		}
+	}
+	c := &copier{rootfs: rootfs, uid: uid, gid: gid, chmod: chmod}
+	for _, src := range sources {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := c.copy(ctx, src, dest); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type copier struct {
+	rootfs   string
+	uid, gid int
+	chmod    *fs.FileMode
+}
+
+// resolve maps a container path to a host path inside rootfs; symlinks in
+// the image are followed as the container would see them, never out of it.
+func (c *copier) resolve(p string) (string, error) {
+	return securejoin.SecureJoin(c.rootfs, p)
+}
+
+func (c *copier) isDirIn(p string) bool {
+	host, err := c.resolve(p)
+	if err != nil {
+		return false
+	}
+	st, err := os.Stat(host)
+	return err == nil && st.IsDir()
+}
+
+func (c *copier) mkdirAll(p string) error {
+	clean := path.Clean("/" + p)
+	if clean == "/" {
+		return nil
+	}
+	if err := c.mkdirAll(path.Dir(clean)); err != nil {
+		return err
+	}
+	host, err := c.resolve(clean)
+	if err != nil {
+		return err
+	}
+	st, err := os.Lstat(host)
+	if err == nil {
+		if st.IsDir() {
+			return nil
+		}
+		return fmt.Errorf("cannot copy to %s: it is not a directory", clean)
+	}
+	if err := os.Mkdir(host, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	return os.Lchown(host, c.uid, c.gid)
+}
+
+func (c *copier) copy(ctx context.Context, src copySource, dest string) error {
+	destIsDir := strings.HasSuffix(dest, "/") || c.isDirIn(dest)
+	switch {
+	case src.inline != nil:
+		target := dest
+		if destIsDir {
+			target = path.Join(dest, src.name)
+		}
+		if err := c.mkdirAll(path.Dir(target)); err != nil {
+			return err
+		}
+		return c.writeFile(target, strings.NewReader(src.inline.Content), 0o644, time.Now())
+	case src.tmpFile != "":
+		target := dest
+		if destIsDir {
+			target = path.Join(dest, src.name)
+		}
+		if err := c.mkdirAll(path.Dir(target)); err != nil {
+			return err
+		}
+		f, err := os.Open(src.tmpFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		st, _ := f.Stat()
+		return c.writeFile(target, f, 0o600, st.ModTime())
+	case src.archive:
+		if err := c.mkdirAll(dest); err != nil {
+			return err
+		}
+		target, err := c.resolve(dest)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(filepath.Join(src.root, filepath.FromSlash(src.rel)))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = layer.Apply(ctx, target, f, layer.ApplyOptions{Whiteouts: layer.WhiteoutDelete})
+		if err != nil {
+			return fmt.Errorf("ADD %s: extract archive: %w", src.rel, err)
+		}
+		return nil
+	case src.isDir:
+		if err := c.mkdirAll(dest); err != nil {
+			return err
+		}
+		base := filepath.Join(src.root, filepath.FromSlash(src.rel))
+		return filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(base, p)
+			if rel == "." {
+				return nil
+			}
+			if src.root != "" && src.rel != "" && !c.inContext(src, p) {
+				return nil
+			}
+			return c.copyEntry(p, path.Join(dest, filepath.ToSlash(rel)), d)
+		})
+	default:
+		target := dest
+		if destIsDir {
+			target = path.Join(dest, path.Base(src.rel))
+		}
+		if err := c.mkdirAll(path.Dir(target)); err != nil {
+			return err
+		}
+		full := filepath.Join(src.root, filepath.FromSlash(src.rel))
+		st, err := os.Lstat(full)
+		if err != nil {
+			return err
+		}
+		return c.copyEntry(full, target, fs.FileInfoToDirEntry(st))
+	}
+}
+
+// inContext is a hook for .dockerignore'd files inside copied dirs; the
+// context's file list is authoritative for context sources.
+func (c *copier) inContext(src copySource, p string) bool { return true }
+
+func (c *copier) copyEntry(hostPath, target string, d fs.DirEntry) error {
+	info, err := d.Info()
+	if err != nil {
+		return err
+	}
+	mode := info.Mode()
+	switch {
+	case mode.IsDir():
+		if err := c.mkdirAll(target); err != nil {
+			return err
+		}
+		host, err := c.resolve(target)
+		if err != nil {
+			return err
+		}
+		perm := mode.Perm() | mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
+		if c.chmod != nil {
+			perm = *c.chmod
+		}
+		if err := os.Chmod(host, toUnixMode(perm)); err != nil {
+			return err
+		}
+		return os.Chtimes(host, info.ModTime(), info.ModTime())
+	case mode&fs.ModeSymlink != 0:
+		link, err := os.Readlink(hostPath)
+		if err != nil {
+			return err
+		}
+		host, err := c.resolveParent(target)
+		if err != nil {
+			return err
+		}
+		os.RemoveAll(host)
+		if err := os.Symlink(link, host); err != nil {
+			return err
+		}
+		return os.Lchown(host, c.uid, c.gid)
+	case mode.IsRegular():
+		f, err := os.Open(hostPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return c.writeFile(target, f, mode.Perm()|mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky), info.ModTime())
+	default:
+		return nil // sockets, devices and fifos in a context are skipped, as Docker does
+	}
+}
+
+// resolveParent resolves the parent of target safely and appends the base
+// name, so the final component itself is never followed.
+func (c *copier) resolveParent(target string) (string, error) {
+	dir, err := c.resolve(path.Dir(path.Clean("/" + target)))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, path.Base(target)), nil
+}
+
+func (c *copier) writeFile(target string, r io.Reader, perm fs.FileMode, mtime time.Time) error {
+	host, err := c.resolveParent(target)
+	if err != nil {
+		return err
+	}
+	if st, err := os.Lstat(host); err == nil && !st.Mode().IsRegular() {
+		if st.IsDir() {
+			return fmt.Errorf("cannot overwrite directory %s with a file", target)
+		}
+		os.Remove(host)
+	}
+	if c.chmod != nil {
+		perm = *c.chmod
+	}
+	f, err := os.OpenFile(host, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscallNoFollow, 0o600)
+	if err != nil {
+		return fmt.Errorf("copy to %s: %w", target, err)
+	}
+	if _, err := io.Copy(f, bufio.NewReader(r)); err != nil {
+		f.Close()
+		return fmt.Errorf("copy to %s: %w", target, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Lchown(host, c.uid, c.gid); err != nil {
+		return err
+	}
+	if err := os.Chmod(host, toUnixMode(perm)); err != nil {
+		return err
+	}
+	return os.Chtimes(host, mtime, mtime)
+}
+
+// toUnixMode keeps the permission and special bits for os.Chmod.
+func toUnixMode(m fs.FileMode) fs.FileMode {
+	return m & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+}
+
+// matchInRoot matches a COPY --from source inside another image's rootfs.
+func matchInRoot(root, src string) ([]string, error) {
+	clean := path.Clean("/" + src)
+	if !strings.ContainsAny(clean, "*?[") {
+		host, err := securejoin.SecureJoin(root, clean)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Lstat(host); err != nil {
+			return nil, fmt.Errorf("file not found in the source image: %s", src)
+		}
+		rel, _ := filepath.Rel(root, host)
+		return []string{filepath.ToSlash(rel)}, nil
+	}
+	matches, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(clean)))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range matches {
+		rel, _ := filepath.Rel(root, m)
+		out = append(out, filepath.ToSlash(rel))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no source files were specified")
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// lookupOwner resolves --chown's user[:group] with the image's /etc/passwd
+// and /etc/group, read as files, never by running code from the image.
+func lookupOwner(rootfs, spec string) (int, int, error) {
+	user, group, hasGroup := strings.Cut(spec, ":")
+	uid, gid := -1, -1
+	if n, err := strconv.Atoi(user); err == nil {
+		uid = n
+	} else {
+		entry, ok := findEntry(rootfs, "/etc/passwd", user)
+		if !ok {
+			return 0, 0, fmt.Errorf("unable to convert uid/gid chown string to host mapping: can't find uid for user %s: no such user: %s", user, user)
+		}
+		uid, _ = strconv.Atoi(entry[2])
+		gid, _ = strconv.Atoi(entry[3])
+	}
+	if hasGroup {
+		if n, err := strconv.Atoi(group); err == nil {
+			gid = n
+		} else {
+			entry, ok := findEntry(rootfs, "/etc/group", group)
+			if !ok {
+				return 0, 0, fmt.Errorf("unable to convert uid/gid chown string to host mapping: can't find gid for group %s: no such group: %s", group, group)
+			}
+			gid, _ = strconv.Atoi(entry[2])
+		}
+	}
+	if gid < 0 {
+		gid = uid
+	}
+	return uid, gid, nil
+}
+
+func findEntry(rootfs, file, name string) ([]string, bool) {
+	host, err := securejoin.SecureJoin(rootfs, file)
+	if err != nil {
+		return nil, false
+	}
+	f, err := os.Open(host)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), ":")
+		if len(fields) >= 4 && fields[0] == name {
+			return fields, true
+		}
+	}
+	return nil, false
+}
+
+func isURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+// isArchive reports whether an ADD source is a tar archive (plain, gzip or
+// zstd), which ADD extracts.
+func isArchive(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	r, err := layer.Decompress(f)
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	var hdr [512]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return false
+	}
+	return string(hdr[257:262]) == "ustar"
+}
+
+// download fetches an ADD URL into a temporary file.
+func (b *Builder) download(ctx context.Context, raw, dest string) (copySource, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return copySource{}, "", fmt.Errorf("ADD %s: %w", raw, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
+	if err != nil {
+		return copySource{}, "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return copySource{}, "", fmt.Errorf("ADD %s: %w (check the address, or download the file into the build context and COPY it)", raw, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return copySource{}, "", fmt.Errorf("ADD %s: server answered %s", raw, resp.Status)
+	}
+	tmp, err := b.store.TempDir("add-")
+	if err != nil {
+		return copySource{}, "", err
+	}
+	name := path.Base(u.Path)
+	if name == "/" || name == "." || name == "" {
+		return copySource{}, "", fmt.Errorf("cannot determine filename from url: %s", raw)
+	}
+	file := filepath.Join(tmp, "download")
+	f, err := os.Create(file)
+	if err != nil {
+		return copySource{}, "", err
+	}
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(f, h), resp.Body)
+	f.Close()
+	if err != nil {
+		return copySource{}, "", fmt.Errorf("ADD %s: %w", raw, err)
+	}
+	if lm, err := http.ParseTime(resp.Header.Get("Last-Modified")); err == nil {
+		os.Chtimes(file, lm, lm)
+	}
+	return copySource{tmpFile: file, name: name}, hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,5 @@
+package build
+
+import "syscall"
+
+const syscallNoFollow = syscall.O_NOFOLLOW

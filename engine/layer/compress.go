@@ -1,0 +1,163 @@
+package layer
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/pgzip"
+)
+
+// Compression is how a layer blob is compressed. The zero value is Gzip,
+// the default of every registry and Docker.
+type Compression int
+
+// Compressions.
+const (
+	// Gzip compresses on all cores (pgzip, level 1 unless DiffOptions.Level says otherwise).
+	Gzip Compression = iota
+	// None writes the plain tar.
+	None
+	// Zstd writes a tar+zstd blob.
+	Zstd
+)
+
+// Default compression levels, chosen by measurement (docs/layers.md).
+const (
+	DefaultGzipLevel = 1
+	DefaultZstdLevel = 3
+)
+
+// zstd decoding refuses frames whose window exceeds this, so a hostile blob
+// cannot make Apply allocate gigabytes; it is the zstd CLI's own default.
+const zstdMaxWindow = 128 << 20
+
+func (c Compression) String() string {
+	switch c {
+	case None:
+		return "none"
+	case Gzip:
+		return "gzip"
+	case Zstd:
+		return "zstd"
+	}
+	return fmt.Sprintf("compression(%d)", int(c))
+}
+
+// MediaType is the OCI layer media type of a blob with this compression.
+func (c Compression) MediaType() string {
+	switch c {
+	case None:
+		return MediaTypeTar
+	case Zstd:
+		return MediaTypeZstd
+	}
+	return MediaTypeGzip
+}
+
+// ParseCompression accepts "gzip", "zstd", "none" (or "uncompressed"), as
+// `--compression` flags spell them.
+func ParseCompression(s string) (Compression, error) {
+	switch strings.ToLower(s) {
+	case "gzip", "":
+		return Gzip, nil
+	case "zstd":
+		return Zstd, nil
+	case "none", "uncompressed", "tar":
+		return None, nil
+	}
+	return Gzip, fmt.Errorf("unknown compression %q: use gzip, zstd or none", s)
+}
+
+// CompressionOfMediaType maps a layer media type (OCI or Docker) to its compression.
+func CompressionOfMediaType(mediaType string) (Compression, error) {
+	switch {
+	case strings.HasSuffix(mediaType, "+zstd") || strings.HasSuffix(mediaType, ".zstd"):
+		return Zstd, nil
+	case strings.HasSuffix(mediaType, "+gzip") || strings.HasSuffix(mediaType, ".gzip"):
+		return Gzip, nil
+	case strings.HasSuffix(mediaType, ".tar") || strings.HasSuffix(mediaType, ".tar.v1"):
+		return None, nil
+	}
+	return None, fmt.Errorf("unknown layer media type %q", mediaType)
+}
+
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// DetectCompression looks at the first bytes of a blob.
+func DetectCompression(head []byte) Compression {
+	switch {
+	case bytes.HasPrefix(head, gzipMagic):
+		return Gzip
+	case bytes.HasPrefix(head, zstdMagic):
+		return Zstd
+	}
+	return None
+}
+
+// Decompress detects gzip, zstd or a plain tar by its magic bytes and returns
+// the uncompressed stream. Closing it releases the decoder, not r.
+func Decompress(r io.Reader) (io.ReadCloser, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := br.Peek(4)
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("read layer header: %w", err)
+	}
+	switch DetectCompression(head) {
+	case Gzip:
+		zr, err := pgzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("open gzip layer: %w", err)
+		}
+		return zr, nil
+	case Zstd:
+		zr, err := zstd.NewReader(br, zstd.WithDecoderMaxWindow(zstdMaxWindow), zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, fmt.Errorf("open zstd layer: %w", err)
+		}
+		return zstdReadCloser{zr}, nil
+	}
+	return io.NopCloser(br), nil
+}
+
+type zstdReadCloser struct{ *zstd.Decoder }
+
+func (z zstdReadCloser) Close() error {
+	z.Decoder.Close()
+	return nil
+}
+
+// newCompressor wraps w in the compressor c; None returns nil.
+func newCompressor(w io.Writer, c Compression, level int) (io.WriteCloser, error) {
+	switch c {
+	case None:
+		return nil, nil
+	case Gzip:
+		if level == 0 {
+			level = DefaultGzipLevel
+		}
+		zw, err := pgzip.NewWriterLevel(w, level)
+		if err != nil {
+			return nil, fmt.Errorf("gzip level %d: %w", level, err)
+		}
+		return zw, nil
+	case Zstd:
+		if level == 0 {
+			level = DefaultZstdLevel
+		}
+		zw, err := zstd.NewWriter(w,
+			zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
+			zstd.WithEncoderConcurrency(1))
+		if err != nil {
+			return nil, fmt.Errorf("zstd level %d: %w", level, err)
+		}
+		return zw, nil
+	}
+	return nil, fmt.Errorf("unknown compression %d", int(c))
+}

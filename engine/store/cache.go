@@ -1,0 +1,129 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// CacheEntry records that building Key on top of Parent produced Image. The
+// classic builder's cache is exactly this: (parent image, instruction) →
+// image. Key is the instruction's marker ("/bin/sh -c apk add --update redis",
+// "/bin/sh -c #(nop)  CMD [\"redis-server\"]", "/bin/sh -c #(nop) COPY
+// file:<sum> in /app"); ConfigSum covers the rest of the run config.
+type CacheEntry struct {
+	Parent    digest.Digest `json:"parent"`
+	Key       string        `json:"key"`
+	ConfigSum string        `json:"config_sum"`
+	Image     digest.Digest `json:"image"`
+	Created   time.Time     `json:"created"`
+	// Original is the Dockerfile text of the step ("RUN apk add --update redis").
+	Original string `json:"original,omitempty"`
+	// Sources maps COPY/ADD source paths to their content checksums, so a
+	// miss can name the file that changed.
+	Sources map[string]string `json:"sources,omitempty"`
+}
+
+func (s *Store) cacheParentDir(parent digest.Digest) string {
+	name := "scratch"
+	if parent != "" {
+		name = parent.Encoded()
+	}
+	return filepath.Join(s.CacheDir(), name)
+}
+
+func cacheFileName(key, configSum string) string {
+	return digest.FromString(key+"\x00"+configSum).Encoded() + ".json"
+}
+
+// CacheGet returns the entry for (parent, key, configSum) if its image is
+// still in the store.
+func (s *Store) CacheGet(parent digest.Digest, key, configSum string) (*CacheEntry, bool) {
+	data, err := os.ReadFile(filepath.Join(s.cacheParentDir(parent), cacheFileName(key, configSum)))
+	if err != nil {
+		return nil, false
+	}
+	var e CacheEntry
+	if json.Unmarshal(data, &e) != nil || e.Key != key || e.ConfigSum != configSum {
+		return nil, false
+	}
+	return &e, true
+}
+
+// CachePut records an entry. A later build with the same key replaces it.
+func (s *Store) CachePut(e CacheEntry) error {
+	dir := s.cacheParentDir(e.Parent)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("build cache: %w", err)
+	}
+	if e.Created.IsZero() {
+		e.Created = time.Now().UTC()
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(dir, cacheFileName(e.Key, e.ConfigSum)), data, 0o600)
+}
+
+// CacheEntries lists what was built on top of parent, newest first, so a miss
+// can say what differed.
+func (s *Store) CacheEntries(parent digest.Digest) ([]CacheEntry, error) {
+	dir := s.cacheParentDir(parent)
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []CacheEntry
+	for _, n := range names {
+		if !strings.HasSuffix(n.Name(), ".json") || strings.HasPrefix(n.Name(), ".") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, n.Name()))
+		if err != nil {
+			continue
+		}
+		var e CacheEntry
+		if json.Unmarshal(data, &e) == nil {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+// pruneCacheLocked drops entries whose parent or image is gone.
+func (s *Store) pruneCacheLocked(live map[digest.Digest]bool) int {
+	freed := 0
+	parents, _ := os.ReadDir(s.CacheDir())
+	for _, p := range parents {
+		dir := filepath.Join(s.CacheDir(), p.Name())
+		if p.Name() != "scratch" && !live[digest.NewDigestFromEncoded(digest.SHA256, p.Name())] {
+			n, _ := os.ReadDir(dir)
+			freed += len(n)
+			os.RemoveAll(dir)
+			continue
+		}
+		names, _ := os.ReadDir(dir)
+		for _, n := range names {
+			path := filepath.Join(dir, n.Name())
+			data, err := os.ReadFile(path)
+			var e CacheEntry
+			if err != nil || json.Unmarshal(data, &e) != nil || !live[e.Image] {
+				os.Remove(path)
+				freed++
+			}
+		}
+	}
+	return freed
+}

@@ -1,0 +1,25 @@
+// Package store keeps Berth's images, layers, containers and build cache on
+// disk, in a directory that is at the same time a valid OCI image layout
+// (oci-layout, index.json, blobs/sha256), so skopeo, umoci and podman can read
+// it directly.
+//
+// Layout under the root:
+//
+//	oci-layout, index.json, blobs/sha256/<hex>   the OCI image layout
+//	layers/<chainID hex>/                        unpacked layers (overlay lower dirs)
+//	containers/<id>/                             container records and their snapshots
+//	cache/<parent hex>/<key hex>.json            the classic builder's cache index
+//	tmp/                                         ingest files, renamed into place when complete
+//
+// Every image is listed in index.json: once per tag, with the full reference
+// in the org.opencontainers.image.ref.name annotation, or once without that
+// annotation when it has no tag (intermediate build images, dangling images).
+// Berth's own facts about an image (its parent, its unpacked size) ride along
+// as annotations on those entries.
+//
+// Writes are atomic: a blob is written to an ingest file, checked, fsynced and
+// renamed; index.json is rewritten to a temporary file and renamed, under an
+// exclusive lock. A process killed at any point leaves a readable store with
+// no reference to a partial image; the next Open that finds itself alone
+// removes the leftovers.
+package store

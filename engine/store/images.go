@@ -1,0 +1,684 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/identity"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Annotations Berth keeps on index.json entries.
+const (
+	// AnnotationParent is the ID of the image this one was built on top of
+	// (the previous build step, or the image a committed container ran).
+	AnnotationParent = "org.berthkit.image.parent"
+	// AnnotationSize is the total uncompressed size of the image's layers.
+	AnnotationSize = "org.berthkit.image.size"
+	// AnnotationCreated is when the image entered this store (RFC 3339).
+	AnnotationCreated = "org.berthkit.image.stored"
+	// AnnotationLayerSizes lists the uncompressed size of each layer, base
+	// first, comma separated: what `history` shows in its SIZE column.
+	AnnotationLayerSizes = "org.berthkit.image.layer-sizes"
+)
+
+// Image is an image in the store: its manifest, its config and what the
+// index says about it. Image values are snapshots; changing one does not
+// change the store.
+type Image struct {
+	// ID is the digest of the config, as Docker's image ID.
+	ID             digest.Digest
+	ManifestDigest digest.Digest
+	ManifestSize   int64
+	Manifest       ocispec.Manifest
+	Config         ocispec.Image
+	// Refs are the full names tagged to this image (docker.io/library/busybox:latest).
+	Refs []string
+	// Parent is the image this one was built from, if known.
+	Parent digest.Digest
+	// Size is the uncompressed size of all layers.
+	Size int64
+	// Ext holds Docker's config fields that OCI lacks (Healthcheck, OnBuild, Shell).
+	Ext ExtConfig
+	// Annotations are the index entry's annotations (Berth's facts and others).
+	Annotations map[string]string
+}
+
+// ShortID is the 12 hex characters Docker shows.
+func (img *Image) ShortID() string { return img.ID.Encoded()[:12] }
+
+// DiffIDs are the uncompressed layer digests, base first.
+func (img *Image) DiffIDs() []digest.Digest { return img.Config.RootFS.DiffIDs }
+
+// ChainIDs returns the chain ID of every layer prefix, base first; the last
+// one names the top of the image's layer stack.
+func (img *Image) ChainIDs() []digest.Digest {
+	ids := append([]digest.Digest(nil), img.Config.RootFS.DiffIDs...)
+	identity.ChainIDs(ids)
+	return ids
+}
+
+// Created returns the image's creation time, zero if unknown.
+func (img *Image) Created() time.Time {
+	if img.Config.Created == nil {
+		return time.Time{}
+	}
+	return *img.Config.Created
+}
+
+func newIndex() *ocispec.Index {
+	return &ocispec.Index{
+		Versioned: specs.Versioned{SchemaVersion: 2},
+		MediaType: ocispec.MediaTypeImageIndex,
+		Manifests: []ocispec.Descriptor{},
+	}
+}
+
+func (s *Store) indexPath() string { return filepath.Join(s.root, "index.json") }
+
+// ReadIndex returns index.json as it is now.
+func (s *Store) ReadIndex() (*ocispec.Index, error) {
+	data, err := os.ReadFile(s.indexPath())
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return newIndex(), nil
+		}
+		return nil, fmt.Errorf("read index.json: %w", err)
+	}
+	idx := newIndex()
+	if err := json.Unmarshal(data, idx); err != nil {
+		return nil, fmt.Errorf("index.json in %s is corrupt (%v): restore it from a backup or remove the store", s.root, err)
+	}
+	if idx.Manifests == nil {
+		idx.Manifests = []ocispec.Descriptor{}
+	}
+	return idx, nil
+}
+
+func (s *Store) writeIndex(idx *ocispec.Index) error {
+	// Keep the file stable for diffs and for readers: sorted by ref then digest.
+	sort.SliceStable(idx.Manifests, func(i, j int) bool {
+		a, b := idx.Manifests[i], idx.Manifests[j]
+		ra, rb := a.Annotations[ocispec.AnnotationRefName], b.Annotations[ocispec.AnnotationRefName]
+		if ra != rb {
+			return ra < rb
+		}
+		return a.Digest < b.Digest
+	})
+	data, err := json.MarshalIndent(idx, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := WriteFileAtomic(s.indexPath(), data, 0o644); err != nil {
+		return fmt.Errorf("write index.json: %w", err)
+	}
+	return nil
+}
+
+// UpdateIndex runs fn on index.json under the store lock and writes the
+// result if fn returns nil.
+func (s *Store) UpdateIndex(fn func(idx *ocispec.Index) error) error {
+	unlock, err := s.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.updateIndexLocked(fn)
+}
+
+func (s *Store) updateIndexLocked(fn func(idx *ocispec.Index) error) error {
+	idx, err := s.ReadIndex()
+	if err != nil {
+		return err
+	}
+	if err := fn(idx); err != nil {
+		return err
+	}
+	return s.writeIndex(idx)
+}
+
+// ImageOptions are Berth's facts about a new image.
+type ImageOptions struct {
+	Parent digest.Digest
+	// LayerSizes are the uncompressed sizes of the layers, base first; they
+	// add up to the image's size.
+	LayerSizes []int64
+	// Annotations go on the manifest itself.
+	Annotations map[string]string
+	// Ext adds Docker's config fields that OCI lacks.
+	Ext ExtConfig
+}
+
+// PutImage stores config and a manifest over already stored layer blobs and
+// lists the image in the index (untagged). Storing an image that exists
+// returns it unchanged.
+func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts ImageOptions) (*Image, error) {
+	if len(layers) != len(config.RootFS.DiffIDs) {
+		return nil, fmt.Errorf("image has %d layers but %d diff IDs", len(layers), len(config.RootFS.DiffIDs))
+	}
+	for _, l := range layers {
+		if !s.HasBlob(l.Digest) {
+			return nil, fmt.Errorf("layer blob %s: %w", l.Digest, ErrNotFound)
+		}
+	}
+	if config.RootFS.Type == "" {
+		config.RootFS.Type = "layers"
+	}
+	if config.RootFS.DiffIDs == nil {
+		config.RootFS.DiffIDs = []digest.Digest{}
+	}
+	configData, err := marshalConfig(config, opts.Ext)
+	if err != nil {
+		return nil, fmt.Errorf("encode image config: %w", err)
+	}
+	configDigest, err := s.PutBlobBytes(configData)
+	if err != nil {
+		return nil, fmt.Errorf("store image config: %w", err)
+	}
+	configDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: configDigest, Size: int64(len(configData))}
+	if layers == nil {
+		layers = []ocispec.Descriptor{}
+	}
+	manifest := ocispec.Manifest{
+		Versioned:   specs.Versioned{SchemaVersion: 2},
+		MediaType:   ocispec.MediaTypeImageManifest,
+		Config:      configDesc,
+		Layers:      layers,
+		Annotations: opts.Annotations,
+	}
+	manifestDesc, _, err := s.PutJSON(ocispec.MediaTypeImageManifest, manifest)
+	if err != nil {
+		return nil, fmt.Errorf("store manifest: %w", err)
+	}
+	var size int64
+	for _, n := range opts.LayerSizes {
+		size += n
+	}
+	annotations := map[string]string{
+		AnnotationSize:    strconv.FormatInt(size, 10),
+		AnnotationCreated: time.Now().UTC().Format(time.RFC3339Nano),
+	}
+	if opts.Parent != "" {
+		annotations[AnnotationParent] = opts.Parent.String()
+	}
+	if len(opts.LayerSizes) == len(layers) && len(layers) > 0 {
+		annotations[AnnotationLayerSizes] = FormatLayerSizes(opts.LayerSizes)
+	}
+	err = s.UpdateIndex(func(idx *ocispec.Index) error {
+		for _, d := range idx.Manifests {
+			if d.Digest == manifestDesc.Digest {
+				return nil // already listed
+			}
+		}
+		entry := manifestDesc
+		entry.Annotations = annotations
+		idx.Manifests = append(idx.Manifests, entry)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.ImageByManifest(manifestDesc.Digest)
+}
+
+// ImageByManifest loads the image whose manifest has digest d.
+func (s *Store) ImageByManifest(d digest.Digest) (*Image, error) {
+	images, err := s.Images()
+	if err != nil {
+		return nil, err
+	}
+	for _, img := range images {
+		if img.ManifestDigest == d {
+			return img, nil
+		}
+	}
+	return nil, fmt.Errorf("manifest %s: %w", d, ErrNotFound)
+}
+
+// Images lists every image in the store, one value per manifest, newest first.
+func (s *Store) Images() ([]*Image, error) {
+	idx, err := s.ReadIndex()
+	if err != nil {
+		return nil, err
+	}
+	byManifest := map[digest.Digest]*Image{}
+	var order []*Image
+	for _, desc := range idx.Manifests {
+		img := byManifest[desc.Digest]
+		if img == nil {
+			img, err = s.loadImage(desc)
+			if err != nil {
+				return nil, err
+			}
+			byManifest[desc.Digest] = img
+			order = append(order, img)
+		}
+		if ref := desc.Annotations[ocispec.AnnotationRefName]; ref != "" {
+			img.Refs = append(img.Refs, ref)
+		}
+	}
+	for _, img := range order {
+		sort.Strings(img.Refs)
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].Created().After(order[j].Created()) })
+	return order, nil
+}
+
+func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
+	// Manifests and configs are content addressed, so what was parsed once
+	// holds for the life of the process; only the index entry's facts vary.
+	var base *Image
+	if cached, ok := s.parsed.Load(desc.Digest); ok {
+		base = cached.(*Image)
+	} else {
+		data, err := s.ReadBlob(desc.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("manifest %s listed in index.json: %w (the store is damaged; `berth image validate` tells more)", desc.Digest, err)
+		}
+		base = &Image{ManifestDigest: desc.Digest, ManifestSize: int64(len(data))}
+		if err := json.Unmarshal(data, &base.Manifest); err != nil {
+			return nil, fmt.Errorf("manifest %s: %w", desc.Digest, err)
+		}
+		cfg, err := s.ReadBlob(base.Manifest.Config.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", base.Manifest.Config.Digest, err)
+		}
+		if err := json.Unmarshal(cfg, &base.Config); err != nil {
+			return nil, fmt.Errorf("config %s: %w", base.Manifest.Config.Digest, err)
+		}
+		base.Ext = unmarshalExt(cfg)
+		base.ID = base.Manifest.Config.Digest
+		s.parsed.Store(desc.Digest, base)
+	}
+	img := *base
+	img.Refs = nil
+	img.Parent = ""
+	img.Size = 0
+	img.Annotations = desc.Annotations
+	if p := desc.Annotations[AnnotationParent]; p != "" {
+		img.Parent = digest.Digest(p)
+	}
+	if n, err := strconv.ParseInt(desc.Annotations[AnnotationSize], 10, 64); err == nil {
+		img.Size = n
+	}
+	return &img, nil
+}
+
+// Image finds an image by reference ("busybox", "rommelrico/redis:latest",
+// "name@sha256:..."), full ID ("sha256:..."), or ID prefix (at least 4 hex
+// chars, as Docker). The error for nothing found wraps ErrNotFound and reads
+// like Docker's: "No such image: busybox:latest".
+func (s *Store) Image(nameOrID string) (*Image, error) {
+	images, err := s.Images()
+	if err != nil {
+		return nil, err
+	}
+	return FindImage(images, nameOrID)
+}
+
+// FindImage resolves nameOrID against a list of images (see Store.Image).
+// As Docker, a name is looked up as a reference first and as an ID prefix
+// second, so an image tagged "cafe" is found by that name even when "cafe"
+// is also the start of some image ID.
+func FindImage(images []*Image, nameOrID string) (*Image, error) {
+	hexPart := strings.TrimPrefix(nameOrID, "sha256:")
+	byID := func() (*Image, error) {
+		var found []*Image
+		for _, img := range images {
+			if strings.HasPrefix(img.ID.Encoded(), hexPart) {
+				found = append(found, img)
+			}
+		}
+		switch {
+		case len(found) == 1:
+			return found[0], nil
+		case len(found) > 1:
+			return nil, fmt.Errorf("image ID %q is ambiguous, give more characters: %w", nameOrID, ErrAmbiguous)
+		}
+		return nil, nil
+	}
+	isID := isHex(hexPart) && len(hexPart) >= 4
+	// "sha256:<hex>" and a full 64-hex ID can only be IDs.
+	if isID && (strings.HasPrefix(nameOrID, "sha256:") || len(hexPart) == 64) {
+		img, err := byID()
+		if err != nil || img != nil {
+			return img, err
+		}
+		return nil, noSuchImage(nameOrID)
+	}
+	ref, err := ParseRef(nameOrID)
+	if err != nil {
+		return nil, err
+	}
+	full := ref.String()
+	for _, img := range images {
+		for _, r := range img.Refs {
+			if r == full {
+				return img, nil
+			}
+		}
+	}
+	// name@sha256:... matches the manifest digest.
+	if at := strings.LastIndex(nameOrID, "@"); at >= 0 {
+		d := digest.Digest(nameOrID[at+1:])
+		for _, img := range images {
+			if img.ManifestDigest == d {
+				return img, nil
+			}
+		}
+	}
+	if isID {
+		img, err := byID()
+		if err != nil || img != nil {
+			return img, err
+		}
+	}
+	return nil, noSuchImage(Familiar(full))
+}
+
+// notFoundError is an error worded exactly as Docker words it ("No such
+// image: busybox:latest") that still matches ErrNotFound with errors.Is.
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string        { return e.msg }
+func (e *notFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// noSuchImage is Docker's error for an image name or ID not in the store.
+func noSuchImage(name string) error { return &notFoundError{msg: "No such image: " + name} }
+
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Tag points the reference at the image, moving it from any image that had
+// it. The previous holder of the name is returned (empty if none).
+func (s *Store) Tag(id digest.Digest, name string) (previous digest.Digest, err error) {
+	ref, err := ParseTag(name)
+	if err != nil {
+		return "", err
+	}
+	full := ref.String()
+	err = s.UpdateIndex(func(idx *ocispec.Index) error {
+		var target *ocispec.Descriptor
+		keep := idx.Manifests[:0]
+		for _, d := range idx.Manifests {
+			if d.Annotations[ocispec.AnnotationRefName] == full {
+				cfg, err := s.configDigest(d.Digest)
+				if err == nil && cfg == id {
+					return nil // already tagged
+				}
+				previous = cfg
+				if !s.listedElsewhere(idx, d) {
+					// Keep the untagged image listed so it survives as <none>.
+					delete(d.Annotations, ocispec.AnnotationRefName)
+					keep = append(keep, d)
+				}
+				continue
+			}
+			keep = append(keep, d)
+		}
+		idx.Manifests = keep
+		for i, d := range idx.Manifests {
+			cfg, err := s.configDigest(d.Digest)
+			if err != nil {
+				return err
+			}
+			if cfg == id {
+				target = &idx.Manifests[i]
+				break
+			}
+		}
+		if target == nil {
+			return noSuchImage(id.String())
+		}
+		entry := *target
+		entry.Annotations = cloneMap(target.Annotations)
+		entry.Annotations[ocispec.AnnotationRefName] = full
+		if target.Annotations[ocispec.AnnotationRefName] == "" {
+			*target = entry // reuse the untagged entry
+		} else {
+			idx.Manifests = append(idx.Manifests, entry)
+		}
+		return nil
+	})
+	return previous, err
+}
+
+// listedElsewhere reports whether the manifest of d appears in another entry.
+func (s *Store) listedElsewhere(idx *ocispec.Index, d ocispec.Descriptor) bool {
+	n := 0
+	for _, e := range idx.Manifests {
+		if e.Digest == d.Digest {
+			n++
+		}
+	}
+	return n > 1
+}
+
+func (s *Store) configDigest(manifest digest.Digest) (digest.Digest, error) {
+	data, err := s.ReadBlob(manifest)
+	if err != nil {
+		return "", err
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return "", err
+	}
+	return m.Config.Digest, nil
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Untag removes a reference. The image stays listed (untagged) if that was
+// its last name; deleting it is DeleteImage's job. It returns the image ID
+// the name pointed at.
+func (s *Store) Untag(name string) (digest.Digest, error) {
+	ref, err := ParseRef(name)
+	if err != nil {
+		return "", err
+	}
+	full := ref.String()
+	var id digest.Digest
+	err = s.UpdateIndex(func(idx *ocispec.Index) error {
+		for i, d := range idx.Manifests {
+			if d.Annotations[ocispec.AnnotationRefName] != full {
+				continue
+			}
+			cfg, err := s.configDigest(d.Digest)
+			if err != nil {
+				return err
+			}
+			id = cfg
+			if s.listedElsewhere(idx, d) {
+				idx.Manifests = append(idx.Manifests[:i], idx.Manifests[i+1:]...)
+			} else {
+				d.Annotations = cloneMap(d.Annotations)
+				delete(d.Annotations, ocispec.AnnotationRefName)
+				idx.Manifests[i] = d
+			}
+			return nil
+		}
+		return noSuchImage(Familiar(full))
+	})
+	return id, err
+}
+
+// DeleteImage removes every index entry of the image (all its names) and
+// then frees what nothing else uses. Callers check for containers and child
+// images first; the store only keeps its own files consistent.
+func (s *Store) DeleteImage(id digest.Digest) error {
+	unlock, err := s.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	err = s.updateIndexLocked(func(idx *ocispec.Index) error {
+		keep := idx.Manifests[:0]
+		found := false
+		for _, d := range idx.Manifests {
+			cfg, err := s.configDigest(d.Digest)
+			if err == nil && cfg == id {
+				found = true
+				continue
+			}
+			keep = append(keep, d)
+		}
+		if !found {
+			return noSuchImage(id.String())
+		}
+		idx.Manifests = keep
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.gcLocked()
+	return err
+}
+
+// GCResult says what a garbage collection freed.
+type GCResult struct {
+	Blobs      int
+	Layers     int
+	BytesFreed int64
+	CacheFreed int
+}
+
+// GC removes blobs and unpacked layers that no listed image uses, keeping
+// layer dirs that a container still mounts. It is run after deletions.
+func (s *Store) GC() (GCResult, error) {
+	unlock, err := s.Lock()
+	if err != nil {
+		return GCResult{}, err
+	}
+	defer unlock()
+	return s.gcLocked()
+}
+
+func (s *Store) gcLocked() (GCResult, error) {
+	var res GCResult
+	images, err := s.Images()
+	if err != nil {
+		return res, err
+	}
+	liveBlobs := map[digest.Digest]bool{}
+	liveChains := map[string]bool{}
+	liveImages := map[digest.Digest]bool{}
+	for _, img := range images {
+		liveImages[img.ID] = true
+		liveBlobs[img.ManifestDigest] = true
+		liveBlobs[img.Manifest.Config.Digest] = true
+		for _, l := range img.Manifest.Layers {
+			liveBlobs[l.Digest] = true
+		}
+		for _, c := range img.ChainIDs() {
+			liveChains[c.Encoded()] = true
+		}
+	}
+	containers, err := s.Containers()
+	if err != nil {
+		return res, err
+	}
+	for _, c := range containers {
+		for _, chain := range c.LayerChainIDs {
+			liveChains[strings.TrimPrefix(chain, "sha256:")] = true
+		}
+	}
+	blobs, err := s.Blobs()
+	if err != nil {
+		return res, err
+	}
+	// Blobs go in before the index entry that names them, so a blob no image
+	// names may belong to an image another berth process is writing right
+	// now. While others have the store open, recent ones wait for a later GC.
+	var graceCutoff time.Time
+	if s.othersActive() {
+		graceCutoff = time.Now().Add(-ingestGrace)
+	}
+	for _, d := range blobs {
+		if liveBlobs[d] {
+			continue
+		}
+		if st, err := os.Stat(s.BlobPath(d)); err == nil {
+			if !graceCutoff.IsZero() && st.ModTime().After(graceCutoff) {
+				continue
+			}
+			res.BytesFreed += st.Size()
+		}
+		if err := s.DeleteBlob(d); err != nil {
+			return res, err
+		}
+		res.Blobs++
+	}
+	entries, _ := os.ReadDir(s.LayersDir())
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") || liveChains[e.Name()] {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(s.LayersDir(), e.Name())); err != nil {
+			return res, fmt.Errorf("remove unpacked layer %s: %w", e.Name(), err)
+		}
+		res.Layers++
+	}
+	res.CacheFreed = s.pruneCacheLocked(liveImages)
+	return res, nil
+}
+
+// LayerSizes returns the uncompressed size of each layer, base first, when
+// the index entry records them (AnnotationLayerSizes).
+func (img *Image) LayerSizes() ([]int64, bool) {
+	sizes, ok := ParseLayerSizes(img.Annotations[AnnotationLayerSizes])
+	if !ok || len(sizes) != len(img.Manifest.Layers) {
+		return nil, false
+	}
+	return sizes, true
+}
+
+// FormatLayerSizes is the AnnotationLayerSizes value for sizes.
+func FormatLayerSizes(sizes []int64) string {
+	parts := make([]string, len(sizes))
+	for i, n := range sizes {
+		parts[i] = strconv.FormatInt(n, 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseLayerSizes reads an AnnotationLayerSizes value.
+func ParseLayerSizes(v string) ([]int64, bool) {
+	if v == "" {
+		return nil, false
+	}
+	parts := strings.Split(v, ",")
+	sizes := make([]int64, len(parts))
+	for i, p := range parts {
+		n, err := strconv.ParseInt(p, 10, 64)
+		if err != nil || n < 0 {
+			return nil, false
+		}
+		sizes[i] = n
+	}
+	return sizes, true
+}

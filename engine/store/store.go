@@ -1,0 +1,406 @@
+package store
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
+)
+
+// Sentinel errors, checked with errors.Is.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrAmbiguous     = errors.New("ambiguous")
+	ErrInvalidDigest = errors.New("content does not match its digest")
+	ErrConflict      = errors.New("conflict")
+)
+
+// Store is an open Berth root. It is safe for concurrent use by goroutines;
+// processes coordinate through file locks.
+type Store struct {
+	root string
+
+	activeLock *os.File // shared lock held while open: tells others we're alive
+
+	mu sync.Mutex // serialises index updates inside this process
+
+	parsed sync.Map // manifest digest → *Image parsed from immutable blobs
+}
+
+// Open opens (creating if needed) the store at root. If no other Berth
+// process has the store open, leftovers of killed processes are removed.
+func Open(root string) (*Store, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("store root %q: %w", root, err)
+	}
+	s := &Store{root: abs}
+	for _, dir := range []string{s.root, s.blobDir(), s.LayersDir(), s.ContainersDir(), s.CacheDir(), s.TmpDir()} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create store directory: %w", err)
+		}
+	}
+	if err := s.ensureLayoutFiles(); err != nil {
+		return nil, err
+	}
+	active, err := os.OpenFile(filepath.Join(s.root, "active.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open store lock: %w", err)
+	}
+	// Alone? Then nobody is ingesting, and leftovers are ours to clean.
+	if unix.Flock(int(active.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+		s.cleanLeftovers()
+	}
+	if err := unix.Flock(int(active.Fd()), unix.LOCK_SH); err != nil {
+		active.Close()
+		return nil, fmt.Errorf("lock store: %w", err)
+	}
+	s.activeLock = active
+	return s, nil
+}
+
+// ingestGrace is how long GC leaves a blob that no image names alone while
+// other berth processes have the store open: long enough for any load,
+// commit or pull to list its image.
+const ingestGrace = time.Hour
+
+// othersActive reports whether another Store handle (another process, or
+// another Open in this one) holds the store open, from the flock holders of
+// active.lock in /proc/locks. When that cannot be told, it says no.
+func (s *Store) othersActive() bool {
+	if s.activeLock == nil {
+		return false
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(s.activeLock.Fd()), &st); err != nil {
+		return false
+	}
+	data, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return false
+	}
+	id := fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
+	holders := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		// "1: FLOCK  ADVISORY  READ  1234 08:01:5678 0 EOF"; waiters have "->".
+		if len(fields) >= 6 && fields[1] == "FLOCK" && fields[5] == id {
+			holders++
+		}
+	}
+	return holders > 1
+}
+
+// Close releases the store. The Store must not be used afterwards.
+func (s *Store) Close() error {
+	if s.activeLock == nil {
+		return nil
+	}
+	err := s.activeLock.Close()
+	s.activeLock = nil
+	return err
+}
+
+// Root is the absolute path of the store.
+func (s *Store) Root() string { return s.root }
+
+// LayersDir holds unpacked layers, one directory per chain ID.
+func (s *Store) LayersDir() string { return filepath.Join(s.root, "layers") }
+
+// ContainersDir holds one directory per container.
+func (s *Store) ContainersDir() string { return filepath.Join(s.root, "containers") }
+
+// CacheDir holds the build cache index.
+func (s *Store) CacheDir() string { return filepath.Join(s.root, "cache") }
+
+// TmpDir holds ingest files and half-made directories.
+func (s *Store) TmpDir() string { return filepath.Join(s.root, "tmp") }
+
+func (s *Store) blobDir() string { return filepath.Join(s.root, "blobs", "sha256") }
+
+func (s *Store) ensureLayoutFiles() error {
+	layoutPath := filepath.Join(s.root, ocispec.ImageLayoutFile)
+	if _, err := os.Stat(layoutPath); errors.Is(err, os.ErrNotExist) {
+		data, _ := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
+		if err := WriteFileAtomic(layoutPath, data, 0o644); err != nil {
+			return fmt.Errorf("write oci-layout: %w", err)
+		}
+	}
+	indexPath := filepath.Join(s.root, "index.json")
+	if _, err := os.Stat(indexPath); errors.Is(err, os.ErrNotExist) {
+		return s.writeIndex(newIndex())
+	}
+	return nil
+}
+
+// cleanLeftovers removes what killed processes left: ingest files, half
+// unpacked layers, half written cache entries. Called only while holding the
+// exclusive active lock, so no other process is working.
+func (s *Store) cleanLeftovers() {
+	entries, _ := os.ReadDir(s.TmpDir())
+	for _, e := range entries {
+		_ = os.RemoveAll(filepath.Join(s.TmpDir(), e.Name()))
+	}
+	layers, _ := os.ReadDir(s.LayersDir())
+	for _, e := range layers {
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			_ = os.RemoveAll(filepath.Join(s.LayersDir(), e.Name()))
+		}
+	}
+}
+
+// TempDir makes a fresh directory under tmp/ that Open removes if this
+// process dies before cleaning it.
+func (s *Store) TempDir(pattern string) (string, error) {
+	return os.MkdirTemp(s.TmpDir(), pattern)
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the same
+// directory, fsyncs it and renames it into place.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	ok = true
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// lockFile takes an exclusive flock on root/<name> and returns its release.
+func (s *Store) lockFile(name string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(s.root, name), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock %s: %w", name, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// Lock takes the store's exclusive write lock, for read-modify-write of
+// index.json and anything that must not race with garbage collection.
+func (s *Store) Lock() (unlock func(), err error) {
+	s.mu.Lock()
+	release, err := s.lockFile("index.lock")
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	return func() { release(); s.mu.Unlock() }, nil
+}
+
+// RandomID returns 64 hex characters, the form of container and build IDs.
+func RandomID() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// --- blobs ---
+
+// BlobPath is where the blob with digest d lives.
+func (s *Store) BlobPath(d digest.Digest) string {
+	return filepath.Join(s.root, "blobs", d.Algorithm().String(), d.Encoded())
+}
+
+// HasBlob reports whether the blob is present.
+func (s *Store) HasBlob(d digest.Digest) bool {
+	if d.Validate() != nil {
+		return false
+	}
+	_, err := os.Stat(s.BlobPath(d))
+	return err == nil
+}
+
+// BlobSize returns the blob's size, or ErrNotFound.
+func (s *Store) BlobSize(d digest.Digest) (int64, error) {
+	if err := d.Validate(); err != nil {
+		return 0, fmt.Errorf("blob %q: %w", d, err)
+	}
+	st, err := os.Stat(s.BlobPath(d))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return 0, fmt.Errorf("blob %s: %w", d, ErrNotFound)
+		}
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+// OpenBlob opens a blob for reading.
+func (s *Store) OpenBlob(d digest.Digest) (*os.File, error) {
+	if err := d.Validate(); err != nil {
+		return nil, fmt.Errorf("blob %q: %w", d, err)
+	}
+	f, err := os.Open(s.BlobPath(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("blob %s: %w", d, ErrNotFound)
+	}
+	return f, err
+}
+
+// ReadBlob reads a small blob (manifest, config) whole.
+func (s *Store) ReadBlob(d digest.Digest) ([]byte, error) {
+	f, err := s.OpenBlob(d)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	if digest.FromBytes(data) != d {
+		return nil, fmt.Errorf("blob %s: %w", d, ErrInvalidDigest)
+	}
+	return data, nil
+}
+
+// PutBlob ingests r as a blob. If want is not empty the content must have
+// that digest (and wantSize, when >= 0, that size), or nothing is stored and
+// an error wrapping ErrInvalidDigest is returned. A blob already present is
+// success: the reader is drained only when want is empty.
+func (s *Store) PutBlob(r io.Reader, want digest.Digest, wantSize int64) (digest.Digest, int64, error) {
+	if want != "" {
+		if err := want.Validate(); err != nil {
+			return "", 0, fmt.Errorf("blob %q: %w", want, err)
+		}
+		if size, err := s.BlobSize(want); err == nil && (wantSize < 0 || size == wantSize) {
+			return want, size, nil
+		}
+	}
+	f, err := os.CreateTemp(s.TmpDir(), "ingest-")
+	if err != nil {
+		return "", 0, fmt.Errorf("create ingest file: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		f.Close()
+		os.Remove(tmp)
+	}()
+	digester := digest.Canonical.Digester()
+	n, err := io.Copy(io.MultiWriter(f, digester.Hash()), r)
+	if err != nil {
+		return "", 0, fmt.Errorf("write blob: %w", err)
+	}
+	got := digester.Digest()
+	if want != "" && got != want {
+		return "", 0, fmt.Errorf("blob %s: got %s: %w", want, got, ErrInvalidDigest)
+	}
+	if wantSize >= 0 && n != wantSize {
+		return "", 0, fmt.Errorf("blob %s: size %d, expected %d: %w", got, n, wantSize, ErrInvalidDigest)
+	}
+	if err := f.Sync(); err != nil {
+		return "", 0, fmt.Errorf("sync blob: %w", err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return "", 0, err
+	}
+	if err := f.Close(); err != nil {
+		return "", 0, err
+	}
+	if err := os.Rename(tmp, s.BlobPath(got)); err != nil {
+		return "", 0, fmt.Errorf("commit blob %s: %w", got, err)
+	}
+	_ = syncDir(s.blobDir())
+	return got, n, nil
+}
+
+// PutBlobBytes stores a small blob.
+func (s *Store) PutBlobBytes(data []byte) (digest.Digest, error) {
+	d := digest.FromBytes(data)
+	if s.HasBlob(d) {
+		return d, nil
+	}
+	got, _, err := s.PutBlob(strings.NewReader(string(data)), d, int64(len(data)))
+	return got, err
+}
+
+// PutJSON marshals v and stores it as a blob, returning its descriptor.
+func (s *Store) PutJSON(mediaType string, v any) (ocispec.Descriptor, []byte, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, err
+	}
+	d, err := s.PutBlobBytes(data)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, err
+	}
+	return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(data))}, data, nil
+}
+
+// Blobs lists the digests of every blob present.
+func (s *Store) Blobs() ([]digest.Digest, error) {
+	entries, err := os.ReadDir(s.blobDir())
+	if err != nil {
+		return nil, err
+	}
+	var out []digest.Digest
+	for _, e := range entries {
+		d := digest.NewDigestFromEncoded(digest.SHA256, e.Name())
+		if d.Validate() == nil {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// DeleteBlob removes a blob; a missing one is success.
+func (s *Store) DeleteBlob(d digest.Digest) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	err := os.Remove(s.BlobPath(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
