@@ -42,7 +42,7 @@ func newFake(t *testing.T) *fakeBackend {
 		images: map[string]digest.Digest{}, trees: map[digest.Digest]string{}, t: t}
 }
 
-func (f *fakeBackend) Store() *store.Store  { return f.s }
+func (f *fakeBackend) Store() *store.Store { return f.s }
 func (f *fakeBackend) Emit(ev trace.Event) { f.rec.Record(ev) }
 func (f *fakeBackend) Pull(ctx context.Context, name string, w io.Writer) (*store.Image, error) {
 	return nil, fmt.Errorf("pull access denied for %s: no registry in this test: %w", name, store.ErrNotFound)

@@ -18,10 +18,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// maxSparseSize bounds the logical size of a sparse entry. archive/tar hands
-// a sparse file's holes over as zeros, so a hostile header claiming an
-// exabyte of holes would keep Apply busy for ever.
-const maxSparseSize = 64 << 30
+// maxSparseTotal bounds the logical size of all sparse entries in one layer.
+// archive/tar hands a sparse file's holes over as zeros, so without a bound a
+// few kilobytes of hostile headers claiming exabytes of holes would keep
+// Apply busy for ever. Diff writes sparse files beyond it densely, so every
+// layer Diff makes is accepted. A variable so the fuzz test can lower it.
+var maxSparseTotal int64 = 64 << 30
 
 // sparseChunk is the granularity at which zeros of a sparse entry become holes.
 const sparseChunk = 64 << 10
@@ -147,6 +149,8 @@ type applier struct {
 	unpacked map[string]struct{}    // WhiteoutDelete: names this layer wrote
 	buf      []byte
 	zeros    []byte
+
+	sparseTotal int64 // logical bytes of sparse entries so far
 }
 
 func unsafeEntry(name, why string) error {
@@ -274,8 +278,11 @@ func (a *applier) regular(parent int, base string, hdr *tar.Header, tr *tar.Read
 			sparse = true
 		}
 	}
-	if sparse && hdr.Size > maxSparseSize {
-		return unsafeEntry(hdr.Name, fmt.Sprintf("sparse file of %d bytes is larger than the %d this tool accepts", hdr.Size, int64(maxSparseSize)))
+	if sparse {
+		a.sparseTotal += hdr.Size
+		if a.sparseTotal > maxSparseTotal {
+			return unsafeEntry(hdr.Name, fmt.Sprintf("sparse files in this layer claim more than %d GiB", maxSparseTotal>>30))
+		}
 	}
 	fd, err := unix.Openat(parent, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
@@ -151,9 +152,10 @@ func newCompressor(w io.Writer, c Compression, level int) (io.WriteCloser, error
 		if level == 0 {
 			level = DefaultZstdLevel
 		}
+		// Concurrency pipelines block encoding; the output is the same bytes.
 		zw, err := zstd.NewWriter(w,
 			zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
-			zstd.WithEncoderConcurrency(1))
+			zstd.WithEncoderConcurrency(min(runtime.GOMAXPROCS(0), 4)))
 		if err != nil {
 			return nil, fmt.Errorf("zstd level %d: %w", level, err)
 		}

@@ -60,7 +60,7 @@ func Diff(ctx context.Context, upperDir string, w io.Writer, opts DiffOptions) (
 			pw.CloseWithError(r.err) // nil: the reader sees io.EOF
 			done <- r
 		}()
-		_, copyErr := io.CopyBuffer(compressor, pr, make([]byte, copyBufferSize))
+		_, copyErr := io.CopyBuffer(struct{ io.Writer }{compressor}, pr, make([]byte, copyBufferSize))
 		if closeErr := compressor.Close(); copyErr == nil {
 			copyErr = closeErr
 		}
@@ -156,6 +156,8 @@ type differ struct {
 	inodes  map[inodeKey]string
 	entries int
 
+	sparseTotal int64 // logical bytes written as sparse entries
+
 	summary    Summary
 	largest    []PathSize // min-heap by size
 	maxLargest int
@@ -170,6 +172,7 @@ func newDiffer(ctx context.Context, upper string, opts DiffOptions) *differ {
 	if n == 0 {
 		n = 10
 	}
+	n = max(n, 0)
 	return &differ{
 		ctx:        ctx,
 		upper:      upper,
@@ -331,7 +334,7 @@ func (d *differ) regular(full string, hdr *tar.Header, st *unix.Stat_t) error {
 	size := st.Size
 	d.noteSize(hdr.Name, size)
 
-	if size > 0 && st.Blocks*512 < size {
+	if size > 0 && st.Blocks*512 < size && d.sparseTotal+size <= maxSparseTotal {
 		if extents, ok := dataExtents(fd, size); ok {
 			if err := d.tw.Flush(); err != nil {
 				return err
@@ -345,6 +348,7 @@ func (d *differ) regular(full string, hdr *tar.Header, st *unix.Stat_t) error {
 				return fmt.Errorf("write sparse %s: %w", hdr.Name, err)
 			}
 			d.summary.Bytes += n
+			d.sparseTotal += size
 			return nil
 		}
 	}

@@ -2,6 +2,7 @@ package layer
 
 import (
 	"errors"
+	"fmt"
 
 	digest "github.com/opencontainers/go-digest"
 )
@@ -76,6 +77,18 @@ const (
 )
 
 func (k ChangeKind) String() string { return string(rune(k)) }
+
+// MarshalText writes the letter, so a Change reads well in JSON traces.
+func (k ChangeKind) MarshalText() ([]byte, error) { return []byte{byte(k)}, nil }
+
+// UnmarshalText reads the letter back.
+func (k *ChangeKind) UnmarshalText(b []byte) error {
+	if len(b) != 1 || (b[0] != 'A' && b[0] != 'C' && b[0] != 'D') {
+		return fmt.Errorf("change kind %q: want A, C or D", b)
+	}
+	*k = ChangeKind(b[0])
+	return nil
+}
 
 // Change is one line of `docker diff`: a kind and an absolute in-container path.
 type Change struct {

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Container is the record of a container: what it was created from and with,
@@ -58,6 +60,13 @@ type HostConfig struct {
 	NanoCPUs    int64    `json:"nano_cpus,omitempty"`
 	Init        bool     `json:"init,omitempty"`
 	AutoRemove  bool     `json:"auto_remove,omitempty"`
+	// ReadonlyRootfs mounts the container's / read-only (--read-only).
+	ReadonlyRootfs bool `json:"readonly_rootfs,omitempty"`
+	// SecurityOpt holds --security-opt values: "no-new-privileges",
+	// "seccomp=unconfined".
+	SecurityOpt []string `json:"security_opt,omitempty"`
+	// GroupAdd are extra groups for the process (--group-add).
+	GroupAdd []string `json:"group_add,omitempty"`
 }
 
 // ContainerState is the lifecycle state.
@@ -71,6 +80,26 @@ type ContainerState struct {
 	OOMKilled  bool      `json:"oom_killed,omitempty"`
 	StartedAt  time.Time `json:"started_at,omitempty"`
 	FinishedAt time.Time `json:"finished_at,omitempty"`
+	// Supervisor is the berth process that started the container and
+	// waits for it (the attached CLI, or a detached container's shim), and
+	// SupervisorStart its start time: while it lives, it records the exit.
+	Supervisor      int    `json:"supervisor,omitempty"`
+	SupervisorStart uint64 `json:"supervisor_start,omitempty"`
+}
+
+// Container states, as Docker names them.
+const (
+	StatusCreated = "created"
+	StatusRunning = "running"
+	StatusPaused  = "paused"
+	StatusExited  = "exited"
+	StatusDead    = "dead"
+)
+
+// Running reports whether the container's process is (as far as the record
+// knows) alive: running or paused.
+func (st ContainerState) Running() bool {
+	return st.Status == StatusRunning || st.Status == StatusPaused
 }
 
 // ShortID is the 12 hex characters Docker shows.
@@ -84,6 +113,9 @@ func (s *Store) containerConfigPath(id string) string {
 }
 
 // PutContainer writes the container's record atomically, creating its dir.
+// Records are renamed into place but not fsynced: they change at every
+// start and exit, an fsync costs milliseconds, and after a machine crash
+// recovery rewrites the state of every container that was running anyway.
 func (s *Store) PutContainer(c *Container) error {
 	if len(c.ID) != 64 || !isHex(c.ID) {
 		return fmt.Errorf("container ID %q is not 64 hex characters", c.ID)
@@ -95,7 +127,100 @@ func (s *Store) PutContainer(c *Container) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(s.containerConfigPath(c.ID), data, 0o600)
+	return writeFileRename(s.containerConfigPath(c.ID), data, 0o600)
+}
+
+// writeFileRename writes data to path through a temporary file renamed into
+// place: readers see the old or the new content, never a mix.
+func writeFileRename(path string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// ReadContainer reads the record of the container with full ID id.
+func (s *Store) ReadContainer(id string) (*Container, error) {
+	data, err := os.ReadFile(s.containerConfigPath(id))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("No such container: %s: %w", id, ErrNotFound)
+		}
+		return nil, err
+	}
+	var c Container
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("container %s: damaged record: %w", id[:12], err)
+	}
+	return &c, nil
+}
+
+// LockContainer takes an exclusive lock on the container's record, shared
+// by every berth process: start, stop, the supervisor recording an exit and
+// rm take it around their read-modify-write.
+func (s *Store) LockContainer(id string) (unlock func(), err error) {
+	if len(id) != 64 || !isHex(id) {
+		return nil, fmt.Errorf("container ID %q is not 64 hex characters", id)
+	}
+	f, err := os.OpenFile(filepath.Join(s.ContainerDir(id), "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("No such container: %s: %w", id, ErrNotFound)
+		}
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock container %s: %w", id[:12], err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// UpdateContainer applies fn to the container's current record under its
+// lock and writes the result, which it returns. If fn fails nothing is
+// written.
+func (s *Store) UpdateContainer(id string, fn func(*Container) error) (*Container, error) {
+	unlock, err := s.LockContainer(id)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	c, err := s.ReadContainer(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := fn(c); err != nil {
+		return c, err
+	}
+	if err := s.PutContainer(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ContainerLogPath is the container's log, in Docker's json-file format.
+func (s *Store) ContainerLogPath(id string) string {
+	return filepath.Join(s.ContainerDir(id), id+"-json.log")
 }
 
 // Containers lists every container record, newest first.

@@ -1,0 +1,238 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/berthkit/berth/engine/build"
+	"github.com/berthkit/berth/engine/layer"
+	"github.com/berthkit/berth/trace"
+	"github.com/spf13/cobra"
+)
+
+type buildOptions struct {
+	contextArg  string
+	tags        []string
+	file        string
+	buildArgs   []string
+	target      string
+	labels      []string
+	noCache     bool
+	rm          bool
+	forceRm     bool
+	quiet       bool
+	network     string
+	traceFile   string
+	explain     bool
+	platform    string
+	stdin       io.Reader
+	out, errOut io.Writer
+}
+
+func newBuildCmd(g *globalOptions) *cobra.Command {
+	opts := &buildOptions{}
+	cmd := &cobra.Command{
+		Use:   "build [OPTIONS] PATH | -",
+		Short: "Build an image from a Dockerfile, step by step, with Docker's classic builder",
+		Long: `Build an image from a Dockerfile. Every instruction is a step; RUN steps run in
+an intermediate container whose filesystem snapshot becomes a new image that is
+forwarded to the next step. Steps whose parent image and instruction were built
+before are taken from the cache.
+
+With --trace FILE every step, cache decision, container and snapshot is
+recorded as JSON lines (see docs/trace.md); with --explain nothing runs and
+each step says whether it would be cached and why not.`,
+		Example: `  berth build -t rommelrico/redis:latest .
+  berth build --no-cache -f Dockerfile.dev --build-arg VERSION=1.2 .
+  berth build --trace build.jsonl -t myapp .
+  berth build --explain .
+  berth build - < Dockerfile`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.contextArg = args[0]
+			opts.stdin, opts.out, opts.errOut = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return runBuild(cmd.Context(), g, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&opts.tags, "tag", "t", nil, `name and optionally a tag in the "name:tag" format`)
+	f.StringVarP(&opts.file, "file", "f", "", `name of the Dockerfile (default "PATH/Dockerfile")`)
+	f.StringArrayVar(&opts.buildArgs, "build-arg", nil, "set build-time variables")
+	f.StringVar(&opts.target, "target", "", "set the target build stage to build")
+	f.StringArrayVar(&opts.labels, "label", nil, "set metadata for an image")
+	f.BoolVar(&opts.noCache, "no-cache", false, "do not use cache when building the image")
+	f.BoolVar(&opts.rm, "rm", true, "remove intermediate containers after a build (also after a failed step)")
+	f.BoolVar(&opts.forceRm, "force-rm", false, "always remove intermediate containers")
+	f.BoolVarP(&opts.quiet, "quiet", "q", false, "suppress the build output and print image ID on success")
+	f.StringVar(&opts.network, "network", "host", `networking mode for the RUN instructions: "host" or "none"`)
+	f.StringVar(&opts.traceFile, "trace", "", "record every build event as JSON lines in FILE")
+	f.BoolVar(&opts.explain, "explain", false, "run nothing: say which steps would be cached and why the others would run")
+	f.StringVar(&opts.platform, "platform", "", "set platform (only the host's is supported)")
+	return cmd
+}
+
+func runBuild(ctx context.Context, g *globalOptions, opts *buildOptions) error {
+	bo := build.Options{
+		Tags: opts.tags, Target: opts.target, NoCache: opts.noCache, Remove: opts.rm,
+		ForceRemove: opts.forceRm, Network: opts.network, Explain: opts.explain, Platform: opts.platform,
+		BuildArgs: map[string]*string{}, Labels: map[string]string{},
+	}
+	switch opts.network {
+	case "", "host", "default", "none":
+	default:
+		return fmt.Errorf("network mode %q is not supported: use host or none", opts.network)
+	}
+	for _, a := range opts.buildArgs {
+		k, v, ok := strings.Cut(a, "=")
+		if ok {
+			bo.BuildArgs[k] = &v
+		} else {
+			bo.BuildArgs[k] = nil
+		}
+	}
+	for _, l := range opts.labels {
+		k, v, _ := strings.Cut(l, "=")
+		bo.Labels[k] = v
+	}
+	cleanup, err := resolveContext(opts, &bo)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	eng, err := g.engine()
+	if err != nil {
+		return err
+	}
+	if opts.traceFile != "" {
+		f, err := os.Create(opts.traceFile)
+		if err != nil {
+			return fmt.Errorf("--trace: %w", err)
+		}
+		defer f.Close()
+		w := trace.NewWriter(f)
+		defer eng.AddRecorder(w)()
+		defer func() {
+			if werr := w.Err(); werr != nil {
+				fmt.Fprintln(opts.errOut, "Error: writing the trace:", werr)
+			}
+		}()
+	}
+	if !opts.quiet && !opts.explain {
+		defer eng.AddRecorder(trace.NewConsole(opts.out, opts.errOut))()
+		bo.Progress = opts.out
+	}
+	res, err := eng.Build(ctx, bo)
+	if opts.explain && err == nil {
+		renderExplain(opts.out, res)
+		return nil
+	}
+	if err != nil {
+		var se *build.StepError
+		if errors.As(err, &se) {
+			fmt.Fprintln(opts.errOut, se.Error())
+			return &ExitError{Code: 1, Err: err, Silent: true}
+		}
+		return err
+	}
+	if opts.quiet {
+		fmt.Fprintln(opts.out, res.ImageID)
+	}
+	return nil
+}
+
+// resolveContext turns the PATH | - argument and -f into build options.
+func resolveContext(opts *buildOptions, bo *build.Options) (func(), error) {
+	nothing := func() {}
+	arg := opts.contextArg
+	if strings.HasPrefix(arg, "http://") || strings.HasPrefix(arg, "https://") || strings.HasPrefix(arg, "git@") {
+		return nothing, fmt.Errorf("unable to prepare context: remote contexts (%s) are not supported: clone or download it and build the directory", arg)
+	}
+	if arg == "-" {
+		if opts.file == "-" {
+			return nothing, errors.New("invalid argument: can't use stdin for both build context and dockerfile")
+		}
+		data, err := io.ReadAll(opts.stdin)
+		if err != nil {
+			return nothing, fmt.Errorf("read build context from stdin: %w", err)
+		}
+		if !looksLikeTar(data) {
+			bo.DockerfileContent = data
+			return nothing, nil
+		}
+		// A tar on stdin is a whole context, as with docker build - < ctx.tar.
+		dir, err := os.MkdirTemp("", "berth-context-")
+		if err != nil {
+			return nothing, err
+		}
+		if _, err := layer.Apply(context.Background(), dir, bytes.NewReader(data), layer.ApplyOptions{Whiteouts: layer.WhiteoutDelete}); err != nil {
+			os.RemoveAll(dir)
+			return nothing, fmt.Errorf("unpack build context from stdin: %w", err)
+		}
+		bo.ContextDir = dir
+		bo.Dockerfile = "Dockerfile"
+		if opts.file != "" {
+			bo.Dockerfile = opts.file
+		}
+		return func() { os.RemoveAll(dir) }, nil
+	}
+	bo.ContextDir = arg
+	switch {
+	case opts.file == "-":
+		data, err := io.ReadAll(opts.stdin)
+		if err != nil {
+			return nothing, err
+		}
+		bo.DockerfileContent = data
+		bo.Dockerfile = "Dockerfile"
+	case opts.file == "":
+		bo.Dockerfile = "Dockerfile"
+	default:
+		// -f is relative to the current directory, like Docker's CLI.
+		abs, err := filepath.Abs(opts.file)
+		if err != nil {
+			return nothing, err
+		}
+		ctxAbs, _ := filepath.Abs(arg)
+		if rel, err := filepath.Rel(ctxAbs, abs); err == nil && !strings.HasPrefix(rel, "..") {
+			bo.Dockerfile = rel
+		} else {
+			bo.Dockerfile = abs
+		}
+	}
+	return nothing, nil
+}
+
+func looksLikeTar(data []byte) bool {
+	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
+		return true
+	}
+	return len(data) >= 262 && string(data[257:262]) == "ustar"
+}
+
+// renderExplain prints the what-if plan.
+func renderExplain(w io.Writer, res *build.Result) {
+	cached, would := 0, 0
+	for _, s := range res.Steps {
+		fmt.Fprintf(w, "Step %d : %s\n", s.Number, s.Original)
+		switch {
+		case s.Instruction == "FROM" && s.WouldRun:
+			fmt.Fprintf(w, "  would pull: %s\n", s.Explanation)
+		case s.Instruction == "FROM":
+			fmt.Fprintf(w, "  base image %s\n", trace.ShortID(s.Image.String()))
+		case s.Cached:
+			cached++
+			fmt.Fprintf(w, "  cached (image %s)\n", trace.ShortID(s.Image.String()))
+		default:
+			would++
+			fmt.Fprintf(w, "  would run: %s\n", s.Explanation)
+		}
+	}
+	fmt.Fprintf(w, "%d cached, %d would run\n", cached, would)
+}

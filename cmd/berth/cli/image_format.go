@@ -1,0 +1,248 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"text/template"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+)
+
+// Output helpers shared by the image verbs: Docker's --format templates,
+// its table layout, and its human units (go-units' wording).
+
+// templateFuncs are the functions docker/cli offers in --format templates.
+var templateFuncs = template.FuncMap{
+	"json": func(v any) string {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(v)
+		return strings.TrimSpace(buf.String())
+	},
+	"split": strings.Split,
+	"join":  strings.Join,
+	"title": func(s string) string {
+		if s == "" {
+			return s
+		}
+		r, n := utf8.DecodeRuneInString(s)
+		return strings.ToUpper(string(r)) + s[n:]
+	},
+	"lower": strings.ToLower,
+	"upper": strings.ToUpper,
+	"pad": func(s string, before, after int) string {
+		return strings.Repeat(" ", before) + s + strings.Repeat(" ", after)
+	},
+	"truncate": func(s string, n int) string {
+		if utf8.RuneCountInString(s) <= n {
+			return s
+		}
+		return string([]rune(s)[:n])
+	},
+	"println": func(args ...any) string { return fmt.Sprintln(args...) },
+}
+
+// listFormat renders rows with a Docker --format value: "" or "table" (the
+// default table), "table TEMPLATE" (a table with a header), "json" (one JSON
+// object per line) or a raw Go template (one line per row).
+type listFormat struct {
+	tmpl    *template.Template
+	table   bool
+	headers map[string]string
+}
+
+func newListFormat(format, defaultTable string, headers map[string]string) (*listFormat, error) {
+	switch strings.TrimSpace(format) {
+	case "", "table":
+		format = defaultTable
+	case "json":
+		format = "{{json .}}"
+	}
+	f := &listFormat{headers: headers}
+	if strings.HasPrefix(format, "table") {
+		f.table = true
+		format = strings.TrimPrefix(format, "table")
+	}
+	format = strings.Trim(format, " ")
+	format = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(format)
+	tmpl, err := template.New("").Funcs(templateFuncs).Parse(format)
+	if err != nil {
+		return nil, fmt.Errorf("template parsing error: %v", err)
+	}
+	f.tmpl = tmpl
+	return f, nil
+}
+
+// render returns each row's text (and the header's, first, for a table),
+// before table alignment.
+func (f *listFormat) render(rows []any) ([]string, error) {
+	var out []string
+	if f.table {
+		var buf bytes.Buffer
+		if err := f.tmpl.Execute(&buf, f.headers); err != nil {
+			return nil, fmt.Errorf("template: %v", err)
+		}
+		out = append(out, buf.String())
+	}
+	for _, row := range rows {
+		var buf bytes.Buffer
+		if err := f.tmpl.Execute(&buf, row); err != nil {
+			return nil, fmt.Errorf("template: %v", err)
+		}
+		out = append(out, buf.String())
+	}
+	return out, nil
+}
+
+// write prints the rows: aligned in columns for a table, as is otherwise.
+func (f *listFormat) write(w io.Writer, rows []any) error {
+	lines, err := f.render(rows)
+	if err != nil {
+		return err
+	}
+	if !f.table {
+		for _, l := range lines {
+			fmt.Fprintln(w, l)
+		}
+		return nil
+	}
+	tw := newTabWriter(w)
+	for _, l := range lines {
+		fmt.Fprintln(tw, l)
+	}
+	return tw.Flush()
+}
+
+// lines returns the rows as they would be printed, aligned for a table,
+// one string per row (the header first for a table), so callers can put
+// more text between them.
+func (f *listFormat) lines(rows []any) ([]string, error) {
+	var buf bytes.Buffer
+	if err := f.write(&buf, rows); err != nil {
+		return nil, err
+	}
+	text := strings.TrimSuffix(buf.String(), "\n")
+	if text == "" {
+		return nil, nil
+	}
+	return strings.Split(text, "\n"), nil
+}
+
+// newTabWriter is docker/cli's table layout.
+func newTabWriter(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
+}
+
+var decimalUnits = []string{"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"}
+
+// humanSizePrecision is go-units' HumanSizeWithPrecision: decimal units,
+// "4.26MB" at precision 3.
+func humanSizePrecision(size float64, precision int) string {
+	i := 0
+	for size >= 1000 && i < len(decimalUnits)-1 {
+		size /= 1000
+		i++
+	}
+	return fmt.Sprintf("%.*g%s", precision, size, decimalUnits[i])
+}
+
+// humanSize is go-units' HumanSize (precision 4), as `system df` prints.
+func humanSize(size int64) string { return humanSizePrecision(float64(size), 4) }
+
+// imageSize is the SIZE column of `images` and `history` (precision 3).
+func imageSize(size int64) string { return humanSizePrecision(float64(size), 3) }
+
+// humanDuration is go-units' HumanDuration: "About a minute", "2 weeks".
+func humanDuration(d time.Duration) string {
+	if seconds := int(d.Seconds()); seconds < 1 {
+		return "Less than a second"
+	} else if seconds == 1 {
+		return "1 second"
+	} else if seconds < 60 {
+		return fmt.Sprintf("%d seconds", seconds)
+	} else if minutes := int(d.Minutes()); minutes == 1 {
+		return "About a minute"
+	} else if minutes < 60 {
+		return fmt.Sprintf("%d minutes", minutes)
+	} else if hours := int(d.Hours() + 0.5); hours == 1 {
+		return "About an hour"
+	} else if hours < 48 {
+		return fmt.Sprintf("%d hours", hours)
+	} else if hours < 24*7*2 {
+		return fmt.Sprintf("%d days", hours/24)
+	} else if hours < 24*30*2 {
+		return fmt.Sprintf("%d weeks", hours/24/7)
+	} else if hours < 24*365*2 {
+		return fmt.Sprintf("%d months", hours/24/30)
+	}
+	return fmt.Sprintf("%d years", int(d.Hours())/24/365)
+}
+
+// createdSince is Docker's CREATED column: "2 weeks ago".
+func createdSince(t time.Time) string {
+	if t.IsZero() {
+		return "N/A"
+	}
+	return humanDuration(time.Now().UTC().Sub(t)) + " ago"
+}
+
+// createdAt is Docker's CreatedAt field: time.Time's String in local time,
+// to the second.
+func createdAt(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Truncate(time.Second).Local().Format("2006-01-02 15:04:05 -0700 MST")
+}
+
+// ellipsis is docker/cli's stringutils.Ellipsis: cut to max runes, the last one "…".
+func ellipsis(s string, max int) string {
+	r := []rune(s)
+	if len(r) <= max {
+		return s
+	}
+	if max <= 1 {
+		return string(r[:max])
+	}
+	return string(r[:max-1]) + "…"
+}
+
+// shortID is an image ID as Docker shows it: 12 hex without "sha256:".
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// requireArgs is docker/cli's argument check with its wording:
+// `"berth tag" requires exactly 2 arguments.`
+func requireArgs(min, max int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		n := len(args)
+		if n >= min && (max < 0 || n <= max) {
+			return nil
+		}
+		phrase, k := "at least", min
+		switch {
+		case min == max:
+			phrase = "exactly"
+		case max >= 0 && n > max:
+			phrase, k = "at most", max
+		}
+		want := fmt.Sprintf("%s %d argument", phrase, k)
+		if k != 1 {
+			want += "s"
+		}
+		return fmt.Errorf("%q requires %s.\nSee '%s --help'.\n\nUsage:  %s\n\n%s",
+			cmd.CommandPath(), want, cmd.CommandPath(), cmd.UseLine(), cmd.Short)
+	}
+}

@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/template"
+
+	"github.com/berthkit/berth/engine/store"
+	"github.com/spf13/cobra"
+)
+
+// inspectOptions are `berth inspect`'s and `berth image inspect`'s flags.
+type inspectOptions struct {
+	format string
+	kind   string // "", "image" or "container"
+	names  []string
+	out    io.Writer
+	errOut io.Writer
+}
+
+func newInspectCmd(g *globalOptions) *cobra.Command {
+	opts := &inspectOptions{}
+	cmd := &cobra.Command{
+		Use:   "inspect [OPTIONS] NAME|ID [NAME|ID...]",
+		Short: "Return low-level information on images and containers",
+		Long: `Print images (as docker image inspect does) and container records as a
+JSON array. A name is looked up as a container first, then as an image,
+unless --type says which.`,
+		Example: `  berth inspect busybox
+  berth inspect --format '{{.Config.Cmd}}' busybox
+  berth inspect --type container web`,
+		Args: requireArgs(1, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.names, opts.out, opts.errOut = args, cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return runInspect(cmd.Context(), g, opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "format output using a Go template (or 'json')")
+	cmd.Flags().StringVar(&opts.kind, "type", "", "only inspect objects of this type: image or container")
+	return cmd
+}
+
+func newImageInspectCmd(g *globalOptions) *cobra.Command {
+	opts := &inspectOptions{kind: "image"}
+	cmd := &cobra.Command{
+		Use:     "inspect [OPTIONS] IMAGE [IMAGE...]",
+		Short:   "Display detailed information on one or more images",
+		Example: "  berth image inspect busybox\n  berth image inspect -f '{{.RootFS.Layers}}' busybox",
+		Args:    requireArgs(1, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.names, opts.out, opts.errOut = args, cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return runInspect(cmd.Context(), g, opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "format output using a Go template (or 'json')")
+	return cmd
+}
+
+func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) error {
+	switch opts.kind {
+	case "", "image", "container":
+	default:
+		return fmt.Errorf("%q is not a valid value for --type", opts.kind)
+	}
+	var tmpl *template.Template
+	if opts.format != "" && opts.format != "json" {
+		var err error
+		tmpl, err = template.New("").Funcs(templateFuncs).Parse(opts.format)
+		if err != nil {
+			return fmt.Errorf("template parsing error: %v", err)
+		}
+	}
+	eng, err := g.engine()
+	if err != nil {
+		return err
+	}
+	var found []any
+	var errs []error
+	for _, name := range opts.names {
+		if opts.kind != "image" {
+			c, err := eng.Store.Container(name)
+			if err == nil {
+				found = append(found, c)
+				continue
+			}
+			if !errors.Is(err, store.ErrNotFound) || opts.kind == "container" {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		img, err := eng.InspectImage(ctx, name)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) && opts.kind == "" {
+				err = dockerMessage("No such object: " + name)
+			}
+			errs = append(errs, err)
+			continue
+		}
+		found = append(found, img)
+	}
+	if tmpl != nil {
+		for _, v := range found {
+			// As Docker, templates see the JSON: {{.Id}}, {{.Config.Cmd}}.
+			raw, err := jsonValue(v)
+			if err != nil {
+				return err
+			}
+			var buf bytes.Buffer
+			if err := tmpl.Execute(&buf, raw); err != nil {
+				return fmt.Errorf("template: %v", err)
+			}
+			fmt.Fprintln(opts.out, buf.String())
+		}
+	} else {
+		if found == nil {
+			found = []any{}
+		}
+		data, err := json.MarshalIndent(found, "", "    ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(opts.out, string(data))
+	}
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	msgs := make([]string, len(errs))
+	for i, err := range errs {
+		msgs[i] = err.Error()
+	}
+	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// dockerMessage is an error in Docker's exact words, capital letter included.
+type dockerMessage string
+
+func (m dockerMessage) Error() string { return string(m) }
+
+// jsonValue is v as encoding/json sees it: maps, slices, strings, numbers.
+func jsonValue(v any) (any, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var out any
+	err = dec.Decode(&out)
+	return out, err
+}

@@ -1,0 +1,340 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/berthkit/berth/lessons"
+	"github.com/berthkit/berth/lessons/live"
+	"github.com/berthkit/berth/trace"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+type lessonOptions struct {
+	yes       bool
+	pace      time.Duration
+	replay    bool
+	base      string
+	whatIf    string
+	record    string
+	keep      bool
+	recording string
+	workdir   string
+
+	stdin       io.Reader
+	out, errOut io.Writer
+}
+
+func newLessonCmd(g *globalOptions) *cobra.Command {
+	opts := &lessonOptions{}
+	cmd := &cobra.Command{
+		Use:   "lesson [NAME | all] [flags]",
+		Short: "Follow a section of the notes on a real build, every event explained",
+		Long: `A lesson follows one section of the course notes: it writes a Dockerfile,
+builds, runs and commits with the real engine, and narrates every event as it
+happens — intermediate containers, snapshots, images forwarded, cache hits and
+misses — pausing where the notes make a point. Enter goes on; --yes runs
+straight through; --pace 3s pauses for a fixed time.
+
+Live lessons need root on Linux and a base image: alpine if your berth root has
+it, else busybox (from your root, or made offline like 'berth bootstrap
+busybox'), or --base to choose. Each lesson runs in its own temporary berth
+root so its build cache starts empty; your root is only read.
+
+Without root, off Linux, or with --replay, the lesson replays a build the real
+engine recorded (shipped inside berth), with the same narration, and says so.
+With --what-if DOCKERFILE nothing runs: the builder's cache rules are applied
+to the recording to show which steps of your Dockerfile would be cached.`,
+		Example: `  berth lesson list
+  berth lesson build-cache
+  berth lesson build-cache --replay --yes
+  berth lesson build-cache --what-if ./Dockerfile
+  berth lesson all --yes --pace 2s
+  berth lesson cat build-cache > my-lesson.md && berth lesson run ./my-lesson.md`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.stdin, opts.out, opts.errOut = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if len(args) == 0 {
+				return listLessons(opts.out)
+			}
+			if args[0] == "all" {
+				return runAllLessons(cmd.Context(), g, opts)
+			}
+			l, err := lessons.Get(args[0])
+			if err != nil {
+				return err
+			}
+			return runLesson(cmd.Context(), g, opts, l, "")
+		},
+	}
+	f := cmd.PersistentFlags()
+	f.BoolVarP(&opts.yes, "yes", "y", false, "run straight through without pausing (for projection and CI)")
+	f.DurationVar(&opts.pace, "pace", 0, "pause this long at each stop instead of waiting for Enter")
+	f.BoolVar(&opts.replay, "replay", false, "replay the recorded build instead of running the engine")
+	f.StringVar(&opts.base, "base", "", "base image for live lessons: alpine, busybox or debian (default: alpine if your root has it, else busybox)")
+	f.StringVar(&opts.whatIf, "what-if", "", "run nothing: say which steps of this Dockerfile the recorded cache would serve")
+	f.StringVar(&opts.record, "record", "", "write the live lesson's trace to DIR/NAME.jsonl (what make lessons-record does)")
+	f.BoolVar(&opts.keep, "keep", false, "keep the live lesson's berth root and workspace afterwards")
+	f.StringVar(&opts.recording, "recording", "", "replay this trace file instead of the recording shipped with berth")
+	f.StringVar(&opts.workdir, "workdir", "", "make the live lesson's temporary directory here (default $TMPDIR)")
+
+	cmd.AddCommand(
+		&cobra.Command{
+			Use:   "list",
+			Short: "List the lessons in the order of the notes",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return listLessons(cmd.OutOrStdout())
+			},
+		},
+		&cobra.Command{
+			Use:   "run FILE",
+			Short: "Run a lesson file of your own (see docs/lessons.md)",
+			Example: `  berth lesson cat build-cache > my-lesson.md
+  berth lesson run ./my-lesson.md
+  berth lesson run ./my-lesson.md --record recordings/   # then: --replay --recording recordings/NAME.jsonl`,
+			Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				opts.stdin, opts.out, opts.errOut = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+				data, err := os.ReadFile(args[0])
+				if err != nil {
+					return fmt.Errorf("read lesson: %w", err)
+				}
+				l, err := lessons.Parse(args[0], data)
+				if err != nil {
+					return err
+				}
+				return runLesson(cmd.Context(), g, opts, l, "")
+			},
+		},
+		&cobra.Command{
+			Use:   "cat NAME",
+			Short: "Print a lesson's Markdown, to copy and edit",
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				data, err := lessons.Source(args[0])
+				if err != nil {
+					return err
+				}
+				_, err = cmd.OutOrStdout().Write(data)
+				return err
+			},
+		},
+	)
+	return cmd
+}
+
+func listLessons(out io.Writer) error {
+	all, err := lessons.All()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTITLE\tDURATION\tNEEDS")
+	for _, l := range all {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Name, l.Title, l.Duration, l.Needs)
+	}
+	return tw.Flush()
+}
+
+func runAllLessons(ctx context.Context, g *globalOptions, opts *lessonOptions) error {
+	if opts.whatIf != "" || opts.recording != "" {
+		return errors.New("--what-if and --recording apply to one lesson: name it")
+	}
+	all, err := lessons.All()
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for i, l := range all {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := runLesson(ctx, g, opts, l, fmt.Sprintf("%d/%d", i+1, len(all)))
+		if err != nil {
+			var exit *ExitError
+			if errors.As(err, &exit) && errors.Is(err, lessons.ErrClaimsFailed) {
+				failed = append(failed, l.Name)
+				continue
+			}
+			return err
+		}
+		fmt.Fprintln(opts.out)
+	}
+	if len(failed) > 0 {
+		return &ExitError{Code: 1, Err: fmt.Errorf("the engine disagreed with lessons %s: %w", strings.Join(failed, ", "), lessons.ErrClaimsFailed)}
+	}
+	return nil
+}
+
+// runLesson decides between what-if, replay and live, and runs the lesson.
+func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *lessons.Lesson, position string) error {
+	if opts.whatIf != "" {
+		return whatIfLesson(opts, l)
+	}
+	style := lessons.NewStyle(lessons.ColorFor(opts.out))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ro := lessons.Options{Out: opts.out, Style: style, Pause: pauser(opts, cancel), Position: position}
+
+	mode, why := lessons.Live, ""
+	if opts.replay || opts.recording != "" {
+		mode, why = lessons.Replay, "Replaying, as asked."
+	} else if ok, reason := live.CanRun(); !ok {
+		mode, why = lessons.Replay, "Replaying the recording because "+reason+"."
+	}
+	if mode == lessons.Live {
+		sess, err := live.Prepare(ctx, live.Options{UserRoot: g.root, Base: opts.base, Dir: opts.workdir, Lesson: l.Name, Progress: opts.errOut})
+		switch {
+		case errors.Is(err, live.ErrNoBase) && opts.base == "" && opts.record == "":
+			mode, why = lessons.Replay, "Replaying the recording because no base image is at hand ("+err.Error()+")."
+		case err != nil:
+			return err
+		default:
+			defer func() {
+				if cerr := sess.Close(opts.keep); cerr != nil {
+					fmt.Fprintln(opts.errOut, "Error: cleaning up the lesson:", cerr)
+				}
+				if opts.keep {
+					fmt.Fprintf(opts.out, "The lesson's files are kept in %s; its images: berth --root %s images\n", sess.Workspace, sess.Root)
+				}
+			}()
+			ro.Mode, ro.Base, ro.Why = lessons.Live, sess.Base, sess.Why
+			ro.Backend, ro.Workspace = sess.Backend, sess.Workspace
+			if opts.record != "" {
+				if err := os.MkdirAll(opts.record, 0o755); err != nil {
+					return fmt.Errorf("--record: %w", err)
+				}
+				f, err := os.Create(filepath.Join(opts.record, l.Name+".jsonl"))
+				if err != nil {
+					return fmt.Errorf("--record: %w", err)
+				}
+				defer f.Close()
+				ro.Record = f
+			}
+		}
+	}
+	if mode == lessons.Replay {
+		if opts.record != "" {
+			return fmt.Errorf("--record needs a live lesson, and this one would be a replay: %s", strings.TrimSuffix(why, "."))
+		}
+		if opts.base != "" && !opts.replay {
+			why += " (--base only applies to live lessons.)"
+		}
+		events, name, err := lessonRecording(opts, l)
+		if err != nil {
+			return err
+		}
+		ro.Mode, ro.Why, ro.Recording, ro.RecordingName = lessons.Replay, why, events, name
+	}
+	_, err := lessons.Run(ctx, l, ro)
+	if errors.Is(err, lessons.ErrClaimsFailed) {
+		return &ExitError{Code: 1, Err: err}
+	}
+	return err
+}
+
+// lessonRecording loads --recording, or the recording shipped for the lesson.
+func lessonRecording(opts *lessonOptions, l *lessons.Lesson) ([]trace.Event, string, error) {
+	if opts.recording != "" {
+		events, err := readTraceFile(opts.recording, opts.stdin)
+		return events, opts.recording, err
+	}
+	events, err := lessons.Recording(l.Name)
+	if errors.Is(err, lessons.ErrNoRecording) {
+		return nil, "", fmt.Errorf("%w: run it live as root on Linux, or give a trace recorded with --record to --recording", err)
+	}
+	return events, "the recording of " + l.Name, err
+}
+
+func whatIfLesson(opts *lessonOptions, l *lessons.Lesson) error {
+	events, name, err := lessonRecording(opts, l)
+	if err != nil {
+		return err
+	}
+	var content []byte
+	if opts.whatIf == "-" {
+		content, err = io.ReadAll(opts.stdin)
+	} else {
+		content, err = os.ReadFile(opts.whatIf)
+	}
+	if err != nil {
+		return fmt.Errorf("--what-if: %w", err)
+	}
+	m := lessons.NewModel(events)
+	plan, err := lessons.IndexTrace(m).Plan(content)
+	if err != nil {
+		return fmt.Errorf("--what-if %s: %w", opts.whatIf, err)
+	}
+	base := "?"
+	if _, b, _, _, herr := lessons.ReadHeader(events); herr == nil {
+		base = b
+	}
+	st := lessons.NewStyle(lessons.ColorFor(opts.out))
+	fmt.Fprintf(opts.out, "What if you built %s right after %s (base %s, %d builds)?\n", opts.whatIf, name, base, len(m.Builds))
+	fmt.Fprintln(opts.out, "Nothing runs: the classic builder's cache rules — parent image + instruction; after the first miss every later step runs — are applied to the recorded cache keys.")
+	fmt.Fprintln(opts.out)
+	lessons.RenderPlan(opts.out, plan, st)
+	if len(plan) > 0 && plan[0].Reason == "parent-new" {
+		fmt.Fprintf(opts.out, "The recording was made on base %s: start your Dockerfile with `FROM %s` to compare with it.\n", base, base)
+	}
+	return nil
+}
+
+// pauser returns how a lesson waits at its stops.
+func pauser(opts *lessonOptions, cancel context.CancelFunc) func(context.Context) {
+	switch {
+	case opts.yes:
+		return nil
+	case opts.pace > 0:
+		return func(ctx context.Context) {
+			t := time.NewTimer(opts.pace)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+		}
+	}
+	f, ok := opts.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil // nobody to press Enter: run through
+	}
+	st := lessons.NewStyle(lessons.ColorFor(opts.out))
+	var once sync.Once
+	lines := make(chan string)
+	return func(ctx context.Context) {
+		once.Do(func() {
+			go func() {
+				r := bufio.NewReader(f)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						close(lines)
+						return
+					}
+					lines <- line
+				}
+			}()
+		})
+		fmt.Fprint(opts.out, st.Dim("  ⏎ Enter to go on, q to stop "))
+		select {
+		case line, ok := <-lines:
+			if !ok || strings.TrimSpace(line) == "q" {
+				cancel()
+			}
+		case <-ctx.Done():
+			fmt.Fprintln(opts.out)
+		}
+	}
+}

@@ -1,0 +1,277 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/store"
+	"github.com/spf13/cobra"
+)
+
+type psOptions struct {
+	all     bool
+	quiet   bool
+	noTrunc bool
+	size    bool
+	latest  bool
+	last    int
+	format  string
+	filters []string
+	out     io.Writer
+}
+
+func newPsCmd(g *globalOptions) *cobra.Command {
+	opts := &psOptions{}
+	cmd := &cobra.Command{
+		Use:   "ps [OPTIONS]",
+		Short: "List containers",
+		Long: `List containers: running ones, or all with -a. A container whose process
+vanished without its exit being recorded (berth or the machine was killed)
+shows as "Exited (unknown)".`,
+		Example: `  berth ps
+  berth ps -a --format '{{.ID}} {{.Status}}'
+  berth ps -aq --filter status=exited`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.out = cmd.OutOrStdout()
+			return runPs(cmd.Context(), g, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&opts.all, "all", "a", false, "show all containers (default shows just running)")
+	f.BoolVarP(&opts.quiet, "quiet", "q", false, "only display container IDs")
+	f.BoolVar(&opts.noTrunc, "no-trunc", false, "don't truncate output")
+	f.BoolVarP(&opts.size, "size", "s", false, "display total file sizes")
+	f.BoolVarP(&opts.latest, "latest", "l", false, "show the latest created container (includes all states)")
+	f.IntVarP(&opts.last, "last", "n", -1, "show n last created containers (includes all states)")
+	f.StringVar(&opts.format, "format", "", "format output using a custom template or 'table' or 'json'")
+	f.StringArrayVarP(&opts.filters, "filter", "f", nil, "filter output based on conditions provided (status, name, id, label, exited)")
+	return cmd
+}
+
+func runPs(ctx context.Context, g *globalOptions, opts *psOptions) error {
+	eng, err := g.engine()
+	if err != nil {
+		return err
+	}
+	all := opts.all || opts.latest || opts.last >= 0 || len(opts.filters) > 0
+	list, err := eng.ListContainers(ctx, all)
+	if err != nil {
+		return err
+	}
+	match, err := psFilter(opts.filters)
+	if err != nil {
+		return err
+	}
+	var rows []any
+	for _, c := range list {
+		if !opts.all && len(opts.filters) > 0 && !hasStatusFilter(opts.filters) && !c.State.Running() {
+			continue
+		}
+		if !match(c) {
+			continue
+		}
+		rows = append(rows, &psRow{c: c, eng: eng, trunc: !opts.noTrunc, size: opts.size})
+	}
+	if opts.latest && len(rows) > 1 {
+		rows = rows[:1]
+	}
+	if opts.last >= 0 && len(rows) > opts.last {
+		rows = rows[:opts.last]
+	}
+	format := opts.format
+	if opts.quiet {
+		format = "{{.ID}}"
+	}
+	defaultTable := "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+	if opts.size {
+		defaultTable += "\t{{.Size}}"
+	}
+	lf, err := newListFormat(format, defaultTable, psHeaders)
+	if err != nil {
+		return err
+	}
+	return lf.write(opts.out, rows)
+}
+
+var psHeaders = map[string]string{
+	"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+	"RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS",
+	"Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS",
+	"Networks": "NETWORKS", "LocalVolumes": "LOCAL VOLUMES", "Label": "LABEL",
+}
+
+// psRow is one container as ps's --format templates see it (docker/cli's
+// ContainerContext).
+type psRow struct {
+	c     *store.Container
+	eng   *engine.Engine
+	trunc bool
+	size  bool
+}
+
+// MarshalJSON is --format json's object: every field, as strings, as
+// docker ps writes them.
+func (r *psRow) MarshalJSON() ([]byte, error) {
+	size := "0B"
+	if r.size {
+		size = r.Size()
+	}
+	return json.Marshal(map[string]string{
+		"ID": r.ID(), "Image": r.Image(), "Command": r.Command(), "CreatedAt": r.CreatedAt(),
+		"RunningFor": r.RunningFor(), "Ports": r.Ports(), "State": r.State(), "Status": r.Status(),
+		"Size": size, "Names": r.Names(), "Labels": r.Labels(), "Mounts": r.Mounts(),
+		"Networks": r.Networks(), "LocalVolumes": r.LocalVolumes(),
+	})
+}
+
+func (r *psRow) ID() string {
+	if r.trunc {
+		return r.c.ShortID()
+	}
+	return r.c.ID
+}
+
+func (r *psRow) Image() string {
+	if r.c.ImageRef == "" {
+		if r.c.Image == "" {
+			return "scratch"
+		}
+		return shortID(r.c.Image)
+	}
+	if img, err := r.eng.Store.Image(r.c.ImageRef); err == nil && img.ID.String() == r.c.Image {
+		return r.c.ImageRef
+	}
+	if r.trunc {
+		return shortID(r.c.Image)
+	}
+	return r.c.Image
+}
+
+func (r *psRow) Command() string {
+	cmd := strings.Join(append(append([]string{}, r.c.Config.Entrypoint...), r.c.Config.Cmd...), " ")
+	if r.trunc {
+		cmd = ellipsis(cmd, 20)
+	}
+	return strconv.Quote(cmd)
+}
+
+func (r *psRow) CreatedAt() string { return createdAt(r.c.Created) }
+
+func (r *psRow) RunningFor() string { return createdSince(r.c.Created) }
+
+func (r *psRow) Ports() string { return "" }
+
+func (r *psRow) State() string { return r.c.State.Status }
+
+func (r *psRow) Status() string { return containerStatus(r.c.State) }
+
+func (r *psRow) Size() string {
+	size := r.eng.ContainerSize(r.c.ID)
+	virtual := size
+	if img, err := r.eng.Store.Image(r.c.Image); err == nil {
+		virtual += img.Size
+	}
+	return fmt.Sprintf("%s (virtual %s)", humanSizePrecision(float64(size), 3), humanSizePrecision(float64(virtual), 3))
+}
+
+func (r *psRow) Names() string { return r.c.Name }
+
+func (r *psRow) Labels() string {
+	var kv []string
+	for k, v := range r.c.Config.Labels {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
+}
+
+func (r *psRow) Label(name string) string { return r.c.Config.Labels[name] }
+
+func (r *psRow) Mounts() string { return "" }
+
+func (r *psRow) Networks() string { return r.c.Host.NetworkMode }
+
+func (r *psRow) LocalVolumes() string { return "0" }
+
+// containerStatus is Docker's STATUS column: "Up 2 minutes", "Up 5 seconds
+// (Paused)", "Exited (0) 3 seconds ago", "Created".
+func containerStatus(st store.ContainerState) string {
+	now := time.Now().UTC()
+	switch st.Status {
+	case store.StatusRunning:
+		return "Up " + humanDuration(now.Sub(st.StartedAt))
+	case store.StatusPaused:
+		return "Up " + humanDuration(now.Sub(st.StartedAt)) + " (Paused)"
+	case store.StatusExited:
+		code := strconv.Itoa(st.ExitCode)
+		if !st.ExitKnown {
+			code = "unknown"
+		}
+		return fmt.Sprintf("Exited (%s) %s ago", code, humanDuration(now.Sub(st.FinishedAt)))
+	case store.StatusCreated:
+		return "Created"
+	case store.StatusDead:
+		return "Dead"
+	}
+	return st.Status
+}
+
+func hasStatusFilter(filters []string) bool {
+	for _, f := range filters {
+		if strings.HasPrefix(f, "status=") || strings.HasPrefix(f, "exited=") {
+			return true
+		}
+	}
+	return false
+}
+
+// psFilter builds a matcher from docker ps --filter values; values of one
+// key are ORed, keys are ANDed.
+func psFilter(filters []string) (func(*store.Container) bool, error) {
+	byKey := map[string][]string{}
+	for _, f := range filters {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("bad format of filter (expected name=value)")
+		}
+		switch k {
+		case "status", "name", "id", "label", "exited":
+		default:
+			return nil, fmt.Errorf("invalid filter '%s'", k)
+		}
+		byKey[k] = append(byKey[k], v)
+	}
+	return func(c *store.Container) bool {
+		for k, vals := range byKey {
+			ok := false
+			for _, v := range vals {
+				switch k {
+				case "status":
+					ok = ok || c.State.Status == v
+				case "name":
+					ok = ok || strings.Contains(c.Name, strings.TrimPrefix(v, "/"))
+				case "id":
+					ok = ok || strings.HasPrefix(c.ID, v)
+				case "label":
+					lk, lv, hasValue := strings.Cut(v, "=")
+					have, present := c.Config.Labels[lk]
+					ok = ok || (present && (!hasValue || have == lv))
+				case "exited":
+					ok = ok || (c.State.Status == store.StatusExited && strconv.Itoa(c.State.ExitCode) == v)
+				}
+			}
+			if !ok {
+				return false
+			}
+		}
+		return true
+	}, nil
+}

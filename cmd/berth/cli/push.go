@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/store"
+	"github.com/distribution/reference"
+	"github.com/spf13/cobra"
+)
+
+// pushOptions are `berth push`'s arguments.
+type pushOptions struct {
+	name      string
+	allTags   bool
+	quiet     bool
+	insecure  []string
+	traceFile string
+	out       io.Writer
+}
+
+func newPushCmd(g *globalOptions) *cobra.Command {
+	opts := &pushOptions{}
+	cmd := &cobra.Command{
+		Use:   "push [OPTIONS] NAME[:TAG]",
+		Short: "Upload an image to a registry",
+		Long: `Upload an image to the registry its name points at (Docker Hub for names
+without a registry host). Layers the registry already has are not sent again;
+the manifest goes up byte for byte, so the digest printed at the end is the
+image's digest in the store too.
+
+Log in first with berth login when the registry wants credentials.`,
+		Example: `  berth tag myapp localhost:5000/myapp:1.0
+  berth push localhost:5000/myapp:1.0
+  berth push --all-tags localhost:5000/myapp`,
+		Args: requireArgs(1, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.name, opts.out = args[0], cmd.OutOrStdout()
+			return runPush(cmd.Context(), g, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&opts.allTags, "all-tags", "a", false, "push all tags of the repository")
+	f.BoolVarP(&opts.quiet, "quiet", "q", false, "suppress verbose output")
+	f.StringArrayVar(&opts.insecure, "insecure-registry", nil, "allow plain HTTP or unverified TLS to this registry (host:port or CIDR)")
+	f.StringVar(&opts.traceFile, "trace", "", "record the push's events as JSON lines in FILE")
+	return cmd
+}
+
+func runPush(ctx context.Context, g *globalOptions, opts *pushOptions) error {
+	eng, err := g.engine()
+	if err != nil {
+		return err
+	}
+	if opts.traceFile != "" {
+		stop, err := traceTo(eng, opts.traceFile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	names := []string{opts.name}
+	if opts.allTags {
+		if names, err = localTags(eng, opts.name); err != nil {
+			return err
+		}
+	}
+	for _, name := range names {
+		err := eng.Push(ctx, name, engine.PushOptions{
+			Progress:           opts.out,
+			Quiet:              opts.quiet,
+			InsecureRegistries: opts.insecure,
+		})
+		if err != nil {
+			return err
+		}
+		if opts.quiet {
+			ref, err := store.ParseRef(name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(opts.out, ref.String())
+		}
+	}
+	return nil
+}
+
+// localTags lists the names of the repository's tagged images in the store.
+func localTags(eng *engine.Engine, repo string) ([]string, error) {
+	named, err := reference.ParseNormalizedNamed(repo)
+	if err != nil {
+		return nil, fmt.Errorf("invalid reference format: %w", err)
+	}
+	if !reference.IsNameOnly(named) {
+		return nil, fmt.Errorf("tag can't be used with --all-tags/-a")
+	}
+	images, err := eng.Store.Images()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, img := range images {
+		for _, r := range img.Refs {
+			ref, err := reference.ParseNormalizedNamed(r)
+			if err != nil || ref.Name() != named.Name() {
+				continue
+			}
+			if _, ok := ref.(reference.Tagged); ok {
+				out = append(out, r)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("An image does not exist locally with the tag: %s", reference.FamiliarName(named))
+	}
+	sort.Strings(out)
+	return out, nil
+}

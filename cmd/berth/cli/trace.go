@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/berthkit/berth/lessons"
+	"github.com/berthkit/berth/trace"
+	"github.com/spf13/cobra"
+)
+
+func newTraceCmd(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "trace",
+		Short: "Show, explain and render recorded traces (for instructors)",
+		Long: `Render a trace recorded with --trace (berth build, run, commit) or by a lesson
+(--record). FILE may be - for standard input, or lesson:NAME for the recording
+shipped with a lesson.`,
+		Example: `  berth build --trace build.jsonl -t rommelrico/redis:latest .
+  berth trace show build.jsonl --view tree
+  berth trace explain build.jsonl
+  berth trace html build.jsonl -o build.html
+  berth trace show lesson:build-cache --view annotated`,
+	}
+	cmd.AddCommand(newTraceShowCmd(), newTraceExplainCmd(), newTraceHTMLCmd())
+	return cmd
+}
+
+func newTraceShowCmd() *cobra.Command {
+	var view string
+	cmd := &cobra.Command{
+		Use:   "show FILE",
+		Short: "Print a trace: the classic console, annotated, or a tree of images, containers and snapshots",
+		Long: `Print a trace in one of three views:
+
+  classic    the lines berth build printed (Docker's classic builder output)
+  annotated  the same with a plain-words line for every event, as lessons narrate
+  tree       every image with the containers created from it, the snapshot taken
+             of each container and the image that snapshot became (parent links)`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			events, err := readTraceFile(args[0], cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			st := lessons.NewStyle(lessons.ColorFor(out))
+			switch view {
+			case "classic":
+				lessons.RenderClassic(out, cmd.ErrOrStderr(), events)
+			case "annotated":
+				lessons.RenderAnnotated(out, events, st)
+			case "tree":
+				lessons.RenderTree(out, lessons.NewModel(events), st)
+			default:
+				return fmt.Errorf("--view %q: use classic, annotated or tree", view)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&view, "view", "classic", "classic, annotated or tree")
+	return cmd
+}
+
+func newTraceExplainCmd() *cobra.Command {
+	var whatIf string
+	cmd := &cobra.Command{
+		Use:   "explain FILE",
+		Short: "Every cache decision of every build in the trace, and why",
+		Long: `List each step of each build in the trace with its cache decision: the key
+(parent image + instruction), hit or miss, and the reason in plain words.
+With --what-if DOCKERFILE, also plan that Dockerfile against the cache the
+trace recorded, running nothing.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			events, err := readTraceFile(args[0], cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			st := lessons.NewStyle(lessons.ColorFor(out))
+			m := lessons.NewModel(events)
+			lessons.RenderExplain(out, m, nil, st)
+			if whatIf == "" {
+				return nil
+			}
+			content, err := os.ReadFile(whatIf)
+			if err != nil {
+				return fmt.Errorf("--what-if: %w", err)
+			}
+			plan, err := lessons.IndexTrace(m).Plan(content)
+			if err != nil {
+				return fmt.Errorf("--what-if %s: %w", whatIf, err)
+			}
+			fmt.Fprintf(out, "\nWhat if %s were built after these builds (nothing runs):\n", whatIf)
+			lessons.RenderPlan(out, plan, st)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&whatIf, "what-if", "", "also say which steps of this Dockerfile the recorded cache would serve")
+	return cmd
+}
+
+func newTraceHTMLCmd() *cobra.Command {
+	var output, title string
+	cmd := &cobra.Command{
+		Use:   "html FILE",
+		Short: "Render a trace as one self-contained web page for projecting",
+		Long: `Write one HTML page (inline styles and script, nothing fetched from the network)
+with every build of the trace: the steps on a timeline, the layer stack of the
+result with sizes and the files each step changed, and every cache hit and miss
+with its reason. Large type, for a projector.`,
+		Example: `  berth trace html build.jsonl -o build.html`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			events, err := readTraceFile(args[0], cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			var buf bytes.Buffer
+			if err := lessons.RenderHTML(&buf, lessons.NewModel(events), lessons.HTMLOptions{Title: title, Source: args[0]}); err != nil {
+				return err
+			}
+			if output == "" || output == "-" {
+				_, err = cmd.OutOrStdout().Write(buf.Bytes())
+				return err
+			}
+			tmp := output + ".tmp"
+			if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+				return fmt.Errorf("write %s: %w", output, err)
+			}
+			if err := os.Rename(tmp, output); err != nil {
+				os.Remove(tmp)
+				return fmt.Errorf("write %s: %w", output, err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the page to this file (default standard output)")
+	cmd.Flags().StringVar(&title, "title", "", "the page's title (default \"Berth build trace\")")
+	return cmd
+}
+
+// readTraceFile reads a trace from a file, - (stdin), or lesson:NAME.
+func readTraceFile(name string, stdin io.Reader) ([]trace.Event, error) {
+	if lesson, ok := strings.CutPrefix(name, "lesson:"); ok {
+		return lessons.Recording(lesson)
+	}
+	var r io.Reader = stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("open trace: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	events, err := trace.Read(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(events) == 0 {
+		return nil, fmt.Errorf("%s: the trace is empty", name)
+	}
+	return events, nil
+}

@@ -1,0 +1,87 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/berthkit/berth/engine/build"
+	"github.com/berthkit/berth/engine/layer"
+	"github.com/berthkit/berth/engine/snapshot"
+	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/trace"
+)
+
+// BuildOptions are `berth build`'s options (see build.Options).
+type BuildOptions = build.Options
+
+// Build runs Docker's classic builder against this engine. Events go to the
+// engine's recorders; the console output is one renderer of them.
+func (e *Engine) Build(ctx context.Context, opts BuildOptions) (*build.Result, error) {
+	return build.Build(ctx, &buildBackend{e: e}, opts)
+}
+
+// buildBackend gives the builder the engine's containers, commits and pulls.
+type buildBackend struct{ e *Engine }
+
+func (b *buildBackend) Store() *store.Store { return b.e.Store }
+
+func (b *buildBackend) Emit(ev trace.Event) { b.e.Emit(ev) }
+
+func scoped(ctx context.Context, step int) context.Context {
+	// The build ID is filled by the builder on its own events; engine events
+	// raised on its behalf carry the step.
+	s, _ := trace.ScopeFrom(ctx)
+	s.Step = step
+	return trace.WithScope(ctx, s)
+}
+
+func (b *buildBackend) Pull(ctx context.Context, name string, progress io.Writer) (*store.Image, error) {
+	return b.e.Pull(ctx, name, PullOptions{Progress: progress})
+}
+
+func (b *buildBackend) CreateContainer(ctx context.Context, req build.ContainerRequest) (string, error) {
+	ctx = scoped(ctx, req.Step)
+	image := ""
+	if req.Image != "" {
+		image = req.Image.String()
+	}
+	c, err := b.e.CreateContainer(ctx, ContainerCreateOptions{
+		Image:       image,
+		Cmd:         req.Cmd,
+		Entrypoint:  []string{}, // RUN ignores the image's ENTRYPOINT
+		Env:         req.Env,
+		WorkingDir:  req.WorkingDir,
+		User:        req.User,
+		NetworkMode: req.Network,
+		Purpose:     req.Purpose,
+	})
+	if err != nil {
+		return "", err
+	}
+	return c.ID, nil
+}
+
+func (b *buildBackend) RunContainer(ctx context.Context, id string, stdout, stderr io.Writer) (int, error) {
+	return b.e.RunContainer(ctx, id, Stdio{Out: stdout, Err: stderr})
+}
+
+func (b *buildBackend) MountContainer(ctx context.Context, id string) (string, func() error, error) {
+	snaps := snapshot.New(b.e.Store.ContainersDir())
+	root, err := snaps.Mount(id)
+	if err != nil {
+		return "", nil, fmt.Errorf("mount container %s: %w", trace.ShortID(id), err)
+	}
+	return root, func() error { return snaps.Unmount(id) }, nil
+}
+
+func (b *buildBackend) CommitContainer(ctx context.Context, id string, req build.CommitRequest) (*store.Image, error) {
+	return b.e.commitContainer(scoped(ctx, req.Step), id, commitSpec{
+		Config: req.Config, Ext: req.Ext, Parent: req.Parent, CreatedBy: req.CreatedBy,
+		Comment: req.Comment, NoLayer: req.NoLayer, AdoptUpper: true, Compression: layer.Gzip,
+	})
+}
+
+func (b *buildBackend) RemoveContainer(ctx context.Context, id string) error {
+	return b.e.RemoveContainer(ctx, id, true)
+}

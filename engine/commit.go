@@ -1,0 +1,263 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/berthkit/berth/engine/build"
+	"github.com/berthkit/berth/engine/layer"
+	"github.com/berthkit/berth/engine/snapshot"
+	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/trace"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// commitSpec says how to save a container as an image.
+type commitSpec struct {
+	// Config is the new image's config before the new layer and history
+	// entry are added.
+	Config ocispec.Image
+	Ext    store.ExtConfig
+	Parent *store.Image // nil for scratch
+	// CreatedBy, Comment and Author make the history entry.
+	CreatedBy string
+	Comment   string
+	Author    string
+	// NoLayer: the container never started; no snapshot is taken.
+	NoLayer bool
+	// AdoptUpper moves the upper dir into the layer store after the commit
+	// (build steps, whose container is removed right after).
+	AdoptUpper  bool
+	Compression layer.Compression
+}
+
+// commitContainer takes the container's filesystem snapshot (the diff of
+// its overlay upper dir against the image) as a new layer and saves a new
+// image whose parent is the image the container ran.
+func (e *Engine) commitContainer(ctx context.Context, containerID string, spec commitSpec) (*store.Image, error) {
+	cfg := spec.Config
+	now := time.Now().UTC()
+	cfg.Created = &now
+	if spec.Author != "" {
+		cfg.Author = spec.Author
+	}
+	var layers []ocispec.Descriptor
+	var sizes []int64
+	if spec.Parent != nil {
+		layers = append(layers, spec.Parent.Manifest.Layers...)
+		sizes = append(sizes, spec.Parent.Size)
+	}
+	cfg.RootFS.Type = "layers"
+	cfg.RootFS.DiffIDs = append([]digest.Digest{}, cfg.RootFS.DiffIDs...)
+	cfg.History = append([]ocispec.History{}, cfg.History...)
+	history := ocispec.History{Created: &now, CreatedBy: spec.CreatedBy, Comment: spec.Comment, Author: spec.Author}
+
+	var upper string
+	if spec.NoLayer {
+		history.EmptyLayer = true
+		e.EmitContext(ctx, trace.Event{Type: trace.Layer, Layer: &trace.LayerInfo{Empty: true}})
+	} else {
+		snaps := snapshot.New(e.Store.ContainersDir())
+		upper = snaps.UpperDir(containerID)
+		lowers, err := snaps.LowerDirs(containerID)
+		if err != nil {
+			return nil, fmt.Errorf("commit %s: %w", trace.ShortID(containerID), err)
+		}
+		res, desc, err := e.writeLayer(ctx, upper, lowers, spec.Compression)
+		if err != nil {
+			return nil, fmt.Errorf("commit %s: %w", trace.ShortID(containerID), err)
+		}
+		e.EmitContext(ctx, trace.Event{Type: trace.Snapshot, Snapshot: snapshotInfo(containerID, res)})
+		if res.Empty {
+			history.EmptyLayer = true
+			e.EmitContext(ctx, trace.Event{Type: trace.Layer, Layer: &trace.LayerInfo{Empty: true}})
+		} else {
+			layers = append(layers, desc)
+			sizes = append(sizes, res.UncompressedSize)
+			cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, res.DiffID)
+			e.EmitContext(ctx, trace.Event{Type: trace.Layer, Layer: &trace.LayerInfo{
+				DiffID: res.DiffID.String(), Digest: res.Digest.String(), Size: res.Size,
+				UncompressedSize: res.UncompressedSize, MediaType: res.MediaType,
+			}})
+		}
+	}
+	cfg.History = append(cfg.History, history)
+	opts := store.ImageOptions{LayerSizes: sizes, Ext: spec.Ext}
+	if spec.Parent != nil {
+		opts.Parent = spec.Parent.ID
+	}
+	img, err := e.Store.PutImage(cfg, layers, opts)
+	if err != nil {
+		return nil, fmt.Errorf("save image: %w", err)
+	}
+	if spec.AdoptUpper && !history.EmptyLayer && upper != "" {
+		chains := img.ChainIDs()
+		// Best effort: if the move fails the layer is unpacked from its blob
+		// when next needed.
+		if err := e.Store.AdoptLayerDir(chains[len(chains)-1], upper); err == nil {
+			_ = os.Mkdir(upper, 0o755)
+		}
+	}
+	info := &trace.ImageInfo{ID: img.ID.String(), CreatedBy: spec.CreatedBy, Cmd: img.Config.Config.Cmd, Layers: len(img.Manifest.Layers)}
+	if spec.Parent != nil {
+		info.Parent = spec.Parent.ID.String()
+	}
+	e.EmitContext(ctx, trace.Event{Type: trace.Image, Image: info})
+	return img, nil
+}
+
+// writeLayer streams the diff of upper into a blob: the tar is produced in
+// one goroutine, compressed and digested on the way, and ingested by the
+// store, so no layer is ever held in memory.
+func (e *Engine) writeLayer(ctx context.Context, upper string, lowers []string, c layer.Compression) (*layer.DiffResult, ocispec.Descriptor, error) {
+	pr, pw := io.Pipe()
+	var res *layer.DiffResult
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		res, err = layer.Diff(ctx, upper, pw, layer.DiffOptions{Compression: c, LowerDirs: lowers})
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	d, size, err := e.Store.PutBlob(pr, "", -1)
+	pr.CloseWithError(errors.New("ingest stopped"))
+	diffErr := <-done
+	if diffErr != nil {
+		return nil, ocispec.Descriptor{}, diffErr
+	}
+	if err != nil {
+		return nil, ocispec.Descriptor{}, err
+	}
+	return res, ocispec.Descriptor{MediaType: res.MediaType, Digest: d, Size: size}, nil
+}
+
+func snapshotInfo(containerID string, res *layer.DiffResult) *trace.SnapshotInfo {
+	s := res.Summary
+	info := &trace.SnapshotInfo{Container: containerID, Added: s.Added, Changed: s.Changed, Deleted: s.Deleted, Bytes: s.Bytes}
+	for _, p := range s.Largest {
+		info.Largest = append(info.Largest, trace.PathSize{Path: p.Path, Bytes: p.Size})
+	}
+	const maxPaths = 200
+	for i, c := range s.Changes {
+		if i == maxPaths {
+			info.Truncated = true
+			break
+		}
+		info.Paths = append(info.Paths, string(rune(c.Kind))+" "+c.Path)
+	}
+	return info
+}
+
+// CommitOptions are `berth commit`'s flags.
+type CommitOptions struct {
+	Author  string
+	Message string
+	Changes []string // Dockerfile instructions: CMD, ENTRYPOINT, ENV, ...
+	// Pause freezes a running container while its snapshot is taken.
+	Pause bool
+	// Ref tags the new image (REPO[:TAG]); empty leaves it untagged.
+	Ref string
+}
+
+// Commit saves a container's changes as a new image, as `docker commit`.
+func (e *Engine) Commit(ctx context.Context, nameOrID string, opts CommitOptions) (*store.Image, error) {
+	c, err := e.Store.Container(nameOrID)
+	if err != nil {
+		return nil, err
+	}
+	var tagRef string
+	if opts.Ref != "" {
+		ref, err := store.ParseTag(opts.Ref)
+		if err != nil {
+			return nil, err
+		}
+		tagRef = ref.String()
+	}
+	parent, err := e.Store.Image(c.Image)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: its image %s: %w", c.ShortID(), trace.ShortID(c.Image), err)
+	}
+	cfg := cloneImageConfig(parent.Config)
+	ext := parent.Ext
+	// The new image runs what the container ran, as Docker's commit does.
+	cc := c.Config
+	cfg.Config.Env = cc.Env
+	cfg.Config.Cmd = cc.Cmd
+	if cc.Entrypoint != nil {
+		cfg.Config.Entrypoint = cc.Entrypoint
+	}
+	if cc.WorkingDir != "" {
+		cfg.Config.WorkingDir = cc.WorkingDir
+	}
+	if cc.User != "" {
+		cfg.Config.User = cc.User
+	}
+	if len(cc.Labels) > 0 {
+		if cfg.Config.Labels == nil {
+			cfg.Config.Labels = map[string]string{}
+		}
+		for k, v := range cc.Labels {
+			cfg.Config.Labels[k] = v
+		}
+	}
+	if err := build.ApplyChanges(&cfg, &ext, opts.Changes); err != nil {
+		return nil, err
+	}
+	if opts.Pause && c.State.Status == "running" {
+		if err := e.PauseContainer(ctx, c.ID); err == nil {
+			defer e.UnpauseContainer(context.WithoutCancel(ctx), c.ID)
+		} else if !errors.Is(err, ErrNotRunning) {
+			return nil, fmt.Errorf("pause container %s for the snapshot: %w", c.ShortID(), err)
+		}
+	}
+	createdBy := strings.Join(append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...), " ")
+	ctx = trace.WithScope(ctx, trace.Scope{})
+	img, err := e.commitContainer(ctx, c.ID, commitSpec{
+		Config: cfg, Ext: ext, Parent: parent, CreatedBy: createdBy,
+		Comment: opts.Message, Author: opts.Author, Compression: layer.Gzip,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if tagRef != "" {
+		if _, err := e.Store.Tag(img.ID, tagRef); err != nil {
+			return nil, err
+		}
+		e.EmitContext(ctx, trace.Event{Type: trace.Tag, Tag: &trace.TagInfo{Image: img.ID.String(), Ref: store.Familiar(tagRef)}})
+	}
+	return img, nil
+}
+
+func cloneImageConfig(c ocispec.Image) ocispec.Image {
+	out := c
+	out.Config.Env = append([]string(nil), c.Config.Env...)
+	out.Config.Cmd = append([]string(nil), c.Config.Cmd...)
+	out.Config.Entrypoint = append([]string(nil), c.Config.Entrypoint...)
+	out.RootFS.DiffIDs = append([]digest.Digest(nil), c.RootFS.DiffIDs...)
+	out.History = append([]ocispec.History(nil), c.History...)
+	if c.Config.Labels != nil {
+		out.Config.Labels = map[string]string{}
+		for k, v := range c.Config.Labels {
+			out.Config.Labels[k] = v
+		}
+	}
+	if c.Config.ExposedPorts != nil {
+		out.Config.ExposedPorts = map[string]struct{}{}
+		for k := range c.Config.ExposedPorts {
+			out.Config.ExposedPorts[k] = struct{}{}
+		}
+	}
+	if c.Config.Volumes != nil {
+		out.Config.Volumes = map[string]struct{}{}
+		for k := range c.Config.Volumes {
+			out.Config.Volumes[k] = struct{}{}
+		}
+	}
+	return out
+}

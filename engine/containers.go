@@ -1,0 +1,1187 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/berthkit/berth/engine/layer"
+	"github.com/berthkit/berth/engine/runtime"
+	"github.com/berthkit/berth/engine/snapshot"
+	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/trace"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
+)
+
+// Container errors, checked with errors.Is.
+var (
+	// ErrNotRunning: the operation needs a running container.
+	ErrNotRunning = errors.New("container is not running")
+	// ErrRunning: the operation needs a stopped container (rm without -f).
+	ErrRunning = errors.New("container is running")
+)
+
+// DefaultPath is the PATH a container gets when its image sets none, as in
+// Docker.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Stdio is a container's standard streams. Nil In is /dev/null; nil Out or
+// Err discard.
+type Stdio struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// ContainerCreateOptions mirror Docker's container config and host config.
+type ContainerCreateOptions struct {
+	Image string // name or ID; "" is scratch (no layers)
+	Name  string // "" gets a generated Docker-style name
+	Cmd   []string
+	// Entrypoint nil means the image's; non-nil and empty means none
+	// (docker run --entrypoint "").
+	Entrypoint []string
+	// Env is merged over the image's: a KEY replaces the image's KEY.
+	Env        []string
+	WorkingDir string
+	User       string
+	Hostname   string // "" is the short container ID
+	Tty        bool
+	OpenStdin  bool
+	Labels     map[string]string
+	// NetworkMode is "host" (default) or "none".
+	NetworkMode    string
+	Privileged     bool
+	CapAdd         []string
+	CapDrop        []string
+	SecurityOpt    []string // "no-new-privileges", "seccomp=unconfined"
+	GroupAdd       []string
+	ReadonlyRootfs bool
+	Memory         int64 // bytes
+	PidsLimit      int64
+	NanoCPUs       int64
+	Init           bool
+	AutoRemove     bool
+	// Purpose is "run" (default), "build" or "copy"; it goes into the
+	// trace and the record.
+	Purpose string
+}
+
+var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+
+// CreateContainer creates a container from an image, as docker create: its
+// record, its snapshot (an overlay over the image's unpacked layers), and
+// the /etc/hostname, /etc/hosts and /etc/resolv.conf it will see. Nothing
+// runs.
+func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOptions) (*store.Container, error) {
+	if err := requireRoot(); err != nil {
+		return nil, err
+	}
+	if opts.Name != "" && !validName.MatchString(opts.Name) {
+		return nil, fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", opts.Name)
+	}
+	if err := validateHostOptions(opts); err != nil {
+		return nil, err
+	}
+	var img *store.Image
+	var imgCfg ocispec.ImageConfig
+	if opts.Image != "" {
+		var err error
+		img, err = e.Store.Image(opts.Image)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) && !strings.HasPrefix(err.Error(), "No such image") {
+				return nil, fmt.Errorf("No such image: %s: %w", familiarRef(opts.Image), err)
+			}
+			return nil, err
+		}
+		imgCfg = img.Config.Config
+	}
+	cfg := mergeConfig(imgCfg, opts)
+	if len(cfg.Entrypoint)+len(cfg.Cmd) == 0 {
+		return nil, errors.New("No command specified")
+	}
+	if cfg.WorkingDir != "" && !filepath.IsAbs(cfg.WorkingDir) {
+		return nil, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", cfg.WorkingDir)
+	}
+	var lowers []string
+	var chains []string
+	if img != nil {
+		var err error
+		if lowers, err = e.LowerDirs(ctx, img); err != nil {
+			return nil, err
+		}
+		for _, ch := range img.ChainIDs() {
+			chains = append(chains, ch.String())
+		}
+	}
+
+	id := store.RandomID()
+	if cfg.Hostname == "" {
+		cfg.Hostname = id[:12]
+	}
+	purpose := opts.Purpose
+	if purpose == "" {
+		purpose = "run"
+	}
+	c := &store.Container{
+		ID:            id,
+		Name:          strings.TrimPrefix(opts.Name, "/"),
+		Created:       time.Now().UTC(),
+		ImageRef:      opts.Image,
+		LayerChainIDs: chains,
+		Purpose:       purpose,
+		Config:        cfg,
+		Host: store.HostConfig{
+			NetworkMode: networkMode(opts.NetworkMode), Privileged: opts.Privileged,
+			CapAdd: opts.CapAdd, CapDrop: opts.CapDrop, Memory: opts.Memory, PidsLimit: opts.PidsLimit,
+			NanoCPUs: opts.NanoCPUs, Init: opts.Init, AutoRemove: opts.AutoRemove,
+			ReadonlyRootfs: opts.ReadonlyRootfs, SecurityOpt: opts.SecurityOpt, GroupAdd: opts.GroupAdd,
+		},
+		State: store.ContainerState{Status: store.StatusCreated},
+	}
+	if img != nil {
+		c.Image = img.ID.String()
+	}
+	if err := e.prepareContainerDir(c, lowers); err != nil {
+		_ = e.Store.DeleteContainer(id)
+		return nil, err
+	}
+	// Names are unique: check and claim under the store's lock.
+	unlock, err := e.Store.Lock()
+	if err != nil {
+		_ = e.Store.DeleteContainer(id)
+		return nil, err
+	}
+	err = e.claimName(c)
+	if err == nil {
+		err = e.Store.PutContainer(c)
+	}
+	unlock()
+	if err != nil {
+		_ = e.Store.DeleteContainer(id)
+		return nil, err
+	}
+	e.EmitContext(ctx, trace.Event{Type: trace.ContainerCreate, Container: &trace.ContainerInfo{
+		ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose, Cmd: commandLine(c),
+	}})
+	return c, nil
+}
+
+func requireRoot() error {
+	if os.Geteuid() != 0 {
+		return runtime.ErrNotRoot
+	}
+	return nil
+}
+
+func networkMode(m string) string {
+	if m == "" || m == "default" {
+		return "host"
+	}
+	return m
+}
+
+func validateHostOptions(opts ContainerCreateOptions) error {
+	switch networkMode(opts.NetworkMode) {
+	case "host", "none":
+	default:
+		return fmt.Errorf("network %s not found: berth offers host (the default) and none", opts.NetworkMode)
+	}
+	if _, err := runtime.Capabilities(runtime.Security{CapAdd: opts.CapAdd, CapDrop: opts.CapDrop}); err != nil {
+		return err
+	}
+	if _, err := securityFromOpts(opts.SecurityOpt); err != nil {
+		return err
+	}
+	if opts.Memory != 0 && opts.Memory < 6<<20 {
+		return errors.New("Minimum memory limit allowed is 6MB")
+	}
+	if opts.NanoCPUs < 0 {
+		return errors.New("range of CPUs is from 0.01 to the number of CPUs available")
+	}
+	return nil
+}
+
+func securityFromOpts(opts []string) (runtime.Security, error) {
+	var sec runtime.Security
+	for _, o := range opts {
+		k, v, _ := strings.Cut(strings.Replace(o, ":", "=", 1), "=")
+		switch {
+		case k == "no-new-privileges" && (v == "" || v == "true"):
+			sec.NoNewPrivileges = true
+		case k == "no-new-privileges" && v == "false":
+		case k == "seccomp" && v == "unconfined":
+			sec.SeccompUnconfined = true
+		case k == "apparmor" || k == "label":
+			// No AppArmor or SELinux here: accepted and ignored, as
+			// Docker does on hosts without them.
+		default:
+			return sec, fmt.Errorf("invalid --security-opt: %q (berth supports no-new-privileges and seccomp=unconfined)", o)
+		}
+	}
+	return sec, nil
+}
+
+// mergeConfig combines the image's config with the options the way Docker's
+// daemon does.
+func mergeConfig(img ocispec.ImageConfig, opts ContainerCreateOptions) store.ContainerConfig {
+	cfg := store.ContainerConfig{
+		Hostname:   opts.Hostname,
+		User:       opts.User,
+		WorkingDir: opts.WorkingDir,
+		Tty:        opts.Tty,
+		OpenStdin:  opts.OpenStdin,
+		StopSignal: img.StopSignal,
+		Env:        mergeEnv(img.Env, opts.Env),
+		Cmd:        opts.Cmd,
+		Entrypoint: opts.Entrypoint,
+	}
+	if cfg.User == "" {
+		cfg.User = img.User
+	}
+	if cfg.WorkingDir == "" {
+		cfg.WorkingDir = img.WorkingDir
+	}
+	// The image's CMD is the default arguments of the image's ENTRYPOINT:
+	// a new entrypoint drops it.
+	if len(opts.Entrypoint) == 0 {
+		if len(cfg.Cmd) == 0 {
+			cfg.Cmd = img.Cmd
+		}
+		if opts.Entrypoint == nil {
+			cfg.Entrypoint = img.Entrypoint
+		}
+	}
+	if len(img.Labels)+len(opts.Labels) > 0 {
+		cfg.Labels = map[string]string{}
+		for k, v := range img.Labels {
+			cfg.Labels[k] = v
+		}
+		for k, v := range opts.Labels {
+			cfg.Labels[k] = v
+		}
+	}
+	return cfg
+}
+
+// mergeEnv returns base with overrides applied: KEY=value replaces base's
+// KEY in place, new keys are appended.
+func mergeEnv(base, overrides []string) []string {
+	out := append([]string(nil), base...)
+	for _, kv := range overrides {
+		key, _, _ := strings.Cut(kv, "=")
+		replaced := false
+		for i, have := range out {
+			if k, _, _ := strings.Cut(have, "="); k == key {
+				out[i] = kv
+				replaced = true
+				break
+			}
+		}
+		if !replaced {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// processEnv is what the container's process sees: Docker adds PATH (when
+// the image has none), HOSTNAME and, with a terminal, TERM.
+func processEnv(c *store.Container) []string {
+	var env []string
+	if !hasEnv(c.Config.Env, "PATH") {
+		env = append(env, "PATH="+DefaultPath)
+	}
+	env = append(env, "HOSTNAME="+c.Config.Hostname)
+	if c.Config.Tty {
+		env = append(env, "TERM=xterm")
+	}
+	return mergeEnv(env, c.Config.Env)
+}
+
+func commandLine(c *store.Container) []string {
+	return append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...)
+}
+
+func familiarRef(name string) string {
+	if ref, err := store.ParseRef(name); err == nil {
+		return store.Familiar(ref.String())
+	}
+	return name
+}
+
+// prepareContainerDir makes containers/<id>/: the init layer (mount points
+// the runtime needs, kept out of the upper dir as Docker's "-init" layer
+// does), the snapshot over it and the image's layers, and the files bound
+// onto /etc/hostname, /etc/hosts and /etc/resolv.conf.
+func (e *Engine) prepareContainerDir(c *store.Container, lowers []string) error {
+	dir := e.Store.ContainerDir(c.ID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
+	}
+	initDir := filepath.Join(dir, "init")
+	if err := runtime.WriteInitLayer(initDir); err != nil {
+		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
+	}
+	snaps := snapshot.New(e.Store.ContainersDir())
+	if _, err := snaps.Prepare(c.ID, append([]string{initDir}, lowers...)); err != nil {
+		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
+	}
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+	hosts += "127.0.1.1\t" + c.Config.Hostname + "\n"
+	resolv, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil || len(strings.TrimSpace(string(resolv))) == 0 {
+		resolv = []byte("nameserver 8.8.8.8\nnameserver 8.8.4.4\n")
+	}
+	files := map[string][]byte{
+		"hostname":    []byte(c.Config.Hostname + "\n"),
+		"hosts":       []byte(hosts),
+		"resolv.conf": resolv,
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return fmt.Errorf("create container %s: %w", c.ShortID(), err)
+		}
+	}
+	return nil
+}
+
+// claimName gives c its name, generating one when empty; the caller holds
+// the store's lock.
+func (e *Engine) claimName(c *store.Container) error {
+	all, err := e.Store.Containers()
+	if err != nil {
+		return err
+	}
+	taken := map[string]string{}
+	for _, o := range all {
+		taken[o.Name] = o.ID
+	}
+	if c.Name != "" {
+		if other, ok := taken[c.Name]; ok {
+			return fmt.Errorf("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.: %w", c.Name, other, store.ErrConflict)
+		}
+		return nil
+	}
+	for i := 0; ; i++ {
+		name := generateName(i >= 10)
+		if _, ok := taken[name]; !ok {
+			c.Name = name
+			return nil
+		}
+	}
+}
+
+// ContainerPaths returns the container's upper dir and lower dirs (top
+// first), for diff and commit.
+func (e *Engine) ContainerPaths(id string) (upper string, lowers []string, err error) {
+	c, err := e.Store.Container(id)
+	if err != nil {
+		return "", nil, err
+	}
+	snaps := snapshot.New(e.Store.ContainersDir())
+	lowers, err = snaps.LowerDirs(c.ID)
+	if err != nil {
+		return "", nil, fmt.Errorf("container %s: %w", c.ShortID(), err)
+	}
+	return snaps.UpperDir(c.ID), lowers, nil
+}
+
+// ContainerChanges lists what the container changed in its filesystem, as
+// docker diff: A added, C changed, D deleted.
+func (e *Engine) ContainerChanges(id string) ([]layer.Change, error) {
+	upper, lowers, err := e.ContainerPaths(id)
+	if err != nil {
+		return nil, err
+	}
+	return layer.Changes(upper, lowers)
+}
+
+// runtimeSpec turns a container record into what the runtime starts.
+func (e *Engine) runtimeSpec(c *store.Container) (*runtime.Spec, error) {
+	snaps := snapshot.New(e.Store.ContainersDir())
+	mounts, err := snaps.Mounts(c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", c.ShortID(), err)
+	}
+	rootfs := make([]runtime.Mount, len(mounts))
+	for i, m := range mounts {
+		rootfs[i] = runtime.Mount{Source: m.Source, Type: m.Type, Data: m.Data(), Dir: m.Dir}
+	}
+	dir := e.Store.ContainerDir(c.ID)
+	sec, err := securityFromOpts(c.Host.SecurityOpt)
+	if err != nil {
+		return nil, err
+	}
+	sec.Privileged, sec.CapAdd, sec.CapDrop = c.Host.Privileged, c.Host.CapAdd, c.Host.CapDrop
+	return &runtime.Spec{
+		ID:           c.ID,
+		Root:         snaps.MergedDir(c.ID),
+		RootfsMounts: rootfs,
+		Mounts: []runtime.Mount{
+			{Source: filepath.Join(dir, "hostname"), Destination: "/etc/hostname", Type: "bind"},
+			{Source: filepath.Join(dir, "hosts"), Destination: "/etc/hosts", Type: "bind"},
+			{Source: filepath.Join(dir, "resolv.conf"), Destination: "/etc/resolv.conf", Type: "bind"},
+		},
+		Hostname: c.Config.Hostname,
+		Network:  c.Host.NetworkMode,
+		Process: runtime.Process{
+			Args:             commandLine(c),
+			Env:              processEnv(c),
+			Cwd:              c.Config.WorkingDir,
+			User:             c.Config.User,
+			AdditionalGroups: c.Host.GroupAdd,
+			Tty:              c.Config.Tty,
+		},
+		Security:       sec,
+		Resources:      runtime.Resources{Memory: c.Host.Memory, PidsLimit: c.Host.PidsLimit, NanoCPUs: c.Host.NanoCPUs},
+		Init:           c.Host.Init,
+		ReadonlyRootfs: c.Host.ReadonlyRootfs,
+	}, nil
+}
+
+// AttachOptions say how StartAttached connects the container.
+type AttachOptions struct {
+	Stdio Stdio
+	// ConsoleSize is the terminal's size (rows, columns), with a Tty.
+	ConsoleSize [2]uint16
+}
+
+// AttachedContainer is a container started by this process, which
+// supervises it: it must call Wait, which records the exit.
+type AttachedContainer struct {
+	ID string
+
+	e        *Engine
+	ctx      context.Context
+	c        *store.Container
+	rc       *runtime.Container
+	started  time.Time
+	log      *jsonLog
+	copyDone chan struct{}
+
+	once sync.Once
+	code int
+	err  error
+}
+
+// StartAttached starts a created (or exited) container with its streams
+// connected to opts.Stdio; with a terminal, the engine copies between the
+// terminal and the streams (the caller sets its own terminal's mode).
+func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOptions) (*AttachedContainer, error) {
+	if err := requireRoot(); err != nil {
+		return nil, err
+	}
+	c, err := e.container(id)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := e.Store.LockContainer(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if c, err = e.Store.ReadContainer(c.ID); err != nil {
+		return nil, err
+	}
+	if c.State.Running() {
+		return nil, fmt.Errorf("container %s is already running", c.ShortID())
+	}
+	spec, err := e.runtimeSpec(c)
+	if err != nil {
+		return nil, err
+	}
+	spec.Process.ConsoleSize = opts.ConsoleSize
+	a := &AttachedContainer{ID: c.ID, e: e, ctx: context.WithoutCancel(ctx), c: c, copyDone: make(chan struct{})}
+	// Docker logs every container; berth skips those nobody could read:
+	// removed on exit (--rm, build steps).
+	if !c.Host.AutoRemove && c.Purpose == "run" {
+		if a.log, err = openJSONLog(e.Store.ContainerLogPath(c.ID)); err != nil {
+			return nil, err
+		}
+	}
+	out, errOut := orDiscard(opts.Stdio.Out), orDiscard(opts.Stdio.Err)
+	if a.log != nil {
+		out, errOut = io.MultiWriter(out, a.log.stream("stdout")), io.MultiWriter(errOut, a.log.stream("stderr"))
+	}
+	var rio runtime.IO
+	if !c.Config.Tty {
+		rio = runtime.IO{Stdin: opts.Stdio.In, Stdout: out, Stderr: errOut}
+	}
+	a.started = time.Now()
+	rc, err := runtime.Start(spec, rio)
+	if err != nil {
+		a.log.Close()
+		var se *runtime.StartError
+		if errors.As(err, &se) {
+			c.State.Error = se.Msg
+			c.State.ExitCode = se.Code
+			_ = e.Store.PutContainer(c)
+		}
+		return nil, err
+	}
+	a.rc = rc
+	if console := rc.Console(); console != nil {
+		go func() {
+			_, _ = io.Copy(out, console) // ends with EIO when the container's side closes
+			close(a.copyDone)
+		}()
+		if opts.Stdio.In != nil {
+			go func() { _, _ = io.Copy(console, opts.Stdio.In) }()
+		}
+	} else {
+		close(a.copyDone)
+	}
+	self, selfStart := supervisor()
+	c.State = store.ContainerState{
+		Status: store.StatusRunning, Pid: rc.Pid, PidStart: rc.StartTime, StartedAt: a.started.UTC(),
+		Supervisor: self, SupervisorStart: selfStart,
+	}
+	if err := e.Store.PutContainer(c); err != nil {
+		_ = rc.Signal(syscall.SIGKILL)
+		_, _ = rc.Wait()
+		<-a.copyDone
+		a.log.Close()
+		return nil, err
+	}
+	e.EmitContext(ctx, trace.Event{Type: trace.ContainerStart, Container: &trace.ContainerInfo{
+		ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose, Cmd: spec.Process.Args, Pid: rc.Pid,
+	}})
+	return a, nil
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+var supervisor = sync.OnceValues(func() (int, uint64) {
+	start, _ := runtime.ProcessStartTime(os.Getpid())
+	return os.Getpid(), start
+})
+
+// Pid is the container's PID 1 on the host.
+func (a *AttachedContainer) Pid() int { return a.rc.Pid }
+
+// Tty reports whether the container has a terminal.
+func (a *AttachedContainer) Tty() bool { return a.rc.Console() != nil }
+
+// Signal sends sig to the container's PID 1 (docker's signal proxy).
+func (a *AttachedContainer) Signal(sig syscall.Signal) error { return a.rc.Signal(sig) }
+
+// Resize changes the container's terminal size (rows, columns).
+func (a *AttachedContainer) Resize(rows, cols uint16) error {
+	if console := a.rc.Console(); console != nil {
+		return runtime.SetConsoleSize(console, rows, cols)
+	}
+	return nil
+}
+
+// Wait waits for the container to exit, records its exit code, emits
+// container.exit and, with AutoRemove, removes it. It returns the exit
+// code: the process's, or 128 plus the signal that killed it.
+func (a *AttachedContainer) Wait() (int, error) {
+	a.once.Do(func() {
+		st, err := a.rc.Wait()
+		<-a.copyDone
+		if console := a.rc.Console(); console != nil {
+			console.Close()
+		}
+		a.log.Close()
+		finished := time.Now()
+		a.code = st.Code
+		if err != nil {
+			a.err = err
+		}
+		_, uerr := a.e.Store.UpdateContainer(a.ID, func(c *store.Container) error {
+			c.State.Status = store.StatusExited
+			c.State.ExitCode = st.Code
+			c.State.ExitKnown = true
+			c.State.OOMKilled = st.OOMKilled
+			c.State.Pid, c.State.PidStart = 0, 0
+			c.State.Supervisor, c.State.SupervisorStart = 0, 0
+			c.State.FinishedAt = finished.UTC()
+			return nil
+		})
+		if uerr != nil && a.err == nil && !errors.Is(uerr, store.ErrNotFound) {
+			a.err = uerr
+		}
+		code := st.Code
+		a.e.EmitContext(a.ctx, trace.Event{Type: trace.ContainerExit, Container: &trace.ContainerInfo{
+			ID: a.ID, Name: a.c.Name, Image: a.c.Image, Purpose: a.c.Purpose, ExitCode: &code,
+			DurationMS: finished.Sub(a.started).Milliseconds(),
+		}})
+		if a.c.Host.AutoRemove {
+			if err := a.e.RemoveContainer(a.ctx, a.ID, true); err != nil && a.err == nil {
+				a.err = err
+			}
+		}
+	})
+	return a.code, a.err
+}
+
+// RunContainer starts the container attached to stdio, waits for it and
+// records its exit: a build step's RUN. Cancelling ctx kills the container.
+func (e *Engine) RunContainer(ctx context.Context, id string, stdio Stdio) (exitCode int, err error) {
+	a, err := e.StartAttached(ctx, id, AttachOptions{Stdio: stdio})
+	if err != nil {
+		return 0, err
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = a.Signal(syscall.SIGKILL)
+		case <-done:
+		}
+	}()
+	code, err := a.Wait()
+	if err == nil && ctx.Err() != nil {
+		err = ctxErr(ctx)
+	}
+	return code, err
+}
+
+// container finds a container by ID, ID prefix or name, with its state
+// brought up to date (see refresh).
+func (e *Engine) container(idOrName string) (*store.Container, error) {
+	c, err := e.Store.Container(idOrName)
+	if err != nil {
+		return nil, err
+	}
+	return e.refresh(c), nil
+}
+
+// refresh checks a running container against the kernel. When its process
+// is gone and so is the berth process that supervised it (berth or the
+// machine was killed), nobody will record the exit: the container is marked
+// exited with an unknown code and its leftovers (a host mount, cgroups) are
+// removed.
+func (e *Engine) refresh(c *store.Container) *store.Container {
+	if !c.State.Running() || runtime.ProcessAlive(c.State.Pid, c.State.PidStart) {
+		return c
+	}
+	sup := c.State.Supervisor
+	if sup != 0 && sup != os.Getpid() && runtime.ProcessAlive(sup, c.State.SupervisorStart) {
+		// The supervisor is about to record the exit: give it a moment.
+		for i := 0; i < 100; i++ {
+			time.Sleep(5 * time.Millisecond)
+			if now, err := e.Store.ReadContainer(c.ID); err == nil && !now.State.Running() {
+				return now
+			}
+		}
+	}
+	if sup == os.Getpid() {
+		return c // this process's Wait records it
+	}
+	updated, err := e.Store.UpdateContainer(c.ID, func(now *store.Container) error {
+		if !now.State.Running() || runtime.ProcessAlive(now.State.Pid, now.State.PidStart) {
+			return errNoChange
+		}
+		now.State.Status = store.StatusExited
+		now.State.ExitCode = 255
+		now.State.ExitKnown = false
+		now.State.Pid, now.State.PidStart = 0, 0
+		now.State.Supervisor, now.State.SupervisorStart = 0, 0
+		now.State.FinishedAt = time.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		if updated != nil {
+			return updated
+		}
+		return c
+	}
+	_ = snapshot.New(e.Store.ContainersDir()).Unmount(c.ID)
+	_ = runtime.CgroupFor("", c.ID).Destroy()
+	return updated
+}
+
+var errNoChange = errors.New("no change")
+
+// ListContainers lists containers newest first, with their state brought up
+// to date; only running (and paused) ones unless all.
+func (e *Engine) ListContainers(ctx context.Context, all bool) ([]*store.Container, error) {
+	list, err := e.Store.Containers()
+	if err != nil {
+		return nil, err
+	}
+	var out []*store.Container
+	for _, c := range list {
+		c = e.refresh(c)
+		if all || c.State.Running() {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Container returns one container, its state up to date.
+func (e *Engine) Container(ctx context.Context, idOrName string) (*store.Container, error) {
+	return e.container(idOrName)
+}
+
+// StartContainer starts a container detached (docker start, docker run
+// -d): a supervising berth process (the shim) starts it, keeps its output
+// in the container's log and records its exit. It returns once the
+// container's process runs, or with the reason it could not start.
+// Starting a running container does nothing.
+func (e *Engine) StartContainer(ctx context.Context, id string) error {
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	c, err := e.container(id)
+	if err != nil {
+		return err
+	}
+	if c.State.Running() {
+		return nil
+	}
+	return e.startShim(ctx, c)
+}
+
+// waitProcessExit waits up to timeout (forever if negative) for the
+// process to exit, and reports whether it did.
+func waitProcessExit(pid int, start uint64, timeout time.Duration) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return true // already gone
+	}
+	defer unix.Close(fd)
+	if !runtime.ProcessAlive(pid, start) {
+		return true
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		ms := -1
+		if timeout >= 0 {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return !runtime.ProcessAlive(pid, start)
+			}
+			ms = int(left/time.Millisecond) + 1
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+		if err == nil && n > 0 {
+			return true
+		}
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return !runtime.ProcessAlive(pid, start)
+		}
+	}
+}
+
+// awaitExitRecord waits until the container's record shows it stopped:
+// its supervisor writes that right after the process exits.
+func (e *Engine) awaitExitRecord(ctx context.Context, id string) (*store.Container, error) {
+	for i := 0; ; i++ {
+		c, err := e.Store.ReadContainer(id)
+		if err != nil {
+			return nil, err
+		}
+		c = e.refresh(c)
+		if !c.State.Running() {
+			return c, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return c, ctxErr(ctx)
+		}
+		time.Sleep(time.Duration(min(i+1, 20)) * time.Millisecond)
+	}
+}
+
+// StopContainer stops a running container as docker stop: its stop signal
+// (SIGTERM unless the image says otherwise), then after timeout SIGKILL.
+// A negative timeout waits forever. Stopping a stopped container does
+// nothing.
+func (e *Engine) StopContainer(ctx context.Context, id string, timeout time.Duration) error {
+	c, err := e.container(id)
+	if err != nil {
+		return err
+	}
+	if !c.State.Running() {
+		return nil
+	}
+	sig := syscall.SIGTERM
+	if c.Config.StopSignal != "" {
+		if s, err := ParseSignal(c.Config.StopSignal); err == nil {
+			sig = s
+		}
+	}
+	pid, start := c.State.Pid, c.State.PidStart
+	if err := runtime.Kill(pid, start, sig); err != nil && !errors.Is(err, runtime.ErrNotRunning) {
+		return fmt.Errorf("stop container %s: %w", c.ShortID(), err)
+	}
+	cg := runtime.CgroupFor("", c.ID)
+	if c.State.Status == store.StatusPaused {
+		_ = cg.Thaw() // a frozen process cannot act on the signal
+	}
+	if !waitProcessExit(pid, start, timeout) {
+		_ = runtime.Kill(pid, start, syscall.SIGKILL)
+		_ = cg.Thaw()
+		waitProcessExit(pid, start, -1)
+	}
+	_, err = e.awaitExitRecord(ctx, c.ID)
+	return err
+}
+
+// KillContainer sends a signal ("KILL", "SIGTERM", "9") to a running
+// container's PID 1, as docker kill.
+func (e *Engine) KillContainer(ctx context.Context, id string, signal string) error {
+	if signal == "" {
+		signal = "KILL"
+	}
+	sig, err := ParseSignal(signal)
+	if err != nil {
+		return err
+	}
+	c, err := e.container(id)
+	if err != nil {
+		return err
+	}
+	if !c.State.Running() {
+		return fmt.Errorf("cannot kill container: %s: container %s is not running: %w", id, c.ShortID(), ErrNotRunning)
+	}
+	if err := runtime.Kill(c.State.Pid, c.State.PidStart, sig); err != nil {
+		if errors.Is(err, runtime.ErrNotRunning) {
+			return fmt.Errorf("cannot kill container: %s: container %s is not running: %w", id, c.ShortID(), ErrNotRunning)
+		}
+		return err
+	}
+	if sig == syscall.SIGKILL {
+		if c.State.Status == store.StatusPaused {
+			_ = runtime.CgroupFor("", c.ID).Thaw()
+		}
+		waitProcessExit(c.State.Pid, c.State.PidStart, 10*time.Second)
+		_, err = e.awaitExitRecord(ctx, c.ID)
+	}
+	return err
+}
+
+// RemoveContainer removes a container, its snapshot, log and record. A
+// running container is refused unless force, which kills it first.
+func (e *Engine) RemoveContainer(ctx context.Context, id string, force bool) error {
+	c, err := e.container(id)
+	if err != nil {
+		return err
+	}
+	if c.State.Running() {
+		if !force {
+			return fmt.Errorf("cannot remove container \"/%s\": container is running: stop the container before removing or force remove: %w", c.Name, ErrRunning)
+		}
+		_ = runtime.Kill(c.State.Pid, c.State.PidStart, syscall.SIGKILL)
+		_ = runtime.CgroupFor("", c.ID).Thaw()
+		waitProcessExit(c.State.Pid, c.State.PidStart, 10*time.Second)
+		if c, err = e.awaitExitRecord(ctx, c.ID); err != nil {
+			return err
+		}
+	}
+	if err := snapshot.New(e.Store.ContainersDir()).Unmount(c.ID); err != nil {
+		return err
+	}
+	_ = runtime.CgroupFor("", c.ID).Destroy()
+	if err := e.Store.DeleteContainer(c.ID); err != nil {
+		return err
+	}
+	e.EmitContext(ctx, trace.Event{Type: trace.ContainerRemove, Container: &trace.ContainerInfo{
+		ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose,
+	}})
+	return nil
+}
+
+// PauseContainer freezes every process of a running container (docker
+// pause) with the cgroup freezer.
+func (e *Engine) PauseContainer(ctx context.Context, id string) error {
+	c, err := e.container(id)
+	if err != nil {
+		return err
+	}
+	switch c.State.Status {
+	case store.StatusPaused:
+		return fmt.Errorf("Container %s is already paused", c.ID)
+	case store.StatusRunning:
+	default:
+		return fmt.Errorf("container %s is not running: %w", c.ID, ErrNotRunning)
+	}
+	if err := runtime.CgroupFor("", c.ID).Freeze(); err != nil {
+		return fmt.Errorf("pause container %s: %w", c.ShortID(), err)
+	}
+	if _, err := e.Store.UpdateContainer(c.ID, func(now *store.Container) error {
+		if now.State.Status == store.StatusRunning {
+			now.State.Status = store.StatusPaused
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	e.EmitContext(ctx, trace.Event{Type: trace.ContainerPause, Container: &trace.ContainerInfo{ID: c.ID, Name: c.Name, Purpose: c.Purpose}})
+	return nil
+}
+
+// UnpauseContainer thaws a paused container.
+func (e *Engine) UnpauseContainer(ctx context.Context, id string) error {
+	c, err := e.container(id)
+	if err != nil {
+		return err
+	}
+	if c.State.Status != store.StatusPaused {
+		return fmt.Errorf("Container %s is not paused", c.ID)
+	}
+	if err := runtime.CgroupFor("", c.ID).Thaw(); err != nil {
+		return fmt.Errorf("unpause container %s: %w", c.ShortID(), err)
+	}
+	if _, err := e.Store.UpdateContainer(c.ID, func(now *store.Container) error {
+		if now.State.Status == store.StatusPaused {
+			now.State.Status = store.StatusRunning
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	e.EmitContext(ctx, trace.Event{Type: trace.ContainerResume, Container: &trace.ContainerInfo{ID: c.ID, Name: c.Name, Purpose: c.Purpose}})
+	return nil
+}
+
+// WaitContainer blocks until the container stops and returns its exit
+// code, as docker wait. A container that never started returns 0 at once.
+func (e *Engine) WaitContainer(ctx context.Context, id string) (int, error) {
+	c, err := e.container(id)
+	if err != nil {
+		return 0, err
+	}
+	if c.State.Running() {
+		done := make(chan struct{})
+		go func() {
+			waitProcessExit(c.State.Pid, c.State.PidStart, -1)
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return 0, ctxErr(ctx)
+		}
+		if c, err = e.awaitExitRecord(ctx, c.ID); err != nil {
+			return 0, err
+		}
+	}
+	return c.State.ExitCode, nil
+}
+
+// ExecOptions are docker exec's.
+type ExecOptions struct {
+	Cmd         []string
+	Env         []string // added to the container's
+	WorkingDir  string   // "" is the container's
+	User        string   // "" is the container's
+	Tty         bool
+	Privileged  bool
+	ConsoleSize [2]uint16
+	Stdio       Stdio
+}
+
+// ExecProcess is a process started in a running container.
+type ExecProcess struct {
+	rc       *runtime.Container
+	copyDone chan struct{}
+	once     sync.Once
+	code     int
+	err      error
+}
+
+// ExecContainer starts a process inside a running container: it joins the
+// container's namespaces and cgroups, with the container's privileges.
+func (e *Engine) ExecContainer(ctx context.Context, id string, opts ExecOptions) (*ExecProcess, error) {
+	if err := requireRoot(); err != nil {
+		return nil, err
+	}
+	c, err := e.container(id)
+	if err != nil {
+		return nil, err
+	}
+	switch c.State.Status {
+	case store.StatusRunning:
+	case store.StatusPaused:
+		return nil, fmt.Errorf("container %s is paused, unpause the container before exec", c.ID)
+	default:
+		return nil, fmt.Errorf("container %s is not running: %w", c.ID, ErrNotRunning)
+	}
+	if len(opts.Cmd) == 0 {
+		return nil, errors.New("no command specified")
+	}
+	sec, err := securityFromOpts(c.Host.SecurityOpt)
+	if err != nil {
+		return nil, err
+	}
+	sec.Privileged = c.Host.Privileged || opts.Privileged
+	sec.CapAdd, sec.CapDrop = c.Host.CapAdd, c.Host.CapDrop
+	user, cwd := c.Config.User, c.Config.WorkingDir
+	if opts.User != "" {
+		user = opts.User
+	}
+	if opts.WorkingDir != "" {
+		cwd = opts.WorkingDir
+	}
+	env := processEnv(c)
+	if opts.Tty && !hasEnv(env, "TERM") {
+		env = append(env, "TERM=xterm")
+	}
+	spec := &runtime.Spec{
+		ID: c.ID,
+		Process: runtime.Process{
+			Args: opts.Cmd, Env: mergeEnv(env, opts.Env), Cwd: cwd, User: user,
+			AdditionalGroups: c.Host.GroupAdd, Tty: opts.Tty, ConsoleSize: opts.ConsoleSize,
+		},
+		Security: sec,
+	}
+	out, errOut := orDiscard(opts.Stdio.Out), orDiscard(opts.Stdio.Err)
+	var rio runtime.IO
+	if !opts.Tty {
+		rio = runtime.IO{Stdin: opts.Stdio.In, Stdout: out, Stderr: errOut}
+	}
+	rc, err := runtime.Exec(c.State.Pid, c.State.PidStart, spec, rio)
+	if err != nil {
+		if errors.Is(err, runtime.ErrNotRunning) {
+			return nil, fmt.Errorf("container %s is not running: %w", c.ID, ErrNotRunning)
+		}
+		return nil, err
+	}
+	p := &ExecProcess{rc: rc, copyDone: make(chan struct{})}
+	if console := rc.Console(); console != nil {
+		go func() {
+			_, _ = io.Copy(out, console)
+			close(p.copyDone)
+		}()
+		if opts.Stdio.In != nil {
+			go func() { _, _ = io.Copy(console, opts.Stdio.In) }()
+		}
+	} else {
+		close(p.copyDone)
+	}
+	return p, nil
+}
+
+// Pid is the exec'd process's host PID.
+func (p *ExecProcess) Pid() int { return p.rc.Pid }
+
+// Signal sends sig to the process.
+func (p *ExecProcess) Signal(sig syscall.Signal) error { return p.rc.Signal(sig) }
+
+// Resize changes the process's terminal size (rows, columns).
+func (p *ExecProcess) Resize(rows, cols uint16) error {
+	if console := p.rc.Console(); console != nil {
+		return runtime.SetConsoleSize(console, rows, cols)
+	}
+	return nil
+}
+
+// Wait waits for the process and returns its exit code.
+func (p *ExecProcess) Wait() (int, error) {
+	p.once.Do(func() {
+		st, err := p.rc.Wait()
+		<-p.copyDone
+		if console := p.rc.Console(); console != nil {
+			console.Close()
+		}
+		p.code, p.err = st.Code, err
+	})
+	return p.code, p.err
+}
+
+// PruneContainers removes every stopped container, as docker container
+// prune, and returns their IDs and the bytes their upper dirs held.
+func (e *Engine) PruneContainers(ctx context.Context) (removed []string, reclaimed int64, err error) {
+	list, err := e.ListContainers(ctx, true)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, c := range list {
+		if c.State.Running() || c.Purpose != "run" {
+			continue
+		}
+		size := dirSize(snapshot.New(e.Store.ContainersDir()).UpperDir(c.ID))
+		if err := e.RemoveContainer(ctx, c.ID, false); err != nil {
+			if errors.Is(err, ErrRunning) || errors.Is(err, store.ErrNotFound) {
+				continue // started or removed meanwhile
+			}
+			return removed, reclaimed, err
+		}
+		removed = append(removed, c.ID)
+		reclaimed += size
+	}
+	return removed, reclaimed, nil
+}
+
+// ContainerSize is the bytes of the container's upper dir: what it wrote.
+func (e *Engine) ContainerSize(id string) int64 {
+	return dirSize(snapshot.New(e.Store.ContainersDir()).UpperDir(id))
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// ParseSignal parses "KILL", "SIGKILL", "kill" or "9".
+func ParseSignal(s string) (syscall.Signal, error) {
+	if n, err := parseUint(s); err == nil {
+		if n == 0 || n > 64 {
+			return 0, fmt.Errorf("invalid signal: %s", s)
+		}
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(strings.TrimPrefix(strings.ToUpper(s), "SIG"))
+	if sig := unix.SignalNum("SIG" + name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("invalid signal: %s", s)
+}
+
+func parseUint(s string) (uint64, error) {
+	var n uint64
+	if s == "" {
+		return 0, errors.New("empty")
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return 0, errors.New("not a number")
+		}
+		n = n*10 + uint64(r-'0')
+		if n > 1<<20 {
+			return 0, errors.New("too large")
+		}
+	}
+	return n, nil
+}

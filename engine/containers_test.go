@@ -1,0 +1,360 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/runtime"
+	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/internal/testenv"
+	"github.com/berthkit/berth/trace"
+)
+
+// TestMain routes berth's re-executions of itself (this test binary runs
+// as "berth __berth_init" and "berth __berth_shim ...").
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case runtime.InitVerb:
+			os.Exit(runtime.Init(os.Args[2:]))
+		case engine.ShimVerb:
+			os.Exit(engine.Supervise(os.Args[2:]))
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// ctrRecorder keeps the events an engine emits.
+type ctrRecorder struct {
+	mu     sync.Mutex
+	events []trace.Event
+}
+
+func (r *ctrRecorder) Record(ev trace.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, ev)
+	r.mu.Unlock()
+}
+
+func (r *ctrRecorder) types(id string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, ev := range r.events {
+		if ev.Container != nil && ev.Container.ID == id {
+			out = append(out, string(ev.Type))
+		}
+	}
+	return out
+}
+
+// ctrEngine opens an engine on a fresh root holding busybox:latest, and
+// checks when the test ends that no mount is left under the root.
+func ctrEngine(t testing.TB) (*engine.Engine, *ctrRecorder) {
+	t.Helper()
+	testenv.RequireOverlay(t)
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		t.Skip("needs a static busybox (apt-get install busybox-static)")
+	}
+	root := filepath.Join(t.TempDir(), "root")
+	e, err := engine.Open(root, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.BootstrapBusybox(context.Background(), engine.BootstrapBusyboxOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &ctrRecorder{}
+	e.AddRecorder(rec)
+	t.Cleanup(func() {
+		list, _ := e.ListContainers(context.Background(), true)
+		for _, c := range list {
+			_ = e.RemoveContainer(context.Background(), c.ID, true)
+		}
+		data, _ := os.ReadFile("/proc/self/mountinfo")
+		if strings.Contains(string(data), root) {
+			t.Errorf("mounts left under %s", root)
+		}
+		e.Close()
+	})
+	return e, rec
+}
+
+func ctrCreate(t testing.TB, e *engine.Engine, opts engine.ContainerCreateOptions) *store.Container {
+	t.Helper()
+	if opts.Image == "" {
+		opts.Image = "busybox"
+	}
+	c, err := e.CreateContainer(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestRunContainerRecordsExit(t *testing.T) {
+	e, rec := ctrEngine(t)
+	ctx := context.Background()
+	c := ctrCreate(t, e, engine.ContainerCreateOptions{
+		Cmd: []string{"sh", "-c", "echo out; echo err >&2; echo $HOSTNAME $GREETING; exit 3"},
+		Env: []string{"GREETING=hello"},
+	})
+	if c.State.Status != "created" || len(c.ID) != 64 || c.Name == "" || c.Config.Hostname != c.ID[:12] {
+		t.Fatalf("created record %+v", c)
+	}
+	var out, errOut bytes.Buffer
+	code, err := e.RunContainer(ctx, c.ID, engine.Stdio{Out: &out, Err: &errOut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 3 || out.String() != "out\n"+c.ID[:12]+" hello\n" || errOut.String() != "err\n" {
+		t.Errorf("code %d, out %q, err %q", code, out.String(), errOut.String())
+	}
+	got, err := e.Container(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State.Status != "exited" || got.State.ExitCode != 3 || !got.State.ExitKnown || got.State.Pid != 0 {
+		t.Errorf("state after exit: %+v", got.State)
+	}
+	var logs bytes.Buffer
+	if err := e.ContainerLogs(ctx, c.Name, engine.LogsOptions{Tail: -1}, &logs, &logs); err != nil {
+		t.Fatal(err)
+	}
+	if logs.String() != "out\nerr\n"+c.ID[:12]+" hello\n" && logs.String() != "err\nout\n"+c.ID[:12]+" hello\n" {
+		t.Errorf("logs %q", logs.String())
+	}
+	// A stopped container runs again with start.
+	code, err = e.RunContainer(ctx, c.ID, engine.Stdio{})
+	if err != nil || code != 3 {
+		t.Errorf("second run: %d %v", code, err)
+	}
+	if err := e.RemoveContainer(ctx, c.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Container(ctx, c.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after rm: %v", err)
+	}
+	want := "container.create container.start container.exit container.start container.exit container.remove"
+	if got := strings.Join(rec.types(c.ID), " "); got != want {
+		t.Errorf("events %q, want %q", got, want)
+	}
+}
+
+func TestCreateMergesImageConfig(t *testing.T) {
+	e, _ := ctrEngine(t)
+	ctx := context.Background()
+	c := ctrCreate(t, e, engine.ContainerCreateOptions{Entrypoint: []string{"echo"}})
+	if strings.Join(c.Config.Entrypoint, " ") != "echo" || len(c.Config.Cmd) != 0 {
+		t.Errorf("a new entrypoint drops the image's CMD: %+v", c.Config)
+	}
+	c = ctrCreate(t, e, engine.ContainerCreateOptions{Entrypoint: []string{}, Cmd: []string{"id"}, WorkingDir: "/tmp", User: "nobody"})
+	var out bytes.Buffer
+	if code, err := e.RunContainer(ctx, c.ID, engine.Stdio{Out: &out}); err != nil || code != 0 {
+		t.Fatalf("run: %d %v", code, err)
+	}
+	if !strings.HasPrefix(out.String(), "uid=65534(nobody)") {
+		t.Errorf("id as nobody: %q", out.String())
+	}
+	_, err := e.CreateContainer(ctx, engine.ContainerCreateOptions{Image: "busybox", Name: c.Name, Cmd: []string{"true"}})
+	if !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), `The container name "/`+c.Name+`" is already in use`) {
+		t.Errorf("name conflict: %v", err)
+	}
+	_, err = e.CreateContainer(ctx, engine.ContainerCreateOptions{Image: "nosuch", Cmd: []string{"true"}})
+	if !errors.Is(err, store.ErrNotFound) || !strings.HasPrefix(err.Error(), "No such image: nosuch:latest") {
+		t.Errorf("unknown image: %v", err)
+	}
+	if _, err := e.CreateContainer(ctx, engine.ContainerCreateOptions{}); err == nil || err.Error() != "No command specified" {
+		t.Errorf("scratch without a command: %v", err)
+	}
+	_, err = e.CreateContainer(ctx, engine.ContainerCreateOptions{Image: "busybox", WorkingDir: "relative", Cmd: []string{"true"}})
+	if err == nil || !strings.Contains(err.Error(), "needs to be an absolute path") {
+		t.Errorf("relative workdir: %v", err)
+	}
+}
+
+func TestStartErrorsKeepDockerCodes(t *testing.T) {
+	e, _ := ctrEngine(t)
+	ctx := context.Background()
+	c := ctrCreate(t, e, engine.ContainerCreateOptions{Cmd: []string{"nosuch"}})
+	_, err := e.RunContainer(ctx, c.ID, engine.Stdio{})
+	var se *runtime.StartError
+	if !errors.As(err, &se) || se.Code != 127 || !strings.Contains(se.Msg, `exec: "nosuch": executable file not found in $PATH`) {
+		t.Fatalf("err = %v", err)
+	}
+	got, _ := e.Container(ctx, c.ID)
+	if got.State.Status != "created" || got.State.Error == "" {
+		t.Errorf("state after failed start: %+v", got.State)
+	}
+}
+
+func TestDetachedContainer(t *testing.T) {
+	e, rec := ctrEngine(t)
+	ctx := context.Background()
+	c := ctrCreate(t, e, engine.ContainerCreateOptions{
+		Name: "web", Cmd: []string{"sh", "-c", "echo started; echo oops >&2; exec sleep 60"},
+	})
+	if err := e.StartContainer(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Container(ctx, "web")
+	if err != nil || got.State.Status != "running" || got.State.Pid == 0 || got.State.Supervisor == os.Getpid() {
+		t.Fatalf("after start: %+v %v", got.State, err)
+	}
+	// Output reaches the log through the supervisor.
+	var out, errOut bytes.Buffer
+	for i := 0; i < 200 && out.Len() == 0; i++ {
+		out.Reset()
+		errOut.Reset()
+		_ = e.ContainerLogs(ctx, "web", engine.LogsOptions{Tail: -1}, &out, &errOut)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if out.String() != "started\n" || errOut.String() != "oops\n" {
+		t.Errorf("logs: %q %q", out.String(), errOut.String())
+	}
+
+	var execOut bytes.Buffer
+	p, err := e.ExecContainer(ctx, "web", engine.ExecOptions{Cmd: []string{"sh", "-c", "echo $$ $HOSTNAME; exit 4"}, Stdio: engine.Stdio{Out: &execOut}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, err := p.Wait(); code != 4 || err != nil || execOut.String() == "" || strings.HasPrefix(execOut.String(), "1 ") {
+		t.Errorf("exec: %d %v %q", code, err, execOut.String())
+	}
+	titles, procs, err := e.TopContainer(ctx, "web")
+	if err != nil || len(titles) != 8 || len(procs) != 1 || procs[0][7] != "sleep 60" {
+		t.Errorf("top: %v %v %v", titles, procs, err)
+	}
+
+	if err := e.PauseContainer(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.Container(ctx, "web"); got.State.Status != "paused" {
+		t.Errorf("after pause: %s", got.State.Status)
+	}
+	if _, err := e.ExecContainer(ctx, "web", engine.ExecOptions{Cmd: []string{"true"}}); err == nil || !strings.Contains(err.Error(), "is paused") {
+		t.Errorf("exec into paused: %v", err)
+	}
+	if err := e.PauseContainer(ctx, "web"); err == nil || !strings.Contains(err.Error(), "already paused") {
+		t.Errorf("pause twice: %v", err)
+	}
+	if err := e.UnpauseContainer(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.RemoveContainer(ctx, "web", false); !errors.Is(err, engine.ErrRunning) {
+		t.Errorf("rm of a running container: %v", err)
+	}
+	start := time.Now()
+	if err := e.StopContainer(ctx, "web", 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("stop took %v", time.Since(start))
+	}
+	code, err := e.WaitContainer(ctx, "web")
+	if err != nil || code != 137 {
+		t.Errorf("wait: %d %v", code, err)
+	}
+	if _, err := e.ExecContainer(ctx, "web", engine.ExecOptions{Cmd: []string{"true"}}); !errors.Is(err, engine.ErrNotRunning) {
+		t.Errorf("exec into stopped: %v", err)
+	}
+	if err := e.KillContainer(ctx, "web", "KILL"); !errors.Is(err, engine.ErrNotRunning) {
+		t.Errorf("kill of stopped: %v", err)
+	}
+	if _, err := os.Stat(runtimeCgroupDir(c.ID)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("cgroup left after stop: %v", err)
+	}
+	removed, _, err := e.PruneContainers(ctx)
+	if err != nil || len(removed) != 1 || removed[0] != c.ID {
+		t.Errorf("prune: %v %v", removed, err)
+	}
+	// container.exit is the supervisor's to emit, in its own process.
+	want := "container.create container.start container.pause container.unpause container.remove"
+	if got := strings.Join(rec.types(c.ID), " "); got != want {
+		t.Errorf("events %q, want %q", got, want)
+	}
+}
+
+func runtimeCgroupDir(id string) string { return "/sys/fs/cgroup/freezer/berth/" + id }
+
+// TestRecoveryAfterSupervisorDies kills a detached container's supervisor:
+// the container dies with it, and the next look at it says so.
+func TestRecoveryAfterSupervisorDies(t *testing.T) {
+	e, _ := ctrEngine(t)
+	ctx := context.Background()
+	c := ctrCreate(t, e, engine.ContainerCreateOptions{Cmd: []string{"sleep", "60"}})
+	if err := e.StartContainer(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := e.Container(ctx, c.ID)
+	if err := syscall.Kill(got.State.Supervisor, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 500 && runtime.ProcessAlive(got.State.Pid, got.State.PidStart); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	list, err := e.ListContainers(ctx, true)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("list: %v %v", list, err)
+	}
+	st := list[0].State
+	if st.Status != "exited" || st.ExitKnown || st.Pid != 0 {
+		t.Errorf("recovered state %+v", st)
+	}
+	if err := e.RemoveContainer(ctx, c.ID, false); err != nil {
+		t.Errorf("rm after recovery: %v", err)
+	}
+}
+
+func TestContainerChanges(t *testing.T) {
+	e, _ := ctrEngine(t)
+	ctx := context.Background()
+	c := ctrCreate(t, e, engine.ContainerCreateOptions{Cmd: []string{"sh", "-c", "echo x > /new; rm /etc/group"}})
+	if code, err := e.RunContainer(ctx, c.ID, engine.Stdio{}); code != 0 || err != nil {
+		t.Fatalf("run: %d %v", code, err)
+	}
+	changes, err := e.ContainerChanges(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, ch := range changes {
+		lines = append(lines, ch.String())
+	}
+	got := strings.Join(lines, "\n")
+	for _, want := range []string{"C /etc", "D /etc/group", "A /new"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("changes %q lack %q", got, want)
+		}
+	}
+	// Mount points the runtime needs never show: they live in the init layer.
+	if strings.Contains(got, "hosts") || strings.Contains(got, "/proc") || strings.Contains(got, "/dev") {
+		t.Errorf("changes show runtime mount points: %q", got)
+	}
+}
+
+// BenchmarkRunTrue is `berth run --rm busybox true` without the CLI:
+// create, start, wait, remove.
+func BenchmarkRunTrue(b *testing.B) {
+	e, _ := ctrEngine(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c, err := e.CreateContainer(ctx, engine.ContainerCreateOptions{Image: "busybox", Cmd: []string{"true"}, AutoRemove: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if code, err := e.RunContainer(ctx, c.ID, engine.Stdio{}); code != 0 || err != nil {
+			b.Fatal(code, err)
+		}
+	}
+}

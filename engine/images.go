@@ -1,0 +1,660 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/trace"
+	"github.com/distribution/reference"
+	"github.com/opencontainers/go-digest"
+)
+
+// ImageSummary is one row of `berth images`: an image under one of its
+// names (or under none).
+type ImageSummary struct {
+	Image *store.Image
+	// Repository and Tag are the familiar name split in two ("busybox",
+	// "latest"), or "<none>".
+	Repository, Tag string
+	// Digest is the manifest digest, what name@digest resolves to.
+	Digest digest.Digest
+	// Containers counts the containers created from the image.
+	Containers int
+	// Dangling: no name and no child image. Intermediate: no name, but a
+	// child image (a build step); hidden unless ListImagesOptions.All.
+	Dangling, Intermediate bool
+}
+
+// ListImagesOptions are `images`' flags.
+type ListImagesOptions struct {
+	// All includes intermediate images.
+	All bool
+	// Reference keeps only images whose name matches REPOSITORY[:TAG].
+	Reference string
+	// Filters are `--filter` values: dangling=true|false,
+	// reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE.
+	Filters []string
+}
+
+// imageFacts are the relations between images that several verbs need.
+type imageFacts struct {
+	images     []*store.Image
+	children   map[digest.Digest][]*store.Image
+	containers []*store.Container
+}
+
+func (e *Engine) imageFacts() (*imageFacts, error) {
+	images, err := e.Store.Images()
+	if err != nil {
+		return nil, err
+	}
+	containers, err := e.Store.Containers()
+	if err != nil {
+		return nil, err
+	}
+	f := &imageFacts{images: images, children: map[digest.Digest][]*store.Image{}, containers: containers}
+	for _, img := range images {
+		if img.Parent != "" {
+			f.children[img.Parent] = append(f.children[img.Parent], img)
+		}
+	}
+	return f, nil
+}
+
+// usedBy returns the containers created from image id.
+func (f *imageFacts) usedBy(id digest.Digest) []*store.Container {
+	var out []*store.Container
+	for _, c := range f.containers {
+		if containerImageID(c) == id {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func containerImageID(c *store.Container) digest.Digest {
+	if strings.HasPrefix(c.Image, "sha256:") {
+		return digest.Digest(c.Image)
+	}
+	return digest.NewDigestFromEncoded(digest.SHA256, c.Image)
+}
+
+func containerRunning(c *store.Container) bool {
+	switch c.State.Status {
+	case "running", "paused", "restarting":
+		return true
+	}
+	return false
+}
+
+// ListImages lists images as `docker images` does: newest first, one row
+// per name, untagged images as <none>, intermediate images only with All.
+func (e *Engine) ListImages(ctx context.Context, opts ListImagesOptions) ([]ImageSummary, error) {
+	f, err := e.imageFacts()
+	if err != nil {
+		return nil, err
+	}
+	filter, err := f.parseImageFilters(opts.Filters)
+	if err != nil {
+		return nil, err
+	}
+	var repoFilter, tagFilter string
+	if opts.Reference != "" {
+		ref, err := reference.ParseNormalizedNamed(opts.Reference)
+		if err != nil {
+			return nil, fmt.Errorf("invalid reference format: %q", opts.Reference)
+		}
+		repoFilter = ref.Name()
+		if t, ok := ref.(reference.Tagged); ok {
+			tagFilter = t.Tag()
+		}
+	}
+	var out []ImageSummary
+	for _, img := range f.images {
+		hasChildren := len(f.children[img.ID]) > 0
+		untagged := len(img.Refs) == 0
+		row := ImageSummary{
+			Image: img, Digest: img.ManifestDigest, Containers: len(f.usedBy(img.ID)),
+			Dangling: untagged && !hasChildren, Intermediate: untagged && hasChildren,
+		}
+		if row.Intermediate && !opts.All && filter.dangling == nil {
+			continue
+		}
+		if !filter.keepImage(img, row.Dangling) {
+			continue
+		}
+		if untagged {
+			if repoFilter != "" {
+				continue
+			}
+			row.Repository, row.Tag = "<none>", "<none>"
+			out = append(out, row)
+			continue
+		}
+		for _, full := range img.Refs {
+			ref, err := reference.ParseNormalizedNamed(full)
+			if err != nil {
+				continue
+			}
+			if repoFilter != "" && ref.Name() != repoFilter {
+				continue
+			}
+			r := row
+			r.Repository, r.Tag = store.SplitFamiliar(full)
+			if tagFilter != "" && r.Tag != tagFilter {
+				continue
+			}
+			if !filter.keepRef(ref) {
+				continue
+			}
+			out = append(out, r)
+		}
+	}
+	return out, ctxErr(ctx)
+}
+
+type imageFilter struct {
+	dangling  *bool
+	refs      []string
+	labels    []string
+	before    *time.Time
+	since     *time.Time
+	anyRefSet bool
+}
+
+func (f *imageFacts) parseImageFilters(filters []string) (*imageFilter, error) {
+	out := &imageFilter{}
+	for _, spec := range filters {
+		key, value, ok := strings.Cut(spec, "=")
+		if !ok {
+			return nil, fmt.Errorf("bad format of filter (expected name=value)")
+		}
+		switch strings.ToLower(key) {
+		case "dangling":
+			switch strings.ToLower(value) {
+			case "true", "1":
+				t := true
+				out.dangling = &t
+			case "false", "0":
+				f := false
+				out.dangling = &f
+			default:
+				return nil, fmt.Errorf("invalid filter 'dangling=%s'", value)
+			}
+		case "reference":
+			out.refs = append(out.refs, value)
+			out.anyRefSet = true
+		case "label":
+			out.labels = append(out.labels, value)
+		case "before", "since":
+			img, err := store.FindImage(f.images, value)
+			if err != nil {
+				return nil, err
+			}
+			created := img.Created()
+			if key == "before" {
+				out.before = &created
+			} else {
+				out.since = &created
+			}
+		default:
+			return nil, fmt.Errorf("invalid filter '%s'", key)
+		}
+	}
+	return out, nil
+}
+
+func (f *imageFilter) keepImage(img *store.Image, dangling bool) bool {
+	if f.dangling != nil && *f.dangling != dangling {
+		return false
+	}
+	if f.dangling != nil && *f.dangling && len(img.Refs) > 0 {
+		return false
+	}
+	if f.anyRefSet && len(img.Refs) == 0 {
+		return false
+	}
+	for _, l := range f.labels {
+		k, v, hasValue := strings.Cut(l, "=")
+		got, ok := img.Config.Config.Labels[k]
+		if !ok || (hasValue && got != v) {
+			return false
+		}
+	}
+	if f.before != nil && !img.Created().Before(*f.before) {
+		return false
+	}
+	if f.since != nil && !img.Created().After(*f.since) {
+		return false
+	}
+	return true
+}
+
+// keepRef applies reference=PATTERN filters to one name, matching the
+// familiar name with and without its tag, as Docker does.
+func (f *imageFilter) keepRef(ref reference.Named) bool {
+	if len(f.refs) == 0 {
+		return true
+	}
+	familiar := reference.FamiliarString(ref)
+	name := reference.FamiliarName(ref)
+	for _, pattern := range f.refs {
+		if ok, _ := path.Match(pattern, familiar); ok {
+			return true
+		}
+		if ok, _ := path.Match(pattern, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// TagImage gives the image source the name target, moving the name from
+// any image that had it, and reports it as a trace tag event.
+func (e *Engine) TagImage(ctx context.Context, source, target string) (*store.Image, error) {
+	tagged, err := store.ParseTag(target)
+	if err != nil {
+		return nil, err
+	}
+	img, err := e.Store.Image(source)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.Store.Tag(img.ID, tagged.String()); err != nil {
+		return nil, fmt.Errorf("tag %s as %s: %w", img.ShortID(), reference.FamiliarString(tagged), err)
+	}
+	e.emitTag(img.ID, tagged.String())
+	return img, ctxErr(ctx)
+}
+
+func (e *Engine) emitTag(id digest.Digest, full string) {
+	e.Emit(trace.Event{Type: trace.Tag, Tag: &trace.TagInfo{Image: id.String(), Ref: store.Familiar(full)}})
+}
+
+// RemoveImageOptions are `rmi`'s flags.
+type RemoveImageOptions struct {
+	// Force removes an image with several names when given by ID, and one
+	// that stopped containers use.
+	Force bool
+	// NoPrune keeps untagged parents.
+	NoPrune bool
+}
+
+// RemoveRecord is one line of `rmi`'s output: a name removed ("Untagged:")
+// or an image or layer deleted ("Deleted:").
+type RemoveRecord struct {
+	Untagged string // familiar name
+	Deleted  string // sha256:... of an image or of a layer's chain ID
+	// Size is the uncompressed size of a deleted layer (0 for images).
+	Size int64
+}
+
+// deleteConflict is Docker's image delete conflict.
+type deleteConflict struct {
+	id      digest.Digest
+	hard    bool
+	used    bool // a container uses the image
+	message string
+}
+
+func (c *deleteConflict) Error() string {
+	force := "must be forced"
+	if c.hard {
+		force = "cannot be forced"
+	}
+	return fmt.Sprintf("conflict: unable to delete %s (%s) - %s", c.id.Encoded()[:12], force, c.message)
+}
+
+func (c *deleteConflict) Is(target error) bool { return target == store.ErrConflict }
+
+// conflict kinds, as Docker's daemon names them.
+const (
+	conflictDependentChild = 1 << iota
+	conflictRunningContainer
+	conflictActiveReference
+	conflictStoppedContainer
+	conflictHard = conflictDependentChild | conflictRunningContainer
+	conflictSoft = conflictActiveReference | conflictStoppedContainer
+)
+
+// RemoveImage removes a name, or an image and its names, exactly as `docker
+// rmi` decides: a name is untagged (the image goes only with its last name,
+// and not while a container uses it unless forced); an ID removes the image
+// if it has at most one name and nothing depends on it; an image with child
+// images can never be removed. Removing an image also removes its untagged
+// parents that nothing else needs, unless NoPrune. Blobs and unpacked
+// layers nobody needs are freed. Errors about conflicts wrap store.ErrConflict.
+func (e *Engine) RemoveImage(ctx context.Context, name string, opts RemoveImageOptions) ([]RemoveRecord, error) {
+	f, err := e.imageFacts()
+	if err != nil {
+		return nil, err
+	}
+	img, err := store.FindImage(f.images, name)
+	if err != nil {
+		return nil, err
+	}
+	var records []RemoveRecord
+	id := img.ID
+	removedRef := false
+	if !isImageIDPrefix(id, name) {
+		ref, err := store.ParseRef(name)
+		if err != nil {
+			return nil, err
+		}
+		if !opts.Force && len(img.Refs) == 1 {
+			if users := f.usedBy(id); len(users) > 0 {
+				return nil, fmt.Errorf("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s: %w",
+					name, users[0].ShortID(), img.ShortID(), store.ErrConflict)
+			}
+		}
+		if _, isDigest := ref.(reference.Digested); isDigest {
+			// name@digest names the image, not one of its tags: remove it whole.
+			return e.removeByID(ctx, f, img, opts)
+		}
+		if _, err := e.Store.Untag(ref.String()); err != nil {
+			return nil, err
+		}
+		records = append(records, RemoveRecord{Untagged: reference.FamiliarString(ref)})
+		if len(img.Refs) > 1 {
+			return records, ctxErr(ctx)
+		}
+		removedRef = true
+	} else {
+		return e.removeByID(ctx, f, img, opts)
+	}
+	more, err := e.deleteImage(ctx, img.ID, opts.Force, !opts.NoPrune, removedRef)
+	return append(records, more...), err
+}
+
+func (e *Engine) removeByID(ctx context.Context, f *imageFacts, img *store.Image, opts RemoveImageOptions) ([]RemoveRecord, error) {
+	var records []RemoveRecord
+	if len(img.Refs) <= 1 {
+		mask := conflictHard
+		if !opts.Force {
+			mask |= conflictSoft &^ conflictActiveReference
+		}
+		if c := f.conflict(img, mask); c != nil {
+			return nil, c
+		}
+		for _, full := range img.Refs {
+			if _, err := e.Store.Untag(full); err != nil {
+				return records, err
+			}
+			records = append(records, RemoveRecord{Untagged: store.Familiar(full)})
+		}
+	}
+	more, err := e.deleteImage(ctx, img.ID, opts.Force, !opts.NoPrune, false)
+	return append(records, more...), err
+}
+
+func isImageIDPrefix(id digest.Digest, name string) bool {
+	return strings.HasPrefix(id.String(), name) || strings.HasPrefix(id.Encoded(), name)
+}
+
+// conflict is Docker's checkImageDeleteConflict.
+func (f *imageFacts) conflict(img *store.Image, mask int) *deleteConflict {
+	if mask&conflictDependentChild != 0 && len(f.children[img.ID]) > 0 {
+		return &deleteConflict{id: img.ID, hard: true, message: "image has dependent child images"}
+	}
+	users := f.usedBy(img.ID)
+	if mask&conflictRunningContainer != 0 {
+		for _, c := range users {
+			if containerRunning(c) {
+				return &deleteConflict{id: img.ID, hard: true, used: true,
+					message: "image is being used by running container " + c.ShortID()}
+			}
+		}
+	}
+	if mask&conflictActiveReference != 0 && len(img.Refs) > 0 {
+		return &deleteConflict{id: img.ID, message: "image is referenced in multiple repositories"}
+	}
+	if mask&conflictStoppedContainer != 0 {
+		for _, c := range users {
+			if !containerRunning(c) {
+				return &deleteConflict{id: img.ID, used: true,
+					message: "image is being used by stopped container " + c.ShortID()}
+			}
+		}
+	}
+	return nil
+}
+
+// deleteImage is Docker's imageDeleteHelper: check conflicts, drop every
+// remaining name, delete the image, report the layers it released, then
+// (prune) do the same quietly for its parent.
+func (e *Engine) deleteImage(ctx context.Context, id digest.Digest, force, prune, quiet bool) ([]RemoveRecord, error) {
+	var records []RemoveRecord
+	for {
+		if err := ctxErr(ctx); err != nil {
+			return records, err
+		}
+		f, err := e.imageFacts()
+		if err != nil {
+			return records, err
+		}
+		var img *store.Image
+		for _, candidate := range f.images {
+			if candidate.ID == id {
+				img = candidate
+			}
+		}
+		if img == nil {
+			if quiet {
+				return records, nil
+			}
+			return records, &notFound{"No such image: " + id.String()}
+		}
+		mask := conflictHard
+		if !force {
+			mask |= conflictSoft
+		}
+		if c := f.conflict(img, mask); c != nil {
+			dangling := len(img.Refs) == 0 && len(f.children[img.ID]) == 0
+			if quiet && (!dangling || c.used) {
+				return records, nil
+			}
+			return records, c
+		}
+		for _, full := range img.Refs {
+			records = append(records, RemoveRecord{Untagged: store.Familiar(full)})
+		}
+		released := f.releasedLayers(img)
+		if err := e.Store.DeleteImage(img.ID); err != nil {
+			return records, fmt.Errorf("delete image %s: %w", img.ShortID(), err)
+		}
+		records = append(records, RemoveRecord{Deleted: img.ID.String()})
+		records = append(records, released...)
+		if !prune || img.Parent == "" {
+			return records, nil
+		}
+		// Prune the parent: never forced, and quietly stop at a conflict.
+		id, force, quiet = img.Parent, false, true
+	}
+}
+
+// releasedLayers lists the layers (top first, by chain ID) that deleting img
+// leaves without any image or container using them, as Docker reports them.
+func (f *imageFacts) releasedLayers(img *store.Image) []RemoveRecord {
+	used := map[digest.Digest]bool{}
+	for _, other := range f.images {
+		if other.ID == img.ID {
+			continue
+		}
+		for _, c := range other.ChainIDs() {
+			used[c] = true
+		}
+	}
+	for _, c := range f.containers {
+		for _, chain := range c.LayerChainIDs {
+			used[digest.Digest(chain)] = true
+			used[digest.NewDigestFromEncoded(digest.SHA256, strings.TrimPrefix(chain, "sha256:"))] = true
+		}
+	}
+	sizes := f.layerSizes(img)
+	chains := img.ChainIDs()
+	var out []RemoveRecord
+	for i := len(chains) - 1; i >= 0; i-- {
+		if used[chains[i]] {
+			continue
+		}
+		used[chains[i]] = true
+		out = append(out, RemoveRecord{Deleted: chains[i].String(), Size: sizes[i]})
+	}
+	return out
+}
+
+// layerSizes returns the uncompressed size of each layer when the store
+// records it, the compressed size otherwise.
+func (f *imageFacts) layerSizes(img *store.Image) []int64 {
+	if sizes, ok := img.LayerSizes(); ok {
+		return sizes
+	}
+	sizes := make([]int64, len(img.Manifest.Layers))
+	for i, l := range img.Manifest.Layers {
+		sizes[i] = l.Size
+	}
+	return sizes
+}
+
+// notFound is an error worded as Docker words it that matches store.ErrNotFound.
+type notFound struct{ msg string }
+
+func (e *notFound) Error() string        { return e.msg }
+func (e *notFound) Is(target error) bool { return target == store.ErrNotFound }
+
+// PruneImagesOptions are `image prune`'s flags.
+type PruneImagesOptions struct {
+	// All removes every image no container uses, not only dangling ones.
+	All bool
+}
+
+// PruneReport says what a prune removed.
+type PruneReport struct {
+	Records []RemoveRecord
+	// Reclaimed is the uncompressed size of the layers deleted.
+	Reclaimed int64
+}
+
+// PruneImages removes dangling images (untagged, without children), or with
+// All every image that no container uses, as `docker image prune` does.
+// Images that cannot go (a child image needs them) are skipped.
+func (e *Engine) PruneImages(ctx context.Context, opts PruneImagesOptions) (*PruneReport, error) {
+	report := &PruneReport{}
+	done := map[digest.Digest]bool{}
+	for {
+		f, err := e.imageFacts()
+		if err != nil {
+			return report, err
+		}
+		progress := false
+		for _, img := range f.images {
+			if err := ctxErr(ctx); err != nil {
+				return report, err
+			}
+			if done[img.ID] || len(f.usedBy(img.ID)) > 0 || len(f.children[img.ID]) > 0 {
+				continue
+			}
+			if len(img.Refs) > 0 && !opts.All {
+				continue
+			}
+			done[img.ID] = true
+			var records []RemoveRecord
+			if len(img.Refs) == 0 {
+				records, err = e.deleteImage(ctx, img.ID, false, true, false)
+			} else {
+				for _, full := range img.Refs {
+					var more []RemoveRecord
+					more, err = e.RemoveImage(ctx, full, RemoveImageOptions{})
+					records = append(records, more...)
+					if err != nil {
+						break
+					}
+				}
+			}
+			for _, r := range records {
+				report.Reclaimed += r.Size
+			}
+			report.Records = append(report.Records, records...)
+			if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+				return report, err
+			}
+			progress = true
+			break // the facts changed: look again
+		}
+		if !progress {
+			return report, nil
+		}
+	}
+}
+
+// DiskUsage is `system df`'s table.
+type DiskUsage struct {
+	Images, ActiveImages                  int
+	ImagesSize, ImagesReclaimable         int64
+	Containers, RunningContainers         int
+	ContainersSize, ContainersReclaimable int64
+	BuildCacheEntries                     int
+	BuildCacheSize, BuildCacheReclaimable int64
+	LayerBlobsSize, UnpackedLayersSize    int64
+}
+
+// DiskUsage adds up what images and containers use, as `docker system df`:
+// image sizes count each layer once (uncompressed), reclaimable is what
+// no container's image needs.
+func (e *Engine) DiskUsage(ctx context.Context) (*DiskUsage, error) {
+	f, err := e.imageFacts()
+	if err != nil {
+		return nil, err
+	}
+	du := &DiskUsage{Images: len(f.images), Containers: len(f.containers)}
+	layerSize := map[digest.Digest]int64{}
+	activeLayers := map[digest.Digest]bool{}
+	for _, img := range f.images {
+		sizes := f.layerSizes(img)
+		active := len(f.usedBy(img.ID)) > 0
+		if active {
+			du.ActiveImages++
+		}
+		for i, chain := range img.ChainIDs() {
+			layerSize[chain] = sizes[i]
+			if active {
+				activeLayers[chain] = true
+			}
+		}
+	}
+	for chain, n := range layerSize {
+		du.ImagesSize += n
+		if !activeLayers[chain] {
+			du.ImagesReclaimable += n
+		}
+	}
+	for _, c := range f.containers {
+		n := treeSize(e.Store.ContainerDir(c.ID))
+		du.ContainersSize += n
+		if containerRunning(c) {
+			du.RunningContainers++
+		} else {
+			du.ContainersReclaimable += n
+		}
+	}
+	du.BuildCacheEntries = countFiles(e.Store.CacheDir())
+	du.LayerBlobsSize = treeSize(e.Store.Root() + "/blobs")
+	du.UnpackedLayersSize = treeSize(e.Store.LayersDir())
+	return du, ctxErr(ctx)
+}
+
+// sortedRefs returns the image's names in familiar form, sorted.
+func sortedRefs(img *store.Image) []string {
+	out := make([]string, 0, len(img.Refs))
+	for _, r := range img.Refs {
+		out = append(out, store.Familiar(r))
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,97 @@
+package layer
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+func compress(t testing.TB, data []byte, c Compression) []byte {
+	var buf bytes.Buffer
+	w, err := newCompressor(&buf, c, 0)
+	check(t, err)
+	if w == nil {
+		return data
+	}
+	_, err = w.Write(data)
+	check(t, err)
+	check(t, w.Close())
+	return buf.Bytes()
+}
+
+func TestDecompress(t *testing.T) {
+	data := bytes.Repeat([]byte("berth layer "), 10000)
+	for _, c := range []Compression{None, Gzip, Zstd} {
+		blob := compress(t, data, c)
+		if got := DetectCompression(blob); got != c {
+			t.Errorf("DetectCompression = %s, want %s", got, c)
+		}
+		rc, err := Decompress(bytes.NewReader(blob))
+		check(t, err)
+		got, err := io.ReadAll(rc)
+		check(t, err)
+		check(t, rc.Close())
+		if !bytes.Equal(got, data) {
+			t.Errorf("%s: round trip lost data (%d bytes, want %d)", c, len(got), len(data))
+		}
+	}
+	// Other tools' output decodes too.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(data)
+	zw.Close()
+	enc, _ := zstd.NewWriter(nil)
+	for name, blob := range map[string][]byte{"stdlib gzip": gz.Bytes(), "zstd": enc.EncodeAll(data, nil), "empty": nil} {
+		rc, err := Decompress(bytes.NewReader(blob))
+		check(t, err)
+		got, err := io.ReadAll(rc)
+		check(t, err)
+		want := data
+		if blob == nil {
+			want = nil
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: got %d bytes", name, len(got))
+		}
+	}
+	if _, err := Decompress(bytes.NewReader([]byte{0x1f, 0x8b, 0, 0})); err == nil {
+		t.Error("a broken gzip header was accepted")
+	}
+}
+
+func TestCompressionNames(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Compression
+		mt   string
+	}{{"gzip", Gzip, MediaTypeGzip}, {"zstd", Zstd, MediaTypeZstd}, {"none", None, MediaTypeTar}, {"", Gzip, MediaTypeGzip}} {
+		c, err := ParseCompression(tc.in)
+		if err != nil || c != tc.want || c.MediaType() != tc.mt {
+			t.Errorf("ParseCompression(%q) = %s, %v (media type %s)", tc.in, c, err, c.MediaType())
+		}
+		back, err := CompressionOfMediaType(tc.mt)
+		if err != nil || back != tc.want {
+			t.Errorf("CompressionOfMediaType(%s) = %s, %v", tc.mt, back, err)
+		}
+	}
+	if _, err := ParseCompression("lz4"); err == nil {
+		t.Error("lz4 accepted")
+	}
+	var zero DiffOptions
+	if zero.Compression != Gzip {
+		t.Error("the zero DiffOptions must compress with gzip")
+	}
+	if c, _ := CompressionOfMediaType("application/vnd.docker.image.rootfs.diff.tar.gzip"); c != Gzip {
+		t.Error("Docker's gzip media type not recognised")
+	}
+}
+
+func check(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,477 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berthkit/berth/engine/layer"
+	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/trace"
+	"github.com/distribution/reference"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// PullOptions configure Client.Pull.
+type PullOptions struct {
+	// Platform picks the image of a multi-platform index ("linux/amd64",
+	// "linux/arm64/v8"); empty means linux/<host architecture>.
+	Platform string
+	// Progress receives Docker's pull output: live bars when it is a
+	// terminal, plain lines otherwise. Nil is silent.
+	Progress io.Writer
+	// Quiet prints nothing (for `pull -q`, whose CLI prints the name).
+	Quiet bool
+	// Emit receives the pull's trace events; nil drops them.
+	Emit func(trace.Event)
+}
+
+func (o PullOptions) emit() func(trace.Event) { return emitter(o.Emit) }
+
+// emitter returns fn, or a function that drops events when fn is nil.
+func emitter(fn func(trace.Event)) func(trace.Event) {
+	if fn == nil {
+		return func(trace.Event) {}
+	}
+	return fn
+}
+
+// puller is one pull in progress.
+type puller struct {
+	c    *Client
+	s    *store.Store
+	emit func(trace.Event)
+}
+
+// interrupted returns ctx's error wrapped for the user.
+func interrupted(ctx context.Context) error {
+	return fmt.Errorf("interrupted: %w", ctx.Err())
+}
+
+// maxConcurrentDownloads is Docker's default (max-concurrent-downloads).
+const maxConcurrentDownloads = 3
+
+// Pull fetches an image from its registry into the store, as `docker pull`:
+// a multi-platform index resolves to one platform, every blob's digest is
+// checked while it streams (and every layer's diff ID against the config),
+// layers already stored are not fetched again, the others download in
+// parallel. The registry's manifest and config are kept byte for byte, so
+// the image ID and digest are the ones Docker shows. The name is tagged
+// only once every blob is stored: an interrupted pull leaves no name
+// pointing at a partial image, and the next pull reuses the blobs it
+// completed.
+func (c *Client) Pull(ctx context.Context, s *store.Store, name string, opts PullOptions) (img *store.Image, err error) {
+	p := &puller{c: c, s: s, emit: opts.emit()}
+	start := time.Now()
+	ref, err := store.ParseRef(name)
+	if err != nil {
+		return nil, err
+	}
+	familiar := reference.FamiliarString(ref)
+	info := &trace.PullInfo{Ref: familiar}
+	p.emit(trace.Event{Type: trace.PullStart, Pull: &trace.PullInfo{Ref: familiar}})
+	defer func() {
+		info.DurationMS = time.Since(start).Milliseconds()
+		if err != nil {
+			info.Error = err.Error()
+		}
+		p.emit(trace.Event{Type: trace.PullEnd, Pull: info})
+	}()
+
+	platform, err := ParsePlatform(opts.Platform)
+	if err != nil {
+		return nil, err
+	}
+	out := opts.Progress
+	if opts.Quiet {
+		out = nil
+	}
+	progress := NewProgress(out)
+	defer progress.Close()
+	if given, err := reference.ParseNormalizedNamed(name); err == nil && reference.IsNameOnly(given) {
+		progress.Line("Using default tag: latest")
+	}
+	tagOrDigest := ""
+	switch r := ref.(type) {
+	case reference.Digested:
+		tagOrDigest = r.Digest().String()
+	case reference.Tagged:
+		tagOrDigest = r.Tag()
+	}
+
+	repo, err := c.Repository(ref.Name())
+	if err != nil {
+		return nil, err
+	}
+	sess, top, err := p.resolveManifest(ctx, repo, tagOrDigest, familiar)
+	if err != nil {
+		return nil, err
+	}
+	progress.Line("%s: Pulling from %s", tagOrDigest, reference.Path(ref))
+
+	manifest := top
+	if top.IsIndex() {
+		desc, err := SelectManifest(top.Data, platform)
+		if err != nil {
+			return nil, err
+		}
+		manifest, err = p.platformManifest(ctx, sess, desc)
+		if err != nil {
+			return nil, err
+		}
+	}
+	repoDigest := ref.Name() + "@" + top.Digest.String()
+	info.Digest = top.Digest.String()
+
+	var m ocispec.Manifest
+	if err := json.Unmarshal(manifest.Data, &m); err != nil {
+		return nil, fmt.Errorf("manifest %s from %s: %w", manifest.Digest, sess.Host(), err)
+	}
+	for _, l := range m.Layers {
+		if len(l.URLs) > 0 || l.MediaType == store.MediaTypeDockerForeignLayer || strings.Contains(l.MediaType, "nondistributable") {
+			return nil, &Error{Kind: ErrUnsupported, Msg: fmt.Sprintf("%s has foreign layers (a Windows image?): berth pulls Linux images only", familiar)}
+		}
+	}
+
+	// An image that is not an index is what it is: --platform can only
+	// check it.
+	checkPlatform := func(cfg ocispec.Image) error {
+		if opts.Platform == "" || top.IsIndex() {
+			return nil
+		}
+		got := Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}
+		if !platform.Matches(got) {
+			return fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s", familiar, platform, got)
+		}
+		return nil
+	}
+
+	// Up to date: the name already points at this very manifest.
+	if cur, err := p.s.Image(ref.String()); err == nil && cur.ManifestDigest == manifest.Digest {
+		if err := checkPlatform(cur.Config); err != nil {
+			return nil, err
+		}
+		if rds, _ := p.s.RepoDigests(cur.ManifestDigest); !contains(rds, repoDigest) {
+			// Written only when new: an index write costs an fsync.
+			_ = p.s.SetRepoDigest(ref.String(), repoDigest)
+		}
+		info.Image, info.UpToDate = cur.ID.String(), true
+		progress.Line("Digest: %s", top.Digest)
+		progress.Line("Status: Image is up to date for %s", familiar)
+		return cur, nil
+	}
+
+	cfgBytes, err := p.fetchConfig(ctx, sess, m.Config, info)
+	if err != nil {
+		return nil, err
+	}
+	var cfg ocispec.Image
+	if err := json.Unmarshal(cfgBytes, &cfg); err != nil {
+		return nil, fmt.Errorf("image config %s from %s: %w", m.Config.Digest, sess.Host(), err)
+	}
+	if err := checkPlatform(cfg); err != nil {
+		return nil, err
+	}
+	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
+		return nil, fmt.Errorf("image %s is damaged: its manifest has %d layers and its config %d diff IDs", familiar, len(m.Layers), len(cfg.RootFS.DiffIDs))
+	}
+
+	sizes, err := p.pullLayers(ctx, sess, m.Layers, cfg.RootFS.DiffIDs, progress, info)
+	if err != nil {
+		return nil, err
+	}
+	img, err = p.s.ImportManifest(manifest.Data, store.ImportOptions{
+		MediaType:  manifest.MediaType,
+		Ref:        ref.String(),
+		RepoDigest: repoDigest,
+		LayerSizes: sizes,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store pulled image %s: %w", familiar, err)
+	}
+	info.Image = img.ID.String()
+	progress.Line("Digest: %s", top.Digest)
+	progress.Line("Status: Downloaded newer image for %s", familiar)
+	return img, nil
+}
+
+// resolveManifest fetches the manifest the tag or digest names, trying
+// Docker Hub's mirrors first. A mirror that fails for any reason is passed
+// over, as Docker does; the repository's own registry has the last word.
+func (p *puller) resolveManifest(ctx context.Context, repo name.Repository, tagOrDigest, familiar string) (*Session, *Manifest, error) {
+	endpoints := p.c.Endpoints(repo)
+	var mirrorNotes []string
+	for i, ep := range endpoints {
+		last := i == len(endpoints)-1
+		sess, err := p.c.Open(ctx, ep, Pull)
+		if err == nil {
+			var m *Manifest
+			m, err = sess.Manifest(ctx, tagOrDigest)
+			if err == nil {
+				return sess, m, nil
+			}
+		}
+		if ctx.Err() != nil {
+			return nil, nil, interrupted(ctx)
+		}
+		if !last {
+			p.emit(trace.Event{Type: trace.Message, Message: &trace.MessageInfo{Level: "info",
+				Text: fmt.Sprintf("mirror %s could not serve %s (%v); trying the next source", ep.RegistryStr(), familiar, err)}})
+			mirrorNotes = append(mirrorNotes, fmt.Sprintf("mirror %s: %v", ep.RegistryStr(), err))
+			continue
+		}
+		re := &Error{Kind: ErrRegistry, Err: err, Msg: err.Error()}
+		errors.As(err, &re)
+		if errors.Is(err, ErrNotFound) {
+			re = &Error{Kind: ErrNotFound, Err: re.Err, Status: re.Status,
+				Msg: fmt.Sprintf("manifest for %s not found: %s", familiar, re.Msg)}
+		}
+		if len(mirrorNotes) == 0 {
+			if re.Kind == ErrRegistry && re.Err == err {
+				return nil, nil, err
+			}
+			return nil, nil, re
+		}
+		// Say why the mirrors did not serve either: in a room without
+		// internet the mirror's answer is the one that matters.
+		return nil, nil, &Error{Kind: re.Kind, Err: re.Err, Status: re.Status,
+			Msg: re.Msg + " (tried first: " + strings.Join(mirrorNotes, "; ") + ")"}
+	}
+	return nil, nil, fmt.Errorf("no registry to pull %s from", familiar)
+}
+
+// platformManifest reads the manifest an index chose, from the store when a
+// previous pull kept it.
+func (p *puller) platformManifest(ctx context.Context, sess *Session, desc ocispec.Descriptor) (*Manifest, error) {
+	if data, err := p.s.ReadBlob(desc.Digest); err == nil {
+		return &Manifest{Data: data, Digest: desc.Digest, MediaType: ManifestMediaType(desc.MediaType, data)}, nil
+	}
+	m, err := sess.Manifest(ctx, desc.Digest.String())
+	if err != nil {
+		return nil, err
+	}
+	if m.IsIndex() {
+		return nil, &Error{Kind: ErrUnsupported, Msg: fmt.Sprintf("index entry %s is itself an index: berth does not follow nested indexes", desc.Digest)}
+	}
+	return m, nil
+}
+
+// fetchConfig returns the image config, fetched and stored unless present.
+func (p *puller) fetchConfig(ctx context.Context, sess *Session, desc ocispec.Descriptor, info *trace.PullInfo) ([]byte, error) {
+	start := time.Now()
+	reused := p.s.HasBlob(desc.Digest)
+	if !reused {
+		body, _, err := sess.Blob(ctx, desc.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("image config %s: %w", desc.Digest, err)
+		}
+		_, _, err = p.s.PutBlob(io.LimitReader(body, MaxManifestSize+1), desc.Digest, desc.Size)
+		body.Close()
+		if err != nil {
+			return nil, verifyError("image config", desc.Digest, sess, err)
+		}
+		info.Bytes += desc.Size
+	}
+	p.emit(trace.Event{Type: trace.PullBlob, Blob: &trace.BlobInfo{
+		Digest: desc.Digest.String(), MediaType: desc.MediaType, Bytes: desc.Size, Reused: reused,
+		DurationMS: time.Since(start).Milliseconds(),
+	}})
+	return p.s.ReadBlob(desc.Digest)
+}
+
+// verifyError words a failed ingest: a digest mismatch in Docker's words.
+func verifyError(what string, d digest.Digest, sess *Session, err error) error {
+	if errors.Is(err, store.ErrInvalidDigest) {
+		return &Error{Kind: ErrDigestMismatch, Err: err,
+			Msg: fmt.Sprintf("filesystem layer verification failed for digest %s: the %s %s sent does not match it (%v); nothing was stored", d, what, sess.Host(), err)}
+	}
+	return fmt.Errorf("%s %s from %s: %w", what, d, sess.Host(), err)
+}
+
+// layerResult is what downloading one layer found.
+type layerResult struct {
+	size   int64         // uncompressed bytes, -1 when not counted (already stored)
+	diffID digest.Digest // computed while streaming
+	err    error
+	done   chan struct{}
+}
+
+// pullLayers stores every layer blob that is missing, in parallel, and
+// returns the uncompressed size of each layer.
+func (p *puller) pullLayers(ctx context.Context, sess *Session, layers []ocispec.Descriptor, diffIDs []digest.Digest, progress Progress, info *trace.PullInfo) ([]int64, error) {
+	results := make([]*layerResult, len(layers))
+	var todo []int
+	for i, l := range layers {
+		results[i] = &layerResult{size: -1, done: make(chan struct{})}
+		id := l.Digest.Encoded()[:12]
+		if size, err := p.s.BlobSize(l.Digest); err == nil && size == l.Size {
+			progress.Done(id, "Already exists")
+			close(results[i].done)
+			p.emit(trace.Event{Type: trace.PullBlob, Blob: &trace.BlobInfo{
+				Digest: l.Digest.String(), MediaType: l.MediaType, Bytes: l.Size, Reused: true}})
+			continue
+		}
+		progress.Status(id, "Pulling fs layer")
+		todo = append(todo, i)
+	}
+	for n, i := range todo {
+		if n >= maxConcurrentDownloads {
+			progress.Status(layers[i].Digest.Encoded()[:12], "Waiting")
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	sem := make(chan struct{}, maxConcurrentDownloads)
+	var wg sync.WaitGroup
+	for _, i := range todo {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			res := results[i]
+			defer close(res.done)
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				res.err = interrupted(ctx)
+				return
+			}
+			defer func() { <-sem }()
+			start := time.Now()
+			res.size, res.diffID, res.err = p.downloadLayer(ctx, sess, layers[i], progress)
+			if res.err != nil {
+				cancel()
+				return
+			}
+			mu.Lock()
+			info.Bytes += layers[i].Size
+			mu.Unlock()
+			p.emit(trace.Event{Type: trace.PullBlob, Blob: &trace.BlobInfo{
+				Digest: layers[i].Digest.String(), MediaType: layers[i].MediaType, Bytes: layers[i].Size,
+				DurationMS: time.Since(start).Milliseconds()}})
+		}(i)
+	}
+
+	// "Pull complete" in layer order, as Docker's extraction prints it.
+	var firstErr error
+	for i, res := range results {
+		<-res.done
+		if res.err != nil {
+			if firstErr == nil || (errors.Is(firstErr, context.Canceled) && !errors.Is(res.err, context.Canceled)) {
+				firstErr = res.err
+			}
+			continue
+		}
+		if res.size < 0 || firstErr != nil {
+			continue
+		}
+		if res.diffID != diffIDs[i] {
+			firstErr = fmt.Errorf("layer %s from %s uncompresses to %s, but the image config says its diff ID is %s: the image is damaged (the blob stays stored; nothing is tagged)",
+				layers[i].Digest, sess.Host(), res.diffID, diffIDs[i])
+			cancel()
+			continue
+		}
+		progress.Done(layers[i].Digest.Encoded()[:12], "Pull complete")
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	known := map[digest.Digest]int64{}
+	for i, res := range results {
+		if res.size >= 0 {
+			known[layers[i].Digest] = res.size
+		}
+	}
+	return LayerSizes(p.s, layers, known)
+}
+
+// downloadLayer streams one layer blob into the store, checking its digest
+// and size, while a second goroutine decompresses the same bytes to count
+// them and compute the diff ID.
+func (p *puller) downloadLayer(ctx context.Context, sess *Session, desc ocispec.Descriptor, progress Progress) (int64, digest.Digest, error) {
+	id := desc.Digest.Encoded()[:12]
+	body, _, err := sess.Blob(ctx, desc.Digest)
+	if err != nil {
+		return 0, "", fmt.Errorf("layer %s: %w", desc.Digest, err)
+	}
+	defer body.Close()
+
+	pr, pw := io.Pipe()
+	type counted struct {
+		n      int64
+		diffID digest.Digest
+		err    error
+	}
+	countDone := make(chan counted, 1)
+	go func() {
+		var c counted
+		zr, err := layer.Decompress(pr)
+		if err == nil {
+			digester := digest.Canonical.Digester()
+			c.n, err = io.Copy(digester.Hash(), zr)
+			zr.Close()
+			c.diffID = digester.Digest()
+		}
+		c.err = err
+		// Keep draining so the download never blocks on a broken layer;
+		// the digest check decides what happens to it.
+		_, _ = io.Copy(io.Discard, pr)
+		countDone <- c
+	}()
+
+	src := &progressReader{r: io.TeeReader(body, pw), total: desc.Size, report: func(done, total int64) {
+		progress.Bytes(id, "Downloading", done, total)
+	}}
+	_, _, err = p.s.PutBlob(src, desc.Digest, desc.Size)
+	pw.CloseWithError(err)
+	c := <-countDone
+	if err != nil {
+		return 0, "", verifyError("layer", desc.Digest, sess, err)
+	}
+	progress.Status(id, "Verifying Checksum")
+	progress.Status(id, "Download complete")
+	if src.done == 0 && desc.Size > 0 {
+		// Another process stored the blob first: count the stored copy.
+		return UncompressedLayer(p.s, desc.Digest)
+	}
+	if c.err != nil {
+		return 0, "", fmt.Errorf("layer %s from %s is not a gzip, zstd or tar stream: %w", desc.Digest, sess.Host(), c.err)
+	}
+	return c.n, c.diffID, nil
+}
+
+// progressReader reports bytes read, at most every 64 KiB step of progress.
+type progressReader struct {
+	r            io.Reader
+	done, total  int64
+	lastReported int64
+	report       func(done, total int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	if p.done-p.lastReported >= 64<<10 || err == io.EOF {
+		p.lastReported = p.done
+		p.report(p.done, p.total)
+	}
+	return n, err
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

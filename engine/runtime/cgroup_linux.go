@@ -1,0 +1,433 @@
+package runtime
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Cgroups are managed through the filesystem, without systemd. Each
+// controller Berth uses (memory, pids, cpu, freezer) comes from cgroup v2
+// when the unified hierarchy offers it, else from its v1 hierarchy. On a
+// hybrid machine (v1 controllers plus an empty cgroup2 at
+// /sys/fs/cgroup/unified) everything is v1: the container's cgroups are
+// /sys/fs/cgroup/<controller>/berth/<id>. On a v2 machine there is one:
+// /sys/fs/cgroup/berth/<id>.
+
+// cgroupLayout is where each controller lives on this machine.
+type cgroupLayout struct {
+	v2Root string            // mount point of the unified hierarchy, "" if none
+	v2Has  map[string]bool   // controllers the unified hierarchy offers
+	v1     map[string]string // controller → mount point of its v1 hierarchy
+}
+
+var (
+	layoutOnce sync.Once
+	layout     cgroupLayout
+)
+
+func cgroups() *cgroupLayout {
+	layoutOnce.Do(func() { layout = detectCgroups("/proc/self/mountinfo") })
+	return &layout
+}
+
+func detectCgroups(mountinfo string) cgroupLayout {
+	l := cgroupLayout{v2Has: map[string]bool{}, v1: map[string]string{}}
+	f, err := os.Open(mountinfo)
+	if err != nil {
+		return l
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// 36 35 0:30 / /sys/fs/cgroup/memory rw,relatime shared:13 - cgroup cgroup rw,memory
+		fields := strings.Fields(sc.Text())
+		sep := -1
+		for i, f := range fields {
+			if f == "-" {
+				sep = i
+				break
+			}
+		}
+		if sep < 0 || sep+3 >= len(fields) || len(fields) < 5 || fields[3] != "/" {
+			continue // not the root of a hierarchy: a bind mount of a sub-cgroup
+		}
+		mnt, fstype, opts := fields[4], fields[sep+1], fields[sep+3]
+		switch fstype {
+		case "cgroup2":
+			if l.v2Root == "" {
+				l.v2Root = mnt
+			}
+		case "cgroup":
+			for _, o := range strings.Split(opts, ",") {
+				switch o {
+				case "memory", "pids", "cpu", "freezer":
+					if _, ok := l.v1[o]; !ok {
+						l.v1[o] = mnt
+					}
+				}
+			}
+		}
+	}
+	if l.v2Root != "" {
+		data, _ := os.ReadFile(filepath.Join(l.v2Root, "cgroup.controllers"))
+		for _, c := range strings.Fields(string(data)) {
+			l.v2Has[c] = true
+		}
+		// The freezer is built into cgroup v2 (cgroup.freeze); use it when
+		// there is no v1 freezer hierarchy to prefer.
+		if _, ok := l.v1["freezer"]; !ok {
+			l.v2Has["freezer"] = true
+		}
+	}
+	return l
+}
+
+// Cgroup is one container's cgroup in each hierarchy Berth uses.
+type Cgroup struct {
+	// dirs maps a controller to the container's directory for it.
+	dirs map[string]string
+	// v2 is the container's directory in the unified hierarchy, if any
+	// controller comes from there.
+	v2 string
+	// v2Controllers are the controllers to enable below the parent.
+	v2Controllers []string
+}
+
+// CgroupFor names the cgroup of container id under parent ("berth" when
+// empty). Nothing is created.
+func CgroupFor(parent, id string) *Cgroup {
+	if parent == "" {
+		parent = "berth"
+	}
+	l := cgroups()
+	c := &Cgroup{dirs: map[string]string{}}
+	for _, ctrl := range []string{"freezer", "memory", "pids", "cpu"} {
+		switch {
+		case l.v2Has[ctrl]:
+			c.v2 = filepath.Join(l.v2Root, parent, id)
+			c.dirs[ctrl] = c.v2
+			if ctrl != "freezer" {
+				c.v2Controllers = append(c.v2Controllers, ctrl)
+			}
+		case l.v1[ctrl] != "":
+			c.dirs[ctrl] = filepath.Join(l.v1[ctrl], parent, id)
+		}
+	}
+	return c
+}
+
+// Create makes the cgroup directories the resources need (the freezer one
+// always: pause, top and cleanup use it) and writes the limits, all but the
+// PID limit: berth's own init counts its threads against it, so Start
+// applies it with LimitPids once the container's process runs.
+func (c *Cgroup) Create(r Resources) error {
+	need := map[string]bool{"freezer": true, "memory": r.Memory > 0, "pids": r.PidsLimit > 0, "cpu": r.NanoCPUs > 0}
+	for ctrl, want := range need {
+		if want && c.dirs[ctrl] == "" {
+			return fmt.Errorf("the %s cgroup controller is not available on this machine: mount it under /sys/fs/cgroup or drop the limit", ctrl)
+		}
+	}
+	if c.v2 != "" {
+		if err := enableV2Controllers(filepath.Dir(c.v2), c.v2Controllers); err != nil {
+			return err
+		}
+	}
+	made := map[string]bool{}
+	for ctrl, want := range need {
+		dir := c.dirs[ctrl]
+		if !want || made[dir] {
+			continue
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create cgroup %s: %w", dir, err)
+		}
+		made[dir] = true
+	}
+	w := func(ctrl, file, value string) error {
+		path := filepath.Join(c.dirs[ctrl], file)
+		if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
+			return fmt.Errorf("set cgroup limit %s=%s: %w", path, value, err)
+		}
+		return nil
+	}
+	v2 := func(ctrl string) bool { return c.dirs[ctrl] == c.v2 && c.v2 != "" }
+	if r.Memory > 0 {
+		mem := strconv.FormatInt(r.Memory, 10)
+		if v2("memory") {
+			if err := w("memory", "memory.max", mem); err != nil {
+				return err
+			}
+			// Docker's default --memory-swap is twice --memory: as much swap again.
+			_ = w("memory", "memory.swap.max", mem)
+		} else {
+			if err := w("memory", "memory.limit_in_bytes", mem); err != nil {
+				return err
+			}
+			if _, err := os.Stat(filepath.Join(c.dirs["memory"], "memory.memsw.limit_in_bytes")); err == nil {
+				_ = w("memory", "memory.memsw.limit_in_bytes", strconv.FormatInt(2*r.Memory, 10))
+			}
+		}
+	}
+	if r.NanoCPUs > 0 {
+		const period = 100000 // µs, Docker's
+		quota := r.NanoCPUs * period / 1e9
+		if quota < 1000 {
+			quota = 1000 // the kernel's minimum
+		}
+		if v2("cpu") {
+			if err := w("cpu", "cpu.max", fmt.Sprintf("%d %d", quota, period)); err != nil {
+				return err
+			}
+		} else {
+			if err := w("cpu", "cpu.cfs_period_us", strconv.Itoa(period)); err != nil {
+				return err
+			}
+			if err := w("cpu", "cpu.cfs_quota_us", strconv.FormatInt(quota, 10)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// LimitPids writes the PID limit (docker run --pids-limit).
+func (c *Cgroup) LimitPids(n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	path := filepath.Join(c.dirs["pids"], "pids.max")
+	if err := os.WriteFile(path, []byte(strconv.FormatInt(n, 10)), 0o644); err != nil {
+		return fmt.Errorf("set cgroup limit %s=%d: %w", path, n, err)
+	}
+	return nil
+}
+
+// enableV2Controllers turns controllers on for the children of dir (and of
+// every ancestor up to the hierarchy's root).
+func enableV2Controllers(dir string, ctrls []string) error {
+	if len(ctrls) == 0 {
+		return nil
+	}
+	root := cgroups().v2Root
+	var chain []string
+	for d := dir; ; d = filepath.Dir(d) {
+		chain = append([]string{d}, chain...)
+		if d == root || d == "/" || d == "." {
+			break
+		}
+	}
+	for _, d := range chain {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("create cgroup %s: %w", d, err)
+		}
+		have, _ := os.ReadFile(filepath.Join(d, "cgroup.subtree_control"))
+		for _, ctrl := range ctrls {
+			if strings.Contains(" "+string(have)+" ", " "+ctrl+" ") {
+				continue
+			}
+			if err := os.WriteFile(filepath.Join(d, "cgroup.subtree_control"), []byte("+"+ctrl), 0o644); err != nil {
+				return fmt.Errorf("enable the %s controller in %s: %w", ctrl, d, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Add moves process pid into every directory of the cgroup that exists.
+func (c *Cgroup) Add(pid int) error {
+	done := map[string]bool{}
+	for _, dir := range c.dirs {
+		if done[dir] {
+			continue
+		}
+		done[dir] = true
+		err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // no limit in this hierarchy
+		}
+		if err != nil {
+			return fmt.Errorf("add process %d to cgroup %s: %w", pid, dir, err)
+		}
+	}
+	return nil
+}
+
+// Pids lists the processes in the cgroup (host PIDs), from the freezer
+// hierarchy, where every container has a cgroup.
+func (c *Cgroup) Pids() ([]int, error) {
+	dir := c.dirs["freezer"]
+	if dir == "" {
+		return nil, errors.New("no freezer cgroup on this machine")
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(data)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, n)
+		}
+	}
+	return pids, nil
+}
+
+// Freeze stops every process of the container (docker pause) and waits
+// until the kernel reports them frozen.
+func (c *Cgroup) Freeze() error { return c.setFrozen(true) }
+
+// Thaw resumes a frozen container (docker unpause).
+func (c *Cgroup) Thaw() error { return c.setFrozen(false) }
+
+func (c *Cgroup) setFrozen(frozen bool) error {
+	dir := c.dirs["freezer"]
+	if dir == "" {
+		return errors.New("no freezer cgroup controller on this machine: pause needs one")
+	}
+	var file, value, want string
+	if dir == c.v2 {
+		file, value = "cgroup.freeze", map[bool]string{true: "1", false: "0"}[frozen]
+	} else {
+		file, value = "freezer.state", map[bool]string{true: "FROZEN", false: "THAWED"}[frozen]
+		want = value
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(value), 0o644); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("container has no freezer cgroup (%s): %w", dir, ErrNotRunning)
+		}
+		return fmt.Errorf("write %s: %w", filepath.Join(dir, file), err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var state bool
+		var err error
+		if want != "" {
+			var data []byte
+			data, err = os.ReadFile(filepath.Join(dir, "freezer.state"))
+			state = strings.TrimSpace(string(data)) == want
+		} else {
+			var got bool
+			got, err = c.frozenV2()
+			state = got == frozen
+		}
+		if err != nil {
+			return err
+		}
+		if state {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cgroup %s did not reach the requested freezer state in 5s", dir)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (c *Cgroup) frozenV2() (bool, error) {
+	data, err := os.ReadFile(filepath.Join(c.v2, "cgroup.events"))
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == "frozen 1" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Frozen reports whether the container is paused.
+func (c *Cgroup) Frozen() bool {
+	dir := c.dirs["freezer"]
+	if dir == "" {
+		return false
+	}
+	if dir == c.v2 {
+		data, err := os.ReadFile(filepath.Join(dir, "cgroup.freeze"))
+		return err == nil && strings.TrimSpace(string(data)) == "1"
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "freezer.state"))
+	return err == nil && strings.TrimSpace(string(data)) != "THAWED"
+}
+
+// OOMKilled reports whether the kernel's OOM killer killed a process of the
+// container because of its memory limit.
+func (c *Cgroup) OOMKilled() bool {
+	dir := c.dirs["memory"]
+	if dir == "" {
+		return false
+	}
+	file := "memory.oom_control"
+	if dir == c.v2 {
+		file = "memory.events"
+	}
+	data, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "oom_kill" && f[1] != "0" {
+			return true
+		}
+	}
+	return false
+}
+
+// Destroy removes the cgroup directories. Processes still inside (a
+// container whose init died while exec'd processes linger) are thawed and
+// killed first. A cgroup that does not exist is success.
+func (c *Cgroup) Destroy() error {
+	if c.Frozen() {
+		_ = c.Thaw()
+	}
+	done := map[string]bool{}
+	var first error
+	for _, dir := range c.dirs {
+		if done[dir] {
+			continue
+		}
+		done[dir] = true
+		if err := removeCgroupDir(dir); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func removeCgroupDir(dir string) error {
+	deadline := time.Now().Add(3 * time.Second)
+	for delay := 100 * time.Microsecond; ; delay *= 2 {
+		err := unix.Rmdir(dir)
+		if err == nil || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) {
+			return fmt.Errorf("remove cgroup %s: %w", dir, err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("remove cgroup %s: processes are still inside: %w", dir, err)
+		}
+		// Dying processes leave within microseconds; stragglers are killed.
+		if data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs")); err == nil {
+			for _, f := range strings.Fields(string(data)) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		}
+		time.Sleep(min(delay, 50*time.Millisecond))
+	}
+}

@@ -1,0 +1,55 @@
+// Package runtime runs containers: processes in their own mount, PID, UTS
+// and IPC namespaces (and network, with Network "none"), on an overlay root
+// they pivot into, with Docker's default privileges and cgroup limits.
+//
+// # The re-exec boundary
+//
+// A container is berth running itself again. The parent side is Start (and
+// Exec, for docker exec); the child side is Init, which the CLI calls
+// before parsing flags when its first argument is InitVerb:
+//
+//	parent (Start)                          child (Init), PID 1 in new namespaces
+//	──────────────                          ─────────────────────────────────────
+//	open berth's binary read-only (sealed)
+//	create cgroups, write limits
+//	clone+exec /proc/self/fd/5 ──────────►  lock to one thread, become undumpable
+//	add the child to the cgroups            read the spec from fd 3
+//	send the spec (JSON) on fd 3 ────────►  mount --make-rslave /
+//	                                        mount the overlay root on Root
+//	                                        /proc, /dev (tmpfs + devices + devpts),
+//	                                        /dev/shm, /dev/mqueue, /sys (ro)
+//	                                        bind /etc/hostname, hosts, resolv.conf
+//	                                        lo up (network none), sethostname
+//	                                        pivot_root, detach the old root
+//	                                        mask /proc/kcore..., /proc/sys ro
+//	receive the terminal on fd 6 ◄───────   open a pty in the container's devpts
+//	                                        resolve the user from /etc/passwd (Go)
+//	                                        chdir to the workdir, verify it
+//	                                        find the command in $PATH
+//	                                        drop the bounding set, seccomp,
+//	                                        setgroups/setgid/setuid, capset
+//	read fd 4 until EOF ◄────────────────   execve (closes fd 4: success)
+//	                                        or write a StartError to fd 4
+//
+// Every step up to execve runs on one locked OS thread: capabilities,
+// seccomp and (for exec) the mount namespace are per thread, and execve
+// keeps the calling thread's.
+//
+// # Defences
+//
+// The runc CVE classes are closed the way runc closes them: the init runs
+// from a detached read-only overlay view of berth's binary, so the
+// container cannot overwrite the host's binary through /proc/self/exe
+// (CVE-2019-5736); descriptors are close-on-exec on both sides of the
+// boundary and the working directory is verified after chdir
+// (CVE-2024-21626); mount targets and the working directory are resolved
+// inside the root with securejoin, never through a symlink that leads out.
+//
+// Docker's default seccomp profile (github.com/moby/profiles/seccomp) is
+// compiled to BPF in Go, without libseccomp: see seccomp_linux.go.
+//
+// # Cgroups
+//
+// v2 controllers when the unified hierarchy offers them, v1 hierarchies
+// otherwise, managed through the filesystem (no systemd): see Cgroup.
+package runtime

@@ -1,0 +1,69 @@
+package runtime
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// ProcessStartTime returns the start time of process pid (clock ticks since
+// boot, field 22 of /proc/<pid>/stat). A PID and its start time name a
+// process for good: PIDs are reused, the pair is not.
+func ProcessStartTime(pid int) (uint64, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	fields := bytes.Fields(data[i+1:])
+	// fields[0] is field 3 (state); field 22 is fields[19].
+	if len(fields) < 20 {
+		return 0, fmt.Errorf("parse /proc/%d/stat: too few fields", pid)
+	}
+	if fields[0][0] == 'Z' || fields[0][0] == 'X' {
+		return 0, fmt.Errorf("process %d has exited: %w", pid, ErrNotRunning)
+	}
+	return strconv.ParseUint(string(fields[19]), 10, 64)
+}
+
+// ProcessAlive reports whether the process pid that started at start is
+// still running (and is not a zombie).
+func ProcessAlive(pid int, start uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	got, err := ProcessStartTime(pid)
+	return err == nil && got == start
+}
+
+// Kill sends sig to the process pid that started at start, through a pidfd
+// so that a reused PID is never signalled.
+func Kill(pid int, start uint64, sig syscall.Signal) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return ErrNotRunning
+		}
+		return fmt.Errorf("open process %d: %w", pid, err)
+	}
+	defer unix.Close(fd)
+	if !ProcessAlive(pid, start) {
+		return ErrNotRunning
+	}
+	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return ErrNotRunning
+		}
+		return fmt.Errorf("signal process %d: %w", pid, err)
+	}
+	return nil
+}

@@ -1,0 +1,294 @@
+package runtime
+
+//go:generate go run mksyscalls.go
+
+import (
+	"fmt"
+	goruntime "runtime"
+	"sort"
+	"unsafe"
+
+	"github.com/moby/profiles/seccomp"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Docker's default seccomp profile comes from github.com/moby/profiles as a
+// list of syscall names and rules. Turning it into a filter is usually
+// libseccomp's job (cgo); Berth compiles it to classic BPF itself, which for
+// an allow-list is short work: check the architecture, load the syscall
+// number, compare it with each allowed number, and for the few syscalls
+// with argument rules (clone, personality, socket) compare the 64-bit
+// arguments as two 32-bit halves.
+//
+// Not covered: the i386 and x32 syscall tables. A 32-bit or x32 binary in
+// the container gets the default action (EPERM) for every syscall, where
+// Docker would apply the profile to those tables too.
+
+// BPF opcodes (linux/bpf_common.h).
+const (
+	bpfLdAbs  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+	bpfJeq    = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+	bpfJgt    = unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K
+	bpfJge    = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
+	bpfJa     = unix.BPF_JMP | unix.BPF_JA
+	bpfRet    = unix.BPF_RET | unix.BPF_K
+	bpfAndK   = unix.BPF_ALU | unix.BPF_AND | unix.BPF_K
+	bpfMaxLen = 4096
+
+	// Offsets in struct seccomp_data.
+	offNr   = 0
+	offArch = 4
+	offArgs = 16
+
+	x32SyscallBit = 0x40000000
+)
+
+// Seccomp return values (linux/seccomp.h).
+const (
+	retKillProcess = 0x80000000
+	retKillThread  = 0x00000000
+	retTrap        = 0x00030000
+	retErrno       = 0x00050000
+	retTrace       = 0x7ff00000
+	retLog         = 0x7ffc0000
+	retAllow       = 0x7fff0000
+)
+
+// DefaultSeccompProfile returns Docker's default profile for a container
+// with the capability set caps: some rules depend on capabilities
+// (CAP_SYS_ADMIN allows clone with namespace flags, for example).
+func DefaultSeccompProfile(caps CapSet) (*specs.LinuxSeccomp, error) {
+	rs := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: caps.Names()}}}
+	p, err := seccomp.GetDefaultProfile(rs)
+	if err != nil {
+		return nil, fmt.Errorf("load Docker's default seccomp profile: %w", err)
+	}
+	return p, nil
+}
+
+// CompileSeccomp turns a profile into a BPF program for this machine's
+// native architecture.
+func CompileSeccomp(p *specs.LinuxSeccomp) ([]unix.SockFilter, error) {
+	if len(syscallNumbers) == 0 {
+		return nil, fmt.Errorf("seccomp: berth has no syscall table for %s: run with --security-opt seccomp=unconfined", goruntime.GOARCH)
+	}
+	defErrno := uint32(unix.EPERM)
+	if p.DefaultErrnoRet != nil {
+		defErrno = uint32(*p.DefaultErrnoRet)
+	}
+	defaultRet, err := seccompAction(p.DefaultAction, defErrno, defErrno)
+	if err != nil {
+		return nil, err
+	}
+
+	type rule struct {
+		args []specs.LinuxSeccompArg
+		ret  uint32
+	}
+	rules := map[uint32][]rule{}
+	for _, sc := range p.Syscalls {
+		ret, err := seccompAction(sc.Action, derefErrno(sc.ErrnoRet, defErrno), defErrno)
+		if err != nil {
+			return nil, fmt.Errorf("seccomp rule for %v: %w", sc.Names, err)
+		}
+		for _, name := range sc.Names {
+			nr, ok := syscallNumbers[name]
+			if !ok {
+				continue // another architecture's syscall
+			}
+			rules[nr] = append(rules[nr], rule{args: sc.Args, ret: ret})
+		}
+	}
+	nrs := make([]uint32, 0, len(rules))
+	for nr := range rules {
+		nrs = append(nrs, nr)
+	}
+	sort.Slice(nrs, func(i, j int) bool { return nrs[i] < nrs[j] })
+
+	prog := []unix.SockFilter{
+		stmt(bpfLdAbs, offArch),
+		jump(bpfJeq, nativeAuditArch, 1, 0),
+		stmt(bpfRet, defaultRet),
+		stmt(bpfLdAbs, offNr),
+		jump(bpfJge, x32SyscallBit, 0, 1),
+		stmt(bpfRet, defaultRet),
+	}
+	// Syscalls with argument rules get a block after the dispatch list,
+	// reached with an unconditional jump (32-bit offset, no 255 limit).
+	type pending struct {
+		at    int // index of the ja to patch
+		block []unix.SockFilter
+	}
+	var blocks []pending
+	for _, nr := range nrs {
+		rs := rules[nr]
+		if len(rs[0].args) == 0 {
+			prog = append(prog, jump(bpfJeq, nr, 0, 1), stmt(bpfRet, rs[0].ret))
+			continue
+		}
+		var block []unix.SockFilter
+		for _, r := range rs {
+			code, err := compileRule(r.args, r.ret)
+			if err != nil {
+				return nil, fmt.Errorf("seccomp rule for syscall %d: %w", nr, err)
+			}
+			block = append(block, code...)
+			if len(r.args) == 0 {
+				break // unconditional: later rules are unreachable
+			}
+		}
+		block = append(block, stmt(bpfRet, defaultRet))
+		prog = append(prog, jump(bpfJeq, nr, 0, 1), stmt(bpfJa, 0))
+		blocks = append(blocks, pending{at: len(prog) - 1, block: block})
+	}
+	prog = append(prog, stmt(bpfRet, defaultRet))
+	for _, b := range blocks {
+		prog[b.at].K = uint32(len(prog) - b.at - 1)
+		prog = append(prog, b.block...)
+	}
+	if len(prog) > bpfMaxLen {
+		return nil, fmt.Errorf("seccomp: filter has %d instructions, over the kernel's limit of %d", len(prog), bpfMaxLen)
+	}
+	return prog, nil
+}
+
+// compileRule emits the checks of one rule (all args must match) followed
+// by its return; a failed check jumps past the return, to the next rule.
+func compileRule(args []specs.LinuxSeccompArg, ret uint32) ([]unix.SockFilter, error) {
+	type insn struct {
+		f                  unix.SockFilter
+		failTrue, failFals bool
+	}
+	var code []insn
+	ld := func(off uint32) { code = append(code, insn{f: stmt(bpfLdAbs, off)}) }
+	j := func(op uint16, k uint32, jt, jf uint8, failTrue, failFalse bool) {
+		code = append(code, insn{f: jump(op, k, jt, jf), failTrue: failTrue, failFals: failFalse})
+	}
+	for _, a := range args {
+		if a.Index > 5 {
+			return nil, fmt.Errorf("argument index %d out of range", a.Index)
+		}
+		lo := uint32(offArgs + 8*a.Index)
+		hi := lo + 4 // little-endian: the high word follows
+		if !littleEndian {
+			lo, hi = hi, lo
+		}
+		vlo, vhi := uint32(a.Value), uint32(a.Value>>32)
+		switch a.Op {
+		case specs.OpEqualTo:
+			ld(hi)
+			j(bpfJeq, vhi, 0, 0, false, true)
+			ld(lo)
+			j(bpfJeq, vlo, 0, 0, false, true)
+		case specs.OpNotEqual:
+			ld(hi)
+			j(bpfJeq, vhi, 0, 2, false, false) // high words differ: passes
+			ld(lo)
+			j(bpfJeq, vlo, 0, 0, true, false)
+		case specs.OpMaskedEqual:
+			mlo, mhi := vlo, vhi
+			wlo, whi := uint32(a.ValueTwo), uint32(a.ValueTwo>>32)
+			ld(hi)
+			code = append(code, insn{f: stmt(bpfAndK, mhi)})
+			j(bpfJeq, whi, 0, 0, false, true)
+			ld(lo)
+			code = append(code, insn{f: stmt(bpfAndK, mlo)})
+			j(bpfJeq, wlo, 0, 0, false, true)
+		case specs.OpGreaterThan, specs.OpGreaterEqual:
+			ld(hi)
+			j(bpfJgt, vhi, 3, 0, false, false) // high word greater: passes
+			j(bpfJeq, vhi, 0, 0, false, true)  // high word smaller: fails
+			ld(lo)
+			op := uint16(bpfJgt)
+			if a.Op == specs.OpGreaterEqual {
+				op = bpfJge
+			}
+			j(op, vlo, 0, 0, false, true)
+		case specs.OpLessThan, specs.OpLessEqual:
+			ld(hi)
+			j(bpfJge, vhi, 0, 3, false, false) // high word smaller: passes
+			j(bpfJeq, vhi, 0, 0, false, true)  // high word greater: fails
+			ld(lo)
+			op := uint16(bpfJge)
+			if a.Op == specs.OpLessEqual {
+				op = bpfJgt
+			}
+			j(op, vlo, 0, 0, true, false)
+		default:
+			return nil, fmt.Errorf("unsupported seccomp operator %q", a.Op)
+		}
+	}
+	code = append(code, insn{f: stmt(bpfRet, ret)})
+	out := make([]unix.SockFilter, len(code))
+	for i, c := range code {
+		f := c.f
+		// The failure target is the instruction after the return.
+		dist := len(code) - i - 1
+		if dist > 255 {
+			return nil, fmt.Errorf("rule too long (%d instructions)", len(code))
+		}
+		if c.failTrue {
+			f.Jt = uint8(dist)
+		}
+		if c.failFals {
+			f.Jf = uint8(dist)
+		}
+		out[i] = f
+	}
+	return out, nil
+}
+
+func seccompAction(act specs.LinuxSeccompAction, errno, defErrno uint32) (uint32, error) {
+	switch act {
+	case specs.ActAllow:
+		return retAllow, nil
+	case specs.ActErrno:
+		return retErrno | (errno & 0xffff), nil
+	case specs.ActKill, specs.ActKillThread:
+		return retKillThread, nil
+	case specs.ActKillProcess:
+		return retKillProcess, nil
+	case specs.ActTrap:
+		return retTrap, nil
+	case specs.ActTrace:
+		return retTrace | (errno & 0xffff), nil
+	case specs.ActLog:
+		return retLog, nil
+	}
+	return 0, fmt.Errorf("unsupported seccomp action %q", act)
+}
+
+func derefErrno(p *uint, def uint32) uint32 {
+	if p == nil {
+		return def
+	}
+	return uint32(*p)
+}
+
+func stmt(code uint16, k uint32) unix.SockFilter { return unix.SockFilter{Code: code, K: k} }
+
+func jump(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
+	return unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k}
+}
+
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// loadSeccomp installs the filter on the calling thread, which the process
+// then replaces with execve; children it forks inherit it. Without
+// no_new_privs the caller needs CAP_SYS_ADMIN.
+func loadSeccomp(prog []unix.SockFilter) error {
+	if len(prog) == 0 {
+		return nil
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	_, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&fprog)))
+	goruntime.KeepAlive(prog)
+	if errno != 0 {
+		return fmt.Errorf("load seccomp filter: %w", errno)
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package runtime
+
+import (
+	"encoding/binary"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// runBPF interprets the subset of classic BPF that CompileSeccomp emits
+// over a struct seccomp_data.
+func runBPF(t *testing.T, prog []unix.SockFilter, arch, nr uint32, args [6]uint64) uint32 {
+	t.Helper()
+	data := make([]byte, 64)
+	binary.LittleEndian.PutUint32(data[0:], nr)
+	binary.LittleEndian.PutUint32(data[4:], arch)
+	for i, a := range args {
+		binary.LittleEndian.PutUint64(data[16+8*i:], a)
+	}
+	var acc uint32
+	for pc := 0; pc < len(prog); pc++ {
+		in := prog[pc]
+		switch in.Code {
+		case bpfLdAbs:
+			acc = binary.LittleEndian.Uint32(data[in.K:])
+		case bpfAndK:
+			acc &= in.K
+		case bpfJa:
+			pc += int(in.K)
+		case bpfJeq, bpfJgt, bpfJge:
+			var ok bool
+			switch in.Code {
+			case bpfJeq:
+				ok = acc == in.K
+			case bpfJgt:
+				ok = acc > in.K
+			case bpfJge:
+				ok = acc >= in.K
+			}
+			if ok {
+				pc += int(in.Jt)
+			} else {
+				pc += int(in.Jf)
+			}
+		case bpfRet:
+			return in.K
+		default:
+			t.Fatalf("unexpected opcode %#x at %d", in.Code, pc)
+		}
+	}
+	t.Fatal("program fell off its end")
+	return 0
+}
+
+func TestCompileDefaultProfile(t *testing.T) {
+	defaults, err := Capabilities(Security{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof, err := DefaultSeccompProfile(defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := CompileSeccomp(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prog) < 300 || len(prog) > bpfMaxLen {
+		t.Fatalf("program has %d instructions", len(prog))
+	}
+	eperm := uint32(retErrno | uint32(unix.EPERM))
+	enosys := uint32(retErrno | uint32(unix.ENOSYS))
+	arch := uint32(nativeAuditArch)
+	for _, tc := range []struct {
+		name string
+		arch uint32
+		nr   string
+		args [6]uint64
+		want uint32
+	}{
+		{"read", arch, "read", [6]uint64{}, retAllow},
+		{"execve", arch, "execve", [6]uint64{}, retAllow},
+		{"kexec_load is not allowed", arch, "kexec_load", [6]uint64{}, eperm},
+		{"mount needs CAP_SYS_ADMIN", arch, "mount", [6]uint64{}, eperm},
+		{"clone of a thread", arch, "clone", [6]uint64{unix.CLONE_VM | unix.CLONE_THREAD}, retAllow},
+		{"clone of a namespace", arch, "clone", [6]uint64{unix.CLONE_NEWNS}, eperm},
+		{"clone with high bits set", arch, "clone", [6]uint64{1 << 40}, retAllow},
+		{"clone3 says ENOSYS", arch, "clone3", [6]uint64{}, enosys},
+		{"personality(PER_LINUX)", arch, "personality", [6]uint64{0}, retAllow},
+		{"personality(query)", arch, "personality", [6]uint64{0xffffffff}, retAllow},
+		{"personality(other)", arch, "personality", [6]uint64{0x0040000}, eperm},
+		{"socket(AF_INET)", arch, "socket", [6]uint64{unix.AF_INET}, retAllow},
+		{"socket(AF_UNIX)", arch, "socket", [6]uint64{unix.AF_UNIX}, retAllow},
+		{"socket(AF_VSOCK)", arch, "socket", [6]uint64{unix.AF_VSOCK}, eperm},
+		{"socket(AF_INET) with high bits", arch, "socket", [6]uint64{1<<32 | unix.AF_INET}, eperm},
+		{"foreign architecture", unix.AUDIT_ARCH_I386, "read", [6]uint64{}, eperm},
+	} {
+		nr, ok := syscallNumbers[tc.nr]
+		if !ok {
+			t.Fatalf("no syscall %s", tc.nr)
+		}
+		if got := runBPF(t, prog, tc.arch, nr, tc.args); got != tc.want {
+			t.Errorf("%s: got %#x, want %#x", tc.name, got, tc.want)
+		}
+	}
+	if got := runBPF(t, prog, arch, x32SyscallBit|syscallNumbers["read"], [6]uint64{}); got != eperm {
+		t.Errorf("x32 read: got %#x, want EPERM", got)
+	}
+
+	// With CAP_SYS_ADMIN the profile lets namespaces be made.
+	admin, _ := Capabilities(Security{CapAdd: []string{"SYS_ADMIN"}})
+	prof, _ = DefaultSeccompProfile(admin)
+	prog, err = CompileSeccomp(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := runBPF(t, prog, arch, syscallNumbers["clone"], [6]uint64{unix.CLONE_NEWNS}); got != retAllow {
+		t.Errorf("clone(CLONE_NEWNS) with CAP_SYS_ADMIN: %#x", got)
+	}
+	if got := runBPF(t, prog, arch, syscallNumbers["mount"], [6]uint64{}); got != retAllow {
+		t.Errorf("mount with CAP_SYS_ADMIN: %#x", got)
+	}
+}
+
+func TestCompileComparisons(t *testing.T) {
+	nr := syscallNumbers["read"]
+	for _, tc := range []struct {
+		op         specs.LinuxSeccompOperator
+		value, two uint64
+		pass, fail []uint64
+	}{
+		{specs.OpEqualTo, 5, 0, []uint64{5}, []uint64{4, 5 | 1<<32}},
+		{specs.OpNotEqual, 5, 0, []uint64{4, 5 | 1<<32}, []uint64{5}},
+		{specs.OpGreaterThan, 1<<32 | 10, 0, []uint64{1<<32 | 11, 2 << 32}, []uint64{1<<32 | 10, 11, 0}},
+		{specs.OpGreaterEqual, 1<<32 | 10, 0, []uint64{1<<32 | 10, 2 << 32}, []uint64{1<<32 | 9, 11}},
+		{specs.OpLessThan, 1<<32 | 10, 0, []uint64{1<<32 | 9, 11}, []uint64{1<<32 | 10, 2 << 32}},
+		{specs.OpLessEqual, 1<<32 | 10, 0, []uint64{1<<32 | 10, 11}, []uint64{1<<32 | 11, 2 << 32}},
+		{specs.OpMaskedEqual, 0xf0, 0x20, []uint64{0x21, 0x2f}, []uint64{0x30, 0x10}},
+	} {
+		prof := &specs.LinuxSeccomp{
+			DefaultAction: specs.ActErrno,
+			Syscalls: []specs.LinuxSyscall{{
+				Names: []string{"read"}, Action: specs.ActAllow,
+				Args: []specs.LinuxSeccompArg{{Index: 2, Value: tc.value, ValueTwo: tc.two, Op: tc.op}},
+			}},
+		}
+		prog, err := CompileSeccomp(prof)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range tc.pass {
+			if got := runBPF(t, prog, nativeAuditArch, nr, [6]uint64{2: v}); got != retAllow {
+				t.Errorf("%s %#x: %#x, want allow", tc.op, v, got)
+			}
+		}
+		for _, v := range tc.fail {
+			if got := runBPF(t, prog, nativeAuditArch, nr, [6]uint64{2: v}); got == retAllow {
+				t.Errorf("%s %#x: allowed, want denied", tc.op, v)
+			}
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+)
+
+// InitVerb is the first argument of berth's re-execution of itself as a
+// container's init. The CLI routes it to Init before parsing flags:
+//
+//	if len(args) > 0 && args[0] == runtime.InitVerb { return runtime.Init(args[1:]) }
+const InitVerb = "__berth_init"
+
+// ExecName is argv[0] of the re-executed process. Tests run berth through
+// testscript, which picks the command to run by argv[0], so it must be
+// "berth".
+const ExecName = "berth"
+
+// Spec describes a container to start: its root filesystem, mounts,
+// identity, process, privileges and resources. It crosses the re-exec
+// boundary as JSON.
+type Spec struct {
+	// ID is the container's 64-hex ID; it names the container's cgroups.
+	ID string `json:"id"`
+	// Root is the absolute path of the directory that becomes the
+	// container's /: the snapshot's merged dir.
+	Root string `json:"root"`
+	// RootfsMounts are mounted on Root inside the container's own mount
+	// namespace (so they disappear with it and never leak on the host).
+	// Empty means Root already holds the root filesystem.
+	RootfsMounts []Mount `json:"rootfs_mounts,omitempty"`
+	// Mounts are bind mounts into the container (Destination inside it),
+	// made after the system mounts: /etc/hostname, /etc/hosts,
+	// /etc/resolv.conf, volumes.
+	Mounts []Mount `json:"mounts,omitempty"`
+	// Hostname defaults to the first 12 characters of ID.
+	Hostname string `json:"hostname,omitempty"`
+	// Network is "host" (the host's network namespace, the default) or
+	// "none" (a namespace of its own with only lo, up).
+	Network string `json:"network,omitempty"`
+	// Process is what runs as the container's PID 1 (or under Init).
+	Process Process `json:"process"`
+	// Security: capabilities, seccomp, masked paths.
+	Security Security `json:"security"`
+	// Resources are the cgroup limits.
+	Resources Resources `json:"resources"`
+	// Init runs a minimal init as PID 1 that starts Process, forwards
+	// signals to it and reaps zombies (docker run --init).
+	Init bool `json:"init,omitempty"`
+	// ReadonlyRootfs mounts / read-only (docker run --read-only).
+	ReadonlyRootfs bool `json:"readonly_rootfs,omitempty"`
+	// CgroupParent is the cgroup under which the container's cgroup
+	// <CgroupParent>/<ID> is made; "berth" when empty.
+	CgroupParent string `json:"cgroup_parent,omitempty"`
+}
+
+// Process is the program a container (or an exec) runs.
+type Process struct {
+	// Args is argv; Args[0] is looked up in the PATH of Env when it has no
+	// slash, as execvp does.
+	Args []string `json:"args"`
+	// Env is the complete environment ("KEY=value").
+	Env []string `json:"env,omitempty"`
+	// Cwd is the working directory inside the container, "/" when empty.
+	// It is created when missing, like Docker's WORKDIR.
+	Cwd string `json:"cwd,omitempty"`
+	// User is "", "name", "uid", "name:group", "uid:gid", resolved with
+	// the container's /etc/passwd and /etc/group.
+	User string `json:"user,omitempty"`
+	// AdditionalGroups are added to the user's supplementary groups
+	// (docker run --group-add), by name or number.
+	AdditionalGroups []string `json:"additional_groups,omitempty"`
+	// Tty gives the process a pseudo-terminal allocated inside the
+	// container; its master is Container.Console.
+	Tty bool `json:"tty,omitempty"`
+	// ConsoleSize is the terminal's initial size (rows, columns), when Tty.
+	ConsoleSize [2]uint16 `json:"console_size,omitempty"`
+}
+
+// Security holds the privilege settings. The zero value is Docker's
+// default: its 14 capabilities, its seccomp profile, its masked and
+// read-only paths, no_new_privs off.
+type Security struct {
+	// Privileged keeps every capability, turns seccomp off, masks nothing
+	// and mounts /sys read-write.
+	Privileged bool `json:"privileged,omitempty"`
+	// CapAdd and CapDrop change the default set ("NET_ADMIN", "CAP_SYS_TIME",
+	// "ALL"), as docker run --cap-add/--cap-drop.
+	CapAdd  []string `json:"cap_add,omitempty"`
+	CapDrop []string `json:"cap_drop,omitempty"`
+	// NoNewPrivileges sets no_new_privs (--security-opt no-new-privileges).
+	NoNewPrivileges bool `json:"no_new_privileges,omitempty"`
+	// SeccompUnconfined turns the default seccomp profile off
+	// (--security-opt seccomp=unconfined).
+	SeccompUnconfined bool `json:"seccomp_unconfined,omitempty"`
+}
+
+// Resources are cgroup limits; zero means unlimited.
+type Resources struct {
+	Memory    int64 `json:"memory,omitempty"`     // bytes (--memory)
+	PidsLimit int64 `json:"pids_limit,omitempty"` // processes (--pids-limit); negative is unlimited
+	NanoCPUs  int64 `json:"nano_cpus,omitempty"`  // 1e9 = one CPU (--cpus)
+}
+
+// Mount is one mount(2): Source on Destination (inside the container; for
+// RootfsMounts, Destination is ignored and Root is the target).
+type Mount struct {
+	Source      string  `json:"source"`
+	Destination string  `json:"destination,omitempty"`
+	Type        string  `json:"type,omitempty"` // "bind" or a filesystem type
+	Flags       uintptr `json:"flags,omitempty"`
+	Data        string  `json:"data,omitempty"`
+	// Dir is the working directory for the mount, against which relative
+	// paths in Data resolve (overlay lower dirs).
+	Dir string `json:"dir,omitempty"`
+	// ReadOnly remounts a bind mount read-only.
+	ReadOnly bool `json:"readonly,omitempty"`
+}
+
+// IO is a container's standard streams. Nil means /dev/null. When the
+// process has a Tty these are unused: the caller copies to and from
+// Container.Console.
+type IO struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// StartError is a failure to start the container's process, with the exit
+// code Docker gives it: 127 when the command is not found, 126 when it
+// cannot be invoked, 125 for everything else.
+type StartError struct {
+	Code int    `json:"code"`
+	Msg  string `json:"msg"`
+}
+
+func (e *StartError) Error() string { return e.Msg }
+
+// Exit codes Docker uses for its own failures.
+const (
+	CodeEngine      = 125 // the engine failed: bad option, unknown user, no such image
+	CodeCannotRun   = 126 // the command cannot be invoked: permission denied, a directory
+	CodeNotFound    = 127 // the command does not exist
+	exitCodeUnknown = 255
+)
+
+// ErrNotRoot is returned when the engine runs without root.
+var ErrNotRoot = errors.New("running containers needs root: run berth as root (sudo berth ...); lessons replay recorded traces without it")
+
+// ErrNotRunning is returned by operations on a process that has exited.
+var ErrNotRunning = errors.New("container process is not running")
+
+// startErrorf makes a StartError with a formatted message.
+func startErrorf(code int, format string, args ...any) *StartError {
+	return &StartError{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+// execErrorCode maps an exec failure to Docker's exit code, the way the
+// docker CLI does: "not found" → 127, permission or directory → 126.
+func execErrorCode(err error) int {
+	switch {
+	case errors.Is(err, syscall.ENOENT), errors.Is(err, errExecNotFound):
+		return CodeNotFound
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.EPERM), errors.Is(err, syscall.ENOEXEC):
+		return CodeCannotRun
+	}
+	return CodeEngine
+}
+
+var errExecNotFound = errors.New("executable file not found in $PATH")
+
+// ExitStatus is how a process ended, as a shell reports it: its exit code,
+// or 128 plus the signal that killed it.
+type ExitStatus struct {
+	Code   int            `json:"code"`
+	Signal syscall.Signal `json:"signal,omitempty"`
+	// OOMKilled is set when the kernel killed a process of the container
+	// for exceeding its memory limit.
+	OOMKilled bool `json:"oom_killed,omitempty"`
+}

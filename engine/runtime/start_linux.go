@@ -1,0 +1,246 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Container is a started container (Start) or a process started in one
+// (Exec), seen from the parent: the berth process that started it and
+// must Wait for it.
+type Container struct {
+	// Pid is the host PID of the container's PID 1 (or of the exec'd
+	// process).
+	Pid int
+	// StartTime is the process's start time (see ProcessStartTime).
+	StartTime uint64
+
+	cmd     *exec.Cmd
+	console *os.File
+	cgroup  *Cgroup
+	ownsCg  bool
+
+	waitOnce sync.Once
+	status   ExitStatus
+	waitErr  error
+}
+
+// Console is the master end of the process's terminal when Process.Tty,
+// else nil. The caller copies between it and the user's terminal and
+// closes it after Wait.
+func (c *Container) Console() *os.File { return c.console }
+
+// Cgroup is the container's cgroup.
+func (c *Container) Cgroup() *Cgroup { return c.cgroup }
+
+// Signal sends sig to the process.
+func (c *Container) Signal(sig syscall.Signal) error {
+	if err := c.cmd.Process.Signal(sig); err != nil {
+		if errors.Is(err, os.ErrProcessDone) {
+			return ErrNotRunning
+		}
+		return err
+	}
+	return nil
+}
+
+// Wait waits for the process to exit and for its output to be copied,
+// then, for a container, removes its cgroups. It may be called more than
+// once; later calls return the first result.
+func (c *Container) Wait() (ExitStatus, error) {
+	c.waitOnce.Do(func() {
+		err := c.cmd.Wait()
+		var exitErr *exec.ExitError
+		if err != nil && !errors.As(err, &exitErr) {
+			c.waitErr = fmt.Errorf("wait for container process %d: %w", c.Pid, err)
+		}
+		if ps := c.cmd.ProcessState; ps != nil {
+			ws := ps.Sys().(syscall.WaitStatus)
+			c.status.Code = waitCode(ws)
+			if ws.Signaled() {
+				c.status.Signal = ws.Signal()
+			}
+		} else {
+			c.status.Code = exitCodeUnknown
+		}
+		if c.ownsCg {
+			c.status.OOMKilled = c.cgroup.OOMKilled()
+			if err := c.cgroup.Destroy(); err != nil && c.waitErr == nil {
+				c.waitErr = err
+			}
+		}
+	})
+	return c.status, c.waitErr
+}
+
+// Start starts a container: berth re-executes itself (from a sealed copy of
+// its binary) into new namespaces, where Init builds the container and
+// executes spec.Process as PID 1. Start returns once that execve happened,
+// so a command that cannot be found is Start's error (a *StartError with
+// Docker's exit code), not an exit status.
+func Start(spec *Spec, stdio IO) (*Container, error) {
+	if os.Geteuid() != 0 {
+		return nil, ErrNotRoot
+	}
+	if err := validate(spec); err != nil {
+		return nil, err
+	}
+	s := *spec
+	if s.Hostname == "" {
+		s.Hostname = shortID(s.ID)
+	}
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
+	if s.Network == "none" {
+		flags |= unix.CLONE_NEWNET
+	}
+	cg := CgroupFor(s.CgroupParent, s.ID)
+	if err := cg.Create(s.Resources); err != nil {
+		_ = cg.Destroy()
+		return nil, &StartError{Code: CodeEngine, Msg: err.Error()}
+	}
+	c, err := spawn("container", &s, stdio, &syscall.SysProcAttr{
+		Cloneflags: flags,
+		Setsid:     true,
+		// The container dies with the berth process that supervises it.
+		Pdeathsig: syscall.SIGKILL,
+	}, nil, cg)
+	if err != nil {
+		_ = cg.Destroy()
+		return nil, err
+	}
+	c.ownsCg = true
+	return c, nil
+}
+
+func validate(spec *Spec) error {
+	if len(spec.Process.Args) == 0 {
+		return &StartError{Code: CodeEngine, Msg: "no command specified"}
+	}
+	if spec.Root != "" && !filepath.IsAbs(spec.Root) {
+		return &StartError{Code: CodeEngine, Msg: fmt.Sprintf("container root %q is not an absolute path", spec.Root)}
+	}
+	if spec.Network != "" && spec.Network != "host" && spec.Network != "none" {
+		return &StartError{Code: CodeEngine, Msg: fmt.Sprintf("network %s not found: berth offers host and none", spec.Network)}
+	}
+	if _, err := Capabilities(spec.Security); err != nil {
+		return &StartError{Code: CodeEngine, Msg: err.Error()}
+	}
+	return nil
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// spawn runs the re-exec protocol: start the child with its descriptors,
+// put it in its cgroup, send the spec, take the terminal, and wait for the
+// error pipe to close (execve happened) or to carry a StartError.
+func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *os.File, cg *Cgroup) (*Container, error) {
+	exe, err := sealedExe()
+	if err != nil {
+		return nil, err
+	}
+	hardenFds()
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer specR.Close()
+	defer specW.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer errR.Close()
+	defer errW.Close()
+	var consoleParent, consoleChild *os.File
+	if spec.Process.Tty {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("console socket: %w", err)
+		}
+		consoleParent, consoleChild = os.NewFile(uintptr(fds[0]), "console"), os.NewFile(uintptr(fds[1]), "console-child")
+		defer consoleParent.Close()
+		defer consoleChild.Close()
+	}
+	cmd := &exec.Cmd{
+		Path: "/proc/self/fd/" + strconv.Itoa(fdExe),
+		Args: []string{ExecName, InitVerb},
+		// The init is short-lived and sequential: one P, and no cgroup
+		// probing at Go runtime start-up.
+		Env:         []string{"GOMAXPROCS=1", initMarker},
+		ExtraFiles:  []*os.File{specR, errW, exe, consoleChild, mntNS},
+		SysProcAttr: attr,
+	}
+	if !spec.Process.Tty {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.Stdin, stdio.Stdout, stdio.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start container init: %w", err)
+	}
+	c := &Container{Pid: cmd.Process.Pid, cmd: cmd, cgroup: cg}
+	specR.Close()
+	errW.Close()
+	if consoleChild != nil {
+		consoleChild.Close()
+	}
+	fail := func(err error) (*Container, error) {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if c.console != nil {
+			c.console.Close()
+		}
+		return nil, err
+	}
+	if cg != nil {
+		if err := cg.Add(c.Pid); err != nil {
+			return fail(err)
+		}
+	}
+	if err := json.NewEncoder(specW).Encode(initMessage{Mode: mode, Spec: spec}); err != nil {
+		return fail(fmt.Errorf("send spec to container init: %w", err))
+	}
+	specW.Close()
+	if consoleParent != nil {
+		console, err := recvFd(int(consoleParent.Fd()))
+		if err != nil && !errors.Is(err, errNoFd) {
+			return fail(err)
+		}
+		c.console = console
+	}
+	// EOF with nothing read: execve closed the pipe, the process runs.
+	data, err := io.ReadAll(errR)
+	if err != nil {
+		return fail(fmt.Errorf("read container init status: %w", err))
+	}
+	if len(data) > 0 {
+		se := &StartError{}
+		if json.Unmarshal(data, se) != nil || se.Msg == "" {
+			se = &StartError{Code: CodeEngine, Msg: "container init failed: " + string(data)}
+		}
+		return fail(se)
+	}
+	if len(data) == 0 && spec.Process.Tty && c.console == nil {
+		return fail(errNoFd)
+	}
+	if mode == "container" && cg != nil {
+		if err := cg.LimitPids(spec.Resources.PidsLimit); err != nil {
+			return fail(err)
+		}
+	}
+	c.StartTime, _ = ProcessStartTime(c.Pid)
+	return c, nil
+}

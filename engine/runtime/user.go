@@ -1,0 +1,203 @@
+package runtime
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// ExecUser is a resolved user: who the process runs as.
+type ExecUser struct {
+	UID    uint32
+	GID    uint32
+	Groups []uint32 // supplementary groups
+	Home   string
+}
+
+type passwdEntry struct {
+	name     string
+	uid, gid uint32
+	home     string
+}
+
+type groupEntry struct {
+	name    string
+	gid     uint32
+	members []string
+}
+
+// ResolveUser resolves a Docker user spec ("", "name", "uid", "name:group",
+// "uid:gid") against the passwd and group files under root, parsing them
+// in Go: nothing from the container is ever executed to answer. Errors use
+// runc's wording ("unable to find user app: no matching entries in passwd
+// file").
+func ResolveUser(root, spec string, additionalGroups []string) (*ExecUser, error) {
+	passwd, err := readPasswd(filepath.Join(root, "etc/passwd"))
+	if err != nil {
+		return nil, err
+	}
+	groups, err := readGroup(filepath.Join(root, "etc/group"))
+	if err != nil {
+		return nil, err
+	}
+	userArg, groupArg, hasGroup := strings.Cut(spec, ":")
+	if userArg == "" {
+		userArg = "0"
+	}
+
+	u := &ExecUser{Home: "/"}
+	var name string
+	if n, isNum := parseID(userArg); isNum {
+		u.UID = n
+		for _, p := range passwd {
+			if p.uid == n {
+				name, u.GID, u.Home = p.name, p.gid, p.home
+				break
+			}
+		}
+	} else {
+		found := false
+		for _, p := range passwd {
+			if p.name == userArg {
+				name, u.UID, u.GID, u.Home, found = p.name, p.uid, p.gid, p.home, true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unable to find user %s: no matching entries in passwd file", userArg)
+		}
+	}
+	var member []uint32
+	if hasGroup && groupArg != "" {
+		gid, err := lookupGroup(groups, groupArg)
+		if err != nil {
+			return nil, err
+		}
+		u.GID = gid
+	} else if name != "" {
+		// Supplementary groups come from the group file only when the
+		// user did not pick a group, as in runc.
+		for _, g := range groups {
+			for _, m := range g.members {
+				if m == name {
+					member = append(member, g.gid)
+				}
+			}
+		}
+	}
+	// Docker puts the primary group first in the supplementary list.
+	u.Groups = []uint32{u.GID}
+	add := func(gid uint32) {
+		for _, have := range u.Groups {
+			if have == gid {
+				return
+			}
+		}
+		u.Groups = append(u.Groups, gid)
+	}
+	for _, gid := range member {
+		add(gid)
+	}
+	for _, g := range additionalGroups {
+		gid, err := lookupGroup(groups, g)
+		if err != nil {
+			return nil, err
+		}
+		add(gid)
+	}
+	if u.Home == "" {
+		u.Home = "/"
+	}
+	return u, nil
+}
+
+func lookupGroup(groups []groupEntry, arg string) (uint32, error) {
+	if n, isNum := parseID(arg); isNum {
+		return n, nil
+	}
+	for _, g := range groups {
+		if g.name == arg {
+			return g.gid, nil
+		}
+	}
+	return 0, fmt.Errorf("unable to find group %s: no matching entries in group file", arg)
+}
+
+// parseID parses a numeric uid or gid; a number too large for one is not
+// numeric, so it is looked up as a name and reported as unknown.
+func parseID(s string) (uint32, bool) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n > 1<<31-1 {
+		return 0, false
+	}
+	return uint32(n), true
+}
+
+// readPasswd parses name:password:uid:gid:gecos:home:shell lines. A
+// missing file is an empty one.
+func readPasswd(path string) ([]passwdEntry, error) {
+	var out []passwdEntry
+	err := scanColon(path, func(f []string) {
+		if len(f) < 4 {
+			return
+		}
+		uid, ok1 := parseID(f[2])
+		gid, ok2 := parseID(f[3])
+		if !ok1 || !ok2 {
+			return
+		}
+		e := passwdEntry{name: f[0], uid: uid, gid: gid}
+		if len(f) > 5 {
+			e.home = f[5]
+		}
+		out = append(out, e)
+	})
+	return out, err
+}
+
+// readGroup parses name:password:gid:member,member lines.
+func readGroup(path string) ([]groupEntry, error) {
+	var out []groupEntry
+	err := scanColon(path, func(f []string) {
+		if len(f) < 3 {
+			return
+		}
+		gid, ok := parseID(f[2])
+		if !ok {
+			return
+		}
+		e := groupEntry{name: f[0], gid: gid}
+		if len(f) > 3 && f[3] != "" {
+			e.members = strings.Split(f[3], ",")
+		}
+		out = append(out, e)
+	})
+	return out, err
+}
+
+func scanColon(path string, fn func([]string)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	// A container's passwd file is untrusted input: read at most 16 MiB.
+	sc := bufio.NewScanner(io.LimitReader(f, 16<<20))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fn(strings.Split(line, ":"))
+	}
+	return sc.Err()
+}

@@ -1,0 +1,270 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Docker's media types, which registries serve beside OCI's. A Docker schema2
+// manifest has the same JSON fields as an OCI manifest, so the store lists
+// both kinds alike.
+// The others are in validate.go.
+const (
+	MediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+	MediaTypeDockerForeignLayer = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+)
+
+// AnnotationRepoDigest is the name@digest a registry knows the image by
+// ("docker.io/library/alpine@sha256:..."): the digest the tag resolved to
+// when the image was pulled (an index's digest for a multi-platform image),
+// or the manifest's digest once pushed. `images --digests` and `inspect`'s
+// RepoDigests show it.
+const AnnotationRepoDigest = "org.berthkit.image.repo-digest"
+
+// ImportOptions describe a manifest that comes from elsewhere.
+type ImportOptions struct {
+	// MediaType of the manifest: OCI's or Docker's schema2 image manifest.
+	// Empty means the manifest's own mediaType field.
+	MediaType string
+	// Ref is the full name to list the image under
+	// ("docker.io/library/alpine:latest", or name@sha256:... for a pull by
+	// digest). It moves from any image that had it. Empty lists the image
+	// untagged.
+	Ref string
+	// RepoDigest is recorded as AnnotationRepoDigest.
+	RepoDigest string
+	// LayerSizes are the uncompressed sizes of the layers, base first
+	// (AnnotationLayerSizes); their sum is the image's size. Nil when not
+	// known.
+	LayerSizes []int64
+}
+
+// ImportManifest lists an image whose manifest bytes were made elsewhere (a
+// registry), keeping them byte for byte so the image's digest stays the one
+// the registry shows. The config and layer blobs must be stored already; the
+// index entry is added last, so an interrupted pull never leaves a name
+// pointing at a partial image.
+func (s *Store) ImportManifest(data []byte, opts ImportOptions) (*Image, error) {
+	var m ocispec.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	mediaType := opts.MediaType
+	if mediaType == "" {
+		mediaType = m.MediaType
+	}
+	if mediaType == "" {
+		mediaType = ocispec.MediaTypeImageManifest
+	}
+	if mediaType != ocispec.MediaTypeImageManifest && mediaType != MediaTypeDockerManifest {
+		return nil, fmt.Errorf("manifest media type %q: the store keeps single-platform image manifests only (OCI or Docker schema2)", mediaType)
+	}
+	if m.Config.Digest.Validate() != nil {
+		return nil, fmt.Errorf("manifest has no valid config digest")
+	}
+	var ref string
+	if opts.Ref != "" {
+		r, err := ParseRef(opts.Ref)
+		if err != nil {
+			return nil, err
+		}
+		ref = r.String()
+	}
+	manifestDigest, err := s.PutBlobBytes(data)
+	if err != nil {
+		return nil, fmt.Errorf("store manifest: %w", err)
+	}
+	unlock, err := s.Lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	// Checked under the lock: a garbage collection may have run since the
+	// blobs were written, and nothing referred to them yet.
+	for _, d := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
+		if !s.HasBlob(d.Digest) {
+			return nil, fmt.Errorf("blob %s of manifest %s is not in the store (removed while pulling?): pull again: %w", d.Digest, manifestDigest, ErrNotFound)
+		}
+	}
+	if !s.HasBlob(manifestDigest) {
+		if _, err := s.PutBlobBytes(data); err != nil {
+			return nil, fmt.Errorf("store manifest: %w", err)
+		}
+	}
+	var cfg ocispec.Image
+	cfgData, err := s.ReadBlob(m.Config.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("image config %s: %w", m.Config.Digest, err)
+	}
+	if err := json.Unmarshal(cfgData, &cfg); err != nil {
+		return nil, fmt.Errorf("image config %s: %w", m.Config.Digest, err)
+	}
+	if opts.LayerSizes != nil && len(opts.LayerSizes) != len(m.Layers) {
+		return nil, fmt.Errorf("%d layer sizes for %d layers", len(opts.LayerSizes), len(m.Layers))
+	}
+	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
+		return nil, fmt.Errorf("image config %s lists %d layers but the manifest %d: the image is damaged", m.Config.Digest, len(cfg.RootFS.DiffIDs), len(m.Layers))
+	}
+	err = s.updateIndexLocked(func(idx *ocispec.Index) error {
+		if ref != "" {
+			idx.Manifests = s.dropRef(idx, ref, manifestDigest)
+		}
+		// The same manifest under the same name (or untagged): update it.
+		for i, d := range idx.Manifests {
+			if d.Digest != manifestDigest || d.Annotations[ocispec.AnnotationRefName] != ref {
+				continue
+			}
+			d.Annotations = cloneMap(d.Annotations)
+			if opts.RepoDigest != "" {
+				d.Annotations[AnnotationRepoDigest] = opts.RepoDigest
+			}
+			idx.Manifests[i] = d
+			return nil
+		}
+		// An untagged entry of this manifest takes the name.
+		for i, d := range idx.Manifests {
+			if d.Digest == manifestDigest && d.Annotations[ocispec.AnnotationRefName] == "" && ref != "" {
+				d.Annotations = cloneMap(d.Annotations)
+				d.Annotations[ocispec.AnnotationRefName] = ref
+				if opts.RepoDigest != "" {
+					d.Annotations[AnnotationRepoDigest] = opts.RepoDigest
+				}
+				idx.Manifests[i] = d
+				return nil
+			}
+		}
+		annotations := map[string]string{
+			AnnotationCreated: time.Now().UTC().Format(time.RFC3339Nano),
+		}
+		if len(opts.LayerSizes) == len(m.Layers) {
+			var size int64
+			for _, n := range opts.LayerSizes {
+				size += n
+			}
+			annotations[AnnotationSize] = strconv.FormatInt(size, 10)
+			if len(m.Layers) > 0 {
+				annotations[AnnotationLayerSizes] = FormatLayerSizes(opts.LayerSizes)
+			}
+		}
+		// Another name of the same image knows its sizes and when it came.
+		for _, d := range idx.Manifests {
+			if d.Digest == manifestDigest {
+				for _, k := range []string{AnnotationSize, AnnotationLayerSizes, AnnotationCreated, AnnotationParent} {
+					if v, ok := d.Annotations[k]; ok {
+						annotations[k] = v
+					}
+				}
+				break
+			}
+		}
+		if ref != "" {
+			annotations[ocispec.AnnotationRefName] = ref
+		}
+		if opts.RepoDigest != "" {
+			annotations[AnnotationRepoDigest] = opts.RepoDigest
+		}
+		idx.Manifests = append(idx.Manifests, ocispec.Descriptor{
+			MediaType:   mediaType,
+			Digest:      manifestDigest,
+			Size:        int64(len(data)),
+			Annotations: annotations,
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	images, err := s.Images()
+	if err != nil {
+		return nil, err
+	}
+	for _, img := range images {
+		if img.ManifestDigest == manifestDigest {
+			return img, nil
+		}
+	}
+	return nil, fmt.Errorf("manifest %s: %w", manifestDigest, ErrNotFound)
+}
+
+// dropRef removes ref from every entry but those of keep, leaving an image
+// that loses its last name listed untagged, as Tag does.
+func (s *Store) dropRef(idx *ocispec.Index, ref string, keep digest.Digest) []ocispec.Descriptor {
+	out := idx.Manifests[:0]
+	for _, d := range idx.Manifests {
+		if d.Annotations[ocispec.AnnotationRefName] != ref || d.Digest == keep {
+			out = append(out, d)
+			continue
+		}
+		if s.listedElsewhere(idx, d) {
+			continue
+		}
+		d.Annotations = cloneMap(d.Annotations)
+		delete(d.Annotations, ocispec.AnnotationRefName)
+		out = append(out, d)
+	}
+	return out
+}
+
+// SetRepoDigest records the name@digest a registry knows the image listed
+// under ref by (after a push). A ref that is not listed is an error wrapping
+// ErrNotFound.
+func (s *Store) SetRepoDigest(ref, repoDigest string) error {
+	r, err := ParseRef(ref)
+	if err != nil {
+		return err
+	}
+	full := r.String()
+	return s.UpdateIndex(func(idx *ocispec.Index) error {
+		for i, d := range idx.Manifests {
+			if d.Annotations[ocispec.AnnotationRefName] == full {
+				d.Annotations = cloneMap(d.Annotations)
+				d.Annotations[AnnotationRepoDigest] = repoDigest
+				idx.Manifests[i] = d
+				return nil
+			}
+		}
+		return fmt.Errorf("No such image: %s: %w", Familiar(full), ErrNotFound)
+	})
+}
+
+// RepoDigests returns the name@digest forms registries know the image with
+// this manifest by, sorted, without duplicates.
+func (s *Store) RepoDigests(manifest digest.Digest) ([]string, error) {
+	idx, err := s.ReadIndex()
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range idx.Manifests {
+		if d.Digest != manifest {
+			continue
+		}
+		if rd := d.Annotations[AnnotationRepoDigest]; rd != "" && !seen[rd] {
+			seen[rd] = true
+			out = append(out, rd)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// ManifestBytes returns an image's manifest exactly as stored, with its media
+// type (Docker's or OCI's), for pushing and serving it unchanged.
+func (s *Store) ManifestBytes(img *Image) ([]byte, string, error) {
+	data, err := s.ReadBlob(img.ManifestDigest)
+	if err != nil {
+		return nil, "", fmt.Errorf("manifest of image %s: %w", img.ShortID(), err)
+	}
+	mediaType := img.Manifest.MediaType
+	if mediaType == "" {
+		mediaType = ocispec.MediaTypeImageManifest
+	}
+	return data, mediaType, nil
+}

@@ -1,0 +1,403 @@
+package lessons
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// Claim is an `expect` directive: something the notes say that the lesson
+// checks on the trace of what really happened.
+//
+//	expect step 2 cached           expect steps 3,4 ran       expect step 2-4 cached
+//	expect step 3 container never-started                      expect step 2 forwarded
+//	expect step 3 layer empty      expect result step 3        expect build failed
+//	expect image cmd ["redis-server"]                          expect snapshot adds redis-server
+//	expect run exit 0              expect run image {{image}}  expect tag rommelrico/redis:latest
+type Claim struct {
+	Subject string // step, build, image, snapshot, run, tag, result
+	Steps   []int
+	What    string // cached, ran, failed, container, forwarded, layer, cmd, adds, exit, image, ...
+	Value   string
+	Text    string // as written
+}
+
+func parseClaim(args []string) (*Claim, error) {
+	c := &Claim{Text: strings.Join(args, " ")}
+	bad := func() (*Claim, error) {
+		return nil, fmt.Errorf("cannot read `expect %s` (see docs/lessons.md for the claims lessons check)", c.Text)
+	}
+	if len(args) < 2 {
+		return bad()
+	}
+	c.Subject = args[0]
+	switch c.Subject {
+	case "step", "steps":
+		c.Subject = "step"
+		steps, err := parseSteps(args[1])
+		if err != nil {
+			return nil, err
+		}
+		c.Steps = steps
+		rest := args[2:]
+		if len(rest) == 0 {
+			return bad()
+		}
+		c.What = rest[0]
+		switch c.What {
+		case "cached", "ran", "failed", "forwarded":
+			if len(rest) != 1 {
+				return bad()
+			}
+		case "container":
+			if len(rest) != 2 || (rest[1] != "started" && rest[1] != "never-started") {
+				return nil, errors.New("write `expect step N container started|never-started`")
+			}
+			c.Value = rest[1]
+		case "layer":
+			if len(rest) != 2 || (rest[1] != "empty" && rest[1] != "added") {
+				return nil, errors.New("write `expect step N layer empty|added`")
+			}
+			c.Value = rest[1]
+		default:
+			return bad()
+		}
+	case "build":
+		if len(args) != 2 || (args[1] != "failed" && args[1] != "succeeded") {
+			return nil, errors.New("write `expect build failed|succeeded`")
+		}
+		c.What = args[1]
+	case "result":
+		if len(args) != 3 || args[1] != "step" {
+			return nil, errors.New("write `expect result step N`")
+		}
+		steps, err := parseSteps(args[2])
+		if err != nil || len(steps) != 1 {
+			return nil, errors.New("write `expect result step N`")
+		}
+		c.Steps, c.What = steps, "step"
+	case "image":
+		if len(args) < 3 || args[1] != "cmd" {
+			return nil, errors.New(`write expect image cmd ["redis-server"]`)
+		}
+		c.What, c.Value = "cmd", strings.Join(args[2:], " ")
+		var cmd []string
+		if !strings.Contains(c.Value, "{{") {
+			if err := json.Unmarshal([]byte(c.Value), &cmd); err != nil {
+				return nil, fmt.Errorf("expect image cmd: %s is not a JSON array of strings", c.Value)
+			}
+		}
+	case "snapshot":
+		if len(args) != 3 || args[1] != "adds" {
+			return nil, errors.New("write `expect snapshot adds PATH-OR-NAME`")
+		}
+		c.What, c.Value = "adds", args[2]
+	case "run":
+		if len(args) != 3 || (args[1] != "exit" && args[1] != "image") {
+			return nil, errors.New("write `expect run exit N` or `expect run image IMAGE`")
+		}
+		c.What, c.Value = args[1], args[2]
+		if c.What == "exit" {
+			if _, err := strconv.Atoi(c.Value); err != nil {
+				return nil, fmt.Errorf("expect run exit %q: give a number", c.Value)
+			}
+		}
+	case "tag":
+		if len(args) != 2 {
+			return nil, errors.New("write `expect tag NAME:TAG`")
+		}
+		c.What, c.Value = "tag", args[1]
+	default:
+		return bad()
+	}
+	return c, nil
+}
+
+// parseSteps reads "2", "3,4" or "2-4".
+func parseSteps(s string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 1 {
+			return nil, fmt.Errorf("%q is not a step number", part)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return nil, fmt.Errorf("%q is not a step range", part)
+			}
+		}
+		for n := a; n <= b; n++ {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// ClaimResult is the outcome of checking one claim.
+type ClaimResult struct {
+	Claim *Claim
+	OK    bool
+	// Says is what was found, in plain words.
+	Says string
+}
+
+// Check tests the claim on the model. value is the claim's Value with
+// placeholders expanded.
+func (c *Claim) Check(m *Model, value string) []ClaimResult {
+	res := func(ok bool, format string, args ...any) []ClaimResult {
+		return []ClaimResult{{Claim: c, OK: ok, Says: fmt.Sprintf(format, args...)}}
+	}
+	b := m.LastBuild()
+	needBuild := c.Subject == "step" || c.Subject == "build" || c.Subject == "result" || c.Subject == "tag"
+	if needBuild && b == nil {
+		return res(false, "there is no build in the trace to check")
+	}
+	switch c.Subject {
+	case "step":
+		var out []ClaimResult
+		for _, n := range c.Steps {
+			out = append(out, c.checkStep(m, b, n)...)
+		}
+		return out
+	case "build":
+		if b.End == nil {
+			return res(false, "build %d did not finish", b.Index)
+		}
+		if c.What == "failed" {
+			if b.Failed() {
+				return res(true, "the build failed, as expected: %s", firstLine(b.End.Error))
+			}
+			return res(false, "the build was expected to fail, but it succeeded with image %s", shortID(b.Result()))
+		}
+		if b.Failed() {
+			return res(false, "the build was expected to succeed, but it failed: %s", firstLine(b.End.Error))
+		}
+		return res(true, "the build succeeded: image %s", shortID(b.Result()))
+	case "result":
+		s := b.Step(c.Steps[0])
+		if s == nil {
+			return res(false, "build %d has no step %d", b.Index, c.Steps[0])
+		}
+		if b.Result() != "" && b.Result() == s.ResultImage() {
+			return res(true, "the build's result is step %d's image %s: the last image is the end result", s.Number(), shortID(b.Result()))
+		}
+		return res(false, "the build's result %s is not step %d's image %s", orNone(shortID(b.Result())), s.Number(), orNone(shortID(s.ResultImage())))
+	case "image":
+		img := m.lastImage()
+		if img == nil {
+			return res(false, "no image was saved in this part of the trace")
+		}
+		if !img.Known {
+			return res(false, "image %s came from the cache: this trace does not show its config", shortID(img.ID))
+		}
+		got, _ := json.Marshal(img.Cmd)
+		var want []string
+		if err := json.Unmarshal([]byte(value), &want); err != nil {
+			return res(false, "expect image cmd: %s is not a JSON array of strings", value)
+		}
+		wantJSON, _ := json.Marshal(want)
+		if string(got) == string(wantJSON) {
+			return res(true, "image %s has CMD %s", shortID(img.ID), got)
+		}
+		return res(false, "image %s has CMD %s, not %s", shortID(img.ID), got, wantJSON)
+	case "snapshot":
+		snap := m.lastSnapshot()
+		if snap == nil {
+			return res(false, "no snapshot was taken")
+		}
+		for _, p := range snap.Paths {
+			op, file, _ := strings.Cut(p, " ")
+			if op == "A" && (file == value || path.Base(file) == value) {
+				return res(true, "the snapshot of container %s added %s", shortID(snap.Container), file)
+			}
+		}
+		return res(false, "the snapshot of container %s did not add %s (it lists %d paths)", shortID(snap.Container), value, len(snap.Paths))
+	case "run":
+		r := m.LastRun()
+		if r == nil {
+			return res(false, "no container was run")
+		}
+		if c.What == "image" {
+			if r.Create.Image == value || shortID(r.Create.Image) == shortID(value) {
+				return res(true, "container %s ran image %s", shortID(r.ID()), shortID(r.Create.Image))
+			}
+			return res(false, "container %s ran image %s, not %s", shortID(r.ID()), shortID(r.Create.Image), shortID(value))
+		}
+		if r.Exit == nil || r.Exit.ExitCode == nil {
+			return res(false, "container %s has no recorded exit", shortID(r.ID()))
+		}
+		want, _ := strconv.Atoi(value)
+		if *r.Exit.ExitCode == want {
+			return res(true, "container %s exited with code %d", shortID(r.ID()), want)
+		}
+		return res(false, "container %s exited with code %d, not %d", shortID(r.ID()), *r.Exit.ExitCode, want)
+	case "tag":
+		for _, t := range b.Tags {
+			if t.Ref == value {
+				if t.Image == b.Result() {
+					return res(true, "%s names image %s, the build's result", t.Ref, shortID(t.Image))
+				}
+				return res(false, "%s names image %s, not the build's result %s", t.Ref, shortID(t.Image), shortID(b.Result()))
+			}
+		}
+		var refs []string
+		for _, t := range b.Tags {
+			refs = append(refs, t.Ref)
+		}
+		return res(false, "build %d did not tag %s (tags: %s)", b.Index, value, orNone(strings.Join(refs, ", ")))
+	}
+	return res(false, "unknown claim")
+}
+
+func (c *Claim) checkStep(m *Model, b *BuildModel, n int) []ClaimResult {
+	res := func(ok bool, format string, args ...any) []ClaimResult {
+		return []ClaimResult{{Claim: c, OK: ok, Says: fmt.Sprintf(format, args...)}}
+	}
+	s := b.Step(n)
+	if s == nil {
+		return res(false, "build %d has no step %d", b.Index, n)
+	}
+	why := ""
+	if s.Probe != nil {
+		why = "cache miss: " + s.Probe.Reason
+	}
+	switch c.What {
+	case "cached":
+		if s.Cached() {
+			return res(true, "step %d came from the cache (image %s)", n, shortID(s.ResultImage()))
+		}
+		if s.Failed() {
+			return res(false, "step %d was expected to come from the cache, but it failed: %s", n, firstLine(s.End.Error))
+		}
+		explanation := ""
+		if s.Probe != nil {
+			explanation = ": " + s.Probe.Explanation
+		}
+		return res(false, "step %d was expected to come from the cache, but it ran (%s)%s", n, orNone(why), explanation)
+	case "ran":
+		if s.Ran() {
+			return res(true, "step %d ran (%s)", n, orNone(why))
+		}
+		if s.Cached() {
+			return res(false, "step %d was expected to run, but it came from the cache (image %s)", n, shortID(s.ResultImage()))
+		}
+		return res(false, "step %d was expected to run, but it did not finish", n)
+	case "failed":
+		if s.Failed() {
+			return res(true, "step %d failed: %s", n, firstLine(s.End.Error))
+		}
+		return res(false, "step %d was expected to fail, but it did not", n)
+	case "container":
+		var bc *ContainerModel
+		for _, ct := range s.Containers {
+			bc = ct
+		}
+		if bc == nil {
+			return res(false, "step %d created no container", n)
+		}
+		started := bc.Start != nil
+		if started == (c.Value == "started") {
+			if started {
+				return res(true, "step %d's container %s was started", n, shortID(bc.ID()))
+			}
+			return res(true, "step %d's container %s was created but never started", n, shortID(bc.ID()))
+		}
+		if started {
+			return res(false, "step %d's container %s was started, but the notes say it only holds the configuration", n, shortID(bc.ID()))
+		}
+		return res(false, "step %d's container %s never started", n, shortID(bc.ID()))
+	case "layer":
+		if s.Layer == nil {
+			return res(false, "step %d stored no layer record", n)
+		}
+		if s.Layer.Empty == (c.Value == "empty") {
+			if s.Layer.Empty {
+				return res(true, "step %d changed no files: no layer, only a new config", n)
+			}
+			return res(true, "step %d added a layer of %s", n, humanSize(s.Layer.Size))
+		}
+		if s.Layer.Empty {
+			return res(false, "step %d was expected to add a layer, but it changed no files", n)
+		}
+		return res(false, "step %d was expected to add no layer, but it added %s", n, humanSize(s.Layer.Size))
+	case "forwarded":
+		next := b.Step(n + 1)
+		img := s.ResultImage()
+		if next == nil {
+			return res(false, "build %d has no step %d to forward to", b.Index, n+1)
+		}
+		if img == "" {
+			return res(false, "step %d produced no image", n)
+		}
+		parent := b.ParentOf(next)
+		if parent == img {
+			return res(true, "step %d's image %s is what step %d started from", n, shortID(img), n+1)
+		}
+		return res(false, "step %d's image is %s, but step %d started from %s", n, shortID(img), n+1, orNone(shortID(parent)))
+	}
+	return res(false, "unknown claim")
+}
+
+// lastImage is the image of the latest build result or commit.
+func (m *Model) lastImage() *InfoRef {
+	for i := len(m.Events) - 1; i >= 0; i-- {
+		e := m.Events[i]
+		switch {
+		case e.Type == "build.end" && e.BuildEndInfo != nil && e.BuildEndInfo.Image != "":
+			if img, ok := m.Images[e.BuildEndInfo.Image]; ok {
+				return &InfoRef{ID: img.ID, Cmd: img.Cmd, Known: true}
+			}
+			return &InfoRef{ID: e.BuildEndInfo.Image}
+		case e.Type == "image" && e.Image != nil && e.Build == "":
+			return &InfoRef{ID: e.Image.ID, Cmd: e.Image.Cmd, Known: true}
+		}
+	}
+	return nil
+}
+
+// InfoRef is an image ID with its CMD.
+type InfoRef struct {
+	ID    string
+	Cmd   []string
+	Known bool // the trace saw the image saved (not only reused from the cache)
+}
+
+// LastImageID is the image the latest build or commit produced ("" if none).
+func (m *Model) LastImageID() string {
+	if img := m.lastImage(); img != nil {
+		return img.ID
+	}
+	return ""
+}
+
+func (m *Model) lastSnapshot() *SnapshotRef {
+	for i := len(m.Events) - 1; i >= 0; i-- {
+		if e := m.Events[i]; e.Type == "snapshot" && e.Snapshot != nil {
+			return &SnapshotRef{Container: e.Snapshot.Container, Paths: e.Snapshot.Paths}
+		}
+	}
+	return nil
+}
+
+// SnapshotRef is the part of a snapshot claims look at.
+type SnapshotRef struct {
+	Container string
+	Paths     []string
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

@@ -1,0 +1,383 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/lessons"
+	"github.com/berthkit/berth/trace"
+)
+
+// ErrNoBase is returned by Prepare when no base image can be had without
+// the network: neither the user's root nor the host offers one.
+var ErrNoBase = errors.New("no base image at hand")
+
+// ErrNotSupported is returned by Prepare when this machine cannot run the
+// engine (not Linux, or not root).
+var ErrNotSupported = errors.New("live lessons need root on Linux")
+
+// Options configure Prepare.
+type Options struct {
+	// UserRoot is the user's berth root: the base image is copied from it
+	// when it has one. It is only read.
+	UserRoot string
+	// Base is busybox, alpine or debian; "" picks one (see Prepare).
+	Base string
+	// Dir is where the lesson's temporary directory is made ("" = $TMPDIR).
+	Dir string
+	// Lesson names the directory.
+	Lesson string
+	// Progress receives what preparing the base prints (a pull, mmdebstrap).
+	Progress io.Writer
+}
+
+// Session is a live lesson's private engine: a fresh berth root with the
+// base image in it, and a workspace folder for the lesson's files.
+type Session struct {
+	Dir       string // holds root/ and workspace/
+	Root      string
+	Workspace string
+	Base      string // the base profile used
+	// Why says where the base came from and why it was chosen.
+	Why     string
+	Engine  *engine.Engine
+	Backend *Backend
+}
+
+// CanRun says whether this machine can run live lessons, and if not why.
+func CanRun() (bool, string) {
+	if runtime.GOOS != "linux" {
+		return false, "this is " + runtime.GOOS + ", and the engine needs Linux"
+	}
+	if os.Geteuid() != 0 {
+		return false, "berth is not running as root, which the engine needs for namespaces and overlay mounts"
+	}
+	return true, ""
+}
+
+// Prepare makes a lesson's private root and puts the base image in it.
+// Each live lesson starts from an empty build cache, so what the notes say
+// about a first build is true every time; the user's root is never written.
+//
+// The base, when not given: alpine if the user's root has it (the notes'
+// base), else busybox (copied from the user's root, or made offline from the
+// host's static busybox), else debian if the user's root has it.
+// An explicit alpine is pulled when the user's root lacks it, an explicit
+// debian is made with mmdebstrap.
+func Prepare(ctx context.Context, opts Options) (*Session, error) {
+	if ok, why := CanRun(); !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNotSupported, why)
+	}
+	user := openUserRoot(opts.UserRoot)
+	if user != nil {
+		defer user.Close()
+	}
+	base, why, err := chooseBase(opts.Base, user, opts.UserRoot)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(opts.Dir, "berth-lesson-"+opts.Lesson+"-")
+	if err != nil {
+		return nil, fmt.Errorf("make the lesson's directory: %w", err)
+	}
+	s := &Session{Dir: dir, Root: filepath.Join(dir, "root"), Workspace: filepath.Join(dir, "workspace"), Base: base}
+	if err := os.MkdirAll(s.Workspace, 0o755); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	eng, err := engine.Open(s.Root, engine.Options{})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s.Engine = eng
+	s.Backend = &Backend{Engine: eng}
+	from, err := provideBase(ctx, eng, user, opts, base)
+	if err != nil {
+		s.Close(false)
+		return nil, err
+	}
+	s.Why = why + " " + from
+	return s, nil
+}
+
+// Close removes the lesson's containers and, unless keep, its directory.
+func (s *Session) Close(keep bool) error {
+	var firstErr error
+	if s.Engine != nil {
+		ctx := context.Background()
+		if cs, err := s.Engine.ListContainers(ctx, true); err == nil {
+			for _, c := range cs {
+				if err := s.Engine.RemoveContainer(ctx, c.ID, true); err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("remove lesson container %s: %w", c.ShortID(), err)
+				}
+			}
+		}
+		if err := s.Engine.Close(); err != nil && firstErr == nil {
+			firstErr = err
+		}
+		s.Engine = nil
+	}
+	if !keep {
+		if err := os.RemoveAll(s.Dir); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
+
+func openUserRoot(root string) *engine.Engine {
+	if root == "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(root, "index.json")); err != nil {
+		return nil // never create the user's root just to look into it
+	}
+	e, err := engine.Open(root, engine.Options{})
+	if err != nil {
+		return nil
+	}
+	return e
+}
+
+// userImage finds a base in the user's root: the exact ref, or for debian
+// any debian tag.
+func userImage(user *engine.Engine, base string) string {
+	if user == nil {
+		return ""
+	}
+	if base == "debian" {
+		imgs, err := user.Store.Images()
+		if err != nil {
+			return ""
+		}
+		for _, img := range imgs {
+			for _, r := range img.Refs {
+				if strings.HasPrefix(r, "docker.io/library/debian:") {
+					return r
+				}
+			}
+		}
+		return ""
+	}
+	if _, err := user.Store.Image(base + ":latest"); err == nil {
+		return base + ":latest"
+	}
+	return ""
+}
+
+func hostBusybox() bool {
+	p, err := exec.LookPath("busybox")
+	return err == nil && p != ""
+}
+
+func chooseBase(asked string, user *engine.Engine, userRoot string) (string, string, error) {
+	switch asked {
+	case "alpine", "busybox", "debian":
+		return asked, fmt.Sprintf("Base %s, as asked (--base %s).", asked, asked), nil
+	case "":
+	default:
+		_, err := lessons.Profile(asked)
+		return "", "", err
+	}
+	if userImage(user, "alpine") != "" {
+		return "alpine", "Base alpine, the notes' own, because your berth root has it.", nil
+	}
+	if userImage(user, "busybox") != "" || hostBusybox() {
+		return "busybox", "Base busybox, because it works offline: alpine is not in your berth root (" + userRoot + "), and lessons do not pull it unless asked (--base alpine).", nil
+	}
+	if userImage(user, "debian") != "" {
+		return "debian", "Base debian, because your berth root has it and neither alpine nor busybox is at hand.", nil
+	}
+	return "", "", fmt.Errorf("%w: your berth root (%s) has no alpine, busybox or debian image and this machine has no static busybox: run `berth bootstrap busybox` (apt-get install busybox-static) or `berth pull alpine`, or replay the recording with --replay", ErrNoBase, userRoot)
+}
+
+// provideBase puts the base into the lesson's root as <base>:latest and
+// says where it came from.
+func provideBase(ctx context.Context, eng *engine.Engine, user *engine.Engine, opts Options, base string) (string, error) {
+	want := base + ":latest"
+	if ref := userImage(user, base); ref != "" {
+		if err := copyImage(ctx, user, eng, ref); err != nil {
+			return "", fmt.Errorf("copy %s from your berth root into the lesson's: %w", ref, err)
+		}
+		if _, err := eng.TagImage(ctx, ref, want); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("It was copied from your berth root (%s) into the lesson's own root, so the lesson starts with an empty build cache.", opts.UserRoot), nil
+	}
+	switch base {
+	case "busybox":
+		res, err := eng.BootstrapBusybox(ctx, engine.BootstrapBusyboxOptions{Ref: want})
+		if err != nil {
+			return "", fmt.Errorf("make the busybox base: %w (install busybox-static, or replay with --replay)", err)
+		}
+		return fmt.Sprintf("Your berth root has none, so the lesson made it from %s, as `berth bootstrap busybox` does.", res.Source), nil
+	case "alpine":
+		if _, err := eng.Pull(ctx, "alpine:latest", engine.PullOptions{Progress: opts.Progress}); err != nil {
+			return "", fmt.Errorf("pull alpine: %w (offline? use --base busybox, or replay with --replay)", err)
+		}
+		return "It was pulled from Docker Hub into the lesson's own root.", nil
+	case "debian":
+		res, err := eng.BootstrapDebian(ctx, engine.BootstrapDebianOptions{Ref: want, Progress: opts.Progress})
+		if err != nil {
+			return "", fmt.Errorf("make the debian base: %w (use --base busybox, or replay with --replay)", err)
+		}
+		return fmt.Sprintf("The lesson made it with mmdebstrap from %s.", res.Source), nil
+	}
+	return "", fmt.Errorf("unknown base %q", base)
+}
+
+// copyImage moves an image between roots the way `berth save | berth load` would.
+func copyImage(ctx context.Context, from, to *engine.Engine, ref string) error {
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(from.Save(ctx, pw, []string{ref}))
+	}()
+	_, err := to.Load(ctx, pr)
+	pr.CloseWithError(errors.New("load stopped"))
+	return err
+}
+
+// Backend runs a lesson's actions on the engine. It implements lessons.Backend.
+type Backend struct {
+	Engine *engine.Engine
+}
+
+var _ lessons.Backend = (*Backend)(nil)
+
+// AddRecorder attaches r to the engine's events.
+func (b *Backend) AddRecorder(r trace.Recorder) func() { return b.Engine.AddRecorder(r) }
+
+// Note emits a lesson marker into the engine's event stream.
+func (b *Backend) Note(text string) {
+	b.Engine.Emit(trace.Event{Type: trace.Message, Message: &trace.MessageInfo{Level: "info", Text: text}})
+}
+
+// Version names the engine.
+func (b *Backend) Version() string { return "berth " + engine.Version }
+
+// Build runs a build of spec.Context inside workspace.
+func (b *Backend) Build(ctx context.Context, workspace string, spec lessons.BuildSpec) error {
+	df := spec.Dockerfile
+	if df == "" {
+		df = "Dockerfile"
+	}
+	_, err := b.Engine.Build(ctx, engine.BuildOptions{
+		ContextDir: filepath.Join(workspace, filepath.FromSlash(spec.Context)), Dockerfile: df,
+		Tags: spec.Tags, NoCache: spec.NoCache, Remove: true, Network: "host",
+	})
+	return err
+}
+
+// Run creates a container, runs it attached and waits for it. Its output
+// becomes output events, so the narration and the recording hold it. With
+// StopAfter, a command still running then gets SIGTERM, and SIGKILL 5
+// seconds later.
+func (b *Backend) Run(ctx context.Context, spec lessons.RunSpec) error {
+	e := b.Engine
+	c, err := e.CreateContainer(ctx, engine.ContainerCreateOptions{
+		Image: spec.Image, Name: spec.Name, Cmd: spec.Cmd, AutoRemove: spec.Remove, NetworkMode: "host",
+	})
+	if err != nil {
+		return err
+	}
+	stdout := &outputEvents{e: e, container: c.ID, stream: "stdout"}
+	stderr := &outputEvents{e: e, container: c.ID, stream: "stderr"}
+	a, err := e.StartAttached(ctx, c.ID, engine.AttachOptions{Stdio: engine.Stdio{Out: stdout, Err: stderr}})
+	if err != nil {
+		if spec.Remove {
+			_ = e.RemoveContainer(context.WithoutCancel(ctx), c.ID, true)
+		}
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		var stop <-chan time.Time
+		if spec.StopAfter > 0 {
+			t := time.NewTimer(spec.StopAfter)
+			defer t.Stop()
+			stop = t.C
+		}
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			_ = a.Signal(syscall.SIGKILL)
+			return
+		case <-stop:
+			_ = a.Signal(syscall.SIGTERM)
+		}
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = a.Signal(syscall.SIGKILL)
+		}
+	}()
+	_, err = a.Wait()
+	close(done)
+	stdout.flush()
+	stderr.flush()
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
+// Commit saves a container as an image.
+func (b *Backend) Commit(ctx context.Context, spec lessons.CommitSpec) error {
+	_, err := b.Engine.Commit(ctx, spec.Container, engine.CommitOptions{Changes: spec.Changes, Ref: spec.Ref, Pause: true})
+	return err
+}
+
+// outputEvents turns a container's output into output events, a line at a
+// time, as the builder does for RUN steps.
+type outputEvents struct {
+	mu        sync.Mutex
+	e         *engine.Engine
+	container string
+	stream    string
+	buf       []byte
+}
+
+func (w *outputEvents) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := strings.IndexByte(string(w.buf), '\n')
+		if i < 0 {
+			break
+		}
+		w.send(string(w.buf[:i+1]))
+		w.buf = w.buf[i+1:]
+	}
+	if len(w.buf) > 64*1024 {
+		w.send(string(w.buf))
+		w.buf = nil
+	}
+	return len(p), nil
+}
+
+func (w *outputEvents) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		w.send(string(w.buf))
+		w.buf = nil
+	}
+}
+
+func (w *outputEvents) send(text string) {
+	w.e.Emit(trace.Event{Type: trace.Output, Output: &trace.OutputInfo{Container: w.container, Stream: w.stream, Text: text}})
+}

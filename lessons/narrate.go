@@ -1,0 +1,439 @@
+package lessons
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berthkit/berth/trace"
+)
+
+// Narrator renders events as they stream: Docker's classic console lines
+// (trace.Console), a plain-words line for every event that matters, and the
+// lesson's annotations where their pattern matches. It is a trace.Recorder,
+// so a live build is narrated while it runs and a replay by feeding it the
+// recorded events; the two print the same thing.
+type Narrator struct {
+	mu      sync.Mutex
+	out     *bolWriter
+	style   Style
+	console *trace.Console
+	model   *Model
+	// Quiet leaves out the plain-words lines (the classic console and the
+	// annotations remain).
+	Quiet bool
+	// pause is called after an annotation is printed (Enter, --pace, or nothing).
+	pause func()
+	// expand fills placeholders in annotation text.
+	expand func(string) string
+	notes  []*annotation
+}
+
+type annotation struct {
+	block   Block
+	matched bool
+}
+
+// NewNarrator returns a narrator writing to w; model collects the events it
+// sees (nil: a fresh one).
+func NewNarrator(w io.Writer, style Style, model *Model) *Narrator {
+	if model == nil {
+		model = NewModel(nil)
+	}
+	bw := &bolWriter{w: w, bol: true}
+	return &Narrator{out: bw, style: style, console: trace.NewConsole(bw, bw), model: model,
+		pause: func() {}, expand: func(s string) string { return s }}
+}
+
+// Model returns the model of everything narrated so far.
+func (n *Narrator) Model() *Model { return n.model }
+
+// setAnnotations arms the annotations of the action about to run.
+func (n *Narrator) setAnnotations(blocks []Block) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.notes = nil
+	for _, b := range blocks {
+		n.notes = append(n.notes, &annotation{block: b})
+	}
+}
+
+// unmatched lists the patterns of armed annotations that no event matched.
+func (n *Narrator) unmatched() []Block {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []Block
+	for _, a := range n.notes {
+		if !a.matched {
+			out = append(out, a.block)
+		}
+	}
+	return out
+}
+
+// Record narrates one event.
+func (n *Narrator) Record(e trace.Event) {
+	n.mu.Lock()
+	n.model.Add(e)
+	if !IsMarker(e) {
+		if e.Type == trace.Message {
+			if !n.Quiet {
+				n.line("engine %s: %s", e.Message.Level, e.Message.Text)
+			}
+		} else {
+			n.console.Record(e)
+		}
+	}
+	if !n.Quiet {
+		n.narrate(e)
+	}
+	var fire []*annotation
+	for _, a := range n.notes {
+		if (a.block.On.Every || !a.matched) && Matches(a.block.On, e, n.model) {
+			a.matched = true
+			fire = append(fire, a)
+		}
+	}
+	for _, a := range fire {
+		n.printNote(a.block.Text)
+	}
+	n.mu.Unlock()
+	if len(fire) > 0 {
+		// Pause outside the lock: while the attendee reads, the engine waits
+		// in Record, which is the point of pausing a live build.
+		n.pause()
+	}
+}
+
+func (n *Narrator) printNote(text string) {
+	n.out.endLine()
+	text = n.expand(text)
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		fmt.Fprintln(n.out, n.style.paint(n.style.note, "  ┃ "+stripMarkdown(l)))
+	}
+}
+
+// line prints one plain-words narration line.
+func (n *Narrator) line(format string, args ...any) {
+	n.out.endLine()
+	fmt.Fprintln(n.out, n.style.paint(n.style.narrate, "  ▸ "+fmt.Sprintf(format, args...)))
+}
+
+// detail prints an indented detail line under a narration line.
+func (n *Narrator) detail(format string, args ...any) {
+	n.out.endLine()
+	fmt.Fprintln(n.out, n.style.paint(n.style.dim, "      "+fmt.Sprintf(format, args...)))
+}
+
+func (n *Narrator) narrate(e trace.Event) {
+	m := n.model
+	b := m.build(e.Build)
+	switch e.Type {
+	case trace.BuildStart:
+		i := e.BuildStartInfo
+		if i == nil {
+			return
+		}
+		n.line("build %d: the berth CLI (the client) hands the engine (the server) the Dockerfile and the build context (%s, %s); %s, one per instruction",
+			len(m.Builds), plural(i.ContextFiles, "file"), humanSize(i.ContextBytes), plural(i.Steps, "step"))
+	case trace.PullStart:
+		if e.Pull != nil {
+			n.line("%s is not in the store: fetching it from its registry", e.Pull.Ref)
+		}
+	case trace.PullEnd:
+		if p := e.Pull; p != nil {
+			switch {
+			case p.Error != "":
+				n.line("pulling %s failed: %s", p.Ref, p.Error)
+			case p.UpToDate:
+				n.line("%s was already up to date", p.Ref)
+			default:
+				n.line("pulled %s (image %s, %s fetched)", p.Ref, shortID(p.Image), humanSize(p.Bytes))
+			}
+		}
+	case trace.CacheProbe:
+		c := e.Cache
+		if c == nil {
+			return
+		}
+		if c.Hit {
+			n.line("cache hit: %s", c.Explanation)
+		} else {
+			n.line("cache miss (%s): %s", c.Reason, c.Explanation)
+		}
+		n.detail("cache key: parent %s + %s", orNone(shortID(c.Parent)), clip(c.Key, 90))
+	case trace.ContainerCreate:
+		c := e.Container
+		if c == nil {
+			return
+		}
+		from := n.imageOrigin(b, e.Step, c.Image)
+		image := shortID(c.Image)
+		if c.Image == "" {
+			image, from = "scratch", " (an empty filesystem)"
+		}
+		switch c.Purpose {
+		case "build":
+			if n.willStart(b, e.Step, c) {
+				n.line("intermediate container %s created from image %s%s", shortID(c.ID), image, from)
+			} else {
+				n.line("intermediate container %s created from image %s%s; it will never start: this step only changes the image's configuration", shortID(c.ID), image, from)
+			}
+		case "copy":
+			n.line("container %s created from image %s%s and mounted; files are copied in without starting it", shortID(c.ID), image, from)
+		default:
+			name := ""
+			if c.Name != "" {
+				name = fmt.Sprintf(" (name %s)", c.Name)
+			}
+			n.line("container %s%s created from image %s%s, to run %s", shortID(c.ID), name, image, from, clip(cmdString(c.Cmd), 80))
+		}
+	case trace.ContainerStart:
+		if c := e.Container; c != nil {
+			cmd := c.Cmd
+			if len(cmd) == 0 {
+				if ct := m.Container(c.ID); ct != nil {
+					cmd = ct.Create.Cmd
+				}
+			}
+			pid := ""
+			if c.Pid > 0 {
+				pid = fmt.Sprintf(" as process %d", c.Pid)
+			}
+			n.line("container %s started: %s runs inside it%s", shortID(c.ID), clip(cmdString(cmd), 80), pid)
+		}
+	case trace.ContainerExit:
+		if c := e.Container; c != nil {
+			code := 0
+			if c.ExitCode != nil {
+				code = *c.ExitCode
+			}
+			n.line("the process exited with code %d after %s; container %s is stopped", code, duration(c.DurationMS), shortID(c.ID))
+		}
+	case trace.ContainerPause:
+		if c := e.Container; c != nil {
+			n.line("container %s is paused (frozen) so its files hold still while the snapshot is taken", shortID(c.ID))
+		}
+	case trace.ContainerResume:
+		if c := e.Container; c != nil {
+			n.line("container %s goes on running", shortID(c.ID))
+		}
+	case trace.ContainerRemove:
+		if c := e.Container; c != nil {
+			if c.Purpose == "build" || c.Purpose == "copy" {
+				img := ""
+				if st := n.step(b, e.Step); st != nil && st.Image != nil {
+					img = fmt.Sprintf("; what it did lives on in image %s", shortID(st.Image.ID))
+				}
+				n.line("intermediate container %s removed%s", shortID(c.ID), img)
+			} else {
+				n.line("container %s removed", shortID(c.ID))
+			}
+		}
+	case trace.Snapshot:
+		s := e.Snapshot
+		if s == nil {
+			return
+		}
+		who := "filesystem snapshot"
+		if e.Build == "" {
+			who = "commit: filesystem snapshot"
+		}
+		n.line("%s of container %s: %d added, %d changed, %d deleted, %s of file content",
+			who, shortID(s.Container), s.Added, s.Changed, s.Deleted, humanSize(s.Bytes))
+		n.paths(s)
+	case trace.Layer:
+		l := e.Layer
+		if l == nil {
+			return
+		}
+		if l.Empty {
+			n.line("no files changed, so no new layer: the new image differs only in its configuration")
+		} else {
+			n.line("layer stored: %s compressed (%s as a tar), digest %s", humanSize(l.Size), humanSize(l.UncompressedSize), shortDigest(l.Digest))
+		}
+	case trace.Image:
+		i := e.Image
+		if i == nil {
+			return
+		}
+		cmd := ""
+		if len(i.Cmd) > 0 {
+			j, _ := json.Marshal(i.Cmd)
+			cmd = ", CMD " + string(j)
+		}
+		if e.Build == "" {
+			n.line("image %s saved from the container's snapshot: parent %s, %d layers%s", shortID(i.ID), orNone(shortID(i.Parent)), i.Layers, cmd)
+		} else {
+			n.line("new image %s saved: parent %s, %d layers%s", shortID(i.ID), orNone(shortID(i.Parent)), i.Layers, cmd)
+		}
+	case trace.StepEnd:
+		st := n.step(b, e.Step)
+		end := e.StepEndInfo
+		if st == nil || end == nil {
+			return
+		}
+		num, total := st.Info.Number, st.Info.Total
+		switch {
+		case end.Error != "":
+			n.line("step %d failed: %s", num, firstLine(end.Error))
+		case st.Info.Instruction == "FROM" && end.Image == "":
+			n.line("step %d: scratch, the empty image, is the base", num)
+		case st.Info.Instruction == "FROM":
+			n.line("step %d's result is the base image %s%s", num, shortID(end.Image), forward(num, total))
+		case end.Cached:
+			n.line("step %d's image %s comes from the cache (nothing ran)%s", num, shortID(end.Image), forward(num, total))
+		default:
+			n.line("step %d's image is %s%s", num, shortID(end.Image), forward(num, total))
+		}
+	case trace.Tag:
+		if t := e.Tag; t != nil {
+			n.line("the name %s now points at image %s", t.Ref, shortID(t.Image))
+		}
+	case trace.BuildEnd:
+		i := e.BuildEndInfo
+		if i == nil {
+			return
+		}
+		idx := len(m.Builds)
+		if b != nil {
+			idx = b.Index
+		}
+		if i.Error != "" {
+			n.line("build %d failed after %s: %s", idx, duration(i.DurationMS), firstLine(i.Error))
+			return
+		}
+		n.line("build %d finished in %s: %d steps ran, %d came from the cache; the result is image %s", idx, duration(i.DurationMS), i.Ran, i.Cached, shortID(i.Image))
+	}
+}
+
+// willStart says whether a build container is one whose process runs: the
+// event says so, or the step is a RUN (the builder starts exactly those).
+func (n *Narrator) willStart(b *BuildModel, step int, c *trace.ContainerInfo) bool {
+	if c.Started {
+		return true
+	}
+	if st := n.step(b, step); st != nil {
+		return st.Info.Instruction == "RUN"
+	}
+	return false
+}
+
+func forward(num, total int) string {
+	if num >= total {
+		return "; it is the last step's image, so it is the result of the build"
+	}
+	return fmt.Sprintf("; it is forwarded to step %d", num+1)
+}
+
+func (n *Narrator) paths(s *trace.SnapshotInfo) {
+	const show = 8
+	for i, p := range orderPaths(s.Paths) {
+		if i == show {
+			n.detail("… and %d more", len(s.Paths)-show)
+			return
+		}
+		n.detail("%s", p)
+	}
+	if s.Truncated {
+		n.detail("… (the list was cut at %d paths)", len(s.Paths))
+	}
+}
+
+// orderPaths puts added paths first, then deleted, then changed (the
+// changed ones are mostly parent directories of the others).
+func orderPaths(paths []string) []string {
+	var out []string
+	for _, op := range []string{"A ", "D ", "C "} {
+		for _, p := range paths {
+			if strings.HasPrefix(p, op) {
+				out = append(out, p)
+			}
+		}
+	}
+	for _, p := range paths {
+		if len(p) < 2 || p[1] != ' ' || !strings.Contains("ADC", p[:1]) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (n *Narrator) step(b *BuildModel, num int) *StepModel {
+	if b == nil || num == 0 {
+		return nil
+	}
+	return b.Step(num)
+}
+
+// imageOrigin says where a container's image came from: the previous step,
+// or a known image.
+func (n *Narrator) imageOrigin(b *BuildModel, step int, image string) string {
+	if image == "" {
+		return ""
+	}
+	if b != nil && step > 1 {
+		if prev := b.Step(step - 1); prev != nil && prev.ResultImage() == image {
+			return fmt.Sprintf(", the image step %d forwarded", step-1)
+		}
+	}
+	if st, ok := n.model.ImageStep[image]; ok && st.Build != nil {
+		return fmt.Sprintf(", made by step %d of build %d", st.Info.Number, st.Build.Index)
+	}
+	return ""
+}
+
+// bolWriter remembers whether the last byte written ended a line, so
+// narration never starts in the middle of a command's output line.
+type bolWriter struct {
+	w   io.Writer
+	bol bool
+}
+
+func (b *bolWriter) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		b.bol = p[len(p)-1] == '\n'
+	}
+	return b.w.Write(p)
+}
+
+func (b *bolWriter) endLine() {
+	if !b.bol {
+		b.Write([]byte("\n"))
+	}
+}
+
+func humanSize(n int64) string { return trace.HumanSize(n) }
+
+func duration(ms int64) string {
+	d := time.Duration(ms) * time.Millisecond
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%dms", ms)
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+	return d.Round(time.Second).String()
+}
+
+func shortDigest(d string) string {
+	if d == "" {
+		return "(none)"
+	}
+	return "sha256:" + shortID(d)
+}
+
+func cmdString(cmd []string) string {
+	if len(cmd) == 0 {
+		return "(no command)"
+	}
+	return strings.Join(cmd, " ")
+}
+
+// stripMarkdown drops the emphasis marks a terminal cannot show.
+func stripMarkdown(s string) string {
+	return strings.ReplaceAll(s, "**", "")
+}

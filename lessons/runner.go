@@ -1,0 +1,665 @@
+package lessons
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berthkit/berth/engine/dockerfile"
+	"github.com/berthkit/berth/trace"
+)
+
+// Mode says whether a lesson runs the engine or replays a recording.
+type Mode int
+
+// Modes.
+const (
+	// Live runs real builds, runs and commits through a Backend.
+	Live Mode = iota + 1
+	// Replay narrates a recording made by a live run; nothing executes.
+	Replay
+)
+
+// Backend is what a live lesson needs from the engine. lessons/live
+// implements it; tests use fakes. Every method's effects must reach the
+// recorders as trace events (a run's output as output events), because the
+// narration and the recording are made from events only.
+type Backend interface {
+	// AddRecorder attaches r to every event from now on, until remove is called.
+	AddRecorder(r trace.Recorder) (remove func())
+	// Note puts a lesson marker into the event stream, in sequence with the
+	// engine's events (a message event).
+	Note(text string)
+	// Build builds spec.Context inside workspace. A build that fails at a
+	// step returns an error after its build.end event.
+	Build(ctx context.Context, workspace string, spec BuildSpec) error
+	// Run creates and runs a container and waits for it (or stops it after
+	// spec.StopAfter).
+	Run(ctx context.Context, spec RunSpec) error
+	// Commit saves a container's changes as an image.
+	Commit(ctx context.Context, spec CommitSpec) error
+	// Version names the engine ("berth 0.1.0") for recordings.
+	Version() string
+}
+
+// Options configure Run.
+type Options struct {
+	Mode Mode
+	// Base is the base profile's name (busybox, alpine, debian). In replay
+	// mode it comes from the recording and this is ignored.
+	Base string
+	// Why says why this mode and base were chosen, for the banner.
+	Why string
+	// Live mode.
+	Backend   Backend
+	Workspace string    // where the lesson's files are written
+	Record    io.Writer // when set, every event of the lesson is written here as JSON lines
+	// Replay mode.
+	Recording     []trace.Event
+	RecordingName string // where the recording came from, for messages
+	// Out receives everything the lesson prints.
+	Out   io.Writer
+	Style Style
+	// Pause waits for the attendee (Enter, a timed pace, or not at all).
+	// Nil never waits.
+	Pause func(ctx context.Context)
+	// Position is "3/9" when running a series, shown in the banner.
+	Position string
+}
+
+// Report is what a lesson found.
+type Report struct {
+	Lesson string
+	Mode   Mode
+	Base   string
+	Claims []ClaimResult
+	// Unmatched are annotations that no event matched (their pattern).
+	Unmatched []string
+	Model     *Model
+}
+
+// Failed counts claims the engine's trace contradicted.
+func (r *Report) Failed() int {
+	n := 0
+	for _, c := range r.Claims {
+		if !c.OK {
+			n++
+		}
+	}
+	return n
+}
+
+// ErrClaimsFailed is wrapped by Run's error when the trace disagrees with
+// what the lesson says.
+var ErrClaimsFailed = errors.New("the engine disagrees with the lesson")
+
+type runner struct {
+	l       *Lesson
+	opts    Options
+	out     *bolWriter
+	st      Style
+	base    *BaseProfile
+	blocks  []Block
+	narr    *Narrator
+	files   map[string]string // the workspace files as the lesson wrote them
+	segs    [][]trace.Event   // replay: each engine action's events
+	actions []Block
+	report  *Report
+	header  recordingHeader
+	// prose says the last thing printed was lesson text, so the next
+	// paragraph needs no blank line to stand apart from engine output.
+	prose bool
+}
+
+// Run runs a lesson, live or as a replay. It returns an error wrapping
+// ErrClaimsFailed when a claim did not hold, after the lesson finished.
+func Run(ctx context.Context, l *Lesson, opts Options) (rep *Report, err error) {
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	r := &runner{l: l, opts: opts, st: opts.Style, files: map[string]string{}}
+	r.out = &bolWriter{w: opts.Out, bol: true}
+	switch opts.Mode {
+	case Live:
+		if opts.Backend == nil || opts.Workspace == "" {
+			return nil, errors.New("live lesson: no engine backend or workspace")
+		}
+	case Replay:
+		h, err := r.prepareReplay()
+		if err != nil {
+			return nil, err
+		}
+		r.header = h
+		opts.Base = h.Base
+	default:
+		return nil, errors.New("lesson mode must be live or replay")
+	}
+	base, perr := Profile(opts.Base)
+	if perr != nil {
+		return nil, perr
+	}
+	r.base = base
+	r.blocks = l.For(base.Name)
+	r.actions = l.EngineActions(base.Name)
+	if opts.Mode == Replay {
+		if err := r.splitRecording(); err != nil {
+			return nil, err
+		}
+	}
+	r.report = &Report{Lesson: l.Name, Mode: opts.Mode, Base: base.Name}
+	r.narr = NewNarrator(r.out, r.st, nil)
+	r.narr.pause = func() { r.pause(ctx) }
+	r.narr.expand = func(s string) string { out, _ := r.vars().expand(s); return out }
+	r.report.Model = r.narr.model
+
+	if opts.Mode == Live && opts.Record != nil {
+		w := trace.NewWriter(opts.Record)
+		defer opts.Backend.AddRecorder(w)()
+		opts.Backend.Note(headerText(l.Name, base.Name, opts.Backend.Version()))
+		defer func() {
+			if werr := w.Err(); werr != nil && err == nil {
+				err = werr
+			}
+		}()
+	}
+	r.banner()
+	if err := r.run(ctx); err != nil {
+		return r.report, err
+	}
+	return r.report, r.summary()
+}
+
+func (r *runner) vars() *vars {
+	v := &vars{base: r.base, image: r.narr.model.LastImageID()}
+	if c := r.narr.model.LastRun(); c != nil {
+		v.container = c.ID()
+	}
+	return v
+}
+
+func (r *runner) printf(format string, args ...any) {
+	r.out.endLine()
+	fmt.Fprintf(r.out, format, args...)
+}
+
+func (r *runner) pause(ctx context.Context) {
+	if r.opts.Pause != nil {
+		r.out.endLine()
+		r.opts.Pause(ctx)
+	}
+}
+
+func (r *runner) banner() {
+	l := r.l
+	rule := strings.Repeat("═", 72)
+	r.printf("%s\n", r.st.paint(r.st.dim, rule))
+	pos := ""
+	if r.opts.Position != "" {
+		pos = "Lesson " + r.opts.Position + " · "
+	}
+	r.printf("%s\n", r.st.paint(r.st.heading, fmt.Sprintf("%s%s — %s", pos, l.Name, l.Title)))
+	var facts []string
+	if l.Notes != "" {
+		facts = append(facts, fmt.Sprintf("notes: %q", l.Notes))
+	}
+	if l.Duration != "" {
+		facts = append(facts, "about "+l.Duration)
+	}
+	if len(facts) > 0 {
+		r.printf("%s\n", strings.Join(facts, " · "))
+	}
+	switch r.opts.Mode {
+	case Live:
+		r.printf("%s real builds on this machine with %s; the lesson's files are in %s.\n",
+			r.st.paint(r.st.ok, "LIVE:"), r.opts.Backend.Version(), r.opts.Workspace)
+	case Replay:
+		when := ""
+		if !r.header.Time.IsZero() {
+			when = " on " + r.header.Time.UTC().Format("2006-01-02")
+		}
+		r.printf("%s this is a replay of builds recorded%s by the real engine (%s). Nothing runs on this machine: every event shown below was recorded.\n",
+			r.st.paint(r.st.warning, "REPLAY:"), when, orNone(r.header.Engine))
+	}
+	if r.opts.Why != "" {
+		r.printf("%s\n", r.opts.Why)
+	}
+	r.printf("Base: %s. %s\n", r.st.paint(r.st.cmd, r.base.Name), r.base.Adapt)
+	r.printf("%s\n", r.st.paint(r.st.dim, rule))
+}
+
+func (r *runner) run(ctx context.Context) error {
+	action := 0
+	for i := 0; i < len(r.blocks); i++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("lesson %s interrupted: %w", r.l.Name, err)
+		}
+		b := r.blocks[i]
+		switch b.Kind {
+		case Heading:
+			if b.Level == 1 {
+				continue // the banner shows the title
+			}
+			r.printf("\n%s\n", r.st.paint(r.st.heading, b.Text))
+			r.prose = true
+			continue
+		case Prose:
+			text, err := r.vars().expand(b.Text)
+			if err != nil {
+				return r.errAt(b, err)
+			}
+			if !r.prose {
+				r.printf("\n")
+			}
+			r.printf("%s\n", stripMarkdown(text))
+			r.prose = true
+			continue
+		case Code:
+			text, err := r.vars().expand(b.Text)
+			if err != nil {
+				return r.errAt(b, err)
+			}
+			if b.File != "" {
+				if err := r.writeFile(b.File, text); err != nil {
+					return r.errAt(b, err)
+				}
+				r.printf("%s\n", r.st.paint(r.st.dim, "  "+b.File+":"))
+			}
+			for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+				r.printf("  │ %s\n", l)
+			}
+		case Annotation:
+			// Printed by the narrator when its event comes.
+			continue
+		case Action:
+			var err error
+			if engineActions[b.Action] {
+				var notes []Block
+				for j := i + 1; j < len(r.blocks); j++ {
+					nb := r.blocks[j]
+					if nb.Kind == Action && engineActions[nb.Action] {
+						break
+					}
+					if nb.Kind == Annotation {
+						notes = append(notes, nb)
+					}
+				}
+				err = r.engineAction(ctx, b, action, notes)
+				action++
+			} else {
+				err = r.localAction(ctx, b)
+			}
+			if err != nil {
+				return r.errAt(b, err)
+			}
+		}
+		r.prose = false
+	}
+	return nil
+}
+
+func (r *runner) errAt(b Block, err error) error {
+	return fmt.Errorf("lesson %s, line %d (%s): %w", r.l.Name, b.Line, orNone(b.Directive), err)
+}
+
+func (r *runner) writeFile(name, content string) error {
+	r.files[name] = content
+	if r.opts.Mode != Live {
+		return nil
+	}
+	p := filepath.Join(r.opts.Workspace, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, []byte(content), 0o644)
+}
+
+// engineAction runs (or replays) a build, run or commit with its annotations armed.
+func (r *runner) engineAction(ctx context.Context, b Block, index int, notes []Block) error {
+	args := make([]string, len(b.Args))
+	for i, a := range b.Args {
+		v, err := r.vars().expand(a)
+		if err != nil {
+			return err
+		}
+		args[i] = v
+	}
+	r.printf("\n%s\n", r.st.paint(r.st.cmd, "$ berth "+b.Action+" "+shellJoin(args)))
+	r.pause(ctx)
+	r.narr.setAnnotations(notes)
+	defer func() {
+		for _, u := range r.narr.unmatched() {
+			if u.On.Optional {
+				continue
+			}
+			r.report.Unmatched = append(r.report.Unmatched, fmt.Sprintf("line %d: on: %s", u.Line, u.On))
+		}
+		r.narr.setAnnotations(nil)
+	}()
+	if r.opts.Mode == Replay {
+		if index >= len(r.segs) {
+			return fmt.Errorf("the recording %s has no events for this action", r.opts.RecordingName)
+		}
+		if b.Action == "build" {
+			spec, _ := parseBuild(args)
+			if err := r.checkRecordedDockerfile(spec, r.segs[index]); err != nil {
+				return err
+			}
+		}
+		for _, e := range r.segs[index] {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			r.narr.Record(e)
+		}
+		r.out.endLine()
+		return nil
+	}
+	be := r.opts.Backend
+	be.Note(actionText(r.l.Name, index+1, b.Directive))
+	remove := be.AddRecorder(r.narr)
+	var err error
+	switch b.Action {
+	case "build":
+		spec, perr := parseBuild(args)
+		if perr != nil {
+			return perr
+		}
+		err = be.Build(ctx, r.opts.Workspace, spec)
+		if err != nil && r.narr.model.LastBuild() != nil && r.narr.model.LastBuild().End != nil {
+			// The build ran and failed at a step: that is in the trace, and
+			// the lesson's claims say whether it was meant to.
+			err = nil
+		}
+	case "run":
+		spec, perr := parseRun(args)
+		if perr != nil {
+			return perr
+		}
+		err = be.Run(ctx, spec)
+	case "commit":
+		spec, perr := parseCommit(args)
+		if perr != nil {
+			return perr
+		}
+		err = be.Commit(ctx, spec)
+	}
+	remove()
+	r.out.endLine()
+	return err
+}
+
+// checkRecordedDockerfile makes sure the replay shows the Dockerfile that
+// was really built: the recorded steps must be the lesson's instructions.
+func (r *runner) checkRecordedDockerfile(spec BuildSpec, events []trace.Event) error {
+	name := spec.Dockerfile
+	if name == "" {
+		name = "Dockerfile"
+	}
+	p := filepath.ToSlash(filepath.Join(spec.Context, name))
+	content, ok := r.files[p]
+	if !ok {
+		return fmt.Errorf("the lesson builds %s, but no code block wrote it", p)
+	}
+	want, err := dockerfileSteps(content)
+	if err != nil {
+		return err
+	}
+	var got []string
+	for _, e := range events {
+		if e.Type == trace.StepStart && e.StepInfo != nil {
+			got = append(got, e.StepInfo.Original)
+		}
+	}
+	if len(got) == 0 {
+		return nil // the build failed before its first step: nothing to compare
+	}
+	for i, g := range got {
+		if i >= len(want) || want[i] != g {
+			w := "(nothing)"
+			if i < len(want) {
+				w = want[i]
+			}
+			return fmt.Errorf("the recording %s built step %d as %q, but the lesson's Dockerfile says %q: the recording is out of date, re-record it (make lessons-record)",
+				r.opts.RecordingName, i+1, g, w)
+		}
+	}
+	return nil
+}
+
+// dockerfileSteps lists a Dockerfile's steps as the builder prints them.
+func dockerfileSteps(content string) ([]string, error) {
+	df, err := dockerfile.Parse(strings.NewReader(content), "Dockerfile")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, st := range df.Stages {
+		out = append(out, st.From.Original)
+		for _, ins := range st.Instructions {
+			out = append(out, ins.Original)
+		}
+	}
+	return out, nil
+}
+
+// localAction runs a directive that needs no engine.
+func (r *runner) localAction(ctx context.Context, b Block) error {
+	switch b.Action {
+	case "edit":
+		spec, err := parseEdit(b.Args)
+		if err != nil {
+			return err
+		}
+		if spec.Text, err = r.vars().expand(spec.Text); err != nil {
+			return err
+		}
+		before, ok := r.files[spec.File]
+		if !ok {
+			return fmt.Errorf("edit %s: no code block wrote this file", spec.File)
+		}
+		after, err := applyEdit(before, spec)
+		if err != nil {
+			return err
+		}
+		if err := r.writeFile(spec.File, after); err != nil {
+			return err
+		}
+		r.printf("%s\n", r.st.paint(r.st.cmd, fmt.Sprintf("✎ %s, %s", spec.File, describeEdit(spec))))
+		for i, l := range strings.Split(strings.TrimRight(after, "\n"), "\n") {
+			r.printf("  %2d │ %s\n", i+1, l)
+		}
+	case "expect":
+		c, err := parseClaim(b.Args)
+		if err != nil {
+			return err
+		}
+		value, err := r.vars().expand(c.Value)
+		if err != nil {
+			return err
+		}
+		for _, res := range c.Check(r.narr.model, value) {
+			r.report.Claims = append(r.report.Claims, res)
+			if res.OK {
+				r.printf("%s\n", r.st.paint(r.st.ok, "  ✓ "+res.Says))
+			} else {
+				r.printf("%s\n", r.st.paint(r.st.fail, "  ✗ the engine disagrees with the lesson: "+res.Says))
+			}
+		}
+	case "show":
+		r.out.endLine()
+		switch b.Args[0] {
+		case "tree":
+			RenderTree(r.out, r.narr.model, r.st)
+		case "layers":
+			RenderLayers(r.out, r.narr.model, r.st)
+		case "explain":
+			RenderExplain(r.out, r.narr.model, r.narr.model.LastBuild(), r.st)
+		case "dockerfile":
+			content := r.files["Dockerfile"]
+			for i, l := range strings.Split(strings.TrimRight(content, "\n"), "\n") {
+				r.printf("  %2d │ %s\n", i+1, l)
+			}
+		}
+	case "pause":
+		r.pause(ctx)
+	}
+	return nil
+}
+
+func describeEdit(e EditSpec) string {
+	switch e.Op {
+	case "insert-after":
+		return fmt.Sprintf("a line inserted after line %d:", e.Line)
+	case "insert-before":
+		return fmt.Sprintf("a line inserted before line %d:", e.Line)
+	case "replace":
+		return fmt.Sprintf("line %d replaced:", e.Line)
+	case "delete":
+		return fmt.Sprintf("line %d deleted:", e.Line)
+	}
+	return "a line appended:"
+}
+
+func (r *runner) summary() error {
+	n, failed := len(r.report.Claims), r.report.Failed()
+	r.out.endLine()
+	switch {
+	case n == 0:
+		r.printf("\n%s\n", r.st.paint(r.st.dim, "End of lesson "+r.l.Name+"."))
+	case failed == 0:
+		r.printf("\n%s\n", r.st.paint(r.st.ok, fmt.Sprintf("End of lesson %s: all %d checks held on the %s trace.", r.l.Name, n, modeWord(r.opts.Mode))))
+	default:
+		r.printf("\n%s\n", r.st.paint(r.st.fail, fmt.Sprintf("End of lesson %s: %d of %d checks failed on the %s trace — the engine disagrees with the lesson.", r.l.Name, failed, n, modeWord(r.opts.Mode))))
+		return fmt.Errorf("lesson %s: %d of %d checks failed: %w", r.l.Name, failed, n, ErrClaimsFailed)
+	}
+	return nil
+}
+
+func modeWord(m Mode) string {
+	if m == Live {
+		return "live"
+	}
+	return "recorded"
+}
+
+// shellJoin quotes words that need it, for showing a command.
+func shellJoin(words []string) string {
+	var out []string
+	for _, w := range words {
+		if w == "" || strings.ContainsAny(w, " \t\"'$`\\|&;<>()*?[]{}#") {
+			w = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+		}
+		out = append(out, w)
+	}
+	return strings.Join(out, " ")
+}
+
+// --- recordings ---
+
+// recordingHeader is what the first marker of a recording says.
+type recordingHeader struct {
+	Lesson string
+	Base   string
+	Engine string
+	Time   time.Time
+}
+
+func headerText(lesson, base, engine string) string {
+	return fmt.Sprintf("%s%s recorded live: base=%s engine=%s", markerPrefix, lesson, base, strings.ReplaceAll(engine, " ", "_"))
+}
+
+func actionText(lesson string, n int, directive string) string {
+	return fmt.Sprintf("%s%s action %d: %s", markerPrefix, lesson, n, directive)
+}
+
+// ReadHeader finds the header marker of a lesson recording.
+func ReadHeader(events []trace.Event) (lesson, base, engine string, when time.Time, err error) {
+	for _, e := range events {
+		if !IsMarker(e) {
+			continue
+		}
+		text := strings.TrimPrefix(e.Message.Text, markerPrefix)
+		name, rest, ok := strings.Cut(text, " recorded live: ")
+		if !ok {
+			continue
+		}
+		for _, f := range strings.Fields(rest) {
+			k, v, _ := strings.Cut(f, "=")
+			switch k {
+			case "base":
+				base = v
+			case "engine":
+				engine = strings.ReplaceAll(v, "_", " ")
+			}
+		}
+		return name, base, engine, e.Time, nil
+	}
+	return "", "", "", time.Time{}, errors.New("not a lesson recording: it has no `berth-lesson: ... recorded live` marker (record one with `berth lesson NAME --record DIR`)")
+}
+
+func (r *runner) prepareReplay() (recordingHeader, error) {
+	name, base, engine, when, err := ReadHeader(r.opts.Recording)
+	if err != nil {
+		return recordingHeader{}, fmt.Errorf("%s: %w", r.opts.RecordingName, err)
+	}
+	if name != r.l.Name {
+		return recordingHeader{}, fmt.Errorf("%s is a recording of lesson %q, not %q", r.opts.RecordingName, name, r.l.Name)
+	}
+	return recordingHeader{Lesson: name, Base: base, Engine: engine, Time: when}, nil
+}
+
+// splitRecording cuts the recording into one slice of events per engine
+// action and checks that the recorded directives are the lesson's.
+func (r *runner) splitRecording() error {
+	var segs [][]trace.Event
+	var texts []string
+	cur := -1
+	for _, e := range r.opts.Recording {
+		if IsMarker(e) {
+			text := strings.TrimPrefix(e.Message.Text, markerPrefix)
+			if rest, ok := strings.CutPrefix(text, r.l.Name+" action "); ok {
+				num, directive, _ := strings.Cut(rest, ": ")
+				if n, err := strconv.Atoi(num); err == nil && n == len(segs)+1 {
+					segs = append(segs, nil)
+					texts = append(texts, directive)
+					cur = len(segs) - 1
+					continue
+				}
+				return fmt.Errorf("%s: action marker %q is out of order", r.opts.RecordingName, text)
+			}
+			continue
+		}
+		if cur >= 0 {
+			segs[cur] = append(segs[cur], e)
+		}
+	}
+	if len(segs) != len(r.actions) {
+		return fmt.Errorf("%s has %d recorded actions, but lesson %s (base %s) has %d: the recording is out of date, re-record it (make lessons-record)",
+			r.opts.RecordingName, len(segs), r.l.Name, r.base.Name, len(r.actions))
+	}
+	for i, a := range r.actions {
+		if texts[i] != a.Directive {
+			return fmt.Errorf("%s: action %d was recorded as `%s`, but the lesson says `%s` (line %d): the recording is out of date, re-record it (make lessons-record)",
+				r.opts.RecordingName, i+1, texts[i], a.Directive, a.Line)
+		}
+	}
+	r.segs = segs
+	return nil
+}
+
+// EncodeEvents writes events as JSON lines (a trace file).
+func EncodeEvents(events []trace.Event) ([]byte, error) {
+	var buf bytes.Buffer
+	w := trace.NewWriter(&buf)
+	for _, e := range events {
+		w.Record(e)
+	}
+	return buf.Bytes(), w.Err()
+}

@@ -1,0 +1,117 @@
+package testscripts
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/berthkit/berth/cmd/berth/cli"
+	"github.com/berthkit/berth/internal/testenv"
+	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/sys/unix"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"berth": func() { os.Exit(cli.Main(os.Args[1:])) },
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, Params(t, "."))
+}
+
+// Params returns the scenario settings shared by every script directory.
+func Params(t *testing.T, dir string) testscript.Params {
+	return testscript.Params{
+		Dir:                 dir,
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") == "1",
+		Setup:               setup,
+		Condition:           condition,
+		// Custom commands; each lives in its own *_cmd_test.go file.
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"registry": registryCmd,
+			"killload": killLoadCmd,
+			"tmpempty": tmpEmptyCmd,
+			"imageid":  imageIDCmd,
+		},
+	}
+}
+
+func setup(env *testscript.Env) error {
+	// The store sits beside $WORK, not in it: $WORK is often a build
+	// context, and a store inside it would be sent along with every build.
+	root := env.WorkDir + ".berth"
+	env.Setenv("BERTH_ROOT", root)
+	env.Defer(func() { _ = os.RemoveAll(root) })
+	env.Setenv("NO_COLOR", "1")
+	if p, err := exec.LookPath("busybox"); err == nil {
+		env.Setenv("BUSYBOX", p)
+	}
+	before := append(mountsUnder(env.WorkDir), mountsUnder(root)...)
+	env.Defer(func() {
+		leaked := append(mountsUnder(env.WorkDir), mountsUnder(root)...)
+		// Unmount what the scenario left, deepest first, so one leak does
+		// not spill into the next scenario, then report it.
+		for i := len(leaked) - 1; i >= 0; i-- {
+			_ = unix.Unmount(leaked[i], unix.MNT_DETACH)
+		}
+		if len(leaked) > len(before) {
+			env.T().Fatal(fmt.Sprintf("scenario left mounts behind: %s", strings.Join(leaked, ", ")))
+		}
+	})
+	return nil
+}
+
+// mountsUnder lists mount points below dir from /proc/self/mountinfo.
+func mountsUnder(dir string) []string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) > 4 && strings.HasPrefix(fields[4], dir+"/") {
+			out = append(out, fields[4])
+		}
+	}
+	return out
+}
+
+// condition answers [root], [overlay], [linux], [busybox] and [registry].
+// With CI=true an unmet condition is an error, not a skip: CI runs on a
+// machine that meets them all.
+func condition(cond string) (bool, error) {
+	var ok bool
+	switch cond {
+	case "root":
+		ok = runtime.GOOS == "linux" && testenv.IsRoot()
+	case "overlay":
+		ok = runtime.GOOS == "linux" && testenv.IsRoot() && testenv.HasOverlay()
+	case "linux":
+		ok = runtime.GOOS == "linux"
+	case "busybox":
+		_, err := exec.LookPath("busybox")
+		ok = err == nil
+	case "registry":
+		_, err := exec.LookPath("docker-registry")
+		ok = err == nil
+	case "ci":
+		return testenv.InCI(), nil
+	default:
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	if !ok && testenv.InCI() {
+		return false, fmt.Errorf("CI=true and condition [%s] does not hold: CI must meet every condition", cond)
+	}
+	return ok, nil
+}
