@@ -36,12 +36,19 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+# Go benchmarks of the hot paths (benchstat-friendly), then whole-command
+# comparisons with the peers that are installed (make bench-peers installs them).
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.txt
+	./scripts/bench.sh
+
+bench-peers:
+	./scripts/bench-peers.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzApply -fuzztime 60s ./engine/layer
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./engine/dockerfile
+	$(GO) test -run '^$$' -fuzz FuzzCacheKey -fuzztime 60s ./engine/build
 
 demo: test-deps build
 	./scripts/demo.sh

@@ -126,6 +126,13 @@ func (b *Builder) step1(ctx context.Context, s *stageState, ins *dockerfile.Inst
 	}})
 	err := fn(ctx, s, ins, &res)
 	end := &trace.StepEndInfo{DurationMS: time.Since(start).Milliseconds(), Cached: res.Cached}
+	if err != nil && ctx.Err() != nil {
+		what := "its container was removed"
+		if !b.opts.Remove && !b.opts.ForceRemove {
+			what = "its container was kept (--rm=false)"
+		}
+		err = &StepError{Step: b.step, Err: fmt.Errorf("build interrupted at step %d: %s", b.step, what)}
+	}
 	if err != nil {
 		var se *StepError
 		if !errors.As(err, &se) {

@@ -135,12 +135,19 @@ func (s *Store) UpdateIndex(fn func(idx *ocispec.Index) error) error {
 	return s.updateIndexLocked(fn)
 }
 
+// errUnchanged lets an index update say it changed nothing, so the file is
+// not rewritten (and fsynced) for nothing.
+var errUnchanged = errors.New("index unchanged")
+
 func (s *Store) updateIndexLocked(fn func(idx *ocispec.Index) error) error {
 	idx, err := s.ReadIndex()
 	if err != nil {
 		return err
 	}
 	if err := fn(idx); err != nil {
+		if errors.Is(err, errUnchanged) {
+			return nil
+		}
 		return err
 	}
 	return s.writeIndex(idx)
@@ -216,7 +223,7 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 	err = s.UpdateIndex(func(idx *ocispec.Index) error {
 		for _, d := range idx.Manifests {
 			if d.Digest == manifestDesc.Digest {
-				return nil // already listed
+				return errUnchanged // already listed
 			}
 		}
 		entry := manifestDesc
@@ -422,7 +429,7 @@ func (s *Store) Tag(id digest.Digest, name string) (previous digest.Digest, err 
 			if d.Annotations[ocispec.AnnotationRefName] == full {
 				cfg, err := s.configDigest(d.Digest)
 				if err == nil && cfg == id {
-					return nil // already tagged
+					return errUnchanged // already tagged
 				}
 				previous = cfg
 				if !s.listedElsewhere(idx, d) {
