@@ -908,6 +908,7 @@ func (e *Engine) commitLoad(ctx context.Context, st *stagedArchive, p *loadPlan)
 			return nil, archiveError("load", err)
 		}
 		configOfManifest[img.manifestDigest] = img.id
+		manifestOfConfig[img.id] = img.manifestDigest
 	}
 	if err := ctxErr(ctx); err != nil {
 		return nil, err

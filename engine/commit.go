@@ -51,7 +51,13 @@ func (e *Engine) commitContainer(ctx context.Context, containerID string, spec c
 	var sizes []int64
 	if spec.Parent != nil {
 		layers = append(layers, spec.Parent.Manifest.Layers...)
-		sizes = append(sizes, spec.Parent.Size)
+		if parentSizes, ok := spec.Parent.LayerSizes(); ok {
+			sizes = append(sizes, parentSizes...)
+		} else {
+			// Per-layer sizes unknown: the total stays right, and history
+			// falls back to reading the layers.
+			sizes = append(sizes, spec.Parent.Size)
+		}
 	}
 	cfg.RootFS.Type = "layers"
 	cfg.RootFS.DiffIDs = append([]digest.Digest{}, cfg.RootFS.DiffIDs...)

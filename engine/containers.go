@@ -762,37 +762,6 @@ func (e *Engine) StartContainer(ctx context.Context, id string) error {
 	return e.startShim(ctx, c)
 }
 
-// waitProcessExit waits up to timeout (forever if negative) for the
-// process to exit, and reports whether it did.
-func waitProcessExit(pid int, start uint64, timeout time.Duration) bool {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return true // already gone
-	}
-	defer unix.Close(fd)
-	if !runtime.ProcessAlive(pid, start) {
-		return true
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		ms := -1
-		if timeout >= 0 {
-			left := time.Until(deadline)
-			if left <= 0 {
-				return !runtime.ProcessAlive(pid, start)
-			}
-			ms = int(left/time.Millisecond) + 1
-		}
-		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
-		if err == nil && n > 0 {
-			return true
-		}
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			return !runtime.ProcessAlive(pid, start)
-		}
-	}
-}
-
 // awaitExitRecord waits until the container's record shows it stopped:
 // its supervisor writes that right after the process exits.
 func (e *Engine) awaitExitRecord(ctx context.Context, id string) (*store.Container, error) {
@@ -838,10 +807,10 @@ func (e *Engine) StopContainer(ctx context.Context, id string, timeout time.Dura
 	if c.State.Status == store.StatusPaused {
 		_ = cg.Thaw() // a frozen process cannot act on the signal
 	}
-	if !waitProcessExit(pid, start, timeout) {
+	if !runtime.WaitExit(pid, start, timeout) {
 		_ = runtime.Kill(pid, start, syscall.SIGKILL)
 		_ = cg.Thaw()
-		waitProcessExit(pid, start, -1)
+		runtime.WaitExit(pid, start, -1)
 	}
 	_, err = e.awaitExitRecord(ctx, c.ID)
 	return err
@@ -874,7 +843,7 @@ func (e *Engine) KillContainer(ctx context.Context, id string, signal string) er
 		if c.State.Status == store.StatusPaused {
 			_ = runtime.CgroupFor("", c.ID).Thaw()
 		}
-		waitProcessExit(c.State.Pid, c.State.PidStart, 10*time.Second)
+		runtime.WaitExit(c.State.Pid, c.State.PidStart, 10*time.Second)
 		_, err = e.awaitExitRecord(ctx, c.ID)
 	}
 	return err
@@ -893,7 +862,7 @@ func (e *Engine) RemoveContainer(ctx context.Context, id string, force bool) err
 		}
 		_ = runtime.Kill(c.State.Pid, c.State.PidStart, syscall.SIGKILL)
 		_ = runtime.CgroupFor("", c.ID).Thaw()
-		waitProcessExit(c.State.Pid, c.State.PidStart, 10*time.Second)
+		runtime.WaitExit(c.State.Pid, c.State.PidStart, 10*time.Second)
 		if c, err = e.awaitExitRecord(ctx, c.ID); err != nil {
 			return err
 		}
@@ -974,7 +943,7 @@ func (e *Engine) WaitContainer(ctx context.Context, id string) (int, error) {
 	if c.State.Running() {
 		done := make(chan struct{})
 		go func() {
-			waitProcessExit(c.State.Pid, c.State.PidStart, -1)
+			runtime.WaitExit(c.State.Pid, c.State.PidStart, -1)
 			close(done)
 		}()
 		select {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/berthkit/berth/engine/layer"
 	"github.com/berthkit/berth/engine/store"
-	"github.com/distribution/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -106,7 +105,7 @@ func (e *Engine) InspectImage(ctx context.Context, name string) (*ImageInspect, 
 	out := &ImageInspect{
 		ID:            img.ID.String(),
 		RepoTags:      sortedRefs(img),
-		RepoDigests:   repoDigests(img),
+		RepoDigests:   []string{},
 		Parent:        img.Parent.String(),
 		Comment:       raw.Comment,
 		DockerVersion: raw.DockerVersion,
@@ -119,6 +118,11 @@ func (e *Engine) InspectImage(ctx context.Context, name string) (*ImageInspect, 
 		Size:          img.Size,
 		RootFS:        InspectRootFS{Type: img.Config.RootFS.Type, Layers: []string{}},
 		Metadata:      InspectMetadata{LastTagTime: time.Time{}.Format(time.RFC3339Nano)},
+	}
+	if recorded, err := e.Store.RepoDigests(img.ManifestDigest); err == nil {
+		for _, rd := range recorded {
+			out.RepoDigests = append(out.RepoDigests, store.Familiar(rd))
+		}
 	}
 	if out.Comment == "" && len(img.Config.History) > 0 {
 		out.Comment = img.Config.History[len(img.Config.History)-1].Comment
@@ -137,26 +141,6 @@ func (e *Engine) InspectImage(ctx context.Context, name string) (*ImageInspect, 
 		}
 	}
 	return out, ctxErr(ctx)
-}
-
-// repoDigests names the manifest under each repository the image is tagged
-// in: "busybox@sha256:...", what a pull by digest would ask for.
-func repoDigests(img *store.Image) []string {
-	seen := map[string]bool{}
-	out := []string{}
-	for _, full := range img.Refs {
-		ref, err := reference.ParseNormalizedNamed(full)
-		if err != nil {
-			continue
-		}
-		d := reference.FamiliarName(ref) + "@" + img.ManifestDigest.String()
-		if !seen[d] {
-			seen[d] = true
-			out = append(out, d)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // HistoryItem is one row of `history`: a history entry of the image config,

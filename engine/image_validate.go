@@ -25,7 +25,15 @@ type ValidateResult struct {
 func (e *Engine) ValidateImages(ctx context.Context, names []string) (results []ValidateResult, layoutErr error, err error) {
 	images, err := e.Store.Images()
 	if err != nil {
-		return nil, nil, err
+		if len(names) > 0 {
+			return nil, nil, err
+		}
+		// A store too damaged to list its images: say what is wrong with
+		// the layout, which is where listing failed.
+		if layoutErr = store.ValidateLayout(e.Store); layoutErr == nil {
+			layoutErr = &store.ValidationError{Subject: e.Root(), Problems: []string{err.Error()}}
+		}
+		return nil, layoutErr, nil
 	}
 	var todo []ValidateResult
 	if len(names) == 0 {

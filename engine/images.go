@@ -22,7 +22,9 @@ type ImageSummary struct {
 	// Repository and Tag are the familiar name split in two ("busybox",
 	// "latest"), or "<none>".
 	Repository, Tag string
-	// Digest is the manifest digest, what name@digest resolves to.
+	// Digest is the digest a registry knows this repository's image by
+	// (recorded at pull or push), empty when none is known, as Docker's
+	// DIGEST column.
 	Digest digest.Digest
 	// Containers counts the containers created from the image.
 	Containers int
@@ -106,21 +108,28 @@ func (e *Engine) ListImages(ctx context.Context, opts ListImagesOptions) ([]Imag
 	}
 	var repoFilter, tagFilter string
 	if opts.Reference != "" {
+		if _, err := store.ParseRef(opts.Reference); err != nil {
+			return nil, err // Docker's wording
+		}
 		ref, err := reference.ParseNormalizedNamed(opts.Reference)
 		if err != nil {
-			return nil, fmt.Errorf("invalid reference format: %q", opts.Reference)
+			return nil, err
 		}
 		repoFilter = ref.Name()
 		if t, ok := ref.(reference.Tagged); ok {
 			tagFilter = t.Tag()
 		}
 	}
+	repoDigests, err := e.repoDigestsByManifest()
+	if err != nil {
+		return nil, err
+	}
 	var out []ImageSummary
 	for _, img := range f.images {
 		hasChildren := len(f.children[img.ID]) > 0
 		untagged := len(img.Refs) == 0
 		row := ImageSummary{
-			Image: img, Digest: img.ManifestDigest, Containers: len(f.usedBy(img.ID)),
+			Image: img, Containers: len(f.usedBy(img.ID)),
 			Dangling: untagged && !hasChildren, Intermediate: untagged && hasChildren,
 		}
 		if row.Intermediate && !opts.All && filter.dangling == nil {
@@ -147,6 +156,11 @@ func (e *Engine) ListImages(ctx context.Context, opts ListImagesOptions) ([]Imag
 			}
 			r := row
 			r.Repository, r.Tag = store.SplitFamiliar(full)
+			for _, rd := range repoDigests[img.ManifestDigest] {
+				if canonical, ok := rd.(reference.Canonical); ok && canonical.Name() == ref.Name() {
+					r.Digest = canonical.Digest()
+				}
+			}
 			if tagFilter != "" && r.Tag != tagFilter {
 				continue
 			}
@@ -657,4 +671,22 @@ func sortedRefs(img *store.Image) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// repoDigestsByManifest reads the repository digests the index records
+// (store.AnnotationRepoDigest: set when an image is pulled or pushed).
+func (e *Engine) repoDigestsByManifest() (map[digest.Digest][]reference.Named, error) {
+	idx, err := e.Store.ReadIndex()
+	if err != nil {
+		return nil, err
+	}
+	out := map[digest.Digest][]reference.Named{}
+	for _, d := range idx.Manifests {
+		if rd := d.Annotations[store.AnnotationRepoDigest]; rd != "" {
+			if ref, err := reference.ParseNormalizedNamed(rd); err == nil {
+				out[d.Digest] = append(out[d.Digest], ref)
+			}
+		}
+	}
+	return out, nil
 }

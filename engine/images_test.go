@@ -249,8 +249,14 @@ func TestImageHistoryWalksParents(t *testing.T) {
 		t.Errorf("tags %v", items[0].Tags)
 	}
 	// Without the parents (a loaded image), the older rows are <missing>.
-	if _, err := e.RemoveImage(ctx, step.ShortID(), engine.RemoveImageOptions{}); err == nil {
-		t.Fatal("a parent was removed")
+	other := imgEngine(t)
+	imgLoad(t, other, imgSave(t, e, "rommelrico/redis"))
+	items, err = other.ImageHistory(ctx, "rommelrico/redis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 3 || items[0].ID != top.ID.String() || items[1].ID != "<missing>" || items[2].ID != "<missing>" {
+		t.Errorf("history of a loaded image: %+v", items)
 	}
 }
 
@@ -307,9 +313,29 @@ func TestInspectImage(t *testing.T) {
 	if strings.Join(got.RepoTags, " ") != "localhost:5000/redis:1 rommelrico/redis:latest" {
 		t.Errorf("RepoTags %v", got.RepoTags)
 	}
-	wantDigests := "localhost:5000/redis@" + top.ManifestDigest.String() + " rommelrico/redis@" + top.ManifestDigest.String()
-	if strings.Join(got.RepoDigests, " ") != wantDigests {
-		t.Errorf("RepoDigests %v", got.RepoDigests)
+	// As Docker: no repository digest until a registry has seen the image.
+	if len(got.RepoDigests) != 0 {
+		t.Errorf("RepoDigests of a local image: %v", got.RepoDigests)
+	}
+	if err := e.Store.SetRepoDigest("rommelrico/redis", "docker.io/rommelrico/redis@"+top.ManifestDigest.String()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = e.InspectImage(ctx, "rommelrico/redis")
+	if strings.Join(got.RepoDigests, " ") != "rommelrico/redis@"+top.ManifestDigest.String() {
+		t.Errorf("RepoDigests after a push: %v", got.RepoDigests)
+	}
+	list, err := e.ListImages(ctx, engine.ListImagesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range list {
+		want := ""
+		if row.Repository == "rommelrico/redis" {
+			want = top.ManifestDigest.String()
+		}
+		if row.Digest.String() != want {
+			t.Errorf("images --digests row %s: %q, want %q", row.Repository, row.Digest, want)
+		}
 	}
 	if len(got.RootFS.Layers) != 2 || got.RootFS.Layers[1] != top.DiffIDs()[1].String() || got.Size != top.Size {
 		t.Errorf("RootFS %+v size %d", got.RootFS, got.Size)

@@ -556,7 +556,7 @@ func (l *Lesson) validate(file string) error {
 	return nil
 }
 
-// Section is a lesson resolved for one base: only the blocks that apply.
+// For returns the lesson resolved for one base: only the blocks that apply.
 func (l *Lesson) For(base string) []Block {
 	var out []Block
 	for _, b := range l.Blocks {

@@ -95,7 +95,7 @@ func RenderHTML(w io.Writer, m *Model, opts HTMLOptions) error {
 	for _, b := range m.Builds {
 		hb := htmlBuild{Index: b.Index, ID: shortID(b.ID)}
 		if b.Start != nil {
-			hb.Context = fmt.Sprintf("context %s: %d files, %s", b.Start.Context, b.Start.ContextFiles, humanSize(b.Start.ContextBytes))
+			hb.Context = fmt.Sprintf("build context: %s, %s", plural(b.Start.ContextFiles, "file"), humanSize(b.Start.ContextBytes))
 		}
 		total := buildSpan(b)
 		if b.End != nil {

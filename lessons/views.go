@@ -39,7 +39,6 @@ func RenderAnnotated(w io.Writer, events []trace.Event, st Style) *Model {
 
 type treeNode struct {
 	label  string
-	detail []string
 	kids   []*treeNode
 	placed bool
 }
@@ -210,6 +209,9 @@ func imageLabel(m *Model, id string, st Style) string {
 			}
 		}
 	}
+	if len(facts) == 0 {
+		facts = append(facts, "not made in this trace")
+	}
 	return st.paint(st.cmd, "image "+shortID(id)) + "  " + strings.Join(dedupe(facts), " · ")
 }
 
@@ -350,7 +352,7 @@ func LayerStack(m *Model, b *BuildModel) []LayerRow {
 			row.Summary = fmt.Sprintf("+1 layer, %s", humanSize(src.Layer.Size))
 			if src.Snapshot != nil {
 				row.Summary += fmt.Sprintf(" (%d added, %d changed, %d deleted)", src.Snapshot.Added, src.Snapshot.Changed, src.Snapshot.Deleted)
-				row.Paths = src.Snapshot.Paths
+				row.Paths = orderPaths(src.Snapshot.Paths)
 			}
 		}
 		if row.MadeBy != nil && row.MadeBy != s && s.Info.Instruction != "FROM" {

@@ -51,7 +51,11 @@ func IndexTrace(m *Model) *CacheIndex {
 			replaced := false
 			for i := range list {
 				if list[i].Original == rec.Original {
-					list[i] = rec
+					// A reuse keeps the record of where the image was made;
+					// a new image for the same key (after --no-cache) replaces it.
+					if list[i].Image != rec.Image {
+						list[i] = rec
+					}
 					replaced = true
 				}
 			}

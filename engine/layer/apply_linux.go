@@ -79,7 +79,7 @@ func apply(ctx context.Context, rootDir string, r io.Reader, opts ApplyOptions) 
 	}
 	defer stream.Close()
 
-	hashed := &hashReader{r: stream, h: algorithm.Hash()}
+	hashed := &hashReader{ctx: ctx, r: stream, h: algorithm.Hash()}
 	tr := tar.NewReader(hashed)
 	a := &applier{
 		root:   rt,
@@ -128,13 +128,19 @@ func apply(ctx context.Context, rootDir string, r io.Reader, opts ApplyOptions) 
 	return &ApplyResult{DiffID: diffID, Size: hashed.n, Entries: entries}, nil
 }
 
+// hashReader hashes and counts what it reads, and stops when ctx is done, so
+// even one huge file can be interrupted.
 type hashReader struct {
-	r io.Reader
-	h hash.Hash
-	n int64
+	ctx context.Context
+	r   io.Reader
+	h   hash.Hash
+	n   int64
 }
 
 func (hr *hashReader) Read(p []byte) (int, error) {
+	if err := hr.ctx.Err(); err != nil {
+		return 0, err
+	}
 	n, err := hr.r.Read(p)
 	hr.h.Write(p[:n])
 	hr.n += int64(n)

@@ -9,8 +9,10 @@ import (
 	"io"
 	"math/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -51,6 +53,16 @@ func benchTree(b *testing.B, randomMiB, smallFiles int) (string, int64) {
 	return root, total
 }
 
+// goSource is $GOROOT/src: 150 MiB of compressible text in 15,000 files, a
+// stand-in for a package manager's output.
+func goSource(b *testing.B) string {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		b.Skip("no go command")
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "src")
+}
+
 var benchShapes = []struct {
 	name             string
 	randomMiB, files int
@@ -78,6 +90,24 @@ func BenchmarkDiff(b *testing.B) {
 				b.ReportMetric(float64(res.Size)/float64(res.UncompressedSize), "ratio")
 			})
 		}
+	}
+}
+
+func BenchmarkDiffGoSource(b *testing.B) {
+	for _, c := range []Compression{Gzip, Zstd, None} {
+		b.Run(c.String(), func(b *testing.B) {
+			src := goSource(b)
+			var res *DiffResult
+			for b.Loop() {
+				var err error
+				res, err = Diff(context.Background(), src, io.Discard, DiffOptions{Compression: c})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.SetBytes(res.UncompressedSize)
+			b.ReportMetric(float64(res.Size)/float64(res.UncompressedSize), "ratio")
+		})
 	}
 }
 
@@ -112,12 +142,14 @@ func BenchmarkApply(b *testing.B) {
 // candidate, the measurement behind the default (docs/layers.md).
 func BenchmarkCompressors(b *testing.B) {
 	root, _ := benchTree(b, 100, 5000)
-	var tarBuf bytes.Buffer
-	if _, err := Diff(context.Background(), root, &tarBuf, DiffOptions{Compression: None}); err != nil {
+	var commitTar, sourceTar bytes.Buffer
+	if _, err := Diff(context.Background(), root, &commitTar, DiffOptions{Compression: None}); err != nil {
 		b.Fatal(err)
 	}
 	must(b, os.RemoveAll(root))
-	data := tarBuf.Bytes()
+	if _, err := Diff(context.Background(), goSource(b), &sourceTar, DiffOptions{Compression: None}); err != nil {
+		b.Fatal(err)
+	}
 	candidates := []struct {
 		name string
 		make func(io.Writer) (io.WriteCloser, error)
@@ -127,21 +159,30 @@ func BenchmarkCompressors(b *testing.B) {
 		{"pgzip-6", func(w io.Writer) (io.WriteCloser, error) { return newCompressor(w, Gzip, 6) }},
 		{"zstd-3", func(w io.Writer) (io.WriteCloser, error) { return newCompressor(w, Zstd, 3) }},
 	}
-	for _, c := range candidates {
-		b.Run(c.name, func(b *testing.B) {
-			b.SetBytes(int64(len(data)))
-			var out countWriter
-			for b.Loop() {
-				out = 0
-				w, err := c.make(&out)
-				must(b, err)
-				_, err = io.Copy(w, bytes.NewReader(data))
-				must(b, err)
-				must(b, w.Close())
-			}
-			b.ReportMetric(float64(out)/float64(len(data)), "ratio")
-		})
+	for _, input := range []struct {
+		name string
+		data []byte
+	}{{"commit-tree", commitTar.Bytes()}, {"go-source", sourceTar.Bytes()}} {
+		for _, c := range candidates {
+			benchCompressor(b, input.name+"/"+c.name, input.data, c.make)
+		}
 	}
+}
+
+func benchCompressor(b *testing.B, name string, data []byte, newWriter func(io.Writer) (io.WriteCloser, error)) {
+	b.Run(name, func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		var out countWriter
+		for b.Loop() {
+			out = 0
+			w, err := newWriter(&out)
+			must(b, err)
+			_, err = io.Copy(w, bytes.NewReader(data))
+			must(b, err)
+			must(b, w.Close())
+		}
+		b.ReportMetric(float64(out)/float64(len(data)), "ratio")
+	})
 }
 
 type countWriter int64

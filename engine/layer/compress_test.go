@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"math/rand"
+	"runtime"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -93,5 +95,34 @@ func check(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The blob digest must not depend on the machine's core count, or two
+// machines would store the same layer under different digests.
+func TestCompressionIndependentOfCores(t *testing.T) {
+	var data bytes.Buffer
+	r := rand.New(rand.NewSource(3))
+	words := []string{"layer ", "diff ", "apply ", "whiteout ", "\n"}
+	for data.Len() < 3<<20 {
+		data.WriteString(words[r.Intn(len(words))])
+		if r.Intn(50) == 0 {
+			noise := make([]byte, 2000)
+			r.Read(noise)
+			data.Write(noise)
+		}
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, c := range []Compression{Gzip, Zstd} {
+		var first []byte
+		for _, procs := range []int{1, 2, 4} {
+			runtime.GOMAXPROCS(procs)
+			blob := compress(t, data.Bytes(), c)
+			if first == nil {
+				first = blob
+			} else if !bytes.Equal(blob, first) {
+				t.Errorf("%s with GOMAXPROCS=%d differs from GOMAXPROCS=1", c, procs)
+			}
+		}
 	}
 }

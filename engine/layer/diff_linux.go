@@ -108,7 +108,7 @@ type tarResult struct {
 
 // writeTar writes the tar of upperDir to w, hashing it on the way.
 func writeTar(ctx context.Context, upperDir string, w io.Writer, opts DiffOptions) *tarResult {
-	hw := &hashWriter{w: w, h: digest.Canonical.Hash()}
+	hw := &hashWriter{ctx: ctx, w: w, h: digest.Canonical.Hash()}
 	bw := bufio.NewWriterSize(hw, copyBufferSize)
 	tw := tar.NewWriter(bw)
 	d := newDiffer(ctx, upperDir, opts)
@@ -130,13 +130,21 @@ func writeTar(ctx context.Context, upperDir string, w io.Writer, opts DiffOption
 	}
 }
 
+// hashWriter hashes and counts what it writes; with a ctx it stops when ctx
+// is done, so even one huge file can be interrupted.
 type hashWriter struct {
-	w io.Writer
-	h hash.Hash
-	n int64
+	ctx context.Context // may be nil
+	w   io.Writer
+	h   hash.Hash
+	n   int64
 }
 
 func (hw *hashWriter) Write(p []byte) (int, error) {
+	if hw.ctx != nil {
+		if err := hw.ctx.Err(); err != nil {
+			return 0, err
+		}
+	}
 	n, err := hw.w.Write(p)
 	hw.h.Write(p[:n])
 	hw.n += int64(n)

@@ -70,15 +70,15 @@ func buildTree(t *testing.T, root string, asRoot bool) {
 	must(t, os.MkdirAll(p("var/log"), 0o755))
 	f, err := os.Create(p("var/log/lastlog"))
 	must(t, err)
-	must(t, f.Truncate(64<<20))
+	must(t, f.Truncate(16<<20))
 	_, err = f.WriteAt([]byte("uid 1000 logged in"), 1<<20)
 	must(t, err)
-	_, err = f.WriteAt(bytes.Repeat([]byte{7}, 10000), 32<<20)
+	_, err = f.WriteAt(bytes.Repeat([]byte{7}, 10000), 8<<20)
 	must(t, err)
 	must(t, f.Close())
-	must(t, os.Truncate(createEmpty(t, p("var/all-hole")), 10<<20))
+	must(t, os.Truncate(createEmpty(t, p("var/all-hole")), 4<<20))
 	writeFile(t, p("var/head"), strings.Repeat("h", 8192), 0o644)
-	must(t, os.Truncate(p("var/head"), 8<<20))
+	must(t, os.Truncate(p("var/head"), 4<<20))
 
 	if asRoot {
 		writeFile(t, p("home/user/.profile"), "export PS1", 0o644)
@@ -139,7 +139,7 @@ func TestRoundTrip(t *testing.T) {
 			if res.MediaType != c.MediaType() || res.Empty {
 				t.Fatalf("media type %s, empty %v", res.MediaType, res.Empty)
 			}
-			// 80 MiB of logical file size, a few KiB of data.
+			// 24 MiB of logical file size, a few KiB of data.
 			if res.UncompressedSize > 256<<10 {
 				t.Errorf("tar is %d bytes: sparse files were not written sparse", res.UncompressedSize)
 			}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -73,10 +74,20 @@ type guardTransport struct {
 	cfg      Config
 	secure   http.RoundTripper
 	insecure http.RoundTripper
+	verdicts sync.Map // host → bool: IsInsecure may resolve names
+}
+
+func (g *guardTransport) isInsecure(host string) bool {
+	if v, ok := g.verdicts.Load(host); ok {
+		return v.(bool)
+	}
+	insecure := g.cfg.IsInsecure(host)
+	g.verdicts.Store(host, insecure)
+	return insecure
 }
 
 func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	insecure := g.cfg.IsInsecure(req.URL.Host)
+	insecure := g.isInsecure(req.URL.Host)
 	if req.URL.Scheme == "http" && !insecure {
 		if req.Body != nil {
 			req.Body.Close()

@@ -89,7 +89,7 @@ func TestPlainHTTPRefusedForPrivateAddress(t *testing.T) {
 	if _, err := g.RoundTrip(req); !errors.Is(err, errFailTransport) {
 		t.Fatalf("https refused: %v", err)
 	}
-	g.cfg = Config{InsecureRegistries: []string{"192.168.1.20:5000"}}
+	g = &guardTransport{cfg: Config{InsecureRegistries: []string{"192.168.1.20:5000"}}, secure: failTransport{}, insecure: failTransport{}}
 	req, _ = http.NewRequest(http.MethodGet, "http://192.168.1.20:5000/v2/", nil)
 	if _, err := g.RoundTrip(req); !errors.Is(err, errFailTransport) {
 		t.Fatalf("listed registry refused: %v", err)

@@ -95,9 +95,6 @@ func (c *Client) Pull(ctx context.Context, s *store.Store, name string, opts Pul
 	}
 	progress := NewProgress(out)
 	defer progress.Close()
-	if given, err := reference.ParseNormalizedNamed(name); err == nil && reference.IsNameOnly(given) {
-		progress.Line("Using default tag: latest")
-	}
 	tagOrDigest := ""
 	switch r := ref.(type) {
 	case reference.Digested:

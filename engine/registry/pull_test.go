@@ -107,7 +107,7 @@ func TestPullUpToDateFetchesNoBlob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "Using default tag: latest\nlatest: Pulling from x\nDigest: " + f.Digest.String() +
+	want := "latest: Pulling from x\nDigest: " + f.Digest.String() +
 		"\nStatus: Image is up to date for " + reg.Host + "/x:latest\n"
 	if out.String() != want {
 		t.Errorf("output\n%s\nwant\n%s", out.String(), want)

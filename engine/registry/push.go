@@ -70,9 +70,6 @@ func (c *Client) Push(ctx context.Context, s *store.Store, name string, opts Pus
 	}
 	progress := NewProgress(out)
 	defer progress.Close()
-	if given, err := reference.ParseNormalizedNamed(name); err == nil && reference.IsNameOnly(given) {
-		progress.Line("Using default tag: latest")
-	}
 	img, err := findExact(s, ref.String())
 	if err != nil {
 		return res, fmt.Errorf("An image does not exist locally with the tag: %s", reference.FamiliarName(ref))

@@ -54,6 +54,7 @@ type Handler struct {
 
 	mu      sync.Mutex
 	uploads map[string]*upload
+	logMu   sync.Mutex // one request's line at a time
 }
 
 type upload struct {
@@ -96,8 +97,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if h.opts.Log != nil {
-		fmt.Fprintf(h.opts.Log, "%s %s %d %s %s %s\n", r.Method, r.URL.RequestURI(), rec.status,
+		line := fmt.Sprintf("%s %s %d %s %s %s\n", r.Method, r.URL.RequestURI(), rec.status,
 			formatBytes(rec.bytes), time.Since(start).Round(time.Microsecond), remoteHost(r.RemoteAddr))
+		h.logMu.Lock()
+		_, _ = io.WriteString(h.opts.Log, line)
+		h.logMu.Unlock()
 	}
 }
 

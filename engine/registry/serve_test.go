@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/berthkit/berth/engine/store"
@@ -25,7 +26,26 @@ type servedStore struct {
 	h    *Handler
 	srv  *httptest.Server
 	Host string
-	log  bytes.Buffer
+	log  syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer the handler's goroutines may write while the
+// test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func serveStore(t *testing.T, allowPush bool) *servedStore {

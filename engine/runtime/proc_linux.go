@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -66,4 +67,36 @@ func Kill(pid int, start uint64, sig syscall.Signal) error {
 		return fmt.Errorf("signal process %d: %w", pid, err)
 	}
 	return nil
+}
+
+// WaitExit waits up to timeout (forever if negative) for the process pid
+// that started at start to exit, and reports whether it did. It works for
+// any process, not only children, through a pidfd.
+func WaitExit(pid int, start uint64, timeout time.Duration) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return true // already gone
+	}
+	defer unix.Close(fd)
+	if !ProcessAlive(pid, start) {
+		return true
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		ms := -1
+		if timeout >= 0 {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return !ProcessAlive(pid, start)
+			}
+			ms = int(left/time.Millisecond) + 1
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+		if err == nil && n > 0 {
+			return true
+		}
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return !ProcessAlive(pid, start)
+		}
+	}
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
-	"github.com/opencontainers/image-spec/schema"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -78,8 +77,8 @@ func (v *validator) addf(format string, args ...any) {
 	v.problems = append(v.problems, fmt.Sprintf(format, args...))
 }
 
-func (v *validator) schema(what string, validator schema.Validator, data []byte) {
-	if err := validator.Validate(bytes.NewReader(data)); err != nil {
+func (v *validator) schema(what string, check func([]byte) error, data []byte) {
+	if err := check(data); err != nil {
 		v.addf("%s does not match the OCI schema: %s", what, oneLine(err))
 	}
 }
@@ -93,14 +92,14 @@ func (v *validator) layout() {
 	if err != nil {
 		v.addf("oci-layout: %v", err)
 	} else {
-		v.schema("oci-layout", schema.ValidatorMediaTypeLayoutHeader, layoutData)
+		v.schema("oci-layout", CheckLayoutSchema, layoutData)
 	}
 	indexData, err := os.ReadFile(v.s.indexPath())
 	if err != nil {
 		v.addf("index.json: %v", err)
 		return
 	}
-	v.schema("index.json", schema.ValidatorMediaTypeImageIndex, indexData)
+	v.schema("index.json", CheckIndexSchema, indexData)
 	var idx ocispec.Index
 	if err := json.Unmarshal(indexData, &idx); err != nil {
 		v.addf("index.json is not JSON: %v", err)
@@ -189,7 +188,7 @@ func (v *validator) image(img *Image) {
 	if manifestData == nil {
 		return
 	}
-	v.schema("manifest", schema.ValidatorMediaTypeManifest, manifestData)
+	v.schema("manifest", CheckManifestSchema, manifestData)
 	var m ocispec.Manifest
 	if err := json.Unmarshal(manifestData, &m); err != nil {
 		v.addf("manifest is not JSON: %v", err)
@@ -208,7 +207,7 @@ func (v *validator) image(img *Image) {
 	if configData == nil {
 		return
 	}
-	v.schema("config", schema.ValidatorMediaTypeImageConfig, configData)
+	v.schema("config", CheckConfigSchema, configData)
 	var cfg ocispec.Image
 	if err := json.Unmarshal(configData, &cfg); err != nil {
 		v.addf("config is not JSON: %v", err)

@@ -87,9 +87,17 @@ func Prepare(ctx context.Context, opts Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Dir != "" {
+		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("make the lesson's directory: %w", err)
+		}
+	}
 	dir, err := os.MkdirTemp(opts.Dir, "berth-lesson-"+opts.Lesson+"-")
 	if err != nil {
 		return nil, fmt.Errorf("make the lesson's directory: %w", err)
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
 	}
 	s := &Session{Dir: dir, Root: filepath.Join(dir, "root"), Workspace: filepath.Join(dir, "workspace"), Base: base}
 	if err := os.MkdirAll(s.Workspace, 0o755); err != nil {

@@ -11,8 +11,9 @@ import (
 
 func newBootstrapCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "bootstrap",
-		Short: "Make a base image without a registry (busybox, Debian)",
+		Use:                   "bootstrap",
+		DisableFlagsInUseLine: true,
+		Short:                 "Make a base image without a registry (busybox, Debian)",
 		Long: `Make base images on this machine, so a workshop works with no registry and
 no Wi-Fi: busybox from the host's static busybox, Debian with mmdebstrap
 from a Debian mirror.`,
@@ -36,8 +37,9 @@ type bootstrapBusyboxOptions struct {
 func newBootstrapBusyboxCmd(g *globalOptions) *cobra.Command {
 	opts := &bootstrapBusyboxOptions{}
 	cmd := &cobra.Command{
-		Use:   "busybox [OPTIONS] [REPOSITORY[:TAG]]",
-		Short: "Make busybox:latest from a static busybox binary",
+		Use:                   "busybox [OPTIONS] [REPOSITORY[:TAG]]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Make busybox:latest from a static busybox binary",
 		Long: `Make a one-layer busybox image from a static busybox: /bin/busybox with a
 link for every applet, /etc/passwd, /etc/group, /tmp (1777), /root (0700)
 and the usual directories, all owned by root, CMD ["sh"]. The same busybox
@@ -88,8 +90,9 @@ type bootstrapDebianOptions struct {
 func newBootstrapDebianCmd(g *globalOptions) *cobra.Command {
 	opts := &bootstrapDebianOptions{}
 	cmd := &cobra.Command{
-		Use:   "debian [OPTIONS] [REPOSITORY[:TAG]]",
-		Short: "Make a Debian base image with mmdebstrap",
+		Use:                   "debian [OPTIONS] [REPOSITORY[:TAG]]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Make a Debian base image with mmdebstrap",
 		Long: `Make a Debian base image (variant minbase, CMD ["bash"]) with mmdebstrap,
 from the host's Debian mirror. Needs mmdebstrap (apt-get install mmdebstrap)
 and the mirror; the default name is debian:SUITE.`,

@@ -78,6 +78,9 @@ each step says whether it would be cached and why not.`,
 }
 
 func runBuild(ctx context.Context, g *globalOptions, opts *buildOptions) error {
+	if g.host != "" {
+		return runBuildRemote(ctx, g, opts)
+	}
 	bo := build.Options{
 		Tags: opts.tags, Target: opts.target, NoCache: opts.noCache, Remove: opts.rm,
 		ForceRemove: opts.forceRm, Network: opts.network, Explain: opts.explain, Platform: opts.platform,

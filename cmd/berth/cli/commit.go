@@ -53,6 +53,9 @@ the snapshot is taken unless --pause=false.`,
 }
 
 func runCommit(ctx context.Context, g *globalOptions, opts *commitOptions) error {
+	if g.host != "" {
+		return runCommitRemote(ctx, g, opts)
+	}
 	eng, err := g.engine()
 	if err != nil {
 		return err

@@ -26,8 +26,9 @@ type historyOptions struct {
 func newHistoryCmd(g *globalOptions) *cobra.Command {
 	opts := &historyOptions{}
 	cmd := &cobra.Command{
-		Use:   "history [OPTIONS] IMAGE",
-		Short: "Show the history of an image",
+		Use:                   "history [OPTIONS] IMAGE",
+		DisableFlagsInUseLine: true,
+		Short:                 "Show the history of an image",
 		Long: `Show the steps that made an image, newest first: each history entry of its
 config with the command that created it and the size of the layer it added.
 An entry shows the ID of the image that step produced while the store still
@@ -123,7 +124,8 @@ func historyRowOf(it engine.HistoryItem, opts *historyOptions) historyRow {
 	}
 	createdBy := strings.ReplaceAll(it.CreatedBy, "\t", " ")
 	if !opts.noTrunc {
-		createdBy = ellipsis(createdBy, 45)
+		// A heredoc RUN's command spans lines; one table row shows it on one.
+		createdBy = ellipsis(strings.ReplaceAll(createdBy, "\n", " "), 45)
 	}
 	row.CreatedBy = createdBy
 	if !it.Created.IsZero() {
@@ -149,8 +151,9 @@ type imageDiffOptions struct {
 func newImageDiffCmd(g *globalOptions) *cobra.Command {
 	opts := &imageDiffOptions{}
 	cmd := &cobra.Command{
-		Use:   "diff [OPTIONS] IMAGE",
-		Short: "Show what each layer of an image adds, changes and deletes",
+		Use:                   "diff [OPTIONS] IMAGE",
+		DisableFlagsInUseLine: true,
+		Short:                 "Show what each layer of an image adds, changes and deletes",
 		Long: `List an image's layers, base first, and under each the paths it adds (A),
 changes (C: the path existed in a lower layer) and deletes (D: whiteouts),
 like berth diff does for a container. --format json prints one JSON object

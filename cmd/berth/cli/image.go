@@ -15,8 +15,9 @@ import (
 
 func newImageCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "image",
-		Short: "Manage images",
+		Use:                   "image",
+		DisableFlagsInUseLine: true,
+		Short:                 "Manage images",
 		Example: `  berth image ls
   berth image validate
   berth image diff busybox
@@ -53,8 +54,9 @@ type pruneOptions struct {
 func newImagePruneCmd(g *globalOptions) *cobra.Command {
 	opts := &pruneOptions{}
 	cmd := &cobra.Command{
-		Use:   "prune [OPTIONS]",
-		Short: "Remove unused images",
+		Use:                   "prune [OPTIONS]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Remove unused images",
 		Long: `Remove dangling images (untagged, and no image built on them), or with
 --all every image no container uses, and free their blobs and layers.`,
 		Example: `  berth image prune -f
@@ -108,8 +110,9 @@ type validateOptions struct {
 func newImageValidateCmd(g *globalOptions) *cobra.Command {
 	opts := &validateOptions{}
 	return &cobra.Command{
-		Use:   "validate [IMAGE...]",
-		Short: "Check images against their digests and the OCI schemas",
+		Use:                   "validate [IMAGE...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Check images against their digests and the OCI schemas",
 		Long: `Recompute every digest, diff ID and size of the images (all of them, and
 the store's index, when none is named), check manifests, configs and the
 index against the OCI JSON schemas, and check that the history has one

@@ -28,9 +28,10 @@ func newImagesCmd(g *globalOptions) *cobra.Command {
 func newImageListCmd(g *globalOptions, use string, aliases []string) *cobra.Command {
 	opts := &imagesOptions{}
 	cmd := &cobra.Command{
-		Use:     use,
-		Aliases: aliases,
-		Short:   "List images",
+		Use:                   use,
+		DisableFlagsInUseLine: true,
+		Aliases:               aliases,
+		Short:                 "List images",
 		Long: `List the images in the store, newest first, one line per name. Untagged
 images show as <none>; intermediate images (untagged parents of other
 images, such as build steps) only with --all.`,
@@ -81,6 +82,9 @@ var imageHeaders = map[string]string{
 }
 
 func runImages(ctx context.Context, g *globalOptions, opts *imagesOptions) error {
+	if g.host != "" {
+		return runImagesRemote(ctx, g, opts)
+	}
 	eng, err := g.engine()
 	if err != nil {
 		return err

@@ -26,8 +26,9 @@ type importOptions struct {
 func newImportCmd(g *globalOptions) *cobra.Command {
 	opts := &importOptions{}
 	cmd := &cobra.Command{
-		Use:   "import [OPTIONS] file|- [REPOSITORY[:TAG]]",
-		Short: "Import the contents from a tarball to create a filesystem image",
+		Use:                   "import [OPTIONS] file|- [REPOSITORY[:TAG]]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Import the contents from a tarball to create a filesystem image",
 		Long: `Make a one-layer image from a tarball of a root file system (plain, gzip,
 zstd or bzip2), as docker import does. The tarball is unpacked safely and
 written back as a normalised layer. --change applies Dockerfile instructions

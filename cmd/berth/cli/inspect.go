@@ -26,8 +26,9 @@ type inspectOptions struct {
 func newInspectCmd(g *globalOptions) *cobra.Command {
 	opts := &inspectOptions{}
 	cmd := &cobra.Command{
-		Use:   "inspect [OPTIONS] NAME|ID [NAME|ID...]",
-		Short: "Return low-level information on images and containers",
+		Use:                   "inspect [OPTIONS] NAME|ID [NAME|ID...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Return low-level information on images and containers",
 		Long: `Print images (as docker image inspect does) and container records as a
 JSON array. A name is looked up as a container first, then as an image,
 unless --type says which.`,
@@ -48,10 +49,11 @@ unless --type says which.`,
 func newImageInspectCmd(g *globalOptions) *cobra.Command {
 	opts := &inspectOptions{kind: "image"}
 	cmd := &cobra.Command{
-		Use:     "inspect [OPTIONS] IMAGE [IMAGE...]",
-		Short:   "Display detailed information on one or more images",
-		Example: "  berth image inspect busybox\n  berth image inspect -f '{{.RootFS.Layers}}' busybox",
-		Args:    requireArgs(1, -1),
+		Use:                   "inspect [OPTIONS] IMAGE [IMAGE...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Display detailed information on one or more images",
+		Example:               "  berth image inspect busybox\n  berth image inspect -f '{{.RootFS.Layers}}' busybox",
+		Args:                  requireArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.names, opts.out, opts.errOut = args, cmd.OutOrStdout(), cmd.ErrOrStderr()
 			return runInspect(cmd.Context(), g, opts)

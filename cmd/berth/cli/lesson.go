@@ -33,6 +33,32 @@ type lessonOptions struct {
 
 	stdin       io.Reader
 	out, errOut io.Writer
+
+	// One reader of stdin for the whole command, shared by the lessons of
+	// `lesson all`, so two never compete for a line.
+	linesOnce sync.Once
+	lines     chan string
+	// quit is set when the attendee typed q (or closed the input).
+	quit bool
+}
+
+// stdinLines starts reading lines from f once and returns them.
+func (o *lessonOptions) stdinLines(f *os.File) <-chan string {
+	o.linesOnce.Do(func() {
+		o.lines = make(chan string)
+		go func() {
+			r := bufio.NewReader(f)
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					close(o.lines)
+					return
+				}
+				o.lines <- line
+			}
+		}()
+	})
+	return o.lines
 }
 
 func newLessonCmd(g *globalOptions) *cobra.Command {
@@ -160,6 +186,9 @@ func runAllLessons(ctx context.Context, g *globalOptions, opts *lessonOptions) e
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if opts.quit {
+			return nil
+		}
 		err := runLesson(ctx, g, opts, l, fmt.Sprintf("%d/%d", i+1, len(all)))
 		if err != nil {
 			var exit *ExitError
@@ -238,6 +267,10 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 		ro.Mode, ro.Why, ro.Recording, ro.RecordingName = lessons.Replay, why, events, name
 	}
 	_, err := lessons.Run(ctx, l, ro)
+	if opts.quit && errors.Is(err, context.Canceled) {
+		fmt.Fprintf(opts.out, "\nLesson %s stopped.\n", l.Name)
+		return nil
+	}
 	if errors.Is(err, lessons.ErrClaimsFailed) {
 		return &ExitError{Code: 1, Err: err}
 	}
@@ -311,26 +344,13 @@ func pauser(opts *lessonOptions, cancel context.CancelFunc) func(context.Context
 		return nil // nobody to press Enter: run through
 	}
 	st := lessons.NewStyle(lessons.ColorFor(opts.out))
-	var once sync.Once
-	lines := make(chan string)
 	return func(ctx context.Context) {
-		once.Do(func() {
-			go func() {
-				r := bufio.NewReader(f)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						close(lines)
-						return
-					}
-					lines <- line
-				}
-			}()
-		})
+		lines := opts.stdinLines(f)
 		fmt.Fprint(opts.out, st.Dim("  ⏎ Enter to go on, q to stop "))
 		select {
 		case line, ok := <-lines:
 			if !ok || strings.TrimSpace(line) == "q" {
+				opts.quit = true
 				cancel()
 			}
 		case <-ctx.Done():

@@ -26,8 +26,9 @@ func newLoadCmd(g *globalOptions) *cobra.Command {
 func newImageLoadCmd(g *globalOptions) *cobra.Command {
 	opts := &loadOptions{}
 	cmd := &cobra.Command{
-		Use:   "load [OPTIONS]",
-		Short: "Load an image from a tar archive or STDIN",
+		Use:                   "load [OPTIONS]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Load an image from a tar archive or STDIN",
 		Long: `Load images from an archive made by berth save, docker save, podman save or
 skopeo (docker-archive or OCI layout; plain, gzip, zstd or bzip2). Every
 blob is checked against its digest and every layer against its diff ID

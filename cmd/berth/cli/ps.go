@@ -57,6 +57,9 @@ shows as "Exited (unknown)".`,
 }
 
 func runPs(ctx context.Context, g *globalOptions, opts *psOptions) error {
+	if g.host != "" {
+		return runPsRemote(ctx, g, opts)
+	}
 	eng, err := g.engine()
 	if err != nil {
 		return err

@@ -59,6 +59,9 @@ which also sets Docker Hub mirrors.`,
 }
 
 func runPull(ctx context.Context, g *globalOptions, opts *pullOptions) error {
+	if g.host != "" {
+		return runPullRemote(ctx, g, opts)
+	}
 	eng, err := g.engine()
 	if err != nil {
 		return err
@@ -71,6 +74,10 @@ func runPull(ctx context.Context, g *globalOptions, opts *pullOptions) error {
 		defer stop()
 	}
 	pull := func(name string) error {
+		// Docker's CLI says this, not its engine: a build's FROM does not.
+		if named, err := reference.ParseNormalizedNamed(name); err == nil && reference.IsNameOnly(named) && !opts.quiet {
+			fmt.Fprintln(opts.out, "Using default tag: latest")
+		}
 		_, err := eng.Pull(ctx, name, engine.PullOptions{
 			Platform:           opts.platform,
 			Progress:           opts.out,

@@ -51,6 +51,9 @@ Log in first with berth login when the registry wants credentials.`,
 }
 
 func runPush(ctx context.Context, g *globalOptions, opts *pushOptions) error {
+	if g.host != "" {
+		return runPushRemote(ctx, g, opts)
+	}
 	eng, err := g.engine()
 	if err != nil {
 		return err
@@ -69,6 +72,9 @@ func runPush(ctx context.Context, g *globalOptions, opts *pushOptions) error {
 		}
 	}
 	for _, name := range names {
+		if named, err := reference.ParseNormalizedNamed(name); err == nil && reference.IsNameOnly(named) && !opts.quiet {
+			fmt.Fprintln(opts.out, "Using default tag: latest")
+		}
 		err := eng.Push(ctx, name, engine.PushOptions{
 			Progress:           opts.out,
 			Quiet:              opts.quiet,

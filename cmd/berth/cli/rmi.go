@@ -26,9 +26,10 @@ func newRmiCmd(g *globalOptions) *cobra.Command {
 func newImageRemoveCmd(g *globalOptions, use string, aliases []string) *cobra.Command {
 	opts := &rmiOptions{}
 	cmd := &cobra.Command{
-		Use:     use,
-		Aliases: aliases,
-		Short:   "Remove one or more images",
+		Use:                   use,
+		DisableFlagsInUseLine: true,
+		Aliases:               aliases,
+		Short:                 "Remove one or more images",
 		Long: `Remove images, as docker rmi does. A name removes that name; the image goes
 with its last name, and its untagged parents with it (unless --no-prune).
 An image ID removes the image, refused if it has several names (unless
@@ -50,6 +51,9 @@ one) or if another image is built on it. Blobs nothing needs any more are freed.
 }
 
 func runRmi(ctx context.Context, g *globalOptions, opts *rmiOptions) error {
+	if g.host != "" {
+		return runRmiRemote(ctx, g, opts)
+	}
 	eng, err := g.engine()
 	if err != nil {
 		return err

@@ -20,6 +20,9 @@ const DefaultRoot = "/var/lib/berth"
 type globalOptions struct {
 	root  string
 	debug bool
+	// host is a daemon to talk to (--host, BERTH_HOST); "" runs the engine
+	// in-process.
+	host string
 
 	stdin  io.Reader
 	stdout io.Writer
@@ -129,12 +132,18 @@ container, snapshot and cache decision as a trace that lessons replay.`,
 					g.root = env
 				}
 			}
+			if !cmd.Flags().Changed("host") {
+				if env := os.Getenv("BERTH_HOST"); env != "" {
+					g.host = env
+				}
+			}
 			return nil
 		},
 	}
 	root.SetVersionTemplate("berth version {{.Version}}\n")
 	root.PersistentFlags().StringVar(&g.root, "root", DefaultRoot, "where berth keeps images, layers and containers (env BERTH_ROOT)")
 	root.PersistentFlags().BoolVarP(&g.debug, "debug", "D", false, "show debug detail")
+	root.PersistentFlags().StringVar(&g.host, "host", "", "talk to a berth daemon (unix:///run/berth.sock, tcp://127.0.0.1:2375) instead of running the engine in-process (env BERTH_HOST)")
 
 	root.AddGroup(
 		&cobra.Group{ID: "build", Title: "Building images:"},

@@ -60,7 +60,7 @@ command was not found).`,
 				return &ExitError{Code: 125, Err: err}
 			}
 			opts.createOpt = co
-			return runRun(cmd.Context(), g, opts)
+			return runRunFunc(cmd.Context(), g, opts)
 		},
 	}
 	f := cmd.Flags()
@@ -70,7 +70,13 @@ command was not found).`,
 	return cmd
 }
 
+// runRunFunc is what run's RunE calls; tests replace it to check parsing.
+var runRunFunc = runRun
+
 func runRun(ctx context.Context, g *globalOptions, opts *runOptions) error {
+	if g.host != "" {
+		return runRunRemote(ctx, g, opts)
+	}
 	fl := &opts.flags
 	if fl.tty && fl.interactive && !opts.detach && !isTerminal(opts.stdin) {
 		return &ExitError{Code: 1, Err: errors.New("the input device is not a TTY")}

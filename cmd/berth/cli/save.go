@@ -26,8 +26,9 @@ func newSaveCmd(g *globalOptions) *cobra.Command {
 func newImageSaveCmd(g *globalOptions) *cobra.Command {
 	opts := &saveOptions{}
 	cmd := &cobra.Command{
-		Use:   "save [OPTIONS] IMAGE [IMAGE...]",
-		Short: "Save one or more images to a tar archive (streamed to STDOUT by default)",
+		Use:                   "save [OPTIONS] IMAGE [IMAGE...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Save one or more images to a tar archive (streamed to STDOUT by default)",
 		Long: `Write images to one tar archive that is both an OCI image layout and a
 docker-archive, so berth load, docker load, podman load and skopeo
 (oci-archive: and docker-archive:) all accept it. A repository name without

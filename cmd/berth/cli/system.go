@@ -12,11 +12,12 @@ import (
 
 func newSystemCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:     "system",
-		Short:   "Manage berth",
-		Example: "  berth system df",
-		Args:    requireArgs(0, 0),
-		RunE:    func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		Use:                   "system",
+		DisableFlagsInUseLine: true,
+		Short:                 "Manage berth",
+		Example:               "  berth system df",
+		Args:                  requireArgs(0, 0),
+		RunE:                  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newSystemDfCmd(g))
 	return cmd
@@ -31,8 +32,9 @@ type dfOptions struct {
 func newSystemDfCmd(g *globalOptions) *cobra.Command {
 	opts := &dfOptions{}
 	cmd := &cobra.Command{
-		Use:   "df [OPTIONS]",
-		Short: "Show berth disk usage",
+		Use:                   "df [OPTIONS]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Show berth disk usage",
 		Long: `Show how much space images, containers and the build cache take, and how
 much of it could be freed, as docker system df does. Image sizes count each
 layer once, uncompressed.`,

@@ -18,8 +18,9 @@ func newTagCmd(g *globalOptions) *cobra.Command {
 func newImageTagCmd(g *globalOptions, use string) *cobra.Command {
 	opts := &tagOptions{}
 	return &cobra.Command{
-		Use:   use,
-		Short: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+		Use:                   use,
+		DisableFlagsInUseLine: true,
+		Short:                 "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
 		Long: `Give an image another name. A name already used by another image moves to
 this one; the other image keeps its other names, or shows as <none>.`,
 		Example: `  berth tag busybox rommelrico/busybox:1.0
@@ -33,6 +34,9 @@ this one; the other image keeps its other names, or shows as <none>.`,
 }
 
 func runTag(ctx context.Context, g *globalOptions, opts *tagOptions) error {
+	if g.host != "" {
+		return runTagRemote(ctx, g, opts)
+	}
 	eng, err := g.engine()
 	if err != nil {
 		return err

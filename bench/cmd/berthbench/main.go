@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+const usage = `usage: berthbench prepare|run|clean [flags]
+  prepare  make the bench directory: the same busybox base for Berth, Podman, Buildah, runc and crun
+  run      prepare, time every workload with every installed tool, print a Markdown table, write JSON
+  clean    remove the bench directory and unmount what is left under it
+Run 'berthbench CMD -h' for the flags.`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("berthbench "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", envOr("BENCH_DIR", "/var/tmp/berth-bench"), "bench directory: every store lives here (env BENCH_DIR)")
+	runDir := fs.String("rundir", "/run/berth-bench", "runtime state with short paths (sockets)")
+	berth := fs.String("berth", "bin/berth", "the berth binary to measure")
+	var out, only, doc string
+	var quick, keep bool
+	if verb == "run" {
+		fs.StringVar(&out, "out", "bench-results.json", "write the results as JSON here")
+		fs.StringVar(&only, "only", "", "run only the cases whose ID matches this regular expression (start, build3-cold, commit, ...)")
+		fs.StringVar(&doc, "doc", "", "also replace the generated table in this Markdown file (between berthbench markers)")
+		fs.BoolVar(&quick, "quick", false, "fewer runs per case (a smoke test, not for publishing)")
+		fs.BoolVar(&keep, "keep", false, "keep the bench directory afterwards")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env, err := newEnv(ctx, *dir, *runDir, *berth, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "berthbench:", err)
+		return 1
+	}
+	switch verb {
+	case "prepare":
+		err = env.Prepare()
+		if err == nil {
+			err = env.unmountAll()
+		}
+	case "clean":
+		err = env.Reset()
+	case "run":
+		var onlyRe *regexp.Regexp
+		if only != "" {
+			if onlyRe, err = regexp.Compile(only); err != nil {
+				fmt.Fprintln(stderr, "berthbench: -only:", err)
+				return 2
+			}
+		}
+		err = env.runAll(stdout, runOptions{out: out, only: onlyRe, doc: doc, quick: quick, keep: keep})
+	default:
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "berthbench:", err)
+		return 1
+	}
+	return 0
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+type runOptions struct {
+	out, doc    string
+	only        *regexp.Regexp
+	quick, keep bool
+}
+
+// runAll prepares, measures every case, cleans up and reports.
+func (e *Env) runAll(stdout io.Writer, opts runOptions) (err error) {
+	start := time.Now()
+	cgBefore := cgroupDirs(cgroupRoot, 4)
+	report := &Report{Schema: 1, Date: start.UTC().Format(time.RFC3339), BenchDir: e.Dir}
+	loadStart := load1()
+	report.Tools = e.toolVersions()
+
+	defer func() {
+		cleanupErr := e.finish(opts.keep)
+		peers, others := newCgroups(cgBefore, cgroupDirs(cgroupRoot, 4))
+		if left := removeCgroups(peers); len(left) > 0 {
+			e.note("cgroups the peers created and that could not be removed: %s", strings.Join(left, " "))
+		}
+		for _, o := range others {
+			if strings.Contains(o, "/berth/") && exists(o) {
+				report.CgroupsLeft = append(report.CgroupsLeft, o)
+			}
+		}
+		if len(report.CgroupsLeft) > 0 {
+			e.note("%d cgroups under berth/ appeared during the run and are still there (not removed: another berth process may own them)", len(report.CgroupsLeft))
+		}
+		if err == nil {
+			err = cleanupErr
+		}
+		if err != nil && report.Results == nil {
+			return
+		}
+		report.Machine = e.machine()
+		report.Machine.Load1Start = loadStart
+		report.Machine.Load1End = load1()
+		report.DurationS = time.Since(start).Seconds()
+		report.Notes = e.notes
+		report.Registry = reg.kind
+		if werr := e.emit(stdout, report, opts); werr != nil && err == nil {
+			err = werr
+		}
+	}()
+	if err := e.Prepare(); err != nil {
+		return err
+	}
+	w, err := e.makeWorkload()
+	if err != nil {
+		return err
+	}
+	runner := &Runner{Log: e.Log, Scale: 1, Scratch: e.out("time-rss.txt")}
+	if p, err := exec.LookPath("/usr/bin/time"); err == nil {
+		runner.TimeBin = p
+	} else {
+		e.note("GNU time (/usr/bin/time) is not installed: peak RSS is not measured (apt-get install time)")
+	}
+	if opts.quick {
+		runner.Scale = 0.4
+	}
+	want := func(id string) bool { return opts.only == nil || opts.only.MatchString(id) }
+	measure := func(c *Case) {
+		if !want(c.ID) || e.ctx.Err() != nil {
+			return
+		}
+		report.Results = append(report.Results, runner.Measure(e.ctx, c)...)
+	}
+	measure(e.startCase())
+	if want("start") && e.has("hyperfine") && e.ctx.Err() == nil {
+		report.CrossCheck = e.hyperfine()
+	}
+	for _, c := range e.buildCases(w) {
+		measure(c)
+	}
+	report.Results = append(report.Results, slopes(report.Results)...)
+	measure(e.commitCase(w))
+	for _, c := range e.saveLoadCases(w) {
+		measure(c)
+	}
+	if want("push") || want("pull") || want("pull-uptodate") {
+		cases, err := e.registryCases(w)
+		if err != nil {
+			e.note("push and pull did not run: %v", err)
+		} else {
+			for _, c := range cases {
+				measure(c)
+			}
+		}
+	}
+	if e.ctx.Err() != nil {
+		return errors.New("interrupted: the results so far are in the report")
+	}
+	return nil
+}
+
+// makeWorkload writes the build contexts and the commit tree.
+func (e *Env) makeWorkload() (*workload, error) {
+	w := &workload{tree: e.path("tree"), treeTar: e.path("tree.tar"), podmanOK: e.podmanRuns}
+	var err error
+	if w.ctxs, err = e.writeContexts(runStepCounts); err != nil {
+		return nil, err
+	}
+	t := time.Now()
+	size, err := writeTree(w.tree)
+	if err != nil {
+		return nil, fmt.Errorf("write the commit tree: %w", err)
+	}
+	if err := tarTree(w.tree, w.treeTar); err != nil {
+		return nil, fmt.Errorf("tar the commit tree: %w", err)
+	}
+	e.logf("   commit tree: %.1f MiB in %d files, written in %s", float64(size)/(1<<20), smallFiles+1, sinceMS(t))
+	return w, nil
+}
+
+// finish removes what the cases made: containers, images, the registry,
+// mounts, and (unless keep) the bench directory.
+func (e *Env) finish(keep bool) error {
+	e.stopRegistry()
+	e.try(e.berth("rm", "-f", srcContainer))
+	if e.has("podman") {
+		e.try(e.podman("rm", "-f", srcContainer))
+		e.try(e.podman("rmi", "-a", "-f"))
+		e.try(e.podmanAt("load", "rmi", "-a", "-f"))
+		e.try(e.podmanAt("pull", "rmi", "-a", "-f"))
+	}
+	if keep {
+		return e.unmountAll()
+	}
+	return e.Reset()
+}
+
+// emit prints the Markdown table and writes the JSON (and the doc).
+func (e *Env) emit(stdout io.Writer, report *Report, opts runOptions) error {
+	var table strings.Builder
+	report.Markdown(&table)
+	fmt.Fprintln(stdout)
+	fmt.Fprint(stdout, table.String())
+	if opts.out != "" {
+		if err := report.writeJSON(opts.out); err != nil {
+			return err
+		}
+		e.logf("results: %s", opts.out)
+	}
+	if opts.doc != "" {
+		if err := updateDoc(opts.doc, table.String()); err != nil {
+			return err
+		}
+		e.logf("table written into %s", opts.doc)
+	}
+	return nil
+}
+
+// hyperfine times start-to-exit again with hyperfine, as an independent
+// check of this program's timing loop.
+func (e *Env) hyperfine() []CrossCheck {
+	out := e.out("hyperfine-start.json")
+	argv := []string{"hyperfine", "-N", "--style", "none", "--warmup", "3", "--runs", "10", "--export-json", out}
+	var order []string
+	for _, s := range e.startCase().Subjects {
+		if s.Skip != "" || s.Tool == "crun" {
+			continue
+		}
+		argv = append(argv, s.Cmd.String())
+		order = append(order, s.Tool)
+	}
+	e.logf("== hyperfine cross-check: %s", strings.Join(order, ", "))
+	if _, err := (Cmd{Argv: argv, Env: e.containersEnv()}).Output(e.ctx); err != nil {
+		e.note("hyperfine cross-check failed: %v", err)
+		return nil
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		return nil
+	}
+	var hf struct {
+		Results []struct {
+			Command string    `json:"command"`
+			Median  float64   `json:"median"`
+			Min     float64   `json:"min"`
+			Max     float64   `json:"max"`
+			Times   []float64 `json:"times"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(data, &hf); err != nil {
+		return nil
+	}
+	var res []CrossCheck
+	for i, r := range hf.Results {
+		tool := r.Command
+		if i < len(order) {
+			tool = order[i]
+		}
+		res = append(res, CrossCheck{Tool: tool, Command: r.Command, Median: r.Median, Min: r.Min, Max: r.Max, Runs: len(r.Times)})
+		e.logf("   %-22s median %-10s min %-10s max %s", tool, formatSeconds(r.Median), formatSeconds(r.Min), formatSeconds(r.Max))
+	}
+	return res
+}

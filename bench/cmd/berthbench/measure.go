@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+)
+
+// Subject is one tool's way of doing a case's work.
+type Subject struct {
+	// Tool names the tool in the table ("berth", "podman", "tar | pigz -1").
+	Tool string
+	// Cmd is what is timed. Alternatives are tried in order when Cmd fails
+	// in the warm-up, for peers that need a different flag on this host;
+	// the first that works is timed and the report says so.
+	Cmd          Cmd
+	Alternatives []Alternative
+	// Prepare and Cleanup run before and after every run, untimed.
+	Prepare func() error
+	Cleanup func() error
+	// Skip, when set, is why the tool is not measured (not installed).
+	Skip string
+	// Note is printed under the table (what the command produces, and so on).
+	Note string
+}
+
+// Alternative is a fallback command and why it differs from the default.
+type Alternative struct {
+	Cmd Cmd
+	Why string
+}
+
+// Case is one workload run by several subjects.
+type Case struct {
+	ID, Title string
+	// Warmup rounds are run and discarded; Runs rounds are timed. Each round
+	// runs every subject once, in order: A B A B.
+	Warmup, Runs int
+	Subjects     []*Subject
+	// Setup and Teardown run once around the case.
+	Setup    func() error
+	Teardown func() error
+	// Unit is "s" for timings; derived cases may say otherwise.
+	Unit string
+}
+
+// Result is one subject's measurements in one case.
+type Result struct {
+	Case    string    `json:"case"`
+	Title   string    `json:"title"`
+	Tool    string    `json:"tool"`
+	Command string    `json:"command,omitempty"`
+	Runs    int       `json:"runs"`
+	Warmup  int       `json:"warmup"`
+	Times   []float64 `json:"times_s,omitempty"`
+	// RSSKiB are the warm-up runs' peak RSS (GNU time); timed runs are bare.
+	RSSKiB    []int64  `json:"warmup_max_rss_kib,omitempty"`
+	Median    *float64 `json:"median_s,omitempty"`
+	Min       *float64 `json:"min_s,omitempty"`
+	Max       *float64 `json:"max_s,omitempty"`
+	PeakRSS   int64    `json:"peak_rss_kib,omitempty"`
+	Ratio     *float64 `json:"ratio_to_berth,omitempty"`
+	DidNotRun string   `json:"did_not_run,omitempty"`
+	Note      string   `json:"note,omitempty"`
+	// Unit is "s" unless the case is derived (per-step slope: "s/step").
+	Unit string `json:"unit,omitempty"`
+}
+
+func (r *Result) summary() (Summary, bool) {
+	if r.Median == nil {
+		return Summary{}, false
+	}
+	s := Summary{Median: *r.Median, Min: math.NaN(), Max: math.NaN()}
+	if r.Min != nil {
+		s.Min = *r.Min
+	}
+	if r.Max != nil {
+		s.Max = *r.Max
+	}
+	return s, true
+}
+
+func ptr(f float64) *float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
+}
+
+// Runner measures cases and logs progress.
+type Runner struct {
+	Log io.Writer
+	// Scale multiplies every case's run count (quick mode uses less than 1).
+	Scale float64
+	// TimeBin is GNU time, which measures peak RSS in the warm-up runs
+	// ("" leaves RSS unmeasured); Scratch is a file it writes to.
+	TimeBin, Scratch string
+}
+
+func (r *Runner) logf(format string, args ...any) { fmt.Fprintf(r.Log, format+"\n", args...) }
+
+// Measure runs one case and returns a result per subject.
+func (r *Runner) Measure(ctx context.Context, c *Case) []*Result {
+	runs := int(math.Ceil(float64(c.Runs) * r.Scale))
+	if runs < 2 {
+		runs = 2
+	}
+	warmup := c.Warmup
+	if r.Scale < 1 && warmup > 1 {
+		warmup = 1
+	}
+	results := make([]*Result, len(c.Subjects))
+	active := make([]bool, len(c.Subjects))
+	for i, s := range c.Subjects {
+		results[i] = &Result{Case: c.ID, Title: c.Title, Tool: s.Tool, Command: s.Cmd.String(), Warmup: warmup, Note: s.Note, Unit: "s"}
+		if s.Skip != "" {
+			results[i].DidNotRun = s.Skip
+			continue
+		}
+		active[i] = true
+	}
+	r.logf("== %s", c.Title)
+	if c.Setup != nil {
+		if err := c.Setup(); err != nil {
+			for i := range results {
+				if active[i] {
+					results[i].DidNotRun = "case setup failed: " + err.Error()
+				}
+			}
+			r.logf("   setup failed: %v", err)
+			r.teardown(c)
+			return results
+		}
+	}
+	// Warm-up: the first round also finds which command works.
+	for round := 0; round < max(warmup, 1); round++ {
+		for i, s := range c.Subjects {
+			if !active[i] {
+				continue
+			}
+			if round == 0 {
+				out, err := r.pickCommand(ctx, s, results[i])
+				if err != nil {
+					active[i] = false
+					results[i].DidNotRun = err.Error()
+					r.logf("   %-22s did not run: %s", s.Tool, err)
+				}
+				results[i].addRSS(out.MaxRSSKiB)
+				continue
+			}
+			out, err := r.once(ctx, s, true)
+			if err != nil {
+				active[i] = false
+				results[i].DidNotRun = "failed in warm-up: " + err.Error()
+			}
+			results[i].addRSS(out.MaxRSSKiB)
+		}
+	}
+	for round := 0; round < runs; round++ {
+		for i, s := range c.Subjects {
+			if !active[i] {
+				continue
+			}
+			out, err := r.once(ctx, s, false)
+			if err != nil {
+				active[i] = false
+				results[i].DidNotRun = fmt.Sprintf("failed on timed run %d: %v", round+1, err)
+				results[i].Times = nil
+				continue
+			}
+			results[i].Times = append(results[i].Times, out.Elapsed.Seconds())
+		}
+	}
+	for _, res := range results {
+		if res.DidNotRun != "" || len(res.Times) == 0 {
+			continue
+		}
+		res.Runs = len(res.Times)
+		s := summarize(res.Times)
+		res.Median, res.Min, res.Max = ptr(s.Median), ptr(s.Min), ptr(s.Max)
+		r.logf("   %-22s median %-10s min %-10s max %-10s peak RSS %s", res.Tool,
+			formatSeconds(s.Median), formatSeconds(s.Min), formatSeconds(s.Max), formatKiB(res.PeakRSS))
+	}
+	r.teardown(c)
+	setRatios(results)
+	return results
+}
+
+func (r *Runner) teardown(c *Case) {
+	if c.Teardown != nil {
+		if err := c.Teardown(); err != nil {
+			r.logf("   teardown: %v", err)
+		}
+	}
+}
+
+// addRSS records a warm-up run's peak RSS.
+func (r *Result) addRSS(kib int64) {
+	if kib > 0 {
+		r.RSSKiB = append(r.RSSKiB, kib)
+		r.PeakRSS = max(r.PeakRSS, kib)
+	}
+}
+
+// pickCommand runs the first warm-up: the default command, then each
+// alternative until one works.
+func (r *Runner) pickCommand(ctx context.Context, s *Subject, res *Result) (Outcome, error) {
+	out, err := r.once(ctx, s, true)
+	if err == nil {
+		return out, nil
+	}
+	failures := []string{fmt.Sprintf("`%s` failed: %v", s.Cmd, err)}
+	for _, alt := range s.Alternatives {
+		s.Cmd = alt.Cmd
+		out, altErr := r.once(ctx, s, true)
+		if altErr == nil {
+			res.Command = alt.Cmd.String()
+			res.Note = strings.TrimSpace(res.Note + " " + alt.Why + " (the default: " + failures[0] + ")")
+			r.logf("   %-22s uses %s: %s", s.Tool, alt.Cmd, alt.Why)
+			return out, nil
+		}
+		failures = append(failures, fmt.Sprintf("`%s` failed: %v", alt.Cmd, altErr))
+	}
+	return Outcome{}, fmt.Errorf("%s", strings.Join(failures, "; "))
+}
+
+// once prepares, runs and cleans up one subject; withRSS runs it under GNU
+// time (warm-ups), otherwise it is timed bare.
+func (r *Runner) once(ctx context.Context, s *Subject, withRSS bool) (Outcome, error) {
+	if s.Prepare != nil {
+		if err := s.Prepare(); err != nil {
+			return Outcome{}, fmt.Errorf("prepare: %w", err)
+		}
+	}
+	var out Outcome
+	var err error
+	if withRSS && r.TimeBin != "" {
+		out, err = s.Cmd.RunRSS(ctx, r.TimeBin, r.Scratch)
+	} else {
+		out, err = s.Cmd.Run(ctx)
+	}
+	if s.Cleanup != nil {
+		if cerr := s.Cleanup(); cerr != nil && err == nil {
+			err = fmt.Errorf("cleanup: %w", cerr)
+		}
+	}
+	return out, err
+}
+
+// setRatios divides every median by Berth's in the same case.
+func setRatios(results []*Result) {
+	var base *float64
+	for _, r := range results {
+		if r.Tool == "berth" && r.Median != nil {
+			base = r.Median
+		}
+	}
+	if base == nil || *base <= 0 {
+		return
+	}
+	for _, r := range results {
+		if r.Median != nil {
+			r.Ratio = ptr(*r.Median / *base)
+		}
+	}
+}
+
+func formatSeconds(s float64) string {
+	switch {
+	case math.IsNaN(s):
+		return "—"
+	case s < 0.001:
+		return fmt.Sprintf("%.0f µs", s*1e6)
+	case s < 1:
+		return fmt.Sprintf("%.1f ms", s*1e3)
+	default:
+		return fmt.Sprintf("%.2f s", s)
+	}
+}
+
+func formatKiB(k int64) string {
+	if k <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(k)/1024)
+}
+
+// sinceMS is a small helper for logs.
+func sinceMS(t time.Time) string { return formatSeconds(time.Since(t).Seconds()) }

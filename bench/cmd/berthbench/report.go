@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Machine describes where the numbers were taken.
+type Machine struct {
+	CPUs       int     `json:"cpus"`
+	CPUModel   string  `json:"cpu_model"`
+	MemoryMiB  int64   `json:"memory_mib"`
+	Kernel     string  `json:"kernel"`
+	Disk       string  `json:"disk"`
+	Cgroups    string  `json:"cgroups"`
+	Load1Start float64 `json:"load1_start"`
+	Load1End   float64 `json:"load1_end"`
+}
+
+// Report is bench-results.json.
+type Report struct {
+	Schema     int               `json:"schema"`
+	Date       string            `json:"date"`
+	DurationS  float64           `json:"duration_s"`
+	Machine    Machine           `json:"machine"`
+	Tools      map[string]string `json:"tools"`
+	BenchDir   string            `json:"bench_dir"`
+	Registry   string            `json:"registry,omitempty"`
+	Notes      []string          `json:"notes,omitempty"`
+	Results    []*Result         `json:"results"`
+	CrossCheck []CrossCheck      `json:"cross_check,omitempty"`
+	// CgroupsLeft lists cgroups created during the run that were still there
+	// at the end and not the peers' (so not removed).
+	CgroupsLeft []string `json:"cgroups_left,omitempty"`
+}
+
+// CrossCheck is hyperfine's view of a command the runner also timed.
+type CrossCheck struct {
+	Tool    string  `json:"tool"`
+	Command string  `json:"command"`
+	Median  float64 `json:"median_s"`
+	Min     float64 `json:"min_s"`
+	Max     float64 `json:"max_s"`
+	Runs    int     `json:"runs"`
+}
+
+func load1() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return math.NaN()
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(data))[0], 64)
+	return f
+}
+
+func (e *Env) machine() Machine {
+	m := Machine{CPUs: runtime.NumCPU()}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == "MemTotal:" {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				m.MemoryMiB = kb / 1024
+			}
+		}
+	}
+	var uts unix.Utsname
+	if unix.Uname(&uts) == nil {
+		m.Kernel = unix.ByteSliceToString(uts.Release[:])
+	}
+	m.Disk = diskOf(e.Dir)
+	switch {
+	case exists("/sys/fs/cgroup/cgroup.controllers"):
+		m.Cgroups = "v2"
+	case exists("/sys/fs/cgroup/unified/cgroup.controllers"):
+		m.Cgroups = "hybrid: v1 controllers, cgroup2 at /sys/fs/cgroup/unified"
+	default:
+		m.Cgroups = "v1"
+	}
+	return m
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// diskOf names the filesystem dir is on: "ext4 on /dev/vda (SSD)".
+func diskOf(dir string) string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	best, desc := "", ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		sep := -1
+		for i, x := range fields {
+			if x == "-" {
+				sep = i
+				break
+			}
+		}
+		if sep < 0 || sep+2 >= len(fields) {
+			continue
+		}
+		mp := unescapeMountinfo(fields[4])
+		if (dir == mp || strings.HasPrefix(dir, strings.TrimSuffix(mp, "/")+"/")) && len(mp) > len(best) {
+			best = mp
+			fstype, source := fields[sep+1], fields[sep+2]
+			desc = fmt.Sprintf("%s on %s", fstype, source)
+			if rot, err := os.ReadFile(filepath.Join("/sys/block", filepath.Base(source), "queue/rotational")); err == nil {
+				if strings.TrimSpace(string(rot)) == "0" {
+					desc += " (non-rotational)"
+				} else {
+					desc += " (rotational)"
+				}
+			}
+		}
+	}
+	return desc
+}
+
+func (e *Env) toolVersions() map[string]string {
+	out := map[string]string{"berth": e.version(e.Berth, "version"), "go (berthbench)": runtime.Version()}
+	for _, t := range []string{"podman", "buildah", "runc", "crun", "skopeo", "umoci", "pigz", "zstd", "gzip", "hyperfine", "docker-registry"} {
+		if e.has(t) {
+			out[t] = e.version("sh", "-c", t+" --version 2>&1")
+		}
+	}
+	return out
+}
+
+// slopes fits the cold build time of the `RUN true` Dockerfiles against
+// their step count, per tool: the slope is the cost of one more RUN step.
+func slopes(results []*Result) []*Result {
+	byTool := map[string][][2]float64{}
+	var order []string
+	for _, r := range results {
+		if !strings.HasPrefix(r.Case, "runstep") || r.Median == nil {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(r.Case, "runstep"))
+		if err != nil {
+			continue
+		}
+		if _, ok := byTool[r.Tool]; !ok {
+			order = append(order, r.Tool)
+		}
+		byTool[r.Tool] = append(byTool[r.Tool], [2]float64{float64(n), *r.Median})
+	}
+	var out []*Result
+	for _, tool := range order {
+		pts := byTool[tool]
+		var xs, ys []float64
+		for _, p := range pts {
+			xs = append(xs, p[0])
+			ys = append(ys, p[1])
+		}
+		a, b, ok := fitLine(xs, ys)
+		if !ok || len(pts) < len(runStepCounts) {
+			continue
+		}
+		out = append(out, &Result{Case: "runstep-slope", Tool: tool, Unit: "s/step",
+			Title:  fmt.Sprintf("per-RUN-step overhead: slope of cold build time over N (N = %s `RUN true` steps)", joinInts(runStepCounts)),
+			Median: ptr(b), Runs: len(pts),
+			Note: fmt.Sprintf("Least-squares fit of the medians: %s + %s per step; `true` itself takes well under a millisecond.", formatSeconds(a), formatSeconds(b))})
+	}
+	setRatios(out)
+	return out
+}
+
+func joinInts(ns []int) string {
+	var s []string
+	for _, n := range ns {
+		s = append(s, strconv.Itoa(n))
+	}
+	return strings.Join(s, ", ")
+}
+
+// Markdown renders the table and its notes.
+func (r *Report) Markdown(w io.Writer) {
+	m := r.Machine
+	fmt.Fprintf(w, "Measured %s on %d CPUs (%s), %d MiB RAM, Linux %s, every store on %s; cgroups %s; load average %.2f at start, %.2f at end; %s.\n\n",
+		r.Date, m.CPUs, m.CPUModel, m.MemoryMiB, m.Kernel, m.Disk, m.Cgroups, m.Load1Start, m.Load1End,
+		fmt.Sprintf("run took %s", time.Duration(r.DurationS*float64(time.Second)).Round(time.Second)))
+	fmt.Fprintln(w, "| Workload | Tool | Median | Min | Max | × Berth | Peak RSS |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|")
+	last := ""
+	var notes []string
+	for _, res := range r.Results {
+		title := ""
+		if res.Title != last {
+			title = res.Title
+			last = res.Title
+		}
+		if res.DidNotRun != "" {
+			fmt.Fprintf(w, "| %s | %s | did not run: %s | | | | |\n", title, res.Tool, mdEscape(res.DidNotRun))
+			continue
+		}
+		s, _ := res.summary()
+		unit := ""
+		if res.Unit == "s/step" {
+			unit = "/step"
+		}
+		ratio := "—"
+		if res.Ratio != nil {
+			ratio = fmt.Sprintf("%.2f×", *res.Ratio)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s%s | %s | %s | %s | %s |\n", title, res.Tool,
+			formatSeconds(s.Median), unit, formatSeconds(s.Min), formatSeconds(s.Max), ratio, formatKiB(res.PeakRSS))
+		if res.Note != "" {
+			notes = append(notes, fmt.Sprintf("%s, %s: %s", res.Case, res.Tool, res.Note))
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "× Berth is the tool's median divided by Berth's in the same workload: above 1, slower than Berth.")
+	if len(r.CrossCheck) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprint(w, "hyperfine cross-check of start to exit (its own runs, not alternated):")
+		for _, c := range r.CrossCheck {
+			fmt.Fprintf(w, " %s %s (min %s, max %s);", c.Tool, formatSeconds(c.Median), formatSeconds(c.Min), formatSeconds(c.Max))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(r.Notes)+len(notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "- %s\n", n)
+		}
+		for _, n := range notes {
+			fmt.Fprintf(w, "- %s\n", n)
+		}
+	}
+}
+
+func mdEscape(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > 400 {
+		s = s[:400] + "…"
+	}
+	return s
+}
+
+// writeJSON writes the report atomically.
+func (r *Report) writeJSON(path string) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Markers around the generated part of docs/performance.md.
+const (
+	docStart = "<!-- berthbench:start -->"
+	docEnd   = "<!-- berthbench:end -->"
+)
+
+// updateDoc replaces the text between the markers in a Markdown file.
+func updateDoc(path string, table string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(data)
+	i, j := strings.Index(s, docStart), strings.Index(s, docEnd)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s: no %s ... %s markers to replace between", path, docStart, docEnd)
+	}
+	out := s[:i+len(docStart)] + "\n" + table + s[j:]
+	return os.WriteFile(path, []byte(out), 0o644)
+}

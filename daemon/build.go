@@ -1,0 +1,248 @@
+package daemon
+
+import (
+	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"sync/atomic"
+
+	"github.com/berthkit/berth/engine/build"
+	"github.com/berthkit/berth/engine/layer"
+	"github.com/berthkit/berth/trace"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// maxQueuedOutput bounds what a build's client may leave unread before the
+// build is stopped: a client that stops reading must not hold the engine.
+const maxQueuedOutput = 64 << 20
+
+// build is POST /build: the body is the context as a tar (plain, gzip,
+// bzip2 or zstd), unpacked into a directory of its own under the store's
+// tmp/ and built with the classic builder. The response streams the
+// builder's console, as {"stream": ...} messages, then {"aux":{"ID":...}}.
+// The client prints "Sending build context to ..." itself; disconnecting
+// cancels the build, which removes its intermediate containers.
+func (s *Server) build(w *responseWriter, r *request) error {
+	q := r.URL.Query()
+	if remote := q.Get("remote"); remote != "" {
+		return badRequestf("remote build contexts (%s) are not supported: clone or download it and send the directory", remote)
+	}
+	if q.Get("version") == "2" {
+		return badRequestf("BuildKit is not supported: Berth builds with Docker's classic builder (set DOCKER_BUILDKIT=0)")
+	}
+	opts := build.Options{
+		Tags:        q["t"],
+		Target:      q.Get("target"),
+		NoCache:     boolValue(r, "nocache", false),
+		Remove:      boolValue(r, "rm", true),
+		ForceRemove: boolValue(r, "forcerm", false),
+		Platform:    q.Get("platform"),
+		BuildArgs:   map[string]*string{},
+		Labels:      map[string]string{},
+	}
+	quiet := boolValue(r, "q", false)
+	dockerfile, err := contextPath(q.Get("dockerfile"))
+	if err != nil {
+		return err
+	}
+	opts.Dockerfile = dockerfile
+	switch mode := q.Get("networkmode"); mode {
+	case "", "default", "host":
+		opts.Network = "host"
+	case "none":
+		opts.Network = "none"
+	default:
+		return badRequestf("network mode %q is not supported: use host or none", mode)
+	}
+	if raw := q.Get("buildargs"); raw != "" {
+		var args map[string]*string
+		if err := json.Unmarshal([]byte(raw), &args); err != nil {
+			return badRequestf("invalid buildargs: %v", err)
+		}
+		for k, v := range args {
+			// A value the client could not resolve stays unset: the
+			// daemon's own environment is not the user's.
+			if v != nil {
+				opts.BuildArgs[k] = v
+			}
+		}
+	}
+	if raw := q.Get("labels"); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &opts.Labels); err != nil {
+			return badRequestf("invalid labels: %v", err)
+		}
+	}
+
+	ctx := r.Context()
+	dir, err := s.eng.Store.TempDir("build-context-")
+	if err != nil {
+		return fmt.Errorf("build context: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	if err := s.unpackContext(ctx, dir, r.Body); err != nil {
+		return err
+	}
+	opts.ContextDir = dir
+
+	stream := newJSONStream(w)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	rec := &buildRecorder{contextDir: dir, queue: newEventQueue(maxQueuedOutput), cancel: cancel}
+	var rendered chan struct{}
+	if !quiet {
+		opts.Progress = &progressWriter{s: stream}
+		console := trace.NewConsole(&streamWriter{s: stream}, &streamWriter{s: stream, stderr: true})
+		rendered = make(chan struct{})
+		go func() {
+			defer close(rendered)
+			for {
+				ev, ok := rec.queue.pop(context.Background())
+				if !ok {
+					return
+				}
+				// The client printed its own "Sending build context" line.
+				if ev.Type != trace.BuildStart {
+					console.Record(ev)
+				}
+			}
+		}()
+		defer s.eng.AddRecorder(rec)()
+	}
+	// RUN containers are forked on this goroutine's thread: keep it alive
+	// until they are gone (see supervisor.forker).
+	goruntime.LockOSThread()
+	res, err := s.eng.Build(ctx, opts)
+	goruntime.UnlockOSThread()
+	if rendered != nil {
+		rec.queue.close()
+		<-rendered
+	}
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			err = cause
+		}
+		code, step := 0, 0
+		var se *build.StepError
+		if errors.As(err, &se) {
+			code, step = se.ExitCode, se.Step
+			if step == 0 {
+				step = -1
+			}
+		}
+		if r.Context().Err() != nil {
+			return err // nobody is listening
+		}
+		return stream.sendError(err, code, step)
+	}
+	if quiet {
+		if err := stream.send(Message{Stream: res.ImageID.String() + "\n"}); err != nil {
+			return err
+		}
+	}
+	aux, _ := json.Marshal(map[string]string{"ID": res.ImageID.String()})
+	raw := json.RawMessage(aux)
+	return stream.send(Message{Aux: &raw})
+}
+
+// contextPath checks the dockerfile parameter: a path inside the context.
+// The daemon must never read a file of its own host for a client.
+func contextPath(p string) (string, error) {
+	if p == "" {
+		return "Dockerfile", nil
+	}
+	clean := filepath.Clean(filepath.FromSlash(p))
+	if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+		return "", badRequestf("the Dockerfile (%s) must be within the build context", p)
+	}
+	return clean, nil
+}
+
+// unpackContext reads the context tar from body into dir, safely: no path
+// may leave dir, and the body is bounded.
+func (s *Server) unpackContext(ctx context.Context, dir string, body io.Reader) error {
+	limited := http.MaxBytesReader(nil, io.NopCloser(body), s.opts.MaxBuildContext)
+	rd, closeFn, err := decompress(limited)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	if _, err := layer.Apply(ctx, dir, rd, layer.ApplyOptions{Whiteouts: layer.WhiteoutDelete}); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return &apiError{status: http.StatusRequestEntityTooLarge,
+				msg: fmt.Sprintf("the build context is larger than this daemon accepts (%s): exclude files with .dockerignore, or start berth daemon with a larger --max-build-context", trace.HumanSize(s.opts.MaxBuildContext))}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &apiError{status: http.StatusBadRequest, msg: "unpack the build context: " + err.Error(), err: err}
+	}
+	return nil
+}
+
+// decompress returns the tar inside r, which may be plain or compressed
+// with gzip, bzip2 or zstd, as Docker accepts contexts.
+func decompress(r io.Reader) (io.Reader, func(), error) {
+	br := bufio.NewReader(r)
+	magic, _ := br.Peek(4)
+	nothing := func() {}
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nothing, badRequestf("build context: %v", err)
+		}
+		return zr, func() { zr.Close() }, nil
+	case bytes.HasPrefix(magic, []byte("BZh")):
+		return bzip2.NewReader(br), nothing, nil
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br)
+		if err != nil {
+			return nil, nothing, badRequestf("build context: %v", err)
+		}
+		return zr, zr.Close, nil
+	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X'}):
+		return nil, nothing, badRequestf("build context: xz compression is not supported: send a plain or gzip tar")
+	}
+	return br, nothing, nil
+}
+
+// buildRecorder passes on the events of one build: the one whose
+// build.start names this request's context directory. Several builds run
+// at once, and the engine sends every recorder every event.
+type buildRecorder struct {
+	contextDir string
+	build      atomic.Pointer[string]
+	queue      *eventQueue
+	cancel     context.CancelCauseFunc
+}
+
+func (r *buildRecorder) Record(ev trace.Event) {
+	if ev.Build == "" {
+		return
+	}
+	id := r.build.Load()
+	if id == nil {
+		if ev.Type != trace.BuildStart || ev.BuildStartInfo == nil || ev.BuildStartInfo.Context != r.contextDir {
+			return
+		}
+		build := ev.Build
+		r.build.Store(&build)
+	} else if *id != ev.Build {
+		return
+	}
+	if !r.queue.push(ev) {
+		r.cancel(errors.New("the client is not reading the build output: build stopped"))
+	}
+}

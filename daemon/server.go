@@ -1,0 +1,461 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berthkit/berth/engine"
+)
+
+// The Engine API versions the daemon speaks. Docker clients negotiate down to
+// APIVersion through /_ping; a request with a /vX.Y/ prefix outside
+// [MinAPIVersion, APIVersion] is refused as Docker refuses it.
+const (
+	APIVersion    = "1.47"
+	MinAPIVersion = "1.24"
+)
+
+// Limits on request bodies unless Options say otherwise.
+const (
+	DefaultMaxBuildContext = 2 << 30  // POST /build
+	DefaultMaxLoad         = 16 << 30 // POST /images/load
+	DefaultMaxJSON         = 1 << 20  // every JSON request body
+)
+
+// Options configure a Server.
+type Options struct {
+	// MaxBuildContext bounds the build context a client may send (bytes);
+	// 0 is DefaultMaxBuildContext.
+	MaxBuildContext int64
+	// MaxLoad bounds an image archive sent to POST /images/load; 0 is
+	// DefaultMaxLoad.
+	MaxLoad int64
+	// MaxJSON bounds JSON request bodies; 0 is DefaultMaxJSON.
+	MaxJSON int64
+	// StopTimeout is how long Shutdown gives each running container after
+	// its stop signal before SIGKILL; 0 is 10 seconds, as dockerd.
+	StopTimeout time.Duration
+	// Log receives one line per request and per notable event (the daemon
+	// command prints it); nil is silent.
+	Log func(format string, args ...any)
+}
+
+// Server serves the Engine API over an engine.
+type Server struct {
+	eng  *engine.Engine
+	opts Options
+
+	// ctx ends when the server shuts down; long requests (builds, attaches,
+	// follows) end with it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	sup   *supervisor
+	execs *execTable
+
+	httpMu  sync.Mutex
+	servers []*http.Server
+}
+
+// New returns a server over eng. The engine stays the caller's to close,
+// after Shutdown.
+func New(eng *engine.Engine, opts Options) *Server {
+	if opts.MaxBuildContext <= 0 {
+		opts.MaxBuildContext = DefaultMaxBuildContext
+	}
+	if opts.MaxLoad <= 0 {
+		opts.MaxLoad = DefaultMaxLoad
+	}
+	if opts.MaxJSON <= 0 {
+		opts.MaxJSON = DefaultMaxJSON
+	}
+	if opts.StopTimeout <= 0 {
+		opts.StopTimeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{eng: eng, opts: opts, ctx: ctx, cancel: cancel, execs: newExecTable()}
+	s.sup = newSupervisor(s)
+	return s
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.opts.Log != nil {
+		s.opts.Log(format, args...)
+	}
+}
+
+// Serve accepts connections on ln until ctx ends or Shutdown is called.
+// It returns nil after a shutdown.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 30 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+	}
+	s.httpMu.Lock()
+	if s.ctx.Err() != nil {
+		s.httpMu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.servers = append(s.servers, hs)
+	s.httpMu.Unlock()
+	stop := context.AfterFunc(ctx, func() { _ = s.Shutdown(context.Background()) })
+	defer stop()
+	err := hs.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting requests, ends the long ones (builds are
+// cancelled and clean up; attach and follow streams close), stops the
+// containers the daemon supervises and waits for their exits to be
+// recorded, so nothing stays mounted.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.httpMu.Lock()
+	servers := s.servers
+	s.servers = nil
+	s.cancel()
+	s.httpMu.Unlock()
+	var first error
+	for _, hs := range servers {
+		// Builds and streams watch s.ctx, which is cancelled: give them a
+		// moment to finish their cleanup before the connections go.
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if err := hs.Shutdown(sctx); err != nil && first == nil {
+			first = err
+			_ = hs.Close()
+		}
+		cancel()
+	}
+	s.sup.shutdown(s.opts.StopTimeout)
+	s.execs.closeAll()
+	return first
+}
+
+// versionPrefix matches /v1.47/... (Docker accepts any vX.Y prefix).
+var versionPrefix = regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/.*)$`)
+
+// compareVersions compares "1.24"-style versions numerically.
+func compareVersions(a, b string) int {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		var x, y int
+		if i < len(pa) {
+			x, _ = strconv.Atoi(pa[i])
+		}
+		if i < len(pb) {
+			y, _ = strconv.Atoi(pb[i])
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// request is what a handler gets: the request, the path's parameters and
+// the API version it asked for.
+type request struct {
+	*http.Request
+	name    string // {name} or {id} from the path
+	version string
+}
+
+// handler serves one route. An error returned before anything was written
+// becomes Docker's {"message": ...} with the matching status code.
+type handler func(w *responseWriter, r *request) error
+
+// ServeHTTP routes a request, as Docker's router does.
+func (s *Server) ServeHTTP(hw http.ResponseWriter, hr *http.Request) {
+	w := &responseWriter{ResponseWriter: hw}
+	path := hr.URL.Path
+	version := APIVersion
+	if m := versionPrefix.FindStringSubmatch(path); m != nil {
+		version, path = m[1], m[2]
+	}
+	h := w.Header()
+	h.Set("Server", "Berth/"+engine.Version+" ("+runtime.GOOS+")")
+	h.Set("Api-Version", APIVersion)
+	h.Set("Docker-Experimental", "false")
+	h.Set("Ostype", runtime.GOOS)
+	start := time.Now()
+	defer func() {
+		s.logf("%s %s %d %s", hr.Method, hr.URL.RequestURI(), w.status, time.Since(start).Round(time.Millisecond))
+	}()
+	if compareVersions(version, APIVersion) > 0 {
+		writeError(w, badRequestf("client version %s is too new. Maximum supported API version is %s", version, APIVersion))
+		return
+	}
+	if compareVersions(version, MinAPIVersion) < 0 {
+		writeError(w, badRequestf("client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version", version, MinAPIVersion))
+		return
+	}
+	fn, name, allowed := s.route(hr.Method, path)
+	if fn == nil {
+		if allowed {
+			writeError(w, &apiError{status: http.StatusMethodNotAllowed, msg: "method not allowed"})
+			return
+		}
+		writeError(w, &apiError{status: http.StatusNotFound, msg: "page not found"})
+		return
+	}
+	r := &request{Request: hr, name: name, version: version}
+	if err := fn(w, r); err != nil {
+		if w.wrote {
+			// The stream already started: the handler reported the error
+			// in it, or the client went away.
+			s.logf("%s %s: %v", hr.Method, path, err)
+			return
+		}
+		writeError(w, err)
+	}
+}
+
+// route finds the handler for a method and a path without version prefix.
+// allowed reports a path that exists for another method.
+func (s *Server) route(method, path string) (fn handler, name string, allowed bool) {
+	type route struct {
+		method string
+		fn     handler
+	}
+	pick := func(routes ...route) (handler, bool) {
+		for _, rt := range routes {
+			if rt.method == method || (rt.method == "GET" && method == "HEAD") {
+				return rt.fn, true
+			}
+		}
+		return nil, len(routes) > 0
+	}
+	fixed := map[string][]route{
+		"/_ping":           {{"GET", s.ping}},
+		"/version":         {{"GET", s.version}},
+		"/info":            {{"GET", s.info}},
+		"/build":           {{"POST", s.build}},
+		"/commit":          {{"POST", s.commit}},
+		"/images/json":     {{"GET", s.imageList}},
+		"/images/create":   {{"POST", s.imageCreate}},
+		"/images/load":     {{"POST", s.imageLoad}},
+		"/images/get":      {{"GET", s.imageSaveMany}},
+		"/images/prune":    {{"POST", s.imagePrune}},
+		"/containers/json": {{"GET", s.containerList}},
+		"/containers/create": {
+			{"POST", s.containerCreate},
+		},
+		"/containers/prune": {{"POST", s.containerPrune}},
+		"/berth/trace":      {{"GET", s.traceFollow}},
+	}
+	if routes, ok := fixed[path]; ok {
+		fn, allowed := pick(routes...)
+		return fn, "", allowed
+	}
+	switch {
+	case strings.HasPrefix(path, "/images/"):
+		rest := strings.TrimPrefix(path, "/images/")
+		if method == "DELETE" {
+			return s.imageDelete, rest, true
+		}
+		i := strings.LastIndex(rest, "/")
+		if i <= 0 {
+			return nil, "", method == "GET" || method == "POST"
+		}
+		name, action := rest[:i], rest[i+1:]
+		actions := map[string][]route{
+			"json":    {{"GET", s.imageInspect}},
+			"history": {{"GET", s.imageHistory}},
+			"tag":     {{"POST", s.imageTag}},
+			"push":    {{"POST", s.imagePush}},
+			"get":     {{"GET", s.imageSaveOne}},
+		}
+		if routes, ok := actions[action]; ok {
+			fn, allowed := pick(routes...)
+			return fn, name, allowed
+		}
+		return nil, "", false
+	case strings.HasPrefix(path, "/containers/"):
+		rest := strings.TrimPrefix(path, "/containers/")
+		id, action, hasAction := strings.Cut(rest, "/")
+		if id == "" {
+			return nil, "", false
+		}
+		if !hasAction {
+			fn, allowed := pick(route{"DELETE", s.containerDelete})
+			return fn, id, allowed
+		}
+		actions := map[string][]route{
+			"json":    {{"GET", s.containerInspect}},
+			"start":   {{"POST", s.containerStart}},
+			"stop":    {{"POST", s.containerStop}},
+			"restart": {{"POST", s.containerRestart}},
+			"kill":    {{"POST", s.containerKill}},
+			"wait":    {{"POST", s.containerWait}},
+			"attach":  {{"POST", s.containerAttach}},
+			"resize":  {{"POST", s.containerResize}},
+			"logs":    {{"GET", s.containerLogs}},
+			"pause":   {{"POST", s.containerPause}},
+			"unpause": {{"POST", s.containerUnpause}},
+			"top":     {{"GET", s.containerTop}},
+			"changes": {{"GET", s.containerChanges}},
+			"exec":    {{"POST", s.execCreate}},
+		}
+		if routes, ok := actions[action]; ok {
+			fn, allowed := pick(routes...)
+			return fn, id, allowed
+		}
+		return nil, "", false
+	case strings.HasPrefix(path, "/exec/"):
+		id, action, _ := strings.Cut(strings.TrimPrefix(path, "/exec/"), "/")
+		actions := map[string][]route{
+			"start":  {{"POST", s.execStart}},
+			"resize": {{"POST", s.execResize}},
+			"json":   {{"GET", s.execInspect}},
+		}
+		if routes, ok := actions[action]; ok && id != "" {
+			fn, allowed := pick(routes...)
+			return fn, id, allowed
+		}
+	}
+	return nil, "", false
+}
+
+// responseWriter remembers whether the response started and lets handlers
+// flush and hijack.
+type responseWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status = code
+		w.wrote = true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.status = http.StatusOK
+		w.wrote = true
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush sends what is buffered to the client.
+func (w *responseWriter) Flush() {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack takes the connection over (attach and exec streams).
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.wrote = true
+	w.status = http.StatusSwitchingProtocols
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// writeJSON writes v with status.
+func writeJSON(w *responseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// decodeJSON reads a JSON request body of at most limit bytes into v. An
+// empty body leaves v as it is.
+func decodeJSON(r *request, limit int64, v any) error {
+	body := http.MaxBytesReader(nil, r.Body, limit)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return &apiError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("request body larger than %d bytes", limit)}
+		}
+		return badRequestf("read request body: %v", err)
+	}
+	if len(strings.TrimSpace(string(data))) == 0 || strings.TrimSpace(string(data)) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return badRequestf("invalid JSON: %v", err)
+	}
+	return nil
+}
+
+// boolValue reads a query flag as Docker does: "", "0", "no", "false" and
+// "none" are false, anything else true; def when absent.
+func boolValue(r *request, key string, def bool) bool {
+	if !r.URL.Query().Has(key) {
+		return def
+	}
+	switch strings.ToLower(strings.TrimSpace(r.URL.Query().Get(key))) {
+	case "", "0", "no", "false", "none":
+		return false
+	}
+	return true
+}
+
+// intValue reads an integer query parameter, def when absent.
+func intValue(r *request, key string, def int) (int, error) {
+	v := r.URL.Query().Get(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, badRequestf("invalid value for %s: %q is not a number", key, v)
+	}
+	return n, nil
+}
+
+// filtersValue decodes Docker's filters parameter: {"key":{"value":true}}
+// (or the old {"key":["value"]}) into key=value strings.
+func filtersValue(r *request) ([]string, error) {
+	raw := r.URL.Query().Get("filters")
+	if raw == "" {
+		return nil, nil
+	}
+	var byMap map[string]map[string]bool
+	var out []string
+	if err := json.Unmarshal([]byte(raw), &byMap); err == nil {
+		for k, vals := range byMap {
+			for v, on := range vals {
+				if on {
+					out = append(out, k+"="+v)
+				}
+			}
+		}
+		return sortedStrings(out), nil
+	}
+	var byList map[string][]string
+	if err := json.Unmarshal([]byte(raw), &byList); err != nil {
+		return nil, badRequestf("invalid filter: %v", err)
+	}
+	for k, vals := range byList {
+		for _, v := range vals {
+			out = append(out, k+"="+v)
+		}
+	}
+	return sortedStrings(out), nil
+}

@@ -1,0 +1,190 @@
+package lessons
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func recordedModel(t *testing.T, lesson string) *Model {
+	t.Helper()
+	events, err := Recording(lesson)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewModel(events)
+}
+
+func TestRenderClassic(t *testing.T) {
+	events, _ := Recording("build-process")
+	var out, errOut bytes.Buffer
+	RenderClassic(&out, &errOut, events)
+	text := out.String()
+	re := regexp.MustCompile(`(?m)^Sending build context to Berth engine  \S+\nStep 1/3 : FROM busybox\n ---> [0-9a-f]{12}\nStep 2/3 : RUN .*\n ---> Running in [0-9a-f]{12}\ninstalling redis\nRemoving intermediate container [0-9a-f]{12}\n ---> [0-9a-f]{12}\nStep 3/3 : CMD \["redis-server"\]\n ---> Running in [0-9a-f]{12}\nRemoving intermediate container [0-9a-f]{12}\n ---> [0-9a-f]{12}\nSuccessfully built [0-9a-f]{12}\n$`)
+	if !re.MatchString(text) {
+		t.Errorf("classic view:\n%s", text)
+	}
+	if strings.Contains(text+errOut.String(), "berth-lesson") {
+		t.Error("lesson markers leaked into the classic view")
+	}
+}
+
+func TestRenderTree(t *testing.T) {
+	m := recordedModel(t, "build-process")
+	var out bytes.Buffer
+	RenderTree(&out, m, Style{})
+	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	want := []*regexp.Regexp{
+		regexp.MustCompile(`^image [0-9a-f]{12}  base image \(FROM busybox\)$`),
+		regexp.MustCompile(`^└── intermediate container [0-9a-f]{12}  step 2 · ran /bin/sh -c echo installing redis.* · exit 0 · removed$`),
+		regexp.MustCompile(`^    ├── snapshot: 3 added, 0 changed, 0 deleted, 70B → layer sha256:[0-9a-f]{12} \(\d+B\)$`),
+		regexp.MustCompile(`^    └── image [0-9a-f]{12}  build 1 step 2: RUN echo installing redis.* · 2 layers · CMD \["sh"\]$`),
+		regexp.MustCompile(`^        └── intermediate container [0-9a-f]{12}  step 3 · never started \(/bin/sh -c #\(nop\)  CMD \["redis-server"\]\) · removed$`),
+		regexp.MustCompile(`^            ├── no snapshot: nothing changed, no layer$`),
+		regexp.MustCompile(`^            └── image [0-9a-f]{12}  build 1 step 3: CMD \["redis-server"\] · 2 layers · CMD \["redis-server"\] · result of build 1$`),
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("tree:\n%s", out.String())
+	}
+	for i, re := range want {
+		if !re.MatchString(lines[i]) {
+			t.Errorf("line %d: %q does not match %s", i+1, lines[i], re)
+		}
+	}
+
+	// A commit hangs the new image under the container it was taken from.
+	out.Reset()
+	RenderTree(&out, recordedModel(t, "manual-commit"), Style{})
+	if !regexp.MustCompile(`(?m)^image [0-9a-f]{12}  not made in this trace\n└── run container [0-9a-f]{12}  name redis-box · ran sh -c echo installing redis.* · exit 0\n    ├── snapshot: 3 added.*\n    └── image [0-9a-f]{12}  committed from container [0-9a-f]{12} · 2 layers · CMD \["redis-server"\]$`).MatchString(out.String()) {
+		t.Errorf("commit tree:\n%s", out.String())
+	}
+}
+
+func TestRenderExplain(t *testing.T) {
+	m := recordedModel(t, "build-cache")
+	var out bytes.Buffer
+	RenderExplain(&out, m, nil, Style{})
+	text := out.String()
+	if n := strings.Count(text, "  HIT "); n != 4 {
+		t.Errorf("%d hits, want 4 (build 2 step 2, build 3 steps 2-4)", n)
+	}
+	if n := strings.Count(text, "  MISS "); n != 7 {
+		t.Errorf("%d misses, want 7 (build 1 steps 2-3, build 2 steps 3-4, build 4 steps 2-4)", n)
+	}
+	for _, want := range []string{"Build 1 (", "Build 4 (", "new-instruction: nothing has been built on parent", "instruction-changed: last time, parent", "earlier-miss: step 3 ran"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("explain lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestLayerStack(t *testing.T) {
+	m := recordedModel(t, "build-cache")
+	rows := LayerStack(m, m.Builds[2]) // build 3: every step from the cache
+	if len(rows) != 4 || rows[0].Step.Number() != 4 || rows[3].Step.Info.Instruction != "FROM" {
+		t.Fatalf("rows %+v", rows)
+	}
+	if !rows[0].Empty || rows[1].Bytes == 0 || rows[2].Bytes == 0 {
+		t.Errorf("CMD adds nothing, the two RUNs add layers: %+v", rows)
+	}
+	if rows[1].MadeBy == nil || rows[1].MadeBy.Build.Index != 2 || rows[2].MadeBy.Build.Index != 1 {
+		t.Error("cached layers should point at the build that made them")
+	}
+	if !strings.Contains(rows[3].Summary, "1 layer") {
+		t.Errorf("base: %s", rows[3].Summary)
+	}
+	var out bytes.Buffer
+	RenderLayers(&out, m, Style{})
+	if !strings.Contains(out.String(), "A /usr/local/bin/redis-server") || !strings.Contains(out.String(), "A /usr/local/bin/gcc") {
+		t.Errorf("layers view:\n%s", out.String())
+	}
+}
+
+func TestWhatIf(t *testing.T) {
+	ix := IndexTrace(recordedModel(t, "build-cache"))
+	v := &vars{base: baseProfiles["busybox"]}
+	df := func(lines ...string) []byte {
+		s, _ := v.expand(strings.Join(lines, "\n") + "\n")
+		return []byte(s)
+	}
+	type verdict struct {
+		cached bool
+		reason string
+	}
+	for _, tc := range []struct {
+		name string
+		file []byte
+		want []verdict
+	}{
+		{"the notes' Dockerfile", df("FROM busybox", "RUN {{install redis}}", `CMD ["redis-server"]`),
+			[]verdict{{true, ""}, {true, "hit"}, {true, "hit"}}},
+		{"a new last line", df("FROM busybox", "RUN {{install redis}}", "RUN {{install gcc}}", `CMD ["redis-server", "--port", "7000"]`),
+			[]verdict{{true, ""}, {true, "hit"}, {true, "hit"}, {false, "instruction-changed"}}},
+		{"a new first line", df("FROM busybox", "RUN echo hello", "RUN {{install redis}}"),
+			[]verdict{{true, ""}, {false, "instruction-changed"}, {false, "earlier-miss"}}},
+		{"another base", df("FROM alpine", "RUN {{install redis}}"),
+			[]verdict{{false, "parent-new"}, {false, "parent-new"}}},
+	} {
+		plan, err := ix.Plan(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plan) != len(tc.want) {
+			t.Fatalf("%s: %d steps", tc.name, len(plan))
+		}
+		for i, w := range tc.want {
+			if plan[i].Cached != w.cached || plan[i].Reason != w.reason {
+				t.Errorf("%s step %d: cached=%v reason=%q, want %v %q (%s)", tc.name, i+1, plan[i].Cached, plan[i].Reason, w.cached, w.reason, plan[i].Explanation)
+			}
+		}
+	}
+	plan, _ := ix.Plan(df("FROM busybox", "RUN {{install redis}}", "RUN echo new"))
+	var out bytes.Buffer
+	RenderPlan(&out, plan, Style{})
+	if !strings.HasSuffix(out.String(), "1 cached, 1 would run\n") || !strings.Contains(out.String(), "would run (instruction-changed)") {
+		t.Errorf("plan:\n%s", out.String())
+	}
+	if _, err := ix.Plan([]byte("RUN x\n")); err == nil {
+		t.Error("a Dockerfile without FROM should not plan")
+	}
+}
+
+func TestClaimsOnRecordedTraces(t *testing.T) {
+	m := recordedModel(t, "build-process")
+	check := func(text, value string) ClaimResult {
+		t.Helper()
+		words, _ := splitWords(text)
+		c, err := parseClaim(words)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if value == "" {
+			value = c.Value
+		}
+		return c.Check(m, value)[0]
+	}
+	for _, tc := range []struct {
+		claim, value string
+		ok           bool
+		says         string
+	}{
+		{"step 2 ran", "", true, "step 2 ran (cache miss: new-instruction)"},
+		{"step 2 cached", "", false, "step 2 was expected to come from the cache, but it ran (cache miss: new-instruction): nothing has been built on parent"},
+		{"step 3 container never-started", "", true, "was created but never started"},
+		{"step 2 container never-started", "", false, "was started, but the notes say"},
+		{"step 3 layer added", "", false, "expected to add a layer, but it changed no files"},
+		{"step 9 ran", "", false, "build 1 has no step 9"},
+		{"build failed", "", false, "expected to fail, but it succeeded"},
+		{`image cmd '["sh"]'`, "", false, `has CMD ["redis-server"], not ["sh"]`},
+		{"snapshot adds gcc", "", false, "did not add gcc"},
+		{"tag rommelrico/redis:latest", "", false, "did not tag rommelrico/redis:latest (tags: (none))"},
+		{"run exit 0", "", false, "no container was run"},
+		{"result step 2", "", false, "is not step 2's image"},
+	} {
+		res := check(tc.claim, tc.value)
+		if res.OK != tc.ok || !strings.Contains(res.Says, tc.says) {
+			t.Errorf("expect %s: ok=%v %q, want ok=%v containing %q", tc.claim, res.OK, res.Says, tc.ok, tc.says)
+		}
+	}
+}

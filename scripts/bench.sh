@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# make bench, after the Go benchmarks: Berth next to Podman, Buildah, runc and
+# crun (whichever are installed; make bench-peers installs them), timed in one
+# run on this machine. Prints a Markdown table and writes bench-results.json.
+#
+# Environment:
+#   BENCH_DIR    where every store lives (default /var/tmp/berth-bench; removed afterwards)
+#   BENCH_OUT    the JSON file (default bench-results.json)
+#   BENCH_ONLY   a regular expression of case IDs (start, build3-cold, build10-cached,
+#                runstep5, commit, save, load, push, pull, pull-uptodate)
+#   BENCH_QUICK  1 for fewer runs (a smoke test; do not publish those numbers)
+#   BENCH_DOC    a Markdown file whose generated table to replace (docs/performance.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+	echo "bench: the comparison with the peers runs containers and needs root; skipped" >&2
+	exit 0
+fi
+[ -x bin/berth ] || make --no-print-directory build
+go build -trimpath -o bin/berthbench ./bench/cmd/berthbench
+
+args=(run -berth bin/berth -out "${BENCH_OUT:-bench-results.json}")
+[ -n "${BENCH_ONLY:-}" ] && args+=(-only "$BENCH_ONLY")
+[ "${BENCH_QUICK:-0}" = 1 ] && args+=(-quick)
+[ -n "${BENCH_DOC:-}" ] && args+=(-doc "$BENCH_DOC")
+exec bin/berthbench "${args[@]}"
