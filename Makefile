@@ -8,7 +8,7 @@ LDFLAGS   := -X github.com/berthkit/berth/engine.Version=$(VERSION)
 PREFIX    ?= /usr/local
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages the tests need; installed when missing.
-TEST_DEBS := busybox-static skopeo umoci docker-registry
+TEST_DEBS := busybox-static skopeo umoci docker-registry chromium
 
 .PHONY: all build test test-deps lint bench bench-peers demo install lessons-record fuzz clean
 
@@ -52,6 +52,10 @@ fuzz:
 
 demo: test-deps build
 	./scripts/demo.sh
+
+# Re-record the traces the lessons replay (as root, on the real engine).
+lessons-record: build
+	BERTH=$(BIN) ./scripts/record-lessons.sh
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/berth

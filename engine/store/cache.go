@@ -70,7 +70,9 @@ func (s *Store) CachePut(e CacheEntry) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(dir, cacheFileName(e.Key, e.ConfigSum)), data, 0o600)
+	// Renamed into place but not fsynced: an entry lost to a power cut only
+	// costs a rebuild of that step, and a build step writes one per step.
+	return writeFileRename(filepath.Join(dir, cacheFileName(e.Key, e.ConfigSum)), data, 0o600)
 }
 
 // CacheEntries lists what was built on top of parent, newest first, so a miss

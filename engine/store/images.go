@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -85,8 +86,23 @@ func newIndex() *ocispec.Index {
 
 func (s *Store) indexPath() string { return filepath.Join(s.root, "index.json") }
 
-// ReadIndex returns index.json as it is now.
+// ReadIndex returns index.json as it is now. The parsed index is kept and
+// reused while the file is unchanged: every write replaces it by rename, so
+// a change always shows in its inode, size or timestamps. Callers get their
+// own copy to change.
 func (s *Store) ReadIndex() (*ocispec.Index, error) {
+	st, statErr := os.Stat(s.indexPath())
+	var key indexKey
+	if statErr == nil {
+		key = indexKeyOf(st)
+		s.indexMu.Lock()
+		cached := s.indexCache
+		same := cached != nil && s.indexKey == key
+		s.indexMu.Unlock()
+		if same {
+			return cloneIndex(cached), nil
+		}
+	}
 	data, err := os.ReadFile(s.indexPath())
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -101,7 +117,41 @@ func (s *Store) ReadIndex() (*ocispec.Index, error) {
 	if idx.Manifests == nil {
 		idx.Manifests = []ocispec.Descriptor{}
 	}
+	if statErr == nil && int64(len(data)) == st.Size() {
+		s.indexMu.Lock()
+		s.indexKey, s.indexCache = key, cloneIndex(idx)
+		s.indexMu.Unlock()
+	}
 	return idx, nil
+}
+
+// indexKey identifies one version of index.json on disk.
+type indexKey struct {
+	ino, size, mtime, ctime int64
+}
+
+func indexKeyOf(st os.FileInfo) indexKey {
+	k := indexKey{size: st.Size(), mtime: st.ModTime().UnixNano()}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		k.ino = int64(sys.Ino)
+		k.ctime = sys.Ctim.Nano()
+	}
+	return k
+}
+
+func cloneIndex(idx *ocispec.Index) *ocispec.Index {
+	out := *idx
+	out.Manifests = make([]ocispec.Descriptor, len(idx.Manifests))
+	for i, d := range idx.Manifests {
+		if d.Annotations != nil {
+			d.Annotations = cloneMap(d.Annotations)
+		}
+		out.Manifests[i] = d
+	}
+	if idx.Annotations != nil {
+		out.Annotations = cloneMap(idx.Annotations)
+	}
+	return &out
 }
 
 func (s *Store) writeIndex(idx *ocispec.Index) error {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -20,11 +21,21 @@ import (
 // runs both over a corpus of valid and broken documents and requires them
 // to agree, so the official schemas remain the oracle.
 
+// The patterns compile on first use: every berth process, a container's
+// init included, would otherwise pay for them at start.
 var (
-	schemaMediaType = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$`)
-	schemaDigest    = regexp.MustCompile(`^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$`)
-	schemaEnv       = regexp.MustCompile(`^[^=]+=.*$`)
+	schemaMediaType = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$`)
+	schemaDigest    = lazyRegexp(`^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$`)
+	schemaEnv       = lazyRegexp(`^[^=]+=.*$`)
 )
+
+type lazyRE struct{ get func() *regexp.Regexp }
+
+func lazyRegexp(expr string) lazyRE {
+	return lazyRE{get: sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })}
+}
+
+func (l lazyRE) MatchString(s string) bool { return l.get().MatchString(s) }
 
 type schemaChecker struct {
 	problems []string

@@ -36,6 +36,10 @@ type Store struct {
 	mu sync.Mutex // serialises index updates inside this process
 
 	parsed sync.Map // manifest digest → *Image parsed from immutable blobs
+
+	indexMu    sync.Mutex
+	indexKey   indexKey
+	indexCache *ocispec.Index // index.json as last parsed, for indexKey
 }
 
 // Open opens (creating if needed) the store at root. If no other Berth

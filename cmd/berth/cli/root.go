@@ -176,15 +176,3 @@ container, snapshot and cache decision as a trace that lessons replay.`,
 	add("other", newVersionCmd(g), newSystemCmd(g), newDaemonCmd(g))
 	return root
 }
-
-// stubCmd stands in for a verb that is not built yet.
-func stubCmd(use, short string) *cobra.Command {
-	return &cobra.Command{
-		Use:    use,
-		Short:  short,
-		Hidden: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return fmt.Errorf("berth %s is not available in this build yet", cmd.Name())
-		},
-	}
-}
