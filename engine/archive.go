@@ -948,6 +948,9 @@ func (e *Engine) commitLoad(ctx context.Context, st *stagedArchive, p *loadPlan)
 					store.AnnotationSize:    fmt.Sprint(total),
 					store.AnnotationCreated: now,
 				}
+				if img.id != "" {
+					annotations[store.AnnotationID] = img.id.String()
+				}
 				if len(img.layerSizes) > 0 {
 					annotations[store.AnnotationLayerSizes] = store.FormatLayerSizes(img.layerSizes)
 				}

@@ -146,7 +146,6 @@ type Builder struct {
 	id      string
 
 	images     map[digest.Digest]*store.Image
-	listed     bool // images holds every image of the store
 	stages     []*stageState
 	total      int
 	step       int

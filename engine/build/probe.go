@@ -165,27 +165,12 @@ func short(d digest.Digest) string {
 	return trace.ShortID(d.String())
 }
 
-// image finds an image by ID. The store's images are listed once per build
-// (a cached rebuild probes every step, and re-reading index.json each time
-// would dominate it); images the build makes are added as they are saved.
+// image finds an image by ID: from the build's own map, else one image read
+// from the store (never a listing of the whole store: a cached rebuild
+// probes every step, and a store holds every intermediate image).
 func (b *Builder) image(id digest.Digest) (*store.Image, error) {
 	if img, ok := b.images[id]; ok {
 		return img, nil
-	}
-	if !b.listed {
-		b.listed = true
-		all, err := b.store.Images()
-		if err != nil {
-			return nil, err
-		}
-		for _, img := range all {
-			if _, ok := b.images[img.ID]; !ok {
-				b.images[img.ID] = img
-			}
-		}
-		if img, ok := b.images[id]; ok {
-			return img, nil
-		}
 	}
 	img, err := b.store.Image(id.String())
 	if err != nil {

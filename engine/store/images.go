@@ -25,6 +25,9 @@ const (
 	AnnotationParent = "org.berthkit.image.parent"
 	// AnnotationSize is the total uncompressed size of the image's layers.
 	AnnotationSize = "org.berthkit.image.size"
+	// AnnotationID is the image ID (config digest), so an image can be
+	// found by ID without reading every manifest in the store.
+	AnnotationID = "org.berthkit.image.id"
 	// AnnotationCreated is when the image entered this store (RFC 3339).
 	AnnotationCreated = "org.berthkit.image.stored"
 	// AnnotationLayerSizes lists the uncompressed size of each layer, base
@@ -261,6 +264,7 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 		size += n
 	}
 	annotations := map[string]string{
+		AnnotationID:      configDesc.Digest.String(),
 		AnnotationSize:    strconv.FormatInt(size, 10),
 		AnnotationCreated: time.Now().UTC().Format(time.RFC3339Nano),
 	}
@@ -289,14 +293,12 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 
 // ImageByManifest loads the image whose manifest has digest d.
 func (s *Store) ImageByManifest(d digest.Digest) (*Image, error) {
-	images, err := s.Images()
+	idx, err := s.ReadIndex()
 	if err != nil {
 		return nil, err
 	}
-	for _, img := range images {
-		if img.ManifestDigest == d {
-			return img, nil
-		}
+	if img, ok, err := s.imageWhere(idx, func(desc ocispec.Descriptor) bool { return desc.Digest == d }); ok || err != nil {
+		return img, err
 	}
 	return nil, fmt.Errorf("manifest %s: %w", d, ErrNotFound)
 }
@@ -375,11 +377,57 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 // chars, as Docker). The error for nothing found wraps ErrNotFound and reads
 // like Docker's: "No such image: busybox:latest".
 func (s *Store) Image(nameOrID string) (*Image, error) {
+	// Fast paths that read one image, not the whole store: a full ID when
+	// the index entries carry AnnotationID, and a tag.
+	if idx, err := s.ReadIndex(); err == nil {
+		hexPart := strings.TrimPrefix(nameOrID, "sha256:")
+		if len(hexPart) == 64 && isHex(hexPart) {
+			id := "sha256:" + hexPart
+			if img, ok, err := s.imageWhere(idx, func(d ocispec.Descriptor) bool { return d.Annotations[AnnotationID] == id }); ok || err != nil {
+				return img, err
+			}
+		} else if !(isHex(hexPart) && len(hexPart) >= 4) {
+			if ref, err := ParseRef(nameOrID); err == nil {
+				full := ref.String()
+				if img, ok, err := s.imageWhere(idx, func(d ocispec.Descriptor) bool { return d.Annotations[ocispec.AnnotationRefName] == full }); ok || err != nil {
+					return img, err
+				}
+			}
+		}
+	}
 	images, err := s.Images()
 	if err != nil {
 		return nil, err
 	}
 	return FindImage(images, nameOrID)
+}
+
+// imageWhere loads the image of the first index entry that match accepts,
+// with the names of every entry of the same manifest.
+func (s *Store) imageWhere(idx *ocispec.Index, match func(ocispec.Descriptor) bool) (*Image, bool, error) {
+	for _, desc := range idx.Manifests {
+		if !match(desc) {
+			continue
+		}
+		var img *Image
+		for _, other := range idx.Manifests {
+			if other.Digest != desc.Digest {
+				continue
+			}
+			if img == nil {
+				var err error
+				if img, err = s.loadImage(other); err != nil {
+					return nil, false, err
+				}
+			}
+			if ref := other.Annotations[ocispec.AnnotationRefName]; ref != "" {
+				img.Refs = append(img.Refs, ref)
+			}
+		}
+		sort.Strings(img.Refs)
+		return img, true, nil
+	}
+	return nil, false, nil
 }
 
 // FindImage resolves nameOrID against a list of images (see Store.Image).

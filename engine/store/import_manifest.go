@@ -140,6 +140,7 @@ func (s *Store) ImportManifest(data []byte, opts ImportOptions) (*Image, error) 
 			}
 		}
 		annotations := map[string]string{
+			AnnotationID:      m.Config.Digest.String(),
 			AnnotationCreated: time.Now().UTC().Format(time.RFC3339Nano),
 		}
 		if len(opts.LayerSizes) == len(m.Layers) {
