@@ -55,6 +55,7 @@ func (b *buildBackend) CreateContainer(ctx context.Context, req build.ContainerR
 		User:        req.User,
 		NetworkMode: req.Network,
 		Purpose:     req.Purpose,
+		NeverStarts: req.NeverStarts,
 	})
 	if err != nil {
 		return "", err

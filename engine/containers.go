@@ -75,6 +75,9 @@ type ContainerCreateOptions struct {
 	// Purpose is "run" (default), "build" or "copy"; it goes into the
 	// trace and the record.
 	Purpose string
+	// NeverStarts says the container will only be committed (a build's
+	// metadata or COPY step); container.create records started: false.
+	NeverStarts bool
 }
 
 var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
@@ -173,6 +176,7 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	}
 	e.EmitContext(ctx, trace.Event{Type: trace.ContainerCreate, Container: &trace.ContainerInfo{
 		ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose, Cmd: commandLine(c),
+		Started: !opts.NeverStarts,
 	}})
 	return c, nil
 }

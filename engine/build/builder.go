@@ -32,6 +32,8 @@ type ContainerRequest struct {
 	Purpose string
 	// Step numbers the container for the trace.
 	Step int
+	// NeverStarts marks containers that are only mounted and committed.
+	NeverStarts bool
 }
 
 // CommitRequest asks the backend to save a container as an image.

@@ -215,7 +215,7 @@ func (b *Builder) dispatchCopy(ctx context.Context, s *stageState, ins *dockerfi
 	id, err := b.backend.CreateContainer(ctx, ContainerRequest{
 		Image: s.parentID(), Cmd: append(append([]string{}, s.shell()...), "#(nop) "+comment),
 		Env: s.config.Config.Env, WorkingDir: s.config.Config.WorkingDir, User: s.config.Config.User,
-		Purpose: "copy", Step: b.step,
+		Purpose: "copy", Step: b.step, NeverStarts: true,
 	})
 	if err != nil {
 		return err
@@ -263,7 +263,7 @@ func (b *Builder) copyFromImage(ctx context.Context, from string) (*store.Image,
 // mountImage makes an image's root filesystem readable through a container
 // that never starts.
 func (b *Builder) mountImage(ctx context.Context, img *store.Image) (string, func(), error) {
-	id, err := b.backend.CreateContainer(ctx, ContainerRequest{Image: img.ID, Purpose: "copy", Step: b.step})
+	id, err := b.backend.CreateContainer(ctx, ContainerRequest{Image: img.ID, Purpose: "copy", Step: b.step, NeverStarts: true})
 	if err != nil {
 		return "", nil, err
 	}

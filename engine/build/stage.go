@@ -464,7 +464,7 @@ func (b *Builder) dispatchMeta(ctx context.Context, s *stageState, ins *dockerfi
 	id, err := b.backend.CreateContainer(ctx, ContainerRequest{
 		Image: s.parentID(), Cmd: append(append([]string{}, s.shell()...), "#(nop) ", comment),
 		Env: s.config.Config.Env, WorkingDir: s.config.Config.WorkingDir, User: s.config.Config.User,
-		Purpose: "build", Step: b.step,
+		Purpose: "build", Step: b.step, NeverStarts: true,
 	})
 	if err != nil {
 		return err
