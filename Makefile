@@ -14,8 +14,10 @@ TEST_DEBS := busybox-static skopeo umoci docker-registry chromium
 
 all: build
 
+# Static: no dynamic loader on every start (berth re-executes itself as
+# each container's init).
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/berth
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/berth
 
 # Install Debian packages the tests use, only when something is missing.
 test-deps:

@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/store"
@@ -127,6 +129,24 @@ func Supervise(args []string) int {
 		return fail(err)
 	}
 	send(shimReport{Pid: a.Pid()})
+	// A container whose record vanished (its root was deleted, as a test's
+	// scratch directory is) has nobody left to stop it: end it.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		record := filepath.Join(e.Store.ContainerDir(c.ID), "config.json")
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Second):
+			}
+			if _, err := os.Stat(record); errors.Is(err, os.ErrNotExist) {
+				_ = a.Signal(syscall.SIGKILL)
+				return
+			}
+		}
+	}()
 	if _, err := a.Wait(); err != nil {
 		return runtime.CodeEngine
 	}

@@ -126,12 +126,14 @@ func TestRunContainerRecordsExit(t *testing.T) {
 	if got.State.Status != "exited" || got.State.ExitCode != 3 || !got.State.ExitKnown || got.State.Pid != 0 {
 		t.Errorf("state after exit: %+v", got.State)
 	}
-	var logs bytes.Buffer
-	if err := e.ContainerLogs(ctx, c.Name, engine.LogsOptions{Tail: -1}, &logs, &logs); err != nil {
+	// Each line goes back to its stream (the order between the two
+	// streams is not kept: they are separate pipes).
+	var logOut, logErr bytes.Buffer
+	if err := e.ContainerLogs(ctx, c.Name, engine.LogsOptions{Tail: -1}, &logOut, &logErr); err != nil {
 		t.Fatal(err)
 	}
-	if logs.String() != "out\nerr\n"+c.ID[:12]+" hello\n" && logs.String() != "err\nout\n"+c.ID[:12]+" hello\n" {
-		t.Errorf("logs %q", logs.String())
+	if logOut.String() != "out\n"+c.ID[:12]+" hello\n" || logErr.String() != "err\n" {
+		t.Errorf("logs %q %q", logOut.String(), logErr.String())
 	}
 	// A stopped container runs again with start.
 	code, err = e.RunContainer(ctx, c.ID, engine.Stdio{})
@@ -212,7 +214,7 @@ func TestDetachedContainer(t *testing.T) {
 	}
 	// Output reaches the log through the supervisor.
 	var out, errOut bytes.Buffer
-	for i := 0; i < 200 && out.Len() == 0; i++ {
+	for i := 0; i < 200 && (out.Len() == 0 || errOut.Len() == 0); i++ {
 		out.Reset()
 		errOut.Reset()
 		_ = e.ContainerLogs(ctx, "web", engine.LogsOptions{Tail: -1}, &out, &errOut)
@@ -270,8 +272,10 @@ func TestDetachedContainer(t *testing.T) {
 	if err := e.KillContainer(ctx, "web", "KILL"); !errors.Is(err, engine.ErrNotRunning) {
 		t.Errorf("kill of stopped: %v", err)
 	}
-	if _, err := os.Stat(runtimeCgroupDir(c.ID)); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("cgroup left after stop: %v", err)
+	for ctrl, dir := range runtime.CgroupFor("", c.ID).Paths() {
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s cgroup left after stop: %v", ctrl, err)
+		}
 	}
 	removed, _, err := e.PruneContainers(ctx)
 	if err != nil || len(removed) != 1 || removed[0] != c.ID {
@@ -283,8 +287,6 @@ func TestDetachedContainer(t *testing.T) {
 		t.Errorf("events %q, want %q", got, want)
 	}
 }
-
-func runtimeCgroupDir(id string) string { return "/sys/fs/cgroup/freezer/berth/" + id }
 
 // TestRecoveryAfterSupervisorDies kills a detached container's supervisor:
 // the container dies with it, and the next look at it says so.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -56,6 +57,9 @@ func setup(env *testscript.Env) error {
 	}
 	before := append(mountsUnder(env.WorkDir), mountsUnder(root)...)
 	env.Defer(func() {
+		// A scenario that failed half way may leave detached containers
+		// running: remove them so nothing outlives the scenario.
+		removeContainers(env, root)
 		leaked := append(mountsUnder(env.WorkDir), mountsUnder(root)...)
 		// Unmount what the scenario left, deepest first, so one leak does
 		// not spill into the next scenario, then report it.
@@ -67,6 +71,37 @@ func setup(env *testscript.Env) error {
 		}
 	})
 	return nil
+}
+
+// removeContainers force-removes every container of the scenario's store,
+// through berth itself (the test binary is "berth" on the scenario's PATH).
+func removeContainers(env *testscript.Env, root string) {
+	if _, err := os.Stat(filepath.Join(root, "containers")); err != nil {
+		return
+	}
+	berth, err := lookPathIn("berth", env.Getenv("PATH"))
+	if err != nil {
+		return
+	}
+	out, err := exec.Command(berth, "--root", root, "ps", "-a", "-q", "--no-trunc").Output()
+	if err != nil {
+		return
+	}
+	ids := strings.Fields(string(out))
+	if len(ids) == 0 {
+		return
+	}
+	_ = exec.Command(berth, append([]string{"--root", root, "rm", "-f"}, ids...)...).Run()
+}
+
+func lookPathIn(name, path string) (string, error) {
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p, nil
+		}
+	}
+	return "", exec.ErrNotFound
 }
 
 // mountsUnder lists mount points below dir from /proc/self/mountinfo.

@@ -17,11 +17,13 @@ import (
 
 // Cgroups are managed through the filesystem, without systemd. Each
 // controller Berth uses (memory, pids, cpu, freezer) comes from cgroup v2
-// when the unified hierarchy offers it, else from its v1 hierarchy. On a
-// hybrid machine (v1 controllers plus an empty cgroup2 at
-// /sys/fs/cgroup/unified) everything is v1: the container's cgroups are
-// /sys/fs/cgroup/<controller>/berth/<id>. On a v2 machine there is one:
-// /sys/fs/cgroup/berth/<id>.
+// when the unified hierarchy offers it, else from its v1 hierarchy. The
+// freezer is part of cgroup v2 itself, so any mounted unified hierarchy
+// serves. On a hybrid machine (v1 controllers plus a cgroup2 at
+// /sys/fs/cgroup/unified with no controllers) a container has
+// /sys/fs/cgroup/unified/berth/<id> (freezer, process list) and, only when
+// it has limits, /sys/fs/cgroup/{memory,pids,cpu}/berth/<id>. On a v2
+// machine there is one: /sys/fs/cgroup/berth/<id>.
 
 // cgroupLayout is where each controller lives on this machine.
 type cgroupLayout struct {
@@ -83,11 +85,12 @@ func detectCgroups(mountinfo string) cgroupLayout {
 		for _, c := range strings.Fields(string(data)) {
 			l.v2Has[c] = true
 		}
-		// The freezer is built into cgroup v2 (cgroup.freeze); use it when
-		// there is no v1 freezer hierarchy to prefer.
-		if _, ok := l.v1["freezer"]; !ok {
-			l.v2Has["freezer"] = true
-		}
+		// The freezer is built into cgroup v2 (cgroup.freeze), on hybrid
+		// machines too. With a v2 cgroup every container is born in its
+		// cgroup (clone3's CLONE_INTO_CGROUP) instead of being moved there:
+		// moving a process between v1 cgroups waits for an RCU grace period,
+		// milliseconds on every start.
+		l.v2Has["freezer"] = true
 	}
 	return l
 }
@@ -243,11 +246,34 @@ func enableV2Controllers(dir string, ctrls []string) error {
 	return nil
 }
 
-// Add moves process pid into every directory of the cgroup that exists.
-func (c *Cgroup) Add(pid int) error {
+// Paths maps each controller berth uses to the container's directory for it.
+func (c *Cgroup) Paths() map[string]string {
+	out := make(map[string]string, len(c.dirs))
+	for k, v := range c.dirs {
+		out[k] = v
+	}
+	return out
+}
+
+// OpenV2 opens the cgroup's unified-hierarchy directory, for clone3's
+// CLONE_INTO_CGROUP; nil when the cgroup has none.
+func (c *Cgroup) OpenV2() (*os.File, error) {
+	if c.v2 == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(c.v2, os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open cgroup %s: %w", c.v2, err)
+	}
+	return f, nil
+}
+
+// Add moves process pid into every directory of the cgroup that exists
+// (but the unified one when bornInV2: the process was cloned into it).
+func (c *Cgroup) Add(pid int, bornInV2 bool) error {
 	done := map[string]bool{}
 	for _, dir := range c.dirs {
-		if done[dir] {
+		if done[dir] || (bornInV2 && dir == c.v2) {
 			continue
 		}
 		done[dir] = true
@@ -408,6 +434,11 @@ func (c *Cgroup) Destroy() error {
 }
 
 func removeCgroupDir(dir string) error {
+	if err := unix.Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	// cgroup v2 kills everything inside in one write.
+	_ = os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0o644)
 	deadline := time.Now().Add(3 * time.Second)
 	for delay := 100 * time.Microsecond; ; delay *= 2 {
 		err := unix.Rmdir(dir)

@@ -12,8 +12,10 @@
 //	──────────────                          ─────────────────────────────────────
 //	open berth's binary read-only (sealed)
 //	create cgroups, write limits
-//	clone+exec /proc/self/fd/5 ──────────►  lock to one thread, become undumpable
-//	add the child to the cgroups            read the spec from fd 3
+//	compile seccomp (meanwhile)
+//	clone3 into the v2 cgroup,
+//	  exec /proc/self/fd/5 ──────────────►  lock to one thread, become undumpable
+//	add the child to v1 cgroups             read the spec from fd 3
 //	send the spec (JSON) on fd 3 ────────►  mount --make-rslave /
 //	                                        mount the overlay root on Root
 //	                                        /proc, /dev (tmpfs + devices + devpts),
@@ -35,6 +37,17 @@
 // seccomp and (for exec) the mount namespace are per thread, and execve
 // keeps the calling thread's.
 //
+// The CLI's hook (cli.Main routing InitVerb to Init) is the documented entry,
+// but the re-executed init normally never gets there: this package's init
+// function recognises it (InitVerb plus a marker in the environment) and runs
+// it while berth's other packages are still uninitialized, sparing every
+// container start their initializers.
+//
+// Containers are forked from one OS thread that lives as long as the
+// process: the parent-death signal that kills a container with its
+// supervisor fires when the forking thread exits, and Go retires threads
+// whose locked goroutine ends.
+//
 // # Defences
 //
 // The runc CVE classes are closed the way runc closes them: the init runs
@@ -51,5 +64,7 @@
 // # Cgroups
 //
 // v2 controllers when the unified hierarchy offers them, v1 hierarchies
-// otherwise, managed through the filesystem (no systemd): see Cgroup.
+// otherwise, managed through the filesystem (no systemd): see Cgroup. The
+// container is born in its v2 cgroup (CLONE_INTO_CGROUP), which also gives
+// it the freezer, even on hybrid machines.
 package runtime

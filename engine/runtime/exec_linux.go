@@ -74,7 +74,8 @@ func Exec(pid int, start uint64, spec *Spec, stdio IO) (*Container, error) {
 				return
 			}
 		}
-		c, err := spawn("exec", spec, stdio, &syscall.SysProcAttr{Setsid: true}, mntNS, CgroupFor(spec.CgroupParent, spec.ID))
+		// No parent-death signal: this thread ends right after the fork.
+		c, err := spawn("exec", spec, stdio, &syscall.SysProcAttr{Setsid: true}, mntNS, CgroupFor(spec.CgroupParent, spec.ID), onThisThread)
 		done <- result{c, err}
 	}()
 	r := <-done

@@ -33,6 +33,9 @@ type initMessage struct {
 	// or "exec" (join a running container and exec a process in it).
 	Mode string `json:"mode"`
 	Spec *Spec  `json:"spec"`
+	// Filter is the seccomp program (encodeFilter), compiled by the parent
+	// while the child starts; empty means no seccomp.
+	Filter []byte `json:"filter,omitempty"`
 }
 
 // initMarker is set in the environment of the re-executed init, so that
@@ -80,11 +83,15 @@ func Init(args []string) int {
 	if err != nil {
 		return report(errPipe, fmt.Errorf("read container spec: %w", err))
 	}
+	filter, err := decodeFilter(msg.Filter)
+	if err != nil {
+		return report(errPipe, err)
+	}
 	var code int
 	if msg.Mode == "exec" {
-		err = joinContainer(msg.Spec)
+		err = joinContainer(msg.Spec, filter)
 	} else {
-		code, err = initContainer(msg.Spec)
+		code, err = initContainer(msg.Spec, filter)
 	}
 	if err != nil {
 		return report(errPipe, err)
@@ -105,7 +112,7 @@ func report(errPipe *os.File, err error) int {
 
 // initContainer builds the container: it runs in new mount, PID, UTS, IPC
 // (and maybe network) namespaces, as PID 1.
-func initContainer(spec *Spec) (int, error) {
+func initContainer(spec *Spec, filter []unix.SockFilter) (int, error) {
 	// Mounts made from here on stay in this namespace: without this the
 	// host's shared mounts would propagate them back.
 	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
@@ -141,12 +148,12 @@ func initContainer(spec *Spec) (int, error) {
 			return 0, err
 		}
 	}
-	return finish(spec, true)
+	return finish(spec, filter, true)
 }
 
 // joinContainer enters a running container's mount namespace; the parent
 // already joined the others before forking this process.
-func joinContainer(spec *Spec) error {
+func joinContainer(spec *Spec, filter []unix.SockFilter) error {
 	// setns into a mount namespace needs a filesystem context (root, cwd)
 	// of our own: Go's threads share one.
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
@@ -156,27 +163,21 @@ func joinContainer(spec *Spec) error {
 		return fmt.Errorf("join the container's mount namespace: %w", err)
 	}
 	unix.Close(fdMntNS)
-	_, err := finish(spec, false)
+	_, err := finish(spec, filter, false)
 	return err
 }
 
 // finish prepares the process (terminal, user, working directory, the
-// executable), drops privileges and executes it.
-func finish(spec *Spec, isInit bool) (int, error) {
+// executable), drops privileges (with filter, the seccomp program) and
+// executes it.
+func finish(spec *Spec, filter []unix.SockFilter, isInit bool) (int, error) {
 	p := spec.Process
 	caps, err := Capabilities(spec.Security)
 	if err != nil {
 		return 0, err
 	}
-	var filter []unix.SockFilter
-	if !spec.Security.Privileged && !spec.Security.SeccompUnconfined {
-		prof, err := DefaultSeccompProfile(caps)
-		if err != nil {
-			return 0, err
-		}
-		if filter, err = CompileSeccomp(prof); err != nil {
-			return 0, err
-		}
+	if len(filter) == 0 && !spec.Security.Privileged && !spec.Security.SeccompUnconfined {
+		return 0, errors.New("no seccomp filter was sent for a container that needs one")
 	}
 	supervise := isInit && spec.Init
 	if p.Tty {

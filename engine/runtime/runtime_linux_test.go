@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -476,6 +477,33 @@ func TestPauseAndExec(t *testing.T) {
 	}
 	if err := Kill(c.Pid, c.StartTime, syscall.SIGKILL); !errors.Is(err, ErrNotRunning) {
 		t.Errorf("kill of an exited process: %v", err)
+	}
+}
+
+// TestContainerOutlivesExitingThreads: goroutines that lock their thread
+// and end make Go retire the thread; a container forked from such a thread
+// would get its parent-death signal.
+func TestContainerOutlivesExitingThreads(t *testing.T) {
+	spec := newSpec(t, "sleep", "30")
+	c, err := Start(spec, IO{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		done := make(chan struct{})
+		go func() {
+			goruntime.LockOSThread() // never unlocked: the thread exits with the goroutine
+			close(done)
+		}()
+		<-done
+	}
+	time.Sleep(50 * time.Millisecond)
+	if !ProcessAlive(c.Pid, c.StartTime) {
+		t.Errorf("the container died when threads of its parent exited")
+	}
+	_ = c.Signal(syscall.SIGKILL)
+	if st, _ := c.Wait(); st.Code != 137 {
+		t.Errorf("exit %+v", st)
 	}
 }
 

@@ -88,3 +88,6 @@ func WriteInitLayer(dir string) error { return ErrUnsupported }
 
 // WaitExit reports true at once off Linux: there is nothing to wait for.
 func WaitExit(pid int, start uint64, timeout time.Duration) bool { return true }
+
+// Paths is empty off Linux.
+func (c *Cgroup) Paths() map[string]string { return nil }

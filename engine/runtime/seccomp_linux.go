@@ -3,9 +3,11 @@ package runtime
 //go:generate go run mksyscalls.go
 
 import (
+	"encoding/binary"
 	"fmt"
 	goruntime "runtime"
 	"sort"
+	"sync"
 	"unsafe"
 
 	"github.com/moby/profiles/seccomp"
@@ -276,6 +278,59 @@ var littleEndian = func() bool {
 	x := uint16(1)
 	return *(*byte)(unsafe.Pointer(&x)) == 1
 }()
+
+// filterCache holds compiled filters by capability set: a build runs many
+// containers with the same one.
+var filterCache sync.Map // CapSet → []unix.SockFilter
+
+// seccompFilter is the filter a container with sec gets: Docker's default
+// profile for its capabilities, or none when privileged or unconfined.
+func seccompFilter(sec Security) ([]unix.SockFilter, error) {
+	if sec.Privileged || sec.SeccompUnconfined {
+		return nil, nil
+	}
+	caps, err := Capabilities(sec)
+	if err != nil {
+		return nil, err
+	}
+	if f, ok := filterCache.Load(caps); ok {
+		return f.([]unix.SockFilter), nil
+	}
+	prof, err := DefaultSeccompProfile(caps)
+	if err != nil {
+		return nil, err
+	}
+	f, err := CompileSeccomp(prof)
+	if err != nil {
+		return nil, err
+	}
+	filterCache.Store(caps, f)
+	return f, nil
+}
+
+// encodeFilter packs a program as struct sock_filter does: 8 bytes an
+// instruction, little-endian. It crosses the re-exec boundary that way.
+func encodeFilter(prog []unix.SockFilter) []byte {
+	out := make([]byte, 0, 8*len(prog))
+	for _, in := range prog {
+		out = binary.LittleEndian.AppendUint16(out, in.Code)
+		out = append(out, in.Jt, in.Jf)
+		out = binary.LittleEndian.AppendUint32(out, in.K)
+	}
+	return out
+}
+
+func decodeFilter(data []byte) ([]unix.SockFilter, error) {
+	if len(data)%8 != 0 {
+		return nil, fmt.Errorf("seccomp filter of %d bytes is not whole instructions", len(data))
+	}
+	prog := make([]unix.SockFilter, len(data)/8)
+	for i := range prog {
+		b := data[8*i:]
+		prog[i] = unix.SockFilter{Code: binary.LittleEndian.Uint16(b), Jt: b[2], Jf: b[3], K: binary.LittleEndian.Uint32(b[4:])}
+	}
+	return prog, nil
+}
 
 // loadSeccomp installs the filter on the calling thread, which the process
 // then replaces with execve; children it forks inherit it. Without

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -113,7 +114,7 @@ func Start(spec *Spec, stdio IO) (*Container, error) {
 		Setsid:     true,
 		// The container dies with the berth process that supervises it.
 		Pdeathsig: syscall.SIGKILL,
-	}, nil, cg)
+	}, nil, cg, onSpawnerThread)
 	if err != nil {
 		_ = cg.Destroy()
 		return nil, err
@@ -145,10 +146,53 @@ func shortID(id string) string {
 	return id
 }
 
+// The kernel's parent-death signal (Pdeathsig) fires when the *thread*
+// that forked the child exits, not the process. Go retires a thread when a
+// goroutine locked to it ends (Exec and snapshot.MountAt do that on
+// purpose), and any goroutine may run on the thread that forked a
+// container earlier: that would kill the container. So every container is
+// forked from one thread that lives as long as the process.
+var (
+	spawnerOnce sync.Once
+	spawnerReqs chan func()
+)
+
+// onSpawnerThread runs fn on the spawner thread and waits for it.
+func onSpawnerThread(fn func()) {
+	spawnerOnce.Do(func() {
+		spawnerReqs = make(chan func())
+		go func() {
+			goruntime.LockOSThread() // never unlocked: the thread must never exit
+			for req := range spawnerReqs {
+				req()
+			}
+		}()
+	})
+	done := make(chan struct{})
+	spawnerReqs <- func() {
+		defer close(done)
+		fn()
+	}
+	<-done
+}
+
+// onThisThread runs fn on the calling goroutine's thread.
+func onThisThread(fn func()) { fn() }
+
 // spawn runs the re-exec protocol: start the child with its descriptors,
 // put it in its cgroup, send the spec, take the terminal, and wait for the
 // error pipe to close (execve happened) or to carry a StartError.
-func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *os.File, cg *Cgroup) (*Container, error) {
+func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *os.File, cg *Cgroup, on func(func())) (*Container, error) {
+	// The seccomp program compiles while the child starts up.
+	type compiled struct {
+		prog []unix.SockFilter
+		err  error
+	}
+	filterc := make(chan compiled, 1)
+	go func() {
+		prog, err := seccompFilter(spec.Security)
+		filterc <- compiled{prog, err}
+	}()
 	exe, err := sealedExe()
 	if err != nil {
 		return nil, err
@@ -188,8 +232,21 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 	if !spec.Process.Tty {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.Stdin, stdio.Stdout, stdio.Stderr
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start container init: %w", err)
+	// Born in its unified-hierarchy cgroup, the child needs no moving there.
+	var cgDir *os.File
+	if cg != nil {
+		if cgDir, err = cg.OpenV2(); err != nil {
+			return nil, err
+		}
+	}
+	if cgDir != nil {
+		defer cgDir.Close()
+		attr.UseCgroupFD, attr.CgroupFD = true, int(cgDir.Fd())
+	}
+	var startErr error
+	on(func() { startErr = cmd.Start() })
+	if startErr != nil {
+		return nil, fmt.Errorf("start container init: %w", startErr)
 	}
 	c := &Container{Pid: cmd.Process.Pid, cmd: cmd, cgroup: cg}
 	specR.Close()
@@ -206,11 +263,15 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 		return nil, err
 	}
 	if cg != nil {
-		if err := cg.Add(c.Pid); err != nil {
+		if err := cg.Add(c.Pid, cgDir != nil); err != nil {
 			return fail(err)
 		}
 	}
-	if err := json.NewEncoder(specW).Encode(initMessage{Mode: mode, Spec: spec}); err != nil {
+	filter := <-filterc
+	if filter.err != nil {
+		return fail(&StartError{Code: CodeEngine, Msg: filter.err.Error()})
+	}
+	if err := json.NewEncoder(specW).Encode(initMessage{Mode: mode, Spec: spec, Filter: encodeFilter(filter.prog)}); err != nil {
 		return fail(fmt.Errorf("send spec to container init: %w", err))
 	}
 	specW.Close()
