@@ -3,7 +3,7 @@
 
 GO        ?= go
 BIN       ?= bin/berth
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+VERSION   ?= 0.1.0
 LDFLAGS   := -X github.com/berthkit/berth/engine.Version=$(VERSION)
 PREFIX    ?= /usr/local
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2

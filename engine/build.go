@@ -18,6 +18,9 @@ type BuildOptions = build.Options
 // Build runs Docker's classic builder against this engine. Events go to the
 // engine's recorders; the console output is one renderer of them.
 func (e *Engine) Build(ctx context.Context, opts BuildOptions) (*build.Result, error) {
+	if opts.EngineName == "" {
+		opts.EngineName = "berth " + Version
+	}
 	return build.Build(ctx, &buildBackend{e: e}, opts)
 }
 

@@ -100,6 +100,8 @@ type Options struct {
 	Progress io.Writer
 	// Platform is accepted for FROM --platform compatibility ("" = host).
 	Platform string
+	// EngineName names the producer in the trace ("berth 0.1.0").
+	EngineName string
 }
 
 // StepResult is what one step did.
@@ -210,6 +212,7 @@ func (b *Builder) run(ctx context.Context) (res *Result, err error) {
 		NoCache:      b.opts.NoCache,
 		BuildArgs:    args,
 		Target:       b.opts.Target,
+		Engine:       b.opts.EngineName,
 	}})
 	for _, w := range b.df.Warnings {
 		b.warn("[WARNING]: " + w)
