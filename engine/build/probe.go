@@ -179,39 +179,3 @@ func (b *Builder) image(id digest.Digest) (*store.Image, error) {
 	b.images[id] = img
 	return img, nil
 }
-
-// outputWriter turns a container's output into trace events, a line at a
-// time so the console and the trace interleave the same way.
-type outputWriter struct {
-	b         *Builder
-	stream    string
-	container string
-	buf       []byte
-}
-
-func (w *outputWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	for {
-		i := strings.IndexByte(string(w.buf), '\n')
-		if i < 0 {
-			break
-		}
-		w.send(string(w.buf[:i+1]))
-		w.buf = w.buf[i+1:]
-	}
-	if len(w.buf) > 64*1024 {
-		w.flush()
-	}
-	return len(p), nil
-}
-
-func (w *outputWriter) flush() {
-	if len(w.buf) > 0 {
-		w.send(string(w.buf))
-		w.buf = nil
-	}
-}
-
-func (w *outputWriter) send(text string) {
-	w.b.emit(trace.Event{Type: trace.Output, Output: &trace.OutputInfo{Container: w.container, Stream: w.stream, Text: text}})
-}

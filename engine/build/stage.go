@@ -512,11 +512,11 @@ func (b *Builder) dispatchRun(ctx context.Context, s *stageState, ins *dockerfil
 	if err != nil {
 		return err
 	}
-	out := &outputWriter{b: b, stream: "stdout", container: id}
-	errOut := &outputWriter{b: b, stream: "stderr", container: id}
+	out := &trace.OutputWriter{Record: b.emit, Stream: "stdout", Container: id}
+	errOut := &trace.OutputWriter{Record: b.emit, Stream: "stderr", Container: id}
 	code, err := b.backend.RunContainer(ctx, id, out, errOut)
-	out.flush()
-	errOut.flush()
+	out.Flush()
+	errOut.Flush()
 	if err == nil && code != 0 {
 		err = &StepError{Step: b.step, ExitCode: code,
 			Err: fmt.Errorf("The command '%s' returned a non-zero code: %d", strings.Join(cmd, " "), code)}

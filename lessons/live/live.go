@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -300,8 +299,8 @@ func (b *Backend) Run(ctx context.Context, spec lessons.RunSpec) error {
 	if err != nil {
 		return err
 	}
-	stdout := &outputEvents{e: e, container: c.ID, stream: "stdout"}
-	stderr := &outputEvents{e: e, container: c.ID, stream: "stderr"}
+	stdout := &trace.OutputWriter{Record: e.Emit, Container: c.ID, Stream: "stdout"}
+	stderr := &trace.OutputWriter{Record: e.Emit, Container: c.ID, Stream: "stderr"}
 	a, err := e.StartAttached(ctx, c.ID, engine.AttachOptions{Stdio: engine.Stdio{Out: stdout, Err: stderr}})
 	if err != nil {
 		if spec.Remove {
@@ -334,8 +333,8 @@ func (b *Backend) Run(ctx context.Context, spec lessons.RunSpec) error {
 	}()
 	_, err = a.Wait()
 	close(done)
-	stdout.flush()
-	stderr.flush()
+	stdout.Flush()
+	stderr.Flush()
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -346,46 +345,4 @@ func (b *Backend) Run(ctx context.Context, spec lessons.RunSpec) error {
 func (b *Backend) Commit(ctx context.Context, spec lessons.CommitSpec) error {
 	_, err := b.Engine.Commit(ctx, spec.Container, engine.CommitOptions{Changes: spec.Changes, Ref: spec.Ref, Pause: true})
 	return err
-}
-
-// outputEvents turns a container's output into output events, a line at a
-// time, as the builder does for RUN steps.
-type outputEvents struct {
-	mu        sync.Mutex
-	e         *engine.Engine
-	container string
-	stream    string
-	buf       []byte
-}
-
-func (w *outputEvents) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := strings.IndexByte(string(w.buf), '\n')
-		if i < 0 {
-			break
-		}
-		w.send(string(w.buf[:i+1]))
-		w.buf = w.buf[i+1:]
-	}
-	if len(w.buf) > 64*1024 {
-		w.send(string(w.buf))
-		w.buf = nil
-	}
-	return len(p), nil
-}
-
-func (w *outputEvents) flush() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.buf) > 0 {
-		w.send(string(w.buf))
-		w.buf = nil
-	}
-}
-
-func (w *outputEvents) send(text string) {
-	w.e.Emit(trace.Event{Type: trace.Output, Output: &trace.OutputInfo{Container: w.container, Stream: w.stream, Text: text}})
 }

@@ -56,17 +56,11 @@ func runCommit(ctx context.Context, g *globalOptions, opts *commitOptions) error
 	if g.host != "" {
 		return runCommitRemote(ctx, g, opts)
 	}
-	eng, err := g.engine()
+	eng, stop, err := g.engineTracing(opts.traceFile)
 	if err != nil {
 		return err
 	}
-	if opts.traceFile != "" {
-		stop, err := traceTo(eng, opts.traceFile)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
+	defer stop()
 	img, err := eng.Commit(ctx, opts.container, engine.CommitOptions{
 		Author: opts.author, Message: opts.message, Changes: opts.changes, Pause: opts.pause, Ref: opts.ref,
 	})
@@ -75,6 +69,23 @@ func runCommit(ctx context.Context, g *globalOptions, opts *commitOptions) error
 	}
 	fmt.Fprintln(opts.out, img.ID)
 	return nil
+}
+
+// engineTracing opens the engine and, when file is not empty, records its
+// events there as JSON lines until stop is called.
+func (g *globalOptions) engineTracing(file string) (eng *engine.Engine, stop func(), err error) {
+	eng, err = g.engine()
+	if err != nil {
+		return nil, nil, err
+	}
+	if file == "" {
+		return eng, func() {}, nil
+	}
+	stop, err = traceTo(eng, file)
+	if err != nil {
+		return nil, nil, err
+	}
+	return eng, stop, nil
 }
 
 // traceTo records the engine's events in file until stop is called.

@@ -236,8 +236,7 @@ func hasStatusFilter(filters []string) bool {
 	return false
 }
 
-// psFilter builds a matcher from docker ps --filter values; values of one
-// key are ORed, keys are ANDed.
+// psFilter builds a matcher from docker ps --filter values (key=value).
 func psFilter(filters []string) (func(*store.Container) bool, error) {
 	byKey := map[string][]string{}
 	for _, f := range filters {
@@ -245,36 +244,7 @@ func psFilter(filters []string) (func(*store.Container) bool, error) {
 		if !ok {
 			return nil, fmt.Errorf("bad format of filter (expected name=value)")
 		}
-		switch k {
-		case "status", "name", "id", "label", "exited":
-		default:
-			return nil, fmt.Errorf("invalid filter '%s'", k)
-		}
 		byKey[k] = append(byKey[k], v)
 	}
-	return func(c *store.Container) bool {
-		for k, vals := range byKey {
-			ok := false
-			for _, v := range vals {
-				switch k {
-				case "status":
-					ok = ok || c.State.Status == v
-				case "name":
-					ok = ok || strings.Contains(c.Name, strings.TrimPrefix(v, "/"))
-				case "id":
-					ok = ok || strings.HasPrefix(c.ID, v)
-				case "label":
-					lk, lv, hasValue := strings.Cut(v, "=")
-					have, present := c.Config.Labels[lk]
-					ok = ok || (present && (!hasValue || have == lv))
-				case "exited":
-					ok = ok || (c.State.Status == store.StatusExited && strconv.Itoa(c.State.ExitCode) == v)
-				}
-			}
-			if !ok {
-				return false
-			}
-		}
-		return true
-	}, nil
+	return engine.MatchContainers(byKey)
 }

@@ -62,17 +62,11 @@ func runPull(ctx context.Context, g *globalOptions, opts *pullOptions) error {
 	if g.host != "" {
 		return runPullRemote(ctx, g, opts)
 	}
-	eng, err := g.engine()
+	eng, stop, err := g.engineTracing(opts.traceFile)
 	if err != nil {
 		return err
 	}
-	if opts.traceFile != "" {
-		stop, err := traceTo(eng, opts.traceFile)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
+	defer stop()
 	pull := func(name string) error {
 		// Docker's CLI says this, not its engine: a build's FROM does not.
 		if named, err := reference.ParseNormalizedNamed(name); err == nil && reference.IsNameOnly(named) && !opts.quiet {

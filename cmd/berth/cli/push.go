@@ -54,17 +54,11 @@ func runPush(ctx context.Context, g *globalOptions, opts *pushOptions) error {
 	if g.host != "" {
 		return runPushRemote(ctx, g, opts)
 	}
-	eng, err := g.engine()
+	eng, stop, err := g.engineTracing(opts.traceFile)
 	if err != nil {
 		return err
 	}
-	if opts.traceFile != "" {
-		stop, err := traceTo(eng, opts.traceFile)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
+	defer stop()
 	names := []string{opts.name}
 	if opts.allTags {
 		if names, err = localTags(eng, opts.name); err != nil {
