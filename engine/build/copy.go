@@ -34,6 +34,9 @@ type copySource struct {
 	archive bool   // ADD of a local tar: extract instead of copying
 	name    string // for downloads and heredocs: the file name to create
 	tmpFile string // downloaded file (removed after the step)
+	// ctxt is set for sources from the build context: only what it lists
+	// (what .dockerignore lets through) is copied from a directory.
+	ctxt *Context
 }
 
 func (b *Builder) dispatchCopy(ctx context.Context, s *stageState, ins *dockerfile.Instruction, res *StepResult) error {
@@ -161,7 +164,7 @@ func (b *Builder) dispatchCopy(ctx context.Context, s *stageState, ins *dockerfi
 				sums[m] = sum
 			}
 			keyParts = append(keyParts, kind+":"+sum)
-			src := copySource{root: b.ctxt.Dir, rel: m, isDir: b.ctxt.IsDir(m)}
+			src := copySource{root: b.ctxt.Dir, rel: m, isDir: b.ctxt.IsDir(m), ctxt: b.ctxt}
 			if ins.Keyword == "ADD" && !src.isDir {
 				src.archive = isArchive(filepath.Join(b.ctxt.Dir, filepath.FromSlash(m)))
 			}
@@ -418,8 +421,18 @@ func (c *copier) copy(ctx context.Context, src copySource, dest string) error {
 			if rel == "." {
 				return nil
 			}
-			if src.root != "" && src.rel != "" && !c.inContext(src, p) {
-				return nil
+			if src.ctxt != nil {
+				ctxRel := filepath.ToSlash(rel)
+				if src.rel != "." {
+					ctxRel = src.rel + "/" + ctxRel
+				}
+				if _, ok := src.ctxt.Files[ctxRel]; !ok {
+					// Excluded by .dockerignore: not part of the context.
+					if d.IsDir() {
+						return filepath.SkipDir
+					}
+					return nil
+				}
 			}
 			return c.copyEntry(p, path.Join(dest, filepath.ToSlash(rel)), d)
 		})
@@ -439,10 +452,6 @@ func (c *copier) copy(ctx context.Context, src copySource, dest string) error {
 		return c.copyEntry(full, target, fs.FileInfoToDirEntry(st))
 	}
 }
-
-// inContext is a hook for .dockerignore'd files inside copied dirs; the
-// context's file list is authoritative for context sources.
-func (c *copier) inContext(src copySource, p string) bool { return true }
 
 func (c *copier) copyEntry(hostPath, target string, d fs.DirEntry) error {
 	info, err := d.Info()

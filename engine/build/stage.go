@@ -183,7 +183,7 @@ func (b *Builder) from(ctx context.Context, s *stageState, ins *dockerfile.Instr
 	for _, prev := range b.stages[:len(b.stages)-1] {
 		if prev.stage.Name != "" && prev.stage.Name == lower {
 			s.image, s.config, s.ext, s.pending = prev.image, cloneConfig(prev.config), cloneExt(prev.ext), prev.pending
-			s.busted = prev.busted
+			s.busted, s.bustedStep = prev.busted, prev.bustedStep
 			return nil
 		}
 	}
