@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 
 	"github.com/berthkit/berth/engine/store"
@@ -33,6 +35,9 @@ type Engine struct {
 func Open(root string, opts Options) (*Engine, error) {
 	s, err := store.Open(root)
 	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, fmt.Errorf("open berth root %s: %w (run berth as root, or give --root a directory you can write)", root, err)
+		}
 		return nil, fmt.Errorf("open berth root %s: %w", root, err)
 	}
 	e := &Engine{Store: s, Debug: opts.Debug, recorders: map[int]trace.Recorder{}}
