@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 	"github.com/berthkit/berth/engine/layer"
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/store"
-	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 )
@@ -471,70 +469,24 @@ func (s *Server) imageSize(id string) int64 {
 	return img.Size
 }
 
-// containerStatus is Docker's STATUS column ("Up 2 minutes", "Exited (0) 3
-// seconds ago").
-func containerStatus(st store.ContainerState) string {
-	now := time.Now().UTC()
-	switch st.Status {
-	case store.StatusRunning:
-		return "Up " + units.HumanDuration(now.Sub(st.StartedAt))
-	case store.StatusPaused:
-		return "Up " + units.HumanDuration(now.Sub(st.StartedAt)) + " (Paused)"
-	case store.StatusExited:
-		code := strconv.Itoa(st.ExitCode)
-		if !st.ExitKnown {
-			code = "unknown"
-		}
-		return fmt.Sprintf("Exited (%s) %s ago", code, units.HumanDuration(now.Sub(st.FinishedAt)))
-	case store.StatusCreated:
-		return "Created"
-	case store.StatusDead:
-		return "Dead"
-	}
-	return st.Status
-}
-
 // containerFilter is docker ps --filter: values of one key are ORed, keys
-// ANDed.
+// ANDed (engine.MatchContainers). It also says whether the status is filtered.
 func containerFilter(filters []string) (func(*store.Container) bool, bool, error) {
 	byKey := map[string][]string{}
 	status := false
 	for _, f := range filters {
 		k, v, _ := strings.Cut(f, "=")
-		switch k {
-		case "status", "exited":
-			status = true
-		case "name", "id", "label":
-		default:
+		if !engine.IsContainerFilterKey(k) {
 			return nil, false, badRequestf("invalid filter '%s'", k)
 		}
+		status = status || k == "status" || k == "exited"
 		byKey[k] = append(byKey[k], v)
 	}
-	return func(c *store.Container) bool {
-		for k, vals := range byKey {
-			ok := false
-			for _, v := range vals {
-				switch k {
-				case "status":
-					ok = ok || c.State.Status == v
-				case "name":
-					ok = ok || strings.Contains(c.Name, strings.TrimPrefix(v, "/"))
-				case "id":
-					ok = ok || strings.HasPrefix(c.ID, v)
-				case "label":
-					lk, lv, hasValue := strings.Cut(v, "=")
-					have, present := c.Config.Labels[lk]
-					ok = ok || (present && (!hasValue || have == lv))
-				case "exited":
-					ok = ok || (c.State.Status == store.StatusExited && strconv.Itoa(c.State.ExitCode) == v)
-				}
-			}
-			if !ok {
-				return false
-			}
-		}
-		return true
-	}, status, nil
+	match, err := engine.MatchContainers(byKey)
+	if err != nil {
+		return nil, false, badRequestf("%v", err)
+	}
+	return match, status, nil
 }
 
 // containerList is GET /containers/json.
@@ -588,7 +540,7 @@ func (s *Server) summary(c *store.Container, withSize bool) container.Summary {
 	sum := container.Summary{
 		ID: c.ID, Names: []string{"/" + c.Name}, Image: imageName, ImageID: c.Image,
 		Command: cmd, Created: c.Created.Unix(), Ports: []container.PortSummary{}, Labels: labels,
-		State: container.ContainerState(c.State.Status), Status: containerStatus(c.State),
+		State: container.ContainerState(c.State.Status), Status: engine.ContainerStatus(c.State, time.Now().UTC()),
 		NetworkSettings: &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{c.Host.NetworkMode: {}}},
 		Mounts:          []container.MountPoint{},
 	}

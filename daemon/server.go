@@ -45,11 +45,15 @@ type Options struct {
 	// MaxJSON bounds JSON request bodies; 0 is DefaultMaxJSON.
 	MaxJSON int64
 	// StopTimeout is how long Shutdown gives each running container after
-	// its stop signal before SIGKILL; 0 is 10 seconds, as dockerd.
+	// its stop signal before SIGKILL; 0 is 10 seconds, as dockerd, and a
+	// negative value kills at once.
 	StopTimeout time.Duration
-	// Log receives one line per request and per notable event (the daemon
-	// command prints it); nil is silent.
+	// Log receives one line per request (berth daemon --debug prints
+	// them); nil is silent.
 	Log func(format string, args ...any)
+	// ErrorLog receives what goes wrong outside any request (a container
+	// that would not stop); nil is silent.
+	ErrorLog func(format string, args ...any)
 }
 
 // Server serves the Engine API over an engine.
@@ -65,8 +69,9 @@ type Server struct {
 	sup   *supervisor
 	execs *execTable
 
-	httpMu  sync.Mutex
-	servers []*http.Server
+	httpMu       sync.Mutex
+	servers      []*http.Server
+	shutdownOnce sync.Once
 }
 
 // New returns a server over eng. The engine stays the caller's to close,
@@ -81,7 +86,7 @@ func New(eng *engine.Engine, opts Options) *Server {
 	if opts.MaxJSON <= 0 {
 		opts.MaxJSON = DefaultMaxJSON
 	}
-	if opts.StopTimeout <= 0 {
+	if opts.StopTimeout == 0 {
 		opts.StopTimeout = 10 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -93,6 +98,12 @@ func New(eng *engine.Engine, opts Options) *Server {
 func (s *Server) logf(format string, args ...any) {
 	if s.opts.Log != nil {
 		s.opts.Log(format, args...)
+	}
+}
+
+func (s *Server) errorf(format string, args ...any) {
+	if s.opts.ErrorLog != nil {
+		s.opts.ErrorLog(format, args...)
 	}
 }
 
@@ -143,8 +154,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		cancel()
 	}
-	s.sup.shutdown(s.opts.StopTimeout)
-	s.execs.closeAll()
+	// Several Serve calls may ask: the containers are stopped once, and
+	// every caller returns after that.
+	s.shutdownOnce.Do(func() {
+		s.sup.shutdown(s.opts.StopTimeout)
+		s.execs.closeAll()
+	})
 	return first
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	goruntime "runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/berthkit/berth/engine"
@@ -201,7 +202,7 @@ func (sv *supervisor) wait(st *ctrState, run *runState) {
 	defer sv.wg.Done()
 	code, err := run.a.Wait()
 	if err != nil {
-		sv.s.logf("container %s: %v", st.id[:12], err)
+		sv.s.errorf("container %s: %v", st.id[:12], err)
 	}
 	run.closeStdin()
 	sv.mu.Lock()
@@ -273,6 +274,9 @@ func (sv *supervisor) resize(id string, rows, cols uint16) error {
 // shutdown stops every container the daemon runs (stop signal, then
 // SIGKILL after timeout) and waits until their exits are recorded.
 func (sv *supervisor) shutdown(timeout time.Duration) {
+	if timeout < 0 {
+		timeout = 0 // StopContainer's 0: SIGKILL at once
+	}
 	sv.mu.Lock()
 	sv.closed = true
 	var ids []string
@@ -288,7 +292,8 @@ func (sv *supervisor) shutdown(timeout time.Duration) {
 		go func() {
 			defer wg.Done()
 			if err := sv.s.eng.StopContainer(context.Background(), id, timeout); err != nil {
-				sv.s.logf("stop container %s: %v", id[:12], err)
+				sv.s.errorf("stop container %s: %v; killing it", id[:12], err)
+				sv.kill(id)
 			}
 		}()
 	}
@@ -303,6 +308,22 @@ func (sv *supervisor) shutdown(timeout time.Duration) {
 		}
 	}
 	sv.mu.Unlock()
+}
+
+// kill sends SIGKILL to a container the daemon runs, whatever its record
+// says (it may be gone with the store).
+func (sv *supervisor) kill(id string) {
+	sv.mu.Lock()
+	var a *engine.AttachedContainer
+	if st := sv.ctrs[id]; st != nil && st.run != nil {
+		a = st.run.a
+	}
+	sv.mu.Unlock()
+	if a == nil {
+		return
+	}
+	_ = runtime.CgroupFor("", id).Thaw()
+	_ = a.Signal(syscall.SIGKILL)
 }
 
 // startExitCode is the exit code Docker records for a container that could

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/berthkit/berth/engine/store"
+	"github.com/docker/go-units"
 )
 
 // ContainerFilterKeys are the `ps --filter` keys Berth understands.
@@ -55,4 +57,27 @@ func MatchContainers(byKey map[string][]string) (func(*store.Container) bool, er
 		}
 		return true
 	}, nil
+}
+
+// ContainerStatus is Docker's STATUS column of `ps`: "Up 2 minutes",
+// "Up 5 seconds (Paused)", "Exited (0) 3 seconds ago", "Created". The CLI
+// and the daemon share it.
+func ContainerStatus(st store.ContainerState, now time.Time) string {
+	switch st.Status {
+	case store.StatusRunning:
+		return "Up " + units.HumanDuration(now.Sub(st.StartedAt))
+	case store.StatusPaused:
+		return "Up " + units.HumanDuration(now.Sub(st.StartedAt)) + " (Paused)"
+	case store.StatusExited:
+		code := strconv.Itoa(st.ExitCode)
+		if !st.ExitKnown {
+			code = "unknown"
+		}
+		return fmt.Sprintf("Exited (%s) %s ago", code, units.HumanDuration(now.Sub(st.FinishedAt)))
+	case store.StatusCreated:
+		return "Created"
+	case store.StatusDead:
+		return "Dead"
+	}
+	return st.Status
 }

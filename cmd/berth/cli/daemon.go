@@ -24,6 +24,7 @@ type daemonOptions struct {
 	tlsCA           string
 	maxBuildContext string
 	maxLoad         string
+	shutdownTimeout int
 	errOut          io.Writer
 }
 
@@ -65,6 +66,7 @@ stops (SIGINT or SIGTERM).`,
 	f.StringVar(&opts.tlsCA, "tlscacert", "", "require client certificates signed by this CA")
 	f.StringVar(&opts.maxBuildContext, "max-build-context", "2g", "largest build context a client may send")
 	f.StringVar(&opts.maxLoad, "max-load", "16g", "largest image archive a client may load")
+	f.IntVar(&opts.shutdownTimeout, "shutdown-timeout", 10, "seconds a running container gets to stop when the daemon stops, before SIGKILL")
 	return cmd
 }
 
@@ -107,7 +109,11 @@ func runDaemon(ctx context.Context, g *globalOptions, opts *daemonOptions) error
 		defer logMu.Unlock()
 		fmt.Fprintf(opts.errOut, "%s berth daemon: %s\n", time.Now().Format(time.RFC3339), fmt.Sprintf(format, args...))
 	}
-	srvOpts := daemon.Options{MaxBuildContext: maxContext, MaxLoad: maxLoad}
+	srvOpts := daemon.Options{MaxBuildContext: maxContext, MaxLoad: maxLoad, StopTimeout: time.Duration(opts.shutdownTimeout) * time.Second}
+	if opts.shutdownTimeout <= 0 {
+		srvOpts.StopTimeout = -1
+	}
+	srvOpts.ErrorLog = logf
 	if g.debug {
 		srvOpts.Log = logf
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	units "github.com/docker/go-units"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -159,31 +160,8 @@ func humanSize(size int64) string { return humanSizePrecision(float64(size), 4) 
 // imageSize is the SIZE column of `images` and `history` (precision 3).
 func imageSize(size int64) string { return humanSizePrecision(float64(size), 3) }
 
-// humanDuration is go-units' HumanDuration: "About a minute", "2 weeks".
-func humanDuration(d time.Duration) string {
-	if seconds := int(d.Seconds()); seconds < 1 {
-		return "Less than a second"
-	} else if seconds == 1 {
-		return "1 second"
-	} else if seconds < 60 {
-		return fmt.Sprintf("%d seconds", seconds)
-	} else if minutes := int(d.Minutes()); minutes == 1 {
-		return "About a minute"
-	} else if minutes < 60 {
-		return fmt.Sprintf("%d minutes", minutes)
-	} else if hours := int(d.Hours() + 0.5); hours == 1 {
-		return "About an hour"
-	} else if hours < 48 {
-		return fmt.Sprintf("%d hours", hours)
-	} else if hours < 24*7*2 {
-		return fmt.Sprintf("%d days", hours/24)
-	} else if hours < 24*30*2 {
-		return fmt.Sprintf("%d weeks", hours/24/7)
-	} else if hours < 24*365*2 {
-		return fmt.Sprintf("%d months", hours/24/30)
-	}
-	return fmt.Sprintf("%d years", int(d.Hours())/24/365)
-}
+// humanDuration is Docker's wording for a duration: "About a minute", "2 weeks".
+func humanDuration(d time.Duration) string { return units.HumanDuration(d) }
 
 // createdSince is Docker's CREATED column: "2 weeks ago".
 func createdSince(t time.Time) string {

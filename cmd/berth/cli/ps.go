@@ -174,7 +174,7 @@ func (r *psRow) Ports() string { return "" }
 
 func (r *psRow) State() string { return r.c.State.Status }
 
-func (r *psRow) Status() string { return containerStatus(r.c.State) }
+func (r *psRow) Status() string { return engine.ContainerStatus(r.c.State, time.Now().UTC()) }
 
 func (r *psRow) Size() string {
 	size := r.eng.ContainerSize(r.c.ID)
@@ -203,29 +203,6 @@ func (r *psRow) Mounts() string { return "" }
 func (r *psRow) Networks() string { return r.c.Host.NetworkMode }
 
 func (r *psRow) LocalVolumes() string { return "0" }
-
-// containerStatus is Docker's STATUS column: "Up 2 minutes", "Up 5 seconds
-// (Paused)", "Exited (0) 3 seconds ago", "Created".
-func containerStatus(st store.ContainerState) string {
-	now := time.Now().UTC()
-	switch st.Status {
-	case store.StatusRunning:
-		return "Up " + humanDuration(now.Sub(st.StartedAt))
-	case store.StatusPaused:
-		return "Up " + humanDuration(now.Sub(st.StartedAt)) + " (Paused)"
-	case store.StatusExited:
-		code := strconv.Itoa(st.ExitCode)
-		if !st.ExitKnown {
-			code = "unknown"
-		}
-		return fmt.Sprintf("Exited (%s) %s ago", code, humanDuration(now.Sub(st.FinishedAt)))
-	case store.StatusCreated:
-		return "Created"
-	case store.StatusDead:
-		return "Dead"
-	}
-	return st.Status
-}
 
 func hasStatusFilter(filters []string) bool {
 	for _, f := range filters {

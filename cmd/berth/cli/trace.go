@@ -25,7 +25,7 @@ shipped with a lesson.`,
   berth trace html build.jsonl -o build.html
   berth trace show lesson:build-cache --view annotated`,
 	}
-	cmd.AddCommand(newTraceShowCmd(), newTraceExplainCmd(), newTraceHTMLCmd())
+	cmd.AddCommand(newTraceShowCmd(), newTraceExplainCmd(), newTraceHTMLCmd(), newTraceFollowCmd(g))
 	return cmd
 }
 
