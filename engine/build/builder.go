@@ -155,7 +155,6 @@ type Builder struct {
 	step       int
 	result     *Result
 	unusedArgs map[string]bool
-	warnings   []string
 }
 
 // Build parses the Dockerfile, runs every step and tags the result.
