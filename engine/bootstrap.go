@@ -323,7 +323,10 @@ func busyboxTree(binary []byte, applets []string) []treeEntry {
 				dirs[d] = 0o755
 			}
 		}
-		files = append(files, treeEntry{path: a, typ: tar.TypeLink, linkname: "bin/busybox"})
+		// A hard link's header carries the file's mode, as GNU tar and Docker
+		// write it: podman's unpacker applies it to the linked file, so mode
+		// 0 here would leave /bin/busybox unexecutable after `podman load`.
+		files = append(files, treeEntry{path: a, typ: tar.TypeLink, mode: 0o755, linkname: "bin/busybox"})
 	}
 	var out []treeEntry
 	for d, mode := range dirs {

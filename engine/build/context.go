@@ -29,7 +29,8 @@ type Context struct {
 	// build context to Berth engine  2.048kB" reports.
 	TarSize int64
 
-	sums map[string]string // path → content checksum, computed on demand
+	sums    map[string]string // path → content checksum, computed on demand
+	copyBuf []byte            // one read buffer for every checksum
 }
 
 // LoadContext walks dir (empty: no context) and applies .dockerignore.
@@ -212,7 +213,10 @@ func (c *Context) Checksum(rel string) (string, error) {
 				return "", fmt.Errorf("read context file %s: %w", rel, err)
 			}
 			fmt.Fprintf(h, "file %s\n", strconv.FormatUint(uint64(info.Mode().Perm()), 8))
-			_, err = io.Copy(h, f)
+			if c.copyBuf == nil {
+				c.copyBuf = make([]byte, 32<<10)
+			}
+			_, err = io.CopyBuffer(h, f, c.copyBuf)
 			f.Close()
 			if err != nil {
 				return "", fmt.Errorf("read context file %s: %w", rel, err)

@@ -392,6 +392,11 @@ func (s *Store) Image(nameOrID string) (*Image, error) {
 				if img, ok, err := s.imageWhere(idx, func(d ocispec.Descriptor) bool { return d.Annotations[ocispec.AnnotationRefName] == full }); ok || err != nil {
 					return img, err
 				}
+				if !strings.Contains(nameOrID, "@") {
+					// Names live only in ref.name annotations: a full scan
+					// could not find it either.
+					return nil, noSuchImage(Familiar(full))
+				}
 			}
 		}
 	}

@@ -203,7 +203,8 @@ func (e *Env) commitCase(w *workload) *Case {
 		Setup: func() error { return e.ensureCommitSource(w) },
 		Subjects: []*Subject{
 			{Tool: "berth", Cmd: e.berth("commit", srcContainer, commitImage),
-				Cleanup: func() error { return e.do(e.berth("rmi", commitImage)) }},
+				Cleanup: func() error { return e.do(e.berth("rmi", commitImage)) },
+				Note:    "Stores the layer gzip-compressed at commit time (Berth's choice; docs/layers.md)."},
 			podman,
 			e.pipeline("single-threaded gzip -1 of the same tree", "gzip -1", "tar.gz", w),
 			e.pipeline("the floor for a gzip layer: parallel gzip -1 on all cores", "pigz -1", "tar.gz", w),
@@ -319,6 +320,11 @@ func (e *Env) registryCases(w *workload) ([]*Case, error) {
 				Note: "skopeo copy into an OCI layout directory: blobs only, nothing unpacked."},
 			{Tool: "podman", Skip: podmanSkip, Cmd: e.podmanAt("pull", "pull", "-q", "--tls-verify=false", repo),
 				Note: "Includes unpacking the layers into overlay storage."},
+		}
+		if !fromEmpty {
+			s[0].Note = "Finds the manifest unchanged and every layer present: prints Image is up to date."
+			s[1].Note = "skopeo copy into the same OCI layout directory: it finds every blob there and copies none."
+			s[2].Note = "Finds the image present and every layer stored."
 		}
 		if fromEmpty {
 			s[0].Prepare = func() error { return os.RemoveAll(pullRoot) }

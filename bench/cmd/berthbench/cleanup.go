@@ -57,9 +57,9 @@ func (e *Env) unmountAll() error {
 }
 
 // mountPointsUnder reads mountinfo and returns the mount points at or under
-// any of dirs, deepest first, each once.
+// any of dirs, deepest first; a point with mounts stacked on it is listed
+// once per mount, so each is unmounted.
 func mountPointsUnder(r io.Reader, dirs []string) ([]string, error) {
-	seen := map[string]bool{}
 	var out []string
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
@@ -70,9 +70,9 @@ func mountPointsUnder(r io.Reader, dirs []string) ([]string, error) {
 		}
 		mp := unescapeMountinfo(fields[4])
 		for _, d := range dirs {
-			if d != "" && (mp == d || strings.HasPrefix(mp, strings.TrimSuffix(d, "/")+"/")) && !seen[mp] {
-				seen[mp] = true
+			if d != "" && (mp == d || strings.HasPrefix(mp, strings.TrimSuffix(d, "/")+"/")) {
 				out = append(out, mp)
+				break
 			}
 		}
 	}

@@ -55,6 +55,8 @@ type Outcome struct {
 	// MaxRSSKiB is the peak RSS from RunRSS (0 from Run).
 	MaxRSSKiB int64
 	Stderr    string
+	// Background is how long what the command left behind kept running.
+	Background time.Duration
 }
 
 // runTimeout bounds any single command, so a hung peer cannot hang the bench.

@@ -160,10 +160,10 @@ short-name-mode = "permissive"
 
 // version asks a tool for its version, first line only.
 func (e *Env) version(args ...string) string {
-	out, err := Cmd{Argv: args, Env: e.containersEnv()}.Output(e.ctx)
+	out, err := Cmd{Argv: args}.Output(e.ctx)
 	if err != nil {
 		return ""
 	}
 	line, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
-	return strings.TrimSpace(line)
+	return strings.Trim(line, "* ")
 }

@@ -14,13 +14,16 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-const usage = `usage: berthbench prepare|run|clean [flags]
+const usage = `usage: berthbench prepare|run|report|clean [flags]
   prepare  make the bench directory: the same busybox base for Berth, Podman, Buildah, runc and crun
   run      prepare, time every workload with every installed tool, print a Markdown table, write JSON
+  report   print the Markdown table of an earlier run's JSON (and -doc to put it in a file)
   clean    remove the bench directory and unmount what is left under it
 Run 'berthbench CMD -h' for the flags.`
 
@@ -37,6 +40,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	berth := fs.String("berth", "bin/berth", "the berth binary to measure")
 	var out, only, doc string
 	var quick, keep bool
+	var in string
+	if verb == "report" {
+		fs.StringVar(&in, "in", "bench-results.json", "the JSON of a run")
+		fs.StringVar(&doc, "doc", "", "also replace the generated table in this Markdown file (between berthbench markers)")
+	}
 	if verb == "run" {
 		fs.StringVar(&out, "out", "bench-results.json", "write the results as JSON here")
 		fs.StringVar(&only, "only", "", "run only the cases whose ID matches this regular expression (start, build3-cold, commit, ...)")
@@ -46,6 +54,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
+	}
+	if verb == "report" {
+		r, err := readReport(in)
+		if err == nil {
+			var table strings.Builder
+			r.Markdown(&table)
+			fmt.Fprint(stdout, table.String())
+			if doc != "" {
+				err = updateDoc(doc, table.String())
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "berthbench:", err)
+			return 1
+		}
+		return 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -59,6 +83,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = env.Prepare()
 		if err == nil {
 			err = env.unmountAll()
+		}
+		if err == nil {
+			env.logf("prepared %s (runtime state in %s); `berthbench clean` removes both, `make bench` starts afresh", env.Dir, env.RunDir)
 		}
 	case "clean":
 		err = env.Reset()
@@ -99,6 +126,20 @@ type runOptions struct {
 func (e *Env) runAll(stdout io.Writer, opts runOptions) (err error) {
 	start := time.Now()
 	cgBefore := cgroupDirs(cgroupRoot, 4)
+	// Podman runs its OCI runtime with the runtime's default state root;
+	// remove those directories afterwards if this run made them (and they
+	// are empty again).
+	var stateDirs []string
+	for _, d := range []string{"/run/runc", "/run/crun"} {
+		if !exists(d) {
+			stateDirs = append(stateDirs, d)
+		}
+	}
+	defer func() {
+		for _, d := range stateDirs {
+			_ = unix.Rmdir(d)
+		}
+	}()
 	report := &Report{Schema: 1, Date: start.UTC().Format(time.RFC3339), BenchDir: e.Dir}
 	loadStart := load1()
 	report.Tools = e.toolVersions()
@@ -113,9 +154,6 @@ func (e *Env) runAll(stdout io.Writer, opts runOptions) (err error) {
 			if strings.Contains(o, "/berth/") && exists(o) {
 				report.CgroupsLeft = append(report.CgroupsLeft, o)
 			}
-		}
-		if len(report.CgroupsLeft) > 0 {
-			e.note("%d cgroups under berth/ appeared during the run and are still there (not removed: another berth process may own them)", len(report.CgroupsLeft))
 		}
 		if err == nil {
 			err = cleanupErr
@@ -140,7 +178,12 @@ func (e *Env) runAll(stdout io.Writer, opts runOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	runner := &Runner{Log: e.Log, Scale: 1, Scratch: e.out("time-rss.txt")}
+	runner := &Runner{Log: e.Log, Scale: 1, Scratch: e.out("time-rss.txt"), Settle: true,
+		Keep: func(pid int) bool { return reg.cmd != nil && reg.cmd.Process != nil && reg.cmd.Process.Pid == pid }}
+	if err := becomeSubreaper(); err != nil {
+		runner.Settle = false
+		e.note("could not become a child subreaper (%v): processes a tool leaves behind may overlap the next run", err)
+	}
 	if p, err := exec.LookPath("/usr/bin/time"); err == nil {
 		runner.TimeBin = p
 	} else {

@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Subject is one tool's way of doing a case's work.
@@ -37,7 +39,7 @@ type Alternative struct {
 type Case struct {
 	ID, Title string
 	// Warmup rounds are run and discarded; Runs rounds are timed. Each round
-	// runs every subject once, in order: A B A B.
+	// runs every subject once, alternating (A B A B), each round rotated.
 	Warmup, Runs int
 	Subjects     []*Subject
 	// Setup and Teardown run once around the case.
@@ -56,6 +58,9 @@ type Result struct {
 	Runs    int       `json:"runs"`
 	Warmup  int       `json:"warmup"`
 	Times   []float64 `json:"times_s,omitempty"`
+	// Background is, per timed run, how long processes the tool left behind
+	// (reparented to berthbench) ran after it exited; the next run waited.
+	Background []float64 `json:"background_after_exit_s,omitempty"`
 	// RSSKiB are the warm-up runs' peak RSS (GNU time); timed runs are bare.
 	RSSKiB    []int64  `json:"warmup_max_rss_kib,omitempty"`
 	Median    *float64 `json:"median_s,omitempty"`
@@ -98,6 +103,10 @@ type Runner struct {
 	// TimeBin is GNU time, which measures peak RSS in the warm-up runs
 	// ("" leaves RSS unmeasured); Scratch is a file it writes to.
 	TimeBin, Scratch string
+	// Settle, when set, waits for what a run left behind before the next
+	// one starts (see settle); Keep names children that stay (the registry).
+	Settle bool
+	Keep   func(pid int) bool
 }
 
 func (r *Runner) logf(format string, args ...any) { fmt.Fprintf(r.Log, format+"\n", args...) }
@@ -160,7 +169,12 @@ func (r *Runner) Measure(ctx context.Context, c *Case) []*Result {
 		}
 	}
 	for round := 0; round < runs; round++ {
-		for i, s := range c.Subjects {
+		// Each round starts one subject later (A B C, B C A, C A B), so no
+		// tool always follows the same one: a predecessor's page-cache
+		// writeback or freed memory does not favour anyone systematically.
+		for k := range c.Subjects {
+			i := (round + k) % len(c.Subjects)
+			s := c.Subjects[i]
 			if !active[i] {
 				continue
 			}
@@ -172,6 +186,7 @@ func (r *Runner) Measure(ctx context.Context, c *Case) []*Result {
 				continue
 			}
 			results[i].Times = append(results[i].Times, out.Elapsed.Seconds())
+			results[i].Background = append(results[i].Background, out.Background.Seconds())
 		}
 	}
 	for _, res := range results {
@@ -181,6 +196,9 @@ func (r *Runner) Measure(ctx context.Context, c *Case) []*Result {
 		res.Runs = len(res.Times)
 		s := summarize(res.Times)
 		res.Median, res.Min, res.Max = ptr(s.Median), ptr(s.Min), ptr(s.Max)
+		if bg := summarize(res.Background); bg.Median > 0.005 {
+			res.Note = strings.TrimSpace(res.Note + fmt.Sprintf(" After it returned, processes it left (reparented to the bench) ran for a median %s more; the next run waited for them, untimed.", formatSeconds(bg.Median)))
+		}
 		r.logf("   %-22s median %-10s min %-10s max %-10s peak RSS %s", res.Tool,
 			formatSeconds(s.Median), formatSeconds(s.Min), formatSeconds(s.Max), formatKiB(res.PeakRSS))
 	}
@@ -222,10 +240,17 @@ func (r *Runner) pickCommand(ctx context.Context, s *Subject, res *Result) (Outc
 			r.logf("   %-22s uses %s: %s", s.Tool, alt.Cmd, alt.Why)
 			return out, nil
 		}
-		failures = append(failures, fmt.Sprintf("`%s` failed: %v", alt.Cmd, altErr))
+		if sameFailure(err, altErr) {
+			failures = append(failures, fmt.Sprintf("`%s` failed the same way", alt.Cmd))
+		} else {
+			failures = append(failures, fmt.Sprintf("`%s` failed: %v", alt.Cmd, altErr))
+		}
 	}
 	return Outcome{}, fmt.Errorf("%s", strings.Join(failures, "; "))
 }
+
+// sameFailure says whether two errors of the same program read the same.
+func sameFailure(a, b error) bool { return a != nil && b != nil && a.Error() == b.Error() }
 
 // once prepares, runs and cleans up one subject; withRSS runs it under GNU
 // time (warm-ups), otherwise it is timed bare.
@@ -235,12 +260,21 @@ func (r *Runner) once(ctx context.Context, s *Subject, withRSS bool) (Outcome, e
 			return Outcome{}, fmt.Errorf("prepare: %w", err)
 		}
 	}
+	// No run pays for an earlier run's dirty pages.
+	unix.Sync()
 	var out Outcome
 	var err error
 	if withRSS && r.TimeBin != "" {
 		out, err = s.Cmd.RunRSS(ctx, r.TimeBin, r.Scratch)
 	} else {
 		out, err = s.Cmd.Run(ctx)
+	}
+	if r.Settle {
+		var stuck bool
+		out.Background, stuck = settle(r.Keep)
+		if stuck {
+			r.logf("   %-22s left processes running for more than %s", s.Tool, settleLimit)
+		}
 	}
 	if s.Cleanup != nil {
 		if cerr := s.Cleanup(); cerr != nil && err == nil {
@@ -270,6 +304,8 @@ func setRatios(results []*Result) {
 
 func formatSeconds(s float64) string {
 	switch {
+	case s < 0:
+		return "-" + formatSeconds(-s)
 	case math.IsNaN(s):
 		return "—"
 	case s < 0.001:

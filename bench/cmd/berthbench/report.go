@@ -40,8 +40,10 @@ type Report struct {
 	Notes      []string          `json:"notes,omitempty"`
 	Results    []*Result         `json:"results"`
 	CrossCheck []CrossCheck      `json:"cross_check,omitempty"`
-	// CgroupsLeft lists cgroups created during the run that were still there
-	// at the end and not the peers' (so not removed).
+	// CgroupsLeft lists cgroups under a berth/ parent created during the run
+	// and still there at the end. They are not removed and may belong to
+	// other berth processes on the machine (tests, other users): a lead,
+	// not a verdict.
 	CgroupsLeft []string `json:"cgroups_left,omitempty"`
 }
 
@@ -127,11 +129,7 @@ func diskOf(dir string) string {
 			fstype, source := fields[sep+1], fields[sep+2]
 			desc = fmt.Sprintf("%s on %s", fstype, source)
 			if rot, err := os.ReadFile(filepath.Join("/sys/block", filepath.Base(source), "queue/rotational")); err == nil {
-				if strings.TrimSpace(string(rot)) == "0" {
-					desc += " (non-rotational)"
-				} else {
-					desc += " (rotational)"
-				}
+				desc += ", rotational=" + strings.TrimSpace(string(rot))
 			}
 		}
 	}
@@ -201,6 +199,15 @@ func (r *Report) Markdown(w io.Writer) {
 	fmt.Fprintf(w, "Measured %s on %d CPUs (%s), %d MiB RAM, Linux %s, every store on %s; cgroups %s; load average %.2f at start, %.2f at end; %s.\n\n",
 		r.Date, m.CPUs, m.CPUModel, m.MemoryMiB, m.Kernel, m.Disk, m.Cgroups, m.Load1Start, m.Load1End,
 		fmt.Sprintf("run took %s", time.Duration(r.DurationS*float64(time.Second)).Round(time.Second)))
+	var versions []string
+	for _, t := range []string{"berth", "podman", "buildah", "runc", "crun", "skopeo", "umoci", "docker-registry", "hyperfine", "pigz", "zstd", "gzip"} {
+		if v := r.Tools[t]; v != "" {
+			versions = append(versions, v)
+		}
+	}
+	if len(versions) > 0 {
+		fmt.Fprintf(w, "Versions: %s.\n\n", strings.Join(versions, "; "))
+	}
 	fmt.Fprintln(w, "| Workload | Tool | Median | Min | Max | × Berth | Peak RSS |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|")
 	last := ""
@@ -212,7 +219,7 @@ func (r *Report) Markdown(w io.Writer) {
 			last = res.Title
 		}
 		if res.DidNotRun != "" {
-			fmt.Fprintf(w, "| %s | %s | did not run: %s | | | | |\n", title, res.Tool, mdEscape(res.DidNotRun))
+			fmt.Fprintf(w, "| %s | %s | did not run: %s | | | | |\n", mdEscape(title), mdEscape(res.Tool), mdEscape(res.DidNotRun))
 			continue
 		}
 		s, _ := res.summary()
@@ -224,7 +231,7 @@ func (r *Report) Markdown(w io.Writer) {
 		if res.Ratio != nil {
 			ratio = fmt.Sprintf("%.2f×", *res.Ratio)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s%s | %s | %s | %s | %s |\n", title, res.Tool,
+		fmt.Fprintf(w, "| %s | %s | %s%s | %s | %s | %s | %s |\n", mdEscape(title), mdEscape(res.Tool),
 			formatSeconds(s.Median), unit, formatSeconds(s.Min), formatSeconds(s.Max), ratio, formatKiB(res.PeakRSS))
 		if res.Note != "" {
 			notes = append(notes, fmt.Sprintf("%s, %s: %s", res.Case, res.Tool, res.Note))
@@ -258,6 +265,19 @@ func mdEscape(s string) string {
 		s = s[:400] + "…"
 	}
 	return s
+}
+
+// readReport reads a bench-results.json.
+func readReport(path string) (*Report, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
 }
 
 // writeJSON writes the report atomically.

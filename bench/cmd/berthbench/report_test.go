@@ -1,0 +1,80 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestMarkdownTable(t *testing.T) {
+	r := &Report{Date: "2026-01-01T00:00:00Z", Machine: Machine{CPUs: 2, CPUModel: "AMD EPYC", Kernel: "6.18", Disk: "ext4 on /dev/vda"},
+		Tools: map[string]string{"berth": "berth version 0.1.0", "podman": "podman version 4.3.1", "buildah": ""},
+		Notes: []string{"a run-level note"},
+		Results: []*Result{
+			{Case: "start", Title: "start to exit", Tool: "berth", Median: ptr(0.012), Min: ptr(0.010), Max: ptr(0.020), PeakRSS: 16 << 10, Ratio: ptr(1)},
+			{Case: "start", Title: "start to exit", Tool: "podman", Median: ptr(0.150), Min: ptr(0.140), Max: ptr(0.2), Ratio: ptr(12.5), Note: "conmon not counted"},
+			{Case: "start", Title: "start to exit", Tool: "crun", DidNotRun: "cgroups in hybrid mode | not supported"},
+			{Case: "runstep-slope", Title: "per step", Tool: "berth", Unit: "s/step", Median: ptr(0.02), Ratio: ptr(1)},
+		},
+		CrossCheck: []CrossCheck{{Tool: "berth", Median: 0.011, Min: 0.01, Max: 0.03}},
+	}
+	var b strings.Builder
+	r.Markdown(&b)
+	out := b.String()
+	for _, want := range []string{
+		"| start to exit | berth | 12.0 ms | 10.0 ms | 20.0 ms | 1.00× | 16.0 MiB |",
+		"|  | podman | 150.0 ms | 140.0 ms | 200.0 ms | 12.50× | — |",
+		`|  | crun | did not run: cgroups in hybrid mode \| not supported | | | | |`,
+		"| per step | berth | 20.0 ms/step | — | — | 1.00× | — |",
+		"- a run-level note",
+		"Versions: berth version 0.1.0; podman version 4.3.1.\n",
+		"- start, podman: conmon not counted",
+		"hyperfine cross-check of start to exit (its own runs, not alternated): berth 11.0 ms",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestUpdateDoc(t *testing.T) {
+	doc := filepath.Join(t.TempDir(), "performance.md")
+	os.WriteFile(doc, []byte("# Performance\nintro\n"+docStart+"\nold table\n"+docEnd+"\nafter\n"), 0o644)
+	if err := updateDoc(doc, "new table\n"); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(doc)
+	want := "# Performance\nintro\n" + docStart + "\nnew table\n" + docEnd + "\nafter\n"
+	if string(data) != want {
+		t.Errorf("doc = %q, want %q", data, want)
+	}
+	os.WriteFile(doc, []byte("no markers\n"), 0o644)
+	if err := updateDoc(doc, "x"); err == nil {
+		t.Error("a doc without markers must be refused")
+	}
+}
+
+func TestReportSubcommandRendersSavedJSON(t *testing.T) {
+	dir := t.TempDir()
+	r := &Report{Schema: 1, Date: "2026-01-01T00:00:00Z", Results: []*Result{{Case: "start", Title: "start to exit", Tool: "berth", Median: ptr(0.1), Ratio: ptr(1)}}}
+	in := filepath.Join(dir, "r.json")
+	if err := r.writeJSON(in); err != nil {
+		t.Fatal(err)
+	}
+	doc := filepath.Join(dir, "perf.md")
+	os.WriteFile(doc, []byte(docStart+"\n"+docEnd+"\n"), 0o644)
+	var out, errOut strings.Builder
+	if code := run([]string{"report", "-in", in, "-doc", doc}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	data, _ := os.ReadFile(doc)
+	for _, got := range []string{out.String(), string(data)} {
+		if !strings.Contains(got, "| start to exit | berth | 100.0 ms |") {
+			t.Errorf("rendered report lacks the row:\n%s", got)
+		}
+	}
+	if code := run([]string{"report", "-in", filepath.Join(dir, "missing.json")}, &out, &errOut); code != 1 {
+		t.Errorf("a missing JSON file: exit %d, want 1", code)
+	}
+}
