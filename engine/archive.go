@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -1119,9 +1120,10 @@ func (e *Engine) layerFromRootfs(ctx context.Context, r io.Reader, what string) 
 	defer os.RemoveAll(tmp)
 	// Say "not a tar" for what is not one, rather than Apply's parse error.
 	br := bufio.NewReaderSize(plain, 64<<10)
-	head, _ := br.Peek(512)
-	if _, err := tar.NewReader(bytes.NewReader(head)).Next(); err != nil && !errors.Is(err, io.EOF) {
-		return ocispec.Descriptor{}, nil, fmt.Errorf("%s is not a tar archive (%v)", what, err)
+	// Only a whole first block is judged: a shorter or broken stream is
+	// left to Apply, which says whether it is truncated or corrupt.
+	if head, _ := br.Peek(512); len(head) == 512 && !looksLikeTarHeader(head) {
+		return ocispec.Descriptor{}, nil, fmt.Errorf("%s is not a tar archive: give a tar (optionally gzip or zstd compressed) of a root file system", what)
 	}
 	rootfs := filepath.Join(tmp, "rootfs")
 	applied, err := layer.Apply(ctx, rootfs, br, layer.ApplyOptions{Whiteouts: layer.WhiteoutDelete, RemoveOnError: true})
@@ -1159,6 +1161,39 @@ func (e *Engine) layerFromRootfs(ctx context.Context, r io.Reader, what string) 
 
 // unwrapApply drops Apply's "apply layer to /long/tmp/path:" prefix, which
 // names a scratch dir the user never sees, keeping the cause.
+// looksLikeTarHeader checks the first 512-byte block the way tar does: a
+// valid header checksum (and, for ustar, its magic), or the zero block of an
+// empty archive. Only the block itself is read, so a first entry whose PAX
+// records fill the next blocks (xattrs, long names) is still recognised.
+func looksLikeTarHeader(block []byte) bool {
+	if len(block) < 512 {
+		return false
+	}
+	zero := true
+	for _, b := range block {
+		if b != 0 {
+			zero = false
+			break
+		}
+	}
+	if zero {
+		return true // an empty archive; Apply then finds no files
+	}
+	field := strings.TrimRight(strings.TrimSpace(string(block[148:156])), "\x00 ")
+	want, err := strconv.ParseInt(field, 8, 64)
+	if err != nil {
+		return false
+	}
+	var sum int64
+	for i, b := range block {
+		if i >= 148 && i < 156 {
+			b = ' '
+		}
+		sum += int64(b)
+	}
+	return sum == want
+}
+
 func unwrapApply(err error) error {
 	if inner := errors.Unwrap(err); inner != nil && strings.HasPrefix(err.Error(), "apply layer to ") {
 		return inner

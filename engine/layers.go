@@ -48,5 +48,6 @@ func (e *Engine) applyBlob(ctx context.Context, dir string, blob, diffID digest.
 		Whiteouts:    layer.WhiteoutOverlay,
 		ExpectDiffID: diffID,
 	})
-	return err
+	// The scratch directory's path means nothing to the user.
+	return unwrapApply(err)
 }

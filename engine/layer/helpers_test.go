@@ -32,14 +32,9 @@ type ent struct {
 	pax      map[string]string
 }
 
-func file(name, body string) ent       { return ent{name: name, typ: tar.TypeReg, body: body} }
-func dir(name string) ent              { return ent{name: name, typ: tar.TypeDir} }
-func symlink(name, target string) ent  { return ent{name: name, typ: tar.TypeSymlink, link: target} }
-func hardlink(name, target string) ent { return ent{name: name, typ: tar.TypeLink, link: target} }
-func whiteoutEnt(name string) ent      { return ent{name: name, typ: tar.TypeReg} }
-func blockdev(name string, maj, min int64) ent {
-	return ent{name: name, typ: tar.TypeBlock, major: maj, minor: min}
-}
+func file(name, body string) ent  { return ent{name: name, typ: tar.TypeReg, body: body} }
+func dir(name string) ent         { return ent{name: name, typ: tar.TypeDir} }
+func whiteoutEnt(name string) ent { return ent{name: name, typ: tar.TypeReg} }
 
 var testMtime = time.Date(2021, 5, 4, 3, 2, 1, 0, time.UTC)
 
