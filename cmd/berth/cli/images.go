@@ -93,14 +93,7 @@ func runImages(ctx context.Context, g *globalOptions, opts *imagesOptions) error
 	if err != nil {
 		return err
 	}
-	format := opts.format
-	switch {
-	case opts.quiet && format == "":
-		format = "{{.ID}}"
-	case opts.digests && (format == "" || format == "table"):
-		format = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-	}
-	lf, err := newListFormat(format, "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}", imageHeaders)
+	lf, err := imagesListFormat(opts)
 	if err != nil {
 		return err
 	}
@@ -129,4 +122,18 @@ func runImages(ctx context.Context, g *globalOptions, opts *imagesOptions) error
 		rows = append(rows, row)
 	}
 	return lf.write(opts.out, rows)
+}
+
+// imagesListFormat is the format `images` prints with: --format, -q, or
+// Docker's table (with a DIGEST column for --digests); local and remote
+// listing share it.
+func imagesListFormat(opts *imagesOptions) (*listFormat, error) {
+	format := opts.format
+	switch {
+	case opts.quiet && format == "":
+		format = "{{.ID}}"
+	case opts.digests && (format == "" || format == "table"):
+		format = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+	}
+	return newListFormat(format, "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}", imageHeaders)
 }

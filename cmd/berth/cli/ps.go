@@ -83,25 +83,7 @@ func runPs(ctx context.Context, g *globalOptions, opts *psOptions) error {
 		}
 		rows = append(rows, &psRow{c: c, eng: eng, trunc: !opts.noTrunc, size: opts.size})
 	}
-	if opts.latest && len(rows) > 1 {
-		rows = rows[:1]
-	}
-	if opts.last >= 0 && len(rows) > opts.last {
-		rows = rows[:opts.last]
-	}
-	format := opts.format
-	if opts.quiet {
-		format = "{{.ID}}"
-	}
-	defaultTable := "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
-	if opts.size {
-		defaultTable += "\t{{.Size}}"
-	}
-	lf, err := newListFormat(format, defaultTable, psHeaders)
-	if err != nil {
-		return err
-	}
-	return lf.write(opts.out, rows)
+	return writePsRows(opts, rows)
 }
 
 var psHeaders = map[string]string{
@@ -224,4 +206,28 @@ func psFilter(filters []string) (func(*store.Container) bool, error) {
 		byKey[k] = append(byKey[k], v)
 	}
 	return engine.MatchContainers(byKey)
+}
+
+// writePsRows applies --latest and --last and prints the rows with --format
+// or Docker's table; local and remote ps share it.
+func writePsRows(opts *psOptions, rows []any) error {
+	if opts.latest && len(rows) > 1 {
+		rows = rows[:1]
+	}
+	if opts.last >= 0 && len(rows) > opts.last {
+		rows = rows[:opts.last]
+	}
+	format := opts.format
+	if opts.quiet {
+		format = "{{.ID}}"
+	}
+	defaultTable := "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+	if opts.size {
+		defaultTable += "\t{{.Size}}"
+	}
+	lf, err := newListFormat(format, defaultTable, psHeaders)
+	if err != nil {
+		return err
+	}
+	return lf.write(opts.out, rows)
 }

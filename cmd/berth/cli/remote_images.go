@@ -26,14 +26,7 @@ func runImagesRemote(ctx context.Context, g *globalOptions, opts *imagesOptions)
 	if err != nil {
 		return err
 	}
-	format := opts.format
-	switch {
-	case opts.quiet && format == "":
-		format = "{{.ID}}"
-	case opts.digests && (format == "" || format == "table"):
-		format = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-	}
-	lf, err := newListFormat(format, "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}", imageHeaders)
+	lf, err := imagesListFormat(opts)
 	if err != nil {
 		return err
 	}

@@ -47,25 +47,7 @@ func runPsRemote(ctx context.Context, g *globalOptions, opts *psOptions) error {
 		}
 		rows = append(rows, &remotePsRow{psRow: &psRow{c: ct, trunc: !opts.noTrunc, size: opts.size}, sum: sum})
 	}
-	if opts.latest && len(rows) > 1 {
-		rows = rows[:1]
-	}
-	if opts.last >= 0 && len(rows) > opts.last {
-		rows = rows[:opts.last]
-	}
-	format := opts.format
-	if opts.quiet {
-		format = "{{.ID}}"
-	}
-	defaultTable := "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
-	if opts.size {
-		defaultTable += "\t{{.Size}}"
-	}
-	lf, err := newListFormat(format, defaultTable, psHeaders)
-	if err != nil {
-		return err
-	}
-	return lf.write(opts.out, rows)
+	return writePsRows(opts, rows)
 }
 
 func parseDockerTime(s string) time.Time {
