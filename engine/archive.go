@@ -1120,9 +1120,13 @@ func (e *Engine) layerFromRootfs(ctx context.Context, r io.Reader, what string) 
 	defer os.RemoveAll(tmp)
 	// Say "not a tar" for what is not one, rather than Apply's parse error.
 	br := bufio.NewReaderSize(plain, 64<<10)
-	// Only a whole first block is judged: a shorter or broken stream is
-	// left to Apply, which says whether it is truncated or corrupt.
-	if head, _ := br.Peek(512); len(head) == 512 && !looksLikeTarHeader(head) {
+	// A whole first block is judged by its header; a clean stream shorter
+	// than one block is no tar either. A stream that breaks (truncated
+	// compression) is left to Apply, which says it is truncated or corrupt.
+	head, peekErr := br.Peek(512)
+	notTar := len(head) == 512 && !looksLikeTarHeader(head) ||
+		len(head) > 0 && len(head) < 512 && errors.Is(peekErr, io.EOF)
+	if notTar {
 		return ocispec.Descriptor{}, nil, fmt.Errorf("%s is not a tar archive: give a tar (optionally gzip or zstd compressed) of a root file system", what)
 	}
 	rootfs := filepath.Join(tmp, "rootfs")

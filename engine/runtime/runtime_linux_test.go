@@ -368,7 +368,9 @@ func TestMemoryLimit(t *testing.T) {
 }
 
 func TestPidsLimit(t *testing.T) {
-	spec := newSpec(t, "sh", "-c", "for i in 1 2 3 4 5 6; do sleep 0.2 & done; wait")
+	// The children outlive the loop (a loaded machine must not let early
+	// ones exit and free their pids before the last fork), then are killed.
+	spec := newSpec(t, "sh", "-c", "for i in 1 2 3 4 5 6; do sleep 30 & done; kill $(jobs -p) 2>/dev/null; wait")
 	spec.Resources.PidsLimit = 4
 	r := mustRun(t, spec)
 	if !strings.Contains(r.stderr, "can't fork") {
