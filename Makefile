@@ -9,8 +9,10 @@ PREFIX    ?= /usr/local
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages the tests need; installed when missing.
 TEST_DEBS := busybox-static skopeo umoci docker-registry chromium
+# The demo needs only the offline base image.
+DEMO_DEBS := busybox-static
 
-.PHONY: all build test test-deps lint bench bench-peers demo install lessons-record fuzz clean
+.PHONY: all build test test-deps demo-deps lint bench bench-peers demo install lessons-record fuzz clean
 
 all: build
 
@@ -19,15 +21,22 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/berth
 
-# Install Debian packages the tests use, only when something is missing.
-test-deps:
-	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Install Debian packages, only the missing ones: $(1) is the list.
+define install-debs
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 		else echo "not root: install$$missing yourself (apt-get install$$missing)"; fi; \
 	fi
+endef
+
+test-deps:
+	$(call install-debs,$(TEST_DEBS))
+
+demo-deps:
+	$(call install-debs,$(DEMO_DEBS))
 
 test: test-deps
 	$(GO) vet ./...
@@ -52,7 +61,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./engine/dockerfile
 	$(GO) test -run '^$$' -fuzz FuzzCacheKey -fuzztime 60s ./engine/build
 
-demo: test-deps build
+demo: demo-deps build
 	./scripts/demo.sh
 
 # Re-record the traces the lessons replay (as root, on the real engine).
