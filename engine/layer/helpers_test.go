@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthkit/berth/engine/layer/layertest"
 	"golang.org/x/sys/unix"
 )
 
@@ -140,25 +141,11 @@ func snapshot(t testing.TB, dir string) map[string]node {
 }
 
 func listXattrs(t testing.TB, p string) string {
-	buf := make([]byte, 64<<10)
-	n, err := unix.Llistxattr(p, buf)
+	x, err := layertest.Xattrs(p)
 	if err != nil {
-		return ""
+		t.Fatal(err)
 	}
-	var pairs []string
-	for name := range strings.SplitSeq(string(buf[:n]), "\x00") {
-		if name == "" || name == "security.selinux" {
-			continue
-		}
-		val := make([]byte, 64<<10)
-		vn, err := unix.Lgetxattr(p, name, val)
-		if err != nil {
-			t.Fatalf("lgetxattr %s %s: %v", p, name, err)
-		}
-		pairs = append(pairs, name+"="+hex.EncodeToString(val[:vn]))
-	}
-	sort.Strings(pairs)
-	return strings.Join(pairs, ",")
+	return x
 }
 
 // compareTrees fails the test for every difference between the trees,

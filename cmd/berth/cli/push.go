@@ -78,11 +78,9 @@ func runPush(ctx context.Context, g *globalOptions, opts *pushOptions) error {
 			return err
 		}
 		if opts.quiet {
-			ref, err := store.ParseRef(name)
-			if err != nil {
+			if err := printPushedName(opts.out, name); err != nil {
 				return err
 			}
-			fmt.Fprintln(opts.out, ref.String())
 		}
 	}
 	return nil
@@ -118,4 +116,14 @@ func localTags(eng *engine.Engine, repo string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// printPushedName is push -q's one line: the full name that was pushed.
+func printPushedName(out io.Writer, name string) error {
+	ref, err := store.ParseRef(name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, ref.String())
+	return nil
 }

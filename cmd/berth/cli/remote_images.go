@@ -101,16 +101,7 @@ func runRmiRemote(ctx context.Context, g *globalOptions, opts *rmiOptions) error
 			errs = append(errs, err)
 		}
 	}
-	switch len(errs) {
-	case 0:
-		return nil
-	case 1:
-		return errs[0]
-	}
-	for _, err := range errs {
-		fmt.Fprintln(opts.errOut, "Error:", err)
-	}
-	return &ExitError{Code: 1, Silent: true}
+	return rmiErrors(opts, errs)
 }
 
 // printProgress prints a pull or push stream; quiet prints nothing.
@@ -189,11 +180,9 @@ func runPushRemote(ctx context.Context, g *globalOptions, opts *pushOptions) err
 			return err
 		}
 		if opts.quiet {
-			ref, err := store.ParseRef(name)
-			if err != nil {
+			if err := printPushedName(opts.out, name); err != nil {
 				return err
 			}
-			fmt.Fprintln(opts.out, ref.String())
 		}
 	}
 	return nil

@@ -66,16 +66,7 @@ func runRmi(ctx context.Context, g *globalOptions, opts *rmiOptions) error {
 			errs = append(errs, err)
 		}
 	}
-	switch len(errs) {
-	case 0:
-		return nil
-	case 1:
-		return errs[0]
-	}
-	for _, err := range errs {
-		fmt.Fprintln(opts.errOut, "Error:", err)
-	}
-	return &ExitError{Code: 1, Silent: true}
+	return rmiErrors(opts, errs)
 }
 
 func printRemoveRecords(w io.Writer, records []engine.RemoveRecord, untagged, deleted string) {
@@ -87,4 +78,19 @@ func printRemoveRecords(w io.Writer, records []engine.RemoveRecord, untagged, de
 			fmt.Fprintln(w, deleted+r.Deleted)
 		}
 	}
+}
+
+// rmiErrors is how rmi ends, local or remote, as Docker: one failure is the
+// error; several are each printed and berth exits 1.
+func rmiErrors(opts *rmiOptions, errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	for _, err := range errs {
+		fmt.Fprintln(opts.errOut, "Error:", err)
+	}
+	return &ExitError{Code: 1, Silent: true}
 }

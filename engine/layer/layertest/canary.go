@@ -168,15 +168,17 @@ func snapshot(dir string) (map[string]canaryNode, error) {
 	return out, nil
 }
 
-// xattrs lists p's extended attributes as sorted name=hex pairs, leaving
-// out security.selinux, which the system manages.
-func xattrs(p string) string {
+// Xattrs lists p's extended attributes as sorted name=hex pairs, leaving
+// out security.selinux, which the system manages. A value that cannot be
+// read is listed as name=<error> and the first such error is returned too.
+func Xattrs(p string) (string, error) {
 	buf := make([]byte, 64<<10)
 	n, err := unix.Llistxattr(p, buf)
 	if err != nil {
-		return ""
+		return "", nil
 	}
 	var pairs []string
+	var first error
 	for name := range strings.SplitSeq(string(buf[:n]), "\x00") {
 		if name == "" || name == "security.selinux" {
 			continue
@@ -184,13 +186,23 @@ func xattrs(p string) string {
 		val := make([]byte, 64<<10)
 		vn, err := unix.Lgetxattr(p, name, val)
 		if err != nil {
+			if first == nil {
+				first = fmt.Errorf("lgetxattr %s %s: %w", p, name, err)
+			}
 			pairs = append(pairs, name+"=<"+err.Error()+">")
 			continue
 		}
 		pairs = append(pairs, name+"="+hex.EncodeToString(val[:vn]))
 	}
 	sort.Strings(pairs)
-	return strings.Join(pairs, ",")
+	return strings.Join(pairs, ","), first
+}
+
+// xattrs is Xattrs for comparisons, where an unreadable value is itself a
+// difference to report.
+func xattrs(p string) string {
+	x, _ := Xattrs(p)
+	return x
 }
 
 func mapKeys[M ~map[K]V, K comparable, V any](m M) func(func(K) bool) {
