@@ -350,7 +350,7 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 			}
 			dir = joinPath(base, dir)
 		}
-		cfg.WorkingDir = cleanPath(dir)
+		cfg.WorkingDir = path.Clean(dir)
 		return "WORKDIR " + cfg.WorkingDir, nil
 	case "USER":
 		u, err := b.expand(s, ins.Args[0])
@@ -589,4 +589,3 @@ func joinPath(base, rel string) string {
 	return base + "/" + rel
 }
 
-func cleanPath(p string) string { return path.Clean(p) }
