@@ -588,4 +588,3 @@ func joinPath(base, rel string) string {
 	}
 	return base + "/" + rel
 }
-
