@@ -11,6 +11,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/berthkit/berth/engine/store"
 )
 
 // Container output is kept in containers/<id>/<id>-json.log in Docker's
@@ -32,19 +34,52 @@ type logEntry struct {
 }
 
 // jsonLog writes a container's log. Its methods accept a nil receiver (no
-// log).
+// log). With a max-size it rotates as Docker's json-file driver does: the
+// full file becomes <log>.1 (older ones shift up to <log>.<max-file - 1>,
+// the oldest is dropped) and a new file starts.
 type jsonLog struct {
 	mu      sync.Mutex
 	f       *os.File
+	path    string
+	size    int64
+	maxSize int64
+	maxFile int
 	streams []*logStream
 }
 
-func openJSONLog(path string) (*jsonLog, error) {
+func openJSONLog(path string, opts map[string]string) (*jsonLog, error) {
+	maxSize, maxFile, err := logLimits(opts)
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("open container log: %w", err)
 	}
-	return &jsonLog{f: f}, nil
+	l := &jsonLog{f: f, path: path, maxSize: maxSize, maxFile: maxFile}
+	if st, err := f.Stat(); err == nil {
+		l.size = st.Size()
+	}
+	return l, nil
+}
+
+// rotate starts a new file; the caller holds mu. The old file is renamed
+// or removed, never truncated, so that a follower reading it sees a new
+// file appear at the path.
+func (l *jsonLog) rotate() {
+	l.f.Close()
+	l.f = nil
+	if l.maxFile > 1 {
+		for i := l.maxFile - 1; i > 1; i-- {
+			_ = os.Rename(fmt.Sprintf("%s.%d", l.path, i-1), fmt.Sprintf("%s.%d", l.path, i))
+		}
+		_ = os.Rename(l.path, l.path+".1")
+	} else {
+		_ = os.Remove(l.path)
+	}
+	if f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640); err == nil {
+		l.f, l.size = f, 0
+	}
 }
 
 func (l *jsonLog) stream(name string) io.Writer {
@@ -57,9 +92,16 @@ func (l *jsonLog) stream(name string) io.Writer {
 
 func (l *jsonLog) write(stream string, line []byte) {
 	data, _ := json.Marshal(logEntry{Log: string(line), Stream: stream, Time: time.Now().UTC().Format(time.RFC3339Nano)})
+	data = append(data, '\n')
 	l.mu.Lock()
-	_, _ = l.f.Write(append(data, '\n'))
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	if l.maxSize > 0 && l.size > 0 && l.size+int64(len(data)) > l.maxSize {
+		l.rotate()
+	}
+	if l.f != nil {
+		n, _ := l.f.Write(data)
+		l.size += int64(n)
+	}
 }
 
 // Close writes what is left of unfinished lines and closes the file.
@@ -70,7 +112,9 @@ func (l *jsonLog) Close() {
 	for _, s := range l.streams {
 		s.flush()
 	}
-	l.f.Close()
+	if l.f != nil {
+		l.f.Close()
+	}
 }
 
 type logStream struct {
@@ -119,14 +163,18 @@ type LogsOptions struct {
 }
 
 // ContainerLogs writes the container's logged output to stdout and stderr,
-// each line to the stream it came from. With Follow it keeps writing new
-// output until the container stops or ctx ends.
+// each line to the stream it came from, rotated files first. With Follow it
+// keeps writing new output until the container stops or ctx ends.
 func (e *Engine) ContainerLogs(ctx context.Context, id string, opts LogsOptions, stdout, stderr io.Writer) error {
 	c, err := e.container(id)
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(e.Store.ContainerLogPath(c.ID))
+	if c.Host.LogConfig.Type == LogDriverNone {
+		return ErrLogsNotSupported
+	}
+	path := e.Store.ContainerLogPath(c.ID)
+	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			if c.Host.AutoRemove || c.Purpose != "run" {
@@ -136,7 +184,8 @@ func (e *Engine) ContainerLogs(ctx context.Context, id string, opts LogsOptions,
 		}
 		return err
 	}
-	defer f.Close()
+	lr := &logReader{r: bufio.NewReader(f), f: f}
+	defer func() { lr.f.Close() }()
 	out := func(e logEntry) {
 		w := stdout
 		if e.Stream == "stderr" {
@@ -147,48 +196,48 @@ func (e *Engine) ContainerLogs(ctx context.Context, id string, opts LogsOptions,
 		}
 		_, _ = io.WriteString(w, e.Log)
 	}
-	r := bufio.NewReader(f)
-	var pending []byte
-	readEntries := func(fn func(logEntry)) error {
-		for {
-			line, err := r.ReadBytes('\n')
-			pending = append(pending, line...)
-			if err == io.EOF {
-				return nil // an incomplete last line waits for more
-			}
-			if err != nil {
-				return err
-			}
-			var ent logEntry
-			if json.Unmarshal(pending, &ent) == nil {
-				fn(ent)
-			}
-			pending = pending[:0]
-		}
-	}
 	if opts.Tail >= 0 {
 		var last []logEntry
-		if err := readEntries(func(e logEntry) {
+		keep := func(e logEntry) {
 			last = append(last, e)
 			if len(last) > opts.Tail {
 				last = last[1:]
 			}
-		}); err != nil {
+		}
+		if err := readRotated(path, keep); err != nil {
+			return err
+		}
+		if err := lr.entries(keep); err != nil {
 			return err
 		}
 		for _, ent := range last {
 			out(ent)
 		}
-	} else if err := readEntries(out); err != nil {
-		return err
+	} else {
+		if err := readRotated(path, out); err != nil {
+			return err
+		}
+		if err := lr.entries(out); err != nil {
+			return err
+		}
 	}
 	if !opts.Follow {
 		return nil
 	}
+	return e.followLog(ctx, c, path, lr, out)
+}
+
+// followLog writes new entries until the container stops or ctx ends,
+// moving on to the new file when the log rotates.
+func (e *Engine) followLog(ctx context.Context, c *store.Container, path string, lr *logReader, out func(logEntry)) error {
+	var err error
 	for {
 		running := e.refresh(c).State.Running()
-		if err := readEntries(out); err != nil {
+		if err := lr.entries(out); err != nil {
 			return err
+		}
+		if lr.reopen(path) {
+			continue // rotated: read the new file at once
 		}
 		if !running {
 			return nil
@@ -202,4 +251,75 @@ func (e *Engine) ContainerLogs(ctx context.Context, id string, opts LogsOptions,
 			return nil // removed
 		}
 	}
+}
+
+// logReader reads entries from one log file; an incomplete last line waits
+// for more.
+type logReader struct {
+	f       *os.File
+	r       *bufio.Reader
+	pending []byte
+}
+
+func (lr *logReader) entries(fn func(logEntry)) error {
+	for {
+		line, err := lr.r.ReadBytes('\n')
+		lr.pending = append(lr.pending, line...)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var ent logEntry
+		if json.Unmarshal(lr.pending, &ent) == nil {
+			fn(ent)
+		}
+		lr.pending = lr.pending[:0]
+	}
+}
+
+// reopen switches to the file now at path when it is not the one being
+// read (the log rotated), and says whether it did.
+func (lr *logReader) reopen(path string) bool {
+	now, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	have, err := lr.f.Stat()
+	if err != nil || os.SameFile(now, have) {
+		return false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	lr.f.Close()
+	lr.f, lr.r, lr.pending = f, bufio.NewReader(f), nil
+	return true
+}
+
+// readRotated reads the rotated files of the log at path, oldest first.
+func readRotated(path string, fn func(logEntry)) error {
+	n := 0
+	for ; ; n++ {
+		if _, err := os.Stat(fmt.Sprintf("%s.%d", path, n+1)); err != nil {
+			break
+		}
+	}
+	for i := n; i >= 1; i-- {
+		f, err := os.Open(fmt.Sprintf("%s.%d", path, i))
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue // dropped by a rotation meanwhile
+			}
+			return err
+		}
+		err = (&logReader{f: f, r: bufio.NewReader(f)}).entries(fn)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

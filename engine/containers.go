@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -72,6 +73,23 @@ type ContainerCreateOptions struct {
 	NanoCPUs       int64
 	Init           bool
 	AutoRemove     bool
+	// PidMode, UTSMode and IpcMode are "" or "host" (--pid, --uts, --ipc);
+	// IpcMode also takes "private" and "shareable", which are the default.
+	PidMode, UTSMode, IpcMode string
+	// Tmpfs maps mount points to tmpfs options (--tmpfs /run:size=64m).
+	Tmpfs map[string]string
+	// StopSignal overrides the image's STOPSIGNAL (--stop-signal);
+	// StopTimeout is stop's default wait in seconds (--stop-timeout).
+	StopSignal  string
+	StopTimeout *int
+	// CPUShares, CpusetCpus, CpusetMems: --cpu-shares, --cpuset-cpus,
+	// --cpuset-mems.
+	CPUShares              int64
+	CpusetCpus, CpusetMems string
+	// LogDriver is "json-file" (default) or "none"; LogOpts its options
+	// (max-size, max-file).
+	LogDriver string
+	LogOpts   map[string]string
 	// Purpose is "run" (default), "build" or "copy"; it goes into the
 	// trace and the record.
 	Purpose string
@@ -129,6 +147,9 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	}
 
 	id := store.RandomID()
+	if opts.UTSMode == "host" {
+		cfg.Hostname, _ = os.Hostname() // the host's, as the container sees it
+	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = id[:12]
 	}
@@ -152,6 +173,7 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 		},
 		State: store.ContainerState{Status: store.StatusCreated},
 	}
+	applyExtraOptions(c, opts)
 	if img != nil {
 		c.Image = img.ID.String()
 	}
@@ -213,7 +235,7 @@ func validateHostOptions(opts ContainerCreateOptions) error {
 	if opts.NanoCPUs < 0 {
 		return errors.New("range of CPUs is from 0.01 to the number of CPUs available")
 	}
-	return nil
+	return validateExtraOptions(opts)
 }
 
 func securityFromOpts(opts []string) (runtime.Security, error) {
@@ -437,7 +459,7 @@ func (e *Engine) runtimeSpec(c *store.Container) (*runtime.Spec, error) {
 		return nil, err
 	}
 	sec.Privileged, sec.CapAdd, sec.CapDrop = c.Host.Privileged, c.Host.CapAdd, c.Host.CapDrop
-	return &runtime.Spec{
+	spec := &runtime.Spec{
 		ID:           c.ID,
 		Root:         snaps.MergedDir(c.ID),
 		RootfsMounts: rootfs,
@@ -460,7 +482,11 @@ func (e *Engine) runtimeSpec(c *store.Container) (*runtime.Spec, error) {
 		Resources:      runtime.Resources{Memory: c.Host.Memory, PidsLimit: c.Host.PidsLimit, NanoCPUs: c.Host.NanoCPUs},
 		Init:           c.Host.Init,
 		ReadonlyRootfs: c.Host.ReadonlyRootfs,
-	}, nil
+	}
+	if err := extraSpec(c, spec); err != nil {
+		return nil, err
+	}
+	return spec, nil
 }
 
 // AttachOptions say how StartAttached connects the container.
@@ -518,8 +544,8 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 	a := &AttachedContainer{ID: c.ID, e: e, ctx: context.WithoutCancel(ctx), c: c, copyDone: make(chan struct{})}
 	// Docker logs every container; berth skips those nobody could read:
 	// removed on exit (--rm, build steps).
-	if !c.Host.AutoRemove && c.Purpose == "run" {
-		if a.log, err = openJSONLog(e.Store.ContainerLogPath(c.ID)); err != nil {
+	if !c.Host.AutoRemove && c.Purpose == "run" && c.Host.LogConfig.Type != LogDriverNone {
+		if a.log, err = openJSONLog(e.Store.ContainerLogPath(c.ID), c.Host.LogConfig.Config); err != nil {
 			return nil, err
 		}
 	}
@@ -785,10 +811,14 @@ func (e *Engine) awaitExitRecord(ctx context.Context, id string) (*store.Contain
 	}
 }
 
+// UseStopTimeout, as StopContainer's timeout, waits as long as the
+// container's own stop timeout says (--stop-timeout, else 10 seconds).
+const UseStopTimeout time.Duration = math.MinInt64
+
 // StopContainer stops a running container as docker stop: its stop signal
 // (SIGTERM unless the image says otherwise), then after timeout SIGKILL.
-// A negative timeout waits forever. Stopping a stopped container does
-// nothing.
+// A negative timeout waits forever; UseStopTimeout uses the container's.
+// Stopping a stopped container does nothing.
 func (e *Engine) StopContainer(ctx context.Context, id string, timeout time.Duration) error {
 	c, err := e.container(id)
 	if err != nil {
@@ -796,6 +826,12 @@ func (e *Engine) StopContainer(ctx context.Context, id string, timeout time.Dura
 	}
 	if !c.State.Running() {
 		return nil
+	}
+	if timeout == UseStopTimeout {
+		timeout = time.Duration(stopTimeoutOf(c)) * time.Second
+		if stopTimeoutOf(c) < 0 {
+			timeout = -1
+		}
 	}
 	sig := syscall.SIGTERM
 	if c.Config.StopSignal != "" {

@@ -72,7 +72,7 @@ func detectCgroups(mountinfo string) cgroupLayout {
 		case "cgroup":
 			for _, o := range strings.Split(opts, ",") {
 				switch o {
-				case "memory", "pids", "cpu", "freezer":
+				case "memory", "pids", "cpu", "cpuset", "freezer":
 					if _, ok := l.v1[o]; !ok {
 						l.v1[o] = mnt
 					}
@@ -114,7 +114,7 @@ func CgroupFor(parent, id string) *Cgroup {
 	}
 	l := cgroups()
 	c := &Cgroup{dirs: map[string]string{}}
-	for _, ctrl := range []string{"freezer", "memory", "pids", "cpu"} {
+	for _, ctrl := range []string{"freezer", "memory", "pids", "cpu", "cpuset"} {
 		switch {
 		case l.v2Has[ctrl]:
 			c.v2 = filepath.Join(l.v2Root, parent, id)
@@ -134,7 +134,10 @@ func CgroupFor(parent, id string) *Cgroup {
 // PID limit: berth's own init counts its threads against it, so Start
 // applies it with LimitPids once the container's process runs.
 func (c *Cgroup) Create(r Resources) error {
-	need := map[string]bool{"freezer": true, "memory": r.Memory > 0, "pids": r.PidsLimit > 0, "cpu": r.NanoCPUs > 0}
+	need := map[string]bool{
+		"freezer": true, "memory": r.Memory > 0, "pids": r.PidsLimit > 0,
+		"cpu": r.NanoCPUs > 0 || r.CPUShares > 0, "cpuset": r.CpusetCpus != "" || r.CpusetMems != "",
+	}
 	for ctrl, want := range need {
 		if want && c.dirs[ctrl] == "" {
 			return fmt.Errorf("the %s cgroup controller is not available on this machine: mount it under /sys/fs/cgroup or drop the limit", ctrl)
@@ -181,13 +184,21 @@ func (c *Cgroup) Create(r Resources) error {
 			}
 		}
 	}
+	if err := c.writeCPU(r, w, v2("cpu")); err != nil {
+		return err
+	}
+	return c.writeCpuset(r, w, v2("cpuset"))
+}
+
+// writeCPU writes the CPU quota (--cpus) and weight (--cpu-shares).
+func (c *Cgroup) writeCPU(r Resources, w func(ctrl, file, value string) error, v2 bool) error {
 	if r.NanoCPUs > 0 {
 		const period = 100000 // µs, Docker's
 		quota := r.NanoCPUs * period / 1e9
 		if quota < 1000 {
 			quota = 1000 // the kernel's minimum
 		}
-		if v2("cpu") {
+		if v2 {
 			if err := w("cpu", "cpu.max", fmt.Sprintf("%d %d", quota, period)); err != nil {
 				return err
 			}
@@ -197,6 +208,73 @@ func (c *Cgroup) Create(r Resources) error {
 			}
 			if err := w("cpu", "cpu.cfs_quota_us", strconv.FormatInt(quota, 10)); err != nil {
 				return err
+			}
+		}
+	}
+	if r.CPUShares > 0 {
+		if v2 {
+			return w("cpu", "cpu.weight", strconv.FormatInt(SharesToWeight(r.CPUShares), 10))
+		}
+		return w("cpu", "cpu.shares", strconv.FormatInt(min(max(r.CPUShares, 2), 262144), 10))
+	}
+	return nil
+}
+
+// SharesToWeight converts cgroup v1 CPU shares (2..262144) to the v2
+// weight (1..10000) as runc and crun do, so 1024 becomes 39 and the two
+// hierarchies give the same proportions.
+func SharesToWeight(shares int64) int64 {
+	shares = min(max(shares, 2), 262144)
+	return 1 + ((shares-2)*9999)/262142
+}
+
+// writeCpuset pins the container to CPUs and memory nodes. A new v1
+// cpuset cgroup starts with none of either, and a process cannot join it
+// until both are set: the missing ones are copied from the parent (and so
+// down from the hierarchy's root for berth's own parent cgroup).
+func (c *Cgroup) writeCpuset(r Resources, w func(ctrl, file, value string) error, v2 bool) error {
+	if r.CpusetCpus == "" && r.CpusetMems == "" {
+		return nil
+	}
+	if !v2 {
+		if err := inheritCpuset(c.dirs["cpuset"]); err != nil {
+			return err
+		}
+	}
+	if r.CpusetCpus != "" {
+		if err := w("cpuset", "cpuset.cpus", r.CpusetCpus); err != nil {
+			return err
+		}
+	}
+	if r.CpusetMems != "" {
+		return w("cpuset", "cpuset.mems", r.CpusetMems)
+	}
+	return nil
+}
+
+// inheritCpuset fills empty cpuset.cpus and cpuset.mems of dir and of its
+// ancestors below the hierarchy's root with their parent's values.
+func inheritCpuset(dir string) error {
+	root := cgroups().v1["cpuset"]
+	var chain []string
+	for d := dir; d != root && len(d) > len(root); d = filepath.Dir(d) {
+		chain = append([]string{d}, chain...)
+	}
+	for _, d := range chain {
+		for _, file := range []string{"cpuset.cpus", "cpuset.mems"} {
+			have, err := os.ReadFile(filepath.Join(d, file))
+			if err != nil {
+				return fmt.Errorf("read %s: %w", filepath.Join(d, file), err)
+			}
+			if strings.TrimSpace(string(have)) != "" {
+				continue
+			}
+			parent, err := os.ReadFile(filepath.Join(filepath.Dir(d), file))
+			if err != nil {
+				return fmt.Errorf("read %s: %w", filepath.Join(filepath.Dir(d), file), err)
+			}
+			if err := os.WriteFile(filepath.Join(d, file), []byte(strings.TrimSpace(string(parent))), 0o644); err != nil {
+				return fmt.Errorf("set cgroup %s: %w", filepath.Join(d, file), err)
 			}
 		}
 	}

@@ -132,8 +132,11 @@ func initContainer(spec *Spec, filter []unix.SockFilter) (int, error) {
 			return 0, err
 		}
 	}
-	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
-		return 0, fmt.Errorf("set hostname: %w", err)
+	// In the host's UTS namespace, setting a hostname would rename the host.
+	if !spec.HostUTS {
+		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+			return 0, fmt.Errorf("set hostname: %w", err)
+		}
 	}
 	if err := pivotRoot(spec.Root); err != nil {
 		return 0, err
@@ -411,6 +414,9 @@ var forwardedSignals = []os.Signal{
 func superviseProcess(path string, p Process, env []string) (int, error) {
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, forwardedSignals...)
+	// Not PID 1 in the host's PID namespace (--pid host): orphans come
+	// here to be reaped only as a subreaper.
+	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	attr := &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},

@@ -51,6 +51,12 @@ type Spec struct {
 	Init bool `json:"init,omitempty"`
 	// ReadonlyRootfs mounts / read-only (docker run --read-only).
 	ReadonlyRootfs bool `json:"readonly_rootfs,omitempty"`
+	// HostPID, HostUTS and HostIPC keep the host's PID, UTS and IPC
+	// namespaces instead of new ones (docker run --pid host, --uts host,
+	// --ipc host). With HostUTS the hostname is the host's and is not set.
+	HostPID bool `json:"host_pid,omitempty"`
+	HostUTS bool `json:"host_uts,omitempty"`
+	HostIPC bool `json:"host_ipc,omitempty"`
 	// CgroupParent is the cgroup under which the container's cgroup
 	// <CgroupParent>/<ID> is made; "berth" when empty.
 	CgroupParent string `json:"cgroup_parent,omitempty"`
@@ -102,6 +108,13 @@ type Resources struct {
 	Memory    int64 `json:"memory,omitempty"`     // bytes (--memory)
 	PidsLimit int64 `json:"pids_limit,omitempty"` // processes (--pids-limit); negative is unlimited
 	NanoCPUs  int64 `json:"nano_cpus,omitempty"`  // 1e9 = one CPU (--cpus)
+	// CPUShares is the relative CPU weight (--cpu-shares, 1024 is the
+	// default): cpu.shares on cgroup v1, cpu.weight on v2.
+	CPUShares int64 `json:"cpu_shares,omitempty"`
+	// CpusetCpus and CpusetMems pin the container to CPUs and memory nodes
+	// ("0-2,4"; --cpuset-cpus, --cpuset-mems).
+	CpusetCpus string `json:"cpuset_cpus,omitempty"`
+	CpusetMems string `json:"cpuset_mems,omitempty"`
 }
 
 // Mount is one mount(2): Source on Destination (inside the container; for

@@ -100,10 +100,7 @@ func Start(spec *Spec, stdio IO) (*Container, error) {
 	if s.Hostname == "" {
 		s.Hostname = shortID(s.ID)
 	}
-	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
-	if s.Network == "none" {
-		flags |= unix.CLONE_NEWNET
-	}
+	flags := cloneFlags(&s)
 	cg := CgroupFor(s.CgroupParent, s.ID)
 	if err := cg.Create(s.Resources); err != nil {
 		_ = cg.Destroy()
@@ -121,6 +118,26 @@ func Start(spec *Spec, stdio IO) (*Container, error) {
 	}
 	c.ownsCg = true
 	return c, nil
+}
+
+// cloneFlags are the namespaces a container gets: its own mount
+// namespace always, PID, UTS and IPC unless it shares the host's, network
+// with "none".
+func cloneFlags(s *Spec) uintptr {
+	flags := uintptr(unix.CLONE_NEWNS)
+	if !s.HostPID {
+		flags |= unix.CLONE_NEWPID
+	}
+	if !s.HostUTS {
+		flags |= unix.CLONE_NEWUTS
+	}
+	if !s.HostIPC {
+		flags |= unix.CLONE_NEWIPC
+	}
+	if s.Network == "none" {
+		flags |= unix.CLONE_NEWNET
+	}
+	return flags
 }
 
 func validate(spec *Spec) error {

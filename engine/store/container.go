@@ -47,6 +47,9 @@ type ContainerConfig struct {
 	Tty        bool              `json:"tty,omitempty"`
 	OpenStdin  bool              `json:"open_stdin,omitempty"`
 	StopSignal string            `json:"stop_signal,omitempty"`
+	// StopTimeout is the seconds stop waits before SIGKILL when the caller
+	// gives none (--stop-timeout); nil is Docker's 10.
+	StopTimeout *int `json:"stop_timeout,omitempty"`
 }
 
 // HostConfig mirrors Docker's host config: how the container runs.
@@ -67,6 +70,28 @@ type HostConfig struct {
 	SecurityOpt []string `json:"security_opt,omitempty"`
 	// GroupAdd are extra groups for the process (--group-add).
 	GroupAdd []string `json:"group_add,omitempty"`
+	// PidMode, UTSMode and IpcMode are "" (namespaces of its own) or
+	// "host" (--pid host, --uts host, --ipc host).
+	PidMode string `json:"pid_mode,omitempty"`
+	UTSMode string `json:"uts_mode,omitempty"`
+	IpcMode string `json:"ipc_mode,omitempty"`
+	// Tmpfs maps a path inside the container to its tmpfs mount options
+	// (--tmpfs /run:size=64m).
+	Tmpfs map[string]string `json:"tmpfs,omitempty"`
+	// CPUShares, CpusetCpus and CpusetMems are --cpu-shares,
+	// --cpuset-cpus and --cpuset-mems.
+	CPUShares  int64  `json:"cpu_shares,omitempty"`
+	CpusetCpus string `json:"cpuset_cpus,omitempty"`
+	CpusetMems string `json:"cpuset_mems,omitempty"`
+	// LogConfig is the log driver ("json-file" or "none") and its options
+	// (max-size, max-file); an empty Type is json-file.
+	LogConfig LogConfig `json:"log_config,omitzero"`
+}
+
+// LogConfig is --log-driver and --log-opt.
+type LogConfig struct {
+	Type   string            `json:"type,omitempty"`
+	Config map[string]string `json:"config,omitempty"`
 }
 
 // ContainerState is the lifecycle state.
