@@ -23,7 +23,10 @@ func createOptions(name string, req *container.CreateRequest) (engine.ContainerC
 	opts := engine.ContainerCreateOptions{
 		Image: cfg.Image, Name: name, Cmd: cfg.Cmd, Env: cfg.Env, WorkingDir: cfg.WorkingDir,
 		User: cfg.User, Hostname: cfg.Hostname, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin,
-		Labels: cfg.Labels, Purpose: "run",
+		Labels: cfg.Labels, Purpose: "run", StopSignal: cfg.StopSignal, StopTimeout: cfg.StopTimeout,
+	}
+	if err := refuseUnsupported(req); err != nil {
+		return opts, nil, err
 	}
 	if cfg.Entrypoint != nil {
 		opts.Entrypoint = cfg.Entrypoint
@@ -38,9 +41,6 @@ func createOptions(name string, req *container.CreateRequest) (engine.ContainerC
 	}
 	if len(hc.Binds) > 0 || len(hc.Mounts) > 0 || len(hc.VolumesFrom) > 0 || len(cfg.Volumes) > 0 {
 		return opts, nil, badRequestf("volumes and bind mounts are not supported by berth: COPY the files into the image, or use docker cp-free workflows")
-	}
-	if p := hc.RestartPolicy.Name; p != "" && p != "no" {
-		return opts, nil, badRequestf("restart policy %q is not supported by berth", p)
 	}
 	if len(hc.PortBindings) > 0 || hc.PublishAllPorts {
 		warnings = append(warnings, "Published ports are discarded when using host network mode")
@@ -60,6 +60,10 @@ func createOptions(name string, req *container.CreateRequest) (engine.ContainerC
 		opts.Init = *hc.Init
 	}
 	opts.AutoRemove = hc.AutoRemove
+	opts.PidMode, opts.UTSMode, opts.IpcMode = string(hc.PidMode), string(hc.UTSMode), string(hc.IpcMode)
+	opts.Tmpfs = hc.Tmpfs
+	opts.CPUShares, opts.CpusetCpus, opts.CpusetMems = hc.CPUShares, hc.CpusetCpus, hc.CpusetMems
+	opts.LogDriver, opts.LogOpts = hc.LogConfig.Type, hc.LogConfig.Config
 	return opts, warnings, nil
 }
 
@@ -81,6 +85,9 @@ func (s *Server) containerCreate(w *responseWriter, r *request) error {
 		return invalidUnlessKnown(err)
 	}
 	s.sup.setStdinOnce(c.ID, req.Config.StdinOnce)
+	if req.HostConfig != nil {
+		s.sup.setConsoleSize(c.ID, req.HostConfig.ConsoleSize)
+	}
 	if warnings == nil {
 		warnings = []string{}
 	}
@@ -135,7 +142,12 @@ func startError(err error) error {
 	return err
 }
 
+// stopTimeout is ?t=: without it, the container's own (--stop-timeout, else
+// 10 seconds).
 func stopTimeout(r *request) (time.Duration, error) {
+	if !r.URL.Query().Has("t") {
+		return engine.UseStopTimeout, nil
+	}
 	t, err := intValue(r, "t", 10)
 	if err != nil {
 		return 0, err
@@ -422,16 +434,25 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 			NetworkMode: container.NetworkMode(c.Host.NetworkMode), Privileged: c.Host.Privileged,
 			CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, AutoRemove: c.Host.AutoRemove,
 			ReadonlyRootfs: c.Host.ReadonlyRootfs, SecurityOpt: c.Host.SecurityOpt, GroupAdd: c.Host.GroupAdd,
-			LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{}},
-			Resources: container.Resources{Memory: c.Host.Memory, NanoCPUs: c.Host.NanoCPUs, PidsLimit: &pids},
-			Init:      &init,
+			LogConfig: logConfig(c.Host.LogConfig),
+			Resources: container.Resources{
+				Memory: c.Host.Memory, NanoCPUs: c.Host.NanoCPUs, PidsLimit: &pids,
+				CPUShares: c.Host.CPUShares, CpusetCpus: c.Host.CpusetCpus, CpusetMems: c.Host.CpusetMems,
+			},
+			Init:          &init,
+			PidMode:       container.PidMode(c.Host.PidMode),
+			UTSMode:       container.UTSMode(c.Host.UTSMode),
+			IpcMode:       ipcMode(c.Host.IpcMode),
+			CgroupnsMode:  "host",
+			Tmpfs:         c.Host.Tmpfs,
+			RestartPolicy: container.RestartPolicy{Name: "no"},
 		},
 		Mounts: []container.MountPoint{},
 		Config: &container.Config{
 			Hostname: c.Config.Hostname, User: c.Config.User, Tty: c.Config.Tty,
 			OpenStdin: c.Config.OpenStdin, Env: env, Cmd: c.Config.Cmd, Image: c.ImageRef,
 			WorkingDir: c.Config.WorkingDir, Entrypoint: c.Config.Entrypoint, Labels: c.Config.Labels,
-			StopSignal: c.Config.StopSignal, AttachStdout: true, AttachStderr: true,
+			StopSignal: c.Config.StopSignal, StopTimeout: c.Config.StopTimeout, AttachStdout: true, AttachStderr: true,
 		},
 		NetworkSettings: &container.NetworkSettings{
 			Networks: map[string]*network.EndpointSettings{c.Host.NetworkMode: {}},
@@ -441,6 +462,27 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 		resp.Config.Labels = map[string]string{}
 	}
 	return resp
+}
+
+// logConfig is the container's log driver as Docker shows it.
+func logConfig(lc store.LogConfig) container.LogConfig {
+	out := container.LogConfig{Type: lc.Type, Config: lc.Config}
+	if out.Type == "" {
+		out.Type = engine.LogDriverJSONFile
+	}
+	if out.Config == nil {
+		out.Config = map[string]string{}
+	}
+	return out
+}
+
+// ipcMode is Docker's name for the container's IPC namespace: its own is
+// "private".
+func ipcMode(m string) container.IpcMode {
+	if m == "" {
+		return "private"
+	}
+	return container.IpcMode(m)
 }
 
 // containerInspect is GET /containers/{id}/json.

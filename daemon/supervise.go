@@ -62,10 +62,13 @@ func (sv *supervisor) onForkThread(fn func()) {
 type ctrState struct {
 	id        string
 	stdinOnce bool
-	attaches  map[*attachment]struct{}
-	waiters   map[*waiter]struct{}
-	run       *runState // nil unless the daemon runs it now
-	lastExit  int
+	// consoleSize is HostConfig.ConsoleSize (rows, columns): the
+	// terminal's size at start.
+	consoleSize [2]uint16
+	attaches    map[*attachment]struct{}
+	waiters     map[*waiter]struct{}
+	run         *runState // nil unless the daemon runs it now
+	lastExit    int
 }
 
 // runState is one run of a container under the daemon.
@@ -117,6 +120,17 @@ func (sv *supervisor) setStdinOnce(id string, once bool) {
 	}
 }
 
+// setConsoleSize records HostConfig.ConsoleSize for a container it
+// creates (rows, columns; zero keeps the default).
+func (sv *supervisor) setConsoleSize(id string, size [2]uint) {
+	if size[0] == 0 || size[1] == 0 || size[0] > 65535 || size[1] > 65535 {
+		return
+	}
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	sv.state(id).consoleSize = [2]uint16{uint16(size[0]), uint16(size[1])}
+}
+
 // running reports whether the daemon runs the container now.
 func (sv *supervisor) running(id string) bool {
 	sv.mu.Lock()
@@ -141,6 +155,7 @@ func (sv *supervisor) start(ctx context.Context, c *store.Container) error {
 	}
 	run := &runState{autoRm: c.Host.AutoRemove}
 	st.run = run // claims the container while it starts
+	size := st.consoleSize
 	sv.mu.Unlock()
 
 	stdio := engine.Stdio{Out: &fanout{sv: sv, st: st, stream: 1}, Err: &fanout{sv: sv, st: st, stream: 2}}
@@ -159,7 +174,7 @@ func (sv *supervisor) start(ctx context.Context, c *store.Container) error {
 	var a *engine.AttachedContainer
 	var err error
 	sv.onForkThread(func() {
-		a, err = sv.s.eng.StartAttached(context.WithoutCancel(ctx), c.ID, engine.AttachOptions{Stdio: stdio})
+		a, err = sv.s.eng.StartAttached(context.WithoutCancel(ctx), c.ID, engine.AttachOptions{Stdio: stdio, ConsoleSize: size})
 	})
 	if stdinR != nil {
 		stdinR.Close() // the container has its own copy

@@ -5,11 +5,14 @@ import (
 	"io"
 	"time"
 
+	"github.com/berthkit/berth/engine"
+
 	"github.com/spf13/cobra"
 )
 
 type stopOptions struct {
 	timeout     int
+	timeoutSet  bool // else each container's own (--stop-timeout)
 	signal      string
 	containers  []string
 	out, errOut io.Writer
@@ -30,11 +33,12 @@ takes the full timeout to stop.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.containers = args
 			opts.out, opts.errOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			opts.timeoutSet = cmd.Flags().Changed("time") || cmd.Flags().Changed("timeout")
 			return runStop(cmd.Context(), g, opts)
 		},
 	}
 	f := cmd.Flags()
-	f.IntVarP(&opts.timeout, "time", "t", 10, "seconds to wait before killing the container")
+	f.IntVarP(&opts.timeout, "time", "t", 10, "seconds to wait before killing the container (default: its --stop-timeout, else 10)")
 	f.IntVar(&opts.timeout, "timeout", 10, "alias of --time")
 	_ = f.MarkHidden("timeout")
 	f.StringVarP(&opts.signal, "signal", "s", "", "signal to send to the container")
@@ -49,6 +53,9 @@ func runStop(ctx context.Context, g *globalOptions, opts *stopOptions) error {
 	timeout := time.Duration(opts.timeout) * time.Second
 	if opts.timeout < 0 {
 		timeout = -1
+	}
+	if !opts.timeoutSet {
+		timeout = engine.UseStopTimeout
 	}
 	return forEachContainer(opts.containers, opts.out, opts.errOut, func(name string) error {
 		if opts.signal != "" {
