@@ -41,6 +41,9 @@ func (s *Server) build(w *responseWriter, r *request) error {
 	if q.Get("version") == "2" {
 		return badRequestf("BuildKit is not supported: Berth builds with Docker's classic builder (set DOCKER_BUILDKIT=0)")
 	}
+	if err := refuseBuildParams(q); err != nil {
+		return err
+	}
 	opts := build.Options{
 		Tags:        q["t"],
 		Target:      q.Get("target"),

@@ -262,3 +262,52 @@ func refuseUnsupported(req *container.CreateRequest) error {
 	sort.Strings(names)
 	return badRequestf("berth does not support %s: remove the option; docs/containers.md lists what berth applies", strings.Join(names, ", "))
 }
+
+// buildParams is the table of POST /build's query parameters that berth
+// does not implement, each with the values that ask for nothing (what the
+// docker CLI sends when the flag is not given). The ones berth implements
+// are read by build: dockerfile, t, target, nocache, rm, forcerm,
+// platform, networkmode, buildargs, labels, q, version (and remote, which
+// it refuses itself). Unknown parameters are ignored, as Docker does.
+var buildParams = map[string]struct {
+	flag  string
+	unset []string
+}{
+	"extrahosts":   {"--add-host", []string{""}},
+	"cachefrom":    {"--cache-from", []string{"", "[]", "null"}},
+	"pull":         {"--pull", []string{"", "0", "false"}},
+	"squash":       {"--squash", []string{"", "0", "false"}},
+	"memory":       {"--memory", []string{"", "0"}},
+	"memswap":      {"--memory-swap", []string{"", "0"}},
+	"cpushares":    {"--cpu-shares", []string{"", "0"}},
+	"cpusetcpus":   {"--cpuset-cpus", []string{""}},
+	"cpusetmems":   {"--cpuset-mems", []string{""}},
+	"cpuperiod":    {"--cpu-period", []string{"", "0"}},
+	"cpuquota":     {"--cpu-quota", []string{"", "0"}},
+	"cgroupparent": {"--cgroup-parent", []string{""}},
+	"shmsize":      {"--shm-size", []string{"", "0"}},
+	"ulimits":      {"--ulimit", []string{"", "[]", "null"}},
+	"isolation":    {"--isolation", []string{"", "default"}},
+	"outputs":      {"--output", []string{"", "[]", "null"}},
+	"session":      {"BuildKit sessions", []string{""}},
+	"buildid":      {"build IDs (POST /build/cancel)", []string{""}},
+}
+
+// refuseBuildParams refuses, by name, the build parameters berth does not
+// implement when the request sets them.
+func refuseBuildParams(q map[string][]string) error {
+	var names []string
+	for name, p := range buildParams {
+		for _, v := range q[name] {
+			if !oneOf(p.unset...)(reflect.ValueOf(v)) {
+				names = append(names, fmt.Sprintf("%s (docker build %s)", name, p.flag))
+				break
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	return badRequestf("berth does not support the build option %s: remove it; docs/daemon.md lists what berth applies", strings.Join(names, ", "))
+}
