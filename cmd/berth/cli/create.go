@@ -45,6 +45,7 @@ type containerFlags struct {
 	platform    string
 	quiet       bool
 	traceFile   string
+	more        moreContainerFlags
 }
 
 func addContainerFlags(f *pflag.FlagSet, o *containerFlags) {
@@ -80,6 +81,7 @@ func addContainerFlags(f *pflag.FlagSet, o *containerFlags) {
 	f.StringVar(&o.platform, "platform", "", "set platform if server is multi-platform capable")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "suppress the pull output")
 	f.StringVar(&o.traceFile, "trace", "", "record the container's lifecycle events as JSON lines in FILE")
+	addMoreContainerFlags(f, &o.more)
 }
 
 // createOptions turns the flags into the engine's options.
@@ -96,6 +98,9 @@ func (o *containerFlags) createOptions(cmd *cobra.Command, image string, args []
 		if o.entrypoint != "" {
 			opts.Entrypoint = []string{o.entrypoint}
 		}
+	}
+	if err := o.more.apply(cmd, &opts); err != nil {
+		return opts, err
 	}
 	env, err := readEnv(o.envFiles, o.env)
 	if err != nil {

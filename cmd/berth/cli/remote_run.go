@@ -66,6 +66,7 @@ func createRequest(o engine.ContainerCreateOptions, stdinOnce bool) *container.C
 		Image: o.Image, Cmd: o.Cmd, Env: o.Env, WorkingDir: o.WorkingDir, User: o.User,
 		Hostname: o.Hostname, Tty: o.Tty, OpenStdin: o.OpenStdin, StdinOnce: o.OpenStdin && stdinOnce,
 		AttachStdin: o.OpenStdin, AttachStdout: true, AttachStderr: true, Labels: o.Labels,
+		StopSignal: o.StopSignal, StopTimeout: o.StopTimeout,
 	}
 	if o.Entrypoint != nil {
 		cfg.Entrypoint = o.Entrypoint
@@ -77,7 +78,13 @@ func createRequest(o engine.ContainerCreateOptions, stdinOnce bool) *container.C
 		NetworkMode: container.NetworkMode(o.NetworkMode), Privileged: o.Privileged,
 		CapAdd: o.CapAdd, CapDrop: o.CapDrop, SecurityOpt: o.SecurityOpt, GroupAdd: o.GroupAdd,
 		ReadonlyRootfs: o.ReadonlyRootfs, AutoRemove: o.AutoRemove,
-		Resources: container.Resources{Memory: o.Memory, NanoCPUs: o.NanoCPUs},
+		Resources: container.Resources{
+			Memory: o.Memory, NanoCPUs: o.NanoCPUs,
+			CPUShares: o.CPUShares, CpusetCpus: o.CpusetCpus, CpusetMems: o.CpusetMems,
+		},
+		PidMode: container.PidMode(o.PidMode), UTSMode: container.UTSMode(o.UTSMode), IpcMode: container.IpcMode(o.IpcMode),
+		Tmpfs:     o.Tmpfs,
+		LogConfig: container.LogConfig{Type: o.LogDriver, Config: o.LogOpts},
 	}
 	if o.PidsLimit != 0 {
 		pids := o.PidsLimit
