@@ -50,3 +50,11 @@ func TestDetectCgroupsUnified(t *testing.T) {
 		}
 	}
 }
+
+func TestSharesToWeight(t *testing.T) {
+	for shares, want := range map[int64]int64{1: 1, 2: 1, 512: 20, 1024: 39, 262144: 10000, 1 << 30: 10000} {
+		if got := SharesToWeight(shares); got != want {
+			t.Errorf("SharesToWeight(%d) = %d, want %d", shares, got, want)
+		}
+	}
+}

@@ -1,0 +1,135 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/berthkit/berth/engine/store"
+	"golang.org/x/sys/unix"
+)
+
+func TestTmpfsMount(t *testing.T) {
+	m, err := TmpfsMount("/run/", "size=64m,exec,mode=1777,ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Destination != "/run" || m.Type != "tmpfs" || m.Data != "size=64m,mode=1777" {
+		t.Errorf("mount %+v", m)
+	}
+	if want := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_RDONLY); m.Flags != want {
+		t.Errorf("flags %#x, want %#x (exec clears noexec, ro sets rdonly)", m.Flags, want)
+	}
+	for _, bad := range []struct{ dest, opts, want string }{
+		{"run", "", "must be an absolute path"},
+		{"/", "", "root filesystem cannot be a tmpfs"},
+		{"/x", "bogus", `invalid --tmpfs option "bogus"`},
+		{"/x", "size=", `invalid --tmpfs option "size="`},
+		{"/x", "context=foo", `invalid --tmpfs option "context=foo"`},
+	} {
+		if _, err := TmpfsMount(bad.dest, bad.opts); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s:%s: %v, want %q", bad.dest, bad.opts, err, bad.want)
+		}
+	}
+}
+
+func TestValidateCpuset(t *testing.T) {
+	for _, c := range []struct{ value, available, want string }{
+		{"0-1,3", "0-3", ""},
+		{"0", "", ""}, // nothing to compare with
+		{"4", "0-3", "Requested CPUs are not available - requested 4, available: 0-3"},
+		{"1-0", "0-3", "Invalid value 1-0 for cpuset cpus"},
+		{"-1", "0-3", "Invalid value -1 for cpuset cpus"},
+		{"0-99999999", "0-3", "Invalid value 0-99999999 for cpuset cpus"},
+	} {
+		err := validateCpuset("cpus", c.value, c.available)
+		if (c.want == "") != (err == nil) || (err != nil && err.Error() != c.want) {
+			t.Errorf("%q in %q: %v, want %q", c.value, c.available, err, c.want)
+		}
+	}
+}
+
+func TestValidateLogConfig(t *testing.T) {
+	ok := []map[string]string{nil, {"max-size": "10m"}, {"max-size": "1k", "max-file": "3"}}
+	for _, o := range ok {
+		if err := validateLogConfig("json-file", o); err != nil {
+			t.Errorf("%v: %v", o, err)
+		}
+	}
+	for _, c := range []struct {
+		driver string
+		opts   map[string]string
+		want   string
+	}{
+		{"journald", nil, "no log driver named 'journald'"},
+		{"none", map[string]string{"max-file": "1"}, "unknown log opt 'max-file' for none log driver"},
+		{"", map[string]string{"labels": "a"}, "unknown log opt 'labels' for json-file log driver"},
+		{"", map[string]string{"max-size": "-1"}, `invalid log opt max-size "-1"`},
+		{"", map[string]string{"max-size": "1m", "max-file": "0"}, "max-file cannot be less than 1"},
+		{"", map[string]string{"max-file": "2"}, "max-file can only be set when max-size is set"},
+	} {
+		if err := validateLogConfig(c.driver, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %v: %v, want %q", c.driver, c.opts, err, c.want)
+		}
+	}
+}
+
+// The log rotates at max-size into max-file files; reading them oldest
+// first gives the newest lines in order, and the oldest file is dropped.
+func TestJSONLogRotates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c-json.log")
+	l, err := openJSONLog(path, map[string]string{"max-size": "300", "max-file": "3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := l.stream("stdout")
+	for i := 1; i <= 30; i++ {
+		fmt.Fprintf(out, "line-%02d\n", i)
+	}
+	l.Close()
+	for _, p := range []string{path, path + ".1", path + ".2"} {
+		st, err := os.Stat(p)
+		if err != nil || st.Size() > 300 || st.Size() == 0 {
+			t.Fatalf("%s: %v %v", p, st, err)
+		}
+	}
+	if _, err := os.Stat(path + ".3"); !os.IsNotExist(err) {
+		t.Errorf("a fourth file was kept: %v", err)
+	}
+	var got bytes.Buffer
+	add := func(e logEntry) { got.WriteString(e.Log) }
+	if err := readRotated(path, add); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(path)
+	defer f.Close()
+	lr := &logReader{f: f, r: bufio.NewReader(f)}
+	if err := lr.entries(add); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(got.String()), "\n")
+	if lines[len(lines)-1] != "line-30" || len(lines) > 12 || len(lines) < 6 {
+		t.Fatalf("read back %q", lines)
+	}
+	for i := 1; i < len(lines); i++ {
+		if lines[i] <= lines[i-1] {
+			t.Errorf("out of order: %q", lines)
+		}
+	}
+}
+
+func TestStopTimeoutOf(t *testing.T) {
+	c := &store.Container{}
+	if got := stopTimeoutOf(c); got != 10 {
+		t.Errorf("default %d", got)
+	}
+	n := 2
+	c.Config.StopTimeout = &n
+	if got := stopTimeoutOf(c); got != 2 {
+		t.Errorf("set %d", got)
+	}
+}
