@@ -333,6 +333,9 @@ func TestBadInput(t *testing.T) {
 		{"outside context", "FROM alpine\nCOPY ../secret /\n", "forbidden path outside the build context"},
 		{"unknown base", "FROM nosuchimage\n", "nosuchimage"},
 		{"several sources need a dir", "FROM alpine\nCOPY a b /dest\n", "must be a directory and end with a /"},
+		{"expanded stop signal", "FROM alpine\nARG SIG=FOO\nSTOPSIGNAL $SIG\n", "Dockerfile:3: Invalid signal: FOO"},
+		{"expanded port", "FROM alpine\nARG PORTS=\"80 8o\"\nEXPOSE $PORTS\n", "Dockerfile:3: invalid containerPort: 8o"},
+		{"expanded proto", "FROM alpine\nENV P=80/ftp\nEXPOSE ${P}\n", "Dockerfile:3: invalid proto: ftp"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

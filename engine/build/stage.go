@@ -330,10 +330,16 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 				return "", err
 			}
 			for _, f := range strings.Fields(p) {
+				exposed, err := dockerfile.ExposedPorts(f)
+				if err != nil {
+					return "", err
+				}
+				for _, port := range exposed {
+					cfg.ExposedPorts[port] = struct{}{}
+				}
 				if !strings.Contains(f, "/") {
 					f += "/tcp"
 				}
-				cfg.ExposedPorts[f] = struct{}{}
 				ports = append(ports, f)
 			}
 		}
@@ -379,6 +385,9 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 	case "STOPSIGNAL":
 		sig, err := b.expand(s, ins.Args[0])
 		if err != nil {
+			return "", err
+		}
+		if err := dockerfile.ValidateSignal(sig); err != nil {
 			return "", err
 		}
 		cfg.StopSignal = sig

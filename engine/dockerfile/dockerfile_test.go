@@ -394,6 +394,14 @@ func TestParseErrors(t *testing.T) {
 		{"FROM a\nCMD --help", "Dockerfile:2: Unknown flag: help"},
 		{"# escape=x\nFROM a", "Dockerfile:1: invalid escape token 'x' does not match ` or \\"},
 		{"# escape=\\\n# escape=`\nFROM a", "Dockerfile:2: only one escape parser directive can be used"},
+		{"FROM a\n\nSTOPSIGNAL FOO", "Dockerfile:3: Invalid signal: FOO"},
+		{"FROM a\nSTOPSIGNAL 0", "Dockerfile:2: Invalid signal: 0"},
+		{"FROM a\nSTOPSIGNAL SIGRTMIN+16", "Dockerfile:2: Invalid signal: SIGRTMIN+16"},
+		{"FROM a\nEXPOSE 80 8o", "Dockerfile:2: invalid containerPort: 8o"},
+		{"FROM a\nEXPOSE 80/tcp 53/ftp", "Dockerfile:2: invalid proto: ftp"},
+		{"FROM a\nEXPOSE 70000", "Dockerfile:2: invalid containerPort: 70000"},
+		{"FROM a\nEXPOSE 90-80", "Dockerfile:2: invalid containerPort: 90-80"},
+		{"FROM a\nEXPOSE /udp", "Dockerfile:2: invalid containerPort: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -443,5 +451,30 @@ func TestErrorAt(t *testing.T) {
 	}
 	if !errors.Is(located, err) {
 		t.Error("ErrorAt does not wrap the cause")
+	}
+}
+
+func TestValidateSignal(t *testing.T) {
+	for _, ok := range []string{"SIGTERM", "term", "KILL", "9", "64", "SIGRTMIN", "RTMIN+3", "SIGRTMAX-15", "sigusr1"} {
+		if err := ValidateSignal(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "FOO", "SIG", "0", "-1", "65", "RTMIN+0", "RTMAX+1", "SIGTERM "} {
+		if err := ValidateSignal(bad); err == nil || err.Error() != "Invalid signal: "+bad {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func TestExposedPorts(t *testing.T) {
+	for word, want := range map[string]string{
+		"80": "80/tcp", "53/UDP": "53/udp", "8000-8002/sctp": "8000/sctp 8001/sctp 8002/sctp",
+		"127.0.0.1:8080:80": "80/tcp", "5-5": "5/tcp",
+	} {
+		got, err := ExposedPorts(word)
+		if err != nil || strings.Join(got, " ") != want {
+			t.Errorf("%s: %q %v, want %q", word, got, err, want)
+		}
 	}
 }

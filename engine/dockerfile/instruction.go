@@ -117,9 +117,22 @@ func newInstruction(node *parser.Node, heredocs []parser.Heredoc) (*Instruction,
 		if len(args) != 1 {
 			return nil, errf("%s requires exactly one argument", keyword)
 		}
+		// A literal signal is checked now; one with variables once expanded.
+		if keyword == "STOPSIGNAL" && !strings.Contains(args[0], "$") {
+			if err := ValidateSignal(args[0]); err != nil {
+				return nil, err
+			}
+		}
 	case "EXPOSE":
 		if len(args) == 0 {
 			return nil, errAtLeastOne(keyword)
+		}
+		for _, a := range args {
+			if !strings.Contains(a, "$") {
+				if _, err := ExposedPorts(a); err != nil {
+					return nil, err
+				}
+			}
 		}
 	case "VOLUME":
 		if len(args) == 0 {
