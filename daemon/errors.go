@@ -82,6 +82,8 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, runtime.ErrNotRoot):
 		return http.StatusInternalServerError
+	case errors.Is(err, engine.ErrLogsNotSupported):
+		return http.StatusNotImplemented
 	}
 	return http.StatusInternalServerError
 }
