@@ -39,12 +39,21 @@ func (p policy) String() string {
 // fieldRule is one row of the table.
 type fieldRule struct {
 	policy policy
-	// flag is the docker run flag that sets the field, for the message.
+	// flag is the docker run flag that sets the field, for the message,
+	// or how it is set when no flag does ("API only").
 	flag string
 	// unset reports values that ask for nothing, besides the zero value
 	// and empty lists: the docker CLI sends RestartPolicy "no",
 	// MemorySwappiness -1 and OomKillDisable false on every create.
 	unset func(reflect.Value) bool
+}
+
+// how says how a client sets the field: "docker run --device".
+func (r fieldRule) how() string {
+	if strings.HasPrefix(r.flag, "-") {
+		return "docker run " + r.flag
+	}
+	return r.flag
 }
 
 // oneOf says a string field is unset when it holds one of values.
@@ -81,17 +90,17 @@ var createFields = map[string]fieldRule{
 	"Config.Env":             rule(applied, "--env"),
 	"Config.Cmd":             rule(applied, "COMMAND"),
 	"Config.Healthcheck":     refuseBut("--health-cmd", noHealthcheck),
-	"Config.ArgsEscaped":     refuse("ArgsEscaped (Windows only)"),
+	"Config.ArgsEscaped":     refuse("API only, Windows"),
 	"Config.Image":           rule(applied, "IMAGE"),
 	"Config.Volumes":         rule(ownedByVolumes, "--volume"),
 	"Config.WorkingDir":      rule(applied, "--workdir"),
 	"Config.Entrypoint":      rule(applied, "--entrypoint"),
 	"Config.NetworkDisabled": rule(ownedByNetwork, "--network none"),
-	"Config.OnBuild":         refuse("ONBUILD"),
+	"Config.OnBuild":         refuse("API only"),
 	"Config.Labels":          rule(applied, "--label"),
 	"Config.StopSignal":      rule(applied, "--stop-signal"),
 	"Config.StopTimeout":     rule(applied, "--stop-timeout"),
-	"Config.Shell":           refuse("SHELL"),
+	"Config.Shell":           refuse("API only"),
 
 	"HostConfig.Binds":           rule(ownedByVolumes, "--volume"),
 	"HostConfig.ContainerIDFile": rule(clientSide, "--cidfile"),
@@ -130,12 +139,12 @@ var createFields = map[string]fieldRule{
 	"HostConfig.ShmSize":    refuse("--shm-size"),
 	"HostConfig.Sysctls":    refuse("--sysctl"),
 	"HostConfig.Runtime":    refuse("--runtime"),
-	"HostConfig.Umask":      refuse("Umask"),
+	"HostConfig.Umask":      refuse("API only"),
 	"HostConfig.Isolation":  refuseBut("--isolation", oneOf("", "default")),
 	"HostConfig.Mounts":     rule(ownedByVolumes, "--mount"),
 	// The API takes null (Docker's defaults, which berth applies) or a list.
-	"HostConfig.MaskedPaths":   refuse("MaskedPaths"),
-	"HostConfig.ReadonlyPaths": refuse("ReadonlyPaths"),
+	"HostConfig.MaskedPaths":   refuse("API only"),
+	"HostConfig.ReadonlyPaths": refuse("API only"),
 	"HostConfig.Init":          rule(applied, "--init"),
 
 	// HostConfig.Resources, inlined in the JSON.
@@ -164,10 +173,10 @@ var createFields = map[string]fieldRule{
 	"HostConfig.OomKillDisable":       refuseBut("--oom-kill-disable", isFalsePtr),
 	"HostConfig.PidsLimit":            rule(applied, "--pids-limit"),
 	"HostConfig.Ulimits":              refuse("--ulimit"),
-	"HostConfig.CpuCount":             refuse("--cpu-count (Windows only)"),
-	"HostConfig.CpuPercent":           refuse("--cpu-percent (Windows only)"),
-	"HostConfig.IOMaximumIOps":        refuse("--io-maxiops (Windows only)"),
-	"HostConfig.IOMaximumBandwidth":   refuse("--io-maxbandwidth (Windows only)"),
+	"HostConfig.CpuCount":             refuse("--cpu-count"),
+	"HostConfig.CpuPercent":           refuse("--cpu-percent"),
+	"HostConfig.IOMaximumIOps":        refuse("--io-maxiops"),
+	"HostConfig.IOMaximumBandwidth":   refuse("--io-maxbandwidth"),
 
 	"NetworkingConfig": rule(ownedByNetwork, "--network"),
 }
@@ -254,7 +263,7 @@ func refuseUnsupported(req *container.CreateRequest) error {
 			names = append(names, f.name)
 			continue
 		}
-		names = append(names, fmt.Sprintf("%s (docker run %s)", f.name, r.flag))
+		names = append(names, fmt.Sprintf("%s (%s)", f.name, r.how()))
 	}
 	if len(names) == 0 {
 		return nil

@@ -94,7 +94,7 @@ func TestCreateRefusesEveryUnsupportedField(t *testing.T) {
 		resp, data := do(t, "POST", hs.URL+"/containers/create", bytes.NewReader(body))
 		require.Equal(t, 400, resp.StatusCode, "%s: %s", f.name, data)
 		msg := errorMessage(t, data)
-		require.Contains(t, msg, f.name+" (docker run "+r.flag+")")
+		require.Contains(t, msg, f.name+" ("+r.how()+")")
 		require.Contains(t, msg, "berth does not support")
 	}
 	require.Greater(t, n, 30, "refused fields")
