@@ -234,3 +234,25 @@ func TestBuildRefusesUnsupportedParams(t *testing.T) {
 	err := refuseBuildParams(map[string][]string{"pull": {"1"}, "squash": {"1"}})
 	require.True(t, strings.Contains(err.Error(), "pull (docker build --pull), squash (docker build --squash)"), err.Error())
 }
+
+// HostConfig.ConsoleSize is the terminal's size when the container starts.
+func TestCreateConsoleSizeSizesTheTerminal(t *testing.T) {
+	requireRoot(t)
+	srv, hs := newTestServer(t, Options{})
+	withBusybox(t, srv)
+	req := fullRequest()
+	req.Config.Tty, req.Config.Cmd = true, []string{"stty", "size"}
+	req.HostConfig.ConsoleSize = [2]uint{33, 111}
+	body, err := json.Marshal(req)
+	require.NoError(t, err)
+	resp, data := do(t, "POST", hs.URL+"/containers/create?name=sized", bytes.NewReader(body))
+	require.Equal(t, 201, resp.StatusCode, string(data))
+	resp, data = do(t, "POST", hs.URL+"/containers/sized/start", nil)
+	require.Equal(t, 204, resp.StatusCode, string(data))
+	resp, data = do(t, "POST", hs.URL+"/containers/sized/wait", nil)
+	require.Equal(t, 200, resp.StatusCode, string(data))
+	require.Contains(t, string(data), `"StatusCode":0`)
+	resp, data = do(t, "GET", hs.URL+"/containers/sized/logs?stdout=1", nil)
+	require.Equal(t, 200, resp.StatusCode, string(data))
+	require.Equal(t, "33 111", strings.TrimSpace(string(data)))
+}
