@@ -42,6 +42,9 @@ func createOptions(name string, req *container.CreateRequest) (engine.ContainerC
 	if len(hc.Binds) > 0 || len(hc.Mounts) > 0 || len(hc.VolumesFrom) > 0 || len(cfg.Volumes) > 0 {
 		return opts, nil, badRequestf("volumes and bind mounts are not supported by berth: COPY the files into the image, or use docker cp-free workflows")
 	}
+	if p := hc.RestartPolicy.Name; p != "" && p != "no" {
+		return opts, nil, badRequestf("restart policy %q is not supported by berth", p)
+	}
 	if len(hc.PortBindings) > 0 || hc.PublishAllPorts {
 		warnings = append(warnings, "Published ports are discarded when using host network mode")
 	}
