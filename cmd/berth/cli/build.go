@@ -55,12 +55,16 @@ each step says whether it would be cached and why not.`,
   berth build - < Dockerfile`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := refusedBuildFlag(cmd); err != nil {
+				return err
+			}
 			opts.contextArg = args[0]
 			opts.stdin, opts.out, opts.errOut = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
 			return runBuild(cmd.Context(), g, opts)
 		},
 	}
 	f := cmd.Flags()
+	addRefusedBuildFlags(f)
 	f.StringArrayVarP(&opts.tags, "tag", "t", nil, `name and optionally a tag in the "name:tag" format`)
 	f.StringVarP(&opts.file, "file", "f", "", `name of the Dockerfile (default "PATH/Dockerfile")`)
 	f.StringArrayVar(&opts.buildArgs, "build-arg", nil, "set build-time variables")

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/berthkit/berth/engine"
@@ -108,6 +109,55 @@ func (o *moreContainerFlags) apply(cmd *cobra.Command, opts *engine.ContainerCre
 			opts.LogOpts = map[string]string{}
 		}
 		opts.LogOpts[k] = v
+	}
+	return nil
+}
+
+// refusedBuildFlags are docker build's (classic builder) flags that berth
+// does not implement: parsed, so the refusal names them, and refused.
+var refusedBuildFlags = []string{
+	"add-host", "cache-from", "cgroup-parent", "cpu-period", "cpu-quota", "cpuset-cpus",
+	"cpuset-mems", "iidfile", "isolation", "memory-swap", "security-opt", "shm-size", "ulimit",
+}
+
+// refusedBuildShortFlags are refused flags with a one-letter form.
+var refusedBuildShortFlags = map[string]string{"cpu-shares": "c", "memory": "m"}
+
+// refusedBuildBoolFlags take no value.
+var refusedBuildBoolFlags = []string{"pull", "squash", "compress"}
+
+func addRefusedBuildFlags(f *pflag.FlagSet) {
+	for _, name := range refusedBuildFlags {
+		f.StringArray(name, nil, "not supported by berth")
+		_ = f.MarkHidden(name)
+	}
+	for name, short := range refusedBuildShortFlags {
+		f.StringArrayP(name, short, nil, "not supported by berth")
+		_ = f.MarkHidden(name)
+	}
+	for _, name := range refusedBuildBoolFlags {
+		f.Bool(name, false, "not supported by berth")
+		_ = f.MarkHidden(name)
+	}
+	f.Bool("disable-content-trust", true, "skip image verification (berth has no content trust)")
+	_ = f.MarkHidden("disable-content-trust")
+}
+
+// refusedBuildFlag is the first refused docker build flag given, as an
+// error with exit code 125.
+func refusedBuildFlag(cmd *cobra.Command) error {
+	names := append(append([]string{}, refusedBuildFlags...), refusedBuildBoolFlags...)
+	for name := range refusedBuildShortFlags {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if cmd.Flags().Changed(name) {
+			return &ExitError{Code: 125, Err: fmt.Errorf("--%s is not supported by berth build: remove it (docs/build.md lists the options berth applies)", name)}
+		}
+	}
+	if v, _ := cmd.Flags().GetBool("disable-content-trust"); !v {
+		return &ExitError{Code: 125, Err: fmt.Errorf("--disable-content-trust=false is not supported by berth: it verifies images by digest, without Docker Content Trust")}
 	}
 	return nil
 }

@@ -65,3 +65,30 @@ func TestRunRefusesUnsupportedFlagsByName(t *testing.T) {
 		t.Errorf("--log-opt without =: %v", err)
 	}
 }
+
+// docker build flags berth does not implement exit 125 naming the flag,
+// before the context is read.
+func TestBuildRefusesUnsupportedFlagsByName(t *testing.T) {
+	check := func(flag string, args ...string) {
+		cmd := newBuildCmd(&globalOptions{})
+		cmd.SetArgs(args)
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		err := cmd.Execute()
+		var ee *ExitError
+		if !errors.As(err, &ee) || ee.Code != 125 || !strings.Contains(err.Error(), "--"+flag+" is not supported by berth") {
+			t.Errorf("%s: %v", flag, err)
+		}
+	}
+	for _, flag := range refusedBuildFlags {
+		check(flag, "--"+flag, "x", "/nonexistent-context")
+	}
+	for flag, short := range refusedBuildShortFlags {
+		check(flag, "--"+flag, "1", "/nonexistent-context")
+		check(flag, "-"+short, "1", "/nonexistent-context")
+	}
+	for _, flag := range refusedBuildBoolFlags {
+		check(flag, "--"+flag, "/nonexistent-context")
+	}
+	check("disable-content-trust=false", "--disable-content-trust=false", "/nonexistent-context")
+}
