@@ -236,8 +236,12 @@ func (e *Engine) followLog(ctx context.Context, c *store.Container, path string,
 		if err := lr.entries(out); err != nil {
 			return err
 		}
-		if lr.reopen(path) {
-			continue // rotated: read the new file at once
+		var rotated bool
+		if rotated, err = lr.reopen(path, out); err != nil {
+			return err
+		}
+		if rotated {
+			continue // read the new file at once
 		}
 		if !running {
 			return nil
@@ -280,23 +284,38 @@ func (lr *logReader) entries(fn func(logEntry)) error {
 }
 
 // reopen switches to the file now at path when it is not the one being
-// read (the log rotated), and says whether it did.
-func (lr *logReader) reopen(path string) bool {
+// read (the log rotated), and says whether it did. Files rotated after the
+// one being read (several rotations between two looks) are read first,
+// through fn.
+func (lr *logReader) reopen(path string, fn func(logEntry)) (bool, error) {
 	now, err := os.Stat(path)
 	if err != nil {
-		return false
+		return false, nil
 	}
 	have, err := lr.f.Stat()
 	if err != nil || os.SameFile(now, have) {
-		return false
+		return false, nil
+	}
+	// Ours is now <path>.k: <path>.k-1 ... <path>.1 came after it. When
+	// it was dropped, every rotated file did.
+	newer := 0
+	for i := 1; ; i++ {
+		st, err := os.Stat(fmt.Sprintf("%s.%d", path, i))
+		if err != nil || os.SameFile(st, have) {
+			break
+		}
+		newer = i
+	}
+	if err := readRotatedFrom(path, newer, fn); err != nil {
+		return false, err
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return false
+		return false, nil
 	}
 	lr.f.Close()
 	lr.f, lr.r, lr.pending = f, bufio.NewReader(f), nil
-	return true
+	return true, nil
 }
 
 // readRotated reads the rotated files of the log at path, oldest first.
@@ -307,6 +326,11 @@ func readRotated(path string, fn func(logEntry)) error {
 			break
 		}
 	}
+	return readRotatedFrom(path, n, fn)
+}
+
+// readRotatedFrom reads <path>.n down to <path>.1.
+func readRotatedFrom(path string, n int, fn func(logEntry)) error {
 	for i := n; i >= 1; i-- {
 		f, err := os.Open(fmt.Sprintf("%s.%d", path, i))
 		if err != nil {

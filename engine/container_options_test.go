@@ -133,3 +133,43 @@ func TestStopTimeoutOf(t *testing.T) {
 		t.Errorf("set %d", got)
 	}
 }
+
+// A follower reading the log moves on to the new file when it rotates.
+func TestLogReaderFollowsRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c-json.log")
+	l, err := openJSONLog(path, map[string]string{"max-size": "100", "max-file": "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	out := l.stream("stdout")
+	fmt.Fprintln(out, "first")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr := &logReader{f: f, r: bufio.NewReader(f)}
+	defer func() { lr.f.Close() }()
+	var got []string
+	add := func(e logEntry) { got = append(got, strings.TrimSpace(e.Log)) }
+	if err := lr.entries(add); err != nil {
+		t.Fatal(err)
+	}
+	if rotated, _ := lr.reopen(path, add); rotated {
+		t.Fatal("reopened without a rotation")
+	}
+	fmt.Fprintln(out, "second") // over 100 bytes with the first: rotates
+	fmt.Fprintln(out, "third")
+	if err := lr.entries(add); err != nil {
+		t.Fatal(err)
+	}
+	if rotated, err := lr.reopen(path, add); !rotated || err != nil {
+		t.Fatalf("the rotation was not noticed: %v", err)
+	}
+	if err := lr.entries(add); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, " ") != "first second third" {
+		t.Errorf("followed %q", got)
+	}
+}
