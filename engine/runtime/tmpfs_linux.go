@@ -38,6 +38,13 @@ func TmpfsMount(dest, options string) (Mount, error) {
 		return m, fmt.Errorf("invalid --tmpfs %s: the root filesystem cannot be a tmpfs", dest)
 	}
 	m.Destination = path.Clean(dest)
+	// As runc: a tmpfs over /proc or /sys would hide the kernel's files
+	// and the masks laid over them.
+	for _, kernel := range []string{"/proc", "/sys"} {
+		if m.Destination == kernel || strings.HasPrefix(m.Destination, kernel+"/") {
+			return m, fmt.Errorf("invalid --tmpfs %s: berth does not mount a tmpfs over %s", dest, kernel)
+		}
+	}
 	var data []string
 	for _, o := range strings.Split(options, ",") {
 		if o == "" {

@@ -21,6 +21,8 @@ func TestTmpfsMount(t *testing.T) {
 	for _, bad := range []struct{ dest, opts, want string }{
 		{"run", "", "must be an absolute path"},
 		{"/", "", "root filesystem cannot be a tmpfs"},
+		{"/proc", "", "does not mount a tmpfs over /proc"},
+		{"/sys/fs/cgroup", "", "does not mount a tmpfs over /sys"},
 		{"/x", "bogus", `invalid --tmpfs option "bogus"`},
 		{"/x", "size=", `invalid --tmpfs option "size="`},
 		{"/x", "context=foo", `invalid --tmpfs option "context=foo"`},
