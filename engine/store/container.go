@@ -33,6 +33,9 @@ type Container struct {
 	Config  ContainerConfig `json:"config"`
 	Host    HostConfig      `json:"host"`
 	State   ContainerState  `json:"state"`
+	// Mounts are the container's binds, volumes and tmpfs mounts, resolved
+	// at create (volumes.go).
+	Mounts []MountPoint `json:"mounts,omitempty"`
 }
 
 // ContainerConfig mirrors the parts of Docker's container config Berth uses.
@@ -47,6 +50,9 @@ type ContainerConfig struct {
 	Tty        bool              `json:"tty,omitempty"`
 	OpenStdin  bool              `json:"open_stdin,omitempty"`
 	StopSignal string            `json:"stop_signal,omitempty"`
+	// Volumes are the anonymous volume paths: the image's VOLUMEs and
+	// -v /path (Docker's Config.Volumes).
+	Volumes []string `json:"volumes,omitempty"`
 }
 
 // HostConfig mirrors Docker's host config: how the container runs.
@@ -67,6 +73,11 @@ type HostConfig struct {
 	SecurityOpt []string `json:"security_opt,omitempty"`
 	// GroupAdd are extra groups for the process (--group-add).
 	GroupAdd []string `json:"group_add,omitempty"`
+	// Binds, MountSpecs and VolumesFrom are the mount requests as given
+	// (-v, --mount, --volumes-from), echoed by inspect.
+	Binds       []string `json:"binds,omitempty"`
+	MountSpecs  []string `json:"mount_specs,omitempty"`
+	VolumesFrom []string `json:"volumes_from,omitempty"`
 }
 
 // ContainerState is the lifecycle state.

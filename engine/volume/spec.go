@@ -56,6 +56,9 @@ func (e *invalidError) Is(t error) bool {
 	return t == ErrInvalid
 }
 
+// Errorf makes an error worded as given that is ErrInvalid.
+func Errorf(format string, args ...any) error { return invalidf(format, args...) }
+
 func invalidf(format string, args ...any) error {
 	return &invalidError{msg: fmt.Sprintf(format, args...)}
 }

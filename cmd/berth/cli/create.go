@@ -45,6 +45,9 @@ type containerFlags struct {
 	platform    string
 	quiet       bool
 	traceFile   string
+	volumes     []string
+	mounts      []string
+	volumesFrom []string
 }
 
 func addContainerFlags(f *pflag.FlagSet, o *containerFlags) {
@@ -80,6 +83,9 @@ func addContainerFlags(f *pflag.FlagSet, o *containerFlags) {
 	f.StringVar(&o.platform, "platform", "", "set platform if server is multi-platform capable")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "suppress the pull output")
 	f.StringVar(&o.traceFile, "trace", "", "record the container's lifecycle events as JSON lines in FILE")
+	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "bind mount a volume ([SOURCE:]TARGET[:ro]; SOURCE a host path or a volume name)")
+	f.StringArrayVar(&o.mounts, "mount", nil, "attach a filesystem mount to the container (type=bind|volume,source=...,target=...[,readonly])")
+	f.StringArrayVar(&o.volumesFrom, "volumes-from", nil, "mount volumes from the specified container(s) (CONTAINER[:ro|rw])")
 }
 
 // createOptions turns the flags into the engine's options.
@@ -116,6 +122,9 @@ func (o *containerFlags) createOptions(cmd *cobra.Command, image string, args []
 			k, v, _ := strings.Cut(l, "=")
 			opts.Labels[k] = v
 		}
+	}
+	if err := o.mountOptions(&opts); err != nil {
+		return opts, err
 	}
 	switch o.pull {
 	case "always", "missing", "never":

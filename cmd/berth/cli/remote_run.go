@@ -78,6 +78,7 @@ func createRequest(o engine.ContainerCreateOptions, stdinOnce bool) *container.C
 		CapAdd: o.CapAdd, CapDrop: o.CapDrop, SecurityOpt: o.SecurityOpt, GroupAdd: o.GroupAdd,
 		ReadonlyRootfs: o.ReadonlyRootfs, AutoRemove: o.AutoRemove,
 		Resources: container.Resources{Memory: o.Memory, NanoCPUs: o.NanoCPUs},
+		Binds:     o.Binds, VolumesFrom: o.VolumesFrom, Mounts: apiMounts(o.Mounts),
 	}
 	if o.PidsLimit != 0 {
 		pids := o.PidsLimit
