@@ -269,8 +269,8 @@ func (e *Engine) volumesFrom(specs []string, byDest map[string]store.MountPoint)
 			return err
 		}
 		for _, mp := range src.Mounts {
-			// The volume stays the other container's: rm -v here leaves it.
-			mp.Anonymous = false
+			// An anonymous volume stays anonymous: rm -v of the last
+			// container using it removes it, as in Docker.
 			switch mode {
 			case "ro":
 				mp.RW = false

@@ -350,6 +350,10 @@ func (o *containerFlags) mountOptions(opts *engine.ContainerCreateOptions) error
 			}
 			v = abs + ":" + rest
 		}
+		// Refused before any pull, as docker does.
+		if _, err := volume.ParseVolume(v); err != nil {
+			return err
+		}
 		opts.Binds = append(opts.Binds, v)
 	}
 	mounts, err := parseMountFlags(o.mounts)
