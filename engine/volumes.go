@@ -367,3 +367,34 @@ func withoutUserMounts(c *store.Container, mounts []runtime.Mount) []runtime.Mou
 	}
 	return out
 }
+
+// FilterVolumes applies docker volume ls's filters ("dangling=true",
+// "name=x", "label=k[=v]", "driver=local"); others are refused by name.
+func (e *Engine) FilterVolumes(vols []*store.Volume, filters []string) ([]*store.Volume, error) {
+	for _, f := range filters {
+		key, val, _ := strings.Cut(f, "=")
+		var keep func(v *store.Volume) bool
+		switch key {
+		case "dangling":
+			want := val == "true" || val == "1"
+			keep = func(v *store.Volume) bool { ids, _ := e.VolumeUsers(v.Name); return (len(ids) == 0) == want }
+		case "name":
+			keep = func(v *store.Volume) bool { return strings.Contains(v.Name, val) }
+		case "label":
+			k, lv, hasVal := strings.Cut(val, "=")
+			keep = func(v *store.Volume) bool { have, ok := v.Labels[k]; return ok && (!hasVal || have == lv) }
+		case "driver":
+			keep = func(v *store.Volume) bool { return v.Driver == val }
+		default:
+			return nil, fmt.Errorf("invalid filter '%s'", key)
+		}
+		var out []*store.Volume
+		for _, v := range vols {
+			if keep(v) {
+				out = append(out, v)
+			}
+		}
+		vols = out
+	}
+	return vols, nil
+}

@@ -130,7 +130,7 @@ func newVolumeLsCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if vols, err = filterVolumes(eng.VolumeUsers, vols, filters); err != nil {
+			if vols, err = eng.FilterVolumes(vols, filters); err != nil {
 				return err
 			}
 			if quiet {
@@ -152,37 +152,6 @@ func newVolumeLsCmd(g *globalOptions) *cobra.Command {
 	f.StringVar(&format, "format", "", "format output using a Go template (or 'json')")
 	f.StringArrayVarP(&filters, "filter", "f", nil, "filter output (dangling=true|false, name=..., label=...)")
 	return cmd
-}
-
-// filterVolumes applies docker volume ls's filters berth knows; others are
-// refused by name.
-func filterVolumes(users func(string) ([]string, error), vols []*store.Volume, filters []string) ([]*store.Volume, error) {
-	for _, f := range filters {
-		key, val, _ := strings.Cut(f, "=")
-		var keep func(v *store.Volume) bool
-		switch key {
-		case "dangling":
-			want := val == "true" || val == "1"
-			keep = func(v *store.Volume) bool { ids, _ := users(v.Name); return (len(ids) == 0) == want }
-		case "name":
-			keep = func(v *store.Volume) bool { return strings.Contains(v.Name, val) }
-		case "label":
-			k, lv, hasVal := strings.Cut(val, "=")
-			keep = func(v *store.Volume) bool { have, ok := v.Labels[k]; return ok && (!hasVal || have == lv) }
-		case "driver":
-			keep = func(v *store.Volume) bool { return v.Driver == val }
-		default:
-			return nil, fmt.Errorf("invalid filter '%s'", key)
-		}
-		var out []*store.Volume
-		for _, v := range vols {
-			if keep(v) {
-				out = append(out, v)
-			}
-		}
-		vols = out
-	}
-	return vols, nil
 }
 
 func newVolumeInspectCmd(g *globalOptions) *cobra.Command {
