@@ -398,3 +398,22 @@ func (e *Engine) FilterVolumes(vols []*store.Volume, filters []string) ([]*store
 	}
 	return vols, nil
 }
+
+// VolumeUsage is system df's "Local Volumes" row: how many volumes, how
+// many some container uses, their bytes, and the bytes of the unused ones.
+func (e *Engine) VolumeUsage(ctx context.Context) (total, active int, size, reclaimable int64, err error) {
+	vols, err := e.Store.Volumes()
+	if err != nil {
+		return 0, 0, 0, 0, err
+	}
+	for _, v := range vols {
+		n := e.Store.VolumeSize(v.Name)
+		size += n
+		if users, _ := e.VolumeUsers(v.Name); len(users) > 0 {
+			active++
+		} else {
+			reclaimable += n
+		}
+	}
+	return len(vols), active, size, reclaimable, nil
+}
