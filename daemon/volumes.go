@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"sort"
 	"strings"
 	"time"
 
@@ -122,8 +123,9 @@ func mountOptions(opts *engine.ContainerCreateOptions, cfg *container.Config, hc
 	}
 	opts.Binds, opts.VolumesFrom = hc.Binds, hc.VolumesFrom
 	for dest := range cfg.Volumes {
-		opts.Binds = append(opts.Binds, dest)
+		opts.Volumes = append(opts.Volumes, dest)
 	}
+	sort.Strings(opts.Volumes)
 	for _, m := range hc.Mounts {
 		vm, err := apiMount(m)
 		if err != nil {

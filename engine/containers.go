@@ -82,8 +82,11 @@ type ContainerCreateOptions struct {
 	// Binds are -v specs, Mounts parsed --mount specs (MountSpecs their
 	// text, for inspect), VolumesFrom --volumes-from's "container[:ro|rw]"
 	// (volumes.go).
-	Binds       []string
-	Mounts      []volume.Mount
+	Binds  []string
+	Mounts []volume.Mount
+	// Volumes are anonymous volume paths of the API's Config.Volumes: like
+	// the image's VOLUMEs, any -v or --mount at the same path wins.
+	Volumes     []string
 	MountSpecs  []string
 	VolumesFrom []string
 }

@@ -147,9 +147,16 @@ func (e *Engine) PruneVolumes(ctx context.Context, all bool) (removed []string, 
 // later one replacing an earlier one at the same destination).
 func (e *Engine) resolveMounts(img ocispec.ImageConfig, opts ContainerCreateOptions) ([]store.MountPoint, error) {
 	byDest := map[string]store.MountPoint{}
-	for dest := range img.Volumes {
-		if opts.Purpose != "run" && opts.Purpose != "" {
-			break // build steps see the image's directories, not volumes
+	var anonymous []string
+	if opts.Purpose == "run" || opts.Purpose == "" {
+		// Build steps see the image's directories, not volumes.
+		for dest := range img.Volumes {
+			anonymous = append(anonymous, dest)
+		}
+	}
+	for _, dest := range append(anonymous, opts.Volumes...) {
+		if !path.IsAbs(dest) {
+			return nil, volume.Errorf("invalid mount config for type \"volume\": invalid mount path: '%s' mount path must be absolute", dest)
 		}
 		d := path.Clean(dest)
 		byDest[d] = store.MountPoint{Type: volume.TypeVolume, Destination: d, Driver: "local", RW: true, Anonymous: true}
