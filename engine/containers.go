@@ -184,10 +184,7 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	}
 	err = e.claimName(c)
 	if err == nil {
-		err = e.ensureVolumes(c)
-	}
-	if err == nil {
-		err = e.Store.PutContainer(c)
+		err = e.putWithVolumes(c)
 	}
 	unlock()
 	if err != nil {

@@ -314,6 +314,20 @@ func (e *Engine) ensureVolumes(c *store.Container) error {
 	return nil
 }
 
+// putWithVolumes creates the container's volumes and writes its record;
+// when either fails, the anonymous volumes made for it go again. The
+// caller holds the store's lock.
+func (e *Engine) putWithVolumes(c *store.Container) error {
+	err := e.ensureVolumes(c)
+	if err == nil {
+		err = e.Store.PutContainer(c)
+	}
+	if err != nil {
+		e.removeAnonymousLocked(c)
+	}
+	return err
+}
+
 // removeAnonymousVolumes removes the container's anonymous volumes that no
 // other container uses (rm -v, run --rm); errors are ignored as Docker does.
 func (e *Engine) removeAnonymousVolumes(c *store.Container) {
@@ -322,8 +336,12 @@ func (e *Engine) removeAnonymousVolumes(c *store.Container) {
 		return
 	}
 	defer unlock()
+	e.removeAnonymousLocked(c)
+}
+
+func (e *Engine) removeAnonymousLocked(c *store.Container) {
 	for _, mp := range c.Mounts {
-		if mp.Type == volume.TypeVolume && mp.Anonymous {
+		if mp.Type == volume.TypeVolume && mp.Anonymous && mp.Name != "" {
 			_ = e.removeVolumeLocked(mp.Name, true)
 		}
 	}
