@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
@@ -73,7 +75,7 @@ func bindVolume(root string, m Mount) error {
 	if err != nil {
 		return err
 	}
-	dst, err := unix.Open(target, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	dst, err := openInRoot(root, target, unix.O_PATH)
 	if err != nil {
 		return fmt.Errorf("mount target %s: %w", m.Destination, err)
 	}
@@ -100,6 +102,27 @@ func bindVolume(root string, m Mount) error {
 	return nil
 }
 
+// openInRoot opens p (resolved inside root by securejoin) without
+// following its last component, then checks where the descriptor really
+// is: a directory above it swapped for a symlink meanwhile (by another
+// container sharing a volume) is caught instead of followed out of root.
+func openInRoot(root, p string, flags int) (int, error) {
+	fd, err := unix.Open(p, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	// The store's root may sit behind a symlink (/tmp -> /private/tmp).
+	if r, err := filepath.EvalSymlinks(root); err == nil {
+		root = r
+	}
+	real, err := os.Readlink(fdPath(fd))
+	if err != nil || (real != root && !strings.HasPrefix(real, strings.TrimSuffix(root, "/")+"/")) {
+		unix.Close(fd)
+		return -1, fmt.Errorf("%s resolves outside the container's root (%s)", p, real)
+	}
+	return fd, nil
+}
+
 func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 // copyUp fills the empty volume opened as vol with what the image holds at
@@ -119,7 +142,7 @@ func copyUp(root, dest string, vol int) error {
 	if err != nil {
 		return err
 	}
-	src, err := unix.Open(p, unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	src, err := openInRoot(root, p, unix.O_DIRECTORY|unix.O_RDONLY)
 	if err != nil {
 		return nil // nothing (or no directory) there in the image: nothing to copy
 	}

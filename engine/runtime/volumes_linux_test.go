@@ -113,3 +113,45 @@ func TestCopyTreeKeepsMetadata(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestOpenInRootCatchesEscapes: a path whose directories lead out of root
+// (as a swapped symlink would) is refused, one inside is opened.
+func TestOpenInRootCatchesEscapes(t *testing.T) {
+	root, outside := t.TempDir(), t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "in"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "swapped")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(outside, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := openInRoot(root, filepath.Join(root, "in"), unix.O_PATH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	if fd, err := openInRoot(root, filepath.Join(root, "swapped/x"), unix.O_PATH); err == nil {
+		unix.Close(fd)
+		t.Fatal("a path through a symlink out of root was opened")
+	}
+}
+
+// TestOpenInRootThroughSymlinkedRoot: a root named through a symlink still
+// contains its own paths.
+func TestOpenInRootThroughSymlinkedRoot(t *testing.T) {
+	real := t.TempDir()
+	link := filepath.Join(t.TempDir(), "root")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(real, "in"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := openInRoot(link, filepath.Join(link, "in"), unix.O_PATH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+}
