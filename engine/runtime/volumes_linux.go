@@ -1,14 +1,16 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,21 +73,19 @@ func bindVolume(root string, m Mount) error {
 			return fmt.Errorf("copy image content into volume at %s: %w", m.Destination, err)
 		}
 	}
-	target, err := mountTarget(root, m.Destination, !isDir)
+	dst, err := volumeTarget(root, m.Destination, !isDir)
 	if err != nil {
 		return err
 	}
-	dst, err := openInRoot(root, target, unix.O_PATH)
-	if err != nil {
-		return fmt.Errorf("mount target %s: %w", m.Destination, err)
-	}
-	defer unix.Close(dst)
-	var tst unix.Stat_t
-	if err := unix.Fstat(dst, &tst); err != nil || (tst.Mode&unix.S_IFMT == unix.S_IFDIR) != isDir {
-		return fmt.Errorf("mount target %s changed while being prepared", m.Destination)
-	}
-	if err := mount(fdPath(src), fdPath(dst), "bind", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	defer dst.Close()
+	if err := mount(fdPath(src), fdPath(int(dst.Fd())), "bind", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind %s on %s: %w", m.Source, m.Destination, err)
+	}
+	// The mount is on the path the handle had when it was opened; the flag
+	// changes below name it by that path, checked to be inside root.
+	target, err := pathInRoot(root, int(dst.Fd()))
+	if err != nil {
+		return err
 	}
 	prop := m.Propagation
 	if prop == "" {
@@ -102,25 +102,68 @@ func bindVolume(root string, m Mount) error {
 	return nil
 }
 
-// openInRoot opens p (resolved inside root by securejoin) without
-// following its last component, then checks where the descriptor really
-// is: a directory above it swapped for a symlink meanwhile (by another
-// container sharing a volume) is caught instead of followed out of root.
-func openInRoot(root, p string, flags int) (int, error) {
-	fd, err := unix.Open(p, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+// volumeTarget returns an O_PATH handle on the mount point dest inside
+// root, creating it (a directory, or an empty file when isFile) if
+// missing. pathrs-lite resolves every component inside root, race-free
+// (openat2 RESOLVE_IN_ROOT where the kernel has it): a symlink in the image,
+// or one swapped in meanwhile by another container sharing a volume, never
+// leads out of root, and nothing is created outside it.
+func volumeTarget(root, dest string, isFile bool) (*os.File, error) {
+	rootDir, err := os.OpenFile(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	// The store's root may sit behind a symlink (/tmp -> /private/tmp).
+	defer rootDir.Close()
+	if !isFile {
+		h, err := pathrs.MkdirAllHandle(rootDir, dest, 0o755)
+		if err != nil {
+			return nil, targetError(dest, err)
+		}
+		return h, nil
+	}
+	parent, err := pathrs.MkdirAllHandle(rootDir, path.Dir(dest), 0o755)
+	if err != nil {
+		return nil, targetError(dest, err)
+	}
+	defer parent.Close()
+	base := path.Base(dest)
+	fd, err := unix.Openat(int(parent.Fd()), base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		if err = unix.Mknodat(int(parent.Fd()), base, unix.S_IFREG|0o644, 0); err == nil || errors.Is(err, unix.EEXIST) {
+			fd, err = unix.Openat(int(parent.Fd()), base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create mount target %s: %w", dest, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT == unix.S_IFDIR || st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		unix.Close(fd)
+		return nil, fmt.Errorf("mount target %s is a directory or a symbolic link, the source is a file", dest)
+	}
+	return os.NewFile(uintptr(fd), dest), nil
+}
+
+// targetError words a mount point that cannot be made, saying how its
+// path is read (a dangling symlink is the usual cause).
+func targetError(dest string, err error) error {
+	return fmt.Errorf("create mount target %s (symbolic links on its path resolve inside the container's root filesystem, and must not dangle there): %w", dest, err)
+}
+
+// pathInRoot is the path a descriptor refers to, refused unless it is
+// under root (named through symlinks or not).
+func pathInRoot(root string, fd int) (string, error) {
 	if r, err := filepath.EvalSymlinks(root); err == nil {
 		root = r
 	}
-	real, err := os.Readlink(fdPath(fd))
-	if err != nil || (real != root && !strings.HasPrefix(real, strings.TrimSuffix(root, "/")+"/")) {
-		unix.Close(fd)
-		return -1, fmt.Errorf("%s resolves outside the container's root (%s)", p, real)
+	p, err := os.Readlink(fdPath(fd))
+	if err != nil {
+		return "", err
 	}
-	return fd, nil
+	if !strings.HasPrefix(p, strings.TrimSuffix(root, "/")+"/") {
+		return "", fmt.Errorf("mount point %s is outside the container's root %s", p, root)
+	}
+	return p, nil
 }
 
 func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
@@ -138,15 +181,17 @@ func copyUp(root, dest string, vol int) error {
 	if err != nil || len(names) > 0 {
 		return err // a volume with content keeps it
 	}
-	p, err := securejoin.SecureJoin(root, dest)
+	h, err := pathrs.OpenInRoot(root, dest)
 	if err != nil {
-		return err
+		return nil // nothing there in the image: nothing to copy
 	}
-	src, err := openInRoot(root, p, unix.O_DIRECTORY|unix.O_RDONLY)
+	defer h.Close()
+	dir, err := pathrs.Reopen(h, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
-		return nil // nothing (or no directory) there in the image: nothing to copy
+		return nil // not a directory: nothing to copy
 	}
-	defer unix.Close(src)
+	defer dir.Close()
+	src := int(dir.Fd())
 	if err := copyTree(src, dst); err != nil {
 		return err
 	}

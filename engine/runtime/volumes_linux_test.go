@@ -114,44 +114,64 @@ func TestCopyTreeKeepsMetadata(t *testing.T) {
 	}
 }
 
-// TestOpenInRootCatchesEscapes: a path whose directories lead out of root
-// (as a swapped symlink would) is refused, one inside is opened.
-func TestOpenInRootCatchesEscapes(t *testing.T) {
+// TestVolumeTargetStaysInRoot: a target reached through a symlink that
+// points out of root (absolute, or climbing with ..) resolves inside root;
+// a link that dangles there is refused, as runc does; nothing is ever
+// created where the link points on the host.
+func TestVolumeTargetStaysInRoot(t *testing.T) {
 	root, outside := t.TempDir(), t.TempDir()
-	if err := os.Mkdir(filepath.Join(root, "in"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(outside, filepath.Join(root, "swapped")); err != nil {
-		t.Fatal(err)
+	for name, target := range map[string]string{
+		"abs": outside, "climb": "../../../../../.." + outside, "etclink": "/../../../../etc",
+	} {
+		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := os.Mkdir(filepath.Join(outside, "x"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, dest := range []string{"/abs/x", "/climb/y/z"} {
+		if h, err := volumeTarget(root, dest, false); err == nil {
+			h.Close()
+			t.Errorf("%s: a target through a dangling link was made", dest)
+		}
 	}
-	fd, err := openInRoot(root, filepath.Join(root, "in"), unix.O_PATH)
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		dest   string
+		isFile bool
+	}{{"/etclink/sub", false}, {"/etclink/file", true}} {
+		h, err := volumeTarget(root, tc.dest, tc.isFile)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.dest, err)
+		}
+		p, err := pathInRoot(root, int(h.Fd()))
+		h.Close()
+		if err != nil || !strings.HasPrefix(p, filepath.Join(root, "etc")+"/") {
+			t.Errorf("%s landed at %s (%v), want under root/etc", tc.dest, p, err)
+		}
 	}
-	unix.Close(fd)
-	if fd, err := openInRoot(root, filepath.Join(root, "swapped/x"), unix.O_PATH); err == nil {
-		unix.Close(fd)
-		t.Fatal("a path through a symlink out of root was opened")
+	if entries, _ := os.ReadDir(outside); len(entries) > 0 {
+		t.Errorf("created on the host: %v", entries)
 	}
 }
 
-// TestOpenInRootThroughSymlinkedRoot: a root named through a symlink still
-// contains its own paths.
-func TestOpenInRootThroughSymlinkedRoot(t *testing.T) {
+// TestVolumeTargetThroughSymlinkedRoot: a root named through a symlink
+// still contains its own paths.
+func TestVolumeTargetThroughSymlinkedRoot(t *testing.T) {
 	real := t.TempDir()
 	link := filepath.Join(t.TempDir(), "root")
 	if err := os.Symlink(real, link); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Mkdir(filepath.Join(real, "in"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	fd, err := openInRoot(link, filepath.Join(link, "in"), unix.O_PATH)
+	h, err := volumeTarget(link, "/in/file", true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	unix.Close(fd)
+	defer h.Close()
+	if _, err := pathInRoot(link, int(h.Fd())); err != nil {
+		t.Error(err)
+	}
+	if st, err := os.Lstat(filepath.Join(real, "in/file")); err != nil || !st.Mode().IsRegular() {
+		t.Errorf("in/file: %v %v", st, err)
+	}
 }
