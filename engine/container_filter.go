@@ -11,7 +11,7 @@ import (
 )
 
 // ContainerFilterKeys are the `ps --filter` keys Berth understands.
-var ContainerFilterKeys = []string{"status", "name", "id", "label", "exited"}
+var ContainerFilterKeys = []string{"status", "name", "id", "label", "exited", "volume"}
 
 // IsContainerFilterKey reports whether k is one of ContainerFilterKeys.
 func IsContainerFilterKey(k string) bool {
@@ -50,6 +50,8 @@ func MatchContainers(byKey map[string][]string) (func(*store.Container) bool, er
 					ok = ok || strings.Contains(c.Name, strings.TrimPrefix(v, "/"))
 				case "id":
 					ok = ok || strings.HasPrefix(c.ID, v)
+				case "volume":
+					ok = ok || usesVolume(c, v)
 				case "exited":
 					ok = ok || (c.State.Status == store.StatusExited && strconv.Itoa(c.State.ExitCode) == v)
 				}
@@ -60,6 +62,17 @@ func MatchContainers(byKey map[string][]string) (func(*store.Container) bool, er
 		}
 		return true
 	}, nil
+}
+
+// usesVolume reports whether the container mounts the volume (by name) or
+// anything at the path (a destination), as docker ps --filter volume= does.
+func usesVolume(c *store.Container, v string) bool {
+	for _, mp := range c.Mounts {
+		if mp.Name == v || mp.Destination == v {
+			return true
+		}
+	}
+	return false
 }
 
 // matchAllLabels reports whether labels has every "key" or "key=value".
