@@ -877,7 +877,8 @@ func (e *Engine) KillContainer(ctx context.Context, id string, signal string) er
 
 // RemoveContainer removes a container, its snapshot, log and record. A
 // running container is refused unless force, which kills it first. A
-// container run with --rm takes its anonymous volumes along, as Docker's.
+// container run with --rm, and a build step's, take their anonymous
+// volumes along, as Docker's.
 func (e *Engine) RemoveContainer(ctx context.Context, id string, force bool) error {
 	return e.RemoveContainerVolumes(ctx, id, force, false)
 }
@@ -907,7 +908,7 @@ func (e *Engine) RemoveContainerVolumes(ctx context.Context, id string, force, v
 	if err := e.Store.DeleteContainer(c.ID); err != nil {
 		return err
 	}
-	if volumes || c.Host.AutoRemove {
+	if volumes || c.Host.AutoRemove || c.Purpose == "build" {
 		e.removeAnonymousVolumes(c)
 	}
 	e.EmitContext(ctx, trace.Event{Type: trace.ContainerRemove, Container: &trace.ContainerInfo{

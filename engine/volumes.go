@@ -148,8 +148,10 @@ func (e *Engine) PruneVolumes(ctx context.Context, all bool) (removed []string, 
 func (e *Engine) resolveMounts(img ocispec.ImageConfig, opts ContainerCreateOptions) ([]store.MountPoint, error) {
 	byDest := map[string]store.MountPoint{}
 	var anonymous []string
-	if opts.Purpose == "run" || opts.Purpose == "" {
-		// Build steps see the image's directories, not volumes.
+	// A RUN step's container gets the image's volumes too, as in Docker's
+	// classic builder: what RUN writes under a VOLUME path is discarded.
+	// Metadata and COPY steps never start, and COPY writes into the layer.
+	if opts.Purpose == "run" || opts.Purpose == "" || (opts.Purpose == "build" && !opts.NeverStarts) {
 		for dest := range img.Volumes {
 			anonymous = append(anonymous, dest)
 		}
