@@ -79,16 +79,15 @@ type ContainerCreateOptions struct {
 	// NeverStarts says the container will only be committed (a build's
 	// metadata or COPY step); container.create records started: false.
 	NeverStarts bool
-	// Binds are -v specs, Mounts parsed --mount specs (MountSpecs their
-	// text, for inspect), VolumesFrom --volumes-from's "container[:ro|rw]"
-	// (volumes.go).
-	Binds  []string
-	Mounts []volume.Mount
-	// Volumes are anonymous volume paths of the API's Config.Volumes: like
-	// the image's VOLUMEs, any -v or --mount at the same path wins.
-	Volumes     []string
+	// Binds are -v specs; Mounts parsed --mount specs, MountSpecs their
+	// text (for inspect); VolumesFrom --volumes-from's "container[:ro|rw]";
+	// Volumes anonymous volume paths (the API's Config.Volumes), which any
+	// -v or --mount at the same path replaces (volumes.go).
+	Binds       []string
+	Mounts      []volume.Mount
 	MountSpecs  []string
 	VolumesFrom []string
+	Volumes     []string
 }
 
 var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
