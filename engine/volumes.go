@@ -177,10 +177,7 @@ func (e *Engine) resolveMounts(img ocispec.ImageConfig, opts ContainerCreateOpti
 	requested = append(requested, opts.Mounts...)
 	seen := map[string]bool{}
 	for _, m := range requested {
-		if m.Type != volume.TypeBind && m.Type != volume.TypeVolume && m.Type != volume.TypeTmpfs {
-			return nil, m.Validate()
-		}
-		if err := m.Validate(); err != nil {
+		if err := m.Validate(); err != nil { // unknown types included
 			return nil, err
 		}
 		mp, err := mountPoint(m)
