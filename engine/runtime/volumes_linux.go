@@ -43,15 +43,19 @@ func volumeMounts(root string, mounts []Mount) error {
 }
 
 func tmpfsVolume(root string, m Mount) error {
-	target, err := mountTarget(root, m.Destination, false)
+	dst, err := volumeTarget(root, m.Destination, false)
 	if err != nil {
 		return err
 	}
+	defer dst.Close()
 	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
 	if m.ReadOnly {
 		flags |= unix.MS_RDONLY
 	}
-	return mount("tmpfs", target, "tmpfs", flags, m.Data)
+	if err := mount("tmpfs", fdPath(int(dst.Fd())), "tmpfs", flags, m.Data); err != nil {
+		return fmt.Errorf("tmpfs on %s: %w", m.Destination, err)
+	}
+	return nil
 }
 
 func bindVolume(root string, m Mount) error {
