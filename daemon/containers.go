@@ -39,8 +39,8 @@ func createOptions(name string, req *container.CreateRequest) (engine.ContainerC
 	if hc == nil {
 		return opts, warnings, nil
 	}
-	if len(hc.Binds) > 0 || len(hc.Mounts) > 0 || len(hc.VolumesFrom) > 0 || len(cfg.Volumes) > 0 {
-		return opts, nil, badRequestf("volumes and bind mounts are not supported by berth: COPY the files into the image, or use docker cp-free workflows")
+	if err := mountOptions(&opts, cfg, hc); err != nil {
+		return opts, nil, err
 	}
 	if p := hc.RestartPolicy.Name; p != "" && p != "no" {
 		return opts, nil, badRequestf("restart policy %q is not supported by berth", p)
@@ -449,13 +449,15 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 			CgroupnsMode:  "host",
 			Tmpfs:         c.Host.Tmpfs,
 			RestartPolicy: container.RestartPolicy{Name: "no"},
+			Binds:         c.Host.Binds, VolumesFrom: c.Host.VolumesFrom,
 		},
-		Mounts: []container.MountPoint{},
+		Mounts: mountPoints(c),
 		Config: &container.Config{
 			Hostname: c.Config.Hostname, User: c.Config.User, Tty: c.Config.Tty,
 			OpenStdin: c.Config.OpenStdin, Env: env, Cmd: c.Config.Cmd, Image: c.ImageRef,
 			WorkingDir: c.Config.WorkingDir, Entrypoint: c.Config.Entrypoint, Labels: c.Config.Labels,
 			StopSignal: c.Config.StopSignal, StopTimeout: c.Config.StopTimeout, AttachStdout: true, AttachStderr: true,
+			Volumes: configVolumes(c),
 		},
 		NetworkSettings: &container.NetworkSettings{
 			Networks: map[string]*network.EndpointSettings{c.Host.NetworkMode: {}},
@@ -587,7 +589,7 @@ func (s *Server) summary(c *store.Container, withSize bool) container.Summary {
 		Command: cmd, Created: c.Created.Unix(), Ports: []container.PortSummary{}, Labels: labels,
 		State: container.ContainerState(c.State.Status), Status: engine.ContainerStatus(c.State, time.Now().UTC()),
 		NetworkSettings: &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{c.Host.NetworkMode: {}}},
-		Mounts:          []container.MountPoint{},
+		Mounts:          mountPoints(c),
 	}
 	sum.HostConfig.NetworkMode = c.Host.NetworkMode
 	if withSize {
@@ -606,7 +608,7 @@ func (s *Server) containerDelete(w *responseWriter, r *request) error {
 	if boolValue(r, "link", false) {
 		return badRequestf("links are not supported by berth")
 	}
-	if err := s.eng.RemoveContainer(r.Context(), c.ID, boolValue(r, "force", false)); err != nil {
+	if err := s.eng.RemoveContainerVolumes(r.Context(), c.ID, boolValue(r, "force", false), boolValue(r, "v", false)); err != nil {
 		return err
 	}
 	s.sup.removed(c.ID)

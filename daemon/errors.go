@@ -11,6 +11,7 @@ import (
 	"github.com/berthkit/berth/engine/registry"
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/engine/volume"
 )
 
 // apiError is an error with the status code Docker's daemon gives it.
@@ -78,7 +79,7 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, store.ErrConflict), errors.Is(err, engine.ErrRunning), errors.Is(err, engine.ErrNotRunning):
 		return http.StatusConflict
-	case errors.Is(err, store.ErrAmbiguous):
+	case errors.Is(err, store.ErrAmbiguous), errors.Is(err, volume.ErrInvalid):
 		return http.StatusBadRequest
 	case errors.Is(err, runtime.ErrNotRoot):
 		return http.StatusInternalServerError

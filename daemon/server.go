@@ -277,6 +277,9 @@ func (s *Server) route(method, path string) (fn handler, name string, allowed bo
 		},
 		"/containers/prune": {{"POST", s.containerPrune}},
 		"/berth/trace":      {{"GET", s.traceFollow}},
+		"/volumes":          {{"GET", s.volumeList}},
+		"/volumes/create":   {{"POST", s.volumeCreate}},
+		"/volumes/prune":    {{"POST", s.volumePrune}},
 	}
 	if routes, ok := fixed[path]; ok {
 		fn, allowed := pick(routes...)
@@ -336,6 +339,8 @@ func (s *Server) route(method, path string) (fn handler, name string, allowed bo
 			return fn, id, allowed
 		}
 		return nil, "", false
+	case strings.HasPrefix(path, "/volumes/"):
+		return s.volumeRoute(method, strings.TrimPrefix(path, "/volumes/"))
 	case strings.HasPrefix(path, "/exec/"):
 		id, action, _ := strings.Cut(strings.TrimPrefix(path, "/exec/"), "/")
 		actions := map[string][]route{

@@ -11,7 +11,7 @@ import (
 )
 
 // ContainerFilterKeys are the `ps --filter` keys Berth understands.
-var ContainerFilterKeys = []string{"status", "name", "id", "label", "exited"}
+var ContainerFilterKeys = []string{"status", "name", "id", "label", "exited", "volume"}
 
 // IsContainerFilterKey reports whether k is one of ContainerFilterKeys.
 func IsContainerFilterKey(k string) bool {
@@ -24,8 +24,9 @@ func IsContainerFilterKey(k string) bool {
 }
 
 // MatchContainers returns a matcher for `docker ps --filter` values, given
-// by key: values of one key are ORed, keys are ANDed, as Docker does. The
-// CLI and the daemon share it.
+// by key: values of one key are ORed, keys are ANDed, except labels, which
+// must all match (docker-compose asks for project=, service= and oneoff=
+// at once), as Docker does. The CLI and the daemon share it.
 func MatchContainers(byKey map[string][]string) (func(*store.Container) bool, error) {
 	for k := range byKey {
 		if !IsContainerFilterKey(k) {
@@ -34,6 +35,12 @@ func MatchContainers(byKey map[string][]string) (func(*store.Container) bool, er
 	}
 	return func(c *store.Container) bool {
 		for k, vals := range byKey {
+			if k == "label" {
+				if !matchAllLabels(c.Config.Labels, vals) {
+					return false
+				}
+				continue
+			}
 			ok := false
 			for _, v := range vals {
 				switch k {
@@ -43,10 +50,8 @@ func MatchContainers(byKey map[string][]string) (func(*store.Container) bool, er
 					ok = ok || strings.Contains(c.Name, strings.TrimPrefix(v, "/"))
 				case "id":
 					ok = ok || strings.HasPrefix(c.ID, v)
-				case "label":
-					lk, lv, hasValue := strings.Cut(v, "=")
-					have, present := c.Config.Labels[lk]
-					ok = ok || (present && (!hasValue || have == lv))
+				case "volume":
+					ok = ok || usesVolume(c, v)
 				case "exited":
 					ok = ok || (c.State.Status == store.StatusExited && strconv.Itoa(c.State.ExitCode) == v)
 				}
@@ -57,6 +62,29 @@ func MatchContainers(byKey map[string][]string) (func(*store.Container) bool, er
 		}
 		return true
 	}, nil
+}
+
+// usesVolume reports whether the container mounts the volume (by name) or
+// anything at the path (a destination), as docker ps --filter volume= does.
+func usesVolume(c *store.Container, v string) bool {
+	for _, mp := range c.Mounts {
+		if mp.Name == v || mp.Destination == v {
+			return true
+		}
+	}
+	return false
+}
+
+// matchAllLabels reports whether labels has every "key" or "key=value".
+func matchAllLabels(labels map[string]string, filters []string) bool {
+	for _, f := range filters {
+		k, v, hasValue := strings.Cut(f, "=")
+		have, present := labels[k]
+		if !present || (hasValue && have != v) {
+			return false
+		}
+	}
+	return true
 }
 
 // ContainerStatus is Docker's STATUS column of `ps`: "Up 2 minutes",

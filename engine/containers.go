@@ -19,6 +19,7 @@ import (
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/snapshot"
 	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/engine/volume"
 	"github.com/berthkit/berth/trace"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
@@ -96,6 +97,15 @@ type ContainerCreateOptions struct {
 	// NeverStarts says the container will only be committed (a build's
 	// metadata or COPY step); container.create records started: false.
 	NeverStarts bool
+	// Binds are -v specs; Mounts parsed --mount specs, MountSpecs their
+	// text (for inspect); VolumesFrom --volumes-from's "container[:ro|rw]";
+	// Volumes anonymous volume paths (the API's Config.Volumes), which any
+	// -v or --mount at the same path replaces (volumes.go).
+	Binds       []string
+	Mounts      []volume.Mount
+	MountSpecs  []string
+	VolumesFrom []string
+	Volumes     []string
 }
 
 var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
@@ -134,6 +144,10 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	if cfg.WorkingDir != "" && !filepath.IsAbs(cfg.WorkingDir) {
 		return nil, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", cfg.WorkingDir)
 	}
+	mounts, err := e.resolveMounts(imgCfg, opts)
+	if err != nil {
+		return nil, err
+	}
 	var lowers []string
 	var chains []string
 	if img != nil {
@@ -170,8 +184,10 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 			CapAdd: opts.CapAdd, CapDrop: opts.CapDrop, Memory: opts.Memory, PidsLimit: opts.PidsLimit,
 			NanoCPUs: opts.NanoCPUs, Init: opts.Init, AutoRemove: opts.AutoRemove,
 			ReadonlyRootfs: opts.ReadonlyRootfs, SecurityOpt: opts.SecurityOpt, GroupAdd: opts.GroupAdd,
+			Binds: opts.Binds, MountSpecs: opts.MountSpecs, VolumesFrom: opts.VolumesFrom,
 		},
-		State: store.ContainerState{Status: store.StatusCreated},
+		State:  store.ContainerState{Status: store.StatusCreated},
+		Mounts: mounts,
 	}
 	applyExtraOptions(c, opts)
 	if img != nil {
@@ -189,7 +205,7 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	}
 	err = e.claimName(c)
 	if err == nil {
-		err = e.Store.PutContainer(c)
+		err = e.putWithVolumes(c)
 	}
 	unlock()
 	if err != nil {
@@ -459,15 +475,20 @@ func (e *Engine) runtimeSpec(c *store.Container) (*runtime.Spec, error) {
 		return nil, err
 	}
 	sec.Privileged, sec.CapAdd, sec.CapDrop = c.Host.Privileged, c.Host.CapAdd, c.Host.CapDrop
+	volumes, err := e.runtimeVolumes(c)
+	if err != nil {
+		return nil, err
+	}
 	spec := &runtime.Spec{
 		ID:           c.ID,
 		Root:         snaps.MergedDir(c.ID),
 		RootfsMounts: rootfs,
-		Mounts: []runtime.Mount{
+		Mounts: withoutUserMounts(c, []runtime.Mount{
 			{Source: filepath.Join(dir, "hostname"), Destination: "/etc/hostname", Type: "bind"},
 			{Source: filepath.Join(dir, "hosts"), Destination: "/etc/hosts", Type: "bind"},
 			{Source: filepath.Join(dir, "resolv.conf"), Destination: "/etc/resolv.conf", Type: "bind"},
-		},
+		}),
+		Volumes:  volumes,
 		Hostname: c.Config.Hostname,
 		Network:  c.Host.NetworkMode,
 		Process: runtime.Process{
@@ -890,8 +911,16 @@ func (e *Engine) KillContainer(ctx context.Context, id string, signal string) er
 }
 
 // RemoveContainer removes a container, its snapshot, log and record. A
-// running container is refused unless force, which kills it first.
+// running container is refused unless force, which kills it first. A
+// container run with --rm, and a build step's, take their anonymous
+// volumes along, as Docker's.
 func (e *Engine) RemoveContainer(ctx context.Context, id string, force bool) error {
+	return e.RemoveContainerVolumes(ctx, id, force, false)
+}
+
+// RemoveContainerVolumes is RemoveContainer that, with volumes (rm -v),
+// also removes the container's anonymous volumes no other container uses.
+func (e *Engine) RemoveContainerVolumes(ctx context.Context, id string, force, volumes bool) error {
 	c, err := e.container(id)
 	if err != nil {
 		return err
@@ -913,6 +942,9 @@ func (e *Engine) RemoveContainer(ctx context.Context, id string, force bool) err
 	_ = runtime.CgroupFor("", c.ID).Destroy()
 	if err := e.Store.DeleteContainer(c.ID); err != nil {
 		return err
+	}
+	if volumes || c.Host.AutoRemove || c.Purpose == "build" {
+		e.removeAnonymousVolumes(c)
 	}
 	e.EmitContext(ctx, trace.Event{Type: trace.ContainerRemove, Container: &trace.ContainerInfo{
 		ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose,

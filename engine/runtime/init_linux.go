@@ -124,6 +124,11 @@ func initContainer(spec *Spec, filter []unix.SockFilter) (int, error) {
 	if err := mountSystem(spec.Root, spec.Security.Privileged); err != nil {
 		return 0, err
 	}
+	// Volumes first: /etc/hosts and the like land on a volume at /etc,
+	// as in Docker.
+	if err := volumeMounts(spec.Root, spec.Volumes); err != nil {
+		return 0, err
+	}
 	if err := bindMounts(spec.Root, spec.Mounts); err != nil {
 		return 0, err
 	}

@@ -32,9 +32,12 @@ type Spec struct {
 	// Empty means Root already holds the root filesystem.
 	RootfsMounts []Mount `json:"rootfs_mounts,omitempty"`
 	// Mounts are bind mounts into the container (Destination inside it),
-	// made after the system mounts: /etc/hostname, /etc/hosts,
-	// /etc/resolv.conf, volumes.
+	// made after the system mounts and Volumes: /etc/hostname, /etc/hosts,
+	// /etc/resolv.conf.
 	Mounts []Mount `json:"mounts,omitempty"`
+	// Volumes are the container's binds, volumes and tmpfs mounts, parents
+	// first (volumes_linux.go); they are made before Mounts.
+	Volumes []Mount `json:"volumes,omitempty"`
 	// Hostname defaults to the first 12 characters of ID.
 	Hostname string `json:"hostname,omitempty"`
 	// Network is "host" (the host's network namespace, the default) or
@@ -130,6 +133,12 @@ type Mount struct {
 	Dir string `json:"dir,omitempty"`
 	// ReadOnly remounts a bind mount read-only.
 	ReadOnly bool `json:"readonly,omitempty"`
+	// CopyUp fills an empty volume (Source) with what the image holds at
+	// Destination before mounting it, as Docker does on a volume's first use.
+	CopyUp bool `json:"copy_up,omitempty"`
+	// Propagation is a bind's mount propagation: "rprivate" (the default),
+	// "private", "rslave", "slave", "rshared", "shared".
+	Propagation string `json:"propagation,omitempty"`
 }
 
 // IO is a container's standard streams. Nil means /dev/null. When the

@@ -33,6 +33,9 @@ type Container struct {
 	Config  ContainerConfig `json:"config"`
 	Host    HostConfig      `json:"host"`
 	State   ContainerState  `json:"state"`
+	// Mounts are the container's binds, volumes and tmpfs mounts, resolved
+	// at create (volumes.go).
+	Mounts []MountPoint `json:"mounts,omitempty"`
 }
 
 // ContainerConfig mirrors the parts of Docker's container config Berth uses.
@@ -50,6 +53,9 @@ type ContainerConfig struct {
 	// StopTimeout is the seconds stop waits before SIGKILL when the caller
 	// gives none (--stop-timeout); nil is Docker's 10.
 	StopTimeout *int `json:"stop_timeout,omitempty"`
+	// Volumes are the anonymous volume paths: the image's VOLUMEs and
+	// -v /path (Docker's Config.Volumes).
+	Volumes []string `json:"volumes,omitempty"`
 }
 
 // HostConfig mirrors Docker's host config: how the container runs.
@@ -86,6 +92,11 @@ type HostConfig struct {
 	// LogConfig is the log driver ("json-file" or "none") and its options
 	// (max-size, max-file); an empty Type is json-file.
 	LogConfig LogConfig `json:"log_config,omitzero"`
+	// Binds, MountSpecs and VolumesFrom are the mount requests as given
+	// (-v, --mount, --volumes-from), echoed by inspect.
+	Binds       []string `json:"binds,omitempty"`
+	MountSpecs  []string `json:"mount_specs,omitempty"`
+	VolumesFrom []string `json:"volumes_from,omitempty"`
 }
 
 // LogConfig is --log-driver and --log-opt.

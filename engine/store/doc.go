@@ -8,6 +8,7 @@
 //	oci-layout, index.json, blobs/sha256/<hex>   the OCI image layout
 //	layers/<chainID hex>/                        unpacked layers (overlay lower dirs)
 //	containers/<id>/                             container records and their snapshots
+//	volumes/<name>/{volume.json,_data/}          volumes (volumes.go)
 //	cache/<parent hex>/<key hex>.json            the classic builder's cache index
 //	tmp/                                         ingest files, renamed into place when complete
 //

@@ -46,6 +46,9 @@ type containerFlags struct {
 	quiet       bool
 	traceFile   string
 	more        moreContainerFlags
+	volumes     []string
+	mounts      []string
+	volumesFrom []string
 }
 
 func addContainerFlags(f *pflag.FlagSet, o *containerFlags) {
@@ -82,6 +85,9 @@ func addContainerFlags(f *pflag.FlagSet, o *containerFlags) {
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "suppress the pull output")
 	f.StringVar(&o.traceFile, "trace", "", "record the container's lifecycle events as JSON lines in FILE")
 	addMoreContainerFlags(f, &o.more)
+	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "bind mount a volume ([SOURCE:]TARGET[:ro]; SOURCE a host path or a volume name)")
+	f.StringArrayVar(&o.mounts, "mount", nil, "attach a filesystem mount to the container (type=bind|volume,source=...,target=...[,readonly])")
+	f.StringArrayVar(&o.volumesFrom, "volumes-from", nil, "mount volumes from the specified container(s) (CONTAINER[:ro|rw])")
 }
 
 // createOptions turns the flags into the engine's options.
@@ -121,6 +127,9 @@ func (o *containerFlags) createOptions(cmd *cobra.Command, image string, args []
 			k, v, _ := strings.Cut(l, "=")
 			opts.Labels[k] = v
 		}
+	}
+	if err := o.mountOptions(&opts); err != nil {
+		return opts, err
 	}
 	switch o.pull {
 	case "always", "missing", "never":

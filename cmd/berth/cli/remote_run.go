@@ -85,6 +85,7 @@ func createRequest(o engine.ContainerCreateOptions, stdinOnce bool) *container.C
 		PidMode: container.PidMode(o.PidMode), UTSMode: container.UTSMode(o.UTSMode), IpcMode: container.IpcMode(o.IpcMode),
 		Tmpfs:     o.Tmpfs,
 		LogConfig: container.LogConfig{Type: o.LogDriver, Config: o.LogOpts},
+		Binds:     o.Binds, VolumesFrom: o.VolumesFrom, Mounts: apiMounts(o.Mounts),
 	}
 	if o.PidsLimit != 0 {
 		pids := o.PidsLimit

@@ -33,7 +33,7 @@ which kills it first.`,
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&opts.force, "force", "f", false, "force the removal of a running container (uses SIGKILL)")
-	f.BoolVarP(&opts.volumes, "volumes", "v", false, "remove anonymous volumes associated with the container (berth has none)")
+	f.BoolVarP(&opts.volumes, "volumes", "v", false, "remove anonymous volumes associated with the container")
 	return cmd
 }
 
@@ -43,6 +43,6 @@ func runRm(ctx context.Context, g *globalOptions, opts *rmOptions) error {
 		return err
 	}
 	return forEachContainer(opts.containers, opts.out, opts.errOut, func(name string) error {
-		return eng.RemoveContainer(ctx, name, opts.force)
+		return eng.RemoveContainerVolumes(ctx, name, opts.force, opts.volumes)
 	})
 }

@@ -172,6 +172,7 @@ container, snapshot and cache decision as a trace that lessons replay.`,
 		newRmCmd(g), newExecCmd(g), newLogsCmd(g), newPauseCmd(g), newUnpauseCmd(g), newWaitCmd(g),
 		newContainerCmd(g), newDiffCmd(g), newTopCmd(g),
 	)
+	add("containers", newVolumeCmd(g))
 	add("learn", newLessonCmd(g), newTraceCmd(g))
 	add("other", newVersionCmd(g), newSystemCmd(g), newDaemonCmd(g))
 	return root

@@ -76,6 +76,10 @@ func runSystemDf(ctx context.Context, g *globalOptions, opts *dfOptions) error {
 	if err != nil {
 		return err
 	}
+	vols, activeVols, volSize, volFree, err := eng.VolumeUsage(ctx)
+	if err != nil {
+		return err
+	}
 	lf, err := newListFormat(opts.format, "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}", dfHeaders)
 	if err != nil {
 		return err
@@ -85,7 +89,8 @@ func runSystemDf(ctx context.Context, g *globalOptions, opts *dfOptions) error {
 			Size: humanSize(du.ImagesSize), Reclaimable: reclaimable(du.ImagesReclaimable, du.ImagesSize)},
 		dfRow{Type: "Containers", TotalCount: fmt.Sprint(du.Containers), Active: fmt.Sprint(du.RunningContainers),
 			Size: humanSize(du.ContainersSize), Reclaimable: reclaimable(du.ContainersReclaimable, du.ContainersSize)},
-		dfRow{Type: "Local Volumes", TotalCount: "0", Active: "0", Size: "0B", Reclaimable: "0B"},
+		dfRow{Type: "Local Volumes", TotalCount: fmt.Sprint(vols), Active: fmt.Sprint(activeVols),
+			Size: humanSize(volSize), Reclaimable: reclaimable(volFree, volSize)},
 		dfRow{Type: "Build Cache", TotalCount: fmt.Sprint(du.BuildCacheEntries), Active: "0", Size: "0B", Reclaimable: "0B"},
 	}
 	return lf.write(opts.out, rows)
