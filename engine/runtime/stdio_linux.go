@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A container never receives one of the caller's file descriptors: handed
@@ -21,6 +23,7 @@ import (
 type stdioPipes struct {
 	child   [3]*os.File // stdin, stdout, stderr as the child sees them; nil: /dev/null
 	stdinW  *os.File    // berth writes the caller's input here
+	stdin   io.Reader   // the caller's input (a file: berth's own duplicate of it)
 	outputs []*os.File  // berth reads the process's stdout and stderr here
 
 	copies sync.WaitGroup // the output copies
@@ -36,7 +39,17 @@ func newStdioPipes(stdio IO) (*stdioPipes, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stdin pipe: %w", err)
 		}
-		p.child[0], p.stdinW = r, w
+		p.child[0], p.stdinW, p.stdin = r, w, stdio.Stdin
+		// A caller that passes a file may close it once Start returns
+		// (it gave the container "its own copy"): copy from a duplicate.
+		if f, ok := stdio.Stdin.(*os.File); ok {
+			dup, err := dupFile(f)
+			if err != nil {
+				p.closeAll()
+				return nil, fmt.Errorf("duplicate stdin: %w", err)
+			}
+			p.stdin = dup
+		}
 	}
 	for i, w := range []io.Writer{stdio.Stdout, stdio.Stderr} {
 		if w == nil {
@@ -61,8 +74,11 @@ func (p *stdioPipes) start(stdio IO) {
 		go func() {
 			// Not waited for: the caller's input may never end (a
 			// terminal). The copy ends when the process's side closes.
-			_, _ = io.Copy(p.stdinW, stdio.Stdin)
+			_, _ = io.Copy(p.stdinW, p.stdin)
 			p.stdinW.Close()
+			if f, ok := p.stdin.(*os.File); ok && p.stdin != stdio.Stdin {
+				f.Close()
+			}
 		}()
 	}
 	i := 0
@@ -100,6 +116,26 @@ func (p *stdioPipes) drain(w io.Writer, r *os.File) {
 			return
 		}
 	}
+}
+
+// dupFile duplicates f's descriptor (close-on-exec) without f.Fd(), which
+// would switch the shared file to blocking mode.
+func dupFile(f *os.File) (*os.File, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	fd := -1
+	var dupErr error
+	if err := rc.Control(func(orig uintptr) {
+		fd, dupErr = unix.FcntlInt(orig, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return nil, err
+	}
+	if dupErr != nil {
+		return nil, dupErr
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
 }
 
 func (p *stdioPipes) setErr(err error) {

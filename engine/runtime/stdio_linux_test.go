@@ -93,3 +93,28 @@ func TestStdioDrainsPastAFailingWriter(t *testing.T) {
 		t.Errorf("stderr copy %q, want the whole tail", errOut.String())
 	}
 }
+
+// A caller may close the stdin file it passed once Start returns (the
+// daemon does): the container still reads all of it.
+func TestStdinFileClosedAfterStart(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteString("one\ntwo\n"); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	var out bytes.Buffer
+	c, err := Start(newSpec(t, "wc", "-l"), IO{Stdin: r, Stdout: &out})
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(out.String()) != "2" {
+		t.Errorf("container read %q lines, want 2", out.String())
+	}
+}
