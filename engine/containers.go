@@ -1102,7 +1102,9 @@ func (p *ExecProcess) Wait() (int, error) {
 }
 
 // PruneContainers removes every stopped container, as docker container
-// prune, and returns their IDs and the bytes their upper dirs held.
+// prune, and returns their IDs and the bytes their upper dirs held. That
+// includes the intermediate containers of a build whose berth process is
+// gone (killed mid-step), never those of a build still running.
 func (e *Engine) PruneContainers(ctx context.Context) (removed []string, reclaimed int64, err error) {
 	list, err := e.ListContainers(ctx, true)
 	if err != nil {
