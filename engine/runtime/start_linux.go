@@ -238,23 +238,6 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 		ExtraFiles:  []*os.File{specR, errW, exe, consoleChild, mntNS},
 		SysProcAttr: attr,
 	}
-	var pipes *stdioPipes
-	if !spec.Process.Tty {
-		if pipes, err = newStdioPipes(stdio); err != nil {
-			return nil, err
-		}
-		defer pipes.closeChild()
-		// Only set ones: a nil *os.File in an interface is not nil.
-		if f := pipes.child[0]; f != nil {
-			cmd.Stdin = f
-		}
-		if f := pipes.child[1]; f != nil {
-			cmd.Stdout = f
-		}
-		if f := pipes.child[2]; f != nil {
-			cmd.Stderr = f
-		}
-	}
 	// Born in its unified-hierarchy cgroup, the child needs no moving there.
 	var cgDir *os.File
 	if cg != nil {
@@ -265,6 +248,14 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 	if cgDir != nil {
 		defer cgDir.Close()
 		attr.UseCgroupFD, attr.CgroupFD = true, int(cgDir.Fd())
+	}
+	var pipes *stdioPipes
+	if !spec.Process.Tty {
+		if pipes, err = newStdioPipes(stdio); err != nil {
+			return nil, err
+		}
+		defer pipes.closeChild()
+		pipes.setOn(cmd)
 	}
 	var startErr error
 	on(func() { startErr = cmd.Start() })

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"sync"
 	"time"
 
@@ -64,6 +65,20 @@ func newStdioPipes(stdio IO) (*stdioPipes, error) {
 		p.outputs = append(p.outputs, r)
 	}
 	return p, nil
+}
+
+// setOn gives cmd the child's ends; an unset stream stays nil (/dev/null):
+// a nil *os.File in an interface is not nil.
+func (p *stdioPipes) setOn(cmd *exec.Cmd) {
+	if f := p.child[0]; f != nil {
+		cmd.Stdin = f
+	}
+	if f := p.child[1]; f != nil {
+		cmd.Stdout = f
+	}
+	if f := p.child[2]; f != nil {
+		cmd.Stderr = f
+	}
 }
 
 // start closes the child's ends (the child holds its own copies now) and
