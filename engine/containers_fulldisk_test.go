@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,8 @@ func fullEngine(t *testing.T) *engine.Engine {
 	return e
 }
 
+// The container fills the disk only once told to, so that its record says
+// it runs: the record that cannot be written is the one of its exit.
 const fillScript = "dd if=/dev/zero of=/big bs=1M count=64 2>/dev/null; echo after; exit 3"
 
 // A container that fills the store: the exit cannot be written, the error
@@ -57,9 +60,18 @@ const fillScript = "dd if=/dev/zero of=/big bs=1M count=64 2>/dev/null; echo aft
 func TestFullStoreAttached(t *testing.T) {
 	e := fullEngine(t)
 	ctx := context.Background()
-	c := ctrCreate(t, e, engine.ContainerCreateOptions{Cmd: []string{"sh", "-c", fillScript}})
+	c := ctrCreate(t, e, engine.ContainerCreateOptions{Cmd: []string{"sh", "-c", "read go; " + fillScript}, OpenStdin: true})
 	var out bytes.Buffer
-	code, err := e.RunContainer(ctx, c.ID, engine.Stdio{Out: &out})
+	in, tell := io.Pipe()
+	a, err := e.StartAttached(ctx, c.ID, engine.AttachOptions{Stdio: engine.Stdio{In: in, Out: &out}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(tell, "go\n"); err != nil {
+		t.Fatal(err)
+	}
+	tell.Close()
+	code, err := a.Wait()
 	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "while writing "+filepath.Join(e.Store.ContainerDir(c.ID), "config.json")) {
 		t.Errorf("run error %v, want ENOSPC naming the record", err)
 	}
@@ -86,9 +98,16 @@ func TestFullStoreAttached(t *testing.T) {
 func TestFullStoreDetached(t *testing.T) {
 	e := fullEngine(t)
 	ctx := context.Background()
-	c := ctrCreate(t, e, engine.ContainerCreateOptions{Cmd: []string{"sh", "-c", fillScript}})
+	c := ctrCreate(t, e, engine.ContainerCreateOptions{Cmd: []string{"sh", "-c", "until test -e /go; do sleep 0.1; done; " + fillScript}})
 	if err := e.StartContainer(ctx, c.ID); err != nil {
 		t.Fatal(err)
+	}
+	p, err := e.ExecContainer(ctx, c.ID, engine.ExecOptions{Cmd: []string{"touch", "/go"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, err := p.Wait(); code != 0 || err != nil {
+		t.Fatalf("touch /go: %d %v", code, err)
 	}
 	code, err := e.WaitContainer(ctx, c.ID)
 	if err != nil {
