@@ -104,11 +104,11 @@ func (e *Engine) BootstrapBusybox(ctx context.Context, opts BootstrapBusyboxOpti
 	blobDigest, blobSize, putErr := e.Store.PutBlob(pr, "", -1)
 	pr.CloseWithError(errors.New("ingest stopped"))
 	tr := <-done
+	if putErr != nil { // the cause: the writer's "ingest stopped" follows from it
+		return nil, fmt.Errorf("store busybox layer: %w", putErr)
+	}
 	if tr.err != nil {
 		return nil, fmt.Errorf("write busybox layer: %w", tr.err)
-	}
-	if putErr != nil {
-		return nil, fmt.Errorf("store busybox layer: %w", putErr)
 	}
 	e.Emit(trace.Event{Type: trace.Layer, Layer: &trace.LayerInfo{
 		DiffID: tr.diffID.String(), Digest: blobDigest.String(), Size: blobSize, UncompressedSize: tr.size, MediaType: ocispec.MediaTypeImageLayerGzip,

@@ -134,11 +134,13 @@ func (e *Engine) writeLayer(ctx context.Context, upper string, lowers []string, 
 	d, size, err := e.Store.PutBlob(pr, "", -1)
 	pr.CloseWithError(errors.New("ingest stopped"))
 	diffErr := <-done
-	if diffErr != nil {
-		return nil, ocispec.Descriptor{}, diffErr
-	}
+	// A store that stopped ingesting (a full disk) is the cause; the
+	// diff's "ingest stopped" is only its echo.
 	if err != nil {
 		return nil, ocispec.Descriptor{}, err
+	}
+	if diffErr != nil {
+		return nil, ocispec.Descriptor{}, diffErr
 	}
 	return res, ocispec.Descriptor{MediaType: res.MediaType, Digest: d, Size: size}, nil
 }

@@ -193,6 +193,9 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	if img != nil {
 		c.Image = img.ID.String()
 	}
+	if purpose != "run" {
+		c.Builder, c.BuilderStart = supervisor()
+	}
 	if err := e.prepareContainerDir(c, lowers); err != nil {
 		_ = e.Store.DeleteContainer(id)
 		return nil, err
@@ -665,18 +668,21 @@ func (a *AttachedContainer) Wait() (int, error) {
 		if err != nil {
 			a.err = err
 		}
+		exited := store.ContainerState{
+			Status: store.StatusExited, ExitCode: st.Code, ExitKnown: true, OOMKilled: st.OOMKilled,
+			StartedAt: a.started.UTC(), FinishedAt: finished.UTC(),
+		}
 		_, uerr := a.e.Store.UpdateContainer(a.ID, func(c *store.Container) error {
-			c.State.Status = store.StatusExited
-			c.State.ExitCode = st.Code
-			c.State.ExitKnown = true
-			c.State.OOMKilled = st.OOMKilled
-			c.State.Pid, c.State.PidStart = 0, 0
-			c.State.Supervisor, c.State.SupervisorStart = 0, 0
-			c.State.FinishedAt = finished.UTC()
+			c.State = exited
 			return nil
 		})
-		if uerr != nil && a.err == nil && !errors.Is(uerr, store.ErrNotFound) {
-			a.err = uerr
+		if uerr != nil && !errors.Is(uerr, store.ErrNotFound) {
+			// The record still says running (a full disk, say): this
+			// process knows better, and says so to refresh.
+			unsavedExits.Store(a.ID, exited)
+			if a.err == nil {
+				a.err = fmt.Errorf("record the exit of container %s: %w", a.c.ShortID(), uerr)
+			}
 		}
 		code := st.Code
 		a.e.EmitContext(a.ctx, trace.Event{Type: trace.ContainerExit, Container: &trace.ContainerInfo{
@@ -745,29 +751,41 @@ func (e *Engine) refresh(c *store.Container) *store.Container {
 		}
 	}
 	if sup == os.Getpid() {
+		if st, ok := unsavedExits.Load(c.ID); ok {
+			return withState(c, st.(store.ContainerState))
+		}
 		return c // this process's Wait records it
 	}
+	lost := store.ContainerState{Status: store.StatusExited, ExitCode: 255, StartedAt: c.State.StartedAt, FinishedAt: time.Now().UTC()}
 	updated, err := e.Store.UpdateContainer(c.ID, func(now *store.Container) error {
 		if !now.State.Running() || runtime.ProcessAlive(now.State.Pid, now.State.PidStart) {
 			return errNoChange
 		}
-		now.State.Status = store.StatusExited
-		now.State.ExitCode = 255
-		now.State.ExitKnown = false
-		now.State.Pid, now.State.PidStart = 0, 0
-		now.State.Supervisor, now.State.SupervisorStart = 0, 0
-		now.State.FinishedAt = time.Now().UTC()
+		now.State = lost
 		return nil
 	})
-	if err != nil {
-		if updated != nil {
-			return updated
-		}
-		return c
+	if err != nil && updated != nil {
+		return updated // errNoChange: the record is right
 	}
 	_ = snapshot.New(e.Store.ContainersDir()).Unmount(c.ID)
 	_ = runtime.CgroupFor("", c.ID).Destroy()
+	if err != nil {
+		// The record cannot be written (a full disk): the kernel's word
+		// wins, so a dead container never shows as Up and rm -f goes on.
+		return withState(c, lost)
+	}
 	return updated
+}
+
+// unsavedExits holds, by container ID, the exit this process saw but could
+// not write into the record (the store's disk is full).
+var unsavedExits sync.Map
+
+// withState is a copy of c in state st.
+func withState(c *store.Container, st store.ContainerState) *store.Container {
+	cp := *c
+	cp.State = st
+	return &cp
 }
 
 var errNoChange = errors.New("no change")
@@ -946,6 +964,7 @@ func (e *Engine) RemoveContainerVolumes(ctx context.Context, id string, force, v
 	if volumes || c.Host.AutoRemove || c.Purpose == "build" {
 		e.removeAnonymousVolumes(c)
 	}
+	unsavedExits.Delete(c.ID)
 	e.EmitContext(ctx, trace.Event{Type: trace.ContainerRemove, Container: &trace.ContainerInfo{
 		ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose,
 	}})
@@ -1151,15 +1170,17 @@ func (p *ExecProcess) Wait() (int, error) {
 }
 
 // PruneContainers removes every stopped container, as docker container
-// prune, and returns their IDs and the bytes their upper dirs held.
+// prune, and returns their IDs and the bytes their upper dirs held. That
+// includes the intermediate containers of a build whose berth process is
+// gone (killed mid-step), never those of a build still running.
 func (e *Engine) PruneContainers(ctx context.Context) (removed []string, reclaimed int64, err error) {
 	list, err := e.ListContainers(ctx, true)
 	if err != nil {
 		return nil, 0, err
 	}
 	for _, c := range list {
-		if c.State.Running() || c.Purpose != "run" {
-			continue
+		if c.State.Running() || (c.Purpose != "run" && runtime.ProcessAlive(c.Builder, c.BuilderStart)) {
+			continue // a build in progress owns its intermediate containers
 		}
 		size := dirSize(snapshot.New(e.Store.ContainersDir()).UpperDir(c.ID))
 		if err := e.RemoveContainer(ctx, c.ID, false); err != nil {

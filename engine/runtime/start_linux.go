@@ -28,6 +28,8 @@ type Container struct {
 
 	cmd     *exec.Cmd
 	console *os.File
+	pipes   *stdioPipes // nil with a terminal
+	exec    bool        // an exec'd process: its pipes may outlive it
 	cgroup  *Cgroup
 	ownsCg  bool
 
@@ -55,7 +57,9 @@ func (c *Container) Signal(sig syscall.Signal) error {
 	return nil
 }
 
-// Wait waits for the process to exit and for its output to be copied,
+// Wait waits for the process to exit and for its output to be copied
+// (an exec'd process's for at most outputGrace more if a background child
+// of it still holds its pipes),
 // then, for a container, removes its cgroups. It may be called more than
 // once; later calls return the first result.
 func (c *Container) Wait() (ExitStatus, error) {
@@ -64,6 +68,11 @@ func (c *Container) Wait() (ExitStatus, error) {
 		var exitErr *exec.ExitError
 		if err != nil && !errors.As(err, &exitErr) {
 			c.waitErr = fmt.Errorf("wait for container process %d: %w", c.Pid, err)
+		}
+		if c.pipes != nil {
+			if err := c.pipes.wait(c.exec); err != nil && c.waitErr == nil {
+				c.waitErr = err
+			}
 		}
 		if ps := c.cmd.ProcessState; ps != nil {
 			ws := ps.Sys().(syscall.WaitStatus)
@@ -246,9 +255,6 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 		ExtraFiles:  []*os.File{specR, errW, exe, consoleChild, mntNS},
 		SysProcAttr: attr,
 	}
-	if !spec.Process.Tty {
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.Stdin, stdio.Stdout, stdio.Stderr
-	}
 	// Born in its unified-hierarchy cgroup, the child needs no moving there.
 	var cgDir *os.File
 	if cg != nil {
@@ -260,12 +266,26 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 		defer cgDir.Close()
 		attr.UseCgroupFD, attr.CgroupFD = true, int(cgDir.Fd())
 	}
+	var pipes *stdioPipes
+	if !spec.Process.Tty {
+		if pipes, err = newStdioPipes(stdio); err != nil {
+			return nil, err
+		}
+		defer pipes.closeChild()
+		pipes.setOn(cmd)
+	}
 	var startErr error
 	on(func() { startErr = cmd.Start() })
 	if startErr != nil {
+		if pipes != nil {
+			pipes.closeAll()
+		}
 		return nil, fmt.Errorf("start container init: %w", startErr)
 	}
-	c := &Container{Pid: cmd.Process.Pid, cmd: cmd, cgroup: cg}
+	c := &Container{Pid: cmd.Process.Pid, cmd: cmd, cgroup: cg, pipes: pipes, exec: mode == "exec"}
+	if pipes != nil {
+		pipes.start(stdio)
+	}
 	specR.Close()
 	errW.Close()
 	if consoleChild != nil {
@@ -274,6 +294,9 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 	fail := func(err error) (*Container, error) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
+		if pipes != nil {
+			_ = pipes.wait(true)
+		}
 		if c.console != nil {
 			c.console.Close()
 		}

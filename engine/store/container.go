@@ -29,10 +29,15 @@ type Container struct {
 	LayerChainIDs []string `json:"layer_chain_ids"`
 	// Purpose is "run" for user containers and "build" for a build step's
 	// intermediate container.
-	Purpose string          `json:"purpose"`
-	Config  ContainerConfig `json:"config"`
-	Host    HostConfig      `json:"host"`
-	State   ContainerState  `json:"state"`
+	Purpose string `json:"purpose"`
+	// Builder and BuilderStart name the berth process whose build created
+	// this intermediate container (Purpose "build" or "copy"): while it lives the
+	// container is the build's; once it is gone, container prune removes it.
+	Builder      int             `json:"builder,omitempty"`
+	BuilderStart uint64          `json:"builder_start,omitempty"`
+	Config       ContainerConfig `json:"config"`
+	Host         HostConfig      `json:"host"`
+	State        ContainerState  `json:"state"`
 	// Mounts are the container's binds, volumes and tmpfs mounts, resolved
 	// at create (volumes.go).
 	Mounts []MountPoint `json:"mounts,omitempty"`
@@ -167,32 +172,44 @@ func (s *Store) PutContainer(c *Container) error {
 }
 
 // writeFileRename writes data to path through a temporary file renamed into
-// place: readers see the old or the new content, never a mix.
+// place: readers see the old or the new content, never a mix. A failure
+// leaves the old content and no temporary file, and names the cause and
+// the path ("no space left on device while writing .../config.json").
 func writeFileRename(path string, data []byte, perm os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
 	if err != nil {
-		return err
+		return writeError(path, err)
 	}
 	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(perm)
 	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
+	if err == nil {
+		err = os.Rename(tmp, path)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err != nil {
 		os.Remove(tmp)
-		return err
+		return writeError(path, err)
 	}
 	return nil
+}
+
+// writeError says which file could not be written, with the system's
+// reason first; errors.Is still finds the errno (syscall.ENOSPC).
+func writeError(path string, err error) error {
+	var pe *os.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return fmt.Errorf("%w while writing %s", err, path)
 }
 
 // ReadContainer reads the record of the container with full ID id.

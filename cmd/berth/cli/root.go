@@ -76,6 +76,9 @@ func Main(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal cancels the verb, which cleans up; a second one
+	// ends berth at once, should that clean-up ever stall.
+	go func() { <-ctx.Done(); stop() }()
 	g := &globalOptions{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	defer g.close()
 	cmd := newRootCmd(g)

@@ -210,6 +210,7 @@ func waitAttached(a attached, as attachSpec) (int, error) {
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
+		stops := 0
 		for {
 			select {
 			case s := <-sigs:
@@ -221,7 +222,15 @@ func waitAttached(a attached, as attachSpec) (int, error) {
 					}
 					continue
 				}
-				_ = a.Signal(s.(syscall.Signal))
+				sig := s.(syscall.Signal)
+				if sig == syscall.SIGINT || sig == syscall.SIGTERM {
+					// A PID 1 ignores signals it has no handler for: the
+					// second Ctrl-C (or SIGTERM) kills it, so the verb ends.
+					if stops++; stops > 1 {
+						sig = syscall.SIGKILL
+					}
+				}
+				_ = a.Signal(sig)
 			case <-done:
 				return
 			}

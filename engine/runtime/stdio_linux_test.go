@@ -1,0 +1,120 @@
+package runtime
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// A container handed the caller's own file could truncate it; it gets a
+// pipe, so the file outside holds what was there plus the output.
+func TestStdioIsPipeNotCallersFile(t *testing.T) {
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if _, err := out.WriteString("earlier\n"); err != nil {
+		t.Fatal(err)
+	}
+	in := strings.NewReader("one\ntwo\n")
+	spec := newSpec(t, "sh", "-c", "readlink /proc/$$/fd/0 | cut -d: -f1; readlink /proc/$$/fd/1 | cut -d: -f1; : >/proc/$$/fd/1; wc -l; exit 5")
+	c, err := Start(spec, IO{Stdin: in, Stdout: out, Stderr: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Code != 5 {
+		t.Errorf("exit code %d, want 5", st.Code)
+	}
+	data, err := os.ReadFile(out.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "earlier\npipe\npipe\n2\n"; string(data) != want {
+		t.Errorf("file outside holds %q, want %q", data, want)
+	}
+}
+
+type failingWriter struct{ n int }
+
+var errBroken = errors.New("broken writer")
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	w.n += len(p)
+	return 0, errBroken
+}
+
+// A writer that fails is dropped but the pipe is still read to its end:
+// the process never blocks on output nobody takes.
+func TestStdioDrainsPastAFailingWriter(t *testing.T) {
+	w := &failingWriter{}
+	var errOut bytes.Buffer
+	p, err := newStdioPipes(IO{Stdout: w, Stderr: &errOut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The "process": our own duplicates of its ends, taken before start
+	// closes the originals.
+	outFd, err := unix.Dup(int(p.child[1].Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errFd, err := unix.Dup(int(p.child[2].Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.start(IO{Stdout: w, Stderr: &errOut})
+	procOut, procErr := os.NewFile(uintptr(outFd), "out"), os.NewFile(uintptr(errFd), "err")
+	big := bytes.Repeat([]byte("x"), 1<<20) // far more than a pipe holds
+	if _, err := procOut.Write(big); err != nil {
+		t.Fatalf("write to stdout blocked or failed: %v", err)
+	}
+	if _, err := procErr.WriteString("tail\n"); err != nil {
+		t.Fatal(err)
+	}
+	procOut.Close()
+	procErr.Close()
+	err = p.wait(false)
+	if !errors.Is(err, errBroken) {
+		t.Errorf("wait: %v, want the writer's error", err)
+	}
+	if w.n == 0 || w.n > 64*1024 {
+		t.Errorf("failing writer saw %d bytes, want one chunk", w.n)
+	}
+	if errOut.String() != "tail\n" {
+		t.Errorf("stderr copy %q, want the whole tail", errOut.String())
+	}
+}
+
+// A caller may close the stdin file it passed once Start returns (the
+// daemon does): the container still reads all of it.
+func TestStdinFileClosedAfterStart(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteString("one\ntwo\n"); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	var out bytes.Buffer
+	c, err := Start(newSpec(t, "wc", "-l"), IO{Stdin: r, Stdout: &out})
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(out.String()) != "2" {
+		t.Errorf("container read %q lines, want 2", out.String())
+	}
+}
