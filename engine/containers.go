@@ -59,8 +59,10 @@ type ContainerCreateOptions struct {
 	Tty        bool
 	OpenStdin  bool
 	Labels     map[string]string
-	// NetworkMode is "host" (default) or "none".
+	// NetworkMode is "bridge" (default), "host", "none" or a network's
+	// name or ID; Net holds the other network flags.
 	NetworkMode    string
+	Net            NetworkOptions
 	Privileged     bool
 	CapAdd         []string
 	CapDrop        []string
@@ -155,6 +157,9 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	if img != nil {
 		c.Image = img.ID.String()
 	}
+	if err := e.configureNetwork(c, opts.NetworkMode, opts.Net, imgCfg); err != nil {
+		return nil, err
+	}
 	if err := e.prepareContainerDir(c, lowers); err != nil {
 		_ = e.Store.DeleteContainer(id)
 		return nil, err
@@ -190,17 +195,12 @@ func requireRoot() error {
 
 func networkMode(m string) string {
 	if m == "" || m == "default" {
-		return "host"
+		return "bridge"
 	}
 	return m
 }
 
 func validateHostOptions(opts ContainerCreateOptions) error {
-	switch networkMode(opts.NetworkMode) {
-	case "host", "none":
-	default:
-		return fmt.Errorf("network %s not found: berth offers host (the default) and none", opts.NetworkMode)
-	}
 	if _, err := runtime.Capabilities(runtime.Security{CapAdd: opts.CapAdd, CapDrop: opts.CapDrop}); err != nil {
 		return err
 	}
@@ -482,6 +482,7 @@ type AttachedContainer struct {
 	started  time.Time
 	log      *jsonLog
 	copyDone chan struct{}
+	net      *netRun
 
 	once sync.Once
 	code int
@@ -516,6 +517,9 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 	}
 	spec.Process.ConsoleSize = opts.ConsoleSize
 	a := &AttachedContainer{ID: c.ID, e: e, ctx: context.WithoutCancel(ctx), c: c, copyDone: make(chan struct{})}
+	if a.net, err = e.startNetwork(c, spec); err != nil {
+		return nil, err
+	}
 	// Docker logs every container; berth skips those nobody could read:
 	// removed on exit (--rm, build steps).
 	if !c.Host.AutoRemove && c.Purpose == "run" {
@@ -534,6 +538,7 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 	a.started = time.Now()
 	rc, err := runtime.Start(spec, rio)
 	if err != nil {
+		a.net.close()
 		a.log.Close()
 		var se *runtime.StartError
 		if errors.As(err, &se) {
@@ -608,6 +613,7 @@ func (a *AttachedContainer) Resize(rows, cols uint16) error {
 func (a *AttachedContainer) Wait() (int, error) {
 	a.once.Do(func() {
 		st, err := a.rc.Wait()
+		a.net.close()
 		<-a.copyDone
 		if console := a.rc.Console(); console != nil {
 			console.Close()
@@ -626,6 +632,7 @@ func (a *AttachedContainer) Wait() (int, error) {
 			c.State.Pid, c.State.PidStart = 0, 0
 			c.State.Supervisor, c.State.SupervisorStart = 0, 0
 			c.State.FinishedAt = finished.UTC()
+			c.Net.Endpoints, c.Net.Ports = nil, nil
 			return nil
 		})
 		if uerr != nil && a.err == nil && !errors.Is(uerr, store.ErrNotFound) {
@@ -875,6 +882,7 @@ func (e *Engine) RemoveContainer(ctx context.Context, id string, force bool) err
 		return err
 	}
 	_ = runtime.CgroupFor("", c.ID).Destroy()
+	e.sweepNetworks()
 	if err := e.Store.DeleteContainer(c.ID); err != nil {
 		return err
 	}

@@ -33,6 +33,8 @@ type Container struct {
 	Config  ContainerConfig `json:"config"`
 	Host    HostConfig      `json:"host"`
 	State   ContainerState  `json:"state"`
+	// Net is the container's networking (container_network.go).
+	Net ContainerNet `json:"net,omitempty"`
 }
 
 // ContainerConfig mirrors the parts of Docker's container config Berth uses.

@@ -45,6 +45,7 @@ type containerFlags struct {
 	platform    string
 	quiet       bool
 	traceFile   string
+	net         netFlags
 }
 
 func addContainerFlags(f *pflag.FlagSet, o *containerFlags) {
@@ -59,8 +60,9 @@ func addContainerFlags(f *pflag.FlagSet, o *containerFlags) {
 	f.StringVarP(&o.user, "user", "u", "", "username or UID (format: <name|uid>[:<group|gid>])")
 	f.StringVar(&o.entrypoint, "entrypoint", "", "overwrite the default ENTRYPOINT of the image")
 	f.StringVarP(&o.hostname, "hostname", "h", "", "container host name")
-	f.StringVar(&o.network, "network", "host", `connect the container to a network: "host" or "none"`)
-	f.StringVar(&o.network, "net", "host", "alias of --network")
+	f.StringVar(&o.network, "network", "bridge", `connect a container to a network: "bridge", "host", "none" or a network's name`)
+	f.StringVar(&o.network, "net", "bridge", "alias of --network")
+	addNetFlags(f, &o.net)
 	_ = f.MarkHidden("net")
 	f.BoolVarP(&o.interactive, "interactive", "i", false, "keep STDIN open even if not attached")
 	f.BoolVarP(&o.tty, "tty", "t", false, "allocate a pseudo-TTY")
@@ -89,7 +91,7 @@ func (o *containerFlags) createOptions(cmd *cobra.Command, image string, args []
 		Hostname: o.hostname, Tty: o.tty, OpenStdin: o.interactive, NetworkMode: o.network,
 		Privileged: o.privileged, CapAdd: o.capAdd, CapDrop: o.capDrop, SecurityOpt: o.securityOpt,
 		GroupAdd: o.groupAdd, ReadonlyRootfs: o.readOnly, PidsLimit: o.pidsLimit, Init: o.init,
-		AutoRemove: o.rm, Purpose: "run",
+		AutoRemove: o.rm, Purpose: "run", Net: o.net.options(),
 	}
 	if cmd.Flags().Changed("entrypoint") {
 		opts.Entrypoint = []string{}
