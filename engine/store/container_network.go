@@ -12,10 +12,10 @@ type ContainerNet struct {
 	Exposed []string `json:"exposed,omitempty"`
 	// Networks are the bridge networks to join, the first one giving the
 	// default route (its name is HostConfig.NetworkMode).
-	Networks []NetworkAttachment `json:"networks,omitempty"`
-	DNS        []string `json:"dns,omitempty"`
-	DNSSearch  []string `json:"dns_search,omitempty"`
-	DNSOptions []string `json:"dns_options,omitempty"`
+	Networks   []NetworkAttachment `json:"networks,omitempty"`
+	DNS        []string            `json:"dns,omitempty"`
+	DNSSearch  []string            `json:"dns_search,omitempty"`
+	DNSOptions []string            `json:"dns_options,omitempty"`
 	// ExtraHosts are --add-host entries, "name:ip".
 	ExtraHosts []string `json:"extra_hosts,omitempty"`
 
