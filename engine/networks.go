@@ -11,7 +11,7 @@ import (
 )
 
 // ErrNetworkInUse: network rm of a network with running containers.
-var ErrNetworkInUse = errors.New("network has active endpoints")
+var ErrNetworkInUse = errors.New("has active endpoints")
 
 // NetworkContainers lists the containers attached to n: its running
 // endpoints first, then containers configured to join it.
@@ -51,7 +51,7 @@ func (e *Engine) RemoveNetwork(ctx context.Context, ref string) error {
 	}
 	for _, c := range cs {
 		if c.State.Running() {
-			return fmt.Errorf("error while removing network: network %s id %s has active endpoints: %w", n.Name, n.ID, ErrNetworkInUse)
+			return fmt.Errorf("error while removing network: network %s id %s %w", n.Name, n.ID, ErrNetworkInUse)
 		}
 	}
 	return mgr.Remove(n)

@@ -41,7 +41,7 @@ const (
 
 var (
 	// ErrNotFound: no network by that name or ID.
-	ErrNotFound = errors.New("network not found")
+	ErrNotFound = errors.New("not found")
 	// ErrConflict: the name is taken, or the network is in use.
 	ErrConflict = errors.New("conflict")
 	// ErrNoSubnet: every candidate subnet overlaps a route or a network.
@@ -298,7 +298,7 @@ func find(nets []*Network, ref string) (*Network, error) {
 		}
 	}
 	if match == nil {
-		return nil, fmt.Errorf("network %s not found: %w", ref, ErrNotFound)
+		return nil, fmt.Errorf("network %s %w", ref, ErrNotFound)
 	}
 	return match, nil
 }

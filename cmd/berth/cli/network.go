@@ -118,7 +118,7 @@ func printPorts(out io.Writer, c *store.Container, want []string) error {
 		}
 	}
 	if !found {
-		return fmt.Errorf("Error: No public port '%s' published for %s", key, c.Name)
+		return fmt.Errorf("No public port '%s' published for %s", key, c.Name)
 	}
 	return nil
 }
