@@ -99,7 +99,11 @@ func (s *DNSServer) answer(query []byte) []byte {
 // answering, the reply is SERVFAIL.
 func (s *DNSServer) forward(query []byte, h dnsmessage.Header, q dnsmessage.Question) []byte {
 	for _, up := range s.upstream {
-		c, err := net.DialTimeout("udp", net.JoinHostPort(up, "53"), 2*time.Second)
+		addr := up
+		if _, _, err := net.SplitHostPort(up); err != nil {
+			addr = net.JoinHostPort(up, "53")
+		}
+		c, err := net.DialTimeout("udp", addr, 2*time.Second)
 		if err != nil {
 			continue
 		}

@@ -118,37 +118,28 @@ func ifname(key expr.MetaKey, op expr.CmpOp, name string) []expr.Any {
 	return []expr.Any{&expr.Meta{Key: key, Register: 1}, &expr.Cmp{Op: op, Register: 1, Data: b}}
 }
 
-// Rules lists the rules of table ip berth as "chain: n rules", for tests
-// and diagnostics; nil when the table does not exist.
-func Rules() (map[string]int, error) {
+// BridgeRules counts the rules of table ip berth that name bridge: the
+// check that a removed network left nothing behind.
+func BridgeRules(bridge string) (int, error) {
 	c, err := nftables.New()
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range tables {
-		if t.Name != TableName {
-			continue
-		}
-		chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	name := ifname(expr.MetaKeyIIFNAME, expr.CmpOpEq, bridge)[1].(*expr.Cmp).Data
+	count := 0
+	for _, chain := range []string{"postrouting", "forward"} {
+		rules, err := c.GetRules(&nftables.Table{Family: nftables.TableFamilyIPv4, Name: TableName}, &nftables.Chain{Name: chain})
 		if err != nil {
-			return nil, err
+			continue // no table, no rules
 		}
-		out := map[string]int{}
-		for _, ch := range chains {
-			if ch.Table.Name != TableName {
-				continue
+		for _, r := range rules {
+			for _, e := range r.Exprs {
+				if cmp, ok := e.(*expr.Cmp); ok && string(cmp.Data) == string(name) {
+					count++
+					break
+				}
 			}
-			rules, err := c.GetRules(t, ch)
-			if err != nil {
-				return nil, err
-			}
-			out[ch.Name] = len(rules)
 		}
-		return out, nil
 	}
-	return nil, nil
+	return count, nil
 }
