@@ -260,6 +260,9 @@ func (s *Server) route(method, path string) (fn handler, name string, allowed bo
 		}
 		return nil, len(routes) > 0
 	}
+	if fn, name, allowed, ok := s.networkRoute(method, path); ok {
+		return fn, name, allowed
+	}
 	fixed := map[string][]route{
 		"/_ping":           {{"GET", s.ping}},
 		"/version":         {{"GET", s.version}},

@@ -26,6 +26,9 @@ func (p PortBinding) String() string {
 	return fmt.Sprintf("%s->%s", net.JoinHostPort(p.hostIP(), strconv.Itoa(p.HostPort)), p.Key())
 }
 
+// HostIPOrAny is HostIP, or 0.0.0.0 when it is every address.
+func (p PortBinding) HostIPOrAny() string { return p.hostIP() }
+
 func (p PortBinding) hostIP() string {
 	if p.HostIP == "" {
 		return "0.0.0.0"
