@@ -76,7 +76,7 @@ func networkError(err error) error {
 func (s *Server) networkDoc(n *bnet.Network) (network.Inspect, error) {
 	doc := network.Inspect{Network: network.Network{
 		Name: n.Name, ID: n.ID, Created: n.Created, Scope: n.Scope(), Driver: n.Driver, EnableIPv4: true,
-		IPAM: network.IPAM{Driver: "default", Options: map[string]string{}, Config: []network.IPAMConfig{}},
+		IPAM:     network.IPAM{Driver: "default", Options: map[string]string{}, Config: []network.IPAMConfig{}},
 		Internal: n.Internal, Options: map[string]string{}, Labels: n.Labels,
 	}, Containers: map[string]network.EndpointResource{}}
 	if doc.Labels == nil {
