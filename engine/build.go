@@ -90,11 +90,11 @@ func (b *buildBackend) RemoveContainer(ctx context.Context, id string) error {
 	return b.e.RemoveContainer(ctx, id, true)
 }
 
-// buildNetwork is a RUN step's network: the host's unless the build says
-// otherwise (docs/networking.md says why).
+// buildNetwork is a RUN step's network: the default bridge, as Docker's,
+// unless the build says otherwise (docs/networking.md).
 func buildNetwork(m string) string {
 	if m == "" || m == "default" {
-		return "host"
+		return "bridge"
 	}
 	return m
 }
