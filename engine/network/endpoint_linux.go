@@ -65,19 +65,24 @@ func (m *Manager) Attach(n *Network, containerID string, pid int, ifname string,
 		return nil, err
 	}
 	defer unlock()
-	if err := m.sweepLocked(); err != nil {
+	swept, err := m.sweepOnly()
+	if err != nil {
 		return nil, err
 	}
 	ipn, err := n.IPNet()
 	if err != nil {
 		return nil, err
 	}
-	br, err := ensureBridge(n, ipn)
+	br, created, err := ensureBridge(n, ipn)
 	if err != nil {
 		return nil, err
 	}
-	if err := syncRules(); err != nil {
-		return nil, err
+	// The table is rebuilt only when the set of bridges changed (or it
+	// is missing): most starts join an existing bridge.
+	if swept || created || !tableExists() {
+		if err := syncRules(); err != nil {
+			return nil, err
+		}
 	}
 	if !n.Internal {
 		if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
@@ -99,21 +104,23 @@ func (m *Manager) Attach(n *Network, containerID string, pid int, ifname string,
 	return ep, nil
 }
 
-// ensureBridge makes n's bridge, with the gateway address, up.
-func ensureBridge(n *Network, ipn *net.IPNet) (netlink.Link, error) {
-	br, err := netlink.LinkByName(n.Bridge)
+// ensureBridge makes n's bridge, with the gateway address, up; created
+// says it was missing.
+func ensureBridge(n *Network, ipn *net.IPNet) (br netlink.Link, created bool, err error) {
+	br, err = netlink.LinkByName(n.Bridge)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
 		if !errors.As(err, &nf) {
-			return nil, fmt.Errorf("network %s: bridge %s: %w", n.Name, n.Bridge, err)
+			return nil, false, fmt.Errorf("network %s: bridge %s: %w", n.Name, n.Bridge, err)
 		}
+		created = true
 		la := netlink.NewLinkAttrs()
 		la.Name = n.Bridge
 		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: la}); err != nil && !errors.Is(err, unix.EEXIST) {
-			return nil, fmt.Errorf("network %s: create bridge %s: %w", n.Name, n.Bridge, err)
+			return nil, false, fmt.Errorf("network %s: create bridge %s: %w", n.Name, n.Bridge, err)
 		}
 		if br, err = netlink.LinkByName(n.Bridge); err != nil {
-			return nil, fmt.Errorf("network %s: bridge %s: %w", n.Name, n.Bridge, err)
+			return nil, false, fmt.Errorf("network %s: bridge %s: %w", n.Name, n.Bridge, err)
 		}
 	}
 	alias := bridgeAlias
@@ -122,17 +129,18 @@ func ensureBridge(n *Network, ipn *net.IPNet) (netlink.Link, error) {
 	}
 	if br.Attrs().Alias != alias {
 		if err := netlink.LinkSetAlias(br, alias); err != nil {
-			return nil, fmt.Errorf("network %s: mark bridge %s: %w", n.Name, n.Bridge, err)
+			return nil, false, fmt.Errorf("network %s: mark bridge %s: %w", n.Name, n.Bridge, err)
 		}
+		created = true // the rules did not know it as berth's
 	}
 	gw := &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP(n.Gateway).To4(), Mask: ipn.Mask}}
 	if err := netlink.AddrReplace(br, gw); err != nil {
-		return nil, fmt.Errorf("network %s: address %s on %s: %w", n.Name, gw.IPNet, n.Bridge, err)
+		return nil, false, fmt.Errorf("network %s: address %s on %s: %w", n.Name, gw.IPNet, n.Bridge, err)
 	}
 	if err := netlink.LinkSetUp(br); err != nil {
-		return nil, fmt.Errorf("network %s: bring %s up: %w", n.Name, n.Bridge, err)
+		return nil, false, fmt.Errorf("network %s: bring %s up: %w", n.Name, n.Bridge, err)
 	}
-	return br, nil
+	return br, created, nil
 }
 
 // deleteBridge removes a bridge device; a missing one is fine.
@@ -300,6 +308,15 @@ func (m *Manager) Sweep() error {
 }
 
 func (m *Manager) sweepLocked() error {
+	if _, err := m.sweepOnly(); err != nil {
+		return err
+	}
+	return syncRules()
+}
+
+// sweepOnly releases dead leases and unused user bridges; changed says a
+// bridge went (so the rules must be rebuilt).
+func (m *Manager) sweepOnly() (changed bool, err error) {
 	dirs, _ := os.ReadDir(m.StateDir)
 	for _, d := range dirs {
 		if !d.IsDir() {
@@ -322,10 +339,11 @@ func (m *Manager) sweepLocked() error {
 			_ = os.Remove(dir)
 			if isBerthBridge(d.Name()) {
 				_ = deleteBridge(d.Name())
+				changed = true
 			}
 		}
 	}
-	return syncRules()
+	return changed, nil
 }
 
 // Endpoints lists the live containers holding a lease on n.

@@ -118,6 +118,24 @@ func ifname(key expr.MetaKey, op expr.CmpOp, name string) []expr.Any {
 	return []expr.Any{&expr.Meta{Key: key, Register: 1}, &expr.Cmp{Op: op, Register: 1, Data: b}}
 }
 
+// tableExists reports whether table ip berth is there.
+func tableExists() bool {
+	c, err := nftables.New()
+	if err != nil {
+		return false
+	}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return false
+	}
+	for _, t := range tables {
+		if t.Name == TableName {
+			return true
+		}
+	}
+	return false
+}
+
 // BridgeRules counts the rules of table ip berth that name bridge: the
 // check that a removed network left nothing behind.
 func BridgeRules(bridge string) (int, error) {
