@@ -176,7 +176,7 @@ func (r *netRun) attach(pid int) (err error) {
 		if err != nil {
 			return fmt.Errorf("embedded DNS: %w", err)
 		}
-		r.dns = network.ServeDNS(pc, r.e.resolver(r.c.ID, r.nets), upstream)
+		r.dns = network.ServeDNS(pc, r.e.resolver(r.c.ID), upstream)
 	}
 	if err := r.publish(); err != nil {
 		return err
@@ -237,18 +237,25 @@ func (r *netRun) close() {
 }
 
 // resolver answers names for the container self: the names, aliases and
-// short IDs of running containers that share one of nets with it.
-func (e *Engine) resolver(self string, nets []*network.Network) network.Resolver {
-	onNet := map[string]bool{}
-	for _, n := range nets {
-		if n.UserDefined() {
-			onNet[n.ID] = true
-		}
-	}
+// short IDs of running containers that share one of its user-defined
+// networks — those of its record at query time, so a network connect
+// takes effect at once.
+func (e *Engine) resolver(self string) network.Resolver {
 	return func(name string) ([]net.IP, bool) {
 		all, err := e.Store.Containers()
 		if err != nil {
 			return nil, false
+		}
+		onNet := map[string]bool{}
+		for _, c := range all {
+			if c.ID != self {
+				continue
+			}
+			for _, att := range c.Net.Networks {
+				if att.Name != network.Bridge {
+					onNet[att.Network] = true
+				}
+			}
 		}
 		var ips []net.IP
 		found := false

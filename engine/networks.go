@@ -81,7 +81,8 @@ func (e *Engine) PruneNetworks(ctx context.Context) ([]string, error) {
 
 // ConnectNetwork joins a container to a network (docker network
 // connect). A running container gets its interface at once; its
-// embedded DNS server knows only the networks it started with.
+// embedded DNS server (if it started on a user network) reads the
+// record on every query, so it knows the new network's names too.
 func (e *Engine) ConnectNetwork(ctx context.Context, ref, containerRef string, aliases []string) error {
 	n, err := e.Networks().Get(ref)
 	if err != nil {

@@ -46,6 +46,14 @@ func (o *netFlags) options() engine.NetworkOptions {
 		DNS: o.dns, DNSSearch: o.dnsSearch, DNSOptions: o.dnsOptions, ExtraHosts: o.addHosts}
 }
 
+// warnDiscarded prints Docker's warning when ports are published on a
+// network mode that has none of its own.
+func (o *netFlags) warnDiscarded(w io.Writer, mode string) {
+	if (mode == "host" || mode == "none") && (len(o.publish) > 0 || o.publishAll) {
+		fmt.Fprintln(w, "WARNING: Published ports are discarded when using host network mode")
+	}
+}
+
 // containerPorts is what docker ps prints in PORTS for a running
 // container: published bindings, then exposed ports nobody published.
 func containerPorts(c *store.Container) string {
