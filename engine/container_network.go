@@ -136,7 +136,7 @@ func (e *Engine) startNetwork(c *store.Container, spec *runtime.Spec) (*netRun, 
 	for _, att := range c.Net.Networks {
 		n, err := e.Networks().Get(att.Network)
 		if err != nil {
-			return nil, fmt.Errorf("Error response from daemon: network %s not found", att.Name)
+			return nil, fmt.Errorf("network %s not found: it was removed; connect the container to another network (berth network connect) or recreate it", att.Name)
 		}
 		r.nets = append(r.nets, n)
 	}

@@ -97,7 +97,8 @@ func (m *Manager) Attach(n *Network, containerID string, pid int, ifname string,
 	ep.IP, ep.PrefixLen = ip.String(), prefixLen(ipn)
 	// Docker's MAC: 02:42 and the four bytes of the address.
 	ep.MAC = net.HardwareAddr{0x02, 0x42, ip[0], ip[1], ip[2], ip[3]}.String()
-	if err := plugVeth(ep, br, pid, defaultRoute); err != nil {
+	// An internal network has no way out: no default route through it.
+	if err := plugVeth(ep, br, pid, defaultRoute && !n.Internal); err != nil {
 		_ = m.release(n.Bridge, ep)
 		return nil, fmt.Errorf("connect container to network %s: %w", n.Name, err)
 	}
