@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,17 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 )
+
+// sweepNetworks repairs, at start-up, what killed supervisors left in
+// the host's network state (leases, veths, unused bridges).
+func (s *Server) sweepNetworks() {
+	if os.Geteuid() != 0 {
+		return
+	}
+	if err := s.eng.Networks().Sweep(); err != nil {
+		s.logf("network sweep: %v", err)
+	}
+}
 
 // networkRoute routes /networks paths; ok is false for any other path.
 func (s *Server) networkRoute(method, path string) (fn handler, name string, allowed, ok bool) {

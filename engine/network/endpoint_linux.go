@@ -298,21 +298,21 @@ func delVeth(name string) {
 // Sweep takes back the leases (and veths) of containers that no longer
 // run — their supervisor was killed — deletes user bridges nobody uses
 // (the next container to join recreates them), and rewrites the
-// firewall rules from the bridges that remain.
+// firewall rules when a bridge went or the table is missing.
 func (m *Manager) Sweep() error {
 	unlock, err := m.hostLock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	return m.sweepLocked()
-}
-
-func (m *Manager) sweepLocked() error {
-	if _, err := m.sweepOnly(); err != nil {
+	changed, err := m.sweepOnly()
+	if err != nil {
 		return err
 	}
-	return syncRules()
+	if changed || !tableExists() {
+		return syncRules()
+	}
+	return nil
 }
 
 // sweepOnly releases dead leases and unused user bridges; changed says a
