@@ -93,6 +93,9 @@ func (o *containerFlags) createOptions(cmd *cobra.Command, image string, args []
 		GroupAdd: o.groupAdd, ReadonlyRootfs: o.readOnly, PidsLimit: o.pidsLimit, Init: o.init,
 		AutoRemove: o.rm, Purpose: "run", Net: o.net.options(),
 	}
+	if err := o.net.validate(); err != nil {
+		return opts, err
+	}
 	o.net.warnDiscarded(cmd.ErrOrStderr(), o.network)
 	if cmd.Flags().Changed("entrypoint") {
 		opts.Entrypoint = []string{}

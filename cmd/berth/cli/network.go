@@ -7,13 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/network"
 	"github.com/berthkit/berth/engine/store"
+	"github.com/moby/moby/api/types/container"
+	network2 "github.com/moby/moby/api/types/network"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -54,6 +58,81 @@ func (o *netFlags) warnDiscarded(w io.Writer, mode string) {
 	}
 }
 
+// localOnly refuses the network verbs and port with --host: the daemon's
+// networks are reached with the docker client (docs/daemon.md).
+func localOnly(g *globalOptions, cmd *cobra.Command) error {
+	if g.host == "" {
+		return nil
+	}
+	return notRemote("berth "+cmd.CommandPath()[len(cmd.Root().Name())+1:], "use the docker client against the daemon (DOCKER_HOST="+g.host+" docker "+cmd.CommandPath()[len(cmd.Root().Name())+1:]+" ...)")
+}
+
+// validate parses the port flags, so that a bad one is refused before
+// anything is created, locally or by a daemon.
+func (o *netFlags) validate() error {
+	for _, p := range o.publish {
+		if _, err := network.ParsePublish(p); err != nil {
+			return err
+		}
+	}
+	for _, x := range o.expose {
+		if _, err := network.ParseExposed(x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyNetworkRequest puts the network options into Docker's create
+// request, for a daemon (client mode).
+func applyNetworkRequest(o engine.ContainerCreateOptions, cfg *container.Config, hc *container.HostConfig) *network2.NetworkingConfig {
+	n := o.Net
+	for _, spec := range n.Publish {
+		bs, _ := network.ParsePublish(spec) // validated by createOptions
+		for _, b := range bs {
+			p, err := network2.ParsePort(b.Key())
+			if err != nil {
+				continue
+			}
+			if hc.PortBindings == nil {
+				hc.PortBindings = network2.PortMap{}
+			}
+			pb := network2.PortBinding{}
+			if b.HostIP != "" {
+				pb.HostIP, _ = netip.ParseAddr(b.HostIP)
+			}
+			if b.HostPort != 0 {
+				pb.HostPort = strconv.Itoa(b.HostPort)
+			}
+			hc.PortBindings[p] = append(hc.PortBindings[p], pb)
+		}
+	}
+	hc.PublishAllPorts = n.PublishAll
+	for _, x := range n.Expose {
+		ports, _ := network.ParseExposed(x)
+		for _, s := range ports {
+			if p, err := network2.ParsePort(s); err == nil {
+				if cfg.ExposedPorts == nil {
+					cfg.ExposedPorts = network2.PortSet{}
+				}
+				cfg.ExposedPorts[p] = struct{}{}
+			}
+		}
+	}
+	for _, d := range n.DNS {
+		if a, err := netip.ParseAddr(d); err == nil {
+			hc.DNS = append(hc.DNS, a)
+		}
+	}
+	hc.DNSSearch, hc.DNSOptions, hc.ExtraHosts = n.DNSSearch, n.DNSOptions, n.ExtraHosts
+	if len(n.Aliases) == 0 {
+		return nil
+	}
+	return &network2.NetworkingConfig{EndpointsConfig: map[string]*network2.EndpointSettings{
+		o.NetworkMode: {Aliases: n.Aliases},
+	}}
+}
+
 // containerPorts is what docker ps prints in PORTS for a running
 // container: published bindings, then exposed ports nobody published.
 func containerPorts(c *store.Container) string {
@@ -87,6 +166,9 @@ func newPortCmd(g *globalOptions) *cobra.Command {
   berth port web 80/tcp`,
 		Args: requireArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := localOnly(g, cmd); err != nil {
+				return err
+			}
 			eng, err := g.engine()
 			if err != nil {
 				return err
@@ -160,6 +242,9 @@ func newNetworkCreateCmd(g *globalOptions) *cobra.Command {
 		Short: "Create a network",
 		Args:  requireArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := localOnly(g, cmd); err != nil {
+				return err
+			}
 			eng, err := g.engine()
 			if err != nil {
 				return err
@@ -220,6 +305,9 @@ func newNetworkLsCmd(g *globalOptions) *cobra.Command {
 		Short:   "List networks",
 		Args:    requireArgs(0, 0),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := localOnly(g, cmd); err != nil {
+				return err
+			}
 			eng, err := g.engine()
 			if err != nil {
 				return err
@@ -289,6 +377,9 @@ func newNetworkInspectCmd(g *globalOptions) *cobra.Command {
 		Short: "Display detailed information on one or more networks",
 		Args:  requireArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := localOnly(g, cmd); err != nil {
+				return err
+			}
 			eng, err := g.engine()
 			if err != nil {
 				return err
@@ -347,6 +438,9 @@ func newNetworkRmCmd(g *globalOptions) *cobra.Command {
 		Short:   "Remove one or more networks",
 		Args:    requireArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := localOnly(g, cmd); err != nil {
+				return err
+			}
 			eng, err := g.engine()
 			if err != nil {
 				return err
@@ -377,6 +471,9 @@ func newNetworkConnectCmd(g *globalOptions) *cobra.Command {
 		Short: "Connect a container to a network",
 		Args:  requireArgs(2, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := localOnly(g, cmd); err != nil {
+				return err
+			}
 			eng, err := g.engine()
 			if err != nil {
 				return err
@@ -395,6 +492,9 @@ func newNetworkDisconnectCmd(g *globalOptions) *cobra.Command {
 		Short: "Disconnect a container from a network",
 		Args:  requireArgs(2, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := localOnly(g, cmd); err != nil {
+				return err
+			}
 			eng, err := g.engine()
 			if err != nil {
 				return err
@@ -420,6 +520,9 @@ func newNetworkPruneCmd(g *globalOptions) *cobra.Command {
 				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
 					return nil
 				}
+			}
+			if err := localOnly(g, cmd); err != nil {
+				return err
 			}
 			eng, err := g.engine()
 			if err != nil {
