@@ -15,20 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Endpoint is a container's attachment to one network.
-type Endpoint struct {
-	NetworkID   string `json:"network_id"`
-	NetworkName string `json:"network_name"`
-	IP          string `json:"ip"`
-	PrefixLen   int    `json:"prefix_len"`
-	Gateway     string `json:"gateway"`
-	MAC         string `json:"mac"`
-	// HostVeth is the host end of the veth pair; Ifname the container's
-	// ("eth0", "eth1", ...).
-	HostVeth string `json:"host_veth"`
-	Ifname   string `json:"ifname"`
-}
-
 // lease is the content of a lease file <StateDir>/<bridge>/<ip>: the
 // container and its PID 1 (with its start time, against PID reuse), whose
 // death frees the address.
