@@ -127,12 +127,23 @@ func parseMAC(s string) (network.HardwareAddr, error) {
 
 // networkList is GET /networks.
 func (s *Server) networkList(w *responseWriter, r *request) error {
+	filters, err := filtersValue(r)
+	if err != nil {
+		return err
+	}
+	match, err := bnet.Filter(filters)
+	if err != nil {
+		return badRequestf("%s", err.Error())
+	}
 	nets, err := s.eng.Networks().List()
 	if err != nil {
 		return err
 	}
 	out := []network.Summary{}
 	for _, n := range nets {
+		if !match(n) {
+			continue
+		}
 		doc, err := s.networkDoc(n)
 		if err != nil {
 			return err

@@ -91,3 +91,34 @@ func TestCreateErrors(t *testing.T) {
 func TestNameservers(t *testing.T) {
 	assert.Equal(t, []string{"10.0.0.1", "::1"}, Nameservers([]byte("# c\nnameserver 10.0.0.1\nsearch x\nnameserver ::1\n")))
 }
+
+func TestFilter(t *testing.T) {
+	nets := []*Network{
+		{ID: "aaaa" + "0000000000000000000000000000000000000000000000000000000000000000"[:60], Name: "bridge", Driver: "bridge"},
+		{ID: "bbbb" + "0000000000000000000000000000000000000000000000000000000000000000"[:60], Name: "host", Driver: "host"},
+		{ID: "cccc" + "0000000000000000000000000000000000000000000000000000000000000000"[:60], Name: "app-net", Driver: "bridge", Labels: map[string]string{"team": "web"}},
+	}
+	names := func(filters ...string) []string {
+		match, err := Filter(filters)
+		require.NoError(t, err)
+		var out []string
+		for _, n := range nets {
+			if match(n) {
+				out = append(out, n.Name)
+			}
+		}
+		return out
+	}
+	assert.Equal(t, []string{"bridge", "host", "app-net"}, names())
+	assert.Equal(t, []string{"app-net"}, names("type=custom"))
+	assert.Equal(t, []string{"bridge", "host"}, names("type=builtin"))
+	assert.Equal(t, []string{"bridge", "app-net"}, names("driver=bridge"))
+	assert.Equal(t, []string{"app-net"}, names("name=app"))
+	assert.Equal(t, []string{"host"}, names("id=bbbb"))
+	assert.Equal(t, []string{"app-net"}, names("label=team=web"))
+	assert.Equal(t, []string{"bridge", "host"}, names("name=bridge", "name=host"))
+	for _, bad := range []string{"dangling=true", "type=weird", "name"} {
+		_, err := Filter([]string{bad})
+		assert.Error(t, err, bad)
+	}
+}

@@ -298,6 +298,7 @@ var networkHeaders = map[string]string{"ID": "NETWORK ID", "Name": "NAME", "Driv
 
 func newNetworkLsCmd(g *globalOptions) *cobra.Command {
 	var quiet bool
+	var filters []string
 	var format string
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
@@ -312,9 +313,19 @@ func newNetworkLsCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			nets, err := eng.Networks().List()
+			match, err := network.Filter(filters)
 			if err != nil {
 				return err
+			}
+			all, err := eng.Networks().List()
+			if err != nil {
+				return err
+			}
+			var nets []*network.Network
+			for _, n := range all {
+				if match(n) {
+					nets = append(nets, n)
+				}
 			}
 			if quiet {
 				format = "{{.ID}}"
@@ -331,6 +342,7 @@ func newNetworkLsCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display network IDs")
+	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output based on conditions provided (name, id, driver, type, label)")
 	cmd.Flags().StringVar(&format, "format", "", "format output using a Go template, 'table', 'table TEMPLATE' or 'json'")
 	return cmd
 }
