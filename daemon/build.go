@@ -61,12 +61,12 @@ func (s *Server) build(w *responseWriter, r *request) error {
 	}
 	opts.Dockerfile = dockerfile
 	switch mode := q.Get("networkmode"); mode {
-	case "", "default", "host":
-		opts.Network = "host"
-	case "none":
-		opts.Network = "none"
+	case "", "default", "bridge":
+		opts.Network = "bridge"
+	case "host", "none":
+		opts.Network = mode
 	default:
-		return badRequestf("network mode %q is not supported: use host or none", mode)
+		return badRequestf("network mode %q is not supported: use default, host or none", mode)
 	}
 	if raw := q.Get("buildargs"); raw != "" {
 		var args map[string]*string

@@ -124,6 +124,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.servers = append(s.servers, hs)
 	s.httpMu.Unlock()
+	s.sweepNetworks()
 	stop := context.AfterFunc(ctx, func() { _ = s.Shutdown(context.Background()) })
 	defer stop()
 	err := hs.Serve(ln)
@@ -259,6 +260,9 @@ func (s *Server) route(method, path string) (fn handler, name string, allowed bo
 			}
 		}
 		return nil, len(routes) > 0
+	}
+	if fn, name, allowed, ok := s.networkRoute(method, path); ok {
+		return fn, name, allowed
 	}
 	fixed := map[string][]route{
 		"/_ping":           {{"GET", s.ping}},

@@ -56,7 +56,7 @@ func (b *buildBackend) CreateContainer(ctx context.Context, req build.ContainerR
 		Env:         req.Env,
 		WorkingDir:  req.WorkingDir,
 		User:        req.User,
-		NetworkMode: req.Network,
+		NetworkMode: buildNetwork(req.Network),
 		Purpose:     req.Purpose,
 		NeverStarts: req.NeverStarts,
 	})
@@ -88,4 +88,13 @@ func (b *buildBackend) CommitContainer(ctx context.Context, id string, req build
 
 func (b *buildBackend) RemoveContainer(ctx context.Context, id string) error {
 	return b.e.RemoveContainer(ctx, id, true)
+}
+
+// buildNetwork is a RUN step's network: the default bridge, as Docker's,
+// unless the build says otherwise (docs/networking.md).
+func buildNetwork(m string) string {
+	if m == "" || m == "default" {
+		return "bridge"
+	}
+	return m
 }

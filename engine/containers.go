@@ -61,8 +61,10 @@ type ContainerCreateOptions struct {
 	Tty        bool
 	OpenStdin  bool
 	Labels     map[string]string
-	// NetworkMode is "host" (default) or "none".
+	// NetworkMode is "bridge" (default), "host", "none" or a network's
+	// name or ID; Net holds the other network flags.
 	NetworkMode    string
+	Net            NetworkOptions
 	Privileged     bool
 	CapAdd         []string
 	CapDrop        []string
@@ -196,6 +198,9 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	if purpose != "run" {
 		c.Builder, c.BuilderStart = supervisor()
 	}
+	if err := e.configureNetwork(c, opts.NetworkMode, opts.Net, imgCfg); err != nil {
+		return nil, err
+	}
 	if err := e.prepareContainerDir(c, lowers); err != nil {
 		_ = e.Store.DeleteContainer(id)
 		return nil, err
@@ -231,17 +236,12 @@ func requireRoot() error {
 
 func networkMode(m string) string {
 	if m == "" || m == "default" {
-		return "host"
+		return "bridge"
 	}
 	return m
 }
 
 func validateHostOptions(opts ContainerCreateOptions) error {
-	switch networkMode(opts.NetworkMode) {
-	case "host", "none":
-	default:
-		return fmt.Errorf("network %s not found: berth offers host (the default) and none", opts.NetworkMode)
-	}
 	if _, err := runtime.Capabilities(runtime.Security{CapAdd: opts.CapAdd, CapDrop: opts.CapDrop}); err != nil {
 		return err
 	}
@@ -532,6 +532,7 @@ type AttachedContainer struct {
 	started  time.Time
 	log      *jsonLog
 	copyDone chan struct{}
+	net      *netRun
 
 	once sync.Once
 	code int
@@ -566,6 +567,9 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 	}
 	spec.Process.ConsoleSize = opts.ConsoleSize
 	a := &AttachedContainer{ID: c.ID, e: e, ctx: context.WithoutCancel(ctx), c: c, copyDone: make(chan struct{})}
+	if a.net, err = e.startNetwork(c, spec); err != nil {
+		return nil, err
+	}
 	// Docker logs every container; berth skips those nobody could read:
 	// removed on exit (--rm, build steps).
 	if !c.Host.AutoRemove && c.Purpose == "run" && c.Host.LogConfig.Type != LogDriverNone {
@@ -584,6 +588,7 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 	a.started = time.Now()
 	rc, err := runtime.Start(spec, rio)
 	if err != nil {
+		a.net.close()
 		a.log.Close()
 		var se *runtime.StartError
 		if errors.As(err, &se) {
@@ -658,6 +663,7 @@ func (a *AttachedContainer) Resize(rows, cols uint16) error {
 func (a *AttachedContainer) Wait() (int, error) {
 	a.once.Do(func() {
 		st, err := a.rc.Wait()
+		a.net.close()
 		<-a.copyDone
 		if console := a.rc.Console(); console != nil {
 			console.Close()
@@ -674,6 +680,7 @@ func (a *AttachedContainer) Wait() (int, error) {
 		}
 		_, uerr := a.e.Store.UpdateContainer(a.ID, func(c *store.Container) error {
 			c.State = exited
+			c.Net.Endpoints, c.Net.Ports = nil, nil
 			return nil
 		})
 		if uerr != nil && !errors.Is(uerr, store.ErrNotFound) {
@@ -958,6 +965,7 @@ func (e *Engine) RemoveContainerVolumes(ctx context.Context, id string, force, v
 		return err
 	}
 	_ = runtime.CgroupFor("", c.ID).Destroy()
+	e.sweepNetworks()
 	if err := e.Store.DeleteContainer(c.ID); err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ type ContainerRequest struct {
 	Env        []string
 	WorkingDir string
 	User       string
-	Network    string // "host" (default) or "none"
+	Network    string // "" or "default" (the default bridge), "host" or "none"
 	// Purpose is "build" for RUN and metadata steps (the console prints
 	// "Running in"), "copy" for COPY and ADD.
 	Purpose string

@@ -41,6 +41,8 @@ type Container struct {
 	// Mounts are the container's binds, volumes and tmpfs mounts, resolved
 	// at create (volumes.go).
 	Mounts []MountPoint `json:"mounts,omitempty"`
+	// Net is the container's networking (container_network.go).
+	Net ContainerNet `json:"net,omitempty"`
 }
 
 // ContainerConfig mirrors the parts of Docker's container config Berth uses.

@@ -74,7 +74,7 @@ each step says whether it would be cached and why not.`,
 	f.BoolVar(&opts.rm, "rm", true, "remove intermediate containers after a build (also after a failed step)")
 	f.BoolVar(&opts.forceRm, "force-rm", false, "always remove intermediate containers")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "suppress the build output and print image ID on success")
-	f.StringVar(&opts.network, "network", "host", `networking mode for the RUN instructions: "host" or "none"`)
+	f.StringVar(&opts.network, "network", "default", `networking mode for the RUN instructions: "default" (the default bridge, with NAT), "host" or "none"`)
 	f.StringVar(&opts.traceFile, "trace", "", "record every build event as JSON lines in FILE")
 	f.BoolVar(&opts.explain, "explain", false, "run nothing: say which steps would be cached and why the others would run")
 	f.StringVar(&opts.platform, "platform", "", "set platform (only the host's is supported)")
@@ -91,9 +91,9 @@ func runBuild(ctx context.Context, g *globalOptions, opts *buildOptions) error {
 		BuildArgs: map[string]*string{}, Labels: map[string]string{},
 	}
 	switch opts.network {
-	case "", "host", "default", "none":
+	case "", "default", "bridge", "host", "none":
 	default:
-		return fmt.Errorf("network mode %q is not supported: use host or none", opts.network)
+		return fmt.Errorf("network mode %q is not supported: use default, host or none", opts.network)
 	}
 	for _, a := range opts.buildArgs {
 		k, v, ok := strings.Cut(a, "=")

@@ -152,7 +152,7 @@ func (r *psRow) CreatedAt() string { return createdAt(r.c.Created) }
 
 func (r *psRow) RunningFor() string { return createdSince(r.c.Created) }
 
-func (r *psRow) Ports() string { return "" }
+func (r *psRow) Ports() string { return containerPorts(r.c) }
 
 func (r *psRow) State() string { return r.c.State.Status }
 

@@ -31,9 +31,9 @@ func runBuildRemote(ctx context.Context, g *globalOptions, opts *buildOptions) e
 		return notRemote("--trace", "record the daemon's events with berth trace follow")
 	}
 	switch opts.network {
-	case "", "host", "default", "none":
+	case "", "default", "bridge", "host", "none":
 	default:
-		return fmt.Errorf("network mode %q is not supported: use host or none", opts.network)
+		return fmt.Errorf("network mode %q is not supported: use default, host or none", opts.network)
 	}
 	bo := build.Options{}
 	cleanup, err := resolveContext(opts, &bo)

@@ -173,7 +173,7 @@ container, snapshot and cache decision as a trace that lessons replay.`,
 	add("containers",
 		newRunCmd(g), newCreateCmd(g), newStartCmd(g), newPsCmd(g), newStopCmd(g), newKillCmd(g),
 		newRmCmd(g), newExecCmd(g), newLogsCmd(g), newPauseCmd(g), newUnpauseCmd(g), newWaitCmd(g),
-		newContainerCmd(g), newDiffCmd(g), newTopCmd(g),
+		newContainerCmd(g), newDiffCmd(g), newTopCmd(g), newNetworkCmd(g), newPortCmd(g),
 	)
 	add("containers", newVolumeCmd(g))
 	add("learn", newLessonCmd(g), newTraceCmd(g))
