@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthkit/berth/internal/crashpoint"
 	"golang.org/x/sys/unix"
 )
 
@@ -296,5 +297,6 @@ func (s *Store) DeleteContainer(id string) error {
 		}
 		return fmt.Errorf("remove container %s: %w", id[:12], err)
 	}
+	crashpoint.Hit("rm.renamed")
 	return os.RemoveAll(trash)
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthkit/berth/internal/crashpoint"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
@@ -40,6 +41,8 @@ type Store struct {
 	indexMu    sync.Mutex
 	indexKey   indexKey
 	indexCache *ocispec.Index // index.json as last parsed, for indexKey
+
+	cleanedAtOpen []string // leftovers Open removed (absolute paths)
 }
 
 // Open opens (creating if needed) the store at root. If no other Berth
@@ -154,12 +157,18 @@ func (s *Store) ensureLayoutFiles() error {
 func (s *Store) cleanLeftovers() {
 	entries, _ := os.ReadDir(s.TmpDir())
 	for _, e := range entries {
-		_ = os.RemoveAll(filepath.Join(s.TmpDir(), e.Name()))
+		p := filepath.Join(s.TmpDir(), e.Name())
+		if os.RemoveAll(p) == nil {
+			s.cleanedAtOpen = append(s.cleanedAtOpen, p)
+		}
 	}
 	layers, _ := os.ReadDir(s.LayersDir())
 	for _, e := range layers {
 		if strings.HasPrefix(e.Name(), ".tmp-") {
-			_ = os.RemoveAll(filepath.Join(s.LayersDir(), e.Name()))
+			p := filepath.Join(s.LayersDir(), e.Name())
+			if os.RemoveAll(p) == nil {
+				s.cleanedAtOpen = append(s.cleanedAtOpen, p)
+			}
 		}
 	}
 }
@@ -198,6 +207,7 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
+	crashpoint.Hit("write." + filepath.Base(path) + ".before-rename")
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
@@ -331,6 +341,11 @@ func (s *Store) PutBlob(r io.Reader, want digest.Digest, wantSize int64) (digest
 		os.Remove(tmp)
 	}()
 	digester := digest.Canonical.Digester()
+	if wantSize >= 0 {
+		// One byte more than announced is enough to know it is wrong: a
+		// hostile source cannot fill the disk past what it declared.
+		r = io.LimitReader(r, wantSize+1)
+	}
 	n, err := io.Copy(io.MultiWriter(f, digester.Hash()), r)
 	if err != nil {
 		return "", 0, fmt.Errorf("write blob: %w", err)
@@ -351,6 +366,7 @@ func (s *Store) PutBlob(r io.Reader, want digest.Digest, wantSize int64) (digest
 	if err := f.Close(); err != nil {
 		return "", 0, err
 	}
+	crashpoint.Hit("blob.before-rename")
 	if err := os.Rename(tmp, s.BlobPath(got)); err != nil {
 		return "", 0, fmt.Errorf("commit blob %s: %w", got, err)
 	}

@@ -346,17 +346,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // media type. The compression is also sniffed, so a layer whose media type
 // lies about it is reported rather than misread.
 func decompressFor(mediaType string, r io.Reader) (io.Reader, func(), error) {
-	var want string
-	switch mediaType {
-	// The "nondistributable" types are deprecated but still found in old images.
-	case ocispec.MediaTypeImageLayer, "application/vnd.oci.image.layer.nondistributable.v1.tar":
-		want = "tar"
-	case ocispec.MediaTypeImageLayerGzip, "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-		MediaTypeDockerLayer, "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip":
-		want = "gzip"
-	case ocispec.MediaTypeImageLayerZstd, "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd":
-		want = "zstd"
-	default:
+	want, ok := LayerCompression(mediaType)
+	if !ok {
 		return nil, nil, fmt.Errorf("media type %q is not a layer type Berth knows", mediaType)
 	}
 	br := bufio.NewReader(r)
