@@ -1,9 +1,11 @@
 package store
 
 import (
+	"archive/tar"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -20,6 +22,9 @@ const (
 	// MaxConfigSize bounds an image config: 8 MiB.
 	MaxConfigSize = 8 << 20
 )
+
+// MediaTypeDockerLayerTar is Docker's uncompressed layer.
+const MediaTypeDockerLayerTar = "application/vnd.docker.image.rootfs.diff.tar"
 
 // ErrInvalidImage marks a manifest, index or config that Berth refuses to
 // read: over a limit, not JSON, or with a field that cannot be right.
@@ -164,7 +169,7 @@ func DecodeConfig(data []byte) (ocispec.Image, error) {
 func LayerCompression(mediaType string) (string, bool) {
 	switch mediaType {
 	// The "nondistributable" types are deprecated but still found in old images.
-	case ocispec.MediaTypeImageLayer, "application/vnd.oci.image.layer.nondistributable.v1.tar":
+	case ocispec.MediaTypeImageLayer, "application/vnd.oci.image.layer.nondistributable.v1.tar", MediaTypeDockerLayerTar:
 		return "tar", true
 	case ocispec.MediaTypeImageLayerGzip, "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
 		MediaTypeDockerLayer, MediaTypeDockerForeignLayer:
@@ -173,4 +178,34 @@ func LayerCompression(mediaType string) (string, bool) {
 		return "zstd", true
 	}
 	return "", false
+}
+
+// CheckLayer reads a layer blob to its end from an untrusted source: its
+// compression must be the one mediaType announces, and what it
+// decompresses to must be a well-formed tar. It returns the uncompressed
+// size and digest (the diff ID, which the caller compares with the
+// config's). The error wraps ErrInvalidImage when the content is at fault.
+func CheckLayer(r io.Reader, mediaType string) (int64, digest.Digest, error) {
+	plain, closeFn, err := decompressFor(mediaType, r)
+	if err != nil {
+		return 0, "", invalidf("%v", err)
+	}
+	defer closeFn()
+	digester := digest.Canonical.Digester()
+	counted := &countingReader{r: io.TeeReader(plain, digester.Hash())}
+	tr := tar.NewReader(counted)
+	for {
+		_, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, "", invalidf("not a well-formed tar after decompression (%v)", err)
+		}
+	}
+	// The diff ID covers the whole stream, padding after the end marker included.
+	if _, err := io.Copy(io.Discard, counted); err != nil {
+		return 0, "", invalidf("decompress (%v)", err)
+	}
+	return counted.n, digester.Digest(), nil
 }

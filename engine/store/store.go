@@ -351,11 +351,14 @@ func (s *Store) PutBlob(r io.Reader, want digest.Digest, wantSize int64) (digest
 		return "", 0, fmt.Errorf("write blob: %w", err)
 	}
 	got := digester.Digest()
+	if wantSize >= 0 && n != wantSize {
+		if n > wantSize {
+			return "", 0, fmt.Errorf("blob %s is longer than the %d bytes expected: %w", want, wantSize, ErrInvalidDigest)
+		}
+		return "", 0, fmt.Errorf("blob %s is %d bytes, not the %d expected: %w", want, n, wantSize, ErrInvalidDigest)
+	}
 	if want != "" && got != want {
 		return "", 0, fmt.Errorf("blob %s: got %s: %w", want, got, ErrInvalidDigest)
-	}
-	if wantSize >= 0 && n != wantSize {
-		return "", 0, fmt.Errorf("blob %s: size %d, expected %d: %w", got, n, wantSize, ErrInvalidDigest)
 	}
 	if err := f.Sync(); err != nil {
 		return "", 0, fmt.Errorf("sync blob: %w", err)
