@@ -122,7 +122,9 @@ func hostileCases() []hostileCase {
 				return append(bytes.TrimRight(m, "}\n "), []byte(`,"annotations":{"pad":"`+strings.Repeat("a", store.MaxManifestSize)+`"}}`)...)
 			}},
 		{name: "manifest not JSON", kind: store.ErrInvalidImage, want: "manifest is not valid JSON",
-			raw: func(m []byte) []byte { return append([]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",`), m[:40]...) }},
+			raw: func(m []byte) []byte {
+				return append([]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",`), m[:40]...)
+			}},
 		{name: "manifest media type unknown", kind: ErrUnsupported, want: `is a "text/html", not an image berth can pull`,
 			craft: func(t *testing.T, cr *craftedRegistry, f *fixtureImage, m *ocispec.Manifest) {
 				m.MediaType = "text/html"
