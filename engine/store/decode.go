@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/berthkit/berth/engine/layer"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -30,9 +31,15 @@ const MediaTypeDockerLayerTar = "application/vnd.docker.image.rootfs.diff.tar"
 // read: over a limit, not JSON, or with a field that cannot be right.
 var ErrInvalidImage = errors.New("invalid image document")
 
-// invalidf returns an error wrapping ErrInvalidImage.
+// invalidError is an ErrInvalidImage whose text is only what is wrong.
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string        { return e.msg }
+func (e *invalidError) Is(target error) bool { return target == ErrInvalidImage }
+
+// invalidf returns an error matching ErrInvalidImage.
 func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrInvalidImage)
+	return &invalidError{msg: fmt.Sprintf(format, args...)}
 }
 
 // CheckDigest refuses a digest Berth cannot store content under: malformed,
@@ -57,7 +64,7 @@ func checkDescriptor(what string, d ocispec.Descriptor, max int64) error {
 		return invalidf("%s %s: size %d is negative", what, d.Digest, d.Size)
 	}
 	if max > 0 && d.Size > max {
-		return invalidf("%s %s is %d bytes, over berth's limit of %d bytes", what, d.Digest, d.Size, max)
+		return invalidf("%s %s is %d bytes, over berth's limit of %d bytes (%d MiB)", what, d.Digest, d.Size, max, max>>20)
 	}
 	return nil
 }
@@ -181,8 +188,9 @@ func LayerCompression(mediaType string) (string, bool) {
 }
 
 // CheckLayer reads a layer blob to its end from an untrusted source: its
-// compression must be the one mediaType announces, and what it
-// decompresses to must be a well-formed tar. It returns the uncompressed
+// compression must be the one mediaType announces, what it decompresses to
+// must be a well-formed tar, and no entry may be one that unpacking refuses
+// from its header alone (layer.CheckEntry). It returns the uncompressed
 // size and digest (the diff ID, which the caller compares with the
 // config's). The error wraps ErrInvalidImage when the content is at fault.
 func CheckLayer(r io.Reader, mediaType string) (int64, digest.Digest, error) {
@@ -195,12 +203,15 @@ func CheckLayer(r io.Reader, mediaType string) (int64, digest.Digest, error) {
 	counted := &countingReader{r: io.TeeReader(plain, digester.Hash())}
 	tr := tar.NewReader(counted)
 	for {
-		_, err := tr.Next()
+		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return 0, "", invalidf("not a well-formed tar after decompression (%v)", err)
+		}
+		if err := layer.CheckEntry(hdr); err != nil {
+			return 0, "", invalidf("it cannot be unpacked: %v", err)
 		}
 	}
 	// The diff ID covers the whole stream, padding after the end marker included.

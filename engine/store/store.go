@@ -377,6 +377,26 @@ func (s *Store) PutBlob(r io.Reader, want digest.Digest, wantSize int64) (digest
 	return got, n, nil
 }
 
+// VerifyBlob reads a stored blob whole and checks that its bytes hash to
+// its name and, when size >= 0, that it has that size. The error wraps
+// ErrInvalidDigest for a damaged copy, ErrNotFound for a missing one.
+func (s *Store) VerifyBlob(d digest.Digest, size int64) error {
+	f, err := s.OpenBlob(d)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	digester := d.Algorithm().Digester()
+	n, err := io.Copy(digester.Hash(), f)
+	if err != nil {
+		return fmt.Errorf("read blob %s: %w", d, err)
+	}
+	if got := digester.Digest(); got != d || (size >= 0 && n != size) {
+		return fmt.Errorf("blob %s: stored copy hashes to %s (%d bytes): %w", d, got, n, ErrInvalidDigest)
+	}
+	return nil
+}
+
 // PutBlobBytes stores a small blob.
 func (s *Store) PutBlobBytes(data []byte) (digest.Digest, error) {
 	d := digest.FromBytes(data)
