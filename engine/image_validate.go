@@ -68,6 +68,22 @@ func (e *Engine) ValidateImages(ctx context.Context, names []string) (results []
 	return results, layoutErr, nil
 }
 
+// StoreLeftovers lists what crashes and interrupted commands left in the
+// store (temp entries, unreferenced blobs and unpacked layers, dangling
+// build cache entries), changing nothing. Leftovers are not damage: every
+// listed image stays whole while they are there.
+func (e *Engine) StoreLeftovers() (*store.Garbage, error) {
+	return e.Store.FindGarbage()
+}
+
+// RepairStore removes the leftovers StoreLeftovers lists and returns them,
+// with the temp entries opening the store already removed (those of a
+// killed command, when no other berth process had the store open).
+func (e *Engine) RepairStore() (removed *store.Garbage, cleanedAtOpen []string, err error) {
+	removed, err = e.Store.Repair()
+	return removed, e.Store.CleanedAtOpen(), err
+}
+
 // treeSize adds up the sizes of the regular files below dir (0 if it is gone).
 func treeSize(dir string) int64 {
 	var total int64

@@ -41,6 +41,7 @@ func Params(t *testing.T, dir string) testscript.Params {
 			"killload": killLoadCmd,
 			"tmpempty": tmpEmptyCmd,
 			"imageid":  imageIDCmd,
+			"crashat":  crashAtCmd,
 		},
 	}
 }
