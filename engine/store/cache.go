@@ -120,6 +120,9 @@ func (s *Store) danglingCache(live map[digest.Digest]bool) []string {
 		}
 		for _, n := range names {
 			path := filepath.Join(dir, n.Name())
+			if strings.HasPrefix(n.Name(), ".tmp-") && !parentGone {
+				continue // being written, or a temp leftover (tempLeftovers)
+			}
 			if parentGone {
 				out = append(out, path)
 				continue

@@ -14,9 +14,11 @@ import (
 // needs: what deletions leave for the garbage collector, and what a crash
 // leaves at any instant. Paths are absolute.
 type Garbage struct {
-	// Temp are ingest files, staging and half unpacked or half removed
-	// layer directories (tmp/*, layers/.tmp-*), listed only when no other
-	// berth process has the store open (then they may be live).
+	// Temp are ingest files, staging directories, half unpacked or half
+	// removed layers and half written files (tmp/*, and .tmp-* beside
+	// index.json, layers, container records and cache entries), listed
+	// only when no other berth process has the store open (then they may
+	// be live).
 	Temp []string
 	// Blobs are blobs no listed image names. While other berth processes
 	// have the store open, blobs younger than an hour are left out: they
@@ -188,18 +190,8 @@ func (s *Store) findGarbageAndTemp() (*Garbage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.othersActive() {
-		return g, nil
-	}
-	entries, _ := os.ReadDir(s.TmpDir())
-	for _, e := range entries {
-		g.Temp = append(g.Temp, filepath.Join(s.TmpDir(), e.Name()))
-	}
-	layers, _ := os.ReadDir(s.LayersDir())
-	for _, e := range layers {
-		if strings.HasPrefix(e.Name(), ".tmp-") {
-			g.Temp = append(g.Temp, filepath.Join(s.LayersDir(), e.Name()))
-		}
+	if !s.othersActive() {
+		g.Temp = s.tempLeftovers()
 	}
 	return g, nil
 }

@@ -152,25 +152,47 @@ func (s *Store) ensureLayoutFiles() error {
 }
 
 // cleanLeftovers removes what killed processes left: ingest files, half
-// unpacked layers, half written cache entries. Called only while holding the
-// exclusive active lock, so no other process is working.
+// unpacked or half removed layers, half written index, records and cache
+// entries. Called only while holding the exclusive active lock, so no other
+// process is working.
 func (s *Store) cleanLeftovers() {
-	entries, _ := os.ReadDir(s.TmpDir())
-	for _, e := range entries {
-		p := filepath.Join(s.TmpDir(), e.Name())
+	for _, p := range s.tempLeftovers() {
 		if os.RemoveAll(p) == nil {
 			s.cleanedAtOpen = append(s.cleanedAtOpen, p)
 		}
 	}
-	layers, _ := os.ReadDir(s.LayersDir())
-	for _, e := range layers {
-		if strings.HasPrefix(e.Name(), ".tmp-") {
-			p := filepath.Join(s.LayersDir(), e.Name())
-			if os.RemoveAll(p) == nil {
-				s.cleanedAtOpen = append(s.cleanedAtOpen, p)
+}
+
+// tempLeftovers lists the store's temp entries: everything under tmp/, and
+// the ".tmp-" files and directories that atomic writes, layer unpacking and
+// layer removal make beside their targets (in the root, layers/, each
+// container's directory and each cache directory). Only a killed process
+// leaves them once no berth process has the store open.
+func (s *Store) tempLeftovers() []string {
+	var out []string
+	entries, _ := os.ReadDir(s.TmpDir())
+	for _, e := range entries {
+		out = append(out, filepath.Join(s.TmpDir(), e.Name()))
+	}
+	dotTmp := func(dir string) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".tmp-") {
+				out = append(out, filepath.Join(dir, e.Name()))
 			}
 		}
 	}
+	dotTmp(s.root)
+	dotTmp(s.LayersDir())
+	for _, parent := range []string{s.ContainersDir(), s.CacheDir()} {
+		subdirs, _ := os.ReadDir(parent)
+		for _, d := range subdirs {
+			if d.IsDir() {
+				dotTmp(filepath.Join(parent, d.Name()))
+			}
+		}
+	}
+	return out
 }
 
 // TempDir makes a fresh directory under tmp/ that Open removes if this
