@@ -196,6 +196,10 @@ func (s *Store) findGarbageAndTemp() (*Garbage, error) {
 	return g, nil
 }
 
+// Alone reports whether no other berth process (and no other Store in this
+// one) has the store open, so that nothing is being written by anyone else.
+func (s *Store) Alone() bool { return !s.othersActive() }
+
 // CleanedAtOpen lists the temp entries Open removed because no other berth
 // process had the store open: the leftovers of a killed command.
 func (s *Store) CleanedAtOpen() []string { return s.cleanedAtOpen }

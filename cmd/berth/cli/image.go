@@ -144,24 +144,30 @@ func runImageValidate(ctx context.Context, g *globalOptions, opts *validateOptio
 		return err
 	}
 	if opts.repair {
-		removed, atOpen, err := eng.RepairStore()
+		removed, err := eng.RepairStore(ctx)
+		if removed != nil {
+			printLeftovers(opts.out, "Removed", removed)
+		}
 		if err != nil {
 			return fmt.Errorf("repair the store: %w", err)
 		}
-		printLeftovers(opts.out, "Removed", removed, len(atOpen))
 	}
 	results, layoutErr, err := eng.ValidateImages(ctx, opts.images)
 	if err != nil {
 		return err
 	}
 	if len(opts.images) == 0 && !opts.repair {
-		// Opening the store alone already removed a killed command's temp
-		// entries: say so, or a kill would look like it left nothing.
-		if atOpen := eng.Store.CleanedAtOpen(); len(atOpen) > 0 {
-			printLeftovers(opts.out, "Removed", &store.Garbage{}, len(atOpen))
-		}
 		if left, err := eng.StoreLeftovers(); err == nil && !left.Empty() {
-			printLeftovers(opts.out, "Leftovers (not damage; `berth image validate --repair` removes them)", left, 0)
+			// Opening the store alone already removed a killed command's
+			// temp entries: say so, or a kill would look like it left
+			// nothing.
+			if left.TempAtOpen > 0 {
+				printLeftovers(opts.out, "Removed", &engine.Leftovers{Garbage: &store.Garbage{}, TempAtOpen: left.TempAtOpen})
+				left.TempAtOpen = 0
+			}
+			if !left.Empty() {
+				printLeftovers(opts.out, "Leftovers (not damage; `berth image validate --repair` removes them)", left)
+			}
 		}
 	}
 	failed := 0
@@ -187,7 +193,7 @@ func runImageValidate(ctx context.Context, g *globalOptions, opts *validateOptio
 
 // printLeftovers prints one line per kind of leftover, under a heading,
 // or "Removed: nothing" when repairing found nothing.
-func printLeftovers(w io.Writer, heading string, g *store.Garbage, tempAtOpen int) {
+func printLeftovers(w io.Writer, heading string, left *engine.Leftovers) {
 	var lines []string
 	add := func(n int, one, many string) {
 		switch {
@@ -197,7 +203,9 @@ func printLeftovers(w io.Writer, heading string, g *store.Garbage, tempAtOpen in
 			lines = append(lines, fmt.Sprintf("%d %s", n, many))
 		}
 	}
-	add(len(g.Temp)+tempAtOpen, "temp entry of a killed command", "temp entries of killed commands")
+	g := left.Garbage
+	add(len(g.Temp)+left.TempAtOpen, "temp entry of a killed command", "temp entries of killed commands")
+	add(len(left.BuildContainers), "intermediate container of a killed build", "intermediate containers of killed builds")
 	if n := len(g.Blobs) + len(g.Stray); n > 0 {
 		add(n, "blob no image uses", "blobs no image uses")
 		lines[len(lines)-1] += " (" + humanSize(g.Bytes) + ")"
