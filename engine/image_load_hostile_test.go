@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
@@ -214,4 +215,36 @@ func writeOver(path string, data []byte) error {
 		return err
 	}
 	return os.WriteFile(path, data, 0o644)
+}
+
+// FuzzLoad feeds arbitrary archives to Load: no input may panic, and
+// whatever loads validates (the store's validator recomputes every digest
+// and diff ID).
+func FuzzLoad(f *testing.F) {
+	plain := imgLayerTar(&testing.T{}, imgFile{"etc/hostname", "berth\n"})
+	gz := imgGzip(plain)
+	sound := hostileOCI{layer: gz, mediaType: ocispec.MediaTypeImageLayerGzip, diffID: digest.FromBytes(plain)}
+	f.Add(sound.archive(&testing.T{}))
+	f.Add(imgDockerArchive(&testing.T{}, plain))
+	f.Add(imgGzip(imgDockerArchive(&testing.T{}, plain)))
+	e, err := engine.Open(f.TempDir(), engine.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { e.Close() })
+	f.Fuzz(func(t *testing.T, archive []byte) {
+		loaded, err := e.Load(context.Background(), bytes.NewReader(archive))
+		if err != nil {
+			return
+		}
+		for _, l := range loaded {
+			img, err := e.Store.Image(l.ID.String())
+			if err != nil {
+				t.Fatalf("loaded image %s is not listed: %v", l.ID, err)
+			}
+			if err := store.Validate(e.Store, img); err != nil {
+				t.Fatalf("loaded image does not validate: %v", err)
+			}
+		}
+	})
 }

@@ -11,8 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
+	"github.com/berthkit/berth/engine/layer"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -362,19 +361,11 @@ func decompressFor(mediaType string, r io.Reader) (io.Reader, func(), error) {
 	if got != want {
 		return nil, nil, fmt.Errorf("media type %s says %s but the blob is %s", mediaType, want, got)
 	}
-	switch got {
-	case "gzip":
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("gzip: %w", err)
-		}
-		return zr, func() { zr.Close() }, nil
-	case "zstd":
-		zr, err := zstd.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("zstd: %w", err)
-		}
-		return zr, zr.Close, nil
+	// layer.Decompress bounds what a hostile stream can make it allocate
+	// (zstd's window), as unpacking does.
+	zr, err := layer.Decompress(br)
+	if err != nil {
+		return nil, nil, err
 	}
-	return br, func() {}, nil
+	return zr, func() { zr.Close() }, nil
 }
