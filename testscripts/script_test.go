@@ -42,6 +42,7 @@ func Params(t *testing.T, dir string) testscript.Params {
 			"tmpempty": tmpEmptyCmd,
 			"imageid":  imageIDCmd,
 			"crashat":  crashAtCmd,
+			"hostile":  hostileCmd,
 		},
 	}
 }

@@ -161,7 +161,7 @@ func hostileCases() []hostileCase {
 			craft: func(t *testing.T, cr *craftedRegistry, f *fixtureImage, m *ocispec.Manifest) {
 				setConfig(t, cr, f, m, func(c *ocispec.Image) { c.RootFS.DiffIDs = c.RootFS.DiffIDs[:1] })
 			}},
-		{name: "truncated gzip", kind: ErrInvalid, want: "cannot be unpacked",
+		{name: "truncated gzip", kind: ErrInvalid, want: "is refused: it does not decompress",
 			craft: func(t *testing.T, cr *craftedRegistry, f *fixtureImage, m *ocispec.Manifest) {
 				setLayer(cr, m, 1, f.Layers[1].Blob[:len(f.Layers[1].Blob)/2])
 			}},

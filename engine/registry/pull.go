@@ -486,7 +486,7 @@ func (p *puller) downloadLayer(ctx context.Context, sess *Session, desc ocispec.
 	}
 	if c.err != nil {
 		return 0, "", &Error{Kind: ErrInvalid, Err: c.err,
-			Msg: fmt.Sprintf("layer %s from %s cannot be unpacked: %v; nothing was tagged", desc.Digest, sess.Host(), c.err)}
+			Msg: fmt.Sprintf("layer %s from %s is refused: %v; nothing was tagged", desc.Digest, sess.Host(), c.err)}
 	}
 	return c.n, c.diffID, nil
 }

@@ -200,12 +200,17 @@ func CheckLayer(r io.Reader, mediaType string) (int64, digest.Digest, error) {
 	}
 	defer closeFn()
 	digester := digest.Canonical.Digester()
-	counted := &countingReader{r: io.TeeReader(plain, digester.Hash())}
+	source := &errorNoting{r: plain}
+	counted := &countingReader{r: io.TeeReader(source, digester.Hash())}
 	tr := tar.NewReader(counted)
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
+		}
+		if source.err != nil {
+			// The compressed stream broke (truncated, corrupt), not the tar.
+			return 0, "", invalidf("it does not decompress (%v)", source.err)
 		}
 		if err != nil {
 			return 0, "", invalidf("not a well-formed tar after decompression (%v)", err)
@@ -216,7 +221,22 @@ func CheckLayer(r io.Reader, mediaType string) (int64, digest.Digest, error) {
 	}
 	// The diff ID covers the whole stream, padding after the end marker included.
 	if _, err := io.Copy(io.Discard, counted); err != nil {
-		return 0, "", invalidf("decompress (%v)", err)
+		return 0, "", invalidf("it does not decompress (%v)", err)
 	}
 	return counted.n, digester.Digest(), nil
+}
+
+// errorNoting remembers the first error other than io.EOF its reader
+// returned, so a broken compressed stream is told from a broken tar.
+type errorNoting struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errorNoting) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }

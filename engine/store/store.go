@@ -58,9 +58,6 @@ func Open(root string) (*Store, error) {
 			return nil, fmt.Errorf("create store directory: %w", err)
 		}
 	}
-	if err := s.ensureLayoutFiles(); err != nil {
-		return nil, err
-	}
 	active, err := os.OpenFile(filepath.Join(s.root, "active.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open store lock: %w", err)
@@ -74,6 +71,12 @@ func Open(root string) (*Store, error) {
 		return nil, fmt.Errorf("lock store: %w", err)
 	}
 	s.activeLock = active
+	// Only under the shared lock: another Open that found itself alone
+	// would take this write's temp file for a killed process's leftover.
+	if err := s.ensureLayoutFiles(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
