@@ -314,14 +314,18 @@ func (p *puller) pullLayers(ctx context.Context, sess *Session, layers []ocispec
 	results := make([]*layerResult, len(layers))
 	var todo []int
 	vouched := vouchedDiffIDs(p.s)
+	known := map[digest.Digest]int64{}
 	for i, l := range layers {
 		results[i] = &layerResult{size: -1, done: make(chan struct{})}
 		id := l.Digest.Encoded()[:12]
-		reuse, err := p.reusable(l, diffIDs[i], vouched)
+		reuse, size, err := p.reusable(l, diffIDs[i], vouched)
 		if err != nil {
 			return nil, err
 		}
 		if reuse {
+			if size >= 0 {
+				known[l.Digest] = size
+			}
 			progress.Done(id, "Already exists")
 			close(results[i].done)
 			p.emit(trace.Event{Type: trace.PullBlob, Blob: &trace.BlobInfo{
@@ -394,7 +398,6 @@ func (p *puller) pullLayers(ctx context.Context, sess *Session, layers []ocispec
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	known := map[digest.Digest]int64{}
 	for i, res := range results {
 		if res.size >= 0 {
 			known[layers[i].Digest] = res.size
@@ -409,26 +412,28 @@ func (p *puller) pullLayers(ctx context.Context, sess *Session, layers []ocispec
 // a deleted image) is verified now: a copy whose bytes do not match its
 // digest is removed and fetched again; one whose content is not the diff ID
 // the config names refuses the pull.
-func (p *puller) reusable(l ocispec.Descriptor, diffID digest.Digest, vouched map[digest.Digest]digest.Digest) (bool, error) {
+//
+// It returns the layer's uncompressed size when it had to count it, else -1.
+func (p *puller) reusable(l ocispec.Descriptor, diffID digest.Digest, vouched map[digest.Digest]digest.Digest) (bool, int64, error) {
 	size, err := p.s.BlobSize(l.Digest)
 	if err != nil || size != l.Size {
-		return false, nil
+		return false, -1, nil
 	}
 	if vouched[l.Digest] == diffID {
-		return true, nil
+		return true, -1, nil
 	}
-	blobDigest, _, gotDiffID, err := verifyStoredLayer(p.s, l)
+	blobDigest, n, gotDiffID, err := verifyStoredLayer(p.s, l)
 	if blobDigest != "" && blobDigest != l.Digest {
 		// A stored blob that does not match its name: replace it.
-		return false, p.s.DeleteBlob(l.Digest)
+		return false, -1, p.s.DeleteBlob(l.Digest)
 	}
 	if err != nil {
-		return false, fmt.Errorf("layer %s (already stored) is refused: %w; nothing was tagged", l.Digest, err)
+		return false, -1, fmt.Errorf("layer %s (already stored) is refused: %w; nothing was tagged", l.Digest, err)
 	}
 	if gotDiffID != diffID {
-		return false, diffIDError(l.Digest, "the store", gotDiffID, diffID)
+		return false, -1, diffIDError(l.Digest, "the store", gotDiffID, diffID)
 	}
-	return true, nil
+	return true, n, nil
 }
 
 // diffIDError says that a layer does not uncompress to the diff ID the
