@@ -143,6 +143,11 @@ func (s *Store) removeGarbage(g *Garbage, withTemp bool) (GCResult, error) {
 		if err := os.RemoveAll(p); err == nil {
 			res.CacheFreed++
 		}
+		// A parent's directory goes with its last entry (Remove refuses
+		// a directory that is not empty).
+		if dir := filepath.Dir(p); dir != s.CacheDir() {
+			_ = os.Remove(dir)
+		}
 	}
 	if withTemp {
 		for _, p := range g.Temp {
