@@ -356,6 +356,14 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 		if err := json.Unmarshal(data, &base.Manifest); err != nil {
 			return nil, fmt.Errorf("manifest %s: %w", desc.Digest, err)
 		}
+		// Written by hand or by another tool, a layer digest may be
+		// anything: refuse it here rather than let a caller that shortens
+		// it to 12 characters trip on it.
+		for _, l := range base.Manifest.Layers {
+			if err := l.Digest.Validate(); err != nil {
+				return nil, fmt.Errorf("manifest %s listed in index.json: layer digest %q: %v (the store is damaged; `berth image validate` tells more)", desc.Digest, l.Digest, err)
+			}
+		}
 		cfg, err := s.ReadBlob(base.Manifest.Config.Digest)
 		if err != nil {
 			return nil, fmt.Errorf("config %s: %w", base.Manifest.Config.Digest, err)
