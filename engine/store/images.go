@@ -371,6 +371,11 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 		if err := json.Unmarshal(cfg, &base.Config); err != nil {
 			return nil, fmt.Errorf("config %s: %w", base.Manifest.Config.Digest, err)
 		}
+		for _, d := range base.Config.RootFS.DiffIDs {
+			if err := d.Validate(); err != nil {
+				return nil, fmt.Errorf("config %s: diff ID %q: %v (the store is damaged; `berth image validate` tells more)", base.Manifest.Config.Digest, d, err)
+			}
+		}
 		base.Ext = unmarshalExt(cfg)
 		base.ID = base.Manifest.Config.Digest
 		s.parsed.Store(desc.Digest, base)
