@@ -196,7 +196,7 @@ func (s *Store) findGarbageAndTemp() (*Garbage, error) {
 		return nil, err
 	}
 	if !s.othersActive() {
-		g.Temp = s.tempLeftovers()
+		g.Temp = s.tempLeftovers(true)
 	}
 	return g, nil
 }

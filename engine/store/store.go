@@ -159,7 +159,7 @@ func (s *Store) ensureLayoutFiles() error {
 // entries. Called only while holding the exclusive active lock, so no other
 // process is working.
 func (s *Store) cleanLeftovers() {
-	for _, p := range s.tempLeftovers() {
+	for _, p := range s.tempLeftovers(false) {
 		if os.RemoveAll(p) == nil {
 			s.cleanedAtOpen = append(s.cleanedAtOpen, p)
 		}
@@ -168,10 +168,11 @@ func (s *Store) cleanLeftovers() {
 
 // tempLeftovers lists the store's temp entries: everything under tmp/, and
 // the ".tmp-" files and directories that atomic writes, layer unpacking and
-// layer removal make beside their targets (in the root, layers/, each
-// container's directory and each cache directory). Only a killed process
-// leaves them once no berth process has the store open.
-func (s *Store) tempLeftovers() []string {
+// layer removal make beside their targets (in the root and layers/, and
+// with deep in each container's and each cache directory, which costs a
+// directory read each: Repair looks there, not every Open). Only a killed
+// process leaves them once no berth process has the store open.
+func (s *Store) tempLeftovers(deep bool) []string {
 	var out []string
 	entries, _ := os.ReadDir(s.TmpDir())
 	for _, e := range entries {
@@ -187,6 +188,9 @@ func (s *Store) tempLeftovers() []string {
 	}
 	dotTmp(s.root)
 	dotTmp(s.LayersDir())
+	if !deep {
+		return out
+	}
 	for _, parent := range []string{s.ContainersDir(), s.CacheDir()} {
 		subdirs, _ := os.ReadDir(parent)
 		for _, d := range subdirs {
