@@ -60,6 +60,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzApply -fuzztime 60s ./engine/layer
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./engine/dockerfile
 	$(GO) test -run '^$$' -fuzz FuzzCacheKey -fuzztime 60s ./engine/build
+	$(GO) test -run '^$$' -fuzz FuzzDecodeImageDocuments -fuzztime 60s -fuzzminimizetime 10s ./engine/store
+	$(GO) test -run '^$$' -fuzz FuzzCheckLayer -fuzztime 60s -fuzzminimizetime 10s ./engine/store
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s -fuzzminimizetime 10s ./engine
+	$(GO) test -run '^$$' -fuzz FuzzContainerCreate -fuzztime 60s -fuzzminimizetime 10s ./daemon
+	$(GO) test -run '^$$' -fuzz FuzzBuildQuery -fuzztime 60s -fuzzminimizetime 10s ./daemon
 
 demo: demo-deps build
 	./scripts/demo.sh

@@ -42,6 +42,8 @@ func Params(t *testing.T, dir string) testscript.Params {
 			"tmpempty": tmpEmptyCmd,
 			"imageid":  imageIDCmd,
 			"tmpstore": tmpStoreCmd,
+			"crashat":  crashAtCmd,
+			"hostile":  hostileCmd,
 		},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthkit/berth/internal/crashpoint"
 	"golang.org/x/sys/unix"
 )
 
@@ -351,5 +352,6 @@ func (s *Store) DeleteContainer(id string) error {
 		}
 		return fmt.Errorf("remove container %s: %w", id[:12], err)
 	}
+	crashpoint.Hit("rm.renamed")
 	return os.RemoveAll(trash)
 }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berthkit/berth/internal/crashpoint"
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
 	specs "github.com/opencontainers/image-spec/specs-go"
@@ -274,10 +275,18 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 	if len(opts.LayerSizes) == len(layers) && len(layers) > 0 {
 		annotations[AnnotationLayerSizes] = FormatLayerSizes(opts.LayerSizes)
 	}
+	crashpoint.Hit("image.blobs-stored")
 	err = s.UpdateIndex(func(idx *ocispec.Index) error {
 		for _, d := range idx.Manifests {
 			if d.Digest == manifestDesc.Digest {
 				return errUnchanged // already listed
+			}
+		}
+		// Checked again under the lock: a garbage collection may have run
+		// since the blobs were written, and nothing referred to them yet.
+		for _, l := range layers {
+			if !s.HasBlob(l.Digest) {
+				return fmt.Errorf("layer blob %s was removed while the image was made: %w", l.Digest, ErrNotFound)
 			}
 		}
 		entry := manifestDesc
@@ -347,12 +356,25 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 		if err := json.Unmarshal(data, &base.Manifest); err != nil {
 			return nil, fmt.Errorf("manifest %s: %w", desc.Digest, err)
 		}
+		// Written by hand or by another tool, a layer digest may be
+		// anything: refuse it here rather than let a caller that shortens
+		// it to 12 characters trip on it.
+		for _, l := range base.Manifest.Layers {
+			if err := l.Digest.Validate(); err != nil {
+				return nil, fmt.Errorf("manifest %s listed in index.json: layer digest %q: %v (the store is damaged; `berth image validate` tells more)", desc.Digest, l.Digest, err)
+			}
+		}
 		cfg, err := s.ReadBlob(base.Manifest.Config.Digest)
 		if err != nil {
 			return nil, fmt.Errorf("config %s: %w", base.Manifest.Config.Digest, err)
 		}
 		if err := json.Unmarshal(cfg, &base.Config); err != nil {
 			return nil, fmt.Errorf("config %s: %w", base.Manifest.Config.Digest, err)
+		}
+		for _, d := range base.Config.RootFS.DiffIDs {
+			if err := d.Validate(); err != nil {
+				return nil, fmt.Errorf("config %s: diff ID %q: %v (the store is damaged; `berth image validate` tells more)", base.Manifest.Config.Digest, d, err)
+			}
 		}
 		base.Ext = unmarshalExt(cfg)
 		base.ID = base.Manifest.Config.Digest
@@ -665,6 +687,10 @@ func (s *Store) DeleteImage(id digest.Digest) error {
 	if err != nil {
 		return err
 	}
+	// Unreferenced first, removed second: a crash here leaves only
+	// unreferenced files, which the next GC or `image validate --repair`
+	// removes.
+	crashpoint.Hit("rmi.unreferenced")
 	_, err = s.gcLocked()
 	return err
 }
@@ -689,72 +715,11 @@ func (s *Store) GC() (GCResult, error) {
 }
 
 func (s *Store) gcLocked() (GCResult, error) {
-	var res GCResult
-	images, err := s.Images()
+	g, err := s.findGarbage()
 	if err != nil {
-		return res, err
+		return GCResult{}, err
 	}
-	liveBlobs := map[digest.Digest]bool{}
-	liveChains := map[string]bool{}
-	liveImages := map[digest.Digest]bool{}
-	for _, img := range images {
-		liveImages[img.ID] = true
-		liveBlobs[img.ManifestDigest] = true
-		liveBlobs[img.Manifest.Config.Digest] = true
-		for _, l := range img.Manifest.Layers {
-			liveBlobs[l.Digest] = true
-		}
-		for _, c := range img.ChainIDs() {
-			liveChains[c.Encoded()] = true
-		}
-	}
-	containers, err := s.Containers()
-	if err != nil {
-		return res, err
-	}
-	for _, c := range containers {
-		for _, chain := range c.LayerChainIDs {
-			liveChains[strings.TrimPrefix(chain, "sha256:")] = true
-		}
-	}
-	blobs, err := s.Blobs()
-	if err != nil {
-		return res, err
-	}
-	// Blobs go in before the index entry that names them, so a blob no image
-	// names may belong to an image another berth process is writing right
-	// now. While others have the store open, recent ones wait for a later GC.
-	var graceCutoff time.Time
-	if s.othersActive() {
-		graceCutoff = time.Now().Add(-ingestGrace)
-	}
-	for _, d := range blobs {
-		if liveBlobs[d] {
-			continue
-		}
-		if st, err := os.Stat(s.BlobPath(d)); err == nil {
-			if !graceCutoff.IsZero() && st.ModTime().After(graceCutoff) {
-				continue
-			}
-			res.BytesFreed += st.Size()
-		}
-		if err := s.DeleteBlob(d); err != nil {
-			return res, err
-		}
-		res.Blobs++
-	}
-	entries, _ := os.ReadDir(s.LayersDir())
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") || liveChains[e.Name()] {
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(s.LayersDir(), e.Name())); err != nil {
-			return res, fmt.Errorf("remove unpacked layer %s: %w", e.Name(), err)
-		}
-		res.Layers++
-	}
-	res.CacheFreed = s.pruneCacheLocked(liveImages)
-	return res, nil
+	return s.removeGarbage(g, false)
 }
 
 // LayerSizes returns the uncompressed size of each layer, base first, when

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthkit/berth/internal/crashpoint"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
@@ -40,6 +41,8 @@ type Store struct {
 	indexMu    sync.Mutex
 	indexKey   indexKey
 	indexCache *ocispec.Index // index.json as last parsed, for indexKey
+
+	cleanedAtOpen []string // leftovers Open removed (absolute paths)
 }
 
 // Open opens (creating if needed) the store at root. If no other Berth
@@ -55,9 +58,6 @@ func Open(root string) (*Store, error) {
 			return nil, fmt.Errorf("create store directory: %w", err)
 		}
 	}
-	if err := s.ensureLayoutFiles(); err != nil {
-		return nil, err
-	}
 	active, err := os.OpenFile(filepath.Join(s.root, "active.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open store lock: %w", err)
@@ -71,6 +71,12 @@ func Open(root string) (*Store, error) {
 		return nil, fmt.Errorf("lock store: %w", err)
 	}
 	s.activeLock = active
+	// Only under the shared lock: another Open that found itself alone
+	// would take this write's temp file for a killed process's leftover.
+	if err := s.ensureLayoutFiles(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -149,19 +155,51 @@ func (s *Store) ensureLayoutFiles() error {
 }
 
 // cleanLeftovers removes what killed processes left: ingest files, half
-// unpacked layers, half written cache entries. Called only while holding the
-// exclusive active lock, so no other process is working.
+// unpacked or half removed layers, half written index, records and cache
+// entries. Called only while holding the exclusive active lock, so no other
+// process is working.
 func (s *Store) cleanLeftovers() {
-	entries, _ := os.ReadDir(s.TmpDir())
-	for _, e := range entries {
-		_ = os.RemoveAll(filepath.Join(s.TmpDir(), e.Name()))
-	}
-	layers, _ := os.ReadDir(s.LayersDir())
-	for _, e := range layers {
-		if strings.HasPrefix(e.Name(), ".tmp-") {
-			_ = os.RemoveAll(filepath.Join(s.LayersDir(), e.Name()))
+	for _, p := range s.tempLeftovers(false) {
+		if os.RemoveAll(p) == nil {
+			s.cleanedAtOpen = append(s.cleanedAtOpen, p)
 		}
 	}
+}
+
+// tempLeftovers lists the store's temp entries: everything under tmp/, and
+// the ".tmp-" files and directories that atomic writes, layer unpacking and
+// layer removal make beside their targets (in the root and layers/, and
+// with deep in each container's and each cache directory, which costs a
+// directory read each: Repair looks there, not every Open). Only a killed
+// process leaves them once no berth process has the store open.
+func (s *Store) tempLeftovers(deep bool) []string {
+	var out []string
+	entries, _ := os.ReadDir(s.TmpDir())
+	for _, e := range entries {
+		out = append(out, filepath.Join(s.TmpDir(), e.Name()))
+	}
+	dotTmp := func(dir string) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".tmp-") {
+				out = append(out, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	dotTmp(s.root)
+	dotTmp(s.LayersDir())
+	if !deep {
+		return out
+	}
+	for _, parent := range []string{s.ContainersDir(), s.CacheDir()} {
+		subdirs, _ := os.ReadDir(parent)
+		for _, d := range subdirs {
+			if d.IsDir() {
+				dotTmp(filepath.Join(parent, d.Name()))
+			}
+		}
+	}
+	return out
 }
 
 // TempDir makes a fresh directory under tmp/ that Open removes if this
@@ -198,6 +236,7 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
+	crashpoint.Hit("write." + filepath.Base(path) + ".before-rename")
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
@@ -331,16 +370,24 @@ func (s *Store) PutBlob(r io.Reader, want digest.Digest, wantSize int64) (digest
 		os.Remove(tmp)
 	}()
 	digester := digest.Canonical.Digester()
+	if wantSize >= 0 {
+		// One byte more than announced is enough to know it is wrong: a
+		// hostile source cannot fill the disk past what it declared.
+		r = io.LimitReader(r, wantSize+1)
+	}
 	n, err := io.Copy(io.MultiWriter(f, digester.Hash()), r)
 	if err != nil {
 		return "", 0, fmt.Errorf("write blob: %w", err)
 	}
 	got := digester.Digest()
+	if wantSize >= 0 && n != wantSize {
+		if n > wantSize {
+			return "", 0, fmt.Errorf("blob %s is longer than the %d bytes expected: %w", want, wantSize, ErrInvalidDigest)
+		}
+		return "", 0, fmt.Errorf("blob %s is %d bytes, not the %d expected: %w", want, n, wantSize, ErrInvalidDigest)
+	}
 	if want != "" && got != want {
 		return "", 0, fmt.Errorf("blob %s: got %s: %w", want, got, ErrInvalidDigest)
-	}
-	if wantSize >= 0 && n != wantSize {
-		return "", 0, fmt.Errorf("blob %s: size %d, expected %d: %w", got, n, wantSize, ErrInvalidDigest)
 	}
 	if err := f.Sync(); err != nil {
 		return "", 0, fmt.Errorf("sync blob: %w", err)
@@ -351,11 +398,32 @@ func (s *Store) PutBlob(r io.Reader, want digest.Digest, wantSize int64) (digest
 	if err := f.Close(); err != nil {
 		return "", 0, err
 	}
+	crashpoint.Hit("blob.before-rename")
 	if err := os.Rename(tmp, s.BlobPath(got)); err != nil {
 		return "", 0, fmt.Errorf("commit blob %s: %w", got, err)
 	}
 	_ = syncDir(s.blobDir())
 	return got, n, nil
+}
+
+// VerifyBlob reads a stored blob whole and checks that its bytes hash to
+// its name and, when size >= 0, that it has that size. The error wraps
+// ErrInvalidDigest for a damaged copy, ErrNotFound for a missing one.
+func (s *Store) VerifyBlob(d digest.Digest, size int64) error {
+	f, err := s.OpenBlob(d)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	digester := d.Algorithm().Digester()
+	n, err := io.Copy(digester.Hash(), f)
+	if err != nil {
+		return fmt.Errorf("read blob %s: %w", d, err)
+	}
+	if got := digester.Digest(); got != d || (size >= 0 && n != size) {
+		return fmt.Errorf("blob %s: stored copy hashes to %s (%d bytes): %w", d, got, n, ErrInvalidDigest)
+	}
+	return nil
 }
 
 // PutBlobBytes stores a small blob.
