@@ -103,7 +103,7 @@ type BuildEndInfo struct {
 type StepInfo struct {
 	Number      int                        `json:"n"`
 	Total       int                        `json:"total"`
-	Stage       int                        `json:"stage"`                // 0-based stage index
+	Stage       int                        `json:"stage"`                // 0-based stage index; -1 for an ARG before the first FROM
 	StageName   string                     `json:"stage_name,omitempty"` // FROM ... AS name
 	Instruction string                     `json:"instruction"`          // upper-case keyword: RUN, COPY, ...
 	Original    string                     `json:"original"`             // the text as written ("RUN apk add --update redis")

@@ -193,11 +193,14 @@ func (b *Builder) dispatchCopy(ctx context.Context, s *stageState, ins *dockerfi
 		sum := sha256.Sum256([]byte(strings.Join(keyParts, ",")))
 		srcKey = "multi:" + hex.EncodeToString(sum[:])
 	}
+	// internals.go, performCopy: "--chown=%s " with the expanded value.
+	// (--chmod needs BuildKit in Docker; berth writes it the same way.)
 	var flagText string
-	for _, f := range []string{"chown", "chmod"} {
-		if v, ok := ins.Flag(f); ok {
-			flagText += "--" + f + "=" + v + " "
-		}
+	if chown != "" {
+		flagText += "--chown=" + chown + " "
+	}
+	if chmodText != "" {
+		flagText += "--chmod=" + chmodText + " "
 	}
 	comment := fmt.Sprintf("%s %s%s in %s ", ins.Keyword, flagText, srcKey, dest)
 	createdBy := strings.Join(append(append([]string{}, s.shell()...), "#(nop) "+comment), " ")
@@ -355,7 +358,7 @@ func (c *copier) mkdirAll(p string) error {
 		if st.IsDir() {
 			return nil
 		}
-		return fmt.Errorf("cannot copy to %s: it is not a directory", clean)
+		return fmt.Errorf("%s exists and is not a directory", clean)
 	}
 	if err := os.Mkdir(host, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return err

@@ -248,6 +248,8 @@ func (b *Builder) dispatch(ctx context.Context, s *stageState, ins *dockerfile.I
 		return b.dispatchRun(ctx, s, ins, res)
 	case "COPY", "ADD":
 		return b.dispatchCopy(ctx, s, ins, res)
+	case "WORKDIR":
+		return b.dispatchWorkdir(ctx, s, ins, res)
 	default:
 		return b.dispatchMeta(ctx, s, ins, res)
 	}
@@ -304,13 +306,15 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 		}
 		var parts []string
 		for _, kv := range ins.KeyValues {
-			key, err := b.expand(s, kv.Key)
-			if err != nil {
-				return "", err
-			}
-			val, err := b.expand(s, kv.Value)
-			if err != nil {
-				return "", err
+			key, val := kv.Key, kv.Value
+			if !b.noExpand[ins] {
+				var err error
+				if key, err = b.expand(s, kv.Key); err != nil {
+					return "", err
+				}
+				if val, err = b.expand(s, kv.Value); err != nil {
+					return "", err
+				}
 			}
 			cfg.Labels[key] = val
 			parts = append(parts, key+"="+val)
@@ -337,9 +341,8 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 				for _, port := range exposed {
 					cfg.ExposedPorts[port] = struct{}{}
 				}
-				if !strings.Contains(f, "/") {
-					f += "/tcp"
-				}
+				// The history keeps the ports as written: "EXPOSE 6379",
+				// not "6379/tcp" (dispatchers.go, dispatchExpose).
 				ports = append(ports, f)
 			}
 		}
@@ -394,7 +397,8 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 		return "STOPSIGNAL " + sig, nil
 	case "SHELL":
 		s.ext.Shell = append([]string{}, ins.Args...)
-		return "SHELL " + quoteSlice(ins.Args), nil
+		// dispatchers.go, dispatchShell: fmt.Sprintf("SHELL %v", Shell).
+		return fmt.Sprintf("SHELL %v", ins.Args), nil
 	case "HEALTHCHECK":
 		h := ins.Health
 		if h == nil {
@@ -402,7 +406,7 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 		}
 		s.ext.Healthcheck = &store.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout,
 			StartPeriod: h.StartPeriod, StartInterval: h.StartInterval, Retries: h.Retries}
-		return "HEALTHCHECK " + quoteSlice(h.Test), nil
+		return healthText(s.ext.Healthcheck), nil
 	case "ONBUILD":
 		trigger := ins.Args[0]
 		s.ext.OnBuild = append(s.ext.OnBuild, trigger)
@@ -431,7 +435,13 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 				s.args[name] = val
 			}
 			if kv.HasValue {
-				parts = append(parts, name+"="+kv.Value)
+				// dispatchers.go, dispatchArg: the default as expanded,
+				// never the --build-arg value.
+				def, err := b.expand(s, kv.Value)
+				if err != nil {
+					return "", err
+				}
+				parts = append(parts, name+"="+def)
 			} else {
 				parts = append(parts, name)
 			}
@@ -585,6 +595,19 @@ func setEnv(env []string, key, val string) []string {
 		}
 	}
 	return append(append([]string{}, env...), key+"="+val)
+}
+
+// healthText is the history text of HEALTHCHECK: dispatchers.go,
+// dispatchHealthcheck writes fmt.Sprintf("HEALTHCHECK %+v", *HealthConfig),
+// so the struct's field names and order are part of it.
+func healthText(h *store.HealthConfig) string {
+	type HealthConfig struct {
+		Test                                          []string
+		Interval, Timeout, StartPeriod, StartInterval time.Duration
+		Retries                                       int
+	}
+	return fmt.Sprintf("HEALTHCHECK %+v", &HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout,
+		StartPeriod: h.StartPeriod, StartInterval: h.StartInterval, Retries: h.Retries})
 }
 
 // quoteSlice formats like Go's %q of a []string, as Docker's history shows
