@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,7 +161,10 @@ type Builder struct {
 	stages []*stageState
 	// noExpand holds the LABEL steps --label adds: their values are taken
 	// literally, as Docker's classic builder does (NewLabelCommand's NoExp).
-	noExpand   map[*dockerfile.Instruction]bool
+	noExpand map[*dockerfile.Instruction]bool
+	// labels are BuildKit's vertex names of the steps it shows (see
+	// vertexLabels), for --progress=plain.
+	labels     map[*dockerfile.Instruction]string
 	total      int
 	step       int
 	result     *Result
@@ -244,6 +248,7 @@ func (b *Builder) run(ctx context.Context) (res *Result, err error) {
 		b.emit(trace.Event{Type: trace.BuildEnd, BuildEndInfo: end})
 	}()
 
+	b.labels = b.vertexLabels(stages)
 	for _, ins := range b.df.MetaArgs {
 		b.metaArgStep(ins)
 	}
@@ -384,6 +389,53 @@ func (b *Builder) metaArgStep(ins *dockerfile.Instruction) {
 	}})
 	b.emit(trace.Event{Type: trace.StepEnd, StepEndInfo: &trace.StepEndInfo{}})
 	b.result.Steps = append(b.result.Steps, StepResult{Number: b.step, Original: ins.Original, Instruction: ins.Keyword, Meta: true})
+}
+
+// vertexLabels names the steps BuildKit shows as vertices of their own, as
+// its dockerfile2llb does (convert.go: cmdTotal counts FROM of an image,
+// ADD, COPY, RUN and WORKDIR; prefixCommand writes "[name i/k] ", the index
+// padded to the total's width; an unnamed stage is "stage-N" unless the
+// Dockerfile has only one).
+func (b *Builder) vertexLabels(stages []*dockerfile.Stage) map[*dockerfile.Instruction]string {
+	out := map[*dockerfile.Instruction]string{}
+	meta, _ := b.df.MetaEnv(b.resolvedBuildArgs())
+	names := map[string]bool{}
+	for _, st := range stages {
+		var shown []*dockerfile.Instruction
+		base, _ := dockerfile.Expand(st.Base, meta, b.df.EscapeToken)
+		if base = strings.ToLower(base); base != "scratch" && !names[base] {
+			shown = append(shown, st.From)
+		}
+		for _, ins := range st.Instructions {
+			switch ins.Keyword {
+			case "ADD", "COPY", "RUN", "WORKDIR":
+				shown = append(shown, ins)
+			}
+		}
+		prefix := st.Name
+		if prefix == "" && len(b.df.Stages) > 1 {
+			prefix = fmt.Sprintf("stage-%d", st.Index)
+		}
+		if prefix != "" {
+			prefix += " "
+		}
+		width := len(strconv.Itoa(len(shown)))
+		for i, ins := range shown {
+			text := ins.Original
+			if ins == st.From {
+				// BuildKit names the base by its full reference.
+				text = "FROM " + base
+				if ref, err := store.ParseRef(base); err == nil {
+					text = "FROM " + ref.String()
+				}
+			}
+			out[ins] = fmt.Sprintf("[%s%*d/%d] %s", prefix, width, i+1, len(shown), text)
+		}
+		if st.Name != "" {
+			names[st.Name] = true
+		}
+	}
+	return out
 }
 
 // checkPlatform accepts "" and the host's platform; berth builds nothing else.

@@ -122,7 +122,7 @@ func (b *Builder) step1(ctx context.Context, s *stageState, ins *dockerfile.Inst
 	res := StepResult{Number: b.step, Original: ins.Original, Instruction: ins.Keyword}
 	b.emit(trace.Event{Type: trace.StepStart, StepInfo: &trace.StepInfo{
 		Number: b.step, Total: b.total, Stage: s.stage.Index, StageName: s.stage.Name,
-		Instruction: ins.Keyword, Original: ins.Original, Line: ins.Line,
+		Instruction: ins.Keyword, Original: ins.Original, Line: ins.Line, Label: b.labels[ins],
 	}})
 	err := fn(ctx, s, ins, &res)
 	end := &trace.StepEndInfo{DurationMS: time.Since(start).Milliseconds(), Cached: res.Cached}
@@ -178,29 +178,50 @@ func (b *Builder) from(ctx context.Context, s *stageState, ins *dockerfile.Instr
 	if base == "" {
 		return fmt.Errorf("base name (%s) should not be blank", s.stage.Base)
 	}
+	if s.stage.Platform != "" {
+		p, err := dockerfile.Expand(s.stage.Platform, meta, b.df.EscapeToken)
+		if err != nil {
+			return err
+		}
+		if err := checkPlatform(p, "FROM --platform"); err != nil {
+			return err
+		}
+	}
 	osName, arch := platform()
 	lower := strings.ToLower(base)
 	for _, prev := range b.stages[:len(b.stages)-1] {
 		if prev.stage.Name != "" && prev.stage.Name == lower {
 			s.image, s.config, s.ext, s.pending = prev.image, cloneConfig(prev.config), cloneExt(prev.ext), prev.pending
 			s.busted, s.bustedStep = prev.busted, prev.bustedStep
+			if b.opts.Explain && s.image == nil {
+				res.Explanation = fmt.Sprintf("stage %s, which would be rebuilt", prev.stage.Name)
+			}
 			return nil
 		}
 	}
 	if lower == "scratch" {
+		res.Explanation = "scratch: an empty base"
 		s.config = ocispec.Image{Platform: ocispec.Platform{OS: osName, Architecture: arch}, RootFS: ocispec.RootFS{Type: "layers"}}
 		s.config.Config.Env = nil
 		return nil
 	}
 	img, err := b.store.Image(base)
-	if err != nil && errors.Is(err, store.ErrNotFound) {
-		if b.opts.Explain {
+	missing := err != nil && errors.Is(err, store.ErrNotFound)
+	if missing || b.opts.Pull {
+		// --pull pulls even what the store has, as Docker; a failed pull
+		// fails the build (no fallback to the stored image).
+		switch {
+		case b.opts.Explain && missing:
 			s.pending = base
 			res.WouldRun = true
 			res.Explanation = fmt.Sprintf("%s is not in the store; it would be pulled", base)
 			return nil
+		case b.opts.Explain:
+			// The plan assumes the registry still has the stored image.
+			res.Explanation = fmt.Sprintf("--pull: %s would be pulled again; this plan assumes it is unchanged", base)
+		default:
+			img, err = b.backend.Pull(ctx, base, b.opts.Progress)
 		}
-		img, err = b.backend.Pull(ctx, base, b.opts.Progress)
 	}
 	if err != nil {
 		return err
