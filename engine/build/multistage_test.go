@@ -78,7 +78,7 @@ func TestCopySymlinkSource(t *testing.T) {
 	f := newFake(t)
 	f.base(t, "alpine")
 	dir := writeContext(t, map[string]string{
-		"Dockerfile": "FROM alpine\nCOPY link.txt /dst/\nCOPY linkdir /tree/\nCOPY conf /conf/\nCOPY escape /esc/\n",
+		"Dockerfile": "FROM alpine\nCOPY link.txt /dst/\nCOPY linkdir /tree/\nCOPY conf /conf/\nCOPY escape /esc/\nCOPY linkdir/a.ini /via/\n",
 		"real.txt":   "real content\n", "conf/a.ini": "a=1\n",
 	})
 	require.NoError(t, os.Symlink("real.txt", filepath.Join(dir, "link.txt")))
@@ -101,6 +101,10 @@ func TestCopySymlinkSource(t *testing.T) {
 	target, err := os.Readlink(filepath.Join(root, "conf", "b.ini"))
 	require.NoError(t, err, "a symlink inside a copied directory stays a symlink")
 	require.Equal(t, "a.ini", target)
+
+	data, err = os.ReadFile(filepath.Join(root, "via", "a.ini"))
+	require.NoError(t, err, "a symlinked directory on the way is followed")
+	require.Equal(t, "a=1\n", string(data))
 
 	// An absolute target resolves inside the context, never on the host.
 	data, err = os.ReadFile(filepath.Join(root, "esc", "escape"))
