@@ -26,11 +26,14 @@ var createdByGolden = []struct {
 	// dispatchers.go, dispatchRun + prependEnvOnCmd: "|N" then the declared
 	// build args with values, sorted, before the command.
 	{"ARG B=2\nARG A=1\nRUN make", `|2 A=1 B=2 /bin/sh -c make`},
+	// BuildArgs.FilterAllowed: an ARG that ENV sets is no build arg of RUN.
+	{"ARG A=1\nENV A=2\nRUN make", `/bin/sh -c make`},
 	// dispatchers.go, dispatchCmd: fmt.Sprintf("CMD %q", cmd).
 	{`CMD ["redis-server"]`, `/bin/sh -c #(nop)  CMD ["redis-server"]`},
 	{`CMD redis-server --port 1`, `/bin/sh -c #(nop)  CMD ["/bin/sh" "-c" "redis-server --port 1"]`},
 	// dispatchers.go, dispatchEntrypoint: fmt.Sprintf("ENTRYPOINT %q", ...).
 	{`ENTRYPOINT ["/entry.sh"]`, `/bin/sh -c #(nop)  ENTRYPOINT ["/entry.sh"]`},
+	{`ENTRYPOINT exec redis-server`, `/bin/sh -c #(nop)  ENTRYPOINT ["/bin/sh" "-c" "exec redis-server"]`},
 	// dispatchers.go, dispatchEnv: "ENV" + " k=v" per variable, expanded.
 	{"ENV A=1\nENV B=${A}2 C=3", `/bin/sh -c #(nop)  ENV B=12 C=3`},
 	{`ENV LEGACY value with spaces`, `/bin/sh -c #(nop)  ENV LEGACY=value with spaces`},
