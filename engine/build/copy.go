@@ -38,6 +38,9 @@ type copySource struct {
 	// ctxt is set for sources from the build context: only what it lists
 	// (what .dockerignore lets through) is copied from a directory.
 	ctxt *Context
+	// keepOwner: a COPY --from source keeps its owner unless --chown is
+	// given, as Docker's (dispatchers.go, dispatchCopy: preserveOwnership).
+	keepOwner bool
 }
 
 func (b *Builder) dispatchCopy(ctx context.Context, s *stageState, ins *dockerfile.Instruction, res *StepResult) error {
@@ -323,7 +326,7 @@ func (b *Builder) planSourcesFromImage(ctx context.Context, ins *dockerfile.Inst
 			if err != nil {
 				return fmt.Errorf("%s failed: %w", ins.Keyword, err)
 			}
-			src.name = m.name
+			src.name, src.keepOwner = m.name, true
 			sources = append(sources, src)
 			parts = append(parts, part)
 		}
@@ -437,6 +440,7 @@ func (b *Builder) copyIntoContainer(ctx context.Context, id string, s *stageStat
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		c.keepOwner = src.keepOwner && chown == ""
 		if err := c.copy(ctx, src, dest); err != nil {
 			return err
 		}
@@ -448,6 +452,19 @@ type copier struct {
 	rootfs   string
 	uid, gid int
 	chmod    *fs.FileMode
+	// keepOwner copies each entry's owner instead of uid:gid.
+	keepOwner bool
+}
+
+// ownerFor is who owns a copied entry: its source's owner when keepOwner,
+// else uid:gid (root, or --chown's).
+func (c *copier) ownerFor(info fs.FileInfo) (int, int) {
+	if c.keepOwner {
+		if uid, gid, ok := fileOwner(info); ok {
+			return uid, gid
+		}
+	}
+	return c.uid, c.gid
 }
 
 // resolve maps a container path to a host path inside rootfs; symlinks in
@@ -501,7 +518,7 @@ func (c *copier) copy(ctx context.Context, src copySource, dest string) error {
 		if err := c.mkdirAll(path.Dir(target)); err != nil {
 			return err
 		}
-		return c.writeFile(target, strings.NewReader(src.inline.Content), 0o644, time.Now())
+		return c.writeFile(target, strings.NewReader(src.inline.Content), 0o644, time.Now(), c.uid, c.gid)
 	case src.tmpFile != "":
 		target := dest
 		if destIsDir {
@@ -516,7 +533,7 @@ func (c *copier) copy(ctx context.Context, src copySource, dest string) error {
 		}
 		defer f.Close()
 		st, _ := f.Stat()
-		return c.writeFile(target, f, 0o600, st.ModTime())
+		return c.writeFile(target, f, 0o600, st.ModTime(), c.uid, c.gid)
 	case src.archive:
 		if err := c.mkdirAll(dest); err != nil {
 			return err
@@ -606,6 +623,12 @@ func (c *copier) copyEntry(hostPath, target string, d fs.DirEntry) error {
 		if err := os.Chmod(host, toUnixMode(perm)); err != nil {
 			return err
 		}
+		if c.keepOwner {
+			uid, gid := c.ownerFor(info)
+			if err := os.Lchown(host, uid, gid); err != nil {
+				return err
+			}
+		}
 		return os.Chtimes(host, info.ModTime(), info.ModTime())
 	case mode&fs.ModeSymlink != 0:
 		link, err := os.Readlink(hostPath)
@@ -620,14 +643,16 @@ func (c *copier) copyEntry(hostPath, target string, d fs.DirEntry) error {
 		if err := os.Symlink(link, host); err != nil {
 			return err
 		}
-		return os.Lchown(host, c.uid, c.gid)
+		uid, gid := c.ownerFor(info)
+		return os.Lchown(host, uid, gid)
 	case mode.IsRegular():
 		f, err := os.Open(hostPath)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		return c.writeFile(target, f, mode.Perm()|mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky), info.ModTime())
+		uid, gid := c.ownerFor(info)
+		return c.writeFile(target, f, mode.Perm()|mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky), info.ModTime(), uid, gid)
 	default:
 		return nil // sockets, devices and fifos in a context are skipped, as Docker does
 	}
@@ -643,7 +668,7 @@ func (c *copier) resolveParent(target string) (string, error) {
 	return filepath.Join(dir, path.Base(target)), nil
 }
 
-func (c *copier) writeFile(target string, r io.Reader, perm fs.FileMode, mtime time.Time) error {
+func (c *copier) writeFile(target string, r io.Reader, perm fs.FileMode, mtime time.Time, uid, gid int) error {
 	host, err := c.resolveParent(target)
 	if err != nil {
 		return err
@@ -668,7 +693,7 @@ func (c *copier) writeFile(target string, r io.Reader, perm fs.FileMode, mtime t
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Lchown(host, c.uid, c.gid); err != nil {
+	if err := os.Lchown(host, uid, gid); err != nil {
 		return err
 	}
 	if err := os.Chmod(host, toUnixMode(perm)); err != nil {
