@@ -50,6 +50,7 @@ func (s *Server) build(w *responseWriter, r *request) error {
 		NoCache:     boolValue(r, "nocache", false),
 		Remove:      boolValue(r, "rm", true),
 		ForceRemove: boolValue(r, "forcerm", false),
+		Pull:        boolValue(r, "pull", false),
 		Platform:    q.Get("platform"),
 		BuildArgs:   map[string]*string{},
 		Labels:      map[string]string{},

@@ -122,7 +122,7 @@ func (b *Builder) step1(ctx context.Context, s *stageState, ins *dockerfile.Inst
 	res := StepResult{Number: b.step, Original: ins.Original, Instruction: ins.Keyword}
 	b.emit(trace.Event{Type: trace.StepStart, StepInfo: &trace.StepInfo{
 		Number: b.step, Total: b.total, Stage: s.stage.Index, StageName: s.stage.Name,
-		Instruction: ins.Keyword, Original: ins.Original, Line: ins.Line,
+		Instruction: ins.Keyword, Original: ins.Original, Line: ins.Line, Label: b.labels[ins],
 	}})
 	err := fn(ctx, s, ins, &res)
 	end := &trace.StepEndInfo{DurationMS: time.Since(start).Milliseconds(), Cached: res.Cached}
@@ -178,29 +178,50 @@ func (b *Builder) from(ctx context.Context, s *stageState, ins *dockerfile.Instr
 	if base == "" {
 		return fmt.Errorf("base name (%s) should not be blank", s.stage.Base)
 	}
+	if s.stage.Platform != "" {
+		p, err := dockerfile.Expand(s.stage.Platform, meta, b.df.EscapeToken)
+		if err != nil {
+			return err
+		}
+		if err := checkPlatform(p, "FROM --platform"); err != nil {
+			return err
+		}
+	}
 	osName, arch := platform()
 	lower := strings.ToLower(base)
 	for _, prev := range b.stages[:len(b.stages)-1] {
 		if prev.stage.Name != "" && prev.stage.Name == lower {
 			s.image, s.config, s.ext, s.pending = prev.image, cloneConfig(prev.config), cloneExt(prev.ext), prev.pending
 			s.busted, s.bustedStep = prev.busted, prev.bustedStep
+			if b.opts.Explain && s.image == nil {
+				res.Explanation = fmt.Sprintf("stage %s, which would be rebuilt", prev.stage.Name)
+			}
 			return nil
 		}
 	}
 	if lower == "scratch" {
+		res.Explanation = "scratch: an empty base"
 		s.config = ocispec.Image{Platform: ocispec.Platform{OS: osName, Architecture: arch}, RootFS: ocispec.RootFS{Type: "layers"}}
 		s.config.Config.Env = nil
 		return nil
 	}
 	img, err := b.store.Image(base)
-	if err != nil && errors.Is(err, store.ErrNotFound) {
-		if b.opts.Explain {
+	missing := err != nil && errors.Is(err, store.ErrNotFound)
+	if missing || b.opts.Pull {
+		// --pull pulls even what the store has, as Docker; a failed pull
+		// fails the build (no fallback to the stored image).
+		switch {
+		case b.opts.Explain && missing:
 			s.pending = base
 			res.WouldRun = true
 			res.Explanation = fmt.Sprintf("%s is not in the store; it would be pulled", base)
 			return nil
+		case b.opts.Explain:
+			// The plan assumes the registry still has the stored image.
+			res.Explanation = fmt.Sprintf("--pull: %s would be pulled again; this plan assumes it is unchanged", base)
+		default:
+			img, err = b.backend.Pull(ctx, base, b.opts.Progress)
 		}
-		img, err = b.backend.Pull(ctx, base, b.opts.Progress)
 	}
 	if err != nil {
 		return err
@@ -248,6 +269,8 @@ func (b *Builder) dispatch(ctx context.Context, s *stageState, ins *dockerfile.I
 		return b.dispatchRun(ctx, s, ins, res)
 	case "COPY", "ADD":
 		return b.dispatchCopy(ctx, s, ins, res)
+	case "WORKDIR":
+		return b.dispatchWorkdir(ctx, s, ins, res)
 	default:
 		return b.dispatchMeta(ctx, s, ins, res)
 	}
@@ -304,13 +327,15 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 		}
 		var parts []string
 		for _, kv := range ins.KeyValues {
-			key, err := b.expand(s, kv.Key)
-			if err != nil {
-				return "", err
-			}
-			val, err := b.expand(s, kv.Value)
-			if err != nil {
-				return "", err
+			key, val := kv.Key, kv.Value
+			if !b.noExpand[ins] {
+				var err error
+				if key, err = b.expand(s, kv.Key); err != nil {
+					return "", err
+				}
+				if val, err = b.expand(s, kv.Value); err != nil {
+					return "", err
+				}
 			}
 			cfg.Labels[key] = val
 			parts = append(parts, key+"="+val)
@@ -337,9 +362,8 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 				for _, port := range exposed {
 					cfg.ExposedPorts[port] = struct{}{}
 				}
-				if !strings.Contains(f, "/") {
-					f += "/tcp"
-				}
+				// The history keeps the ports as written: "EXPOSE 6379",
+				// not "6379/tcp" (dispatchers.go, dispatchExpose).
 				ports = append(ports, f)
 			}
 		}
@@ -394,7 +418,8 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 		return "STOPSIGNAL " + sig, nil
 	case "SHELL":
 		s.ext.Shell = append([]string{}, ins.Args...)
-		return "SHELL " + quoteSlice(ins.Args), nil
+		// dispatchers.go, dispatchShell: fmt.Sprintf("SHELL %v", Shell).
+		return fmt.Sprintf("SHELL %v", ins.Args), nil
 	case "HEALTHCHECK":
 		h := ins.Health
 		if h == nil {
@@ -402,7 +427,7 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 		}
 		s.ext.Healthcheck = &store.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout,
 			StartPeriod: h.StartPeriod, StartInterval: h.StartInterval, Retries: h.Retries}
-		return "HEALTHCHECK " + quoteSlice(h.Test), nil
+		return healthText(s.ext.Healthcheck), nil
 	case "ONBUILD":
 		trigger := ins.Args[0]
 		s.ext.OnBuild = append(s.ext.OnBuild, trigger)
@@ -431,7 +456,13 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 				s.args[name] = val
 			}
 			if kv.HasValue {
-				parts = append(parts, name+"="+kv.Value)
+				// dispatchers.go, dispatchArg: the default as expanded,
+				// never the --build-arg value.
+				def, err := b.expand(s, kv.Value)
+				if err != nil {
+					return "", err
+				}
+				parts = append(parts, name+"="+def)
 			} else {
 				parts = append(parts, name)
 			}
@@ -585,6 +616,19 @@ func setEnv(env []string, key, val string) []string {
 		}
 	}
 	return append(append([]string{}, env...), key+"="+val)
+}
+
+// healthText is the history text of HEALTHCHECK: dispatchers.go,
+// dispatchHealthcheck writes fmt.Sprintf("HEALTHCHECK %+v", *HealthConfig),
+// so the struct's field names and order are part of it.
+func healthText(h *store.HealthConfig) string {
+	type HealthConfig struct {
+		Test                                          []string
+		Interval, Timeout, StartPeriod, StartInterval time.Duration
+		Retries                                       int
+	}
+	return fmt.Sprintf("HEALTHCHECK %+v", &HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout,
+		StartPeriod: h.StartPeriod, StartInterval: h.StartInterval, Retries: h.Retries})
 }
 
 // quoteSlice formats like Go's %q of a []string, as Docker's history shows
