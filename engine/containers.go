@@ -20,7 +20,6 @@ import (
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/trace"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sys/unix"
 )
 
 // Container errors, checked with errors.Is.
@@ -1136,7 +1135,7 @@ func ParseSignal(s string) (syscall.Signal, error) {
 		return syscall.Signal(n), nil
 	}
 	name := strings.ToUpper(strings.TrimPrefix(strings.ToUpper(s), "SIG"))
-	if sig := unix.SignalNum("SIG" + name); sig != 0 {
+	if sig := signalNum("SIG" + name); sig != 0 {
 		return sig, nil
 	}
 	return 0, fmt.Errorf("invalid signal: %s", s)
