@@ -58,6 +58,14 @@ func TestWindowsReplayUnderWine(t *testing.T) {
 		}
 	}
 
+	// A lesson file given by a Windows path, as `berth lesson run` takes it.
+	lessonDir := t.TempDir()
+	writeFile(t, filepath.Join(lessonDir, "my-lesson.md"), w.berth(t, exe, 0, "lesson", "cat", "build-cache"))
+	out = w.berth(t, exe, 0, "lesson", "run", winPath(filepath.Join(lessonDir, "my-lesson.md")), "--replay", "--yes")
+	if !strings.Contains(out, "\nEnd of lesson build-cache: all 11 checks held on the recorded trace.") {
+		t.Errorf("lesson run %s --replay: no closing line:\n%s", winPath(filepath.Join(lessonDir, "my-lesson.md")), out)
+	}
+
 	pages := t.TempDir()
 	page := filepath.Join(pages, "build cache.html") // a space, as in "My Documents"
 	w.berth(t, exe, 0, "trace", "html", recording, "-o", winPath(page))
@@ -247,7 +255,6 @@ func linuxBerth(t *testing.T, args ...string) string {
 	defer f.Close()
 	saved, savedErr := os.Stdout, os.Stderr
 	os.Stdout, os.Stderr = f, f
-	t.Setenv("NO_COLOR", "")
 	code := cli.Main(args)
 	os.Stdout, os.Stderr = saved, savedErr
 	if code != 0 {
