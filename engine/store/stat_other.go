@@ -4,9 +4,10 @@ package store
 
 import "os"
 
-// othersActive cannot be told without /proc/locks: it says no, as on Linux
-// when /proc is missing.
-func (s *Store) othersActive() bool { return false }
+// othersActive cannot be told without /proc/locks, so it says yes: GC then
+// leaves blobs that no image names alone for ingestGrace (another process
+// may be pulling or loading them) and frees them later, never too early.
+func (s *Store) othersActive() bool { return true }
 
 // indexKeyOf identifies index.json's version by size and mtime; the inode
 // and ctime that Linux adds are not portable.
