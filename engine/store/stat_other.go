@@ -10,7 +10,7 @@ import "os"
 func (s *Store) othersActive() bool { return true }
 
 // indexKeyOf identifies index.json's version by size and mtime; the inode
-// and ctime that Linux adds are not portable.
+// and ctime that Linux adds are not portable, so they stay 0.
 func indexKeyOf(st os.FileInfo) indexKey {
-	return indexKey{size: st.Size(), mtime: st.ModTime().UnixNano()}
+	return indexKey{size: st.Size(), mtime: st.ModTime().UnixNano(), ino: 0, ctime: 0}
 }
