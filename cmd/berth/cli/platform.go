@@ -7,17 +7,18 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// linuxVerbs run or change containers, build (only --explain runs
-// nothing), or unpack layers: off Linux the in-process engine cannot do
-// them, though a daemon on Linux can (--host). Every `container` subcommand
-// is one of them too. The rest (lesson, trace, build --explain, images,
-// inspect, history, tag, rmi, pull, push, save, load, registry, system,
-// version) work on macOS and Windows.
-var linuxVerbs = map[string]bool{
-	"run": true, "create": true, "start": true, "exec": true, "stop": true, "kill": true,
-	"rm": true, "pause": true, "unpause": true, "wait": true, "top": true, "diff": true,
-	"logs": true, "ps": true, "commit": true, "build": true, "bootstrap": true,
-	"import": true, "daemon": true,
+// portableVerbs work on macOS and Windows: they replay, render, plan or
+// move images and never run a container or unpack a layer. Every other verb
+// (run, create, exec, ps, commit, build without --explain, bootstrap,
+// import, daemon, every `container` subcommand, and any verb added later
+// until it is listed here) needs the Linux engine; with --host a daemon on
+// Linux runs it instead.
+var portableVerbs = map[string]bool{
+	"lesson": true, "trace": true, "images": true, "image": true, "inspect": true,
+	"history": true, "tag": true, "rmi": true, "pull": true, "push": true, "save": true,
+	"load": true, "login": true, "logout": true, "registry": true, "system": true,
+	"version": true, "help": true, "completion": true,
+	cobra.ShellCompRequestCmd: true, cobra.ShellCompNoDescRequestCmd: true,
 }
 
 // needsLinux returns a NeedsLinuxError when cmd cannot run on goos with the
@@ -31,16 +32,13 @@ func needsLinux(cmd *cobra.Command, goos, host string) error {
 	if len(words) == 0 {
 		return nil
 	}
-	var refuse bool
-	switch words[0] {
-	case "container":
-		refuse = len(words) > 1
-	case "image":
-		refuse = len(words) > 1 && words[1] == "import"
-	default:
-		refuse = linuxVerbs[words[0]]
-	}
-	if refuse && words[len(words)-1] == "build" {
+	refuse := !portableVerbs[words[0]]
+	switch {
+	case words[0] == "container":
+		refuse = len(words) > 1 // bare `container` prints its help
+	case words[0] == "image" && len(words) > 1 && words[1] == "import":
+		refuse = true
+	case words[len(words)-1] == "build":
 		if f := cmd.Flags().Lookup("explain"); f != nil && f.Value.String() == "true" {
 			refuse = false
 		}

@@ -15,6 +15,8 @@ import (
 func platformCheck(t *testing.T, goos, host string, args ...string) error {
 	t.Helper()
 	root := newRootCmd(&globalOptions{})
+	root.InitDefaultHelpCmd() // as Execute does
+	root.InitDefaultCompletionCmd()
 	cmd, rest, err := root.Find(args)
 	if err != nil {
 		t.Fatalf("find %q: %v", args, err)
@@ -40,6 +42,8 @@ func TestNeedsLinuxRefusesEngineVerbsOffLinux(t *testing.T) {
 			{"container", "run", "busybox"},
 			{"container", "ps"},
 			{"image", "import", "rootfs.tar"},
+			{"stop", "c1"}, {"rm", "-f", "c1"}, {"logs", "c1"}, {"top", "c1"}, {"diff", "c1"},
+			{"container", "prune"},
 		} {
 			err := platformCheck(t, goos, "", args...)
 			if !errors.Is(err, engine.ErrNeedsLinux) {
@@ -69,6 +73,9 @@ func TestNeedsLinuxLetsReplayVerbsRun(t *testing.T) {
 			{"save", "busybox"},
 			{"version"},
 			{"container"},
+			{"image", "ls"}, {"image", "prune", "-a"}, {"rmi", "x"}, {"tag", "a", "b"},
+			{"inspect", "x"}, {"history", "x"}, {"load", "-i", "x.tar"}, {"system", "df"},
+			{"help", "run"}, {"completion", "bash"},
 		} {
 			if err := platformCheck(t, goos, "", args...); err != nil {
 				t.Errorf("%s: berth %s: %v", goos, strings.Join(args, " "), err)
