@@ -29,6 +29,7 @@ func TestWindowsReplayUnderWine(t *testing.T) {
 	exe := windowsBerth(t)
 	recording := `..\lessons\recordings\build-cache.jsonl` // relative, Windows separators
 
+	var lesson string
 	for _, args := range [][]string{
 		{"lesson", "build-cache", "--replay", "--yes"},
 		{"trace", "show", recording},
@@ -36,6 +37,9 @@ func TestWindowsReplayUnderWine(t *testing.T) {
 		{"trace", "explain", recording},
 	} {
 		out := w.berth(t, exe, 0, args...)
+		if args[0] == "lesson" {
+			lesson = out
+		}
 		unixArgs := make([]string, len(args))
 		for i, a := range args {
 			unixArgs[i] = strings.ReplaceAll(a, `\`, "/")
@@ -47,13 +51,12 @@ func TestWindowsReplayUnderWine(t *testing.T) {
 			t.Errorf("berth %s: colour escapes on a pipe", strings.Join(args, " "))
 		}
 	}
-	out := w.berth(t, exe, 0, "lesson", "build-cache", "--replay", "--yes")
 	for _, line := range []string{
 		"Step 2/3 : RUN echo installing redis",
 		" ---> Using cache",
 		"End of lesson build-cache: all 11 checks held on the recorded trace.",
 	} {
-		if !strings.Contains(out, "\n"+line) {
+		if !strings.Contains(lesson, "\n"+line) {
 			t.Errorf("lesson replay: no line %q", line)
 		}
 	}
@@ -61,7 +64,7 @@ func TestWindowsReplayUnderWine(t *testing.T) {
 	// A lesson file given by a Windows path, as `berth lesson run` takes it.
 	lessonDir := t.TempDir()
 	writeFile(t, filepath.Join(lessonDir, "my-lesson.md"), w.berth(t, exe, 0, "lesson", "cat", "build-cache"))
-	out = w.berth(t, exe, 0, "lesson", "run", winPath(filepath.Join(lessonDir, "my-lesson.md")), "--replay", "--yes")
+	out := w.berth(t, exe, 0, "lesson", "run", winPath(filepath.Join(lessonDir, "my-lesson.md")), "--replay", "--yes")
 	if !strings.Contains(out, "\nEnd of lesson build-cache: all 11 checks held on the recorded trace.") {
 		t.Errorf("lesson run %s --replay: no closing line:\n%s", winPath(filepath.Join(lessonDir, "my-lesson.md")), out)
 	}
@@ -128,10 +131,12 @@ func newWine(t *testing.T) *wine {
 	// No Mono or Gecko install prompts: nothing here needs .NET or HTML.
 	w.env = append(w.env, "WINEPREFIX="+w.prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=")
 	t.Cleanup(func() { w.server(t, "-k") })
+	start := time.Now()
 	if out, err := w.command(context.Background(), "wineboot", "--init").CombinedOutput(); err != nil {
 		t.Fatalf("wineboot --init: %v\n%s", err, out)
 	}
 	w.server(t, "-w")
+	t.Logf("new wine prefix in %s", time.Since(start).Round(time.Millisecond)) // for the record, not asserted
 	dll := filepath.Join(w.prefix, "drive_c", "windows", "system32", "bcryptprimitives.dll")
 	if _, err := os.Stat(dll); errors.Is(err, os.ErrNotExist) {
 		buildStandInDLL(t, dll)
@@ -180,7 +185,9 @@ func (w *wine) berth(t *testing.T, exe string, code int, args ...string) string 
 	cmd := w.command(ctx, append([]string{exe}, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
 	err := cmd.Run()
+	t.Logf("wine64 berth %s: %s", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
 	got := 0
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
