@@ -11,7 +11,6 @@ import (
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/trace"
 	"github.com/moby/moby/api/types/system"
-	"golang.org/x/sys/unix"
 )
 
 // ping is /_ping: "OK", with the headers clients negotiate from.
@@ -28,14 +27,6 @@ func (s *Server) ping(w *responseWriter, r *request) error {
 	}
 	_, err := w.Write([]byte("OK"))
 	return err
-}
-
-func kernelVersion() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return ""
-	}
-	return unix.ByteSliceToString(u.Release[:])
 }
 
 // VersionResponse is /version's body.
@@ -129,12 +120,4 @@ func operatingSystem() string {
 		}
 	}
 	return goruntime.GOOS
-}
-
-func memTotal() int64 {
-	var si unix.Sysinfo_t
-	if err := unix.Sysinfo(&si); err != nil {
-		return 0
-	}
-	return int64(si.Totalram) * int64(si.Unit)
 }

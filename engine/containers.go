@@ -22,7 +22,6 @@ import (
 	"github.com/berthkit/berth/engine/volume"
 	"github.com/berthkit/berth/trace"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sys/unix"
 )
 
 // Container errors, checked with errors.Is.
@@ -1233,7 +1232,7 @@ func ParseSignal(s string) (syscall.Signal, error) {
 		return syscall.Signal(n), nil
 	}
 	name := strings.ToUpper(strings.TrimPrefix(strings.ToUpper(s), "SIG"))
-	if sig := unix.SignalNum("SIG" + name); sig != 0 {
+	if sig := signalNum("SIG" + name); sig != 0 {
 		return sig, nil
 	}
 	return 0, fmt.Errorf("invalid signal: %s", s)

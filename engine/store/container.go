@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/berthkit/berth/internal/crashpoint"
-	"golang.org/x/sys/unix"
 )
 
 // Container is the record of a container: what it was created from and with,
@@ -245,7 +244,7 @@ func (s *Store) LockContainer(id string) (unlock func(), err error) {
 		}
 		return nil, err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if err := flock(f, lockExclusive); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("lock container %s: %w", id[:12], err)
 	}

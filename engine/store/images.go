@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/berthkit/berth/internal/crashpoint"
@@ -132,15 +131,6 @@ func (s *Store) ReadIndex() (*ocispec.Index, error) {
 // indexKey identifies one version of index.json on disk.
 type indexKey struct {
 	ino, size, mtime, ctime int64
-}
-
-func indexKeyOf(st os.FileInfo) indexKey {
-	k := indexKey{size: st.Size(), mtime: st.ModTime().UnixNano()}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		k.ino = int64(sys.Ino)
-		k.ctime = sys.Ctim.Nano()
-	}
-	return k
 }
 
 func cloneIndex(idx *ocispec.Index) *ocispec.Index {

@@ -16,7 +16,6 @@ import (
 	"github.com/berthkit/berth/internal/crashpoint"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sys/unix"
 )
 
 // Sentinel errors, checked with errors.Is.
@@ -63,10 +62,10 @@ func Open(root string) (*Store, error) {
 		return nil, fmt.Errorf("open store lock: %w", err)
 	}
 	// Alone? Then nobody is ingesting, and leftovers are ours to clean.
-	if unix.Flock(int(active.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+	if flock(active, lockExclusive|lockNonBlocking) == nil {
 		s.cleanLeftovers()
 	}
-	if err := unix.Flock(int(active.Fd()), unix.LOCK_SH); err != nil {
+	if err := flock(active, lockShared); err != nil {
 		active.Close()
 		return nil, fmt.Errorf("lock store: %w", err)
 	}
@@ -84,33 +83,6 @@ func Open(root string) (*Store, error) {
 // other berth processes have the store open: long enough for any load,
 // commit or pull to list its image.
 const ingestGrace = time.Hour
-
-// othersActive reports whether another Store handle (another process, or
-// another Open in this one) holds the store open, from the flock holders of
-// active.lock in /proc/locks. When that cannot be told, it says no.
-func (s *Store) othersActive() bool {
-	if s.activeLock == nil {
-		return false
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(int(s.activeLock.Fd()), &st); err != nil {
-		return false
-	}
-	data, err := os.ReadFile("/proc/locks")
-	if err != nil {
-		return false
-	}
-	id := fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
-	holders := 0
-	for _, line := range strings.Split(string(data), "\n") {
-		fields := strings.Fields(line)
-		// "1: FLOCK  ADVISORY  READ  1234 08:01:5678 0 EOF"; waiters have "->".
-		if len(fields) >= 6 && fields[1] == "FLOCK" && fields[5] == id {
-			holders++
-		}
-	}
-	return holders > 1
-}
 
 // Close releases the store. The Store must not be used afterwards.
 func (s *Store) Close() error {
@@ -244,22 +216,13 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return syncDir(dir)
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // lockFile takes an exclusive flock on root/<name> and returns its release.
 func (s *Store) lockFile(name string) (func(), error) {
 	f, err := os.OpenFile(filepath.Join(s.root, name), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open lock %s: %w", name, err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if err := flock(f, lockExclusive); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("lock %s: %w", name, err)
 	}
