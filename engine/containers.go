@@ -78,6 +78,13 @@ type ContainerCreateOptions struct {
 	// NeverStarts says the container will only be committed (a build's
 	// metadata or COPY step); container.create records started: false.
 	NeverStarts bool
+
+	// resolved is the image Image names, when the builder already has it.
+	resolved *store.Image
+	// metadataOnly: a build's metadata step, removed after its commit; it
+	// gets a record but no filesystem (init layer, snapshot, /etc files),
+	// which made every ENV or LABEL line cost a dozen directories.
+	metadataOnly bool
 }
 
 var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
@@ -98,7 +105,10 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	}
 	var img *store.Image
 	var imgCfg ocispec.ImageConfig
-	if opts.Image != "" {
+	if opts.resolved != nil && opts.resolved.ID.String() == opts.Image {
+		img = opts.resolved
+		imgCfg = img.Config.Config
+	} else if opts.Image != "" {
 		var err error
 		img, err = e.Store.Image(opts.Image)
 		if err != nil {
@@ -118,7 +128,7 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	}
 	var lowers []string
 	var chains []string
-	if img != nil {
+	if img != nil && !opts.metadataOnly {
 		var err error
 		if lowers, err = e.LowerDirs(ctx, img); err != nil {
 			return nil, err
@@ -155,9 +165,11 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	if img != nil {
 		c.Image = img.ID.String()
 	}
-	if err := e.prepareContainerDir(c, lowers); err != nil {
-		_ = e.Store.DeleteContainer(id)
-		return nil, err
+	if !opts.metadataOnly {
+		if err := e.prepareContainerDir(c, lowers); err != nil {
+			_ = e.Store.DeleteContainer(id)
+			return nil, err
+		}
 	}
 	// Names are unique: check and claim under the store's lock.
 	unlock, err := e.Store.Lock()
@@ -282,19 +294,23 @@ func mergeConfig(img ocispec.ImageConfig, opts ContainerCreateOptions) store.Con
 // KEY in place, new keys are appended.
 func mergeEnv(base, overrides []string) []string {
 	out := append([]string(nil), base...)
+	// By key, so a build step (whose whole environment is both base and
+	// overrides) costs its length, not its square.
+	at := make(map[string]int, len(out))
+	for i, have := range out {
+		k, _, _ := strings.Cut(have, "=")
+		if _, dup := at[k]; !dup {
+			at[k] = i
+		}
+	}
 	for _, kv := range overrides {
 		key, _, _ := strings.Cut(kv, "=")
-		replaced := false
-		for i, have := range out {
-			if k, _, _ := strings.Cut(have, "="); k == key {
-				out[i] = kv
-				replaced = true
-				break
-			}
+		if i, ok := at[key]; ok {
+			out[i] = kv
+			continue
 		}
-		if !replaced {
-			out = append(out, kv)
-		}
+		at[key] = len(out)
+		out = append(out, kv)
 	}
 	return out
 }

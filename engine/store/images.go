@@ -89,11 +89,24 @@ func newIndex() *ocispec.Index {
 
 func (s *Store) indexPath() string { return filepath.Join(s.root, "index.json") }
 
-// ReadIndex returns index.json as it is now. The parsed index is kept and
-// reused while the file is unchanged: every write replaces it by rename, so
-// a change always shows in its inode, size or timestamps. Callers get their
-// own copy to change.
+// ReadIndex returns index.json as it is now, with the pending entries of
+// a batch (see BeginBatch). The parsed index is kept and reused while the
+// file is unchanged: every write replaces it by rename, so a change always
+// shows in its inode, size or timestamps. Callers get their own copy to
+// change.
 func (s *Store) ReadIndex() (*ocispec.Index, error) {
+	shared, err := s.readIndexShared()
+	if err != nil {
+		return nil, err
+	}
+	idx := cloneIndex(shared)
+	s.mergePending(idx)
+	return idx, nil
+}
+
+// readIndexShared is index.json as parsed, without pending entries; the
+// value may be shared with other callers and must not be changed.
+func (s *Store) readIndexShared() (*ocispec.Index, error) {
 	st, statErr := os.Stat(s.indexPath())
 	var key indexKey
 	if statErr == nil {
@@ -103,7 +116,7 @@ func (s *Store) ReadIndex() (*ocispec.Index, error) {
 		same := cached != nil && s.indexKey == key
 		s.indexMu.Unlock()
 		if same {
-			return cloneIndex(cached), nil
+			return cached, nil
 		}
 	}
 	data, err := os.ReadFile(s.indexPath())
@@ -122,7 +135,7 @@ func (s *Store) ReadIndex() (*ocispec.Index, error) {
 	}
 	if statErr == nil && int64(len(data)) == st.Size() {
 		s.indexMu.Lock()
-		s.indexKey, s.indexCache = key, cloneIndex(idx)
+		s.indexKey, s.indexCache = key, idx
 		s.indexMu.Unlock()
 	}
 	return idx, nil
@@ -171,8 +184,20 @@ func (s *Store) writeIndex(idx *ocispec.Index) error {
 	if err != nil {
 		return err
 	}
+	if err := s.syncUnsynced(); err != nil {
+		return fmt.Errorf("write index.json: %w", err)
+	}
 	if err := WriteFileAtomic(s.indexPath(), data, 0o644); err != nil {
 		return fmt.Errorf("write index.json: %w", err)
+	}
+	s.indexWrites.Add(1)
+	// Keep what was written as the parsed index, so the next read does not
+	// parse the file back. Writers hold the store lock, so the file on disk
+	// is still this one.
+	if st, err := os.Stat(s.indexPath()); err == nil && st.Size() == int64(len(data)) {
+		s.indexMu.Lock()
+		s.indexKey, s.indexCache = indexKeyOf(st), cloneIndex(idx)
+		s.indexMu.Unlock()
 	}
 	return nil
 }
@@ -203,7 +228,15 @@ func (s *Store) updateIndexLocked(fn func(idx *ocispec.Index) error) error {
 		}
 		return err
 	}
-	return s.writeIndex(idx)
+	if err := s.writeIndex(idx); err != nil {
+		return err
+	}
+	// Pending entries only grow under s.mu, which the caller holds: all of
+	// them were in idx and are now on disk.
+	s.indexMu.Lock()
+	s.pending = nil
+	s.indexMu.Unlock()
+	return nil
 }
 
 // ImageOptions are Berth's facts about a new image.
@@ -274,21 +307,25 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 	if len(opts.LayerSizes) == len(layers) && len(layers) > 0 {
 		annotations[AnnotationLayerSizes] = FormatLayerSizes(opts.LayerSizes)
 	}
-	err = s.UpdateIndex(func(idx *ocispec.Index) error {
-		for _, d := range idx.Manifests {
-			if d.Digest == manifestDesc.Digest {
-				return errUnchanged // already listed
-			}
-		}
-		entry := manifestDesc
-		entry.Annotations = annotations
-		idx.Manifests = append(idx.Manifests, entry)
-		return nil
-	})
+	idx, err := s.readIndexShared()
 	if err != nil {
 		return nil, err
 	}
-	return s.ImageByManifest(manifestDesc.Digest)
+	if s.isListed(idx, manifestDesc) {
+		// Stored before: it may have names, which the index knows.
+		return s.ImageByManifest(manifestDesc.Digest)
+	}
+	entry := manifestDesc
+	entry.Annotations = annotations
+	if err := s.listImage(entry); err != nil {
+		return nil, err
+	}
+	// Built from what was just written rather than read back: a build stores
+	// an image per step, and parsing each config again (and keeping it) made
+	// its time and memory grow with the square of its steps.
+	img := &Image{ID: configDesc.Digest, ManifestDigest: manifestDesc.Digest, ManifestSize: manifestDesc.Size,
+		Manifest: manifest, Config: config, Ext: opts.Ext, Parent: opts.Parent, Size: size, Annotations: cloneMap(annotations)}
+	return img, nil
 }
 
 // ImageByManifest loads the image whose manifest has digest d.
@@ -356,6 +393,12 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 		}
 		base.Ext = unmarshalExt(cfg)
 		base.ID = base.Manifest.Config.Digest
+		// Bounded: a cached rebuild of N steps parses N configs that grow
+		// with N; keeping them all made its memory grow with N squared.
+		if s.parsedBytes.Add(int64(len(data)+len(cfg))) > maxParsedBytes {
+			s.parsed.Clear()
+			s.parsedBytes.Store(int64(len(data) + len(cfg)))
+		}
 		s.parsed.Store(desc.Digest, base)
 	}
 	img := *base
