@@ -55,7 +55,9 @@ func copyLimitedTar(w io.Writer, r io.Reader, maxBytes, maxEntries int64) error 
 }
 
 // plainHeader is hdr without the records tar.Writer must not repeat (the
-// sparse map, which the reader has already expanded); xattrs stay.
+// sparse map, which the reader has already expanded); xattrs stay, as the
+// SCHILY.xattr. records the reader also mirrors into the deprecated Xattrs
+// (which the writer ignores when PAXRecords has them).
 func plainHeader(hdr *tar.Header) *tar.Header {
 	out := *hdr
 	out.PAXRecords = nil
@@ -67,7 +69,6 @@ func plainHeader(hdr *tar.Header) *tar.Header {
 			out.PAXRecords[k] = v
 		}
 	}
-	out.Xattrs = nil //nolint:staticcheck // the PAX records above carry them
 	if out.Typeflag == tar.TypeGNUSparse {
 		out.Typeflag = tar.TypeReg
 	}

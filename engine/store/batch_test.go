@@ -95,7 +95,7 @@ func TestBatchWritesTheIndexLogarithmically(t *testing.T) {
 
 	// Outside a batch, each image is listed at once.
 	before := s.indexWrites.Load()
-	img = batchImage(t, s, img, steps)
+	batchImage(t, s, img, steps)
 	if got := s.indexWrites.Load() - before; got != 1 {
 		t.Errorf("an image outside a batch rewrote index.json %d times, want 1", got)
 	}
