@@ -81,9 +81,11 @@ type ContainerCreateOptions struct {
 
 	// resolved is the image Image names, when the builder already has it.
 	resolved *store.Image
-	// metadataOnly: a build's metadata step, removed after its commit; it
-	// gets a record but no filesystem (init layer, snapshot, /etc files),
-	// which made every ENV or LABEL line cost a dozen directories.
+	// metadataOnly: a build's metadata step, removed after its commit. It
+	// is never mounted or started, so it gets no filesystem (init layer,
+	// snapshot, /etc files) and its record stays in memory: writing,
+	// listing and deleting a record holding the whole environment made
+	// every ENV or LABEL line of a long Dockerfile cost more than the last.
 	metadataOnly bool
 }
 
@@ -165,11 +167,17 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	if img != nil {
 		c.Image = img.ID.String()
 	}
-	if !opts.metadataOnly {
-		if err := e.prepareContainerDir(c, lowers); err != nil {
-			_ = e.Store.DeleteContainer(id)
-			return nil, err
-		}
+	if opts.metadataOnly {
+		c.Name = generateName(true)
+		e.metadataContainers.Store(c.ID, c)
+		e.EmitContext(ctx, trace.Event{Type: trace.ContainerCreate, Container: &trace.ContainerInfo{
+			ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose, Cmd: commandLine(c),
+		}})
+		return c, nil
+	}
+	if err := e.prepareContainerDir(c, lowers); err != nil {
+		_ = e.Store.DeleteContainer(id)
+		return nil, err
 	}
 	// Names are unique: check and claim under the store's lock.
 	unlock, err := e.Store.Lock()
@@ -872,6 +880,13 @@ func (e *Engine) KillContainer(ctx context.Context, id string, signal string) er
 // RemoveContainer removes a container, its snapshot, log and record. A
 // running container is refused unless force, which kills it first.
 func (e *Engine) RemoveContainer(ctx context.Context, id string, force bool) error {
+	if v, ok := e.metadataContainers.LoadAndDelete(id); ok {
+		c := v.(*store.Container)
+		e.EmitContext(ctx, trace.Event{Type: trace.ContainerRemove, Container: &trace.ContainerInfo{
+			ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose,
+		}})
+		return nil
+	}
 	c, err := e.container(id)
 	if err != nil {
 		return err
