@@ -144,3 +144,35 @@ func TestBatchPendingWrittenByTagAndNesting(t *testing.T) {
 		t.Fatalf("another handle does not find the intermediate image: %v", err)
 	}
 }
+
+// One pass reads a config and Docker's fields beside OCI's, as two did.
+func TestUnmarshalConfigReadsOCIAndDockerFields(t *testing.T) {
+	created := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := ocispec.Image{Created: &created, Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
+		Config: ocispec.ImageConfig{Env: []string{"A=1"}, Cmd: []string{"sh"}, Labels: map[string]string{"k": "v"}},
+		RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{}},
+		History: []ocispec.History{{Created: &created, CreatedBy: "ENV A=1", EmptyLayer: true}}}
+	ext := ExtConfig{Shell: []string{"/bin/bash", "-c"}, OnBuild: []string{"RUN true"},
+		Healthcheck: &HealthConfig{Test: []string{"CMD", "true"}, Interval: time.Second, Retries: 3}}
+	data, err := marshalConfig(cfg, ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotCfg, gotExt, err := unmarshalConfig(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := marshalConfig(gotCfg, gotExt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(again) != string(data) {
+		t.Errorf("config changed through unmarshalConfig:\n%s\n%s", data, again)
+	}
+	if gotCfg.Config.Env[0] != "A=1" || gotExt.Healthcheck == nil || gotExt.Healthcheck.Retries != 3 || gotExt.Shell[0] != "/bin/bash" {
+		t.Errorf("fields lost: %+v %+v", gotCfg.Config, gotExt)
+	}
+	if _, _, err := unmarshalConfig([]byte("{not json")); err == nil {
+		t.Error("a broken config parsed")
+	}
+}

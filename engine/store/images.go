@@ -141,6 +141,17 @@ func (s *Store) readIndexShared() (*ocispec.Index, error) {
 	return idx, nil
 }
 
+// readIndexForLookup is the index to find one image in, read-only: the
+// shared parsed index when no batch entries are pending, so a lookup does
+// not copy every entry of a large index (a cached rebuild of N steps looks
+// up N images).
+func (s *Store) readIndexForLookup() (*ocispec.Index, error) {
+	if s.pendingCount() > 0 {
+		return s.ReadIndex()
+	}
+	return s.readIndexShared()
+}
+
 // indexKey identifies one version of index.json on disk.
 type indexKey struct {
 	ino, size, mtime, ctime int64
@@ -330,7 +341,7 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 
 // ImageByManifest loads the image whose manifest has digest d.
 func (s *Store) ImageByManifest(d digest.Digest) (*Image, error) {
-	idx, err := s.ReadIndex()
+	idx, err := s.readIndexForLookup()
 	if err != nil {
 		return nil, err
 	}
@@ -388,10 +399,9 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config %s: %w", base.Manifest.Config.Digest, err)
 		}
-		if err := json.Unmarshal(cfg, &base.Config); err != nil {
+		if base.Config, base.Ext, err = unmarshalConfig(cfg); err != nil {
 			return nil, fmt.Errorf("config %s: %w", base.Manifest.Config.Digest, err)
 		}
-		base.Ext = unmarshalExt(cfg)
 		base.ID = base.Manifest.Config.Digest
 		// Bounded: a cached rebuild of N steps parses N configs that grow
 		// with N; keeping them all made its memory grow with N squared.
@@ -405,7 +415,7 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 	img.Refs = nil
 	img.Parent = ""
 	img.Size = 0
-	img.Annotations = desc.Annotations
+	img.Annotations = cloneMap(desc.Annotations)
 	if p := desc.Annotations[AnnotationParent]; p != "" {
 		img.Parent = digest.Digest(p)
 	}
@@ -422,7 +432,7 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 func (s *Store) Image(nameOrID string) (*Image, error) {
 	// Fast paths that read one image, not the whole store: a full ID when
 	// the index entries carry AnnotationID, and a tag.
-	if idx, err := s.ReadIndex(); err == nil {
+	if idx, err := s.readIndexForLookup(); err == nil {
 		hexPart := strings.TrimPrefix(nameOrID, "sha256:")
 		if len(hexPart) == 64 && isHex(hexPart) {
 			id := "sha256:" + hexPart
