@@ -149,8 +149,8 @@ func TestBatchPendingWrittenByTagAndNesting(t *testing.T) {
 func TestUnmarshalConfigReadsOCIAndDockerFields(t *testing.T) {
 	created := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	cfg := ocispec.Image{Created: &created, Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
-		Config: ocispec.ImageConfig{Env: []string{"A=1"}, Cmd: []string{"sh"}, Labels: map[string]string{"k": "v"}},
-		RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{}},
+		Config:  ocispec.ImageConfig{Env: []string{"A=1"}, Cmd: []string{"sh"}, Labels: map[string]string{"k": "v"}},
+		RootFS:  ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{}},
 		History: []ocispec.History{{Created: &created, CreatedBy: "ENV A=1", EmptyLayer: true}}}
 	ext := ExtConfig{Shell: []string{"/bin/bash", "-c"}, OnBuild: []string{"RUN true"},
 		Healthcheck: &HealthConfig{Test: []string{"CMD", "true"}, Interval: time.Second, Retries: 3}}

@@ -88,4 +88,3 @@ func unmarshalConfig(data []byte) (ocispec.Image, ExtConfig, error) {
 	img.Config = both.Config.ImageConfig
 	return img, both.Config.ExtConfig, nil
 }
-
