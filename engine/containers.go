@@ -107,6 +107,15 @@ type ContainerCreateOptions struct {
 	MountSpecs  []string
 	VolumesFrom []string
 	Volumes     []string
+
+	// resolved is the image Image names, when the builder already has it.
+	resolved *store.Image
+	// metadataOnly: a build's metadata step, removed after its commit. It
+	// is never mounted or started, so it gets no filesystem (init layer,
+	// snapshot, /etc files) and its record stays in memory: writing,
+	// listing and deleting a record holding the whole environment made
+	// every ENV or LABEL line of a long Dockerfile cost more than the last.
+	metadataOnly bool
 }
 
 var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
@@ -127,7 +136,10 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	}
 	var img *store.Image
 	var imgCfg ocispec.ImageConfig
-	if opts.Image != "" {
+	if opts.resolved != nil && opts.resolved.ID.String() == opts.Image {
+		img = opts.resolved
+		imgCfg = img.Config.Config
+	} else if opts.Image != "" {
 		var err error
 		img, err = e.Store.Image(opts.Image)
 		if err != nil {
@@ -151,7 +163,7 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	}
 	var lowers []string
 	var chains []string
-	if img != nil {
+	if img != nil && !opts.metadataOnly {
 		var err error
 		if lowers, err = e.LowerDirs(ctx, img); err != nil {
 			return nil, err
@@ -193,6 +205,14 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	applyExtraOptions(c, opts)
 	if img != nil {
 		c.Image = img.ID.String()
+	}
+	if opts.metadataOnly {
+		c.Name = generateName(true)
+		e.metadataContainers.Store(c.ID, c)
+		e.EmitContext(ctx, trace.Event{Type: trace.ContainerCreate, Container: &trace.ContainerInfo{
+			ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose, Cmd: commandLine(c),
+		}})
+		return c, nil
 	}
 	if purpose != "run" {
 		c.Builder, c.BuilderStart = supervisor()
@@ -322,19 +342,23 @@ func mergeConfig(img ocispec.ImageConfig, opts ContainerCreateOptions) store.Con
 // KEY in place, new keys are appended.
 func mergeEnv(base, overrides []string) []string {
 	out := append([]string(nil), base...)
+	// By key, so a build step (whose whole environment is both base and
+	// overrides) costs its length, not its square.
+	at := make(map[string]int, len(out))
+	for i, have := range out {
+		k, _, _ := strings.Cut(have, "=")
+		if _, dup := at[k]; !dup {
+			at[k] = i
+		}
+	}
 	for _, kv := range overrides {
 		key, _, _ := strings.Cut(kv, "=")
-		replaced := false
-		for i, have := range out {
-			if k, _, _ := strings.Cut(have, "="); k == key {
-				out[i] = kv
-				replaced = true
-				break
-			}
+		if i, ok := at[key]; ok {
+			out[i] = kv
+			continue
 		}
-		if !replaced {
-			out = append(out, kv)
-		}
+		at[key] = len(out)
+		out = append(out, kv)
 	}
 	return out
 }
@@ -945,6 +969,13 @@ func (e *Engine) RemoveContainer(ctx context.Context, id string, force bool) err
 // RemoveContainerVolumes is RemoveContainer that, with volumes (rm -v),
 // also removes the container's anonymous volumes no other container uses.
 func (e *Engine) RemoveContainerVolumes(ctx context.Context, id string, force, volumes bool) error {
+	if v, ok := e.metadataContainers.LoadAndDelete(id); ok {
+		c := v.(*store.Container)
+		e.EmitContext(ctx, trace.Event{Type: trace.ContainerRemove, Container: &trace.ContainerInfo{
+			ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose,
+		}})
+		return nil
+	}
 	c, err := e.container(id)
 	if err != nil {
 		return err

@@ -46,3 +46,6 @@ func indexKeyOf(st os.FileInfo) indexKey {
 	}
 	return k
 }
+
+// syncFS flushes the whole file system that holds f (syncfs(2)).
+func syncFS(f *os.File) error { return unix.Syncfs(int(f.Fd())) }

@@ -2,7 +2,10 @@
 
 package store
 
-import "os"
+import (
+	"os"
+	"runtime"
+)
 
 // othersActive cannot be told without /proc/locks, so it says yes: GC then
 // leaves blobs that no image names alone for ingestGrace (another process
@@ -13,4 +16,15 @@ func (s *Store) othersActive() bool { return true }
 // and ctime that Linux adds are not portable, so they stay 0.
 func indexKeyOf(st os.FileInfo) indexKey {
 	return indexKey{size: st.Size(), mtime: st.ModTime().UnixNano(), ino: 0, ctime: 0}
+}
+
+// syncFS has no syncfs(2) to call off Linux: it syncs f's directory, which
+// is as much as these systems offer without walking every file. Windows
+// refuses to flush a directory; there the store only serves replays and
+// --explain, which build nothing.
+func syncFS(f *os.File) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	return f.Sync()
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berthkit/berth/internal/crashpoint"
@@ -35,13 +37,21 @@ type Store struct {
 
 	mu sync.Mutex // serialises index updates inside this process
 
-	parsed sync.Map // manifest digest → *Image parsed from immutable blobs
+	parsed      sync.Map     // manifest digest → *Image parsed from immutable blobs
+	parsedBytes atomic.Int64 // JSON bytes behind parsed, roughly; see maxParsedBytes
 
 	indexMu    sync.Mutex
 	indexKey   indexKey
 	indexCache *ocispec.Index // index.json as last parsed, for indexKey
 
 	cleanedAtOpen []string // leftovers Open removed (absolute paths)
+
+	batchDepth int                  // open BeginBatch calls; guarded by mu
+	pending    []ocispec.Descriptor // images listed by a batch, not yet in index.json; guarded by indexMu (changed only under mu too)
+	unsynced   atomic.Bool          // blobs were stored without fsync (see syncUnsynced)
+	// indexWrites counts rewrites of index.json, so a test can assert
+	// that a build's index work grows with its steps, not their square.
+	indexWrites atomic.Int64
 }
 
 // Open opens (creating if needed) the store at root. If no other Berth
@@ -78,6 +88,11 @@ func Open(root string) (*Store, error) {
 	}
 	return s, nil
 }
+
+// maxParsedBytes bounds the parsed images kept, by the size of their JSON:
+// room for every image of a busy store's `berth images`, not for every
+// intermediate config of a long build.
+const maxParsedBytes = 8 << 20
 
 // ingestGrace is how long GC leaves a blob that no image names alone while
 // other berth processes have the store open: long enough for any load,
@@ -395,7 +410,10 @@ func (s *Store) PutBlobBytes(data []byte) (digest.Digest, error) {
 	if s.HasBlob(d) {
 		return d, nil
 	}
-	got, _, err := s.PutBlob(strings.NewReader(string(data)), d, int64(len(data)))
+	if s.inBatch() {
+		return d, s.putBlobUnsynced(d, data)
+	}
+	got, _, err := s.PutBlob(bytes.NewReader(data), d, int64(len(data)))
 	return got, err
 }
 
