@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/berthkit/berth/daemon"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/spf13/cobra"
 )
@@ -63,6 +64,23 @@ func newImageInspectCmd(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
+func newContainerInspectCmd(g *globalOptions) *cobra.Command {
+	opts := &inspectOptions{kind: "container"}
+	cmd := &cobra.Command{
+		Use:                   "inspect [OPTIONS] CONTAINER [CONTAINER...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Display detailed information on one or more containers",
+		Example:               "  berth container inspect web\n  berth container inspect -f '{{.State.Running}}' web",
+		Args:                  requireArgs(1, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.names, opts.out, opts.errOut = args, cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return runInspect(cmd.Context(), g, opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "format output using a Go template (or 'json')")
+	return cmd
+}
+
 func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) error {
 	switch opts.kind {
 	case "", "image", "container":
@@ -87,7 +105,8 @@ func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) err
 		if opts.kind != "image" {
 			c, err := eng.Store.Container(name)
 			if err == nil {
-				found = append(found, c)
+				// Docker's shape, the daemon's own answer: {{.State.Running}}.
+				found = append(found, daemon.ContainerInspect(eng, c))
 				continue
 			}
 			if !errors.Is(err, store.ErrNotFound) || opts.kind == "container" {
@@ -107,16 +126,11 @@ func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) err
 	}
 	if tmpl != nil {
 		for _, v := range found {
-			// As Docker, templates see the JSON: {{.Id}}, {{.Config.Cmd}}.
-			raw, err := jsonValue(v)
+			out, err := executeInspectTemplate(tmpl, v)
 			if err != nil {
 				return err
 			}
-			var buf bytes.Buffer
-			if err := tmpl.Execute(&buf, raw); err != nil {
-				return fmt.Errorf("template: %v", err)
-			}
-			fmt.Fprintln(opts.out, buf.String())
+			fmt.Fprintln(opts.out, out)
 		}
 	} else {
 		if found == nil {
@@ -139,6 +153,26 @@ func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) err
 		msgs[i] = err.Error()
 	}
 	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// executeInspectTemplate runs tmpl as docker/cli's TemplateInspector does:
+// on the typed value first ({{join .Config.Cmd " "}} needs a []string), then,
+// if that fails, on the JSON as maps ({{.Id}}, a field under its JSON name).
+func executeInspectTemplate(tmpl *template.Template, v any) (string, error) {
+	var buf bytes.Buffer
+	typedErr := tmpl.Execute(&buf, v)
+	if typedErr == nil {
+		return buf.String(), nil
+	}
+	raw, err := jsonValue(v)
+	if err != nil {
+		return "", err
+	}
+	buf.Reset()
+	if err := tmpl.Execute(&buf, raw); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
 }
 
 // dockerMessage is an error in Docker's exact words, capital letter included.
