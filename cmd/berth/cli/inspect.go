@@ -90,9 +90,9 @@ func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) err
 	var tmpl *template.Template
 	if opts.format != "" && opts.format != "json" {
 		var err error
-		tmpl, err = template.New("").Funcs(templateFuncs).Parse(opts.format)
+		tmpl, err = parseTemplate(opts.format)
 		if err != nil {
-			return fmt.Errorf("template parsing error: %v", err)
+			return err
 		}
 	}
 	eng, err := g.engine()
