@@ -21,13 +21,15 @@ func dockerHabits(root *cobra.Command) {
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		if c.HasSubCommands() && c.Run == nil {
-			own := c.RunE
+			// Arguments the command takes itself (berth lesson NAME) still
+			// go to it; others are a mistyped subcommand.
+			own, ownArgs := c.RunE, c.Args
 			c.Args = cobra.ArbitraryArgs
 			c.RunE = func(cmd *cobra.Command, args []string) error {
-				if len(args) > 0 || own == nil {
-					return unknownCommand(cmd, args)
+				if own != nil && (len(args) == 0 || ownArgs == nil || ownArgs(cmd, args) == nil) {
+					return own(cmd, args)
 				}
-				return own(cmd, args)
+				return unknownCommand(cmd, args)
 			}
 		}
 		for _, sub := range c.Commands() {
