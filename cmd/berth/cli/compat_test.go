@@ -58,7 +58,7 @@ func readCompat(t *testing.T) []compatRow {
 			section = line
 			continue
 		}
-		if !strings.HasPrefix(line, "| `") {
+		if !strings.HasPrefix(line, "| `") || !strings.HasSuffix(section, "verbs") {
 			continue
 		}
 		// Cells split on "|", except the escaped "\|" inside a cell.
