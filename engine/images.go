@@ -730,3 +730,40 @@ func (e *Engine) repoDigestsByManifest() (map[digest.Digest][]reference.Named, e
 	}
 	return out, nil
 }
+
+// ImageUsage is one image in `system df -v`: its size split into what it
+// shares with other images (layers they have too) and what only it has.
+type ImageUsage struct {
+	Image          *store.Image
+	Shared, Unique int64
+	Containers     int
+}
+
+// ImagesUsage lists every image (one per ID, newest first) with its shared
+// and unique sizes and how many containers use it, as Docker's disk usage.
+func (e *Engine) ImagesUsage(ctx context.Context) ([]ImageUsage, error) {
+	f, err := e.imageFacts()
+	if err != nil {
+		return nil, err
+	}
+	holders := map[digest.Digest]int{}
+	for _, img := range f.images {
+		for _, chain := range img.ChainIDs() {
+			holders[chain]++
+		}
+	}
+	out := make([]ImageUsage, 0, len(f.images))
+	for _, img := range f.images {
+		u := ImageUsage{Image: img, Containers: len(f.usedBy(img.ID))}
+		sizes := f.layerSizes(img)
+		for i, chain := range img.ChainIDs() {
+			if holders[chain] > 1 {
+				u.Shared += sizes[i]
+			} else {
+				u.Unique += sizes[i]
+			}
+		}
+		out = append(out, u)
+	}
+	return out, ctxErr(ctx)
+}
