@@ -18,6 +18,7 @@ import (
 // inspectOptions are `berth inspect`'s and `berth image inspect`'s flags.
 type inspectOptions struct {
 	format string
+	size   bool
 	kind   string // "", "image" or "container"
 	names  []string
 	out    io.Writer
@@ -44,6 +45,7 @@ unless --type says which.`,
 	}
 	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "format output using a Go template (or 'json')")
 	cmd.Flags().StringVar(&opts.kind, "type", "", "only inspect objects of this type: image or container")
+	cmd.Flags().BoolVarP(&opts.size, "size", "s", false, "display total file sizes if the type is container")
 	return cmd
 }
 
@@ -78,6 +80,7 @@ func newContainerInspectCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "format output using a Go template (or 'json')")
+	cmd.Flags().BoolVarP(&opts.size, "size", "s", false, "display total file sizes")
 	return cmd
 }
 
@@ -106,7 +109,17 @@ func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) err
 			c, err := eng.Store.Container(name)
 			if err == nil {
 				// Docker's shape, the daemon's own answer: {{.State.Running}}.
-				found = append(found, daemon.ContainerInspect(eng, c))
+				resp := daemon.ContainerInspect(eng, c)
+				if opts.size {
+					// What it wrote, and that plus its image, as ?size=1.
+					rw := eng.ContainerSize(c.ID)
+					rootfs := rw
+					if img, err := eng.Store.Image(c.Image); err == nil {
+						rootfs += img.Size
+					}
+					resp.SizeRw, resp.SizeRootFs = &rw, &rootfs
+				}
+				found = append(found, resp)
 				continue
 			}
 			if !errors.Is(err, store.ErrNotFound) || opts.kind == "container" {
