@@ -14,6 +14,7 @@ import (
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/storage"
 )
 
 // createOptions turns Docker's create request into the engine's options.
@@ -397,6 +398,13 @@ func dockerTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
+// ContainerInspect is Docker's view of a container record: the answer to
+// GET /containers/{id}/json, which `berth inspect` prints too, so the CLI
+// and the daemon show one shape.
+func ContainerInspect(eng *engine.Engine, c *store.Container) container.InspectResponse {
+	return (&Server{eng: eng}).inspect(c)
+}
+
 // inspect is Docker's view of a container record.
 func (s *Server) inspect(c *store.Container) container.InspectResponse {
 	cmd := append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...)
@@ -433,6 +441,7 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 		LogPath:        s.eng.Store.ContainerLogPath(c.ID),
 		Name:           "/" + c.Name,
 		Driver:         "overlay2",
+		GraphDriver:    &storage.DriverData{Name: "overlay2", Data: s.eng.ContainerGraphDriver(c)},
 		Platform:       "linux",
 		HostConfig: &container.HostConfig{
 			NetworkMode: container.NetworkMode(c.Host.NetworkMode), Privileged: c.Host.Privileged,

@@ -63,7 +63,7 @@ func (s *Server) info(w *responseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	images, err := s.eng.Store.Images()
+	images, err := s.eng.Images()
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/engine/volume"
 	"github.com/berthkit/berth/trace"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -1284,4 +1285,26 @@ func parseUint(s string) (uint64, error) {
 		}
 	}
 	return n, nil
+}
+
+// ContainerGraphDriver is the container's file system as Docker's inspect
+// shows it under GraphDriver.Data (driver overlay2): the image's layer
+// dirs (top first, with the container's init layer on top), and the
+// container's upper, work and merged dirs.
+func (e *Engine) ContainerGraphDriver(c *store.Container) map[string]string {
+	snaps := snapshot.New(e.Store.ContainersDir())
+	lowers := []string{filepath.Join(e.Store.ContainerDir(c.ID), "init")}
+	for i := len(c.LayerChainIDs) - 1; i >= 0; i-- {
+		chain := c.LayerChainIDs[i]
+		if !strings.HasPrefix(chain, "sha256:") {
+			chain = "sha256:" + chain
+		}
+		lowers = append(lowers, e.Store.LayerDir(digest.Digest(chain)))
+	}
+	return map[string]string{
+		"LowerDir":  strings.Join(lowers, ":"),
+		"UpperDir":  snaps.UpperDir(c.ID),
+		"WorkDir":   snaps.WorkDir(c.ID),
+		"MergedDir": snaps.MergedDir(c.ID),
+	}
 }

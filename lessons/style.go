@@ -39,9 +39,10 @@ func NewStyle(on bool) Style {
 }
 
 // ColorFor says whether output to w should be colored: only a terminal, and
-// never when NO_COLOR is set (https://no-color.org).
+// never when NO_COLOR is set to anything but "" (https://no-color.org) or
+// TERM=dumb says the terminal takes no escape sequences.
 func ColorFor(w io.Writer) bool {
-	if _, set := os.LookupEnv("NO_COLOR"); set {
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
 		return false
 	}
 	f, ok := w.(*os.File)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,9 +43,14 @@ type Image struct {
 	// ID is the digest of the config, as Docker's image ID.
 	ID             digest.Digest
 	ManifestDigest digest.Digest
-	ManifestSize   int64
-	Manifest       ocispec.Manifest
-	Config         ocispec.Image
+	// Manifests are the digests of every manifest the store lists for this
+	// image (its config), ManifestDigest first: a pulled image keeps the
+	// registry's manifest, a loaded or built one Berth's, and both are the
+	// same image, as Docker keys images by ID.
+	Manifests    []digest.Digest
+	ManifestSize int64
+	Manifest     ocispec.Manifest
+	Config       ocispec.Image
 	// Refs are the full names tagged to this image (docker.io/library/busybox:latest).
 	Refs []string
 	// Parent is the image this one was built from, if known.
@@ -343,7 +349,9 @@ func (s *Store) ImageByManifest(d digest.Digest) (*Image, error) {
 	return nil, fmt.Errorf("manifest %s: %w", d, ErrNotFound)
 }
 
-// Images lists every image in the store, one value per manifest, newest first.
+// Images lists every image in the store, one value per manifest, newest
+// first. Two manifests of one config are two values here (the registry code
+// serves and pushes manifests); the engine's verbs group them by ID.
 func (s *Store) Images() ([]*Image, error) {
 	idx, err := s.ReadIndex()
 	if err != nil {
@@ -418,6 +426,7 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 	}
 	img := *base
 	img.Refs = nil
+	img.Manifests = []digest.Digest{desc.Digest}
 	img.Parent = ""
 	img.Size = 0
 	img.Annotations = cloneMap(desc.Annotations)
@@ -466,21 +475,29 @@ func (s *Store) Image(nameOrID string) (*Image, error) {
 }
 
 // imageWhere loads the image of the first index entry that match accepts,
-// with the names of every entry of the same manifest.
+// with the names of every entry of the same image: the same manifest, or
+// another manifest of the same config (Image.Manifests). The matched
+// entry's manifest is the image's ManifestDigest.
 func (s *Store) imageWhere(idx *ocispec.Index, match func(ocispec.Descriptor) bool) (*Image, bool, error) {
 	for _, desc := range idx.Manifests {
 		if !match(desc) {
 			continue
 		}
-		var img *Image
+		img, err := s.loadImage(desc)
+		if err != nil {
+			return nil, false, err
+		}
 		for _, other := range idx.Manifests {
 			if other.Digest != desc.Digest {
-				continue
-			}
-			if img == nil {
-				var err error
-				if img, err = s.loadImage(other); err != nil {
-					return nil, false, err
+				if id := other.Annotations[AnnotationID]; id != "" && id != img.ID.String() {
+					continue // the fast answer, without reading the manifest
+				}
+				o, err := s.loadImage(other)
+				if err != nil || o.ID != img.ID {
+					continue
+				}
+				if !containsDigest(img.Manifests, other.Digest) {
+					img.Manifests = append(img.Manifests, other.Digest)
 				}
 			}
 			if ref := other.Annotations[ocispec.AnnotationRefName]; ref != "" {
@@ -493,6 +510,15 @@ func (s *Store) imageWhere(idx *ocispec.Index, match func(ocispec.Descriptor) bo
 	return nil, false, nil
 }
 
+func containsDigest(list []digest.Digest, d digest.Digest) bool {
+	for _, x := range list {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
 // FindImage resolves nameOrID against a list of images (see Store.Image).
 // As Docker, a name is looked up as a reference first and as an ID prefix
 // second, so an image tagged "cafe" is found by that name even when "cafe"
@@ -502,7 +528,8 @@ func FindImage(images []*Image, nameOrID string) (*Image, error) {
 	byID := func() (*Image, error) {
 		var found []*Image
 		for _, img := range images {
-			if strings.HasPrefix(img.ID.Encoded(), hexPart) {
+			// Two manifests of one config are one image, not an ambiguity.
+			if strings.HasPrefix(img.ID.Encoded(), hexPart) && !slices.ContainsFunc(found, func(f *Image) bool { return f.ID == img.ID }) {
 				found = append(found, img)
 			}
 		}
@@ -535,11 +562,11 @@ func FindImage(images []*Image, nameOrID string) (*Image, error) {
 			}
 		}
 	}
-	// name@sha256:... matches the manifest digest.
+	// name@sha256:... matches a manifest digest.
 	if at := strings.LastIndex(nameOrID, "@"); at >= 0 {
 		d := digest.Digest(nameOrID[at+1:])
 		for _, img := range images {
-			if img.ManifestDigest == d {
+			if img.ManifestDigest == d || containsDigest(img.Manifests, d) {
 				return img, nil
 			}
 		}

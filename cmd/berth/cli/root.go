@@ -180,5 +180,6 @@ container, snapshot and cache decision as a trace that lessons replay.`,
 	add("containers", newVolumeCmd(g))
 	add("learn", newLessonCmd(g), newTraceCmd(g))
 	add("other", newVersionCmd(g), newSystemCmd(g), newDaemonCmd(g))
+	dockerHabits(root)
 	return root
 }
