@@ -8,9 +8,10 @@ LDFLAGS   := -X github.com/berthkit/berth/engine.Version=$(VERSION)
 PREFIX    ?= /usr/local
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages the tests need; installed when missing.
-TEST_DEBS := busybox-static skopeo umoci docker-registry chromium
-# The demo needs only the offline base image.
-DEMO_DEBS := busybox-static
+TEST_DEBS := busybox-static skopeo umoci docker-registry chromium mmdebstrap tmux
+# The demo: busybox offline; mmdebstrap makes the Debian base that builds
+# real redis when Docker Hub (alpine) is out of reach.
+DEMO_DEBS := busybox-static mmdebstrap
 
 .PHONY: all build test test-deps demo-deps lint bench bench-peers demo install lessons-record fuzz clean
 

@@ -54,7 +54,7 @@ func TestLiveLessonOnTheEngine(t *testing.T) {
 
 	for _, name := range []string{"build-cache", "manual-commit"} {
 		t.Run(name, func(t *testing.T) {
-			sess, err := Prepare(ctx, Options{UserRoot: userRoot, Dir: tmp, Lesson: name})
+			sess, err := Prepare(ctx, Options{UserRoot: userRoot, Dir: tmp, Lesson: name, Base: "busybox"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,14 +110,14 @@ func TestLiveLessonOnTheEngine(t *testing.T) {
 
 func TestChooseBaseWithoutAnything(t *testing.T) {
 	t.Setenv("PATH", t.TempDir()) // no busybox on the PATH
-	_, _, err := chooseBase("", nil, "/nowhere")
+	_, _, err := chooseBase("", nil, "/nowhere", "")
 	if err == nil || !strings.Contains(err.Error(), "berth bootstrap busybox") {
 		t.Fatalf("err = %v", err)
 	}
-	if _, _, err := chooseBase("windows", nil, ""); err == nil {
+	if _, _, err := chooseBase("windows", nil, "", ""); err == nil {
 		t.Error("an unknown base is an error")
 	}
-	base, why, err := chooseBase("debian", nil, "")
+	base, why, err := chooseBase("debian", nil, "", "")
 	if err != nil || base != "debian" || !strings.Contains(why, "as asked") {
 		t.Errorf("%s %s %v", base, why, err)
 	}

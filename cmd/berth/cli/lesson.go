@@ -223,7 +223,7 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 		mode, why = lessons.Replay, "Replaying the recording because "+reason+"."
 	}
 	if mode == lessons.Live {
-		sess, err := live.Prepare(ctx, live.Options{UserRoot: g.root, Base: opts.base, Dir: opts.workdir, Lesson: l.Name, Progress: opts.errOut})
+		sess, err := live.Prepare(ctx, live.Options{UserRoot: g.root, Base: opts.base, Dir: opts.workdir, Lesson: l.Name, Progress: opts.errOut, BootstrapCache: BootstrapCacheDir()})
 		switch {
 		case errors.Is(err, live.ErrNoBase) && opts.base == "" && opts.record == "":
 			mode, why = lessons.Replay, "Replaying the recording because no base image is at hand ("+err.Error()+")."
