@@ -274,7 +274,18 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 	if errors.Is(err, lessons.ErrClaimsFailed) {
 		return &ExitError{Code: 1, Err: err}
 	}
+	if errors.Is(err, lessons.ErrLiveStepFailed) {
+		return &ExitError{Code: 1, Err: fmt.Errorf("%w\nWhat next: fix the cause above and run the lesson again; or go on without root or network with the build the real engine recorded: %s", err, replayCommand(l))}
+	}
 	return err
+}
+
+// replayCommand is the command that replays lesson l.
+func replayCommand(l *lessons.Lesson) string {
+	if shipped, err := lessons.Get(l.Name); err == nil && shipped != nil {
+		return "berth lesson " + l.Name + " --replay"
+	}
+	return "berth lesson run FILE --replay --recording REC.jsonl (record one with --record DIR where the lesson runs)"
 }
 
 // lessonRecording loads --recording, or the recording shipped for the lesson.
