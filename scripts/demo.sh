@@ -125,7 +125,7 @@ echo "\$ berth run -d $FROM sh -c '$INSTALL_REDIS && sleep infinity'"
 CID=$("$BERTH" run -d "$FROM" sh -c "$INSTALL_REDIS >/dev/null && touch /installed && sleep infinity")
 CIDS+=("$CID")
 until "$BERTH" exec "$CID" test -e /installed 2>/dev/null; do
-	[ "$("$BERTH" inspect --format '{{.State.Running}}' "$CID")" = true ] || { "$BERTH" logs "$CID"; exit 1; }
+	"$BERTH" ps -q --no-trunc | grep -q "$CID" || { "$BERTH" logs "$CID"; exit 1; }
 	sleep 1
 done
 "$BERTH" ps
