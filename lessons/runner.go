@@ -392,7 +392,11 @@ func (r *runner) engineAction(ctx context.Context, b Block, index int, notes []B
 		}
 		args[i] = v
 	}
-	r.printf("\n%s\n", r.st.paint(r.st.cmd, "$ berth "+b.Action+" "+shellJoin(args)))
+	shown, stopAfter := displayArgs(b.Action, args)
+	r.printf("\n%s\n", r.st.paint(r.st.cmd, "$ berth "+b.Action+" "+shellJoin(shown)))
+	if stopAfter != "" {
+		r.printf("%s\n", r.st.paint(r.st.dim, "  (the lesson stops it after "+stopAfter+", as Ctrl-C would: SIGTERM, then SIGKILL 5s later)"))
+	}
 	r.pause(ctx)
 	r.narr.setAnnotations(notes)
 	defer func() {
@@ -724,4 +728,34 @@ func EncodeEvents(events []trace.Event) ([]byte, error) {
 		w.Record(e)
 	}
 	return buf.Bytes(), w.Err()
+}
+
+// displayArgs drops the lesson's own --stop-after from a run directive, so
+// the command shown is one berth really has; it returns the duration apart.
+func displayArgs(action string, args []string) ([]string, string) {
+	if action != "run" {
+		return args, ""
+	}
+	var out []string
+	stop := ""
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--stop-after" && i+1 < len(args):
+			stop = args[i+1]
+			i++
+			continue
+		case strings.HasPrefix(a, "--stop-after="):
+			stop = strings.TrimPrefix(a, "--stop-after=")
+			continue
+		case a == "--name" && i+1 < len(args):
+			out = append(out, a, args[i+1])
+			i++
+			continue
+		case !strings.HasPrefix(a, "-"):
+			return append(out, args[i:]...), stop // the image: the rest is the command
+		}
+		out = append(out, a)
+	}
+	return out, stop
 }

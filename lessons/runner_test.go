@@ -236,3 +236,25 @@ func TestPausesAtAnnotations(t *testing.T) {
 		t.Error("no pause right after the cache-hit annotation")
 	}
 }
+
+// The command shown for a run is one berth has: the lesson's --stop-after
+// is said apart.
+func TestDisplayArgsDropsStopAfter(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want string
+		stop string
+	}{
+		{[]string{"--rm", "--stop-after", "5s", "img"}, "--rm img", "5s"},
+		{[]string{"--name", "box", "--stop-after=3s", "img", "sh", "-c", "--stop-after 1s"}, "--name box img sh -c --stop-after 1s", "3s"},
+		{[]string{"img"}, "img", ""},
+	} {
+		got, stop := displayArgs("run", c.in)
+		if strings.Join(got, " ") != c.want || stop != c.stop {
+			t.Errorf("displayArgs(%q) = %q, %q", c.in, got, stop)
+		}
+	}
+	if got, _ := displayArgs("build", []string{"--stop-after", "x"}); len(got) != 2 {
+		t.Errorf("a build's args are shown as they are: %q", got)
+	}
+}

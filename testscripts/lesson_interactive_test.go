@@ -114,11 +114,11 @@ func (s *tmuxSession) waitFor(name, re string) []string {
 	}
 }
 
-func bootstrapUserRoot(t *testing.T) string {
+func bootstrapUserRoot(t *testing.T, base string) string {
 	t.Helper()
 	root := filepath.Join(t.TempDir(), "user")
-	if out, err := runAsBerth(root, "bootstrap", "busybox"); err != nil {
-		t.Fatalf("bootstrap busybox: %v: %s", err, out)
+	if out, err := runAsBerth(root, "bootstrap", base); err != nil {
+		t.Fatalf("bootstrap %s: %v: %s", base, err, out)
 	}
 	return root
 }
@@ -147,36 +147,67 @@ func runAsBerth(root string, args ...string) ([]byte, error) {
 // in a third. The read-only verbs return while the interactive container
 // runs and the lesson waits; the lesson notices every step and ends 0.
 func TestLessonManualCommitInteractive(t *testing.T) {
-	user := bootstrapUserRoot(t)
-	work := t.TempDir()
-	s := newTmux(t, map[string]string{"BERTH_ROOT": user, "TMPDIR": work})
+	manualCommitByHand(t, "busybox",
+		`mkdir -p /var/lib/redis && printf '#!/bin/sh\necho "redis-server (stand-in): ready to accept connections"\n' > /usr/local/bin/redis-server && chmod +x /usr/local/bin/redis-server`,
+		"/usr/local/bin/redis-server", `redis-server \(stand-in\): ready to accept connections`)
+}
+
+// TestLessonManualCommitInteractiveDebian is the same with the real redis,
+// installed by typing apt-get into the container's shell, and the lesson's
+// PONG. It needs the Debian mirror: it runs under CI=true or with
+// BERTH_TEST_MIRROR=1 (mmdebstrap's tarball comes from
+// $BERTH_BOOTSTRAP_CACHE, shared with the testscripts).
+func TestLessonManualCommitInteractiveDebian(t *testing.T) {
+	if os.Getenv("BERTH_TEST_MIRROR") != "1" && !testenv.InCI() {
+		t.Skip("needs the Debian mirror: set BERTH_TEST_MIRROR=1")
+	}
+	if os.Getenv("BERTH_BOOTSTRAP_CACHE") == "" {
+		t.Setenv("BERTH_BOOTSTRAP_CACHE", filepath.Join(os.TempDir(), "berth-test-mmdebstrap"))
+	}
+	manualCommitByHand(t, "debian", "apt-get update && apt-get install -y redis-server",
+		"/usr/bin/redis-server", `Ready to accept connections`)
+	// (manualCommitByHand checks the lesson's PONG on this base.)
+}
+
+func manualCommitByHand(t *testing.T, base, install, installed, started string) {
+	if base == "busybox" || base == "debian" {
+		testenv.RequireRoot(t)
+	}
+	s := newTmux(t, nil)
+	user := bootstrapUserRoot(t, base)
+	s.env += fmt.Sprintf(" export BERTH_ROOT=%q TMPDIR=%q;", user, t.TempDir())
 	s.window("lesson")
-	s.typeLine("lesson", "berth lesson manual-commit --base busybox; echo LESSON-EXIT=$?")
+	s.typeLine("lesson", "berth lesson manual-commit --base "+base+"; echo LESSON-EXIT=$?")
 	root := s.waitFor("lesson", `(?m)^    export BERTH_ROOT=(\S+/root)$`)[1]
-	s.waitFor("lesson", `berth run -it busybox sh`)
+	s.waitFor("lesson", `berth run -it `+base+` sh`)
 
 	// Terminal 1: the shell in a container, and the install typed into it.
 	s.window("shell")
-	s.typeLine("shell", "export BERTH_ROOT="+root+"; berth run -it busybox sh")
+	s.typeLine("shell", "export BERTH_ROOT="+root+"; berth run -it "+base+" sh")
 	box := s.waitFor("lesson", `✓ container ([0-9a-f]{12}) is running sh from image [0-9a-f]{12}`)[1]
-	s.typeLine("shell", `mkdir -p /var/lib/redis && printf '#!/bin/sh\necho "redis-server (stand-in): ready to accept connections"\n' > /usr/local/bin/redis-server && chmod +x /usr/local/bin/redis-server && echo INSTALLED`)
+	s.waitFor("lesson", regexp.QuoteMeta(install))
+	s.typeLine("shell", install+" && echo INSTALLED")
 	s.waitFor("shell", `(?m)^INSTALLED`)
-	s.waitFor("lesson", `✓ /usr/local/bin/redis-server is in the container's own files now \(\d+ paths added or changed`)
+	s.waitFor("lesson", `✓ `+regexp.QuoteMeta(installed)+` is in the container's own files now \(\d+ paths added or changed`)
 	s.waitFor("lesson", `waiting for a new image with CMD \["redis-server"\]`)
 
 	// Terminal 2: the read-only verbs answer while the shell runs and the
 	// lesson waits, then commit and run.
 	s.window("second")
 	s.typeLine("second", "export BERTH_ROOT="+root+"; berth ps -a; echo PS-DONE=$?")
-	s.waitFor("second", `(?m)^`+box+` +busybox +"sh" .* Up .*\n(.*\n)*PS-DONE=0`)
+	s.waitFor("second", `(?m)^`+box+` +`+base+` +"sh" .* Up .*\n(.*\n)*PS-DONE=0`)
 	s.typeLine("second", "berth images -q | wc -l; berth inspect "+box+" >/dev/null; echo INSPECT=$?; berth logs "+box+" >/dev/null; echo LOGS=$?")
 	s.waitFor("second", `(?m)^1\n(.*\n)*INSPECT=0\nLOGS=0`)
 	s.typeLine("second", `berth commit -c 'CMD ["redis-server"]' `+box)
 	img := s.waitFor("lesson", `✓ commit saved image ([0-9a-f]{12}): 2 layers`)[1]
 	s.typeLine("second", "berth run "+img)
-	s.waitFor("second", `redis-server \(stand-in\): ready to accept connections`)
+	s.waitFor("second", started)
 	s.waitFor("lesson", `✓ container [0-9a-f]{12} runs redis-server from your image\.`)
-	s.waitFor("lesson", `End of lesson manual-commit: all 4 steps were seen in the store\.\n(.*\n)*LESSON-EXIT=0`)
+	if base != "busybox" {
+		s.waitFor("lesson", "✓ redis answers: `berth exec [0-9a-f]{12} redis-cli ping` says PONG[.]")
+	}
+	steps := map[bool]string{true: "4", false: "5"}[base == "busybox"]
+	s.waitFor("lesson", `End of lesson manual-commit: all `+steps+` steps were seen in the store\.\n(.*\n)*LESSON-EXIT=0`)
 	// The lesson removed its containers and its root.
 	if _, err := os.Stat(root); !os.IsNotExist(err) {
 		t.Errorf("the lesson's root %s is still there: %v", root, err)
@@ -186,8 +217,9 @@ func TestLessonManualCommitInteractive(t *testing.T) {
 // TestLessonManualCommitCtrlC stops the waiting lesson with Ctrl-C, and a
 // `berth ps -a` in another terminal returns while it waits.
 func TestLessonManualCommitCtrlC(t *testing.T) {
-	user := bootstrapUserRoot(t)
-	s := newTmux(t, map[string]string{"BERTH_ROOT": user, "TMPDIR": t.TempDir()})
+	s := newTmux(t, nil)
+	user := bootstrapUserRoot(t, "busybox")
+	s.env += fmt.Sprintf(" export BERTH_ROOT=%q TMPDIR=%q;", user, t.TempDir())
 	s.window("lesson")
 	s.typeLine("lesson", "berth lesson manual-commit --base busybox; echo LESSON-EXIT=$?")
 	root := s.waitFor("lesson", `(?m)^    export BERTH_ROOT=(\S+/root)$`)[1]
