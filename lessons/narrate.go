@@ -110,13 +110,16 @@ func (n *Narrator) Record(e trace.Event) {
 	if len(fire) > 0 {
 		// Pause outside the lock: while the attendee reads, the engine waits
 		// in Record, which is the point of pausing a live build.
-		start := time.Now()
+		start := clock()
 		n.pause()
 		n.mu.Lock()
-		n.paused += time.Since(start)
+		n.paused += clock().Sub(start)
 		n.mu.Unlock()
 	}
 }
+
+// clock tells the time of pauses (a variable for tests).
+var clock = time.Now
 
 // markPauses notes the time paused so far when something starts (key: a
 // build or a container).

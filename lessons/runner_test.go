@@ -6,9 +6,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/berthkit/berth/trace"
 )
@@ -256,5 +259,49 @@ func TestDisplayArgsDropsStopAfter(t *testing.T) {
 	}
 	if got, _ := displayArgs("build", []string{"--stop-after", "x"}); len(got) != 2 {
 		t.Errorf("a build's args are shown as they are: %q", got)
+	}
+}
+
+// A live lesson's pauses hold the engine, so the durations it shows leave
+// them out, and say how long was paused: the two add up to the trace's.
+func TestLiveDurationsLeaveOutPauses(t *testing.T) {
+	var fake time.Time
+	clock = func() time.Time { return fake }
+	t.Cleanup(func() { clock = time.Now })
+	l, _ := Get("build-cache")
+	be := newReplayBackend(t, "build-cache")
+	var out bytes.Buffer
+	_, err := Run(context.Background(), l, Options{Mode: Live, Base: "busybox", Backend: be, Workspace: t.TempDir(), Out: &out,
+		Pause: func(context.Context) { fake = fake.Add(time.Millisecond) }})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	var recorded []int64
+	for _, seg := range be.segments {
+		for _, e := range seg {
+			if e.Type == trace.BuildEnd {
+				recorded = append(recorded, e.BuildEndInfo.DurationMS)
+			}
+		}
+	}
+	re := regexp.MustCompile(`build (\d) finished in (\S+) \(not counting (\S+) paused by the lesson\)`)
+	ms := func(s string) int64 {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatalf("duration %q: %v", s, err)
+		}
+		return d.Milliseconds()
+	}
+	found := re.FindAllStringSubmatch(out.String(), -1)
+	if len(found) == 0 {
+		t.Fatalf("no build duration leaves out the pauses:\n%s", out.String())
+	}
+	for _, m := range found {
+		i, _ := strconv.Atoi(m[1])
+		shown, paused := ms(m[2]), ms(m[3])
+		// Shown with one decimal from a second on: within 50ms.
+		if diff := shown + paused - recorded[i-1]; paused == 0 || diff > 50 || diff < -50 {
+			t.Errorf("build %s: shown %dms + paused %dms, the trace says %dms", m[1], shown, paused, recorded[i-1])
+		}
 	}
 }
