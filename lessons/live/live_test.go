@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,5 +121,31 @@ func TestChooseBaseWithoutAnything(t *testing.T) {
 	base, why, err := chooseBase("debian", nil, "", "")
 	if err != nil || base != "debian" || !strings.Contains(why, "as asked") {
 		t.Errorf("%s %s %v", base, why, err)
+	}
+}
+
+// Without alpine at hand, a debian base (real redis) is chosen over
+// busybox's stand-in whenever one can be made: mmdebstrap installed, or a
+// tarball it made cached. Nothing is asked of Docker Hub.
+func TestChooseBasePrefersDebianOffline(t *testing.T) {
+	bin := t.TempDir()
+	t.Setenv("PATH", bin)
+	if err := os.WriteFile(filepath.Join(bin, "mmdebstrap"), []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	base, why, err := chooseBase("", nil, "/nowhere", "")
+	if err != nil || base != "debian" || !strings.Contains(why, "a Debian mirror is enough for `berth bootstrap debian`") || !strings.Contains(why, "lessons do not pull it unless asked") {
+		t.Errorf("with mmdebstrap: %s %q %v", base, why, err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	cache := t.TempDir()
+	if err := os.WriteFile(filepath.Join(cache, "bookworm-amd64-minbase-1.tar"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if base, _, err := chooseBase("", nil, "/nowhere", cache); err != nil || base != "debian" {
+		t.Errorf("with a cached tarball: %s %v", base, err)
+	}
+	if _, _, err := chooseBase("", nil, "/nowhere", t.TempDir()); !errors.Is(err, ErrNoBase) {
+		t.Errorf("with nothing: %v", err)
 	}
 }
