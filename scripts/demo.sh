@@ -80,9 +80,9 @@ cat "$CTX/Dockerfile"
 bold "berth build -t rommelrico/redis:latest .   (every step runs)"
 (cd "$CTX" && "$BERTH" build --no-cache --trace "$TRACES/build1.jsonl" -t rommelrico/redis:latest .)
 
-# ping starts IMAGE detached, waits for redis to be ready, and asks it for
+# start_and_ping starts IMAGE detached, waits for redis to be ready, and asks it for
 # PONG from inside the container (which keeps working whatever the network).
-ping() {
+start_and_ping() {
 	local cid
 	cid=$("$BERTH" run -d "$1")
 	CIDS+=("$cid")
@@ -104,7 +104,7 @@ ping() {
 }
 
 bold "berth run rommelrico/redis:latest, then redis-cli ping"
-ping rommelrico/redis:latest
+start_and_ping rommelrico/redis:latest
 
 bold "Add a line after the install and rebuild: step 2 comes from the cache"
 sed -i "2a RUN $INSTALL_GCC" "$CTX/Dockerfile"
@@ -120,7 +120,13 @@ bold "What would a third build do? (--explain runs nothing)"
 bold "The image's layers: history with the real parent IDs"
 "$BERTH" history rommelrico/redis:latest
 
-bold "Manual image generation with commit (interactively: berth lesson manual-commit)"
+bold "An HTML view of the build for the projector"
+"$BERTH" trace html "$TRACES/build2.jsonl" -o /tmp/berth-demo-build.html && echo "wrote /tmp/berth-demo-build.html"
+
+bold "The lesson: rebuilds with cache, narrated"
+"$BERTH" lesson build-cache --yes --base "$BASE"
+
+bold "Last, the notes' manual image generation with commit, ending on PONG (by hand: berth lesson manual-commit)"
 echo "\$ berth run -d $FROM sh -c '$INSTALL_REDIS && sleep infinity'"
 CID=$("$BERTH" run -d "$FROM" sh -c "$INSTALL_REDIS >/dev/null && touch /installed && sleep infinity")
 CIDS+=("$CID")
@@ -134,10 +140,5 @@ echo "\$ berth commit -c 'CMD [\"redis-server\"]' ${CID:0:12}"
 IMG=$("$BERTH" commit -c 'CMD ["redis-server"]' "$CID")
 echo "$IMG"
 "$BERTH" rm -f "$CID" >/dev/null
-ping "$IMG"
+start_and_ping "$IMG"
 
-bold "An HTML view of the build for the projector"
-"$BERTH" trace html "$TRACES/build2.jsonl" -o /tmp/berth-demo-build.html && echo "wrote /tmp/berth-demo-build.html"
-
-bold "The lesson: rebuilds with cache, narrated"
-"$BERTH" lesson build-cache --yes --base "$BASE"
