@@ -378,7 +378,7 @@ func (n *Narrator) paths(s *trace.SnapshotInfo) {
 	const show = 8
 	for i, p := range orderPaths(s.Paths) {
 		if i == show {
-			n.detail("… and %d more", len(s.Paths)-show)
+			n.detail("%s", morePaths(len(s.Paths)-show, s.Truncated))
 			return
 		}
 		n.detail("%s", p)
