@@ -233,3 +233,25 @@ func TestLessonManualCommitCtrlC(t *testing.T) {
 		t.Errorf("the lesson's root %s is still there after Ctrl-C: %v", root, err)
 	}
 }
+
+// TestLessonManualCommitShellExitsEarly: the attendee leaves the shell
+// before installing redis. The lesson says so plainly, says what to do next,
+// and exits 1; it does not go on as if the step had happened.
+func TestLessonManualCommitShellExitsEarly(t *testing.T) {
+	s := newTmux(t, nil)
+	user := bootstrapUserRoot(t, "busybox")
+	s.env += fmt.Sprintf(" export BERTH_ROOT=%q TMPDIR=%q;", user, t.TempDir())
+	s.window("lesson")
+	s.typeLine("lesson", "berth lesson manual-commit --base busybox; echo LESSON-EXIT=$?")
+	root := s.waitFor("lesson", `(?m)^    export BERTH_ROOT=(\S+/root)$`)[1]
+	s.window("shell")
+	s.typeLine("shell", "export BERTH_ROOT="+root+"; berth run -it busybox sh")
+	box := s.waitFor("lesson", `✓ container ([0-9a-f]{12}) is running sh`)[1]
+	s.waitFor("lesson", `waiting for redis-server in container`)
+	s.typeLine("shell", "exit 3")
+	s.waitFor("lesson", `✗ The lesson stops here: container `+box+` stopped \(exited\) before redis was installed: start again with `+"`berth lesson manual-commit`")
+	s.waitFor("lesson", `What next: run the lesson again, or go on without root or network with the build the real engine recorded: berth lesson manual-commit --replay\n(.*\n)*LESSON-EXIT=1`)
+	if strings.Contains(s.screen("lesson"), "End of lesson") {
+		t.Error("the lesson narrated an end after the failure")
+	}
+}
