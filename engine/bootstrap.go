@@ -539,7 +539,12 @@ func (e *Engine) mmdebstrapTarball(ctx context.Context, opts BootstrapDebianOpti
 	}
 	cleanup := func() { os.RemoveAll(tmp) }
 	out := filepath.Join(tmp, "rootfs.tar")
-	cmd := exec.CommandContext(ctx, tool, "--variant=minbase", "--format=tar", suite, out, mirror)
+	// apt leaves its partial/ folders owned by root instead of _apt when
+	// its sandbox user cannot reach mmdebstrap's TMPDIR (a 0700 parent):
+	// setting them as Debian ships them keeps the tarball the same
+	// wherever mmdebstrap runs.
+	fix := `chroot "$1" chown _apt:root /var/cache/apt/archives/partial /var/lib/apt/lists/partial`
+	cmd := exec.CommandContext(ctx, tool, "--variant=minbase", "--format=tar", "--customize-hook="+fix, suite, out, mirror)
 	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(created.Unix(), 10))
 	progress := opts.Progress
 	if progress == nil {

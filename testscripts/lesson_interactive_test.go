@@ -196,7 +196,7 @@ func manualCommitByHand(t *testing.T, base, install, installed, started string) 
 	s.window("second")
 	s.typeLine("second", "export BERTH_ROOT="+root+"; berth ps -a; echo PS-DONE=$?")
 	s.waitFor("second", `(?m)^`+box+` +`+base+` +"sh" .* Up .*\n(.*\n)*PS-DONE=0`)
-	s.typeLine("second", "berth images -q | wc -l; berth inspect "+box+" >/dev/null; echo INSPECT=$?; berth logs "+box+" >/dev/null; echo LOGS=$?")
+	s.typeLine("second", "berth images -q | sort -u | wc -l; berth inspect "+box+" >/dev/null; echo INSPECT=$?; berth logs "+box+" >/dev/null; echo LOGS=$?")
 	s.waitFor("second", `(?m)^1\n(.*\n)*INSPECT=0\nLOGS=0`)
 	s.typeLine("second", `berth commit -c 'CMD ["redis-server"]' `+box)
 	img := s.waitFor("lesson", `✓ commit saved image ([0-9a-f]{12}): 2 layers`)[1]
