@@ -8,14 +8,15 @@ LDFLAGS   := -X github.com/berthkit/berth/engine.Version=$(VERSION)
 PREFIX    ?= /usr/local
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages the tests need; installed when missing.
-TEST_DEBS := busybox-static skopeo umoci docker-registry chromium wine64 binutils-mingw-w64-x86-64 iproute2
+TEST_DEBS := busybox-static skopeo umoci docker-registry chromium wine64 binutils-mingw-w64-x86-64 iproute2 mmdebstrap tmux
 # make dist: one static binary per supported system, dist/berth-<os>-<arch>[.exe].
 DIST_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 # make lint vets (so builds) every package for these too, so Linux-only code
 # cannot leak into the replay path.
 LINT_TARGETS := linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
-# The demo needs only the offline base image.
-DEMO_DEBS := busybox-static
+# The demo: busybox offline; mmdebstrap makes the Debian base that builds
+# real redis when Docker Hub (alpine) is out of reach.
+DEMO_DEBS := busybox-static mmdebstrap
 
 .PHONY: all build dist test test-deps demo-deps lint bench bench-peers demo install lessons-record fuzz clean
 

@@ -58,3 +58,15 @@ func (s Style) paint(c *color.Color, text string) string {
 
 // Dim paints text faint.
 func (s Style) Dim(text string) string { return s.paint(s.dim, text) }
+
+// OK paints text as a success.
+func (s Style) OK(text string) string { return s.paint(s.ok, text) }
+
+// Fail paints text as a failure.
+func (s Style) Fail(text string) string { return s.paint(s.fail, text) }
+
+// Cmd paints a command to type.
+func (s Style) Cmd(text string) string { return s.paint(s.cmd, text) }
+
+// Heading paints a heading.
+func (s Style) Heading(text string) string { return s.paint(s.heading, text) }
