@@ -52,7 +52,7 @@ func TestWindowsReplayUnderWine(t *testing.T) {
 		}
 	}
 	for _, line := range []string{
-		"Step 2/3 : RUN echo installing redis",
+		"Step 2/3 : RUN apt-get update && apt-get install -y redis-server",
 		" ---> Using cache",
 		"End of lesson build-cache: all 11 checks held on the recorded trace.",
 	} {
