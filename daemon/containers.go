@@ -351,10 +351,13 @@ func (s *Server) containerLogs(w *responseWriter, r *request) error {
 		}
 	}
 	opts := engine.LogsOptions{Follow: boolValue(r, "follow", false), Tail: tail, Timestamps: boolValue(r, "timestamps", false)}
-	// A container without a log says so before the stream starts.
-	if err := s.eng.ContainerLogs(r.Context(), c.ID, engine.LogsOptions{Tail: 0}, discard{}, discard{}); err != nil {
+	// The log is open before the answer starts: a client that removes the
+	// container once it has the headers (docker-py's run) still reads all.
+	logs, err := s.eng.OpenLogs(c.ID, opts)
+	if err != nil {
 		return err
 	}
+	defer logs.Close()
 	w.Header().Set("Content-Type", streamMediaType(c.Config.Tty))
 	w.WriteHeader(http.StatusOK)
 	w.Flush()
@@ -366,7 +369,7 @@ func (s *Server) containerLogs(w *responseWriter, r *request) error {
 	if !stderr {
 		errOut = discard{}
 	}
-	return s.eng.ContainerLogs(r.Context(), c.ID, opts, out, errOut)
+	return logs.Copy(r.Context(), out, errOut)
 }
 
 func streamMediaType(tty bool) string {

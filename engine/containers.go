@@ -566,9 +566,10 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 	}
 	spec.Process.ConsoleSize = opts.ConsoleSize
 	a := &AttachedContainer{ID: c.ID, e: e, ctx: context.WithoutCancel(ctx), c: c, copyDone: make(chan struct{})}
-	// Docker logs every container; berth skips those nobody could read:
-	// removed on exit (--rm, build steps).
-	if !c.Host.AutoRemove && c.Purpose == "run" && c.Host.LogConfig.Type != LogDriverNone {
+	// Docker logs every container; berth skips build steps, which nobody
+	// reads. A container removed on exit (--rm) logs too: a follower that
+	// opened the log reads it to the end after the removal.
+	if c.Purpose == "run" && c.Host.LogConfig.Type != LogDriverNone {
 		if a.log, err = openJSONLog(e.Store.ContainerLogPath(c.ID), c.Host.LogConfig.Config); err != nil {
 			return nil, err
 		}
