@@ -23,7 +23,7 @@ import (
 // APIVersion through /_ping; a request with a /vX.Y/ prefix outside
 // [MinAPIVersion, APIVersion] is refused as Docker refuses it.
 const (
-	APIVersion    = "1.47"
+	APIVersion    = "1.50"
 	MinAPIVersion = "1.24"
 )
 
@@ -66,8 +66,9 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	sup   *supervisor
-	execs *execTable
+	sup    *supervisor
+	execs  *execTable
+	events *eventHub
 
 	httpMu       sync.Mutex
 	servers      []*http.Server
@@ -92,6 +93,8 @@ func New(eng *engine.Engine, opts Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{eng: eng, opts: opts, ctx: ctx, cancel: cancel, execs: newExecTable()}
 	s.sup = newSupervisor(s)
+	s.events = newEventHub(s)
+	go s.events.run(ctx)
 	return s
 }
 
@@ -284,6 +287,9 @@ func (s *Server) route(method, path string) (fn handler, name string, allowed bo
 	if routes, ok := fixed[path]; ok {
 		fn, allowed := pick(routes...)
 		return fn, "", allowed
+	}
+	if fn, name, allowed := s.routeAPI(method, path); fn != nil || allowed {
+		return fn, name, allowed
 	}
 	switch {
 	case strings.HasPrefix(path, "/images/"):
