@@ -26,7 +26,7 @@ type eventHub struct {
 
 	mu      sync.Mutex
 	log     []events.Message
-	total   int // events ever added; log holds the last ones
+	total   int           // events ever added; log holds the last ones
 	changed chan struct{} // closed and replaced on every new event
 	// actors remembers a container's name and image after it is gone, for
 	// its destroy event.
