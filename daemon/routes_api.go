@@ -26,6 +26,8 @@ func (s *Server) routeAPI(method, path string) (fn handler, name string, allowed
 	}
 	actions := map[string]map[string]handler{
 		"rename": {"POST": s.containerRename},
+		"stats":  {"GET": s.containerStats},
+		"update": {"POST": s.containerUpdate},
 	}
 	if byMethod, ok := actions[action]; ok {
 		return pickMethod(byMethod, method, id)

@@ -9,33 +9,33 @@ import (
 	"github.com/berthkit/berth/engine/store"
 )
 
-// ErrInvalidName is returned (wrapped, errors.Is) for a rename Docker
-// would refuse as a bad request.
-var ErrInvalidName = errors.New("invalid container name")
+// ErrInvalidRequest is (errors.Is) a rename or update Docker would refuse
+// as a bad request.
+var ErrInvalidRequest = errors.New("invalid request")
 
-// nameError says what is wrong with a name, in Docker's words, and is
-// ErrInvalidName.
-type nameError string
+// requestError says what is wrong, in Docker's words, and is
+// ErrInvalidRequest.
+type requestError string
 
-func (e nameError) Error() string        { return string(e) }
-func (e nameError) Is(target error) bool { return target == ErrInvalidName }
+func (e requestError) Error() string        { return string(e) }
+func (e requestError) Is(target error) bool { return target == ErrInvalidRequest }
 
 // RenameContainer gives a container a new name, as docker rename: the name
 // must be valid and free, and differ from the current one.
 func (e *Engine) RenameContainer(ctx context.Context, idOrName, newName string) error {
 	newName = strings.TrimPrefix(newName, "/")
 	if idOrName == "" || newName == "" {
-		return nameError("Neither old nor new names may be empty")
+		return requestError("Neither old nor new names may be empty")
 	}
 	if !validName.MatchString(newName) {
-		return nameError(fmt.Sprintf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", newName))
+		return requestError(fmt.Sprintf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", newName))
 	}
 	c, err := e.Store.Container(idOrName)
 	if err != nil {
 		return err
 	}
 	if c.Name == newName {
-		return nameError("Renaming a container with the same name as its current name")
+		return requestError("Renaming a container with the same name as its current name")
 	}
 	// Names are unique: check and write under the store's lock, as create.
 	unlock, err := e.Store.Lock()
