@@ -28,6 +28,10 @@ func (s *Server) routeAPI(method, path string) (fn handler, name string, allowed
 		"rename": {"POST": s.containerRename},
 		"stats":  {"GET": s.containerStats},
 		"update": {"POST": s.containerUpdate},
+		"export": {"GET": s.containerExport},
+		"archive": {
+			"GET": s.containerArchiveGet, "HEAD": s.containerArchiveStat, "PUT": s.containerArchivePut,
+		},
 	}
 	if byMethod, ok := actions[action]; ok {
 		return pickMethod(byMethod, method, id)
