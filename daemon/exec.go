@@ -99,6 +99,11 @@ func (s *Server) execCreate(w *responseWriter, r *request) error {
 	if len(req.Cmd) == 0 {
 		return badRequestf("No exec command specified")
 	}
+	if req.DetachKeys != "" {
+		if _, err := parseDetachKeys(req.DetachKeys); err != nil {
+			return err
+		}
+	}
 	e := &execState{id: store.RandomID(), containerID: c.ID, cfg: req}
 	s.execs.add(e)
 	return writeJSON(w, http.StatusCreated, container.ExecCreateResponse{ID: e.id})
@@ -138,8 +143,11 @@ func (s *Server) execStart(w *responseWriter, r *request) error {
 	var closeConn func()
 	var in io.Reader
 	var mux *muxWriter
+	// The stream is raw or multiplexed as the start request says, as
+	// dockerd: a client that asks for a terminal there reads raw bytes.
+	rawStream := req.Tty || cfg.Tty
 	if !req.Detach {
-		conn, rd, err := hijack(w, r, streamMediaType(cfg.Tty))
+		conn, rd, err := hijack(w, r, streamMediaType(rawStream))
 		if err != nil {
 			return err
 		}
@@ -147,7 +155,7 @@ func (s *Server) execStart(w *responseWriter, r *request) error {
 		e.mu.Lock()
 		e.closers = append(e.closers, closeConn)
 		e.mu.Unlock()
-		mux = &muxWriter{w: conn, tty: cfg.Tty}
+		mux = &muxWriter{w: conn, tty: rawStream}
 		if cfg.AttachStdout {
 			opts.Stdio.Out = mux.streamOf(1)
 		}
@@ -164,6 +172,13 @@ func (s *Server) execStart(w *responseWriter, r *request) error {
 			stdinW = pw
 			opts.Stdio.In = pr
 			in = rd
+			if rawStream {
+				keys, err := parseDetachKeys(cfg.DetachKeys)
+				if err != nil {
+					keys, _ = parseDetachKeys("")
+				}
+				in = newEscapeProxy(rd, keys)
+			}
 		}
 	}
 	proc, err := s.eng.ExecContainer(context.WithoutCancel(r.Context()), e.containerID, opts)
@@ -188,7 +203,12 @@ func (s *Server) execStart(w *responseWriter, r *request) error {
 	e.mu.Unlock()
 	if stdinW != nil {
 		go func() {
-			_, _ = io.Copy(stdinW, in)
+			_, err := io.Copy(stdinW, in)
+			if errors.Is(err, errDetached) {
+				// Detach keys: the client goes, the process runs on.
+				closeConn()
+				return
+			}
 			stdinW.Close()
 		}()
 	}

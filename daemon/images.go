@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/berthkit/berth/engine"
-	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/image"
 )
 
@@ -290,10 +289,12 @@ func (s *Server) imageLoad(w *responseWriter, r *request) error {
 			return &apiError{status: http.StatusRequestEntityTooLarge,
 				msg: fmt.Sprintf("the archive is larger than this daemon accepts (%d bytes): start berth daemon with a larger --max-load", s.opts.MaxLoad)}
 		}
-		if errors.Is(err, store.ErrNotFound) {
-			return &apiError{status: http.StatusBadRequest, msg: err.Error(), err: err}
+		// As dockerd: the load answers 200 and says what is wrong with
+		// the archive in the stream, where docker load prints it.
+		if r.Context().Err() != nil {
+			return err
 		}
-		return err
+		return newJSONStream(w).sendError(err, 0, 0)
 	}
 	stream := newJSONStream(w)
 	for _, l := range loaded {

@@ -407,6 +407,12 @@ func (sv *supervisor) endAttachesLocked(st *ctrState) {
 // end of that input closes the container's stdin (docker run -i).
 func (sv *supervisor) copyStdin(st *ctrState, run *runState, att *attachment) {
 	_, err := io.Copy(run.stdinW, att.stdin)
+	if errors.Is(err, errDetached) {
+		// The client typed the detach keys: it goes, the container
+		// keeps running with its stdin open.
+		sv.detach(st.id, att)
+		return
+	}
 	sv.mu.Lock()
 	once := st.stdinOnce
 	sv.mu.Unlock()
