@@ -204,8 +204,8 @@ func pullName(from, tag string) string {
 }
 
 // imageCreate is POST /images/create?fromImage=&tag=: a pull, with the
-// engine's progress lines as JSON status messages. Credentials are the
-// daemon's (berth login as the daemon's user), not X-Registry-Auth.
+// engine's progress lines as JSON status messages. Credentials come from
+// X-Registry-Auth, else the daemon's own (berth login as its user).
 func (s *Server) imageCreate(w *responseWriter, r *request) error {
 	q := r.URL.Query()
 	from := q.Get("fromImage")
@@ -216,9 +216,13 @@ func (s *Server) imageCreate(w *responseWriter, r *request) error {
 		return badRequestf("fromImage is required")
 	}
 	name := pullName(from, q.Get("tag"))
+	keychain, err := registryAuth(r)
+	if err != nil {
+		return err
+	}
 	stream := newJSONStream(w)
 	progress := &progressWriter{s: stream}
-	_, err := s.eng.Pull(r.Context(), name, engine.PullOptions{Platform: q.Get("platform"), Progress: progress})
+	_, err = s.eng.Pull(r.Context(), name, engine.PullOptions{Platform: q.Get("platform"), Progress: progress, Keychain: keychain})
 	progress.Flush()
 	if err != nil {
 		if !stream.started() {
@@ -235,9 +239,13 @@ func (s *Server) imagePush(w *responseWriter, r *request) error {
 	if tag := r.URL.Query().Get("tag"); tag != "" {
 		name += ":" + tag
 	}
+	keychain, err := registryAuth(r)
+	if err != nil {
+		return err
+	}
 	stream := newJSONStream(w)
 	progress := &progressWriter{s: stream}
-	err := s.eng.Push(r.Context(), name, engine.PushOptions{Progress: progress})
+	err = s.eng.Push(r.Context(), name, engine.PushOptions{Progress: progress, Keychain: keychain})
 	progress.Flush()
 	if err != nil {
 		if !stream.started() {

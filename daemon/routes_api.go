@@ -9,9 +9,16 @@ func (s *Server) routeAPI(method, path string) (fn handler, name string, allowed
 	fixed := map[string]map[string]handler{
 		"/events":    {"GET": s.systemEvents},
 		"/system/df": {"GET": s.systemDF},
+		"/auth":      {"POST": s.auth},
 	}
 	if byMethod, ok := fixed[path]; ok {
 		return pickMethod(byMethod, method, "")
+	}
+	if rest, ok := strings.CutPrefix(path, "/distribution/"); ok {
+		if name, ok := strings.CutSuffix(rest, "/json"); ok && name != "" {
+			return pickMethod(map[string]handler{"GET": s.distributionInspect}, method, name)
+		}
+		return nil, "", false
 	}
 	if isSwarmPath(path) {
 		return s.swarmUnavailable, "", true

@@ -166,7 +166,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return first
 }
 
-// versionPrefix matches /v1.47/... (Docker accepts any vX.Y prefix).
+// versionPrefix matches /v1.50/... (Docker accepts any vX.Y prefix).
 var versionPrefix = regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/.*)$`)
 
 // compareVersions compares "1.24"-style versions numerically.
