@@ -727,7 +727,7 @@ func (s *Server) commit(w *responseWriter, r *request) error {
 		ref += ":" + q.Get("tag")
 	}
 	img, err := s.eng.Commit(r.Context(), name, engine.CommitOptions{
-		Author: q.Get("author"), Message: q.Get("comment"), Changes: q["changes"],
+		Author: q.Get("author"), Message: q.Get("comment"), Changes: append(configChanges(&cfg), q["changes"]...),
 		Pause: boolValue(r, "pause", true), Ref: ref,
 	})
 	if err != nil {

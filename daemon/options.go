@@ -308,7 +308,8 @@ func refuseBuildParams(q map[string][]string) error {
 	var names []string
 	for name, p := range buildParams {
 		for _, v := range q[name] {
-			if !oneOf(p.unset...)(reflect.ValueOf(v)) {
+			// docker-py sends booleans as "False".
+			if !oneOf(p.unset...)(reflect.ValueOf(strings.ToLower(v))) {
 				names = append(names, fmt.Sprintf("%s (docker build %s)", name, p.flag))
 				break
 			}
