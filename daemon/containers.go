@@ -14,6 +14,7 @@ import (
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/network"
 )
 
@@ -178,6 +179,7 @@ func (s *Server) containerStop(w *responseWriter, r *request) error {
 	if err := s.eng.StopContainer(r.Context(), c.ID, timeout); err != nil {
 		return err
 	}
+	s.emitContainer(events.ActionStop, c.ID, nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -229,6 +231,7 @@ func (s *Server) containerKill(w *responseWriter, r *request) error {
 	if err := s.eng.KillContainer(r.Context(), c.ID, sig); err != nil {
 		return err
 	}
+	s.emitContainer(events.ActionKill, c.ID, map[string]string{"signal": killSignal(sig)})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -6,12 +6,15 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
 )
 
 // execTable keeps exec instances: created by POST /containers/{id}/exec,
@@ -106,6 +109,7 @@ func (s *Server) execCreate(w *responseWriter, r *request) error {
 	}
 	e := &execState{id: store.RandomID(), containerID: c.ID, cfg: req}
 	s.execs.add(e)
+	s.emitContainer(events.Action("exec_create: "+strings.Join(req.Cmd, " ")), c.ID, map[string]string{"execID": e.id})
 	return writeJSON(w, http.StatusCreated, container.ExecCreateResponse{ID: e.id})
 }
 
@@ -201,6 +205,7 @@ func (s *Server) execStart(w *responseWriter, r *request) error {
 	e.mu.Lock()
 	e.running, e.pid, e.proc = true, proc.Pid(), proc
 	e.mu.Unlock()
+	s.emitContainer(events.Action("exec_start: "+strings.Join(cfg.Cmd, " ")), e.containerID, map[string]string{"execID": e.id})
 	if stdinW != nil {
 		go func() {
 			_, err := io.Copy(stdinW, in)
@@ -223,6 +228,7 @@ func (s *Server) execStart(w *responseWriter, r *request) error {
 		e.mu.Lock()
 		e.running, e.exitCode, e.ended = false, &code, time.Now()
 		e.mu.Unlock()
+		s.emitContainer(events.ActionExecDie, e.containerID, map[string]string{"execID": e.id, "exitCode": strconv.Itoa(code)})
 		if closeConn != nil {
 			closeConn()
 		}

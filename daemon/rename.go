@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/berthkit/berth/engine"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 )
@@ -60,4 +62,17 @@ func configChanges(cfg *container.Config) []string {
 		out = append(out, "LABEL "+quote(k)+"="+quote(cfg.Labels[k]))
 	}
 	return out
+}
+
+// killSignal is the signal number a kill event names (Docker's "signal"
+// attribute), SIGKILL when none was given.
+func killSignal(sig string) string {
+	if sig == "" {
+		return "9"
+	}
+	n, err := engine.ParseSignal(sig)
+	if err != nil {
+		return sig
+	}
+	return strconv.Itoa(int(n))
 }
