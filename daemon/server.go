@@ -69,6 +69,7 @@ type Server struct {
 	sup    *supervisor
 	execs  *execTable
 	events *eventHub
+	health healthTable
 
 	httpMu       sync.Mutex
 	servers      []*http.Server
