@@ -29,6 +29,11 @@ func createOptions(name string, req *container.CreateRequest) (engine.ContainerC
 	if err := refuseUnsupported(req); err != nil {
 		return opts, nil, err
 	}
+	hcfg, err := healthFromRequest(cfg.Healthcheck)
+	if err != nil {
+		return opts, nil, err
+	}
+	opts.Healthcheck = hcfg
 	if cfg.Entrypoint != nil {
 		opts.Entrypoint = cfg.Entrypoint
 		if len(cfg.Entrypoint) == 1 && cfg.Entrypoint[0] == "" {

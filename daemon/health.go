@@ -84,15 +84,70 @@ func probeOf(hc *store.HealthConfig) *healthProbe {
 	return p
 }
 
+// healthFromRequest checks a create request's health check as dockerd
+// does and converts it; nil for none.
+func healthFromRequest(hc *container.HealthConfig) (*store.HealthConfig, error) {
+	if hc == nil {
+		return nil, nil
+	}
+	for name, d := range map[string]time.Duration{"Interval": hc.Interval, "Timeout": hc.Timeout, "StartPeriod": hc.StartPeriod, "StartInterval": hc.StartInterval} {
+		if d != 0 && d < time.Millisecond {
+			return nil, badRequestf("%s in Healthcheck cannot be less than 1ms", name)
+		}
+	}
+	if hc.Retries < 0 {
+		return nil, badRequestf("Retries in Healthcheck cannot be negative")
+	}
+	if len(hc.Test) > 0 {
+		switch hc.Test[0] {
+		case "NONE", "CMD", "CMD-SHELL":
+		default:
+			return nil, badRequestf("unknown health check type %q: use NONE, CMD or CMD-SHELL", hc.Test[0])
+		}
+	}
+	return &store.HealthConfig{
+		Test: hc.Test, Interval: hc.Interval, Timeout: hc.Timeout, StartPeriod: hc.StartPeriod,
+		StartInterval: hc.StartInterval, Retries: hc.Retries,
+	}, nil
+}
+
+// mergeHealth lays the container's health check over the image's, as
+// dockerd: a field the container leaves zero is the image's.
+func mergeHealth(img, ctr *store.HealthConfig) *store.HealthConfig {
+	if ctr == nil {
+		return img
+	}
+	if img == nil {
+		return ctr
+	}
+	out := *img
+	if len(ctr.Test) > 0 {
+		out.Test = ctr.Test
+	}
+	if ctr.Interval != 0 {
+		out.Interval = ctr.Interval
+	}
+	if ctr.Timeout != 0 {
+		out.Timeout = ctr.Timeout
+	}
+	if ctr.StartPeriod != 0 {
+		out.StartPeriod = ctr.StartPeriod
+	}
+	if ctr.Retries != 0 {
+		out.Retries = ctr.Retries
+	}
+	return &out
+}
+
 // monitorHealth runs the image's health check in the container, every
 // interval, until done closes (the container stopped) or the daemon shuts
 // down. Failures in the start period do not count, as Docker's.
 func (s *Server) monitorHealth(c *store.Container, done <-chan struct{}) {
-	img, err := s.eng.InspectImage(s.ctx, c.Image)
-	if err != nil || img == nil {
-		return
+	var imgHealth *store.HealthConfig
+	if img, err := s.eng.InspectImage(s.ctx, c.Image); err == nil && img != nil {
+		imgHealth = img.Config.Healthcheck
 	}
-	probe := probeOf(img.Config.Healthcheck)
+	probe := probeOf(mergeHealth(imgHealth, c.Config.Healthcheck))
 	if probe == nil {
 		return
 	}

@@ -55,3 +55,28 @@ func TestRecordProbe(t *testing.T) {
 	}
 	require.Equal(t, []string{"health_status: unhealthy", "health_status: healthy"}, actions)
 }
+
+func TestHealthFromRequest(t *testing.T) {
+	hc, err := healthFromRequest(nil)
+	require.NoError(t, err)
+	require.Nil(t, hc)
+	hc, err = healthFromRequest(&container.HealthConfig{Test: []string{"CMD-SHELL", "true"}, Interval: time.Second, Retries: 2})
+	require.NoError(t, err)
+	require.Equal(t, &store.HealthConfig{Test: []string{"CMD-SHELL", "true"}, Interval: time.Second, Retries: 2}, hc)
+	_, err = healthFromRequest(&container.HealthConfig{Interval: time.Microsecond})
+	require.EqualError(t, err, "Interval in Healthcheck cannot be less than 1ms")
+	_, err = healthFromRequest(&container.HealthConfig{Retries: -1})
+	require.EqualError(t, err, "Retries in Healthcheck cannot be negative")
+	_, err = healthFromRequest(&container.HealthConfig{Test: []string{"SHELL", "x"}})
+	require.ErrorContains(t, err, "unknown health check type")
+}
+
+// The container's fields are laid over the image's; NONE turns it off.
+func TestMergeHealth(t *testing.T) {
+	img := &store.HealthConfig{Test: []string{"CMD", "check"}, Interval: time.Minute, Timeout: time.Second, Retries: 4}
+	require.Equal(t, img, mergeHealth(img, nil))
+	ctr := &store.HealthConfig{Interval: time.Second}
+	require.Equal(t, &store.HealthConfig{Test: []string{"CMD", "check"}, Interval: time.Second, Timeout: time.Second, Retries: 4}, mergeHealth(img, ctr))
+	require.Nil(t, probeOf(mergeHealth(img, &store.HealthConfig{Test: []string{"NONE"}})))
+	require.Equal(t, ctr, mergeHealth(nil, ctr))
+}

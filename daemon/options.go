@@ -89,7 +89,7 @@ var createFields = map[string]fieldRule{
 	"Config.StdinOnce":       rule(applied, "--attach stdin"),
 	"Config.Env":             rule(applied, "--env"),
 	"Config.Cmd":             rule(applied, "COMMAND"),
-	"Config.Healthcheck":     refuseBut("--health-cmd", noHealthcheck),
+	"Config.Healthcheck":     rule(applied, "--health-cmd"),
 	"Config.ArgsEscaped":     refuse("API only, Windows"),
 	"Config.Image":           rule(applied, "IMAGE"),
 	"Config.Volumes":         rule(ownedByVolumes, "--volume"),
@@ -179,12 +179,6 @@ var createFields = map[string]fieldRule{
 	"HostConfig.IOMaximumBandwidth":   refuse("--io-maxbandwidth"),
 
 	"NetworkingConfig": rule(ownedByNetwork, "--network"),
-}
-
-// noHealthcheck: no health check, or --no-healthcheck's ["NONE"].
-func noHealthcheck(v reflect.Value) bool {
-	hc := v.Interface().(*container.HealthConfig)
-	return len(hc.Test) == 0 || (len(hc.Test) == 1 && hc.Test[0] == "NONE")
 }
 
 // createField is one field of a create request, by its JSON name.

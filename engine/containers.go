@@ -80,6 +80,9 @@ type ContainerCreateOptions struct {
 	// Tmpfs maps mount points to tmpfs options (--tmpfs /run:size=64m).
 	Tmpfs map[string]string
 	// StopSignal overrides the image's STOPSIGNAL (--stop-signal);
+	// Healthcheck overrides the image's HEALTHCHECK (--health-cmd...);
+	// the daemon runs it.
+	Healthcheck *store.HealthConfig
 	// StopTimeout is stop's default wait in seconds (--stop-timeout).
 	StopSignal  string
 	StopTimeout *int
@@ -290,6 +293,9 @@ func mergeConfig(img ocispec.ImageConfig, opts ContainerCreateOptions) store.Con
 		Env:        mergeEnv(img.Env, opts.Env),
 		Cmd:        opts.Cmd,
 		Entrypoint: opts.Entrypoint,
+		// The image's HEALTHCHECK is not copied: the daemon reads it at
+		// each start, with this one's fields over it.
+		Healthcheck: opts.Healthcheck,
 	}
 	if cfg.User == "" {
 		cfg.User = img.User
