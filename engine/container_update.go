@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/store"
+	"golang.org/x/sys/unix"
 )
 
 // UpdateOptions are the limits docker update may change; nil leaves one
@@ -88,13 +90,18 @@ func applyLimits(c *store.Container, h store.HostConfig) error {
 	} else if c.Host.PidsLimit > 0 {
 		unlimit(cg.Paths()["pids"], "pids.max")
 	}
-	pids, err := cg.Pids()
-	if err != nil {
-		return err
-	}
-	for _, pid := range pids {
-		if err := cg.Add(pid, true); err != nil {
+	// The processes move into the cgroups a new limit made. They come and
+	// go meanwhile: one that exited is no error, and a few passes catch
+	// the children forked by a parent not yet moved.
+	for pass := 0; pass < 3; pass++ {
+		pids, err := cg.Pids()
+		if err != nil {
 			return err
+		}
+		for _, pid := range pids {
+			if err := cg.Add(pid, true); err != nil && !errors.Is(err, unix.ESRCH) {
+				return err
+			}
 		}
 	}
 	return nil
