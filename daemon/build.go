@@ -50,6 +50,7 @@ func (s *Server) build(w *responseWriter, r *request) error {
 		NoCache:     boolValue(r, "nocache", false),
 		Remove:      boolValue(r, "rm", true),
 		ForceRemove: boolValue(r, "forcerm", false),
+		Pull:        boolValue(r, "pull", false),
 		Platform:    q.Get("platform"),
 		BuildArgs:   map[string]*string{},
 		Labels:      map[string]string{},
@@ -61,12 +62,12 @@ func (s *Server) build(w *responseWriter, r *request) error {
 	}
 	opts.Dockerfile = dockerfile
 	switch mode := q.Get("networkmode"); mode {
-	case "", "default", "host":
-		opts.Network = "host"
-	case "none":
-		opts.Network = "none"
+	case "", "default", "bridge":
+		opts.Network = "bridge"
+	case "host", "none":
+		opts.Network = mode
 	default:
-		return badRequestf("network mode %q is not supported: use host or none", mode)
+		return badRequestf("network mode %q is not supported: use default, host or none", mode)
 	}
 	if raw := q.Get("buildargs"); raw != "" {
 		var args map[string]*string
@@ -205,7 +206,8 @@ func contextPath(p string) (string, error) {
 }
 
 // unpackContext reads the context tar from body into dir, safely: no path
-// may leave dir, and the body is bounded.
+// may leave dir, and what the tar holds once decompressed is bounded in
+// bytes and entries (a tar bomb is refused before it fills the disk).
 func (s *Server) unpackContext(ctx context.Context, dir string, body io.Reader) error {
 	limited := http.MaxBytesReader(nil, io.NopCloser(body), s.opts.MaxBuildContext)
 	rd, closeFn, err := decompress(limited)
@@ -213,9 +215,17 @@ func (s *Server) unpackContext(ctx context.Context, dir string, body io.Reader) 
 		return err
 	}
 	defer closeFn()
-	if _, err := layer.Apply(ctx, dir, rd, layer.ApplyOptions{Whiteouts: layer.WhiteoutDelete}); err != nil {
+	checked := limitTar(rd, s.opts.MaxBuildContext, s.opts.MaxBuildContextFiles)
+	defer checked.Close()
+	if _, err := layer.Apply(ctx, dir, checked, layer.ApplyOptions{Whiteouts: layer.WhiteoutDelete}); err != nil {
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		var overLimit *errContextLimit
+		switch {
+		case errors.As(err, &overLimit):
+			return &apiError{status: http.StatusRequestEntityTooLarge,
+				msg: fmt.Sprintf("the build context is larger than this daemon accepts: it holds %s (the limits are %s and %d files): exclude files with .dockerignore, or start berth daemon with a larger --max-build-context or --max-build-context-files",
+					overLimit.what, trace.HumanSize(s.opts.MaxBuildContext), s.opts.MaxBuildContextFiles)}
+		case errors.As(err, &tooLarge):
 			return &apiError{status: http.StatusRequestEntityTooLarge,
 				msg: fmt.Sprintf("the build context is larger than this daemon accepts (%s): exclude files with .dockerignore, or start berth daemon with a larger --max-build-context", trace.HumanSize(s.opts.MaxBuildContext))}
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
-	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/storage"
 )
 
 // createOptions turns Docker's create request into the engine's options.
@@ -51,10 +51,12 @@ func createOptions(name string, req *container.CreateRequest) (engine.ContainerC
 	if p := hc.RestartPolicy.Name; p != "" && p != "no" {
 		return opts, nil, badRequestf("restart policy %q is not supported by berth", p)
 	}
-	if len(hc.PortBindings) > 0 || hc.PublishAllPorts {
+	if err := networkCreateOptions(req, &opts); err != nil {
+		return opts, nil, err
+	}
+	if (opts.NetworkMode == "host" || opts.NetworkMode == "none") && (len(hc.PortBindings) > 0 || hc.PublishAllPorts) {
 		warnings = append(warnings, "Published ports are discarded when using host network mode")
 	}
-	opts.NetworkMode = string(hc.NetworkMode)
 	opts.Privileged = hc.Privileged
 	opts.CapAdd, opts.CapDrop = hc.CapAdd, hc.CapDrop
 	opts.SecurityOpt = hc.SecurityOpt
@@ -407,6 +409,13 @@ func dockerTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
+// ContainerInspect is Docker's view of a container record: the answer to
+// GET /containers/{id}/json, which `berth inspect` prints too, so the CLI
+// and the daemon show one shape.
+func ContainerInspect(eng *engine.Engine, c *store.Container) container.InspectResponse {
+	return (&Server{eng: eng}).inspect(c)
+}
+
 // inspect is Docker's view of a container record.
 func (s *Server) inspect(c *store.Container) container.InspectResponse {
 	cmd := append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...)
@@ -443,6 +452,7 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 		LogPath:        s.eng.Store.ContainerLogPath(c.ID),
 		Name:           "/" + c.Name,
 		Driver:         "overlay2",
+		GraphDriver:    &storage.DriverData{Name: "overlay2", Data: s.eng.ContainerGraphDriver(c)},
 		Platform:       "linux",
 		HostConfig: &container.HostConfig{
 			NetworkMode: container.NetworkMode(c.Host.NetworkMode), Privileged: c.Host.Privileged,
@@ -470,13 +480,12 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 			StopSignal: c.Config.StopSignal, StopTimeout: c.Config.StopTimeout, AttachStdout: true, AttachStderr: true,
 			Volumes: configVolumes(c),
 		},
-		NetworkSettings: &container.NetworkSettings{
-			Networks: map[string]*network.EndpointSettings{c.Host.NetworkMode: {}},
-		},
+		NetworkSettings: networkSettings(c),
 	}
 	if resp.Config.Labels == nil {
 		resp.Config.Labels = map[string]string{}
 	}
+	inspectNetworkConfig(&resp, c)
 	return resp
 }
 
@@ -597,9 +606,9 @@ func (s *Server) summary(c *store.Container, withSize bool) container.Summary {
 	}
 	sum := container.Summary{
 		ID: c.ID, Names: []string{"/" + c.Name}, Image: imageName, ImageID: c.Image,
-		Command: cmd, Created: c.Created.Unix(), Ports: []container.PortSummary{}, Labels: labels,
+		Command: cmd, Created: c.Created.Unix(), Ports: portSummaries(c), Labels: labels,
 		State: container.ContainerState(c.State.Status), Status: engine.ContainerStatus(c.State, time.Now().UTC()),
-		NetworkSettings: &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{c.Host.NetworkMode: {}}},
+		NetworkSettings: &container.NetworkSettingsSummary{Networks: networkSettings(c).Networks},
 		Mounts:          mountPoints(c),
 	}
 	sum.HostConfig.NetworkMode = c.Host.NetworkMode

@@ -269,7 +269,7 @@ func refuseUnsupported(req *container.CreateRequest) error {
 // buildParams is the table of POST /build's query parameters that berth
 // does not implement, each with the values that ask for nothing (what the
 // docker CLI sends when the flag is not given). The ones berth implements
-// are read by build: dockerfile, t, target, nocache, rm, forcerm,
+// are read by build: dockerfile, t, target, nocache, rm, forcerm, pull,
 // platform, networkmode, buildargs, labels, q, version (and remote, which
 // it refuses itself). Unknown parameters are ignored, as Docker does.
 var buildParams = map[string]struct {
@@ -278,7 +278,6 @@ var buildParams = map[string]struct {
 }{
 	"extrahosts":   {"--add-host", []string{""}},
 	"cachefrom":    {"--cache-from", []string{"", "[]", "null"}},
-	"pull":         {"--pull", []string{"", "0", "false"}},
 	"squash":       {"--squash", []string{"", "0", "false"}},
 	"memory":       {"--memory", []string{"", "0"}},
 	"memswap":      {"--memory-swap", []string{"", "0"}},

@@ -231,8 +231,8 @@ func TestBuildRefusesUnsupportedParams(t *testing.T) {
 		require.Equal(t, 400, resp.StatusCode, "%s: %s", name, data)
 		require.Contains(t, errorMessage(t, data), name+" (docker build "+p.flag+")")
 	}
-	err := refuseBuildParams(map[string][]string{"pull": {"1"}, "squash": {"1"}})
-	require.True(t, strings.Contains(err.Error(), "pull (docker build --pull), squash (docker build --squash)"), err.Error())
+	err := refuseBuildParams(map[string][]string{"shmsize": {"1"}, "squash": {"1"}})
+	require.True(t, strings.Contains(err.Error(), "shmsize (docker build --shm-size), squash (docker build --squash)"), err.Error())
 }
 
 // HostConfig.ConsoleSize is the terminal's size when the container starts.

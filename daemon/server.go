@@ -29,16 +29,22 @@ const (
 
 // Limits on request bodies unless Options say otherwise.
 const (
-	DefaultMaxBuildContext = 2 << 30  // POST /build
-	DefaultMaxLoad         = 16 << 30 // POST /images/load
-	DefaultMaxJSON         = 1 << 20  // every JSON request body
+	DefaultMaxBuildContext = 2 << 30 // POST /build, in bytes once decompressed
+	// DefaultMaxBuildContextFiles bounds the entries of a build context.
+	DefaultMaxBuildContextFiles = 1_000_000
+	DefaultMaxLoad              = 16 << 30 // POST /images/load
+	DefaultMaxJSON              = 1 << 20  // every JSON request body
 )
 
 // Options configure a Server.
 type Options struct {
-	// MaxBuildContext bounds the build context a client may send (bytes);
-	// 0 is DefaultMaxBuildContext.
+	// MaxBuildContext bounds the build context a client may send: the bytes
+	// its files hold once decompressed, and the upload itself; 0 is
+	// DefaultMaxBuildContext.
 	MaxBuildContext int64
+	// MaxBuildContextFiles bounds its entries; 0 is
+	// DefaultMaxBuildContextFiles.
+	MaxBuildContextFiles int64
 	// MaxLoad bounds an image archive sent to POST /images/load; 0 is
 	// DefaultMaxLoad.
 	MaxLoad int64
@@ -81,6 +87,9 @@ type Server struct {
 func New(eng *engine.Engine, opts Options) *Server {
 	if opts.MaxBuildContext <= 0 {
 		opts.MaxBuildContext = DefaultMaxBuildContext
+	}
+	if opts.MaxBuildContextFiles <= 0 {
+		opts.MaxBuildContextFiles = DefaultMaxBuildContextFiles
 	}
 	if opts.MaxLoad <= 0 {
 		opts.MaxLoad = DefaultMaxLoad
@@ -128,6 +137,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.servers = append(s.servers, hs)
 	s.httpMu.Unlock()
+	s.sweepNetworks()
 	stop := context.AfterFunc(ctx, func() { _ = s.Shutdown(context.Background()) })
 	defer stop()
 	err := hs.Serve(ln)
@@ -263,6 +273,9 @@ func (s *Server) route(method, path string) (fn handler, name string, allowed bo
 			}
 		}
 		return nil, len(routes) > 0
+	}
+	if fn, name, allowed, ok := s.networkRoute(method, path); ok {
+		return fn, name, allowed
 	}
 	fixed := map[string][]route{
 		"/_ping":           {{"GET", s.ping}},

@@ -252,7 +252,7 @@ func TestBuildRefusesBadRequests(t *testing.T) {
 		{"version=2", small, 400, "BuildKit is not supported"},
 		{"dockerfile=../Dockerfile", small, 400, "must be within the build context"},
 		{"dockerfile=/etc/passwd", small, 400, "must be within the build context"},
-		{"networkmode=bridge", small, 400, `network mode "bridge" is not supported`},
+		{"networkmode=container:x", small, 400, `network mode "container:x" is not supported`},
 		{"buildargs=notjson", small, 400, "invalid buildargs"},
 		{"", big, 413, "larger than this daemon accepts"},
 		{"", []byte("this is no tar archive at all, but it is long enough to be read as a header block" + strings.Repeat(".", 512)), 400, "unpack the build context"},

@@ -22,6 +22,7 @@ import (
 	"github.com/berthkit/berth/engine/build"
 	"github.com/berthkit/berth/engine/layer"
 	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/internal/crashpoint"
 	"github.com/berthkit/berth/trace"
 	"github.com/distribution/reference"
 	"github.com/opencontainers/go-digest"
@@ -486,7 +487,9 @@ type plannedImage struct {
 	refs           []string // full names
 }
 
-const maxJSON = 16 << 20
+// maxArchiveIndex bounds an archive's own index.json or manifest.json,
+// which list its images: the manifest limit, room for thousands of images.
+const maxArchiveIndex = store.MaxManifestSize
 
 func (st *stagedArchive) plan(ctx context.Context) (*loadPlan, error) {
 	_, hasIndex := st.lookup("index.json")
@@ -538,13 +541,13 @@ func (st *stagedArchive) blob(d ocispec.Descriptor) (stagedFile, error) {
 }
 
 func (st *stagedArchive) planOCI(ctx context.Context) (*loadPlan, error) {
-	data, _, err := st.read("index.json", maxJSON)
+	data, _, err := st.read("index.json", maxArchiveIndex)
 	if err != nil {
 		return nil, err
 	}
-	var idx ocispec.Index
-	if err := json.Unmarshal(data, &idx); err != nil {
-		return nil, fmt.Errorf("index.json: %v", err)
+	idx, err := store.DecodeIndex(data)
+	if err != nil {
+		return nil, fmt.Errorf("index.json: %w", err)
 	}
 	p := &loadPlan{}
 	byManifest := map[digest.Digest]*plannedImage{}
@@ -580,9 +583,9 @@ func (st *stagedArchive) planOCI(ctx context.Context) (*loadPlan, error) {
 				if err != nil {
 					return err
 				}
-				var sub ocispec.Index
-				if err := json.Unmarshal(nested, &sub); err != nil {
-					return fmt.Errorf("index %s: %v", d.Digest, err)
+				sub, err := store.DecodeIndex(nested)
+				if err != nil {
+					return fmt.Errorf("index %s: %w", d.Digest, err)
 				}
 				if err := walk(sub.Manifests, depth+1, names); err != nil {
 					return err
@@ -636,16 +639,16 @@ func (st *stagedArchive) planManifest(ctx context.Context, d ocispec.Descriptor)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	if f.size > maxJSON {
-		return nil, fmt.Errorf("manifest %s is too big", d.Digest)
+	if f.size > store.MaxManifestSize {
+		return nil, fmt.Errorf("manifest %s is %d bytes, over berth's limit of %d bytes (4 MiB)", d.Digest, f.size, store.MaxManifestSize)
 	}
 	data, err := os.ReadFile(f.path)
 	if err != nil {
 		return nil, err
 	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("manifest %s: %v", d.Digest, err)
+	m, err := store.DecodeManifest(data)
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", d.Digest, err)
 	}
 	img := &plannedImage{manifestData: data, manifestDigest: d.Digest, mediaType: d.MediaType}
 	cf, err := st.blob(m.Config)
@@ -663,7 +666,7 @@ func (st *stagedArchive) planManifest(ctx context.Context, d ocispec.Descriptor)
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: %w", i+1, err)
 		}
-		size, err := verifyLayerFile(ctx, lf, img.config.RootFS.DiffIDs[i])
+		size, err := verifyLayerFile(ctx, lf, l.MediaType, img.config.RootFS.DiffIDs[i])
 		if err != nil {
 			return nil, fmt.Errorf("layer %d (%s): %w", i+1, l.Digest, err)
 		}
@@ -674,66 +677,59 @@ func (st *stagedArchive) planManifest(ctx context.Context, d ocispec.Descriptor)
 }
 
 func (img *plannedImage) setConfig(f stagedFile) error {
-	if f.size > maxJSON {
-		return errors.New("the image config is too big")
+	if f.size > store.MaxConfigSize {
+		return fmt.Errorf("image config %s is %d bytes, over berth's limit of %d bytes (8 MiB)", f.digest.Encoded()[:12], f.size, store.MaxConfigSize)
 	}
 	data, err := os.ReadFile(f.path)
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(data, &img.config); err != nil {
-		return fmt.Errorf("image config: %v", err)
-	}
-	if img.config.RootFS.Type != "layers" {
-		return fmt.Errorf("image config %s has no rootfs of type layers: it is not an image config", f.digest.Encoded()[:12])
-	}
-	if img.config.OS == "" {
-		return fmt.Errorf("image config %s names no os", f.digest.Encoded()[:12])
+	if img.config, err = store.DecodeConfig(data); err != nil {
+		return fmt.Errorf("image config %s: %w", f.digest.Encoded()[:12], err)
 	}
 	img.configData = data
 	img.id = f.digest
 	return nil
 }
 
-// verifyLayerFile decompresses a staged layer, checks that it is a tar whose
-// digest is diffID, and returns its uncompressed size.
-func verifyLayerFile(ctx context.Context, f stagedFile, diffID digest.Digest) (int64, error) {
+// verifyLayerFile decompresses a staged layer, checks that it is compressed
+// as mediaType says, is a well-formed tar and has the digest diffID, and
+// returns its uncompressed size.
+func verifyLayerFile(ctx context.Context, f stagedFile, mediaType string, diffID digest.Digest) (int64, error) {
 	file, err := os.Open(f.path)
 	if err != nil {
 		return 0, err
 	}
 	defer file.Close()
-	r, err := layer.Decompress(file)
+	n, got, err := store.CheckLayer(ctxReader{ctx: ctx, r: file}, mediaType)
 	if err != nil {
+		if ctx.Err() != nil {
+			return 0, ctxErr(ctx)
+		}
 		return 0, err
 	}
-	defer r.Close()
-	digester := digest.Canonical.Digester()
-	counted := &countingReader{r: io.TeeReader(r, digester.Hash())}
-	tr := tar.NewReader(counted)
-	for {
-		if err := ctxErr(ctx); err != nil {
-			return 0, err
-		}
-		_, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return 0, fmt.Errorf("not a well-formed tar: %v", err)
-		}
-	}
-	if _, err := io.Copy(io.Discard, counted); err != nil {
-		return 0, fmt.Errorf("decompress: %v", err)
-	}
-	if got := digester.Digest(); got != diffID {
+	if got != diffID {
 		return 0, fmt.Errorf("its content hashes to %s, the config says %s", got, diffID)
 	}
-	return counted.n, nil
+	return n, nil
+}
+
+// ctxReader stops reading once ctx is done, so a long verification ends on
+// SIGINT.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 func (st *stagedArchive) readDockerManifest() ([]dockerManifestEntry, error) {
-	data, _, err := st.read("manifest.json", maxJSON)
+	data, _, err := st.read("manifest.json", maxArchiveIndex)
 	if err != nil {
 		return nil, err
 	}
@@ -781,13 +777,13 @@ func (st *stagedArchive) planDocker(ctx context.Context) (*loadPlan, error) {
 			if base := path.Base(name); len(base) == 64 && strings.HasPrefix(name, "blobs/") && base != lf.digest.Encoded() {
 				return nil, fmt.Errorf("layer %s is corrupt: its content hashes to %s", name, lf.digest)
 			}
-			size, err := verifyLayerFile(ctx, lf, img.config.RootFS.DiffIDs[i])
-			if err != nil {
-				return nil, fmt.Errorf("layer %d (%s): %w", i+1, name, err)
-			}
 			mediaType, err := layerMediaType(lf.path)
 			if err != nil {
 				return nil, err
+			}
+			size, err := verifyLayerFile(ctx, lf, mediaType, img.config.RootFS.DiffIDs[i])
+			if err != nil {
+				return nil, fmt.Errorf("layer %d (%s): %w", i+1, name, err)
 			}
 			m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: mediaType, Digest: lf.digest, Size: lf.size})
 			img.layers = append(img.layers, lf)
@@ -857,7 +853,12 @@ func (e *Engine) commitLoad(ctx context.Context, st *stagedArchive, p *loadPlan)
 	}
 	configOfManifest := map[digest.Digest]digest.Digest{}
 	manifestOfConfig := map[digest.Digest]digest.Digest{}
+	listed := map[digest.Digest]bool{} // blobs a listed image names: verified when it came in
 	for _, img := range existing {
+		listed[img.ManifestDigest], listed[img.ID] = true, true
+		for _, l := range img.Manifest.Layers {
+			listed[l.Digest] = true
+		}
 		configOfManifest[img.ManifestDigest] = img.ID
 		if _, ok := manifestOfConfig[img.ID]; !ok {
 			manifestOfConfig[img.ID] = img.ManifestDigest
@@ -873,7 +874,15 @@ func (e *Engine) commitLoad(ctx context.Context, st *stagedArchive, p *loadPlan)
 	}()
 	put := func(r io.Reader, d digest.Digest, size int64) error {
 		if e.Store.HasBlob(d) {
-			return nil
+			// A copy no listed image vouches for (left by a killed pull
+			// or a deleted image) is reused only if its bytes still
+			// match its name; otherwise the archive's copy replaces it.
+			if listed[d] || e.Store.VerifyBlob(d, size) == nil {
+				return nil
+			}
+			if err := e.Store.DeleteBlob(d); err != nil {
+				return err
+			}
 		}
 		if _, _, err := e.Store.PutBlob(r, d, size); err != nil {
 			return err
@@ -914,6 +923,7 @@ func (e *Engine) commitLoad(ctx context.Context, st *stagedArchive, p *loadPlan)
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
+	crashpoint.Hit("load.blobs-stored")
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	err = e.Store.UpdateIndex(func(idx *ocispec.Index) error {
 		loaded = loaded[:0]

@@ -56,9 +56,12 @@ func (b *buildBackend) CreateContainer(ctx context.Context, req build.ContainerR
 		Env:         req.Env,
 		WorkingDir:  req.WorkingDir,
 		User:        req.User,
-		NetworkMode: req.Network,
+		NetworkMode: buildNetwork(req.Network),
 		Purpose:     req.Purpose,
 		NeverStarts: req.NeverStarts,
+		resolved:    req.Parent,
+		// Only a container that never starts may go without a filesystem.
+		metadataOnly: req.MetadataOnly && req.NeverStarts && req.Purpose == "build",
 	})
 	if err != nil {
 		return "", err
@@ -88,4 +91,13 @@ func (b *buildBackend) CommitContainer(ctx context.Context, id string, req build
 
 func (b *buildBackend) RemoveContainer(ctx context.Context, id string) error {
 	return b.e.RemoveContainer(ctx, id, true)
+}
+
+// buildNetwork is a RUN step's network: the default bridge, as Docker's,
+// unless the build says otherwise (docs/networking.md).
+func buildNetwork(m string) string {
+	if m == "" || m == "default" {
+		return "bridge"
+	}
+	return m
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 
@@ -66,6 +67,77 @@ func (e *Engine) ValidateImages(ctx context.Context, names []string) (results []
 		results = append(results, r)
 	}
 	return results, layoutErr, nil
+}
+
+// Leftovers is what killed or interrupted commands left in the store. None
+// of it is damage: every listed image stays whole while it is there.
+type Leftovers struct {
+	// Garbage is what the store's garbage collection removes.
+	*store.Garbage
+	// TempAtOpen counts the temp entries opening the store already
+	// removed (a killed command's, when no other berth process had the
+	// store open).
+	TempAtOpen int
+	// BuildContainers are the intermediate containers of builds that are
+	// no longer running (listed only when no other berth process has the
+	// store open).
+	BuildContainers []string
+}
+
+// Empty reports whether nothing was left.
+func (l *Leftovers) Empty() bool {
+	return l.Garbage.Empty() && l.TempAtOpen == 0 && len(l.BuildContainers) == 0
+}
+
+// StoreLeftovers lists what killed and interrupted commands left in the
+// store (temp entries, unreferenced blobs and unpacked layers, dangling
+// build cache entries, intermediate containers of dead builds), changing
+// nothing.
+func (e *Engine) StoreLeftovers() (*Leftovers, error) {
+	g, err := e.Store.FindGarbage()
+	if err != nil {
+		return nil, err
+	}
+	return &Leftovers{Garbage: g, TempAtOpen: len(e.Store.CleanedAtOpen()), BuildContainers: e.deadBuildContainers()}, nil
+}
+
+// RepairStore removes what StoreLeftovers lists and returns it. It never
+// touches a listed image, a user's container or what a running berth
+// process is writing.
+func (e *Engine) RepairStore(ctx context.Context) (*Leftovers, error) {
+	left := &Leftovers{Garbage: &store.Garbage{}, TempAtOpen: len(e.Store.CleanedAtOpen())}
+	// Containers first: they keep their layers live.
+	for _, id := range e.deadBuildContainers() {
+		if err := e.RemoveContainer(ctx, id, true); err != nil {
+			return left, fmt.Errorf("remove intermediate container %s: %w", id[:12], err)
+		}
+		left.BuildContainers = append(left.BuildContainers, id)
+	}
+	g, err := e.Store.Repair()
+	if g != nil {
+		left.Garbage = g
+	}
+	return left, err
+}
+
+// deadBuildContainers lists intermediate containers (of builds and of
+// `cp`) when no other berth process has the store open: then no build is
+// running, and they are what a killed one left.
+func (e *Engine) deadBuildContainers() []string {
+	if !e.Store.Alone() {
+		return nil
+	}
+	containers, err := e.Store.Containers()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, c := range containers {
+		if c.Purpose != "" && c.Purpose != "run" {
+			out = append(out, c.ID)
+		}
+	}
+	return out
 }
 
 // treeSize adds up the sizes of the regular files below dir (0 if it is gone).

@@ -29,6 +29,9 @@ type Console struct {
 	Err   io.Writer
 	built bool
 	atBOL bool // the last byte written to Out ended a line
+	// metaStep: the current step is an ARG before the first FROM (stage
+	// -1), for which Docker prints the Step line and nothing else.
+	metaStep bool
 }
 
 // NewConsole returns a Console writing to out and err.
@@ -58,6 +61,7 @@ func (c *Console) Record(e Event) {
 		}
 	case StepStart:
 		if i := e.StepInfo; i != nil {
+			c.metaStep = i.Stage < 0
 			c.printf("Step %d/%d : %s\n", i.Number, i.Total, i.Original)
 		}
 	case CacheProbe:
@@ -78,7 +82,7 @@ func (c *Console) Record(e Event) {
 			c.atBOL = strings.HasSuffix(i.Text, "\n")
 		}
 	case StepEnd:
-		if i := e.StepEndInfo; i != nil && i.Error == "" {
+		if i := e.StepEndInfo; i != nil && i.Error == "" && !c.metaStep {
 			// FROM scratch has no image: Docker prints " ---> " alone.
 			c.printf(" ---> %s\n", ShortID(i.Image))
 		}

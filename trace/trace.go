@@ -101,15 +101,19 @@ type BuildEndInfo struct {
 
 // StepInfo describes the instruction a step executes.
 type StepInfo struct {
-	Number      int                        `json:"n"`
-	Total       int                        `json:"total"`
-	Stage       int                        `json:"stage"`                // 0-based stage index
-	StageName   string                     `json:"stage_name,omitempty"` // FROM ... AS name
-	Instruction string                     `json:"instruction"`          // upper-case keyword: RUN, COPY, ...
-	Original    string                     `json:"original"`             // the text as written ("RUN apk add --update redis")
-	Line        int                        `json:"line"`                 // 1-based line in the Dockerfile
-	Expanded    string                     `json:"expanded,omitempty"`   // after variable expansion, when it differs
-	Unknown     map[string]json.RawMessage `json:"-"`
+	Number      int    `json:"n"`
+	Total       int    `json:"total"`
+	Stage       int    `json:"stage"`                // 0-based stage index; -1 for an ARG before the first FROM
+	StageName   string `json:"stage_name,omitempty"` // FROM ... AS name
+	Instruction string `json:"instruction"`          // upper-case keyword: RUN, COPY, ...
+	Original    string `json:"original"`             // the text as written ("RUN apk add --update redis")
+	Line        int    `json:"line"`                 // 1-based line in the Dockerfile
+	Expanded    string `json:"expanded,omitempty"`   // after variable expansion, when it differs
+	// Label is how BuildKit names the step when it shows it as a vertex of
+	// its own ("[builder 1/3] RUN make"): FROM of an image, RUN, COPY, ADD,
+	// WORKDIR. Empty for the steps BuildKit does not show.
+	Label   string                     `json:"label,omitempty"`
+	Unknown map[string]json.RawMessage `json:"-"`
 }
 
 // StepEndInfo closes a step.

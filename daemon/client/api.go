@@ -62,6 +62,7 @@ type BuildOptions struct {
 	Quiet       bool
 	NetworkMode string
 	Platform    string
+	Pull        bool
 }
 
 // Build sends the context tar and returns the JSON message stream; read
@@ -101,6 +102,9 @@ func (c *Client) Build(ctx context.Context, contextTar io.Reader, opts BuildOpti
 	q.Set("rm", boolString(opts.Remove))
 	q.Set("forcerm", boolString(opts.ForceRemove))
 	q.Set("q", boolString(opts.Quiet))
+	if opts.Pull {
+		q.Set("pull", "1")
+	}
 	header := http.Header{"Content-Type": {"application/x-tar"}}
 	resp, err := c.do(ctx, http.MethodPost, "/build", q, contextTar, header)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +27,7 @@ type ContainerRequest struct {
 	Env        []string
 	WorkingDir string
 	User       string
-	Network    string // "host" (default) or "none"
+	Network    string // "" or "default" (the default bridge), "host" or "none"
 	// Purpose is "build" for RUN and metadata steps (the console prints
 	// "Running in"), "copy" for COPY and ADD.
 	Purpose string
@@ -34,6 +35,13 @@ type ContainerRequest struct {
 	Step int
 	// NeverStarts marks containers that are only mounted and committed.
 	NeverStarts bool
+	// Parent is the image named by Image, as the builder already has it, so
+	// the backend need not look it up again (nil: look it up).
+	Parent *store.Image
+	// MetadataOnly marks the container of a metadata step that is removed
+	// right after its commit: nobody ever mounts or starts it, so the
+	// backend may skip preparing its filesystem.
+	MetadataOnly bool
 }
 
 // CommitRequest asks the backend to save a container as an image.
@@ -98,8 +106,12 @@ type Options struct {
 	Explain bool
 	// Progress receives pull progress lines (FROM of a missing base).
 	Progress io.Writer
-	// Platform is accepted for FROM --platform compatibility ("" = host).
+	// Platform is --platform: "" or the host's platform (linux/<GOARCH>);
+	// any other is refused, since berth builds only for the host.
 	Platform string
+	// Pull always pulls the base images of FROM lines (--pull), even when
+	// they are in the store, as Docker does.
+	Pull bool
 	// EngineName names the producer in the trace ("berth 0.1.0").
 	EngineName string
 }
@@ -116,6 +128,9 @@ type StepResult struct {
 	Explanation string
 	// WouldRun is set in Explain mode for steps that would execute.
 	WouldRun bool
+	// Meta marks an ARG before the first FROM: Docker prints and counts it
+	// as a step, but it builds nothing.
+	Meta bool
 }
 
 // Result is what a build produced.
@@ -149,8 +164,14 @@ type Builder struct {
 	ctxt    *Context
 	id      string
 
-	images     map[digest.Digest]*store.Image
-	stages     []*stageState
+	images map[digest.Digest]*store.Image
+	stages []*stageState
+	// noExpand holds the LABEL steps --label adds: their values are taken
+	// literally, as Docker's classic builder does (NewLabelCommand's NoExp).
+	noExpand map[*dockerfile.Instruction]bool
+	// labels are BuildKit's vertex names of the steps it shows (see
+	// vertexLabels), for --progress=plain.
+	labels     map[*dockerfile.Instruction]string
 	total      int
 	step       int
 	result     *Result
@@ -160,7 +181,8 @@ type Builder struct {
 // Build parses the Dockerfile, runs every step and tags the result.
 func Build(ctx context.Context, backend Backend, opts Options) (*Result, error) {
 	b := &Builder{backend: backend, store: backend.Store(), opts: opts, id: store.RandomID(),
-		images: map[digest.Digest]*store.Image{}, unusedArgs: map[string]bool{}}
+		images: map[digest.Digest]*store.Image{}, unusedArgs: map[string]bool{},
+		noExpand: map[*dockerfile.Instruction]bool{}}
 	ctx = trace.WithScope(ctx, trace.Scope{Build: b.id})
 	return b.run(ctx)
 }
@@ -191,7 +213,12 @@ func (b *Builder) run(ctx context.Context) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	b.total = 0
+	if err := checkPlatform(b.opts.Platform, "--platform"); err != nil {
+		return nil, err
+	}
+	// Docker's classic builder counts the ARGs before the first FROM as
+	// steps (builder.go, dispatchDockerfileWithCancellation: totalCommands).
+	b.total = len(b.df.MetaArgs)
 	for _, st := range stages {
 		b.total += 1 + len(st.Instructions)
 	}
@@ -228,6 +255,18 @@ func (b *Builder) run(ctx context.Context) (res *Result, err error) {
 		b.emit(trace.Event{Type: trace.BuildEnd, BuildEndInfo: end})
 	}()
 
+	// One image per step: list them in index.json in batches, not one
+	// rewrite of the whole index per step.
+	endBatch := b.store.BeginBatch()
+	defer func() {
+		if flushErr := endBatch(); flushErr != nil && err == nil {
+			res, err = nil, fmt.Errorf("save the build's images: %w", flushErr)
+		}
+	}()
+	b.labels = b.vertexLabels(stages)
+	for _, ins := range b.df.MetaArgs {
+		b.metaArgStep(ins)
+	}
 	var last *stageState
 	for _, st := range stages {
 		if err := ctx.Err(); err != nil {
@@ -309,28 +348,7 @@ func (b *Builder) load() error {
 		return err
 	}
 	if len(b.opts.Labels) > 0 {
-		// Docker's classic builder turns --label into a LABEL step at the end.
-		keys := make([]string, 0, len(b.opts.Labels))
-		for k := range b.opts.Labels {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		ins := &dockerfile.Instruction{Keyword: "LABEL"}
-		var parts []string
-		for _, k := range keys {
-			ins.KeyValues = append(ins.KeyValues, dockerfile.KV{Key: k, Value: b.opts.Labels[k], HasValue: true})
-			parts = append(parts, fmt.Sprintf("%q=%q", k, b.opts.Labels[k]))
-		}
-		ins.Original = "LABEL " + strings.Join(parts, " ")
-		target := b.df.Stages[len(b.df.Stages)-1]
-		if b.opts.Target != "" {
-			for _, st := range b.df.Stages {
-				if st.Name == strings.ToLower(b.opts.Target) {
-					target = st
-				}
-			}
-		}
-		target.Instructions = append(target.Instructions, ins)
+		b.addLabelSteps()
 	}
 	return nil
 }
@@ -346,7 +364,115 @@ func (b *Builder) selectStages() ([]*dockerfile.Stage, error) {
 			return b.df.Stages[:i+1], nil
 		}
 	}
-	return nil, fmt.Errorf("failed to reach build target %s in Dockerfile", b.opts.Target)
+	// moby's wording since Docker 25 (builder.go, build); before, it was
+	// "failed to reach build target %s in Dockerfile".
+	return nil, fmt.Errorf("target stage %q could not be found", b.opts.Target)
+}
+
+// addLabelSteps appends --label as LABEL steps to the stage that is built
+// last, one step per label in key order, as Docker's classic builder does
+// (builder.go, buildLabelOptions).
+func (b *Builder) addLabelSteps() {
+	keys := make([]string, 0, len(b.opts.Labels))
+	for k := range b.opts.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	target := b.df.Stages[len(b.df.Stages)-1]
+	if b.opts.Target != "" {
+		for _, st := range b.df.Stages {
+			if st.Name == strings.ToLower(b.opts.Target) {
+				target = st
+			}
+		}
+	}
+	for _, k := range keys {
+		kv := dockerfile.KV{Key: k, Value: b.opts.Labels[k], HasValue: true}
+		ins := &dockerfile.Instruction{Keyword: "LABEL", KeyValues: []dockerfile.KV{kv},
+			Original: "LABEL " + k + "=" + kv.Value}
+		b.noExpand[ins] = true
+		target.Instructions = append(target.Instructions, ins)
+	}
+}
+
+// metaArgStep shows an ARG before the first FROM as a step: Docker prints
+// "Step 1/4 : ARG VERSION=1" and nothing else for it.
+func (b *Builder) metaArgStep(ins *dockerfile.Instruction) {
+	b.step++
+	b.emit(trace.Event{Type: trace.StepStart, StepInfo: &trace.StepInfo{
+		Number: b.step, Total: b.total, Stage: -1, Instruction: ins.Keyword, Original: ins.Original, Line: ins.Line,
+	}})
+	b.emit(trace.Event{Type: trace.StepEnd, StepEndInfo: &trace.StepEndInfo{}})
+	b.result.Steps = append(b.result.Steps, StepResult{Number: b.step, Original: ins.Original, Instruction: ins.Keyword, Meta: true})
+}
+
+// vertexLabels names the steps BuildKit shows as vertices of their own, as
+// its dockerfile2llb does (convert.go: cmdTotal counts FROM of an image,
+// ADD, COPY, RUN and WORKDIR; prefixCommand writes "[name i/k] ", the index
+// padded to the total's width; an unnamed stage is "stage-N" unless the
+// Dockerfile has only one).
+func (b *Builder) vertexLabels(stages []*dockerfile.Stage) map[*dockerfile.Instruction]string {
+	out := map[*dockerfile.Instruction]string{}
+	meta, _ := b.df.MetaEnv(b.resolvedBuildArgs())
+	names := map[string]bool{}
+	for _, st := range stages {
+		var shown []*dockerfile.Instruction
+		base, _ := dockerfile.Expand(st.Base, meta, b.df.EscapeToken)
+		if base = strings.ToLower(base); base != "scratch" && !names[base] {
+			shown = append(shown, st.From)
+		}
+		for _, ins := range st.Instructions {
+			switch ins.Keyword {
+			case "ADD", "COPY", "RUN", "WORKDIR":
+				shown = append(shown, ins)
+			}
+		}
+		prefix := st.Name
+		if prefix == "" && len(b.df.Stages) > 1 {
+			prefix = fmt.Sprintf("stage-%d", st.Index)
+		}
+		if prefix != "" {
+			prefix += " "
+		}
+		width := len(strconv.Itoa(len(shown)))
+		for i, ins := range shown {
+			text := ins.Original
+			if ins == st.From {
+				// BuildKit names the base by its full reference.
+				text = "FROM " + base
+				if ref, err := store.ParseRef(base); err == nil {
+					text = "FROM " + ref.String()
+				}
+			}
+			out[ins] = fmt.Sprintf("[%s%*d/%d] %s", prefix, width, i+1, len(shown), text)
+		}
+		if st.Name != "" {
+			names[st.Name] = true
+		}
+	}
+	return out
+}
+
+// checkPlatform accepts "" and the host's platform; berth builds nothing else.
+func checkPlatform(p, what string) error {
+	if p == "" {
+		return nil
+	}
+	osName, arch := platform()
+	parts := strings.Split(strings.ToLower(p), "/")
+	wantArch := map[string]string{"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64"}
+	ok := parts[0] == osName && len(parts) <= 3
+	if ok && len(parts) >= 2 {
+		a := parts[1]
+		if n, found := wantArch[a]; found {
+			a = n
+		}
+		ok = a == arch
+	}
+	if !ok {
+		return fmt.Errorf("%s %s is not supported: berth builds only for the host platform %s/%s (remove the option, or build on a %s machine)", what, p, osName, arch, p)
+	}
+	return nil
 }
 
 // resolvedBuildArgs gives every --build-arg its value (FOO alone reads $FOO).

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 )
@@ -133,6 +134,15 @@ func (c *Context) Match(src string) ([]string, error) {
 	if !strings.ContainsAny(clean, "*?[") {
 		if _, ok := c.Files[clean]; ok {
 			return []string{clean}, nil
+		}
+		// A directory on the way may be a symlink: follow it inside the
+		// context, as Docker (remotecontext.FullPath) does.
+		if host, err := securejoin.SecureJoin(c.Dir, clean); err == nil {
+			if rel, err := filepath.Rel(c.Dir, host); err == nil {
+				if _, ok := c.Files[filepath.ToSlash(rel)]; ok {
+					return []string{filepath.ToSlash(rel)}, nil
+				}
+			}
 		}
 		return nil, fmt.Errorf("file not found in build context or excluded by .dockerignore: stat %s: file does not exist", src)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/berthkit/berth/engine/dockerfile"
 	"github.com/berthkit/berth/engine/layer"
 	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/trace"
 	securejoin "github.com/cyphar/filepath-securejoin"
 )
 
@@ -37,6 +38,9 @@ type copySource struct {
 	// ctxt is set for sources from the build context: only what it lists
 	// (what .dockerignore lets through) is copied from a directory.
 	ctxt *Context
+	// keepOwner: a COPY --from source keeps its owner unless --chown is
+	// given, as Docker's (dispatchers.go, dispatchCopy: preserveOwnership).
+	keepOwner bool
 }
 
 func (b *Builder) dispatchCopy(ctx context.Context, s *stageState, ins *dockerfile.Instruction, res *StepResult) error {
@@ -62,114 +66,25 @@ func (b *Builder) dispatchCopy(ctx context.Context, s *stageState, ins *dockerfi
 		m := fs.FileMode(n)
 		chmod = &m
 	}
-
-	// Where the sources come from: the context, or another stage or image.
-	var (
-		srcRoot     = b.ctxt.Dir
-		fromID      string
-		fromCleanup func()
-	)
-	defer func() {
-		if fromCleanup != nil {
-			fromCleanup()
-		}
-	}()
-	if from, ok := ins.Flag("from"); ok {
-		from, err = b.expand(s, from)
-		if err != nil {
+	for i, p := range paths {
+		if paths[i], err = b.expand(s, p); err != nil {
 			return err
-		}
-		img, err := b.copyFromImage(ctx, from)
-		if err != nil {
-			return err
-		}
-		if img == nil {
-			if !b.opts.Explain {
-				return fmt.Errorf("COPY --from=%s: the stage has no image", from)
-			}
-		} else {
-			fromID = img.ID.String()
-			if !b.opts.Explain {
-				root, cleanup, err := b.mountImage(ctx, img)
-				if err != nil {
-					return err
-				}
-				srcRoot, fromCleanup = root, cleanup
-			}
 		}
 	}
 
-	// Resolve the sources and their checksums: the cache key's content part.
-	var sources []copySource
-	sums := map[string]string{}
-	var keyParts []string
-	for _, p := range paths {
-		p, err := b.expand(s, p)
-		if err != nil {
+	// Where the sources come from: the context, or another stage or image.
+	var plan copyPlan
+	defer plan.cleanup()
+	if from, ok := ins.Flag("from"); ok {
+		if from, err = b.expand(s, from); err != nil {
 			return err
 		}
-		if ins.Keyword == "ADD" && isURL(p) {
-			src, sum, err := b.download(ctx, p, dest)
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(filepath.Dir(src.tmpFile))
-			sources = append(sources, src)
-			sums[p] = sum
-			keyParts = append(keyParts, "file:"+sum)
-			continue
+		done, err := b.planCopyFrom(ctx, s, ins, from, paths, &plan, res)
+		if err != nil || done {
+			return err
 		}
-		if fromID != "" {
-			if b.opts.Explain {
-				keyParts = append(keyParts, "from:"+p)
-				continue
-			}
-			matches, err := matchInRoot(srcRoot, p)
-			if err != nil {
-				return fmt.Errorf("%s failed: %w", ins.Keyword, err)
-			}
-			for _, m := range matches {
-				st, err := os.Lstat(filepath.Join(srcRoot, m))
-				if err != nil {
-					return err
-				}
-				sources = append(sources, copySource{root: srcRoot, rel: m, isDir: st.IsDir()})
-			}
-			keyParts = append(keyParts, "from:"+p)
-			continue
-		}
-		if b.ctxt.Dir == "" {
-			return fmt.Errorf("%s failed: no build context: a Dockerfile read from stdin (`berth build -`) has no files to copy", ins.Keyword)
-		}
-		matches, err := b.ctxt.Match(p)
-		if err != nil {
-			return fmt.Errorf("%s failed: %w", ins.Keyword, err)
-		}
-		for _, m := range matches {
-			sum, err := b.ctxt.Checksum(m)
-			if err != nil {
-				return err
-			}
-			kind := "file"
-			if b.ctxt.IsDir(m) {
-				kind = "dir"
-				for _, below := range b.ctxt.Below(m) {
-					if !b.ctxt.IsDir(below) {
-						if ss, err := b.ctxt.Checksum(below); err == nil {
-							sums[below] = ss
-						}
-					}
-				}
-			} else {
-				sums[m] = sum
-			}
-			keyParts = append(keyParts, kind+":"+sum)
-			src := copySource{root: b.ctxt.Dir, rel: m, isDir: b.ctxt.IsDir(m), ctxt: b.ctxt}
-			if ins.Keyword == "ADD" && !src.isDir {
-				src.archive = isArchive(filepath.Join(b.ctxt.Dir, filepath.FromSlash(m)))
-			}
-			sources = append(sources, src)
-		}
+	} else if err := b.planContextCopy(ctx, ins, paths, dest, &plan); err != nil {
+		return err
 	}
 	for i := range inline {
 		h := inline[i]
@@ -182,41 +97,56 @@ func (b *Builder) dispatchCopy(ctx context.Context, s *stageState, ins *dockerfi
 		}
 		h.Content, h.Chomp = content, false
 		sum := sha256.Sum256([]byte(content))
-		keyParts = append(keyParts, "file:"+hex.EncodeToString(sum[:]))
-		sources = append(sources, copySource{inline: &h, name: h.Name})
-	}
-	if fromID != "" {
-		keyParts = append([]string{"image:" + fromID}, keyParts...)
-	}
-	srcKey := keyParts[0]
-	if len(keyParts) > 1 {
-		sum := sha256.Sum256([]byte(strings.Join(keyParts, ",")))
-		srcKey = "multi:" + hex.EncodeToString(sum[:])
-	}
-	var flagText string
-	for _, f := range []string{"chown", "chmod"} {
-		if v, ok := ins.Flag(f); ok {
-			flagText += "--" + f + "=" + v + " "
-		}
-	}
-	comment := fmt.Sprintf("%s %s%s in %s ", ins.Keyword, flagText, srcKey, dest)
-	createdBy := strings.Join(append(append([]string{}, s.shell()...), "#(nop) "+comment), " ")
-	if fromID != "" && len(sums) == 0 {
-		sums = nil // sources from an image: its ID in the key says it all
-	}
-	if hit := b.probe(s, ins, createdBy, sums, res); hit {
-		return nil
-	}
-	if b.opts.Explain {
-		return nil
+		plan.add("file:"+hex.EncodeToString(sum[:]), copySource{inline: &h, name: h.Name})
 	}
 
-	multi := len(sources) > 1
-	if multi && !strings.HasSuffix(dest, "/") {
+	// internals.go, performCopy: "--chown=%s " with the expanded value.
+	// (--chmod needs BuildKit in Docker; berth writes it the same way.)
+	var flagText string
+	if chown != "" {
+		flagText += "--chown=" + chown + " "
+	}
+	if chmodText != "" {
+		flagText += "--chmod=" + chmodText + " "
+	}
+	key := strings.Join(b.copyMarker(s, ins, flagText, plan.keyParts, dest), " ")
+	if hit := b.probe(s, ins, key, plan.sums, res); hit || b.opts.Explain {
+		return nil
+	}
+	if err := b.planSourcesFromImage(ctx, ins, &plan); err != nil {
+		return err
+	}
+	// The history shows the content checksums, as Docker's; for COPY
+	// --from the cache key holds the source image's ID instead (see
+	// planCopyFrom), so the two differ only there.
+	cmd := b.copyMarker(s, ins, flagText, plan.historyParts, dest)
+	if len(plan.sources) > 1 && !strings.HasSuffix(dest, "/") {
 		return fmt.Errorf("When using %s with more than one source file, the destination must be a directory and end with a /", ins.Keyword)
 	}
+	return b.runCopy(ctx, s, ins, plan.sources, dest, chown, chmod, key, cmd, plan.sums)
+}
+
+// copyMarker is the classic builder's COPY/ADD marker (internals.go,
+// performCopy, getSourceHashFromInfos): one source's "file:<sha>" or
+// "dir:<sha>", or "multi:<sha>" of them all, in a single "#(nop) " argument
+// with a trailing space.
+func (b *Builder) copyMarker(s *stageState, ins *dockerfile.Instruction, flagText string, parts []string, dest string) []string {
+	srcKey := parts[0]
+	if len(parts) > 1 {
+		sum := sha256.Sum256([]byte(strings.Join(parts, ",")))
+		srcKey = "multi:" + hex.EncodeToString(sum[:])
+	}
+	comment := fmt.Sprintf("%s %s%s in %s ", ins.Keyword, flagText, srcKey, dest)
+	return append(append([]string{}, s.shell()...), "#(nop) "+comment)
+}
+
+// runCopy copies the sources into a container that never starts and
+// commits it.
+func (b *Builder) runCopy(ctx context.Context, s *stageState, ins *dockerfile.Instruction, sources []copySource,
+	dest, chown string, chmod *fs.FileMode, key string, cmd []string, sums map[string]string) error {
+	createdBy := strings.Join(cmd, " ")
 	id, err := b.backend.CreateContainer(ctx, ContainerRequest{
-		Image: s.parentID(), Cmd: append(append([]string{}, s.shell()...), "#(nop) "+comment),
+		Image: s.parentID(), Cmd: cmd,
 		Env: s.config.Config.Env, WorkingDir: s.config.Config.WorkingDir, User: s.config.Config.User,
 		Purpose: "copy", Step: b.step, NeverStarts: true,
 	})
@@ -236,37 +166,237 @@ func (b *Builder) dispatchCopy(ctx context.Context, s *stageState, ins *dockerfi
 	if err != nil {
 		return err
 	}
-	return b.stepDone(s, ins, createdBy, sums, img)
+	return b.stepDone(s, ins, key, sums, img)
 }
 
-// copyFromImage resolves COPY --from: a stage name or index, or an image.
-func (b *Builder) copyFromImage(ctx context.Context, from string) (*store.Image, error) {
+// copyPlan is what a COPY or ADD will copy and how its step is named.
+type copyPlan struct {
+	sources []copySource
+	// keyParts make the cache key, historyParts the history's created_by:
+	// the same for the context; for COPY --from, the key names the source
+	// image and paths, the history the content checksums.
+	keyParts, historyParts []string
+	sums                   map[string]string // context path → checksum, for "which file changed"
+	// from* describe a COPY --from source: the image, its mount, the paths.
+	fromImage *store.Image
+	fromPaths []string
+	fromRoot  string
+	unmount   func()
+	cleanups  []func()
+}
+
+func (p *copyPlan) add(part string, src copySource) {
+	p.keyParts = append(p.keyParts, part)
+	p.historyParts = append(p.historyParts, part)
+	p.sources = append(p.sources, src)
+}
+
+func (p *copyPlan) cleanup() {
+	for _, f := range p.cleanups {
+		f()
+	}
+	if p.unmount != nil {
+		p.unmount()
+	}
+}
+
+// planContextCopy resolves sources in the build context (and ADD's URLs).
+func (b *Builder) planContextCopy(ctx context.Context, ins *dockerfile.Instruction, paths []string, dest string, plan *copyPlan) error {
+	plan.sums = map[string]string{}
+	for _, p := range paths {
+		if ins.Keyword == "ADD" && isURL(p) {
+			src, sum, err := b.download(ctx, p, dest)
+			if err != nil {
+				return err
+			}
+			plan.cleanups = append(plan.cleanups, func() { os.RemoveAll(filepath.Dir(src.tmpFile)) })
+			plan.sums[p] = sum
+			plan.add("file:"+sum, src)
+			continue
+		}
+		if b.ctxt.Dir == "" {
+			return fmt.Errorf("%s failed: no build context: a Dockerfile read from stdin (`berth build -`) has no files to copy", ins.Keyword)
+		}
+		matches, err := b.ctxt.Match(p)
+		if err != nil {
+			return fmt.Errorf("%s failed: %w", ins.Keyword, err)
+		}
+		for _, m := range matches {
+			src, part, err := sourceIn(b.ctxt, m)
+			if err != nil {
+				return fmt.Errorf("%s failed: %w", ins.Keyword, err)
+			}
+			if src.isDir {
+				for _, below := range b.ctxt.Below(src.rel) {
+					if !b.ctxt.IsDir(below) {
+						if ss, err := b.ctxt.Checksum(below); err == nil {
+							plan.sums[below] = ss
+						}
+					}
+				}
+			} else {
+				plan.sums[src.rel] = strings.SplitN(part, ":", 2)[1]
+			}
+			if ins.Keyword == "ADD" && !src.isDir {
+				src.archive = isArchive(filepath.Join(src.root, filepath.FromSlash(src.rel)))
+			}
+			plan.add(part, src)
+		}
+	}
+	return nil
+}
+
+// sourceIn turns a matched path into a copy source and its marker part
+// ("file:<sha>", "dir:<sha>"). A symlink named as a source is followed,
+// inside the context's root, as Docker (remotecontext.FullPath) and Buildah
+// do: what it points to is copied, under the name it was given.
+func sourceIn(c *Context, m string) (copySource, string, error) {
+	rel := m
+	if info, ok := c.Files[m]; ok && info.Mode()&fs.ModeSymlink != 0 {
+		host, err := securejoin.SecureJoin(c.Dir, m)
+		if err != nil {
+			return copySource{}, "", err
+		}
+		r, _ := filepath.Rel(c.Dir, host)
+		rel = filepath.ToSlash(r)
+		if _, ok := c.Files[rel]; !ok && rel != "." {
+			return copySource{}, "", fmt.Errorf("file not found in build context or excluded by .dockerignore: stat %s: %s points to %s, which is not in the context", m, m, rel)
+		}
+	}
+	sum, err := c.Checksum(rel)
+	if err != nil {
+		return copySource{}, "", err
+	}
+	kind := "file"
+	if c.IsDir(rel) {
+		kind = "dir"
+	}
+	return copySource{root: c.Dir, rel: rel, name: path.Base(m), isDir: c.IsDir(rel), ctxt: c}, kind + ":" + sum, nil
+}
+
+// planCopyFrom resolves COPY --from. Its cache key is the source image's
+// ID and the paths, known without mounting the image, so --explain can
+// answer for it; the image is mounted only when the step runs. done is set
+// when --explain has already reported the step.
+func (b *Builder) planCopyFrom(ctx context.Context, s *stageState, ins *dockerfile.Instruction, from string, paths []string, plan *copyPlan, res *StepResult) (bool, error) {
+	img, src, err := b.copyFromImage(ctx, from)
+	if err != nil {
+		return false, err
+	}
+	if img == nil {
+		if b.opts.Explain {
+			b.explainCopyFrom(s, ins, from, src, res)
+			return true, nil
+		}
+		return false, fmt.Errorf("%s --from=%s: stage %s built no image: it has nothing to copy", ins.Keyword, from, from)
+	}
+	plan.fromImage, plan.fromPaths = img, paths
+	plan.keyParts = append(plan.keyParts, "image:"+img.ID.String())
+	for _, p := range paths {
+		plan.keyParts = append(plan.keyParts, "from:"+p)
+	}
+	return false, nil
+}
+
+// planSourcesFromImage mounts the COPY --from image and resolves the paths
+// in it, with checksums for the history, as the classic builder hashes an
+// image source like the context (copy.go, calcCopyInfo).
+func (b *Builder) planSourcesFromImage(ctx context.Context, ins *dockerfile.Instruction, plan *copyPlan) error {
+	if plan.fromImage == nil {
+		return nil
+	}
+	root, unmount, err := b.mountImage(ctx, plan.fromImage)
+	if err != nil {
+		return err
+	}
+	plan.fromRoot, plan.unmount = root, unmount
+	var parts []string
+	var sources []copySource
+	for _, p := range plan.fromPaths {
+		matches, err := matchInRoot(root, p)
+		if err != nil {
+			return fmt.Errorf("%s failed: %w", ins.Keyword, err)
+		}
+		srcCtx, err := imageContext(root, matches)
+		if err != nil {
+			return err
+		}
+		for _, m := range matches {
+			src, part, err := sourceIn(srcCtx, m.rel)
+			if err != nil {
+				return fmt.Errorf("%s failed: %w", ins.Keyword, err)
+			}
+			src.name, src.keepOwner = m.name, true
+			sources = append(sources, src)
+			parts = append(parts, part)
+		}
+	}
+	// Heredocs come after the files.
+	plan.historyParts = append(parts, plan.historyParts...)
+	plan.sources = append(sources, plan.sources...)
+	return nil
+}
+
+// explainCopyFrom reports a COPY --from whose source --explain cannot know:
+// a stage that would be rebuilt, or an image that would be pulled.
+func (b *Builder) explainCopyFrom(s *stageState, ins *dockerfile.Instruction, from string, src *stageState, res *StepResult) {
+	if b.opts.NoCache || s.pending != "" || s.busted {
+		// The usual reason holds first; the key cannot hit anyway.
+		b.probe(s, ins, "", nil, res)
+		return
+	}
+	info := &trace.CacheInfo{Parent: s.parentID().String(), Reason: ReasonSourceChanged}
+	switch {
+	case src == nil:
+		info.Explanation = fmt.Sprintf("image %s is not in the store: it would be pulled, and the files copied from it", from)
+	case src.pending != "":
+		info.Explanation = fmt.Sprintf("stage %s starts from %s, which would be pulled: what it copies from that stage is not known until it is built", from, src.pending)
+	default:
+		info.Explanation = fmt.Sprintf("stage %s would be rebuilt from step %d: what it copies from that stage is not known until it is built", from, src.bustedStep)
+	}
+	b.emit(trace.Event{Type: trace.CacheProbe, Cache: info})
+	res.Reason, res.Explanation, res.WouldRun = info.Reason, info.Explanation, true
+	s.busted, s.bustedStep, s.image = true, b.step, nil
+}
+
+// copyFromImage resolves COPY --from: a stage name or index, or an image,
+// pulled when it is not in the store, as Docker (dispatchers.go,
+// getImageMount). The stage is returned too; in --explain a stage that
+// would be rebuilt, or an image that would be pulled, has no image.
+func (b *Builder) copyFromImage(ctx context.Context, from string) (*store.Image, *stageState, error) {
 	lower := strings.ToLower(from)
 	current := len(b.stages) - 1
 	for i, st := range b.stages[:current] {
 		if st.stage.Name == lower || strconv.Itoa(i) == from {
-			return st.image, nil
+			return st.image, st, nil
 		}
 	}
 	for _, st := range b.df.Stages {
 		if st.Name == lower || strconv.Itoa(st.Index) == from {
-			return nil, fmt.Errorf("COPY --from=%s: stage %q is defined later in the Dockerfile; a stage can only copy from stages before it", from, from)
+			return nil, nil, fmt.Errorf("COPY --from=%s: stage %q is defined later in the Dockerfile; a stage can only copy from stages before it", from, from)
 		}
 	}
 	img, err := b.store.Image(from)
-	if errors.Is(err, store.ErrNotFound) && !b.opts.Explain {
+	if errors.Is(err, store.ErrNotFound) {
+		if b.opts.Explain {
+			return nil, nil, nil
+		}
 		img, err = b.backend.Pull(ctx, from, b.opts.Progress)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("COPY --from=%s: %w", from, err)
+		// Docker's wording (dispatchers.go, dispatchCopy).
+		return nil, nil, fmt.Errorf("invalid from flag value %s: %w", from, err)
 	}
-	return img, nil
+	return img, nil, nil
 }
 
 // mountImage makes an image's root filesystem readable through a container
 // that never starts.
 func (b *Builder) mountImage(ctx context.Context, img *store.Image) (string, func(), error) {
-	id, err := b.backend.CreateContainer(ctx, ContainerRequest{Image: img.ID, Purpose: "copy", Step: b.step, NeverStarts: true})
+	// The container never starts, so the image's CMD does not matter (an
+	// image with none is as good a source); it only needs a command.
+	id, err := b.backend.CreateContainer(ctx, ContainerRequest{Image: img.ID, Cmd: []string{"#(nop) COPY --from source"},
+		Purpose: "copy", Step: b.step, NeverStarts: true})
 	if err != nil {
 		return "", nil, err
 	}
@@ -310,6 +440,7 @@ func (b *Builder) copyIntoContainer(ctx context.Context, id string, s *stageStat
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		c.keepOwner = src.keepOwner && chown == ""
 		if err := c.copy(ctx, src, dest); err != nil {
 			return err
 		}
@@ -321,6 +452,19 @@ type copier struct {
 	rootfs   string
 	uid, gid int
 	chmod    *fs.FileMode
+	// keepOwner copies each entry's owner instead of uid:gid.
+	keepOwner bool
+}
+
+// ownerFor is who owns a copied entry: its source's owner when keepOwner,
+// else uid:gid (root, or --chown's).
+func (c *copier) ownerFor(info fs.FileInfo) (int, int) {
+	if c.keepOwner {
+		if uid, gid, ok := fileOwner(info); ok {
+			return uid, gid
+		}
+	}
+	return c.uid, c.gid
 }
 
 // resolve maps a container path to a host path inside rootfs; symlinks in
@@ -355,7 +499,7 @@ func (c *copier) mkdirAll(p string) error {
 		if st.IsDir() {
 			return nil
 		}
-		return fmt.Errorf("cannot copy to %s: it is not a directory", clean)
+		return fmt.Errorf("%s exists and is not a directory", clean)
 	}
 	if err := os.Mkdir(host, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
@@ -374,7 +518,7 @@ func (c *copier) copy(ctx context.Context, src copySource, dest string) error {
 		if err := c.mkdirAll(path.Dir(target)); err != nil {
 			return err
 		}
-		return c.writeFile(target, strings.NewReader(src.inline.Content), 0o644, time.Now())
+		return c.writeFile(target, strings.NewReader(src.inline.Content), 0o644, time.Now(), c.uid, c.gid)
 	case src.tmpFile != "":
 		target := dest
 		if destIsDir {
@@ -389,7 +533,7 @@ func (c *copier) copy(ctx context.Context, src copySource, dest string) error {
 		}
 		defer f.Close()
 		st, _ := f.Stat()
-		return c.writeFile(target, f, 0o600, st.ModTime())
+		return c.writeFile(target, f, 0o600, st.ModTime(), c.uid, c.gid)
 	case src.archive:
 		if err := c.mkdirAll(dest); err != nil {
 			return err
@@ -439,7 +583,11 @@ func (c *copier) copy(ctx context.Context, src copySource, dest string) error {
 	default:
 		target := dest
 		if destIsDir {
-			target = path.Join(dest, path.Base(src.rel))
+			name := src.name // a followed symlink keeps its own name
+			if name == "" {
+				name = path.Base(src.rel)
+			}
+			target = path.Join(dest, name)
 		}
 		if err := c.mkdirAll(path.Dir(target)); err != nil {
 			return err
@@ -475,6 +623,12 @@ func (c *copier) copyEntry(hostPath, target string, d fs.DirEntry) error {
 		if err := os.Chmod(host, toUnixMode(perm)); err != nil {
 			return err
 		}
+		if c.keepOwner {
+			uid, gid := c.ownerFor(info)
+			if err := os.Lchown(host, uid, gid); err != nil {
+				return err
+			}
+		}
 		return os.Chtimes(host, info.ModTime(), info.ModTime())
 	case mode&fs.ModeSymlink != 0:
 		link, err := os.Readlink(hostPath)
@@ -489,14 +643,16 @@ func (c *copier) copyEntry(hostPath, target string, d fs.DirEntry) error {
 		if err := os.Symlink(link, host); err != nil {
 			return err
 		}
-		return os.Lchown(host, c.uid, c.gid)
+		uid, gid := c.ownerFor(info)
+		return os.Lchown(host, uid, gid)
 	case mode.IsRegular():
 		f, err := os.Open(hostPath)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		return c.writeFile(target, f, mode.Perm()|mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky), info.ModTime())
+		uid, gid := c.ownerFor(info)
+		return c.writeFile(target, f, mode.Perm()|mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky), info.ModTime(), uid, gid)
 	default:
 		return nil // sockets, devices and fifos in a context are skipped, as Docker does
 	}
@@ -512,7 +668,7 @@ func (c *copier) resolveParent(target string) (string, error) {
 	return filepath.Join(dir, path.Base(target)), nil
 }
 
-func (c *copier) writeFile(target string, r io.Reader, perm fs.FileMode, mtime time.Time) error {
+func (c *copier) writeFile(target string, r io.Reader, perm fs.FileMode, mtime time.Time, uid, gid int) error {
 	host, err := c.resolveParent(target)
 	if err != nil {
 		return err
@@ -537,7 +693,7 @@ func (c *copier) writeFile(target string, r io.Reader, perm fs.FileMode, mtime t
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Lchown(host, c.uid, c.gid); err != nil {
+	if err := os.Lchown(host, uid, gid); err != nil {
 		return err
 	}
 	if err := os.Chmod(host, toUnixMode(perm)); err != nil {
@@ -551,34 +707,87 @@ func toUnixMode(m fs.FileMode) fs.FileMode {
 	return m & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 }
 
+// rootMatch is a COPY --from source found in another image's root: its
+// slash path there (the final component not followed) and the name it is
+// copied under.
+type rootMatch struct{ rel, name string }
+
 // matchInRoot matches a COPY --from source inside another image's rootfs.
-func matchInRoot(root, src string) ([]string, error) {
+// Directories on the way resolve inside the root, never out of it.
+func matchInRoot(root, src string) ([]rootMatch, error) {
 	clean := path.Clean("/" + src)
 	if !strings.ContainsAny(clean, "*?[") {
-		host, err := securejoin.SecureJoin(root, clean)
+		if clean == "/" {
+			return []rootMatch{{rel: ".", name: "."}}, nil
+		}
+		dir, err := securejoin.SecureJoin(root, path.Dir(clean))
 		if err != nil {
 			return nil, err
 		}
+		host := filepath.Join(dir, path.Base(clean))
 		if _, err := os.Lstat(host); err != nil {
 			return nil, fmt.Errorf("file not found in the source image: %s", src)
 		}
 		rel, _ := filepath.Rel(root, host)
-		return []string{filepath.ToSlash(rel)}, nil
+		return []rootMatch{{rel: filepath.ToSlash(rel), name: path.Base(clean)}}, nil
 	}
 	matches, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(clean)))
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	var out []rootMatch
 	for _, m := range matches {
 		rel, _ := filepath.Rel(root, m)
-		out = append(out, filepath.ToSlash(rel))
+		out = append(out, rootMatch{rel: filepath.ToSlash(rel), name: filepath.Base(m)})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no source files were specified")
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].rel < out[j].rel })
 	return out, nil
+}
+
+// imageContext describes the matched paths of a COPY --from image as a
+// Context (what is below them, and what a matched symlink points to), so
+// they are checksummed and copied as context files are.
+func imageContext(root string, matches []rootMatch) (*Context, error) {
+	c := &Context{Dir: root, Files: map[string]fs.FileInfo{}, sums: map[string]string{}}
+	walk := func(rel string) error {
+		return filepath.WalkDir(filepath.Join(root, filepath.FromSlash(rel)), func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			r, _ := filepath.Rel(root, p)
+			if r == "." {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			c.Files[filepath.ToSlash(r)] = info
+			return nil
+		})
+	}
+	for _, m := range matches {
+		if err := walk(m.rel); err != nil {
+			return nil, err
+		}
+		if info, ok := c.Files[m.rel]; ok && info.Mode()&fs.ModeSymlink != 0 {
+			host, err := securejoin.SecureJoin(root, m.rel)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := os.Lstat(host); err != nil {
+				return nil, fmt.Errorf("file not found in the source image: %s points to a missing file", m.rel)
+			}
+			target, _ := filepath.Rel(root, host)
+			if err := walk(filepath.ToSlash(target)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return c, nil
 }
 
 // lookupOwner resolves --chown's user[:group] with the image's /etc/passwd

@@ -2,10 +2,11 @@ package build
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -82,17 +83,31 @@ func (s *stageState) buildArgEnv() []string {
 	return out
 }
 
+// cloneConfig copies c deeply enough that a step may change the copy's
+// slices and maps. It copies by hand, not through JSON: it runs once per
+// step on a config that grows with every step.
 func cloneConfig(c ocispec.Image) ocispec.Image {
-	data, _ := json.Marshal(c)
-	var out ocispec.Image
-	_ = json.Unmarshal(data, &out)
+	out := c
+	cc := &out.Config
+	cc.Env = slices.Clone(c.Config.Env)
+	cc.Cmd = slices.Clone(c.Config.Cmd)
+	cc.Entrypoint = slices.Clone(c.Config.Entrypoint)
+	cc.Labels = maps.Clone(c.Config.Labels)
+	cc.ExposedPorts = maps.Clone(c.Config.ExposedPorts)
+	cc.Volumes = maps.Clone(c.Config.Volumes)
+	out.RootFS.DiffIDs = slices.Clone(c.RootFS.DiffIDs)
+	out.History = slices.Clone(c.History)
+	out.Platform.OSFeatures = slices.Clone(c.Platform.OSFeatures)
 	return out
 }
 
 func cloneExt(x store.ExtConfig) store.ExtConfig {
-	data, _ := json.Marshal(x)
-	var out store.ExtConfig
-	_ = json.Unmarshal(data, &out)
+	out := store.ExtConfig{OnBuild: slices.Clone(x.OnBuild), Shell: slices.Clone(x.Shell)}
+	if x.Healthcheck != nil {
+		h := *x.Healthcheck
+		h.Test = slices.Clone(h.Test)
+		out.Healthcheck = &h
+	}
 	return out
 }
 
@@ -122,7 +137,7 @@ func (b *Builder) step1(ctx context.Context, s *stageState, ins *dockerfile.Inst
 	res := StepResult{Number: b.step, Original: ins.Original, Instruction: ins.Keyword}
 	b.emit(trace.Event{Type: trace.StepStart, StepInfo: &trace.StepInfo{
 		Number: b.step, Total: b.total, Stage: s.stage.Index, StageName: s.stage.Name,
-		Instruction: ins.Keyword, Original: ins.Original, Line: ins.Line,
+		Instruction: ins.Keyword, Original: ins.Original, Line: ins.Line, Label: b.labels[ins],
 	}})
 	err := fn(ctx, s, ins, &res)
 	end := &trace.StepEndInfo{DurationMS: time.Since(start).Milliseconds(), Cached: res.Cached}
@@ -178,29 +193,50 @@ func (b *Builder) from(ctx context.Context, s *stageState, ins *dockerfile.Instr
 	if base == "" {
 		return fmt.Errorf("base name (%s) should not be blank", s.stage.Base)
 	}
+	if s.stage.Platform != "" {
+		p, err := dockerfile.Expand(s.stage.Platform, meta, b.df.EscapeToken)
+		if err != nil {
+			return err
+		}
+		if err := checkPlatform(p, "FROM --platform"); err != nil {
+			return err
+		}
+	}
 	osName, arch := platform()
 	lower := strings.ToLower(base)
 	for _, prev := range b.stages[:len(b.stages)-1] {
 		if prev.stage.Name != "" && prev.stage.Name == lower {
 			s.image, s.config, s.ext, s.pending = prev.image, cloneConfig(prev.config), cloneExt(prev.ext), prev.pending
 			s.busted, s.bustedStep = prev.busted, prev.bustedStep
+			if b.opts.Explain && s.image == nil {
+				res.Explanation = fmt.Sprintf("stage %s, which would be rebuilt", prev.stage.Name)
+			}
 			return nil
 		}
 	}
 	if lower == "scratch" {
+		res.Explanation = "scratch: an empty base"
 		s.config = ocispec.Image{Platform: ocispec.Platform{OS: osName, Architecture: arch}, RootFS: ocispec.RootFS{Type: "layers"}}
 		s.config.Config.Env = nil
 		return nil
 	}
 	img, err := b.store.Image(base)
-	if err != nil && errors.Is(err, store.ErrNotFound) {
-		if b.opts.Explain {
+	missing := err != nil && errors.Is(err, store.ErrNotFound)
+	if missing || b.opts.Pull {
+		// --pull pulls even what the store has, as Docker; a failed pull
+		// fails the build (no fallback to the stored image).
+		switch {
+		case b.opts.Explain && missing:
 			s.pending = base
 			res.WouldRun = true
 			res.Explanation = fmt.Sprintf("%s is not in the store; it would be pulled", base)
 			return nil
+		case b.opts.Explain:
+			// The plan assumes the registry still has the stored image.
+			res.Explanation = fmt.Sprintf("--pull: %s would be pulled again; this plan assumes it is unchanged", base)
+		default:
+			img, err = b.backend.Pull(ctx, base, b.opts.Progress)
 		}
-		img, err = b.backend.Pull(ctx, base, b.opts.Progress)
 	}
 	if err != nil {
 		return err
@@ -248,6 +284,8 @@ func (b *Builder) dispatch(ctx context.Context, s *stageState, ins *dockerfile.I
 		return b.dispatchRun(ctx, s, ins, res)
 	case "COPY", "ADD":
 		return b.dispatchCopy(ctx, s, ins, res)
+	case "WORKDIR":
+		return b.dispatchWorkdir(ctx, s, ins, res)
 	default:
 		return b.dispatchMeta(ctx, s, ins, res)
 	}
@@ -304,13 +342,15 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 		}
 		var parts []string
 		for _, kv := range ins.KeyValues {
-			key, err := b.expand(s, kv.Key)
-			if err != nil {
-				return "", err
-			}
-			val, err := b.expand(s, kv.Value)
-			if err != nil {
-				return "", err
+			key, val := kv.Key, kv.Value
+			if !b.noExpand[ins] {
+				var err error
+				if key, err = b.expand(s, kv.Key); err != nil {
+					return "", err
+				}
+				if val, err = b.expand(s, kv.Value); err != nil {
+					return "", err
+				}
 			}
 			cfg.Labels[key] = val
 			parts = append(parts, key+"="+val)
@@ -337,9 +377,8 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 				for _, port := range exposed {
 					cfg.ExposedPorts[port] = struct{}{}
 				}
-				if !strings.Contains(f, "/") {
-					f += "/tcp"
-				}
+				// The history keeps the ports as written: "EXPOSE 6379",
+				// not "6379/tcp" (dispatchers.go, dispatchExpose).
 				ports = append(ports, f)
 			}
 		}
@@ -394,7 +433,8 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 		return "STOPSIGNAL " + sig, nil
 	case "SHELL":
 		s.ext.Shell = append([]string{}, ins.Args...)
-		return "SHELL " + quoteSlice(ins.Args), nil
+		// dispatchers.go, dispatchShell: fmt.Sprintf("SHELL %v", Shell).
+		return fmt.Sprintf("SHELL %v", ins.Args), nil
 	case "HEALTHCHECK":
 		h := ins.Health
 		if h == nil {
@@ -402,7 +442,7 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 		}
 		s.ext.Healthcheck = &store.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout,
 			StartPeriod: h.StartPeriod, StartInterval: h.StartInterval, Retries: h.Retries}
-		return "HEALTHCHECK " + quoteSlice(h.Test), nil
+		return healthText(s.ext.Healthcheck), nil
 	case "ONBUILD":
 		trigger := ins.Args[0]
 		s.ext.OnBuild = append(s.ext.OnBuild, trigger)
@@ -431,7 +471,13 @@ func (b *Builder) metaChange(s *stageState, ins *dockerfile.Instruction) (string
 				s.args[name] = val
 			}
 			if kv.HasValue {
-				parts = append(parts, name+"="+kv.Value)
+				// dispatchers.go, dispatchArg: the default as expanded,
+				// never the --build-arg value.
+				def, err := b.expand(s, kv.Value)
+				if err != nil {
+					return "", err
+				}
+				parts = append(parts, name+"="+def)
 			} else {
 				parts = append(parts, name)
 			}
@@ -473,7 +519,8 @@ func (b *Builder) dispatchMeta(ctx context.Context, s *stageState, ins *dockerfi
 	id, err := b.backend.CreateContainer(ctx, ContainerRequest{
 		Image: s.parentID(), Cmd: append(append([]string{}, s.shell()...), "#(nop) ", comment),
 		Env: s.config.Config.Env, WorkingDir: s.config.Config.WorkingDir, User: s.config.Config.User,
-		Purpose: "build", Step: b.step, NeverStarts: true,
+		Purpose: "build", Step: b.step, NeverStarts: true, Parent: s.image,
+		MetadataOnly: b.opts.Remove || b.opts.ForceRemove,
 	})
 	if err != nil {
 		return err
@@ -516,7 +563,7 @@ func (b *Builder) dispatchRun(ctx context.Context, s *stageState, ins *dockerfil
 	env := append(append([]string{}, s.config.Config.Env...), argEnv...)
 	id, err := b.backend.CreateContainer(ctx, ContainerRequest{
 		Image: s.parentID(), Cmd: cmd, Env: env, WorkingDir: s.config.Config.WorkingDir,
-		User: s.config.Config.User, Network: network, Purpose: "build", Step: b.step,
+		User: s.config.Config.User, Network: network, Purpose: "build", Step: b.step, Parent: s.image,
 	})
 	if err != nil {
 		return err
@@ -569,7 +616,9 @@ func (b *Builder) stepDone(s *stageState, ins *dockerfile.Instruction, key strin
 	if err := b.store.CachePut(store.CacheEntry{Parent: parent, Key: key, Image: img.ID, Original: ins.Original, Sources: sources}); err != nil {
 		return err
 	}
-	b.images[img.ID] = img
+	// Not kept in b.images: each step's config holds the whole history and
+	// environment so far, and keeping them all made memory grow with the
+	// square of the steps. The next step needs only this one.
 	s.image = img
 	s.config = cloneConfig(img.Config)
 	s.ext = cloneExt(img.Ext)
@@ -585,6 +634,19 @@ func setEnv(env []string, key, val string) []string {
 		}
 	}
 	return append(append([]string{}, env...), key+"="+val)
+}
+
+// healthText is the history text of HEALTHCHECK: dispatchers.go,
+// dispatchHealthcheck writes fmt.Sprintf("HEALTHCHECK %+v", *HealthConfig),
+// so the struct's field names and order are part of it.
+func healthText(h *store.HealthConfig) string {
+	type HealthConfig struct {
+		Test                                          []string
+		Interval, Timeout, StartPeriod, StartInterval time.Duration
+		Retries                                       int
+	}
+	return fmt.Sprintf("HEALTHCHECK %+v", &HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout,
+		StartPeriod: h.StartPeriod, StartInterval: h.StartInterval, Retries: h.Retries})
 }
 
 // quoteSlice formats like Go's %q of a []string, as Docker's history shows

@@ -159,27 +159,6 @@ type applier struct {
 	sparseTotal int64 // logical bytes of sparse entries so far
 }
 
-func unsafeEntry(name, why string) error {
-	return fmt.Errorf("%w %q: %s", ErrUnsafe, name, why)
-}
-
-// cleanName turns a tar name into a path relative to the root ("" for the
-// root itself). Absolute names are taken relative to the root, as every
-// image tool does; names that climb above it are unsafe.
-func cleanName(name string) (string, error) {
-	if strings.IndexByte(name, 0) >= 0 {
-		return "", unsafeEntry(name, "name contains a NUL byte")
-	}
-	clean := path.Clean(strings.TrimLeft(name, "/"))
-	if clean == ".." || strings.HasPrefix(clean, "../") {
-		return "", unsafeEntry(name, "climbs out of the root")
-	}
-	if clean == "." {
-		return "", nil
-	}
-	return clean, nil
-}
-
 func splitName(name string) (dir, base string) {
 	dir, base = path.Split(name)
 	return strings.TrimSuffix(dir, "/"), base

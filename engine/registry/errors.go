@@ -27,6 +27,10 @@ var (
 	ErrInsecure = errors.New("insecure registry not allowed")
 	// ErrDigestMismatch: content does not match the digest it was asked by.
 	ErrDigestMismatch = errors.New("digest mismatch")
+	// ErrInvalid: a manifest, index, config or layer the registry sent is
+	// malformed, over a limit or inconsistent; it wraps store.ErrInvalidImage
+	// when the store's checks found it.
+	ErrInvalid = errors.New("invalid content")
 	// ErrUnsupported: a manifest kind or media type Berth does not handle.
 	ErrUnsupported = errors.New("unsupported")
 	// ErrRegistry: any other failure the registry reported.

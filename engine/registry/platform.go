@@ -1,11 +1,11 @@
 package registry
 
 import (
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"strings"
 
+	"github.com/berthkit/berth/engine/store"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -92,9 +92,9 @@ func (p Platform) Matches(other Platform) bool {
 // for platform, preferring an exact variant. No match is Docker's error: "no
 // matching manifest for linux/arm64 in the manifest list entries".
 func SelectManifest(index []byte, want Platform) (ocispec.Descriptor, error) {
-	var idx ocispec.Index
-	if err := json.Unmarshal(index, &idx); err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("read image index: %w", err)
+	idx, err := store.DecodeIndex(index)
+	if err != nil {
+		return ocispec.Descriptor{}, &Error{Kind: ErrInvalid, Err: err, Msg: fmt.Sprintf("the image index is refused: %v; nothing was tagged", err)}
 	}
 	var best *ocispec.Descriptor
 	for i, d := range idx.Manifests {

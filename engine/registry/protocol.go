@@ -18,8 +18,9 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// MaxManifestSize is the largest manifest Berth accepts, Docker's limit.
-const MaxManifestSize = 4 << 20
+// MaxManifestSize is the largest manifest or index Berth accepts (4 MiB, as
+// containerd and distribution); see store.MaxManifestSize.
+const MaxManifestSize = store.MaxManifestSize
 
 // manifestAccept lists the manifest kinds Berth understands, image
 // manifests and indexes, Docker's and OCI's.
@@ -96,7 +97,7 @@ func (s *Session) Manifest(ctx context.Context, reference string) (*Manifest, er
 		return nil, s.describe(fmt.Errorf("read manifest %s: %w", reference, err))
 	}
 	if len(data) > MaxManifestSize {
-		return nil, &Error{Kind: ErrUnsupported, Msg: fmt.Sprintf("manifest %s from %s is larger than %d bytes, which berth refuses", reference, s.Host(), MaxManifestSize)}
+		return nil, &Error{Kind: ErrInvalid, Msg: fmt.Sprintf("manifest %s from %s is over berth's limit of %d bytes (4 MiB) for a manifest: it is refused; nothing was tagged", reference, s.Host(), MaxManifestSize)}
 	}
 	m := &Manifest{Data: data, Digest: digest.FromBytes(data), MediaType: ManifestMediaType(resp.Header.Get("Content-Type"), data)}
 	if want, err := digest.Parse(reference); err == nil && want != m.Digest {

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/berthkit/berth/engine/layer"
 	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/internal/crashpoint"
 	"github.com/berthkit/berth/trace"
 	"github.com/distribution/reference"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -127,9 +126,9 @@ func (c *Client) Pull(ctx context.Context, s *store.Store, name string, opts Pul
 	repoDigest := ref.Name() + "@" + top.Digest.String()
 	info.Digest = top.Digest.String()
 
-	var m ocispec.Manifest
-	if err := json.Unmarshal(manifest.Data, &m); err != nil {
-		return nil, fmt.Errorf("manifest %s from %s: %w", manifest.Digest, sess.Host(), err)
+	m, err := store.DecodeManifest(manifest.Data)
+	if err != nil {
+		return nil, refused("manifest", manifest.Digest, sess, err)
 	}
 	for _, l := range m.Layers {
 		if len(l.URLs) > 0 || l.MediaType == store.MediaTypeDockerForeignLayer || strings.Contains(l.MediaType, "nondistributable") {
@@ -169,9 +168,9 @@ func (c *Client) Pull(ctx context.Context, s *store.Store, name string, opts Pul
 	if err != nil {
 		return nil, err
 	}
-	var cfg ocispec.Image
-	if err := json.Unmarshal(cfgBytes, &cfg); err != nil {
-		return nil, fmt.Errorf("image config %s from %s: %w", m.Config.Digest, sess.Host(), err)
+	cfg, err := store.DecodeConfig(cfgBytes)
+	if err != nil {
+		return nil, refused("image config", m.Config.Digest, sess, err)
 	}
 	if err := checkPlatform(cfg); err != nil {
 		return nil, err
@@ -184,6 +183,7 @@ func (c *Client) Pull(ctx context.Context, s *store.Store, name string, opts Pul
 	if err != nil {
 		return nil, err
 	}
+	crashpoint.Hit("pull.layers-stored")
 	img, err = p.s.ImportManifest(manifest.Data, store.ImportOptions{
 		MediaType:  manifest.MediaType,
 		Ref:        ref.String(),
@@ -269,7 +269,9 @@ func (p *puller) fetchConfig(ctx context.Context, sess *Session, desc ocispec.De
 		if err != nil {
 			return nil, fmt.Errorf("image config %s: %w", desc.Digest, err)
 		}
-		_, _, err = p.s.PutBlob(io.LimitReader(body, MaxManifestSize+1), desc.Digest, desc.Size)
+		// DecodeManifest bounded desc.Size by store.MaxConfigSize, and
+		// PutBlob reads no more than one byte past it.
+		_, _, err = p.s.PutBlob(body, desc.Digest, desc.Size)
 		body.Close()
 		if err != nil {
 			return nil, verifyError("image config", desc.Digest, sess, err)
@@ -281,6 +283,12 @@ func (p *puller) fetchConfig(ctx context.Context, sess *Session, desc ocispec.De
 		DurationMS: time.Since(start).Milliseconds(),
 	}})
 	return p.s.ReadBlob(desc.Digest)
+}
+
+// refused words a manifest, index or config Berth will not read.
+func refused(what string, d digest.Digest, sess *Session, err error) error {
+	return &Error{Kind: ErrInvalid, Err: err,
+		Msg: fmt.Sprintf("%s %s from %s is refused: %v; nothing was tagged", what, d, sess.Host(), err)}
 }
 
 // verifyError words a failed ingest: a digest mismatch in Docker's words.
@@ -305,10 +313,19 @@ type layerResult struct {
 func (p *puller) pullLayers(ctx context.Context, sess *Session, layers []ocispec.Descriptor, diffIDs []digest.Digest, progress Progress, info *trace.PullInfo) ([]int64, error) {
 	results := make([]*layerResult, len(layers))
 	var todo []int
+	vouched := vouchedDiffIDs(p.s)
+	known := map[digest.Digest]int64{}
 	for i, l := range layers {
 		results[i] = &layerResult{size: -1, done: make(chan struct{})}
 		id := l.Digest.Encoded()[:12]
-		if size, err := p.s.BlobSize(l.Digest); err == nil && size == l.Size {
+		reuse, size, err := p.reusable(l, diffIDs[i], vouched)
+		if err != nil {
+			return nil, err
+		}
+		if reuse {
+			if size >= 0 {
+				known[l.Digest] = size
+			}
 			progress.Done(id, "Already exists")
 			close(results[i].done)
 			p.emit(trace.Event{Type: trace.PullBlob, Blob: &trace.BlobInfo{
@@ -371,8 +388,7 @@ func (p *puller) pullLayers(ctx context.Context, sess *Session, layers []ocispec
 			continue
 		}
 		if res.diffID != diffIDs[i] {
-			firstErr = fmt.Errorf("layer %s from %s uncompresses to %s, but the image config says its diff ID is %s: the image is damaged (the blob stays stored; nothing is tagged)",
-				layers[i].Digest, sess.Host(), res.diffID, diffIDs[i])
+			firstErr = diffIDError(layers[i].Digest, sess.Host(), res.diffID, diffIDs[i])
 			cancel()
 			continue
 		}
@@ -382,13 +398,49 @@ func (p *puller) pullLayers(ctx context.Context, sess *Session, layers []ocispec
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	known := map[digest.Digest]int64{}
 	for i, res := range results {
 		if res.size >= 0 {
 			known[layers[i].Digest] = res.size
 		}
 	}
 	return LayerSizes(p.s, layers, known)
+}
+
+// reusable decides whether a layer blob already in the store serves this
+// pull. A blob a listed image pairs with the same diff ID was verified when
+// that image came in. Any other stored copy (left by an interrupted pull or
+// a deleted image) is verified now: a copy whose bytes do not match its
+// digest is removed and fetched again; one whose content is not the diff ID
+// the config names refuses the pull.
+//
+// It returns the layer's uncompressed size when it had to count it, else -1.
+func (p *puller) reusable(l ocispec.Descriptor, diffID digest.Digest, vouched map[digest.Digest]digest.Digest) (bool, int64, error) {
+	size, err := p.s.BlobSize(l.Digest)
+	if err != nil || size != l.Size {
+		return false, -1, nil
+	}
+	if vouched[l.Digest] == diffID {
+		return true, -1, nil
+	}
+	blobDigest, n, gotDiffID, err := verifyStoredLayer(p.s, l)
+	if blobDigest != "" && blobDigest != l.Digest {
+		// A stored blob that does not match its name: replace it.
+		return false, -1, p.s.DeleteBlob(l.Digest)
+	}
+	if err != nil {
+		return false, -1, fmt.Errorf("layer %s (already stored) is refused: %w; nothing was tagged", l.Digest, err)
+	}
+	if gotDiffID != diffID {
+		return false, -1, diffIDError(l.Digest, "the store", gotDiffID, diffID)
+	}
+	return true, n, nil
+}
+
+// diffIDError says that a layer does not uncompress to the diff ID the
+// image config names.
+func diffIDError(blob digest.Digest, from string, got, want digest.Digest) error {
+	return &Error{Kind: ErrInvalid, Msg: fmt.Sprintf("layer %s from %s uncompresses to %s, but the image config says its diff ID is %s: the image is damaged (nothing was tagged)",
+		blob, from, got, want)}
 }
 
 // downloadLayer streams one layer blob into the store, checking its digest
@@ -411,14 +463,7 @@ func (p *puller) downloadLayer(ctx context.Context, sess *Session, desc ocispec.
 	countDone := make(chan counted, 1)
 	go func() {
 		var c counted
-		zr, err := layer.Decompress(pr)
-		if err == nil {
-			digester := digest.Canonical.Digester()
-			c.n, err = io.Copy(digester.Hash(), zr)
-			zr.Close()
-			c.diffID = digester.Digest()
-		}
-		c.err = err
+		c.n, c.diffID, c.err = store.CheckLayer(pr, desc.MediaType)
 		// Keep draining so the download never blocks on a broken layer;
 		// the digest check decides what happens to it.
 		_, _ = io.Copy(io.Discard, pr)
@@ -437,11 +482,16 @@ func (p *puller) downloadLayer(ctx context.Context, sess *Session, desc ocispec.
 	progress.Status(id, "Verifying Checksum")
 	progress.Status(id, "Download complete")
 	if src.done == 0 && desc.Size > 0 {
-		// Another process stored the blob first: count the stored copy.
-		return UncompressedLayer(p.s, desc.Digest)
+		// Another process stored the blob first: check the stored copy.
+		got, n, diffID, err := verifyStoredLayer(p.s, desc)
+		if err == nil && got != desc.Digest {
+			err = fmt.Errorf("stored blob %s hashes to %s: %w", desc.Digest, got, store.ErrInvalidDigest)
+		}
+		return n, diffID, err
 	}
 	if c.err != nil {
-		return 0, "", fmt.Errorf("layer %s from %s is not a gzip, zstd or tar stream: %w", desc.Digest, sess.Host(), c.err)
+		return 0, "", &Error{Kind: ErrInvalid, Err: c.err,
+			Msg: fmt.Sprintf("layer %s from %s is refused: %v; nothing was tagged", desc.Digest, sess.Host(), c.err)}
 	}
 	return c.n, c.diffID, nil
 }

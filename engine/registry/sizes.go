@@ -82,3 +82,46 @@ func countUncompressed(r io.Reader) (int64, digest.Digest, error) {
 	}
 	return n, digester.Digest(), nil
 }
+
+// vouchedDiffIDs maps layer blobs to the diff IDs the store's listed images
+// pair them with. Each pairing was verified when its image came in (pull,
+// load and commit all check it), and a blob's content is fixed by its
+// digest, so the pair holds for any image that names the same blob.
+func vouchedDiffIDs(s *store.Store) map[digest.Digest]digest.Digest {
+	out := map[digest.Digest]digest.Digest{}
+	images, err := s.Images()
+	if err != nil {
+		return out
+	}
+	for _, img := range images {
+		diffIDs := img.DiffIDs()
+		if len(diffIDs) != len(img.Manifest.Layers) {
+			continue
+		}
+		for i, l := range img.Manifest.Layers {
+			out[l.Digest] = diffIDs[i]
+		}
+	}
+	return out
+}
+
+// verifyStoredLayer reads a stored layer blob once, returning the digest of
+// its bytes, its uncompressed size and its diff ID, and checking that it is
+// a well-formed tar compressed as its media type says. The digest is
+// returned with that check's error too.
+func verifyStoredLayer(s *store.Store, desc ocispec.Descriptor) (digest.Digest, int64, digest.Digest, error) {
+	f, err := s.OpenBlob(desc.Digest)
+	if err != nil {
+		return "", 0, "", err
+	}
+	defer f.Close()
+	blobDigester := digest.Canonical.Digester()
+	tee := io.TeeReader(f, blobDigester.Hash())
+	n, diffID, checkErr := store.CheckLayer(tee, desc.MediaType)
+	// Whatever follows the compressed stream (or the point where it broke)
+	// still counts for the digest, which says whether the copy is intact.
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		return "", 0, "", err
+	}
+	return blobDigester.Digest(), n, diffID, checkErr
+}

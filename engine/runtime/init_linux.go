@@ -132,7 +132,7 @@ func initContainer(spec *Spec, filter []unix.SockFilter) (int, error) {
 	if err := bindMounts(spec.Root, spec.Mounts); err != nil {
 		return 0, err
 	}
-	if spec.Network == "none" {
+	if spec.Network != "" && spec.Network != "host" {
 		if err := loopbackUp(); err != nil {
 			return 0, err
 		}

@@ -220,7 +220,11 @@ func TestStartErrors(t *testing.T) {
 		{"unknown group", func(s *Spec) { s.Process.User = "app:nosuch" }, 125, "unable to find group nosuch: no matching entries in group file"},
 		{"workdir is a file", func(s *Spec) { s.Process.Cwd = "/etc/passwd" }, 125, "Cannot mkdir: /etc/passwd is not a directory"},
 		{"unknown capability", func(s *Spec) { s.Security.CapAdd = []string{"NOSUCH"} }, 125, `unknown capability: "NOSUCH"`},
-		{"bad network", func(s *Spec) { s.Network = "bridge" }, 125, "network bridge not found"},
+		{"bad network", func(s *Spec) { s.Network = "overlay" }, 125, "network overlay not found"},
+		{"prestart fails", func(s *Spec) {
+			s.Network = "bridge"
+			s.Prestart = func(int) error { return errors.New("no address left") }
+		}, 125, "no address left"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := newSpec(t, "true")
@@ -318,6 +322,33 @@ func TestNetworkNone(t *testing.T) {
 	host, _ := os.ReadFile("/proc/net/dev")
 	if want := strconv.Itoa(strings.Count(string(host), "\n")-2) + "\n"; r.stdout != want {
 		t.Errorf("host network: %q interfaces, want %q", r.stdout, want)
+	}
+}
+
+// Prestart runs before the container's process, with its PID, in a
+// network namespace of its own: what it does there (here: a veth pair
+// interface, made with ip from the host's side) is what the process sees.
+func TestPrestartNetwork(t *testing.T) {
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs iproute2")
+	}
+	spec := newSpec(t, "sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort")
+	spec.Network = "bridge"
+	called := 0
+	spec.Prestart = func(pid int) error {
+		called = pid
+		out, err := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-n", "ip", "link", "add", "pre0", "type", "veth", "peer", "name", "pre1").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	}
+	r := mustRun(t, spec)
+	if called == 0 {
+		t.Fatal("Prestart was not called")
+	}
+	if r.stdout != "lo\npre0\npre1\n" {
+		t.Errorf("got %q (stderr %q), want lo and the prestart's veth pair", r.stdout, r.stderr)
 	}
 }
 

@@ -40,9 +40,15 @@ type Spec struct {
 	Volumes []Mount `json:"volumes,omitempty"`
 	// Hostname defaults to the first 12 characters of ID.
 	Hostname string `json:"hostname,omitempty"`
-	// Network is "host" (the host's network namespace, the default) or
-	// "none" (a namespace of its own with only lo, up).
+	// Network is "host" (the host's network namespace, the default),
+	// "none" (a namespace of its own with only lo, up) or "bridge" (a
+	// namespace of its own that Prestart connects).
 	Network string `json:"network,omitempty"`
+	// Prestart, when set, runs in the parent once the container's
+	// namespaces exist and before its init sets up anything (so before the
+	// process runs), with the container's host PID: the engine plugs its
+	// network in there. An error aborts the start.
+	Prestart func(pid int) error `json:"-"`
 	// Process is what runs as the container's PID 1 (or under Init).
 	Process Process `json:"process"`
 	// Security: capabilities, seccomp, masked paths.

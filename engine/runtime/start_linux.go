@@ -143,7 +143,7 @@ func cloneFlags(s *Spec) uintptr {
 	if !s.HostIPC {
 		flags |= unix.CLONE_NEWIPC
 	}
-	if s.Network == "none" {
+	if s.Network != "" && s.Network != "host" {
 		flags |= unix.CLONE_NEWNET
 	}
 	return flags
@@ -156,8 +156,8 @@ func validate(spec *Spec) error {
 	if spec.Root != "" && !filepath.IsAbs(spec.Root) {
 		return &StartError{Code: CodeEngine, Msg: fmt.Sprintf("container root %q is not an absolute path", spec.Root)}
 	}
-	if spec.Network != "" && spec.Network != "host" && spec.Network != "none" {
-		return &StartError{Code: CodeEngine, Msg: fmt.Sprintf("network %s not found: berth offers host and none", spec.Network)}
+	if spec.Network != "" && spec.Network != "host" && spec.Network != "none" && spec.Network != "bridge" {
+		return &StartError{Code: CodeEngine, Msg: fmt.Sprintf("network %s not found: berth offers host, none and bridge", spec.Network)}
 	}
 	if _, err := Capabilities(spec.Security); err != nil {
 		return &StartError{Code: CodeEngine, Msg: err.Error()}
@@ -305,6 +305,11 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 	if cg != nil {
 		if err := cg.Add(c.Pid, cgDir != nil); err != nil {
 			return fail(err)
+		}
+	}
+	if mode == "container" && spec.Prestart != nil {
+		if err := spec.Prestart(c.Pid); err != nil {
+			return fail(&StartError{Code: CodeEngine, Msg: err.Error()})
 		}
 	}
 	filter := <-filterc

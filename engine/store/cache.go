@@ -104,28 +104,35 @@ func (s *Store) CacheEntries(parent digest.Digest) ([]CacheEntry, error) {
 	return out, nil
 }
 
-// pruneCacheLocked drops entries whose parent or image is gone.
-func (s *Store) pruneCacheLocked(live map[digest.Digest]bool) int {
-	freed := 0
+// danglingCache lists the cache files whose parent or image is gone, or
+// that cannot be read: what a crash between a deletion and its garbage
+// collection leaves.
+func (s *Store) danglingCache(live map[digest.Digest]bool) []string {
+	var out []string
 	parents, _ := os.ReadDir(s.CacheDir())
 	for _, p := range parents {
 		dir := filepath.Join(s.CacheDir(), p.Name())
-		if p.Name() != "scratch" && !live[digest.NewDigestFromEncoded(digest.SHA256, p.Name())] {
-			n, _ := os.ReadDir(dir)
-			freed += len(n)
-			os.RemoveAll(dir)
+		parentGone := p.Name() != "scratch" && !live[digest.NewDigestFromEncoded(digest.SHA256, p.Name())]
+		names, _ := os.ReadDir(dir)
+		if parentGone && len(names) == 0 {
+			out = append(out, dir)
 			continue
 		}
-		names, _ := os.ReadDir(dir)
 		for _, n := range names {
 			path := filepath.Join(dir, n.Name())
+			if strings.HasPrefix(n.Name(), ".tmp-") && !parentGone {
+				continue // being written, or a temp leftover (tempLeftovers)
+			}
+			if parentGone {
+				out = append(out, path)
+				continue
+			}
 			data, err := os.ReadFile(path)
 			var e CacheEntry
 			if err != nil || json.Unmarshal(data, &e) != nil || !live[e.Image] {
-				os.Remove(path)
-				freed++
+				out = append(out, path)
 			}
 		}
 	}
-	return freed
+	return out
 }

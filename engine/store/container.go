@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/berthkit/berth/internal/crashpoint"
 )
 
 // Container is the record of a container: what it was created from and with,
@@ -41,6 +41,8 @@ type Container struct {
 	// Mounts are the container's binds, volumes and tmpfs mounts, resolved
 	// at create (volumes.go).
 	Mounts []MountPoint `json:"mounts,omitempty"`
+	// Net is the container's networking (container_network.go).
+	Net ContainerNet `json:"net,omitempty"`
 }
 
 // ContainerConfig mirrors the parts of Docker's container config Berth uses.
@@ -246,7 +248,7 @@ func (s *Store) LockContainer(id string) (unlock func(), err error) {
 		}
 		return nil, err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if err := flock(f, lockExclusive); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("lock container %s: %w", id[:12], err)
 	}
@@ -353,5 +355,6 @@ func (s *Store) DeleteContainer(id string) error {
 		}
 		return fmt.Errorf("remove container %s: %w", id[:12], err)
 	}
+	crashpoint.Hit("rm.renamed")
 	return os.RemoveAll(trash)
 }

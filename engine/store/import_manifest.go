@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -51,8 +50,10 @@ type ImportOptions struct {
 // index entry is added last, so an interrupted pull never leaves a name
 // pointing at a partial image.
 func (s *Store) ImportManifest(data []byte, opts ImportOptions) (*Image, error) {
-	var m ocispec.Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
+	// Whoever calls (pull, a push to `registry serve`) got these bytes
+	// from outside: the store checks them itself.
+	m, err := DecodeManifest(data)
+	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	mediaType := opts.MediaType
@@ -64,9 +65,6 @@ func (s *Store) ImportManifest(data []byte, opts ImportOptions) (*Image, error) 
 	}
 	if mediaType != ocispec.MediaTypeImageManifest && mediaType != MediaTypeDockerManifest {
 		return nil, fmt.Errorf("manifest media type %q: the store keeps single-platform image manifests only (OCI or Docker schema2)", mediaType)
-	}
-	if m.Config.Digest.Validate() != nil {
-		return nil, fmt.Errorf("manifest has no valid config digest")
 	}
 	var ref string
 	if opts.Ref != "" {
@@ -97,12 +95,12 @@ func (s *Store) ImportManifest(data []byte, opts ImportOptions) (*Image, error) 
 			return nil, fmt.Errorf("store manifest: %w", err)
 		}
 	}
-	var cfg ocispec.Image
 	cfgData, err := s.ReadBlob(m.Config.Digest)
 	if err != nil {
 		return nil, fmt.Errorf("image config %s: %w", m.Config.Digest, err)
 	}
-	if err := json.Unmarshal(cfgData, &cfg); err != nil {
+	cfg, err := DecodeConfig(cfgData)
+	if err != nil {
 		return nil, fmt.Errorf("image config %s: %w", m.Config.Digest, err)
 	}
 	if opts.LayerSizes != nil && len(opts.LayerSizes) != len(m.Layers) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/berthkit/berth/internal/crashpoint"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -40,6 +41,7 @@ func (s *Store) CreateLayerDir(chainID digest.Digest, fill func(dir string) erro
 		os.RemoveAll(tmp)
 		return fmt.Errorf("unpack layer %s: %w", chainID, err)
 	}
+	crashpoint.Hit("layer.before-rename")
 	if err := os.Rename(tmp, s.LayerDir(chainID)); err != nil {
 		os.RemoveAll(tmp)
 		if s.HasLayerDir(chainID) {
@@ -71,4 +73,20 @@ func (s *Store) AdoptLayerDir(chainID digest.Digest, dir string) error {
 	}
 	_ = syncDir(s.LayersDir())
 	return nil
+}
+
+// removeLayerDir removes an unpacked layer by first renaming it to a
+// ".tmp-rm-" name, so a crash half way through never leaves a partial
+// layer under its chain ID for a later run, pull or load to reuse; the next
+// Open (or `image validate --repair`) removes the renamed rest.
+func (s *Store) removeLayerDir(name string) error {
+	trash := filepath.Join(s.LayersDir(), ".tmp-rm-"+name)
+	if err := os.Rename(filepath.Join(s.LayersDir(), name), trash); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	crashpoint.Hit("layer.removing")
+	return os.RemoveAll(trash)
 }

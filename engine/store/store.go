@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -11,11 +12,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/berthkit/berth/internal/crashpoint"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sys/unix"
 )
 
 // Sentinel errors, checked with errors.Is.
@@ -35,11 +37,21 @@ type Store struct {
 
 	mu sync.Mutex // serialises index updates inside this process
 
-	parsed sync.Map // manifest digest → *Image parsed from immutable blobs
+	parsed      sync.Map     // manifest digest → *Image parsed from immutable blobs
+	parsedBytes atomic.Int64 // JSON bytes behind parsed, roughly; see maxParsedBytes
 
 	indexMu    sync.Mutex
 	indexKey   indexKey
 	indexCache *ocispec.Index // index.json as last parsed, for indexKey
+
+	cleanedAtOpen []string // leftovers Open removed (absolute paths)
+
+	batchDepth int                  // open BeginBatch calls; guarded by mu
+	pending    []ocispec.Descriptor // images listed by a batch, not yet in index.json; guarded by indexMu (changed only under mu too)
+	unsynced   atomic.Bool          // blobs were stored without fsync (see syncUnsynced)
+	// indexWrites counts rewrites of index.json, so a test can assert
+	// that a build's index work grows with its steps, not their square.
+	indexWrites atomic.Int64
 }
 
 // Open opens (creating if needed) the store at root. If no other Berth
@@ -55,56 +67,37 @@ func Open(root string) (*Store, error) {
 			return nil, fmt.Errorf("create store directory: %w", err)
 		}
 	}
-	if err := s.ensureLayoutFiles(); err != nil {
-		return nil, err
-	}
 	active, err := os.OpenFile(filepath.Join(s.root, "active.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open store lock: %w", err)
 	}
 	// Alone? Then nobody is ingesting, and leftovers are ours to clean.
-	if unix.Flock(int(active.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+	if flock(active, lockExclusive|lockNonBlocking) == nil {
 		s.cleanLeftovers()
 	}
-	if err := unix.Flock(int(active.Fd()), unix.LOCK_SH); err != nil {
+	if err := flock(active, lockShared); err != nil {
 		active.Close()
 		return nil, fmt.Errorf("lock store: %w", err)
 	}
 	s.activeLock = active
+	// Only under the shared lock: another Open that found itself alone
+	// would take this write's temp file for a killed process's leftover.
+	if err := s.ensureLayoutFiles(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
+
+// maxParsedBytes bounds the parsed images kept, by the size of their JSON:
+// room for every image of a busy store's `berth images`, not for every
+// intermediate config of a long build.
+const maxParsedBytes = 8 << 20
 
 // ingestGrace is how long GC leaves a blob that no image names alone while
 // other berth processes have the store open: long enough for any load,
 // commit or pull to list its image.
 const ingestGrace = time.Hour
-
-// othersActive reports whether another Store handle (another process, or
-// another Open in this one) holds the store open, from the flock holders of
-// active.lock in /proc/locks. When that cannot be told, it says no.
-func (s *Store) othersActive() bool {
-	if s.activeLock == nil {
-		return false
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(int(s.activeLock.Fd()), &st); err != nil {
-		return false
-	}
-	data, err := os.ReadFile("/proc/locks")
-	if err != nil {
-		return false
-	}
-	id := fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
-	holders := 0
-	for _, line := range strings.Split(string(data), "\n") {
-		fields := strings.Fields(line)
-		// "1: FLOCK  ADVISORY  READ  1234 08:01:5678 0 EOF"; waiters have "->".
-		if len(fields) >= 6 && fields[1] == "FLOCK" && fields[5] == id {
-			holders++
-		}
-	}
-	return holders > 1
-}
 
 // Close releases the store. The Store must not be used afterwards.
 func (s *Store) Close() error {
@@ -149,19 +142,51 @@ func (s *Store) ensureLayoutFiles() error {
 }
 
 // cleanLeftovers removes what killed processes left: ingest files, half
-// unpacked layers, half written cache entries. Called only while holding the
-// exclusive active lock, so no other process is working.
+// unpacked or half removed layers, half written index, records and cache
+// entries. Called only while holding the exclusive active lock, so no other
+// process is working.
 func (s *Store) cleanLeftovers() {
-	entries, _ := os.ReadDir(s.TmpDir())
-	for _, e := range entries {
-		_ = os.RemoveAll(filepath.Join(s.TmpDir(), e.Name()))
-	}
-	layers, _ := os.ReadDir(s.LayersDir())
-	for _, e := range layers {
-		if strings.HasPrefix(e.Name(), ".tmp-") {
-			_ = os.RemoveAll(filepath.Join(s.LayersDir(), e.Name()))
+	for _, p := range s.tempLeftovers(false) {
+		if os.RemoveAll(p) == nil {
+			s.cleanedAtOpen = append(s.cleanedAtOpen, p)
 		}
 	}
+}
+
+// tempLeftovers lists the store's temp entries: everything under tmp/, and
+// the ".tmp-" files and directories that atomic writes, layer unpacking and
+// layer removal make beside their targets (in the root and layers/, and
+// with deep in each container's and each cache directory, which costs a
+// directory read each: Repair looks there, not every Open). Only a killed
+// process leaves them once no berth process has the store open.
+func (s *Store) tempLeftovers(deep bool) []string {
+	var out []string
+	entries, _ := os.ReadDir(s.TmpDir())
+	for _, e := range entries {
+		out = append(out, filepath.Join(s.TmpDir(), e.Name()))
+	}
+	dotTmp := func(dir string) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".tmp-") {
+				out = append(out, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	dotTmp(s.root)
+	dotTmp(s.LayersDir())
+	if !deep {
+		return out
+	}
+	for _, parent := range []string{s.ContainersDir(), s.CacheDir()} {
+		subdirs, _ := os.ReadDir(parent)
+		for _, d := range subdirs {
+			if d.IsDir() {
+				dotTmp(filepath.Join(parent, d.Name()))
+			}
+		}
+	}
+	return out
 }
 
 // TempDir makes a fresh directory under tmp/ that Open removes if this
@@ -198,20 +223,12 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
+	crashpoint.Hit("write." + filepath.Base(path) + ".before-rename")
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
 	ok = true
 	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // lockFile takes an exclusive flock on root/<name> and returns its release.
@@ -220,7 +237,7 @@ func (s *Store) lockFile(name string) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lock %s: %w", name, err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if err := flock(f, lockExclusive); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("lock %s: %w", name, err)
 	}
@@ -331,16 +348,24 @@ func (s *Store) PutBlob(r io.Reader, want digest.Digest, wantSize int64) (digest
 		os.Remove(tmp)
 	}()
 	digester := digest.Canonical.Digester()
+	if wantSize >= 0 {
+		// One byte more than announced is enough to know it is wrong: a
+		// hostile source cannot fill the disk past what it declared.
+		r = io.LimitReader(r, wantSize+1)
+	}
 	n, err := io.Copy(io.MultiWriter(f, digester.Hash()), r)
 	if err != nil {
 		return "", 0, fmt.Errorf("write blob: %w", err)
 	}
 	got := digester.Digest()
+	if wantSize >= 0 && n != wantSize {
+		if n > wantSize {
+			return "", 0, fmt.Errorf("blob %s is longer than the %d bytes expected: %w", want, wantSize, ErrInvalidDigest)
+		}
+		return "", 0, fmt.Errorf("blob %s is %d bytes, not the %d expected: %w", want, n, wantSize, ErrInvalidDigest)
+	}
 	if want != "" && got != want {
 		return "", 0, fmt.Errorf("blob %s: got %s: %w", want, got, ErrInvalidDigest)
-	}
-	if wantSize >= 0 && n != wantSize {
-		return "", 0, fmt.Errorf("blob %s: size %d, expected %d: %w", got, n, wantSize, ErrInvalidDigest)
 	}
 	if err := f.Sync(); err != nil {
 		return "", 0, fmt.Errorf("sync blob: %w", err)
@@ -351,11 +376,32 @@ func (s *Store) PutBlob(r io.Reader, want digest.Digest, wantSize int64) (digest
 	if err := f.Close(); err != nil {
 		return "", 0, err
 	}
+	crashpoint.Hit("blob.before-rename")
 	if err := os.Rename(tmp, s.BlobPath(got)); err != nil {
 		return "", 0, fmt.Errorf("commit blob %s: %w", got, err)
 	}
 	_ = syncDir(s.blobDir())
 	return got, n, nil
+}
+
+// VerifyBlob reads a stored blob whole and checks that its bytes hash to
+// its name and, when size >= 0, that it has that size. The error wraps
+// ErrInvalidDigest for a damaged copy, ErrNotFound for a missing one.
+func (s *Store) VerifyBlob(d digest.Digest, size int64) error {
+	f, err := s.OpenBlob(d)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	digester := d.Algorithm().Digester()
+	n, err := io.Copy(digester.Hash(), f)
+	if err != nil {
+		return fmt.Errorf("read blob %s: %w", d, err)
+	}
+	if got := digester.Digest(); got != d || (size >= 0 && n != size) {
+		return fmt.Errorf("blob %s: stored copy hashes to %s (%d bytes): %w", d, got, n, ErrInvalidDigest)
+	}
+	return nil
 }
 
 // PutBlobBytes stores a small blob.
@@ -364,7 +410,10 @@ func (s *Store) PutBlobBytes(data []byte) (digest.Digest, error) {
 	if s.HasBlob(d) {
 		return d, nil
 	}
-	got, _, err := s.PutBlob(strings.NewReader(string(data)), d, int64(len(data)))
+	if s.inBatch() {
+		return d, s.putBlobUnsynced(d, data)
+	}
+	got, _, err := s.PutBlob(bytes.NewReader(data), d, int64(len(data)))
 	return got, err
 }
 

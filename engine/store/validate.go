@@ -11,8 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
+	"github.com/berthkit/berth/engine/layer"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -346,17 +345,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // media type. The compression is also sniffed, so a layer whose media type
 // lies about it is reported rather than misread.
 func decompressFor(mediaType string, r io.Reader) (io.Reader, func(), error) {
-	var want string
-	switch mediaType {
-	// The "nondistributable" types are deprecated but still found in old images.
-	case ocispec.MediaTypeImageLayer, "application/vnd.oci.image.layer.nondistributable.v1.tar":
-		want = "tar"
-	case ocispec.MediaTypeImageLayerGzip, "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-		MediaTypeDockerLayer, "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip":
-		want = "gzip"
-	case ocispec.MediaTypeImageLayerZstd, "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd":
-		want = "zstd"
-	default:
+	want, ok := LayerCompression(mediaType)
+	if !ok {
 		return nil, nil, fmt.Errorf("media type %q is not a layer type Berth knows", mediaType)
 	}
 	br := bufio.NewReader(r)
@@ -371,19 +361,11 @@ func decompressFor(mediaType string, r io.Reader) (io.Reader, func(), error) {
 	if got != want {
 		return nil, nil, fmt.Errorf("media type %s says %s but the blob is %s", mediaType, want, got)
 	}
-	switch got {
-	case "gzip":
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("gzip: %w", err)
-		}
-		return zr, func() { zr.Close() }, nil
-	case "zstd":
-		zr, err := zstd.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("zstd: %w", err)
-		}
-		return zr, zr.Close, nil
+	// layer.Decompress bounds what a hostile stream can make it allocate
+	// (zstd's window), as unpacking does.
+	zr, err := layer.Decompress(br)
+	if err != nil {
+		return nil, nil, err
 	}
-	return br, func() {}, nil
+	return zr, func() { zr.Close() }, nil
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -43,7 +45,7 @@ func (e *Env) startCase() *Case {
 		ID: "start", Title: "container start to exit: `run --rm busybox true` (image in store, host network)",
 		Warmup: 3, Runs: 20,
 		Subjects: []*Subject{
-			{Tool: "berth", Cmd: e.berth("run", "--rm", baseBerth, "true")},
+			{Tool: "berth", Cmd: e.berth("run", "--rm", "--network", "host", baseBerth, "true")},
 			{Tool: "podman", Cmd: e.podman("run", "--rm", "--network", "host", "--pull=never", basePodman, "true"),
 				Skip: e.notInstalled("podman"),
 				Note: "conmon and the OCI runtime are not podman's children, so their memory is not in its peak RSS."},
@@ -60,7 +62,7 @@ func (e *Env) startCase() *Case {
 // buildCase times a cold or a fully cached build of one context.
 func (e *Env) buildCase(id, title, ctxName, tag string, steps int, cold bool, w *workload) *Case {
 	dir := w.ctxs[ctxName]
-	berth := &Subject{Tool: "berth", Cmd: e.berth("build", "-q", "-t", tag, dir)}
+	berth := &Subject{Tool: "berth", Cmd: e.berth("build", "--network", "host", "-q", "-t", tag, dir)}
 	buildah := &Subject{Tool: "buildah", Skip: e.notInstalled("buildah"),
 		Cmd: e.buildah("bud", "--layers", "--pull=never", "--network", "host", "-q", "-t", tag, dir)}
 	c := &Case{ID: id, Title: title, Warmup: 1, Runs: 5, Subjects: []*Subject{berth, buildah}}
@@ -104,7 +106,7 @@ func (e *Env) verifyCache(id, dir, tag string, steps int, cold bool) {
 			e.note("%s/%s: a verification build reused %d steps from the cache, not %d: this case is not what its label says", id, tool, hits, want)
 		}
 	}
-	check("berth", e.berth("build", "-t", tag, dir), func() {
+	check("berth", e.berth("build", "--network", "host", "-t", tag, dir), func() {
 		if cold {
 			e.try(e.berth("rmi", tag))
 		}

@@ -31,6 +31,9 @@ type buildOptions struct {
 	traceFile   string
 	explain     bool
 	platform    string
+	pull        bool
+	iidFile     string
+	progress    string
 	stdin       io.Reader
 	out, errOut io.Writer
 }
@@ -52,6 +55,7 @@ each step says whether it would be cached and why not.`,
   berth build --no-cache -f Dockerfile.dev --build-arg VERSION=1.2 .
   berth build --trace build.jsonl -t myapp .
   berth build --explain .
+  berth build --progress=plain --iidfile id.txt .
   berth build - < Dockerfile`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -74,26 +78,38 @@ each step says whether it would be cached and why not.`,
 	f.BoolVar(&opts.rm, "rm", true, "remove intermediate containers after a build (also after a failed step)")
 	f.BoolVar(&opts.forceRm, "force-rm", false, "always remove intermediate containers")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "suppress the build output and print image ID on success")
-	f.StringVar(&opts.network, "network", "host", `networking mode for the RUN instructions: "host" or "none"`)
+	f.StringVar(&opts.network, "network", "default", `networking mode for the RUN instructions: "default" (the default bridge, with NAT), "host" or "none"`)
 	f.StringVar(&opts.traceFile, "trace", "", "record every build event as JSON lines in FILE")
 	f.BoolVar(&opts.explain, "explain", false, "run nothing: say which steps would be cached and why the others would run")
 	f.StringVar(&opts.platform, "platform", "", "set platform (only the host's is supported)")
+	f.BoolVar(&opts.pull, "pull", false, "always attempt to pull a newer version of the base images")
+	f.StringVar(&opts.iidFile, "iidfile", "", "write the image ID to the file")
+	f.StringVar(&opts.progress, "progress", "auto", `type of progress output: "auto" or "tty" (the classic builder's steps), "plain" (BuildKit's #n lines), "quiet" (as -q)`)
 	return cmd
 }
 
 func runBuild(ctx context.Context, g *globalOptions, opts *buildOptions) error {
+	if err := checkProgress(opts); err != nil {
+		return err
+	}
+	if opts.iidFile != "" {
+		// As docker: no stale ID is left behind if this build fails.
+		if err := os.Remove(opts.iidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing image ID file: %w", err)
+		}
+	}
 	if g.host != "" {
 		return runBuildRemote(ctx, g, opts)
 	}
 	bo := build.Options{
 		Tags: opts.tags, Target: opts.target, NoCache: opts.noCache, Remove: opts.rm,
 		ForceRemove: opts.forceRm, Network: opts.network, Explain: opts.explain, Platform: opts.platform,
-		BuildArgs: map[string]*string{}, Labels: map[string]string{},
+		Pull: opts.pull, BuildArgs: map[string]*string{}, Labels: map[string]string{},
 	}
 	switch opts.network {
-	case "", "host", "default", "none":
+	case "", "default", "bridge", "host", "none":
 	default:
-		return fmt.Errorf("network mode %q is not supported: use host or none", opts.network)
+		return fmt.Errorf("network mode %q is not supported: use default, host or none", opts.network)
 	}
 	for _, a := range opts.buildArgs {
 		k, v, ok := strings.Cut(a, "=")
@@ -132,8 +148,12 @@ func runBuild(ctx context.Context, g *globalOptions, opts *buildOptions) error {
 		}()
 	}
 	if !opts.quiet && !opts.explain {
-		defer eng.AddRecorder(trace.NewConsole(opts.out, opts.errOut))()
-		bo.Progress = opts.out
+		if opts.progress == "plain" {
+			defer eng.AddRecorder(trace.NewPlain(opts.out, opts.errOut))()
+		} else {
+			defer eng.AddRecorder(trace.NewConsole(opts.out, opts.errOut))()
+			bo.Progress = opts.out
+		}
 	}
 	res, err := eng.Build(ctx, bo)
 	if opts.explain && err == nil {
@@ -150,6 +170,34 @@ func runBuild(ctx context.Context, g *globalOptions, opts *buildOptions) error {
 	}
 	if opts.quiet {
 		fmt.Fprintln(opts.out, res.ImageID)
+	}
+	return writeIIDFile(opts.iidFile, res.ImageID.String())
+}
+
+// checkProgress validates --progress; "quiet" is -q. On this classic
+// builder "auto" and "tty" print the classic steps (there is no animated
+// view); "plain" prints BuildKit's plain lines.
+func checkProgress(opts *buildOptions) error {
+	switch opts.progress {
+	case "", "auto", "tty", "plain":
+	case "quiet":
+		opts.quiet = true
+	case "rawjson":
+		return &ExitError{Code: 125, Err: errors.New("--progress=rawjson is not supported by berth build: use --trace FILE for a machine-readable record")}
+	default:
+		return &ExitError{Code: 125, Err: fmt.Errorf("invalid progress mode %q: use auto, tty, plain or quiet", opts.progress)}
+	}
+	return nil
+}
+
+// writeIIDFile writes the image ID (sha256:...) to --iidfile, as docker:
+// no newline.
+func writeIIDFile(path, id string) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.WriteFile(path, []byte(id), 0o666); err != nil {
+		return fmt.Errorf("write image ID file: %w", err)
 	}
 	return nil
 }
@@ -229,10 +277,17 @@ func renderExplain(w io.Writer, res *build.Result) {
 	for _, s := range res.Steps {
 		fmt.Fprintf(w, "Step %d : %s\n", s.Number, s.Original)
 		switch {
+		case s.Meta:
+			fmt.Fprintf(w, "  an argument for the FROM lines: nothing to build\n")
 		case s.Instruction == "FROM" && s.WouldRun:
 			fmt.Fprintf(w, "  would pull: %s\n", s.Explanation)
+		case s.Instruction == "FROM" && s.Image == "":
+			fmt.Fprintf(w, "  base: %s\n", s.Explanation)
 		case s.Instruction == "FROM":
 			fmt.Fprintf(w, "  base image %s\n", trace.ShortID(s.Image.String()))
+			if s.Explanation != "" {
+				fmt.Fprintf(w, "  %s\n", s.Explanation)
+			}
 		case s.Cached:
 			cached++
 			fmt.Fprintf(w, "  cached (image %s)\n", trace.ShortID(s.Image.String()))

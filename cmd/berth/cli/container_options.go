@@ -117,14 +117,14 @@ func (o *moreContainerFlags) apply(cmd *cobra.Command, opts *engine.ContainerCre
 // does not implement: parsed, so the refusal names them, and refused.
 var refusedBuildFlags = []string{
 	"add-host", "cache-from", "cgroup-parent", "cpu-period", "cpu-quota", "cpuset-cpus",
-	"cpuset-mems", "iidfile", "isolation", "memory-swap", "security-opt", "shm-size", "ulimit",
+	"cpuset-mems", "isolation", "memory-swap", "security-opt", "shm-size", "ulimit",
 }
 
 // refusedBuildShortFlags are refused flags with a one-letter form.
 var refusedBuildShortFlags = map[string]string{"cpu-shares": "c", "memory": "m"}
 
 // refusedBuildBoolFlags take no value.
-var refusedBuildBoolFlags = []string{"pull", "squash", "compress"}
+var refusedBuildBoolFlags = []string{"squash", "compress"}
 
 func addRefusedBuildFlags(f *pflag.FlagSet) {
 	for _, name := range refusedBuildFlags {

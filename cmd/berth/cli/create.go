@@ -49,6 +49,7 @@ type containerFlags struct {
 	volumes     []string
 	mounts      []string
 	volumesFrom []string
+	net         netFlags
 }
 
 func addContainerFlags(f *pflag.FlagSet, o *containerFlags) {
@@ -63,8 +64,9 @@ func addContainerFlags(f *pflag.FlagSet, o *containerFlags) {
 	f.StringVarP(&o.user, "user", "u", "", "username or UID (format: <name|uid>[:<group|gid>])")
 	f.StringVar(&o.entrypoint, "entrypoint", "", "overwrite the default ENTRYPOINT of the image")
 	f.StringVarP(&o.hostname, "hostname", "h", "", "container host name")
-	f.StringVar(&o.network, "network", "host", `connect the container to a network: "host" or "none"`)
-	f.StringVar(&o.network, "net", "host", "alias of --network")
+	f.StringVar(&o.network, "network", "bridge", `connect a container to a network: "bridge", "host", "none" or a network's name`)
+	f.StringVar(&o.network, "net", "bridge", "alias of --network")
+	addNetFlags(f, &o.net)
 	_ = f.MarkHidden("net")
 	f.BoolVarP(&o.interactive, "interactive", "i", false, "keep STDIN open even if not attached")
 	f.BoolVarP(&o.tty, "tty", "t", false, "allocate a pseudo-TTY")
@@ -97,8 +99,12 @@ func (o *containerFlags) createOptions(cmd *cobra.Command, image string, args []
 		Hostname: o.hostname, Tty: o.tty, OpenStdin: o.interactive, NetworkMode: o.network,
 		Privileged: o.privileged, CapAdd: o.capAdd, CapDrop: o.capDrop, SecurityOpt: o.securityOpt,
 		GroupAdd: o.groupAdd, ReadonlyRootfs: o.readOnly, PidsLimit: o.pidsLimit, Init: o.init,
-		AutoRemove: o.rm, Purpose: "run",
+		AutoRemove: o.rm, Purpose: "run", Net: o.net.options(),
 	}
+	if err := o.net.validate(); err != nil {
+		return opts, err
+	}
+	o.net.warnDiscarded(cmd.ErrOrStderr(), o.network)
 	if cmd.Flags().Changed("entrypoint") {
 		opts.Entrypoint = []string{}
 		if o.entrypoint != "" {

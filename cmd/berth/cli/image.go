@@ -37,6 +37,8 @@ func newImageCmd(g *globalOptions) *cobra.Command {
 		newImportCmd(g),
 		newImageSaveCmd(g),
 		newImageLoadCmd(g),
+		// Docker's management names for the top-level verbs.
+		newPullCmd(g), newPushCmd(g), newBuildCmd(g),
 	)
 	return cmd
 }
@@ -104,27 +106,38 @@ func runImagePrune(ctx context.Context, g *globalOptions, opts *pruneOptions) er
 // validateOptions are `image validate`'s arguments.
 type validateOptions struct {
 	images []string
+	repair bool
 	out    io.Writer
 }
 
 func newImageValidateCmd(g *globalOptions) *cobra.Command {
 	opts := &validateOptions{}
-	return &cobra.Command{
-		Use:                   "validate [IMAGE...]",
+	cmd := &cobra.Command{
+		Use:                   "validate [OPTIONS] [IMAGE...]",
 		DisableFlagsInUseLine: true,
 		Short:                 "Check images against their digests and the OCI schemas",
 		Long: `Recompute every digest, diff ID and size of the images (all of them, and
 the store's index, when none is named), check manifests, configs and the
 index against the OCI JSON schemas, and check that the history has one
 non-empty entry per layer. Prints "ok NAME ID" per sound image and the
-problems of the others; exits 1 if anything is wrong.`,
+problems of the others; exits 1 if anything is wrong.
+
+Checking the whole store also lists the leftovers of killed or interrupted
+commands: temp files, blobs and unpacked layers no image uses, build cache
+entries whose image is gone. They are not damage; --repair removes them.`,
 		Example: `  berth image validate
+  berth image validate --repair
   berth image validate busybox rommelrico/redis`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.images, opts.out = args, cmd.OutOrStdout()
+			if opts.repair && len(args) > 0 {
+				return &ExitError{Code: 125, Err: errors.New("--repair works on the whole store: give no image names")}
+			}
 			return runImageValidate(cmd.Context(), g, opts)
 		},
 	}
+	cmd.Flags().BoolVar(&opts.repair, "repair", false, "Remove the leftovers of killed or interrupted commands, then check")
+	return cmd
 }
 
 func runImageValidate(ctx context.Context, g *globalOptions, opts *validateOptions) error {
@@ -132,9 +145,32 @@ func runImageValidate(ctx context.Context, g *globalOptions, opts *validateOptio
 	if err != nil {
 		return err
 	}
+	if opts.repair {
+		removed, err := eng.RepairStore(ctx)
+		if removed != nil {
+			printLeftovers(opts.out, "Removed", removed)
+		}
+		if err != nil {
+			return fmt.Errorf("repair the store: %w", err)
+		}
+	}
 	results, layoutErr, err := eng.ValidateImages(ctx, opts.images)
 	if err != nil {
 		return err
+	}
+	if len(opts.images) == 0 && !opts.repair {
+		if left, err := eng.StoreLeftovers(); err == nil && !left.Empty() {
+			// Opening the store alone already removed a killed command's
+			// temp entries: say so, or a kill would look like it left
+			// nothing.
+			if left.TempAtOpen > 0 {
+				printLeftovers(opts.out, "Removed", &engine.Leftovers{Garbage: &store.Garbage{}, TempAtOpen: left.TempAtOpen})
+				left.TempAtOpen = 0
+			}
+			if !left.Empty() {
+				printLeftovers(opts.out, "Leftovers (not damage; `berth image validate --repair` removes them)", left)
+			}
+		}
 	}
 	failed := 0
 	if layoutErr != nil {
@@ -155,6 +191,37 @@ func runImageValidate(ctx context.Context, g *globalOptions, opts *validateOptio
 		return &ExitError{Code: 1, Err: fmt.Errorf("%d of %d checks failed: remove the damaged images (berth rmi) and load, pull or build them again", failed, len(results)+boolInt(layoutErr != nil))}
 	}
 	return nil
+}
+
+// printLeftovers prints one line per kind of leftover, under a heading,
+// or "Removed: nothing" when repairing found nothing.
+func printLeftovers(w io.Writer, heading string, left *engine.Leftovers) {
+	var lines []string
+	add := func(n int, one, many string) {
+		switch {
+		case n == 1:
+			lines = append(lines, "1 "+one)
+		case n > 1:
+			lines = append(lines, fmt.Sprintf("%d %s", n, many))
+		}
+	}
+	g := left.Garbage
+	add(len(g.Temp)+left.TempAtOpen, "temp entry of a killed command", "temp entries of killed commands")
+	add(len(left.BuildContainers), "intermediate container of a killed build", "intermediate containers of killed builds")
+	if n := len(g.Blobs) + len(g.Stray); n > 0 {
+		add(n, "blob no image uses", "blobs no image uses")
+		lines[len(lines)-1] += " (" + humanSize(g.Bytes) + ")"
+	}
+	add(len(g.Layers), "unpacked layer no image or container uses", "unpacked layers no image or container uses")
+	add(len(g.Cache), "build cache entry whose image is gone", "build cache entries whose image is gone")
+	if len(lines) == 0 {
+		fmt.Fprintln(w, heading+": nothing")
+		return
+	}
+	fmt.Fprintln(w, heading+":")
+	for _, l := range lines {
+		fmt.Fprintln(w, "  "+l)
+	}
 }
 
 func printProblems(w io.Writer, err error) {

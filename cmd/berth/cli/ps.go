@@ -12,6 +12,7 @@ import (
 
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/engine/volume"
 	"github.com/spf13/cobra"
 )
 
@@ -152,7 +153,7 @@ func (r *psRow) CreatedAt() string { return createdAt(r.c.Created) }
 
 func (r *psRow) RunningFor() string { return createdSince(r.c.Created) }
 
-func (r *psRow) Ports() string { return "" }
+func (r *psRow) Ports() string { return containerPorts(r.c) }
 
 func (r *psRow) State() string { return r.c.State.Status }
 
@@ -184,7 +185,16 @@ func (r *psRow) Mounts() string { return "" }
 
 func (r *psRow) Networks() string { return r.c.Host.NetworkMode }
 
-func (r *psRow) LocalVolumes() string { return "0" }
+// LocalVolumes counts the container's volume mounts, as docker ps.
+func (r *psRow) LocalVolumes() string {
+	n := 0
+	for _, m := range r.c.Mounts {
+		if m.Type == volume.TypeVolume {
+			n++
+		}
+	}
+	return strconv.Itoa(n)
+}
 
 func hasStatusFilter(filters []string) bool {
 	for _, f := range filters {

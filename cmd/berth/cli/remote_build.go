@@ -30,10 +30,13 @@ func runBuildRemote(ctx context.Context, g *globalOptions, opts *buildOptions) e
 	if opts.traceFile != "" {
 		return notRemote("--trace", "record the daemon's events with berth trace follow")
 	}
+	if opts.progress == "plain" {
+		return notRemote("--progress=plain", "run it without --host, or use --progress=auto")
+	}
 	switch opts.network {
-	case "", "host", "default", "none":
+	case "", "default", "bridge", "host", "none":
 	default:
-		return fmt.Errorf("network mode %q is not supported: use host or none", opts.network)
+		return fmt.Errorf("network mode %q is not supported: use default, host or none", opts.network)
 	}
 	bo := build.Options{}
 	cleanup, err := resolveContext(opts, &bo)
@@ -44,7 +47,7 @@ func runBuildRemote(ctx context.Context, g *globalOptions, opts *buildOptions) e
 	co := client.BuildOptions{
 		Tags: opts.tags, Target: opts.target, NoCache: opts.noCache, Remove: opts.rm,
 		ForceRemove: opts.forceRm, Quiet: opts.quiet, NetworkMode: opts.network, Platform: opts.platform,
-		BuildArgs: map[string]*string{}, Labels: map[string]string{},
+		Pull: opts.pull, BuildArgs: map[string]*string{}, Labels: map[string]string{},
 	}
 	for _, a := range opts.buildArgs {
 		k, v, ok := strings.Cut(a, "=")
@@ -105,6 +108,7 @@ func runBuildRemote(ctx context.Context, g *globalOptions, opts *buildOptions) e
 	}
 	defer body.Close()
 	var sent sync.Once
+	var imageID string
 	// The line the in-process console prints when the build starts: here
 	// when the daemon's first message shows that it did.
 	sending := func() {
@@ -124,6 +128,7 @@ func runBuildRemote(ctx context.Context, g *globalOptions, opts *buildOptions) e
 		case m.Aux != nil:
 			var aux struct{ ID string }
 			_ = json.Unmarshal(*m.Aux, &aux)
+			imageID = aux.ID
 		}
 		return nil
 	})
@@ -132,7 +137,10 @@ func runBuildRemote(ctx context.Context, g *globalOptions, opts *buildOptions) e
 		fmt.Fprintln(opts.errOut, se.Message)
 		return &ExitError{Code: 1, Err: err, Silent: true}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return writeIIDFile(opts.iidFile, imageID)
 }
 
 // writeContextTar writes the context's files (sorted, as the daemon will

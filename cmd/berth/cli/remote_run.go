@@ -95,7 +95,7 @@ func createRequest(o engine.ContainerCreateOptions, stdinOnce bool) *container.C
 		init := true
 		hc.Init = &init
 	}
-	return &container.CreateRequest{Config: cfg, HostConfig: hc}
+	return &container.CreateRequest{Config: cfg, HostConfig: hc, NetworkingConfig: applyNetworkRequest(o, cfg, hc)}
 }
 
 // remoteCreate creates the container, pulling its image as --pull says
