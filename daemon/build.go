@@ -104,6 +104,7 @@ func (s *Server) build(w *responseWriter, r *request) error {
 	defer cancel(nil)
 	rec := &buildRecorder{contextDir: dir, queue: newEventQueue(maxQueuedOutput), cancel: cancel}
 	var rendered chan struct{}
+	auxSent := false
 	if !quiet {
 		opts.Progress = &progressWriter{s: stream}
 		console := trace.NewConsole(&streamWriter{s: stream}, &streamWriter{s: stream, stderr: true})
@@ -116,6 +117,18 @@ func (s *Server) build(w *responseWriter, r *request) error {
 					return
 				}
 				// The client printed its own "Sending build context" line.
+				// The image's ID goes before "Successfully built", as
+				// dockerd sends it.
+				if id := builtImage(ev); id != "" && !auxSent {
+					auxSent = true
+					_ = stream.send(auxID(id))
+				}
+				// A RUN step's stderr is red in docker's terminal: dockerd
+				// wraps each write in StderrStart and StderrEnd.
+				if o := ev.Output; ev.Type == trace.Output && o != nil && o.Stream == "stderr" && o.Text != "" {
+					_ = stream.send(Message{Stream: StderrStart + o.Text + StderrEnd})
+					continue
+				}
 				if ev.Type != trace.BuildStart {
 					console.Record(ev)
 				}
@@ -154,9 +167,29 @@ func (s *Server) build(w *responseWriter, r *request) error {
 			return err
 		}
 	}
-	aux, _ := json.Marshal(map[string]string{"ID": res.ImageID.String()})
+	if auxSent {
+		return nil
+	}
+	return stream.send(auxID(res.ImageID.String()))
+}
+
+// auxID is the {"aux":{"ID":...}} message that names the built image.
+func auxID(id string) Message {
+	aux, _ := json.Marshal(map[string]string{"ID": id})
 	raw := json.RawMessage(aux)
-	return stream.send(Message{Aux: &raw})
+	return Message{Aux: &raw}
+}
+
+// builtImage is the image a build's tag or end event names: the one the
+// console prints "Successfully built" for.
+func builtImage(ev trace.Event) string {
+	switch {
+	case ev.Type == trace.Tag && ev.Tag != nil && ev.Build != "":
+		return ev.Tag.Image
+	case ev.Type == trace.BuildEnd && ev.BuildEndInfo != nil && ev.BuildEndInfo.Error == "":
+		return ev.BuildEndInfo.Image
+	}
+	return ""
 }
 
 // contextPath checks the dockerfile parameter: a path inside the context.

@@ -23,7 +23,7 @@ import (
 // APIVersion through /_ping; a request with a /vX.Y/ prefix outside
 // [MinAPIVersion, APIVersion] is refused as Docker refuses it.
 const (
-	APIVersion    = "1.47"
+	APIVersion    = "1.50"
 	MinAPIVersion = "1.24"
 )
 
@@ -72,8 +72,10 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	sup   *supervisor
-	execs *execTable
+	sup    *supervisor
+	execs  *execTable
+	events *eventHub
+	health healthTable
 
 	httpMu       sync.Mutex
 	servers      []*http.Server
@@ -101,6 +103,8 @@ func New(eng *engine.Engine, opts Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{eng: eng, opts: opts, ctx: ctx, cancel: cancel, execs: newExecTable()}
 	s.sup = newSupervisor(s)
+	s.events = newEventHub(s)
+	go s.events.run(ctx)
 	return s
 }
 
@@ -173,7 +177,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return first
 }
 
-// versionPrefix matches /v1.47/... (Docker accepts any vX.Y prefix).
+// versionPrefix matches /v1.50/... (Docker accepts any vX.Y prefix).
 var versionPrefix = regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/.*)$`)
 
 // compareVersions compares "1.24"-style versions numerically.
@@ -297,6 +301,9 @@ func (s *Server) route(method, path string) (fn handler, name string, allowed bo
 	if routes, ok := fixed[path]; ok {
 		fn, allowed := pick(routes...)
 		return fn, "", allowed
+	}
+	if fn, name, allowed := s.routeAPI(method, path); fn != nil || allowed {
+		return fn, name, allowed
 	}
 	switch {
 	case strings.HasPrefix(path, "/images/"):

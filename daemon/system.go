@@ -10,6 +10,7 @@ import (
 
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/trace"
+	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
 )
 
@@ -91,6 +92,8 @@ func (s *Server) info(w *responseWriter, r *request) error {
 		NGoroutines:     goruntime.NumGoroutine(),
 		Labels:          []string{},
 	}
+	// Berth never joins a swarm; docker info prints "Swarm: inactive".
+	info.Swarm.LocalNodeState = swarm.LocalNodeStateInactive
 	info.Name, _ = os.Hostname()
 	for _, c := range containers {
 		if c.Purpose != "run" {

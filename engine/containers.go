@@ -82,6 +82,9 @@ type ContainerCreateOptions struct {
 	// Tmpfs maps mount points to tmpfs options (--tmpfs /run:size=64m).
 	Tmpfs map[string]string
 	// StopSignal overrides the image's STOPSIGNAL (--stop-signal);
+	// Healthcheck overrides the image's HEALTHCHECK (--health-cmd...);
+	// the daemon runs it.
+	Healthcheck *store.HealthConfig
 	// StopTimeout is stop's default wait in seconds (--stop-timeout).
 	StopSignal  string
 	StopTimeout *int
@@ -310,6 +313,9 @@ func mergeConfig(img ocispec.ImageConfig, opts ContainerCreateOptions) store.Con
 		Env:        mergeEnv(img.Env, opts.Env),
 		Cmd:        opts.Cmd,
 		Entrypoint: opts.Entrypoint,
+		// The image's HEALTHCHECK is not copied: the daemon reads it at
+		// each start, with this one's fields over it.
+		Healthcheck: opts.Healthcheck,
 	}
 	if cfg.User == "" {
 		cfg.User = img.User
@@ -594,9 +600,10 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 	if a.net, err = e.startNetwork(c, spec); err != nil {
 		return nil, err
 	}
-	// Docker logs every container; berth skips those nobody could read:
-	// removed on exit (--rm, build steps).
-	if !c.Host.AutoRemove && c.Purpose == "run" && c.Host.LogConfig.Type != LogDriverNone {
+	// Docker logs every container; berth skips build steps, which nobody
+	// reads. A container removed on exit (--rm) logs too: a follower that
+	// opened the log reads it to the end after the removal.
+	if c.Purpose == "run" && c.Host.LogConfig.Type != LogDriverNone {
 		if a.log, err = openJSONLog(e.Store.ContainerLogPath(c.ID), c.Host.LogConfig.Config); err != nil {
 			return nil, err
 		}

@@ -63,6 +63,10 @@ type ContainerConfig struct {
 	// Volumes are the anonymous volume paths: the image's VOLUMEs and
 	// -v /path (Docker's Config.Volumes).
 	Volumes []string `json:"volumes,omitempty"`
+	// Healthcheck is the create request's health check (--health-cmd and
+	// friends, or --no-healthcheck's NONE); its zero fields are the
+	// image's.
+	Healthcheck *HealthConfig `json:"healthcheck,omitempty"`
 }
 
 // HostConfig mirrors Docker's host config: how the container runs.
