@@ -444,6 +444,7 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 			Error:      c.State.Error,
 			StartedAt:  dockerTime(c.State.StartedAt),
 			FinishedAt: dockerTime(c.State.FinishedAt),
+			Health:     s.Health(c.ID),
 		},
 		Image:          c.Image,
 		ResolvConfPath: filepath.Join(dir, "resolv.conf"),
@@ -478,7 +479,7 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 			OpenStdin: c.Config.OpenStdin, Env: env, Cmd: c.Config.Cmd, Image: c.ImageRef,
 			WorkingDir: c.Config.WorkingDir, Entrypoint: c.Config.Entrypoint, Labels: c.Config.Labels,
 			StopSignal: c.Config.StopSignal, StopTimeout: c.Config.StopTimeout, AttachStdout: true, AttachStderr: true,
-			Volumes: configVolumes(c),
+			Volumes: configVolumes(c), Healthcheck: s.healthConfigOf(c),
 		},
 		NetworkSettings: networkSettings(c),
 	}
@@ -607,7 +608,7 @@ func (s *Server) summary(c *store.Container, withSize bool) container.Summary {
 	sum := container.Summary{
 		ID: c.ID, Names: []string{"/" + c.Name}, Image: imageName, ImageID: c.Image,
 		Command: cmd, Created: c.Created.Unix(), Ports: portSummaries(c), Labels: labels,
-		State: container.ContainerState(c.State.Status), Status: engine.ContainerStatus(c.State, time.Now().UTC()),
+		State: container.ContainerState(c.State.Status), Status: s.statusWithHealth(c),
 		NetworkSettings: &container.NetworkSettingsSummary{Networks: networkSettings(c).Networks},
 		Mounts:          mountPoints(c),
 	}
@@ -751,4 +752,37 @@ func (s *Server) commit(w *responseWriter, r *request) error {
 		return invalidUnlessKnown(err)
 	}
 	return writeJSON(w, http.StatusCreated, map[string]string{"Id": img.ID.String()})
+}
+
+// statusWithHealth is ps's STATUS, with the health check's verdict as
+// Docker shows it: "Up 3 minutes (healthy)", "(health: starting)".
+func (s *Server) statusWithHealth(c *store.Container) string {
+	status := engine.ContainerStatus(c.State, time.Now().UTC())
+	h := s.Health(c.ID)
+	if h == nil || !c.State.Running() {
+		return status
+	}
+	if h.Status == container.Starting {
+		return status + " (health: starting)"
+	}
+	return status + " (" + string(h.Status) + ")"
+}
+
+// healthConfigOf is inspect's Config.Healthcheck: the container's health
+// check laid over its image's, as dockerd reports it.
+func (s *Server) healthConfigOf(c *store.Container) *container.HealthConfig {
+	var img *store.HealthConfig
+	if s.eng != nil && c.Image != "" {
+		if i, err := s.eng.InspectImage(context.Background(), c.Image); err == nil && i != nil {
+			img = i.Config.Healthcheck
+		}
+	}
+	hc := mergeHealth(img, c.Config.Healthcheck)
+	if hc == nil {
+		return nil
+	}
+	return &container.HealthConfig{
+		Test: hc.Test, Interval: hc.Interval, Timeout: hc.Timeout, StartPeriod: hc.StartPeriod,
+		StartInterval: hc.StartInterval, Retries: hc.Retries,
+	}
 }
