@@ -582,7 +582,20 @@ func (b *Builder) dispatchRun(ctx context.Context, s *stageState, ins *dockerfil
 			err = fmt.Errorf("build interrupted: %w", ctxErr)
 		}
 	}
+	img, err := b.commitAndRemove(ctx, id, s, createdBy, err)
+	if err != nil {
+		return err
+	}
+	return b.stepDone(s, ins, createdBy, nil, img)
+}
+
+// commitAndRemove is the end of every step that made a container, as the
+// notes tell it: when the step's work (stepErr) succeeded, snapshot the
+// container and save the snapshot as the step's image; then remove the
+// container, as --rm and --force-rm say.
+func (b *Builder) commitAndRemove(ctx context.Context, id string, s *stageState, createdBy string, stepErr error) (*store.Image, error) {
 	var img *store.Image
+	err := stepErr
 	if err == nil {
 		img, err = b.backend.CommitContainer(ctx, id, CommitRequest{
 			Config: s.config, Ext: s.ext, Parent: s.image, CreatedBy: createdBy, Step: b.step,
@@ -591,10 +604,7 @@ func (b *Builder) dispatchRun(ctx context.Context, s *stageState, ins *dockerfil
 	if rmErr := b.removeContainer(ctx, id, err == nil); err == nil {
 		err = rmErr
 	}
-	if err != nil {
-		return err
-	}
-	return b.stepDone(s, ins, createdBy, nil, img)
+	return img, err
 }
 
 // removeContainer removes an intermediate container as --rm and --force-rm say.

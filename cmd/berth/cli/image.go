@@ -91,11 +91,7 @@ func runImagePrune(ctx context.Context, g *globalOptions, opts *pruneOptions) er
 		return err
 	}
 	report, err := eng.PruneImages(ctx, engine.PruneImagesOptions{All: opts.all})
-	if report != nil && len(report.Records) > 0 {
-		fmt.Fprintln(opts.out, "Deleted Images:")
-		printRemoveRecords(opts.out, report.Records, "untagged: ", "deleted: ")
-		fmt.Fprintln(opts.out)
-	}
+	printPrunedImages(opts.out, report)
 	if err != nil {
 		return err
 	}
@@ -240,4 +236,15 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// printPrunedImages lists what an image prune removed, as Docker's
+// "Deleted Images:" block (image prune and system prune alike).
+func printPrunedImages(out io.Writer, report *engine.PruneReport) {
+	if report == nil || len(report.Records) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "Deleted Images:")
+	printRemoveRecords(out, report.Records, "untagged: ", "deleted: ")
+	fmt.Fprintln(out)
 }

@@ -94,11 +94,7 @@ func runSystemPrune(ctx context.Context, g *globalOptions, opts *systemPruneOpti
 		}
 	}
 	report, err := eng.PruneImages(ctx, engine.PruneImagesOptions{All: opts.all})
-	if report != nil && len(report.Records) > 0 {
-		fmt.Fprintln(opts.out, "Deleted Images:")
-		printRemoveRecords(opts.out, report.Records, "untagged: ", "deleted: ")
-		fmt.Fprintln(opts.out)
-	}
+	printPrunedImages(opts.out, report)
 	if err != nil {
 		return err
 	}
