@@ -105,6 +105,8 @@ func runBuild(ctx context.Context, g *globalOptions, opts *buildOptions) error {
 		Tags: opts.tags, Target: opts.target, NoCache: opts.noCache, Remove: opts.rm,
 		ForceRemove: opts.forceRm, Network: opts.network, Explain: opts.explain, Platform: opts.platform,
 		Pull: opts.pull, BuildArgs: map[string]*string{}, Labels: map[string]string{},
+		// The trace and image ID files this build writes are not its input.
+		Exclude: []string{opts.traceFile, opts.iidFile},
 	}
 	switch opts.network {
 	case "", "default", "bridge", "host", "none":
