@@ -16,6 +16,9 @@ type HTMLOptions struct {
 	Title string
 	// Source names the trace file, shown under the title.
 	Source string
+	// Projector renders one step per screen in large, high-contrast type,
+	// moved through with the arrow keys.
+	Projector bool
 }
 
 type htmlPage struct {
@@ -28,6 +31,7 @@ type htmlPage struct {
 }
 
 type htmlBuild struct {
+	Counts   BuildCounts
 	Index    int
 	ID       string
 	Summary  string
@@ -57,6 +61,8 @@ type htmlStep struct {
 	Container   string
 	Output      []string
 	Previous    string
+	Failed      bool
+	Diagram     []htmlBox
 }
 
 type htmlLayer struct {
@@ -65,8 +71,8 @@ type htmlLayer struct {
 	Label   string
 	Summary string
 	Class   string
-	Size    string
-	Height  int // px, grows with the layer's size
+	Size    string // uncompressed, with the compressed size beside
+	Height  int    // px, grows with the layer's size
 	Paths   []string
 	More    []string
 }
@@ -91,22 +97,25 @@ func RenderHTML(w io.Writer, m *Model, opts HTMLOptions) error {
 			p.Lesson = fmt.Sprintf("Recorded by lesson %s on base %s", name, base)
 		}
 	}
-	ran, cached := 0, 0
+	steps, ran, cached, failed := 0, 0, 0, 0
 	for _, b := range m.Builds {
-		hb := htmlBuild{Index: b.Index, ID: shortID(b.ID)}
+		hb := htmlBuild{Index: b.Index, ID: shortID(b.ID), Counts: CountBuild(b)}
 		if b.Start != nil {
 			hb.Context = fmt.Sprintf("build context: %s, %s", plural(b.Start.ContextFiles, "file"), humanSize(b.Start.ContextBytes))
 		}
 		total := buildSpan(b)
+		steps += hb.Counts.Steps
+		ran += hb.Counts.Ran
+		cached += hb.Counts.Cached
+		failed += hb.Counts.Failed
+		hb.Summary = hb.Counts.String()
 		if b.End != nil {
 			hb.Duration = duration(b.End.DurationMS)
-			ran += b.End.Ran
-			cached += b.End.Cached
 			if b.Failed() {
 				hb.Failed, hb.Error = true, b.End.Error
-				hb.Summary = "failed: " + firstLine(b.End.Error)
+				hb.Summary += " · failed: " + firstLine(b.End.Error)
 			} else {
-				hb.Summary = fmt.Sprintf("%d ran, %d from the cache → image %s", b.End.Ran, b.End.Cached, shortID(b.End.Image))
+				hb.Summary += " → image " + shortID(b.End.Image)
 			}
 		}
 		for _, t := range b.Tags {
@@ -143,9 +152,12 @@ func RenderHTML(w io.Writer, m *Model, opts HTMLOptions) error {
 		o.Output = c.Output
 		p.Others = append(p.Others, o)
 	}
-	p.Summary = fmt.Sprintf("%d builds · %d steps ran · %d from the cache", len(m.Builds), ran, cached)
-	if len(m.Builds) == 1 {
-		p.Summary = strings.Replace(p.Summary, "1 builds", "1 build", 1)
+	p.Summary = fmt.Sprintf("%s · %s: %d ran, %d from the cache", plural(len(m.Builds), "build"), plural(steps, "step"), ran, cached)
+	if failed > 0 {
+		p.Summary += fmt.Sprintf(", %d failed", failed)
+	}
+	if opts.Projector {
+		return projectorTemplate.Execute(w, p)
 	}
 	return htmlTemplate.Execute(w, p)
 }
@@ -202,9 +214,10 @@ func htmlStepOf(b *BuildModel, s *StepModel, total time.Duration) htmlStep {
 	if hs.Left+hs.Width > 100 {
 		hs.Left = math.Max(0, 100-hs.Width)
 	}
+	hs.Diagram = stepDiagram(b, s)
 	switch {
 	case s.Failed():
-		hs.Class, hs.Decision = "fail", "failed"
+		hs.Class, hs.Decision, hs.Failed = "fail", "failed", true
 		hs.Explanation = s.End.Error
 	case s.Info.Instruction == "FROM":
 		hs.Class, hs.Decision = "base", "base image"
@@ -248,7 +261,7 @@ func htmlLayerOf(b *BuildModel, row LayerRow) htmlLayer {
 		hl.Height = 20
 	case row.Bytes > 0:
 		hl.Class = "layer"
-		hl.Size = humanSize(row.Bytes)
+		hl.Size = layerSize(row.Uncompressed, row.Bytes)
 		hl.Height = 34 + int(math.Min(120, 12*math.Log10(float64(row.Bytes)+1)))
 	default:
 		hl.Class = "layer"
@@ -322,8 +335,9 @@ footer { margin-top: 48px; color: #6b7178; font-size: 16px; }
 <p class="legend"><span><i class="chip c-base"></i>base image (FROM)</span><span><i class="chip c-hit"></i>cache hit: reused, nothing ran</span><span><i class="chip c-miss"></i>ran: cache miss</span><span><i class="chip c-fail"></i>failed</span> <button type="button" id="toggle">Show every file</button></p>
 </header>
 {{range .Builds}}{{$b := .}}
-<section class="build" id="build-{{.Index}}" data-build="{{.Index}}">
+<section class="build" id="build-{{.Index}}" data-build="{{.Index}}" data-steps="{{.Counts.Steps}}" data-ran="{{.Counts.Ran}}" data-cached="{{.Counts.Cached}}" data-failed="{{.Counts.Failed}}" data-layers="{{.Counts.Layers}}" data-empty-layers="{{.Counts.EmptyLayers}}">
 <h2>Build {{.Index}} <span class="sub mono">{{.ID}}</span></h2>
+{{if .Failed}}<pre class="out error">{{.Error}}</pre>{{end}}
 <p>{{.Summary}}{{if .Duration}} · {{.Duration}}{{end}}{{if .Context}} · {{.Context}}{{end}}{{range .Tags}} · tagged <code>{{.}}</code>{{end}}</p>
 <h3>Steps on a timeline</h3>
 <ol class="timeline">
@@ -347,7 +361,7 @@ footer { margin-top: 48px; color: #6b7178; font-size: 16px; }
 <table class="cache">
 <thead><tr><th>Step</th><th>Decision</th><th>Why</th><th>Cache key (parent + instruction)</th></tr></thead>
 <tbody>
-{{range .Steps}}<tr class="{{.Class}}" data-step="{{.N}}"><td><b>{{.N}}</b></td><td><span class="badge {{.Class}}">{{.Decision}}</span>{{if .Reason}}<br><code>{{.Reason}}</code>{{end}}</td><td>{{.Explanation}}{{if .Previous}}<br><span class="sub">built on this parent before: <code>{{.Previous}}</code></span>{{end}}{{if .Container}}<br><span class="sub">intermediate container <code>{{.Container}}</code></span>{{end}}{{if .Output}}<details><summary>output ({{len .Output}} lines)</summary><pre class="out">{{range .Output}}{{.}}
+{{range .Steps}}<tr class="{{.Class}}" data-step="{{.N}}"><td><b>{{.N}}</b></td><td><span class="badge {{.Class}}">{{.Decision}}</span>{{if .Reason}}<br><code>{{.Reason}}</code>{{end}}</td><td>{{.Explanation}}{{if .Previous}}<br><span class="sub">built on this parent before: <code>{{.Previous}}</code></span>{{end}}{{if .Container}}<br><span class="sub">intermediate container <code>{{.Container}}</code></span>{{end}}{{if .Output}}<details{{if .Failed}} open{{end}}><summary>output ({{len .Output}} lines)</summary><pre class="out">{{range .Output}}{{.}}
 {{end}}</pre></details>{{end}}</td><td class="key mono">{{if .Key}}parent {{.Parent}} + {{.Key}}{{else}}{{.Image}}{{end}}</td></tr>
 {{end}}</tbody>
 </table>
@@ -362,7 +376,7 @@ footer { margin-top: 48px; color: #6b7178; font-size: 16px; }
   var open = false;
   document.getElementById('toggle').addEventListener('click', function () {
     open = !open;
-    document.querySelectorAll('details').forEach(function (d) { d.open = open; });
+    document.querySelectorAll('details:not(.keep)').forEach(function (d) { d.open = open; });
     this.textContent = open ? 'Hide the extra files' : 'Show every file';
   });
   document.querySelectorAll('.timeline li').forEach(function (li) {
