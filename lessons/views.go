@@ -314,7 +314,7 @@ type LayerRow struct {
 	Bytes   int64 // compressed layer size (0: no layer)
 	// Uncompressed is the layer's size as a tar, what it takes unpacked.
 	Uncompressed int64
-	Empty   bool  // the step added no layer
+	Empty        bool // the step added no layer
 	// MadeBy is where the layer was made when the step came from the cache.
 	MadeBy *StepModel
 }
