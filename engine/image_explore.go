@@ -45,9 +45,9 @@ type ExploredLayer struct {
 type ExploredFile struct {
 	Path string
 	// Kind is A (added), C (changed: the path existed below) or D (deleted).
-	Kind  layer.ChangeKind
-	Dir   bool
-	Size  int64 // content bytes of a regular file
+	Kind layer.ChangeKind
+	Dir  bool
+	Size int64 // content bytes of a regular file
 	// Hidden says a later layer overwrites or removes this file.
 	Hidden bool
 }
