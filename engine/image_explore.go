@@ -48,6 +48,10 @@ type ExploredFile struct {
 	Kind layer.ChangeKind
 	Dir  bool
 	Size int64 // content bytes of a regular file
+	// Link is a symlink's target, or with HardLink the path (absolute) a
+	// hard link shares its content with.
+	Link     string
+	HardLink bool
 	// Hidden says a later layer overwrites or removes this file.
 	Hidden bool
 }
@@ -145,8 +149,13 @@ func (e *Engine) exploreLayer(ctx context.Context, out *ExploredImage, i int, to
 			continue
 		}
 		file := ExploredFile{Path: p, Kind: layer.ChangeAdd, Dir: hdr.Typeflag == tar.TypeDir}
-		if hdr.Typeflag == tar.TypeReg {
+		switch hdr.Typeflag {
+		case tar.TypeReg:
 			file.Size = hdr.Size
+		case tar.TypeSymlink:
+			file.Link = hdr.Linkname
+		case tar.TypeLink:
+			file.Link, file.HardLink = "/"+strings.TrimPrefix(path.Clean("/"+hdr.Linkname), "/"), true
 		}
 		if old, ok := top[p]; ok {
 			file.Kind = layer.ChangeModify

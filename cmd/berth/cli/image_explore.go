@@ -90,15 +90,12 @@ func exploreLayerLine(x *engine.ExploredImage, l engine.ExploredLayer) string {
 // exploreFileLine is one file: mark, size, path ("/" after a directory),
 // and why it is wasted.
 func exploreFileLine(f engine.ExploredFile) string {
-	size := ""
-	if !f.Dir && f.Kind != layer.ChangeDelete {
-		size = humanSize(f.Size)
-	}
 	p := f.Path
 	if f.Dir {
 		p += "/"
 	}
-	line := fmt.Sprintf("%s %8s  %s", f.Kind, size, p)
+	p += linkNote(f)
+	line := fmt.Sprintf("%s %8s  %s", f.Kind, fileSize(f), p)
 	if f.Hidden {
 		line += "  (wasted: a later layer overwrites or removes it)"
 	}
@@ -128,6 +125,27 @@ func renderExplorePlain(w io.Writer, x *engine.ExploredImage, name string) {
 	fmt.Fprintf(w, "Wasted space: %s in %s that a later layer overwrites or removes\n", humanSize(x.Wasted), pluralWord(n, "file"))
 }
 
+// fileSize is a regular file's size; blank for directories, links and
+// deletions, which carry no content.
+func fileSize(f engine.ExploredFile) string {
+	if f.Dir || f.Link != "" || f.Kind == layer.ChangeDelete {
+		return ""
+	}
+	return humanSize(f.Size)
+}
+
+// linkNote says where a link points: "-> target" for a symlink, "link to
+// /path" for a hard link (same content, no space of its own).
+func linkNote(f engine.ExploredFile) string {
+	switch {
+	case f.Link == "":
+		return ""
+	case f.HardLink:
+		return " link to " + f.Link
+	}
+	return " -> " + f.Link
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"
@@ -149,5 +167,6 @@ func treeLabel(f engine.ExploredFile) string {
 	if f.Dir {
 		name += "/"
 	}
+	name += linkNote(f)
 	return strings.Repeat("  ", depth) + name
 }

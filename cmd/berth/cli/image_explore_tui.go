@@ -146,11 +146,7 @@ func (m *exploreModel) View() string {
 
 // fileLine colors one file of the tree by its mark.
 func (m *exploreModel) fileLine(f engine.ExploredFile, width int) string {
-	size := ""
-	if !f.Dir && f.Kind != layer.ChangeDelete {
-		size = humanSize(f.Size)
-	}
-	text := clipTo(fmt.Sprintf("%s %8s  %s", f.Kind, size, treeLabel(f)), width-9)
+	text := clipTo(fmt.Sprintf("%s %8s  %s", f.Kind, fileSize(f), treeLabel(f)), width-9)
 	style := exploreAdded
 	switch f.Kind {
 	case layer.ChangeModify:
