@@ -47,6 +47,8 @@ func Params(t *testing.T, dir string) testscript.Params {
 			"sharedprefix": sharedPrefixCmd,
 			"prefix":       prefixCmd,
 			"fileenv":      fileEnvCmd,
+			"tmuxstart":    tmuxStartCmd,
+			"tmuxwait":     tmuxWaitCmd,
 		},
 	}
 }
@@ -145,6 +147,9 @@ func condition(cond string) (bool, error) {
 		ok = err == nil
 	case "registry":
 		_, err := exec.LookPath("docker-registry")
+		ok = err == nil
+	case "tmux":
+		_, err := exec.LookPath("tmux")
 		ok = err == nil
 	case "ci":
 		return testenv.InCI(), nil

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -17,7 +18,9 @@ func exploreInteractive(ctx context.Context, x *engine.ExploredImage, opts *expl
 	m := &exploreModel{x: x, title: exploreTitle(x, opts.image), width: 100, height: 30}
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithAltScreen(), tea.WithInput(opts.in), tea.WithOutput(opts.out))
 	_, err := p.Run()
-	if err != nil && ctx.Err() == nil && err != tea.ErrProgramKilled {
+	// SIGINT and SIGTERM end the program (bubbletea handles both): that is
+	// a normal way out, like q.
+	if err != nil && ctx.Err() == nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, tea.ErrInterrupted) {
 		return fmt.Errorf("image explore: %w", err)
 	}
 	return nil
@@ -112,22 +115,24 @@ func (m *exploreModel) View() string {
 	rightW := max(30, m.width-leftW-4)
 	var left []string
 	for i, l := range m.x.Layers {
-		line := clipTo(exploreLayerLine(m.x, l), leftW-4)
+		// The marker shows the selection without color (NO_COLOR, a
+		// monochrome projector); reverse video adds to it.
+		line := clipTo("  "+exploreLayerLine(m.x, l), leftW-2)
 		if i == m.layer {
-			line = exploreSel.Render(line)
+			line = exploreSel.Render(clipTo("▸ "+exploreLayerLine(m.x, l), leftW-2))
 		}
 		left = append(left, line)
 	}
 	sel := m.x.Layers[m.layer]
-	left = append(left, "", exploreHelp.Render(clipTo("created by:", leftW-4)))
-	for _, part := range wrapTo(orDash(sel.CreatedBy), leftW-4, 4) {
+	left = append(left, "", exploreHelp.Render(clipTo("created by:", leftW-2)))
+	for _, part := range wrapTo(orDash(sel.CreatedBy), leftW-2, 4) {
 		left = append(left, part)
 	}
 	right := []string{fmt.Sprintf("Files of layer %d/%d%s", sel.Index+1, len(m.x.Layers), map[bool]string{true: " (wasted only)"}[m.wastedOnly])}
 	files := m.shown()
 	end := min(len(files), m.top+m.fileRows())
 	for _, f := range files[m.top:end] {
-		right = append(right, m.fileLine(f, rightW-4))
+		right = append(right, m.fileLine(f, rightW-2))
 	}
 	if len(files) == 0 {
 		right = append(right, exploreHelp.Render("(no files)"))
