@@ -8,7 +8,7 @@ LDFLAGS   := -X github.com/berthkit/berth/engine.Version=$(VERSION)
 PREFIX    ?= /usr/local
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages the tests need; installed when missing.
-TEST_DEBS := busybox-static skopeo umoci docker-registry chromium iproute2
+TEST_DEBS := busybox-static skopeo umoci docker-registry chromium iproute2 tmux
 # The demo needs only the offline base image.
 DEMO_DEBS := busybox-static
 
