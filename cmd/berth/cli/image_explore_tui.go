@@ -125,9 +125,7 @@ func (m *exploreModel) View() string {
 	}
 	sel := m.x.Layers[m.layer]
 	left = append(left, "", exploreHelp.Render(clipTo("created by:", leftW-2)))
-	for _, part := range wrapTo(orDash(sel.CreatedBy), leftW-2, 4) {
-		left = append(left, part)
-	}
+	left = append(left, wrapTo(orDash(sel.CreatedBy), leftW-2, 4)...)
 	right := []string{fmt.Sprintf("Files of layer %d/%d%s", sel.Index+1, len(m.x.Layers), map[bool]string{true: " (wasted only)"}[m.wastedOnly])}
 	files := m.shown()
 	end := min(len(files), m.top+m.fileRows())
