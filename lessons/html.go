@@ -60,6 +60,7 @@ type htmlStep struct {
 	Duration    string
 	Container   string
 	Output      []string
+	OutputLines string // "1 line", "3 lines"
 	Previous    string
 	Failed      bool
 	Diagram     []htmlBox
@@ -239,6 +240,7 @@ func htmlStepOf(b *BuildModel, s *StepModel, total time.Duration) htmlStep {
 			hs.Output = append(hs.Output, strings.TrimRight(line, "\n"))
 		}
 	}
+	hs.OutputLines = plural(len(hs.Output), "line")
 	return hs
 }
 
@@ -326,6 +328,11 @@ td.key { font-size: 16px; color: #33373d; overflow-wrap: anywhere; }
 pre.out { background: #15171a; color: #e9ecef; padding: 8px 12px; border-radius: 6px; font-size: 16px; overflow-x: auto; margin: 6px 0 0; }
 button { font: inherit; padding: 4px 14px; border-radius: 8px; border: 2px solid var(--ink); background: var(--paper); cursor: pointer; }
 footer { margin-top: 48px; color: #6b7178; font-size: 16px; }
+.diagram { display: flex; flex-wrap: wrap; align-items: center; gap: 4px; margin: 8px 0 0; font-size: 16px; }
+.diagram .box { border: 2px solid var(--base); border-radius: 6px; padding: 2px 8px; background: var(--paper); }
+.diagram .box.container, .diagram .box.snapshot { border-color: var(--miss); } .diagram .box.snapshot { border-style: dashed; }
+.diagram .box.result { border-color: var(--hit); } .diagram .box.hit { border-color: var(--hit); border-style: dashed; } .diagram .box.fail { border-color: var(--fail); }
+.diagram .arrow { font-weight: 700; }
 </style>
 </head>
 <body>
@@ -361,7 +368,7 @@ footer { margin-top: 48px; color: #6b7178; font-size: 16px; }
 <table class="cache">
 <thead><tr><th>Step</th><th>Decision</th><th>Why</th><th>Cache key (parent + instruction)</th></tr></thead>
 <tbody>
-{{range .Steps}}<tr class="{{.Class}}" data-step="{{.N}}"><td><b>{{.N}}</b></td><td><span class="badge {{.Class}}">{{.Decision}}</span>{{if .Reason}}<br><code>{{.Reason}}</code>{{end}}</td><td>{{.Explanation}}{{if .Previous}}<br><span class="sub">built on this parent before: <code>{{.Previous}}</code></span>{{end}}{{if .Container}}<br><span class="sub">intermediate container <code>{{.Container}}</code></span>{{end}}{{if .Output}}<details{{if .Failed}} open{{end}}><summary>output ({{len .Output}} lines)</summary><pre class="out">{{range .Output}}{{.}}
+{{range .Steps}}<tr class="{{.Class}}" data-step="{{.N}}"><td><b>{{.N}}</b></td><td><span class="badge {{.Class}}">{{.Decision}}</span>{{if .Reason}}<br><code>{{.Reason}}</code>{{end}}</td><td>{{.Explanation}}{{if .Previous}}<br><span class="sub">built on this parent before: <code>{{.Previous}}</code></span>{{end}}{{if .Container}}<br><span class="sub">intermediate container <code>{{.Container}}</code></span>{{end}}<div class="diagram" data-step="{{.N}}">{{range $i, $x := .Diagram}}{{if $i}}<span class="arrow">→</span>{{end}}<span class="box {{.Kind}}"><b>{{.Title}}</b>{{if .ID}} <code>{{.ID}}</code>{{end}}{{if .Note}}<br><small>{{.Note}}</small>{{end}}</span>{{end}}</div>{{if .Output}}<details{{if .Failed}} open{{end}}><summary>output ({{.OutputLines}})</summary><pre class="out">{{range .Output}}{{.}}
 {{end}}</pre></details>{{end}}</td><td class="key mono">{{if .Key}}parent {{.Parent}} + {{.Key}}{{else}}{{.Image}}{{end}}</td></tr>
 {{end}}</tbody>
 </table>

@@ -63,7 +63,18 @@ func TestHTMLCountsMatchEvents(t *testing.T) {
 			}
 		}
 	}
-	page, _ := renderRecording(t, "build-process")
+	page, bp := renderRecording(t, "build-process")
+	// every step has the notes' picture, with the trace's IDs
+	if n := strings.Count(page, `<div class="diagram" data-step=`); n != len(bp.Builds[0].Steps) {
+		t.Errorf("%d step diagrams, want %d", n, len(bp.Builds[0].Steps))
+	}
+	run := bp.Builds[0].Step(2)
+	if !strings.Contains(page, `<span class="box container"><b>temporary container</b> <code>`+shortID(run.Containers[0].ID())+`</code>`) {
+		t.Error("the diagram lacks step 2's temporary container")
+	}
+	if !strings.Contains(page, "output (1 line)") {
+		t.Error("one line of output is not '1 line'")
+	}
 	if !strings.Contains(page, "3 steps: 1 base, 2 ran, 0 from the cache; 1 layer committed, 1 empty (configuration only)") {
 		t.Error("build-process: wrong counts line")
 	}
