@@ -151,11 +151,27 @@ func TestProjectorInChromium(t *testing.T) {
 	if err := os.WriteFile(keys, []byte(strings.Replace(page, "</body>", press, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	var cmp bytes.Buffer
+	if err := RenderCompareHTML(&cmp, buildOnly(m, 0), buildOnly(m, 1), CompareOptions{FirstSource: "first.jsonl", SecondSource: "second.jsonl"}); err != nil {
+		t.Fatal(err)
+	}
+	cmpFile := filepath.Join(dir, "cmp.html")
+	if err := os.WriteFile(cmpFile, cmp.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	shot := filepath.Join(dir, "slide-2.png")
+	waitCmp := startChromium(t, bin, "--dump-dom", "file://"+cmpFile)
 	waitKeys := startChromium(t, bin, "--dump-dom", "file://"+keys)
 	waitShot := startChromium(t, bin, "--hide-scrollbars", "--window-size=1600,1000", "--screenshot="+shot, "file://"+file+"#slide-2")
 	dom := string(waitKeys())
 	waitShot()
+	cmpDOM := string(waitCmp())
+	if !regexp.MustCompile(`<tr class="row differs" data-step="2" data-first="miss" data-second="hit"`).MatchString(cmpDOM) {
+		t.Error("the comparison's DOM does not show step 2 ran first and came from the cache second")
+	}
+	if n := strings.Count(cmpDOM, `<tr class="row`); n != 4 {
+		t.Errorf("the comparison has %d rows, want 4", n)
+	}
 	if !strings.Contains(dom, `<body data-current="1">`) {
 		t.Errorf("after →, →, ← the page is not on slide 1: %s", regexp.MustCompile(`<body[^>]*>`).FindString(dom))
 	}
