@@ -51,7 +51,11 @@ func (r *runner) quiz(ctx context.Context, b Block, args []string) func() {
 	if !ok {
 		return nil
 	}
-	plan, err := IndexTrace(r.narr.model).Plan([]byte(content))
+	ix := IndexTrace(r.narr.model)
+	if r.opts.Mode == Live {
+		ix.Source = "this lesson's builds"
+	}
+	plan, err := ix.Plan([]byte(content))
 	if err != nil {
 		return nil
 	}
