@@ -14,6 +14,8 @@ import (
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/storage"
 )
 
 // createOptions turns Docker's create request into the engine's options.
@@ -27,6 +29,11 @@ func createOptions(name string, req *container.CreateRequest) (engine.ContainerC
 	if err := refuseUnsupported(req); err != nil {
 		return opts, nil, err
 	}
+	hcfg, err := healthFromRequest(cfg.Healthcheck)
+	if err != nil {
+		return opts, nil, err
+	}
+	opts.Healthcheck = hcfg
 	if cfg.Entrypoint != nil {
 		opts.Entrypoint = cfg.Entrypoint
 		if len(cfg.Entrypoint) == 1 && cfg.Entrypoint[0] == "" {
@@ -179,6 +186,7 @@ func (s *Server) containerStop(w *responseWriter, r *request) error {
 	if err := s.eng.StopContainer(r.Context(), c.ID, timeout); err != nil {
 		return err
 	}
+	s.emitContainer(events.ActionStop, c.ID, nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -230,6 +238,7 @@ func (s *Server) containerKill(w *responseWriter, r *request) error {
 	if err := s.eng.KillContainer(r.Context(), c.ID, sig); err != nil {
 		return err
 	}
+	s.emitContainer(events.ActionKill, c.ID, map[string]string{"signal": killSignal(sig)})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -352,10 +361,13 @@ func (s *Server) containerLogs(w *responseWriter, r *request) error {
 		}
 	}
 	opts := engine.LogsOptions{Follow: boolValue(r, "follow", false), Tail: tail, Timestamps: boolValue(r, "timestamps", false)}
-	// A container without a log says so before the stream starts.
-	if err := s.eng.ContainerLogs(r.Context(), c.ID, engine.LogsOptions{Tail: 0}, discard{}, discard{}); err != nil {
+	// The log is open before the answer starts: a client that removes the
+	// container once it has the headers (docker-py's run) still reads all.
+	logs, err := s.eng.OpenLogs(c.ID, opts)
+	if err != nil {
 		return err
 	}
+	defer logs.Close()
 	w.Header().Set("Content-Type", streamMediaType(c.Config.Tty))
 	w.WriteHeader(http.StatusOK)
 	w.Flush()
@@ -367,7 +379,7 @@ func (s *Server) containerLogs(w *responseWriter, r *request) error {
 	if !stderr {
 		errOut = discard{}
 	}
-	return s.eng.ContainerLogs(r.Context(), c.ID, opts, out, errOut)
+	return logs.Copy(r.Context(), out, errOut)
 }
 
 func streamMediaType(tty bool) string {
@@ -395,6 +407,13 @@ func dockerTime(t time.Time) string {
 		return "0001-01-01T00:00:00Z"
 	}
 	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// ContainerInspect is Docker's view of a container record: the answer to
+// GET /containers/{id}/json, which `berth inspect` prints too, so the CLI
+// and the daemon show one shape.
+func ContainerInspect(eng *engine.Engine, c *store.Container) container.InspectResponse {
+	return (&Server{eng: eng}).inspect(c)
 }
 
 // inspect is Docker's view of a container record.
@@ -433,6 +452,7 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 		LogPath:        s.eng.Store.ContainerLogPath(c.ID),
 		Name:           "/" + c.Name,
 		Driver:         "overlay2",
+		GraphDriver:    &storage.DriverData{Name: "overlay2", Data: s.eng.ContainerGraphDriver(c)},
 		Platform:       "linux",
 		HostConfig: &container.HostConfig{
 			NetworkMode: container.NetworkMode(c.Host.NetworkMode), Privileged: c.Host.Privileged,
@@ -724,7 +744,7 @@ func (s *Server) commit(w *responseWriter, r *request) error {
 		ref += ":" + q.Get("tag")
 	}
 	img, err := s.eng.Commit(r.Context(), name, engine.CommitOptions{
-		Author: q.Get("author"), Message: q.Get("comment"), Changes: q["changes"],
+		Author: q.Get("author"), Message: q.Get("comment"), Changes: append(configChanges(&cfg), q["changes"]...),
 		Pause: boolValue(r, "pause", true), Ref: ref,
 	})
 	if err != nil {

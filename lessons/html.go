@@ -76,6 +76,8 @@ type htmlLayer struct {
 	Height  int    // px, grows with the layer's size
 	Paths   []string
 	More    []string
+	// Unlisted: the trace caps its list of paths, so more changed than it lists.
+	Unlisted bool
 }
 
 type htmlOther struct {
@@ -279,6 +281,7 @@ func htmlLayerOf(b *BuildModel, row LayerRow) htmlLayer {
 			hl.More = append(hl.More, p)
 		}
 	}
+	hl.Unlisted = row.Truncated
 	return hl
 }
 
@@ -361,7 +364,7 @@ footer { margin-top: 48px; color: #6b7178; font-size: 16px; }
 <div class="head"><span><b>Step {{.N}}</b> · <code>{{.Label}}</code></span><span class="size">{{.Size}}</span></div>
 <div class="sub">{{.Summary}}</div>
 {{if .Paths}}<ul class="paths mono">{{range .Paths}}<li>{{.}}</li>{{end}}</ul>{{end}}
-{{if .More}}<details class="more"><summary>{{len .More}} more paths</summary><ul class="paths mono">{{range .More}}<li>{{.}}</li>{{end}}</ul></details>{{end}}
+{{if .More}}<details class="more"><summary>{{len .More}} more paths{{if .Unlisted}}, then more the trace does not list{{end}}</summary><ul class="paths mono">{{range .More}}<li>{{.}}</li>{{end}}</ul></details>{{else if .Unlisted}}<p class="more">and more paths the trace does not list</p>{{end}}
 </div>
 {{end}}</div>
 <h3>Cache decisions</h3>

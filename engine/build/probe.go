@@ -172,10 +172,7 @@ func (b *Builder) image(id digest.Digest) (*store.Image, error) {
 	if img, ok := b.images[id]; ok {
 		return img, nil
 	}
-	img, err := b.store.Image(id.String())
-	if err != nil {
-		return nil, err
-	}
-	b.images[id] = img
-	return img, nil
+	// Not added to b.images: a cached chain of N steps would keep N configs
+	// of up to N entries each.
+	return b.store.Image(id.String())
 }

@@ -38,6 +38,8 @@ func newImageCmd(g *globalOptions) *cobra.Command {
 		newImportCmd(g),
 		newImageSaveCmd(g),
 		newImageLoadCmd(g),
+		// Docker's management names for the top-level verbs.
+		newPullCmd(g), newPushCmd(g), newBuildCmd(g),
 	)
 	return cmd
 }
