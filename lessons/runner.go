@@ -72,6 +72,9 @@ type Options struct {
 	Pause func(ctx context.Context)
 	// Position is "3/9" when running a series, shown in the banner.
 	Position string
+	// Quiz, when set, asks before each rebuild which steps will come from
+	// the cache and checks the answer (quiz.go).
+	Quiz Asker
 }
 
 // Report is what a lesson found.
@@ -398,6 +401,9 @@ func (r *runner) engineAction(ctx context.Context, b Block, index int, notes []B
 		r.printf("%s\n", r.st.paint(r.st.dim, "  (the lesson stops it after "+stopAfter+", as Ctrl-C would: SIGTERM, then SIGKILL 5s later)"))
 	}
 	r.pause(ctx)
+	if after := r.quiz(ctx, b, args); after != nil {
+		defer after()
+	}
 	r.narr.setAnnotations(notes)
 	defer func() {
 		for _, u := range r.narr.unmatched() {

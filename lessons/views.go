@@ -315,7 +315,9 @@ type LayerRow struct {
 	// changed, so the rest cannot be counted from Paths.
 	Truncated bool
 	Bytes     int64 // compressed layer size (0: no layer)
-	Empty     bool  // the step added no layer
+	// Uncompressed is the layer's size as a tar, what it takes unpacked.
+	Uncompressed int64
+	Empty        bool // the step added no layer
 	// MadeBy is where the layer was made when the step came from the cache.
 	MadeBy *StepModel
 }
@@ -351,8 +353,8 @@ func LayerStack(m *Model, b *BuildModel) []LayerRow {
 			row.Empty = true
 			row.Summary = "no layer: only the image's configuration changed"
 		default:
-			row.Bytes = src.Layer.Size
-			row.Summary = fmt.Sprintf("+1 layer, %s", humanSize(src.Layer.Size))
+			row.Bytes, row.Uncompressed = src.Layer.Size, src.Layer.UncompressedSize
+			row.Summary = "+1 layer, " + layerSize(src.Layer.UncompressedSize, src.Layer.Size)
 			if src.Snapshot != nil {
 				row.Summary += fmt.Sprintf(" (%d added, %d changed, %d deleted)", src.Snapshot.Added, src.Snapshot.Changed, src.Snapshot.Deleted)
 				row.Paths = orderPaths(src.Snapshot.Paths)

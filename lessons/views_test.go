@@ -98,7 +98,7 @@ func TestLayerStack(t *testing.T) {
 	RenderLayers(&out, m, Style{})
 	// The trace lists the first paths only; "and N more" counts them all.
 	if !strings.Contains(out.String(), "A /etc/init.d/redis-server") || !strings.Contains(out.String(), "A /etc/alternatives/cc") ||
-		!regexp.MustCompile(`\+1 layer, \S+ \((\d+) added, (\d+) changed, 0 deleted\)`).MatchString(out.String()) {
+		!regexp.MustCompile(`\+1 layer, \S+, \S+ compressed \((\d+) added, (\d+) changed, 0 deleted\)`).MatchString(out.String()) {
 		t.Errorf("layers view:\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), "… and 194 more listed, then more the trace does not list") || !strings.Contains(out.String(), "… and 161 more\n") {

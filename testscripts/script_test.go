@@ -39,13 +39,18 @@ func Params(t *testing.T, dir string) testscript.Params {
 		Condition:           condition,
 		// Custom commands; each lives in its own *_cmd_test.go file.
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"registry": registryCmd,
-			"killload": killLoadCmd,
-			"tmpempty": tmpEmptyCmd,
-			"imageid":  imageIDCmd,
-			"tmpstore": tmpStoreCmd,
-			"crashat":  crashAtCmd,
-			"hostile":  hostileCmd,
+			"registry":     registryCmd,
+			"killload":     killLoadCmd,
+			"tmpempty":     tmpEmptyCmd,
+			"imageid":      imageIDCmd,
+			"tmpstore":     tmpStoreCmd,
+			"crashat":      crashAtCmd,
+			"hostile":      hostileCmd,
+			"sharedprefix": sharedPrefixCmd,
+			"prefix":       prefixCmd,
+			"fileenv":      fileEnvCmd,
+			"tmuxstart":    tmuxStartCmd,
+			"tmuxwait":     tmuxWaitCmd,
 		},
 	}
 }
@@ -152,6 +157,9 @@ func condition(cond string) (bool, error) {
 		ok = err == nil
 	case "registry":
 		_, err := exec.LookPath("docker-registry")
+		ok = err == nil
+	case "tmux":
+		_, err := exec.LookPath("tmux")
 		ok = err == nil
 	case "mirror":
 		// Scenarios that download from the Debian mirror (mmdebstrap,

@@ -114,6 +114,11 @@ type Options struct {
 	Pull bool
 	// EngineName names the producer in the trace ("berth 0.1.0").
 	EngineName string
+	// Exclude lists files left out of the context as if .dockerignore named
+	// them: absolute or relative to the working directory. The CLI puts its
+	// --trace and --iidfile here, so a build that writes its trace inside
+	// the context does not bust its own cache on the next run.
+	Exclude []string
 }
 
 // StepResult is what one step did.
@@ -324,7 +329,7 @@ func (b *Builder) dockerfileName() string {
 // load reads the context and parses the Dockerfile.
 func (b *Builder) load() error {
 	var err error
-	b.ctxt, err = LoadContext(b.opts.ContextDir, b.dockerfileName())
+	b.ctxt, err = LoadContext(b.opts.ContextDir, b.dockerfileName(), b.opts.Exclude...)
 	if err != nil {
 		return err
 	}

@@ -229,7 +229,7 @@ func (b *Builder) from(ctx context.Context, s *stageState, ins *dockerfile.Instr
 		case b.opts.Explain && missing:
 			s.pending = base
 			res.WouldRun = true
-			res.Explanation = fmt.Sprintf("%s is not in the store; it would be pulled", base)
+			res.Explanation = fmt.Sprintf("%s is not in the store; it would be pulled — the steps after it cannot be judged from the cache until it is", base)
 			return nil
 		case b.opts.Explain:
 			// The plan assumes the registry still has the stored image.

@@ -337,7 +337,7 @@ func (s *Store) Container(idOrName string) (*Container, error) {
 	case 0:
 		return nil, &notFoundError{msg: "No such container: " + idOrName}
 	default:
-		return nil, fmt.Errorf("multiple containers match %q, give more characters: %w", idOrName, ErrAmbiguous)
+		return nil, ambiguousError(idOrName)
 	}
 }
 

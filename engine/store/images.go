@@ -537,7 +537,7 @@ func FindImage(images []*Image, nameOrID string) (*Image, error) {
 		case len(found) == 1:
 			return found[0], nil
 		case len(found) > 1:
-			return nil, fmt.Errorf("image ID %q is ambiguous, give more characters: %w", nameOrID, ErrAmbiguous)
+			return nil, ambiguousError(hexPart)
 		}
 		return nil, nil
 	}

@@ -457,3 +457,13 @@ func (s *Store) DeleteBlob(d digest.Digest) error {
 	}
 	return err
 }
+
+// ambiguousError is Docker's error for an ID prefix that names more than
+// one image or container; it wraps ErrAmbiguous (an API 400).
+type ambiguousError string
+
+func (e ambiguousError) Error() string {
+	return "Multiple IDs found with provided prefix: " + string(e)
+}
+
+func (e ambiguousError) Is(target error) bool { return target == ErrAmbiguous }

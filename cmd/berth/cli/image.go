@@ -34,6 +34,7 @@ func newImageCmd(g *globalOptions) *cobra.Command {
 		newImagePruneCmd(g),
 		newImageValidateCmd(g),
 		newImageDiffCmd(g),
+		newImageExploreCmd(g),
 		newImportCmd(g),
 		newImageSaveCmd(g),
 		newImageLoadCmd(g),

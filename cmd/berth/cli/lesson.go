@@ -30,6 +30,7 @@ type lessonOptions struct {
 	keep      bool
 	recording string
 	workdir   string
+	quiz      bool
 
 	stdin       io.Reader
 	out, errOut io.Writer
@@ -111,6 +112,7 @@ to the recording to show which steps of your Dockerfile would be cached.`,
 	f.StringVar(&opts.whatIf, "what-if", "", "run nothing: say which steps of this Dockerfile the recorded cache would serve")
 	f.StringVar(&opts.record, "record", "", "write the live lesson's trace to DIR/NAME.jsonl (what make lessons-record does)")
 	f.BoolVar(&opts.keep, "keep", false, "keep the live lesson's berth root and workspace afterwards")
+	f.BoolVar(&opts.quiz, "quiz", false, "before each rebuild, guess which steps will come from the cache (typed as step numbers)")
 	f.StringVar(&opts.recording, "recording", "", "replay this trace file instead of the recording shipped with berth")
 	f.StringVar(&opts.workdir, "workdir", "", "make the live lesson's temporary directory here (default $TMPDIR)")
 
@@ -215,6 +217,9 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ro := lessons.Options{Out: opts.out, Style: style, Pause: pauser(opts, cancel), Position: position}
+	if opts.quiz {
+		ro.Quiz = quizAsker(opts)
+	}
 
 	mode, why := lessons.Live, ""
 	if opts.replay || opts.recording != "" {
