@@ -39,13 +39,14 @@ func Params(t *testing.T, dir string) testscript.Params {
 		Condition:           condition,
 		// Custom commands; each lives in its own *_cmd_test.go file.
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"registry": registryCmd,
-			"killload": killLoadCmd,
-			"tmpempty": tmpEmptyCmd,
-			"imageid":  imageIDCmd,
-			"tmpstore": tmpStoreCmd,
-			"crashat":  crashAtCmd,
-			"hostile":  hostileCmd,
+			"registry":  registryCmd,
+			"killload":  killLoadCmd,
+			"tmpempty":  tmpEmptyCmd,
+			"imageid":   imageIDCmd,
+			"tmpstore":  tmpStoreCmd,
+			"crashat":   crashAtCmd,
+			"hostile":   hostileCmd,
+			"pushindex": pushIndexCmd,
 		},
 	}
 }
