@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/engine/store/storetest"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -101,7 +102,12 @@ func TestServeStoresPushedIndex(t *testing.T) {
 
 			// A registry started on a store that already holds the index
 			// serves it.
-			again := NewHandler(ss.s, ServeOptions{})
+			reopened, err := store.Open(ss.s.Root())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer reopened.Close()
+			again := NewHandler(reopened, ServeOptions{})
 			defer again.Close()
 			ss.srv.Config.Handler = again
 			checkServedIndex(t, ss, idx, children)

@@ -128,3 +128,25 @@ func TestPutIndexRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A damaged indexes.json stops the garbage collector (it could free what an
+// index needs) with a message that says what to do; images are unaffected.
+func TestCorruptIndexesStopsGC(t *testing.T) {
+	s := openStore(t)
+	a := putImage(t, s, time.Unix(1, 0), "", makeLayer(t, map[string]string{"a": "1"}))
+	if err := os.WriteFile(s.Root()+"/indexes.json", []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GC(); err == nil || !strings.Contains(err.Error(), "indexes.json") || !strings.Contains(err.Error(), "remove it") {
+		t.Fatalf("GC over a corrupt indexes.json: %v", err)
+	}
+	if !s.HasBlob(a.Manifest.Layers[0].Digest) {
+		t.Fatal("blob removed")
+	}
+	if images, err := s.Images(); err != nil || len(images) != 1 {
+		t.Fatalf("images: %v %v", images, err)
+	}
+	if err := store.ValidateLayout(s); err == nil || !strings.Contains(err.Error(), "indexes.json") {
+		t.Fatalf("validate: %v", err)
+	}
+}
