@@ -391,6 +391,10 @@ func (e *Engine) RemoveImage(ctx context.Context, name string, opts RemoveImageO
 	}
 	img, err := store.FindImage(f.images, name)
 	if err != nil {
+		// A multi-platform index pushed to `registry serve` goes by name.
+		if records, ok, ierr := e.removeIndex(name); ok || ierr != nil {
+			return records, ierr
+		}
 		return nil, err
 	}
 	var records []RemoveRecord

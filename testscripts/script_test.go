@@ -51,6 +51,7 @@ func Params(t *testing.T, dir string) testscript.Params {
 			"fileenv":      fileEnvCmd,
 			"tmuxstart":    tmuxStartCmd,
 			"tmuxwait":     tmuxWaitCmd,
+			"pushindex":    pushIndexCmd,
 		},
 	}
 }

@@ -274,6 +274,10 @@ func (h *Handler) manifest(w http.ResponseWriter, r *http.Request, repo, ref str
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		img, err := h.resolve(repo, ref)
+		var re *regError
+		if errors.As(err, &re) && re.status == http.StatusNotFound {
+			return h.serveIndexManifest(w, r, repo, ref, err)
+		}
 		if err != nil {
 			return err
 		}
@@ -308,8 +312,8 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo, ref 
 	}
 	d := digest.FromBytes(data)
 	mediaType := ManifestMediaType(r.Header.Get("Content-Type"), data)
-	if mediaType == ocispec.MediaTypeImageIndex || mediaType == store.MediaTypeDockerManifestList {
-		return &regError{http.StatusBadRequest, "UNSUPPORTED", "berth registry serve keeps single-platform images: push one platform's manifest, not an index"}
+	if store.IsIndexType(mediaType) {
+		return h.putIndex(w, data, d, mediaType, repo, ref)
 	}
 	if mediaType != ocispec.MediaTypeImageManifest && mediaType != store.MediaTypeDockerManifest {
 		return &regError{http.StatusBadRequest, "MANIFEST_INVALID", fmt.Sprintf("unsupported manifest media type %q", mediaType)}
@@ -338,6 +342,10 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo, ref 
 	}
 	if _, err := h.s.ImportManifest(data, store.ImportOptions{MediaType: mediaType, Ref: name, LayerSizes: sizes}); err != nil {
 		return &regError{http.StatusBadRequest, "MANIFEST_INVALID", err.Error()}
+	}
+	// The tag moves from a multi-platform index that had it.
+	if _, _, err := h.s.DropIndexName(name); err != nil {
+		return err
 	}
 	w.Header().Set("Docker-Content-Digest", d.String())
 	w.Header().Set("Location", "/v2/"+repo+"/manifests/"+d.String())
@@ -380,6 +388,11 @@ func (h *Handler) tags(w http.ResponseWriter, r *http.Request, repo string) erro
 	if err != nil {
 		return err
 	}
+	indexNames, err := h.indexNames()
+	if err != nil {
+		return err
+	}
+	images = append(images, &store.Image{Refs: indexNames})
 	seen := map[string]bool{}
 	known := false
 	tags := []string{}
@@ -423,6 +436,11 @@ func (h *Handler) catalog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	indexNames, err := h.indexNames()
+	if err != nil {
+		return err
+	}
+	images = append(images, &store.Image{Refs: indexNames})
 	seen := map[string]bool{}
 	repos := []string{}
 	for _, img := range images {

@@ -61,6 +61,9 @@ func (s *Store) findGarbage() (*Garbage, error) {
 			liveChains[c.Encoded()] = true
 		}
 	}
+	if err := s.markIndexesLive(liveBlobs); err != nil {
+		return nil, err
+	}
 	containers, err := s.Containers()
 	if err != nil {
 		return nil, err

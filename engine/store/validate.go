@@ -124,6 +124,7 @@ func (v *validator) layout() {
 			}
 		}
 	}
+	v.indexes()
 }
 
 // blob checks that a descriptor's blob is present with its size and digest,
