@@ -657,7 +657,7 @@ func (e *Engine) DiskUsage(ctx context.Context) (*DiskUsage, error) {
 			du.ContainersReclaimable += n
 		}
 	}
-	du.BuildCacheEntries = countFiles(e.Store.CacheDir())
+	du.BuildCacheEntries = e.Store.CacheEntryCount()
 	du.LayerBlobsSize = treeSize(e.Store.Root() + "/blobs")
 	du.UnpackedLayersSize = treeSize(e.Store.LayersDir())
 	return du, ctxErr(ctx)

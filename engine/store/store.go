@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berthkit/berth/internal/crashpoint"
@@ -43,6 +44,8 @@ type Store struct {
 	indexCache *ocispec.Index // index.json as last parsed, for indexKey
 
 	cleanedAtOpen []string // leftovers Open removed (absolute paths)
+
+	cacheReads atomic.Int64 // cache files read (CacheFilesRead)
 }
 
 // Open opens (creating if needed) the store at root. If no other Berth
