@@ -131,7 +131,9 @@ func (e *Engine) writeLayer(ctx context.Context, upper string, lowers []string, 
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	d, size, err := e.Store.PutBlob(pr, "", -1)
+	// The image made over this layer syncs the blob directory once for
+	// the layer, its config and its manifest (store.IngestBlob).
+	d, size, err := e.Store.IngestBlob(pr, "", -1)
 	pr.CloseWithError(errors.New("ingest stopped"))
 	diffErr := <-done
 	// A store that stopped ingesting (a full disk) is the cause; the

@@ -241,7 +241,9 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 	if err != nil {
 		return nil, fmt.Errorf("encode image config: %w", err)
 	}
-	configDigest, err := s.PutBlobBytes(configData)
+	// The config and manifest, like the layer before them (IngestBlob),
+	// share one sync of the blob directory, before the index names them.
+	configDigest, err := s.putBlobBytes(configData, false)
 	if err != nil {
 		return nil, fmt.Errorf("store image config: %w", err)
 	}
@@ -256,10 +258,18 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 		Layers:      layers,
 		Annotations: opts.Annotations,
 	}
-	manifestDesc, _, err := s.PutJSON(ocispec.MediaTypeImageManifest, manifest)
+	manifestData, err := json.Marshal(manifest)
+	if err != nil {
+		return nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	manifestDigest, err := s.putBlobBytes(manifestData, false)
 	if err != nil {
 		return nil, fmt.Errorf("store manifest: %w", err)
 	}
+	if err := s.syncBlobDir(); err != nil {
+		return nil, err
+	}
+	manifestDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: manifestDigest, Size: int64(len(manifestData))}
 	var size int64
 	for _, n := range opts.LayerSizes {
 		size += n

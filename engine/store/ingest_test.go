@@ -1,0 +1,40 @@
+package store_test
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/berthkit/berth/engine/store"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/stretchr/testify/require"
+)
+
+// A committed step's layer (IngestBlob), config and manifest share one sync
+// of the blob directory, made before index.json names them; the image is
+// whole and readable afterwards.
+func TestImageBlobsShareOneDirectorySync(t *testing.T) {
+	s := openStore(t)
+	l := makeLayer(t, map[string]string{"f": "1"})
+	before := s.BlobDirSyncs()
+	d, n, err := s.IngestBlob(bytes.NewReader(l.blob), "", -1)
+	require.NoError(t, err)
+	require.Equal(t, before, s.BlobDirSyncs(), "IngestBlob leaves the directory sync to the image")
+	created := time.Unix(5, 0)
+	img, err := s.PutImage(ocispec.Image{
+		Created:  &created,
+		Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
+		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{l.diffID}},
+	}, []ocispec.Descriptor{{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: d, Size: n}}, store.ImageOptions{})
+	require.NoError(t, err)
+	require.Equal(t, before+1, s.BlobDirSyncs(), "one sync for the layer, config and manifest")
+	got, err := s.Image(img.ID.String())
+	require.NoError(t, err)
+	require.Equal(t, d, got.Manifest.Layers[0].Digest)
+	require.NoError(t, s.VerifyBlob(d, n))
+	// PutBlob alone still syncs its own name: nothing else would.
+	_, _, err = s.PutBlob(bytes.NewReader([]byte("alone")), "", -1)
+	require.NoError(t, err)
+	require.Equal(t, before+2, s.BlobDirSyncs())
+}
