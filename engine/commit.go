@@ -173,6 +173,8 @@ type CommitOptions struct {
 	Pause bool
 	// Ref tags the new image (REPO[:TAG]); empty leaves it untagged.
 	Ref string
+	// Compression of the new layer: gzip (the zero value) or zstd.
+	Compression layer.Compression
 }
 
 // Commit saves a container's changes as a new image, as `docker commit`.
@@ -230,7 +232,7 @@ func (e *Engine) Commit(ctx context.Context, nameOrID string, opts CommitOptions
 	ctx = trace.WithScope(ctx, trace.Scope{})
 	img, err := e.commitContainer(ctx, c.ID, commitSpec{
 		Config: cfg, Ext: ext, Parent: parent, CreatedBy: createdBy,
-		Comment: opts.Message, Author: opts.Author, Compression: layer.Gzip,
+		Comment: opts.Message, Author: opts.Author, Compression: opts.Compression,
 	})
 	if err != nil {
 		return nil, err
