@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -147,7 +148,7 @@ func RenderHTML(w io.Writer, m *Model, opts HTMLOptions) error {
 	if len(m.Builds) == 1 {
 		p.Summary = strings.Replace(p.Summary, "1 builds", "1 build", 1)
 	}
-	return htmlTemplate.Execute(w, p)
+	return htmlTemplate().Execute(w, p)
 }
 
 func commitLine(cm *CommitModel) string {
@@ -267,7 +268,10 @@ func htmlLayerOf(b *BuildModel, row LayerRow) htmlLayer {
 	return hl
 }
 
-var htmlTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+// htmlTemplate is parsed on first use, not at every berth process's start.
+var htmlTemplate = sync.OnceValue(func() *template.Template { return template.Must(template.New("page").Parse(htmlPageText)) })
+
+const htmlPageText = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -377,4 +381,4 @@ footer { margin-top: 48px; color: #6b7178; font-size: 16px; }
 </script>
 </body>
 </html>
-`))
+`
