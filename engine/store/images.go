@@ -114,6 +114,7 @@ func (s *Store) ReadIndex() (*ocispec.Index, error) {
 		}
 		return nil, fmt.Errorf("read index.json: %w", err)
 	}
+	s.indexParses.Add(1)
 	idx := newIndex()
 	if err := json.Unmarshal(data, idx); err != nil {
 		return nil, fmt.Errorf("index.json in %s is corrupt (%v): restore it from a backup or remove the store", s.root, err)
@@ -175,6 +176,7 @@ func (s *Store) writeIndex(idx *ocispec.Index) error {
 	if err := WriteFileAtomic(s.indexPath(), data, 0o644); err != nil {
 		return fmt.Errorf("write index.json: %w", err)
 	}
+	s.indexWritten = int64(len(data))
 	return nil
 }
 
@@ -204,7 +206,19 @@ func (s *Store) updateIndexLocked(fn func(idx *ocispec.Index) error) error {
 		}
 		return err
 	}
-	return s.writeIndex(idx)
+	if err := s.writeIndex(idx); err != nil {
+		return err
+	}
+	// Under the store lock the file is still the one just written: keep it
+	// as the parsed index, or the next ReadIndex of this process (a build's
+	// next step) would read and parse it again, a cost that grows with
+	// every image in the store.
+	if st, err := os.Stat(s.indexPath()); err == nil && st.Size() == s.indexWritten {
+		s.indexMu.Lock()
+		s.indexKey, s.indexCache = indexKeyOf(st), cloneIndex(idx)
+		s.indexMu.Unlock()
+	}
+	return nil
 }
 
 // ImageOptions are Berth's facts about a new image.

@@ -38,3 +38,30 @@ func TestImageBlobsShareOneDirectorySync(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, before+2, s.BlobDirSyncs())
 }
+
+// After this process writes index.json (under the lock), reading it back
+// reuses what was written instead of parsing the file again: a build
+// writes the index at every step, and the file grows with the store.
+func TestIndexWrittenIsNotParsedAgain(t *testing.T) {
+	s := openStore(t)
+	for i := range 5 {
+		putImage(t, s, time.Unix(int64(100+i), 0), "", makeLayer(t, map[string]string{"f": string(rune('a' + i))}))
+	}
+	before := s.IndexParses()
+	idx, err := s.ReadIndex()
+	require.NoError(t, err)
+	require.Len(t, idx.Manifests, 5)
+	_, err = s.Images()
+	require.NoError(t, err)
+	require.Equal(t, before, s.IndexParses(), "index.json parsed again after this process wrote it")
+
+	// Another process's write (here: another Store on the same root) is seen.
+	other, err := store.Open(s.Root())
+	require.NoError(t, err)
+	defer other.Close()
+	putImage(t, other, time.Unix(200, 0), "", makeLayer(t, map[string]string{"g": "1"}))
+	idx, err = s.ReadIndex()
+	require.NoError(t, err)
+	require.Len(t, idx.Manifests, 6)
+	require.Equal(t, before+1, s.IndexParses())
+}

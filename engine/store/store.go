@@ -42,6 +42,10 @@ type Store struct {
 	indexMu    sync.Mutex
 	indexKey   indexKey
 	indexCache *ocispec.Index // index.json as last parsed, for indexKey
+	// indexWritten is the size of the index.json this process last wrote
+	// (under the store lock).
+	indexWritten int64
+	indexParses  atomic.Int64 // index.json reads that parsed the file, for tests
 
 	cleanedAtOpen []string // leftovers Open removed (absolute paths)
 

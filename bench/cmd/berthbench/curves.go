@@ -77,8 +77,7 @@ func runCurves(args []string, stdout, stderr io.Writer) int {
 		curves = append(curves, cv)
 	}
 	printCurves(stdout, curves)
-	data, _ := json.MarshalIndent(curvesJSON(curves), "", "  ")
-	if err := os.WriteFile(filepath.Join(*out, "curves.json"), data, 0o644); err != nil {
+	if err := saveCurves(filepath.Join(*out, "curves.json"), curves); err != nil {
 		fmt.Fprintln(stderr, "berthbench:", err)
 		return 1
 	}
@@ -94,12 +93,21 @@ func writePlot(dir string, c curve) error {
 	return Plot{Title: c.title, XLabel: c.xlabel, YLabel: "time (median)", Series: c.series}.WriteSVG(f)
 }
 
-func curvesJSON(cs []curve) map[string]any {
-	m := map[string]any{"measured": time.Now().UTC().Format(time.RFC3339), "load": loadAvg()}
-	for _, c := range cs {
-		m[c.id] = c.series
+// saveCurves merges this run's curves into the JSON file, so curves
+// measured by separate runs (-only) end up side by side.
+func saveCurves(path string, cs []curve) error {
+	m := map[string]any{}
+	if data, err := os.ReadFile(path); err == nil {
+		_ = json.Unmarshal(data, &m)
 	}
-	return m
+	for _, c := range cs {
+		m[c.id] = map[string]any{"measured": time.Now().UTC().Format(time.RFC3339), "load": loadAvg(), "series": c.series}
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
 }
 
 func printCurves(w io.Writer, cs []curve) {

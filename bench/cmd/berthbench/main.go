@@ -212,6 +212,7 @@ func (e *Env) runAll(stdout io.Writer, opts runOptions) (err error) {
 	}
 	report.Results = append(report.Results, slopes(report.Results)...)
 	measure(e.commitCase(w))
+	measure(e.commitRealCase())
 	for _, c := range e.saveLoadCases(w) {
 		measure(c)
 	}
