@@ -95,6 +95,17 @@ func (s *Store) indexPath() string { return filepath.Join(s.root, "index.json") 
 // a change always shows in its inode, size or timestamps. Callers get their
 // own copy to change.
 func (s *Store) ReadIndex() (*ocispec.Index, error) {
+	idx, err := s.sharedIndex()
+	if err != nil {
+		return nil, err
+	}
+	return cloneIndex(idx), nil
+}
+
+// sharedIndex is ReadIndex without the copy, for readers: the result may
+// be the cached parse itself and must never be changed. Copying an index
+// of N images costs N map copies, and `ps` looks up an image per container.
+func (s *Store) sharedIndex() (*ocispec.Index, error) {
 	st, statErr := os.Stat(s.indexPath())
 	var key indexKey
 	if statErr == nil {
@@ -104,7 +115,7 @@ func (s *Store) ReadIndex() (*ocispec.Index, error) {
 		same := cached != nil && s.indexKey == key
 		s.indexMu.Unlock()
 		if same {
-			return cloneIndex(cached), nil
+			return cached, nil
 		}
 	}
 	data, err := os.ReadFile(s.indexPath())
@@ -124,7 +135,7 @@ func (s *Store) ReadIndex() (*ocispec.Index, error) {
 	}
 	if statErr == nil && int64(len(data)) == st.Size() {
 		s.indexMu.Lock()
-		s.indexKey, s.indexCache = key, cloneIndex(idx)
+		s.indexKey, s.indexCache = key, idx
 		s.indexMu.Unlock()
 	}
 	return idx, nil
@@ -326,7 +337,7 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 
 // ImageByManifest loads the image whose manifest has digest d.
 func (s *Store) ImageByManifest(d digest.Digest) (*Image, error) {
-	idx, err := s.ReadIndex()
+	idx, err := s.sharedIndex()
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +349,7 @@ func (s *Store) ImageByManifest(d digest.Digest) (*Image, error) {
 
 // Images lists every image in the store, one value per manifest, newest first.
 func (s *Store) Images() ([]*Image, error) {
-	idx, err := s.ReadIndex()
+	idx, err := s.sharedIndex()
 	if err != nil {
 		return nil, err
 	}
@@ -408,7 +419,7 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 	img.Refs = nil
 	img.Parent = ""
 	img.Size = 0
-	img.Annotations = desc.Annotations
+	img.Annotations = cloneMap(desc.Annotations) // desc may be the shared index's
 	if p := desc.Annotations[AnnotationParent]; p != "" {
 		img.Parent = digest.Digest(p)
 	}
@@ -425,7 +436,7 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 func (s *Store) Image(nameOrID string) (*Image, error) {
 	// Fast paths that read one image, not the whole store: a full ID when
 	// the index entries carry AnnotationID, and a tag.
-	if idx, err := s.ReadIndex(); err == nil {
+	if idx, err := s.sharedIndex(); err == nil {
 		hexPart := strings.TrimPrefix(nameOrID, "sha256:")
 		if len(hexPart) == 64 && isHex(hexPart) {
 			id := "sha256:" + hexPart

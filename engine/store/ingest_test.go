@@ -65,3 +65,23 @@ func TestIndexWrittenIsNotParsedAgain(t *testing.T) {
 	require.Len(t, idx.Manifests, 6)
 	require.Equal(t, before+1, s.IndexParses())
 }
+
+// Looking one image up does not copy the whole index (N map copies per
+// lookup made `ps` with N containers and N images quadratic).
+func TestImageLookupDoesNotCopyTheIndex(t *testing.T) {
+	s := openStore(t)
+	l := makeLayer(t, map[string]string{"f": "1"})
+	var last *store.Image
+	for i := range 150 {
+		last = putImage(t, s, time.Unix(int64(1000+i), 0), "", l)
+	}
+	_, err := s.Image(last.ID.String()) // warm: the index parsed once
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(10, func() {
+		img, err := s.Image(last.ID.String())
+		if err != nil || img.ID != last.ID {
+			t.Fatalf("Image = %v, %v", img, err)
+		}
+	})
+	require.Less(t, allocs, float64(100), "allocations of one lookup among 150 images")
+}
