@@ -49,6 +49,9 @@ type imageFacts struct {
 	images     []*store.Image
 	children   map[digest.Digest][]*store.Image
 	containers []*store.Container
+	// byImage indexes containers by image ID (built on first usedBy): one
+	// scan of the containers per listing, not one per image.
+	byImage map[digest.Digest][]*store.Container
 }
 
 func (e *Engine) imageFacts() (*imageFacts, error) {
@@ -71,13 +74,14 @@ func (e *Engine) imageFacts() (*imageFacts, error) {
 
 // usedBy returns the containers created from image id.
 func (f *imageFacts) usedBy(id digest.Digest) []*store.Container {
-	var out []*store.Container
-	for _, c := range f.containers {
-		if containerImageID(c) == id {
-			out = append(out, c)
+	if f.byImage == nil {
+		f.byImage = map[digest.Digest][]*store.Container{}
+		for _, c := range f.containers {
+			id := containerImageID(c)
+			f.byImage[id] = append(f.byImage[id], c)
 		}
 	}
-	return out
+	return f.byImage[id]
 }
 
 func containerImageID(c *store.Container) digest.Digest {
