@@ -27,7 +27,9 @@ args=(run -berth bin/berth -out "${BENCH_OUT:-bench-results.json}")
 [ "${BENCH_QUICK:-0}" = 1 ] && args+=(-quick)
 [ -n "${BENCH_DOC:-}" ] && args+=(-doc "$BENCH_DOC")
 bin/berthbench "${args[@]}"
-if [ "${BENCH_CURVES:-1}" != 0 ]; then
+# The curves follow the table unless BENCH_CURVES=0, or BENCH_ONLY picks cases
+# and does not name "curves".
+if [ "${BENCH_CURVES:-1}" != 0 ] && { [ -z "${BENCH_ONLY:-}" ] || [[ "curves" =~ ${BENCH_ONLY} ]]; }; then
 	cargs=(curves -berth bin/berth -out docs/perf)
 	[ "${BENCH_BIG:-0}" = 1 ] && cargs+=(-big)
 	[ "${BENCH_QUICK:-0}" = 1 ] && cargs+=(-runs 1)
