@@ -18,14 +18,25 @@ type BuildOptions = build.Options
 // Build runs Docker's classic builder against this engine. Events go to the
 // engine's recorders; the console output is one renderer of them.
 func (e *Engine) Build(ctx context.Context, opts BuildOptions) (*build.Result, error) {
+	return e.BuildCompressed(ctx, opts, layer.Gzip)
+}
+
+// BuildCompressed is Build with the new layers compressed as c (`berth
+// build --compression`). A step found in the cache keeps the layer it was
+// built with, as BuildKit's compression option without force-compression:
+// --no-cache rebuilds them all in c.
+func (e *Engine) BuildCompressed(ctx context.Context, opts BuildOptions, c layer.Compression) (*build.Result, error) {
 	if opts.EngineName == "" {
 		opts.EngineName = "berth " + Version
 	}
-	return build.Build(ctx, &buildBackend{e: e}, opts)
+	return build.Build(ctx, &buildBackend{e: e, compression: c}, opts)
 }
 
 // buildBackend gives the builder the engine's containers, commits and pulls.
-type buildBackend struct{ e *Engine }
+type buildBackend struct {
+	e           *Engine
+	compression layer.Compression
+}
 
 func (b *buildBackend) Store() *store.Store { return b.e.Store }
 
@@ -85,7 +96,7 @@ func (b *buildBackend) MountContainer(ctx context.Context, id string) (string, f
 func (b *buildBackend) CommitContainer(ctx context.Context, id string, req build.CommitRequest) (*store.Image, error) {
 	return b.e.commitContainer(scoped(ctx, req.Step), id, commitSpec{
 		Config: req.Config, Ext: req.Ext, Parent: req.Parent, CreatedBy: req.CreatedBy,
-		Comment: req.Comment, NoLayer: req.NoLayer, AdoptUpper: true, Compression: layer.Gzip,
+		Comment: req.Comment, NoLayer: req.NoLayer, AdoptUpper: true, Compression: b.compression,
 	})
 }
 

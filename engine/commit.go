@@ -131,7 +131,9 @@ func (e *Engine) writeLayer(ctx context.Context, upper string, lowers []string, 
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	d, size, err := e.Store.PutBlob(pr, "", -1)
+	// The image made over this layer syncs the blob directory once for
+	// the layer, its config and its manifest (store.IngestBlob).
+	d, size, err := e.Store.IngestBlob(pr, "", -1)
 	pr.CloseWithError(errors.New("ingest stopped"))
 	diffErr := <-done
 	// A store that stopped ingesting (a full disk) is the cause; the
@@ -171,6 +173,8 @@ type CommitOptions struct {
 	Pause bool
 	// Ref tags the new image (REPO[:TAG]); empty leaves it untagged.
 	Ref string
+	// Compression of the new layer: gzip (the zero value) or zstd.
+	Compression layer.Compression
 }
 
 // Commit saves a container's changes as a new image, as `docker commit`.
@@ -228,7 +232,7 @@ func (e *Engine) Commit(ctx context.Context, nameOrID string, opts CommitOptions
 	ctx = trace.WithScope(ctx, trace.Scope{})
 	img, err := e.commitContainer(ctx, c.ID, commitSpec{
 		Config: cfg, Ext: ext, Parent: parent, CreatedBy: createdBy,
-		Comment: opts.Message, Author: opts.Author, Compression: layer.Gzip,
+		Comment: opts.Message, Author: opts.Author, Compression: opts.Compression,
 	})
 	if err != nil {
 		return nil, err

@@ -156,15 +156,3 @@ func treeSize(dir string) int64 {
 	})
 	return total
 }
-
-// countFiles counts the regular files below dir.
-func countFiles(dir string) int {
-	n := 0
-	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			n++
-		}
-		return nil
-	})
-	return n
-}

@@ -49,6 +49,9 @@ type imageFacts struct {
 	images     []*store.Image
 	children   map[digest.Digest][]*store.Image
 	containers []*store.Container
+	// byImage indexes containers by image ID (built on first usedBy): one
+	// scan of the containers per listing, not one per image.
+	byImage map[digest.Digest][]*store.Container
 }
 
 // Images lists the store's images as Docker sees them: one per image ID,
@@ -109,13 +112,14 @@ func (e *Engine) imageFacts() (*imageFacts, error) {
 
 // usedBy returns the containers created from image id.
 func (f *imageFacts) usedBy(id digest.Digest) []*store.Container {
-	var out []*store.Container
-	for _, c := range f.containers {
-		if containerImageID(c) == id {
-			out = append(out, c)
+	if f.byImage == nil {
+		f.byImage = map[digest.Digest][]*store.Container{}
+		for _, c := range f.containers {
+			id := containerImageID(c)
+			f.byImage[id] = append(f.byImage[id], c)
 		}
 	}
-	return out
+	return f.byImage[id]
 }
 
 func containerImageID(c *store.Container) digest.Digest {
@@ -701,7 +705,7 @@ func (e *Engine) DiskUsage(ctx context.Context) (*DiskUsage, error) {
 			du.ContainersReclaimable += n
 		}
 	}
-	du.BuildCacheEntries = countFiles(e.Store.CacheDir())
+	du.BuildCacheEntries = e.Store.CacheEntryCount()
 	du.LayerBlobsSize = treeSize(e.Store.Root() + "/blobs")
 	du.UnpackedLayersSize = treeSize(e.Store.LayersDir())
 	return du, ctxErr(ctx)

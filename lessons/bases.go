@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // BaseProfile is how a lesson adapts to the base image it builds on. The
@@ -78,11 +79,13 @@ func Profile(name string) (*BaseProfile, error) {
 	return p, nil
 }
 
-var placeholderRE = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
+// placeholderRE is compiled on first use: every berth process links this
+// package, and package-level compiles are paid by every start.
+var placeholderRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`) })
 
 // checkPlaceholders refuses {{...}} names that expansion does not know.
 func checkPlaceholders(text string) error {
-	for _, m := range placeholderRE.FindAllStringSubmatch(text, -1) {
+	for _, m := range placeholderRE().FindAllStringSubmatch(text, -1) {
 		name := m[1]
 		switch {
 		case name == "base", name == "image", name == "image.short", name == "container", name == "container.short":
@@ -118,7 +121,7 @@ type vars struct {
 // (an {{image}} before any build) is an error.
 func (v *vars) expand(text string) (string, error) {
 	var firstErr error
-	out := placeholderRE.ReplaceAllStringFunc(text, func(m string) string {
+	out := placeholderRE().ReplaceAllStringFunc(text, func(m string) string {
 		name := strings.TrimSpace(m[2 : len(m)-2])
 		val, err := v.value(name)
 		if err != nil && firstErr == nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -162,7 +163,7 @@ func RenderHTML(w io.Writer, m *Model, opts HTMLOptions) error {
 	if opts.Projector {
 		return projectorTemplate.Execute(w, p)
 	}
-	return htmlTemplate.Execute(w, p)
+	return htmlTemplate().Execute(w, p)
 }
 
 func commitLine(cm *CommitModel) string {
@@ -285,7 +286,10 @@ func htmlLayerOf(b *BuildModel, row LayerRow) htmlLayer {
 	return hl
 }
 
-var htmlTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+// htmlTemplate is parsed on first use, not at every berth process's start.
+var htmlTemplate = sync.OnceValue(func() *template.Template { return template.Must(template.New("page").Parse(htmlPageText)) })
+
+const htmlPageText = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -401,4 +405,4 @@ footer { margin-top: 48px; color: #6b7178; font-size: 16px; }
 </script>
 </body>
 </html>
-`))
+`

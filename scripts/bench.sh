@@ -10,6 +10,8 @@
 #                runstep5, commit, save, load, push, pull, pull-uptodate)
 #   BENCH_QUICK  1 for fewer runs (a smoke test; do not publish those numbers)
 #   BENCH_DOC    a Markdown file whose generated table to replace (docs/performance.md)
+#   BENCH_CURVES 0 to skip the growth curves (berthbench curves: docs/perf/*.svg)
+#   BENCH_BIG    1 to add the curves' largest sizes (minutes each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,4 +26,12 @@ args=(run -berth bin/berth -out "${BENCH_OUT:-bench-results.json}")
 [ -n "${BENCH_ONLY:-}" ] && args+=(-only "$BENCH_ONLY")
 [ "${BENCH_QUICK:-0}" = 1 ] && args+=(-quick)
 [ -n "${BENCH_DOC:-}" ] && args+=(-doc "$BENCH_DOC")
-exec bin/berthbench "${args[@]}"
+bin/berthbench "${args[@]}"
+# The curves follow the table unless BENCH_CURVES=0, or BENCH_ONLY picks cases
+# and does not name "curves".
+if [ "${BENCH_CURVES:-1}" != 0 ] && { [ -z "${BENCH_ONLY:-}" ] || [[ "curves" =~ ${BENCH_ONLY} ]]; }; then
+	cargs=(curves -berth bin/berth -out docs/perf)
+	[ "${BENCH_BIG:-0}" = 1 ] && cargs+=(-big)
+	[ "${BENCH_QUICK:-0}" = 1 ] && cargs+=(-runs 1)
+	bin/berthbench "${cargs[@]}"
+fi

@@ -80,15 +80,8 @@ func (b *Builder) probe(s *stageState, ins *dockerfile.Instruction, key string, 
 
 // explainMiss compares the key with what was built on the same parent before.
 func (b *Builder) explainMiss(parent digest.Digest, ins *dockerfile.Instruction, key string, sources map[string]string, info *trace.CacheInfo) {
-	entries, _ := b.store.CacheEntries(parent)
-	// Only entries whose image still exists count.
-	var live []store.CacheEntry
-	for _, e := range entries {
-		if _, err := b.image(e.Image); err == nil {
-			live = append(live, e)
-		}
-	}
-	if len(live) == 0 {
+	newest, sameCopy := b.previousBuilds(parent, cacheGroup(key, sources))
+	if newest == nil {
 		info.Reason = ReasonNewInstruction
 		if parent == "" {
 			info.Explanation = "nothing has been built on an empty (scratch) base yet"
@@ -98,31 +91,72 @@ func (b *Builder) explainMiss(parent digest.Digest, ins *dockerfile.Instruction,
 		return
 	}
 	// A COPY or ADD to the same place whose sources changed.
-	if sources != nil {
-		prefix := copyKeyPrefix(key)
-		for _, e := range live {
-			if e.Sources != nil && copyKeyPrefix(e.Key) == prefix {
-				changed := changedFiles(e.Sources, sources)
-				info.Reason = ReasonSourceChanged
-				info.Previous = e.Original
-				info.Files = changed
-				if len(changed) == 0 {
-					info.Explanation = fmt.Sprintf("the files copied differ from last time on parent %s", short(parent))
-				} else {
-					info.Explanation = fmt.Sprintf("a %s source changed since it was last built on parent %s: %s", ins.Keyword, short(parent), strings.Join(changed, ", "))
-				}
-				return
-			}
+	if e := sameCopy; e != nil {
+		changed := changedFiles(e.Sources, sources)
+		info.Reason = ReasonSourceChanged
+		info.Previous = e.Original
+		info.Files = changed
+		if len(changed) == 0 {
+			info.Explanation = fmt.Sprintf("the files copied differ from last time on parent %s", short(parent))
+		} else {
+			info.Explanation = fmt.Sprintf("a %s source changed since it was last built on parent %s: %s", ins.Keyword, short(parent), strings.Join(changed, ", "))
 		}
+		return
 	}
-	prev := live[0]
 	info.Reason = ReasonInstructionChanged
-	info.Previous = prev.Original
-	if prev.Original != "" {
-		info.Explanation = fmt.Sprintf("last time, parent %s was followed by `%s`; now the instruction is `%s`, which was never built on it", short(parent), prev.Original, ins.Original)
+	info.Previous = newest.Original
+	if newest.Original != "" {
+		info.Explanation = fmt.Sprintf("last time, parent %s was followed by `%s`; now the instruction is `%s`, which was never built on it", short(parent), newest.Original, ins.Original)
 	} else {
 		info.Explanation = fmt.Sprintf("no image was built from parent %s with this instruction yet", short(parent))
 	}
+}
+
+// previousBuilds finds the newest entry built on parent whose image still
+// exists and, for a COPY or ADD (group set), the newest of the same COPY.
+// The store's index answers in a read or two, however many builds share
+// the parent; the entries are scanned only when an indexed image was
+// removed or the entries predate the index.
+func (b *Builder) previousBuilds(parent digest.Digest, group string) (newest, sameCopy *store.CacheEntry) {
+	live := func(e *store.CacheEntry) bool {
+		if e == nil {
+			return false
+		}
+		_, err := b.image(e.Image)
+		return err == nil
+	}
+	newest, _ = b.store.CacheNewest(parent, "")
+	if group != "" {
+		sameCopy, _ = b.store.CacheNewest(parent, group)
+	}
+	if live(newest) && (sameCopy == nil || live(sameCopy)) {
+		return newest, sameCopy
+	}
+	newest, sameCopy = nil, nil
+	entries, _ := b.store.CacheEntries(parent)
+	for i := range entries {
+		e := &entries[i]
+		if !live(e) {
+			continue
+		}
+		if newest == nil {
+			newest = e
+		}
+		if group != "" && sameCopy == nil && e.Sources != nil && copyKeyPrefix(e.Key) == group {
+			sameCopy = e
+		}
+	}
+	return newest, sameCopy
+}
+
+// cacheGroup is the coarser key a cache entry is also indexed under: a
+// COPY or ADD without its checksums, so a changed source finds its last
+// build (store.CacheNewest).
+func cacheGroup(key string, sources map[string]string) string {
+	if sources == nil {
+		return ""
+	}
+	return copyKeyPrefix(key)
 }
 
 // copyKeyPrefix is a COPY/ADD key without its checksum: "COPY in /app".

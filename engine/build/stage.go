@@ -623,7 +623,7 @@ func (b *Builder) removeContainer(ctx context.Context, id string, succeeded bool
 // stepDone forwards the new image to the next step and records it in the cache.
 func (b *Builder) stepDone(s *stageState, ins *dockerfile.Instruction, key string, sources map[string]string, img *store.Image) error {
 	parent := s.parentID()
-	if err := b.store.CachePut(store.CacheEntry{Parent: parent, Key: key, Image: img.ID, Original: ins.Original, Sources: sources}); err != nil {
+	if err := b.store.CachePut(store.CacheEntry{Parent: parent, Key: key, Image: img.ID, Original: ins.Original, Sources: sources, Group: cacheGroup(key, sources)}); err != nil {
 		return err
 	}
 	// Not kept in b.images: each step's config holds the whole history and

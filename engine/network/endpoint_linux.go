@@ -198,7 +198,10 @@ func plugVeth(ep *Endpoint, br netlink.Link, pid int, defaultRoute bool) error {
 		_ = netlink.LinkDel(veth)
 		return fmt.Errorf("bring %s up: %w", ep.HostVeth, err)
 	}
-	h, err := netlink.NewHandleAt(ns)
+	// Only a route socket: with no family named, the handle also opens
+	// XFRM and netfilter sockets in the new namespace, whose first use
+	// there costs milliseconds (measured: about 8 ms of a 50 ms start).
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		_ = netlink.LinkDel(veth)
 		return err

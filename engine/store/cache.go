@@ -29,6 +29,22 @@ type CacheEntry struct {
 	// Sources maps COPY/ADD source paths to their content checksums, so a
 	// miss can name the file that changed.
 	Sources map[string]string `json:"sources,omitempty"`
+	// Group is a coarser key the entry is also indexed under (a COPY's
+	// instruction without its checksums), so a miss can find the last build
+	// of the same COPY in one read (CacheNewest).
+	Group string `json:"group,omitempty"`
+}
+
+// Index files beside the entries: the newest entry of a parent, and the
+// newest of each group. They are copies of an entry, so they need no
+// separate repair: a copy whose image is gone is dangling like the entry.
+const (
+	cacheNewestFile = "newest.idx"
+	cacheIdxSuffix  = ".idx"
+)
+
+func cacheGroupFileName(group string) string {
+	return "group-" + digest.FromString(group).Encoded() + cacheIdxSuffix
 }
 
 func (s *Store) cacheParentDir(parent digest.Digest) string {
@@ -46,12 +62,43 @@ func cacheFileName(key, configSum string) string {
 // CacheGet returns the entry for (parent, key, configSum) if its image is
 // still in the store.
 func (s *Store) CacheGet(parent digest.Digest, key, configSum string) (*CacheEntry, bool) {
-	data, err := os.ReadFile(filepath.Join(s.cacheParentDir(parent), cacheFileName(key, configSum)))
+	e, ok := s.readCacheFile(filepath.Join(s.cacheParentDir(parent), cacheFileName(key, configSum)))
+	if !ok || e.Key != key || e.ConfigSum != configSum {
+		return nil, false
+	}
+	return e, true
+}
+
+// CacheNewest returns the entry last recorded on parent, or with group set,
+// the last one recorded with that group: one file read however many entries
+// the parent has (a probe's miss explanation used to read them all, which
+// made an uncached step slower with every build on the same base). ok is
+// false when no index exists: nothing was built, or the entries predate the
+// index (CacheEntries still lists them).
+func (s *Store) CacheNewest(parent digest.Digest, group string) (*CacheEntry, bool) {
+	name := cacheNewestFile
+	if group != "" {
+		name = cacheGroupFileName(group)
+	}
+	e, ok := s.readCacheFile(filepath.Join(s.cacheParentDir(parent), name))
+	if !ok || e.Parent != parent || (group != "" && e.Group != group) {
+		return nil, false
+	}
+	return e, true
+}
+
+// CacheFilesRead counts the cache files this Store has read, so tests can
+// assert a lookup's cost in files rather than time.
+func (s *Store) CacheFilesRead() int64 { return s.cacheReads.Load() }
+
+func (s *Store) readCacheFile(path string) (*CacheEntry, bool) {
+	s.cacheReads.Add(1)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, false
 	}
 	var e CacheEntry
-	if json.Unmarshal(data, &e) != nil || e.Key != key || e.ConfigSum != configSum {
+	if json.Unmarshal(data, &e) != nil {
 		return nil, false
 	}
 	return &e, true
@@ -72,7 +119,18 @@ func (s *Store) CachePut(e CacheEntry) error {
 	}
 	// Renamed into place but not fsynced: an entry lost to a power cut only
 	// costs a rebuild of that step, and a build step writes one per step.
-	return writeFileRename(filepath.Join(dir, cacheFileName(e.Key, e.ConfigSum)), data, 0o600)
+	// The entry first, then the indexes that copy it: a crash in between
+	// leaves an index naming an older entry, which only words a miss
+	// differently.
+	if err := writeFileRename(filepath.Join(dir, cacheFileName(e.Key, e.ConfigSum)), data, 0o600); err != nil {
+		return err
+	}
+	if e.Group != "" {
+		if err := writeFileRename(filepath.Join(dir, cacheGroupFileName(e.Group)), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return writeFileRename(filepath.Join(dir, cacheNewestFile), data, 0o600)
 }
 
 // CacheEntries lists what was built on top of parent, newest first, so a miss
@@ -91,17 +149,28 @@ func (s *Store) CacheEntries(parent digest.Digest) ([]CacheEntry, error) {
 		if !strings.HasSuffix(n.Name(), ".json") || strings.HasPrefix(n.Name(), ".") {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(dir, n.Name()))
-		if err != nil {
-			continue
-		}
-		var e CacheEntry
-		if json.Unmarshal(data, &e) == nil {
-			out = append(out, e)
+		if e, ok := s.readCacheFile(filepath.Join(dir, n.Name())); ok {
+			out = append(out, *e)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
 	return out, nil
+}
+
+// CacheEntryCount counts the recorded entries (not their index copies),
+// for `system df`.
+func (s *Store) CacheEntryCount() int {
+	n := 0
+	parents, _ := os.ReadDir(s.CacheDir())
+	for _, p := range parents {
+		names, _ := os.ReadDir(filepath.Join(s.CacheDir(), p.Name()))
+		for _, e := range names {
+			if strings.HasSuffix(e.Name(), ".json") && !strings.HasPrefix(e.Name(), ".") {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // danglingCache lists the cache files whose parent or image is gone, or

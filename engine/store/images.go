@@ -132,6 +132,7 @@ func (s *Store) readIndexShared() (*ocispec.Index, error) {
 		}
 		return nil, fmt.Errorf("read index.json: %w", err)
 	}
+	s.indexParses.Add(1)
 	idx := newIndex()
 	if err := json.Unmarshal(data, idx); err != nil {
 		return nil, fmt.Errorf("index.json in %s is corrupt (%v): restore it from a backup or remove the store", s.root, err)
@@ -281,7 +282,9 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 	if err != nil {
 		return nil, fmt.Errorf("encode image config: %w", err)
 	}
-	configDigest, err := s.PutBlobBytes(configData)
+	// The config and manifest, like the layer before them (IngestBlob),
+	// share one sync of the blob directory, before the index names them.
+	configDigest, err := s.putBlobBytes(configData, false)
 	if err != nil {
 		return nil, fmt.Errorf("store image config: %w", err)
 	}
@@ -296,10 +299,18 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 		Layers:      layers,
 		Annotations: opts.Annotations,
 	}
-	manifestDesc, _, err := s.PutJSON(ocispec.MediaTypeImageManifest, manifest)
+	manifestData, err := json.Marshal(manifest)
+	if err != nil {
+		return nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	manifestDigest, err := s.putBlobBytes(manifestData, false)
 	if err != nil {
 		return nil, fmt.Errorf("store manifest: %w", err)
 	}
+	if err := s.syncBlobDir(); err != nil {
+		return nil, err
+	}
+	manifestDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: manifestDigest, Size: int64(len(manifestData))}
 	var size int64
 	for _, n := range opts.LayerSizes {
 		size += n
@@ -353,7 +364,7 @@ func (s *Store) ImageByManifest(d digest.Digest) (*Image, error) {
 // first. Two manifests of one config are two values here (the registry code
 // serves and pushes manifests); the engine's verbs group them by ID.
 func (s *Store) Images() ([]*Image, error) {
-	idx, err := s.ReadIndex()
+	idx, err := s.readIndexForLookup()
 	if err != nil {
 		return nil, err
 	}
@@ -429,7 +440,7 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 	img.Manifests = []digest.Digest{desc.Digest}
 	img.Parent = ""
 	img.Size = 0
-	img.Annotations = cloneMap(desc.Annotations)
+	img.Annotations = cloneMap(desc.Annotations) // desc may be the shared index's
 	if p := desc.Annotations[AnnotationParent]; p != "" {
 		img.Parent = digest.Digest(p)
 	}

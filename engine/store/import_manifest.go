@@ -74,9 +74,14 @@ func (s *Store) ImportManifest(data []byte, opts ImportOptions) (*Image, error) 
 		}
 		ref = r.String()
 	}
-	manifestDigest, err := s.PutBlobBytes(data)
+	// One sync of the blob directory makes the manifest and every blob
+	// ingested for it (IngestBlob) durable before the index names them.
+	manifestDigest, err := s.putBlobBytes(data, false)
 	if err != nil {
 		return nil, fmt.Errorf("store manifest: %w", err)
+	}
+	if err := s.syncBlobDir(); err != nil {
+		return nil, err
 	}
 	unlock, err := s.Lock()
 	if err != nil {

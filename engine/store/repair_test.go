@@ -34,7 +34,8 @@ func plantLeftovers(t *testing.T, s *store.Store) (want map[string]int) {
 		t.Fatal(err)
 	}
 	mustWrite(t, filepath.Join(s.CacheDir(), "scratch", ".tmp-x.json-1"), "{")
-	return map[string]int{"blobs": 1, "stray": 1, "layers": 1, "temp": 4, "cache": 1}
+	// cache: the entry and its copy in the parent's newest-entry index.
+	return map[string]int{"blobs": 1, "stray": 1, "layers": 1, "temp": 4, "cache": 2}
 }
 
 func mustWrite(t *testing.T, path, data string) {

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -40,9 +39,10 @@ type Store struct {
 	parsed      sync.Map     // manifest digest → *Image parsed from immutable blobs
 	parsedBytes atomic.Int64 // JSON bytes behind parsed, roughly; see maxParsedBytes
 
-	indexMu    sync.Mutex
-	indexKey   indexKey
-	indexCache *ocispec.Index // index.json as last parsed, for indexKey
+	indexMu     sync.Mutex
+	indexKey    indexKey
+	indexCache  *ocispec.Index // index.json as last parsed, for indexKey
+	indexParses atomic.Int64   // index.json reads that parsed the file, for tests
 
 	cleanedAtOpen []string // leftovers Open removed (absolute paths)
 
@@ -52,6 +52,8 @@ type Store struct {
 	// indexWrites counts rewrites of index.json, so a test can assert
 	// that a build's index work grows with its steps, not their square.
 	indexWrites atomic.Int64
+	cacheReads  atomic.Int64 // cache files read (CacheFilesRead)
+	blobDirSync atomic.Int64 // fsyncs of the blob directory, for tests
 }
 
 // Open opens (creating if needed) the store at root. If no other Berth
@@ -330,6 +332,20 @@ func (s *Store) ReadBlob(d digest.Digest) ([]byte, error) {
 // an error wrapping ErrInvalidDigest is returned. A blob already present is
 // success: the reader is drained only when want is empty.
 func (s *Store) PutBlob(r io.Reader, want digest.Digest, wantSize int64) (digest.Digest, int64, error) {
+	return s.putBlob(r, want, wantSize, true)
+}
+
+// IngestBlob stores a blob like PutBlob but leaves the fsync of the blob
+// directory to the image that will name it: PutImage and ImportManifest
+// sync that directory once before they write index.json, which makes every
+// blob renamed into it before durable at once. A step's layer, config and
+// manifest so share one directory sync instead of three. Until then a
+// crash can lose the blob's name, and with it only a blob no image names.
+func (s *Store) IngestBlob(r io.Reader, want digest.Digest, wantSize int64) (digest.Digest, int64, error) {
+	return s.putBlob(r, want, wantSize, false)
+}
+
+func (s *Store) putBlob(r io.Reader, want digest.Digest, wantSize int64, dirSync bool) (digest.Digest, int64, error) {
 	if want != "" {
 		if err := want.Validate(); err != nil {
 			return "", 0, fmt.Errorf("blob %q: %w", want, err)
@@ -380,7 +396,10 @@ func (s *Store) PutBlob(r io.Reader, want digest.Digest, wantSize int64) (digest
 	if err := os.Rename(tmp, s.BlobPath(got)); err != nil {
 		return "", 0, fmt.Errorf("commit blob %s: %w", got, err)
 	}
-	_ = syncDir(s.blobDir())
+	if dirSync {
+		s.blobDirSync.Add(1)
+		_ = syncDir(s.blobDir())
+	}
 	return got, n, nil
 }
 
@@ -406,6 +425,10 @@ func (s *Store) VerifyBlob(d digest.Digest, size int64) error {
 
 // PutBlobBytes stores a small blob.
 func (s *Store) PutBlobBytes(data []byte) (digest.Digest, error) {
+	return s.putBlobBytes(data, true)
+}
+
+func (s *Store) putBlobBytes(data []byte, dirSync bool) (digest.Digest, error) {
 	d := digest.FromBytes(data)
 	if s.HasBlob(d) {
 		return d, nil
@@ -413,8 +436,18 @@ func (s *Store) PutBlobBytes(data []byte) (digest.Digest, error) {
 	if s.inBatch() {
 		return d, s.putBlobUnsynced(d, data)
 	}
-	got, _, err := s.PutBlob(bytes.NewReader(data), d, int64(len(data)))
+	got, _, err := s.putBlob(strings.NewReader(string(data)), d, int64(len(data)), dirSync)
 	return got, err
+}
+
+// syncBlobDir makes the names of the blobs ingested without a directory
+// sync (IngestBlob) durable: called once before index.json names them.
+func (s *Store) syncBlobDir() error {
+	s.blobDirSync.Add(1)
+	if err := syncDir(s.blobDir()); err != nil {
+		return fmt.Errorf("sync blob directory: %w", err)
+	}
+	return nil
 }
 
 // PutJSON marshals v and stores it as a blob, returning its descriptor.

@@ -22,11 +22,12 @@ import (
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-const usage = `usage: berthbench prepare|run|report|clean [flags]
+const usage = `usage: berthbench prepare|run|report|clean|curves [flags]
   prepare  make the bench directory: the same busybox base for Berth, Podman, Buildah, runc and crun
   run      prepare, time every workload with every installed tool, print a Markdown table, write JSON
   report   print the Markdown table of an earlier run's JSON (and -doc to put it in a file)
   clean    remove the bench directory and unmount what is left under it
+  curves   measure how Berth's costs grow with size and draw them (docs/perf/*.svg)
 Run 'berthbench CMD -h' for the flags.`
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -35,6 +36,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	verb := args[0]
+	if verb == "curves" {
+		return runCurves(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("berthbench "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", envOr("BENCH_DIR", "/var/tmp/berth-bench"), "bench directory: every store lives here (env BENCH_DIR)")
@@ -210,6 +214,7 @@ func (e *Env) runAll(stdout io.Writer, opts runOptions) (err error) {
 	}
 	report.Results = append(report.Results, slopes(report.Results)...)
 	measure(e.commitCase(w))
+	measure(e.commitRealCase())
 	for _, c := range e.saveLoadCases(w) {
 		measure(c)
 	}

@@ -34,6 +34,7 @@ type buildOptions struct {
 	pull        bool
 	iidFile     string
 	progress    string
+	compression string
 	stdin       io.Reader
 	out, errOut io.Writer
 }
@@ -84,6 +85,7 @@ each step says whether it would be cached and why not.`,
 	f.StringVar(&opts.platform, "platform", "", "set platform (only the host's is supported)")
 	f.BoolVar(&opts.pull, "pull", false, "always attempt to pull a newer version of the base images")
 	f.StringVar(&opts.iidFile, "iidfile", "", "write the image ID to the file")
+	f.StringVar(&opts.compression, "compression", "gzip", `compression of the layers the build makes: "gzip" or "zstd" (as BuildKit's compression=zstd; cached steps keep their layers)`)
 	f.StringVar(&opts.progress, "progress", "auto", `type of progress output: "auto" or "tty" (the classic builder's steps), "plain" (BuildKit's #n lines), "quiet" (as -q)`)
 	return cmd
 }
@@ -98,7 +100,14 @@ func runBuild(ctx context.Context, g *globalOptions, opts *buildOptions) error {
 			return fmt.Errorf("removing image ID file: %w", err)
 		}
 	}
+	compression, err := layerCompression(opts.compression)
+	if err != nil {
+		return err
+	}
 	if g.host != "" {
+		if compression != layer.Gzip {
+			return errors.New("--compression is not supported with --host: the classic builder's API has no such option; build on the daemon's host")
+		}
 		return runBuildRemote(ctx, g, opts)
 	}
 	bo := build.Options{
@@ -157,7 +166,7 @@ func runBuild(ctx context.Context, g *globalOptions, opts *buildOptions) error {
 			bo.Progress = opts.out
 		}
 	}
-	res, err := eng.Build(ctx, bo)
+	res, err := eng.BuildCompressed(ctx, bo, compression)
 	if opts.explain && err == nil {
 		renderExplain(opts.out, res)
 		return nil

@@ -75,6 +75,7 @@ func runPs(ctx context.Context, g *globalOptions, opts *psOptions) error {
 		return err
 	}
 	var rows []any
+	images := &psImages{eng: eng, found: map[string]*store.Image{}}
 	for _, c := range list {
 		if !opts.all && len(opts.filters) > 0 && !hasStatusFilter(opts.filters) && !c.State.Running() {
 			continue
@@ -82,7 +83,7 @@ func runPs(ctx context.Context, g *globalOptions, opts *psOptions) error {
 		if !match(c) {
 			continue
 		}
-		rows = append(rows, &psRow{c: c, eng: eng, trunc: !opts.noTrunc, size: opts.size})
+		rows = append(rows, &psRow{c: c, eng: eng, images: images, trunc: !opts.noTrunc, size: opts.size})
 	}
 	return writePsRows(opts, rows)
 }
@@ -97,10 +98,27 @@ var psHeaders = map[string]string{
 // psRow is one container as ps's --format templates see it (docker/cli's
 // ContainerContext).
 type psRow struct {
-	c     *store.Container
+	c      *store.Container
+	eng    *engine.Engine
+	images *psImages
+	trunc  bool
+	size   bool
+}
+
+// psImages looks each image name or ID up once per listing: thousands of
+// containers usually share a handful of images.
+type psImages struct {
 	eng   *engine.Engine
-	trunc bool
-	size  bool
+	found map[string]*store.Image // nil: looked up, not found
+}
+
+func (p *psImages) get(nameOrID string) (*store.Image, bool) {
+	img, seen := p.found[nameOrID]
+	if !seen {
+		img, _ = p.eng.Store.Image(nameOrID)
+		p.found[nameOrID] = img
+	}
+	return img, img != nil
 }
 
 // MarshalJSON is --format json's object: every field, as strings, as
@@ -132,7 +150,7 @@ func (r *psRow) Image() string {
 		}
 		return shortID(r.c.Image)
 	}
-	if img, err := r.eng.Store.Image(r.c.ImageRef); err == nil && img.ID.String() == r.c.Image {
+	if img, ok := r.images.get(r.c.ImageRef); ok && img.ID.String() == r.c.Image {
 		return r.c.ImageRef
 	}
 	if r.trunc {
@@ -162,7 +180,7 @@ func (r *psRow) Status() string { return engine.ContainerStatus(r.c.State, time.
 func (r *psRow) Size() string {
 	size := r.eng.ContainerSize(r.c.ID)
 	virtual := size
-	if img, err := r.eng.Store.Image(r.c.Image); err == nil {
+	if img, ok := r.images.get(r.c.Image); ok {
 		virtual += img.Size
 	}
 	return fmt.Sprintf("%s (virtual %s)", humanSizePrecision(float64(size), 3), humanSizePrecision(float64(virtual), 3))

@@ -1,0 +1,453 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berthkit/berth/engine/store"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// `berthbench curves`: how each cost grows with the size of its input,
+// drawn as log-log SVG plots (docs/perf/*.svg). Berth only: the point is
+// the shape of each curve, not a comparison.
+
+type curveEnv struct {
+	berth, dir string
+	runs       int
+	log        io.Writer
+}
+
+// curve is one measured line: a name and its points.
+type curve struct {
+	id, title, xlabel string
+	series            []Series
+}
+
+func runCurves(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("berthbench curves", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	berth := fs.String("berth", "bin/berth", "the berth binary to measure")
+	dir := fs.String("dir", envOr("BENCH_DIR", "/var/tmp/berth-bench")+"-curves", "scratch directory (removed afterwards)")
+	out := fs.String("out", "docs/perf", "where the SVG plots and curves.json go")
+	only := fs.String("only", "", "comma-separated curves: steps, env, store, commit, cache (default all)")
+	big := fs.Bool("big", false, "add the largest sizes (1,000 RUN steps, 5,000 ENV lines, 1,000,000 files): minutes each")
+	runs := fs.Int("runs", 3, "timed runs per point (the median is plotted)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	abs, err := filepath.Abs(*berth)
+	if err == nil {
+		err = os.MkdirAll(*out, 0o755)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "berthbench:", err)
+		return 1
+	}
+	e := &curveEnv{berth: abs, dir: *dir, runs: *runs, log: stderr}
+	defer os.RemoveAll(e.dir)
+	want := func(id string) bool { return *only == "" || strings.Contains(","+*only+",", ","+id+",") }
+	var curves []curve
+	for _, c := range []struct {
+		id string
+		fn func(big bool) (curve, error)
+	}{{"cache", e.cacheCurve}, {"steps", e.stepsCurve}, {"env", e.envCurve}, {"store", e.storeCurve}, {"commit", e.commitCurve}} {
+		if !want(c.id) {
+			continue
+		}
+		cv, err := c.fn(*big)
+		if err != nil {
+			fmt.Fprintf(stderr, "berthbench: curve %s: %v\n", c.id, err)
+			return 1
+		}
+		if err := writePlot(*out, cv); err != nil {
+			fmt.Fprintln(stderr, "berthbench:", err)
+			return 1
+		}
+		curves = append(curves, cv)
+	}
+	printCurves(stdout, curves)
+	if err := saveCurves(filepath.Join(*out, "curves.json"), curves); err != nil {
+		fmt.Fprintln(stderr, "berthbench:", err)
+		return 1
+	}
+	return 0
+}
+
+func writePlot(dir string, c curve) error {
+	f, err := os.Create(filepath.Join(dir, c.id+".svg"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return Plot{Title: c.title, XLabel: c.xlabel, YLabel: "time (median)", Series: c.series}.WriteSVG(f)
+}
+
+// saveCurves merges this run's curves into the JSON file, so curves
+// measured by separate runs (-only) end up side by side.
+func saveCurves(path string, cs []curve) error {
+	m := map[string]any{}
+	if data, err := os.ReadFile(path); err == nil {
+		_ = json.Unmarshal(data, &m)
+	}
+	for _, c := range cs {
+		m[c.id] = map[string]any{"measured": time.Now().UTC().Format(time.RFC3339), "load": loadAvg(), "series": c.series}
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+func printCurves(w io.Writer, cs []curve) {
+	fmt.Fprintf(w, "Measured %s, load average %s.\n\n| curve | series | points (N: median) | growth exponent |\n|---|---|---|---:|\n",
+		time.Now().UTC().Format(time.RFC3339), loadAvg())
+	for _, c := range cs {
+		for _, s := range c.series {
+			var pts []string
+			for i := range s.X {
+				pts = append(pts, fmt.Sprintf("%s: %s", humanCount(s.X[i]), fmtMs(s.Y[i])))
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %.2f |\n", c.id, s.Name, strings.Join(pts, ", "), growth(s))
+		}
+	}
+}
+
+func fmtMs(v float64) string {
+	if v >= 1000 {
+		return fmt.Sprintf("%.2f s", v/1000)
+	}
+	return fmt.Sprintf("%.1f ms", v)
+}
+
+func loadAvg() string {
+	data, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
+// --- running berth ---
+
+func (e *curveEnv) root(name string) string { return filepath.Join(e.dir, name) }
+
+func (e *curveEnv) cmd(root string, args ...string) *exec.Cmd {
+	c := exec.Command(e.berth, args...)
+	c.Env = append(os.Environ(), "BERTH_ROOT="+root)
+	return c
+}
+
+func (e *curveEnv) do(root string, args ...string) error {
+	out, err := e.cmd(root, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("berth %s: %v: %s", strings.Join(args, " "), err, lastLines(string(out), 5))
+	}
+	return nil
+}
+
+// time runs setup (untimed) then berth args, e.runs times, and returns the
+// median wall-clock milliseconds.
+func (e *curveEnv) time(root string, setup func() error, args ...string) (float64, error) {
+	var ms []float64
+	for range e.runs {
+		if setup != nil {
+			if err := setup(); err != nil {
+				return 0, err
+			}
+		}
+		start := time.Now()
+		if err := e.do(root, args...); err != nil {
+			return 0, err
+		}
+		ms = append(ms, float64(time.Since(start).Microseconds())/1000)
+	}
+	sort.Float64s(ms)
+	return ms[len(ms)/2], nil
+}
+
+// freshStore makes an empty store with busybox in it.
+func (e *curveEnv) freshStore(name string) (string, error) {
+	root := e.root(name)
+	_ = e.cleanStore(root)
+	if err := e.do(root, "bootstrap", "busybox"); err != nil {
+		return "", err
+	}
+	return root, nil
+}
+
+// cleanStore removes a store, its containers first (they hold mounts).
+func (e *curveEnv) cleanStore(root string) error {
+	if _, err := os.Stat(root); err != nil {
+		return nil
+	}
+	_ = e.cmd(root, "container", "prune", "-f").Run()
+	return os.RemoveAll(root)
+}
+
+func writeDockerfile(dir, text string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(text), 0o644)
+}
+
+func sizes(base []int, big bool, extra int) []int {
+	if big {
+		return append(base, extra)
+	}
+	return base
+}
+
+// --- the curves ---
+
+// cacheCurve: an uncached one-step build on busybox after N builds on the
+// same parent. The store's cache index makes the miss's explanation one
+// read (docs/performance.md); before it, the probe read all N entries.
+func (e *curveEnv) cacheCurve(big bool) (curve, error) {
+	s := Series{Name: "uncached 1-step build, N cache entries on its parent"}
+	root, err := e.freshStore("cache")
+	if err != nil {
+		return curve{}, err
+	}
+	ctx := e.root("cache-ctx")
+	done := 0
+	for _, n := range sizes([]int{10, 300, 1000}, big, 3000) {
+		if err := e.seedCacheEntries(root, done, n); err != nil {
+			return curve{}, err
+		}
+		done = n
+		i := 0
+		ms, err := e.time(root, func() error {
+			i++
+			return writeDockerfile(ctx, fmt.Sprintf("FROM busybox\nENV PROBE=%d-%d\n", n, i))
+		}, "build", "-q", "--network", "host", ctx)
+		if err != nil {
+			return curve{}, err
+		}
+		s.X, s.Y = append(s.X, float64(n)), append(s.Y, ms)
+	}
+	return curve{id: "cache", title: "Uncached step vs cache entries on the same parent", xlabel: "cache entries on the parent (N)", series: []Series{s}}, nil
+}
+
+// seedCacheEntries records entries [from, to) on busybox through the store
+// API, as N earlier builds of `ENV X=i` would have: each with an image of
+// its own (a miss used to look every one of them up).
+func (e *curveEnv) seedCacheEntries(root string, from, to int) error {
+	s, err := store.Open(root)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	base, err := s.Image("busybox")
+	if err != nil {
+		return err
+	}
+	var entries []ocispec.Descriptor
+	for i := from; i < to; i++ {
+		desc, err := seedImage(s, base, i)
+		if err != nil {
+			return err
+		}
+		delete(desc.Annotations, ocispec.AnnotationRefName) // intermediate images are untagged
+		desc.Annotations[store.AnnotationParent] = base.ID.String()
+		entries = append(entries, desc)
+		key := fmt.Sprintf("/bin/sh -c #(nop)  ENV X=%d", i)
+		img := digest.Digest(desc.Annotations[store.AnnotationID])
+		if err := s.CachePut(store.CacheEntry{Parent: base.ID, Key: key, Image: img, Original: fmt.Sprintf("ENV X=%d", i)}); err != nil {
+			return err
+		}
+	}
+	return s.UpdateIndex(func(idx *ocispec.Index) error {
+		idx.Manifests = append(idx.Manifests, entries...)
+		return nil
+	})
+}
+
+// stepsCurve: a cold build of FROM busybox + N × RUN true.
+func (e *curveEnv) stepsCurve(big bool) (curve, error) {
+	s := Series{Name: "cold build, N × RUN true"}
+	root, err := e.freshStore("steps")
+	if err != nil {
+		return curve{}, err
+	}
+	ctx := e.root("steps-ctx")
+	for _, n := range sizes([]int{1, 10, 100}, big, 1000) {
+		var b strings.Builder
+		b.WriteString("FROM busybox\n")
+		for i := range n {
+			fmt.Fprintf(&b, "RUN true # %d\n", i)
+		}
+		if err := writeDockerfile(ctx, b.String()); err != nil {
+			return curve{}, err
+		}
+		ms, err := e.time(root, nil, "build", "-q", "--no-cache", "--network", "host", ctx)
+		if err != nil {
+			return curve{}, err
+		}
+		s.X, s.Y = append(s.X, float64(n)), append(s.Y, ms)
+	}
+	return curve{id: "steps", title: "Cold build of N RUN steps", xlabel: "RUN steps (N)", series: []Series{s}}, nil
+}
+
+// envCurve: a cold build of FROM busybox + N ENV lines.
+func (e *curveEnv) envCurve(big bool) (curve, error) {
+	s := Series{Name: "cold build, N ENV lines"}
+	root, err := e.freshStore("env")
+	if err != nil {
+		return curve{}, err
+	}
+	ctx := e.root("env-ctx")
+	for _, n := range sizes([]int{10, 100, 1000}, big, 5000) {
+		var b strings.Builder
+		b.WriteString("FROM busybox\n")
+		for i := range n {
+			fmt.Fprintf(&b, "ENV V%d=%d\n", i, i)
+		}
+		if err := writeDockerfile(ctx, b.String()); err != nil {
+			return curve{}, err
+		}
+		ms, err := e.time(root, nil, "build", "-q", "--no-cache", ctx)
+		if err != nil {
+			return curve{}, err
+		}
+		s.X, s.Y = append(s.X, float64(n)), append(s.Y, ms)
+	}
+	return curve{id: "env", title: "Cold build of a Dockerfile with N ENV lines", xlabel: "ENV lines (N)", series: []Series{s}}, nil
+}
+
+// storeCurve: `images`, `ps -a` and a fully cached 3-step build in a store
+// holding N images and N containers, written through the store API.
+func (e *curveEnv) storeCurve(big bool) (curve, error) {
+	images := Series{Name: "images"}
+	ps := Series{Name: "ps -a"}
+	cached := Series{Name: "fully cached 3-step build"}
+	root, err := e.freshStore("store")
+	if err != nil {
+		return curve{}, err
+	}
+	ctx := e.root("store-ctx")
+	if err := writeDockerfile(ctx, "FROM busybox\nENV A=1\nLABEL b=2\nCMD [\"true\"]\n"); err != nil {
+		return curve{}, err
+	}
+	if err := e.do(root, "build", "-q", ctx); err != nil {
+		return curve{}, err
+	}
+	done := 0
+	for _, n := range []int{10, 1000, 10000} {
+		if err := seedStore(root, done, n); err != nil {
+			return curve{}, err
+		}
+		done = n
+		for _, m := range []struct {
+			s    *Series
+			args []string
+		}{{&images, []string{"images"}}, {&ps, []string{"ps", "-a"}}, {&cached, []string{"build", "-q", ctx}}} {
+			ms, err := e.time(root, nil, m.args...)
+			if err != nil {
+				return curve{}, err
+			}
+			m.s.X, m.s.Y = append(m.s.X, float64(n)), append(m.s.Y, ms)
+		}
+	}
+	return curve{id: "store", title: "Listing and cached builds vs store size", xlabel: "images and containers in the store (N each)", series: []Series{images, ps, cached}}, nil
+}
+
+// seedStore adds images and stopped containers [from, to): each image a
+// new config over busybox's layers, tagged seed:<i>, all listed in one
+// index.json write (one PutImage each would rewrite the index N times).
+func seedStore(root string, from, to int) error {
+	s, err := store.Open(root)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	base, err := s.Image("busybox")
+	if err != nil {
+		return err
+	}
+	var entries []ocispec.Descriptor
+	for i := from; i < to; i++ {
+		desc, err := seedImage(s, base, i)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, desc)
+		c := &store.Container{
+			ID: digest.FromString("seed container " + strconv.Itoa(i)).Encoded(), Name: fmt.Sprintf("seed_%d", i),
+			Created: time.Now().UTC(), Image: base.ID.String(), ImageRef: "busybox", Purpose: "run",
+			Config: store.ContainerConfig{Cmd: []string{"true"}},
+		}
+		c.State.Status = "exited"
+		if err := s.PutContainer(c); err != nil {
+			return err
+		}
+	}
+	return s.UpdateIndex(func(idx *ocispec.Index) error {
+		idx.Manifests = append(idx.Manifests, entries...)
+		return nil
+	})
+}
+
+func seedImage(s *store.Store, base *store.Image, i int) (ocispec.Descriptor, error) {
+	cfg := base.Config
+	cfg.Config.Labels = map[string]string{"seed": strconv.Itoa(i)}
+	cfgData, err := json.Marshal(cfg)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	cfgDigest, err := s.PutBlobBytes(cfgData)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	m := base.Manifest
+	m.Config = ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: cfgDigest, Size: int64(len(cfgData))}
+	desc, _, err := s.PutJSON(ocispec.MediaTypeImageManifest, m)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	desc.Annotations = map[string]string{
+		store.AnnotationID:        cfgDigest.String(),
+		store.AnnotationSize:      base.Annotations[store.AnnotationSize],
+		store.AnnotationCreated:   time.Now().UTC().Format(time.RFC3339Nano),
+		ocispec.AnnotationRefName: fmt.Sprintf("docker.io/library/seed:%d", i),
+	}
+	return desc, nil
+}
+
+// commitCurve: commit a container that created N empty files.
+func (e *curveEnv) commitCurve(big bool) (curve, error) {
+	s := Series{Name: "commit, N new files"}
+	root, err := e.freshStore("commit")
+	if err != nil {
+		return curve{}, err
+	}
+	for _, n := range sizes([]int{1000, 10000, 100000}, big, 1000000) {
+		name := fmt.Sprintf("files%d", n)
+		script := fmt.Sprintf("mkdir /d && cd /d && seq %d | xargs touch", n)
+		if err := e.do(root, "run", "--network", "host", "--name", name, "busybox", "sh", "-c", script); err != nil {
+			return curve{}, err
+		}
+		ms, err := e.time(root, nil, "commit", name)
+		if err != nil {
+			return curve{}, err
+		}
+		_ = e.do(root, "rm", name)
+		s.X, s.Y = append(s.X, float64(n)), append(s.Y, ms)
+	}
+	return curve{id: "commit", title: "Commit of a container with N new files", xlabel: "files (N)", series: []Series{s}}, nil
+}
