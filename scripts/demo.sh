@@ -7,6 +7,7 @@
 # Debian mirror) and installs the same redis with apt-get. With no mirror
 # either, busybox and a stand-in redis-server (no PONG then).
 #
+#   DEMO_PORT=6379, DEMO_NETWORK=app   where the image is served at the end
 #   DEMO_BASE=alpine|debian|busybox   skip the choice (debian: never try Docker Hub)
 #
 # As root it builds for real; otherwise it replays the recorded lessons.
