@@ -138,7 +138,7 @@ func (e *Engine) startNetwork(c *store.Container, spec *runtime.Spec) (*netRun, 
 		// again, as Docker does.
 		n, err := e.Networks().Get(c.Host.NetworkMode)
 		if err != nil {
-			return nil, fmt.Errorf("container %s has no network to join: %w", c.ShortID(), err)
+			return nil, fmt.Errorf("container %s has no network to join (%w): connect it to one first (berth network connect NETWORK %s)", c.ShortID(), err, c.Name)
 		}
 		c.Net.Networks = []store.NetworkAttachment{{Network: n.ID, Name: n.Name}}
 	}
