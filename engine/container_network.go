@@ -133,15 +133,21 @@ func (e *Engine) startNetwork(c *store.Container, spec *runtime.Spec) (*netRun, 
 		return nil, e.writeNetFiles(c, nil, nil)
 	}
 	r := &netRun{e: e, c: c}
+	if len(c.Net.Networks) == 0 {
+		// Disconnected from every network: start on the mode's network
+		// again, as Docker does.
+		n, err := e.Networks().Get(c.Host.NetworkMode)
+		if err != nil {
+			return nil, fmt.Errorf("container %s has no network to join (%w): connect it to one first (berth network connect NETWORK %s)", c.ShortID(), err, c.Name)
+		}
+		c.Net.Networks = []store.NetworkAttachment{{Network: n.ID, Name: n.Name}}
+	}
 	for _, att := range c.Net.Networks {
 		n, err := e.Networks().Get(att.Network)
 		if err != nil {
 			return nil, fmt.Errorf("network %s not found: it was removed; connect the container to another network (berth network connect) or recreate it", att.Name)
 		}
 		r.nets = append(r.nets, n)
-	}
-	if len(r.nets) == 0 {
-		return nil, fmt.Errorf("container %s has no network to join", c.ShortID())
 	}
 	spec.Network = "bridge"
 	spec.Prestart = r.attach

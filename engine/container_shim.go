@@ -77,9 +77,13 @@ func (e *Engine) startShim(ctx context.Context, c *store.Container) error {
 	if rep.Error != nil {
 		return rep.Error
 	}
-	e.EmitContext(ctx, trace.Event{Type: trace.ContainerStart, Container: &trace.ContainerInfo{
+	// The shim recorded the addresses and host ports it got in the store.
+	if running, err := e.Store.Container(c.ID); err == nil {
+		c = running
+	}
+	e.EmitContext(ctx, trace.Event{Type: trace.ContainerStart, Container: withNetAndMounts(&trace.ContainerInfo{
 		ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose, Cmd: commandLine(c), Pid: rep.Pid,
-	}})
+	}, c)})
 	return nil
 }
 

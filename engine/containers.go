@@ -243,10 +243,10 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 		_ = e.Store.DeleteContainer(id)
 		return nil, err
 	}
-	e.EmitContext(ctx, trace.Event{Type: trace.ContainerCreate, Container: &trace.ContainerInfo{
+	e.EmitContext(ctx, trace.Event{Type: trace.ContainerCreate, Container: withNetAndMounts(&trace.ContainerInfo{
 		ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose, Cmd: commandLine(c),
 		Started: !opts.NeverStarts,
-	}})
+	}, c)})
 	return c, nil
 }
 
@@ -653,9 +653,9 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 		a.log.Close()
 		return nil, err
 	}
-	e.EmitContext(ctx, trace.Event{Type: trace.ContainerStart, Container: &trace.ContainerInfo{
+	e.EmitContext(ctx, trace.Event{Type: trace.ContainerStart, Container: withNetAndMounts(&trace.ContainerInfo{
 		ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose, Cmd: spec.Process.Args, Pid: rc.Pid,
-	}})
+	}, c)})
 	return a, nil
 }
 

@@ -144,11 +144,12 @@ func (e *Engine) DisconnectNetwork(ctx context.Context, ref, containerRef string
 	_, err = e.Store.UpdateContainer(c.ID, func(c *store.Container) error {
 		c.Net.Networks = slices.DeleteFunc(c.Net.Networks, func(a store.NetworkAttachment) bool { return a.Network == n.ID })
 		c.Net.Endpoints = slices.DeleteFunc(c.Net.Endpoints, func(ep store.EndpointState) bool { return ep.NetworkID == n.ID })
-		if c.Host.NetworkMode == n.Name {
-			c.Host.NetworkMode = network.None
-			if len(c.Net.Networks) > 0 {
-				c.Host.NetworkMode = c.Net.Networks[0].Name
-			}
+		// Off its last network the mode stays (as Docker's
+		// HostConfig.NetworkMode): the next connect or start joins it
+		// again. docker-compose disconnects and reconnects every
+		// container it creates.
+		if c.Host.NetworkMode == n.Name && len(c.Net.Networks) > 0 {
+			c.Host.NetworkMode = c.Net.Networks[0].Name
 		}
 		return nil
 	})

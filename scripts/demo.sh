@@ -7,6 +7,7 @@
 # Debian mirror) and installs the same redis with apt-get. With no mirror
 # either, busybox and a stand-in redis-server (no PONG then).
 #
+#   DEMO_PORT=6379, DEMO_NETWORK=app   where the image is served at the end
 #   DEMO_BASE=alpine|debian|busybox   skip the choice (debian: never try Docker Hub)
 #
 # As root it builds for real; otherwise it replays the recorded lessons.
@@ -25,8 +26,10 @@ fi
 export BERTH_ROOT=${BERTH_ROOT:-/var/lib/berth-demo}
 WORK=$(mktemp -d /tmp/berth-demo.XXXXXX)
 CIDS=()
+NETS=()
 cleanup() {
 	for c in "${CIDS[@]}"; do "$BERTH" rm -f "$c" >/dev/null 2>&1 || true; done
+	for n in "${NETS[@]}"; do "$BERTH" network rm "$n" >/dev/null 2>&1 || true; done
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -80,6 +83,15 @@ cat "$CTX/Dockerfile"
 bold "berth build -t rommelrico/redis:latest .   (every step runs)"
 (cd "$CTX" && "$BERTH" build --no-cache --trace "$TRACES/build1.jsonl" -t rommelrico/redis:latest .)
 
+# wait_ready waits for redis in container $1 to accept connections.
+wait_ready() {
+	for _ in $(seq 1 50); do
+		"$BERTH" logs "$1" 2>&1 | grep -q 'Ready to accept connections' && break
+		sleep 0.2
+	done
+	"$BERTH" logs "$1" 2>&1 | tail -n 1
+}
+
 # start_and_ping starts IMAGE detached, waits for redis to be ready, and asks it for
 # PONG from inside the container (which keeps working whatever the network).
 start_and_ping() {
@@ -93,11 +105,7 @@ start_and_ping() {
 		"$BERTH" logs "$cid"
 		return
 	fi
-	for _ in $(seq 1 50); do
-		"$BERTH" logs "$cid" 2>&1 | grep -q 'Ready to accept connections' && break
-		sleep 0.2
-	done
-	"$BERTH" logs "$cid" 2>&1 | tail -n 1
+	wait_ready "$cid"
 	echo "\$ berth exec ${cid:0:12} redis-cli ping"
 	"$BERTH" exec "$cid" redis-cli ping
 	"$BERTH" rm -f "$cid" >/dev/null
@@ -142,3 +150,59 @@ echo "$IMG"
 "$BERTH" rm -f "$CID" >/dev/null
 start_and_ping "$IMG"
 
+# --- serving real clients ---------------------------------------------------
+[ "$BASE" = busybox ] && exit 0 # the stand-in cannot answer PING
+IMAGE=rommelrico/redis:latest PORT=${DEMO_PORT:-6379} NET=${DEMO_NETWORK:-app}
+# Redis without a config file runs in protected mode: it answers only
+# clients on its own loopback (DENIED to the rest). Clients come from the
+# host and from other containers here, so the server is started with
+# --protected-mode no, as Docker Hub's redis image does.
+SERVE=(redis-server --protected-mode no)
+# pong runs a client command and fails the demo unless it prints PONG.
+pong() {
+	local out
+	echo "\$ ${*/#"$BERTH"/berth}"
+	out=$("$@" 2>&1) || true
+	echo "$out"
+	[ "$out" = PONG ] || { echo "demo: expected PONG from: $*" >&2; exit 1; }
+}
+
+bold "Serving real clients: redis on a published port"
+say "Redis without a config file only answers clients on its own loopback (protected mode); clients come from outside the container here, so: --protected-mode no (as Docker Hub's redis image runs it)."
+echo "\$ berth run -d -p $PORT:6379 --name redis $IMAGE ${SERVE[*]}"
+"$BERTH" run -d --trace "$TRACES/serve-port.jsonl" -p "$PORT:6379" --name redis "$IMAGE" "${SERVE[@]}"
+CIDS+=(redis)
+wait_ready redis
+"$BERTH" port redis
+if command -v redis-cli >/dev/null; then
+	say "The host's own redis-cli asks through the published port:"
+	pong redis-cli -h 127.0.0.1 -p "$PORT" ping
+else
+	say "This host has no redis-cli; the image has one, so a container on the host's network (--network host) asks through the published port on 127.0.0.1, as a program on the host would:"
+	pong "$BERTH" run --rm --network host "$IMAGE" redis-cli -h 127.0.0.1 -p "$PORT" ping
+fi
+say "The trace's container.start event records the address and the port it got:"
+grep '"type":"container.start"' "$TRACES/serve-port.jsonl" | grep -o '"networks":.*'
+"$BERTH" rm -f redis >/dev/null
+
+bold "Serving real clients: by name on a user network"
+if "$BERTH" network inspect "$NET" >/dev/null 2>&1; then
+	echo "network $NET exists already: using it (it is not removed at the end)"
+else
+	echo "\$ berth network create $NET"
+	"$BERTH" network create "$NET" >/dev/null
+	NETS+=("$NET")
+fi
+echo "\$ berth run -d --network $NET --name redis -v redis-data:/data $IMAGE ${SERVE[*]}"
+"$BERTH" run -d --trace "$TRACES/serve-net.jsonl" --network "$NET" --name redis -v redis-data:/data "$IMAGE" "${SERVE[@]}"
+wait_ready redis
+pong "$BERTH" run --rm --network "$NET" "$IMAGE" redis-cli -h redis ping
+say "The trace records the network, the container's address on it and the volume:"
+grep '"type":"container.start"' "$TRACES/serve-net.jsonl" | grep -o '"network_mode":.*'
+
+bold "Cleaning up: berth rm -f redis; berth network rm $NET; berth volume rm redis-data"
+"$BERTH" rm -f redis
+CIDS=()
+for n in "${NETS[@]}"; do "$BERTH" network rm "$n"; done
+NETS=()
+"$BERTH" volume rm redis-data

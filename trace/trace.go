@@ -149,16 +149,48 @@ type CacheInfo struct {
 
 // ContainerInfo describes a container at a lifecycle event.
 type ContainerInfo struct {
-	ID         string                     `json:"id"`
-	Name       string                     `json:"name,omitempty"`
-	Image      string                     `json:"image,omitempty"`   // image ID the container was created from
-	Purpose    string                     `json:"purpose,omitempty"` // "build" (intermediate), "run", "commit"
-	Cmd        []string                   `json:"cmd,omitempty"`
-	Started    bool                       `json:"started,omitempty"` // container.create: false for metadata steps, whose container never starts
-	Pid        int                        `json:"pid,omitempty"`
-	ExitCode   *int                       `json:"exit_code,omitempty"` // container.exit
-	DurationMS int64                      `json:"duration_ms,omitempty"`
-	Unknown    map[string]json.RawMessage `json:"-"`
+	ID         string   `json:"id"`
+	Name       string   `json:"name,omitempty"`
+	Image      string   `json:"image,omitempty"`   // image ID the container was created from
+	Purpose    string   `json:"purpose,omitempty"` // "build" (intermediate), "run", "commit"
+	Cmd        []string `json:"cmd,omitempty"`
+	Started    bool     `json:"started,omitempty"` // container.create: false for metadata steps, whose container never starts
+	Pid        int      `json:"pid,omitempty"`
+	ExitCode   *int     `json:"exit_code,omitempty"` // container.exit
+	DurationMS int64    `json:"duration_ms,omitempty"`
+	// NetworkMode, Networks, Ports and Mounts are a user container's
+	// networking and mounts: on container.create what was asked, on
+	// container.start what it got (addresses, bound host ports).
+	NetworkMode string                     `json:"network_mode,omitempty"`
+	Networks    []ContainerNetwork         `json:"networks,omitempty"`
+	Ports       []ContainerPort            `json:"ports,omitempty"`
+	Mounts      []ContainerMount           `json:"mounts,omitempty"`
+	Unknown     map[string]json.RawMessage `json:"-"`
+}
+
+// ContainerNetwork is one bridge network a container is on.
+type ContainerNetwork struct {
+	Name    string   `json:"name"`
+	IP      string   `json:"ip,omitempty"` // container.start only
+	Aliases []string `json:"aliases,omitempty"`
+}
+
+// ContainerPort is one published port; HostPort 0 on container.create
+// means "a free one", chosen at start.
+type ContainerPort struct {
+	ContainerPort int    `json:"container_port"`
+	Proto         string `json:"proto"`
+	HostIP        string `json:"host_ip,omitempty"`
+	HostPort      int    `json:"host_port"`
+}
+
+// ContainerMount is one bind, volume or tmpfs mount.
+type ContainerMount struct {
+	Type        string `json:"type"`             // "bind", "volume", "tmpfs"
+	Name        string `json:"name,omitempty"`   // the volume's name
+	Source      string `json:"source,omitempty"` // host path (a volume's _data); empty for tmpfs
+	Destination string `json:"destination"`
+	RW          bool   `json:"rw"`
 }
 
 // OutputInfo is a chunk of a container's output.

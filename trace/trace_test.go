@@ -111,3 +111,34 @@ func TestHumanSize(t *testing.T) {
 		}
 	}
 }
+
+// The container event's networks, ports and mounts read back as written,
+// and a trace without them (written before they existed) still reads.
+func TestContainerNetworksPortsMountsRoundTrip(t *testing.T) {
+	line := `{"v":1,"seq":2,"time":"2026-11-27T12:00:00Z","type":"container.start","container":{"id":"c1","purpose":"run","pid":7,` +
+		`"network_mode":"app","networks":[{"name":"app","ip":"172.18.0.2","aliases":["db"]}],` +
+		`"ports":[{"container_port":6379,"proto":"tcp","host_port":6379}],` +
+		`"mounts":[{"type":"volume","name":"data","source":"/v/data/_data","destination":"/data","rw":true},{"type":"tmpfs","destination":"/run","rw":false}]}}` + "\n"
+	events, err := Read(strings.NewReader(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := events[0].Container
+	if c.NetworkMode != "app" || len(c.Networks) != 1 || c.Networks[0].IP != "172.18.0.2" || c.Networks[0].Aliases[0] != "db" ||
+		len(c.Ports) != 1 || c.Ports[0].HostPort != 6379 || len(c.Mounts) != 2 || c.Mounts[1].RW || c.Mounts[0].Name != "data" {
+		t.Fatalf("decoded wrong: %+v", c)
+	}
+	if len(c.Unknown) != 0 {
+		t.Fatalf("known fields kept as unknown: %v", c.Unknown)
+	}
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	w.Record(events[0])
+	if buf.String() != line {
+		t.Fatalf("re-encoded differently:\n got %s\nwant %s", buf.String(), line)
+	}
+	old, err := Read(strings.NewReader(`{"v":1,"seq":1,"time":"2026-11-27T12:00:00Z","type":"container.start","container":{"id":"c1","pid":7}}` + "\n"))
+	if err != nil || old[0].Container.Networks != nil || old[0].Container.Mounts != nil {
+		t.Fatalf("old trace: %v %+v", err, old)
+	}
+}
