@@ -208,7 +208,13 @@ func makeDevices(dev string) error {
 	defer unix.Umask(old)
 	for _, d := range devices {
 		p := filepath.Join(dev, d.name)
-		if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
+		err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor)))
+		if errors.Is(err, unix.EPERM) {
+			// Root of a user namespace (rootless mode) may not make
+			// devices: bind the host's, as rootless runc does.
+			err = bindDevice("/dev/"+d.name, p)
+		}
+		if err != nil {
 			return fmt.Errorf("mknod %s: %w", p, err)
 		}
 	}
@@ -218,6 +224,16 @@ func makeDevices(dev string) error {
 		}
 	}
 	return nil
+}
+
+// bindDevice binds the host's device node src on a new file dst.
+func bindDevice(src, dst string) error {
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|unix.O_CLOEXEC, 0o666)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return mount(src, dst, "bind", unix.MS_BIND, "")
 }
 
 // bindMounts makes the spec's extra mounts inside root.

@@ -74,6 +74,9 @@ func Main(args []string) int {
 	if code, ok := internalEntry(args); ok {
 		return code
 	}
+	if code, ok := enterRootless(args); ok {
+		return code
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// The first signal cancels the verb, which cleans up; a second one
@@ -133,6 +136,8 @@ container, snapshot and cache decision as a trace that lessons replay.`,
 			if !cmd.Flags().Changed("root") {
 				if env := os.Getenv("BERTH_ROOT"); env != "" {
 					g.root = env
+				} else if mode, _ := engine.Mode(); mode == engine.ModeRootless {
+					g.root = engine.RootlessRoot()
 				}
 			}
 			if !cmd.Flags().Changed("host") {
