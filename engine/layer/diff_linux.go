@@ -156,6 +156,7 @@ type inodeKey struct{ dev, ino uint64 }
 // differ walks an upper dir once, writing tar entries (when tw is set) and
 // the summary in the same pass.
 type differ struct {
+	epoch   time.Time // clamp for modification times, zero for none
 	ctx     context.Context
 	upper   string
 	lowers  []string
@@ -185,6 +186,7 @@ func newDiffer(ctx context.Context, upper string, opts DiffOptions) *differ {
 		ctx:        ctx,
 		upper:      upper,
 		lowers:     opts.LowerDirs,
+		epoch:      opts.Epoch,
 		inodes:     map[inodeKey]string{},
 		maxLargest: n,
 		xattrNames: make([]byte, 1024),
@@ -321,6 +323,9 @@ func (d *differ) entry(rel string, underOpaque bool) error {
 
 func (d *differ) writeHeader(hdr *tar.Header) error {
 	d.entries++
+	if !d.epoch.IsZero() && hdr.ModTime.After(d.epoch) {
+		hdr.ModTime = d.epoch
+	}
 	if err := d.tw.WriteHeader(hdr); err != nil {
 		return fmt.Errorf("write %s: %w", hdr.Name, err)
 	}
