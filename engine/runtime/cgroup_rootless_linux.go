@@ -57,7 +57,7 @@ func findDelegation(v2Root, selfCgroup string) Delegation {
 		data, _ := os.ReadFile(filepath.Join(d, "cgroup.subtree_control"))
 		return Delegation{Dir: d, Controllers: strings.Fields(string(data))}
 	}
-	return Delegation{Why: fmt.Sprintf("your cgroup %s (and none of its parents) is delegated to you: as root, chown it to you and enable controllers in its cgroup.subtree_control, or start berth in a systemd unit with Delegate=yes", start)}
+	return Delegation{Why: fmt.Sprintf("neither your cgroup %s nor any of its parents is delegated to you: as root, chown it to you and enable controllers in its cgroup.subtree_control, or start berth in a systemd unit with Delegate=yes", start)}
 }
 
 // ownV2Cgroup reads this process's unified-hierarchy cgroup ("0::/path").

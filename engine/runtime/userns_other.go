@@ -18,3 +18,16 @@ func Rootless() (bool, string) { return false, "" }
 
 // RootlessUnavailable says why there is no rootless mode off Linux.
 func RootlessUnavailable() string { return "user namespaces need Linux" }
+
+// IDMaps is empty off Linux.
+func IDMaps() (uids, gids string) { return "", "" }
+
+// Delegation is the user's delegated cgroup subtree; none off Linux.
+type Delegation struct {
+	Dir         string
+	Controllers []string
+	Why         string
+}
+
+// CgroupDelegation finds none off Linux.
+func CgroupDelegation() Delegation { return Delegation{Why: "cgroups need Linux"} }

@@ -182,6 +182,6 @@ container, snapshot and cache decision as a trace that lessons replay.`,
 	)
 	add("containers", newVolumeCmd(g))
 	add("learn", newLessonCmd(g), newTraceCmd(g))
-	add("other", newVersionCmd(g), newSystemCmd(g), newDaemonCmd(g))
+	add("other", newVersionCmd(g), newSystemCmd(g), newDaemonCmd(g), newInfoCmd(g))
 	return root
 }
