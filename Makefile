@@ -8,7 +8,9 @@ LDFLAGS   := -X github.com/berthkit/berth/engine.Version=$(VERSION)
 PREFIX    ?= /usr/local
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages the tests need; installed when missing.
-TEST_DEBS := busybox-static skopeo umoci docker-registry chromium iproute2
+TEST_DEBS := busybox-static skopeo umoci docker-registry chromium iproute2 uidmap fuse-overlayfs passt
+# The unprivileged user the rootless tests run berth as (docs/rootless.md).
+ROOTLESS_USER ?= berthtest
 # The demo needs only the offline base image.
 DEMO_DEBS := busybox-static
 
@@ -34,6 +36,11 @@ endef
 
 test-deps:
 	$(call install-debs,$(TEST_DEBS))
+	@if [ "$$(id -u)" = 0 ]; then \
+		id $(ROOTLESS_USER) >/dev/null 2>&1 || useradd -m -s /bin/sh $(ROOTLESS_USER); \
+		grep -q '^$(ROOTLESS_USER):' /etc/subuid || echo '$(ROOTLESS_USER):100000:65536' >> /etc/subuid; \
+		grep -q '^$(ROOTLESS_USER):' /etc/subgid || echo '$(ROOTLESS_USER):100000:65536' >> /etc/subgid; \
+	fi
 
 demo-deps:
 	$(call install-debs,$(DEMO_DEBS))
