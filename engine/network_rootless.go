@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -87,12 +88,26 @@ func (r *netRun) attachPasta(tool string, pid int) error {
 		"--netns", "/proc/self/fd/3")
 	cmd := exec.Command(tool, args...)
 	cmd.ExtraFiles = []*os.File{netns}
-	out, err := cmd.CombinedOutput()
+	out, err := withSIGPIPE(cmd.CombinedOutput)
 	if err != nil {
 		return fmt.Errorf("pasta: %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	r.stop = func() { stopPasta(pidFile) }
 	return r.e.writeNetFiles(r.c, nil, nil)
+}
+
+// withSIGPIPE runs fn with SIGPIPE handled rather than ignored, so that
+// the programs fn starts inherit its default action: pasta refuses to start
+// with SIGPIPE ignored, and a detached container's supervisor ignores it.
+func withSIGPIPE(fn func() ([]byte, error)) ([]byte, error) {
+	if !signal.Ignored(syscall.SIGPIPE) {
+		return fn()
+	}
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGPIPE)
+	defer signal.Ignore(syscall.SIGPIPE)
+	defer signal.Stop(c)
+	return fn()
 }
 
 func orNone(specs []string) string {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -166,6 +167,9 @@ func EnterRootless(args []string, warn io.Writer) (int, bool) {
 		return stageOne(args), true
 	case "2":
 		os.Unsetenv(stageEnv)
+		if len(args) == 1 && args[0] == pauseVerb {
+			return pause(), true
+		}
 		return 0, false
 	}
 	if os.Geteuid() == 0 || RootlessDisabled() {
@@ -175,7 +179,7 @@ func EnterRootless(args []string, warn io.Writer) (int, bool) {
 	if plan.Single() {
 		fmt.Fprintf(warn, "WARNING: rootless with only your own ID mapped (%s): files owned by other users cannot be made, so steps like apt-get that change owners fail; add a range to /etc/subuid and /etc/subgid (usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s)\n", plan.Why, userName(plan.UID))
 	}
-	code, err := reexec(args, plan)
+	code, err := enter(args, plan)
 	var startErr *userNSStartError
 	if errors.As(err, &startErr) {
 		// No user namespaces here: go on unprivileged (replay, or a
@@ -215,46 +219,42 @@ func userName(uid int) string {
 	return strconv.Itoa(uid)
 }
 
-// reexec starts berth again in a new user and mount namespace, maps its
-// IDs and waits for it, forwarding the signals meant for it.
-func reexec(args []string, plan IDMapPlan) (int, error) {
-	r, w, err := os.Pipe()
+// pauseVerb is the re-executed berth that only holds the namespaces.
+const pauseVerb = "_rootless-pause"
+
+// enter runs berth with args inside the user's rootless namespaces,
+// starting their holder first if none runs: every berth of the user joins
+// the same namespaces, as Podman's pause process does, so a berth can exec
+// into, stop or commit a container another berth started.
+func enter(args []string, plan IDMapPlan) (int, error) {
+	holder, err := ensurePause(plan)
 	if err != nil {
 		return 0, err
 	}
-	defer r.Close()
-	defer w.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		wd = "/"
+	}
 	mode := "subid"
-	attr := &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUSER | unix.CLONE_NEWNS, Pdeathsig: syscall.SIGTERM}
 	if plan.Single() {
 		mode = "single"
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: plan.UID, Size: 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: plan.GID, Size: 1}}
 	}
-	cmd := exec.Command("/proc/self/exe", args...)
-	cmd.Args[0] = os.Args[0]
+	// nsenter (util-linux) joins the user namespace, which a Go program,
+	// being multithreaded, cannot do itself; it becomes UID 0 there.
+	cmd := exec.Command("nsenter", append([]string{"--user", "--mount", "--target", strconv.Itoa(holder),
+		"--wd=" + wd, "--", exe}, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.ExtraFiles = []*os.File{r}
-	cmd.Env = append(os.Environ(), stageEnv+"=1", RootlessEnv+"="+mode)
-	cmd.SysProcAttr = attr
+	cmd.Env = append(os.Environ(), stageEnv+"=2", RootlessEnv+"="+mode)
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
-		return 0, &userNSStartError{err}
+		return 0, fmt.Errorf("nsenter (util-linux): %w", err)
 	}
-	r.Close()
-	if !plan.Single() {
-		if err := writeIDMaps(cmd.Process.Pid, plan); err != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			return 0, err
-		}
-	}
-	if _, err := w.Write([]byte{1}); err != nil {
-		return 0, err
-	}
-	w.Close()
 	done := make(chan struct{})
 	go forwardSignals(sigs, cmd.Process, done)
 	err = cmd.Wait()
@@ -267,6 +267,112 @@ func reexec(args []string, plan IDMapPlan) (int, error) {
 		return 128 + int(ws.Signal()), nil
 	}
 	return ws.ExitStatus(), nil
+}
+
+// ensurePause returns the PID of the process holding the user's rootless
+// namespaces, starting it when none runs.
+func ensurePause(plan IDMapPlan) (int, error) {
+	dir, err := runtimeDir()
+	if err != nil {
+		return 0, err
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "rootless.lock"), os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return 0, err
+	}
+	pidFile := filepath.Join(dir, "rootless.pid")
+	if b, err := os.ReadFile(pidFile); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && isPause(pid) {
+			return pid, nil
+		}
+	}
+	pid, err := startPause(plan)
+	if err != nil {
+		return 0, err
+	}
+	return pid, os.WriteFile(pidFile, []byte(strconv.Itoa(pid)), 0o600)
+}
+
+// runtimeDir is $XDG_RUNTIME_DIR/berth, or /tmp/berth-<uid>; it must be
+// the user's own.
+func runtimeDir() (string, error) {
+	dir := filepath.Join(os.TempDir(), "berth-"+strconv.Itoa(os.Getuid()))
+	if x := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(x) {
+		dir = filepath.Join(x, "berth")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return "", err
+	}
+	if int(st.Uid) != os.Getuid() || st.Mode&unix.S_IFMT != unix.S_IFDIR || st.Mode&0o077 != 0 {
+		return "", fmt.Errorf("%s is not a private directory of yours: remove it, or set XDG_RUNTIME_DIR", dir)
+	}
+	return dir, nil
+}
+
+// isPause reports whether pid is the user's namespace holder (not a
+// recycled PID).
+func isPause(pid int) bool {
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || !strings.Contains(string(cmdline), pauseVerb) {
+		return false
+	}
+	var st unix.Stat_t
+	return unix.Stat("/proc/"+strconv.Itoa(pid), &st) == nil && int(st.Uid) == os.Getuid()
+}
+
+// startPause starts the namespace holder: cloned into a new user and
+// mount namespace, its IDs mapped, then left running on its own.
+func startPause(plan IDMapPlan) (int, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	defer w.Close()
+	attr := &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUSER | unix.CLONE_NEWNS, Setsid: true}
+	if plan.Single() {
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: plan.UID, Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: plan.GID, Size: 1}}
+	}
+	cmd := exec.Command("/proc/self/exe", pauseVerb)
+	cmd.Args[0] = os.Args[0]
+	cmd.ExtraFiles = []*os.File{r}
+	cmd.Env = append(os.Environ(), stageEnv+"=1")
+	cmd.Dir = "/"
+	cmd.SysProcAttr = attr
+	if err := cmd.Start(); err != nil {
+		return 0, &userNSStartError{err}
+	}
+	r.Close()
+	pid := cmd.Process.Pid
+	if !plan.Single() {
+		if err := writeIDMaps(pid, plan); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return 0, err
+		}
+	}
+	if _, err := w.Write([]byte{1}); err != nil {
+		return 0, err
+	}
+	go func() { _ = cmd.Wait() }() // reaped if it ends while berth runs
+	return pid, nil
+}
+
+// pause holds the namespaces until killed.
+func pause() int {
+	signal.Ignore(unix.SIGINT, unix.SIGHUP, unix.SIGPIPE, unix.SIGQUIT)
+	for {
+		_ = unix.Pause()
+	}
 }
 
 // forwardSignals passes signals on to the namespaced berth. A Ctrl-C at

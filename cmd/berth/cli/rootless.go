@@ -15,13 +15,18 @@ func enterRootless(args []string) (int, bool) {
 	if os.Getenv("BERTH_HOST") != "" {
 		return 0, false
 	}
-	for _, a := range args {
-		if a == "--" {
-			break
-		}
-		if a == "--host" || strings.HasPrefix(a, "--host=") || a == "--version" || a == "-h" || a == "--help" {
+	// Global flags come before the verb; what follows it (a container's
+	// command line) is not berth's.
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--host" || strings.HasPrefix(a, "--host=") || a == "--version" || a == "-h" || a == "--help":
 			return 0, false
+		case a == "--root":
+			i++ // its value
+		case !strings.HasPrefix(a, "-"):
+			return engine.EnterRootless(args, os.Stderr)
 		}
 	}
-	return engine.EnterRootless(args, os.Stderr)
+	return 0, false // no verb: help
 }
