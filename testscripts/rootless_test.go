@@ -80,6 +80,20 @@ func (e *rootlessEnv) berth(args ...string) string {
 	return run(e.t, exec.Command("runuser", full...))
 }
 
+// berthFails runs berth as the rootless user, wants it to fail, and
+// returns stderr.
+func (e *rootlessEnv) berthFails(args ...string) string {
+	e.t.Helper()
+	full := append([]string{"-u", rootlessUser, "--", "env", "-i", "HOME=" + e.home, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", e.bin}, args...)
+	var errb bytes.Buffer
+	cmd := exec.Command("runuser", full...)
+	cmd.Stderr, cmd.Dir = &errb, "/"
+	if err := cmd.Run(); err == nil {
+		e.t.Fatalf("berth %s succeeded as %s, want an error", strings.Join(args, " "), rootlessUser)
+	}
+	return errb.String()
+}
+
 // rootBerth runs berth as root on root dir.
 func (e *rootlessEnv) rootBerth(root string, args ...string) string {
 	e.t.Helper()
@@ -132,5 +146,38 @@ func TestRootless(t *testing.T) {
 	e.rootBerth(root, "bootstrap", "busybox")
 	if rootID := e.rootBerth(root, "build", "-q", "-t", "notes", e.ctx); rootID != id {
 		t.Fatalf("root build = %s, rootless build = %s: want the same image ID", rootID, id)
+	}
+}
+
+// TestRootlessContainers runs a detached container as a normal user, execs
+// into it from another berth, reaches its published port on loopback
+// (through pasta), and checks that a limit without a delegated cgroup is
+// refused with the reason.
+func TestRootlessContainers(t *testing.T) {
+	e := setupRootless(t)
+	if _, err := exec.LookPath("pasta"); err != nil {
+		if testenv.InCI() {
+			t.Fatal("pasta is missing: make test-deps installs passt")
+		}
+		t.Skip("no pasta (apt-get install passt)")
+	}
+	e.berth("bootstrap", "busybox")
+	e.berth("build", "-q", "-t", "notes", e.ctx)
+	port := freePort(t)
+	e.berth("run", "-d", "--name", "web", "-p", "127.0.0.1:"+port+":80", "notes", "httpd", "-f", "-p", "80", "-h", "/")
+	t.Cleanup(func() { _ = exec.Command("runuser", "-u", rootlessUser, "--", "env", "HOME="+e.home, e.bin, "rm", "-f", "web").Run() })
+	if got := e.berth("exec", "web", "cat", "/greeting"); got != "hello" {
+		t.Fatalf("exec = %q, want hello", got)
+	}
+	body := httpGet(t, "http://127.0.0.1:"+port+"/greeting")
+	if strings.TrimSpace(body) != "hello" {
+		t.Fatalf("GET published port = %q, want hello", body)
+	}
+	e.berth("rm", "-f", "web")
+	if d := e.berth("info"); strings.Contains(d, "Cgroups: none delegated") {
+		msg := e.berthFails("run", "--rm", "--memory", "64m", "notes", "true")
+		if !strings.Contains(msg, "rootless mode cannot apply the memory limit") || !strings.Contains(msg, "delegated") {
+			t.Fatalf("--memory without delegation: %s", msg)
+		}
 	}
 }
