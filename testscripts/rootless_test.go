@@ -165,7 +165,9 @@ func TestRootlessContainers(t *testing.T) {
 	e.berth("build", "-q", "-t", "notes", e.ctx)
 	port := freePort(t)
 	e.berth("run", "-d", "--name", "web", "-p", "127.0.0.1:"+port+":80", "notes", "httpd", "-f", "-p", "80", "-h", "/")
-	t.Cleanup(func() { _ = exec.Command("runuser", "-u", rootlessUser, "--", "env", "HOME="+e.home, e.bin, "rm", "-f", "web").Run() })
+	t.Cleanup(func() {
+		_ = exec.Command("runuser", "-u", rootlessUser, "--", "env", "HOME="+e.home, e.bin, "rm", "-f", "web").Run()
+	})
 	if got := e.berth("exec", "web", "cat", "/greeting"); got != "hello" {
 		t.Fatalf("exec = %q, want hello", got)
 	}
