@@ -64,7 +64,12 @@ func setupRootless(t *testing.T) *rootlessEnv {
 	if err := os.Chown(e.home, e.uid, e.gid); err != nil {
 		t.Fatal(err)
 	}
-	dockerfile := "FROM busybox\nRUN echo hello > /greeting && mkdir /data && chown 1000:1000 /data\nCMD [\"cat\", \"/greeting\"]\n"
+	// The notes' image, plus a whiteout and an opaque directory, which
+	// overlay marks differently in a user namespace.
+	dockerfile := "FROM busybox\n" +
+		"RUN echo hello > /greeting && mkdir /data && chown 1000:1000 /data && mkdir -p /var/old && touch /var/old/a\n" +
+		"RUN rm -rf /var && mkdir /var && touch /var/x && rm /bin/ls\n" +
+		"CMD [\"cat\", \"/greeting\"]\n"
 	if err := os.WriteFile(filepath.Join(e.ctx, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +136,9 @@ func TestRootless(t *testing.T) {
 	// Files keep the IDs the container gave them (a subordinate ID here).
 	if got := e.berth("run", "--rm", "--network", "none", "notes", "stat", "-c", "%u:%g", "/data"); got != "1000:1000" {
 		t.Fatalf("owner of /data = %q, want 1000:1000", got)
+	}
+	if got := e.berth("run", "--rm", "notes", "sh", "-c", "ls -A /var; test -e /bin/ls || echo no-ls"); got != "x\nno-ls" {
+		t.Fatalf("opaque /var and deleted /bin/ls: got %q", got)
 	}
 	e.berth("run", "--name", "c1", "notes", "sh", "-c", "echo committed > /c")
 	e.berth("commit", "c1", "snap")
