@@ -150,6 +150,13 @@ func TestRootless(t *testing.T) {
 	if err := statOwner(filepath.Join(e.home, ".local/share/berth/index.json"), &st); err != nil || st.uid != e.uid {
 		t.Fatalf("store owner: %+v %v, want uid %d", st, err, e.uid)
 	}
+	// A lesson runs live in rootless mode, and says so first.
+	lesson := e.berth("lesson", "manual-commit", "--yes")
+	for _, want := range []string{"\nLIVE: real builds", "\nMode: rootless (", "all 3 checks held"} {
+		if !strings.Contains(lesson, want) {
+			t.Fatalf("lesson as %s lacks %q:\n%s", rootlessUser, want, lesson)
+		}
+	}
 	root := t.TempDir()
 	e.rootBerth(root, "bootstrap", "busybox")
 	if rootID := e.rootBerth(root, "build", "-q", "-t", "notes", e.ctx); rootID != id {

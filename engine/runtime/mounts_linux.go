@@ -190,7 +190,14 @@ func mountSystem(root string, privileged bool) error {
 		if err != nil {
 			return err
 		}
-		if err := mount(m.fstype, target, m.fstype, m.flags, m.data); err != nil {
+		err = mount(m.fstype, target, m.fstype, m.flags, m.data)
+		if err != nil && m.fstype == "sysfs" && errors.Is(err, unix.EPERM) {
+			// Root of a user namespace may mount sysfs only in a network
+			// namespace it owns; with the host's network (rootless
+			// mode), bind the host's /sys read-only, as rootless runc does.
+			err = bindSys(target)
+		}
+		if err != nil {
 			return err
 		}
 		if m.dest == "/dev" {
@@ -224,6 +231,14 @@ func makeDevices(dev string) error {
 		}
 	}
 	return nil
+}
+
+// bindSys binds the host's /sys on target, read-only.
+func bindSys(target string) error {
+	if err := mount("/sys", target, "bind", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	return remountReadonly(target)
 }
 
 // bindDevice binds the host's device node src on a new file dst.

@@ -176,7 +176,8 @@ func EnterRootless(args []string, warn io.Writer) (int, bool) {
 		return 0, false
 	}
 	plan := PlanIDMap()
-	if plan.Single() {
+	if plan.Single() && !pauseRunning() {
+		// Said once, when the namespaces are made.
 		fmt.Fprintf(warn, "WARNING: rootless with only your own ID mapped (%s): files owned by other users cannot be made, so steps like apt-get that change owners fail; add a range to /etc/subuid and /etc/subgid (usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s)\n", plan.Why, userName(plan.UID))
 	}
 	code, err := enter(args, plan)
@@ -245,8 +246,13 @@ func enter(args []string, plan IDMapPlan) (int, error) {
 	}
 	// nsenter (util-linux) joins the user namespace, which a Go program,
 	// being multithreaded, cannot do itself; it becomes UID 0 there.
-	cmd := exec.Command("nsenter", append([]string{"--user", "--mount", "--target", strconv.Itoa(holder),
-		"--wd=" + wd, "--", exe}, args...)...)
+	flags := []string{"--user", "--mount", "--target", strconv.Itoa(holder), "--wd=" + wd}
+	if plan.Single() {
+		// setgroups(2) is denied with a single-ID map; the user's ID is
+		// already UID 0 there.
+		flags = append(flags, "--preserve-credentials")
+	}
+	cmd := exec.Command("nsenter", append(append(flags, "--", exe), args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), stageEnv+"=2", RootlessEnv+"="+mode)
 	sigs := make(chan os.Signal, 8)
@@ -297,10 +303,24 @@ func ensurePause(plan IDMapPlan) (int, error) {
 	return pid, os.WriteFile(pidFile, []byte(strconv.Itoa(pid)), 0o600)
 }
 
+// pauseRunning reports whether the user's namespaces exist already.
+func pauseRunning() bool {
+	dir, err := runtimeDir()
+	if err != nil {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "rootless.pid"))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return err == nil && isPause(pid)
+}
+
 // runtimeDir is $XDG_RUNTIME_DIR/berth, or /tmp/berth-<uid>; it must be
 // the user's own.
 func runtimeDir() (string, error) {
-	dir := filepath.Join(os.TempDir(), "berth-"+strconv.Itoa(os.Getuid()))
+	dir := filepath.Join("/tmp", "berth-"+strconv.Itoa(os.Getuid())) // as Podman, when XDG_RUNTIME_DIR is unset
 	if x := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(x) {
 		dir = filepath.Join(x, "berth")
 	}
