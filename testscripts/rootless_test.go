@@ -26,6 +26,7 @@ type rootlessEnv struct {
 	bin, home string
 	ctx       string
 	uid, gid  int
+	extraEnv  []string // more environment for the rootless berth
 }
 
 // setupRootless builds berth and prepares a home for the rootless user.
@@ -81,7 +82,8 @@ func setupRootless(t *testing.T) *rootlessEnv {
 func (e *rootlessEnv) berth(args ...string) string {
 	e.t.Helper()
 	full := append([]string{"-u", rootlessUser, "--", "env", "-i", "HOME=" + e.home, "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-		"SOURCE_DATE_EPOCH=1700000000", e.bin}, args...)
+		"SOURCE_DATE_EPOCH=1700000000"}, e.extraEnv...)
+	full = append(append(full, e.bin), args...)
 	return run(e.t, exec.Command("runuser", full...))
 }
 
@@ -196,5 +198,30 @@ func TestRootlessContainers(t *testing.T) {
 		if !strings.Contains(msg, "rootless mode cannot apply the memory limit") || !strings.Contains(msg, "delegated") {
 			t.Fatalf("--memory without delegation: %s", msg)
 		}
+	}
+}
+
+// TestRootlessFuseOverlayfs builds and runs with fuse-overlayfs instead of
+// kernel overlayfs (what rootless mode uses where the kernel refuses
+// overlayfs in a user namespace), whiteouts and opaque directories
+// included.
+func TestRootlessFuseOverlayfs(t *testing.T) {
+	e := setupRootless(t)
+	if _, err := exec.LookPath("fuse-overlayfs"); err != nil {
+		if testenv.InCI() {
+			t.Fatal("fuse-overlayfs is missing: make test-deps installs it")
+		}
+		t.Skip("no fuse-overlayfs")
+	}
+	e.extraEnv = []string{"BERTH_OVERLAY=fuse-overlayfs"}
+	e.berth("bootstrap", "busybox")
+	e.berth("build", "-q", "-t", "notes", e.ctx)
+	if got := e.berth("run", "--rm", "notes", "sh", "-c", "grep -c fuse-overlayfs /proc/mounts; cat /greeting; ls -A /var; test -e /bin/ls || echo no-ls"); got != "1\nhello\nx\nno-ls" {
+		t.Fatalf("fuse-overlayfs container: got %q", got)
+	}
+	e.berth("run", "--name", "c1", "notes", "sh", "-c", "rm -rf /data && mkdir /data && echo new > /data/n")
+	e.berth("commit", "c1", "snap")
+	if got := e.berth("run", "--rm", "snap", "find", "/data"); got != "/data\n/data/n" {
+		t.Fatalf("committed opaque /data lists %q, want only /data/n", got)
 	}
 }

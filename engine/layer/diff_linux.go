@@ -212,6 +212,9 @@ func (d *differ) walk(rel string, underOpaque bool) error {
 		if err := d.ctx.Err(); err != nil {
 			return err
 		}
+		if name == fuseOpaqueFile || name == fuseOpaqueDev {
+			continue // fuse-overlayfs's opaque markers: isOpaque reads them
+		}
 		if err := d.entry(path.Join(rel, name), underOpaque); err != nil {
 			return err
 		}
@@ -246,7 +249,10 @@ func (d *differ) entry(rel string, underOpaque bool) error {
 	}
 	opaque := false
 	if mode == unix.S_IFDIR {
-		opaque = isOpaque(full)
+		// fuse-overlayfs marks even a new directory opaque; that marker
+		// hides nothing unless a lower dir has the directory, and kernel
+		// overlayfs would not write it, so it is left out.
+		opaque = isOpaque(full) || (isFuseOpaque(full) && d.lowerStat(rel) != nil)
 	}
 	d.classify(rel, &st, underOpaque)
 	if d.tw == nil {
@@ -536,6 +542,7 @@ func (d *differ) finishSummary() {
 func skipXattr(name string) bool {
 	return strings.HasPrefix(name, "trusted.overlay.") ||
 		strings.HasPrefix(name, "user.overlay.") ||
+		strings.HasPrefix(name, "user.fuseoverlayfs.") ||
 		name == "security.selinux"
 }
 
@@ -586,6 +593,24 @@ func getSized(buf *[]byte, call func([]byte) (int, error)) (int, error) {
 		}
 		*buf = make([]byte, max(size, 2*len(*buf)))
 	}
+}
+
+// fuse-overlayfs's markers of an opaque directory, inside it.
+const (
+	fuseOpaqueFile = ".wh..wh..opq"
+	fuseOpaqueDev  = ".wh..opq"
+)
+
+// isFuseOpaque reports fuse-overlayfs's opaque markers (rootless mode
+// without kernel overlayfs): a user.fuseoverlayfs.opaque xattr, or a
+// .wh..wh..opq file in the directory.
+func isFuseOpaque(full string) bool {
+	if st, err := os.Lstat(filepath.Join(full, fuseOpaqueFile)); err == nil && st.Mode().IsRegular() {
+		return true
+	}
+	var b [2]byte
+	n, err := unix.Lgetxattr(full, "user.fuseoverlayfs.opaque", b[:])
+	return err == nil && n == 1 && b[0] == 'y'
 }
 
 // isOpaque reports an overlay opaque directory: trusted.overlay.opaque=y
