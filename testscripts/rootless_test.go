@@ -225,3 +225,38 @@ func TestRootlessFuseOverlayfs(t *testing.T) {
 		t.Fatalf("committed opaque /data lists %q, want only /data/n", got)
 	}
 }
+
+// TestRootlessSaveLoadPushPull moves the rootless build out and back in:
+// save/load through an archive, push/pull through a registry on loopback
+// (berth registry serve, run by root with a store of its own).
+func TestRootlessSaveLoadPushPull(t *testing.T) {
+	e := setupRootless(t)
+	e.berth("bootstrap", "busybox")
+	id := e.berth("build", "-q", "-t", "notes", e.ctx)
+	archive := filepath.Join(e.home, "notes.tar")
+	e.berth("save", "-o", archive, "notes")
+	e.berth("rmi", "notes")
+	e.berth("load", "-i", archive)
+	if got := e.berth("inspect", "--format", "{{.Id}}", "notes"); got != id {
+		t.Fatalf("loaded image %s, want %s", got, id)
+	}
+
+	port := freePort(t)
+	serve := exec.Command(e.bin, "--root", t.TempDir(), "registry", "serve", "--addr", "127.0.0.1:"+port, "--allow-push")
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = serve.Process.Kill(); _ = serve.Wait() })
+	httpGet(t, "http://127.0.0.1:"+port+"/v2/")
+	ref := "127.0.0.1:" + port + "/course/notes:1"
+	e.berth("tag", "notes", ref)
+	e.berth("push", ref)
+	e.berth("rmi", "notes", ref)
+	e.berth("pull", ref)
+	if got := e.berth("inspect", "--format", "{{.Id}}", ref); got != id {
+		t.Fatalf("pulled image %s, want %s", got, id)
+	}
+	if got := e.berth("run", "--rm", ref); got != "hello" {
+		t.Fatalf("run pulled image = %q, want hello", got)
+	}
+}
