@@ -8,13 +8,19 @@ LDFLAGS   := -X github.com/berthkit/berth/engine.Version=$(VERSION)
 PREFIX    ?= /usr/local
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages the tests need; installed when missing.
-TEST_DEBS := busybox-static skopeo umoci docker-registry chromium iproute2 uidmap fuse-overlayfs passt
+TEST_DEBS := busybox-static skopeo umoci docker-registry chromium wine64 binutils-mingw-w64-x86-64 iproute2 mmdebstrap tmux uidmap fuse-overlayfs passt
 # The unprivileged user the rootless tests run berth as (docs/rootless.md).
 ROOTLESS_USER ?= berthtest
-# The demo needs only the offline base image.
-DEMO_DEBS := busybox-static
+# make dist: one static binary per supported system, dist/berth-<os>-<arch>[.exe].
+DIST_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+# make lint vets (so builds) every package for these too, so Linux-only code
+# cannot leak into the replay path.
+LINT_TARGETS := linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+# The demo: busybox offline; mmdebstrap makes the Debian base that builds
+# real redis when Docker Hub (alpine) is out of reach.
+DEMO_DEBS := busybox-static mmdebstrap
 
-.PHONY: all build test test-deps demo-deps lint bench bench-peers demo install lessons-record fuzz clean
+.PHONY: all build dist test test-deps demo-deps lint bench bench-peers demo install lessons-record fuzz clean
 
 all: build
 
@@ -22,6 +28,15 @@ all: build
 # each container's init).
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/berth
+
+# Lessons, traces and build --explain run on every attendee's laptop; the
+# engine verbs there say they need Linux. The wine test runs the .exe.
+dist:
+	@set -e; for t in $(DIST_TARGETS); do \
+		os=$${t%/*}; arch=$${t#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		echo "dist/berth-$$os-$$arch$$ext"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/berth-$$os-$$arch$$ext ./cmd/berth; \
+	done
 
 # Install Debian packages, only the missing ones: $(1) is the list.
 define install-debs
@@ -45,13 +60,16 @@ test-deps:
 demo-deps:
 	$(call install-debs,$(DEMO_DEBS))
 
-test: test-deps
+# dist first: the cross-builds are part of the test, and the wine test
+# (testscripts/wine_test.go) runs the Windows binary it made.
+test: test-deps dist
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 9m ./...
+	BERTH_WINDOWS_EXE=$(CURDIR)/dist/berth-windows-amd64.exe $(GO) test -count=1 -timeout 12m ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@set -e; for t in $(LINT_TARGETS); do echo "vet $$t"; GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) vet ./...; done
 	$(GO) run $(STATICCHECK) ./...
 
 # Go benchmarks of the hot paths (benchstat-friendly), then whole-command
@@ -84,4 +102,4 @@ install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/berth
 
 clean:
-	rm -rf bin bench.txt
+	rm -rf bin dist bench.txt

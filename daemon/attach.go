@@ -62,6 +62,10 @@ func (s *Server) containerAttach(w *responseWriter, r *request) error {
 	}
 	wantIn, wantOut, wantErr := boolValue(r, "stdin", false), boolValue(r, "stdout", false), boolValue(r, "stderr", false)
 	stream, logs := boolValue(r, "stream", false), boolValue(r, "logs", false)
+	keys, err := parseDetachKeys(r.URL.Query().Get("detachKeys"))
+	if err != nil {
+		return err
+	}
 	conn, in, err := hijack(w, r, streamMediaType(c.Config.Tty))
 	if err != nil {
 		return err
@@ -74,6 +78,10 @@ func (s *Server) containerAttach(w *responseWriter, r *request) error {
 	}
 	if wantIn && c.Config.OpenStdin {
 		att.stdin = in
+		if c.Config.Tty {
+			// As dockerd, the detach keys work on a terminal only.
+			att.stdin = newEscapeProxy(in, keys)
+		}
 	}
 	outs := func() (io.Writer, io.Writer) {
 		var out, errOut io.Writer = discard{}, discard{}

@@ -104,6 +104,7 @@ func (s *Server) build(w *responseWriter, r *request) error {
 	defer cancel(nil)
 	rec := &buildRecorder{contextDir: dir, queue: newEventQueue(maxQueuedOutput), cancel: cancel}
 	var rendered chan struct{}
+	auxSent := false
 	if !quiet {
 		opts.Progress = &progressWriter{s: stream}
 		console := trace.NewConsole(&streamWriter{s: stream}, &streamWriter{s: stream, stderr: true})
@@ -116,6 +117,18 @@ func (s *Server) build(w *responseWriter, r *request) error {
 					return
 				}
 				// The client printed its own "Sending build context" line.
+				// The image's ID goes before "Successfully built", as
+				// dockerd sends it.
+				if id := builtImage(ev); id != "" && !auxSent {
+					auxSent = true
+					_ = stream.send(auxID(id))
+				}
+				// A RUN step's stderr is red in docker's terminal: dockerd
+				// wraps each write in StderrStart and StderrEnd.
+				if o := ev.Output; ev.Type == trace.Output && o != nil && o.Stream == "stderr" && o.Text != "" {
+					_ = stream.send(Message{Stream: StderrStart + o.Text + StderrEnd})
+					continue
+				}
 				if ev.Type != trace.BuildStart {
 					console.Record(ev)
 				}
@@ -154,9 +167,29 @@ func (s *Server) build(w *responseWriter, r *request) error {
 			return err
 		}
 	}
-	aux, _ := json.Marshal(map[string]string{"ID": res.ImageID.String()})
+	if auxSent {
+		return nil
+	}
+	return stream.send(auxID(res.ImageID.String()))
+}
+
+// auxID is the {"aux":{"ID":...}} message that names the built image.
+func auxID(id string) Message {
+	aux, _ := json.Marshal(map[string]string{"ID": id})
 	raw := json.RawMessage(aux)
-	return stream.send(Message{Aux: &raw})
+	return Message{Aux: &raw}
+}
+
+// builtImage is the image a build's tag or end event names: the one the
+// console prints "Successfully built" for.
+func builtImage(ev trace.Event) string {
+	switch {
+	case ev.Type == trace.Tag && ev.Tag != nil && ev.Build != "":
+		return ev.Tag.Image
+	case ev.Type == trace.BuildEnd && ev.BuildEndInfo != nil && ev.BuildEndInfo.Error == "":
+		return ev.BuildEndInfo.Image
+	}
+	return ""
 }
 
 // contextPath checks the dockerfile parameter: a path inside the context.
@@ -173,7 +206,8 @@ func contextPath(p string) (string, error) {
 }
 
 // unpackContext reads the context tar from body into dir, safely: no path
-// may leave dir, and the body is bounded.
+// may leave dir, and what the tar holds once decompressed is bounded in
+// bytes and entries (a tar bomb is refused before it fills the disk).
 func (s *Server) unpackContext(ctx context.Context, dir string, body io.Reader) error {
 	limited := http.MaxBytesReader(nil, io.NopCloser(body), s.opts.MaxBuildContext)
 	rd, closeFn, err := decompress(limited)
@@ -181,9 +215,17 @@ func (s *Server) unpackContext(ctx context.Context, dir string, body io.Reader) 
 		return err
 	}
 	defer closeFn()
-	if _, err := layer.Apply(ctx, dir, rd, layer.ApplyOptions{Whiteouts: layer.WhiteoutDelete}); err != nil {
+	checked := limitTar(rd, s.opts.MaxBuildContext, s.opts.MaxBuildContextFiles)
+	defer checked.Close()
+	if _, err := layer.Apply(ctx, dir, checked, layer.ApplyOptions{Whiteouts: layer.WhiteoutDelete}); err != nil {
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		var overLimit *errContextLimit
+		switch {
+		case errors.As(err, &overLimit):
+			return &apiError{status: http.StatusRequestEntityTooLarge,
+				msg: fmt.Sprintf("the build context is larger than this daemon accepts: it holds %s (the limits are %s and %d files): exclude files with .dockerignore, or start berth daemon with a larger --max-build-context or --max-build-context-files",
+					overLimit.what, trace.HumanSize(s.opts.MaxBuildContext), s.opts.MaxBuildContextFiles)}
+		case errors.As(err, &tooLarge):
 			return &apiError{status: http.StatusRequestEntityTooLarge,
 				msg: fmt.Sprintf("the build context is larger than this daemon accepts (%s): exclude files with .dockerignore, or start berth daemon with a larger --max-build-context", trace.HumanSize(s.opts.MaxBuildContext))}
 		}

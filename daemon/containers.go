@@ -14,6 +14,8 @@ import (
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/storage"
 )
 
 // createOptions turns Docker's create request into the engine's options.
@@ -27,6 +29,11 @@ func createOptions(name string, req *container.CreateRequest) (engine.ContainerC
 	if err := refuseUnsupported(req); err != nil {
 		return opts, nil, err
 	}
+	hcfg, err := healthFromRequest(cfg.Healthcheck)
+	if err != nil {
+		return opts, nil, err
+	}
+	opts.Healthcheck = hcfg
 	if cfg.Entrypoint != nil {
 		opts.Entrypoint = cfg.Entrypoint
 		if len(cfg.Entrypoint) == 1 && cfg.Entrypoint[0] == "" {
@@ -179,6 +186,7 @@ func (s *Server) containerStop(w *responseWriter, r *request) error {
 	if err := s.eng.StopContainer(r.Context(), c.ID, timeout); err != nil {
 		return err
 	}
+	s.emitContainer(events.ActionStop, c.ID, nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -230,6 +238,7 @@ func (s *Server) containerKill(w *responseWriter, r *request) error {
 	if err := s.eng.KillContainer(r.Context(), c.ID, sig); err != nil {
 		return err
 	}
+	s.emitContainer(events.ActionKill, c.ID, map[string]string{"signal": killSignal(sig)})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -352,10 +361,13 @@ func (s *Server) containerLogs(w *responseWriter, r *request) error {
 		}
 	}
 	opts := engine.LogsOptions{Follow: boolValue(r, "follow", false), Tail: tail, Timestamps: boolValue(r, "timestamps", false)}
-	// A container without a log says so before the stream starts.
-	if err := s.eng.ContainerLogs(r.Context(), c.ID, engine.LogsOptions{Tail: 0}, discard{}, discard{}); err != nil {
+	// The log is open before the answer starts: a client that removes the
+	// container once it has the headers (docker-py's run) still reads all.
+	logs, err := s.eng.OpenLogs(c.ID, opts)
+	if err != nil {
 		return err
 	}
+	defer logs.Close()
 	w.Header().Set("Content-Type", streamMediaType(c.Config.Tty))
 	w.WriteHeader(http.StatusOK)
 	w.Flush()
@@ -367,7 +379,7 @@ func (s *Server) containerLogs(w *responseWriter, r *request) error {
 	if !stderr {
 		errOut = discard{}
 	}
-	return s.eng.ContainerLogs(r.Context(), c.ID, opts, out, errOut)
+	return logs.Copy(r.Context(), out, errOut)
 }
 
 func streamMediaType(tty bool) string {
@@ -395,6 +407,13 @@ func dockerTime(t time.Time) string {
 		return "0001-01-01T00:00:00Z"
 	}
 	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// ContainerInspect is Docker's view of a container record: the answer to
+// GET /containers/{id}/json, which `berth inspect` prints too, so the CLI
+// and the daemon show one shape.
+func ContainerInspect(eng *engine.Engine, c *store.Container) container.InspectResponse {
+	return (&Server{eng: eng}).inspect(c)
 }
 
 // inspect is Docker's view of a container record.
@@ -425,6 +444,7 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 			Error:      c.State.Error,
 			StartedAt:  dockerTime(c.State.StartedAt),
 			FinishedAt: dockerTime(c.State.FinishedAt),
+			Health:     s.Health(c.ID),
 		},
 		Image:          c.Image,
 		ResolvConfPath: filepath.Join(dir, "resolv.conf"),
@@ -433,6 +453,7 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 		LogPath:        s.eng.Store.ContainerLogPath(c.ID),
 		Name:           "/" + c.Name,
 		Driver:         "overlay2",
+		GraphDriver:    &storage.DriverData{Name: "overlay2", Data: s.eng.ContainerGraphDriver(c)},
 		Platform:       "linux",
 		HostConfig: &container.HostConfig{
 			NetworkMode: container.NetworkMode(c.Host.NetworkMode), Privileged: c.Host.Privileged,
@@ -458,7 +479,7 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 			OpenStdin: c.Config.OpenStdin, Env: env, Cmd: c.Config.Cmd, Image: c.ImageRef,
 			WorkingDir: c.Config.WorkingDir, Entrypoint: c.Config.Entrypoint, Labels: c.Config.Labels,
 			StopSignal: c.Config.StopSignal, StopTimeout: c.Config.StopTimeout, AttachStdout: true, AttachStderr: true,
-			Volumes: configVolumes(c),
+			Volumes: configVolumes(c), Healthcheck: s.healthConfigOf(c),
 		},
 		NetworkSettings: networkSettings(c),
 	}
@@ -587,7 +608,7 @@ func (s *Server) summary(c *store.Container, withSize bool) container.Summary {
 	sum := container.Summary{
 		ID: c.ID, Names: []string{"/" + c.Name}, Image: imageName, ImageID: c.Image,
 		Command: cmd, Created: c.Created.Unix(), Ports: portSummaries(c), Labels: labels,
-		State: container.ContainerState(c.State.Status), Status: engine.ContainerStatus(c.State, time.Now().UTC()),
+		State: container.ContainerState(c.State.Status), Status: s.statusWithHealth(c),
 		NetworkSettings: &container.NetworkSettingsSummary{Networks: networkSettings(c).Networks},
 		Mounts:          mountPoints(c),
 	}
@@ -724,11 +745,44 @@ func (s *Server) commit(w *responseWriter, r *request) error {
 		ref += ":" + q.Get("tag")
 	}
 	img, err := s.eng.Commit(r.Context(), name, engine.CommitOptions{
-		Author: q.Get("author"), Message: q.Get("comment"), Changes: q["changes"],
+		Author: q.Get("author"), Message: q.Get("comment"), Changes: append(configChanges(&cfg), q["changes"]...),
 		Pause: boolValue(r, "pause", true), Ref: ref,
 	})
 	if err != nil {
 		return invalidUnlessKnown(err)
 	}
 	return writeJSON(w, http.StatusCreated, map[string]string{"Id": img.ID.String()})
+}
+
+// statusWithHealth is ps's STATUS, with the health check's verdict as
+// Docker shows it: "Up 3 minutes (healthy)", "(health: starting)".
+func (s *Server) statusWithHealth(c *store.Container) string {
+	status := engine.ContainerStatus(c.State, time.Now().UTC())
+	h := s.Health(c.ID)
+	if h == nil || !c.State.Running() {
+		return status
+	}
+	if h.Status == container.Starting {
+		return status + " (health: starting)"
+	}
+	return status + " (" + string(h.Status) + ")"
+}
+
+// healthConfigOf is inspect's Config.Healthcheck: the container's health
+// check laid over its image's, as dockerd reports it.
+func (s *Server) healthConfigOf(c *store.Container) *container.HealthConfig {
+	var img *store.HealthConfig
+	if s.eng != nil && c.Image != "" {
+		if i, err := s.eng.InspectImage(context.Background(), c.Image); err == nil && i != nil {
+			img = i.Config.Healthcheck
+		}
+	}
+	hc := mergeHealth(img, c.Config.Healthcheck)
+	if hc == nil {
+		return nil
+	}
+	return &container.HealthConfig{
+		Test: hc.Test, Interval: hc.Interval, Timeout: hc.Timeout, StartPeriod: hc.StartPeriod,
+		StartInterval: hc.StartInterval, Retries: hc.Retries,
+	}
 }

@@ -79,7 +79,7 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, store.ErrConflict), errors.Is(err, engine.ErrRunning), errors.Is(err, engine.ErrNotRunning):
 		return http.StatusConflict
-	case errors.Is(err, store.ErrAmbiguous), errors.Is(err, volume.ErrInvalid):
+	case errors.Is(err, store.ErrAmbiguous), errors.Is(err, volume.ErrInvalid), errors.Is(err, engine.ErrInvalidRequest):
 		return http.StatusBadRequest
 	case errors.Is(err, runtime.ErrNotRoot):
 		return http.StatusInternalServerError

@@ -6,12 +6,15 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
 )
 
 // execTable keeps exec instances: created by POST /containers/{id}/exec,
@@ -99,8 +102,14 @@ func (s *Server) execCreate(w *responseWriter, r *request) error {
 	if len(req.Cmd) == 0 {
 		return badRequestf("No exec command specified")
 	}
+	if req.DetachKeys != "" {
+		if _, err := parseDetachKeys(req.DetachKeys); err != nil {
+			return err
+		}
+	}
 	e := &execState{id: store.RandomID(), containerID: c.ID, cfg: req}
 	s.execs.add(e)
+	s.emitContainer(events.Action("exec_create: "+strings.Join(req.Cmd, " ")), c.ID, map[string]string{"execID": e.id})
 	return writeJSON(w, http.StatusCreated, container.ExecCreateResponse{ID: e.id})
 }
 
@@ -138,8 +147,11 @@ func (s *Server) execStart(w *responseWriter, r *request) error {
 	var closeConn func()
 	var in io.Reader
 	var mux *muxWriter
+	// The stream is raw or multiplexed as the start request says, as
+	// dockerd: a client that asks for a terminal there reads raw bytes.
+	rawStream := req.Tty || cfg.Tty
 	if !req.Detach {
-		conn, rd, err := hijack(w, r, streamMediaType(cfg.Tty))
+		conn, rd, err := hijack(w, r, streamMediaType(rawStream))
 		if err != nil {
 			return err
 		}
@@ -147,7 +159,7 @@ func (s *Server) execStart(w *responseWriter, r *request) error {
 		e.mu.Lock()
 		e.closers = append(e.closers, closeConn)
 		e.mu.Unlock()
-		mux = &muxWriter{w: conn, tty: cfg.Tty}
+		mux = &muxWriter{w: conn, tty: rawStream}
 		if cfg.AttachStdout {
 			opts.Stdio.Out = mux.streamOf(1)
 		}
@@ -164,6 +176,13 @@ func (s *Server) execStart(w *responseWriter, r *request) error {
 			stdinW = pw
 			opts.Stdio.In = pr
 			in = rd
+			if rawStream {
+				keys, err := parseDetachKeys(cfg.DetachKeys)
+				if err != nil {
+					keys, _ = parseDetachKeys("")
+				}
+				in = newEscapeProxy(rd, keys)
+			}
 		}
 	}
 	proc, err := s.eng.ExecContainer(context.WithoutCancel(r.Context()), e.containerID, opts)
@@ -186,9 +205,15 @@ func (s *Server) execStart(w *responseWriter, r *request) error {
 	e.mu.Lock()
 	e.running, e.pid, e.proc = true, proc.Pid(), proc
 	e.mu.Unlock()
+	s.emitContainer(events.Action("exec_start: "+strings.Join(cfg.Cmd, " ")), e.containerID, map[string]string{"execID": e.id})
 	if stdinW != nil {
 		go func() {
-			_, _ = io.Copy(stdinW, in)
+			_, err := io.Copy(stdinW, in)
+			if errors.Is(err, errDetached) {
+				// Detach keys: the client goes, the process runs on.
+				closeConn()
+				return
+			}
 			stdinW.Close()
 		}()
 	}
@@ -203,6 +228,7 @@ func (s *Server) execStart(w *responseWriter, r *request) error {
 		e.mu.Lock()
 		e.running, e.exitCode, e.ended = false, &code, time.Now()
 		e.mu.Unlock()
+		s.emitContainer(events.ActionExecDie, e.containerID, map[string]string{"execID": e.id, "exitCode": strconv.Itoa(code)})
 		if closeConn != nil {
 			closeConn()
 		}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/berthkit/berth/engine"
-	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/image"
 )
 
@@ -205,8 +204,8 @@ func pullName(from, tag string) string {
 }
 
 // imageCreate is POST /images/create?fromImage=&tag=: a pull, with the
-// engine's progress lines as JSON status messages. Credentials are the
-// daemon's (berth login as the daemon's user), not X-Registry-Auth.
+// engine's progress lines as JSON status messages. Credentials come from
+// X-Registry-Auth, else the daemon's own (berth login as its user).
 func (s *Server) imageCreate(w *responseWriter, r *request) error {
 	q := r.URL.Query()
 	from := q.Get("fromImage")
@@ -217,9 +216,13 @@ func (s *Server) imageCreate(w *responseWriter, r *request) error {
 		return badRequestf("fromImage is required")
 	}
 	name := pullName(from, q.Get("tag"))
+	keychain, err := registryAuth(r)
+	if err != nil {
+		return err
+	}
 	stream := newJSONStream(w)
 	progress := &progressWriter{s: stream}
-	_, err := s.eng.Pull(r.Context(), name, engine.PullOptions{Platform: q.Get("platform"), Progress: progress})
+	_, err = s.eng.Pull(r.Context(), name, engine.PullOptions{Platform: q.Get("platform"), Progress: progress, Keychain: keychain})
 	progress.Flush()
 	if err != nil {
 		if !stream.started() {
@@ -236,9 +239,13 @@ func (s *Server) imagePush(w *responseWriter, r *request) error {
 	if tag := r.URL.Query().Get("tag"); tag != "" {
 		name += ":" + tag
 	}
+	keychain, err := registryAuth(r)
+	if err != nil {
+		return err
+	}
 	stream := newJSONStream(w)
 	progress := &progressWriter{s: stream}
-	err := s.eng.Push(r.Context(), name, engine.PushOptions{Progress: progress})
+	err = s.eng.Push(r.Context(), name, engine.PushOptions{Progress: progress, Keychain: keychain})
 	progress.Flush()
 	if err != nil {
 		if !stream.started() {
@@ -290,10 +297,12 @@ func (s *Server) imageLoad(w *responseWriter, r *request) error {
 			return &apiError{status: http.StatusRequestEntityTooLarge,
 				msg: fmt.Sprintf("the archive is larger than this daemon accepts (%d bytes): start berth daemon with a larger --max-load", s.opts.MaxLoad)}
 		}
-		if errors.Is(err, store.ErrNotFound) {
-			return &apiError{status: http.StatusBadRequest, msg: err.Error(), err: err}
+		// As dockerd: the load answers 200 and says what is wrong with
+		// the archive in the stream, where docker load prints it.
+		if r.Context().Err() != nil {
+			return err
 		}
-		return err
+		return newJSONStream(w).sendError(err, 0, 0)
 	}
 	stream := newJSONStream(w)
 	for _, l := range loaded {

@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // DefaultHost is where berth daemon listens and berth --host connects
@@ -120,9 +118,9 @@ func listenUnix(path, group string) (net.Listener, error) {
 		return nil, err
 	}
 	// Created owner-only, so nobody connects before the mode is final.
-	old := unix.Umask(0o177)
+	old := umask(0o177)
 	ln, err := net.Listen("unix", path)
-	unix.Umask(old)
+	umask(old)
 	if err != nil {
 		return nil, fmt.Errorf("listen on unix://%s: %w", path, err)
 	}

@@ -89,7 +89,7 @@ var createFields = map[string]fieldRule{
 	"Config.StdinOnce":       rule(applied, "--attach stdin"),
 	"Config.Env":             rule(applied, "--env"),
 	"Config.Cmd":             rule(applied, "COMMAND"),
-	"Config.Healthcheck":     refuseBut("--health-cmd", noHealthcheck),
+	"Config.Healthcheck":     rule(applied, "--health-cmd"),
 	"Config.ArgsEscaped":     refuse("API only, Windows"),
 	"Config.Image":           rule(applied, "IMAGE"),
 	"Config.Volumes":         rule(ownedByVolumes, "--volume"),
@@ -179,12 +179,6 @@ var createFields = map[string]fieldRule{
 	"HostConfig.IOMaximumBandwidth":   refuse("--io-maxbandwidth"),
 
 	"NetworkingConfig": rule(ownedByNetwork, "--network"),
-}
-
-// noHealthcheck: no health check, or --no-healthcheck's ["NONE"].
-func noHealthcheck(v reflect.Value) bool {
-	hc := v.Interface().(*container.HealthConfig)
-	return len(hc.Test) == 0 || (len(hc.Test) == 1 && hc.Test[0] == "NONE")
 }
 
 // createField is one field of a create request, by its JSON name.
@@ -307,7 +301,8 @@ func refuseBuildParams(q map[string][]string) error {
 	var names []string
 	for name, p := range buildParams {
 		for _, v := range q[name] {
-			if !oneOf(p.unset...)(reflect.ValueOf(v)) {
+			// docker-py sends booleans as "False".
+			if !oneOf(p.unset...)(reflect.ValueOf(strings.ToLower(v))) {
 				names = append(names, fmt.Sprintf("%s (docker build %s)", name, p.flag))
 				break
 			}

@@ -23,22 +23,28 @@ import (
 // APIVersion through /_ping; a request with a /vX.Y/ prefix outside
 // [MinAPIVersion, APIVersion] is refused as Docker refuses it.
 const (
-	APIVersion    = "1.47"
+	APIVersion    = "1.50"
 	MinAPIVersion = "1.24"
 )
 
 // Limits on request bodies unless Options say otherwise.
 const (
-	DefaultMaxBuildContext = 2 << 30  // POST /build
-	DefaultMaxLoad         = 16 << 30 // POST /images/load
-	DefaultMaxJSON         = 1 << 20  // every JSON request body
+	DefaultMaxBuildContext = 2 << 30 // POST /build, in bytes once decompressed
+	// DefaultMaxBuildContextFiles bounds the entries of a build context.
+	DefaultMaxBuildContextFiles = 1_000_000
+	DefaultMaxLoad              = 16 << 30 // POST /images/load
+	DefaultMaxJSON              = 1 << 20  // every JSON request body
 )
 
 // Options configure a Server.
 type Options struct {
-	// MaxBuildContext bounds the build context a client may send (bytes);
-	// 0 is DefaultMaxBuildContext.
+	// MaxBuildContext bounds the build context a client may send: the bytes
+	// its files hold once decompressed, and the upload itself; 0 is
+	// DefaultMaxBuildContext.
 	MaxBuildContext int64
+	// MaxBuildContextFiles bounds its entries; 0 is
+	// DefaultMaxBuildContextFiles.
+	MaxBuildContextFiles int64
 	// MaxLoad bounds an image archive sent to POST /images/load; 0 is
 	// DefaultMaxLoad.
 	MaxLoad int64
@@ -66,8 +72,10 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	sup   *supervisor
-	execs *execTable
+	sup    *supervisor
+	execs  *execTable
+	events *eventHub
+	health healthTable
 
 	httpMu       sync.Mutex
 	servers      []*http.Server
@@ -79,6 +87,9 @@ type Server struct {
 func New(eng *engine.Engine, opts Options) *Server {
 	if opts.MaxBuildContext <= 0 {
 		opts.MaxBuildContext = DefaultMaxBuildContext
+	}
+	if opts.MaxBuildContextFiles <= 0 {
+		opts.MaxBuildContextFiles = DefaultMaxBuildContextFiles
 	}
 	if opts.MaxLoad <= 0 {
 		opts.MaxLoad = DefaultMaxLoad
@@ -92,6 +103,8 @@ func New(eng *engine.Engine, opts Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{eng: eng, opts: opts, ctx: ctx, cancel: cancel, execs: newExecTable()}
 	s.sup = newSupervisor(s)
+	s.events = newEventHub(s)
+	go s.events.run(ctx)
 	return s
 }
 
@@ -164,7 +177,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return first
 }
 
-// versionPrefix matches /v1.47/... (Docker accepts any vX.Y prefix).
+// versionPrefix matches /v1.50/... (Docker accepts any vX.Y prefix).
 var versionPrefix = regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/.*)$`)
 
 // compareVersions compares "1.24"-style versions numerically.
@@ -288,6 +301,9 @@ func (s *Server) route(method, path string) (fn handler, name string, allowed bo
 	if routes, ok := fixed[path]; ok {
 		fn, allowed := pick(routes...)
 		return fn, "", allowed
+	}
+	if fn, name, allowed := s.routeAPI(method, path); fn != nil || allowed {
+		return fn, name, allowed
 	}
 	switch {
 	case strings.HasPrefix(path, "/images/"):

@@ -85,17 +85,26 @@ func TestPingAnnouncesTheClassicBuilder(t *testing.T) {
 
 func TestVersionNegotiation(t *testing.T) {
 	_, hs := newTestServer(t, Options{})
-	resp, body := do(t, "GET", hs.URL+"/v1.47/version", nil)
+	resp, body := do(t, "GET", hs.URL+"/v1.50/version", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	var v system.VersionResponse
 	require.NoError(t, json.Unmarshal(body, &v))
-	require.Equal(t, "1.47", v.APIVersion)
+	require.Equal(t, "1.50", v.APIVersion)
 	require.Equal(t, "1.24", v.MinAPIVersion)
 	require.Equal(t, "Berth", v.Platform.Name)
 
-	resp, body = do(t, "GET", hs.URL+"/v1.50/version", nil)
+	resp, body = do(t, "GET", hs.URL+"/v1.99/version", nil)
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	require.Equal(t, "client version 1.50 is too new. Maximum supported API version is 1.47", errorMessage(t, body))
+	require.Equal(t, "client version 1.99 is too new. Maximum supported API version is 1.50", errorMessage(t, body))
+
+	// Every version from 1.24 to 1.50 is served, and the ping says which
+	// is newest.
+	for _, v := range []string{"1.24", "1.40", "1.47", "1.50"} {
+		resp, _ = do(t, "GET", hs.URL+"/v"+v+"/_ping", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, v)
+		require.Equal(t, "1.50", resp.Header.Get("Api-Version"))
+		require.Equal(t, "false", resp.Header.Get("Docker-Experimental"))
+	}
 
 	resp, body = do(t, "GET", hs.URL+"/v1.12/_ping", nil)
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)

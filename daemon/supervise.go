@@ -73,6 +73,7 @@ type ctrState struct {
 
 // runState is one run of a container under the daemon.
 type runState struct {
+	done      chan struct{} // closed when the run ends
 	a         *engine.AttachedContainer
 	stdinW    *os.File // nil without OpenStdin
 	stdinOnce sync.Once
@@ -153,7 +154,7 @@ func (sv *supervisor) start(ctx context.Context, c *store.Container) error {
 		sv.mu.Unlock()
 		return errAlreadyStarted
 	}
-	run := &runState{autoRm: c.Host.AutoRemove}
+	run := &runState{autoRm: c.Host.AutoRemove, done: make(chan struct{})}
 	st.run = run // claims the container while it starts
 	size := st.consoleSize
 	sv.mu.Unlock()
@@ -208,6 +209,7 @@ func (sv *supervisor) start(ctx context.Context, c *store.Container) error {
 	sv.wg.Add(1)
 	sv.mu.Unlock()
 	go sv.wait(st, run)
+	go sv.s.monitorHealth(c, run.done)
 	return nil
 }
 
@@ -216,6 +218,7 @@ func (sv *supervisor) start(ctx context.Context, c *store.Container) error {
 func (sv *supervisor) wait(st *ctrState, run *runState) {
 	defer sv.wg.Done()
 	code, err := run.a.Wait()
+	close(run.done)
 	if err != nil {
 		sv.s.errorf("container %s: %v", st.id[:12], err)
 	}
@@ -407,6 +410,12 @@ func (sv *supervisor) endAttachesLocked(st *ctrState) {
 // end of that input closes the container's stdin (docker run -i).
 func (sv *supervisor) copyStdin(st *ctrState, run *runState, att *attachment) {
 	_, err := io.Copy(run.stdinW, att.stdin)
+	if errors.Is(err, errDetached) {
+		// The client typed the detach keys: it goes, the container
+		// keeps running with its stdin open.
+		sv.detach(st.id, att)
+		return
+	}
 	sv.mu.Lock()
 	once := st.stdinOnce
 	sv.mu.Unlock()

@@ -10,8 +10,8 @@ import (
 
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/trace"
+	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
-	"golang.org/x/sys/unix"
 )
 
 // ping is /_ping: "OK", with the headers clients negotiate from.
@@ -28,14 +28,6 @@ func (s *Server) ping(w *responseWriter, r *request) error {
 	}
 	_, err := w.Write([]byte("OK"))
 	return err
-}
-
-func kernelVersion() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return ""
-	}
-	return unix.ByteSliceToString(u.Release[:])
 }
 
 // VersionResponse is /version's body.
@@ -72,7 +64,7 @@ func (s *Server) info(w *responseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	images, err := s.eng.Store.Images()
+	images, err := s.eng.Images()
 	if err != nil {
 		return err
 	}
@@ -100,6 +92,8 @@ func (s *Server) info(w *responseWriter, r *request) error {
 		NGoroutines:     goruntime.NumGoroutine(),
 		Labels:          []string{},
 	}
+	// Berth never joins a swarm; docker info prints "Swarm: inactive".
+	info.Swarm.LocalNodeState = swarm.LocalNodeStateInactive
 	info.Name, _ = os.Hostname()
 	for _, c := range containers {
 		if c.Purpose != "run" {
@@ -129,12 +123,4 @@ func operatingSystem() string {
 		}
 	}
 	return goruntime.GOOS
-}
-
-func memTotal() int64 {
-	var si unix.Sysinfo_t
-	if err := unix.Sysinfo(&si); err != nil {
-		return 0
-	}
-	return int64(si.Totalram) * int64(si.Unit)
 }

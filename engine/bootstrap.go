@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path"
@@ -424,6 +425,10 @@ type BootstrapDebianOptions struct {
 	// Mirror is the archive to install from; default the first Debian
 	// mirror in the host's apt sources, else deb.debian.org.
 	Mirror string
+	// CacheDir keeps mmdebstrap's tarballs, one per suite, architecture and
+	// snapshot, so a second bootstrap of the same snapshot (another root, a
+	// lesson, a test) reads it instead of downloading again. "" caches nothing.
+	CacheDir string
 	// Progress receives mmdebstrap's own output (nil: discarded).
 	Progress io.Writer
 }
@@ -431,9 +436,29 @@ type BootstrapDebianOptions struct {
 // ErrNoMmdebstrap is wrapped by BootstrapDebian's error when mmdebstrap is missing.
 var ErrNoMmdebstrap = errors.New("mmdebstrap is not installed")
 
+// defaultDebianMirror is used when the host's apt sources name none.
+const defaultDebianMirror = "http://deb.debian.org/debian"
+
+// DefaultBootstrapCache is where berth keeps mmdebstrap's tarballs:
+// $XDG_CACHE_HOME/berth/mmdebstrap (~/.cache/berth/mmdebstrap), or "" when
+// the user has no cache directory.
+func DefaultBootstrapCache() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "berth", "mmdebstrap")
+}
+
 // BootstrapDebian makes a Debian base image with mmdebstrap (variant
 // minbase) from a Debian mirror, then imports its root file system as one
 // layer with Docker's debian defaults (CMD ["bash"]).
+//
+// It is reproducible: every time stamp is one instant, SOURCE_DATE_EPOCH
+// when set, else the Date of the suite's Release file on the mirror (the
+// snapshot's own time), passed to mmdebstrap as SOURCE_DATE_EPOCH and used
+// as the image's creation time; the layer's entries are sorted. So the same
+// snapshot gives the same image ID on any machine, whichever mirror served it.
 func (e *Engine) BootstrapDebian(ctx context.Context, opts BootstrapDebianOptions) (*BootstrapResult, error) {
 	suite := opts.Suite
 	if suite == "" {
@@ -447,39 +472,23 @@ func (e *Engine) BootstrapDebian(ctx context.Context, opts BootstrapDebianOption
 	if err != nil {
 		return nil, err
 	}
-	tool, err := exec.LookPath("mmdebstrap")
-	if err != nil {
-		return nil, fmt.Errorf("%w: install it with `apt-get install mmdebstrap` (it needs a Debian mirror; with no network at all use `berth bootstrap busybox`)", ErrNoMmdebstrap)
-	}
 	mirror := opts.Mirror
 	if mirror == "" {
 		mirror = hostDebianMirror()
 	}
-	tmp, err := e.Store.TempDir("debootstrap-")
+	if mirror == "" {
+		mirror = defaultDebianMirror
+	}
+	created, err := debianEpoch(ctx, mirror, suite)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
-	out := filepath.Join(tmp, "rootfs.tar")
-	args := []string{"--variant=minbase", "--format=tar", suite, out}
-	if mirror != "" {
-		args = append(args, mirror)
+	tarball, cleanup, err := e.mmdebstrapTarball(ctx, opts, suite, mirror, created)
+	if err != nil {
+		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, tool, args...)
-	progress := opts.Progress
-	if progress == nil {
-		progress = io.Discard
-	}
-	var tail bytes.Buffer
-	cmd.Stdout, cmd.Stderr = progress, io.MultiWriter(progress, &tail)
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(tail.String())
-		if i := strings.LastIndex(msg, "\n"); i >= 0 {
-			msg = msg[i+1:]
-		}
-		return nil, fmt.Errorf("mmdebstrap %s failed (%v): %s", suite, err, msg)
-	}
-	f, err := os.Open(out)
+	defer cleanup()
+	f, err := os.Open(tarball)
 	if err != nil {
 		return nil, err
 	}
@@ -488,17 +497,7 @@ func (e *Engine) BootstrapDebian(ctx context.Context, opts BootstrapDebianOption
 	if err != nil {
 		return nil, err
 	}
-	created := time.Now().UTC()
-	cfg := ocispec.Image{
-		Created:  &created,
-		Platform: ocispec.Platform{OS: "linux", Architecture: runtime.GOARCH},
-		Config:   ocispec.ImageConfig{Env: []string{baseImagePath}, Cmd: []string{"bash"}},
-		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{res.DiffID}},
-		History: []ocispec.History{
-			{Created: &created, CreatedBy: "mmdebstrap --variant=minbase " + suite + " " + mirror, Comment: "berth bootstrap debian"},
-			{Created: &created, CreatedBy: `/bin/sh -c #(nop)  CMD ["bash"]`, EmptyLayer: true},
-		},
-	}
+	cfg := debianConfig(suite, created, res.DiffID)
 	img, err := e.Store.PutImage(cfg, []ocispec.Descriptor{desc}, store.ImageOptions{LayerSizes: []int64{res.UncompressedSize}})
 	if err != nil {
 		return nil, fmt.Errorf("save debian image: %w", err)
@@ -509,7 +508,151 @@ func (e *Engine) BootstrapDebian(ctx context.Context, opts BootstrapDebianOption
 	}
 	e.emitTag(img.ID, tagged.String())
 	img.Refs = []string{tagged.String()}
-	return &BootstrapResult{Image: img, Source: mirror, Version: suite}, nil
+	return &BootstrapResult{Image: img, Source: mirror, Version: suite + " of " + created.Format(time.RFC3339)}, ctxErr(ctx)
+}
+
+// debianConfig is the image config of a bootstrapped Debian: nothing in it
+// depends on the machine or the mirror, only on the suite and the snapshot.
+func debianConfig(suite string, created time.Time, diffID digest.Digest) ocispec.Image {
+	return ocispec.Image{
+		Created:  &created,
+		Platform: ocispec.Platform{OS: "linux", Architecture: runtime.GOARCH},
+		Config:   ocispec.ImageConfig{Env: []string{baseImagePath}, Cmd: []string{"bash"}},
+		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{diffID}},
+		History: []ocispec.History{
+			{Created: &created, CreatedBy: "mmdebstrap --variant=minbase " + suite, Comment: "berth bootstrap debian: snapshot of " + created.Format(time.RFC3339)},
+			{Created: &created, CreatedBy: `/bin/sh -c #(nop)  CMD ["bash"]`, EmptyLayer: true},
+		},
+	}
+}
+
+// mmdebstrapTarball returns mmdebstrap's tarball for this suite and
+// snapshot: the cached one, or a new one (then cached). cleanup removes a
+// tarball that was not cached.
+func (e *Engine) mmdebstrapTarball(ctx context.Context, opts BootstrapDebianOptions, suite, mirror string, created time.Time) (string, func(), error) {
+	noop := func() {}
+	cached := ""
+	if opts.CacheDir != "" {
+		cached = filepath.Join(opts.CacheDir, fmt.Sprintf("%s-%s-minbase-%d.tar", suite, runtime.GOARCH, created.Unix()))
+		if st, err := os.Stat(cached); err == nil && st.Mode().IsRegular() && st.Size() > 0 {
+			if opts.Progress != nil {
+				fmt.Fprintf(opts.Progress, "Using mmdebstrap's cached tarball %s\n", cached)
+			}
+			return cached, noop, nil
+		}
+	}
+	tool, err := exec.LookPath("mmdebstrap")
+	if err != nil {
+		return "", noop, fmt.Errorf("%w: install it with `apt-get install mmdebstrap` (it needs a Debian mirror; with no network at all use `berth bootstrap busybox`)", ErrNoMmdebstrap)
+	}
+	tmp, err := e.Store.TempDir("debootstrap-")
+	if err != nil {
+		return "", noop, err
+	}
+	cleanup := func() { os.RemoveAll(tmp) }
+	out := filepath.Join(tmp, "rootfs.tar")
+	// apt leaves its partial/ folders owned by root instead of _apt when
+	// its sandbox user cannot reach mmdebstrap's TMPDIR (a 0700 parent):
+	// setting them as Debian ships them keeps the tarball the same
+	// wherever mmdebstrap runs.
+	fix := `chroot "$1" chown _apt:root /var/cache/apt/archives/partial /var/lib/apt/lists/partial`
+	cmd := exec.CommandContext(ctx, tool, "--variant=minbase", "--format=tar", "--customize-hook="+fix, suite, out, mirror)
+	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(created.Unix(), 10))
+	progress := opts.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	var tail bytes.Buffer
+	cmd.Stdout, cmd.Stderr = progress, io.MultiWriter(progress, &tail)
+	if err := cmd.Run(); err != nil {
+		cleanup()
+		msg := strings.TrimSpace(tail.String())
+		if i := strings.LastIndex(msg, "\n"); i >= 0 {
+			msg = msg[i+1:]
+		}
+		return "", noop, fmt.Errorf("mmdebstrap %s failed (%v): %s", suite, err, msg)
+	}
+	if cached == "" {
+		return out, cleanup, nil
+	}
+	// Into the cache by rename from a sibling, so a reader never sees half a tarball.
+	if err := os.MkdirAll(opts.CacheDir, 0o755); err == nil {
+		part := cached + ".part"
+		if err := copyFile(out, part); err == nil && os.Rename(part, cached) == nil {
+			return cached, cleanup, nil
+		}
+		os.Remove(part)
+	}
+	return out, cleanup, nil // a cache that cannot be written only costs a download next time
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// debianEpoch is the bootstrap's one time stamp: SOURCE_DATE_EPOCH when
+// set, else the Date of MIRROR/dists/SUITE/Release.
+func debianEpoch(ctx context.Context, mirror, suite string) (time.Time, error) {
+	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", v)
+		}
+		return time.Unix(n, 0).UTC(), nil
+	}
+	url := strings.TrimSuffix(mirror, "/") + "/dists/" + suite + "/Release"
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("debian mirror %s: %w", mirror, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the snapshot's date from %s: %w (is the Debian mirror reachable? set SOURCE_DATE_EPOCH to use a cached tarball offline)", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return time.Time{}, fmt.Errorf("read the snapshot's date from %s: %s (is suite %q on this mirror?)", url, resp.Status, suite)
+	}
+	return releaseDate(io.LimitReader(resp.Body, 1<<20), url)
+}
+
+// releaseDate reads the Date field of a Debian Release file.
+func releaseDate(r io.Reader, what string) (time.Time, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read %s: %w", what, err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "Date:"); ok {
+			t, err := time.Parse(time.RFC1123, strings.TrimSpace(v))
+			if err != nil {
+				t, err = time.Parse(time.RFC1123Z, strings.TrimSpace(v))
+			}
+			if err != nil {
+				return time.Time{}, fmt.Errorf("%s: bad Date %q: %w", what, strings.TrimSpace(v), err)
+			}
+			return t.UTC(), nil
+		}
+		if strings.TrimSpace(line) == "" {
+			break // the fields end at the first blank line
+		}
+	}
+	return time.Time{}, fmt.Errorf("%s has no Date field: is it a Debian Release file?", what)
 }
 
 // hostDebianMirror finds a Debian mirror in the host's apt sources (the

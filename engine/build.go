@@ -59,6 +59,9 @@ func (b *buildBackend) CreateContainer(ctx context.Context, req build.ContainerR
 		NetworkMode: buildNetwork(req.Network),
 		Purpose:     req.Purpose,
 		NeverStarts: req.NeverStarts,
+		resolved:    req.Parent,
+		// Only a container that never starts may go without a filesystem.
+		metadataOnly: req.MetadataOnly && req.NeverStarts && req.Purpose == "build",
 	})
 	if err != nil {
 		return "", err

@@ -166,93 +166,139 @@ type LogsOptions struct {
 // each line to the stream it came from, rotated files first. With Follow it
 // keeps writing new output until the container stops or ctx ends.
 func (e *Engine) ContainerLogs(ctx context.Context, id string, opts LogsOptions, stdout, stderr io.Writer) error {
+	l, err := e.OpenLogs(id, opts)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	return l.Copy(ctx, stdout, stderr)
+}
+
+// Logs is a container's log opened for reading: what it holds stays
+// readable even when the container is removed meanwhile (docker run --rm,
+// or a client that removes the container before reading its logs).
+type Logs struct {
+	e       *Engine
+	c       *store.Container
+	path    string
+	opts    LogsOptions
+	rotated []*os.File // oldest first
+	lr      *logReader // nil: the container never started
+}
+
+// OpenLogs opens the container's log files; an API server opens them
+// before answering, so that the answer's headers mean the output is held.
+func (e *Engine) OpenLogs(id string, opts LogsOptions) (*Logs, error) {
 	c, err := e.container(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if c.Host.LogConfig.Type == LogDriverNone {
-		return ErrLogsNotSupported
+		return nil, ErrLogsNotSupported
 	}
-	path := e.Store.ContainerLogPath(c.ID)
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			if c.Host.AutoRemove || c.Purpose != "run" {
-				return fmt.Errorf("container %s keeps no log (it is removed when it exits)", c.ShortID())
-			}
-			return nil // never started: no output yet
+	l := &Logs{e: e, c: c, path: e.Store.ContainerLogPath(c.ID), opts: opts}
+	for i := rotatedCount(l.path); i >= 1; i-- {
+		if f, err := os.Open(fmt.Sprintf("%s.%d", l.path, i)); err == nil {
+			l.rotated = append(l.rotated, f)
 		}
-		return err
 	}
-	lr := &logReader{r: bufio.NewReader(f), f: f}
-	defer func() { lr.f.Close() }()
+	f, err := os.Open(l.path)
+	if err != nil {
+		l.Close()
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		if c.Purpose != "run" {
+			return nil, fmt.Errorf("container %s keeps no log (it is removed when it exits)", c.ShortID())
+		}
+		return &Logs{e: e, c: c, path: l.path, opts: opts}, nil // never started: no output yet
+	}
+	l.lr = &logReader{r: bufio.NewReader(f), f: f}
+	return l, nil
+}
+
+// Close closes the log's files.
+func (l *Logs) Close() {
+	for _, f := range l.rotated {
+		f.Close()
+	}
+	l.rotated = nil
+	if l.lr != nil {
+		l.lr.f.Close()
+	}
+}
+
+// Copy writes the log to stdout and stderr; with Follow, until the
+// container has stopped and its log is written to the end, or ctx ends.
+func (l *Logs) Copy(ctx context.Context, stdout, stderr io.Writer) error {
+	if l.lr == nil {
+		return nil
+	}
 	out := func(e logEntry) {
 		w := stdout
 		if e.Stream == "stderr" {
 			w = stderr
 		}
-		if opts.Timestamps {
+		if l.opts.Timestamps {
 			_, _ = io.WriteString(w, e.Time+" ")
 		}
 		_, _ = io.WriteString(w, e.Log)
 	}
-	if opts.Tail >= 0 {
-		var last []logEntry
-		keep := func(e logEntry) {
+	all := out
+	var last []logEntry
+	if l.opts.Tail >= 0 {
+		all = func(e logEntry) {
 			last = append(last, e)
-			if len(last) > opts.Tail {
+			if len(last) > l.opts.Tail {
 				last = last[1:]
 			}
 		}
-		if err := readRotated(path, keep); err != nil {
-			return err
-		}
-		if err := lr.entries(keep); err != nil {
-			return err
-		}
-		for _, ent := range last {
-			out(ent)
-		}
-	} else {
-		if err := readRotated(path, out); err != nil {
-			return err
-		}
-		if err := lr.entries(out); err != nil {
+	}
+	for _, f := range l.rotated {
+		if err := (&logReader{f: f, r: bufio.NewReader(f)}).entries(all); err != nil {
 			return err
 		}
 	}
-	if !opts.Follow {
+	if err := l.lr.entries(all); err != nil {
+		return err
+	}
+	for _, ent := range last {
+		out(ent)
+	}
+	if !l.opts.Follow {
 		return nil
 	}
-	return e.followLog(ctx, c, path, lr, out)
+	return l.e.followLog(ctx, l.c, l.path, l.lr, out)
 }
 
 // followLog writes new entries until the container stops or ctx ends,
-// moving on to the new file when the log rotates.
+// moving on to the new file when the log rotates. The container's state
+// is read before the file: a stop seen means its log was complete (the
+// log closes before the exit is recorded), so the read after it is the
+// last one needed.
 func (e *Engine) followLog(ctx context.Context, c *store.Container, path string, lr *logReader, out func(logEntry)) error {
-	var err error
 	for {
-		running := e.refresh(c).State.Running()
+		running := false
+		if now, err := e.Store.ReadContainer(c.ID); err == nil {
+			running = e.refresh(now).State.Running()
+		}
 		if err := lr.entries(out); err != nil {
 			return err
 		}
-		var rotated bool
-		if rotated, err = lr.reopen(path, out); err != nil {
+		rotated, err := lr.reopen(path, out)
+		if err != nil {
 			return err
 		}
 		if rotated {
 			continue // read the new file at once
 		}
 		if !running {
-			return nil
+			return nil // stopped or removed: the file was read to its end
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(50 * time.Millisecond):
-		}
-		if c, err = e.Store.ReadContainer(c.ID); err != nil {
-			return nil // removed
 		}
 	}
 }
@@ -318,15 +364,19 @@ func (lr *logReader) reopen(path string, fn func(logEntry)) (bool, error) {
 	return true, nil
 }
 
-// readRotated reads the rotated files of the log at path, oldest first.
-func readRotated(path string, fn func(logEntry)) error {
+// rotatedCount is how many rotated files the log at path has.
+func rotatedCount(path string) int {
 	n := 0
 	for ; ; n++ {
 		if _, err := os.Stat(fmt.Sprintf("%s.%d", path, n+1)); err != nil {
-			break
+			return n
 		}
 	}
-	return readRotatedFrom(path, n, fn)
+}
+
+// readRotated reads the rotated files of the log at path, oldest first.
+func readRotated(path string, fn func(logEntry)) error {
+	return readRotatedFrom(path, rotatedCount(path), fn)
 }
 
 // readRotatedFrom reads <path>.n down to <path>.1.

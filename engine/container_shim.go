@@ -57,7 +57,7 @@ func (e *Engine) startShim(ctx context.Context, c *store.Container) error {
 		Stdout:      devnull,
 		Stderr:      devnull,
 		ExtraFiles:  []*os.File{w},
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+		SysProcAttr: detachedProcAttr(),
 	}
 	err = cmd.Start()
 	w.Close()

@@ -21,8 +21,8 @@ import (
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/engine/volume"
 	"github.com/berthkit/berth/trace"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sys/unix"
 )
 
 // Container errors, checked with errors.Is.
@@ -82,6 +82,9 @@ type ContainerCreateOptions struct {
 	// Tmpfs maps mount points to tmpfs options (--tmpfs /run:size=64m).
 	Tmpfs map[string]string
 	// StopSignal overrides the image's STOPSIGNAL (--stop-signal);
+	// Healthcheck overrides the image's HEALTHCHECK (--health-cmd...);
+	// the daemon runs it.
+	Healthcheck *store.HealthConfig
 	// StopTimeout is stop's default wait in seconds (--stop-timeout).
 	StopSignal  string
 	StopTimeout *int
@@ -108,6 +111,15 @@ type ContainerCreateOptions struct {
 	MountSpecs  []string
 	VolumesFrom []string
 	Volumes     []string
+
+	// resolved is the image Image names, when the builder already has it.
+	resolved *store.Image
+	// metadataOnly: a build's metadata step, removed after its commit. It
+	// is never mounted or started, so it gets no filesystem (init layer,
+	// snapshot, /etc files) and its record stays in memory: writing,
+	// listing and deleting a record holding the whole environment made
+	// every ENV or LABEL line of a long Dockerfile cost more than the last.
+	metadataOnly bool
 }
 
 var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
@@ -128,7 +140,10 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	}
 	var img *store.Image
 	var imgCfg ocispec.ImageConfig
-	if opts.Image != "" {
+	if opts.resolved != nil && opts.resolved.ID.String() == opts.Image {
+		img = opts.resolved
+		imgCfg = img.Config.Config
+	} else if opts.Image != "" {
 		var err error
 		img, err = e.Store.Image(opts.Image)
 		if err != nil {
@@ -152,7 +167,7 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	}
 	var lowers []string
 	var chains []string
-	if img != nil {
+	if img != nil && !opts.metadataOnly {
 		var err error
 		if lowers, err = e.LowerDirs(ctx, img); err != nil {
 			return nil, err
@@ -194,6 +209,14 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	applyExtraOptions(c, opts)
 	if img != nil {
 		c.Image = img.ID.String()
+	}
+	if opts.metadataOnly {
+		c.Name = generateName(true)
+		e.metadataContainers.Store(c.ID, c)
+		e.EmitContext(ctx, trace.Event{Type: trace.ContainerCreate, Container: &trace.ContainerInfo{
+			ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose, Cmd: commandLine(c),
+		}})
+		return c, nil
 	}
 	if purpose != "run" {
 		c.Builder, c.BuilderStart = supervisor()
@@ -290,6 +313,9 @@ func mergeConfig(img ocispec.ImageConfig, opts ContainerCreateOptions) store.Con
 		Env:        mergeEnv(img.Env, opts.Env),
 		Cmd:        opts.Cmd,
 		Entrypoint: opts.Entrypoint,
+		// The image's HEALTHCHECK is not copied: the daemon reads it at
+		// each start, with this one's fields over it.
+		Healthcheck: opts.Healthcheck,
 	}
 	if cfg.User == "" {
 		cfg.User = img.User
@@ -323,19 +349,23 @@ func mergeConfig(img ocispec.ImageConfig, opts ContainerCreateOptions) store.Con
 // KEY in place, new keys are appended.
 func mergeEnv(base, overrides []string) []string {
 	out := append([]string(nil), base...)
+	// By key, so a build step (whose whole environment is both base and
+	// overrides) costs its length, not its square.
+	at := make(map[string]int, len(out))
+	for i, have := range out {
+		k, _, _ := strings.Cut(have, "=")
+		if _, dup := at[k]; !dup {
+			at[k] = i
+		}
+	}
 	for _, kv := range overrides {
 		key, _, _ := strings.Cut(kv, "=")
-		replaced := false
-		for i, have := range out {
-			if k, _, _ := strings.Cut(have, "="); k == key {
-				out[i] = kv
-				replaced = true
-				break
-			}
+		if i, ok := at[key]; ok {
+			out[i] = kv
+			continue
 		}
-		if !replaced {
-			out = append(out, kv)
-		}
+		at[key] = len(out)
+		out = append(out, kv)
 	}
 	return out
 }
@@ -579,9 +609,10 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 	if a.net, err = e.startNetwork(c, spec); err != nil {
 		return nil, err
 	}
-	// Docker logs every container; berth skips those nobody could read:
-	// removed on exit (--rm, build steps).
-	if !c.Host.AutoRemove && c.Purpose == "run" && c.Host.LogConfig.Type != LogDriverNone {
+	// Docker logs every container; berth skips build steps, which nobody
+	// reads. A container removed on exit (--rm) logs too: a follower that
+	// opened the log reads it to the end after the removal.
+	if c.Purpose == "run" && c.Host.LogConfig.Type != LogDriverNone {
 		if a.log, err = openJSONLog(e.Store.ContainerLogPath(c.ID), c.Host.LogConfig.Config); err != nil {
 			return nil, err
 		}
@@ -955,6 +986,13 @@ func (e *Engine) RemoveContainer(ctx context.Context, id string, force bool) err
 // RemoveContainerVolumes is RemoveContainer that, with volumes (rm -v),
 // also removes the container's anonymous volumes no other container uses.
 func (e *Engine) RemoveContainerVolumes(ctx context.Context, id string, force, volumes bool) error {
+	if v, ok := e.metadataContainers.LoadAndDelete(id); ok {
+		c := v.(*store.Container)
+		e.EmitContext(ctx, trace.Event{Type: trace.ContainerRemove, Container: &trace.ContainerInfo{
+			ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose,
+		}})
+		return nil
+	}
 	c, err := e.container(id)
 	if err != nil {
 		return err
@@ -1242,7 +1280,7 @@ func ParseSignal(s string) (syscall.Signal, error) {
 		return syscall.Signal(n), nil
 	}
 	name := strings.ToUpper(strings.TrimPrefix(strings.ToUpper(s), "SIG"))
-	if sig := unix.SignalNum("SIG" + name); sig != 0 {
+	if sig := signalNum("SIG" + name); sig != 0 {
 		return sig, nil
 	}
 	return 0, fmt.Errorf("invalid signal: %s", s)
@@ -1263,4 +1301,26 @@ func parseUint(s string) (uint64, error) {
 		}
 	}
 	return n, nil
+}
+
+// ContainerGraphDriver is the container's file system as Docker's inspect
+// shows it under GraphDriver.Data (driver overlay2): the image's layer
+// dirs (top first, with the container's init layer on top), and the
+// container's upper, work and merged dirs.
+func (e *Engine) ContainerGraphDriver(c *store.Container) map[string]string {
+	snaps := snapshot.New(e.Store.ContainersDir())
+	lowers := []string{filepath.Join(e.Store.ContainerDir(c.ID), "init")}
+	for i := len(c.LayerChainIDs) - 1; i >= 0; i-- {
+		chain := c.LayerChainIDs[i]
+		if !strings.HasPrefix(chain, "sha256:") {
+			chain = "sha256:" + chain
+		}
+		lowers = append(lowers, e.Store.LayerDir(digest.Digest(chain)))
+	}
+	return map[string]string{
+		"LowerDir":  strings.Join(lowers, ":"),
+		"UpperDir":  snaps.UpperDir(c.ID),
+		"WorkDir":   snaps.WorkDir(c.ID),
+		"MergedDir": snaps.MergedDir(c.ID),
+	}
 }

@@ -29,6 +29,11 @@ type Engine struct {
 	recorders map[int]trace.Recorder
 	nextRec   int
 	stamper   *trace.Stamper
+
+	// metadataContainers are the records of build metadata steps'
+	// containers, which live for one commit and never touch the disk
+	// (see ContainerCreateOptions.metadataOnly): ID → *store.Container.
+	metadataContainers sync.Map
 }
 
 // Open opens the Berth root (creating it if needed).

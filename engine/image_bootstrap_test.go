@@ -1,3 +1,5 @@
+//go:build linux
+
 package engine_test
 
 import (
@@ -9,8 +11,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/layer"
@@ -150,10 +154,61 @@ func imgDynamicBinary() string {
 
 func TestBootstrapDebianWithoutMmdebstrap(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000") // no Release to fetch
 	e := imgEngine(t)
-	_, err := e.BootstrapDebian(context.Background(), engine.BootstrapDebianOptions{})
+	_, err := e.BootstrapDebian(context.Background(), engine.BootstrapDebianOptions{CacheDir: t.TempDir()})
 	if !errors.Is(err, engine.ErrNoMmdebstrap) || !strings.Contains(err.Error(), "apt-get install mmdebstrap") {
 		t.Errorf("without mmdebstrap: %v", err)
+	}
+}
+
+// TestBootstrapDebianFromCache imports a cached mmdebstrap tarball into two
+// roots: no mmdebstrap runs (it is not on the PATH), no mirror is asked (the
+// time comes from SOURCE_DATE_EPOCH), and both roots get the same image ID.
+func TestBootstrapDebianFromCache(t *testing.T) {
+	testenv.RequireRoot(t)
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	cache := t.TempDir()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range []struct {
+		name string
+		body string
+	}{{"etc/", ""}, {"etc/debian_version", "12.0\n"}, {"bin/", ""}, {"bin/sh", "#!fake\n"}} {
+		hdr := &tar.Header{Name: e.name, Mode: 0o755, Typeflag: tar.TypeDir, ModTime: time.Unix(1600000000, 0)}
+		if !strings.HasSuffix(e.name, "/") {
+			hdr.Typeflag, hdr.Mode, hdr.Size = tar.TypeReg, 0o644, int64(len(e.body))
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(e.body))
+	}
+	tw.Close()
+	name := filepath.Join(cache, "bookworm-"+runtime.GOARCH+"-minbase-1700000000.tar")
+	if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for range 2 {
+		e := imgEngine(t)
+		var progress bytes.Buffer
+		res, err := e.BootstrapDebian(context.Background(), engine.BootstrapDebianOptions{CacheDir: cache, Progress: &progress})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(progress.String(), "cached tarball "+name) {
+			t.Errorf("progress %q does not name the cached tarball", progress.String())
+		}
+		cfg := res.Image.Config
+		if cfg.Created.Unix() != 1700000000 || strings.Join(cfg.Config.Cmd, " ") != "bash" || res.Image.Refs[0] != "docker.io/library/debian:bookworm" {
+			t.Errorf("image %+v refs %v", cfg, res.Image.Refs)
+		}
+		ids = append(ids, res.Image.ID.String())
+	}
+	if ids[0] != ids[1] {
+		t.Errorf("two roots, one snapshot, two IDs: %s", ids)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -119,9 +120,15 @@ func (e *Engine) InspectImage(ctx context.Context, name string) (*ImageInspect, 
 		RootFS:        InspectRootFS{Type: img.Config.RootFS.Type, Layers: []string{}},
 		Metadata:      InspectMetadata{LastTagTime: time.Time{}.Format(time.RFC3339Nano)},
 	}
-	if recorded, err := e.Store.RepoDigests(img.ManifestDigest); err == nil {
+	for _, m := range manifestsOf(img) {
+		recorded, err := e.Store.RepoDigests(m)
+		if err != nil {
+			continue
+		}
 		for _, rd := range recorded {
-			out.RepoDigests = append(out.RepoDigests, store.Familiar(rd))
+			if f := store.Familiar(rd); !slices.Contains(out.RepoDigests, f) {
+				out.RepoDigests = append(out.RepoDigests, f)
+			}
 		}
 	}
 	if out.Comment == "" && len(img.Config.History) > 0 {
@@ -163,7 +170,7 @@ type HistoryItem struct {
 // gets the ID of the image at that point of the parent chain, for the
 // entries whose images the store still has, and "<missing>" beyond.
 func (e *Engine) ImageHistory(ctx context.Context, name string) ([]HistoryItem, error) {
-	images, err := e.Store.Images()
+	images, err := e.Images()
 	if err != nil {
 		return nil, err
 	}
@@ -411,4 +418,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// manifestsOf is every manifest of img, ManifestDigest first.
+func manifestsOf(img *store.Image) []digest.Digest {
+	if len(img.Manifests) == 0 {
+		return []digest.Digest{img.ManifestDigest}
+	}
+	return img.Manifests
 }

@@ -51,8 +51,46 @@ type imageFacts struct {
 	containers []*store.Container
 }
 
-func (e *Engine) imageFacts() (*imageFacts, error) {
+// Images lists the store's images as Docker sees them: one per image ID,
+// newest first, with the names and manifests of every manifest the store
+// holds for that config (a pulled and a loaded copy are one image).
+func (e *Engine) Images() ([]*store.Image, error) {
 	images, err := e.Store.Images()
+	if err != nil {
+		return nil, err
+	}
+	return groupByID(images), nil
+}
+
+// groupByID merges the values of one config into one image, keeping the
+// first (newest) one's manifest as ManifestDigest.
+func groupByID(images []*store.Image) []*store.Image {
+	byID := map[digest.Digest]*store.Image{}
+	out := make([]*store.Image, 0, len(images))
+	for _, img := range images {
+		first := byID[img.ID]
+		if first == nil {
+			c := *img
+			c.Refs = append([]string(nil), img.Refs...)
+			c.Manifests = append([]digest.Digest(nil), img.Manifests...)
+			byID[img.ID] = &c
+			out = append(out, &c)
+			continue
+		}
+		first.Refs = append(first.Refs, img.Refs...)
+		first.Manifests = append(first.Manifests, img.Manifests...)
+		if first.Parent == "" {
+			first.Parent = img.Parent
+		}
+	}
+	for _, img := range out {
+		sort.Strings(img.Refs)
+	}
+	return out
+}
+
+func (e *Engine) imageFacts() (*imageFacts, error) {
+	images, err := e.Images()
 	if err != nil {
 		return nil, err
 	}
@@ -156,9 +194,11 @@ func (e *Engine) ListImages(ctx context.Context, opts ListImagesOptions) ([]Imag
 			}
 			r := row
 			r.Repository, r.Tag = store.SplitFamiliar(full)
-			for _, rd := range repoDigests[img.ManifestDigest] {
-				if canonical, ok := rd.(reference.Canonical); ok && canonical.Name() == ref.Name() {
-					r.Digest = canonical.Digest()
+			for _, m := range img.Manifests {
+				for _, rd := range repoDigests[m] {
+					if canonical, ok := rd.(reference.Canonical); ok && canonical.Name() == ref.Name() {
+						r.Digest = canonical.Digest()
+					}
 				}
 			}
 			if tagFilter != "" && r.Tag != tagFilter {
@@ -689,4 +729,41 @@ func (e *Engine) repoDigestsByManifest() (map[digest.Digest][]reference.Named, e
 		}
 	}
 	return out, nil
+}
+
+// ImageUsage is one image in `system df -v`: its size split into what it
+// shares with other images (layers they have too) and what only it has.
+type ImageUsage struct {
+	Image          *store.Image
+	Shared, Unique int64
+	Containers     int
+}
+
+// ImagesUsage lists every image (one per ID, newest first) with its shared
+// and unique sizes and how many containers use it, as Docker's disk usage.
+func (e *Engine) ImagesUsage(ctx context.Context) ([]ImageUsage, error) {
+	f, err := e.imageFacts()
+	if err != nil {
+		return nil, err
+	}
+	holders := map[digest.Digest]int{}
+	for _, img := range f.images {
+		for _, chain := range img.ChainIDs() {
+			holders[chain]++
+		}
+	}
+	out := make([]ImageUsage, 0, len(f.images))
+	for _, img := range f.images {
+		u := ImageUsage{Image: img, Containers: len(f.usedBy(img.ID))}
+		sizes := f.layerSizes(img)
+		for i, chain := range img.ChainIDs() {
+			if holders[chain] > 1 {
+				u.Shared += sizes[i]
+			} else {
+				u.Unique += sizes[i]
+			}
+		}
+		out = append(out, u)
+	}
+	return out, ctxErr(ctx)
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"io"
 
 	"github.com/berthkit/berth/engine/registry"
@@ -22,23 +23,27 @@ type PullOptions struct {
 	// InsecureRegistries may be reached over plain HTTP or unverified TLS
 	// (--insecure-registry), on top of registries.json.
 	InsecureRegistries []string
+	// Keychain gives the credentials (an API client's X-Registry-Auth);
+	// nil uses the stored ones.
+	Keychain authn.Keychain
 }
 
 // registryClient builds a client from the root's registries.json (or
 // /etc/berth/registries.json) plus extra insecure registries.
-func (e *Engine) registryClient(insecure []string) (*registry.Client, error) {
-	return newRegistryClient(e.Root(), insecure)
+func (e *Engine) registryClient(insecure []string, keychain ...authn.Keychain) (*registry.Client, error) {
+	return newRegistryClient(e.Root(), insecure, keychain...)
 }
 
-func newRegistryClient(root string, insecure []string) (*registry.Client, error) {
+func newRegistryClient(root string, insecure []string, keychain ...authn.Keychain) (*registry.Client, error) {
 	cfg, err := registry.LoadConfig(root)
 	if err != nil {
 		return nil, err
 	}
-	return registry.NewClient(registry.Options{
-		Config:    cfg.WithInsecure(insecure...),
-		UserAgent: "berth/" + Version,
-	}), nil
+	opts := registry.Options{Config: cfg.WithInsecure(insecure...), UserAgent: "berth/" + Version}
+	if len(keychain) > 0 && keychain[0] != nil {
+		opts.Keychain = keychain[0]
+	}
+	return registry.NewClient(opts), nil
 }
 
 // Pull fetches an image from its registry into the store, as `docker pull`
@@ -51,7 +56,7 @@ func newRegistryClient(root string, insecure []string) (*registry.Client, error)
 // pointing at a partial image, and the next pull reuses the blobs it
 // completed. It emits pull.start, a pull.blob per blob and pull.end.
 func (e *Engine) Pull(ctx context.Context, name string, opts PullOptions) (*store.Image, error) {
-	client, err := e.registryClient(opts.InsecureRegistries)
+	client, err := e.registryClient(opts.InsecureRegistries, opts.Keychain)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"io"
 
 	"github.com/berthkit/berth/engine/registry"
@@ -18,6 +19,9 @@ type PushOptions struct {
 	// InsecureRegistries may be reached over plain HTTP or unverified TLS
 	// (--insecure-registry), on top of registries.json.
 	InsecureRegistries []string
+	// Keychain gives the credentials (an API client's X-Registry-Auth);
+	// nil uses the stored ones.
+	Keychain authn.Keychain
 }
 
 // Push sends the image tagged name (REPO[:TAG], tag defaulting to latest) to
@@ -27,7 +31,7 @@ type PushOptions struct {
 // is the store's. The registry's name@digest is recorded as a repo digest.
 // It emits a push.blob per blob and push.end.
 func (e *Engine) Push(ctx context.Context, name string, opts PushOptions) error {
-	client, err := e.registryClient(opts.InsecureRegistries)
+	client, err := e.registryClient(opts.InsecureRegistries, opts.Keychain)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,12 @@ type ServeRegistryOptions struct {
 	// AllowPush accepts pushes into the store; the registry is read-only
 	// without it.
 	AllowPush bool
+	// PushAuth is the credential pushes need (a token or an htpasswd file);
+	// nil lets anyone who can connect push.
+	PushAuth registry.PushAuth
+	// UploadExpiry is how long an abandoned upload is kept (0: the default,
+	// registry.DefaultUploadExpiry).
+	UploadExpiry time.Duration
 	// Log receives a line per request; nil logs nothing.
 	Log io.Writer
 }
@@ -25,8 +31,29 @@ type ServeRegistryOptions struct {
 // from this one: `berth pull 192.168.1.20:5000/alpine`, or every docker.io
 // pull through a registry mirror (docs/registry.md).
 func (e *Engine) ServeRegistry(ctx context.Context, ln net.Listener, opts ServeRegistryOptions) error {
-	h := registry.NewHandler(e.Store, registry.ServeOptions{AllowPush: opts.AllowPush, Log: opts.Log})
+	h := registry.NewHandler(e.Store, registry.ServeOptions{AllowPush: opts.AllowPush, PushAuth: opts.PushAuth,
+		UploadExpiry: opts.UploadExpiry, Log: opts.Log})
 	defer h.Close()
+	// Requests expire idle uploads too; the ticker covers a registry that
+	// nobody talks to any more.
+	sweep := opts.UploadExpiry / 2
+	if sweep <= 0 || sweep > time.Minute {
+		sweep = time.Minute
+	}
+	ticker := time.NewTicker(sweep)
+	defer ticker.Stop()
+	stopSweep := make(chan struct{})
+	defer close(stopSweep)
+	go func() {
+		for {
+			select {
+			case <-stopSweep:
+				return
+			case <-ticker.C:
+				h.ExpireUploads()
+			}
+		}
+	}()
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

@@ -55,7 +55,7 @@ var baseProfiles = map[string]*BaseProfile{
 			"redis": "apt-get update && apt-get install -y redis-server",
 			"gcc":   "apt-get update && apt-get install -y gcc",
 		},
-		Adapt: "debian (made by `berth bootstrap debian` from a Debian mirror) has apt-get instead of apk, so the RUN lines install redis-server and gcc with apt-get.",
+		Adapt: "One difference from the notes: Debian's package manager is apt-get, not alpine's apk, so `apk add --update redis` becomes `apt-get update && apt-get install -y redis-server` — the same real redis, from Debian's archive instead of Alpine's.",
 	},
 }
 

@@ -16,6 +16,9 @@ type HTMLOptions struct {
 	Title string
 	// Source names the trace file, shown under the title.
 	Source string
+	// Projector renders one step per screen in large, high-contrast type,
+	// moved through with the arrow keys.
+	Projector bool
 }
 
 type htmlPage struct {
@@ -28,6 +31,7 @@ type htmlPage struct {
 }
 
 type htmlBuild struct {
+	Counts   BuildCounts
 	Index    int
 	ID       string
 	Summary  string
@@ -56,7 +60,10 @@ type htmlStep struct {
 	Duration    string
 	Container   string
 	Output      []string
+	OutputLines string // "1 line", "3 lines"
 	Previous    string
+	Failed      bool
+	Diagram     []htmlBox
 }
 
 type htmlLayer struct {
@@ -65,10 +72,12 @@ type htmlLayer struct {
 	Label   string
 	Summary string
 	Class   string
-	Size    string
-	Height  int // px, grows with the layer's size
+	Size    string // uncompressed, with the compressed size beside
+	Height  int    // px, grows with the layer's size
 	Paths   []string
 	More    []string
+	// Unlisted: the trace caps its list of paths, so more changed than it lists.
+	Unlisted bool
 }
 
 type htmlOther struct {
@@ -91,22 +100,25 @@ func RenderHTML(w io.Writer, m *Model, opts HTMLOptions) error {
 			p.Lesson = fmt.Sprintf("Recorded by lesson %s on base %s", name, base)
 		}
 	}
-	ran, cached := 0, 0
+	steps, ran, cached, failed := 0, 0, 0, 0
 	for _, b := range m.Builds {
-		hb := htmlBuild{Index: b.Index, ID: shortID(b.ID)}
+		hb := htmlBuild{Index: b.Index, ID: shortID(b.ID), Counts: CountBuild(b)}
 		if b.Start != nil {
 			hb.Context = fmt.Sprintf("build context: %s, %s", plural(b.Start.ContextFiles, "file"), humanSize(b.Start.ContextBytes))
 		}
 		total := buildSpan(b)
+		steps += hb.Counts.Steps
+		ran += hb.Counts.Ran
+		cached += hb.Counts.Cached
+		failed += hb.Counts.Failed
+		hb.Summary = hb.Counts.String()
 		if b.End != nil {
 			hb.Duration = duration(b.End.DurationMS)
-			ran += b.End.Ran
-			cached += b.End.Cached
 			if b.Failed() {
 				hb.Failed, hb.Error = true, b.End.Error
-				hb.Summary = "failed: " + firstLine(b.End.Error)
+				hb.Summary += " · failed: " + firstLine(b.End.Error)
 			} else {
-				hb.Summary = fmt.Sprintf("%d ran, %d from the cache → image %s", b.End.Ran, b.End.Cached, shortID(b.End.Image))
+				hb.Summary += " → image " + shortID(b.End.Image)
 			}
 		}
 		for _, t := range b.Tags {
@@ -143,9 +155,12 @@ func RenderHTML(w io.Writer, m *Model, opts HTMLOptions) error {
 		o.Output = c.Output
 		p.Others = append(p.Others, o)
 	}
-	p.Summary = fmt.Sprintf("%d builds · %d steps ran · %d from the cache", len(m.Builds), ran, cached)
-	if len(m.Builds) == 1 {
-		p.Summary = strings.Replace(p.Summary, "1 builds", "1 build", 1)
+	p.Summary = fmt.Sprintf("%s · %s: %d ran, %d from the cache", plural(len(m.Builds), "build"), plural(steps, "step"), ran, cached)
+	if failed > 0 {
+		p.Summary += fmt.Sprintf(", %d failed", failed)
+	}
+	if opts.Projector {
+		return projectorTemplate.Execute(w, p)
 	}
 	return htmlTemplate.Execute(w, p)
 }
@@ -202,9 +217,10 @@ func htmlStepOf(b *BuildModel, s *StepModel, total time.Duration) htmlStep {
 	if hs.Left+hs.Width > 100 {
 		hs.Left = math.Max(0, 100-hs.Width)
 	}
+	hs.Diagram = stepDiagram(b, s)
 	switch {
 	case s.Failed():
-		hs.Class, hs.Decision = "fail", "failed"
+		hs.Class, hs.Decision, hs.Failed = "fail", "failed", true
 		hs.Explanation = s.End.Error
 	case s.Info.Instruction == "FROM":
 		hs.Class, hs.Decision = "base", "base image"
@@ -226,6 +242,7 @@ func htmlStepOf(b *BuildModel, s *StepModel, total time.Duration) htmlStep {
 			hs.Output = append(hs.Output, strings.TrimRight(line, "\n"))
 		}
 	}
+	hs.OutputLines = plural(len(hs.Output), "line")
 	return hs
 }
 
@@ -248,7 +265,7 @@ func htmlLayerOf(b *BuildModel, row LayerRow) htmlLayer {
 		hl.Height = 20
 	case row.Bytes > 0:
 		hl.Class = "layer"
-		hl.Size = humanSize(row.Bytes)
+		hl.Size = layerSize(row.Uncompressed, row.Bytes)
 		hl.Height = 34 + int(math.Min(120, 12*math.Log10(float64(row.Bytes)+1)))
 	default:
 		hl.Class = "layer"
@@ -264,6 +281,7 @@ func htmlLayerOf(b *BuildModel, row LayerRow) htmlLayer {
 			hl.More = append(hl.More, p)
 		}
 	}
+	hl.Unlisted = row.Truncated
 	return hl
 }
 
@@ -313,6 +331,11 @@ td.key { font-size: 16px; color: #33373d; overflow-wrap: anywhere; }
 pre.out { background: #15171a; color: #e9ecef; padding: 8px 12px; border-radius: 6px; font-size: 16px; overflow-x: auto; margin: 6px 0 0; }
 button { font: inherit; padding: 4px 14px; border-radius: 8px; border: 2px solid var(--ink); background: var(--paper); cursor: pointer; }
 footer { margin-top: 48px; color: #6b7178; font-size: 16px; }
+.diagram { display: flex; flex-wrap: wrap; align-items: center; gap: 4px; margin: 8px 0 0; font-size: 16px; }
+.diagram .box { border: 2px solid var(--base); border-radius: 6px; padding: 2px 8px; background: var(--paper); }
+.diagram .box.container, .diagram .box.snapshot { border-color: var(--miss); } .diagram .box.snapshot { border-style: dashed; }
+.diagram .box.result { border-color: var(--hit); } .diagram .box.hit { border-color: var(--hit); border-style: dashed; } .diagram .box.fail { border-color: var(--fail); }
+.diagram .arrow { font-weight: 700; }
 </style>
 </head>
 <body>
@@ -322,8 +345,9 @@ footer { margin-top: 48px; color: #6b7178; font-size: 16px; }
 <p class="legend"><span><i class="chip c-base"></i>base image (FROM)</span><span><i class="chip c-hit"></i>cache hit: reused, nothing ran</span><span><i class="chip c-miss"></i>ran: cache miss</span><span><i class="chip c-fail"></i>failed</span> <button type="button" id="toggle">Show every file</button></p>
 </header>
 {{range .Builds}}{{$b := .}}
-<section class="build" id="build-{{.Index}}" data-build="{{.Index}}">
+<section class="build" id="build-{{.Index}}" data-build="{{.Index}}" data-steps="{{.Counts.Steps}}" data-ran="{{.Counts.Ran}}" data-cached="{{.Counts.Cached}}" data-failed="{{.Counts.Failed}}" data-layers="{{.Counts.Layers}}" data-empty-layers="{{.Counts.EmptyLayers}}">
 <h2>Build {{.Index}} <span class="sub mono">{{.ID}}</span></h2>
+{{if .Failed}}<pre class="out error">{{.Error}}</pre>{{end}}
 <p>{{.Summary}}{{if .Duration}} · {{.Duration}}{{end}}{{if .Context}} · {{.Context}}{{end}}{{range .Tags}} · tagged <code>{{.}}</code>{{end}}</p>
 <h3>Steps on a timeline</h3>
 <ol class="timeline">
@@ -340,14 +364,14 @@ footer { margin-top: 48px; color: #6b7178; font-size: 16px; }
 <div class="head"><span><b>Step {{.N}}</b> · <code>{{.Label}}</code></span><span class="size">{{.Size}}</span></div>
 <div class="sub">{{.Summary}}</div>
 {{if .Paths}}<ul class="paths mono">{{range .Paths}}<li>{{.}}</li>{{end}}</ul>{{end}}
-{{if .More}}<details class="more"><summary>{{len .More}} more paths</summary><ul class="paths mono">{{range .More}}<li>{{.}}</li>{{end}}</ul></details>{{end}}
+{{if .More}}<details class="more"><summary>{{len .More}} more paths{{if .Unlisted}}, then more the trace does not list{{end}}</summary><ul class="paths mono">{{range .More}}<li>{{.}}</li>{{end}}</ul></details>{{else if .Unlisted}}<p class="more">and more paths the trace does not list</p>{{end}}
 </div>
 {{end}}</div>
 <h3>Cache decisions</h3>
 <table class="cache">
 <thead><tr><th>Step</th><th>Decision</th><th>Why</th><th>Cache key (parent + instruction)</th></tr></thead>
 <tbody>
-{{range .Steps}}<tr class="{{.Class}}" data-step="{{.N}}"><td><b>{{.N}}</b></td><td><span class="badge {{.Class}}">{{.Decision}}</span>{{if .Reason}}<br><code>{{.Reason}}</code>{{end}}</td><td>{{.Explanation}}{{if .Previous}}<br><span class="sub">built on this parent before: <code>{{.Previous}}</code></span>{{end}}{{if .Container}}<br><span class="sub">intermediate container <code>{{.Container}}</code></span>{{end}}{{if .Output}}<details><summary>output ({{len .Output}} lines)</summary><pre class="out">{{range .Output}}{{.}}
+{{range .Steps}}<tr class="{{.Class}}" data-step="{{.N}}"><td><b>{{.N}}</b></td><td><span class="badge {{.Class}}">{{.Decision}}</span>{{if .Reason}}<br><code>{{.Reason}}</code>{{end}}</td><td>{{.Explanation}}{{if .Previous}}<br><span class="sub">built on this parent before: <code>{{.Previous}}</code></span>{{end}}{{if .Container}}<br><span class="sub">intermediate container <code>{{.Container}}</code></span>{{end}}<div class="diagram" data-step="{{.N}}">{{range $i, $x := .Diagram}}{{if $i}}<span class="arrow">→</span>{{end}}<span class="box {{.Kind}}"><b>{{.Title}}</b>{{if .ID}} <code>{{.ID}}</code>{{end}}{{if .Note}}<br><small>{{.Note}}</small>{{end}}</span>{{end}}</div>{{if .Output}}<details{{if .Failed}} open{{end}}><summary>output ({{.OutputLines}})</summary><pre class="out">{{range .Output}}{{.}}
 {{end}}</pre></details>{{end}}</td><td class="key mono">{{if .Key}}parent {{.Parent}} + {{.Key}}{{else}}{{.Image}}{{end}}</td></tr>
 {{end}}</tbody>
 </table>
@@ -362,7 +386,7 @@ footer { margin-top: 48px; color: #6b7178; font-size: 16px; }
   var open = false;
   document.getElementById('toggle').addEventListener('click', function () {
     open = !open;
-    document.querySelectorAll('details').forEach(function (d) { d.open = open; });
+    document.querySelectorAll('details:not(.keep)').forEach(function (d) { d.open = open; });
     this.textContent = open ? 'Hide the extra files' : 'Show every file';
   });
   document.querySelectorAll('.timeline li').forEach(function (li) {

@@ -39,7 +39,9 @@ func TestRenderHTML(t *testing.T) {
 				}
 			}
 		}
-		for _, bad := range []string{"http://", "https://", "<link", " src=", "@import", "url("} {
+		// A URL in a build's output (apt-get's mirror) is text; only a
+		// reference would be fetched.
+		for _, bad := range []string{`href="http`, `href='http`, "<link", " src=", "@import", "url("} {
 			if strings.Contains(page, bad) {
 				t.Errorf("%s: the page refers to something outside itself (%q)", name, bad)
 			}
@@ -52,7 +54,7 @@ func TestRenderHTML(t *testing.T) {
 	if n := strings.Count(page, `data-decision="hit"`); n != 4 {
 		t.Errorf("%d cache hits on the timeline, want 4", n)
 	}
-	if !strings.Contains(page, "A /usr/local/bin/gcc") || !strings.Contains(page, "instruction-changed") {
+	if !strings.Contains(page, "A /usr/bin/gcc") || !strings.Contains(page, "instruction-changed") {
 		t.Error("the page lacks the files a step changed or a miss's reason")
 	}
 }

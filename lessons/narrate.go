@@ -30,6 +30,12 @@ type Narrator struct {
 	// expand fills placeholders in annotation text.
 	expand func(string) string
 	notes  []*annotation
+	// countPauses is set for a live lesson, whose pauses hold the engine:
+	// the durations narrated then leave out the time spent paused, which
+	// is counted here (paused) and marked at each build and container start.
+	countPauses bool
+	paused      time.Duration
+	pauseMarks  map[string]time.Duration
 }
 
 type annotation struct {
@@ -104,8 +110,43 @@ func (n *Narrator) Record(e trace.Event) {
 	if len(fire) > 0 {
 		// Pause outside the lock: while the attendee reads, the engine waits
 		// in Record, which is the point of pausing a live build.
+		start := clock()
 		n.pause()
+		n.mu.Lock()
+		n.paused += clock().Sub(start)
+		n.mu.Unlock()
 	}
+}
+
+// clock tells the time of pauses (a variable for tests).
+var clock = time.Now
+
+// markPauses notes the time paused so far when something starts (key: a
+// build or a container).
+func (n *Narrator) markPauses(key string) {
+	if n.pauseMarks == nil {
+		n.pauseMarks = map[string]time.Duration{}
+	}
+	n.pauseMarks[key] = n.paused
+}
+
+// took says how long something that started at mark took, as the trace
+// says (ms), without the lesson's pauses since, which it mentions.
+func (n *Narrator) took(key string, ms int64) string {
+	mark, ok := n.pauseMarks[key]
+	if !n.countPauses || !ok {
+		return duration(ms)
+	}
+	delete(n.pauseMarks, key)
+	p := n.paused - mark
+	if p < time.Millisecond {
+		return duration(ms)
+	}
+	ms -= p.Milliseconds()
+	if ms < 0 {
+		ms = 0
+	}
+	return fmt.Sprintf("%s (not counting %s paused by the lesson)", duration(ms), duration(p.Milliseconds()))
 }
 
 func (n *Narrator) printNote(text string) {
@@ -133,6 +174,7 @@ func (n *Narrator) narrate(e trace.Event) {
 	b := m.build(e.Build)
 	switch e.Type {
 	case trace.BuildStart:
+		n.markPauses("build")
 		i := e.BuildStartInfo
 		if i == nil {
 			return
@@ -193,6 +235,9 @@ func (n *Narrator) narrate(e trace.Event) {
 		}
 	case trace.ContainerStart:
 		if c := e.Container; c != nil {
+			n.markPauses(c.ID)
+		}
+		if c := e.Container; c != nil {
 			cmd := c.Cmd
 			if len(cmd) == 0 {
 				if ct := m.Container(c.ID); ct != nil {
@@ -211,7 +256,7 @@ func (n *Narrator) narrate(e trace.Event) {
 			if c.ExitCode != nil {
 				code = *c.ExitCode
 			}
-			n.line("the process exited with code %d after %s; container %s is stopped", code, duration(c.DurationMS), shortID(c.ID))
+			n.line("the process exited with code %d after %s; container %s is stopped", code, n.took(c.ID, c.DurationMS), shortID(c.ID))
 		}
 	case trace.ContainerPause:
 		if c := e.Container; c != nil {
@@ -303,10 +348,10 @@ func (n *Narrator) narrate(e trace.Event) {
 			idx = b.Index
 		}
 		if i.Error != "" {
-			n.line("build %d failed after %s: %s", idx, duration(i.DurationMS), firstLine(i.Error))
+			n.line("build %d failed after %s: %s", idx, n.took("build", i.DurationMS), firstLine(i.Error))
 			return
 		}
-		n.line("build %d finished in %s: %d steps ran, %d came from the cache; the result is image %s", idx, duration(i.DurationMS), i.Ran, i.Cached, shortID(i.Image))
+		n.line("build %d finished in %s: %d steps ran, %d came from the cache; the result is image %s", idx, n.took("build", i.DurationMS), i.Ran, i.Cached, shortID(i.Image))
 	}
 }
 
@@ -333,7 +378,7 @@ func (n *Narrator) paths(s *trace.SnapshotInfo) {
 	const show = 8
 	for i, p := range orderPaths(s.Paths) {
 		if i == show {
-			n.detail("… and %d more", len(s.Paths)-show)
+			n.detail("%s", morePaths(len(s.Paths)-show, s.Truncated))
 			return
 		}
 		n.detail("%s", p)

@@ -72,6 +72,9 @@ type Options struct {
 	Pause func(ctx context.Context)
 	// Position is "3/9" when running a series, shown in the banner.
 	Position string
+	// Quiz, when set, asks before each rebuild which steps will come from
+	// the cache and checks the answer (quiz.go).
+	Quiz Asker
 }
 
 // Report is what a lesson found.
@@ -157,6 +160,7 @@ func Run(ctx context.Context, l *Lesson, opts Options) (rep *Report, err error) 
 	r.narr = NewNarrator(r.out, r.st, nil)
 	r.narr.pause = func() { r.pause(ctx) }
 	r.narr.expand = func(s string) string { out, _ := r.vars().expand(s); return out }
+	r.narr.countPauses = opts.Mode == Live && opts.Pause != nil
 	r.report.Model = r.narr.model
 
 	if opts.Mode == Live && opts.Record != nil {
@@ -291,15 +295,76 @@ func (r *runner) run(ctx context.Context) error {
 					}
 				}
 				err = r.engineAction(ctx, b, action, notes)
+				if err == nil {
+					err = r.unexpectedFailure(i)
+				}
 				action++
 			} else {
 				err = r.localAction(ctx, b)
 			}
 			if err != nil {
+				if engineActions[b.Action] && r.opts.Mode == Live && ctx.Err() == nil {
+					r.printf("\n%s\n", r.st.paint(r.st.fail, "✗ This step failed on this machine, so the lesson stops here: "+firstLine(err.Error())))
+					return fmt.Errorf("%w: %w", ErrLiveStepFailed, r.errAt(b, err))
+				}
 				return r.errAt(b, err)
 			}
 		}
 		r.prose = false
+	}
+	return nil
+}
+
+// ErrLiveStepFailed is wrapped by Run's error when a live build, run or
+// commit failed in a way the lesson did not expect: the lesson stops there
+// rather than narrate what did not happen.
+var ErrLiveStepFailed = errors.New("a live step failed")
+
+// unexpectedFailure says whether the action just done (block i) failed in
+// the trace while the lesson claims nothing of the kind: a build that failed
+// at a step with no `expect build failed` / `expect step N failed` after it,
+// or a run whose container exited non-zero with no `expect run exit N`.
+func (r *runner) unexpectedFailure(i int) error {
+	b := r.blocks[i]
+	var claims []string
+	for j := i + 1; j < len(r.blocks); j++ {
+		nb := r.blocks[j]
+		if nb.Kind == Action && engineActions[nb.Action] {
+			break
+		}
+		if nb.Kind == Action && nb.Action == "expect" {
+			claims = append(claims, strings.Join(nb.Args, " "))
+		}
+	}
+	claimed := func(pred func(string) bool) bool {
+		for _, c := range claims {
+			if pred(c) {
+				return true
+			}
+		}
+		return false
+	}
+	switch b.Action {
+	case "build":
+		last := r.narr.model.LastBuild()
+		if last == nil || last.End == nil || last.End.Error == "" {
+			return nil
+		}
+		if claimed(func(c string) bool {
+			return c == "build failed" || strings.HasSuffix(c, " failed") && strings.HasPrefix(c, "step")
+		}) {
+			return nil
+		}
+		return fmt.Errorf("the build failed: %s", last.End.Error)
+	case "run":
+		c := r.narr.model.LastRun()
+		if c == nil || c.Exit == nil || c.Exit.ExitCode == nil || *c.Exit.ExitCode == 0 {
+			return nil
+		}
+		if claimed(func(c string) bool { return strings.HasPrefix(c, "run exit ") }) {
+			return nil
+		}
+		return fmt.Errorf("the container exited with code %d", *c.Exit.ExitCode)
 	}
 	return nil
 }
@@ -330,8 +395,15 @@ func (r *runner) engineAction(ctx context.Context, b Block, index int, notes []B
 		}
 		args[i] = v
 	}
-	r.printf("\n%s\n", r.st.paint(r.st.cmd, "$ berth "+b.Action+" "+shellJoin(args)))
+	shown, stopAfter := displayArgs(b.Action, args)
+	r.printf("\n%s\n", r.st.paint(r.st.cmd, "$ berth "+b.Action+" "+shellJoin(shown)))
+	if stopAfter != "" {
+		r.printf("%s\n", r.st.paint(r.st.dim, "  (the lesson stops it after "+stopAfter+", as Ctrl-C would: SIGTERM, then SIGKILL 5s later)"))
+	}
 	r.pause(ctx)
+	if after := r.quiz(ctx, b, args); after != nil {
+		defer after()
+	}
 	r.narr.setAnnotations(notes)
 	defer func() {
 		for _, u := range r.narr.unmatched() {
@@ -662,4 +734,34 @@ func EncodeEvents(events []trace.Event) ([]byte, error) {
 		w.Record(e)
 	}
 	return buf.Bytes(), w.Err()
+}
+
+// displayArgs drops the lesson's own --stop-after from a run directive, so
+// the command shown is one berth really has; it returns the duration apart.
+func displayArgs(action string, args []string) ([]string, string) {
+	if action != "run" {
+		return args, ""
+	}
+	var out []string
+	stop := ""
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--stop-after" && i+1 < len(args):
+			stop = args[i+1]
+			i++
+			continue
+		case strings.HasPrefix(a, "--stop-after="):
+			stop = strings.TrimPrefix(a, "--stop-after=")
+			continue
+		case a == "--name" && i+1 < len(args):
+			out = append(out, a, args[i+1])
+			i++
+			continue
+		case !strings.HasPrefix(a, "-"):
+			return append(out, args[i:]...), stop // the image: the rest is the command
+		}
+		out = append(out, a)
+	}
+	return out, stop
 }

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/berthkit/berth/trace"
 )
@@ -112,7 +115,7 @@ func TestLiveModeRunsRecordsAndReplays(t *testing.T) {
 	be := newReplayBackend(t, "build-cache")
 	ws := t.TempDir()
 	var out, rec bytes.Buffer
-	rep, err := Run(context.Background(), l, Options{Mode: Live, Base: "busybox", Backend: be, Workspace: ws, Out: &out, Record: &rec})
+	rep, err := Run(context.Background(), l, Options{Mode: Live, Base: "debian", Backend: be, Workspace: ws, Out: &out, Record: &rec})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -128,7 +131,7 @@ func TestLiveModeRunsRecordsAndReplays(t *testing.T) {
 	}
 	final, _ := os.ReadFile(filepath.Join(ws, "Dockerfile"))
 	lines := strings.Split(strings.TrimSpace(string(final)), "\n")
-	if len(lines) != 4 || !strings.Contains(lines[1], "installing gcc") || !strings.Contains(lines[2], "installing redis") {
+	if len(lines) != 4 || !strings.Contains(lines[1], "install -y gcc") || !strings.Contains(lines[2], "install -y redis-server") {
 		t.Errorf("final Dockerfile:\n%s", final)
 	}
 	if !strings.Contains(out.String(), "LIVE: real builds on this machine with berth test") {
@@ -139,7 +142,7 @@ func TestLiveModeRunsRecordsAndReplays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if name, base, engine, _, err := ReadHeader(events); err != nil || name != "build-cache" || base != "busybox" || engine != "berth test" {
+	if name, base, engine, _, err := ReadHeader(events); err != nil || name != "build-cache" || base != "debian" || engine != "berth test" {
 		t.Fatalf("header %q %q %q %v", name, base, engine, err)
 	}
 	var replayOut bytes.Buffer
@@ -192,7 +195,7 @@ func TestReplayRefusesARecordingThatDoesNotMatch(t *testing.T) {
 	for _, tc := range []struct{ from, to, want string }{
 		{"<!-- berth: build . -->", "<!-- berth: build --no-cache . -->", "action 1 was recorded as `build .`, but the lesson says `build --no-cache .`"},
 		{"CMD [\"redis-server\"]", "CMD [\"redis-server\", \"--port\", \"7000\"]", "built step 3 as \"CMD [\\\"redis-server\\\"]\""},
-		{"<!-- berth: build . -->", "<!-- berth: build . -->\n<!-- berth: build . -->", "has 4 recorded actions, but lesson build-cache (base busybox) has 5"},
+		{"<!-- berth: build . -->", "<!-- berth: build . -->\n<!-- berth: build . -->", "has 4 recorded actions, but lesson build-cache (base debian) has 5"},
 		{"name: build-cache", "name: other", "is a recording of lesson \"build-cache\", not \"other\""},
 	} {
 		l, err := Parse("custom.md", []byte(strings.Replace(string(src), tc.from, tc.to, 1)))
@@ -224,15 +227,86 @@ func TestPausesAtAnnotations(t *testing.T) {
 		t.Fatal(err)
 	}
 	notes := 0
-	for _, b := range l.For("busybox") {
+	for _, b := range l.For("debian") {
 		if b.Kind == Annotation {
 			notes++
 		}
 	}
-	if want := notes + len(l.EngineActions("busybox")); pauses != want {
+	if want := notes + len(l.EngineActions("debian")); pauses != want {
 		t.Errorf("%d pauses, want %d", pauses, want)
 	}
 	if !strings.Contains(out.String(), "the engine reuses the image instead of installing Redis again.\n<PAUSE>\n") {
 		t.Error("no pause right after the cache-hit annotation")
+	}
+}
+
+// The command shown for a run is one berth has: the lesson's --stop-after
+// is said apart.
+func TestDisplayArgsDropsStopAfter(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want string
+		stop string
+	}{
+		{[]string{"--rm", "--stop-after", "5s", "img"}, "--rm img", "5s"},
+		{[]string{"--name", "box", "--stop-after=3s", "img", "sh", "-c", "--stop-after 1s"}, "--name box img sh -c --stop-after 1s", "3s"},
+		{[]string{"img"}, "img", ""},
+	} {
+		got, stop := displayArgs("run", c.in)
+		if strings.Join(got, " ") != c.want || stop != c.stop {
+			t.Errorf("displayArgs(%q) = %q, %q", c.in, got, stop)
+		}
+	}
+	if got, _ := displayArgs("build", []string{"--stop-after", "x"}); len(got) != 2 {
+		t.Errorf("a build's args are shown as they are: %q", got)
+	}
+}
+
+// A live lesson's pauses hold the engine, so the durations it shows leave
+// them out, and say how long was paused: the two add up to the trace's.
+func TestLiveDurationsLeaveOutPauses(t *testing.T) {
+	var fake time.Time
+	clock = func() time.Time { return fake }
+	t.Cleanup(func() { clock = time.Now })
+	l, _ := Get("build-cache")
+	be := newReplayBackend(t, "build-cache")
+	var out bytes.Buffer
+	_, err := Run(context.Background(), l, Options{Mode: Live, Base: "debian", Backend: be, Workspace: t.TempDir(), Out: &out,
+		Pause: func(context.Context) { fake = fake.Add(time.Millisecond) }})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	var recorded []int64
+	for _, seg := range be.segments {
+		for _, e := range seg {
+			if e.Type == trace.BuildEnd {
+				recorded = append(recorded, e.BuildEndInfo.DurationMS)
+			}
+		}
+	}
+	re := regexp.MustCompile(`build (\d) finished in (\S+) \(not counting (\S+) paused by the lesson\)`)
+	ms := func(s string) int64 {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatalf("duration %q: %v", s, err)
+		}
+		return d.Milliseconds()
+	}
+	found := re.FindAllStringSubmatch(out.String(), -1)
+	if len(found) == 0 {
+		t.Fatalf("no build duration leaves out the pauses:\n%s", out.String())
+	}
+	for _, m := range found {
+		i, _ := strconv.Atoi(m[1])
+		shown, paused := ms(m[2]), ms(m[3])
+		// Shown rounded (one decimal from a second on, whole seconds from a
+		// minute on): within half the last digit.
+		tol := int64(50)
+		if recorded[i-1] >= 60000 {
+			tol = 500
+		}
+		if diff := shown + paused - recorded[i-1]; paused == 0 || diff > tol || diff < -tol {
+			t.Errorf("build %s: shown %dms + paused %dms, the trace says %dms", m[1], shown, paused, recorded[i-1])
+		}
 	}
 }

@@ -39,9 +39,10 @@ func NewStyle(on bool) Style {
 }
 
 // ColorFor says whether output to w should be colored: only a terminal, and
-// never when NO_COLOR is set (https://no-color.org).
+// never when NO_COLOR is set to anything but "" (https://no-color.org) or
+// TERM=dumb says the terminal takes no escape sequences.
 func ColorFor(w io.Writer) bool {
-	if _, set := os.LookupEnv("NO_COLOR"); set {
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
 		return false
 	}
 	f, ok := w.(*os.File)
@@ -57,3 +58,15 @@ func (s Style) paint(c *color.Color, text string) string {
 
 // Dim paints text faint.
 func (s Style) Dim(text string) string { return s.paint(s.dim, text) }
+
+// OK paints text as a success.
+func (s Style) OK(text string) string { return s.paint(s.ok, text) }
+
+// Fail paints text as a failure.
+func (s Style) Fail(text string) string { return s.paint(s.fail, text) }
+
+// Cmd paints a command to type.
+func (s Style) Cmd(text string) string { return s.paint(s.cmd, text) }
+
+// Heading paints a heading.
+func (s Style) Heading(text string) string { return s.paint(s.heading, text) }

@@ -298,7 +298,7 @@ func RenderLayers(w io.Writer, m *Model, st Style) {
 		fmt.Fprintln(w, st.paint(st.cmd, head))
 		for i, p := range row.Paths {
 			if i == 6 {
-				fmt.Fprintln(w, st.paint(st.dim, fmt.Sprintf("           … and %d more", len(row.Paths)-6)))
+				fmt.Fprintln(w, st.paint(st.dim, "           "+morePaths(len(row.Paths)-6, row.Truncated)))
 				break
 			}
 			fmt.Fprintln(w, st.paint(st.dim, "           "+p))
@@ -311,8 +311,13 @@ type LayerRow struct {
 	Step    *StepModel
 	Summary string
 	Paths   []string
-	Bytes   int64 // compressed layer size (0: no layer)
-	Empty   bool  // the step added no layer
+	// Truncated: the trace lists only the first paths the snapshot
+	// changed, so the rest cannot be counted from Paths.
+	Truncated bool
+	Bytes     int64 // compressed layer size (0: no layer)
+	// Uncompressed is the layer's size as a tar, what it takes unpacked.
+	Uncompressed int64
+	Empty        bool // the step added no layer
 	// MadeBy is where the layer was made when the step came from the cache.
 	MadeBy *StepModel
 }
@@ -348,11 +353,12 @@ func LayerStack(m *Model, b *BuildModel) []LayerRow {
 			row.Empty = true
 			row.Summary = "no layer: only the image's configuration changed"
 		default:
-			row.Bytes = src.Layer.Size
-			row.Summary = fmt.Sprintf("+1 layer, %s", humanSize(src.Layer.Size))
+			row.Bytes, row.Uncompressed = src.Layer.Size, src.Layer.UncompressedSize
+			row.Summary = "+1 layer, " + layerSize(src.Layer.UncompressedSize, src.Layer.Size)
 			if src.Snapshot != nil {
 				row.Summary += fmt.Sprintf(" (%d added, %d changed, %d deleted)", src.Snapshot.Added, src.Snapshot.Changed, src.Snapshot.Deleted)
 				row.Paths = orderPaths(src.Snapshot.Paths)
+				row.Truncated = src.Snapshot.Truncated
 			}
 		}
 		if row.MadeBy != nil && row.MadeBy != s && s.Info.Instruction != "FROM" {
@@ -455,4 +461,14 @@ func RenderExplain(w io.Writer, m *Model, b *BuildModel, st Style) {
 			}
 		}
 	}
+}
+
+// morePaths says how many listed paths are not shown. A trace caps the
+// list (truncated): then the number of the others is not in it, and the
+// snapshot's counts (added, changed, deleted) stand for the whole.
+func morePaths(notShown int, truncated bool) string {
+	if truncated {
+		return fmt.Sprintf("… and %d more listed, then more the trace does not list", notShown)
+	}
+	return fmt.Sprintf("… and %d more", notShown)
 }

@@ -16,6 +16,15 @@ import (
 type CacheIndex struct {
 	byParent map[string][]CacheRecord
 	bases    map[string]string // FROM line as written -> image
+	// Source names the trace in explanations; "" is "the recording".
+	Source string
+}
+
+func (ix *CacheIndex) src() string {
+	if ix.Source == "" {
+		return "the recording"
+	}
+	return ix.Source
 }
 
 // CacheRecord is one (parent, instruction) -> image entry seen in a trace.
@@ -113,9 +122,12 @@ func (ix *CacheIndex) Plan(content []byte) ([]PlanStep, error) {
 			from.Image = parent
 			from.Cached = true
 			from.Explanation = fmt.Sprintf("base image %s, as recorded", shortID(parent))
+			if ix.Source != "" {
+				from.Explanation = fmt.Sprintf("base image %s, as %s used it", shortID(parent), ix.Source)
+			}
 		default:
 			from.Reason = "parent-new"
-			from.Explanation = fmt.Sprintf("the recording never used `%s`: the base would have to be fetched first, and nothing in the recording was built on it", st.From.Original)
+			from.Explanation = fmt.Sprintf("%s never used `%s`: the base would have to be fetched first, and nothing in %s was built on it", ix.src(), st.From.Original, ix.src())
 			busted = n
 		}
 		out = append(out, from)
@@ -125,7 +137,7 @@ func (ix *CacheIndex) Plan(content []byte) ([]PlanStep, error) {
 			switch {
 			case from.Reason == "parent-new":
 				ps.Reason = "parent-new"
-				ps.Explanation = "the base is not in the recording, so nothing can be cached on it"
+				ps.Explanation = "the base is not in " + ix.src() + ", so nothing can be cached on it"
 			case busted > 0:
 				ps.Reason = "earlier-miss"
 				ps.Explanation = fmt.Sprintf("step %d would run, so this step's parent would be a brand-new image that nothing was ever built on: from the first changed step down, every step runs", busted)
@@ -154,19 +166,19 @@ func (ix *CacheIndex) decide(parent string, ins *dockerfile.Instruction, ps *Pla
 			ps.Cached, ps.Image, ps.Reason, ps.Made = true, rec.Image, "hit", &rec
 			ps.Explanation = fmt.Sprintf("this instruction was built on parent %s before (build %d, step %d): image %s would be reused", shortID(parent), rec.Build, rec.Step, shortID(rec.Image))
 			if ins.Keyword == "COPY" || ins.Keyword == "ADD" {
-				ps.Explanation += " — if the copied files are unchanged: the recording cannot see your files"
+				ps.Explanation += " — if the copied files are unchanged: " + ix.src() + " cannot see your files"
 			}
 			return
 		}
 	}
 	if len(list) == 0 {
 		ps.Reason = "new-instruction"
-		ps.Explanation = fmt.Sprintf("nothing was built on parent %s in the recording", shortID(parent))
+		ps.Explanation = fmt.Sprintf("nothing was built on parent %s in %s", shortID(parent), ix.src())
 		return
 	}
 	prev := list[len(list)-1]
 	ps.Reason = "instruction-changed"
-	ps.Explanation = fmt.Sprintf("in the recording, parent %s was followed by `%s`; `%s` was never built on it", shortID(parent), prev.Original, ins.Original)
+	ps.Explanation = fmt.Sprintf("in %s, parent %s was followed by `%s`; `%s` was never built on it", ix.src(), shortID(parent), prev.Original, ins.Original)
 }
 
 // RenderPlan prints a plan the way `berth build --explain` does.

@@ -5,15 +5,18 @@
 #   make lessons-record                    # as root on Linux
 #   BASE=alpine make lessons-record        # record on another base
 #
-# The busybox base is made offline (berth bootstrap busybox) in a temporary
-# berth root; each lesson then runs live in its own temporary root with
+# The default base is debian, made by `berth bootstrap debian` (mmdebstrap,
+# from the Debian mirror; the tarball is cached) in a temporary berth root,
+# so the recordings show the real redis installed with apt-get (alpine needs
+# Docker Hub; BASE=busybox records the offline stand-in). Each lesson then
+# runs live in its own temporary root with
 # --record, and the recordings replace those in lessons/recordings only when
 # every lesson succeeded and every recording parses and replays.
 set -eu
 
 BERTH=${BERTH:-bin/berth}
 OUT=${OUT:-lessons/recordings}
-BASE=${BASE:-busybox}
+BASE=${BASE:-debian}
 
 if [ "$(id -u)" != 0 ]; then
 	echo "record-lessons: run this as root: the engine needs namespaces and overlay mounts" >&2

@@ -1,3 +1,5 @@
+//go:build linux
+
 package testscripts
 
 import (
@@ -29,9 +31,10 @@ const (
 //	    starts Debian's docker-registry on a free loopback port with its
 //	    storage under $WORK/registry and sets $REGISTRY to its host:port;
 //	    with -auth it wants $REGISTRY_USER / $REGISTRY_PASS (set too).
-//	registry serve ROOT [--allow-push]
-//	    starts `berth --root ROOT registry serve` on a free loopback port
-//	    and sets $SERVE to its host:port.
+//	registry serve ROOT [FLAG...]
+//	    starts `berth --root ROOT registry serve FLAG...` on a free loopback
+//	    port and sets $SERVE to its host:port and $SERVE_TOKEN to its push
+//	    token; $SERVE_LOG names its output.
 //	registry mirror ROOT
 //	    writes ROOT/registries.json naming http://$SERVE as the Docker Hub
 //	    mirror, as an attendee would.
@@ -44,7 +47,7 @@ func registryCmd(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("registry does not support negation")
 	}
 	if len(args) == 0 {
-		ts.Fatalf("usage: registry start [-auth] | registry serve ROOT [--allow-push] | registry mirror ROOT | registry corrupt REPO:TAG")
+		ts.Fatalf("usage: registry start [-auth] | registry serve ROOT [FLAG...] | registry mirror ROOT | registry corrupt REPO:TAG")
 	}
 	switch args[0] {
 	case "start":
@@ -107,20 +110,21 @@ http:
 }
 
 func startBerthRegistry(ts *testscript.TestScript, args []string) {
-	if len(args) < 1 || len(args) > 2 || (len(args) == 2 && args[1] != "--allow-push") {
-		ts.Fatalf("usage: registry serve ROOT [--allow-push]")
+	if len(args) < 1 {
+		ts.Fatalf("usage: registry serve ROOT [FLAG...]")
 	}
 	bin, err := exec.LookPath("berth")
 	ts.Check(err)
 	addr := freeLoopbackAddr(ts)
-	cmdArgs := []string{"--root", ts.MkAbs(args[0]), "registry", "serve", "--addr", addr}
-	if len(args) == 2 {
-		cmdArgs = append(cmdArgs, "--allow-push")
-	}
+	cmdArgs := append([]string{"--root", ts.MkAbs(args[0]), "registry", "serve", "--addr", addr}, args[1:]...)
+	token := fmt.Sprintf("token-%d", time.Now().UnixNano())
 	cmd := exec.Command(bin, cmdArgs...)
-	cmd.Env = append(os.Environ(), "HOME="+ts.Getenv("HOME"), "NO_COLOR=1", "BERTH_ROOT=")
-	start(ts, "berth registry serve", ts.MkAbs("serve.log"), addr, cmd)
+	cmd.Env = append(os.Environ(), "HOME="+ts.Getenv("HOME"), "NO_COLOR=1", "BERTH_ROOT=", "BERTH_REGISTRY_TOKEN="+token)
+	logPath := ts.MkAbs("serve-" + filepath.Base(args[0]) + ".log")
+	start(ts, "berth registry serve", logPath, addr, cmd)
 	ts.Setenv("SERVE", addr)
+	ts.Setenv("SERVE_TOKEN", token)
+	ts.Setenv("SERVE_LOG", logPath)
 }
 
 // start runs cmd with its output in logPath, waits until addr answers

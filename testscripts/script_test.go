@@ -1,3 +1,5 @@
+//go:build linux
+
 package testscripts
 
 import (
@@ -37,13 +39,18 @@ func Params(t *testing.T, dir string) testscript.Params {
 		Condition:           condition,
 		// Custom commands; each lives in its own *_cmd_test.go file.
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"registry": registryCmd,
-			"killload": killLoadCmd,
-			"tmpempty": tmpEmptyCmd,
-			"imageid":  imageIDCmd,
-			"tmpstore": tmpStoreCmd,
-			"crashat":  crashAtCmd,
-			"hostile":  hostileCmd,
+			"registry":     registryCmd,
+			"killload":     killLoadCmd,
+			"tmpempty":     tmpEmptyCmd,
+			"imageid":      imageIDCmd,
+			"tmpstore":     tmpStoreCmd,
+			"crashat":      crashAtCmd,
+			"hostile":      hostileCmd,
+			"sharedprefix": sharedPrefixCmd,
+			"prefix":       prefixCmd,
+			"fileenv":      fileEnvCmd,
+			"tmuxstart":    tmuxStartCmd,
+			"tmuxwait":     tmuxWaitCmd,
 		},
 	}
 }
@@ -58,6 +65,13 @@ func setup(env *testscript.Env) error {
 	if p, err := exec.LookPath("busybox"); err == nil {
 		env.Setenv("BUSYBOX", p)
 	}
+	// mmdebstrap's tarballs are shared by every scenario and every run, so
+	// the Debian base is downloaded once, not once per scenario.
+	cache := os.Getenv("BERTH_BOOTSTRAP_CACHE")
+	if cache == "" {
+		cache = filepath.Join(os.TempDir(), "berth-test-mmdebstrap")
+	}
+	env.Setenv("BERTH_BOOTSTRAP_CACHE", cache)
 	before := append(mountsUnder(env.WorkDir), mountsUnder(root)...)
 	env.Defer(func() {
 		// A scenario that failed half way may leave detached containers
@@ -125,7 +139,8 @@ func mountsUnder(dir string) []string {
 	return out
 }
 
-// condition answers [root], [overlay], [linux], [busybox] and [registry].
+// condition answers [root], [overlay], [linux], [busybox], [registry] and
+// [mirror] (the Debian mirror may be used: BERTH_TEST_MIRROR=1 or CI).
 // With CI=true an unmet condition is an error, not a skip: CI runs on a
 // machine that meets them all.
 func condition(cond string) (bool, error) {
@@ -142,6 +157,19 @@ func condition(cond string) (bool, error) {
 		ok = err == nil
 	case "registry":
 		_, err := exec.LookPath("docker-registry")
+		ok = err == nil
+	case "tmux":
+		_, err := exec.LookPath("tmux")
+		ok = err == nil
+	case "mirror":
+		// Scenarios that download from the Debian mirror (mmdebstrap,
+		// apt-get in a build) run only when asked (BERTH_TEST_MIRROR=1) or in
+		// CI, which has the mirror: tests send no traffic off the machine
+		// unless told they may.
+		if os.Getenv("BERTH_TEST_MIRROR") != "1" && !testenv.InCI() {
+			return false, nil
+		}
+		_, err := exec.LookPath("mmdebstrap")
 		ok = err == nil
 	case "ci":
 		return testenv.InCI(), nil

@@ -35,6 +35,13 @@ type ContainerRequest struct {
 	Step int
 	// NeverStarts marks containers that are only mounted and committed.
 	NeverStarts bool
+	// Parent is the image named by Image, as the builder already has it, so
+	// the backend need not look it up again (nil: look it up).
+	Parent *store.Image
+	// MetadataOnly marks the container of a metadata step that is removed
+	// right after its commit: nobody ever mounts or starts it, so the
+	// backend may skip preparing its filesystem.
+	MetadataOnly bool
 }
 
 // CommitRequest asks the backend to save a container as an image.
@@ -107,6 +114,11 @@ type Options struct {
 	Pull bool
 	// EngineName names the producer in the trace ("berth 0.1.0").
 	EngineName string
+	// Exclude lists files left out of the context as if .dockerignore named
+	// them: absolute or relative to the working directory. The CLI puts its
+	// --trace and --iidfile here, so a build that writes its trace inside
+	// the context does not bust its own cache on the next run.
+	Exclude []string
 }
 
 // StepResult is what one step did.
@@ -248,6 +260,14 @@ func (b *Builder) run(ctx context.Context) (res *Result, err error) {
 		b.emit(trace.Event{Type: trace.BuildEnd, BuildEndInfo: end})
 	}()
 
+	// One image per step: list them in index.json in batches, not one
+	// rewrite of the whole index per step.
+	endBatch := b.store.BeginBatch()
+	defer func() {
+		if flushErr := endBatch(); flushErr != nil && err == nil {
+			res, err = nil, fmt.Errorf("save the build's images: %w", flushErr)
+		}
+	}()
 	b.labels = b.vertexLabels(stages)
 	for _, ins := range b.df.MetaArgs {
 		b.metaArgStep(ins)
@@ -309,7 +329,7 @@ func (b *Builder) dockerfileName() string {
 // load reads the context and parses the Dockerfile.
 func (b *Builder) load() error {
 	var err error
-	b.ctxt, err = LoadContext(b.opts.ContextDir, b.dockerfileName())
+	b.ctxt, err = LoadContext(b.opts.ContextDir, b.dockerfileName(), b.opts.Exclude...)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,9 @@ type Context struct {
 }
 
 // LoadContext walks dir (empty: no context) and applies .dockerignore.
-func LoadContext(dir, dockerfile string) (*Context, error) {
+// Files named in exclude (absolute, or relative to the working directory)
+// are left out too when they lie inside dir.
+func LoadContext(dir, dockerfile string, exclude ...string) (*Context, error) {
 	c := &Context{Dir: dir, Files: map[string]fs.FileInfo{}, sums: map[string]string{}}
 	if dir == "" {
 		c.TarSize = 1024 // an empty tar: its end-of-archive blocks
@@ -67,6 +69,7 @@ func LoadContext(dir, dockerfile string) (*Context, error) {
 	if !filepath.IsAbs(dockerfile) {
 		always[filepath.ToSlash(filepath.Clean(dockerfile))] = true
 	}
+	skip := excludedPaths(dir, exclude)
 	var size int64
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -77,6 +80,9 @@ func LoadContext(dir, dockerfile string) (*Context, error) {
 			return nil
 		}
 		rel = filepath.ToSlash(rel)
+		if skip[rel] && !d.IsDir() {
+			return nil
+		}
 		if matcher != nil && !always[rel] {
 			excluded, err := matcher.MatchesOrParentMatches(rel)
 			if err != nil {
@@ -102,6 +108,31 @@ func LoadContext(dir, dockerfile string) (*Context, error) {
 	}
 	c.TarSize = size + 1024
 	return c, nil
+}
+
+// excludedPaths maps the files of exclude that lie inside dir to their
+// slash-separated context paths.
+func excludedPaths(dir string, exclude []string) map[string]bool {
+	skip := map[string]bool{}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return skip
+	}
+	for _, p := range exclude {
+		if p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			continue
+		}
+		rel, err := filepath.Rel(absDir, abs)
+		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			continue
+		}
+		skip[filepath.ToSlash(rel)] = true
+	}
+	return skip
 }
 
 // tarEntrySize is the bytes an entry takes in a tar stream: a header block,

@@ -154,15 +154,7 @@ func (b *Builder) runCopy(ctx context.Context, s *stageState, ins *dockerfile.In
 		return err
 	}
 	err = b.copyIntoContainer(ctx, id, s, sources, dest, chown, chmod)
-	var img *store.Image
-	if err == nil {
-		img, err = b.backend.CommitContainer(ctx, id, CommitRequest{
-			Config: s.config, Ext: s.ext, Parent: s.image, CreatedBy: createdBy, Step: b.step,
-		})
-	}
-	if rmErr := b.removeContainer(ctx, id, err == nil); err == nil {
-		err = rmErr
-	}
+	img, err := b.commitAndRemove(ctx, id, s, createdBy, err)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func (b *Builder) probe(s *stageState, ins *dockerfile.Instruction, key string, 
 		info.Explanation = "--no-cache was given, so every step runs"
 	case s.pending != "":
 		info.Reason = ReasonParentNew
-		info.Explanation = fmt.Sprintf("the base image %s is not in the store yet: it would be pulled first, and nothing can be cached on an image that is not there", s.pending)
+		info.Explanation = fmt.Sprintf("the base image %s is not in the store: it would be pulled first, and this step cannot be judged from the cache until it is (counted as would run)", s.pending)
 	case s.busted:
 		info.Reason = ReasonEarlierMiss
 		info.Explanation = fmt.Sprintf("step %d ran, so this step's parent is a brand-new image that nothing was ever built on: from the first changed step down, every step runs", s.bustedStep)
@@ -172,10 +172,7 @@ func (b *Builder) image(id digest.Digest) (*store.Image, error) {
 	if img, ok := b.images[id]; ok {
 		return img, nil
 	}
-	img, err := b.store.Image(id.String())
-	if err != nil {
-		return nil, err
-	}
-	b.images[id] = img
-	return img, nil
+	// Not added to b.images: a cached chain of N steps would keep N configs
+	// of up to N entries each.
+	return b.store.Image(id.String())
 }

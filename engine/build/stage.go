@@ -2,10 +2,11 @@ package build
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -82,17 +83,31 @@ func (s *stageState) buildArgEnv() []string {
 	return out
 }
 
+// cloneConfig copies c deeply enough that a step may change the copy's
+// slices and maps. It copies by hand, not through JSON: it runs once per
+// step on a config that grows with every step.
 func cloneConfig(c ocispec.Image) ocispec.Image {
-	data, _ := json.Marshal(c)
-	var out ocispec.Image
-	_ = json.Unmarshal(data, &out)
+	out := c
+	cc := &out.Config
+	cc.Env = slices.Clone(c.Config.Env)
+	cc.Cmd = slices.Clone(c.Config.Cmd)
+	cc.Entrypoint = slices.Clone(c.Config.Entrypoint)
+	cc.Labels = maps.Clone(c.Config.Labels)
+	cc.ExposedPorts = maps.Clone(c.Config.ExposedPorts)
+	cc.Volumes = maps.Clone(c.Config.Volumes)
+	out.RootFS.DiffIDs = slices.Clone(c.RootFS.DiffIDs)
+	out.History = slices.Clone(c.History)
+	out.Platform.OSFeatures = slices.Clone(c.Platform.OSFeatures)
 	return out
 }
 
 func cloneExt(x store.ExtConfig) store.ExtConfig {
-	data, _ := json.Marshal(x)
-	var out store.ExtConfig
-	_ = json.Unmarshal(data, &out)
+	out := store.ExtConfig{OnBuild: slices.Clone(x.OnBuild), Shell: slices.Clone(x.Shell)}
+	if x.Healthcheck != nil {
+		h := *x.Healthcheck
+		h.Test = slices.Clone(h.Test)
+		out.Healthcheck = &h
+	}
 	return out
 }
 
@@ -214,7 +229,7 @@ func (b *Builder) from(ctx context.Context, s *stageState, ins *dockerfile.Instr
 		case b.opts.Explain && missing:
 			s.pending = base
 			res.WouldRun = true
-			res.Explanation = fmt.Sprintf("%s is not in the store; it would be pulled", base)
+			res.Explanation = fmt.Sprintf("%s is not in the store; it would be pulled — the steps after it cannot be judged from the cache until it is", base)
 			return nil
 		case b.opts.Explain:
 			// The plan assumes the registry still has the stored image.
@@ -504,7 +519,8 @@ func (b *Builder) dispatchMeta(ctx context.Context, s *stageState, ins *dockerfi
 	id, err := b.backend.CreateContainer(ctx, ContainerRequest{
 		Image: s.parentID(), Cmd: append(append([]string{}, s.shell()...), "#(nop) ", comment),
 		Env: s.config.Config.Env, WorkingDir: s.config.Config.WorkingDir, User: s.config.Config.User,
-		Purpose: "build", Step: b.step, NeverStarts: true,
+		Purpose: "build", Step: b.step, NeverStarts: true, Parent: s.image,
+		MetadataOnly: b.opts.Remove || b.opts.ForceRemove,
 	})
 	if err != nil {
 		return err
@@ -547,7 +563,7 @@ func (b *Builder) dispatchRun(ctx context.Context, s *stageState, ins *dockerfil
 	env := append(append([]string{}, s.config.Config.Env...), argEnv...)
 	id, err := b.backend.CreateContainer(ctx, ContainerRequest{
 		Image: s.parentID(), Cmd: cmd, Env: env, WorkingDir: s.config.Config.WorkingDir,
-		User: s.config.Config.User, Network: network, Purpose: "build", Step: b.step,
+		User: s.config.Config.User, Network: network, Purpose: "build", Step: b.step, Parent: s.image,
 	})
 	if err != nil {
 		return err
@@ -566,7 +582,20 @@ func (b *Builder) dispatchRun(ctx context.Context, s *stageState, ins *dockerfil
 			err = fmt.Errorf("build interrupted: %w", ctxErr)
 		}
 	}
+	img, err := b.commitAndRemove(ctx, id, s, createdBy, err)
+	if err != nil {
+		return err
+	}
+	return b.stepDone(s, ins, createdBy, nil, img)
+}
+
+// commitAndRemove is the end of every step that made a container, as the
+// notes tell it: when the step's work (stepErr) succeeded, snapshot the
+// container and save the snapshot as the step's image; then remove the
+// container, as --rm and --force-rm say.
+func (b *Builder) commitAndRemove(ctx context.Context, id string, s *stageState, createdBy string, stepErr error) (*store.Image, error) {
 	var img *store.Image
+	err := stepErr
 	if err == nil {
 		img, err = b.backend.CommitContainer(ctx, id, CommitRequest{
 			Config: s.config, Ext: s.ext, Parent: s.image, CreatedBy: createdBy, Step: b.step,
@@ -575,10 +604,7 @@ func (b *Builder) dispatchRun(ctx context.Context, s *stageState, ins *dockerfil
 	if rmErr := b.removeContainer(ctx, id, err == nil); err == nil {
 		err = rmErr
 	}
-	if err != nil {
-		return err
-	}
-	return b.stepDone(s, ins, createdBy, nil, img)
+	return img, err
 }
 
 // removeContainer removes an intermediate container as --rm and --force-rm say.
@@ -600,7 +626,9 @@ func (b *Builder) stepDone(s *stageState, ins *dockerfile.Instruction, key strin
 	if err := b.store.CachePut(store.CacheEntry{Parent: parent, Key: key, Image: img.ID, Original: ins.Original, Sources: sources}); err != nil {
 		return err
 	}
-	b.images[img.ID] = img
+	// Not kept in b.images: each step's config holds the whole history and
+	// environment so far, and keeping them all made memory grow with the
+	// square of the steps. The next step needs only this one.
 	s.image = img
 	s.config = cloneConfig(img.Config)
 	s.ext = cloneExt(img.Ext)

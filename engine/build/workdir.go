@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/berthkit/berth/engine/dockerfile"
-	"github.com/berthkit/berth/engine/store"
 )
 
 // dispatchWorkdir sets the working directory and creates it in a layer of
@@ -33,15 +32,7 @@ func (b *Builder) dispatchWorkdir(ctx context.Context, s *stageState, ins *docke
 		return err
 	}
 	err = b.createWorkdir(ctx, id, s.config.Config.WorkingDir)
-	var img *store.Image
-	if err == nil {
-		img, err = b.backend.CommitContainer(ctx, id, CommitRequest{
-			Config: s.config, Ext: s.ext, Parent: s.image, CreatedBy: createdBy, Step: b.step,
-		})
-	}
-	if rmErr := b.removeContainer(ctx, id, err == nil); err == nil {
-		err = rmErr
-	}
+	img, err := b.commitAndRemove(ctx, id, s, createdBy, err)
 	if err != nil {
 		return err
 	}

@@ -26,8 +26,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Built-in network names, as Docker's.
@@ -123,21 +121,6 @@ func (m *Manager) Lock() (func(), error) { return flock(m.dir) }
 
 // hostLock takes the host-wide lock over bridges, leases and rules.
 func (m *Manager) hostLock() (func(), error) { return flock(m.StateDir) }
-
-func flock(dir string) (func(), error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("networks: %w", err)
-	}
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("networks: %w", err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("networks: lock: %w", err)
-	}
-	return func() { f.Close() }, nil
-}
 
 func randomID() string {
 	b := make([]byte, 32)

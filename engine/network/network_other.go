@@ -37,3 +37,5 @@ func ListenUDPIn(int, string) (net.PacketConn, error) { return nil, errNotLinux 
 
 // BridgeRules: none off Linux.
 func BridgeRules(string) (int, error) { return 0, nil }
+
+func flock(string) (func(), error) { return nil, errNotLinux }

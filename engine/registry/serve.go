@@ -26,10 +26,21 @@ type ServeOptions struct {
 	// AllowPush accepts blob uploads and manifest pushes into the store;
 	// without it the registry is read-only.
 	AllowPush bool
+	// PushAuth, when set, is the credential a push must carry (HTTP basic
+	// auth); pulls stay anonymous. Without it any client may push.
+	PushAuth PushAuth
+	// UploadExpiry is how long an unfinished blob upload may sit idle before
+	// it is removed with its file; 0 means DefaultUploadExpiry.
+	UploadExpiry time.Duration
+	// Now is the clock uploads expire by; nil means time.Now.
+	Now func() time.Time
 	// Log receives one line per request ("GET /v2/alpine/manifests/latest
 	// 200 528B 1ms 192.168.1.31"); nil logs nothing.
 	Log io.Writer
 }
+
+// DefaultUploadExpiry is how long an abandoned upload is kept.
+const DefaultUploadExpiry = 30 * time.Minute
 
 // NewHandler serves the images of s as an OCI distribution registry:
 // /v2/, manifests by tag or digest, blobs (with ranges), tags/list and
@@ -61,6 +72,9 @@ type upload struct {
 	mu   sync.Mutex
 	path string
 	size int64
+	// lastUsed is when a request last touched the upload; guarded by
+	// Handler.mu.
+	lastUsed time.Time
 }
 
 // regError is a distribution-spec error response.
@@ -89,6 +103,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			re = &regError{http.StatusInternalServerError, "UNKNOWN", err.Error()}
 		}
 		w.Header().Set("Content-Type", "application/json")
+		if re.status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Basic realm="berth registry"`)
+		}
 		w.WriteHeader(re.status)
 		if r.Method != http.MethodHead {
 			_ = json.NewEncoder(w).Encode(map[string]any{
@@ -133,6 +150,12 @@ func remoteHost(addr string) string {
 
 func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
 	p := r.URL.Path
+	// A wrong credential is refused everywhere, so `berth login` (which asks
+	// /v2/ with it) tells a typo at once; no credential at all may pull.
+	if h.opts.PushAuth != nil && h.checkCredential(r) == credInvalid {
+		return &regError{http.StatusUnauthorized, "UNAUTHORIZED", "incorrect username or password"}
+	}
+	h.expireUploads()
 	if p == "/v2" || p == "/v2/" {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return &regError{http.StatusMethodNotAllowed, "UNSUPPORTED", "method not allowed"}
@@ -267,8 +290,8 @@ func (h *Handler) manifest(w http.ResponseWriter, r *http.Request, repo, ref str
 		}
 		return nil
 	case http.MethodPut:
-		if !h.opts.AllowPush {
-			return errReadOnly
+		if err := h.requirePush(r); err != nil {
+			return err
 		}
 		return h.putManifest(w, r, repo, ref)
 	}
@@ -419,8 +442,8 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, repo, id string
 	if err := checkName(repo); err != nil {
 		return err
 	}
-	if !h.opts.AllowPush {
-		return errReadOnly
+	if err := h.requirePush(r); err != nil {
+		return err
 	}
 	if id == "" {
 		if r.Method != http.MethodPost {
@@ -430,6 +453,9 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, repo, id string
 	}
 	h.mu.Lock()
 	up := h.uploads[id]
+	if up != nil {
+		up.lastUsed = h.now()
+	}
 	h.mu.Unlock()
 	if up == nil {
 		return &regError{http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry"}
@@ -533,7 +559,7 @@ func (h *Handler) startUpload(w http.ResponseWriter, r *http.Request, repo strin
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
 	h.mu.Lock()
-	h.uploads[id] = &upload{path: f.Name()}
+	h.uploads[id] = &upload{path: f.Name(), lastUsed: h.now()}
 	h.mu.Unlock()
 	w.Header().Set("Location", "/v2/"+repo+"/blobs/uploads/"+id)
 	w.Header().Set("Range", "0-0")
@@ -564,6 +590,42 @@ func (h *Handler) dropUpload(id string) {
 		os.Remove(up.path)
 	}
 }
+
+func (h *Handler) now() time.Time {
+	if h.opts.Now != nil {
+		return h.opts.Now()
+	}
+	return time.Now()
+}
+
+// expireUploads removes the uploads idle for longer than UploadExpiry: a
+// client that started pushing and went away must not fill the disk. It runs
+// on every request, and ServeRegistry also calls it now and then.
+func (h *Handler) expireUploads() {
+	expiry := h.opts.UploadExpiry
+	if expiry <= 0 {
+		expiry = DefaultUploadExpiry
+	}
+	cutoff := h.now().Add(-expiry)
+	h.mu.Lock()
+	var stale []*upload
+	for id, up := range h.uploads {
+		if up.lastUsed.Before(cutoff) {
+			stale = append(stale, up)
+			delete(h.uploads, id)
+		}
+	}
+	h.mu.Unlock()
+	for _, up := range stale {
+		// A request still writing holds up.mu; its file goes when it ends.
+		up.mu.Lock()
+		os.Remove(up.path)
+		up.mu.Unlock()
+	}
+}
+
+// ExpireUploads removes abandoned uploads now (see ServeOptions.UploadExpiry).
+func (h *Handler) ExpireUploads() { h.expireUploads() }
 
 // Close removes the files of unfinished uploads.
 func (h *Handler) Close() {

@@ -138,7 +138,8 @@ func CgroupFor(parent, id string) *Cgroup {
 // Create makes the cgroup directories the resources need (the freezer one
 // always: pause, top and cleanup use it) and writes the limits, all but the
 // PID limit: berth's own init counts its threads against it, so Start
-// applies it with LimitPids once the container's process runs.
+// applies it with LimitPids when the init is about to execute the
+// container's process (the AwaitLimits handshake), before it can fork.
 func (c *Cgroup) Create(r Resources) error {
 	need := map[string]bool{
 		"freezer": true, "memory": r.Memory > 0, "pids": r.PidsLimit > 0,
@@ -300,6 +301,15 @@ func (c *Cgroup) LimitPids(n int64) error {
 		return fmt.Errorf("set cgroup limit %s=%d: %w", path, n, err)
 	}
 	return nil
+}
+
+// pidsCurrent is the number of tasks (threads) the PID limit counts now.
+func (c *Cgroup) pidsCurrent() (int64, error) {
+	data, err := os.ReadFile(filepath.Join(c.dirs["pids"], "pids.current"))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
 }
 
 // enableV2Controllers turns controllers on for the children of dir (and of

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/signal"
@@ -36,7 +37,19 @@ type initMessage struct {
 	// Filter is the seccomp program (encodeFilter), compiled by the parent
 	// while the child starts; empty means no seccomp.
 	Filter []byte `json:"filter,omitempty"`
+	// AwaitLimits asks the child to stop just before it executes the
+	// container's process (awaitLimits): the parent puts the PID limit in
+	// force then, once berth's own threads are no longer created.
+	AwaitLimits bool `json:"await_limits,omitempty"`
 }
+
+// The PID-limit handshake: the child writes limitsReady on fdErr when it
+// is about to execute the process; the parent writes the limit, then
+// limitsSet on the spec pipe and closes it.
+const (
+	limitsReady = 0 // never the first byte of a StartError's JSON
+	limitsSet   = "set"
+)
 
 // initMarker is set in the environment of the re-executed init, so that
 // the package's init function recognises it.
@@ -76,7 +89,12 @@ func Init(args []string) int {
 	var msg initMessage
 	specFile := os.NewFile(fdSpec, "init-spec")
 	err := json.NewDecoder(specFile).Decode(&msg)
-	specFile.Close()
+	var gate func() error
+	if err == nil && msg.AwaitLimits {
+		gate = func() error { return awaitLimits(errPipe, specFile) }
+	} else {
+		specFile.Close()
+	}
 	if err == nil && (msg.Spec == nil || len(msg.Spec.Process.Args) == 0) {
 		err = errors.New("no command specified")
 	}
@@ -91,12 +109,28 @@ func Init(args []string) int {
 	if msg.Mode == "exec" {
 		err = joinContainer(msg.Spec, filter)
 	} else {
-		code, err = initContainer(msg.Spec, filter)
+		code, err = initContainer(msg.Spec, filter, gate)
 	}
 	if err != nil {
 		return report(errPipe, err)
 	}
 	return code
+}
+
+// awaitLimits tells the parent that the container's process is about to
+// start and waits until the parent has put the PID limit in force. From
+// then on no thread may be created: berth's own threads count against the
+// limit until execve ends them.
+func awaitLimits(errPipe, specFile *os.File) error {
+	defer specFile.Close()
+	if _, err := errPipe.Write([]byte{limitsReady}); err != nil {
+		return fmt.Errorf("tell berth the container is ready: %w", err)
+	}
+	data, err := io.ReadAll(specFile)
+	if err != nil || strings.TrimSpace(string(data)) != limitsSet {
+		return fmt.Errorf("berth did not set the container's PID limit (read %q): %v", data, err)
+	}
+	return nil
 }
 
 // report sends err to the parent and returns the exit code it maps to.
@@ -112,7 +146,8 @@ func report(errPipe *os.File, err error) int {
 
 // initContainer builds the container: it runs in new mount, PID, UTS, IPC
 // (and maybe network) namespaces, as PID 1.
-func initContainer(spec *Spec, filter []unix.SockFilter) (int, error) {
+// gate, when not nil, runs just before the process starts (awaitLimits).
+func initContainer(spec *Spec, filter []unix.SockFilter, gate func() error) (int, error) {
 	// Mounts made from here on stay in this namespace: without this the
 	// host's shared mounts would propagate them back.
 	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
@@ -156,7 +191,7 @@ func initContainer(spec *Spec, filter []unix.SockFilter) (int, error) {
 			return 0, err
 		}
 	}
-	return finish(spec, filter, true)
+	return finish(spec, filter, true, gate)
 }
 
 // joinContainer enters a running container's mount namespace; the parent
@@ -171,14 +206,14 @@ func joinContainer(spec *Spec, filter []unix.SockFilter) error {
 		return fmt.Errorf("join the container's mount namespace: %w", err)
 	}
 	unix.Close(fdMntNS)
-	_, err := finish(spec, filter, false)
+	_, err := finish(spec, filter, false, nil)
 	return err
 }
 
 // finish prepares the process (terminal, user, working directory, the
 // executable), drops privileges (with filter, the seccomp program) and
-// executes it.
-func finish(spec *Spec, filter []unix.SockFilter, isInit bool) (int, error) {
+// executes it. gate, when not nil, runs last before the process starts.
+func finish(spec *Spec, filter []unix.SockFilter, isInit bool, gate func() error) (int, error) {
 	p := spec.Process
 	caps, err := Capabilities(spec.Security)
 	if err != nil {
@@ -213,7 +248,12 @@ func finish(spec *Spec, filter []unix.SockFilter, isInit bool) (int, error) {
 		return 0, err
 	}
 	if supervise {
-		return superviseProcess(path, p, env)
+		return superviseProcess(path, p, env, gate)
+	}
+	if gate != nil {
+		if err := gate(); err != nil {
+			return 0, err
+		}
 	}
 	_ = unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
 	err = syscall.Exec(path, p.Args, env)
@@ -416,7 +456,9 @@ var forwardedSignals = []os.Signal{
 // superviseProcess is the --init mode of PID 1: start the process (from
 // this thread, so it inherits the identity just set), forward signals to
 // it, reap every zombie in the container, and exit as the process did.
-func superviseProcess(path string, p Process, env []string) (int, error) {
+// gate, when not nil, runs just before the fork, once the threads the
+// supervisor needs (signal handling) exist: the PID limit counts them.
+func superviseProcess(path string, p Process, env []string, gate func() error) (int, error) {
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, forwardedSignals...)
 	// Not PID 1 in the host's PID namespace (--pid host): orphans come
@@ -426,6 +468,11 @@ func superviseProcess(path string, p Process, env []string) (int, error) {
 		Env:   env,
 		Files: []uintptr{0, 1, 2},
 		Sys:   &syscall.SysProcAttr{Setsid: true, Setctty: p.Tty, Ctty: 0},
+	}
+	if gate != nil {
+		if err := gate(); err != nil {
+			return 0, err
+		}
 	}
 	pid, err := syscall.ForkExec(path, p.Args, attr)
 	if err != nil {

@@ -409,6 +409,68 @@ func TestPidsLimit(t *testing.T) {
 	}
 }
 
+// TestPidsLimitBeforeProcess checks the order of a start: the PID limit
+// is in force, in the cgroup the process lives in, when the container's
+// first instruction runs (shell built-ins, no fork), with and without
+// --init. The container sees its cgroups through a read-only bind mount.
+func TestPidsLimitBeforeProcess(t *testing.T) {
+	for _, init := range []bool{false, true} {
+		t.Run(fmt.Sprintf("init=%v", init), func(t *testing.T) {
+			spec := newSpec(t, "sh")
+			pidsDir := CgroupFor("berth-test", spec.ID).dirs["pids"]
+			if pidsDir == "" {
+				t.Skip("no pids cgroup controller on this machine")
+			}
+			if err := os.MkdirAll(filepath.Dir(pidsDir), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			spec.Process.Args = []string{"sh", "-c", "read max < /cg/" + spec.ID + "/pids.max; echo max=$max; " +
+				"while read line; do echo $line; done < /proc/self/cgroup"}
+			spec.Mounts = []Mount{{Source: filepath.Dir(pidsDir), Destination: "/cg", Type: "bind", ReadOnly: true}}
+			spec.Init = init
+			spec.Resources.PidsLimit = 20
+			r := mustRun(t, spec)
+			// With --init the supervisor's threads get room of their own.
+			got, _, _ := strings.Cut(strings.TrimPrefix(r.stdout, "max="), "\n")
+			n, err := strconv.Atoi(got)
+			if r.status.Code != 0 || err != nil || n < 20 || (!init && n != 20) {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want max=20 first", r.status.Code, r.stdout, r.stderr)
+			}
+			want := regexp.MustCompile(`(?m)^[0-9]+:(|.*,)pids(|,.*):/berth-test/` + spec.ID + `$`)
+			if cg := CgroupFor("berth-test", spec.ID); cg.dirs["pids"] == cg.v2 {
+				want = regexp.MustCompile(`(?m)^0::/berth-test/` + spec.ID + `$`)
+			}
+			if !want.MatchString(r.stdout) {
+				t.Errorf("/proc/self/cgroup has no line %s:\n%s", want, r.stdout)
+			}
+		})
+	}
+}
+
+// TestPidsLimitWithInit: berth's --init supervisor counts as one process,
+// as Docker's docker-init: with a limit of 3 the command forks once.
+func TestPidsLimitWithInit(t *testing.T) {
+	spec := newSpec(t, "sh", "-c", "sleep 30 & echo one; sleep 30 & echo two; kill $(jobs -p)")
+	spec.Init = true
+	spec.Resources.PidsLimit = 3
+	r := mustRun(t, spec)
+	if r.stdout != "one\n" || !strings.Contains(r.stderr, "can't fork") {
+		t.Errorf("stdout %q, stderr %q; want one fork, then a fork failure", r.stdout, r.stderr)
+	}
+}
+
+// TestPidsLimitStartError: an init that fails before the PID-limit
+// handshake still reports Docker's exit code for the failure.
+func TestPidsLimitStartError(t *testing.T) {
+	spec := newSpec(t, "no-such-command")
+	spec.Resources.PidsLimit = 4
+	_, err := Start(spec, IO{})
+	var se *StartError
+	if !errors.As(err, &se) || se.Code != 127 || !strings.Contains(se.Msg, "no-such-command") {
+		t.Fatalf("Start: %v, want a StartError with code 127", err)
+	}
+}
+
 func TestCgroupLimitsWritten(t *testing.T) {
 	spec := newSpec(t, "sleep", "10")
 	spec.Resources = Resources{Memory: 64 << 20, PidsLimit: 50, NanoCPUs: 500_000_000}

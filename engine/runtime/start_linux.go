@@ -316,10 +316,17 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 	if filter.err != nil {
 		return fail(&StartError{Code: CodeEngine, Msg: filter.err.Error()})
 	}
-	if err := json.NewEncoder(specW).Encode(initMessage{Mode: mode, Spec: spec, Filter: encodeFilter(filter.prog)}); err != nil {
+	// The PID limit cannot be written before: berth's own init threads
+	// count against it. It is written when the init is about to execute the
+	// process, never after: the process could fork past it meanwhile.
+	await := mode == "container" && cg != nil && spec.Resources.PidsLimit > 0
+	msg := initMessage{Mode: mode, Spec: spec, Filter: encodeFilter(filter.prog), AwaitLimits: await}
+	if err := json.NewEncoder(specW).Encode(msg); err != nil {
 		return fail(fmt.Errorf("send spec to container init: %w", err))
 	}
-	specW.Close()
+	if !await {
+		specW.Close()
+	}
 	if consoleParent != nil {
 		console, err := recvFd(int(consoleParent.Fd()))
 		if err != nil && !errors.Is(err, errNoFd) {
@@ -327,11 +334,18 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 		}
 		c.console = console
 	}
+	var data []byte
+	if await {
+		if data, err = limitAtExec(errR, specW, cg, spec.Resources.PidsLimit, spec.Init); err != nil {
+			return fail(err)
+		}
+	}
 	// EOF with nothing read: execve closed the pipe, the process runs.
-	data, err := io.ReadAll(errR)
+	rest, err := io.ReadAll(errR)
 	if err != nil {
 		return fail(fmt.Errorf("read container init status: %w", err))
 	}
+	data = append(data, rest...)
 	if len(data) > 0 {
 		se := &StartError{}
 		if json.Unmarshal(data, se) != nil || se.Msg == "" {
@@ -342,11 +356,35 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 	if len(data) == 0 && spec.Process.Tty && c.console == nil {
 		return fail(errNoFd)
 	}
-	if mode == "container" && cg != nil {
-		if err := cg.LimitPids(spec.Resources.PidsLimit); err != nil {
-			return fail(err)
-		}
-	}
 	c.StartTime, _ = ProcessStartTime(c.Pid)
 	return c, nil
+}
+
+// limitAtExec waits until the init is about to execute the container's
+// process (awaitLimits), writes the PID limit and lets it go on. When the
+// init failed or died first, it returns what the init sent instead, the
+// start of its StartError. The --init supervisor (supervised) counts as one
+// process, as Docker's docker-init does: its other threads, the Go
+// runtime's, get room of their own.
+func limitAtExec(errR, specW *os.File, cg *Cgroup, pids int64, supervised bool) ([]byte, error) {
+	var b [1]byte
+	n, err := errR.Read(b[:])
+	if n == 0 || b[0] != limitsReady {
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read container init status: %w", err)
+		}
+		return b[:n], nil
+	}
+	if supervised {
+		if cur, err := cg.pidsCurrent(); err == nil && cur > 1 {
+			pids += cur - 1
+		}
+	}
+	if err := cg.LimitPids(pids); err != nil {
+		return nil, &StartError{Code: CodeEngine, Msg: err.Error()}
+	}
+	if _, err := io.WriteString(specW, limitsSet); err != nil {
+		return nil, fmt.Errorf("start the container's process: %w", err)
+	}
+	return nil, specW.Close()
 }

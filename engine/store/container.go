@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/berthkit/berth/internal/crashpoint"
-	"golang.org/x/sys/unix"
 )
 
 // Container is the record of a container: what it was created from and with,
@@ -64,6 +63,10 @@ type ContainerConfig struct {
 	// Volumes are the anonymous volume paths: the image's VOLUMEs and
 	// -v /path (Docker's Config.Volumes).
 	Volumes []string `json:"volumes,omitempty"`
+	// Healthcheck is the create request's health check (--health-cmd and
+	// friends, or --no-healthcheck's NONE); its zero fields are the
+	// image's.
+	Healthcheck *HealthConfig `json:"healthcheck,omitempty"`
 }
 
 // HostConfig mirrors Docker's host config: how the container runs.
@@ -245,7 +248,7 @@ func (s *Store) LockContainer(id string) (unlock func(), err error) {
 		}
 		return nil, err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if err := flock(f, lockExclusive); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("lock container %s: %w", id[:12], err)
 	}
@@ -334,7 +337,7 @@ func (s *Store) Container(idOrName string) (*Container, error) {
 	case 0:
 		return nil, &notFoundError{msg: "No such container: " + idOrName}
 	default:
-		return nil, fmt.Errorf("multiple containers match %q, give more characters: %w", idOrName, ErrAmbiguous)
+		return nil, ambiguousError(idOrName)
 	}
 }
 

@@ -69,10 +69,22 @@ func marshalConfig(cfg ocispec.Image, ext ExtConfig) ([]byte, error) {
 }
 
 // unmarshalExt reads the Docker extensions from a config blob.
-func unmarshalExt(data []byte) ExtConfig {
-	var wrapper struct {
-		Config ExtConfig `json:"config"`
+// unmarshalConfig parses an image config and Docker's extra fields in one
+// pass: a config holds the image's whole history, and a cached rebuild
+// parses one per step.
+func unmarshalConfig(data []byte) (ocispec.Image, ExtConfig, error) {
+	var both struct {
+		ocispec.Image
+		// Shadows Image.Config (shallower), so "config" is decoded once.
+		Config struct {
+			ocispec.ImageConfig
+			ExtConfig
+		} `json:"config"`
 	}
-	_ = json.Unmarshal(data, &wrapper)
-	return wrapper.Config
+	if err := json.Unmarshal(data, &both); err != nil {
+		return ocispec.Image{}, ExtConfig{}, err
+	}
+	img := both.Image
+	img.Config = both.Config.ImageConfig
+	return img, both.Config.ExtConfig, nil
 }

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/berthkit/berth/internal/crashpoint"
@@ -43,9 +43,14 @@ type Image struct {
 	// ID is the digest of the config, as Docker's image ID.
 	ID             digest.Digest
 	ManifestDigest digest.Digest
-	ManifestSize   int64
-	Manifest       ocispec.Manifest
-	Config         ocispec.Image
+	// Manifests are the digests of every manifest the store lists for this
+	// image (its config), ManifestDigest first: a pulled image keeps the
+	// registry's manifest, a loaded or built one Berth's, and both are the
+	// same image, as Docker keys images by ID.
+	Manifests    []digest.Digest
+	ManifestSize int64
+	Manifest     ocispec.Manifest
+	Config       ocispec.Image
 	// Refs are the full names tagged to this image (docker.io/library/busybox:latest).
 	Refs []string
 	// Parent is the image this one was built from, if known.
@@ -90,11 +95,24 @@ func newIndex() *ocispec.Index {
 
 func (s *Store) indexPath() string { return filepath.Join(s.root, "index.json") }
 
-// ReadIndex returns index.json as it is now. The parsed index is kept and
-// reused while the file is unchanged: every write replaces it by rename, so
-// a change always shows in its inode, size or timestamps. Callers get their
-// own copy to change.
+// ReadIndex returns index.json as it is now, with the pending entries of
+// a batch (see BeginBatch). The parsed index is kept and reused while the
+// file is unchanged: every write replaces it by rename, so a change always
+// shows in its inode, size or timestamps. Callers get their own copy to
+// change.
 func (s *Store) ReadIndex() (*ocispec.Index, error) {
+	shared, err := s.readIndexShared()
+	if err != nil {
+		return nil, err
+	}
+	idx := cloneIndex(shared)
+	s.mergePending(idx)
+	return idx, nil
+}
+
+// readIndexShared is index.json as parsed, without pending entries; the
+// value may be shared with other callers and must not be changed.
+func (s *Store) readIndexShared() (*ocispec.Index, error) {
 	st, statErr := os.Stat(s.indexPath())
 	var key indexKey
 	if statErr == nil {
@@ -104,7 +122,7 @@ func (s *Store) ReadIndex() (*ocispec.Index, error) {
 		same := cached != nil && s.indexKey == key
 		s.indexMu.Unlock()
 		if same {
-			return cloneIndex(cached), nil
+			return cached, nil
 		}
 	}
 	data, err := os.ReadFile(s.indexPath())
@@ -123,24 +141,26 @@ func (s *Store) ReadIndex() (*ocispec.Index, error) {
 	}
 	if statErr == nil && int64(len(data)) == st.Size() {
 		s.indexMu.Lock()
-		s.indexKey, s.indexCache = key, cloneIndex(idx)
+		s.indexKey, s.indexCache = key, idx
 		s.indexMu.Unlock()
 	}
 	return idx, nil
 }
 
+// readIndexForLookup is the index to find one image in, read-only: the
+// shared parsed index when no batch entries are pending, so a lookup does
+// not copy every entry of a large index (a cached rebuild of N steps looks
+// up N images).
+func (s *Store) readIndexForLookup() (*ocispec.Index, error) {
+	if s.pendingCount() > 0 {
+		return s.ReadIndex()
+	}
+	return s.readIndexShared()
+}
+
 // indexKey identifies one version of index.json on disk.
 type indexKey struct {
 	ino, size, mtime, ctime int64
-}
-
-func indexKeyOf(st os.FileInfo) indexKey {
-	k := indexKey{size: st.Size(), mtime: st.ModTime().UnixNano()}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		k.ino = int64(sys.Ino)
-		k.ctime = sys.Ctim.Nano()
-	}
-	return k
 }
 
 func cloneIndex(idx *ocispec.Index) *ocispec.Index {
@@ -172,8 +192,20 @@ func (s *Store) writeIndex(idx *ocispec.Index) error {
 	if err != nil {
 		return err
 	}
+	if err := s.syncUnsynced(); err != nil {
+		return fmt.Errorf("write index.json: %w", err)
+	}
 	if err := WriteFileAtomic(s.indexPath(), data, 0o644); err != nil {
 		return fmt.Errorf("write index.json: %w", err)
+	}
+	s.indexWrites.Add(1)
+	// Keep what was written as the parsed index, so the next read does not
+	// parse the file back. Writers hold the store lock, so the file on disk
+	// is still this one.
+	if st, err := os.Stat(s.indexPath()); err == nil && st.Size() == int64(len(data)) {
+		s.indexMu.Lock()
+		s.indexKey, s.indexCache = indexKeyOf(st), cloneIndex(idx)
+		s.indexMu.Unlock()
 	}
 	return nil
 }
@@ -204,7 +236,15 @@ func (s *Store) updateIndexLocked(fn func(idx *ocispec.Index) error) error {
 		}
 		return err
 	}
-	return s.writeIndex(idx)
+	if err := s.writeIndex(idx); err != nil {
+		return err
+	}
+	// Pending entries only grow under s.mu, which the caller holds: all of
+	// them were in idx and are now on disk.
+	s.indexMu.Lock()
+	s.pending = nil
+	s.indexMu.Unlock()
+	return nil
 }
 
 // ImageOptions are Berth's facts about a new image.
@@ -276,33 +316,30 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 		annotations[AnnotationLayerSizes] = FormatLayerSizes(opts.LayerSizes)
 	}
 	crashpoint.Hit("image.blobs-stored")
-	err = s.UpdateIndex(func(idx *ocispec.Index) error {
-		for _, d := range idx.Manifests {
-			if d.Digest == manifestDesc.Digest {
-				return errUnchanged // already listed
-			}
-		}
-		// Checked again under the lock: a garbage collection may have run
-		// since the blobs were written, and nothing referred to them yet.
-		for _, l := range layers {
-			if !s.HasBlob(l.Digest) {
-				return fmt.Errorf("layer blob %s was removed while the image was made: %w", l.Digest, ErrNotFound)
-			}
-		}
-		entry := manifestDesc
-		entry.Annotations = annotations
-		idx.Manifests = append(idx.Manifests, entry)
-		return nil
-	})
+	idx, err := s.readIndexShared()
 	if err != nil {
 		return nil, err
 	}
-	return s.ImageByManifest(manifestDesc.Digest)
+	if s.isListed(idx, manifestDesc) {
+		// Stored before: it may have names, which the index knows.
+		return s.ImageByManifest(manifestDesc.Digest)
+	}
+	entry := manifestDesc
+	entry.Annotations = annotations
+	if err := s.listImage(entry, layers); err != nil {
+		return nil, err
+	}
+	// Built from what was just written rather than read back: a build stores
+	// an image per step, and parsing each config again (and keeping it) made
+	// its time and memory grow with the square of its steps.
+	img := &Image{ID: configDesc.Digest, ManifestDigest: manifestDesc.Digest, ManifestSize: manifestDesc.Size,
+		Manifest: manifest, Config: config, Ext: opts.Ext, Parent: opts.Parent, Size: size, Annotations: cloneMap(annotations)}
+	return img, nil
 }
 
 // ImageByManifest loads the image whose manifest has digest d.
 func (s *Store) ImageByManifest(d digest.Digest) (*Image, error) {
-	idx, err := s.ReadIndex()
+	idx, err := s.readIndexForLookup()
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +349,9 @@ func (s *Store) ImageByManifest(d digest.Digest) (*Image, error) {
 	return nil, fmt.Errorf("manifest %s: %w", d, ErrNotFound)
 }
 
-// Images lists every image in the store, one value per manifest, newest first.
+// Images lists every image in the store, one value per manifest, newest
+// first. Two manifests of one config are two values here (the registry code
+// serves and pushes manifests); the engine's verbs group them by ID.
 func (s *Store) Images() ([]*Image, error) {
 	idx, err := s.ReadIndex()
 	if err != nil {
@@ -368,7 +407,7 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config %s: %w", base.Manifest.Config.Digest, err)
 		}
-		if err := json.Unmarshal(cfg, &base.Config); err != nil {
+		if base.Config, base.Ext, err = unmarshalConfig(cfg); err != nil {
 			return nil, fmt.Errorf("config %s: %w", base.Manifest.Config.Digest, err)
 		}
 		for _, d := range base.Config.RootFS.DiffIDs {
@@ -376,15 +415,21 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 				return nil, fmt.Errorf("config %s: diff ID %q: %v (the store is damaged; `berth image validate` tells more)", base.Manifest.Config.Digest, d, err)
 			}
 		}
-		base.Ext = unmarshalExt(cfg)
 		base.ID = base.Manifest.Config.Digest
+		// Bounded: a cached rebuild of N steps parses N configs that grow
+		// with N; keeping them all made its memory grow with N squared.
+		if s.parsedBytes.Add(int64(len(data)+len(cfg))) > maxParsedBytes {
+			s.parsed.Clear()
+			s.parsedBytes.Store(int64(len(data) + len(cfg)))
+		}
 		s.parsed.Store(desc.Digest, base)
 	}
 	img := *base
 	img.Refs = nil
+	img.Manifests = []digest.Digest{desc.Digest}
 	img.Parent = ""
 	img.Size = 0
-	img.Annotations = desc.Annotations
+	img.Annotations = cloneMap(desc.Annotations)
 	if p := desc.Annotations[AnnotationParent]; p != "" {
 		img.Parent = digest.Digest(p)
 	}
@@ -401,7 +446,7 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 func (s *Store) Image(nameOrID string) (*Image, error) {
 	// Fast paths that read one image, not the whole store: a full ID when
 	// the index entries carry AnnotationID, and a tag.
-	if idx, err := s.ReadIndex(); err == nil {
+	if idx, err := s.readIndexForLookup(); err == nil {
 		hexPart := strings.TrimPrefix(nameOrID, "sha256:")
 		if len(hexPart) == 64 && isHex(hexPart) {
 			id := "sha256:" + hexPart
@@ -430,21 +475,29 @@ func (s *Store) Image(nameOrID string) (*Image, error) {
 }
 
 // imageWhere loads the image of the first index entry that match accepts,
-// with the names of every entry of the same manifest.
+// with the names of every entry of the same image: the same manifest, or
+// another manifest of the same config (Image.Manifests). The matched
+// entry's manifest is the image's ManifestDigest.
 func (s *Store) imageWhere(idx *ocispec.Index, match func(ocispec.Descriptor) bool) (*Image, bool, error) {
 	for _, desc := range idx.Manifests {
 		if !match(desc) {
 			continue
 		}
-		var img *Image
+		img, err := s.loadImage(desc)
+		if err != nil {
+			return nil, false, err
+		}
 		for _, other := range idx.Manifests {
 			if other.Digest != desc.Digest {
-				continue
-			}
-			if img == nil {
-				var err error
-				if img, err = s.loadImage(other); err != nil {
-					return nil, false, err
+				if id := other.Annotations[AnnotationID]; id != "" && id != img.ID.String() {
+					continue // the fast answer, without reading the manifest
+				}
+				o, err := s.loadImage(other)
+				if err != nil || o.ID != img.ID {
+					continue
+				}
+				if !containsDigest(img.Manifests, other.Digest) {
+					img.Manifests = append(img.Manifests, other.Digest)
 				}
 			}
 			if ref := other.Annotations[ocispec.AnnotationRefName]; ref != "" {
@@ -457,6 +510,15 @@ func (s *Store) imageWhere(idx *ocispec.Index, match func(ocispec.Descriptor) bo
 	return nil, false, nil
 }
 
+func containsDigest(list []digest.Digest, d digest.Digest) bool {
+	for _, x := range list {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
 // FindImage resolves nameOrID against a list of images (see Store.Image).
 // As Docker, a name is looked up as a reference first and as an ID prefix
 // second, so an image tagged "cafe" is found by that name even when "cafe"
@@ -466,7 +528,8 @@ func FindImage(images []*Image, nameOrID string) (*Image, error) {
 	byID := func() (*Image, error) {
 		var found []*Image
 		for _, img := range images {
-			if strings.HasPrefix(img.ID.Encoded(), hexPart) {
+			// Two manifests of one config are one image, not an ambiguity.
+			if strings.HasPrefix(img.ID.Encoded(), hexPart) && !slices.ContainsFunc(found, func(f *Image) bool { return f.ID == img.ID }) {
 				found = append(found, img)
 			}
 		}
@@ -474,7 +537,7 @@ func FindImage(images []*Image, nameOrID string) (*Image, error) {
 		case len(found) == 1:
 			return found[0], nil
 		case len(found) > 1:
-			return nil, fmt.Errorf("image ID %q is ambiguous, give more characters: %w", nameOrID, ErrAmbiguous)
+			return nil, ambiguousError(hexPart)
 		}
 		return nil, nil
 	}
@@ -499,11 +562,11 @@ func FindImage(images []*Image, nameOrID string) (*Image, error) {
 			}
 		}
 	}
-	// name@sha256:... matches the manifest digest.
+	// name@sha256:... matches a manifest digest.
 	if at := strings.LastIndex(nameOrID, "@"); at >= 0 {
 		d := digest.Digest(nameOrID[at+1:])
 		for _, img := range images {
-			if img.ManifestDigest == d {
+			if img.ManifestDigest == d || containsDigest(img.Manifests, d) {
 				return img, nil
 			}
 		}

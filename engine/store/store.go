@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -11,12 +12,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berthkit/berth/internal/crashpoint"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sys/unix"
 )
 
 // Sentinel errors, checked with errors.Is.
@@ -36,13 +37,21 @@ type Store struct {
 
 	mu sync.Mutex // serialises index updates inside this process
 
-	parsed sync.Map // manifest digest → *Image parsed from immutable blobs
+	parsed      sync.Map     // manifest digest → *Image parsed from immutable blobs
+	parsedBytes atomic.Int64 // JSON bytes behind parsed, roughly; see maxParsedBytes
 
 	indexMu    sync.Mutex
 	indexKey   indexKey
 	indexCache *ocispec.Index // index.json as last parsed, for indexKey
 
 	cleanedAtOpen []string // leftovers Open removed (absolute paths)
+
+	batchDepth int                  // open BeginBatch calls; guarded by mu
+	pending    []ocispec.Descriptor // images listed by a batch, not yet in index.json; guarded by indexMu (changed only under mu too)
+	unsynced   atomic.Bool          // blobs were stored without fsync (see syncUnsynced)
+	// indexWrites counts rewrites of index.json, so a test can assert
+	// that a build's index work grows with its steps, not their square.
+	indexWrites atomic.Int64
 }
 
 // Open opens (creating if needed) the store at root. If no other Berth
@@ -63,10 +72,10 @@ func Open(root string) (*Store, error) {
 		return nil, fmt.Errorf("open store lock: %w", err)
 	}
 	// Alone? Then nobody is ingesting, and leftovers are ours to clean.
-	if unix.Flock(int(active.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+	if flock(active, lockExclusive|lockNonBlocking) == nil {
 		s.cleanLeftovers()
 	}
-	if err := unix.Flock(int(active.Fd()), unix.LOCK_SH); err != nil {
+	if err := flock(active, lockShared); err != nil {
 		active.Close()
 		return nil, fmt.Errorf("lock store: %w", err)
 	}
@@ -80,37 +89,15 @@ func Open(root string) (*Store, error) {
 	return s, nil
 }
 
+// maxParsedBytes bounds the parsed images kept, by the size of their JSON:
+// room for every image of a busy store's `berth images`, not for every
+// intermediate config of a long build.
+const maxParsedBytes = 8 << 20
+
 // ingestGrace is how long GC leaves a blob that no image names alone while
 // other berth processes have the store open: long enough for any load,
 // commit or pull to list its image.
 const ingestGrace = time.Hour
-
-// othersActive reports whether another Store handle (another process, or
-// another Open in this one) holds the store open, from the flock holders of
-// active.lock in /proc/locks. When that cannot be told, it says no.
-func (s *Store) othersActive() bool {
-	if s.activeLock == nil {
-		return false
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(int(s.activeLock.Fd()), &st); err != nil {
-		return false
-	}
-	data, err := os.ReadFile("/proc/locks")
-	if err != nil {
-		return false
-	}
-	id := fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
-	holders := 0
-	for _, line := range strings.Split(string(data), "\n") {
-		fields := strings.Fields(line)
-		// "1: FLOCK  ADVISORY  READ  1234 08:01:5678 0 EOF"; waiters have "->".
-		if len(fields) >= 6 && fields[1] == "FLOCK" && fields[5] == id {
-			holders++
-		}
-	}
-	return holders > 1
-}
 
 // Close releases the store. The Store must not be used afterwards.
 func (s *Store) Close() error {
@@ -244,22 +231,13 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return syncDir(dir)
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // lockFile takes an exclusive flock on root/<name> and returns its release.
 func (s *Store) lockFile(name string) (func(), error) {
 	f, err := os.OpenFile(filepath.Join(s.root, name), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open lock %s: %w", name, err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if err := flock(f, lockExclusive); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("lock %s: %w", name, err)
 	}
@@ -432,7 +410,10 @@ func (s *Store) PutBlobBytes(data []byte) (digest.Digest, error) {
 	if s.HasBlob(d) {
 		return d, nil
 	}
-	got, _, err := s.PutBlob(strings.NewReader(string(data)), d, int64(len(data)))
+	if s.inBatch() {
+		return d, s.putBlobUnsynced(d, data)
+	}
+	got, _, err := s.PutBlob(bytes.NewReader(data), d, int64(len(data)))
 	return got, err
 }
 
@@ -476,3 +457,13 @@ func (s *Store) DeleteBlob(d digest.Digest) error {
 	}
 	return err
 }
+
+// ambiguousError is Docker's error for an ID prefix that names more than
+// one image or container; it wraps ErrAmbiguous (an API 400).
+type ambiguousError string
+
+func (e ambiguousError) Error() string {
+	return "Multiple IDs found with provided prefix: " + string(e)
+}
+
+func (e ambiguousError) Is(target error) bool { return target == ErrAmbiguous }

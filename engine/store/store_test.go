@@ -430,7 +430,8 @@ func TestFindImage(t *testing.T) {
 		{"sha256:abcd2", b, ""},
 		{a.ID.String(), a, ""},
 		{a.ID.Encoded(), a, ""},
-		{"abcd", nil, "ambiguous"},
+		{"abcd", nil, "Multiple IDs found with provided prefix: abcd"},
+		{"sha256:abcd", nil, "Multiple IDs found with provided prefix: abcd"},
 		{"abc", nil, "No such image: abc:latest"},
 		{"cafe", b, ""}, // a name first, as Docker
 		{"cafe3", c, ""},
@@ -450,6 +451,9 @@ func TestFindImage(t *testing.T) {
 		if err != nil || got != c.want {
 			t.Errorf("FindImage(%q) = %v, %v; want %s", c.name, got, err, c.want.ID)
 		}
+	}
+	if _, err := store.FindImage(images, "abcd"); !errors.Is(err, store.ErrAmbiguous) || err.Error() != "Multiple IDs found with provided prefix: abcd" {
+		t.Errorf("ambiguous error = %q", err)
 	}
 	if _, err := store.FindImage(images, "nope"); !errors.Is(err, store.ErrNotFound) || err.Error() != "No such image: nope:latest" {
 		t.Errorf("not found error = %q", err)

@@ -39,6 +39,9 @@ type Options struct {
 	Lesson string
 	// Progress receives what preparing the base prints (a pull, mmdebstrap).
 	Progress io.Writer
+	// BootstrapCache is where mmdebstrap's tarballs are kept ("" = none),
+	// so the debian base is downloaded once, not once per lesson.
+	BootstrapCache string
 }
 
 // Session is a live lesson's private engine: a fresh berth root with the
@@ -70,10 +73,12 @@ func CanRun() (bool, string) {
 // about a first build is true every time; the user's root is never written.
 //
 // The base, when not given: alpine if the user's root has it (the notes'
-// base), else busybox (copied from the user's root, or made offline from the
-// host's static busybox), else debian if the user's root has it.
-// An explicit alpine is pulled when the user's root lacks it, an explicit
-// debian is made with mmdebstrap.
+// base, pulled while online); else debian, from the user's root or made
+// with mmdebstrap from the Debian mirror (real redis, with apt-get); else
+// busybox (copied from the user's root, or made offline from the host's
+// static busybox), whose redis is a stand-in. Lessons never pull or probe
+// Docker Hub unless asked: an explicit alpine is pulled when the user's root
+// lacks it, an explicit debian is made with mmdebstrap.
 func Prepare(ctx context.Context, opts Options) (*Session, error) {
 	if ok, why := CanRun(); !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNotSupported, why)
@@ -82,7 +87,7 @@ func Prepare(ctx context.Context, opts Options) (*Session, error) {
 	if user != nil {
 		defer user.Close()
 	}
-	base, why, err := chooseBase(opts.Base, user, opts.UserRoot)
+	base, why, err := chooseBase(opts.Base, user, opts.UserRoot, opts.BootstrapCache)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +194,21 @@ func hostBusybox() bool {
 	return err == nil && p != ""
 }
 
-func chooseBase(asked string, user *engine.Engine, userRoot string) (string, string, error) {
+// canMakeDebian says whether a debian base can be made: mmdebstrap is
+// installed (it needs the Debian mirror, which a workshop without Docker Hub
+// usually still has), or a tarball it made is cached.
+func canMakeDebian(cache string) bool {
+	if _, err := exec.LookPath("mmdebstrap"); err == nil {
+		return true
+	}
+	if cache == "" {
+		return false
+	}
+	tarballs, _ := filepath.Glob(filepath.Join(cache, "*.tar"))
+	return len(tarballs) > 0
+}
+
+func chooseBase(asked string, user *engine.Engine, userRoot, cache string) (string, string, error) {
 	switch asked {
 	case "alpine", "busybox", "debian":
 		return asked, fmt.Sprintf("Base %s, as asked (--base %s).", asked, asked), nil
@@ -201,13 +220,17 @@ func chooseBase(asked string, user *engine.Engine, userRoot string) (string, str
 	if userImage(user, "alpine") != "" {
 		return "alpine", "Base alpine, the notes' own, because your berth root has it.", nil
 	}
-	if userImage(user, "busybox") != "" || hostBusybox() {
-		return "busybox", "Base busybox, because it works offline: alpine is not in your berth root (" + userRoot + "), and lessons do not pull it unless asked (--base alpine).", nil
-	}
+	offline := "alpine comes from Docker Hub and is not in your berth root (" + userRoot + "); lessons do not pull it unless asked (--base alpine)"
 	if userImage(user, "debian") != "" {
-		return "debian", "Base debian, because your berth root has it and neither alpine nor busybox is at hand.", nil
+		return "debian", "Base debian, with real redis: " + offline + ", and your berth root has debian.", nil
 	}
-	return "", "", fmt.Errorf("%w: your berth root (%s) has no alpine, busybox or debian image and this machine has no static busybox: run `berth bootstrap busybox` (apt-get install busybox-static) or `berth pull alpine`, or replay the recording with --replay", ErrNoBase, userRoot)
+	if canMakeDebian(cache) {
+		return "debian", "Base debian, with real redis: " + offline + ", while a Debian mirror is enough for `berth bootstrap debian`.", nil
+	}
+	if userImage(user, "busybox") != "" || hostBusybox() {
+		return "busybox", "Base busybox, because it works with no network at all: " + offline + ", and mmdebstrap, which makes a debian base, is not installed (apt-get install mmdebstrap).", nil
+	}
+	return "", "", fmt.Errorf("%w: your berth root (%s) has no alpine, debian or busybox image, mmdebstrap is not installed and this machine has no static busybox: run `berth pull alpine`, `berth bootstrap debian` (apt-get install mmdebstrap) or `berth bootstrap busybox` (apt-get install busybox-static), or replay the recording with --replay", ErrNoBase, userRoot)
 }
 
 // provideBase puts the base into the lesson's root as <base>:latest and
@@ -236,11 +259,11 @@ func provideBase(ctx context.Context, eng *engine.Engine, user *engine.Engine, o
 		}
 		return "It was pulled from Docker Hub into the lesson's own root.", nil
 	case "debian":
-		res, err := eng.BootstrapDebian(ctx, engine.BootstrapDebianOptions{Ref: want, Progress: opts.Progress})
+		res, err := eng.BootstrapDebian(ctx, engine.BootstrapDebianOptions{Ref: want, Progress: opts.Progress, CacheDir: opts.BootstrapCache})
 		if err != nil {
-			return "", fmt.Errorf("make the debian base: %w (use --base busybox, or replay with --replay)", err)
+			return "", fmt.Errorf("make the debian base: %w (no Debian mirror? use --base busybox, or replay with --replay)", err)
 		}
-		return fmt.Sprintf("The lesson made it with mmdebstrap from %s.", res.Source), nil
+		return fmt.Sprintf("The lesson made it as `berth bootstrap debian` does (Debian %s, from %s).", res.Version, res.Source), nil
 	}
 	return "", fmt.Errorf("unknown base %q", base)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,7 +55,7 @@ func TestLiveLessonOnTheEngine(t *testing.T) {
 
 	for _, name := range []string{"build-cache", "manual-commit"} {
 		t.Run(name, func(t *testing.T) {
-			sess, err := Prepare(ctx, Options{UserRoot: userRoot, Dir: tmp, Lesson: name})
+			sess, err := Prepare(ctx, Options{UserRoot: userRoot, Dir: tmp, Lesson: name, Base: "busybox"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,15 +111,41 @@ func TestLiveLessonOnTheEngine(t *testing.T) {
 
 func TestChooseBaseWithoutAnything(t *testing.T) {
 	t.Setenv("PATH", t.TempDir()) // no busybox on the PATH
-	_, _, err := chooseBase("", nil, "/nowhere")
+	_, _, err := chooseBase("", nil, "/nowhere", "")
 	if err == nil || !strings.Contains(err.Error(), "berth bootstrap busybox") {
 		t.Fatalf("err = %v", err)
 	}
-	if _, _, err := chooseBase("windows", nil, ""); err == nil {
+	if _, _, err := chooseBase("windows", nil, "", ""); err == nil {
 		t.Error("an unknown base is an error")
 	}
-	base, why, err := chooseBase("debian", nil, "")
+	base, why, err := chooseBase("debian", nil, "", "")
 	if err != nil || base != "debian" || !strings.Contains(why, "as asked") {
 		t.Errorf("%s %s %v", base, why, err)
+	}
+}
+
+// Without alpine at hand, a debian base (real redis) is chosen over
+// busybox's stand-in whenever one can be made: mmdebstrap installed, or a
+// tarball it made cached. Nothing is asked of Docker Hub.
+func TestChooseBasePrefersDebianOffline(t *testing.T) {
+	bin := t.TempDir()
+	t.Setenv("PATH", bin)
+	if err := os.WriteFile(filepath.Join(bin, "mmdebstrap"), []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	base, why, err := chooseBase("", nil, "/nowhere", "")
+	if err != nil || base != "debian" || !strings.Contains(why, "a Debian mirror is enough for `berth bootstrap debian`") || !strings.Contains(why, "lessons do not pull it unless asked") {
+		t.Errorf("with mmdebstrap: %s %q %v", base, why, err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	cache := t.TempDir()
+	if err := os.WriteFile(filepath.Join(cache, "bookworm-amd64-minbase-1.tar"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if base, _, err := chooseBase("", nil, "/nowhere", cache); err != nil || base != "debian" {
+		t.Errorf("with a cached tarball: %s %v", base, err)
+	}
+	if _, _, err := chooseBase("", nil, "/nowhere", t.TempDir()); !errors.Is(err, ErrNoBase) {
+		t.Errorf("with nothing: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/berthkit/berth/engine"
 	"github.com/spf13/cobra"
@@ -82,6 +83,7 @@ func runBootstrapBusybox(ctx context.Context, g *globalOptions, opts *bootstrapB
 type bootstrapDebianOptions struct {
 	suite  string
 	mirror string
+	cache  string
 	ref    string
 	out    io.Writer
 	errOut io.Writer
@@ -95,7 +97,13 @@ func newBootstrapDebianCmd(g *globalOptions) *cobra.Command {
 		Short:                 "Make a Debian base image with mmdebstrap",
 		Long: `Make a Debian base image (variant minbase, CMD ["bash"]) with mmdebstrap,
 from the host's Debian mirror. Needs mmdebstrap (apt-get install mmdebstrap)
-and the mirror; the default name is debian:SUITE.`,
+and the mirror; the default name is debian:SUITE.
+
+Reproducible: every time stamp is the snapshot's (the Date of the suite's
+Release file, or SOURCE_DATE_EPOCH), so the same Debian snapshot gives the
+same image ID on any machine. mmdebstrap's tarball is cached (--cache, default
+$BERTH_BOOTSTRAP_CACHE or ~/.cache/berth/mmdebstrap): a second bootstrap of
+the same snapshot, into any root, downloads nothing.`,
 		Example: `  berth bootstrap debian
   berth bootstrap debian --suite trixie debian:testing`,
 		Args: requireArgs(0, 1),
@@ -109,6 +117,7 @@ and the mirror; the default name is debian:SUITE.`,
 	}
 	cmd.Flags().StringVar(&opts.suite, "suite", "bookworm", "the Debian release")
 	cmd.Flags().StringVar(&opts.mirror, "mirror", "", "the Debian mirror (default: the host's apt sources)")
+	cmd.Flags().StringVar(&opts.cache, "cache", BootstrapCacheDir(), "keep mmdebstrap's tarballs here (\"\" keeps none)")
 	return cmd
 }
 
@@ -117,13 +126,23 @@ func runBootstrapDebian(ctx context.Context, g *globalOptions, opts *bootstrapDe
 	if err != nil {
 		return err
 	}
-	res, err := eng.BootstrapDebian(ctx, engine.BootstrapDebianOptions{Ref: opts.ref, Suite: opts.suite, Mirror: opts.mirror, Progress: opts.errOut})
+	res, err := eng.BootstrapDebian(ctx, engine.BootstrapDebianOptions{Ref: opts.ref, Suite: opts.suite, Mirror: opts.mirror, CacheDir: opts.cache, Progress: opts.errOut})
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(opts.out, "Debian %s from %s\n", res.Version, res.Source)
 	fmt.Fprintf(opts.out, "Successfully built %s\n", res.Image.ShortID())
 	for _, r := range sortedFamiliar(res.Image.Refs) {
 		fmt.Fprintf(opts.out, "Successfully tagged %s\n", r)
 	}
 	return nil
+}
+
+// BootstrapCacheDir is where mmdebstrap's tarballs are kept:
+// $BERTH_BOOTSTRAP_CACHE, else the user's cache directory.
+func BootstrapCacheDir() string {
+	if v, ok := os.LookupEnv("BERTH_BOOTSTRAP_CACHE"); ok {
+		return v
+	}
+	return engine.DefaultBootstrapCache()
 }

@@ -105,6 +105,8 @@ func runBuild(ctx context.Context, g *globalOptions, opts *buildOptions) error {
 		Tags: opts.tags, Target: opts.target, NoCache: opts.noCache, Remove: opts.rm,
 		ForceRemove: opts.forceRm, Network: opts.network, Explain: opts.explain, Platform: opts.platform,
 		Pull: opts.pull, BuildArgs: map[string]*string{}, Labels: map[string]string{},
+		// The trace and image ID files this build writes are not its input.
+		Exclude: []string{opts.traceFile, opts.iidFile},
 	}
 	switch opts.network {
 	case "", "default", "bridge", "host", "none":
@@ -273,7 +275,7 @@ func looksLikeTar(data []byte) bool {
 
 // renderExplain prints the what-if plan.
 func renderExplain(w io.Writer, res *build.Result) {
-	cached, would := 0, 0
+	cached, would, unknown := 0, 0, 0
 	for _, s := range res.Steps {
 		fmt.Fprintf(w, "Step %d : %s\n", s.Number, s.Original)
 		switch {
@@ -291,10 +293,18 @@ func renderExplain(w io.Writer, res *build.Result) {
 		case s.Cached:
 			cached++
 			fmt.Fprintf(w, "  cached (image %s)\n", trace.ShortID(s.Image.String()))
+		case s.Reason == build.ReasonParentNew:
+			would++
+			unknown++
+			fmt.Fprintf(w, "  cannot judge: %s\n", s.Explanation)
 		default:
 			would++
 			fmt.Fprintf(w, "  would run: %s\n", s.Explanation)
 		}
+	}
+	if unknown > 0 {
+		fmt.Fprintf(w, "%d cached, %d would run (%d of them cannot be judged until the base is pulled)\n", cached, would, unknown)
+		return
 	}
 	fmt.Fprintf(w, "%d cached, %d would run\n", cached, would)
 }

@@ -28,7 +28,7 @@ func newContainerCmd(g *globalOptions) *cobra.Command {
 	cmd.AddCommand(
 		newRunCmd(g), newCreateCmd(g), newStartCmd(g), ls, newStopCmd(g), newKillCmd(g), rm,
 		newExecCmd(g), newLogsCmd(g), newPauseCmd(g), newUnpauseCmd(g), newWaitCmd(g),
-		newDiffCmd(g), newTopCmd(g), newContainerPruneCmd(g), newCommitCmd(g),
+		newDiffCmd(g), newTopCmd(g), newContainerPruneCmd(g), newCommitCmd(g), newContainerInspectCmd(g), newPortCmd(g),
 	)
 	return cmd
 }

@@ -23,6 +23,7 @@ type daemonOptions struct {
 	tlsKey          string
 	tlsCA           string
 	maxBuildContext string
+	maxContextFiles int64
 	maxLoad         string
 	shutdownTimeout int
 	errOut          io.Writer
@@ -64,7 +65,8 @@ stops (SIGINT or SIGTERM).`,
 	f.StringVar(&opts.tlsCert, "tlscert", "", "TLS certificate file")
 	f.StringVar(&opts.tlsKey, "tlskey", "", "TLS key file")
 	f.StringVar(&opts.tlsCA, "tlscacert", "", "require client certificates signed by this CA")
-	f.StringVar(&opts.maxBuildContext, "max-build-context", "2g", "largest build context a client may send")
+	f.StringVar(&opts.maxBuildContext, "max-build-context", "2g", "largest build context a client may send, counted once decompressed")
+	f.Int64Var(&opts.maxContextFiles, "max-build-context-files", daemon.DefaultMaxBuildContextFiles, "most files a build context may hold")
 	f.StringVar(&opts.maxLoad, "max-load", "16g", "largest image archive a client may load")
 	f.IntVar(&opts.shutdownTimeout, "shutdown-timeout", 10, "seconds a running container gets to stop when the daemon stops, before SIGKILL")
 	return cmd
@@ -109,7 +111,10 @@ func runDaemon(ctx context.Context, g *globalOptions, opts *daemonOptions) error
 		defer logMu.Unlock()
 		fmt.Fprintf(opts.errOut, "%s berth daemon: %s\n", time.Now().Format(time.RFC3339), fmt.Sprintf(format, args...))
 	}
-	srvOpts := daemon.Options{MaxBuildContext: maxContext, MaxLoad: maxLoad, StopTimeout: time.Duration(opts.shutdownTimeout) * time.Second}
+	if opts.maxContextFiles <= 0 {
+		return fmt.Errorf("--max-build-context-files must be at least 1")
+	}
+	srvOpts := daemon.Options{MaxBuildContext: maxContext, MaxBuildContextFiles: opts.maxContextFiles, MaxLoad: maxLoad, StopTimeout: time.Duration(opts.shutdownTimeout) * time.Second}
 	if opts.shutdownTimeout <= 0 {
 		srvOpts.StopTimeout = -1
 	}

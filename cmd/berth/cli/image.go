@@ -34,9 +34,12 @@ func newImageCmd(g *globalOptions) *cobra.Command {
 		newImagePruneCmd(g),
 		newImageValidateCmd(g),
 		newImageDiffCmd(g),
+		newImageExploreCmd(g),
 		newImportCmd(g),
 		newImageSaveCmd(g),
 		newImageLoadCmd(g),
+		// Docker's management names for the top-level verbs.
+		newPullCmd(g), newPushCmd(g), newBuildCmd(g),
 	)
 	return cmd
 }
@@ -89,11 +92,7 @@ func runImagePrune(ctx context.Context, g *globalOptions, opts *pruneOptions) er
 		return err
 	}
 	report, err := eng.PruneImages(ctx, engine.PruneImagesOptions{All: opts.all})
-	if report != nil && len(report.Records) > 0 {
-		fmt.Fprintln(opts.out, "Deleted Images:")
-		printRemoveRecords(opts.out, report.Records, "untagged: ", "deleted: ")
-		fmt.Fprintln(opts.out)
-	}
+	printPrunedImages(opts.out, report)
 	if err != nil {
 		return err
 	}
@@ -238,4 +237,15 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// printPrunedImages lists what an image prune removed, as Docker's
+// "Deleted Images:" block (image prune and system prune alike).
+func printPrunedImages(out io.Writer, report *engine.PruneReport) {
+	if report == nil || len(report.Records) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "Deleted Images:")
+	printRemoveRecords(out, report.Records, "untagged: ", "deleted: ")
+	fmt.Fprintln(out)
 }

@@ -2,52 +2,31 @@ package cli
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	units "github.com/docker/go-units"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"text/template"
 	"time"
-	"unicode/utf8"
 
+	"github.com/docker/cli/templates"
+	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 )
 
 // Output helpers shared by the image verbs: Docker's --format templates,
 // its table layout, and its human units (go-units' wording).
 
-// templateFuncs are the functions docker/cli offers in --format templates.
-var templateFuncs = template.FuncMap{
-	"json": func(v any) string {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		_ = enc.Encode(v)
-		return strings.TrimSpace(buf.String())
-	},
-	"split": strings.Split,
-	"join":  strings.Join,
-	"title": func(s string) string {
-		if s == "" {
-			return s
-		}
-		r, n := utf8.DecodeRuneInString(s)
-		return strings.ToUpper(string(r)) + s[n:]
-	},
-	"lower": strings.ToLower,
-	"upper": strings.ToUpper,
-	"pad": func(s string, before, after int) string {
-		return strings.Repeat(" ", before) + s + strings.Repeat(" ", after)
-	},
-	"truncate": func(s string, n int) string {
-		if utf8.RuneCountInString(s) <= n {
-			return s
-		}
-		return string([]rune(s)[:n])
-	},
-	"println": func(args ...any) string { return fmt.Sprintln(args...) },
+// parseTemplate parses a --format template with docker/cli's functions
+// (json, split, join, title, lower, upper, pad, truncate, and text/template's
+// own println, len, index...): the templates package Docker's CLI uses, so
+// every function behaves as it does there. The error reads as Docker's.
+func parseTemplate(format string) (*template.Template, error) {
+	tmpl, err := templates.Parse(format)
+	if err != nil {
+		return nil, fmt.Errorf("template parsing error: %v", err)
+	}
+	return tmpl, nil
 }
 
 // listFormat renders rows with a Docker --format value: "" or "table" (the
@@ -73,9 +52,9 @@ func newListFormat(format, defaultTable string, headers map[string]string) (*lis
 	}
 	format = strings.Trim(format, " ")
 	format = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(format)
-	tmpl, err := template.New("").Funcs(templateFuncs).Parse(format)
+	tmpl, err := parseTemplate(format)
 	if err != nil {
-		return nil, fmt.Errorf("template parsing error: %v", err)
+		return nil, err
 	}
 	f.tmpl = tmpl
 	return f, nil
@@ -86,8 +65,15 @@ func newListFormat(format, defaultTable string, headers map[string]string) (*lis
 func (f *listFormat) render(rows []any) ([]string, error) {
 	var out []string
 	if f.table {
+		// As docker/cli: the header is the same template over the column
+		// names, with functions that leave a name as it is ({{lower .Name}}
+		// still heads its column NAME).
+		header, err := f.tmpl.Clone()
+		if err != nil {
+			return nil, err
+		}
 		var buf bytes.Buffer
-		if err := f.tmpl.Execute(&buf, f.headers); err != nil {
+		if err := header.Funcs(templates.HeaderFunctions).Execute(&buf, f.headers); err != nil {
 			return nil, fmt.Errorf("template: %v", err)
 		}
 		out = append(out, buf.String())

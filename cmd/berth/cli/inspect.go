@@ -10,13 +10,16 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/berthkit/berth/daemon"
 	"github.com/berthkit/berth/engine/store"
+	"github.com/moby/moby/api/types/container"
 	"github.com/spf13/cobra"
 )
 
 // inspectOptions are `berth inspect`'s and `berth image inspect`'s flags.
 type inspectOptions struct {
 	format string
+	size   bool
 	kind   string // "", "image" or "container"
 	names  []string
 	out    io.Writer
@@ -43,6 +46,7 @@ unless --type says which.`,
 	}
 	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "format output using a Go template (or 'json')")
 	cmd.Flags().StringVar(&opts.kind, "type", "", "only inspect objects of this type: image or container")
+	cmd.Flags().BoolVarP(&opts.size, "size", "s", false, "display total file sizes if the type is container")
 	return cmd
 }
 
@@ -63,6 +67,24 @@ func newImageInspectCmd(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
+func newContainerInspectCmd(g *globalOptions) *cobra.Command {
+	opts := &inspectOptions{kind: "container"}
+	cmd := &cobra.Command{
+		Use:                   "inspect [OPTIONS] CONTAINER [CONTAINER...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Display detailed information on one or more containers",
+		Example:               "  berth container inspect web\n  berth container inspect -f '{{.State.Running}}' web",
+		Args:                  requireArgs(1, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.names, opts.out, opts.errOut = args, cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return runInspect(cmd.Context(), g, opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "format output using a Go template (or 'json')")
+	cmd.Flags().BoolVarP(&opts.size, "size", "s", false, "display total file sizes")
+	return cmd
+}
+
 func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) error {
 	switch opts.kind {
 	case "", "image", "container":
@@ -72,9 +94,9 @@ func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) err
 	var tmpl *template.Template
 	if opts.format != "" && opts.format != "json" {
 		var err error
-		tmpl, err = template.New("").Funcs(templateFuncs).Parse(opts.format)
+		tmpl, err = parseTemplate(opts.format)
 		if err != nil {
-			return fmt.Errorf("template parsing error: %v", err)
+			return err
 		}
 	}
 	eng, err := g.engine()
@@ -87,7 +109,18 @@ func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) err
 		if opts.kind != "image" {
 			c, err := eng.Store.Container(name)
 			if err == nil {
-				found = append(found, c)
+				// Docker's shape, the daemon's own answer: {{.State.Running}}.
+				resp := daemon.ContainerInspect(eng, c)
+				if opts.size {
+					// What it wrote, and that plus its image, as ?size=1.
+					rw := eng.ContainerSize(c.ID)
+					rootfs := rw
+					if img, err := eng.Store.Image(c.Image); err == nil {
+						rootfs += img.Size
+					}
+					resp.SizeRw, resp.SizeRootFs = &rw, &rootfs
+				}
+				found = append(found, containerInspect{InspectResponse: resp, Berth: berthExtras(c)})
 				continue
 			}
 			if !errors.Is(err, store.ErrNotFound) || opts.kind == "container" {
@@ -107,16 +140,11 @@ func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) err
 	}
 	if tmpl != nil {
 		for _, v := range found {
-			// As Docker, templates see the JSON: {{.Id}}, {{.Config.Cmd}}.
-			raw, err := jsonValue(v)
+			out, err := executeInspectTemplate(tmpl, v)
 			if err != nil {
 				return err
 			}
-			var buf bytes.Buffer
-			if err := tmpl.Execute(&buf, raw); err != nil {
-				return fmt.Errorf("template: %v", err)
-			}
-			fmt.Fprintln(opts.out, buf.String())
+			fmt.Fprintln(opts.out, out)
 		}
 	} else {
 		if found == nil {
@@ -141,6 +169,26 @@ func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) err
 	return errors.New(strings.Join(msgs, "\n"))
 }
 
+// executeInspectTemplate runs tmpl as docker/cli's TemplateInspector does:
+// on the typed value first ({{join .Config.Cmd " "}} needs a []string), then,
+// if that fails, on the JSON as maps ({{.Id}}, a field under its JSON name).
+func executeInspectTemplate(tmpl *template.Template, v any) (string, error) {
+	var buf bytes.Buffer
+	typedErr := tmpl.Execute(&buf, v)
+	if typedErr == nil {
+		return buf.String(), nil
+	}
+	raw, err := jsonValue(v)
+	if err != nil {
+		return "", err
+	}
+	buf.Reset()
+	if err := tmpl.Execute(&buf, raw); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
 // dockerMessage is an error in Docker's exact words, capital letter included.
 type dockerMessage string
 
@@ -157,4 +205,29 @@ func jsonValue(v any) (any, error) {
 	var out any
 	err = dec.Decode(&out)
 	return out, err
+}
+
+// containerInspect is Docker's container JSON plus one object of Berth's
+// own: what a learner (or a test) needs to see of the plumbing that Docker
+// keeps to itself. Docker's clients ignore the extra key.
+type containerInspect struct {
+	container.InspectResponse
+	Berth containerExtras `json:"Berth"`
+}
+
+// containerExtras: the process that supervises the container (the
+// attached CLI, or a detached container's shim) and, while it runs, its
+// network endpoints with the host side of each veth pair.
+type containerExtras struct {
+	Supervisor int                   `json:"Supervisor"`
+	Purpose    string                `json:"Purpose"`
+	Endpoints  []store.EndpointState `json:"Endpoints"`
+}
+
+func berthExtras(c *store.Container) containerExtras {
+	eps := c.Net.Endpoints
+	if eps == nil {
+		eps = []store.EndpointState{}
+	}
+	return containerExtras{Supervisor: c.State.Supervisor, Purpose: c.Purpose, Endpoints: eps}
 }

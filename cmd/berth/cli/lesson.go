@@ -30,6 +30,7 @@ type lessonOptions struct {
 	keep      bool
 	recording string
 	workdir   string
+	quiz      bool
 
 	stdin       io.Reader
 	out, errOut io.Writer
@@ -111,6 +112,7 @@ to the recording to show which steps of your Dockerfile would be cached.`,
 	f.StringVar(&opts.whatIf, "what-if", "", "run nothing: say which steps of this Dockerfile the recorded cache would serve")
 	f.StringVar(&opts.record, "record", "", "write the live lesson's trace to DIR/NAME.jsonl (what make lessons-record does)")
 	f.BoolVar(&opts.keep, "keep", false, "keep the live lesson's berth root and workspace afterwards")
+	f.BoolVar(&opts.quiz, "quiz", false, "before each rebuild, guess which steps will come from the cache (typed as step numbers)")
 	f.StringVar(&opts.recording, "recording", "", "replay this trace file instead of the recording shipped with berth")
 	f.StringVar(&opts.workdir, "workdir", "", "make the live lesson's temporary directory here (default $TMPDIR)")
 
@@ -215,6 +217,9 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ro := lessons.Options{Out: opts.out, Style: style, Pause: pauser(opts, cancel), Position: position}
+	if opts.quiz {
+		ro.Quiz = quizAsker(opts)
+	}
 
 	mode, why := lessons.Live, ""
 	if opts.replay || opts.recording != "" {
@@ -223,7 +228,7 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 		mode, why = lessons.Replay, "Replaying the recording because "+reason+"."
 	}
 	if mode == lessons.Live {
-		sess, err := live.Prepare(ctx, live.Options{UserRoot: g.root, Base: opts.base, Dir: opts.workdir, Lesson: l.Name, Progress: opts.errOut})
+		sess, err := live.Prepare(ctx, live.Options{UserRoot: g.root, Base: opts.base, Dir: opts.workdir, Lesson: l.Name, Progress: opts.errOut, BootstrapCache: BootstrapCacheDir()})
 		switch {
 		case errors.Is(err, live.ErrNoBase) && opts.base == "" && opts.record == "":
 			mode, why = lessons.Replay, "Replaying the recording because no base image is at hand ("+err.Error()+")."
@@ -238,6 +243,9 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 					fmt.Fprintf(opts.out, "The lesson's files are kept in %s; its images: berth --root %s images\n", sess.Workspace, sess.Root)
 				}
 			}()
+			if l.Name == "manual-commit" && interactive(opts) {
+				return manualCommit(ctx, opts, sess, style)
+			}
 			ro.Mode, ro.Base, ro.Why = lessons.Live, sess.Base, sess.Why
 			ro.Backend, ro.Workspace = sess.Backend, sess.Workspace
 			if opts.record != "" {
@@ -275,7 +283,18 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 	if errors.Is(err, lessons.ErrClaimsFailed) {
 		return &ExitError{Code: 1, Err: err}
 	}
+	if errors.Is(err, lessons.ErrLiveStepFailed) {
+		return &ExitError{Code: 1, Err: fmt.Errorf("%w\nWhat next: fix the cause above and run the lesson again; or go on without root or network with the build the real engine recorded: %s", err, replayCommand(l))}
+	}
 	return err
+}
+
+// replayCommand is the command that replays lesson l.
+func replayCommand(l *lessons.Lesson) string {
+	if shipped, err := lessons.Get(l.Name); err == nil && shipped != nil {
+		return "berth lesson " + l.Name + " --replay"
+	}
+	return "berth lesson run FILE --replay --recording REC.jsonl (record one with --record DIR where the lesson runs)"
 }
 
 // lessonRecording loads --recording, or the recording shipped for the lesson.
@@ -358,4 +377,35 @@ func pauser(opts *lessonOptions, cancel context.CancelFunc) func(context.Context
 			fmt.Fprintln(opts.out)
 		}
 	}
+}
+
+// interactive says whether the attendee is at the lesson's terminal to type
+// the notes' commands: no --yes, --pace or --record, and stdin a terminal.
+func interactive(opts *lessonOptions) bool {
+	if opts.yes || opts.pace > 0 || opts.record != "" {
+		return false
+	}
+	f, ok := opts.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// manualCommit runs the notes' manual flow with the attendee typing it.
+func manualCommit(ctx context.Context, opts *lessonOptions, sess *live.Session, style lessons.Style) error {
+	mo := live.ManualOptions{Out: opts.out, Style: style}
+	if f, ok := opts.stdin.(*os.File); ok {
+		mo.Lines = opts.stdinLines(f)
+	}
+	err := live.ManualCommit(ctx, sess, mo)
+	switch {
+	case errors.Is(err, live.ErrStopped) || errors.Is(err, context.Canceled):
+		fmt.Fprintf(opts.out, "\nLesson manual-commit stopped.\n")
+		if errors.Is(err, context.Canceled) {
+			return &ExitError{Code: 130, Silent: true}
+		}
+		return nil
+	case err != nil:
+		fmt.Fprintf(opts.out, "\n%s\n", style.Fail("✗ The lesson stops here: "+err.Error()))
+		return &ExitError{Code: 1, Err: fmt.Errorf("%w: %w\nWhat next: run the lesson again, or go on without root or network with the build the real engine recorded: berth lesson manual-commit --replay", lessons.ErrLiveStepFailed, err)}
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/engine/volume"
 	"github.com/spf13/cobra"
 )
 
@@ -184,7 +185,16 @@ func (r *psRow) Mounts() string { return "" }
 
 func (r *psRow) Networks() string { return r.c.Host.NetworkMode }
 
-func (r *psRow) LocalVolumes() string { return "0" }
+// LocalVolumes counts the container's volume mounts, as docker ps.
+func (r *psRow) LocalVolumes() string {
+	n := 0
+	for _, m := range r.c.Mounts {
+		if m.Type == volume.TypeVolume {
+			n++
+		}
+	}
+	return strconv.Itoa(n)
+}
 
 func hasStatusFilter(filters []string) bool {
 	for _, f := range filters {

@@ -2,12 +2,17 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sort"
+	"time"
 
 	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/registry"
 	"github.com/distribution/reference"
 	"github.com/spf13/cobra"
 )
@@ -17,7 +22,7 @@ func newRegistryCmd(g *globalOptions) *cobra.Command {
 		Use:   "registry",
 		Short: "Serve this machine's images as a registry",
 		Example: `  berth registry serve
-  berth registry serve --addr 127.0.0.1:5000 --allow-push`,
+  berth registry serve --addr :5000 --allow-push`,
 		Args: requireArgs(0, 0),
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
@@ -27,11 +32,16 @@ func newRegistryCmd(g *globalOptions) *cobra.Command {
 
 // registryServeOptions are `berth registry serve`'s flags.
 type registryServeOptions struct {
-	addr      string
-	allowPush bool
-	quiet     bool
-	out       io.Writer
+	addr         string
+	allowPush    bool
+	htpasswd     string
+	uploadExpiry time.Duration
+	quiet        bool
+	out          io.Writer
 }
+
+// registryTokenEnv sets the push token instead of a random one (scripts).
+const registryTokenEnv = "BERTH_REGISTRY_TOKEN"
 
 func newRegistryServeCmd(g *globalOptions) *cobra.Command {
 	opts := &registryServeOptions{}
@@ -45,13 +55,19 @@ or set the address as a Docker Hub mirror once, in registries.json:
   {"registry-mirrors": ["http://192.168.1.20:5000"]}
 and keep typing berth pull alpine (docs/registry.md).
 
-The registry is read-only unless --allow-push; pushed images are tagged in
-the store under the repository's name (a push of alpine:3.20 lists as
-alpine:3.20). It serves plain HTTP, without authentication: run it on a
-network you trust, and stop it with Ctrl-C.`,
+It listens on 127.0.0.1:5000 unless --addr says otherwise: give --addr :5000
+to serve the room. Pulls are anonymous. The registry is read-only unless
+--allow-push, and even then a push needs a credential: the token printed at
+start (berth login HOST -u berth, the token as password; set it with
+$BERTH_REGISTRY_TOKEN) or a user of an htpasswd file of bcrypt hashes
+(--htpasswd, made with htpasswd -B), so nobody in the room can overwrite
+library/busybox. Pushed images are tagged in the store under the
+repository's name (a push of alpine:3.20 lists as alpine:3.20). Uploads left
+unfinished are removed after --upload-expiry. It serves plain HTTP: stop it
+with Ctrl-C.`,
 		Example: `  berth registry serve
-  berth registry serve --addr :5000 --allow-push
-  berth registry serve --addr 127.0.0.1:5000`,
+  berth registry serve --addr :5000
+  berth registry serve --addr :5000 --allow-push --htpasswd ./htpasswd`,
 		Args: requireArgs(0, 0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.out = cmd.OutOrStdout()
@@ -59,8 +75,10 @@ network you trust, and stop it with Ctrl-C.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.addr, "addr", ":5000", "address to listen on (host:port; \":5000\" is every interface)")
-	f.BoolVar(&opts.allowPush, "allow-push", false, "accept pushes into the store")
+	f.StringVar(&opts.addr, "addr", "127.0.0.1:5000", "address to listen on (host:port; \":5000\" is every interface)")
+	f.BoolVar(&opts.allowPush, "allow-push", false, "accept pushes into the store (with a credential)")
+	f.StringVar(&opts.htpasswd, "htpasswd", "", "with --allow-push: accept the users of this htpasswd file (bcrypt) instead of a token")
+	f.DurationVar(&opts.uploadExpiry, "upload-expiry", registry.DefaultUploadExpiry, "remove an unfinished upload idle for this long")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "do not log requests")
 	return cmd
 }
@@ -74,11 +92,24 @@ func runRegistryServe(ctx context.Context, g *globalOptions, opts *registryServe
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another registry using the port? choose one with --addr)", opts.addr, err)
 	}
+	if opts.uploadExpiry <= 0 {
+		ln.Close()
+		return fmt.Errorf("invalid --upload-expiry %s: give a positive duration such as 30m", opts.uploadExpiry)
+	}
+	auth, token, err := registryPushAuth(opts)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	mode := "read-only"
 	if opts.allowPush {
-		mode = "accepting pushes"
+		mode = "accepting pushes with a credential"
 	}
 	fmt.Fprintf(opts.out, "Serving the images of %s on %s (%s, plain HTTP)\n", eng.Root(), ln.Addr(), mode)
+	if token != "" {
+		fmt.Fprintf(opts.out, "Push token: %s\n", token)
+		fmt.Fprintf(opts.out, "Pushers log in with: berth login %s -u berth --password-stdin (and paste the token)\n", loginHost(ln.Addr()))
+	}
 	if hosts := pullHosts(ln.Addr()); len(hosts) > 0 {
 		example := "alpine"
 		if names := servedNames(eng); len(names) > 0 {
@@ -93,7 +124,48 @@ func runRegistryServe(ctx context.Context, g *globalOptions, opts *registryServe
 	if !opts.quiet {
 		log = opts.out
 	}
-	return eng.ServeRegistry(ctx, ln, engine.ServeRegistryOptions{AllowPush: opts.allowPush, Log: log})
+	return eng.ServeRegistry(ctx, ln, engine.ServeRegistryOptions{AllowPush: opts.allowPush, PushAuth: auth,
+		UploadExpiry: opts.uploadExpiry, Log: log})
+}
+
+// registryPushAuth is the credential pushes need: the users of --htpasswd,
+// or a token ($BERTH_REGISTRY_TOKEN, else random) returned to be printed.
+func registryPushAuth(opts *registryServeOptions) (registry.PushAuth, string, error) {
+	if !opts.allowPush {
+		if opts.htpasswd != "" {
+			return nil, "", fmt.Errorf("--htpasswd only matters with --allow-push")
+		}
+		return nil, "", nil
+	}
+	if opts.htpasswd != "" {
+		f, err := os.Open(opts.htpasswd)
+		if err != nil {
+			return nil, "", fmt.Errorf("--htpasswd: %w", err)
+		}
+		defer f.Close()
+		h, err := registry.ParseHtpasswd(f)
+		if err != nil {
+			return nil, "", fmt.Errorf("--htpasswd %s: %w", opts.htpasswd, err)
+		}
+		return h, "", nil
+	}
+	token := os.Getenv(registryTokenEnv)
+	if token == "" {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, "", fmt.Errorf("make a push token: %w", err)
+		}
+		token = hex.EncodeToString(b[:])
+	}
+	return registry.TokenAuth{Token: token}, token, nil
+}
+
+// loginHost is the address pushers log in to.
+func loginHost(addr net.Addr) string {
+	if hosts := pullHosts(addr); len(hosts) > 0 {
+		return hosts[0]
+	}
+	return addr.String()
 }
 
 // pullHosts lists host:port forms under which other machines reach addr:

@@ -7,13 +7,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	goruntime "runtime"
 	"syscall"
 
 	"github.com/berthkit/berth/engine"
 	"github.com/spf13/cobra"
 )
 
-// DefaultRoot is where berth keeps its state unless --root or BERTH_ROOT say otherwise.
+// DefaultRoot is where berth keeps its state on Linux unless --root or
+// BERTH_ROOT say otherwise (elsewhere: defaultRoot).
 const DefaultRoot = "/var/lib/berth"
 
 // globalOptions are the flags every verb shares.
@@ -145,11 +147,11 @@ container, snapshot and cache decision as a trace that lessons replay.`,
 					g.host = env
 				}
 			}
-			return nil
+			return needsLinux(cmd, goruntime.GOOS, g.host)
 		},
 	}
 	root.SetVersionTemplate("berth version {{.Version}}\n")
-	root.PersistentFlags().StringVar(&g.root, "root", DefaultRoot, "where berth keeps images, layers and containers (env BERTH_ROOT)")
+	root.PersistentFlags().StringVar(&g.root, "root", defaultRoot(), "where berth keeps images, layers and containers (env BERTH_ROOT)")
 	root.PersistentFlags().BoolVarP(&g.debug, "debug", "D", false, "show debug detail")
 	root.PersistentFlags().StringVar(&g.host, "host", "", "talk to a berth daemon (unix:///run/berth.sock, tcp://127.0.0.1:2375) instead of running the engine in-process (env BERTH_HOST)")
 
@@ -183,5 +185,6 @@ container, snapshot and cache decision as a trace that lessons replay.`,
 	add("containers", newVolumeCmd(g))
 	add("learn", newLessonCmd(g), newTraceCmd(g))
 	add("other", newVersionCmd(g), newSystemCmd(g), newDaemonCmd(g), newInfoCmd(g))
+	dockerHabits(root)
 	return root
 }

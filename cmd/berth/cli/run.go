@@ -198,10 +198,10 @@ func waitAttached(a attached, as attachSpec) (int, error) {
 	sigs := make(chan os.Signal, 16)
 	var forward []os.Signal
 	if as.tty {
-		forward = append(forward, syscall.SIGWINCH)
+		forward = append(forward, resizeSignals...)
 	}
 	if as.sigProxy && !as.tty {
-		forward = append(forward, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+		forward = append(forward, proxiedSignals...)
 	}
 	if len(forward) > 0 {
 		signal.Notify(sigs, forward...)
@@ -214,7 +214,7 @@ func waitAttached(a attached, as attachSpec) (int, error) {
 		for {
 			select {
 			case s := <-sigs:
-				if s == syscall.SIGWINCH {
+				if isResizeSignal(s) {
 					if f, ok := as.out.(*os.File); ok {
 						if w, h, err := term.GetSize(int(f.Fd())); err == nil {
 							_ = a.Resize(uint16(h), uint16(w))

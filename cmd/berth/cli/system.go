@@ -19,14 +19,15 @@ func newSystemCmd(g *globalOptions) *cobra.Command {
 		Args:                  requireArgs(0, 0),
 		RunE:                  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newSystemDfCmd(g))
+	cmd.AddCommand(newSystemDfCmd(g), newSystemPruneCmd(g), newInfoCmd(g))
 	return cmd
 }
 
 // dfOptions are `system df`'s flags.
 type dfOptions struct {
-	format string
-	out    io.Writer
+	format  string
+	verbose bool
+	out     io.Writer
 }
 
 func newSystemDfCmd(g *globalOptions) *cobra.Command {
@@ -38,7 +39,7 @@ func newSystemDfCmd(g *globalOptions) *cobra.Command {
 		Long: `Show how much space images, containers and the build cache take, and how
 much of it could be freed, as docker system df does. Image sizes count each
 layer once, uncompressed.`,
-		Example: "  berth system df\n  berth system df --format '{{.Type}}: {{.Size}}'",
+		Example: "  berth system df\n  berth system df -v\n  berth system df --format '{{.Type}}: {{.Size}}'",
 		Args:    requireArgs(0, 0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.out = cmd.OutOrStdout()
@@ -46,6 +47,7 @@ layer once, uncompressed.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.format, "format", "", "format output using a Go template, 'table', 'table TEMPLATE' or 'json'")
+	cmd.Flags().BoolVarP(&opts.verbose, "verbose", "v", false, "show detailed information on space usage")
 	return cmd
 }
 
@@ -71,6 +73,12 @@ func runSystemDf(ctx context.Context, g *globalOptions, opts *dfOptions) error {
 	eng, err := g.engine()
 	if err != nil {
 		return err
+	}
+	if opts.verbose {
+		if opts.format != "" && opts.format != "table" {
+			return fmt.Errorf("--format with --verbose is not supported by berth: use one or the other")
+		}
+		return writeDfVerbose(ctx, eng, opts.out)
 	}
 	du, err := eng.DiskUsage(ctx)
 	if err != nil {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -106,22 +107,48 @@ trace recorded, running nothing.`,
 
 func newTraceHTMLCmd() *cobra.Command {
 	var output, title string
+	var projector bool
 	cmd := &cobra.Command{
-		Use:   "html FILE",
+		Use:   "html FILE [SECOND]",
 		Short: "Render a trace as one self-contained web page for projecting",
 		Long: `Write one HTML page (inline styles and script, nothing fetched from the network)
 with every build of the trace: the steps on a timeline, the layer stack of the
 result with sizes and the files each step changed, and every cache hit and miss
-with its reason. Large type, for a projector.`,
-		Example: `  berth trace html build.jsonl -o build.html`,
-		Args:    cobra.ExactArgs(1),
+with its reason. Large type, for a projector.
+
+With --projector the page shows one step per screen in large, high-contrast
+type (arrow keys, Space, Home and End move), each with the notes' picture:
+image → temporary container → snapshot → new image, with the trace's IDs.
+
+With two files, the page puts the last build of each side by side (a first
+build and its rebuild): which steps came from the cache, which ran, and why.`,
+		Example: `  berth trace html build.jsonl -o build.html
+  berth trace html --projector build.jsonl -o slides.html
+  berth trace html first.jsonl second.jsonl -o cmp.html`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			events, err := readTraceFile(args[0], cmd.InOrStdin())
-			if err != nil {
-				return err
+			if projector && len(args) == 2 {
+				return errors.New("--projector shows one trace: give one file, or drop --projector to compare two")
+			}
+			if len(args) == 2 && args[0] == "-" && args[1] == "-" {
+				return errors.New("only one of the two traces can come from stdin (-)")
+			}
+			var models []*lessons.Model
+			for _, a := range args {
+				events, err := readTraceFile(a, cmd.InOrStdin())
+				if err != nil {
+					return err
+				}
+				models = append(models, lessons.NewModel(events))
 			}
 			var buf bytes.Buffer
-			if err := lessons.RenderHTML(&buf, lessons.NewModel(events), lessons.HTMLOptions{Title: title, Source: args[0]}); err != nil {
+			var err error
+			if len(models) == 2 {
+				err = lessons.RenderCompareHTML(&buf, models[0], models[1], lessons.CompareOptions{Title: title, FirstSource: args[0], SecondSource: args[1]})
+			} else {
+				err = lessons.RenderHTML(&buf, models[0], lessons.HTMLOptions{Title: title, Source: args[0], Projector: projector})
+			}
+			if err != nil {
 				return err
 			}
 			if output == "" || output == "-" {
@@ -141,6 +168,7 @@ with its reason. Large type, for a projector.`,
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the page to this file (default standard output)")
 	cmd.Flags().StringVar(&title, "title", "", "the page's title (default \"Berth build trace\")")
+	cmd.Flags().BoolVar(&projector, "projector", false, "one step per screen, large high-contrast type, arrow keys to move")
 	return cmd
 }
 

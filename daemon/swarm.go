@@ -1,0 +1,29 @@
+package daemon
+
+import (
+	"net/http"
+	"strings"
+)
+
+// errNotSwarmManager is dockerd's answer on the swarm endpoints of a node
+// that is not in a swarm. Berth never is: docker swarm init gets it too.
+var errNotSwarmManager = &apiError{
+	status: http.StatusServiceUnavailable,
+	msg:    "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.",
+}
+
+// swarmUnavailable answers /swarm, /nodes, /services, /tasks, /secrets and
+// /configs, and everything under them.
+func (s *Server) swarmUnavailable(w *responseWriter, r *request) error {
+	return errNotSwarmManager
+}
+
+// isSwarmPath reports a path of the swarm API.
+func isSwarmPath(path string) bool {
+	first, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	switch first {
+	case "swarm", "nodes", "services", "tasks", "secrets", "configs":
+		return true
+	}
+	return false
+}

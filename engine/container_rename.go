@@ -1,0 +1,63 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/berthkit/berth/engine/store"
+)
+
+// ErrInvalidRequest is (errors.Is) a rename or update Docker would refuse
+// as a bad request.
+var ErrInvalidRequest = errors.New("invalid request")
+
+// requestError says what is wrong, in Docker's words, and is
+// ErrInvalidRequest.
+type requestError string
+
+func (e requestError) Error() string        { return string(e) }
+func (e requestError) Is(target error) bool { return target == ErrInvalidRequest }
+
+// RenameContainer gives a container a new name, as docker rename: the name
+// must be valid and free, and differ from the current one.
+func (e *Engine) RenameContainer(ctx context.Context, idOrName, newName string) error {
+	newName = strings.TrimPrefix(newName, "/")
+	if idOrName == "" || newName == "" {
+		return requestError("Neither old nor new names may be empty")
+	}
+	if !validName.MatchString(newName) {
+		return requestError(fmt.Sprintf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", newName))
+	}
+	c, err := e.Store.Container(idOrName)
+	if err != nil {
+		return err
+	}
+	if c.Name == newName {
+		return requestError("Renaming a container with the same name as its current name")
+	}
+	// Names are unique: check and write under the store's lock, as create.
+	unlock, err := e.Store.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	all, err := e.Store.Containers()
+	if err != nil {
+		return err
+	}
+	for _, o := range all {
+		if o.Name == newName && o.ID != c.ID {
+			return fmt.Errorf("Error when allocating new name: Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.: %w", newName, o.ID, store.ErrConflict)
+		}
+	}
+	_, err = e.Store.UpdateContainer(c.ID, func(now *store.Container) error {
+		now.Name = newName
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("rename container %s: %w", c.ShortID(), err)
+	}
+	return nil
+}
