@@ -243,12 +243,14 @@ func TestRootlessSaveLoadPushPull(t *testing.T) {
 
 	port := freePort(t)
 	serve := exec.Command(e.bin, "--root", t.TempDir(), "registry", "serve", "--addr", "127.0.0.1:"+port, "--allow-push")
+	serve.Env = append(os.Environ(), "BERTH_REGISTRY_TOKEN=rootless-test-token")
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = serve.Process.Kill(); _ = serve.Wait() })
 	httpGet(t, "http://127.0.0.1:"+port+"/v2/")
 	ref := "127.0.0.1:" + port + "/course/notes:1"
+	e.berth("login", "127.0.0.1:"+port, "-u", "berth", "-p", "rootless-test-token")
 	e.berth("tag", "notes", ref)
 	e.berth("push", ref)
 	e.berth("rmi", "notes", ref)
