@@ -153,7 +153,7 @@ func TestRootless(t *testing.T) {
 		t.Fatalf("store owner: %+v %v, want uid %d", st, err, e.uid)
 	}
 	// A lesson runs live in rootless mode, and says so first.
-	lesson := e.berth("lesson", "manual-commit", "--yes")
+	lesson := e.berth("lesson", "manual-commit", "--yes", "--base", "busybox")
 	for _, want := range []string{"\nLIVE: real builds", "\nMode: rootless (", "all 3 checks held"} {
 		if !strings.Contains(lesson, want) {
 			t.Fatalf("lesson as %s lacks %q:\n%s", rootlessUser, want, lesson)
