@@ -8,7 +8,7 @@ LDFLAGS   := -X github.com/berthkit/berth/engine.Version=$(VERSION)
 PREFIX    ?= /usr/local
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages the tests need; installed when missing.
-TEST_DEBS := busybox-static skopeo umoci docker-registry chromium wine64 binutils-mingw-w64-x86-64 iproute2 mmdebstrap tmux uidmap fuse-overlayfs passt
+TEST_DEBS := busybox-static skopeo umoci docker-registry chromium wine64 binutils-mingw-w64-x86-64 iproute2 mmdebstrap tmux uidmap fuse-overlayfs passt slirp4netns
 # The unprivileged user the rootless tests run berth as (docs/rootless.md).
 ROOTLESS_USER ?= berthtest
 # make dist: one static binary per supported system, dist/berth-<os>-<arch>[.exe].

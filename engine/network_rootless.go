@@ -23,15 +23,21 @@ import (
 // the container's ports (-p) on the host.
 
 // errNoRootlessNet says no user-mode network tool is installed.
-var errNoRootlessNet = errors.New("rootless networking needs pasta (install the passt package); or use --network none or --network host")
+var errNoRootlessNet = errors.New("rootless networking needs pasta (install the passt package) or slirp4netns; or use --network none or --network host")
 
-// rootlessNetTool finds pasta.
+// rootlessNetTool finds pasta, else slirp4netns (BERTH_ROOTLESS_NET names
+// one of them to use it).
 func rootlessNetTool() (string, error) {
-	p, err := exec.LookPath("pasta")
-	if err != nil {
-		return "", errNoRootlessNet
+	tools := []string{"pasta", "slirp4netns"}
+	if want := os.Getenv("BERTH_ROOTLESS_NET"); want == "pasta" || want == "slirp4netns" {
+		tools = []string{want}
 	}
-	return p, nil
+	for _, t := range tools {
+		if p, err := exec.LookPath(t); err == nil {
+			return p, nil
+		}
+	}
+	return "", errNoRootlessNet
 }
 
 // startRootlessNetwork is startNetwork in rootless mode for the bridge
@@ -49,6 +55,9 @@ func (e *Engine) startRootlessNetwork(c *store.Container, spec *runtime.Spec) (*
 	r := &netRun{e: e, c: c}
 	spec.Network = network.None // a namespace of its own; pasta connects it
 	spec.Prestart = func(pid int) error { return r.attachPasta(tool, pid) }
+	if filepath.Base(tool) == "slirp4netns" {
+		spec.Prestart = func(pid int) error { return r.attachSlirp(tool, pid) }
+	}
 	return r, nil
 }
 
@@ -129,4 +138,41 @@ func stopPasta(pidFile string) {
 			_ = p.Signal(syscall.SIGTERM)
 		}
 	}
+}
+
+// attachSlirp connects the namespace of pid through slirp4netns (when pasta
+// is missing). slirp4netns publishes ports only through its API socket,
+// which berth does not drive: -p is refused with it.
+func (r *netRun) attachSlirp(tool string, pid int) error {
+	if len(r.c.Net.Publish) > 0 {
+		return fmt.Errorf("publishing ports in rootless mode needs pasta (install the passt package); slirp4netns is used here")
+	}
+	netns, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/net")
+	if err != nil {
+		return fmt.Errorf("slirp4netns: open the container's network namespace: %w", err)
+	}
+	defer netns.Close()
+	ready, readyW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer ready.Close()
+	cmd := exec.Command(tool, "--configure", "--mtu=65520", "--disable-host-loopback",
+		"--ready-fd=4", "--netns-type=path", "/proc/self/fd/3", "tap0")
+	cmd.ExtraFiles = []*os.File{netns, readyW}
+	var out strings.Builder
+	cmd.Stderr = &out
+	if _, err := withSIGPIPE(func() ([]byte, error) { return nil, cmd.Start() }); err != nil {
+		readyW.Close()
+		return fmt.Errorf("slirp4netns: %w", err)
+	}
+	readyW.Close()
+	b := make([]byte, 1)
+	if n, _ := ready.Read(b); n != 1 {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return fmt.Errorf("slirp4netns: %s", strings.TrimSpace(out.String()))
+	}
+	r.stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	return r.e.writeNetFiles(r.c, nil, nil)
 }

@@ -91,7 +91,8 @@ func (e *rootlessEnv) berth(args ...string) string {
 // returns stderr.
 func (e *rootlessEnv) berthFails(args ...string) string {
 	e.t.Helper()
-	full := append([]string{"-u", rootlessUser, "--", "env", "-i", "HOME=" + e.home, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", e.bin}, args...)
+	full := append([]string{"-u", rootlessUser, "--", "env", "-i", "HOME=" + e.home, "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, e.extraEnv...)
+	full = append(append(full, e.bin), args...)
 	var errb bytes.Buffer
 	cmd := exec.Command("runuser", full...)
 	cmd.Stderr, cmd.Dir = &errb, "/"
@@ -193,6 +194,19 @@ func TestRootlessContainers(t *testing.T) {
 		t.Fatalf("GET published port = %q, want hello", body)
 	}
 	e.berth("rm", "-f", "web")
+	if _, err := exec.LookPath("slirp4netns"); err == nil {
+		// Without pasta, slirp4netns: the container's tap0 has slirp's
+		// address; ports cannot be published through it.
+		e.extraEnv = []string{"BERTH_ROOTLESS_NET=slirp4netns"}
+		if got := e.berth("run", "--rm", "notes", "sh", "-c", "ip -4 addr show tap0 | grep -o 'inet [0-9.]*'"); got != "inet 10.0.2.100" {
+			t.Fatalf("slirp4netns address = %q", got)
+		}
+		msg := e.berthFails("run", "--rm", "-p", "127.0.0.1:"+port+":80", "notes", "true")
+		if !strings.Contains(msg, "publishing ports in rootless mode needs pasta") {
+			t.Fatalf("-p with slirp4netns: %s", msg)
+		}
+		e.extraEnv = nil
+	}
 	if d := e.berth("info"); strings.Contains(d, "Cgroups: none delegated") {
 		msg := e.berthFails("run", "--rm", "--memory", "64m", "notes", "true")
 		if !strings.Contains(msg, "rootless mode cannot apply the memory limit") || !strings.Contains(msg, "delegated") {
