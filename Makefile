@@ -8,7 +8,9 @@ LDFLAGS   := -X github.com/berthkit/berth/engine.Version=$(VERSION)
 PREFIX    ?= /usr/local
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages the tests need; installed when missing.
-TEST_DEBS := busybox-static skopeo umoci docker-registry chromium wine64 binutils-mingw-w64-x86-64 iproute2 mmdebstrap tmux
+TEST_DEBS := busybox-static skopeo umoci docker-registry chromium wine64 binutils-mingw-w64-x86-64 iproute2 mmdebstrap tmux uidmap fuse-overlayfs passt slirp4netns
+# The unprivileged user the rootless tests run berth as (docs/rootless.md).
+ROOTLESS_USER ?= berthtest
 # make dist: one static binary per supported system, dist/berth-<os>-<arch>[.exe].
 DIST_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 # make lint vets (so builds) every package for these too, so Linux-only code
@@ -49,6 +51,11 @@ endef
 
 test-deps:
 	$(call install-debs,$(TEST_DEBS))
+	@if [ "$$(id -u)" = 0 ]; then \
+		id $(ROOTLESS_USER) >/dev/null 2>&1 || useradd -m -s /bin/sh $(ROOTLESS_USER); \
+		grep -q '^$(ROOTLESS_USER):' /etc/subuid || echo '$(ROOTLESS_USER):100000:65536' >> /etc/subuid; \
+		grep -q '^$(ROOTLESS_USER):' /etc/subgid || echo '$(ROOTLESS_USER):100000:65536' >> /etc/subgid; \
+	fi
 
 demo-deps:
 	$(call install-debs,$(DEMO_DEBS))

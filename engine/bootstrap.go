@@ -227,18 +227,30 @@ func busyboxApplets(ctx context.Context, bin string) ([]string, string, error) {
 // fixedTime is the one time stamp of the image: SOURCE_DATE_EPOCH when set,
 // else the busybox binary's mtime.
 func fixedTime(bin string) (time.Time, error) {
-	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", v)
-		}
-		return time.Unix(n, 0).UTC(), nil
+	if t, err := SourceDateEpoch(); err != nil || !t.IsZero() {
+		return t, err
 	}
 	st, err := os.Stat(bin)
 	if err != nil {
 		return time.Time{}, err
 	}
 	return st.ModTime().Truncate(time.Second).UTC(), nil
+}
+
+// SourceDateEpoch is SOURCE_DATE_EPOCH as a time, zero when unset. Build,
+// commit and bootstrap use it for every time stamp they write (created
+// times in configs and history, layer entries clamped to it), so that the
+// same input gives the same image ID (reproducible-builds.org).
+func SourceDateEpoch() (time.Time, error) {
+	v := os.Getenv("SOURCE_DATE_EPOCH")
+	if v == "" {
+		return time.Time{}, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds since 1970: set it to a time like $(git log -1 --format=%%ct), or unset it", v)
+	}
+	return time.Unix(n, 0).UTC(), nil
 }
 
 // treeEntry is one file of a generated layer.

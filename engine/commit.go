@@ -42,7 +42,14 @@ type commitSpec struct {
 // image whose parent is the image the container ran.
 func (e *Engine) commitContainer(ctx context.Context, containerID string, spec commitSpec) (*store.Image, error) {
 	cfg := spec.Config
+	epoch, err := SourceDateEpoch()
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now().UTC()
+	if !epoch.IsZero() {
+		now = epoch
+	}
 	cfg.Created = &now
 	if spec.Author != "" {
 		cfg.Author = spec.Author
@@ -75,7 +82,7 @@ func (e *Engine) commitContainer(ctx context.Context, containerID string, spec c
 		if err != nil {
 			return nil, fmt.Errorf("commit %s: %w", trace.ShortID(containerID), err)
 		}
-		res, desc, err := e.writeLayer(ctx, upper, lowers, spec.Compression)
+		res, desc, err := e.writeLayer(ctx, upper, lowers, spec.Compression, epoch)
 		if err != nil {
 			return nil, fmt.Errorf("commit %s: %w", trace.ShortID(containerID), err)
 		}
@@ -121,13 +128,13 @@ func (e *Engine) commitContainer(ctx context.Context, containerID string, spec c
 // writeLayer streams the diff of upper into a blob: the tar is produced in
 // one goroutine, compressed and digested on the way, and ingested by the
 // store, so no layer is ever held in memory.
-func (e *Engine) writeLayer(ctx context.Context, upper string, lowers []string, c layer.Compression) (*layer.DiffResult, ocispec.Descriptor, error) {
+func (e *Engine) writeLayer(ctx context.Context, upper string, lowers []string, c layer.Compression, epoch time.Time) (*layer.DiffResult, ocispec.Descriptor, error) {
 	pr, pw := io.Pipe()
 	var res *layer.DiffResult
 	done := make(chan error, 1)
 	go func() {
 		var err error
-		res, err = layer.Diff(ctx, upper, pw, layer.DiffOptions{Compression: c, LowerDirs: lowers})
+		res, err = layer.Diff(ctx, upper, pw, layer.DiffOptions{Compression: c, LowerDirs: lowers, Epoch: epoch})
 		pw.CloseWithError(err)
 		done <- err
 	}()

@@ -28,7 +28,15 @@ type NetworkOptions struct {
 }
 
 // Networks is the store's network manager.
-func (e *Engine) Networks() *network.Manager { return network.New(e.Root()) }
+func (e *Engine) Networks() *network.Manager {
+	m := network.New(e.Root())
+	if ok, _ := runtime.Rootless(); ok {
+		// The host-wide state under /run is root's; a rootless store
+		// keeps its own (it cannot make bridges on the host anyway).
+		m.StateDir = filepath.Join(e.Root(), "network-state")
+	}
+	return m
+}
 
 // configureNetwork resolves the network mode and the network flags into
 // c's record; nothing is set up until the container starts.
@@ -119,6 +127,7 @@ type netRun struct {
 	nets      []*network.Network
 	proxies   []*network.Proxy
 	dns       *network.DNSServer
+	stop      func() // ends rootless mode's pasta
 }
 
 // startNetwork prepares spec for c's network mode; for bridge networks
@@ -131,6 +140,9 @@ func (e *Engine) startNetwork(c *store.Container, spec *runtime.Spec) (*netRun, 
 	case network.None:
 		spec.Network = network.None
 		return nil, e.writeNetFiles(c, nil, nil)
+	}
+	if ok, _ := runtime.Rootless(); ok {
+		return e.startRootlessNetwork(c, spec)
 	}
 	r := &netRun{e: e, c: c}
 	if len(c.Net.Networks) == 0 {
@@ -226,6 +238,10 @@ func (r *netRun) publish() error {
 func (r *netRun) close() {
 	if r == nil {
 		return
+	}
+	if r.stop != nil {
+		r.stop()
+		r.stop = nil
 	}
 	for _, p := range r.proxies {
 		p.Close()

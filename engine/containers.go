@@ -502,6 +502,15 @@ func (e *Engine) runtimeSpec(c *store.Container) (*runtime.Spec, error) {
 	for i, m := range mounts {
 		rootfs[i] = runtime.Mount{Source: m.Source, Type: m.Type, Data: m.Data(), Dir: m.Dir}
 	}
+	if len(mounts) > 0 && mounts[0].Type == snapshot.FuseType {
+		// fuse-overlayfs (rootless, no kernel overlayfs) is served from
+		// berth's side, not from inside the container: the container
+		// binds the mounted snapshot as its root.
+		if _, err := snaps.Mount(c.ID); err != nil {
+			return nil, fmt.Errorf("container %s: %w", c.ShortID(), err)
+		}
+		rootfs = nil
+	}
 	dir := e.Store.ContainerDir(c.ID)
 	sec, err := securityFromOpts(c.Host.SecurityOpt)
 	if err != nil {

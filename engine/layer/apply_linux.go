@@ -428,7 +428,11 @@ func (a *applier) opaque(dir string) error {
 		return err
 	}
 	defer unix.Close(fd)
-	if err := unix.Fsetxattr(fd, "trusted.overlay.opaque", []byte("y"), 0); err != nil {
+	name := "trusted.overlay.opaque"
+	if inUserNS() {
+		name = "user.overlay.opaque" // read by overlay mounted with userxattr
+	}
+	if err := unix.Fsetxattr(fd, name, []byte("y"), 0); err != nil {
 		return fmt.Errorf("mark %s opaque: %w (overlay whiteouts need root; flatten with WhiteoutDelete instead)", dir, err)
 	}
 	return nil

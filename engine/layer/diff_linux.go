@@ -156,6 +156,7 @@ type inodeKey struct{ dev, ino uint64 }
 // differ walks an upper dir once, writing tar entries (when tw is set) and
 // the summary in the same pass.
 type differ struct {
+	epoch   time.Time // clamp for modification times, zero for none
 	ctx     context.Context
 	upper   string
 	lowers  []string
@@ -185,6 +186,7 @@ func newDiffer(ctx context.Context, upper string, opts DiffOptions) *differ {
 		ctx:        ctx,
 		upper:      upper,
 		lowers:     opts.LowerDirs,
+		epoch:      opts.Epoch,
 		inodes:     map[inodeKey]string{},
 		maxLargest: n,
 		xattrNames: make([]byte, 1024),
@@ -209,6 +211,9 @@ func (d *differ) walk(rel string, underOpaque bool) error {
 	for _, name := range names {
 		if err := d.ctx.Err(); err != nil {
 			return err
+		}
+		if name == fuseOpaqueFile || name == fuseOpaqueDev {
+			continue // fuse-overlayfs's opaque markers: isOpaque reads them
 		}
 		if err := d.entry(path.Join(rel, name), underOpaque); err != nil {
 			return err
@@ -244,7 +249,10 @@ func (d *differ) entry(rel string, underOpaque bool) error {
 	}
 	opaque := false
 	if mode == unix.S_IFDIR {
-		opaque = isOpaque(full)
+		// fuse-overlayfs marks even a new directory opaque; that marker
+		// hides nothing unless a lower dir has the directory, and kernel
+		// overlayfs would not write it, so it is left out.
+		opaque = isOpaque(full) || (isFuseOpaque(full) && d.lowerStat(rel) != nil)
 	}
 	d.classify(rel, &st, underOpaque)
 	if d.tw == nil {
@@ -321,6 +329,9 @@ func (d *differ) entry(rel string, underOpaque bool) error {
 
 func (d *differ) writeHeader(hdr *tar.Header) error {
 	d.entries++
+	if !d.epoch.IsZero() && hdr.ModTime.After(d.epoch) {
+		hdr.ModTime = d.epoch
+	}
 	if err := d.tw.WriteHeader(hdr); err != nil {
 		return fmt.Errorf("write %s: %w", hdr.Name, err)
 	}
@@ -531,6 +542,7 @@ func (d *differ) finishSummary() {
 func skipXattr(name string) bool {
 	return strings.HasPrefix(name, "trusted.overlay.") ||
 		strings.HasPrefix(name, "user.overlay.") ||
+		strings.HasPrefix(name, "user.fuseoverlayfs.") ||
 		name == "security.selinux"
 }
 
@@ -581,6 +593,24 @@ func getSized(buf *[]byte, call func([]byte) (int, error)) (int, error) {
 		}
 		*buf = make([]byte, max(size, 2*len(*buf)))
 	}
+}
+
+// fuse-overlayfs's markers of an opaque directory, inside it.
+const (
+	fuseOpaqueFile = ".wh..wh..opq"
+	fuseOpaqueDev  = ".wh..opq"
+)
+
+// isFuseOpaque reports fuse-overlayfs's opaque markers (rootless mode
+// without kernel overlayfs): a user.fuseoverlayfs.opaque xattr, or a
+// .wh..wh..opq file in the directory.
+func isFuseOpaque(full string) bool {
+	if st, err := os.Lstat(filepath.Join(full, fuseOpaqueFile)); err == nil && st.Mode().IsRegular() {
+		return true
+	}
+	var b [2]byte
+	n, err := unix.Lgetxattr(full, "user.fuseoverlayfs.opaque", b[:])
+	return err == nil && n == 1 && b[0] == 'y'
 }
 
 // isOpaque reports an overlay opaque directory: trusted.overlay.opaque=y

@@ -3,6 +3,7 @@ package layer
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	digest "github.com/opencontainers/go-digest"
 )
@@ -39,6 +40,10 @@ type DiffOptions struct {
 	LowerDirs []string
 	// Largest is how many of the largest files the summary keeps (default 10).
 	Largest int
+	// Epoch, when set, clamps every entry's modification time to it
+	// (SOURCE_DATE_EPOCH, as BuildKit's rewrite-timestamp), so that the
+	// same build gives the same layer at any time.
+	Epoch time.Time
 }
 
 // Summary describes a snapshot in the words of the trace: what was added,

@@ -104,6 +104,9 @@ type Cgroup struct {
 	v2 string
 	// v2Controllers are the controllers to enable below the parent.
 	v2Controllers []string
+	// v2Top is the delegated directory in rootless mode: controllers are
+	// enabled below it only. rootlessWhy says why there is none.
+	v2Top, rootlessWhy string
 }
 
 // CgroupFor names the cgroup of container id under parent ("berth" when
@@ -111,6 +114,9 @@ type Cgroup struct {
 func CgroupFor(parent, id string) *Cgroup {
 	if parent == "" {
 		parent = "berth"
+	}
+	if ok, _ := Rootless(); ok {
+		return rootlessCgroupFor(parent, id)
 	}
 	l := cgroups()
 	c := &Cgroup{dirs: map[string]string{}}
@@ -140,19 +146,22 @@ func (c *Cgroup) Create(r Resources) error {
 		"cpu": r.NanoCPUs > 0 || r.CPUShares > 0, "cpuset": r.CpusetCpus != "" || r.CpusetMems != "",
 	}
 	for ctrl, want := range need {
-		if want && c.dirs[ctrl] == "" {
+		if want && c.dirs[ctrl] == "" && ctrl != "freezer" && (c.rootlessWhy != "" || c.v2Top != "") {
+			return c.missingDelegation(ctrl)
+		}
+		if want && c.dirs[ctrl] == "" && c.rootlessWhy == "" {
 			return fmt.Errorf("the %s cgroup controller is not available on this machine: mount it under /sys/fs/cgroup or drop the limit", ctrl)
 		}
 	}
 	if c.v2 != "" {
-		if err := enableV2Controllers(filepath.Dir(c.v2), c.v2Controllers); err != nil {
+		if err := enableV2Controllers(filepath.Dir(c.v2), c.v2Top, c.v2Controllers); err != nil {
 			return err
 		}
 	}
 	made := map[string]bool{}
 	for ctrl, want := range need {
 		dir := c.dirs[ctrl]
-		if !want || made[dir] {
+		if !want || made[dir] || dir == "" {
 			continue
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -305,11 +314,14 @@ func (c *Cgroup) pidsCurrent() (int64, error) {
 
 // enableV2Controllers turns controllers on for the children of dir (and of
 // every ancestor up to the hierarchy's root).
-func enableV2Controllers(dir string, ctrls []string) error {
+func enableV2Controllers(dir, top string, ctrls []string) error {
 	if len(ctrls) == 0 {
 		return nil
 	}
 	root := cgroups().v2Root
+	if top != "" {
+		root = top
+	}
 	var chain []string
 	for d := dir; ; d = filepath.Dir(d) {
 		chain = append([]string{d}, chain...)

@@ -190,7 +190,14 @@ func mountSystem(root string, privileged bool) error {
 		if err != nil {
 			return err
 		}
-		if err := mount(m.fstype, target, m.fstype, m.flags, m.data); err != nil {
+		err = mount(m.fstype, target, m.fstype, m.flags, m.data)
+		if err != nil && m.fstype == "sysfs" && errors.Is(err, unix.EPERM) {
+			// Root of a user namespace may mount sysfs only in a network
+			// namespace it owns; with the host's network (rootless
+			// mode), bind the host's /sys read-only, as rootless runc does.
+			err = bindSys(target)
+		}
+		if err != nil {
 			return err
 		}
 		if m.dest == "/dev" {
@@ -208,7 +215,13 @@ func makeDevices(dev string) error {
 	defer unix.Umask(old)
 	for _, d := range devices {
 		p := filepath.Join(dev, d.name)
-		if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
+		err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor)))
+		if errors.Is(err, unix.EPERM) {
+			// Root of a user namespace (rootless mode) may not make
+			// devices: bind the host's, as rootless runc does.
+			err = bindDevice("/dev/"+d.name, p)
+		}
+		if err != nil {
 			return fmt.Errorf("mknod %s: %w", p, err)
 		}
 	}
@@ -218,6 +231,24 @@ func makeDevices(dev string) error {
 		}
 	}
 	return nil
+}
+
+// bindSys binds the host's /sys on target, read-only.
+func bindSys(target string) error {
+	if err := mount("/sys", target, "bind", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	return remountReadonly(target)
+}
+
+// bindDevice binds the host's device node src on a new file dst.
+func bindDevice(src, dst string) error {
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|unix.O_CLOEXEC, 0o666)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return mount(src, dst, "bind", unix.MS_BIND, "")
 }
 
 // bindMounts makes the spec's extra mounts inside root.

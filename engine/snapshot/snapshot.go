@@ -198,7 +198,13 @@ func (s *Snapshotter) Mounts(key string) ([]Mount, error) {
 		// whose layers were unpacked again must still mount.
 		opts = append(opts, "index=off")
 	}
+	if inUserNS() {
+		opts = append(opts, "userxattr")
+	}
 	m := Mount{Type: "overlay", Source: "overlay", Options: opts, Dir: s.Dir(key)}
+	if useFuse() {
+		m.Type = FuseType
+	}
 	if size := len(m.Data()); size > maxOptionBytes {
 		return nil, fmt.Errorf("snapshot %s: overlay options for %d layers take %d bytes, over mount(2)'s one-page limit of %d bytes: squash the image to fewer layers",
 			short(key), n, size, maxOptionBytes)

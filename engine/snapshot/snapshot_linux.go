@@ -17,6 +17,9 @@ func MountAt(m Mount, target string) error {
 	if !filepath.IsAbs(target) {
 		return fmt.Errorf("mount target %q is not an absolute path", target)
 	}
+	if m.Type == FuseType {
+		return FuseMount(m, target)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		// Never unlocked: the thread's working directory differs from the

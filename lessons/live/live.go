@@ -62,8 +62,8 @@ func CanRun() (bool, string) {
 	if runtime.GOOS != "linux" {
 		return false, "this is " + runtime.GOOS + ", and the engine needs Linux"
 	}
-	if os.Geteuid() != 0 {
-		return false, "berth is not running as root, which the engine needs for namespaces and overlay mounts"
+	if mode, why := engine.Mode(); mode == engine.ModeReplay {
+		return false, why + ", and the engine needs root or a user namespace (rootless mode, see docs/rootless.md) for namespaces and overlay mounts"
 	}
 	return true, ""
 }

@@ -274,6 +274,7 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 		}
 		ro.Mode, ro.Why, ro.Recording, ro.RecordingName = lessons.Replay, why, events, name
 	}
+	ro.Why = strings.TrimSpace(live.ModeLine(ro.Mode == lessons.Replay) + "\n" + ro.Why)
 	_, err := lessons.Run(ctx, l, ro)
 	if opts.quit && errors.Is(err, context.Canceled) {
 		fmt.Fprintf(opts.out, "\nLesson %s stopped.\n", l.Name)

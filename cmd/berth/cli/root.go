@@ -76,6 +76,9 @@ func Main(args []string) int {
 	if code, ok := internalEntry(args); ok {
 		return code
 	}
+	if code, ok := enterRootless(args); ok {
+		return code
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// The first signal cancels the verb, which cleans up; a second one
@@ -135,6 +138,8 @@ container, snapshot and cache decision as a trace that lessons replay.`,
 			if !cmd.Flags().Changed("root") {
 				if env := os.Getenv("BERTH_ROOT"); env != "" {
 					g.root = env
+				} else if mode, _ := engine.Mode(); mode == engine.ModeRootless {
+					g.root = engine.RootlessRoot()
 				}
 			}
 			if !cmd.Flags().Changed("host") {
@@ -179,7 +184,7 @@ container, snapshot and cache decision as a trace that lessons replay.`,
 	)
 	add("containers", newVolumeCmd(g))
 	add("learn", newLessonCmd(g), newTraceCmd(g))
-	add("other", newVersionCmd(g), newSystemCmd(g), newDaemonCmd(g))
+	add("other", newVersionCmd(g), newSystemCmd(g), newDaemonCmd(g), newInfoCmd(g))
 	dockerHabits(root)
 	return root
 }

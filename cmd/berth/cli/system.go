@@ -19,7 +19,7 @@ func newSystemCmd(g *globalOptions) *cobra.Command {
 		Args:                  requireArgs(0, 0),
 		RunE:                  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newSystemDfCmd(g), newSystemPruneCmd(g))
+	cmd.AddCommand(newSystemDfCmd(g), newSystemPruneCmd(g), newInfoCmd(g))
 	return cmd
 }
 
