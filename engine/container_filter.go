@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -47,7 +48,7 @@ func MatchContainers(byKey map[string][]string) (func(*store.Container) bool, er
 				case "status":
 					ok = ok || c.State.Status == v
 				case "name":
-					ok = ok || strings.Contains(c.Name, strings.TrimPrefix(v, "/"))
+					ok = ok || nameMatches(c.Name, v)
 				case "id":
 					ok = ok || strings.HasPrefix(c.ID, v)
 				case "volume":
@@ -108,4 +109,16 @@ func ContainerStatus(st store.ContainerState, now time.Time) string {
 		return "Dead"
 	}
 	return st.Status
+}
+
+// nameMatches is Docker's name filter: a regular expression matched against
+// the name as the API shows it ("/web"), so "web" matches any name holding
+// it and "^/web$" only that one; "^web$" is taken as meant, without the
+// slash. A value that is not a valid expression matches as plain text.
+func nameMatches(name, v string) bool {
+	re, err := regexp.Compile(v)
+	if err != nil {
+		return strings.Contains(name, strings.TrimPrefix(v, "/"))
+	}
+	return re.MatchString("/"+name) || re.MatchString(name)
 }

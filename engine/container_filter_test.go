@@ -25,3 +25,26 @@ func TestMatchContainersLabelsAreANDed(t *testing.T) {
 		t.Error("names are ORed")
 	}
 }
+
+func TestNameFilterIsDockersRegexp(t *testing.T) {
+	for _, tc := range []struct {
+		name, filter string
+		want         bool
+	}{
+		{"one", "one", true},
+		{"brave_stonebraker", "one", true}, // Docker's filter matches part of a name
+		{"brave_stonebraker", "^one$", false},
+		{"one", "^one$", true},
+		{"one", "^/one$", true},
+		{"web", "/web", true},
+		{"a(b", "a(b", true}, // not an expression: plain text
+	} {
+		match, err := engine.MatchContainers(map[string][]string{"name": {tc.filter}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := match(&store.Container{ID: "cccc", Name: tc.name}); got != tc.want {
+			t.Errorf("name=%q on %q: %v, want %v", tc.filter, tc.name, got, tc.want)
+		}
+	}
+}

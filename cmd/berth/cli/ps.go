@@ -75,7 +75,7 @@ func runPs(ctx context.Context, g *globalOptions, opts *psOptions) error {
 		return err
 	}
 	var rows []any
-	images := &psImages{eng: eng, found: map[string]*store.Image{}}
+	images := newPsImages(eng)
 	for _, c := range list {
 		if !opts.all && len(opts.filters) > 0 && !hasStatusFilter(opts.filters) && !c.State.Running() {
 			continue
@@ -112,7 +112,14 @@ type psImages struct {
 	found map[string]*store.Image // nil: looked up, not found
 }
 
+func newPsImages(eng *engine.Engine) *psImages {
+	return &psImages{eng: eng, found: map[string]*store.Image{}}
+}
+
 func (p *psImages) get(nameOrID string) (*store.Image, bool) {
+	if p == nil || p.eng == nil {
+		return nil, false
+	}
 	img, seen := p.found[nameOrID]
 	if !seen {
 		img, _ = p.eng.Store.Image(nameOrID)

@@ -53,8 +53,9 @@ func writeDfVerbose(ctx context.Context, eng *engine.Engine, w io.Writer) error 
 		return err
 	}
 	var containerRows []any
+	psImgs := newPsImages(eng)
 	for _, c := range containers {
-		containerRows = append(containerRows, dfContainerRow{&psRow{c: c, eng: eng, trunc: true, size: true}})
+		containerRows = append(containerRows, dfContainerRow{&psRow{c: c, eng: eng, images: psImgs, trunc: true, size: true}})
 	}
 	vols, err := eng.Volumes(ctx)
 	if err != nil {
