@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,6 +53,11 @@ func setupRootless(t *testing.T) *rootlessEnv {
 	e := &rootlessEnv{t: t, bin: filepath.Join(dir, "berth"), home: filepath.Join(dir, "home"), ctx: filepath.Join(dir, "ctx")}
 	e.uid, _ = strconv.Atoi(u.Uid)
 	e.gid, _ = strconv.Atoi(u.Gid)
+	// Rootless berth leaves its user namespace's holder running (as
+	// podman's pause process); this test's copy of berth goes with it.
+	t.Cleanup(func() {
+		_ = exec.Command("pkill", "-KILL", "-f", "^"+regexp.QuoteMeta(e.bin)+" _rootless-pause").Run()
+	})
 	build := exec.Command("go", "build", "-o", e.bin, "github.com/berthkit/berth/cmd/berth")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -9,8 +9,9 @@ import (
 
 // enterRootless runs berth in rootless mode when a normal user starts it
 // (a user namespace where berth is root; see docs/rootless.md), unless it
-// only talks to a daemon (--host, BERTH_HOST) or asks for help or the
-// version, which need no engine.
+// only talks to a daemon (--host, BERTH_HOST), asks for help or the
+// version, or replays (see needsNoEngine): those need no engine, and a
+// replay must work where user namespaces do not.
 func enterRootless(args []string) (int, bool) {
 	if os.Getenv("BERTH_HOST") != "" {
 		return 0, false
@@ -25,8 +26,32 @@ func enterRootless(args []string) (int, bool) {
 		case a == "--root":
 			i++ // its value
 		case !strings.HasPrefix(a, "-"):
+			if needsNoEngine(a, args[i+1:]) {
+				return 0, false
+			}
 			return engine.EnterRootless(args, os.Stderr)
 		}
 	}
 	return 0, false // no verb: help
+}
+
+// needsNoEngine says whether verb (with the words after it) only reads
+// recordings or prints: trace views, a lesson replayed, lesson list and
+// cat, version, help and completion. They run outside the user namespace,
+// so they start no namespace holder for a user who only replays.
+func needsNoEngine(verb string, rest []string) bool {
+	switch verb {
+	case "trace", "version", "help", "completion":
+		return true
+	case "lesson":
+		if len(rest) > 0 && (rest[0] == "list" || rest[0] == "cat") {
+			return true
+		}
+		for _, a := range rest {
+			if a == "--replay" {
+				return true
+			}
+		}
+	}
+	return false
 }
