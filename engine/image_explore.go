@@ -3,9 +3,7 @@ package engine
 import (
 	"archive/tar"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
@@ -107,47 +105,8 @@ func (e *Engine) ExploreImage(ctx context.Context, name string) (*ExploredImage,
 // layers that wrote it, and updates top.
 func (e *Engine) exploreLayer(ctx context.Context, out *ExploredImage, i int, top map[string]visible) error {
 	el := &out.Layers[i]
-	f, err := e.Store.OpenBlob(el.Digest)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r, err := layer.Decompress(f)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	counted := &countingReader{r: r}
-	tr := tar.NewReader(counted)
 	written := map[string]visible{}
-	var deletes, opaque []string
-	for {
-		if err := ctxErr(ctx); err != nil {
-			return err
-		}
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("read layer: %w", err)
-		}
-		p := "/" + strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
-		if p == "/" {
-			continue
-		}
-		dir, base := path.Split(p)
-		dir = path.Clean(dir)
-		switch {
-		case base == layer.WhiteoutOpaqueDir:
-			opaque = append(opaque, dir)
-			continue
-		case strings.HasPrefix(base, layer.WhiteoutMetaPrefix):
-			continue
-		case strings.HasPrefix(base, layer.WhiteoutPrefix):
-			deletes = append(deletes, path.Join(dir, strings.TrimPrefix(base, layer.WhiteoutPrefix)))
-			continue
-		}
+	walk, err := e.walkLayer(ctx, el.Digest, func(p string, hdr *tar.Header) {
 		file := ExploredFile{Path: p, Kind: layer.ChangeAdd, Dir: hdr.Typeflag == tar.TypeDir}
 		switch hdr.Typeflag {
 		case tar.TypeReg:
@@ -167,19 +126,19 @@ func (e *Engine) exploreLayer(ctx context.Context, out *ExploredImage, i int, to
 		}
 		written[p] = visible{layer: i, file: len(el.Files), size: file.Size, dir: file.Dir}
 		el.Files = append(el.Files, file)
+	})
+	if err != nil {
+		return err
 	}
-	if _, err := io.Copy(io.Discard, counted); err != nil {
-		return fmt.Errorf("read layer: %w", err)
-	}
-	el.Size = counted.n
-	for _, d := range deletes {
+	el.Size = walk.size
+	for _, d := range walk.deletes {
 		_, below := top[d]
 		if _, rewritten := written[d]; below && !rewritten {
 			el.Files = append(el.Files, ExploredFile{Path: d, Kind: layer.ChangeDelete})
 		}
 		hideTree(out, top, d, written)
 	}
-	for _, d := range opaque {
+	for _, d := range walk.opaque {
 		var gone []string
 		for p := range top {
 			if path.Dir(p) == d {

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -319,66 +318,26 @@ type historyEntry struct {
 // layerChanges classifies one layer's entries against the paths present
 // below it, and updates present.
 func (e *Engine) layerChanges(ctx context.Context, blob digest.Digest, present map[string]bool, lc *LayerChanges) error {
-	f, err := e.Store.OpenBlob(blob)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r, err := layer.Decompress(f)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	counted := &countingReader{r: r}
-	tr := tar.NewReader(counted)
 	added := map[string]bool{} // paths this layer writes
-	var deletes []string
-	var opaque []string
-	for {
-		if err := ctxErr(ctx); err != nil {
-			return err
-		}
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("read layer: %w", err)
-		}
-		p := "/" + strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
-		if p == "/" {
-			continue
-		}
-		dir, base := path.Split(p)
-		dir = path.Clean(dir)
-		switch {
-		case base == layer.WhiteoutOpaqueDir:
-			opaque = append(opaque, dir)
-			continue
-		case strings.HasPrefix(base, layer.WhiteoutMetaPrefix):
-			continue
-		case strings.HasPrefix(base, layer.WhiteoutPrefix):
-			deletes = append(deletes, path.Join(dir, strings.TrimPrefix(base, layer.WhiteoutPrefix)))
-			continue
-		}
+	walk, err := e.walkLayer(ctx, blob, func(p string, _ *tar.Header) {
 		kind := layer.ChangeAdd
 		if present[p] {
 			kind = layer.ChangeModify
 		}
 		lc.Changes = append(lc.Changes, layer.Change{Kind: kind, Path: p})
 		added[p] = true
+	})
+	if err != nil {
+		return err
 	}
-	if _, err := io.Copy(io.Discard, counted); err != nil {
-		return fmt.Errorf("read layer: %w", err)
-	}
-	lc.Size = counted.n
-	for _, d := range deletes {
+	lc.Size = walk.size
+	for _, d := range walk.deletes {
 		if present[d] && !added[d] {
 			lc.Changes = append(lc.Changes, layer.Change{Kind: layer.ChangeDelete, Path: d})
 		}
 		removeTree(present, d, added)
 	}
-	for _, d := range opaque {
+	for _, d := range walk.opaque {
 		// What lower layers had directly in d is gone (deeper paths go with
 		// their parent, as `rm -r` would report it).
 		var hidden []string

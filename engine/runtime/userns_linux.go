@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/berthkit/berth/internal/userns"
 	"io"
 	"os"
 	"os/exec"
@@ -134,14 +135,7 @@ func PlanIDMap() IDMapPlan {
 
 // InUserNS reports whether this process runs in a user namespace other
 // than the host's (its UID map is not the identity of all IDs).
-func InUserNS() bool {
-	b, err := os.ReadFile("/proc/self/uid_map")
-	if err != nil {
-		return false
-	}
-	f := strings.Fields(string(b))
-	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
-}
+func InUserNS() bool { return userns.Current() }
 
 // Rootless reports whether berth runs as the root of its own user
 // namespace (rootless mode), and how IDs are mapped ("subid", "single").
