@@ -82,12 +82,12 @@ type ContainerCreateOptions struct {
 	// Tmpfs maps mount points to tmpfs options (--tmpfs /run:size=64m).
 	Tmpfs map[string]string
 	// StopSignal overrides the image's STOPSIGNAL (--stop-signal);
-	// Healthcheck overrides the image's HEALTHCHECK (--health-cmd...);
-	// the daemon runs it.
-	Healthcheck *store.HealthConfig
 	// StopTimeout is stop's default wait in seconds (--stop-timeout).
 	StopSignal  string
 	StopTimeout *int
+	// Healthcheck overrides the image's HEALTHCHECK (--health-cmd...);
+	// the daemon runs it.
+	Healthcheck *store.HealthConfig
 	// CPUShares, CpusetCpus, CpusetMems: --cpu-shares, --cpuset-cpus,
 	// --cpuset-mems.
 	CPUShares              int64
