@@ -161,7 +161,7 @@ func RenderHTML(w io.Writer, m *Model, opts HTMLOptions) error {
 		p.Summary += fmt.Sprintf(", %d failed", failed)
 	}
 	if opts.Projector {
-		return projectorTemplate.Execute(w, p)
+		return projectorTemplate().Execute(w, p)
 	}
 	return htmlTemplate().Execute(w, p)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"sync"
 )
 
 // CompareOptions configure RenderCompareHTML.
@@ -75,7 +76,7 @@ func RenderCompareHTML(w io.Writer, first, second *Model, opts CompareOptions) e
 	}
 	p.Summary = fmt.Sprintf("first: %s · second: %s · %d of %s decided differently",
 		p.First.Counts, p.Second.Counts, changed, plural(n, "step"))
-	return compareTemplate.Execute(w, p)
+	return compareTemplate().Execute(w, p)
 }
 
 func compareSide(b *BuildModel) htmlBuild {
@@ -95,7 +96,10 @@ func compareSide(b *BuildModel) htmlBuild {
 	return hb
 }
 
-var compareTemplate = template.Must(template.New("compare").Parse(`<!DOCTYPE html>
+// compareTemplate is parsed on first use, not at every berth process's start.
+var compareTemplate = sync.OnceValue(func() *template.Template { return template.Must(template.New("compare").Parse(comparePageText)) })
+
+const comparePageText = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -141,4 +145,4 @@ pre.out { background: #15171a; color: #e9ecef; padding: 8px 12px; border-radius:
 <footer class="sub">Made by <code>berth trace html FIRST SECOND</code>. This page fetches nothing.</footer>
 </body>
 </html>
-`))
+`

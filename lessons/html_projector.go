@@ -3,6 +3,7 @@ package lessons
 import (
 	"fmt"
 	"html/template"
+	"sync"
 )
 
 // BuildCounts are a build's numbers, counted from its trace events (not
@@ -118,7 +119,10 @@ func stepDiagram(b *BuildModel, s *StepModel) []htmlBox {
 	return append(boxes, snap, result)
 }
 
-var projectorTemplate = template.Must(template.New("projector").Parse(`<!DOCTYPE html>
+// projectorTemplate is parsed on first use, not at every berth process's start.
+var projectorTemplate = sync.OnceValue(func() *template.Template { return template.Must(template.New("projector").Parse(projectorPageText)) })
+
+const projectorPageText = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -188,4 +192,4 @@ pre.out { background: #1b1b1b; color: #fff; border: 3px solid var(--fail); paddi
 </script>
 </body>
 </html>
-`))
+`
