@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 )
@@ -33,6 +34,20 @@ func archivePath(r *request) (string, error) {
 	return p, nil
 }
 
+// archiveTarget is the container and the path an archive request names,
+// the path checked first as dockerd does.
+func (s *Server) archiveTarget(r *request) (*store.Container, string, error) {
+	p, err := archivePath(r)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := s.lookup(r.Context(), r.name)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, p, nil
+}
+
 // archiveError gives a path that is not there Docker's 404.
 func archiveError(err error) error {
 	if errors.Is(err, engine.ErrPathNotFound) {
@@ -44,11 +59,7 @@ func archiveError(err error) error {
 // containerArchiveStat is HEAD /containers/{id}/archive?path=: the stat
 // alone (docker cp asks it first).
 func (s *Server) containerArchiveStat(w *responseWriter, r *request) error {
-	p, err := archivePath(r)
-	if err != nil {
-		return err
-	}
-	c, err := s.lookup(r.Context(), r.name)
+	c, p, err := s.archiveTarget(r)
 	if err != nil {
 		return err
 	}
@@ -66,11 +77,7 @@ func (s *Server) containerArchiveStat(w *responseWriter, r *request) error {
 // containerArchiveGet is GET /containers/{id}/archive?path=: a tar of the
 // path, its stat in the header.
 func (s *Server) containerArchiveGet(w *responseWriter, r *request) error {
-	p, err := archivePath(r)
-	if err != nil {
-		return err
-	}
-	c, err := s.lookup(r.Context(), r.name)
+	c, p, err := s.archiveTarget(r)
 	if err != nil {
 		return err
 	}
@@ -88,11 +95,7 @@ func (s *Server) containerArchiveGet(w *responseWriter, r *request) error {
 // containerArchivePut is PUT /containers/{id}/archive?path=: the tar body
 // unpacked into that directory.
 func (s *Server) containerArchivePut(w *responseWriter, r *request) error {
-	p, err := archivePath(r)
-	if err != nil {
-		return err
-	}
-	c, err := s.lookup(r.Context(), r.name)
+	c, p, err := s.archiveTarget(r)
 	if err != nil {
 		return err
 	}
