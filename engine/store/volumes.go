@@ -4,17 +4,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/berthkit/berth/engine/volume"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"time"
 )
 
-// volumeName is a local volume's name, as Docker allows it; it never holds
-// a slash or starts with a dot, so it is always one directory under
-// volumes/.
-var volumeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+// validVolumeName is Docker's rule for a local volume's name (the one
+// `volume create` and -v apply), checked again here: it never holds a slash
+// or starts with a dot, so a name is always one directory under volumes/.
+func validVolumeName(name string) bool { return volume.ValidateName(name) == nil }
 
 // Volume is a named (or anonymous) local volume: a directory
 // volumes/<name>/_data that containers bind-mount, and its record
@@ -68,7 +68,7 @@ func (s *Store) volumeRecordPath(name string) string {
 // (as Docker's volume create does). The caller validated the name and
 // holds the store's lock.
 func (s *Store) CreateVolume(name string, labels, options map[string]string) (*Volume, bool, error) {
-	if !volumeName.MatchString(name) {
+	if !validVolumeName(name) {
 		return nil, false, fmt.Errorf("create %s: invalid volume name", name)
 	}
 	if v, err := s.Volume(name); err == nil {
@@ -107,7 +107,7 @@ func (s *Store) CreateVolume(name string, labels, options map[string]string) (*V
 
 // Volume reads one volume's record.
 func (s *Store) Volume(name string) (*Volume, error) {
-	if !volumeName.MatchString(name) {
+	if !validVolumeName(name) {
 		return nil, &notFoundError{msg: "get " + name + ": no such volume"}
 	}
 	data, err := os.ReadFile(s.volumeRecordPath(name))
