@@ -16,13 +16,30 @@ type BuildSpec struct {
 	Context    string // relative to the workspace; "." by default
 }
 
-// RunSpec is a `run` directive: `run [--rm] [--name NAME] [--stop-after DUR] IMAGE [COMMAND...]`.
+// RunSpec is a `run` directive: `run [--rm] [-d] [--name NAME]
+// [-p HOST:CONTAINER]... [--network NET] [--stop-after DUR] IMAGE [COMMAND...]`.
 type RunSpec struct {
 	Remove    bool
+	Detach    bool // -d: start it and go on, as docker run -d
 	Name      string
+	Publish   []string      // -p specs, as berth run takes them
+	Network   string        // --network; "" is the lesson's default (host, or bridge with -p)
 	StopAfter time.Duration // stop a long-running command after this long (0: wait)
 	Image     string
 	Cmd       []string
+}
+
+// RmSpec is an `rm` directive: `rm [-f] CONTAINER...`.
+type RmSpec struct {
+	Force      bool
+	Containers []string
+}
+
+// NetworkSpec is a `network` directive: `network create NAME` or
+// `network rm NAME`.
+type NetworkSpec struct {
+	Op   string // create, rm
+	Name string
 }
 
 // CommitSpec is a `commit` directive: `commit [-c CHANGE]... CONTAINER [REPO[:TAG]]`.
@@ -52,6 +69,10 @@ func checkAction(verb string, args []string) error {
 		_, err = parseRun(args)
 	case "commit":
 		_, err = parseCommit(args)
+	case "rm":
+		_, err = parseRm(args)
+	case "network":
+		_, err = parseNetwork(args)
 	case "edit":
 		_, err = parseEdit(args)
 	case "expect":
@@ -65,7 +86,7 @@ func checkAction(verb string, args []string) error {
 			err = errors.New("pause takes no arguments")
 		}
 	default:
-		err = fmt.Errorf("unknown directive (known: build, run, commit, edit, expect, show, pause, if/else/end)")
+		err = fmt.Errorf("unknown directive (known: build, run, commit, rm, network, edit, expect, show, pause, if/else/end)")
 	}
 	return err
 }
@@ -115,33 +136,76 @@ func parseRun(args []string) (RunSpec, error) {
 	i := 0
 	for ; i < len(args) && strings.HasPrefix(args[i], "-"); i++ {
 		a := args[i]
-		switch {
-		case a == "--rm":
+		switch a {
+		case "--rm":
 			s.Remove = true
-		case a == "--name" || a == "--stop-after":
+		case "-d", "--detach":
+			s.Detach = true
+		case "--name", "--stop-after", "-p", "--publish", "--network":
 			if i+1 >= len(args) {
 				return s, fmt.Errorf("%s needs a value", a)
 			}
 			i++
-			if a == "--name" {
-				s.Name = args[i]
-			} else {
-				d, err := time.ParseDuration(args[i])
-				if err != nil || d <= 0 {
-					return s, fmt.Errorf("--stop-after %q: give a duration like 5s", args[i])
-				}
-				s.StopAfter = d
+			if err := s.setValue(a, args[i]); err != nil {
+				return s, err
 			}
 		default:
-			return s, fmt.Errorf("unknown flag %s (lessons support --rm, --name and --stop-after)", a)
+			return s, fmt.Errorf("unknown flag %s (lessons support --rm, -d, --name, -p, --network and --stop-after)", a)
 		}
 	}
 	if i >= len(args) {
 		return s, errors.New("name the image to run")
 	}
+	if s.Detach && (s.Remove || s.StopAfter > 0) {
+		return s, errors.New("-d goes on at once: it takes neither --rm nor --stop-after (remove the container with an rm directive)")
+	}
 	s.Image = args[i]
 	s.Cmd = args[i+1:]
 	return s, nil
+}
+
+// setValue sets a run flag that takes a value.
+func (s *RunSpec) setValue(flag, v string) error {
+	switch flag {
+	case "--name":
+		s.Name = v
+	case "-p", "--publish":
+		s.Publish = append(s.Publish, v)
+	case "--network":
+		s.Network = v
+	case "--stop-after":
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("--stop-after %q: give a duration like 5s", v)
+		}
+		s.StopAfter = d
+	}
+	return nil
+}
+
+func parseRm(args []string) (RmSpec, error) {
+	var s RmSpec
+	for _, a := range args {
+		switch {
+		case a == "-f" || a == "--force":
+			s.Force = true
+		case strings.HasPrefix(a, "-"):
+			return s, fmt.Errorf("unknown flag %s (lessons support -f)", a)
+		default:
+			s.Containers = append(s.Containers, a)
+		}
+	}
+	if len(s.Containers) == 0 {
+		return s, errors.New("write `rm [-f] CONTAINER...`")
+	}
+	return s, nil
+}
+
+func parseNetwork(args []string) (NetworkSpec, error) {
+	if len(args) != 2 || (args[0] != "create" && args[0] != "rm") || strings.HasPrefix(args[1], "-") {
+		return NetworkSpec{}, errors.New("write `network create NAME` or `network rm NAME`")
+	}
+	return NetworkSpec{Op: args[0], Name: args[1]}, nil
 }
 
 func parseCommit(args []string) (CommitSpec, error) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -88,14 +89,14 @@ func checkPlaceholders(text string) error {
 	for _, m := range placeholderRE().FindAllStringSubmatch(text, -1) {
 		name := m[1]
 		switch {
-		case name == "base", name == "image", name == "image.short", name == "container", name == "container.short":
+		case name == "base", name == "image", name == "image.short", name == "container", name == "container.short", name == "port":
 		case strings.HasPrefix(name, "install "):
 			prog := strings.TrimSpace(strings.TrimPrefix(name, "install "))
 			if _, ok := baseProfiles["alpine"].Install[prog]; !ok {
 				return fmt.Errorf("{{%s}}: lessons know how to install %s", name, strings.Join(installable(), " and "))
 			}
 		default:
-			return fmt.Errorf("unknown placeholder {{%s}} (known: base, install PROGRAM, image, image.short, container, container.short)", name)
+			return fmt.Errorf("unknown placeholder {{%s}} (known: base, install PROGRAM, image, image.short, container, container.short, port)", name)
 		}
 	}
 	return nil
@@ -115,6 +116,7 @@ type vars struct {
 	base      *BaseProfile
 	image     string // the last image a build or commit produced
 	container string // the last container a run created
+	port      int    // the host port servers are published on
 }
 
 // expand replaces placeholders. A placeholder whose value is not known yet
@@ -136,6 +138,8 @@ func (v *vars) value(name string) (string, error) {
 	switch {
 	case name == "base":
 		return v.base.Ref, nil
+	case name == "port":
+		return strconv.Itoa(v.port), nil
 	case strings.HasPrefix(name, "install "):
 		return v.base.Install[strings.TrimSpace(strings.TrimPrefix(name, "install "))], nil
 	case name == "image" || name == "image.short":

@@ -17,6 +17,7 @@ import (
 //	expect step 3 layer empty      expect result step 3        expect build failed
 //	expect image cmd ["redis-server"]                          expect snapshot adds redis-server
 //	expect run exit 0              expect run image {{image}}  expect tag rommelrico/redis:latest
+//	expect run output PONG
 type Claim struct {
 	Subject string // step, build, image, snapshot, run, tag, result
 	Steps   []int
@@ -96,8 +97,8 @@ func parseClaim(args []string) (*Claim, error) {
 		}
 		c.What, c.Value = "adds", args[2]
 	case "run":
-		if len(args) != 3 || (args[1] != "exit" && args[1] != "image") {
-			return nil, errors.New("write `expect run exit N` or `expect run image IMAGE`")
+		if len(args) != 3 || (args[1] != "exit" && args[1] != "image" && args[1] != "output") {
+			return nil, errors.New("write `expect run exit N`, `expect run image IMAGE` or `expect run output LINE`")
 		}
 		c.What, c.Value = args[1], args[2]
 		if c.What == "exit" {
@@ -221,6 +222,10 @@ func (c *Claim) Check(m *Model, value string) []ClaimResult {
 		r := m.LastRun()
 		if r == nil {
 			return res(false, "no container was run")
+		}
+		if c.What == "output" {
+			ok, says := runOutput(r, value)
+			return res(ok, "%s", says)
 		}
 		if c.What == "image" {
 			if r.Create.Image == value || shortID(r.Create.Image) == shortID(value) {
@@ -400,4 +405,19 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// runOutput checks that a line of the container's recorded output is want.
+func runOutput(r *ContainerModel, want string) (bool, string) {
+	text := strings.Join(r.Output, "")
+	for _, line := range strings.Split(text, "\n") {
+		if strings.TrimRight(line, "\r") == want {
+			return true, fmt.Sprintf("container %s printed %s", shortID(r.ID()), want)
+		}
+	}
+	last := strings.TrimSpace(text)
+	if last == "" {
+		last = "nothing"
+	}
+	return false, fmt.Sprintf("container %s printed %q, not %s", shortID(r.ID()), firstLine(last), want)
 }

@@ -580,4 +580,4 @@ func (l *Lesson) EngineActions(base string) []Block {
 }
 
 // engineActions are the directives whose events a recording holds.
-var engineActions = map[string]bool{"build": true, "run": true, "commit": true}
+var engineActions = map[string]bool{"build": true, "run": true, "commit": true, "rm": true, "network": true}

@@ -249,6 +249,9 @@ func (n *Narrator) narrate(e trace.Event) {
 				pid = fmt.Sprintf(" as process %d", c.Pid)
 			}
 			n.line("container %s started: %s runs inside it%s", shortID(c.ID), clip(cmdString(cmd), 80), pid)
+			if where := reachable(c); where != "" {
+				n.detail("%s", where)
+			}
 		}
 	case trace.ContainerExit:
 		if c := e.Container; c != nil {
@@ -481,4 +484,25 @@ func cmdString(cmd []string) string {
 // stripMarkdown drops the emphasis marks a terminal cannot show.
 func stripMarkdown(s string) string {
 	return strings.ReplaceAll(s, "**", "")
+}
+
+// reachable says where a started container can be reached: its networks
+// with their addresses, and its published ports.
+func reachable(c *trace.ContainerInfo) string {
+	var parts []string
+	for _, nw := range c.Networks {
+		p := "on network " + nw.Name
+		if nw.IP != "" {
+			p += " at " + nw.IP
+		}
+		parts = append(parts, p)
+	}
+	for _, p := range c.Ports {
+		host := p.HostIP
+		if host == "" {
+			host = "0.0.0.0"
+		}
+		parts = append(parts, fmt.Sprintf("port %d/%s published on %s:%d", p.ContainerPort, p.Proto, host, p.HostPort))
+	}
+	return strings.Join(parts, "; ")
 }

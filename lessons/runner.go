@@ -45,6 +45,10 @@ type Backend interface {
 	Run(ctx context.Context, spec RunSpec) error
 	// Commit saves a container's changes as an image.
 	Commit(ctx context.Context, spec CommitSpec) error
+	// Remove removes containers (`rm [-f]`).
+	Remove(ctx context.Context, spec RmSpec) error
+	// Network creates or removes a user-defined network.
+	Network(ctx context.Context, spec NetworkSpec) error
 	// Version names the engine ("berth 0.1.0") for recordings.
 	Version() string
 }
@@ -75,7 +79,14 @@ type Options struct {
 	// Quiz, when set, asks before each rebuild which steps will come from
 	// the cache and checks the answer (quiz.go).
 	Quiz Asker
+	// Port is the host port a lesson publishes a server on ({{port}});
+	// 0 is DefaultPort.
+	Port int
 }
+
+// DefaultPort is the host port lessons publish redis on, as the notes'
+// readers would type it: redis's own.
+const DefaultPort = 6379
 
 // Report is what a lesson found.
 type Report struct {
@@ -181,7 +192,10 @@ func Run(ctx context.Context, l *Lesson, opts Options) (rep *Report, err error) 
 }
 
 func (r *runner) vars() *vars {
-	v := &vars{base: r.base, image: r.narr.model.LastImageID()}
+	v := &vars{base: r.base, image: r.narr.model.LastImageID(), port: r.opts.Port}
+	if v.port == 0 {
+		v.port = DefaultPort
+	}
 	if c := r.narr.model.LastRun(); c != nil {
 		v.container = c.ID()
 	}
@@ -461,6 +475,18 @@ func (r *runner) engineAction(ctx context.Context, b Block, index int, notes []B
 			return perr
 		}
 		err = be.Commit(ctx, spec)
+	case "rm":
+		spec, perr := parseRm(args)
+		if perr != nil {
+			return perr
+		}
+		err = be.Remove(ctx, spec)
+	case "network":
+		spec, perr := parseNetwork(args)
+		if perr != nil {
+			return perr
+		}
+		err = be.Network(ctx, spec)
 	}
 	remove()
 	r.out.endLine()
@@ -754,7 +780,7 @@ func displayArgs(action string, args []string) ([]string, string) {
 		case strings.HasPrefix(a, "--stop-after="):
 			stop = strings.TrimPrefix(a, "--stop-after=")
 			continue
-		case a == "--name" && i+1 < len(args):
+		case (a == "--name" || a == "-p" || a == "--publish" || a == "--network") && i+1 < len(args):
 			out = append(out, a, args[i+1])
 			i++
 			continue

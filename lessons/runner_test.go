@@ -105,6 +105,12 @@ func (b *replayBackend) Run(ctx context.Context, spec RunSpec) error {
 func (b *replayBackend) Commit(ctx context.Context, spec CommitSpec) error {
 	return b.emitNext("commit " + spec.Container)
 }
+func (b *replayBackend) Remove(ctx context.Context, spec RmSpec) error {
+	return b.emitNext("rm " + strings.Join(spec.Containers, ","))
+}
+func (b *replayBackend) Network(ctx context.Context, spec NetworkSpec) error {
+	return b.emitNext("network " + spec.Op + " " + spec.Name)
+}
 func (b *replayBackend) Version() string { return "berth test" }
 
 func TestLiveModeRunsRecordsAndReplays(t *testing.T) {

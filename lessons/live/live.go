@@ -136,6 +136,9 @@ func (s *Session) Close(keep bool) error {
 				}
 			}
 		}
+		if err := removeNetworks(ctx, s.Engine); err != nil && firstErr == nil {
+			firstErr = err
+		}
 		if err := s.Engine.Close(); err != nil && firstErr == nil {
 			firstErr = err
 		}
@@ -317,10 +320,14 @@ func (b *Backend) Build(ctx context.Context, workspace string, spec lessons.Buil
 func (b *Backend) Run(ctx context.Context, spec lessons.RunSpec) error {
 	e := b.Engine
 	c, err := e.CreateContainer(ctx, engine.ContainerCreateOptions{
-		Image: spec.Image, Name: spec.Name, Cmd: spec.Cmd, AutoRemove: spec.Remove, NetworkMode: "host",
+		Image: spec.Image, Name: spec.Name, Cmd: spec.Cmd, AutoRemove: spec.Remove,
+		NetworkMode: runNetworkMode(spec), Net: engine.NetworkOptions{Publish: spec.Publish},
 	})
 	if err != nil {
 		return err
+	}
+	if spec.Detach {
+		return e.StartContainer(ctx, c.ID)
 	}
 	stdout := &trace.OutputWriter{Record: e.Emit, Container: c.ID, Stream: "stdout"}
 	stderr := &trace.OutputWriter{Record: e.Emit, Container: c.ID, Stream: "stderr"}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,7 @@ type lessonOptions struct {
 	recording string
 	workdir   string
 	quiz      bool
+	port      int
 
 	stdin       io.Reader
 	out, errOut io.Writer
@@ -115,6 +117,7 @@ to the recording to show which steps of your Dockerfile would be cached.`,
 	f.BoolVar(&opts.quiz, "quiz", false, "before each rebuild, guess which steps will come from the cache (typed as step numbers)")
 	f.StringVar(&opts.recording, "recording", "", "replay this trace file instead of the recording shipped with berth")
 	f.StringVar(&opts.workdir, "workdir", "", "make the live lesson's temporary directory here (default $TMPDIR)")
+	f.IntVar(&opts.port, "port", lessons.DefaultPort, "host port a live lesson publishes redis on (0: a free one)")
 
 	cmd.AddCommand(
 		&cobra.Command{
@@ -216,7 +219,11 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 	style := lessons.NewStyle(lessons.ColorFor(opts.out))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ro := lessons.Options{Out: opts.out, Style: style, Pause: pauser(opts, cancel), Position: position}
+	port, err := lessonPort(opts.port)
+	if err != nil {
+		return err
+	}
+	ro := lessons.Options{Out: opts.out, Style: style, Pause: pauser(opts, cancel), Position: position, Port: port}
 	if opts.quiz {
 		ro.Quiz = quizAsker(opts)
 	}
@@ -273,9 +280,10 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 			return err
 		}
 		ro.Mode, ro.Why, ro.Recording, ro.RecordingName = lessons.Replay, why, events, name
+		ro.Port = 0 // the recorded port, lessons.DefaultPort: a replay opens none
 	}
 	ro.Why = strings.TrimSpace(live.ModeLine(ro.Mode == lessons.Replay) + "\n" + ro.Why)
-	_, err := lessons.Run(ctx, l, ro)
+	_, err = lessons.Run(ctx, l, ro)
 	if opts.quit && errors.Is(err, context.Canceled) {
 		fmt.Fprintf(opts.out, "\nLesson %s stopped.\n", l.Name)
 		return nil
@@ -408,4 +416,20 @@ func manualCommit(ctx context.Context, opts *lessonOptions, sess *live.Session, 
 		return &ExitError{Code: 1, Err: fmt.Errorf("%w: %w\nWhat next: run the lesson again, or go on without root or network with the build the real engine recorded: berth lesson manual-commit --replay", lessons.ErrLiveStepFailed, err)}
 	}
 	return nil
+}
+
+// lessonPort checks --port; 0 picks a port free on the host's loopback now.
+func lessonPort(port int) (int, error) {
+	if port < 0 || port > 65535 {
+		return 0, fmt.Errorf("--port %d: give a TCP port from 1 to 65535, or 0 for a free one", port)
+	}
+	if port != 0 {
+		return port, nil
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("--port 0: find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -1,0 +1,75 @@
+package live
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/network"
+	"github.com/berthkit/berth/lessons"
+)
+
+// runNetworkMode is the network a lesson's container joins: the one asked
+// for; else, with published ports, Docker's default bridge (a port is
+// published from a network of the container's own); else the host's, as
+// the lessons' RUN steps and runs always did, so the first lessons need no
+// bridge at all.
+func runNetworkMode(spec lessons.RunSpec) string {
+	switch {
+	case spec.Network != "":
+		return spec.Network
+	case len(spec.Publish) > 0:
+		return network.Bridge
+	}
+	return network.Host
+}
+
+// Remove removes containers, as berth rm [-f].
+func (b *Backend) Remove(ctx context.Context, spec lessons.RmSpec) error {
+	for _, name := range spec.Containers {
+		if err := b.Engine.RemoveContainer(ctx, name, spec.Force); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Network creates or removes a user-defined network, as berth network
+// create|rm. Networks make no engine events, so a message says what was
+// made: it is in the narration and the recording.
+func (b *Backend) Network(ctx context.Context, spec lessons.NetworkSpec) error {
+	switch spec.Op {
+	case "create":
+		n, err := b.Engine.Networks().Create(spec.Name, network.CreateOptions{})
+		if err != nil {
+			return err
+		}
+		b.Note(fmt.Sprintf("network %s created: a bridge (%s), subnet %s, gateway %s; its containers find each other by name", n.Name, n.Bridge, n.Subnet, n.Gateway))
+	case "rm":
+		if err := b.Engine.RemoveNetwork(ctx, spec.Name); err != nil {
+			return err
+		}
+		b.Note(fmt.Sprintf("network %s removed, with its bridge", spec.Name))
+	default:
+		return fmt.Errorf("network %s: use create or rm", spec.Op)
+	}
+	return nil
+}
+
+// removeNetworks removes the user-defined networks a lesson left (it
+// stopped half way), after its containers.
+func removeNetworks(ctx context.Context, e *engine.Engine) error {
+	nets, err := e.Networks().List()
+	if err != nil {
+		return fmt.Errorf("list the lesson's networks: %w", err)
+	}
+	for _, n := range nets {
+		if !n.UserDefined() {
+			continue
+		}
+		if err := e.RemoveNetwork(ctx, n.ID); err != nil {
+			return fmt.Errorf("remove the lesson's network %s: %w", n.Name, err)
+		}
+	}
+	return nil
+}
