@@ -262,6 +262,20 @@ func (i *BlobInfo) UnmarshalJSON(d []byte) error {
 	return err
 }
 
+type clientAlias ClientInfo
+
+func (i ClientInfo) MarshalJSON() ([]byte, error) {
+	a := clientAlias(i)
+	return marshalKeep(&a, i.Unknown)
+}
+func (i *ClientInfo) UnmarshalJSON(d []byte) error {
+	var a clientAlias
+	u, err := unmarshalKeep(d, &a)
+	*i = ClientInfo(a)
+	i.Unknown = u
+	return err
+}
+
 type messageAlias MessageInfo
 
 func (i MessageInfo) MarshalJSON() ([]byte, error) {

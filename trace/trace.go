@@ -38,6 +38,11 @@ const (
 	PushBlob        Type = "push.blob"
 	PushEnd         Type = "push.end"
 	Message         Type = "message"
+	// The client's side of a daemon request (berth lesson --via-daemon):
+	// what it asked, what it uploaded, what it was answered.
+	ClientRequest  Type = "client.request"
+	ClientUpload   Type = "client.upload"
+	ClientResponse Type = "client.response"
 )
 
 // Event is one thing that happened. Exactly one of the payload pointers that
@@ -68,6 +73,7 @@ type Event struct {
 	Blob           *BlobInfo       `json:"blob,omitempty"`
 	Pull           *PullInfo       `json:"pull,omitempty"`
 	Message        *MessageInfo    `json:"message,omitempty"`
+	Client         *ClientInfo     `json:"client,omitempty"`
 
 	// Unknown holds fields this version of the schema does not know.
 	Unknown map[string]json.RawMessage `json:"-"`
@@ -246,6 +252,23 @@ type TagInfo struct {
 	Image   string                     `json:"image"`
 	Ref     string                     `json:"ref"` // familiar form: rommelrico/redis:latest
 	Unknown map[string]json.RawMessage `json:"-"`
+}
+
+// ClientInfo is one request of a client to a berth daemon, seen from the
+// client: the daemon's own events for the work follow in its trace.
+type ClientInfo struct {
+	Host   string `json:"host"`            // the daemon's address: unix:///run/berth.sock
+	Method string `json:"method"`          // POST
+	Path   string `json:"path"`            // /build, /containers/create, /commit
+	Bytes  int64  `json:"bytes,omitempty"` // client.upload: the body sent (a build context's tar)
+	Files  int    `json:"files,omitempty"` // client.upload: entries of the context
+	// client.response: what the daemon answered.
+	Status     int                        `json:"status,omitempty"`
+	Image      string                     `json:"image,omitempty"`
+	Container  string                     `json:"container,omitempty"`
+	Error      string                     `json:"error,omitempty"`
+	DurationMS int64                      `json:"duration_ms,omitempty"`
+	Unknown    map[string]json.RawMessage `json:"-"`
 }
 
 // PullInfo describes a pull or push as a whole.

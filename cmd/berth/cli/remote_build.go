@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"archive/tar"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 
@@ -94,7 +92,7 @@ func runBuildRemote(ctx context.Context, g *globalOptions, opts *buildOptions) e
 		co.Dockerfile = ".berth-dockerfile-" + store.RandomID()[:12]
 	}
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeContextTar(pw, bctx, co.Dockerfile, extra)) }()
+	go func() { pw.CloseWithError(client.WriteContextTar(pw, bctx, co.Dockerfile, extra)) }()
 	defer pr.Close()
 
 	c, err := remoteClient(g)
@@ -141,59 +139,4 @@ func runBuildRemote(ctx context.Context, g *globalOptions, opts *buildOptions) e
 		return err
 	}
 	return writeIIDFile(opts.iidFile, imageID)
-}
-
-// writeContextTar writes the context's files (sorted, as the daemon will
-// unpack them) and, when extra is set, the Dockerfile under name.
-func writeContextTar(w io.Writer, bctx *build.Context, name string, extra []byte) error {
-	tw := tar.NewWriter(w)
-	paths := make([]string, 0, len(bctx.Files))
-	for p := range bctx.Files {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
-		info := bctx.Files[p]
-		link := ""
-		if info.Mode()&os.ModeSymlink != 0 {
-			var err error
-			if link, err = os.Readlink(filepath.Join(bctx.Dir, filepath.FromSlash(p))); err != nil {
-				return err
-			}
-		}
-		hdr, err := tar.FileInfoHeader(info, link)
-		if err != nil {
-			return fmt.Errorf("build context %s: %w", p, err)
-		}
-		hdr.Name = p
-		if info.IsDir() {
-			hdr.Name += "/"
-		}
-		// As docker's client: the daemon gets root-owned files.
-		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
-		hdr.Format = tar.FormatPAX
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if info.Mode().IsRegular() {
-			f, err := os.Open(filepath.Join(bctx.Dir, filepath.FromSlash(p)))
-			if err != nil {
-				return fmt.Errorf("build context: %w", err)
-			}
-			_, err = io.CopyN(tw, f, hdr.Size)
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("build context %s: %w", p, err)
-			}
-		}
-	}
-	if extra != nil {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: int64(len(extra)), Typeflag: tar.TypeReg}); err != nil {
-			return err
-		}
-		if _, err := tw.Write(extra); err != nil {
-			return err
-		}
-	}
-	return tw.Close()
 }
