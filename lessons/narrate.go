@@ -341,6 +341,10 @@ func (n *Narrator) narrate(e trace.Event) {
 		if t := e.Tag; t != nil {
 			n.line("the name %s now points at image %s", t.Ref, shortID(t.Image))
 		}
+	case trace.ClientRequest, trace.ClientUpload, trace.ClientResponse:
+		if c := e.Client; c != nil {
+			n.line("%s", clientLine(e.Type, c))
+		}
 	case trace.BuildEnd:
 		i := e.BuildEndInfo
 		if i == nil {
@@ -505,4 +509,28 @@ func reachable(c *trace.ContainerInfo) string {
 		parts = append(parts, fmt.Sprintf("port %d/%s published on %s:%d", p.ContainerPort, p.Proto, host, p.HostPort))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// clientLine says in plain words what a client of the daemon did.
+func clientLine(t trace.Type, c *trace.ClientInfo) string {
+	switch t {
+	case trace.ClientRequest:
+		return fmt.Sprintf("client → daemon: %s %s over %s", c.Method, c.Path, c.Host)
+	case trace.ClientUpload:
+		return fmt.Sprintf("client → daemon: the build context, %d files as a %s tar, uploaded; the server unpacks it and builds from it", c.Files, humanSize(c.Bytes))
+	}
+	var what []string
+	if c.Image != "" {
+		what = append(what, "image "+shortID(c.Image))
+	}
+	if c.Container != "" {
+		what = append(what, "container "+shortID(c.Container))
+	}
+	if c.Error != "" {
+		what = append(what, "error: "+firstLine(c.Error))
+	}
+	if len(what) == 0 {
+		what = append(what, "done")
+	}
+	return fmt.Sprintf("daemon → client: %s %s answered after %s: %s", c.Method, c.Path, duration(c.DurationMS), strings.Join(what, ", "))
 }

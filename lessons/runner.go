@@ -235,8 +235,12 @@ func (r *runner) banner() {
 	}
 	switch r.opts.Mode {
 	case Live:
-		r.printf("%s real builds on this machine with %s; the lesson's files are in %s.\n",
-			r.st.paint(r.st.ok, "LIVE:"), r.opts.Backend.Version(), r.opts.Workspace)
+		where := "on this machine"
+		if d, ok := r.opts.Backend.(interface{ DaemonHost() string }); ok {
+			where = "in the berth daemon at " + d.DaemonHost()
+		}
+		r.printf("%s real builds %s with %s; the lesson's files are in %s.\n",
+			r.st.paint(r.st.ok, "LIVE:"), where, r.opts.Backend.Version(), r.opts.Workspace)
 	case Replay:
 		when := ""
 		if !r.header.Time.IsZero() {

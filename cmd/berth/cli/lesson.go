@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/berthkit/berth/daemon"
 	"github.com/berthkit/berth/lessons"
 	"github.com/berthkit/berth/lessons/live"
 	"github.com/berthkit/berth/trace"
@@ -33,6 +34,7 @@ type lessonOptions struct {
 	workdir   string
 	quiz      bool
 	port      int
+	viaDaemon bool
 
 	stdin       io.Reader
 	out, errOut io.Writer
@@ -117,6 +119,7 @@ to the recording to show which steps of your Dockerfile would be cached.`,
 	f.BoolVar(&opts.quiz, "quiz", false, "before each rebuild, guess which steps will come from the cache (typed as step numbers)")
 	f.StringVar(&opts.recording, "recording", "", "replay this trace file instead of the recording shipped with berth")
 	f.StringVar(&opts.workdir, "workdir", "", "make the live lesson's temporary directory here (default $TMPDIR)")
+	f.BoolVar(&opts.viaDaemon, "via-daemon", false, "send the live lesson's builds, runs and commits through a running berth daemon (--host, else DOCKER_HOST, else "+daemon.DefaultHost+")")
 	f.IntVar(&opts.port, "port", lessons.DefaultPort, "host port a live lesson publishes redis on (0: a free one)")
 
 	cmd.AddCommand(
@@ -229,12 +232,24 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 	}
 
 	mode, why := lessons.Live, ""
-	if opts.replay || opts.recording != "" {
+	switch {
+	case opts.viaDaemon && (opts.replay || opts.recording != ""):
+		return errors.New("--via-daemon runs the lesson live through a daemon: drop it to replay, or drop --replay and --recording")
+	case opts.replay || opts.recording != "":
 		mode, why = lessons.Replay, "Replaying, as asked."
-	} else if ok, reason := live.CanRun(); !ok {
-		mode, why = lessons.Replay, "Replaying the recording because "+reason+"."
+	case opts.viaDaemon:
+		// The daemon runs the engine: this process needs neither root nor Linux.
+		cleanup, err := prepareDaemonLesson(ctx, g, opts, l, &ro)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+	default:
+		if ok, reason := live.CanRun(); !ok {
+			mode, why = lessons.Replay, "Replaying the recording because "+reason+"."
+		}
 	}
-	if mode == lessons.Live {
+	if mode == lessons.Live && !opts.viaDaemon {
 		sess, err := live.Prepare(ctx, live.Options{UserRoot: g.root, Base: opts.base, Dir: opts.workdir, Lesson: l.Name, Progress: opts.errOut, BootstrapCache: BootstrapCacheDir()})
 		switch {
 		case errors.Is(err, live.ErrNoBase) && opts.base == "" && opts.record == "":
@@ -255,17 +270,11 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 			}
 			ro.Mode, ro.Base, ro.Why = lessons.Live, sess.Base, sess.Why
 			ro.Backend, ro.Workspace = sess.Backend, sess.Workspace
-			if opts.record != "" {
-				if err := os.MkdirAll(opts.record, 0o755); err != nil {
-					return fmt.Errorf("--record: %w", err)
-				}
-				f, err := os.Create(filepath.Join(opts.record, l.Name+".jsonl"))
-				if err != nil {
-					return fmt.Errorf("--record: %w", err)
-				}
-				defer f.Close()
-				ro.Record = f
+			closeRecord, err := openRecord(opts, l, &ro)
+			if err != nil {
+				return err
 			}
+			defer closeRecord()
 		}
 	}
 	if mode == lessons.Replay {
@@ -282,7 +291,11 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 		ro.Mode, ro.Why, ro.Recording, ro.RecordingName = lessons.Replay, why, events, name
 		ro.Port = 0 // the recorded port, lessons.DefaultPort: a replay opens none
 	}
-	ro.Why = strings.TrimSpace(live.ModeLine(ro.Mode == lessons.Replay) + "\n" + ro.Why)
+	modeLine := live.ModeLine(ro.Mode == lessons.Replay)
+	if opts.viaDaemon {
+		modeLine = "Mode: daemon (the engine runs in the berth daemon; this process is its client)."
+	}
+	ro.Why = strings.TrimSpace(modeLine + "\n" + ro.Why)
 	_, err = lessons.Run(ctx, l, ro)
 	if opts.quit && errors.Is(err, context.Canceled) {
 		fmt.Fprintf(opts.out, "\nLesson %s stopped.\n", l.Name)
@@ -432,4 +445,57 @@ func lessonPort(port int) (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// openRecord opens --record's DIR/NAME.jsonl as the lesson's recording.
+func openRecord(opts *lessonOptions, l *lessons.Lesson, ro *lessons.Options) (func(), error) {
+	if opts.record == "" {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(opts.record, 0o755); err != nil {
+		return nil, fmt.Errorf("--record: %w", err)
+	}
+	f, err := os.Create(filepath.Join(opts.record, l.Name+".jsonl"))
+	if err != nil {
+		return nil, fmt.Errorf("--record: %w", err)
+	}
+	ro.Record = f
+	return func() { f.Close() }, nil
+}
+
+// daemonHost is the daemon --via-daemon talks to: --host (or BERTH_HOST),
+// else DOCKER_HOST, else berth daemon's default socket.
+func daemonHost(g *globalOptions) string {
+	if g.host != "" {
+		return g.host
+	}
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		return h
+	}
+	return daemon.DefaultHost
+}
+
+// prepareDaemonLesson readies ro for a live lesson through a berth daemon
+// (--via-daemon); the returned function ends it.
+func prepareDaemonLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *lessons.Lesson, ro *lessons.Options) (func(), error) {
+	sess, err := live.PrepareDaemon(ctx, live.DaemonOptions{Host: daemonHost(g), Base: opts.base, Dir: opts.workdir, Lesson: l.Name})
+	if err != nil {
+		return nil, err
+	}
+	closeRecord, err := openRecord(opts, l, ro)
+	if err != nil {
+		sess.Close(false)
+		return nil, err
+	}
+	ro.Mode, ro.Base, ro.Why = lessons.Live, sess.Base, sess.Why
+	ro.Backend, ro.Workspace = sess.Backend, sess.Workspace
+	return func() {
+		closeRecord()
+		if cerr := sess.Close(opts.keep); cerr != nil {
+			fmt.Fprintln(opts.errOut, "Error: cleaning up the lesson:", cerr)
+		}
+		if opts.keep {
+			fmt.Fprintf(opts.out, "The lesson's files are kept in %s; its images are the daemon's: berth --host %s images\n", sess.Workspace, sess.Backend.Host)
+		}
+	}, nil
 }
