@@ -97,10 +97,10 @@ func parseClaim(args []string) (*Claim, error) {
 		}
 		c.What, c.Value = "adds", args[2]
 	case "run":
-		if len(args) != 3 || (args[1] != "exit" && args[1] != "image" && args[1] != "output") {
+		if len(args) < 3 || (args[1] != "output" && len(args) != 3) || (args[1] != "exit" && args[1] != "image" && args[1] != "output") {
 			return nil, errors.New("write `expect run exit N`, `expect run image IMAGE` or `expect run output LINE`")
 		}
-		c.What, c.Value = args[1], args[2]
+		c.What, c.Value = args[1], strings.Join(args[2:], " ")
 		if c.What == "exit" {
 			if _, err := strconv.Atoi(c.Value); err != nil {
 				return nil, fmt.Errorf("expect run exit %q: give a number", c.Value)
