@@ -27,7 +27,12 @@ export BERTH_ROOT=${BERTH_ROOT:-/var/lib/berth-demo}
 WORK=$(mktemp -d /tmp/berth-demo.XXXXXX)
 CIDS=()
 NETS=()
+DPID=
 cleanup() {
+	if [ -n "$DPID" ]; then
+		kill -INT "$DPID" 2>/dev/null || true
+		wait "$DPID" 2>/dev/null || true
+	fi
 	for c in "${CIDS[@]}"; do "$BERTH" rm -f "$c" >/dev/null 2>&1 || true; done
 	for n in "${NETS[@]}"; do "$BERTH" network rm "$n" >/dev/null 2>&1 || true; done
 	rm -rf "$WORK"
@@ -133,6 +138,22 @@ bold "An HTML view of the build for the projector"
 
 bold "The lesson: rebuilds with cache, narrated"
 "$BERTH" lesson build-cache --yes --base "$BASE"
+
+bold "Client → server, as the notes draw it: a lesson's build through berth daemon"
+say "A daemon of its own (a private socket and root, with only the base in it, so the lesson's cache starts empty); the lesson is its client: over the socket go the requests and the build context, back comes the daemon's trace."
+DROOT=$WORK/daemon-root DSOCK=unix://$WORK/berth.sock
+"$BERTH" save "$FROM" | "$BERTH" --root "$DROOT" load >/dev/null
+echo "\$ berth daemon --host $DSOCK &"
+"$BERTH" --root "$DROOT" daemon --host "$DSOCK" --shutdown-timeout 1 2>"$WORK/daemon.log" &
+DPID=$!
+for _ in $(seq 1 100); do [ -S "$WORK/berth.sock" ] && break; sleep 0.1; done
+echo "\$ berth lesson build-process --yes --via-daemon --host $DSOCK"
+"$BERTH" lesson build-process --yes --via-daemon --host "$DSOCK" --base "$BASE"
+echo "\$ berth --host $DSOCK images   (the lesson's image is the daemon's)"
+"$BERTH" --host "$DSOCK" images
+kill -INT "$DPID"
+wait "$DPID" || true
+DPID=
 
 bold "Last, the notes' manual image generation with commit, ending on PONG (by hand: berth lesson manual-commit)"
 echo "\$ berth run -d $FROM sh -c '$INSTALL_REDIS && sleep infinity'"

@@ -242,14 +242,16 @@ func (b *DaemonBackend) request(method, path string) func(ci trace.ClientInfo, e
 	return func(ci trace.ClientInfo, err error) {
 		ci.Host, ci.Method, ci.Path = b.Host, method, path
 		ci.DurationMS = time.Since(start).Milliseconds()
-		ci.Status = 200
 		if err != nil {
 			ci.Error = err.Error()
-			ci.Status = 0
-			var de *client.Error
-			if errors.As(err, &de) {
-				ci.Status = de.StatusCode
-			}
+		}
+		var de *client.Error
+		switch {
+		case ci.Status != 0: // the caller knows: an error inside a 200's stream
+		case errors.As(err, &de):
+			ci.Status = de.StatusCode
+		case err == nil:
+			ci.Status = 200
 		}
 		b.stamp.Record(trace.Event{Type: trace.ClientResponse, Client: &ci})
 	}

@@ -86,7 +86,7 @@ func (b *DaemonBackend) Build(ctx context.Context, workspace string, spec lesson
 	if err := b.await(ctx, ended, "the build's end"); err != nil {
 		return err
 	}
-	answer(trace.ClientInfo{Image: image}, berr)
+	answer(trace.ClientInfo{Image: image, Status: 200}, berr)
 	return berr
 }
 
