@@ -25,8 +25,11 @@ type RunSpec struct {
 	Publish   []string      // -p specs, as berth run takes them
 	Network   string        // --network; "" is the lesson's default (host, or bridge with -p)
 	StopAfter time.Duration // stop a long-running command after this long (0: wait)
-	Image     string
-	Cmd       []string
+	// Ready, with Detach, is text the container's log shows once it
+	// serves: the lesson waits for it before going on (--ready).
+	Ready string
+	Image string
+	Cmd   []string
 }
 
 // RmSpec is an `rm` directive: `rm [-f] CONTAINER...`.
@@ -141,7 +144,7 @@ func parseRun(args []string) (RunSpec, error) {
 			s.Remove = true
 		case "-d", "--detach":
 			s.Detach = true
-		case "--name", "--stop-after", "-p", "--publish", "--network":
+		case "--name", "--stop-after", "-p", "--publish", "--network", "--ready":
 			if i+1 >= len(args) {
 				return s, fmt.Errorf("%s needs a value", a)
 			}
@@ -150,7 +153,7 @@ func parseRun(args []string) (RunSpec, error) {
 				return s, err
 			}
 		default:
-			return s, fmt.Errorf("unknown flag %s (lessons support --rm, -d, --name, -p, --network and --stop-after)", a)
+			return s, fmt.Errorf("unknown flag %s (lessons support --rm, -d, --name, -p, --network, --ready and --stop-after)", a)
 		}
 	}
 	if i >= len(args) {
@@ -158,6 +161,9 @@ func parseRun(args []string) (RunSpec, error) {
 	}
 	if s.Detach && (s.Remove || s.StopAfter > 0) {
 		return s, errors.New("-d goes on at once: it takes neither --rm nor --stop-after (remove the container with an rm directive)")
+	}
+	if s.Ready != "" && !s.Detach {
+		return s, errors.New("--ready waits for a detached container's log: use it with -d")
 	}
 	s.Image = args[i]
 	s.Cmd = args[i+1:]
@@ -173,6 +179,8 @@ func (s *RunSpec) setValue(flag, v string) error {
 		s.Publish = append(s.Publish, v)
 	case "--network":
 		s.Network = v
+	case "--ready":
+		s.Ready = v
 	case "--stop-after":
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {

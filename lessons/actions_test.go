@@ -22,9 +22,10 @@ func TestParseRunServerFlags(t *testing.T) {
 	for args, want := range map[string]string{
 		"-d --rm busybox":              "-d goes on at once",
 		"-d --stop-after 5s busybox":   "-d goes on at once",
+		"--ready up busybox":           "--ready waits for a detached container's log: use it with -d",
 		"-p":                           "-p needs a value",
 		"--network":                    "--network needs a value",
-		"--privileged busybox":         "unknown flag --privileged (lessons support --rm, -d, --name, -p, --network and --stop-after)",
+		"--privileged busybox":         "unknown flag --privileged (lessons support --rm, -d, --name, -p, --network, --ready and --stop-after)",
 		"-d -p 1:2 --network app":      "name the image to run",
 		"--stop-after soon busybox sh": `--stop-after "soon": give a duration like 5s`,
 	} {
@@ -56,12 +57,12 @@ func TestParseRmAndNetwork(t *testing.T) {
 // --network are not mistaken for the image, and --stop-after is the
 // lesson's own.
 func TestDisplayArgsServerRun(t *testing.T) {
-	shown, stop := displayArgs("run", strings.Fields("-d -p 6379:6379 --network app --name redis img redis-server"))
+	shown, own := displayArgs("run", []string{"-d", "-p", "6379:6379", "--ready", "Ready to accept connections", "--network", "app", "--name", "redis", "img", "redis-server"})
 	assert.Equal(t, strings.Fields("-d -p 6379:6379 --network app --name redis img redis-server"), shown)
-	assert.Empty(t, stop)
-	shown, stop = displayArgs("run", strings.Fields("--rm -p 80 --stop-after 5s img"))
+	assert.Equal(t, lessonFlags{Ready: "Ready to accept connections"}, own)
+	shown, own = displayArgs("run", strings.Fields("--rm -p 80 --stop-after 5s img"))
 	assert.Equal(t, strings.Fields("--rm -p 80 img"), shown)
-	assert.Equal(t, "5s", stop)
+	assert.Equal(t, "5s", own.StopAfter)
 }
 
 func TestPortPlaceholder(t *testing.T) {

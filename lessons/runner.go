@@ -413,10 +413,13 @@ func (r *runner) engineAction(ctx context.Context, b Block, index int, notes []B
 		}
 		args[i] = v
 	}
-	shown, stopAfter := displayArgs(b.Action, args)
+	shown, own := displayArgs(b.Action, args)
 	r.printf("\n%s\n", r.st.paint(r.st.cmd, "$ berth "+b.Action+" "+shellJoin(shown)))
-	if stopAfter != "" {
-		r.printf("%s\n", r.st.paint(r.st.dim, "  (the lesson stops it after "+stopAfter+", as Ctrl-C would: SIGTERM, then SIGKILL 5s later)"))
+	if own.StopAfter != "" {
+		r.printf("%s\n", r.st.paint(r.st.dim, "  (the lesson stops it after "+own.StopAfter+", as Ctrl-C would: SIGTERM, then SIGKILL 5s later)"))
+	}
+	if own.Ready != "" {
+		r.printf("%s\n", r.st.paint(r.st.dim, "  (the lesson then waits until its log says "+strconv.Quote(own.Ready)+", as you would before connecting)"))
 	}
 	r.pause(ctx)
 	if after := r.quiz(ctx, b, args); after != nil {
@@ -766,32 +769,45 @@ func EncodeEvents(events []trace.Event) ([]byte, error) {
 	return buf.Bytes(), w.Err()
 }
 
-// displayArgs drops the lesson's own --stop-after from a run directive, so
-// the command shown is one berth really has; it returns the duration apart.
-func displayArgs(action string, args []string) ([]string, string) {
+// lessonFlags are the run flags berth does not have: what the lesson
+// itself does around the command.
+type lessonFlags struct {
+	StopAfter string // --stop-after
+	Ready     string // --ready
+}
+
+// displayArgs drops the lesson's own --stop-after and --ready from a run
+// directive, so the command shown is one berth really has; it returns
+// their values apart.
+func displayArgs(action string, args []string) ([]string, lessonFlags) {
+	var own lessonFlags
 	if action != "run" {
-		return args, ""
+		return args, own
 	}
 	var out []string
-	stop := ""
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		name, value, inline := strings.Cut(a, "=")
 		switch {
-		case a == "--stop-after" && i+1 < len(args):
-			stop = args[i+1]
-			i++
-			continue
-		case strings.HasPrefix(a, "--stop-after="):
-			stop = strings.TrimPrefix(a, "--stop-after=")
+		case (name == "--stop-after" || name == "--ready") && (inline || i+1 < len(args)):
+			if !inline {
+				i++
+				value = args[i]
+			}
+			if name == "--ready" {
+				own.Ready = value
+			} else {
+				own.StopAfter = value
+			}
 			continue
 		case (a == "--name" || a == "-p" || a == "--publish" || a == "--network") && i+1 < len(args):
 			out = append(out, a, args[i+1])
 			i++
 			continue
 		case !strings.HasPrefix(a, "-"):
-			return append(out, args[i:]...), stop // the image: the rest is the command
+			return append(out, args[i:]...), own // the image: the rest is the command
 		}
 		out = append(out, a)
 	}
-	return out, stop
+	return out, own
 }

@@ -258,9 +258,9 @@ func TestDisplayArgsDropsStopAfter(t *testing.T) {
 		{[]string{"--name", "box", "--stop-after=3s", "img", "sh", "-c", "--stop-after 1s"}, "--name box img sh -c --stop-after 1s", "3s"},
 		{[]string{"img"}, "img", ""},
 	} {
-		got, stop := displayArgs("run", c.in)
-		if strings.Join(got, " ") != c.want || stop != c.stop {
-			t.Errorf("displayArgs(%q) = %q, %q", c.in, got, stop)
+		got, own := displayArgs("run", c.in)
+		if strings.Join(got, " ") != c.want || own.StopAfter != c.stop {
+			t.Errorf("displayArgs(%q) = %q, %q", c.in, got, own.StopAfter)
 		}
 	}
 	if got, _ := displayArgs("build", []string{"--stop-after", "x"}); len(got) != 2 {

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -173,7 +174,10 @@ func (b *DaemonBackend) Run(ctx context.Context, spec lessons.RunSpec) error {
 			b.drop(started)
 		}
 		answer(trace.ClientInfo{Container: id}, err)
-		return err
+		if err != nil || spec.Ready == "" {
+			return err
+		}
+		return waitReady(ctx, id, spec.Ready, b.logs(id), b.running(id))
 	}
 	return b.runAttached(ctx, spec, id)
 }
@@ -274,4 +278,24 @@ func (b *DaemonBackend) stopAfter(ctx context.Context, id string, d time.Duratio
 		}
 	}()
 	return func() { close(done) }
+}
+
+// logs reads a container's log so far from the daemon.
+func (b *DaemonBackend) logs(id string) func(context.Context, *bytes.Buffer) error {
+	return func(ctx context.Context, buf *bytes.Buffer) error {
+		body, err := b.c.Logs(ctx, id)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		return client.Demux(buf, buf, io.LimitReader(body, 16<<20))
+	}
+}
+
+// running asks the daemon whether a container runs.
+func (b *DaemonBackend) running(id string) func(context.Context) bool {
+	return func(ctx context.Context) bool {
+		c, err := b.c.ContainerInspect(ctx, id)
+		return err == nil && c.State != nil && c.State.Running
+	}
 }

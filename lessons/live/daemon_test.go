@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -146,5 +147,31 @@ func TestSplitRef(t *testing.T) {
 		if repo != want[0] || tag != want[1] {
 			t.Errorf("splitRef(%q) = %q, %q", ref, repo, tag)
 		}
+	}
+}
+
+func TestWaitReady(t *testing.T) {
+	ctx := context.Background()
+	polls := 0
+	logs := func(_ context.Context, buf *bytes.Buffer) error {
+		polls++
+		if polls >= 3 {
+			buf.WriteString("1:M * Ready to accept connections tcp\n")
+		}
+		return nil
+	}
+	up := func(context.Context) bool { return true }
+	if err := waitReady(ctx, "abc", "Ready to accept connections", logs, up); err != nil || polls != 3 {
+		t.Fatalf("err %v after %d polls", err, polls)
+	}
+	down := func(context.Context) bool { return false }
+	err := waitReady(ctx, "abc", "never", func(context.Context, *bytes.Buffer) error { return nil }, down)
+	if err == nil || err.Error() != `container abc stopped before its log said "never"` {
+		t.Errorf("err = %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := waitReady(cctx, "abc", "never", func(context.Context, *bytes.Buffer) error { return nil }, up); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want canceled", err)
 	}
 }

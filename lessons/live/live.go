@@ -327,7 +327,7 @@ func (b *Backend) Run(ctx context.Context, spec lessons.RunSpec) error {
 		return err
 	}
 	if spec.Detach {
-		return e.StartContainer(ctx, c.ID)
+		return b.startDetached(ctx, c.ID, spec.Ready)
 	}
 	stdout := &trace.OutputWriter{Record: e.Emit, Container: c.ID, Stream: "stdout"}
 	stderr := &trace.OutputWriter{Record: e.Emit, Container: c.ID, Stream: "stderr"}

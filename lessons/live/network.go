@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -22,6 +23,26 @@ func runNetworkMode(spec lessons.RunSpec) string {
 		return network.Bridge
 	}
 	return network.Host
+}
+
+// startDetached starts a container as berth run -d does and, with ready,
+// waits until its log says so.
+func (b *Backend) startDetached(ctx context.Context, id, ready string) error {
+	e := b.Engine
+	if err := e.StartContainer(ctx, id); err != nil {
+		return err
+	}
+	if ready == "" {
+		return nil
+	}
+	logs := func(ctx context.Context, buf *bytes.Buffer) error {
+		return e.ContainerLogs(ctx, id, engine.LogsOptions{Tail: -1}, buf, buf)
+	}
+	running := func(ctx context.Context) bool {
+		c, err := e.Container(ctx, id)
+		return err == nil && c.State.Running()
+	}
+	return waitReady(ctx, id, ready, logs, running)
 }
 
 // Remove removes containers, as berth rm [-f].
