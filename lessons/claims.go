@@ -219,28 +219,8 @@ func (c *Claim) Check(m *Model, value string) []ClaimResult {
 		}
 		return res(false, "the snapshot of container %s did not add %s (it lists %d paths)", shortID(snap.Container), value, len(snap.Paths))
 	case "run":
-		r := m.LastRun()
-		if r == nil {
-			return res(false, "no container was run")
-		}
-		if c.What == "output" {
-			ok, says := runOutput(r, value)
-			return res(ok, "%s", says)
-		}
-		if c.What == "image" {
-			if r.Create.Image == value || shortID(r.Create.Image) == shortID(value) {
-				return res(true, "container %s ran image %s", shortID(r.ID()), shortID(r.Create.Image))
-			}
-			return res(false, "container %s ran image %s, not %s", shortID(r.ID()), shortID(r.Create.Image), shortID(value))
-		}
-		if r.Exit == nil || r.Exit.ExitCode == nil {
-			return res(false, "container %s has no recorded exit", shortID(r.ID()))
-		}
-		want, _ := strconv.Atoi(value)
-		if *r.Exit.ExitCode == want {
-			return res(true, "container %s exited with code %d", shortID(r.ID()), want)
-		}
-		return res(false, "container %s exited with code %d, not %d", shortID(r.ID()), *r.Exit.ExitCode, want)
+		ok, says := c.checkRun(m, value)
+		return res(ok, "%s", says)
 	case "tag":
 		for _, t := range b.Tags {
 			if t.Ref == value {
@@ -420,4 +400,34 @@ func runOutput(r *ContainerModel, want string) (bool, string) {
 		last = "nothing"
 	}
 	return false, fmt.Sprintf("container %s printed %q, not %s", shortID(r.ID()), firstLine(last), want)
+}
+
+// checkRun checks a claim about the latest run.
+func (c *Claim) checkRun(m *Model, value string) (bool, string) {
+	r := m.LastRun()
+	if r == nil {
+		return sayf(false, "no container was run")
+	}
+	if c.What == "output" {
+		return runOutput(r, value)
+	}
+	if c.What == "image" {
+		if r.Create.Image == value || shortID(r.Create.Image) == shortID(value) {
+			return sayf(true, "container %s ran image %s", shortID(r.ID()), shortID(r.Create.Image))
+		}
+		return sayf(false, "container %s ran image %s, not %s", shortID(r.ID()), shortID(r.Create.Image), shortID(value))
+	}
+	if r.Exit == nil || r.Exit.ExitCode == nil {
+		return sayf(false, "container %s has no recorded exit", shortID(r.ID()))
+	}
+	want, _ := strconv.Atoi(value)
+	if *r.Exit.ExitCode == want {
+		return sayf(true, "container %s exited with code %d", shortID(r.ID()), want)
+	}
+	return sayf(false, "container %s exited with code %d, not %d", shortID(r.ID()), *r.Exit.ExitCode, want)
+}
+
+// sayf is a claim's verdict with what was found.
+func sayf(ok bool, format string, args ...any) (bool, string) {
+	return ok, fmt.Sprintf(format, args...)
 }

@@ -249,9 +249,7 @@ func (n *Narrator) narrate(e trace.Event) {
 				pid = fmt.Sprintf(" as process %d", c.Pid)
 			}
 			n.line("container %s started: %s runs inside it%s", shortID(c.ID), clip(cmdString(cmd), 80), pid)
-			if where := reachable(c); where != "" {
-				n.detail("%s", where)
-			}
+			n.detailIf(reachable(c))
 		}
 	case trace.ContainerExit:
 		if c := e.Container; c != nil {
@@ -342,9 +340,7 @@ func (n *Narrator) narrate(e trace.Event) {
 			n.line("the name %s now points at image %s", t.Ref, shortID(t.Image))
 		}
 	case trace.ClientRequest, trace.ClientUpload, trace.ClientResponse:
-		if c := e.Client; c != nil {
-			n.line("%s", clientLine(e.Type, c))
-		}
+		n.lineIf(clientLine(e.Type, e.Client))
 	case trace.BuildEnd:
 		i := e.BuildEndInfo
 		if i == nil {
@@ -511,8 +507,25 @@ func reachable(c *trace.ContainerInfo) string {
 	return strings.Join(parts, "; ")
 }
 
+// lineIf prints a narration line unless it is empty.
+func (n *Narrator) lineIf(text string) {
+	if text != "" {
+		n.line("%s", text)
+	}
+}
+
+// detailIf prints a detail line unless it is empty.
+func (n *Narrator) detailIf(text string) {
+	if text != "" {
+		n.detail("%s", text)
+	}
+}
+
 // clientLine says in plain words what a client of the daemon did.
 func clientLine(t trace.Type, c *trace.ClientInfo) string {
+	if c == nil {
+		return ""
+	}
 	switch t {
 	case trace.ClientRequest:
 		return fmt.Sprintf("client → daemon: %s %s over %s", c.Method, c.Path, c.Host)

@@ -457,12 +457,20 @@ func (r *runner) engineAction(ctx context.Context, b Block, index int, notes []B
 	be := r.opts.Backend
 	be.Note(actionText(r.l.Name, index+1, b.Directive))
 	remove := be.AddRecorder(r.narr)
-	var err error
-	switch b.Action {
+	err := r.dispatch(ctx, b.Action, args)
+	remove()
+	r.out.endLine()
+	return err
+}
+
+// dispatch hands a live action to the backend.
+func (r *runner) dispatch(ctx context.Context, action string, args []string) error {
+	be := r.opts.Backend
+	switch action {
 	case "build":
-		spec, perr := parseBuild(args)
-		if perr != nil {
-			return perr
+		spec, err := parseBuild(args)
+		if err != nil {
+			return err
 		}
 		err = be.Build(ctx, r.opts.Workspace, spec)
 		if err != nil && r.narr.model.LastBuild() != nil && r.narr.model.LastBuild().End != nil {
@@ -470,34 +478,33 @@ func (r *runner) engineAction(ctx context.Context, b Block, index int, notes []B
 			// the lesson's claims say whether it was meant to.
 			err = nil
 		}
+		return err
 	case "run":
-		spec, perr := parseRun(args)
-		if perr != nil {
-			return perr
+		spec, err := parseRun(args)
+		if err != nil {
+			return err
 		}
-		err = be.Run(ctx, spec)
+		return be.Run(ctx, spec)
 	case "commit":
-		spec, perr := parseCommit(args)
-		if perr != nil {
-			return perr
+		spec, err := parseCommit(args)
+		if err != nil {
+			return err
 		}
-		err = be.Commit(ctx, spec)
+		return be.Commit(ctx, spec)
 	case "rm":
-		spec, perr := parseRm(args)
-		if perr != nil {
-			return perr
+		spec, err := parseRm(args)
+		if err != nil {
+			return err
 		}
-		err = be.Remove(ctx, spec)
+		return be.Remove(ctx, spec)
 	case "network":
-		spec, perr := parseNetwork(args)
-		if perr != nil {
-			return perr
+		spec, err := parseNetwork(args)
+		if err != nil {
+			return err
 		}
-		err = be.Network(ctx, spec)
+		return be.Network(ctx, spec)
 	}
-	remove()
-	r.out.endLine()
-	return err
+	return fmt.Errorf("%s is no engine action", action)
 }
 
 // checkRecordedDockerfile makes sure the replay shows the Dockerfile that

@@ -117,8 +117,8 @@ func (b *DaemonBackend) Close() {
 // deliver passes one of the daemon's events on, once no upload holds them.
 func (b *DaemonBackend) deliver(ev trace.Event) {
 	b.gate.Lock()
-	b.gate.Unlock() //nolint:staticcheck // an empty critical section: wait for the upload to end
 	b.stamp.Record(ev)
+	b.gate.Unlock()
 	b.mu.Lock()
 	if len(b.recent) == maxRecent {
 		b.recent = append(b.recent[:0], b.recent[1:]...)

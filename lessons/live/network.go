@@ -59,6 +59,9 @@ func (b *Backend) Remove(ctx context.Context, spec lessons.RmSpec) error {
 // create|rm. Networks make no engine events, so a message says what was
 // made: it is in the narration and the recording.
 func (b *Backend) Network(ctx context.Context, spec lessons.NetworkSpec) error {
+	if mode, _ := engine.Mode(); mode == engine.ModeRootless {
+		return fmt.Errorf("network %s %s: user-defined networks need root: bridges and NAT rules cannot be made from a user namespace (docs/rootless.md)", spec.Op, spec.Name)
+	}
 	switch spec.Op {
 	case "create":
 		n, err := b.Engine.Networks().Create(spec.Name, network.CreateOptions{})
