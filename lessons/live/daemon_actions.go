@@ -236,7 +236,9 @@ func (b *DaemonBackend) runAttached(ctx context.Context, spec lessons.RunSpec, i
 	if err != nil {
 		return err
 	}
-	stop := b.stopAfter(ctx, id, spec.StopAfter)
+	stop := stopAfter(ctx, spec.StopAfter, func(sig syscall.Signal) {
+		_ = b.c.KillContainer(context.WithoutCancel(ctx), id, strconv.Itoa(int(sig)))
+	})
 	<-outDone
 	res := <-waitC
 	stop()
@@ -248,13 +250,11 @@ func (b *DaemonBackend) runAttached(ctx context.Context, spec lessons.RunSpec, i
 	return b.await(ctx, ended, "container "+id[:12]+" ended")
 }
 
-// stopAfter stops the container as Ctrl-C would after d (SIGTERM, then
-// SIGKILL 5 seconds later), or at once when ctx ends.
-func (b *DaemonBackend) stopAfter(ctx context.Context, id string, d time.Duration) (cancel func()) {
+// stopAfter stops a container as Ctrl-C would after d (SIGTERM, then
+// SIGKILL 5 seconds later; never when d is 0), or at once with SIGKILL
+// when ctx ends, until the returned function is called.
+func stopAfter(ctx context.Context, d time.Duration, kill func(syscall.Signal)) (cancel func()) {
 	done := make(chan struct{})
-	kill := func(sig syscall.Signal) {
-		_ = b.c.KillContainer(context.WithoutCancel(ctx), id, strconv.Itoa(int(sig)))
-	}
 	go func() {
 		var timer <-chan time.Time
 		if d > 0 {

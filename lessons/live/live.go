@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/lessons"
@@ -338,31 +337,9 @@ func (b *Backend) Run(ctx context.Context, spec lessons.RunSpec) error {
 		}
 		return err
 	}
-	done := make(chan struct{})
-	go func() {
-		var stop <-chan time.Time
-		if spec.StopAfter > 0 {
-			t := time.NewTimer(spec.StopAfter)
-			defer t.Stop()
-			stop = t.C
-		}
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
-			_ = a.Signal(syscall.SIGKILL)
-			return
-		case <-stop:
-			_ = a.Signal(syscall.SIGTERM)
-		}
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = a.Signal(syscall.SIGKILL)
-		}
-	}()
+	stop := stopAfter(ctx, spec.StopAfter, func(sig syscall.Signal) { _ = a.Signal(sig) })
 	_, err = a.Wait()
-	close(done)
+	stop()
 	stdout.Flush()
 	stderr.Flush()
 	if err == nil {
