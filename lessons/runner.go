@@ -171,7 +171,10 @@ func Run(ctx context.Context, l *Lesson, opts Options) (rep *Report, err error) 
 	r.narr = NewNarrator(r.out, r.st, nil)
 	r.narr.pause = func() { r.pause(ctx) }
 	r.narr.expand = func(s string) string { out, _ := r.vars().expand(s); return out }
-	r.narr.countPauses = opts.Mode == Live && opts.Pause != nil
+	// A pause holds the in-process engine; a daemon goes on meanwhile, so
+	// its durations hold no paused time to leave out.
+	_, viaDaemon := opts.Backend.(interface{ DaemonHost() string })
+	r.narr.countPauses = opts.Mode == Live && opts.Pause != nil && !viaDaemon
 	r.report.Model = r.narr.model
 
 	if opts.Mode == Live && opts.Record != nil {

@@ -185,6 +185,9 @@ func runAllLessons(ctx context.Context, g *globalOptions, opts *lessonOptions) e
 	if opts.whatIf != "" || opts.recording != "" {
 		return errors.New("--what-if and --recording apply to one lesson: name it")
 	}
+	if opts.viaDaemon {
+		return errors.New("--via-daemon runs one lesson: the daemon's build cache is shared, so the lessons after the first would find their builds cached; name a lesson")
+	}
 	all, err := lessons.All()
 	if err != nil {
 		return err
