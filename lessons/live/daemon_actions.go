@@ -188,7 +188,7 @@ func containerEvent(t trace.Type, id string) func(trace.Event) bool {
 
 // runRequest is Docker's create request for a lesson's run.
 func runRequest(spec lessons.RunSpec) (*container.CreateRequest, error) {
-	hc := &container.HostConfig{NetworkMode: container.NetworkMode(runNetworkMode(spec)), AutoRemove: spec.Remove}
+	hc := &container.HostConfig{NetworkMode: container.NetworkMode(runNetworkMode(spec, false)), AutoRemove: spec.Remove}
 	cfg := &container.Config{Image: spec.Image, Cmd: spec.Cmd, AttachStdout: true, AttachStderr: true}
 	if len(spec.Publish) > 0 {
 		ports, err := client.PortBindings(spec.Publish)

@@ -320,7 +320,7 @@ func (b *Backend) Run(ctx context.Context, spec lessons.RunSpec) error {
 	e := b.Engine
 	c, err := e.CreateContainer(ctx, engine.ContainerCreateOptions{
 		Image: spec.Image, Name: spec.Name, Cmd: spec.Cmd, AutoRemove: spec.Remove,
-		NetworkMode: runNetworkMode(spec), Net: engine.NetworkOptions{Publish: spec.Publish},
+		NetworkMode: runNetworkMode(spec, isRootless()), Net: engine.NetworkOptions{Publish: spec.Publish},
 	})
 	if err != nil {
 		return err

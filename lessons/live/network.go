@@ -11,18 +11,19 @@ import (
 )
 
 // runNetworkMode is the network a lesson's container joins: the one asked
-// for; else, with published ports, Docker's default bridge (a port is
-// published from a network of the container's own); else the host's, as
-// the lessons' RUN steps and runs always did, so the first lessons need no
-// bridge at all.
-func runNetworkMode(spec lessons.RunSpec) string {
+// for; else Docker's default bridge, so a server a lesson runs (redis on
+// 6379) never collides with one of the host's or of another lesson. In
+// rootless mode, where the default network needs pasta or slirp4netns, a
+// container without -p shares the host's network instead, which always
+// works there.
+func runNetworkMode(spec lessons.RunSpec, rootless bool) string {
 	switch {
 	case spec.Network != "":
 		return spec.Network
-	case len(spec.Publish) > 0:
-		return network.Bridge
+	case rootless && len(spec.Publish) == 0:
+		return network.Host
 	}
-	return network.Host
+	return network.Bridge
 }
 
 // startDetached starts a container as berth run -d does and, with ready,
@@ -59,7 +60,7 @@ func (b *Backend) Remove(ctx context.Context, spec lessons.RmSpec) error {
 // create|rm. Networks make no engine events, so a message says what was
 // made: it is in the narration and the recording.
 func (b *Backend) Network(ctx context.Context, spec lessons.NetworkSpec) error {
-	if mode, _ := engine.Mode(); mode == engine.ModeRootless {
+	if isRootless() {
 		return fmt.Errorf("network %s %s: user-defined networks need root: bridges and NAT rules cannot be made from a user namespace (docs/rootless.md)", spec.Op, spec.Name)
 	}
 	switch spec.Op {
@@ -96,4 +97,10 @@ func removeNetworks(ctx context.Context, e *engine.Engine) error {
 		}
 	}
 	return nil
+}
+
+// isRootless says whether this process runs the engine in rootless mode.
+func isRootless() bool {
+	mode, _ := engine.Mode()
+	return mode == engine.ModeRootless
 }
