@@ -9,10 +9,10 @@ import (
 
 // A record that cannot be written says why and where, keeps errors.Is, and
 // leaves no temporary file.
-func TestWriteFileRenameErrorNamesPath(t *testing.T) {
+func TestWriteFileReplaceErrorNamesPath(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "gone", "config.json")
-	err := writeFileRename(path, []byte("{}"), 0o600)
+	err := WriteFileReplace(path, []byte("{}"), 0o600)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("err %v, want ENOENT", err)
 	}
@@ -20,7 +20,7 @@ func TestWriteFileRenameErrorNamesPath(t *testing.T) {
 		t.Errorf("err %q, want %q", err, want)
 	}
 	ok := filepath.Join(dir, "config.json")
-	if err := writeFileRename(ok, []byte("{}"), 0o600); err != nil {
+	if err := WriteFileReplace(ok, []byte("{}"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(dir)

@@ -197,42 +197,6 @@ func (s *Store) TempDir(pattern string) (string, error) {
 	return os.MkdirTemp(s.TmpDir(), pattern)
 }
 
-// WriteFileAtomic writes data to path through a temporary file in the same
-// directory, fsyncs it and renames it into place.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	crashpoint.Hit("write." + filepath.Base(path) + ".before-rename")
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	return syncDir(dir)
-}
-
 // lockFile takes an exclusive flock on root/<name> and returns its release.
 func (s *Store) lockFile(name string) (func(), error) {
 	f, err := os.OpenFile(filepath.Join(s.root, name), os.O_CREATE|os.O_RDWR, 0o600)
