@@ -334,7 +334,11 @@ func (e *Engine) writeNetFiles(c *store.Container, eps []*network.Endpoint, nets
 	hostConf, _ := os.ReadFile("/etc/resolv.conf")
 	resolv := resolvConf(hostConf, c.Net, user, len(eps) > 0)
 	for name, data := range map[string]string{"hosts": hosts, "resolv.conf": resolv} {
-		if err := store.WriteFileReplace(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+		tmp := filepath.Join(dir, name+".tmp")
+		if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+			return fmt.Errorf("container %s: %w", c.ShortID(), err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("container %s: %w", c.ShortID(), err)
 		}
 	}

@@ -724,15 +724,15 @@ func sortedRefs(img *store.Image) []string {
 // repoDigestsByManifest reads the repository digests the index records
 // (store.AnnotationRepoDigest: set when an image is pulled or pushed).
 func (e *Engine) repoDigestsByManifest() (map[digest.Digest][]reference.Named, error) {
-	idx, err := e.Store.ReadIndex()
+	recorded, err := e.Store.RepoDigestIndex()
 	if err != nil {
 		return nil, err
 	}
 	out := map[digest.Digest][]reference.Named{}
-	for _, d := range idx.Manifests {
-		if rd := d.Annotations[store.AnnotationRepoDigest]; rd != "" {
+	for m, rds := range recorded {
+		for _, rd := range rds {
 			if ref, err := reference.ParseNormalizedNamed(rd); err == nil {
-				out[d.Digest] = append(out[d.Digest], ref)
+				out[m] = append(out[m], ref)
 			}
 		}
 	}

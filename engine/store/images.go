@@ -95,12 +95,12 @@ func newIndex() *ocispec.Index {
 
 func (s *Store) indexPath() string { return filepath.Join(s.root, "index.json") }
 
-// ReadIndex returns index.json as it is now, with the pending entries of
+// readIndex returns index.json as it is now, with the pending entries of
 // a batch (see BeginBatch). The parsed index is kept and reused while the
 // file is unchanged: every write replaces it by rename, so a change always
 // shows in its inode, size or timestamps. Callers get their own copy to
 // change.
-func (s *Store) ReadIndex() (*ocispec.Index, error) {
+func (s *Store) readIndex() (*ocispec.Index, error) {
 	shared, err := s.readIndexShared()
 	if err != nil {
 		return nil, err
@@ -154,7 +154,7 @@ func (s *Store) readIndexShared() (*ocispec.Index, error) {
 // up N images).
 func (s *Store) readIndexForLookup() (*ocispec.Index, error) {
 	if s.pendingCount() > 0 {
-		return s.ReadIndex()
+		return s.readIndex()
 	}
 	return s.readIndexShared()
 }
@@ -227,7 +227,7 @@ func (s *Store) UpdateIndex(fn func(idx *ocispec.Index) error) error {
 var errUnchanged = errors.New("index unchanged")
 
 func (s *Store) updateIndexLocked(fn func(idx *ocispec.Index) error) error {
-	idx, err := s.ReadIndex()
+	idx, err := s.readIndex()
 	if err != nil {
 		return err
 	}
@@ -319,7 +319,7 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 	}
 	if s.isListed(idx, manifestDesc) {
 		// Stored before: it may have names, which the index knows.
-		return s.ImageByManifest(manifestDesc.Digest)
+		return s.imageByManifest(manifestDesc.Digest)
 	}
 	entry := manifestDesc
 	entry.Annotations = annotations
@@ -335,8 +335,8 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 	return img, nil
 }
 
-// ImageByManifest loads the image whose manifest has digest d.
-func (s *Store) ImageByManifest(d digest.Digest) (*Image, error) {
+// imageByManifest loads the image whose manifest has digest d.
+func (s *Store) imageByManifest(d digest.Digest) (*Image, error) {
 	idx, err := s.readIndexForLookup()
 	if err != nil {
 		return nil, err

@@ -2,7 +2,7 @@ package store
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -226,22 +226,29 @@ func (s *Store) SetRepoDigest(ref, repoDigest string) error {
 // RepoDigests returns the name@digest forms registries know the image with
 // this manifest by, sorted, without duplicates.
 func (s *Store) RepoDigests(manifest digest.Digest) ([]string, error) {
-	idx, err := s.ReadIndex()
+	all, err := s.RepoDigestIndex()
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	var out []string
+	out := slices.Clone(all[manifest])
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// RepoDigestIndex returns the name@digest forms (AnnotationRepoDigest) of
+// every listed manifest that has one, in index order: what `images
+// --digests` shows, read in one pass over the index.
+func (s *Store) RepoDigestIndex() (map[digest.Digest][]string, error) {
+	idx, err := s.readIndexForLookup()
+	if err != nil {
+		return nil, err
+	}
+	out := map[digest.Digest][]string{}
 	for _, d := range idx.Manifests {
-		if d.Digest != manifest {
-			continue
-		}
-		if rd := d.Annotations[AnnotationRepoDigest]; rd != "" && !seen[rd] {
-			seen[rd] = true
-			out = append(out, rd)
+		if rd := d.Annotations[AnnotationRepoDigest]; rd != "" {
+			out[d.Digest] = append(out[d.Digest], rd)
 		}
 	}
-	sort.Strings(out)
 	return out, nil
 }
 

@@ -427,8 +427,8 @@ func (s *Store) PutJSON(mediaType string, v any) (ocispec.Descriptor, []byte, er
 	return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(data))}, data, nil
 }
 
-// Blobs lists the digests of every blob present.
-func (s *Store) Blobs() ([]digest.Digest, error) {
+// listBlobs lists the digests of every blob present.
+func (s *Store) listBlobs() ([]digest.Digest, error) {
 	entries, err := os.ReadDir(s.blobDir())
 	if err != nil {
 		return nil, err

@@ -168,7 +168,7 @@ func (v *validator) blob(what string, d ocispec.Descriptor) []byte {
 
 func (v *validator) image(img *Image) {
 	// The index entry's descriptor must match the manifest blob.
-	idx, err := v.s.ReadIndex()
+	idx, err := v.s.readIndex()
 	if err != nil {
 		v.addf("%v", err)
 		return
