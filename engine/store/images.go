@@ -212,7 +212,9 @@ func (s *Store) writeIndex(idx *ocispec.Index) error {
 }
 
 // UpdateIndex runs fn on index.json under the store lock and writes the
-// result if fn returns nil.
+// result if fn returns nil. It is for tools that seed a store with many
+// entries at once (berthbench); the engine lists and names images only
+// through PutImage, ImportManifest, ListImages, Tag, Untag and DeleteImage.
 func (s *Store) UpdateIndex(fn func(idx *ocispec.Index) error) error {
 	unlock, err := s.Lock()
 	if err != nil {
