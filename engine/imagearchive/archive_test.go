@@ -19,16 +19,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-func openStore(t *testing.T) *store.Store {
-	t.Helper()
-	s, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // putImage stores a one-layer image (one file, content body) named name.
 func putImage(t *testing.T, s *store.Store, name, body string) *store.Image {
 	t.Helper()
@@ -74,13 +64,13 @@ func save(t *testing.T, s *store.Store, names ...string) []byte {
 // (ID and manifest), its name, its size; and saving twice gives the same
 // bytes.
 func TestSaveLoadRoundTrip(t *testing.T) {
-	src := openStore(t)
+	src := storetest.Open(t)
 	img := putImage(t, src, "app:1", "hello")
 	archive := save(t, src, "app:1")
 	if again := save(t, src, "app:1"); !bytes.Equal(archive, again) {
 		t.Error("two saves of one image differ")
 	}
-	dst := openStore(t)
+	dst := storetest.Open(t)
 	putImage(t, dst, "app:1", "older") // the name moves from this one
 	listed, err := imagearchive.Load(context.Background(), dst, bytes.NewReader(archive))
 	if err != nil {
@@ -102,10 +92,10 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 // An archive with a damaged layer loads nothing: no name moves, no blob is
 // left, the index is as it was.
 func TestLoadDamagedArchiveChangesNothing(t *testing.T) {
-	src := openStore(t)
+	src := storetest.Open(t)
 	img := putImage(t, src, "app:1", "hello")
 	archive := damage(t, save(t, src, "app:1"), "blobs/sha256/"+img.Manifest.Layers[0].Digest.Encoded())
-	dst := openStore(t)
+	dst := storetest.Open(t)
 	before := putImage(t, dst, "app:1", "older")
 	blobsBefore := blobNames(t, dst)
 	_, err := imagearchive.Load(context.Background(), dst, bytes.NewReader(archive))

@@ -102,15 +102,6 @@ func nameManifest(idx *ocispec.Index, ref string, manifest digest.Digest) int {
 	return len(idx.Manifests) - 1
 }
 
-// entryImage is the image ID of an index entry: its AnnotationID, or the
-// config its manifest names.
-func (s *Store) entryImage(d ocispec.Descriptor) (digest.Digest, error) {
-	if id := d.Annotations[AnnotationID]; id != "" {
-		return digest.Digest(id), nil
-	}
-	return s.configDigest(d.Digest)
-}
-
 // configDigest is the config a stored manifest names.
 func (s *Store) configDigest(manifest digest.Digest) (digest.Digest, error) {
 	data, err := s.ReadBlob(manifest)
