@@ -20,6 +20,8 @@ import (
 // fsynced before the rename and the directory after it, so the new content
 // survives a power cut once WriteFileAtomic returns. For files whose loss
 // at a machine crash is repaired anyway, WriteFileReplace skips the fsyncs.
+// Its errors are the system's, which name the temporary file; callers say
+// which file they were writing ("write index.json: ...").
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return writeFile(path, data, perm, true)
 }
@@ -27,19 +29,23 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 // WriteFileReplace writes data to path through a renamed temporary file,
 // without fsync: atomic for readers and for a killed process, not durable
 // across a machine crash. Records that change at every container start and
-// exit use it, since an fsync costs milliseconds.
+// exit use it, since an fsync costs milliseconds. A failure names the
+// cause and the path ("no space left on device while writing
+// .../config.json"), since a record's callers do not.
 func WriteFileReplace(path string, data []byte, perm os.FileMode) error {
-	return writeFile(path, data, perm, false)
+	if err := writeFile(path, data, perm, false); err != nil {
+		return writeError(path, err)
+	}
+	return nil
 }
 
 // writeFile is WriteFileAtomic (durable) and WriteFileReplace. A failure
-// leaves the old content and no temporary file, and names the cause and
-// the path ("no space left on device while writing .../config.json").
+// leaves the old content and no temporary file.
 func writeFile(path string, data []byte, perm os.FileMode, durable bool) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
 	if err != nil {
-		return writeError(path, err)
+		return err
 	}
 	tmp := f.Name()
 	_, err = f.Write(data)
@@ -60,12 +66,10 @@ func writeFile(path string, data []byte, perm os.FileMode, durable bool) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return writeError(path, err)
+		return err
 	}
 	if durable {
-		if err := syncDir(dir); err != nil {
-			return writeError(path, err)
-		}
+		return syncDir(dir)
 	}
 	return nil
 }
