@@ -32,7 +32,8 @@ type Target interface {
 // their names appear in index.json in one atomic update at the end. A
 // truncated, corrupt or foreign archive, a full disk or a kill leaves the
 // store as it was (a kill leaves staging files that the next command
-// removes).
+// removes). It returns what was listed: one entry per name (full names),
+// one for an image loaded without a name.
 func Load(ctx context.Context, t Target, r io.Reader) ([]store.Listed, error) {
 	stage, err := stageArchive(ctx, t, r)
 	if stage != nil {
