@@ -11,9 +11,11 @@ import (
 
 // A name is an index.json entry's ocispec.AnnotationRefName: an image is
 // listed once per name, and once untagged when it has none. Every verb
-// that moves a name (tag, untag, pull, load, a push to `registry serve`)
-// does it with dropRef and nameManifest below, so an image that loses its
-// last name always stays listed as <none> and never twice.
+// that takes a name from an image (tag, untag, pull, load, a push to
+// `registry serve`) does it with dropRef below, so an image that loses its
+// last name always stays listed as <none> and never twice; tag and load
+// give the name with nameManifest, a pull with importEntry, which also
+// records where the image came from.
 
 // imageAnnotations are Berth's facts on a new index entry for the image
 // with config id and the given number of layers: its ID, when it entered
@@ -71,9 +73,9 @@ func dropRef(idx *ocispec.Index, ref string, keep digest.Digest) (held []digest.
 }
 
 // nameManifest gives the listed manifest the name ref: its untagged entry
-// takes it, or a copy of its first entry is added under it. It returns the
-// entry's position, -1 if the manifest is not listed.
-func nameManifest(idx *ocispec.Index, ref string, manifest digest.Digest) int {
+// takes it, or a copy of its first entry is added under it. A manifest
+// that is not listed is left so.
+func nameManifest(idx *ocispec.Index, ref string, manifest digest.Digest) {
 	first := -1
 	for i, d := range idx.Manifests {
 		if d.Digest != manifest {
@@ -81,25 +83,23 @@ func nameManifest(idx *ocispec.Index, ref string, manifest digest.Digest) int {
 		}
 		switch d.Annotations[ocispec.AnnotationRefName] {
 		case ref:
-			return i
+			return
 		case "":
 			d.Annotations = cloneMap(d.Annotations)
 			d.Annotations[ocispec.AnnotationRefName] = ref
 			idx.Manifests[i] = d
-			return i
+			return
 		}
 		if first < 0 {
 			first = i
 		}
 	}
-	if first < 0 {
-		return -1
+	if first >= 0 {
+		entry := idx.Manifests[first]
+		entry.Annotations = cloneMap(entry.Annotations)
+		entry.Annotations[ocispec.AnnotationRefName] = ref
+		idx.Manifests = append(idx.Manifests, entry)
 	}
-	entry := idx.Manifests[first]
-	entry.Annotations = cloneMap(entry.Annotations)
-	entry.Annotations[ocispec.AnnotationRefName] = ref
-	idx.Manifests = append(idx.Manifests, entry)
-	return len(idx.Manifests) - 1
 }
 
 // configDigest is the config a stored manifest names.
