@@ -109,49 +109,56 @@ func stageArchive(ctx context.Context, t Target, r io.Reader) (*stagedArchive, e
 		if name == "" {
 			continue
 		}
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			continue
-		case tar.TypeSymlink:
-			target := hdr.Linkname
-			if !path.IsAbs(target) {
-				target = path.Join(path.Dir(name), target)
-			}
-			if t, ok := archivePath(target); ok {
-				st.links[name] = t
-			}
-			continue
-		case tar.TypeLink:
-			if t, ok := archivePath(hdr.Linkname); ok {
-				st.links[name] = t
-			}
-			continue
-		case tar.TypeReg: // archive/tar reports old TypeRegA entries as TypeReg
-		default:
-			// Devices, fifos and the like have no place in an image archive.
-			continue
-		}
-		f, err := st.create(name)
-		if err != nil {
+		if err := st.add(name, hdr, tr); err != nil {
 			return st, Error(what, err)
 		}
-		digester := digest.Canonical.Digester()
-		n, err := io.Copy(io.MultiWriter(f, digester.Hash()), tr)
-		if err == nil {
-			err = f.Close()
-		} else {
-			f.Close()
-		}
-		if err != nil {
-			return st, Error(what, err)
-		}
-		st.files[name] = stagedFile{path: f.Name(), digest: digester.Digest(), size: n}
 	}
 	// Read to the real end: a gzip stream is only known sound at its trailer.
 	if _, err := io.Copy(io.Discard, plain); err != nil {
 		return st, Error(what, err)
 	}
 	return st, nil
+}
+
+// add stages one entry: a regular file is written under dir and hashed, a
+// link is remembered, anything else (directories, devices, fifos, which
+// have no place in an image archive) is skipped.
+func (st *stagedArchive) add(name string, hdr *tar.Header, r io.Reader) error {
+	switch hdr.Typeflag {
+	case tar.TypeSymlink:
+		target := hdr.Linkname
+		if !path.IsAbs(target) {
+			target = path.Join(path.Dir(name), target)
+		}
+		if t, ok := archivePath(target); ok {
+			st.links[name] = t
+		}
+		return nil
+	case tar.TypeLink:
+		if t, ok := archivePath(hdr.Linkname); ok {
+			st.links[name] = t
+		}
+		return nil
+	case tar.TypeReg: // archive/tar reports old TypeRegA entries as TypeReg
+	default:
+		return nil
+	}
+	f, err := st.create(name)
+	if err != nil {
+		return err
+	}
+	digester := digest.Canonical.Digester()
+	n, err := io.Copy(io.MultiWriter(f, digester.Hash()), r)
+	if err == nil {
+		err = f.Close()
+	} else {
+		f.Close()
+	}
+	if err != nil {
+		return err
+	}
+	st.files[name] = stagedFile{path: f.Name(), digest: digester.Digest(), size: n}
+	return nil
 }
 
 // archivePath cleans an archive entry name; ok is false for names that
