@@ -27,6 +27,9 @@ type backend interface {
 	// TraceTo records the engine's events as JSON lines in file until
 	// stop is called; "" records nothing.
 	TraceTo(file string) (stop func(), err error)
+	// AllowInsecure refuses --insecure-registry where the registry
+	// settings are not this process's to extend.
+	AllowInsecure(registries []string) error
 
 	// Build builds bo, printing the console to opts.out and opts.errOut,
 	// and returns the new image's ID. A failed step has been printed: its

@@ -29,6 +29,8 @@ func (b localBackend) TraceTo(file string) (func(), error) {
 	return traceTo(b.eng, file)
 }
 
+func (b localBackend) AllowInsecure([]string) error { return nil }
+
 // Build runs the builder here, printing the classic console (or the
 // plain lines, or --explain's plan).
 func (b localBackend) Build(ctx context.Context, opts *buildOptions, bo build.Options, compression layer.Compression) (string, error) {

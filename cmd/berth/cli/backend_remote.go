@@ -42,8 +42,13 @@ func (b *remoteBackend) TraceTo(file string) (func(), error) {
 	return func() {}, nil
 }
 
-// errRemoteInsecure: the daemon reaches registries with its own settings.
-var errRemoteInsecure = notRemote("--insecure-registry", "set it in registries.json of the daemon's root")
+// AllowInsecure: the daemon reaches registries with its own settings.
+func (b *remoteBackend) AllowInsecure(registries []string) error {
+	if len(registries) > 0 {
+		return notRemote("--insecure-registry", "set it in registries.json of the daemon's root")
+	}
+	return nil
+}
 
 // Build sends the context as a tar (what .dockerignore leaves), the
 // daemon builds, and the console it streams back is printed as the
@@ -227,8 +232,8 @@ func (b *remoteBackend) RemoveImage(ctx context.Context, name string, opts engin
 // Pull has the daemon pull into its store with its own credentials and
 // registry settings.
 func (b *remoteBackend) Pull(ctx context.Context, name string, opts engine.PullOptions) error {
-	if len(opts.InsecureRegistries) > 0 {
-		return errRemoteInsecure
+	if err := b.AllowInsecure(opts.InsecureRegistries); err != nil {
+		return err
 	}
 	if _, err := store.ParseRef(name); err != nil {
 		return err
@@ -246,8 +251,8 @@ func (b *remoteBackend) RegistryTags(context.Context, string, []string) ([]strin
 }
 
 func (b *remoteBackend) Push(ctx context.Context, name string, opts engine.PushOptions) error {
-	if len(opts.InsecureRegistries) > 0 {
-		return errRemoteInsecure
+	if err := b.AllowInsecure(opts.InsecureRegistries); err != nil {
+		return err
 	}
 	body, err := b.c.Push(ctx, name)
 	if err != nil {

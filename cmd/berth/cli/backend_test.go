@@ -100,6 +100,9 @@ func TestRemoteRefusals(t *testing.T) {
 	_, err = b.TraceTo("t.jsonl")
 	require.EqualError(t, err, "--trace is not available with --host (the engine runs in the daemon): record the daemon's events with berth trace follow")
 	insecure := "--insecure-registry is not available with --host (the engine runs in the daemon): set it in registries.json of the daemon's root"
+	require.NoError(t, b.AllowInsecure(nil))
+	require.EqualError(t, b.AllowInsecure([]string{"r:5000"}), insecure)
+	require.NoError(t, localBackend{}.AllowInsecure([]string{"r:5000"}))
 	require.EqualError(t, b.Pull(ctx, "busybox", engine.PullOptions{InsecureRegistries: []string{"r:5000"}}), insecure)
 	require.EqualError(t, b.Push(ctx, "busybox", engine.PushOptions{InsecureRegistries: []string{"r:5000"}}), insecure)
 	_, err = b.RegistryTags(ctx, "busybox", nil)

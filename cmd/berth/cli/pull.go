@@ -64,6 +64,9 @@ func runPull(ctx context.Context, g *globalOptions, opts *pullOptions) error {
 		return err
 	}
 	defer done()
+	if err := b.AllowInsecure(opts.insecure); err != nil {
+		return err
+	}
 	pull := func(name string) error {
 		// Docker's CLI says this, not its engine: a build's FROM does not.
 		if named, err := reference.ParseNormalizedNamed(name); err == nil && reference.IsNameOnly(named) && !opts.quiet {

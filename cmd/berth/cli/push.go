@@ -55,6 +55,9 @@ func runPush(ctx context.Context, g *globalOptions, opts *pushOptions) error {
 		return err
 	}
 	defer done()
+	if err := b.AllowInsecure(opts.insecure); err != nil {
+		return err
+	}
 	names := []string{opts.name}
 	if opts.allTags {
 		all, err := b.ImageNames(ctx)
