@@ -31,6 +31,9 @@ type backend interface {
 	// settings are not this process's to extend.
 	AllowInsecure(registries []string) error
 
+	// CheckBuild refuses, before the context is read, the build options
+	// this backend cannot honour.
+	CheckBuild(opts *buildOptions, compression layer.Compression) error
 	// Build builds bo, printing the console to opts.out and opts.errOut,
 	// and returns the new image's ID. A failed step has been printed: its
 	// error is a silent ExitError.

@@ -31,6 +31,8 @@ func (b localBackend) TraceTo(file string) (func(), error) {
 
 func (b localBackend) AllowInsecure([]string) error { return nil }
 
+func (b localBackend) CheckBuild(*buildOptions, layer.Compression) error { return nil }
+
 // Build runs the builder here, printing the classic console (or the
 // plain lines, or --explain's plan).
 func (b localBackend) Build(ctx context.Context, opts *buildOptions, bo build.Options, compression layer.Compression) (string, error) {

@@ -54,7 +54,7 @@ func (b *remoteBackend) AllowInsecure(registries []string) error {
 // daemon builds, and the console it streams back is printed as the
 // in-process build prints it.
 func (b *remoteBackend) Build(ctx context.Context, opts *buildOptions, bo build.Options, compression layer.Compression) (string, error) {
-	if err := refuseRemoteBuild(opts, compression); err != nil {
+	if err := b.CheckBuild(opts, compression); err != nil {
 		return "", err
 	}
 	co := client.BuildOptions{
@@ -86,8 +86,8 @@ func (b *remoteBackend) Build(ctx context.Context, opts *buildOptions, bo build.
 	return readBuildStream(body, opts, bctx.TarSize)
 }
 
-// refuseRemoteBuild refuses the build options that need the engine here.
-func refuseRemoteBuild(opts *buildOptions, compression layer.Compression) error {
+// CheckBuild refuses the build options that need the engine here.
+func (b *remoteBackend) CheckBuild(opts *buildOptions, compression layer.Compression) error {
 	switch {
 	case compression != layer.Gzip:
 		return errors.New("--compression is not supported with --host: the classic builder's API has no such option; build on the daemon's host")

@@ -128,17 +128,20 @@ func runBuild(ctx context.Context, g *globalOptions, opts *buildOptions) error {
 		k, v, _ := strings.Cut(l, "=")
 		bo.Labels[k] = v
 	}
-	cleanup, err := resolveContext(opts, &bo)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-
+	// Refused before the context (perhaps stdin) is read.
 	b, done, err := g.openBackend("")
 	if err != nil {
 		return err
 	}
 	defer done()
+	if err := b.CheckBuild(opts, compression); err != nil {
+		return err
+	}
+	cleanup, err := resolveContext(opts, &bo)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	id, err := b.Build(ctx, opts, bo, compression)
 	if err != nil || opts.explain {
 		return err
