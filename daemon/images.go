@@ -7,17 +7,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthkit/berth/daemon/api"
 	"github.com/berthkit/berth/engine"
 	"github.com/moby/moby/api/types/image"
 )
 
-// ImageSummary is one entry of GET /images/json: Docker's summary, plus
-// the creation time to the nanosecond (berth images computes "CREATED"
-// from it as in-process).
-type ImageSummary struct {
-	image.Summary
-	BerthCreated string `json:"BerthCreated,omitempty"`
-}
+// ImageSummary is one entry of GET /images/json (see daemon/api).
+type ImageSummary = api.ImageSummary
 
 // imageList is GET /images/json: one summary per image with the names that
 // passed the filters, newest first, intermediate images only with all=1.

@@ -16,15 +16,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthkit/berth/daemon/api"
 	"github.com/berthkit/berth/engine"
 )
 
-// The Engine API versions the daemon speaks. Docker clients negotiate down to
-// APIVersion through /_ping; a request with a /vX.Y/ prefix outside
-// [MinAPIVersion, APIVersion] is refused as Docker refuses it.
+// The Engine API versions the daemon speaks (see daemon/api).
 const (
-	APIVersion    = "1.50"
-	MinAPIVersion = "1.24"
+	APIVersion    = api.APIVersion
+	MinAPIVersion = api.MinAPIVersion
 )
 
 // Limits on request bodies unless Options say otherwise.
