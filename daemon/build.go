@@ -89,7 +89,7 @@ func (s *Server) build(w *responseWriter, r *request) error {
 	}
 
 	ctx := r.Context()
-	dir, err := s.eng.Store.TempDir("build-context-")
+	dir, err := s.eng.TempDir("build-context-")
 	if err != nil {
 		return fmt.Errorf("build context: %w", err)
 	}

@@ -423,7 +423,7 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 	if len(cmd) > 0 {
 		path, args = cmd[0], cmd[1:]
 	}
-	dir := s.eng.Store.ContainerDir(c.ID)
+	dir := s.eng.ContainerDir(c.ID)
 	pids := c.Host.PidsLimit
 	init := c.Host.Init
 	status := c.State.Status
@@ -450,7 +450,7 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 		ResolvConfPath: filepath.Join(dir, "resolv.conf"),
 		HostnamePath:   filepath.Join(dir, "hostname"),
 		HostsPath:      filepath.Join(dir, "hosts"),
-		LogPath:        s.eng.Store.ContainerLogPath(c.ID),
+		LogPath:        s.eng.ContainerLogPath(c.ID),
 		Name:           "/" + c.Name,
 		Driver:         "overlay2",
 		GraphDriver:    &storage.DriverData{Name: "overlay2", Data: s.eng.ContainerGraphDriver(c)},
@@ -530,7 +530,7 @@ func (s *Server) imageSize(id string) int64 {
 	if id == "" {
 		return 0
 	}
-	img, err := s.eng.Store.Image(id)
+	img, err := s.eng.LookupImage(id)
 	if err != nil {
 		return 0
 	}
@@ -597,7 +597,7 @@ func (s *Server) summary(c *store.Container, withSize bool) container.Summary {
 	cmd := strings.Join(append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...), " ")
 	imageName := c.Image
 	if c.ImageRef != "" {
-		if img, err := s.eng.Store.Image(c.ImageRef); err == nil && img.ID.String() == c.Image {
+		if img, err := s.eng.LookupImage(c.ImageRef); err == nil && img.ID.String() == c.Image {
 			imageName = c.ImageRef
 		}
 	}
