@@ -125,8 +125,8 @@ type treeLayer struct {
 	err    error
 }
 
-// putBusyboxLayer writes the busybox tree as a gzip'd layer blob straight into the
-// store, the tar streamed through a pipe, and says so in the trace.
+// putBusyboxLayer writes the busybox tree as a gzip'd layer blob straight
+// into the store, the tar streamed through a pipe, and says so in the trace.
 func (e *Engine) putBusyboxLayer(entries []treeEntry, created time.Time) (ocispec.Descriptor, treeLayer, error) {
 	pr, pw := io.Pipe()
 	done := make(chan treeLayer, 1)
