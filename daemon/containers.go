@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/engine/layer"
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/store"
@@ -111,7 +112,7 @@ func invalidUnlessKnown(err error) error {
 	if statusOf(err) != http.StatusInternalServerError || errors.Is(err, runtime.ErrNotRoot) {
 		return err
 	}
-	return &apiError{status: http.StatusBadRequest, msg: err.Error(), err: err}
+	return errdefs.WithClass(err, errdefs.InvalidParameter)
 }
 
 // lookup finds a container by ID, prefix or name.
@@ -684,7 +685,7 @@ func conflictUnlessKnown(err error) error {
 		return err
 	}
 	if strings.Contains(err.Error(), "already paused") || strings.Contains(err.Error(), "is not paused") {
-		return &apiError{status: http.StatusConflict, msg: err.Error(), err: err}
+		return errdefs.WithClass(err, errdefs.Conflict)
 	}
 	return err
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/berthkit/berth/engine/errdefs"
 )
 
-// apiError is an error with the status code Docker's daemon gives it.
+// apiError is an error with the status code Docker's daemon gives it when
+// no error class says it (405, 413), or with the exit code of a container
+// that could not start. Every other error's status comes from its class.
 type apiError struct {
 	status int
 	msg    string
@@ -30,16 +32,22 @@ func (e *apiError) Error() string {
 
 func (e *apiError) Unwrap() error { return e.err }
 
+// classedf is a new error of class c (engine/errdefs), answered with the
+// class's status.
+func classedf(c errdefs.Class, format string, args ...any) error {
+	return errdefs.WithClass(errors.New(fmt.Sprintf(format, args...)), c)
+}
+
 func badRequestf(format string, args ...any) error {
-	return &apiError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+	return classedf(errdefs.InvalidParameter, format, args...)
 }
 
 func notFoundf(format string, args ...any) error {
-	return &apiError{status: http.StatusNotFound, msg: fmt.Sprintf(format, args...)}
+	return classedf(errdefs.NotFound, format, args...)
 }
 
 func conflictf(format string, args ...any) error {
-	return &apiError{status: http.StatusConflict, msg: fmt.Sprintf(format, args...)}
+	return classedf(errdefs.Conflict, format, args...)
 }
 
 // ErrorResponse is the body of every error response (see daemon/api).

@@ -39,6 +39,14 @@ func TestStatusOfClasses(t *testing.T) {
 		{wrap(&http.MaxBytesError{Limit: 1}), http.StatusRequestEntityTooLarge},
 		// A handler's own status wins over the class.
 		{&apiError{status: http.StatusForbidden, msg: "x", err: store.ErrNotFound}, http.StatusForbidden},
+		// The daemon's own refusals carry classes too.
+		{badRequestf("invalid filter %q", "x"), http.StatusBadRequest},
+		{notFoundf("No such exec instance: %s", "x"), http.StatusNotFound},
+		{conflictf("x"), http.StatusConflict},
+		{errNotSwarmManager, http.StatusServiceUnavailable},
+		{invalidUnlessKnown(errors.New("No command specified")), http.StatusBadRequest},
+		{invalidUnlessKnown(wrap(store.ErrNotFound)), http.StatusNotFound},
+		{invalidUnlessKnown(wrap(runtime.ErrNotRoot)), http.StatusInternalServerError},
 		// Two classes in one chain: not found before conflict, as before.
 		{fmt.Errorf("%w: %w", engine.ErrRunning, store.ErrNotFound), http.StatusNotFound},
 	}

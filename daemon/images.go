@@ -9,6 +9,7 @@ import (
 
 	"github.com/berthkit/berth/daemon/api"
 	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/moby/moby/api/types/image"
 )
 
@@ -87,7 +88,7 @@ func contains(list []string, s string) bool {
 func badRequestIfFilter(err error) error {
 	msg := err.Error()
 	if strings.HasPrefix(msg, "invalid filter") || strings.HasPrefix(msg, "bad format of filter") || strings.HasPrefix(msg, "invalid reference format") {
-		return &apiError{status: http.StatusBadRequest, msg: msg, err: err}
+		return errdefs.WithClass(err, errdefs.InvalidParameter)
 	}
 	return err
 }
@@ -207,7 +208,7 @@ func (s *Server) imageCreate(w *responseWriter, r *request) error {
 	from := q.Get("fromImage")
 	if from == "" {
 		if q.Get("fromSrc") != "" {
-			return &apiError{status: http.StatusNotImplemented, msg: "importing a root filesystem is not supported by berth daemon: use berth import"}
+			return classedf(errdefs.NotImplemented, "importing a root filesystem is not supported by berth daemon: use berth import")
 		}
 		return badRequestf("fromImage is required")
 	}

@@ -243,7 +243,7 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, hr *http.Request) {
 			writeError(w, &apiError{status: http.StatusMethodNotAllowed, msg: "method not allowed"})
 			return
 		}
-		writeError(w, &apiError{status: http.StatusNotFound, msg: "page not found"})
+		writeError(w, notFoundf("page not found"))
 		return
 	}
 	r := &request{Request: hr, name: name, version: version}
