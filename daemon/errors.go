@@ -35,7 +35,7 @@ func (e *apiError) Unwrap() error { return e.err }
 // classedf is a new error of class c (engine/errdefs), answered with the
 // class's status.
 func classedf(c errdefs.Class, format string, args ...any) error {
-	return errdefs.WithClass(errors.New(fmt.Sprintf(format, args...)), c)
+	return errdefs.WithClass(fmt.Errorf(format, args...), c)
 }
 
 func badRequestf(format string, args ...any) error {
