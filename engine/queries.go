@@ -3,19 +3,8 @@ package engine
 import "github.com/berthkit/berth/engine/store"
 
 // Queries the daemon and the live lessons ask of the store, so that
-// nothing outside engine reaches into Engine.Store.
-
-// LookupImage finds an image by name or ID, as the store resolves them
-// (store.ErrNotFound when it has none).
-func (e *Engine) LookupImage(nameOrID string) (*store.Image, error) {
-	return e.Store.Image(nameOrID)
-}
-
-// VolumeSize is the bytes a volume's regular files take (0 for a volume
-// that does not exist).
-func (e *Engine) VolumeSize(name string) int64 {
-	return e.Store.VolumeSize(name)
-}
+// nothing outside engine reaches into Engine.Store. LookupImage and
+// VolumeSize, which the CLI asks too, are in cli_queries.go.
 
 // ContainerDir is the directory of the container with full ID id, where
 // its hostname, hosts and resolv.conf are.
