@@ -97,6 +97,9 @@ func (e *ConnectError) Error() string {
 
 func (e *ConnectError) Unwrap() error { return e.Err }
 
+// ErrClass says a daemon that cannot be reached is unavailable.
+func (e *ConnectError) ErrClass() errdefs.Class { return errdefs.Unavailable }
+
 // Error is an error response of the daemon.
 type Error struct {
 	StatusCode int

@@ -109,6 +109,7 @@ func TestConnectErrorSaysHowToStartTheDaemon(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	require.Contains(t, err.Error(), "Cannot connect to the Berth daemon at unix://")
 	require.Contains(t, err.Error(), "berth daemon --host")
+	require.True(t, errdefs.IsUnavailable(err))
 }
 
 func TestAttachHijacksTheConnection(t *testing.T) {
