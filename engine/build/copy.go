@@ -482,98 +482,115 @@ func (c *copier) mkdirAll(p string) error {
 	return os.Lchown(host, c.uid, c.gid)
 }
 
+// copy copies one source to dest: into it when dest is a directory (ends
+// in "/" or exists as one), else as it.
 func (c *copier) copy(ctx context.Context, src copySource, dest string) error {
 	destIsDir := strings.HasSuffix(dest, "/") || c.isDirIn(dest)
 	switch {
 	case src.inline != nil:
-		target := dest
-		if destIsDir {
-			target = path.Join(dest, src.name)
-		}
-		if err := c.mkdirAll(path.Dir(target)); err != nil {
+		target, err := c.fileTarget(dest, destIsDir, src.name)
+		if err != nil {
 			return err
 		}
 		return c.writeFile(target, strings.NewReader(src.inline.Content), 0o644, time.Now(), c.uid, c.gid)
 	case src.tmpFile != "":
-		target := dest
-		if destIsDir {
-			target = path.Join(dest, src.name)
-		}
-		if err := c.mkdirAll(path.Dir(target)); err != nil {
-			return err
-		}
-		f, err := os.Open(src.tmpFile)
+		target, err := c.fileTarget(dest, destIsDir, src.name)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		st, _ := f.Stat()
-		return c.writeFile(target, f, 0o600, st.ModTime(), c.uid, c.gid)
+		return c.copyDownload(src.tmpFile, target)
 	case src.archive:
-		if err := c.mkdirAll(dest); err != nil {
-			return err
-		}
-		target, err := c.resolve(dest)
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(filepath.Join(src.root, filepath.FromSlash(src.rel)))
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = layer.Apply(ctx, target, f, layer.ApplyOptions{Whiteouts: layer.WhiteoutDelete})
-		if err != nil {
-			return fmt.Errorf("ADD %s: extract archive: %w", src.rel, err)
-		}
-		return nil
+		return c.extract(ctx, src, dest)
 	case src.isDir:
-		if err := c.mkdirAll(dest); err != nil {
+		return c.copyDir(src, dest)
+	}
+	name := src.name // a followed symlink keeps its own name
+	if name == "" {
+		name = path.Base(src.rel)
+	}
+	target, err := c.fileTarget(dest, destIsDir, name)
+	if err != nil {
+		return err
+	}
+	full := filepath.Join(src.root, filepath.FromSlash(src.rel))
+	st, err := os.Lstat(full)
+	if err != nil {
+		return err
+	}
+	return c.copyEntry(full, target, fs.FileInfoToDirEntry(st))
+}
+
+// fileTarget is where a single file lands, its directory made.
+func (c *copier) fileTarget(dest string, destIsDir bool, name string) (string, error) {
+	target := dest
+	if destIsDir {
+		target = path.Join(dest, name)
+	}
+	return target, c.mkdirAll(path.Dir(target))
+}
+
+// copyDownload writes an ADD URL's file, 0600 as Docker, with the server's
+// modification time.
+func (c *copier) copyDownload(tmpFile, target string) error {
+	f, err := os.Open(tmpFile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	return c.writeFile(target, f, 0o600, st.ModTime(), c.uid, c.gid)
+}
+
+// extract unpacks an ADD's local tar archive into dest.
+func (c *copier) extract(ctx context.Context, src copySource, dest string) error {
+	if err := c.mkdirAll(dest); err != nil {
+		return err
+	}
+	target, err := c.resolve(dest)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(filepath.Join(src.root, filepath.FromSlash(src.rel)))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := layer.Apply(ctx, target, f, layer.ApplyOptions{Whiteouts: layer.WhiteoutDelete}); err != nil {
+		return fmt.Errorf("ADD %s: extract archive: %w", src.rel, err)
+	}
+	return nil
+}
+
+// copyDir copies a directory's contents into dest; from the context, only
+// what .dockerignore lets through.
+func (c *copier) copyDir(src copySource, dest string) error {
+	if err := c.mkdirAll(dest); err != nil {
+		return err
+	}
+	base := filepath.Join(src.root, filepath.FromSlash(src.rel))
+	return filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
 			return err
 		}
-		base := filepath.Join(src.root, filepath.FromSlash(src.rel))
-		return filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
+		rel, _ := filepath.Rel(base, p)
+		if rel == "." {
+			return nil
+		}
+		if src.ctxt != nil {
+			ctxRel := filepath.ToSlash(rel)
+			if src.rel != "." {
+				ctxRel = src.rel + "/" + ctxRel
 			}
-			rel, _ := filepath.Rel(base, p)
-			if rel == "." {
+			if _, ok := src.ctxt.Files[ctxRel]; !ok {
+				// Excluded by .dockerignore: not part of the context.
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
 				return nil
 			}
-			if src.ctxt != nil {
-				ctxRel := filepath.ToSlash(rel)
-				if src.rel != "." {
-					ctxRel = src.rel + "/" + ctxRel
-				}
-				if _, ok := src.ctxt.Files[ctxRel]; !ok {
-					// Excluded by .dockerignore: not part of the context.
-					if d.IsDir() {
-						return filepath.SkipDir
-					}
-					return nil
-				}
-			}
-			return c.copyEntry(p, path.Join(dest, filepath.ToSlash(rel)), d)
-		})
-	default:
-		target := dest
-		if destIsDir {
-			name := src.name // a followed symlink keeps its own name
-			if name == "" {
-				name = path.Base(src.rel)
-			}
-			target = path.Join(dest, name)
 		}
-		if err := c.mkdirAll(path.Dir(target)); err != nil {
-			return err
-		}
-		full := filepath.Join(src.root, filepath.FromSlash(src.rel))
-		st, err := os.Lstat(full)
-		if err != nil {
-			return err
-		}
-		return c.copyEntry(full, target, fs.FileInfoToDirEntry(st))
-	}
+		return c.copyEntry(p, path.Join(dest, filepath.ToSlash(rel)), d)
+	})
 }
 
 func (c *copier) copyEntry(hostPath, target string, d fs.DirEntry) error {
