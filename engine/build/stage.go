@@ -174,32 +174,12 @@ func (b *Builder) step1(ctx context.Context, s *stageState, ins *dockerfile.Inst
 	return nil
 }
 
-// from resolves the base image: an earlier stage, scratch, the store, or a pull.
+// from is FROM's dispatcher: it resolves the base image, an earlier stage,
+// scratch, the store, or a pull. It creates no container.
 func (b *Builder) from(ctx context.Context, s *stageState, ins *dockerfile.Instruction, res *StepResult) error {
-	meta, err := b.df.MetaEnv(b.resolvedBuildArgs())
+	base, err := b.baseName(s.stage)
 	if err != nil {
 		return err
-	}
-	for _, m := range b.df.MetaArgs {
-		for _, kv := range m.KeyValues {
-			delete(b.unusedArgs, kv.Key)
-		}
-	}
-	base, err := dockerfile.Expand(s.stage.Base, meta, b.df.EscapeToken)
-	if err != nil {
-		return err
-	}
-	if base == "" {
-		return fmt.Errorf("base name (%s) should not be blank", s.stage.Base)
-	}
-	if s.stage.Platform != "" {
-		p, err := dockerfile.Expand(s.stage.Platform, meta, b.df.EscapeToken)
-		if err != nil {
-			return err
-		}
-		if err := checkPlatform(p, "FROM --platform"); err != nil {
-			return err
-		}
 	}
 	osName, arch := platform()
 	lower := strings.ToLower(base)
@@ -250,6 +230,37 @@ func (b *Builder) from(ctx context.Context, s *stageState, ins *dockerfile.Instr
 		}
 	}
 	return nil
+}
+
+// baseName is the stage's base as the ARGs before FROM expand it; a
+// FROM --platform other than the host's is refused.
+func (b *Builder) baseName(st *dockerfile.Stage) (string, error) {
+	meta, err := b.df.MetaEnv(b.resolvedBuildArgs())
+	if err != nil {
+		return "", err
+	}
+	for _, m := range b.df.MetaArgs {
+		for _, kv := range m.KeyValues {
+			delete(b.unusedArgs, kv.Key)
+		}
+	}
+	base, err := dockerfile.Expand(st.Base, meta, b.df.EscapeToken)
+	if err != nil {
+		return "", err
+	}
+	if base == "" {
+		return "", fmt.Errorf("base name (%s) should not be blank", st.Base)
+	}
+	if st.Platform != "" {
+		p, err := dockerfile.Expand(st.Platform, meta, b.df.EscapeToken)
+		if err != nil {
+			return "", err
+		}
+		if err := checkPlatform(p, "FROM --platform"); err != nil {
+			return "", err
+		}
+	}
+	return base, nil
 }
 
 // onbuild runs the base image's ONBUILD triggers inside the FROM step, as
