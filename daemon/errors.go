@@ -50,9 +50,6 @@ func conflictf(format string, args ...any) error {
 	return classedf(errdefs.Conflict, format, args...)
 }
 
-// ErrorResponse is the body of every error response (see daemon/api).
-type ErrorResponse = api.ErrorResponse
-
 // statusOf is the one place an error gets its HTTP status: the status a
 // handler chose for it, 413 for a body over its limit, else the status of
 // its class (engine/errdefs; the table is daemon/api's, which the client
@@ -71,7 +68,7 @@ func statusOf(err error) int {
 
 // writeError writes err as Docker does.
 func writeError(w *responseWriter, err error) {
-	resp := ErrorResponse{Message: err.Error()}
+	resp := api.ErrorResponse{Message: err.Error()}
 	var ae *apiError
 	if errors.As(err, &ae) {
 		resp.BerthExitCode = ae.exitCode

@@ -7,14 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/image"
+
 	"github.com/berthkit/berth/daemon/api"
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/errdefs"
-	"github.com/moby/moby/api/types/image"
 )
-
-// ImageSummary is one entry of GET /images/json (see daemon/api).
-type ImageSummary = api.ImageSummary
 
 // imageList is GET /images/json: one summary per image with the names that
 // passed the filters, newest first, intermediate images only with all=1.
@@ -31,7 +29,7 @@ func (s *Server) imageList(w *responseWriter, r *request) error {
 	if err != nil {
 		return badRequestIfFilter(err)
 	}
-	out := []ImageSummary{}
+	out := []api.ImageSummary{}
 	index := map[string]int{}
 	for _, row := range rows {
 		img := row.Image
@@ -42,7 +40,7 @@ func (s *Server) imageList(w *responseWriter, r *request) error {
 			if labels == nil {
 				labels = map[string]string{}
 			}
-			sum := ImageSummary{Summary: image.Summary{
+			sum := api.ImageSummary{Summary: image.Summary{
 				ID:          id,
 				ParentID:    img.Parent.String(),
 				RepoTags:    []string{},
@@ -304,7 +302,7 @@ func (s *Server) imageLoad(w *responseWriter, r *request) error {
 	stream := newJSONStream(w)
 	for _, l := range loaded {
 		if l.Replaced != "" {
-			if err := stream.send(Message{Stream: fmt.Sprintf("The image %s already exists, renaming the old one with ID %s to empty string\n", l.Ref, l.Replaced)}); err != nil {
+			if err := stream.send(api.Message{Stream: fmt.Sprintf("The image %s already exists, renaming the old one with ID %s to empty string\n", l.Ref, l.Replaced)}); err != nil {
 				return err
 			}
 		}
@@ -312,7 +310,7 @@ func (s *Server) imageLoad(w *responseWriter, r *request) error {
 		if l.Ref != "" {
 			line = fmt.Sprintf("Loaded image: %s\n", l.Ref)
 		}
-		if err := stream.send(Message{Stream: line}); err != nil {
+		if err := stream.send(api.Message{Stream: line}); err != nil {
 			return err
 		}
 	}

@@ -15,14 +15,6 @@ import (
 	"github.com/berthkit/berth/daemon/api"
 )
 
-// DefaultHost is where berth daemon listens and berth --host connects
-// unless told otherwise.
-const DefaultHost = api.DefaultHost
-
-// ParseHost splits a --host value into network and address; see
-// api.ParseHost, which clients use without importing the daemon.
-func ParseHost(host string) (network, addr string, err error) { return api.ParseHost(host) }
-
 // ListenOptions say how Listen guards a socket.
 type ListenOptions struct {
 	// Group owns a unix socket, by name or GID; "" leaves it root's. The
@@ -35,7 +27,7 @@ type ListenOptions struct {
 
 // Listen opens the listener for a --host value.
 func Listen(host string, opts ListenOptions) (net.Listener, error) {
-	network, addr, err := ParseHost(host)
+	network, addr, err := api.ParseHost(host)
 	if err != nil {
 		return nil, err
 	}

@@ -7,19 +7,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/berthkit/berth/daemon/api"
 	"github.com/moby/moby/api/types/jsonstream"
-)
 
-// Message is one message of the JSON streams of build, pull, push and
-// load; the wire type lives in daemon/api.
-type Message = api.Message
-
-// StderrStart and StderrEnd wrap the builder's standard error in a stream
-// message (see daemon/api).
-const (
-	StderrStart = api.StderrStart
-	StderrEnd   = api.StderrEnd
+	"github.com/berthkit/berth/daemon/api"
 )
 
 // jsonStream writes Messages to a response, flushing each. The response
@@ -39,7 +29,7 @@ func (s *jsonStream) started() bool {
 	return s.w.wrote
 }
 
-func (s *jsonStream) send(m Message) error {
+func (s *jsonStream) send(m api.Message) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
@@ -63,7 +53,7 @@ func (s *jsonStream) send(m Message) error {
 
 // sendError ends the stream with an error message.
 func (s *jsonStream) sendError(err error, code, step int) error {
-	return s.send(Message{
+	return s.send(api.Message{
 		Error:        &jsonstream.Error{Code: code, Message: err.Error()},
 		ErrorMessage: err.Error(),
 		BerthStep:    step,
@@ -80,9 +70,9 @@ type streamWriter struct {
 func (w *streamWriter) Write(p []byte) (int, error) {
 	text := string(p)
 	if w.stderr {
-		text = StderrStart + text + StderrEnd
+		text = api.StderrStart + text + api.StderrEnd
 	}
-	if err := w.s.send(Message{Stream: text}); err != nil {
+	if err := w.s.send(api.Message{Stream: text}); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -127,13 +117,13 @@ func (w *progressWriter) Flush() {
 	}
 }
 
-func progressMessage(line string) Message {
+func progressMessage(line string) api.Message {
 	if id, status, ok := strings.Cut(line, ": "); ok {
 		if isLayerID(id) || strings.HasPrefix(status, "Pulling from ") {
-			return Message{ID: id, Status: status}
+			return api.Message{ID: id, Status: status}
 		}
 	}
-	return Message{Status: line}
+	return api.Message{Status: line}
 }
 
 // isLayerID: the 12 hex digits the progress lines name a layer by.

@@ -6,12 +6,8 @@ import (
 	"net/http"
 	"sync/atomic"
 
-	"github.com/berthkit/berth/daemon/api"
 	"github.com/berthkit/berth/trace"
 )
-
-// TracePath is where a daemon streams its events (see daemon/api).
-const TracePath = api.TracePath
 
 // maxQueuedTrace bounds the events a slow follower leaves unread; past it
 // events are dropped and the follower is told how many.

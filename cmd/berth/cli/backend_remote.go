@@ -13,14 +13,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/berthkit/berth/daemon"
+	"github.com/distribution/reference"
+
+	"github.com/berthkit/berth/daemon/api"
 	"github.com/berthkit/berth/daemon/client"
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/build"
 	"github.com/berthkit/berth/engine/layer"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/trace"
-	"github.com/distribution/reference"
 )
 
 // remoteBackend asks a berth daemon over the Docker API: the daemon does
@@ -137,7 +138,7 @@ func remoteContext(bo *build.Options, co *client.BuildOptions) (*build.Context, 
 func readBuildStream(body io.Reader, opts *buildOptions, tarSize int64) (string, error) {
 	var sent sync.Once
 	var imageID string
-	err := client.ReadStream(body, func(m daemon.Message) error {
+	err := client.ReadStream(body, func(m api.Message) error {
 		// The line the in-process console prints when the build starts:
 		// here when the daemon's first message shows that it did.
 		sent.Do(func() {
@@ -343,7 +344,7 @@ func remoteStartError(err error) error {
 
 // printProgress prints a pull or push stream; quiet prints nothing.
 func printProgress(body io.Reader, out io.Writer, quiet bool) error {
-	return client.ReadStream(body, func(m daemon.Message) error {
+	return client.ReadStream(body, func(m api.Message) error {
 		if !quiet {
 			if m.Stream != "" {
 				io.WriteString(out, m.Stream)
