@@ -8,10 +8,11 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/berthkit/berth/daemon"
+	"github.com/spf13/cobra"
+
+	"github.com/berthkit/berth/daemon/api"
 	"github.com/berthkit/berth/lessons"
 	"github.com/berthkit/berth/trace"
-	"github.com/spf13/cobra"
 )
 
 // traceFollowOptions are `berth trace follow`'s flags.
@@ -60,7 +61,7 @@ func runTraceFollow(ctx context.Context, g *globalOptions, opts *traceFollowOpti
 		return fmt.Errorf("--view %q: use json, classic or annotated", opts.view)
 	}
 	if g.host == "" {
-		g.host = daemon.DefaultHost
+		g.host = api.DefaultHost
 	}
 	c, err := remoteClient(g)
 	if err != nil {
