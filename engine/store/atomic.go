@@ -87,8 +87,3 @@ func writeError(path string, err error) error {
 	}
 	return fmt.Errorf("%w while writing %s", err, path)
 }
-
-// writeFileRename is WriteFileReplace under the name cache.go calls it by
-// (kept so this change and the build cache's own do not collide; fold it
-// into WriteFileReplace once both are in).
-var writeFileRename = WriteFileReplace

@@ -127,15 +127,15 @@ func (s *Store) CachePut(e CacheEntry) error {
 	// The entry first, then the indexes that copy it: a crash in between
 	// leaves an index naming an older entry, which only words a miss
 	// differently.
-	if err := writeFileRename(filepath.Join(dir, cacheFileName(e.Key)), data, 0o600); err != nil {
+	if err := WriteFileReplace(filepath.Join(dir, cacheFileName(e.Key)), data, 0o600); err != nil {
 		return err
 	}
 	if e.Group != "" {
-		if err := writeFileRename(filepath.Join(dir, cacheGroupFileName(e.Group)), data, 0o600); err != nil {
+		if err := WriteFileReplace(filepath.Join(dir, cacheGroupFileName(e.Group)), data, 0o600); err != nil {
 			return err
 		}
 	}
-	return writeFileRename(filepath.Join(dir, cacheNewestFile), data, 0o600)
+	return WriteFileReplace(filepath.Join(dir, cacheNewestFile), data, 0o600)
 }
 
 // CacheEntries lists what was built on top of parent, newest first, so a miss
