@@ -34,5 +34,5 @@
 //
 // The methods of *Store are grouped by what callers do with them into small
 // interfaces (interfaces.go): BlobStore, ImageStore, IndexStore, LayerStore,
-// ContainerStore, VolumeStore and Maintainer.
+// ContainerStore, VolumeStore, BuildCache and Maintainer.
 package store

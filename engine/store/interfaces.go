@@ -13,8 +13,7 @@ import (
 // interfaces. *Store implements every group. A caller that needs one part
 // of the store names the group (or, as engine/imagearchive does, declares
 // the few methods it uses), so what it may touch is visible in its
-// signature. The build cache's methods (cache.go) form a group of their
-// own and are not listed here while its key changes.
+// signature.
 
 // BlobStore is the content-addressed blob store (blobs/sha256).
 type BlobStore interface {
@@ -86,6 +85,15 @@ type VolumeStore interface {
 	VolumeSize(name string) int64
 }
 
+// BuildCache is the classic builder's cache index (cache.go).
+type BuildCache interface {
+	CacheGet(parent digest.Digest, key string) (*CacheEntry, bool)
+	CachePut(e CacheEntry) error
+	CacheEntries(parent digest.Digest) ([]CacheEntry, error)
+	CacheNewest(parent digest.Digest, group string) (*CacheEntry, bool)
+	CacheEntryCount() int
+}
+
 // Maintainer is what keeps the store whole: its lock, batches, scratch
 // space, garbage collection and repair.
 type Maintainer interface {
@@ -109,5 +117,6 @@ var (
 	_ LayerStore     = (*Store)(nil)
 	_ ContainerStore = (*Store)(nil)
 	_ VolumeStore    = (*Store)(nil)
+	_ BuildCache     = (*Store)(nil)
 	_ Maintainer     = (*Store)(nil)
 )
