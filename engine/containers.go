@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/engine/layer"
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/snapshot"
@@ -28,9 +29,9 @@ import (
 // Container errors, checked with errors.Is.
 var (
 	// ErrNotRunning: the operation needs a running container.
-	ErrNotRunning = errors.New("container is not running")
+	ErrNotRunning = errdefs.New(errdefs.Conflict, "container is not running")
 	// ErrRunning: the operation needs a stopped container (rm without -f).
-	ErrRunning = errors.New("container is running")
+	ErrRunning = errdefs.New(errdefs.Conflict, "container is running")
 )
 
 // DefaultPath is the PATH a container gets when its image sets none, as in

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/trace"
 	"github.com/distribution/reference"
@@ -371,6 +372,8 @@ func (c *deleteConflict) Error() string {
 
 func (c *deleteConflict) Is(target error) bool { return target == store.ErrConflict }
 
+func (c *deleteConflict) ErrClass() errdefs.Class { return errdefs.Conflict }
+
 // conflict kinds, as Docker's daemon names them.
 const (
 	conflictDependentChild = 1 << iota
@@ -587,8 +590,9 @@ func (f *imageFacts) layerSizes(img *store.Image) []int64 {
 // notFound is an error worded as Docker words it that matches store.ErrNotFound.
 type notFound struct{ msg string }
 
-func (e *notFound) Error() string        { return e.msg }
-func (e *notFound) Is(target error) bool { return target == store.ErrNotFound }
+func (e *notFound) Error() string           { return e.msg }
+func (e *notFound) Is(target error) bool    { return target == store.ErrNotFound }
+func (e *notFound) ErrClass() errdefs.Class { return errdefs.NotFound }
 
 // PruneImagesOptions are `image prune`'s flags.
 type PruneImagesOptions struct {

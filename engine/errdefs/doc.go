@@ -8,9 +8,8 @@
 // error itself:
 //
 //   - a typed error implements [Classer] (engine/registry's *Error does);
-//   - a sentinel made with errors.New is registered with [Register] from
-//     its package's errclass.go, so its declaration and message stay as
-//     they are and errors.Is keeps working.
+//   - a sentinel is made with [New] instead of errors.New: its message
+//     stays as it was and errors.Is keeps comparing it by identity.
 //
 // [Of] finds the class of any error chain; the Is* helpers test one class.
 // The package imports nothing of Berth's, so a client of the daemon can

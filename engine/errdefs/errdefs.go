@@ -1,17 +1,14 @@
 package errdefs
 
-import (
-	"errors"
-	"sync"
-)
+import "errors"
 
 // Class is the kind of failure an error reports, independent of the
 // package that returned it.
 type Class int
 
 // The classes. Unknown is every error without a class: an internal
-// failure (HTTP 500). When a chain wraps registered sentinels of several
-// classes, the one listed first here wins.
+// failure (HTTP 500). When a chain wraps sentinels of several classes,
+// the one listed first here wins.
 const (
 	Unknown          Class = iota
 	NotFound               // what the request names does not exist
@@ -43,31 +40,24 @@ type Classer interface {
 	ErrClass() Class
 }
 
-type sentinel struct {
-	err   error
+// Sentinel is a sentinel error that carries its class: a package declares
+// `var ErrX = errdefs.New(errdefs.NotFound, "...")` instead of errors.New,
+// and errors.Is still compares it by identity. It is not a Classer on
+// purpose: when a chain wraps sentinels of several classes, the one listed
+// first among the classes wins, whatever the order of wrapping.
+type Sentinel struct {
+	msg   string
 	class Class
 }
 
-var (
-	sentinelsMu sync.RWMutex
-	sentinels   []sentinel
-)
+// New returns a sentinel error with the message and class.
+func New(class Class, msg string) *Sentinel { return &Sentinel{msg: msg, class: class} }
 
-// Register gives sentinel errors (made with errors.New) a class; every
-// error that wraps one of them has it, unless a Classer outside says
-// otherwise. Packages call it once, from an init function in their
-// errclass.go, so the table is complete before any error is classified.
-func Register(class Class, errs ...error) {
-	sentinelsMu.Lock()
-	defer sentinelsMu.Unlock()
-	for _, err := range errs {
-		sentinels = append(sentinels, sentinel{err: err, class: class})
-	}
-}
+func (e *Sentinel) Error() string { return e.msg }
 
-// Of returns err's class: the outermost Classer's, else the first (in
-// the order of the constants) class of the registered sentinels the chain
-// wraps, else Unknown.
+// Of returns the class of err: the outermost Classer's, or else the first
+// class (in the order of the constants) among the sentinels err wraps, or
+// Unknown.
 func Of(err error) Class {
 	if err == nil {
 		return Unknown
@@ -76,18 +66,34 @@ func Of(err error) Class {
 	if errors.As(err, &c) {
 		return c.ErrClass()
 	}
-	sentinelsMu.RLock()
-	defer sentinelsMu.RUnlock()
 	found := Unknown
-	for _, s := range sentinels {
-		if (found == Unknown || s.class < found) && errors.Is(err, s.err) {
+	walk(err, func(e error) {
+		if s, ok := e.(*Sentinel); ok && (found == Unknown || s.class < found) {
 			found = s.class
 		}
-	}
+	})
 	return found
 }
 
-// IsNotFound reports whether err is of class NotFound.
+// walk calls fn on err and every error it wraps, through both forms of
+// Unwrap.
+func walk(err error, fn func(error)) {
+	for err != nil {
+		fn(err)
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e, fn)
+			}
+			return
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		default:
+			return
+		}
+	}
+}
+
 func IsNotFound(err error) bool { return Of(err) == NotFound }
 
 // IsConflict reports whether err is of class Conflict.

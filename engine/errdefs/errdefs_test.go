@@ -9,14 +9,9 @@ import (
 )
 
 var (
-	errGone = errors.New("gone")
-	errBusy = errors.New("busy")
+	errGone = New(NotFound, "gone")
+	errBusy = New(Conflict, "busy")
 )
-
-func init() {
-	Register(NotFound, errGone)
-	Register(Conflict, errBusy)
-}
 
 func TestOfSentinels(t *testing.T) {
 	require.Equal(t, Unknown, Of(nil))

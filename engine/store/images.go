@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/internal/crashpoint"
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
@@ -584,8 +585,9 @@ func FindImage(images []*Image, nameOrID string) (*Image, error) {
 // image: busybox:latest") that still matches ErrNotFound with errors.Is.
 type notFoundError struct{ msg string }
 
-func (e *notFoundError) Error() string        { return e.msg }
-func (e *notFoundError) Is(target error) bool { return target == ErrNotFound }
+func (e *notFoundError) Error() string           { return e.msg }
+func (e *notFoundError) Is(target error) bool    { return target == ErrNotFound }
+func (e *notFoundError) ErrClass() errdefs.Class { return errdefs.NotFound }
 
 // noSuchImage is Docker's error for an image name or ID not in the store.
 func noSuchImage(name string) error { return &notFoundError{msg: "No such image: " + name} }

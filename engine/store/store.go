@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/internal/crashpoint"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -21,10 +22,10 @@ import (
 
 // Sentinel errors, checked with errors.Is.
 var (
-	ErrNotFound      = errors.New("not found")
-	ErrAmbiguous     = errors.New("ambiguous")
+	ErrNotFound      = errdefs.New(errdefs.NotFound, "not found")
+	ErrAmbiguous     = errdefs.New(errdefs.InvalidParameter, "ambiguous")
 	ErrInvalidDigest = errors.New("content does not match its digest")
-	ErrConflict      = errors.New("conflict")
+	ErrConflict      = errdefs.New(errdefs.Conflict, "conflict")
 )
 
 // Store is an open Berth root. It is safe for concurrent use by goroutines;
@@ -464,3 +465,5 @@ func (e ambiguousError) Error() string {
 }
 
 func (e ambiguousError) Is(target error) bool { return target == ErrAmbiguous }
+
+func (e ambiguousError) ErrClass() errdefs.Class { return errdefs.InvalidParameter }
