@@ -185,7 +185,7 @@ func (e *Env) runAll(stdout io.Writer, opts runOptions) (err error) {
 		return err
 	}
 	runner := &Runner{Log: e.Log, Scale: 1, Scratch: e.out("time-rss.txt"), Settle: true,
-		Keep: func(pid int) bool { return reg.cmd != nil && reg.cmd.Process != nil && reg.cmd.Process.Pid == pid }}
+		Keep: keep}
 	if err := becomeSubreaper(); err != nil {
 		runner.Settle = false
 		e.note("could not become a child subreaper (%v): processes a tool leaves behind may overlap the next run", err)
@@ -226,6 +226,13 @@ func (e *Env) runAll(stdout io.Writer, opts runOptions) (err error) {
 			for _, c := range cases {
 				measure(c)
 			}
+		}
+	}
+	if want("room") {
+		if c, err := e.roomCase(); err != nil {
+			e.note("the room case did not run: %v", err)
+		} else {
+			measure(c)
 		}
 	}
 	if e.ctx.Err() != nil {

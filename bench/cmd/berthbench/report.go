@@ -235,8 +235,13 @@ func (r *Report) Markdown(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s%s | %s | %s | %s | %s |\n", mdEscape(title), mdEscape(res.Tool),
 			formatSeconds(s.Median), unit, formatSeconds(s.Min), formatSeconds(s.Max), ratio, formatKiB(res.PeakRSS))
-		if res.Note != "" {
-			notes = append(notes, fmt.Sprintf("%s, %s: %s", res.Case, res.Tool, res.Note))
+		note := res.Note
+		if res.Bytes > 0 && s.Median > 0 {
+			note = strings.TrimSpace(fmt.Sprintf("%s Throughput %.0f MB/s (%.0f MB in the median's %s).", note,
+				float64(res.Bytes)/1e6/s.Median, float64(res.Bytes)/1e6, formatSeconds(s.Median)))
+		}
+		if note != "" {
+			notes = append(notes, fmt.Sprintf("%s, %s: %s", res.Case, res.Tool, note))
 		}
 	}
 	fmt.Fprintln(w)
