@@ -228,6 +228,15 @@ func (e *Env) runAll(stdout io.Writer, opts runOptions) (err error) {
 			}
 		}
 	}
+	if want("push-layers") || want("pull-layers") {
+		if cases, err := e.layeredCases(); err != nil {
+			e.note("push-layers and pull-layers did not run: %v", err)
+		} else {
+			for _, c := range cases {
+				measure(c)
+			}
+		}
+	}
 	if want("room") {
 		if c, err := e.roomCase(); err != nil {
 			e.note("the room case did not run: %v", err)
