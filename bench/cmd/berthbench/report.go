@@ -306,17 +306,22 @@ const (
 	docEnd   = "<!-- berthbench:end -->"
 )
 
-// updateDoc replaces the text between the markers in a Markdown file.
+// updateDoc replaces the text between the table's markers in a Markdown file.
 func updateDoc(path string, table string) error {
+	return replaceBetween(path, docStart, docEnd, table)
+}
+
+// replaceBetween replaces the text between two marker lines of a file.
+func replaceBetween(path, start, end, text string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	s := string(data)
-	i, j := strings.Index(s, docStart), strings.Index(s, docEnd)
+	i, j := strings.Index(s, start), strings.Index(s, end)
 	if i < 0 || j < i {
-		return fmt.Errorf("%s: no %s ... %s markers to replace between", path, docStart, docEnd)
+		return fmt.Errorf("%s: no %s ... %s markers to replace between", path, start, end)
 	}
-	out := s[:i+len(docStart)] + "\n" + table + s[j:]
+	out := s[:i+len(start)] + "\n" + text + s[j:]
 	return os.WriteFile(path, []byte(out), 0o644)
 }
