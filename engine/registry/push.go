@@ -324,9 +324,14 @@ func pushBlob(ctx context.Context, s *store.Store, sess *Session, desc ocispec.D
 		}
 		defer f.Close()
 	}
-	body := &progressReader{r: f, total: desc.Size, report: func(done, total int64) {
-		progress.Bytes(id, "Pushing", done, total)
-	}}
+	// The file itself, unless a terminal shows the bytes: net/http then
+	// sends it with sendfile(2), without copying it through Berth.
+	var body io.Reader = f
+	if _, bars := progress.(*barProgress); bars {
+		body = &progressReader{r: f, total: desc.Size, report: func(done, total int64) {
+			progress.Bytes(id, "Pushing", done, total)
+		}}
+	}
 	from := ""
 	if len(src.mountFrom) > 0 {
 		from = src.mountFrom[0]
