@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -48,7 +49,7 @@ func (l *convertedLayer) Close() error {
 // convertLayer recompresses the stored layer desc into c. The stored bytes
 // must hash to desc's digest and uncompress to diffID (what the image
 // config promises the registry's clients); otherwise nothing is pushed.
-func convertLayer(s *store.Store, desc ocispec.Descriptor, diffID digest.Digest, c layer.Compression) (_ *convertedLayer, err error) {
+func convertLayer(ctx context.Context, s *store.Store, desc ocispec.Descriptor, diffID digest.Digest, c layer.Compression) (_ *convertedLayer, err error) {
 	src, err := s.OpenBlob(desc.Digest)
 	if err != nil {
 		return nil, fmt.Errorf("blob %s of the image is missing from the store: %w", desc.Digest, err)
@@ -77,7 +78,14 @@ func convertLayer(s *store.Store, desc ocispec.Descriptor, diffID digest.Digest,
 	if err != nil {
 		return nil, err
 	}
-	if _, err := io.Copy(io.MultiWriter(zw, diff.Hash()), plain); err != nil {
+	// Checked between reads, so SIGINT ends a long recompression.
+	unpacked := readFunc(func(b []byte) (int, error) {
+		if ctx.Err() != nil {
+			return 0, interrupted(ctx)
+		}
+		return plain.Read(b)
+	})
+	if _, err := io.Copy(io.MultiWriter(zw, diff.Hash()), unpacked); err != nil {
 		zw.Close()
 		return nil, fmt.Errorf("recompress layer %s: %w", desc.Digest, err)
 	}
@@ -100,6 +108,11 @@ func convertLayer(s *store.Store, desc ocispec.Descriptor, diffID digest.Digest,
 	out.desc = ocispec.Descriptor{MediaType: c.MediaType(), Digest: pushed.Digest(), Size: counter.n, Annotations: desc.Annotations}
 	return out, nil
 }
+
+// readFunc is an io.Reader made of a function.
+type readFunc func([]byte) (int, error)
+
+func (f readFunc) Read(b []byte) (int, error) { return f(b) }
 
 type countingWriter struct {
 	w io.Writer

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -140,7 +141,7 @@ func TestPushCompressionRefusesDamagedLayer(t *testing.T) {
 	ref := reg.Host + "/team/bad:1"
 	img := storeFixture(t, src, f, ref)
 	img.Config.RootFS.DiffIDs[0] = digest.FromString("not the layer")
-	_, err := convertLayer(src, img.Manifest.Layers[0], img.Config.RootFS.DiffIDs[0], layer.Zstd)
+	_, err := convertLayer(bg(), src, img.Manifest.Layers[0], img.Config.RootFS.DiffIDs[0], layer.Zstd)
 	var re *Error
 	if !errors.As(err, &re) || re.Kind != ErrInvalid || !strings.Contains(err.Error(), "diff ID") {
 		t.Fatalf("convert with a wrong diff ID: %v", err)
@@ -196,5 +197,20 @@ func ggcrCheckLayers(t *testing.T, img v1.Image) {
 		if err != nil || diff.Digest().String() != cfg.RootFS.DiffIDs[i].String() {
 			t.Errorf("layer %d uncompresses to %s, config says %s (%v)", i, diff.Digest(), cfg.RootFS.DiffIDs[i], err)
 		}
+	}
+}
+
+func TestPushCompressionInterrupted(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	src := openStore(t)
+	img := storeFixture(t, src, f, "team/app:1")
+	ctx, cancel := context.WithCancel(bg())
+	cancel()
+	_, err := convertLayer(ctx, src, img.Manifest.Layers[0], img.Config.RootFS.DiffIDs[0], layer.Zstd)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("recompression with a cancelled context: %v", err)
+	}
+	if left, _ := os.ReadDir(src.TmpDir()); len(left) != 0 {
+		t.Errorf("an interrupted recompression left %d temporary files", len(left))
 	}
 }

@@ -52,6 +52,9 @@ type pusher struct {
 	emit     func(trace.Event)
 	// convert is the asked compression; nil pushes the blobs as stored.
 	convert *layer.Compression
+	// converting lets one layer be recompressed at a time: the compressor
+	// already uses every core, and five at once would hold five windows.
+	converting chan struct{}
 }
 
 // Push sends the image the store lists under name (REPO[:TAG], the tag
@@ -88,7 +91,7 @@ func (c *Client) Push(ctx context.Context, s *store.Store, name string, opts Pus
 		if err != nil {
 			return res, err
 		}
-		p.convert = &comp
+		p.convert, p.converting = &comp, make(chan struct{}, 1)
 	}
 
 	out := opts.Progress
@@ -222,8 +225,7 @@ func (p *pusher) pushLayer(ctx context.Context, i int) (ocispec.Descriptor, int6
 		}
 		if convert {
 			id := desc.Digest.Encoded()[:12]
-			p.progress.Status(id, "Compressing")
-			conv, err := convertLayer(p.s, desc, p.img.Config.RootFS.DiffIDs[i], *p.convert)
+			conv, err := p.convertLayer(ctx, id, i)
 			if err != nil {
 				return desc, 0, err
 			}
@@ -282,6 +284,18 @@ func mountCandidates(s *store.Store, target name.Repository, c *Client) (map[dig
 		}
 	}
 	return out, repos
+}
+
+// convertLayer recompresses layer i, one layer at a time.
+func (p *pusher) convertLayer(ctx context.Context, id string, i int) (*convertedLayer, error) {
+	select {
+	case p.converting <- struct{}{}:
+	case <-ctx.Done():
+		return nil, interrupted(ctx)
+	}
+	defer func() { <-p.converting }()
+	p.progress.Status(id, "Compressing")
+	return convertLayer(ctx, p.s, p.img.Manifest.Layers[i], p.img.Config.RootFS.DiffIDs[i], *p.convert)
 }
 
 // blobSource says where pushBlob reads a blob: the store (file nil), or a
