@@ -73,8 +73,7 @@ func convertLayer(ctx context.Context, s *store.Store, desc ocispec.Descriptor, 
 	}
 	defer plain.Close()
 	pushed, diff := digest.Canonical.Digester(), digest.Canonical.Digester()
-	counter := &countingWriter{w: io.MultiWriter(tmp, pushed.Hash())}
-	zw, err := layer.NewCompressor(counter, c, 0)
+	zw, err := layer.NewCompressor(io.MultiWriter(tmp, pushed.Hash()), c, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -102,10 +101,15 @@ func convertLayer(ctx context.Context, s *store.Store, desc ocispec.Descriptor, 
 	if got := diff.Digest(); got != diffID {
 		return nil, diffIDError(desc.Digest, "the store", got, diffID)
 	}
+	// The file holds exactly the new blob: where it ends is its size.
+	size, err := tmp.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	out.desc = ocispec.Descriptor{MediaType: c.MediaType(), Digest: pushed.Digest(), Size: counter.n, Annotations: desc.Annotations}
+	out.desc = ocispec.Descriptor{MediaType: c.MediaType(), Digest: pushed.Digest(), Size: size, Annotations: desc.Annotations}
 	return out, nil
 }
 
@@ -113,17 +117,6 @@ func convertLayer(ctx context.Context, s *store.Store, desc ocispec.Descriptor, 
 type readFunc func([]byte) (int, error)
 
 func (f readFunc) Read(b []byte) (int, error) { return f(b) }
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
 
 // convertedManifest rewrites a stored manifest for layers pushed in
 // compression c. The media types become OCI's (Docker's schema 2 has no
