@@ -273,6 +273,7 @@ func (e *Env) makeWorkload() (*workload, error) {
 // mounts, and (unless keep) the bench directory.
 func (e *Env) finish(keep bool) error {
 	e.stopRegistry()
+	stopRoomServer()
 	e.try(e.berth("rm", "-f", srcContainer))
 	if e.has("podman") {
 		e.try(e.podman("rm", "-f", srcContainer))

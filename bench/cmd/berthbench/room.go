@@ -152,11 +152,7 @@ func (e *Env) roomCase() (*Case, error) {
 		return e.do(e.berth("push", "-q", e.roomRegistryRef()))
 	}
 	c.Teardown = func() error {
-		if roomServer != nil && roomServer.Process != nil {
-			roomServer.Process.Kill()
-			roomServer.Wait()
-		}
-		roomServer = nil
+		stopRoomServer()
 		e.stopRegistry()
 		e.try(e.berth("rmi", e.roomRegistryRef()))
 		return clear()
@@ -168,4 +164,13 @@ func (e *Env) roomCase() (*Case, error) {
 func (e *Env) roomRegistryRef() string {
 	addr, _ := e.registryAddr()
 	return addr + "/" + roomImage
+}
+
+// stopRoomServer stops the room's `berth registry serve`, if it runs.
+func stopRoomServer() {
+	if roomServer != nil && roomServer.Process != nil {
+		roomServer.Process.Kill()
+		roomServer.Wait()
+	}
+	roomServer = nil
 }
