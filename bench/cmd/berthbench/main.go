@@ -218,36 +218,44 @@ func (e *Env) runAll(stdout io.Writer, opts runOptions) (err error) {
 	for _, c := range e.saveLoadCases(w) {
 		measure(c)
 	}
-	if want("push") || want("pull") || want("pull-uptodate") {
-		cases, err := e.registryCases(w)
-		if err != nil {
-			e.note("push and pull did not run: %v", err)
-		} else {
-			for _, c := range cases {
-				measure(c)
-			}
-		}
-	}
-	if want("push-layers") || want("pull-layers") {
-		if cases, err := e.layeredCases(); err != nil {
-			e.note("push-layers and pull-layers did not run: %v", err)
-		} else {
-			for _, c := range cases {
-				measure(c)
-			}
-		}
-	}
-	if want("room") {
-		if c, err := e.roomCase(); err != nil {
-			e.note("the room case did not run: %v", err)
-		} else {
-			measure(c)
-		}
-	}
+	e.measureRegistry(w, want, measure)
 	if e.ctx.Err() != nil {
 		return errors.New("interrupted: the results so far are in the report")
 	}
 	return nil
+}
+
+// measureRegistry runs the cases that need a registry: push and pull of
+// the committed image, of the many-layer image, and the room.
+func (e *Env) measureRegistry(w *workload, want func(string) bool, measure func(*Case)) {
+	groups := []struct {
+		ids   []string
+		cases func() ([]*Case, error)
+	}{
+		{[]string{"push", "pull", "pull-uptodate"}, func() ([]*Case, error) { return e.registryCases(w) }},
+		{[]string{"push-layers", "pull-layers"}, e.layeredCases},
+		{[]string{"room"}, func() ([]*Case, error) {
+			c, err := e.roomCase()
+			return []*Case{c}, err
+		}},
+	}
+	for _, g := range groups {
+		wanted := false
+		for _, id := range g.ids {
+			wanted = wanted || want(id)
+		}
+		if !wanted || e.ctx.Err() != nil {
+			continue
+		}
+		cases, err := g.cases()
+		if err != nil {
+			e.note("%s did not run: %v", strings.Join(g.ids, ", "), err)
+			continue
+		}
+		for _, c := range cases {
+			measure(c)
+		}
+	}
 }
 
 // makeWorkload writes the build contexts and the commit tree.
