@@ -252,6 +252,9 @@ func (b *remoteBackend) RegistryTags(context.Context, string, []string) ([]strin
 }
 
 func (b *remoteBackend) Push(ctx context.Context, name string, opts engine.PushOptions) error {
+	if opts.Compression != "" {
+		return errors.New("--compression is not supported with --host: the Docker API's push has no such option; push on the daemon's host")
+	}
 	if err := b.AllowInsecure(opts.InsecureRegistries); err != nil {
 		return err
 	}

@@ -18,7 +18,9 @@ type pushOptions struct {
 	quiet     bool
 	insecure  []string
 	traceFile string
-	out       io.Writer
+	// compression is --compression: empty pushes the stored blobs as they are.
+	compression string
+	out         io.Writer
 }
 
 func newPushCmd(g *globalOptions) *cobra.Command {
@@ -46,10 +48,16 @@ Log in first with berth login when the registry wants credentials.`,
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "suppress verbose output")
 	f.StringArrayVar(&opts.insecure, "insecure-registry", nil, "allow plain HTTP or unverified TLS to this registry (host:port or CIDR)")
 	f.StringVar(&opts.traceFile, "trace", "", "record the push's events as JSON lines in FILE")
+	f.StringVar(&opts.compression, "compression", "", `push every layer in this compression, "gzip" or "zstd" (as BuildKit's compression=zstd,force-compression=true), recompressing layers stored otherwise; default: as stored`)
 	return cmd
 }
 
 func runPush(ctx context.Context, g *globalOptions, opts *pushOptions) error {
+	if opts.compression != "" {
+		if _, err := layerCompression(opts.compression); err != nil {
+			return err
+		}
+	}
 	b, done, err := g.openBackend(opts.traceFile)
 	if err != nil {
 		return err
@@ -76,6 +84,7 @@ func runPush(ctx context.Context, g *globalOptions, opts *pushOptions) error {
 			Progress:           opts.out,
 			Quiet:              opts.quiet,
 			InsecureRegistries: opts.insecure,
+			Compression:        opts.compression,
 		})
 		if err != nil {
 			return err
