@@ -1,4 +1,4 @@
-package lessons
+package view
 
 import (
 	"strings"
@@ -96,21 +96,6 @@ type CommitModel struct {
 	Tags      []*trace.TagInfo
 }
 
-// Marker is a lesson's note in a recording: where an action's events start.
-type Marker struct {
-	Seq  int64
-	Text string
-}
-
-// markerPrefix starts the message events a live lesson writes into its
-// recording, so a replay can find each action's events.
-const markerPrefix = "berth-lesson: "
-
-// IsMarker reports whether e is a lesson marker rather than an engine message.
-func IsMarker(e trace.Event) bool {
-	return e.Type == trace.Message && e.Message != nil && strings.HasPrefix(e.Message.Text, markerPrefix)
-}
-
 // NewModel assembles events.
 func NewModel(events []trace.Event) *Model {
 	m := &Model{Images: map[string]*trace.ImageInfo{}, ImageStep: map[string]*StepModel{}}
@@ -123,7 +108,7 @@ func NewModel(events []trace.Event) *Model {
 // Add puts one more event into the model.
 func (m *Model) Add(e trace.Event) {
 	m.Events = append(m.Events, e)
-	b := m.build(e.Build)
+	b := m.Build(e.Build)
 	var st *StepModel
 	if b != nil && e.Step > 0 {
 		st = b.step(e.Step)
@@ -220,7 +205,7 @@ func (m *Model) Add(e trace.Event) {
 		}
 	case trace.Message:
 		if IsMarker(e) {
-			m.Markers = append(m.Markers, Marker{Seq: e.Seq, Text: strings.TrimPrefix(e.Message.Text, markerPrefix)})
+			m.Markers = append(m.Markers, Marker{Seq: e.Seq, Text: strings.TrimPrefix(e.Message.Text, MarkerPrefix)})
 		}
 	}
 }
@@ -251,7 +236,8 @@ func (m *Model) lastCommit() *CommitModel {
 	return m.Commits[len(m.Commits)-1]
 }
 
-func (m *Model) build(id string) *BuildModel {
+// Build finds a build by ID ("" and unknown IDs give nil).
+func (m *Model) Build(id string) *BuildModel {
 	if id == "" {
 		return nil
 	}
