@@ -142,6 +142,7 @@ func RenderHTML(w io.Writer, m *Model, opts HTMLOptions) error {
 		if c.Create.Name != "" {
 			o.Lines = append(o.Lines, "name "+c.Create.Name)
 		}
+		o.Lines = append(o.Lines, containerPlumbing(c)...)
 		if c.Exit != nil && c.Exit.ExitCode != nil {
 			o.Lines = append(o.Lines, fmt.Sprintf("exited with code %d after %s", *c.Exit.ExitCode, duration(c.Exit.DurationMS)))
 		}

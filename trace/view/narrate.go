@@ -198,6 +198,9 @@ func (n *Narrator) narrate(e trace.Event) {
 				name = fmt.Sprintf(" (name %s)", c.Name)
 			}
 			n.line("container %s%s created from image %s%s, to run %s", shortID(c.ID), name, image, from, clip(cmdString(c.Cmd), 80))
+			for _, l := range plumbingLines(c) {
+				n.detail("%s", l)
+			}
 		}
 	case trace.ContainerStart:
 		if c := e.Container; c != nil {
@@ -215,6 +218,7 @@ func (n *Narrator) narrate(e trace.Event) {
 				pid = fmt.Sprintf(" as process %d", c.Pid)
 			}
 			n.line("container %s started: %s runs inside it%s", shortID(c.ID), clip(cmdString(cmd), 80), pid)
+			n.startPlumbing(c)
 		}
 	case trace.ContainerExit:
 		if c := e.Container; c != nil {
@@ -318,6 +322,22 @@ func (n *Narrator) narrate(e trace.Event) {
 			return
 		}
 		n.line("build %d finished in %s: %d steps ran, %d came from the cache; the result is image %s", idx, n.took("build", i.DurationMS), i.Ran, i.Cached, shortID(i.Image))
+	}
+}
+
+// startPlumbing adds what a container got at its start (addresses, bound
+// host ports) where it differs from what its creation asked.
+func (n *Narrator) startPlumbing(c *trace.ContainerInfo) {
+	asked := map[string]bool{}
+	if ct := n.model.Container(c.ID); ct != nil && ct.Create != c {
+		for _, l := range plumbingLines(ct.Create) {
+			asked[l] = true
+		}
+	}
+	for _, l := range plumbingLines(c) {
+		if !asked[l] {
+			n.detail("%s", l)
+		}
 	}
 }
 

@@ -240,6 +240,7 @@ func containerLabel(c *ContainerModel, st Style) string {
 	case c.Create.Purpose == "build" && !c.Create.Started:
 		facts = append(facts, "never started ("+clip(cmdString(c.Create.Cmd), 60)+")")
 	}
+	facts = append(facts, containerPlumbing(c)...)
 	if c.Exit != nil && c.Exit.ExitCode != nil {
 		facts = append(facts, fmt.Sprintf("exit %d", *c.Exit.ExitCode))
 	}
