@@ -117,7 +117,7 @@ func RenderHTML(w io.Writer, m *Model, opts HTMLOptions) error {
 			hb.Duration = duration(b.End.DurationMS)
 			if b.Failed() {
 				hb.Failed, hb.Error = true, b.End.Error
-				hb.Summary += " · failed: " + FirstLine(b.End.Error)
+				hb.Summary += " · failed: " + firstLine(b.End.Error)
 			} else {
 				hb.Summary += " → image " + shortID(b.End.Image)
 			}
@@ -137,7 +137,7 @@ func RenderHTML(w io.Writer, m *Model, opts HTMLOptions) error {
 		if c.Build != "" {
 			continue
 		}
-		o := htmlOther{Title: fmt.Sprintf("%s container %s", OrNone(c.Create.Purpose), shortID(c.ID()))}
+		o := htmlOther{Title: fmt.Sprintf("%s container %s", orNone(c.Create.Purpose), shortID(c.ID()))}
 		o.Lines = append(o.Lines, fmt.Sprintf("created from image %s to run %s", shortID(c.Create.Image), cmdString(c.Create.Cmd)))
 		if c.Create.Name != "" {
 			o.Lines = append(o.Lines, "name "+c.Create.Name)

@@ -96,7 +96,7 @@ func stepDiagram(b *BuildModel, s *StepModel) []htmlBox {
 		boxes = append(boxes, box)
 	}
 	if s.Failed() {
-		return append(boxes, htmlBox{Kind: "fail", Title: "step failed", Note: FirstLine(s.End.Error)})
+		return append(boxes, htmlBox{Kind: "fail", Title: "step failed", Note: firstLine(s.End.Error)})
 	}
 	snap := htmlBox{Kind: "snapshot", Title: "snapshot"}
 	switch {

@@ -172,7 +172,7 @@ func (n *Narrator) narrate(e trace.Event) {
 		} else {
 			n.line("cache miss (%s): %s", c.Reason, c.Explanation)
 		}
-		n.detail("cache key: parent %s + %s", OrNone(shortID(c.Parent)), clip(c.Key, 90))
+		n.detail("cache key: parent %s + %s", orNone(shortID(c.Parent)), clip(c.Key, 90))
 	case trace.ContainerCreate:
 		c := e.Container
 		if c == nil {
@@ -218,7 +218,6 @@ func (n *Narrator) narrate(e trace.Event) {
 				pid = fmt.Sprintf(" as process %d", c.Pid)
 			}
 			n.line("container %s started: %s runs inside it%s", shortID(c.ID), clip(cmdString(cmd), 80), pid)
-			n.startPlumbing(c)
 		}
 	case trace.ContainerExit:
 		if c := e.Container; c != nil {
@@ -281,9 +280,9 @@ func (n *Narrator) narrate(e trace.Event) {
 			cmd = ", CMD " + string(j)
 		}
 		if e.Build == "" {
-			n.line("image %s saved from the container's snapshot: parent %s, %d layers%s", shortID(i.ID), OrNone(shortID(i.Parent)), i.Layers, cmd)
+			n.line("image %s saved from the container's snapshot: parent %s, %d layers%s", shortID(i.ID), orNone(shortID(i.Parent)), i.Layers, cmd)
 		} else {
-			n.line("new image %s saved: parent %s, %d layers%s", shortID(i.ID), OrNone(shortID(i.Parent)), i.Layers, cmd)
+			n.line("new image %s saved: parent %s, %d layers%s", shortID(i.ID), orNone(shortID(i.Parent)), i.Layers, cmd)
 		}
 	case trace.StepEnd:
 		st := n.step(b, e.Step)
@@ -294,7 +293,7 @@ func (n *Narrator) narrate(e trace.Event) {
 		num, total := st.Info.Number, st.Info.Total
 		switch {
 		case end.Error != "":
-			n.line("step %d failed: %s", num, FirstLine(end.Error))
+			n.line("step %d failed: %s", num, firstLine(end.Error))
 		case st.Info.Instruction == "FROM" && end.Image == "":
 			n.line("step %d: scratch, the empty image, is the base", num)
 		case st.Info.Instruction == "FROM":
@@ -318,26 +317,10 @@ func (n *Narrator) narrate(e trace.Event) {
 			idx = b.Index
 		}
 		if i.Error != "" {
-			n.line("build %d failed after %s: %s", idx, n.took("build", i.DurationMS), FirstLine(i.Error))
+			n.line("build %d failed after %s: %s", idx, n.took("build", i.DurationMS), firstLine(i.Error))
 			return
 		}
 		n.line("build %d finished in %s: %d steps ran, %d came from the cache; the result is image %s", idx, n.took("build", i.DurationMS), i.Ran, i.Cached, shortID(i.Image))
-	}
-}
-
-// startPlumbing adds what a container got at its start (addresses, bound
-// host ports) where it differs from what its creation asked.
-func (n *Narrator) startPlumbing(c *trace.ContainerInfo) {
-	asked := map[string]bool{}
-	if ct := n.model.Container(c.ID); ct != nil && ct.Create != c {
-		for _, l := range plumbingLines(ct.Create) {
-			asked[l] = true
-		}
-	}
-	for _, l := range plumbingLines(c) {
-		if !asked[l] {
-			n.detail("%s", l)
-		}
 	}
 }
 

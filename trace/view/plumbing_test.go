@@ -57,24 +57,18 @@ func TestPlumbingAnnotated(t *testing.T) {
 	var out bytes.Buffer
 	RenderAnnotated(&out, plumbingTrace(), Style{})
 	text := out.String()
-	// Creation says what was asked; the start adds only what it got.
+	// Creation says what was asked.
 	for _, want := range []string{
 		"  ▸ container aaaa00000001 (name redis) created from image bbbb00000001, to run redis-server\n" +
 			"      network app (aliases db)\n" +
 			"      ports 0.0.0.0:(free port)->6379/tcp\n" +
-			"      mounts volume data:/data, bind /src:/app:ro, tmpfs /tmp\n",
-		"  ▸ container aaaa00000001 started: redis-server runs inside it as process 42\n" +
-			"      network app 172.18.0.2 (aliases db)\n" +
-			"      ports 0.0.0.0:32768->6379/tcp\n" +
-			"  ▸ the process exited",
+			"      mounts volume data:/data, bind /src:/app:ro, tmpfs /tmp\n" +
+			"  ▸ container aaaa00000001 started",
 		"      network none (loopback only)\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the annotated view lacks %q:\n%s", want, text)
 		}
-	}
-	if strings.Count(text, "mounts volume data:/data") != 1 {
-		t.Errorf("the mounts, the same at start as asked, should show once:\n%s", text)
 	}
 }
 

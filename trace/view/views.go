@@ -343,9 +343,9 @@ func LayerStack(m *Model, b *BuildModel) []LayerRow {
 			if n, ok := baseLayers(m, b); ok {
 				layers = ": " + plural(n, "layer")
 			}
-			row.Summary = fmt.Sprintf("base image %s%s", OrNone(shortID(s.ResultImage())), layers)
+			row.Summary = fmt.Sprintf("base image %s%s", orNone(shortID(s.ResultImage())), layers)
 		case s.Failed():
-			row.Summary = "failed: " + FirstLine(s.End.Error)
+			row.Summary = "failed: " + firstLine(s.End.Error)
 		case src.Layer == nil && s.Cached():
 			row.Summary = fmt.Sprintf("from the cache (image %s); made before this trace began", shortID(s.ResultImage()))
 		case src.Layer == nil:
@@ -419,7 +419,7 @@ func RenderExplain(w io.Writer, m *Model, b *BuildModel, st Style) {
 		head := fmt.Sprintf("Build %d (%s)", b.Index, shortID(b.ID))
 		if b.End != nil {
 			if b.Failed() {
-				head += ": failed — " + FirstLine(b.End.Error)
+				head += ": failed — " + firstLine(b.End.Error)
 			} else {
 				head += fmt.Sprintf(": %d ran, %d from the cache, result %s", b.End.Ran, b.End.Cached, shortID(b.End.Image))
 			}
@@ -436,7 +436,7 @@ func RenderExplain(w io.Writer, m *Model, b *BuildModel, st Style) {
 				if s.ResultImage() != "" {
 					fmt.Fprintf(w, "  base      image %s — FROM is not looked up in the build cache: the base comes from the store (or a pull)\n", shortID(s.ResultImage()))
 				} else if s.Failed() {
-					fmt.Fprintf(w, "  base      failed: %s\n", FirstLine(s.End.Error))
+					fmt.Fprintf(w, "  base      failed: %s\n", firstLine(s.End.Error))
 				} else {
 					fmt.Fprintf(w, "  base      scratch (empty)\n")
 				}
@@ -448,7 +448,7 @@ func RenderExplain(w io.Writer, m *Model, b *BuildModel, st Style) {
 				fmt.Fprintf(w, "  %s       key: parent %s + %s\n", st.paint(st.ok, "HIT"), shortID(c.Parent), c.Key)
 				fmt.Fprintf(w, "            → image %s: %s\n", shortID(c.Image), c.Explanation)
 			default:
-				fmt.Fprintf(w, "  %s      key: parent %s + %s\n", st.paint(st.fail, "MISS"), OrNone(shortID(c.Parent)), c.Key)
+				fmt.Fprintf(w, "  %s      key: parent %s + %s\n", st.paint(st.fail, "MISS"), orNone(shortID(c.Parent)), c.Key)
 				fmt.Fprintf(w, "            %s: %s\n", c.Reason, c.Explanation)
 				if c.Previous != "" && !strings.Contains(c.Explanation, c.Previous) {
 					fmt.Fprintf(w, "            built on this parent before: %s\n", c.Previous)
@@ -458,7 +458,7 @@ func RenderExplain(w io.Writer, m *Model, b *BuildModel, st Style) {
 				}
 			}
 			if s.Failed() {
-				fmt.Fprintf(w, "            the step failed: %s\n", FirstLine(s.End.Error))
+				fmt.Fprintf(w, "            the step failed: %s\n", firstLine(s.End.Error))
 			}
 		}
 	}
