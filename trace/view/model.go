@@ -134,34 +134,8 @@ func (m *Model) Add(e trace.Event) {
 		if st != nil {
 			st.Probe = e.Cache
 		}
-	case trace.ContainerCreate:
-		if e.Container != nil {
-			c := &ContainerModel{Create: e.Container, Build: e.Build, Step: e.Step}
-			m.Containers = append(m.Containers, c)
-			if st != nil {
-				st.Containers = append(st.Containers, c)
-			}
-		}
-	case trace.ContainerStart, trace.ContainerExit, trace.ContainerRemove, trace.ContainerPause, trace.ContainerResume:
-		if e.Container == nil {
-			break
-		}
-		c := m.Container(e.Container.ID)
-		if c == nil {
-			// A container created before the trace began: keep what we see.
-			c = &ContainerModel{Create: &trace.ContainerInfo{ID: e.Container.ID, Image: e.Container.Image, Purpose: e.Container.Purpose}, Build: e.Build, Step: e.Step}
-			m.Containers = append(m.Containers, c)
-		}
-		switch e.Type {
-		case trace.ContainerStart:
-			c.Start = e.Container
-		case trace.ContainerExit:
-			c.Exit = e.Container
-		case trace.ContainerRemove:
-			c.Remove = true
-		case trace.ContainerPause:
-			c.Paused = true
-		}
+	case trace.ContainerCreate, trace.ContainerStart, trace.ContainerExit, trace.ContainerRemove, trace.ContainerPause, trace.ContainerResume:
+		m.addContainer(e, st)
 	case trace.Output:
 		if e.Output == nil {
 			break
@@ -172,24 +146,7 @@ func (m *Model) Add(e trace.Event) {
 			b.Messages = append(b.Messages, e.Output.Text)
 		}
 	case trace.Snapshot, trace.Layer, trace.Image:
-		if st != nil {
-			switch e.Type {
-			case trace.Snapshot:
-				st.Snapshot = e.Snapshot
-			case trace.Layer:
-				st.Layer = e.Layer
-			case trace.Image:
-				st.Image = e.Image
-			}
-		} else {
-			m.addCommit(e)
-		}
-		if e.Type == trace.Image && e.Image != nil {
-			m.Images[e.Image.ID] = e.Image
-			if st != nil {
-				m.ImageStep[e.Image.ID] = st
-			}
-		}
+		m.addArtifact(e, st)
 	case trace.Tag:
 		if e.Tag == nil {
 			break
@@ -206,6 +163,61 @@ func (m *Model) Add(e trace.Event) {
 	case trace.Message:
 		if IsMarker(e) {
 			m.Markers = append(m.Markers, Marker{Seq: e.Seq, Text: strings.TrimPrefix(e.Message.Text, MarkerPrefix)})
+		}
+	}
+}
+
+// addContainer files a container event under the container's life (and a
+// created container under its build step).
+func (m *Model) addContainer(e trace.Event, st *StepModel) {
+	if e.Container == nil {
+		return
+	}
+	if e.Type == trace.ContainerCreate {
+		c := &ContainerModel{Create: e.Container, Build: e.Build, Step: e.Step}
+		m.Containers = append(m.Containers, c)
+		if st != nil {
+			st.Containers = append(st.Containers, c)
+		}
+		return
+	}
+	c := m.Container(e.Container.ID)
+	if c == nil {
+		// A container created before the trace began: keep what we see.
+		c = &ContainerModel{Create: &trace.ContainerInfo{ID: e.Container.ID, Image: e.Container.Image, Purpose: e.Container.Purpose}, Build: e.Build, Step: e.Step}
+		m.Containers = append(m.Containers, c)
+	}
+	switch e.Type {
+	case trace.ContainerStart:
+		c.Start = e.Container
+	case trace.ContainerExit:
+		c.Exit = e.Container
+	case trace.ContainerRemove:
+		c.Remove = true
+	case trace.ContainerPause:
+		c.Paused = true
+	}
+}
+
+// addArtifact files a snapshot, layer or image under its build step, or
+// outside builds under the commit it belongs to.
+func (m *Model) addArtifact(e trace.Event, st *StepModel) {
+	if st != nil {
+		switch e.Type {
+		case trace.Snapshot:
+			st.Snapshot = e.Snapshot
+		case trace.Layer:
+			st.Layer = e.Layer
+		case trace.Image:
+			st.Image = e.Image
+		}
+	} else {
+		m.addCommit(e)
+	}
+	if e.Type == trace.Image && e.Image != nil {
+		m.Images[e.Image.ID] = e.Image
+		if st != nil {
+			m.ImageStep[e.Image.ID] = st
 		}
 	}
 }
