@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 
 	"github.com/berthkit/berth/engine/build"
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/engine/layer"
 	"github.com/berthkit/berth/trace"
 	"github.com/klauspost/compress/gzip"
@@ -89,7 +90,7 @@ func (s *Server) build(w *responseWriter, r *request) error {
 	}
 
 	ctx := r.Context()
-	dir, err := s.eng.Store.TempDir("build-context-")
+	dir, err := s.eng.TempDir("build-context-")
 	if err != nil {
 		return fmt.Errorf("build context: %w", err)
 	}
@@ -232,7 +233,7 @@ func (s *Server) unpackContext(ctx context.Context, dir string, body io.Reader) 
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return &apiError{status: http.StatusBadRequest, msg: "unpack the build context: " + err.Error(), err: err}
+		return errdefs.WithClass(fmt.Errorf("unpack the build context: %w", err), errdefs.InvalidParameter)
 	}
 	return nil
 }

@@ -7,17 +7,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthkit/berth/daemon/api"
 	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/moby/moby/api/types/image"
 )
 
-// ImageSummary is one entry of GET /images/json: Docker's summary, plus
-// the creation time to the nanosecond (berth images computes "CREATED"
-// from it as in-process).
-type ImageSummary struct {
-	image.Summary
-	BerthCreated string `json:"BerthCreated,omitempty"`
-}
+// ImageSummary is one entry of GET /images/json (see daemon/api).
+type ImageSummary = api.ImageSummary
 
 // imageList is GET /images/json: one summary per image with the names that
 // passed the filters, newest first, intermediate images only with all=1.
@@ -91,7 +88,7 @@ func contains(list []string, s string) bool {
 func badRequestIfFilter(err error) error {
 	msg := err.Error()
 	if strings.HasPrefix(msg, "invalid filter") || strings.HasPrefix(msg, "bad format of filter") || strings.HasPrefix(msg, "invalid reference format") {
-		return &apiError{status: http.StatusBadRequest, msg: msg, err: err}
+		return errdefs.WithClass(err, errdefs.InvalidParameter)
 	}
 	return err
 }
@@ -211,7 +208,7 @@ func (s *Server) imageCreate(w *responseWriter, r *request) error {
 	from := q.Get("fromImage")
 	if from == "" {
 		if q.Get("fromSrc") != "" {
-			return &apiError{status: http.StatusNotImplemented, msg: "importing a root filesystem is not supported by berth daemon: use berth import"}
+			return classedf(errdefs.NotImplemented, "importing a root filesystem is not supported by berth daemon: use berth import")
 		}
 		return badRequestf("fromImage is required")
 	}

@@ -16,15 +16,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthkit/berth/daemon/api"
 	"github.com/berthkit/berth/engine"
 )
 
-// The Engine API versions the daemon speaks. Docker clients negotiate down to
-// APIVersion through /_ping; a request with a /vX.Y/ prefix outside
-// [MinAPIVersion, APIVersion] is refused as Docker refuses it.
+// The Engine API versions the daemon speaks (see daemon/api).
 const (
-	APIVersion    = "1.50"
-	MinAPIVersion = "1.24"
+	APIVersion    = api.APIVersion
+	MinAPIVersion = api.MinAPIVersion
 )
 
 // Limits on request bodies unless Options say otherwise.
@@ -244,7 +243,7 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, hr *http.Request) {
 			writeError(w, &apiError{status: http.StatusMethodNotAllowed, msg: "method not allowed"})
 			return
 		}
-		writeError(w, &apiError{status: http.StatusNotFound, msg: "page not found"})
+		writeError(w, notFoundf("page not found"))
 		return
 	}
 	r := &request{Request: hr, name: name, version: version}

@@ -7,36 +7,19 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/berthkit/berth/daemon/api"
 	"github.com/moby/moby/api/types/jsonstream"
 )
 
-// Message is one message of the JSON streams of build, pull, push and load,
-// as Docker's daemon writes them:
-//
-//	{"stream":"Step 1/3 : FROM busybox\n"}
-//	{"status":"Pull complete","id":"a1b2c3d4e5f6"}
-//	{"aux":{"ID":"sha256:..."}}
-//	{"errorDetail":{"code":3,"message":"..."},"error":"..."}
-type Message struct {
-	Stream       string               `json:"stream,omitempty"`
-	Status       string               `json:"status,omitempty"`
-	Progress     *jsonstream.Progress `json:"progressDetail,omitempty"`
-	ID           string               `json:"id,omitempty"`
-	Error        *jsonstream.Error    `json:"errorDetail,omitempty"`
-	ErrorMessage string               `json:"error,omitempty"`
-	Aux          *json.RawMessage     `json:"aux,omitempty"`
-	// BerthStep is the build step that failed, on a build's error message;
-	// Berth's CLI prints a step's failure without the "Error:" prefix, as
-	// in-process. Docker's clients ignore it.
-	BerthStep int `json:"BerthStep,omitempty"`
-}
+// Message is one message of the JSON streams of build, pull, push and
+// load; the wire type lives in daemon/api.
+type Message = api.Message
 
-// stderrStart and stderrEnd wrap what the classic builder writes to its
-// standard error (warnings) in a stream message, as Docker's daemon does:
-// docker shows it in red; Berth's CLI sends it to its own stderr.
+// StderrStart and StderrEnd wrap the builder's standard error in a stream
+// message (see daemon/api).
 const (
-	StderrStart = "\x1b[91m"
-	StderrEnd   = "\x1b[0m"
+	StderrStart = api.StderrStart
+	StderrEnd   = api.StderrEnd
 )
 
 // jsonStream writes Messages to a response, flushing each. The response

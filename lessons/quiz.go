@@ -56,16 +56,10 @@ func (r *runner) quiz(ctx context.Context, b Block, args []string) func() {
 	if r.opts.Mode == Live {
 		ix.Source = "this lesson's builds"
 	}
+	ix.NoCache = spec.NoCache
 	plan, err := ix.Plan([]byte(content))
 	if err != nil {
 		return nil
-	}
-	if spec.NoCache {
-		for i := range plan {
-			if plan[i].Instruction != "FROM" {
-				plan[i].Cached, plan[i].Reason, plan[i].Explanation = false, "no-cache", "--no-cache: every step runs"
-			}
-		}
 	}
 	q := &quizRound{plan: plan, builds: len(r.narr.Model().Builds)}
 	r.printf("\n%s\n", r.st.Heading("Predict, then watch"))

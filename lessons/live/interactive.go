@@ -55,7 +55,7 @@ func ManualCommit(ctx context.Context, s *Session, o ManualOptions) error {
 		return err
 	}
 	m := &manual{s: s, o: o, st: o.Style, base: base}
-	baseImg, err := s.Engine.Store.Image(s.Base + ":latest")
+	baseImg, err := s.Engine.LookupImage(s.Base + ":latest")
 	if err != nil {
 		return fmt.Errorf("the lesson's base: %w", err)
 	}
@@ -175,7 +175,7 @@ func (m *manual) waitCommit(ctx context.Context, box *store.Container) (*store.I
 	m.cmd(`berth commit -c 'CMD ["redis-server"]' ` + box.ShortID())
 	var img *store.Image
 	err = m.wait(ctx, "a new image with CMD [\"redis-server\"]", func() (bool, error) {
-		imgs, err := m.s.Engine.Store.Images()
+		imgs, err := m.s.Engine.Images()
 		if err != nil {
 			return false, err
 		}
@@ -265,7 +265,7 @@ func (m *manual) alive(ctx context.Context, box *store.Container, what string) e
 }
 
 func (m *manual) imageIDs() (map[string]bool, error) {
-	imgs, err := m.s.Engine.Store.Images()
+	imgs, err := m.s.Engine.Images()
 	if err != nil {
 		return nil, err
 	}

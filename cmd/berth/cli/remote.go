@@ -15,9 +15,10 @@ import (
 	"github.com/berthkit/berth/engine"
 )
 
-// Client mode: with --host (or BERTH_HOST) the verbs that have a remote_*.go
-// twin talk to a berth daemon instead of opening the engine. They print
-// what the in-process verb prints; the daemon does the work.
+// Client mode: with --host (or BERTH_HOST) the verbs written against
+// backend (backend.go) talk to a berth daemon through remoteBackend instead
+// of opening the engine. They print what the in-process verb prints; the
+// daemon does the work. This file holds the connection and stream helpers.
 
 // remoteClient connects to g.host. TLS, as Docker's client: BERTH_TLS_VERIFY
 // or BERTH_CERT_PATH (ca.pem, cert.pem, key.pem; default ~/.berth).

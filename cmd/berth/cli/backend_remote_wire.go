@@ -1,64 +1,25 @@
 package cli
 
 import (
+	"archive/tar"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/berthkit/berth/daemon/client"
 	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/build"
+	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/container"
 )
-
-// runRunRemote is `berth --host ... run`: create (pulling a missing image
-// as the flags say), attach, wait, start, as docker's client does; the
-// daemon runs the container and streams its output back.
-func runRunRemote(ctx context.Context, g *globalOptions, opts *runOptions) error {
-	fl := &opts.flags
-	if fl.tty && fl.interactive && !opts.detach && !isTerminal(opts.stdin) {
-		return &ExitError{Code: 1, Err: errors.New("the input device is not a TTY")}
-	}
-	if fl.traceFile != "" {
-		return &ExitError{Code: 125, Err: notRemote("--trace", "record the daemon's events with berth trace follow")}
-	}
-	c, err := remoteClient(g)
-	if err != nil {
-		return &ExitError{Code: 125, Err: err}
-	}
-	defer c.Close()
-	req := createRequest(opts.createOpt, !opts.detach && fl.interactive)
-	id, err := remoteCreate(ctx, c, fl, opts.createOpt, req, opts.errOut)
-	if err != nil {
-		return &ExitError{Code: 125, Err: err}
-	}
-	if opts.detach {
-		if err := c.StartContainer(ctx, id); err != nil {
-			if fl.rm {
-				_ = c.RemoveContainer(context.WithoutCancel(ctx), id, true)
-			}
-			return remoteStartError(err)
-		}
-		fmt.Fprintln(opts.out, id)
-		return nil
-	}
-	as := attachSpec{
-		tty: fl.tty, interactive: fl.interactive, sigProxy: opts.sigProxy,
-		stdin: opts.stdin, out: opts.out, errOut: opts.errOut,
-	}
-	code, err := remoteAttachRun(ctx, c, id, fl.rm, as)
-	if err != nil {
-		return err
-	}
-	if code != 0 {
-		return &ExitError{Code: code, Silent: true}
-	}
-	return nil
-}
 
 // createRequest is Docker's create request for the engine's options.
 func createRequest(o engine.ContainerCreateOptions, stdinOnce bool) *container.CreateRequest {
@@ -98,63 +59,10 @@ func createRequest(o engine.ContainerCreateOptions, stdinOnce bool) *container.C
 	return &container.CreateRequest{Config: cfg, HostConfig: hc, NetworkingConfig: applyNetworkRequest(o, cfg, hc)}
 }
 
-// remoteCreate creates the container, pulling its image as --pull says
-// (createContainer's behaviour, with the daemon's store).
-func remoteCreate(ctx context.Context, c *client.Client, fl *containerFlags, o engine.ContainerCreateOptions, req *container.CreateRequest, errOut io.Writer) (string, error) {
-	pull := func() error {
-		body, err := c.Pull(ctx, o.Image, fl.platform)
-		if err != nil {
-			return err
-		}
-		defer body.Close()
-		return printProgress(body, errOut, fl.quiet)
-	}
-	if fl.pull == "always" {
-		if err := pull(); err != nil {
-			return "", err
-		}
-	}
-	resp, err := c.CreateContainer(ctx, o.Name, req)
-	if err == nil {
-		return resp.ID, nil
-	}
-	if fl.pull != "missing" || !client.IsNotFound(err) || !strings.HasPrefix(err.Error(), "No such image") {
-		return "", err
-	}
-	fmt.Fprintf(errOut, "Unable to find image '%s' locally\n", familiarName(o.Image))
-	if err := pull(); err != nil {
-		return "", err
-	}
-	if resp, err = c.CreateContainer(ctx, o.Name, req); err != nil {
-		return "", err
-	}
-	return resp.ID, nil
-}
-
-// remoteStartError is startError for the daemon's answer: its exit code
-// when the daemon gives one, else docker's reading of the message.
-func remoteStartError(err error) error {
-	var ce *client.Error
-	if errors.As(err, &ce) {
-		code := ce.ExitCode
-		if code == 0 {
-			switch msg := ce.Message; {
-			case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
-				code = 127
-			case strings.Contains(msg, syscall.EACCES.Error()), strings.Contains(msg, syscall.EISDIR.Error()):
-				code = 126
-			default:
-				code = 125
-			}
-		}
-		return &ExitError{Code: code, Err: errors.New(ce.Message)}
-	}
-	return &ExitError{Code: 125, Err: err}
-}
-
-// remoteAttachRun attaches to a created container, starts it and returns
-// its exit code.
-func remoteAttachRun(ctx context.Context, c *client.Client, id string, rm bool, as attachSpec) (int, error) {
+// AttachRun attaches to a created container, starts it and returns its
+// exit code once it ends (with rm: once the daemon removed it).
+func (b *remoteBackend) AttachRun(ctx context.Context, id string, rm bool, as attachSpec) (int, error) {
+	c := b.c
 	stdio, size, restore, err := prepareTerminal(as)
 	if err != nil {
 		return 0, &ExitError{Code: 125, Err: err}
@@ -225,4 +133,96 @@ func (a *remoteAttached) Signal(sig syscall.Signal) error {
 
 func (a *remoteAttached) Resize(rows, cols uint16) error {
 	return a.c.ResizeContainer(a.ctx, a.id, rows, cols)
+}
+
+func parseDockerTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.Year() <= 1 {
+		return time.Time{}
+	}
+	return t
+}
+
+// containerFromInspect rebuilds the store's record from Docker's view, for
+// the filters and columns ps shares with the in-process listing.
+func containerFromInspect(ins *container.InspectResponse) *store.Container {
+	c := &store.Container{
+		ID:      ins.ID,
+		Name:    strings.TrimPrefix(ins.Name, "/"),
+		Created: parseDockerTime(ins.Created),
+		Image:   ins.Image,
+	}
+	if cfg := ins.Config; cfg != nil {
+		c.ImageRef = cfg.Image
+		c.Config = store.ContainerConfig{
+			Hostname: cfg.Hostname, User: cfg.User, Env: cfg.Env, Cmd: cfg.Cmd, Entrypoint: cfg.Entrypoint,
+			WorkingDir: cfg.WorkingDir, Labels: cfg.Labels, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin, StopSignal: cfg.StopSignal,
+		}
+	}
+	if hc := ins.HostConfig; hc != nil {
+		c.Host.NetworkMode = string(hc.NetworkMode)
+		c.Host.AutoRemove = hc.AutoRemove
+	}
+	if st := ins.State; st != nil {
+		c.State = store.ContainerState{
+			Status: string(st.Status), Pid: st.Pid, ExitCode: st.ExitCode, ExitKnown: true, Error: st.Error,
+			OOMKilled: st.OOMKilled, StartedAt: parseDockerTime(st.StartedAt), FinishedAt: parseDockerTime(st.FinishedAt),
+		}
+	}
+	return c
+}
+
+// writeContextTar writes the context's files (sorted, as the daemon will
+// unpack them) and, when extra is set, the Dockerfile under name.
+func writeContextTar(w io.Writer, bctx *build.Context, name string, extra []byte) error {
+	tw := tar.NewWriter(w)
+	paths := make([]string, 0, len(bctx.Files))
+	for p := range bctx.Files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		info := bctx.Files[p]
+		link := ""
+		if info.Mode()&os.ModeSymlink != 0 {
+			var err error
+			if link, err = os.Readlink(filepath.Join(bctx.Dir, filepath.FromSlash(p))); err != nil {
+				return err
+			}
+		}
+		hdr, err := tar.FileInfoHeader(info, link)
+		if err != nil {
+			return fmt.Errorf("build context %s: %w", p, err)
+		}
+		hdr.Name = p
+		if info.IsDir() {
+			hdr.Name += "/"
+		}
+		// As docker's client: the daemon gets root-owned files.
+		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
+		hdr.Format = tar.FormatPAX
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if info.Mode().IsRegular() {
+			f, err := os.Open(filepath.Join(bctx.Dir, filepath.FromSlash(p)))
+			if err != nil {
+				return fmt.Errorf("build context: %w", err)
+			}
+			_, err = io.CopyN(tw, f, hdr.Size)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("build context %s: %w", p, err)
+			}
+		}
+	}
+	if extra != nil {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: int64(len(extra)), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(extra); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
 }
