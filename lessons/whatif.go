@@ -7,6 +7,7 @@ import (
 
 	"github.com/berthkit/berth/engine/build/cache"
 	"github.com/berthkit/berth/engine/dockerfile"
+	"github.com/berthkit/berth/trace/view"
 )
 
 // CacheIndex is the build cache as a trace saw it: for each parent image,
@@ -42,7 +43,7 @@ type CacheRecord struct {
 
 // IndexTrace collects the cache entries every build of the model made or
 // reused, in the order they happened.
-func IndexTrace(m *Model) *CacheIndex {
+func IndexTrace(m *view.Model) *CacheIndex {
 	ix := &CacheIndex{byParent: map[string][]CacheRecord{}, bases: map[string]string{}}
 	for _, b := range m.Builds {
 		for _, s := range b.Steps {
@@ -183,7 +184,7 @@ func (ix *CacheIndex) decide(in cache.Input, ps *PlanStep) {
 }
 
 // RenderPlan prints a plan the way `berth build --explain` does.
-func RenderPlan(w io.Writer, plan []PlanStep, st Style) {
+func RenderPlan(w io.Writer, plan []PlanStep, st view.Style) {
 	cached, would := 0, 0
 	total := len(plan)
 	for _, s := range plan {
@@ -192,13 +193,13 @@ func RenderPlan(w io.Writer, plan []PlanStep, st Style) {
 		case s.Instruction == "FROM" && s.Cached:
 			fmt.Fprintf(w, "  %s\n", s.Explanation)
 		case s.Instruction == "FROM":
-			fmt.Fprintf(w, "  %s %s\n", st.paint(st.fail, "would fetch:"), s.Explanation)
+			fmt.Fprintf(w, "  %s %s\n", st.Fail("would fetch:"), s.Explanation)
 		case s.Cached:
 			cached++
-			fmt.Fprintf(w, "  %s → image %s: %s\n", st.paint(st.ok, "cached"), shortID(s.Image), s.Explanation)
+			fmt.Fprintf(w, "  %s → image %s: %s\n", st.OK("cached"), shortID(s.Image), s.Explanation)
 		default:
 			would++
-			fmt.Fprintf(w, "  %s (%s): %s\n", st.paint(st.fail, "would run"), s.Reason, s.Explanation)
+			fmt.Fprintf(w, "  %s (%s): %s\n", st.Fail("would run"), s.Reason, s.Explanation)
 		}
 	}
 	fmt.Fprintf(w, "%d cached, %d would run\n", cached, would)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/berthkit/berth/engine/build/cache"
+	"github.com/berthkit/berth/trace/view"
 )
 
 // The what-if's verdicts are cache.Decide's: a --no-cache plan runs every
@@ -15,7 +16,7 @@ func TestPlanUsesTheBuildersDecision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix := IndexTrace(NewModel(events))
+	ix := IndexTrace(view.NewModel(events))
 	v := &vars{base: baseProfiles["debian"]}
 	content, _ := v.expand("FROM debian\nRUN {{install redis}}\nCMD [\"redis-server\"]\n")
 

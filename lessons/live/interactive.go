@@ -13,6 +13,7 @@ import (
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/lessons"
+	"github.com/berthkit/berth/trace/view"
 )
 
 // ErrStopped is returned by ManualCommit when the attendee typed q.
@@ -21,7 +22,7 @@ var ErrStopped = errors.New("lesson stopped")
 // ManualOptions configure ManualCommit.
 type ManualOptions struct {
 	Out   io.Writer
-	Style lessons.Style
+	Style view.Style
 	// Lines are the lines typed into the lesson's own terminal: "q" stops
 	// it (nil: nothing is read).
 	Lines <-chan string
@@ -33,7 +34,7 @@ type ManualOptions struct {
 type manual struct {
 	s     *Session
 	o     ManualOptions
-	st    lessons.Style
+	st    view.Style
 	base  *lessons.BaseProfile
 	steps int // steps seen in the store, for the closing line
 }

@@ -1,4 +1,4 @@
-package lessons
+package view
 
 import (
 	"encoding/json"
@@ -142,6 +142,7 @@ func RenderHTML(w io.Writer, m *Model, opts HTMLOptions) error {
 		if c.Create.Name != "" {
 			o.Lines = append(o.Lines, "name "+c.Create.Name)
 		}
+		o.Lines = append(o.Lines, containerPlumbing(c)...)
 		if c.Exit != nil && c.Exit.ExitCode != nil {
 			o.Lines = append(o.Lines, fmt.Sprintf("exited with code %d after %s", *c.Exit.ExitCode, duration(c.Exit.DurationMS)))
 		}
@@ -286,24 +287,47 @@ func htmlLayerOf(b *BuildModel, row LayerRow) htmlLayer {
 	return hl
 }
 
-// htmlTemplate is parsed on first use, not at every berth process's start.
-var htmlTemplate = sync.OnceValue(func() *template.Template { return template.Must(template.New("page").Parse(htmlPageText)) })
+// The pages are parsed on first use, not at every berth process's start.
+var (
+	htmlTemplate      = sync.OnceValue(func() *template.Template { return pageTemplate("page", htmlPageText) })
+	projectorTemplate = sync.OnceValue(func() *template.Template { return pageTemplate("projector", projectorPageText) })
+	compareTemplate   = sync.OnceValue(func() *template.Template { return pageTemplate("compare", comparePageText) })
+)
 
-const htmlPageText = `<!DOCTYPE html>
+// pageTemplate parses one page on the parts every page shares: the head
+// (which holds the page's "style") and the light theme. A page defines
+// "style" and starts its body after {{template "head" .}}.
+func pageTemplate(name, text string) *template.Template {
+	t := template.Must(template.New(name).Parse(sharedPageText))
+	return template.Must(t.New(name).Parse(text))
+}
+
+// sharedPageText is the head of every page, the font stacks they use, and
+// the light theme of the trace page and the comparison (the projector's is
+// dark, large and its own).
+const sharedPageText = `{{define "head"}}<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 <style>
-:root { --hit: #17703a; --miss: #b34700; --base: #4a4f57; --fail: #b00020; --ink: #15171a; --paper: #ffffff; --soft: #f1f3f5; --line: #c9ced4; }
+:root { --mono: "DejaVu Sans Mono", Menlo, Consolas, monospace; --sans: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 * { box-sizing: border-box; }
-body { margin: 0; padding: 28px 40px 60px; font: 21px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--paper); }
+code, .mono { font-family: var(--mono); }
+{{template "style"}}</style>
+</head>{{end}}
+{{define "light"}}:root { --hit: #17703a; --miss: #b34700; --base: #4a4f57; --fail: #b00020; --ink: #15171a; --paper: #ffffff; --soft: #f1f3f5; --line: #c9ced4; }
+body { margin: 0; padding: 28px 40px 60px; font: 21px/1.45 var(--sans); color: var(--ink); background: var(--paper); }
 h1 { font-size: 38px; margin: 0 0 4px; }
-h2 { font-size: 30px; margin: 44px 0 8px; border-bottom: 3px solid var(--ink); padding-bottom: 4px; }
-h3 { font-size: 24px; margin: 26px 0 10px; }
-code, .mono { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.92em; }
+code, .mono { font-size: 0.92em; }
 .sub { color: #4a4f57; }
+.badge { display: inline-block; padding: 1px 10px; border-radius: 999px; color: #fff; font-size: 17px; font-weight: 600; white-space: nowrap; }
+pre.out { background: #15171a; color: #e9ecef; padding: 8px 12px; border-radius: 6px; font-size: 16px; margin: 6px 0 0; }
+{{end}}`
+
+const htmlPageText = `{{define "style"}}{{template "light"}}h2 { font-size: 30px; margin: 44px 0 8px; border-bottom: 3px solid var(--ink); padding-bottom: 4px; }
+h3 { font-size: 24px; margin: 26px 0 10px; }
 .legend span { display: inline-block; margin-right: 18px; }
 .chip { display: inline-block; width: 18px; height: 18px; border-radius: 4px; vertical-align: -3px; margin-right: 6px; }
 .c-hit { background: var(--hit); } .c-miss { background: var(--miss); } .c-base { background: var(--base); } .c-fail { background: var(--fail); }
@@ -311,12 +335,11 @@ ol.timeline { list-style: none; padding: 0; margin: 0; }
 .timeline li { display: grid; grid-template-columns: 3.2em minmax(12em, 30em) 1fr 6em; gap: 12px; align-items: center; padding: 8px 0; border-bottom: 1px solid var(--line); cursor: pointer; }
 .timeline li:hover, .timeline li.focus { background: var(--soft); }
 .num { font-weight: 700; font-size: 26px; text-align: right; }
-.ins { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 19px; overflow-wrap: anywhere; }
+.ins { font-family: var(--mono); font-size: 19px; overflow-wrap: anywhere; }
 .track { position: relative; height: 30px; background: var(--soft); border-radius: 6px; }
 .bar { position: absolute; top: 0; bottom: 0; border-radius: 6px; min-width: 6px; }
 .hit .bar { background: var(--hit); } .miss .bar { background: var(--miss); } .base .bar { background: var(--base); } .fail .bar { background: var(--fail); }
 .dur { text-align: right; font-variant-numeric: tabular-nums; }
-.badge { display: inline-block; padding: 1px 10px; border-radius: 999px; color: #fff; font-size: 17px; font-weight: 600; white-space: nowrap; }
 .hit .badge, .badge.hit { background: var(--hit); } .miss .badge, .badge.miss { background: var(--miss); } .base .badge, .badge.base { background: var(--base); } .fail .badge, .badge.fail { background: var(--fail); }
 .stack { max-width: 60em; }
 .layer-box { border: 3px solid var(--ink); border-radius: 8px; margin: 0 0 6px; padding: 8px 14px; display: flex; flex-direction: column; justify-content: center; }
@@ -332,7 +355,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: 8px 10px; border-bottom: 1px solid var(--line); }
 th { background: var(--soft); }
 td.key { font-size: 16px; color: #33373d; overflow-wrap: anywhere; }
-pre.out { background: #15171a; color: #e9ecef; padding: 8px 12px; border-radius: 6px; font-size: 16px; overflow-x: auto; margin: 6px 0 0; }
+pre.out { overflow-x: auto; }
 button { font: inherit; padding: 4px 14px; border-radius: 8px; border: 2px solid var(--ink); background: var(--paper); cursor: pointer; }
 footer { margin-top: 48px; color: #6b7178; font-size: 16px; }
 .diagram { display: flex; flex-wrap: wrap; align-items: center; gap: 4px; margin: 8px 0 0; font-size: 16px; }
@@ -340,8 +363,7 @@ footer { margin-top: 48px; color: #6b7178; font-size: 16px; }
 .diagram .box.container, .diagram .box.snapshot { border-color: var(--miss); } .diagram .box.snapshot { border-style: dashed; }
 .diagram .box.result { border-color: var(--hit); } .diagram .box.hit { border-color: var(--hit); border-style: dashed; } .diagram .box.fail { border-color: var(--fail); }
 .diagram .arrow { font-weight: 700; }
-</style>
-</head>
+{{end}}{{template "head" .}}
 <body>
 <header>
 <h1>{{.Title}}</h1>

@@ -1,4 +1,4 @@
-package lessons
+package view
 
 import (
 	"encoding/json"
@@ -12,35 +12,33 @@ import (
 )
 
 // Narrator renders events as they stream: Docker's classic console lines
-// (trace.Console), a plain-words line for every event that matters, and the
-// lesson's annotations where their pattern matches. It is a trace.Recorder,
-// so a live build is narrated while it runs and a replay by feeding it the
-// recorded events; the two print the same thing.
+// (trace.Console), a plain-words line for every event that matters, and
+// notes (a lesson's annotations) where Notes says so. It is a
+// trace.Recorder, so a live build is narrated while it runs and a replay by
+// feeding it the recorded events; the two print the same thing.
 type Narrator struct {
 	mu      sync.Mutex
-	out     *bolWriter
+	out     *LineWriter
 	style   Style
 	console *trace.Console
 	model   *Model
 	// Quiet leaves out the plain-words lines (the classic console and the
-	// annotations remain).
+	// notes remain).
 	Quiet bool
-	// pause is called after an annotation is printed (Enter, --pace, or nothing).
-	pause func()
-	// expand fills placeholders in annotation text.
-	expand func(string) string
-	notes  []*annotation
-	// countPauses is set for a live lesson, whose pauses hold the engine:
+	// Notes, when set, is asked after each event (with the model that
+	// already holds it) for the notes to print under it: a lesson's
+	// annotations. It runs under the narrator's lock.
+	Notes func(e trace.Event, m *Model) []string
+	// Pause is called after notes are printed (Enter, --pace, or nothing),
+	// outside the lock, so a live engine waits in Record while it runs. It
+	// returns how long it held, which CountPauses leaves out of durations.
+	Pause func() time.Duration
+	// CountPauses is set for a live lesson, whose pauses hold the engine:
 	// the durations narrated then leave out the time spent paused, which
 	// is counted here (paused) and marked at each build and container start.
-	countPauses bool
+	CountPauses bool
 	paused      time.Duration
 	pauseMarks  map[string]time.Duration
-}
-
-type annotation struct {
-	block   Block
-	matched bool
 }
 
 // NewNarrator returns a narrator writing to w; model collects the events it
@@ -49,36 +47,12 @@ func NewNarrator(w io.Writer, style Style, model *Model) *Narrator {
 	if model == nil {
 		model = NewModel(nil)
 	}
-	bw := &bolWriter{w: w, bol: true}
-	return &Narrator{out: bw, style: style, console: trace.NewConsole(bw, bw), model: model,
-		pause: func() {}, expand: func(s string) string { return s }}
+	lw := NewLineWriter(w)
+	return &Narrator{out: lw, style: style, console: trace.NewConsole(lw, lw), model: model}
 }
 
 // Model returns the model of everything narrated so far.
 func (n *Narrator) Model() *Model { return n.model }
-
-// setAnnotations arms the annotations of the action about to run.
-func (n *Narrator) setAnnotations(blocks []Block) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.notes = nil
-	for _, b := range blocks {
-		n.notes = append(n.notes, &annotation{block: b})
-	}
-}
-
-// unmatched lists the patterns of armed annotations that no event matched.
-func (n *Narrator) unmatched() []Block {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	var out []Block
-	for _, a := range n.notes {
-		if !a.matched {
-			out = append(out, a.block)
-		}
-	}
-	return out
-}
 
 // Record narrates one event.
 func (n *Narrator) Record(e trace.Event) {
@@ -96,30 +70,23 @@ func (n *Narrator) Record(e trace.Event) {
 	if !n.Quiet {
 		n.narrate(e)
 	}
-	var fire []*annotation
-	for _, a := range n.notes {
-		if (a.block.On.Every || !a.matched) && Matches(a.block.On, e, n.model) {
-			a.matched = true
-			fire = append(fire, a)
-		}
+	var notes []string
+	if n.Notes != nil {
+		notes = n.Notes(e, n.model)
 	}
-	for _, a := range fire {
-		n.printNote(a.block.Text)
+	for _, text := range notes {
+		n.printNote(text)
 	}
 	n.mu.Unlock()
-	if len(fire) > 0 {
+	if len(notes) > 0 && n.Pause != nil {
 		// Pause outside the lock: while the attendee reads, the engine waits
 		// in Record, which is the point of pausing a live build.
-		start := clock()
-		n.pause()
+		held := n.Pause()
 		n.mu.Lock()
-		n.paused += clock().Sub(start)
+		n.paused += held
 		n.mu.Unlock()
 	}
 }
-
-// clock tells the time of pauses (a variable for tests).
-var clock = time.Now
 
 // markPauses notes the time paused so far when something starts (key: a
 // build or a container).
@@ -134,7 +101,7 @@ func (n *Narrator) markPauses(key string) {
 // says (ms), without the lesson's pauses since, which it mentions.
 func (n *Narrator) took(key string, ms int64) string {
 	mark, ok := n.pauseMarks[key]
-	if !n.countPauses || !ok {
+	if !n.CountPauses || !ok {
 		return duration(ms)
 	}
 	delete(n.pauseMarks, key)
@@ -150,8 +117,7 @@ func (n *Narrator) took(key string, ms int64) string {
 }
 
 func (n *Narrator) printNote(text string) {
-	n.out.endLine()
-	text = n.expand(text)
+	n.out.EndLine()
 	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		fmt.Fprintln(n.out, n.style.paint(n.style.note, "  ┃ "+stripMarkdown(l)))
 	}
@@ -159,19 +125,19 @@ func (n *Narrator) printNote(text string) {
 
 // line prints one plain-words narration line.
 func (n *Narrator) line(format string, args ...any) {
-	n.out.endLine()
+	n.out.EndLine()
 	fmt.Fprintln(n.out, n.style.paint(n.style.narrate, "  ▸ "+fmt.Sprintf(format, args...)))
 }
 
 // detail prints an indented detail line under a narration line.
 func (n *Narrator) detail(format string, args ...any) {
-	n.out.endLine()
+	n.out.EndLine()
 	fmt.Fprintln(n.out, n.style.paint(n.style.dim, "      "+fmt.Sprintf(format, args...)))
 }
 
 func (n *Narrator) narrate(e trace.Event) {
 	m := n.model
-	b := m.build(e.Build)
+	b := m.Build(e.Build)
 	switch e.Type {
 	case trace.BuildStart:
 		n.markPauses("build")
@@ -232,6 +198,9 @@ func (n *Narrator) narrate(e trace.Event) {
 				name = fmt.Sprintf(" (name %s)", c.Name)
 			}
 			n.line("container %s%s created from image %s%s, to run %s", shortID(c.ID), name, image, from, clip(cmdString(c.Cmd), 80))
+			for _, l := range plumbingLines(c) {
+				n.detail("%s", l)
+			}
 		}
 	case trace.ContainerStart:
 		if c := e.Container; c != nil {
@@ -431,21 +400,25 @@ func (n *Narrator) imageOrigin(b *BuildModel, step int, image string) string {
 	return ""
 }
 
-// bolWriter remembers whether the last byte written ended a line, so
+// LineWriter remembers whether the last byte written ended a line, so
 // narration never starts in the middle of a command's output line.
-type bolWriter struct {
+type LineWriter struct {
 	w   io.Writer
 	bol bool
 }
 
-func (b *bolWriter) Write(p []byte) (int, error) {
+// NewLineWriter wraps w; nothing is written yet, so it is at a line's start.
+func NewLineWriter(w io.Writer) *LineWriter { return &LineWriter{w: w, bol: true} }
+
+func (b *LineWriter) Write(p []byte) (int, error) {
 	if len(p) > 0 {
 		b.bol = p[len(p)-1] == '\n'
 	}
 	return b.w.Write(p)
 }
 
-func (b *bolWriter) endLine() {
+// EndLine ends the current line unless the last write already did.
+func (b *LineWriter) EndLine() {
 	if !b.bol {
 		b.Write([]byte("\n"))
 	}

@@ -1,4 +1,4 @@
-package lessons
+package view
 
 import (
 	"encoding/json"
@@ -26,12 +26,12 @@ func RenderAnnotated(w io.Writer, events []trace.Event, st Style) *Model {
 	n := NewNarrator(w, st, nil)
 	for _, e := range events {
 		if IsMarker(e) {
-			n.out.endLine()
-			fmt.Fprintf(n.out, "\n%s\n", st.paint(st.heading, "── "+strings.TrimPrefix(e.Message.Text, markerPrefix)))
+			n.out.EndLine()
+			fmt.Fprintf(n.out, "\n%s\n", st.paint(st.heading, "── "+strings.TrimPrefix(e.Message.Text, MarkerPrefix)))
 		}
 		n.Record(e)
 	}
-	n.out.endLine()
+	n.out.EndLine()
 	return n.model
 }
 
@@ -97,7 +97,7 @@ func RenderTree(w io.Writer, m *Model, st Style) {
 		var product *trace.ImageInfo
 		var snap *trace.SnapshotInfo
 		var layer *trace.LayerInfo
-		if b := m.build(c.Build); b != nil {
+		if b := m.Build(c.Build); b != nil {
 			if s := b.Step(c.Step); s != nil {
 				product, snap, layer = s.Image, s.Snapshot, s.Layer
 			}
@@ -240,6 +240,7 @@ func containerLabel(c *ContainerModel, st Style) string {
 	case c.Create.Purpose == "build" && !c.Create.Started:
 		facts = append(facts, "never started ("+clip(cmdString(c.Create.Cmd), 60)+")")
 	}
+	facts = append(facts, containerPlumbing(c)...)
 	if c.Exit != nil && c.Exit.ExitCode != nil {
 		facts = append(facts, fmt.Sprintf("exit %d", *c.Exit.ExitCode))
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package lessons
+package view
 
 import (
 	"os"

@@ -1,4 +1,4 @@
-package lessons
+package view
 
 import (
 	"bytes"
@@ -29,8 +29,7 @@ func renderRecording(t *testing.T, lesson string) (string, *Model) {
 // The page holds every step of every build, and nothing it needs comes
 // from the network.
 func TestRenderHTML(t *testing.T) {
-	for _, f := range RecordingFiles() {
-		name := strings.TrimSuffix(filepath.Base(f), ".jsonl")
+	for _, name := range recordingNames(t) {
 		page, m := renderRecording(t, name)
 		for _, b := range m.Builds {
 			for _, s := range b.Steps {
@@ -130,22 +129,29 @@ func TestHTMLInChromium(t *testing.T) {
 			}
 		}
 	}
+	// A blank page compresses to a few kB; this one has text and colored bars.
+	checkScreenshot(t, shot, 40_000)
+}
+
+// checkScreenshot checks that chromium wrote a 1600x1000 PNG of at least
+// minBytes (a blank page compresses to a few kB).
+func checkScreenshot(t *testing.T, shot string, minBytes int64) {
+	t.Helper()
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	info, _ := f.Stat()
-	cfg, err := png.DecodeConfig(f)
+	info, err := f.Stat()
 	if err != nil {
-		t.Fatalf("the screenshot is not a PNG: %v", err)
+		t.Fatal(err)
 	}
-	if cfg.Width != 1600 || cfg.Height != 1000 {
-		t.Errorf("screenshot is %dx%d, want 1600x1000", cfg.Width, cfg.Height)
+	cfg, err := png.DecodeConfig(f)
+	if err != nil || cfg.Width != 1600 || cfg.Height != 1000 {
+		t.Fatalf("the screenshot is not a 1600x1000 PNG: %v %+v", err, cfg)
 	}
-	// A blank page compresses to a few kB; this one has text and colored bars.
-	if info.Size() < 40_000 {
-		t.Errorf("screenshot is only %d bytes: the page looks empty", info.Size())
+	if info.Size() < minBytes {
+		t.Errorf("screenshot %s is only %d bytes: the page looks empty", shot, info.Size())
 	}
 }
 

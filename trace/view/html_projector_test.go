@@ -1,10 +1,9 @@
-package lessons
+package view
 
 import (
 	"bytes"
 	"fmt"
 	"html/template"
-	"image/png"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,8 +25,7 @@ func TestHTMLCountsMatchEvents(t *testing.T) {
 		n, _ := strconv.Atoi(m[1])
 		return n
 	}
-	for _, f := range RecordingFiles() {
-		name := strings.TrimSuffix(filepath.Base(f), ".jsonl")
+	for _, name := range recordingNames(t) {
 		page, m := renderRecording(t, name)
 		for _, b := range m.Builds {
 			steps, layers, empty := 0, 0, 0
@@ -198,17 +196,5 @@ func TestProjectorInChromium(t *testing.T) {
 	if n := strings.Count(dom, `<section class="slide step`); n != steps {
 		t.Errorf("%d step slides, want %d", n, steps)
 	}
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	info, _ := f.Stat()
-	cfg, err := png.DecodeConfig(f)
-	if err != nil || cfg.Width != 1600 || cfg.Height != 1000 {
-		t.Fatalf("the screenshot is not a 1600x1000 PNG: %v %+v", err, cfg)
-	}
-	if info.Size() < 30_000 {
-		t.Errorf("screenshot is only %d bytes: the slide looks empty", info.Size())
-	}
+	checkScreenshot(t, shot, 30_000)
 }

@@ -1,9 +1,7 @@
-package lessons
+package view
 
 import (
 	"fmt"
-	"html/template"
-	"sync"
 )
 
 // BuildCounts are a build's numbers, counted from its trace events (not
@@ -119,41 +117,28 @@ func stepDiagram(b *BuildModel, s *StepModel) []htmlBox {
 	return append(boxes, snap, result)
 }
 
-// projectorTemplate is parsed on first use, not at every berth process's start.
-var projectorTemplate = sync.OnceValue(func() *template.Template { return template.Must(template.New("projector").Parse(projectorPageText)) })
-
-const projectorPageText = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>
-:root { --hit: #5cff8d; --miss: #ffb347; --base: #c8d0da; --fail: #ff5c6c; --ink: #ffffff; --paper: #000000; }
-* { box-sizing: border-box; }
+const projectorPageText = `{{define "style"}}:root { --hit: #5cff8d; --miss: #ffb347; --base: #c8d0da; --fail: #ff5c6c; --ink: #ffffff; --paper: #000000; }
 html, body { margin: 0; height: 100%; background: var(--paper); color: var(--ink); }
-body { font: 34px/1.35 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+body { font: 34px/1.35 var(--sans); }
 .slide { display: none; min-height: 100vh; padding: 48px 64px; flex-direction: column; gap: 28px; }
 .slide.current { display: flex; }
 h1 { font-size: 64px; margin: 0; }
 h2 { font-size: 52px; margin: 0; }
-code, .mono { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; }
-.ins { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 44px; overflow-wrap: anywhere; }
+.ins { font-family: var(--mono); font-size: 44px; overflow-wrap: anywhere; }
 .decision { font-size: 44px; font-weight: 800; }
 .hit .decision { color: var(--hit); } .miss .decision { color: var(--miss); } .base .decision { color: var(--base); } .fail .decision { color: var(--fail); }
 .why { font-size: 32px; }
 .diagram { display: flex; flex-wrap: nowrap; align-items: stretch; gap: 0; }
 .box { flex: 1 1 0; min-width: 0; border: 5px solid var(--ink); border-radius: 14px; padding: 14px 20px; overflow-wrap: anywhere; }
 .box .t { font-weight: 800; font-size: 28px; text-transform: uppercase; letter-spacing: 0.04em; }
-.box .id { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 36px; }
+.box .id { font-family: var(--mono); font-size: 36px; }
 .box .n { font-size: 24px; }
 .box.image { border-color: var(--base); } .box.container { border-color: var(--miss); } .box.snapshot { border-color: var(--miss); border-style: dashed; }
 .box.result { border-color: var(--hit); } .box.hit { border-color: var(--hit); border-style: dashed; } .box.fail { border-color: var(--fail); }
 .arrow { align-self: center; font-size: 56px; padding: 0 14px; }
 pre.out { background: #1b1b1b; color: #fff; border: 3px solid var(--fail); padding: 12px 18px; font-size: 26px; white-space: pre-wrap; margin: 0; }
 .nav { margin-top: auto; font-size: 24px; color: #bbbbbb; }
-</style>
-</head>
+{{end}}{{template "head" .}}
 <body>
 <section class="slide title" data-slide="0">
 <h1>{{.Title}}</h1>

@@ -1,4 +1,4 @@
-package lessons
+package view
 
 import (
 	"strings"
@@ -96,21 +96,6 @@ type CommitModel struct {
 	Tags      []*trace.TagInfo
 }
 
-// Marker is a lesson's note in a recording: where an action's events start.
-type Marker struct {
-	Seq  int64
-	Text string
-}
-
-// markerPrefix starts the message events a live lesson writes into its
-// recording, so a replay can find each action's events.
-const markerPrefix = "berth-lesson: "
-
-// IsMarker reports whether e is a lesson marker rather than an engine message.
-func IsMarker(e trace.Event) bool {
-	return e.Type == trace.Message && e.Message != nil && strings.HasPrefix(e.Message.Text, markerPrefix)
-}
-
 // NewModel assembles events.
 func NewModel(events []trace.Event) *Model {
 	m := &Model{Images: map[string]*trace.ImageInfo{}, ImageStep: map[string]*StepModel{}}
@@ -123,7 +108,7 @@ func NewModel(events []trace.Event) *Model {
 // Add puts one more event into the model.
 func (m *Model) Add(e trace.Event) {
 	m.Events = append(m.Events, e)
-	b := m.build(e.Build)
+	b := m.Build(e.Build)
 	var st *StepModel
 	if b != nil && e.Step > 0 {
 		st = b.step(e.Step)
@@ -149,34 +134,8 @@ func (m *Model) Add(e trace.Event) {
 		if st != nil {
 			st.Probe = e.Cache
 		}
-	case trace.ContainerCreate:
-		if e.Container != nil {
-			c := &ContainerModel{Create: e.Container, Build: e.Build, Step: e.Step}
-			m.Containers = append(m.Containers, c)
-			if st != nil {
-				st.Containers = append(st.Containers, c)
-			}
-		}
-	case trace.ContainerStart, trace.ContainerExit, trace.ContainerRemove, trace.ContainerPause, trace.ContainerResume:
-		if e.Container == nil {
-			break
-		}
-		c := m.Container(e.Container.ID)
-		if c == nil {
-			// A container created before the trace began: keep what we see.
-			c = &ContainerModel{Create: &trace.ContainerInfo{ID: e.Container.ID, Image: e.Container.Image, Purpose: e.Container.Purpose}, Build: e.Build, Step: e.Step}
-			m.Containers = append(m.Containers, c)
-		}
-		switch e.Type {
-		case trace.ContainerStart:
-			c.Start = e.Container
-		case trace.ContainerExit:
-			c.Exit = e.Container
-		case trace.ContainerRemove:
-			c.Remove = true
-		case trace.ContainerPause:
-			c.Paused = true
-		}
+	case trace.ContainerCreate, trace.ContainerStart, trace.ContainerExit, trace.ContainerRemove, trace.ContainerPause, trace.ContainerResume:
+		m.addContainer(e, st)
 	case trace.Output:
 		if e.Output == nil {
 			break
@@ -187,24 +146,7 @@ func (m *Model) Add(e trace.Event) {
 			b.Messages = append(b.Messages, e.Output.Text)
 		}
 	case trace.Snapshot, trace.Layer, trace.Image:
-		if st != nil {
-			switch e.Type {
-			case trace.Snapshot:
-				st.Snapshot = e.Snapshot
-			case trace.Layer:
-				st.Layer = e.Layer
-			case trace.Image:
-				st.Image = e.Image
-			}
-		} else {
-			m.addCommit(e)
-		}
-		if e.Type == trace.Image && e.Image != nil {
-			m.Images[e.Image.ID] = e.Image
-			if st != nil {
-				m.ImageStep[e.Image.ID] = st
-			}
-		}
+		m.addArtifact(e, st)
 	case trace.Tag:
 		if e.Tag == nil {
 			break
@@ -220,7 +162,62 @@ func (m *Model) Add(e trace.Event) {
 		}
 	case trace.Message:
 		if IsMarker(e) {
-			m.Markers = append(m.Markers, Marker{Seq: e.Seq, Text: strings.TrimPrefix(e.Message.Text, markerPrefix)})
+			m.Markers = append(m.Markers, Marker{Seq: e.Seq, Text: strings.TrimPrefix(e.Message.Text, MarkerPrefix)})
+		}
+	}
+}
+
+// addContainer files a container event under the container's life (and a
+// created container under its build step).
+func (m *Model) addContainer(e trace.Event, st *StepModel) {
+	if e.Container == nil {
+		return
+	}
+	if e.Type == trace.ContainerCreate {
+		c := &ContainerModel{Create: e.Container, Build: e.Build, Step: e.Step}
+		m.Containers = append(m.Containers, c)
+		if st != nil {
+			st.Containers = append(st.Containers, c)
+		}
+		return
+	}
+	c := m.Container(e.Container.ID)
+	if c == nil {
+		// A container created before the trace began: keep what we see.
+		c = &ContainerModel{Create: &trace.ContainerInfo{ID: e.Container.ID, Image: e.Container.Image, Purpose: e.Container.Purpose}, Build: e.Build, Step: e.Step}
+		m.Containers = append(m.Containers, c)
+	}
+	switch e.Type {
+	case trace.ContainerStart:
+		c.Start = e.Container
+	case trace.ContainerExit:
+		c.Exit = e.Container
+	case trace.ContainerRemove:
+		c.Remove = true
+	case trace.ContainerPause:
+		c.Paused = true
+	}
+}
+
+// addArtifact files a snapshot, layer or image under its build step, or
+// outside builds under the commit it belongs to.
+func (m *Model) addArtifact(e trace.Event, st *StepModel) {
+	if st != nil {
+		switch e.Type {
+		case trace.Snapshot:
+			st.Snapshot = e.Snapshot
+		case trace.Layer:
+			st.Layer = e.Layer
+		case trace.Image:
+			st.Image = e.Image
+		}
+	} else {
+		m.addCommit(e)
+	}
+	if e.Type == trace.Image && e.Image != nil {
+		m.Images[e.Image.ID] = e.Image
+		if st != nil {
+			m.ImageStep[e.Image.ID] = st
 		}
 	}
 }
@@ -251,7 +248,8 @@ func (m *Model) lastCommit() *CommitModel {
 	return m.Commits[len(m.Commits)-1]
 }
 
-func (m *Model) build(id string) *BuildModel {
+// Build finds a build by ID ("" and unknown IDs give nil).
+func (m *Model) Build(id string) *BuildModel {
 	if id == "" {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package lessons
+package view
 
 import (
 	"io"
@@ -70,3 +70,6 @@ func (s Style) Cmd(text string) string { return s.paint(s.cmd, text) }
 
 // Heading paints a heading.
 func (s Style) Heading(text string) string { return s.paint(s.heading, text) }
+
+// Warning paints a warning.
+func (s Style) Warning(text string) string { return s.paint(s.warning, text) }

@@ -1,11 +1,9 @@
-package lessons
+package view
 
 import (
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
-	"sync"
 )
 
 // CompareOptions configure RenderCompareHTML.
@@ -96,35 +94,17 @@ func compareSide(b *BuildModel) htmlBuild {
 	return hb
 }
 
-// compareTemplate is parsed on first use, not at every berth process's start.
-var compareTemplate = sync.OnceValue(func() *template.Template { return template.Must(template.New("compare").Parse(comparePageText)) })
-
-const comparePageText = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>
-:root { --hit: #17703a; --miss: #b34700; --base: #4a4f57; --fail: #b00020; --ink: #15171a; --paper: #ffffff; --soft: #f1f3f5; --line: #c9ced4; }
-* { box-sizing: border-box; }
-body { margin: 0; padding: 28px 40px 60px; font: 21px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--paper); }
-h1 { font-size: 38px; margin: 0 0 4px; }
-code, .mono { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.92em; }
-.sub { color: #4a4f57; }
-table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+const comparePageText = `{{define "style"}}{{template "light"}}table { border-collapse: collapse; width: 100%; table-layout: fixed; }
 th, td { text-align: left; vertical-align: top; padding: 10px 12px; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
 th { background: var(--soft); font-size: 24px; }
 th.n, td.n { width: 3em; font-weight: 700; font-size: 26px; text-align: right; }
-.badge { display: inline-block; padding: 1px 10px; border-radius: 999px; color: #fff; font-size: 17px; font-weight: 600; white-space: nowrap; }
 .badge.hit { background: var(--hit); } .badge.miss { background: var(--miss); } .badge.base { background: var(--base); } .badge.fail { background: var(--fail); }
-.ins { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 18px; }
+.ins { font-family: var(--mono); font-size: 18px; }
 .why { font-size: 17px; color: #33373d; }
 tr.differs td { background: #fff8e1; }
 .change { font-weight: 700; color: var(--miss); }
-pre.out { background: #15171a; color: #e9ecef; padding: 8px 12px; border-radius: 6px; font-size: 16px; white-space: pre-wrap; margin: 6px 0 0; }
-</style>
-</head>
+pre.out { white-space: pre-wrap; }
+{{end}}{{template "head" .}}
 <body>
 <h1>{{.Title}}</h1>
 <p class="sub">{{.Summary}}</p>
