@@ -741,3 +741,50 @@ func benchRoot(b *testing.B) string {
 	_ = os.Symlink("busybox", filepath.Join(root, "bin/true"))
 	return root
 }
+
+// TestNestedPaths: the sealed binary's scratch lower dir must not sit
+// inside or above the binary's directory (overlayfs refuses that).
+func TestNestedPaths(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"/tmp/berth-exe-1", "/tmp", true},
+		{"/tmp", "/tmp/bin", true},
+		{"/tmp", "/tmp", true},
+		{"/run/berth-exe-1", "/", true},
+		{"/run/berth-exe-1", "/usr/local/bin", false},
+		{"/tmpx/berth-exe-1", "/tmp", false},
+	} {
+		if got := nested(tc.a, tc.b); got != tc.want {
+			t.Errorf("nested(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+	empty, err := scratchDir("/tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(empty)
+	if nested(empty, "/tmp") {
+		t.Errorf("scratchDir(/tmp) = %s, inside /tmp", empty)
+	}
+}
+
+// TestSealedExeIsReadOnly: the binary the container init runs from cannot
+// be opened for writing (CVE-2019-5736), and a binary under the temporary
+// directory (as this test's is) gets the overlay, not a memfd copy.
+func TestSealedExeIsReadOnly(t *testing.T) {
+	testenv.RequireOverlay(t)
+	exe, err := sealedExe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exe.Name() != "berth (sealed)" {
+		t.Errorf("sealed binary is %q, want the overlay's read-only view", exe.Name())
+	}
+	f, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", exe.Fd()), os.O_WRONLY, 0)
+	if err == nil {
+		f.Close()
+		t.Fatal("opened the sealed binary for writing")
+	}
+}
