@@ -255,27 +255,21 @@ func argChecks(a specs.LinuxSeccompArg) ([]ruleInsn, error) {
 			ld(hi), {f: stmt(bpfAndK, mhi)}, j(bpfJeq, whi, 0, 0, false, true),
 			ld(lo), {f: stmt(bpfAndK, mlo)}, j(bpfJeq, wlo, 0, 0, false, true),
 		}, nil
-	case specs.OpGreaterThan, specs.OpGreaterEqual:
-		op := uint16(bpfJgt)
-		if a.Op == specs.OpGreaterEqual {
-			op = bpfJge
+	case specs.OpGreaterThan, specs.OpGreaterEqual, specs.OpLessThan, specs.OpLessEqual:
+		// The high words decide unless equal; then the low words do.
+		greater := a.Op == specs.OpGreaterThan || a.Op == specs.OpGreaterEqual
+		decide := j(bpfJgt, vhi, 3, 0, false, false) // high word greater: passes
+		if !greater {
+			decide = j(bpfJge, vhi, 0, 3, false, false) // high word smaller: passes
+		}
+		low := uint16(bpfJgt) // > passes on jgt, <= fails on it
+		if a.Op == specs.OpGreaterEqual || a.Op == specs.OpLessThan {
+			low = bpfJge // >= passes on jge, < fails on it
 		}
 		return []ruleInsn{
-			ld(hi),
-			j(bpfJgt, vhi, 3, 0, false, false), // high word greater: passes
-			j(bpfJeq, vhi, 0, 0, false, true),  // high word smaller: fails
-			ld(lo), j(op, vlo, 0, 0, false, true),
-		}, nil
-	case specs.OpLessThan, specs.OpLessEqual:
-		op := uint16(bpfJge)
-		if a.Op == specs.OpLessEqual {
-			op = bpfJgt
-		}
-		return []ruleInsn{
-			ld(hi),
-			j(bpfJge, vhi, 0, 3, false, false), // high word smaller: passes
-			j(bpfJeq, vhi, 0, 0, false, true),  // high word greater: fails
-			ld(lo), j(op, vlo, 0, 0, true, false),
+			ld(hi), decide,
+			j(bpfJeq, vhi, 0, 0, false, true), // high word on the wrong side: fails
+			ld(lo), j(low, vlo, 0, 0, !greater, greater),
 		}, nil
 	}
 	return nil, fmt.Errorf("unsupported seccomp operator %q", a.Op)
