@@ -187,10 +187,16 @@ func plugVeth(ep *Endpoint, br netlink.Link, pid int, defaultRoute bool) error {
 		return fmt.Errorf("open the container's network namespace: %w", err)
 	}
 	defer ns.Close()
-	peer := "bp" + randomID()[:10]
+	// The container's end is born in the container's namespace with its
+	// final name and Docker's MAC: nothing there can clash with the name,
+	// and nothing needs renaming or readdressing.
+	mac, err := net.ParseMAC(ep.MAC)
+	if err != nil {
+		return fmt.Errorf("container interface MAC %q: %w", ep.MAC, err)
+	}
 	la := netlink.NewLinkAttrs()
 	la.Name, la.MasterIndex = ep.HostVeth, br.Attrs().Index
-	veth := &netlink.Veth{LinkAttrs: la, PeerName: peer, PeerNamespace: netlink.NsFd(int(ns))}
+	veth := &netlink.Veth{LinkAttrs: la, PeerName: ep.Ifname, PeerHardwareAddr: mac, PeerNamespace: netlink.NsFd(int(ns))}
 	if err := netlink.LinkAdd(veth); err != nil {
 		return fmt.Errorf("create veth %s: %w", ep.HostVeth, err)
 	}
@@ -207,30 +213,30 @@ func plugVeth(ep *Endpoint, br netlink.Link, pid int, defaultRoute bool) error {
 		return err
 	}
 	defer h.Close()
-	if err := configurePeer(h, ep, peer, defaultRoute); err != nil {
+	if err := configurePeer(h, ep, defaultRoute); err != nil {
 		_ = netlink.LinkDel(veth)
 		return err
 	}
 	return nil
 }
 
-func configurePeer(h *netlink.Handle, ep *Endpoint, peer string, defaultRoute bool) error {
+// configurePeer brings lo up (the embedded DNS server listens on it, and
+// the init may not have got there yet), addresses the container's end and
+// brings it up, with the default route through it when defaultRoute.
+func configurePeer(h *netlink.Handle, ep *Endpoint, defaultRoute bool) error {
 	if lo, err := h.LinkByName("lo"); err == nil {
 		if err := h.LinkSetUp(lo); err != nil {
 			return fmt.Errorf("bring lo up: %w", err)
 		}
 	}
-	l, err := h.LinkByName(peer)
+	l, err := h.LinkByName(ep.Ifname)
 	if err != nil {
-		return fmt.Errorf("find %s in the container: %w", peer, err)
+		return fmt.Errorf("find %s in the container: %w", ep.Ifname, err)
 	}
-	mac, _ := net.ParseMAC(ep.MAC)
 	steps := []struct {
 		what string
 		fn   func() error
 	}{
-		{"rename to " + ep.Ifname, func() error { return h.LinkSetName(l, ep.Ifname) }},
-		{"set MAC", func() error { return h.LinkSetHardwareAddr(l, mac) }},
 		{"add address", func() error {
 			return h.AddrAdd(l, &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP(ep.IP).To4(), Mask: net.CIDRMask(ep.PrefixLen, 32)}})
 		}},
