@@ -88,37 +88,41 @@ func TestAttachDetachRemove(t *testing.T) {
 	assert.Zero(t, rules, "no rule names the removed bridge")
 }
 
-// A container that exited leaves its veth pair to the kernel, which removes
-// it with the namespace: Detach does not wait for that, and the address
-// stays taken until the pair is gone. Here the namespace is held open, so
-// the pair stays until the test lets go of it.
-func TestDetachAfterExitLeavesThePairToTheKernel(t *testing.T) {
+// exitedEndpoint attaches a process to a new network, keeps its network
+// namespace open (so the veth pair stays until ns is closed), kills the
+// process and detaches the endpoint, as a supervisor does after its
+// container exited. It returns the endpoint and the lease's path.
+func exitedEndpoint(t *testing.T, name, subnet string) (m *Manager, ep *Endpoint, lease string, ns netns.NsHandle) {
+	t.Helper()
 	testenv.RequireRoot(t)
-	m := New(t.TempDir())
+	m = New(t.TempDir())
 	m.StateDir = t.TempDir()
-	n, err := m.Create("unit2", CreateOptions{Subnet: "172.31.232.0/24"})
+	n, err := m.Create(name, CreateOptions{Subnet: subnet})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Remove(n) })
 	cmd := nsProcess(t)
-	ep, err := m.Attach(n, "c0ffee", cmd.Process.Pid, "eth0", true)
+	ep, err = m.Attach(n, "c0ffee", cmd.Process.Pid, "eth0", true)
 	require.NoError(t, err)
-	ns, err := netns.GetFromPid(cmd.Process.Pid)
+	ns, err = netns.GetFromPid(cmd.Process.Pid)
 	require.NoError(t, err)
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
-
 	require.NoError(t, m.Detach(n, ep))
-	_, err = netlink.LinkByName(ep.HostVeth)
+	return m, ep, m.StateDir + "/" + n.Bridge + "/" + ep.IP, ns
+}
+
+// A container that exited leaves its veth pair to the kernel, which removes
+// it with the namespace: Detach does not wait for that, and the address
+// stays taken until the pair is gone.
+func TestDetachAfterExitLeavesThePairToTheKernel(t *testing.T) {
+	m, ep, lease, ns := exitedEndpoint(t, "unit2", "172.31.232.0/24")
+	_, err := netlink.LinkByName(ep.HostVeth)
 	require.NoError(t, err, "the pair is the kernel's to remove")
-	lease := m.StateDir + "/" + n.Bridge + "/" + ep.IP
 	_, err = os.Stat(lease)
 	require.NoError(t, err, "the address stays taken while the pair exists")
 	require.NoError(t, m.Sweep())
 	_, err = os.Stat(lease)
 	require.NoError(t, err, "a sweep leaves a lately released pair alone")
-	ids, err := m.Endpoints(n)
-	require.NoError(t, err)
-	assert.Empty(t, ids, "no live container holds it")
 
 	// The namespace dies: the kernel removes the pair, and the next sweep
 	// the lease.
@@ -135,23 +139,8 @@ func TestDetachAfterExitLeavesThePairToTheKernel(t *testing.T) {
 // A released lease whose pair outlives the grace (a namespace someone
 // else holds) is swept the old way: the pair deleted, the address freed.
 func TestSweepDeletesAPairPastTheGrace(t *testing.T) {
-	testenv.RequireRoot(t)
-	m := New(t.TempDir())
-	m.StateDir = t.TempDir()
-	n, err := m.Create("unit3", CreateOptions{Subnet: "172.31.233.0/24"})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = m.Remove(n) })
-	cmd := nsProcess(t)
-	ep, err := m.Attach(n, "c0ffee", cmd.Process.Pid, "eth0", true)
-	require.NoError(t, err)
-	ns, err := netns.GetFromPid(cmd.Process.Pid)
-	require.NoError(t, err)
+	m, ep, path, ns := exitedEndpoint(t, "unit3", "172.31.233.0/24")
 	defer ns.Close()
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
-	require.NoError(t, m.Detach(n, ep))
-
-	path := m.StateDir + "/" + n.Bridge + "/" + ep.IP
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	var l lease
