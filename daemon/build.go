@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 	"strings"
 	"sync/atomic"
 
@@ -139,11 +138,7 @@ func (s *Server) build(w *responseWriter, r *request) error {
 		}()
 		defer s.eng.AddRecorder(rec)()
 	}
-	// RUN containers are forked on this goroutine's thread: keep it alive
-	// until they are gone (see supervisor.forker).
-	goruntime.LockOSThread()
 	res, err := s.eng.Build(ctx, opts)
-	goruntime.UnlockOSThread()
 	if rendered != nil {
 		rec.queue.close()
 		<-rendered
