@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
@@ -51,7 +52,7 @@ func (s *Server) archiveTarget(r *request) (*store.Container, string, error) {
 // archiveError gives a path that is not there Docker's 404.
 func archiveError(err error) error {
 	if errors.Is(err, engine.ErrPathNotFound) {
-		return &apiError{status: http.StatusNotFound, msg: err.Error(), err: err}
+		return errdefs.WithClass(err, errdefs.NotFound)
 	}
 	return err
 }

@@ -12,15 +12,17 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 	"strings"
 	"sync/atomic"
 
-	"github.com/berthkit/berth/engine/build"
-	"github.com/berthkit/berth/engine/layer"
-	"github.com/berthkit/berth/trace"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/berthkit/berth/daemon/api"
+	"github.com/berthkit/berth/engine/build"
+	"github.com/berthkit/berth/engine/errdefs"
+	"github.com/berthkit/berth/engine/layer"
+	"github.com/berthkit/berth/trace"
 )
 
 // maxQueuedOutput bounds what a build's client may leave unread before the
@@ -89,7 +91,7 @@ func (s *Server) build(w *responseWriter, r *request) error {
 	}
 
 	ctx := r.Context()
-	dir, err := s.eng.Store.TempDir("build-context-")
+	dir, err := s.eng.TempDir("build-context-")
 	if err != nil {
 		return fmt.Errorf("build context: %w", err)
 	}
@@ -126,7 +128,7 @@ func (s *Server) build(w *responseWriter, r *request) error {
 				// A RUN step's stderr is red in docker's terminal: dockerd
 				// wraps each write in StderrStart and StderrEnd.
 				if o := ev.Output; ev.Type == trace.Output && o != nil && o.Stream == "stderr" && o.Text != "" {
-					_ = stream.send(Message{Stream: StderrStart + o.Text + StderrEnd})
+					_ = stream.send(api.Message{Stream: api.StderrStart + o.Text + api.StderrEnd})
 					continue
 				}
 				if ev.Type != trace.BuildStart {
@@ -136,11 +138,7 @@ func (s *Server) build(w *responseWriter, r *request) error {
 		}()
 		defer s.eng.AddRecorder(rec)()
 	}
-	// RUN containers are forked on this goroutine's thread: keep it alive
-	// until they are gone (see supervisor.forker).
-	goruntime.LockOSThread()
 	res, err := s.eng.Build(ctx, opts)
-	goruntime.UnlockOSThread()
 	if rendered != nil {
 		rec.queue.close()
 		<-rendered
@@ -163,7 +161,7 @@ func (s *Server) build(w *responseWriter, r *request) error {
 		return stream.sendError(err, code, step)
 	}
 	if quiet {
-		if err := stream.send(Message{Stream: res.ImageID.String() + "\n"}); err != nil {
+		if err := stream.send(api.Message{Stream: res.ImageID.String() + "\n"}); err != nil {
 			return err
 		}
 	}
@@ -174,10 +172,10 @@ func (s *Server) build(w *responseWriter, r *request) error {
 }
 
 // auxID is the {"aux":{"ID":...}} message that names the built image.
-func auxID(id string) Message {
+func auxID(id string) api.Message {
 	aux, _ := json.Marshal(map[string]string{"ID": id})
 	raw := json.RawMessage(aux)
-	return Message{Aux: &raw}
+	return api.Message{Aux: &raw}
 }
 
 // builtImage is the image a build's tag or end event names: the one the
@@ -232,7 +230,7 @@ func (s *Server) unpackContext(ctx context.Context, dir string, body io.Reader) 
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return &apiError{status: http.StatusBadRequest, msg: "unpack the build context: " + err.Error(), err: err}
+		return errdefs.WithClass(fmt.Errorf("unpack the build context: %w", err), errdefs.InvalidParameter)
 	}
 	return nil
 }

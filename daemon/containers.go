@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/engine/layer"
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/store"
@@ -111,7 +112,7 @@ func invalidUnlessKnown(err error) error {
 	if statusOf(err) != http.StatusInternalServerError || errors.Is(err, runtime.ErrNotRoot) {
 		return err
 	}
-	return &apiError{status: http.StatusBadRequest, msg: err.Error(), err: err}
+	return errdefs.WithClass(err, errdefs.InvalidParameter)
 }
 
 // lookup finds a container by ID, prefix or name.
@@ -140,15 +141,11 @@ func (s *Server) containerStart(w *responseWriter, r *request) error {
 func startError(err error) error {
 	var se *runtime.StartError
 	if errors.As(err, &se) {
-		msg := se.Msg
-		if se.Code == runtime.CodeNotFound || se.Code == runtime.CodeCannotRun {
-			msg = "failed to create task for container: unable to start container process: " + msg
-		}
 		status := http.StatusInternalServerError
 		if se.Code == runtime.CodeNotFound || se.Code == runtime.CodeCannotRun {
 			status = http.StatusBadRequest
 		}
-		return &apiError{status: status, msg: msg, exitCode: se.Code, err: err}
+		return &apiError{status: status, msg: se.Message(), exitCode: se.Code, err: err}
 	}
 	return err
 }
@@ -423,7 +420,7 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 	if len(cmd) > 0 {
 		path, args = cmd[0], cmd[1:]
 	}
-	dir := s.eng.Store.ContainerDir(c.ID)
+	dir := s.eng.ContainerDir(c.ID)
 	pids := c.Host.PidsLimit
 	init := c.Host.Init
 	status := c.State.Status
@@ -450,7 +447,7 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 		ResolvConfPath: filepath.Join(dir, "resolv.conf"),
 		HostnamePath:   filepath.Join(dir, "hostname"),
 		HostsPath:      filepath.Join(dir, "hosts"),
-		LogPath:        s.eng.Store.ContainerLogPath(c.ID),
+		LogPath:        s.eng.ContainerLogPath(c.ID),
 		Name:           "/" + c.Name,
 		Driver:         "overlay2",
 		GraphDriver:    &storage.DriverData{Name: "overlay2", Data: s.eng.ContainerGraphDriver(c)},
@@ -530,7 +527,7 @@ func (s *Server) imageSize(id string) int64 {
 	if id == "" {
 		return 0
 	}
-	img, err := s.eng.Store.Image(id)
+	img, err := s.eng.LookupImage(id)
 	if err != nil {
 		return 0
 	}
@@ -597,7 +594,7 @@ func (s *Server) summary(c *store.Container, withSize bool) container.Summary {
 	cmd := strings.Join(append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...), " ")
 	imageName := c.Image
 	if c.ImageRef != "" {
-		if img, err := s.eng.Store.Image(c.ImageRef); err == nil && img.ID.String() == c.Image {
+		if img, err := s.eng.LookupImage(c.ImageRef); err == nil && img.ID.String() == c.Image {
 			imageName = c.ImageRef
 		}
 	}
@@ -684,7 +681,7 @@ func conflictUnlessKnown(err error) error {
 		return err
 	}
 	if strings.Contains(err.Error(), "already paused") || strings.Contains(err.Error(), "is not paused") {
-		return &apiError{status: http.StatusConflict, msg: err.Error(), err: err}
+		return errdefs.WithClass(err, errdefs.Conflict)
 	}
 	return err
 }

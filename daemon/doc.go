@@ -9,7 +9,9 @@
 // The real docker command works against it (DOCKER_HOST=unix:///run/berth.sock);
 // /_ping announces the classic builder. Requests may carry a /v1.NN/ prefix
 // between MinAPIVersion and APIVersion, as with Docker. Errors are
-// {"message": ...} with Docker's status codes.
+// {"message": ...} with Docker's status codes, chosen from the error's
+// class (engine/errdefs) in one place, statusOf. What a client shares with
+// the daemon on the wire is in daemon/api.
 //
 // Containers that the daemon starts are supervised by the daemon process
 // itself (their output goes to attached clients and to the container's log),

@@ -13,12 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+	"github.com/stretchr/testify/require"
+
 	"github.com/berthkit/berth/daemon"
+	"github.com/berthkit/berth/daemon/api"
 	"github.com/berthkit/berth/daemon/client"
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/internal/testenv"
-	"github.com/moby/moby/api/types/container"
-	"github.com/stretchr/testify/require"
 )
 
 // realDaemon serves a fresh engine with busybox:latest, for tests that
@@ -70,7 +72,7 @@ func build(ctx context.Context, t *testing.T, c *client.Client, dockerfile strin
 	defer body.Close()
 	var text strings.Builder
 	var id string
-	err = client.ReadStream(body, func(m daemon.Message) error {
+	err = client.ReadStream(body, func(m api.Message) error {
 		text.WriteString(m.Stream)
 		if m.Aux != nil {
 			var aux struct{ ID string }
@@ -137,7 +139,7 @@ func TestDisconnectCancelsTheBuildAndCleansUp(t *testing.T) {
 	defer cancel()
 	body, err := c.Build(ctx, tarOf(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo started && sleep 600\n"}), client.BuildOptions{Tags: []string{"slow"}, Remove: true})
 	require.NoError(t, err)
-	err = client.ReadStream(body, func(m daemon.Message) error {
+	err = client.ReadStream(body, func(m api.Message) error {
 		if strings.Contains(m.Stream, "started") {
 			return errors.New("seen")
 		}

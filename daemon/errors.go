@@ -7,14 +7,13 @@ import (
 	"net/http"
 	"sort"
 
-	"github.com/berthkit/berth/engine"
-	"github.com/berthkit/berth/engine/registry"
-	"github.com/berthkit/berth/engine/runtime"
-	"github.com/berthkit/berth/engine/store"
-	"github.com/berthkit/berth/engine/volume"
+	"github.com/berthkit/berth/daemon/api"
+	"github.com/berthkit/berth/engine/errdefs"
 )
 
-// apiError is an error with the status code Docker's daemon gives it.
+// apiError is an error with the status code Docker's daemon gives it when
+// no error class says it (405, 413), or with the exit code of a container
+// that could not start. Every other error's status comes from its class.
 type apiError struct {
 	status int
 	msg    string
@@ -33,65 +32,43 @@ func (e *apiError) Error() string {
 
 func (e *apiError) Unwrap() error { return e.err }
 
+// classedf is a new error of class c (engine/errdefs), answered with the
+// class's status.
+func classedf(c errdefs.Class, format string, args ...any) error {
+	return errdefs.WithClass(fmt.Errorf(format, args...), c)
+}
+
 func badRequestf(format string, args ...any) error {
-	return &apiError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+	return classedf(errdefs.InvalidParameter, format, args...)
 }
 
 func notFoundf(format string, args ...any) error {
-	return &apiError{status: http.StatusNotFound, msg: fmt.Sprintf(format, args...)}
+	return classedf(errdefs.NotFound, format, args...)
 }
 
 func conflictf(format string, args ...any) error {
-	return &apiError{status: http.StatusConflict, msg: fmt.Sprintf(format, args...)}
+	return classedf(errdefs.Conflict, format, args...)
 }
 
-// ErrorResponse is the body of every error response: Docker's
-// {"message": ...}, plus the exit code Berth's CLI gives the failure when
-// there is one (Docker's clients ignore the extra field).
-type ErrorResponse struct {
-	Message       string `json:"message"`
-	BerthExitCode int    `json:"BerthExitCode,omitempty"`
-}
-
-// statusOf maps an engine error to Docker's status code.
+// statusOf is the one place an error gets its HTTP status: the status a
+// handler chose for it, 413 for a body over its limit, else the status of
+// its class (engine/errdefs; the table is daemon/api's, which the client
+// reads back).
 func statusOf(err error) int {
 	var ae *apiError
 	if errors.As(err, &ae) && ae.status != 0 {
 		return ae.status
 	}
-	var re *registry.Error
-	if errors.As(err, &re) {
-		switch {
-		case errors.Is(err, registry.ErrNotFound):
-			return http.StatusNotFound
-		case errors.Is(err, registry.ErrUnauthorized):
-			return http.StatusUnauthorized
-		case errors.Is(err, registry.ErrDenied):
-			return http.StatusForbidden
-		}
-		return http.StatusInternalServerError
-	}
 	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
+	if errors.As(err, &tooLarge) {
 		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, store.ErrNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, store.ErrConflict), errors.Is(err, engine.ErrRunning), errors.Is(err, engine.ErrNotRunning):
-		return http.StatusConflict
-	case errors.Is(err, store.ErrAmbiguous), errors.Is(err, volume.ErrInvalid), errors.Is(err, engine.ErrInvalidRequest):
-		return http.StatusBadRequest
-	case errors.Is(err, runtime.ErrNotRoot):
-		return http.StatusInternalServerError
-	case errors.Is(err, engine.ErrLogsNotSupported):
-		return http.StatusNotImplemented
 	}
-	return http.StatusInternalServerError
+	return api.HTTPStatus(errdefs.Of(err))
 }
 
 // writeError writes err as Docker does.
 func writeError(w *responseWriter, err error) {
-	resp := ErrorResponse{Message: err.Error()}
+	resp := api.ErrorResponse{Message: err.Error()}
 	var ae *apiError
 	if errors.As(err, &ae) {
 		resp.BerthExitCode = ae.exitCode

@@ -105,7 +105,7 @@ func (h *eventHub) containerAttrs(id, name string) map[string]string {
 	known := h.actors[id]
 	h.mu.Unlock()
 	attrs := map[string]string{}
-	if c, err := h.s.eng.Store.ReadContainer(id); err == nil {
+	if c, err := h.s.eng.ContainerRecord(id); err == nil {
 		attrs["name"], attrs["image"] = c.Name, c.ImageRef
 		for k, v := range c.Config.Labels {
 			attrs[k] = v

@@ -7,17 +7,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berthkit/berth/engine"
 	"github.com/moby/moby/api/types/image"
-)
 
-// ImageSummary is one entry of GET /images/json: Docker's summary, plus
-// the creation time to the nanosecond (berth images computes "CREATED"
-// from it as in-process).
-type ImageSummary struct {
-	image.Summary
-	BerthCreated string `json:"BerthCreated,omitempty"`
-}
+	"github.com/berthkit/berth/daemon/api"
+	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/errdefs"
+)
 
 // imageList is GET /images/json: one summary per image with the names that
 // passed the filters, newest first, intermediate images only with all=1.
@@ -34,7 +29,7 @@ func (s *Server) imageList(w *responseWriter, r *request) error {
 	if err != nil {
 		return badRequestIfFilter(err)
 	}
-	out := []ImageSummary{}
+	out := []api.ImageSummary{}
 	index := map[string]int{}
 	for _, row := range rows {
 		img := row.Image
@@ -45,7 +40,7 @@ func (s *Server) imageList(w *responseWriter, r *request) error {
 			if labels == nil {
 				labels = map[string]string{}
 			}
-			sum := ImageSummary{Summary: image.Summary{
+			sum := api.ImageSummary{Summary: image.Summary{
 				ID:          id,
 				ParentID:    img.Parent.String(),
 				RepoTags:    []string{},
@@ -91,7 +86,7 @@ func contains(list []string, s string) bool {
 func badRequestIfFilter(err error) error {
 	msg := err.Error()
 	if strings.HasPrefix(msg, "invalid filter") || strings.HasPrefix(msg, "bad format of filter") || strings.HasPrefix(msg, "invalid reference format") {
-		return &apiError{status: http.StatusBadRequest, msg: msg, err: err}
+		return errdefs.WithClass(err, errdefs.InvalidParameter)
 	}
 	return err
 }
@@ -211,7 +206,7 @@ func (s *Server) imageCreate(w *responseWriter, r *request) error {
 	from := q.Get("fromImage")
 	if from == "" {
 		if q.Get("fromSrc") != "" {
-			return &apiError{status: http.StatusNotImplemented, msg: "importing a root filesystem is not supported by berth daemon: use berth import"}
+			return classedf(errdefs.NotImplemented, "importing a root filesystem is not supported by berth daemon: use berth import")
 		}
 		return badRequestf("fromImage is required")
 	}
@@ -307,7 +302,7 @@ func (s *Server) imageLoad(w *responseWriter, r *request) error {
 	stream := newJSONStream(w)
 	for _, l := range loaded {
 		if l.Replaced != "" {
-			if err := stream.send(Message{Stream: fmt.Sprintf("The image %s already exists, renaming the old one with ID %s to empty string\n", l.Ref, l.Replaced)}); err != nil {
+			if err := stream.send(api.Message{Stream: fmt.Sprintf("The image %s already exists, renaming the old one with ID %s to empty string\n", l.Ref, l.Replaced)}); err != nil {
 				return err
 			}
 		}
@@ -315,7 +310,7 @@ func (s *Server) imageLoad(w *responseWriter, r *request) error {
 		if l.Ref != "" {
 			line = fmt.Sprintf("Loaded image: %s\n", l.Ref)
 		}
-		if err := stream.send(Message{Stream: line}); err != nil {
+		if err := stream.send(api.Message{Stream: line}); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/errdefs"
 	bnet "github.com/berthkit/berth/engine/network"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/container"
@@ -80,7 +81,7 @@ func networkError(err error) error {
 	case errors.Is(err, bnet.ErrConflict), errors.Is(err, engine.ErrNetworkInUse), errors.Is(err, store.ErrConflict):
 		return conflictf("%s", err.Error())
 	case strings.Contains(err.Error(), "pre-defined network"):
-		return &apiError{status: http.StatusForbidden, msg: err.Error()}
+		return classedf(errdefs.Forbidden, "%s", err.Error())
 	}
 	return invalidUnlessKnown(err)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/engine/registry"
 	"github.com/google/go-containerregistry/pkg/authn"
 	apiregistry "github.com/moby/moby/api/types/registry"
@@ -72,7 +73,7 @@ func (s *Server) auth(w *responseWriter, r *request) error {
 		}
 	}
 	if _, err := s.eng.RegistryLogin(r.Context(), req.ServerAddress, req.Username, req.Password); err != nil {
-		return &apiError{status: http.StatusUnauthorized, msg: err.Error(), err: err}
+		return errdefs.WithClass(err, errdefs.Unauthorized)
 	}
 	return writeJSON(w, http.StatusOK, apiregistry.AuthResponse{Status: "Login Succeeded"})
 }

@@ -16,15 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthkit/berth/daemon/api"
 	"github.com/berthkit/berth/engine"
-)
-
-// The Engine API versions the daemon speaks. Docker clients negotiate down to
-// APIVersion through /_ping; a request with a /vX.Y/ prefix outside
-// [MinAPIVersion, APIVersion] is refused as Docker refuses it.
-const (
-	APIVersion    = "1.50"
-	MinAPIVersion = "1.24"
 )
 
 // Limits on request bodies unless Options say otherwise.
@@ -217,25 +210,25 @@ type handler func(w *responseWriter, r *request) error
 func (s *Server) ServeHTTP(hw http.ResponseWriter, hr *http.Request) {
 	w := &responseWriter{ResponseWriter: hw}
 	path := hr.URL.Path
-	version := APIVersion
+	version := api.APIVersion
 	if m := versionPrefix.FindStringSubmatch(path); m != nil {
 		version, path = m[1], m[2]
 	}
 	h := w.Header()
 	h.Set("Server", "Berth/"+engine.Version+" ("+runtime.GOOS+")")
-	h.Set("Api-Version", APIVersion)
+	h.Set("Api-Version", api.APIVersion)
 	h.Set("Docker-Experimental", "false")
 	h.Set("Ostype", runtime.GOOS)
 	start := time.Now()
 	defer func() {
 		s.logf("%s %s %d %s", hr.Method, hr.URL.RequestURI(), w.status, time.Since(start).Round(time.Millisecond))
 	}()
-	if compareVersions(version, APIVersion) > 0 {
-		writeError(w, badRequestf("client version %s is too new. Maximum supported API version is %s", version, APIVersion))
+	if compareVersions(version, api.APIVersion) > 0 {
+		writeError(w, badRequestf("client version %s is too new. Maximum supported API version is %s", version, api.APIVersion))
 		return
 	}
-	if compareVersions(version, MinAPIVersion) < 0 {
-		writeError(w, badRequestf("client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version", version, MinAPIVersion))
+	if compareVersions(version, api.MinAPIVersion) < 0 {
+		writeError(w, badRequestf("client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version", version, api.MinAPIVersion))
 		return
 	}
 	fn, name, allowed := s.route(hr.Method, path)
@@ -244,7 +237,7 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, hr *http.Request) {
 			writeError(w, &apiError{status: http.StatusMethodNotAllowed, msg: "method not allowed"})
 			return
 		}
-		writeError(w, &apiError{status: http.StatusNotFound, msg: "page not found"})
+		writeError(w, notFoundf("page not found"))
 		return
 	}
 	r := &request{Request: hr, name: name, version: version}

@@ -13,12 +13,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berthkit/berth/engine"
-	"github.com/berthkit/berth/internal/testenv"
-	"github.com/berthkit/berth/trace"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/system"
 	"github.com/stretchr/testify/require"
+
+	"github.com/berthkit/berth/daemon/api"
+	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/internal/testenv"
+	"github.com/berthkit/berth/trace"
 )
 
 // newTestServer serves a fresh engine over httptest.
@@ -61,7 +63,7 @@ func do(t *testing.T, method, url string, body io.Reader) (*http.Response, []byt
 
 func errorMessage(t *testing.T, data []byte) string {
 	t.Helper()
-	var er ErrorResponse
+	var er api.ErrorResponse
 	require.NoError(t, json.Unmarshal(data, &er), string(data))
 	return er.Message
 }
@@ -72,7 +74,7 @@ func TestPingAnnouncesTheClassicBuilder(t *testing.T) {
 		resp, body := do(t, method, hs.URL+"/_ping", nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		require.Equal(t, "1", resp.Header.Get("Builder-Version"))
-		require.Equal(t, APIVersion, resp.Header.Get("Api-Version"))
+		require.Equal(t, api.APIVersion, resp.Header.Get("Api-Version"))
 		require.Equal(t, "false", resp.Header.Get("Docker-Experimental"))
 		require.Equal(t, "linux", resp.Header.Get("Ostype"))
 		if method == "GET" {
@@ -150,7 +152,7 @@ func TestImagesListTagHistoryDelete(t *testing.T) {
 
 	resp, body = do(t, "GET", hs.URL+"/images/json", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var list []ImageSummary
+	var list []api.ImageSummary
 	require.NoError(t, json.Unmarshal(body, &list))
 	require.Len(t, list, 1)
 	require.Equal(t, id, list[0].ID)
@@ -273,7 +275,7 @@ func TestTraceFollowStreamsEveryClientsEvents(t *testing.T) {
 	withBusybox(t, srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", hs.URL+"/v1.47"+TracePath, nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", hs.URL+"/v1.47"+api.TracePath, nil)
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)

@@ -8,35 +8,8 @@ import (
 	"sync"
 
 	"github.com/moby/moby/api/types/jsonstream"
-)
 
-// Message is one message of the JSON streams of build, pull, push and load,
-// as Docker's daemon writes them:
-//
-//	{"stream":"Step 1/3 : FROM busybox\n"}
-//	{"status":"Pull complete","id":"a1b2c3d4e5f6"}
-//	{"aux":{"ID":"sha256:..."}}
-//	{"errorDetail":{"code":3,"message":"..."},"error":"..."}
-type Message struct {
-	Stream       string               `json:"stream,omitempty"`
-	Status       string               `json:"status,omitempty"`
-	Progress     *jsonstream.Progress `json:"progressDetail,omitempty"`
-	ID           string               `json:"id,omitempty"`
-	Error        *jsonstream.Error    `json:"errorDetail,omitempty"`
-	ErrorMessage string               `json:"error,omitempty"`
-	Aux          *json.RawMessage     `json:"aux,omitempty"`
-	// BerthStep is the build step that failed, on a build's error message;
-	// Berth's CLI prints a step's failure without the "Error:" prefix, as
-	// in-process. Docker's clients ignore it.
-	BerthStep int `json:"BerthStep,omitempty"`
-}
-
-// stderrStart and stderrEnd wrap what the classic builder writes to its
-// standard error (warnings) in a stream message, as Docker's daemon does:
-// docker shows it in red; Berth's CLI sends it to its own stderr.
-const (
-	StderrStart = "\x1b[91m"
-	StderrEnd   = "\x1b[0m"
+	"github.com/berthkit/berth/daemon/api"
 )
 
 // jsonStream writes Messages to a response, flushing each. The response
@@ -56,7 +29,7 @@ func (s *jsonStream) started() bool {
 	return s.w.wrote
 }
 
-func (s *jsonStream) send(m Message) error {
+func (s *jsonStream) send(m api.Message) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
@@ -80,7 +53,7 @@ func (s *jsonStream) send(m Message) error {
 
 // sendError ends the stream with an error message.
 func (s *jsonStream) sendError(err error, code, step int) error {
-	return s.send(Message{
+	return s.send(api.Message{
 		Error:        &jsonstream.Error{Code: code, Message: err.Error()},
 		ErrorMessage: err.Error(),
 		BerthStep:    step,
@@ -97,9 +70,9 @@ type streamWriter struct {
 func (w *streamWriter) Write(p []byte) (int, error) {
 	text := string(p)
 	if w.stderr {
-		text = StderrStart + text + StderrEnd
+		text = api.StderrStart + text + api.StderrEnd
 	}
-	if err := w.s.send(Message{Stream: text}); err != nil {
+	if err := w.s.send(api.Message{Stream: text}); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -144,13 +117,13 @@ func (w *progressWriter) Flush() {
 	}
 }
 
-func progressMessage(line string) Message {
+func progressMessage(line string) api.Message {
 	if id, status, ok := strings.Cut(line, ": "); ok {
 		if isLayerID(id) || strings.HasPrefix(status, "Pulling from ") {
-			return Message{ID: id, Status: status}
+			return api.Message{ID: id, Status: status}
 		}
 	}
-	return Message{Status: line}
+	return api.Message{Status: line}
 }
 
 // isLayerID: the 12 hex digits the progress lines name a layer by.

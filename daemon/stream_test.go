@@ -11,8 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berthkit/berth/trace"
 	"github.com/stretchr/testify/require"
+
+	"github.com/berthkit/berth/daemon/api"
+	"github.com/berthkit/berth/trace"
 )
 
 func readDirNames(dir string) ([]string, error) {
@@ -25,7 +27,7 @@ func readDirNames(dir string) ([]string, error) {
 }
 
 func TestProgressLinesBecomeStatusMessages(t *testing.T) {
-	cases := map[string]Message{
+	cases := map[string]api.Message{
 		"a1b2c3d4e5f6: Pull complete":        {ID: "a1b2c3d4e5f6", Status: "Pull complete"},
 		"latest: Pulling from library/redis": {ID: "latest", Status: "Pulling from library/redis"},
 		"Digest: sha256:abc":                 {Status: "Digest: sha256:abc"},
@@ -176,6 +178,6 @@ func TestFiltersParameter(t *testing.T) {
 	got, err = filtersValue(&request{Request: r})
 	require.NoError(t, err)
 	require.Equal(t, []string{"reference=busybox"}, got)
-	data, _ := json.Marshal(Message{Stream: "x"})
+	data, _ := json.Marshal(api.Message{Stream: "x"})
 	require.Equal(t, `{"stream":"x"}`, string(data))
 }

@@ -8,10 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berthkit/berth/engine"
-	"github.com/berthkit/berth/trace"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
+
+	"github.com/berthkit/berth/daemon/api"
+	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/trace"
 )
 
 // ping is /_ping: "OK", with the headers clients negotiate from.
@@ -33,8 +35,8 @@ func (s *Server) ping(w *responseWriter, r *request) error {
 // VersionResponse is /version's body.
 func (s *Server) versionResponse() system.VersionResponse {
 	details := map[string]string{
-		"ApiVersion":    APIVersion,
-		"MinAPIVersion": MinAPIVersion,
+		"ApiVersion":    api.APIVersion,
+		"MinAPIVersion": api.MinAPIVersion,
 		"GoVersion":     goruntime.Version(),
 		"Os":            goruntime.GOOS,
 		"Arch":          goruntime.GOARCH,
@@ -45,8 +47,8 @@ func (s *Server) versionResponse() system.VersionResponse {
 		Platform:      system.PlatformInfo{Name: "Berth"},
 		Components:    []system.ComponentVersion{{Name: "Engine", Version: engine.Version, Details: details}},
 		Version:       engine.Version,
-		APIVersion:    APIVersion,
-		MinAPIVersion: MinAPIVersion,
+		APIVersion:    api.APIVersion,
+		MinAPIVersion: api.MinAPIVersion,
 		GoVersion:     goruntime.Version(),
 		Os:            goruntime.GOOS,
 		Arch:          goruntime.GOARCH,

@@ -34,7 +34,7 @@ func (s *Server) systemDF(w *responseWriter, r *request) error {
 	for _, v := range vols {
 		view := volumeView(v)
 		users, _ := s.eng.VolumeUsers(v.Name)
-		view.UsageData = &volume.UsageData{Size: s.eng.Store.VolumeSize(v.Name), RefCount: int64(len(users))}
+		view.UsageData = &volume.UsageData{Size: s.eng.VolumeSize(v.Name), RefCount: int64(len(users))}
 		volumes = append(volumes, view)
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{

@@ -9,12 +9,6 @@ import (
 	"github.com/berthkit/berth/trace"
 )
 
-// TracePath is where a daemon streams its events: GET /berth/trace answers
-// with one trace event per line (docs/trace.md's JSON lines), from every
-// build, run, commit, pull and push any client does, until the client
-// goes away. It is Berth's own endpoint; the version prefix is accepted.
-const TracePath = "/berth/trace"
-
 // maxQueuedTrace bounds the events a slow follower leaves unread; past it
 // events are dropped and the follower is told how many.
 const maxQueuedTrace = 16 << 20

@@ -58,7 +58,7 @@ func (s *Server) volumeCreate(w *responseWriter, r *request) error {
 		return err
 	}
 	if req.Driver != "" && req.Driver != "local" {
-		return &apiError{status: http.StatusNotFound, msg: "error looking up volume plugin " + req.Driver + ": plugin \"" + req.Driver + "\" not found"}
+		return notFoundf("error looking up volume plugin %s: plugin \"%s\" not found", req.Driver, req.Driver)
 	}
 	if len(req.DriverOpts) > 0 || req.ClusterVolumeSpec != nil {
 		return badRequestf("volume driver options are not supported by berth's local driver")

@@ -88,33 +88,10 @@ func (e *Engine) BootstrapBusybox(ctx context.Context, opts BootstrapBusyboxOpti
 	if err != nil {
 		return nil, err
 	}
-	entries := busyboxTree(binData, applets)
-
-	pr, pw := io.Pipe()
-	type tarResult struct {
-		diffID digest.Digest
-		size   int64
-		err    error
+	layerDesc, tr, err := e.putBusyboxLayer(busyboxTree(binData, applets), created)
+	if err != nil {
+		return nil, err
 	}
-	done := make(chan tarResult, 1)
-	go func() {
-		diffID, size, err := writeTree(pw, entries, created)
-		pw.CloseWithError(err)
-		done <- tarResult{diffID, size, err}
-	}()
-	blobDigest, blobSize, putErr := e.Store.PutBlob(pr, "", -1)
-	pr.CloseWithError(errors.New("ingest stopped"))
-	tr := <-done
-	if putErr != nil { // the cause: the writer's "ingest stopped" follows from it
-		return nil, fmt.Errorf("store busybox layer: %w", putErr)
-	}
-	if tr.err != nil {
-		return nil, fmt.Errorf("write busybox layer: %w", tr.err)
-	}
-	e.Emit(trace.Event{Type: trace.Layer, Layer: &trace.LayerInfo{
-		DiffID: tr.diffID.String(), Digest: blobDigest.String(), Size: blobSize, UncompressedSize: tr.size, MediaType: ocispec.MediaTypeImageLayerGzip,
-	}})
-
 	cfg := ocispec.Image{
 		Created:  &created,
 		Platform: ocispec.Platform{OS: "linux", Architecture: arch},
@@ -128,7 +105,6 @@ func (e *Engine) BootstrapBusybox(ctx context.Context, opts BootstrapBusyboxOpti
 			{Created: &created, CreatedBy: `/bin/sh -c #(nop)  CMD ["sh"]`, EmptyLayer: true},
 		},
 	}
-	layerDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: blobDigest, Size: blobSize}
 	img, err := e.Store.PutImage(cfg, []ocispec.Descriptor{layerDesc}, store.ImageOptions{LayerSizes: []int64{tr.size}})
 	if err != nil {
 		return nil, fmt.Errorf("save busybox image: %w", err)
@@ -140,6 +116,38 @@ func (e *Engine) BootstrapBusybox(ctx context.Context, opts BootstrapBusyboxOpti
 	e.emitTag(img.ID, tagged.String())
 	img.Refs = []string{tagged.String()}
 	return &BootstrapResult{Image: img, Source: bin, Version: version, Applets: len(applets)}, ctxErr(ctx)
+}
+
+// treeLayer is what writing a tree found out about its layer.
+type treeLayer struct {
+	diffID digest.Digest
+	size   int64 // uncompressed
+	err    error
+}
+
+// putBusyboxLayer writes the busybox tree as a gzip'd layer blob straight
+// into the store, the tar streamed through a pipe, and says so in the trace.
+func (e *Engine) putBusyboxLayer(entries []treeEntry, created time.Time) (ocispec.Descriptor, treeLayer, error) {
+	pr, pw := io.Pipe()
+	done := make(chan treeLayer, 1)
+	go func() {
+		diffID, size, err := writeTree(pw, entries, created)
+		pw.CloseWithError(err)
+		done <- treeLayer{diffID, size, err}
+	}()
+	blobDigest, blobSize, putErr := e.Store.PutBlob(pr, "", -1)
+	pr.CloseWithError(errors.New("ingest stopped"))
+	tr := <-done
+	if putErr != nil { // the cause: the writer's "ingest stopped" follows from it
+		return ocispec.Descriptor{}, tr, fmt.Errorf("store busybox layer: %w", putErr)
+	}
+	if tr.err != nil {
+		return ocispec.Descriptor{}, tr, fmt.Errorf("write busybox layer: %w", tr.err)
+	}
+	e.Emit(trace.Event{Type: trace.Layer, Layer: &trace.LayerInfo{
+		DiffID: tr.diffID.String(), Digest: blobDigest.String(), Size: blobSize, UncompressedSize: tr.size, MediaType: ocispec.MediaTypeImageLayerGzip,
+	}})
+	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: blobDigest, Size: blobSize}, tr, nil
 }
 
 // findBusybox picks the busybox to use.

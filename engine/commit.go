@@ -54,51 +54,33 @@ func (e *Engine) commitContainer(ctx context.Context, containerID string, spec c
 	if spec.Author != "" {
 		cfg.Author = spec.Author
 	}
-	var layers []ocispec.Descriptor
-	var sizes []int64
-	if spec.Parent != nil {
-		layers = append(layers, spec.Parent.Manifest.Layers...)
-		if parentSizes, ok := spec.Parent.LayerSizes(); ok {
-			sizes = append(sizes, parentSizes...)
-		} else {
-			// Per-layer sizes unknown: the total stays right, and history
-			// falls back to reading the layers.
-			sizes = append(sizes, spec.Parent.Size)
-		}
-	}
+	layers, sizes := parentLayers(spec.Parent)
 	cfg.RootFS.Type = "layers"
 	cfg.RootFS.DiffIDs = append([]digest.Digest{}, cfg.RootFS.DiffIDs...)
 	cfg.History = append([]ocispec.History{}, cfg.History...)
 	history := ocispec.History{Created: &now, CreatedBy: spec.CreatedBy, Comment: spec.Comment, Author: spec.Author}
 
 	var upper string
-	if spec.NoLayer {
-		history.EmptyLayer = true
-		e.EmitContext(ctx, trace.Event{Type: trace.Layer, Layer: &trace.LayerInfo{Empty: true}})
-	} else {
-		snaps := snapshot.New(e.Store.ContainersDir())
-		upper = snaps.UpperDir(containerID)
-		lowers, err := snaps.LowerDirs(containerID)
-		if err != nil {
-			return nil, fmt.Errorf("commit %s: %w", trace.ShortID(containerID), err)
+	var res *layer.DiffResult
+	if !spec.NoLayer {
+		var desc ocispec.Descriptor
+		if upper, res, desc, err = e.snapshotContainer(ctx, containerID, spec.Compression, epoch); err != nil {
+			return nil, err
 		}
-		res, desc, err := e.writeLayer(ctx, upper, lowers, spec.Compression, epoch)
-		if err != nil {
-			return nil, fmt.Errorf("commit %s: %w", trace.ShortID(containerID), err)
-		}
-		e.EmitContext(ctx, trace.Event{Type: trace.Snapshot, Snapshot: snapshotInfo(containerID, res)})
-		if res.Empty {
-			history.EmptyLayer = true
-			e.EmitContext(ctx, trace.Event{Type: trace.Layer, Layer: &trace.LayerInfo{Empty: true}})
-		} else {
+		if !res.Empty {
 			layers = append(layers, desc)
 			sizes = append(sizes, res.UncompressedSize)
 			cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, res.DiffID)
-			e.EmitContext(ctx, trace.Event{Type: trace.Layer, Layer: &trace.LayerInfo{
-				DiffID: res.DiffID.String(), Digest: res.Digest.String(), Size: res.Size,
-				UncompressedSize: res.UncompressedSize, MediaType: res.MediaType,
-			}})
 		}
+	}
+	if res == nil || res.Empty {
+		history.EmptyLayer = true
+		e.EmitContext(ctx, trace.Event{Type: trace.Layer, Layer: &trace.LayerInfo{Empty: true}})
+	} else {
+		e.EmitContext(ctx, trace.Event{Type: trace.Layer, Layer: &trace.LayerInfo{
+			DiffID: res.DiffID.String(), Digest: res.Digest.String(), Size: res.Size,
+			UncompressedSize: res.UncompressedSize, MediaType: res.MediaType,
+		}})
 	}
 	cfg.History = append(cfg.History, history)
 	opts := store.ImageOptions{LayerSizes: sizes, Ext: spec.Ext}
@@ -123,6 +105,39 @@ func (e *Engine) commitContainer(ctx context.Context, containerID string, spec c
 	}
 	e.EmitContext(ctx, trace.Event{Type: trace.Image, Image: info})
 	return img, nil
+}
+
+// parentLayers are the layers a commit starts from, the parent's, with
+// their uncompressed sizes.
+func parentLayers(parent *store.Image) ([]ocispec.Descriptor, []int64) {
+	if parent == nil {
+		return nil, nil
+	}
+	layers := append([]ocispec.Descriptor(nil), parent.Manifest.Layers...)
+	if sizes, ok := parent.LayerSizes(); ok {
+		return layers, append([]int64(nil), sizes...)
+	}
+	// Per-layer sizes unknown: the total stays right, and history falls
+	// back to reading the layers.
+	return layers, []int64{parent.Size}
+}
+
+// snapshotContainer writes the diff of the container's upper dir against
+// its image as a layer blob and says so in the trace; it returns the upper
+// dir, which a build step's commit may adopt as the layer's directory.
+func (e *Engine) snapshotContainer(ctx context.Context, containerID string, c layer.Compression, epoch time.Time) (string, *layer.DiffResult, ocispec.Descriptor, error) {
+	snaps := snapshot.New(e.Store.ContainersDir())
+	upper := snaps.UpperDir(containerID)
+	lowers, err := snaps.LowerDirs(containerID)
+	if err != nil {
+		return "", nil, ocispec.Descriptor{}, fmt.Errorf("commit %s: %w", trace.ShortID(containerID), err)
+	}
+	res, desc, err := e.writeLayer(ctx, upper, lowers, c, epoch)
+	if err != nil {
+		return "", nil, ocispec.Descriptor{}, fmt.Errorf("commit %s: %w", trace.ShortID(containerID), err)
+	}
+	e.EmitContext(ctx, trace.Event{Type: trace.Snapshot, Snapshot: snapshotInfo(containerID, res)})
+	return upper, res, desc, nil
 }
 
 // writeLayer streams the diff of upper into a blob: the tar is produced in

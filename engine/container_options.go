@@ -8,13 +8,14 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/store"
 )
 
 // ErrLogsNotSupported is returned by ContainerLogs for a container whose
 // log driver keeps nothing to read (--log-driver none), in Docker's words.
-var ErrLogsNotSupported = errors.New("configured logging driver does not support reading")
+var ErrLogsNotSupported = errdefs.New(errdefs.NotImplemented, "configured logging driver does not support reading")
 
 // Log drivers berth implements.
 const (

@@ -2,23 +2,24 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/engine/store"
 )
 
 // ErrInvalidRequest is (errors.Is) a rename or update Docker would refuse
 // as a bad request.
-var ErrInvalidRequest = errors.New("invalid request")
+var ErrInvalidRequest = errdefs.New(errdefs.InvalidParameter, "invalid request")
 
 // requestError says what is wrong, in Docker's words, and is
 // ErrInvalidRequest.
 type requestError string
 
-func (e requestError) Error() string        { return string(e) }
-func (e requestError) Is(target error) bool { return target == ErrInvalidRequest }
+func (e requestError) Error() string           { return string(e) }
+func (e requestError) Is(target error) bool    { return target == ErrInvalidRequest }
+func (e requestError) ErrClass() errdefs.Class { return errdefs.InvalidParameter }
 
 // RenameContainer gives a container a new name, as docker rename: the name
 // must be valid and free, and differ from the current one.

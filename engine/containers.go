@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/engine/layer"
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/snapshot"
@@ -28,9 +29,9 @@ import (
 // Container errors, checked with errors.Is.
 var (
 	// ErrNotRunning: the operation needs a running container.
-	ErrNotRunning = errors.New("container is not running")
+	ErrNotRunning = errdefs.New(errdefs.Conflict, "container is not running")
 	// ErrRunning: the operation needs a stopped container (rm without -f).
-	ErrRunning = errors.New("container is running")
+	ErrRunning = errdefs.New(errdefs.Conflict, "container is running")
 )
 
 // DefaultPath is the PATH a container gets when its image sets none, as in
@@ -138,20 +139,12 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	if err := validateHostOptions(opts); err != nil {
 		return nil, err
 	}
-	var img *store.Image
+	img, err := e.createImage(opts)
+	if err != nil {
+		return nil, err
+	}
 	var imgCfg ocispec.ImageConfig
-	if opts.resolved != nil && opts.resolved.ID.String() == opts.Image {
-		img = opts.resolved
-		imgCfg = img.Config.Config
-	} else if opts.Image != "" {
-		var err error
-		img, err = e.Store.Image(opts.Image)
-		if err != nil {
-			if errors.Is(err, store.ErrNotFound) && !strings.HasPrefix(err.Error(), "No such image") {
-				return nil, fmt.Errorf("No such image: %s: %w", familiarRef(opts.Image), err)
-			}
-			return nil, err
-		}
+	if img != nil {
 		imgCfg = img.Config.Config
 	}
 	cfg := mergeConfig(imgCfg, opts)
@@ -168,7 +161,6 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	var lowers []string
 	var chains []string
 	if img != nil && !opts.metadataOnly {
-		var err error
 		if lowers, err = e.LowerDirs(ctx, img); err != nil {
 			return nil, err
 		}
@@ -176,7 +168,51 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 			chains = append(chains, ch.String())
 		}
 	}
+	c := newContainerRecord(cfg, opts, chains, mounts)
+	if img != nil {
+		c.Image = img.ID.String()
+	}
+	if opts.metadataOnly {
+		c.Name = generateName(true)
+		e.metadataContainers.Store(c.ID, c)
+		e.EmitContext(ctx, trace.Event{Type: trace.ContainerCreate, Container: &trace.ContainerInfo{
+			ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose, Cmd: commandLine(c),
+		}})
+		return c, nil
+	}
+	if err := e.storeNewContainer(c, opts, imgCfg, lowers); err != nil {
+		return nil, err
+	}
+	e.EmitContext(ctx, trace.Event{Type: trace.ContainerCreate, Container: withNetAndMounts(&trace.ContainerInfo{
+		ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose, Cmd: commandLine(c),
+		Started: !opts.NeverStarts,
+	}, c)})
+	return c, nil
+}
 
+// createImage is the image a container is created from: the one the
+// caller already resolved when it is still the image asked for, else the
+// store's by name or ID; nil for a container without one.
+func (e *Engine) createImage(opts ContainerCreateOptions) (*store.Image, error) {
+	if opts.resolved != nil && opts.resolved.ID.String() == opts.Image {
+		return opts.resolved, nil
+	}
+	if opts.Image == "" {
+		return nil, nil
+	}
+	img, err := e.Store.Image(opts.Image)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) && !strings.HasPrefix(err.Error(), "No such image") {
+			return nil, fmt.Errorf("No such image: %s: %w", familiarRef(opts.Image), err)
+		}
+		return nil, err
+	}
+	return img, nil
+}
+
+// newContainerRecord is a created container's record, with a fresh ID,
+// before it has a network, a directory or a name claimed.
+func newContainerRecord(cfg store.ContainerConfig, opts ContainerCreateOptions, chains []string, mounts []store.MountPoint) *store.Container {
 	id := store.RandomID()
 	if opts.UTSMode == "host" {
 		cfg.Hostname, _ = os.Hostname() // the host's, as the container sees it
@@ -207,32 +243,28 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 		Mounts: mounts,
 	}
 	applyExtraOptions(c, opts)
-	if img != nil {
-		c.Image = img.ID.String()
-	}
-	if opts.metadataOnly {
-		c.Name = generateName(true)
-		e.metadataContainers.Store(c.ID, c)
-		e.EmitContext(ctx, trace.Event{Type: trace.ContainerCreate, Container: &trace.ContainerInfo{
-			ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose, Cmd: commandLine(c),
-		}})
-		return c, nil
-	}
-	if purpose != "run" {
+	return c
+}
+
+// storeNewContainer gives a new container its network and directory and
+// claims its name and volumes under the store's lock; on failure nothing
+// of it is left in the store.
+func (e *Engine) storeNewContainer(c *store.Container, opts ContainerCreateOptions, imgCfg ocispec.ImageConfig, lowers []string) error {
+	if c.Purpose != "run" {
 		c.Builder, c.BuilderStart = supervisor()
 	}
 	if err := e.configureNetwork(c, opts.NetworkMode, opts.Net, imgCfg); err != nil {
-		return nil, err
+		return err
 	}
 	if err := e.prepareContainerDir(c, lowers); err != nil {
-		_ = e.Store.DeleteContainer(id)
-		return nil, err
+		_ = e.Store.DeleteContainer(c.ID)
+		return err
 	}
 	// Names are unique: check and claim under the store's lock.
 	unlock, err := e.Store.Lock()
 	if err != nil {
-		_ = e.Store.DeleteContainer(id)
-		return nil, err
+		_ = e.Store.DeleteContainer(c.ID)
+		return err
 	}
 	err = e.claimName(c)
 	if err == nil {
@@ -240,14 +272,9 @@ func (e *Engine) CreateContainer(ctx context.Context, opts ContainerCreateOption
 	}
 	unlock()
 	if err != nil {
-		_ = e.Store.DeleteContainer(id)
-		return nil, err
+		_ = e.Store.DeleteContainer(c.ID)
 	}
-	e.EmitContext(ctx, trace.Event{Type: trace.ContainerCreate, Container: withNetAndMounts(&trace.ContainerInfo{
-		ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose, Cmd: commandLine(c),
-		Started: !opts.NeverStarts,
-	}, c)})
-	return c, nil
+	return err
 }
 
 func requireRoot() error {
@@ -609,17 +636,9 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 	if a.net, err = e.startNetwork(c, spec); err != nil {
 		return nil, err
 	}
-	// Docker logs every container; berth skips build steps, which nobody
-	// reads. A container removed on exit (--rm) logs too: a follower that
-	// opened the log reads it to the end after the removal.
-	if c.Purpose == "run" && c.Host.LogConfig.Type != LogDriverNone {
-		if a.log, err = openJSONLog(e.Store.ContainerLogPath(c.ID), c.Host.LogConfig.Config); err != nil {
-			return nil, err
-		}
-	}
-	out, errOut := orDiscard(opts.Stdio.Out), orDiscard(opts.Stdio.Err)
-	if a.log != nil {
-		out, errOut = io.MultiWriter(out, a.log.stream("stdout")), io.MultiWriter(errOut, a.log.stream("stderr"))
+	out, errOut, err := a.outputs(opts.Stdio)
+	if err != nil {
+		return nil, err
 	}
 	var rio runtime.IO
 	if !c.Config.Tty {
@@ -639,17 +658,7 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 		return nil, err
 	}
 	a.rc = rc
-	if console := rc.Console(); console != nil {
-		go func() {
-			_, _ = io.Copy(out, console) // ends with EIO when the container's side closes
-			close(a.copyDone)
-		}()
-		if opts.Stdio.In != nil {
-			go func() { _, _ = io.Copy(console, opts.Stdio.In) }()
-		}
-	} else {
-		close(a.copyDone)
-	}
+	a.copyConsole(out, opts.Stdio.In)
 	self, selfStart := supervisor()
 	c.State = store.ContainerState{
 		Status: store.StatusRunning, Pid: rc.Pid, PidStart: rc.StartTime, StartedAt: a.started.UTC(),
@@ -666,6 +675,43 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 		ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose, Cmd: spec.Process.Args, Pid: rc.Pid,
 	}, c)})
 	return a, nil
+}
+
+// outputs opens the container's log when it keeps one and returns where
+// its standard output and error go: the caller's streams, and the log.
+func (a *AttachedContainer) outputs(stdio Stdio) (out, errOut io.Writer, err error) {
+	c := a.c
+	// Docker logs every container; berth skips build steps, which nobody
+	// reads. A container removed on exit (--rm) logs too: a follower that
+	// opened the log reads it to the end after the removal.
+	if c.Purpose == "run" && c.Host.LogConfig.Type != LogDriverNone {
+		if a.log, err = openJSONLog(a.e.Store.ContainerLogPath(c.ID), c.Host.LogConfig.Config); err != nil {
+			return nil, nil, err
+		}
+	}
+	out, errOut = orDiscard(stdio.Out), orDiscard(stdio.Err)
+	if a.log != nil {
+		out, errOut = io.MultiWriter(out, a.log.stream("stdout")), io.MultiWriter(errOut, a.log.stream("stderr"))
+	}
+	return out, errOut, nil
+}
+
+// copyConsole copies between a terminal container's console and the
+// caller's streams; copyDone closes once the output is all copied (at
+// once without a terminal: the runtime writes the streams itself).
+func (a *AttachedContainer) copyConsole(out io.Writer, in io.Reader) {
+	console := a.rc.Console()
+	if console == nil {
+		close(a.copyDone)
+		return
+	}
+	go func() {
+		_, _ = io.Copy(out, console) // ends with EIO when the container's side closes
+		close(a.copyDone)
+	}()
+	if in != nil {
+		go func() { _, _ = io.Copy(console, in) }()
+	}
 }
 
 func orDiscard(w io.Writer) io.Writer {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/trace"
 	"github.com/distribution/reference"
@@ -371,6 +372,8 @@ func (c *deleteConflict) Error() string {
 
 func (c *deleteConflict) Is(target error) bool { return target == store.ErrConflict }
 
+func (c *deleteConflict) ErrClass() errdefs.Class { return errdefs.Conflict }
+
 // conflict kinds, as Docker's daemon names them.
 const (
 	conflictDependentChild = 1 << iota
@@ -587,8 +590,9 @@ func (f *imageFacts) layerSizes(img *store.Image) []int64 {
 // notFound is an error worded as Docker words it that matches store.ErrNotFound.
 type notFound struct{ msg string }
 
-func (e *notFound) Error() string        { return e.msg }
-func (e *notFound) Is(target error) bool { return target == store.ErrNotFound }
+func (e *notFound) Error() string           { return e.msg }
+func (e *notFound) Is(target error) bool    { return target == store.ErrNotFound }
+func (e *notFound) ErrClass() errdefs.Class { return errdefs.NotFound }
 
 // PruneImagesOptions are `image prune`'s flags.
 type PruneImagesOptions struct {
@@ -724,15 +728,15 @@ func sortedRefs(img *store.Image) []string {
 // repoDigestsByManifest reads the repository digests the index records
 // (store.AnnotationRepoDigest: set when an image is pulled or pushed).
 func (e *Engine) repoDigestsByManifest() (map[digest.Digest][]reference.Named, error) {
-	idx, err := e.Store.ReadIndex()
+	recorded, err := e.Store.RepoDigestIndex()
 	if err != nil {
 		return nil, err
 	}
 	out := map[digest.Digest][]reference.Named{}
-	for _, d := range idx.Manifests {
-		if rd := d.Annotations[store.AnnotationRepoDigest]; rd != "" {
+	for m, rds := range recorded {
+		for _, rd := range rds {
 			if ref, err := reference.ParseNormalizedNamed(rd); err == nil {
-				out[d.Digest] = append(out[d.Digest], ref)
+				out[m] = append(out[m], ref)
 			}
 		}
 	}

@@ -22,6 +22,10 @@ type PushOptions struct {
 	// Keychain gives the credentials (an API client's X-Registry-Auth);
 	// nil uses the stored ones.
 	Keychain authn.Keychain
+	// Compression, when set ("gzip" or "zstd"), is the compression every
+	// layer is pushed in, recompressing those stored otherwise (the store
+	// keeps its blobs); empty pushes the stored blobs as they are.
+	Compression string
 }
 
 // Push sends the image tagged name (REPO[:TAG], tag defaulting to latest) to
@@ -39,6 +43,8 @@ func (e *Engine) Push(ctx context.Context, name string, opts PushOptions) error 
 		Progress: opts.Progress,
 		Quiet:    opts.Quiet,
 		Emit:     e.Emit,
+
+		Compression: opts.Compression,
 	})
 	return err
 }

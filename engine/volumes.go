@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/engine/volume"
@@ -33,6 +34,8 @@ func (e *inUseError) Error() string {
 func (e *inUseError) Is(target error) bool {
 	return target == ErrVolumeInUse || target == store.ErrConflict
 }
+
+func (e *inUseError) ErrClass() errdefs.Class { return errdefs.Conflict }
 
 // CreateVolume creates a local volume, or returns the existing one of that
 // name, as docker volume create. An empty name gets a random one.

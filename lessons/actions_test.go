@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/berthkit/berth/trace"
+	"github.com/berthkit/berth/trace/view"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -81,7 +82,7 @@ func TestExpectRunOutput(t *testing.T) {
 	_, err = parseClaim(strings.Fields("run exit 0 1"))
 	assert.Error(t, err)
 
-	m := NewModel([]trace.Event{
+	m := view.NewModel([]trace.Event{
 		{Type: trace.ContainerCreate, Container: &trace.ContainerInfo{ID: strings.Repeat("a", 64), Purpose: "run"}},
 		{Type: trace.Output, Output: &trace.OutputInfo{Container: strings.Repeat("a", 64), Stream: "stdout", Text: "PO"}},
 		{Type: trace.Output, Output: &trace.OutputInfo{Container: strings.Repeat("a", 64), Stream: "stdout", Text: "NG\r\n"}},
@@ -93,14 +94,4 @@ func TestExpectRunOutput(t *testing.T) {
 	res = ok.Check(m, "PING")
 	assert.False(t, res[0].OK)
 	assert.Equal(t, `container aaaaaaaaaaaa printed "PONG", not PING`, res[0].Says)
-}
-
-func TestClientLines(t *testing.T) {
-	c := &trace.ClientInfo{Host: "unix:///run/berth.sock", Method: "POST", Path: "/build", Bytes: 5120, Files: 2}
-	assert.Equal(t, "client → daemon: POST /build over unix:///run/berth.sock", clientLine(trace.ClientRequest, c))
-	assert.Equal(t, "client → daemon: the build context, 2 files as a 5.12kB tar, uploaded; the server unpacks it and builds from it", clientLine(trace.ClientUpload, c))
-	c.Image, c.DurationMS = "sha256:"+strings.Repeat("b", 64), 1200
-	assert.Equal(t, "daemon → client: POST /build answered after 1.2s: image bbbbbbbbbbbb", clientLine(trace.ClientResponse, c))
-	c.Image, c.Error = "", "boom\nmore"
-	assert.Equal(t, "daemon → client: POST /build answered after 1.2s: error: boom", clientLine(trace.ClientResponse, c))
 }

@@ -7,6 +7,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/berthkit/berth/trace/view"
 )
 
 // Claim is an `expect` directive: something the notes say that the lesson
@@ -149,7 +151,7 @@ type ClaimResult struct {
 
 // Check tests the claim on the model. value is the claim's Value with
 // placeholders expanded.
-func (c *Claim) Check(m *Model, value string) []ClaimResult {
+func (c *Claim) Check(m *view.Model, value string) []ClaimResult {
 	res := func(ok bool, format string, args ...any) []ClaimResult {
 		return []ClaimResult{{Claim: c, OK: ok, Says: fmt.Sprintf(format, args...)}}
 	}
@@ -189,7 +191,7 @@ func (c *Claim) Check(m *Model, value string) []ClaimResult {
 		}
 		return res(false, "the build's result %s is not step %d's image %s", orNone(shortID(b.Result())), s.Number(), orNone(shortID(s.ResultImage())))
 	case "image":
-		img := m.lastImage()
+		img := lastImage(m)
 		if img == nil {
 			return res(false, "no image was saved in this part of the trace")
 		}
@@ -207,7 +209,7 @@ func (c *Claim) Check(m *Model, value string) []ClaimResult {
 		}
 		return res(false, "image %s has CMD %s, not %s", shortID(img.ID), got, wantJSON)
 	case "snapshot":
-		snap := m.lastSnapshot()
+		snap := lastSnapshot(m)
 		if snap == nil {
 			return res(false, "no snapshot was taken")
 		}
@@ -239,7 +241,7 @@ func (c *Claim) Check(m *Model, value string) []ClaimResult {
 	return res(false, "unknown claim")
 }
 
-func (c *Claim) checkStep(m *Model, b *BuildModel, n int) []ClaimResult {
+func (c *Claim) checkStep(m *view.Model, b *view.BuildModel, n int) []ClaimResult {
 	res := func(ok bool, format string, args ...any) []ClaimResult {
 		return []ClaimResult{{Claim: c, OK: ok, Says: fmt.Sprintf(format, args...)}}
 	}
@@ -278,7 +280,7 @@ func (c *Claim) checkStep(m *Model, b *BuildModel, n int) []ClaimResult {
 		}
 		return res(false, "step %d was expected to fail, but it did not", n)
 	case "container":
-		var bc *ContainerModel
+		var bc *view.ContainerModel
 		for _, ct := range s.Containers {
 			bc = ct
 		}
@@ -329,7 +331,7 @@ func (c *Claim) checkStep(m *Model, b *BuildModel, n int) []ClaimResult {
 }
 
 // lastImage is the image of the latest build result or commit.
-func (m *Model) lastImage() *InfoRef {
+func lastImage(m *view.Model) *InfoRef {
 	for i := len(m.Events) - 1; i >= 0; i-- {
 		e := m.Events[i]
 		switch {
@@ -352,15 +354,15 @@ type InfoRef struct {
 	Known bool // the trace saw the image saved (not only reused from the cache)
 }
 
-// LastImageID is the image the latest build or commit produced ("" if none).
-func (m *Model) LastImageID() string {
-	if img := m.lastImage(); img != nil {
+// lastImageID is the image the latest build or commit produced ("" if none).
+func lastImageID(m *view.Model) string {
+	if img := lastImage(m); img != nil {
 		return img.ID
 	}
 	return ""
 }
 
-func (m *Model) lastSnapshot() *SnapshotRef {
+func lastSnapshot(m *view.Model) *SnapshotRef {
 	for i := len(m.Events) - 1; i >= 0; i-- {
 		if e := m.Events[i]; e.Type == "snapshot" && e.Snapshot != nil {
 			return &SnapshotRef{Container: e.Snapshot.Container, Paths: e.Snapshot.Paths}
@@ -375,20 +377,8 @@ type SnapshotRef struct {
 	Paths     []string
 }
 
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
-}
-
 // runOutput checks that a line of the container's recorded output is want.
-func runOutput(r *ContainerModel, want string) (bool, string) {
+func runOutput(r *view.ContainerModel, want string) (bool, string) {
 	text := strings.Join(r.Output, "")
 	for _, line := range strings.Split(text, "\n") {
 		if strings.TrimRight(line, "\r") == want {
@@ -403,7 +393,7 @@ func runOutput(r *ContainerModel, want string) (bool, string) {
 }
 
 // checkRun checks a claim about the latest run.
-func (c *Claim) checkRun(m *Model, value string) (bool, string) {
+func (c *Claim) checkRun(m *view.Model, value string) (bool, string) {
 	r := m.LastRun()
 	if r == nil {
 		return sayf(false, "no container was run")

@@ -9,8 +9,8 @@
 // replays its recording with the same narration; a replay shows only what
 // was recorded. The what-if planner applies the classic builder's cache
 // rules to a recording to say which steps of an edited Dockerfile would be
-// cached. The views (classic, annotated, tree, explain, HTML) render any
-// trace for instructors.
+// cached. The narration and the views (classic, annotated, tree, explain,
+// HTML) are package trace/view's; a lesson adds its annotations and pauses.
 //
 // The package talks to the engine only through Backend, so everything but
 // live mode works, and is tested, without root or a store; lessons/live

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/berthkit/berth/trace"
+	"github.com/berthkit/berth/trace/view"
 )
 
 const sampleLesson = `---
@@ -205,7 +206,7 @@ func TestExpand(t *testing.T) {
 }
 
 func TestMatches(t *testing.T) {
-	m := NewModel(nil)
+	m := view.NewModel(nil)
 	zero := 0
 	m.Add(trace.Event{Type: trace.BuildStart, Build: "b1", BuildStartInfo: &trace.BuildStartInfo{}})
 	m.Add(trace.Event{Type: trace.StepStart, Build: "b1", Step: 2, StepInfo: &trace.StepInfo{Number: 2, Instruction: "RUN"}})

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/berthkit/berth/trace"
+	"github.com/berthkit/berth/trace/view"
 )
 
 // commonFields are the event fields that are not the payload.
@@ -17,7 +18,7 @@ var commonFields = map[string]bool{"v": true, "seq": true, "time": true, "type":
 // its step.start), build (1-based index of the build in the trace). A field
 // the event leaves out matches its zero value (started=false). A value
 // ending in * matches any value with that prefix.
-func Matches(p *Pattern, e trace.Event, m *Model) bool {
+func Matches(p *Pattern, e trace.Event, m *view.Model) bool {
 	if string(e.Type) != p.Type {
 		return false
 	}
@@ -32,13 +33,13 @@ func Matches(p *Pattern, e trace.Event, m *Model) bool {
 		case "step":
 			got = strconv.Itoa(e.Step)
 		case "instruction":
-			if b := m.build(e.Build); b != nil && e.Step > 0 {
+			if b := m.Build(e.Build); b != nil && e.Step > 0 {
 				if st := b.Step(e.Step); st != nil {
 					got = st.Info.Instruction
 				}
 			}
 		case "build":
-			if b := m.build(e.Build); b != nil {
+			if b := m.Build(e.Build); b != nil {
 				got = strconv.Itoa(b.Index)
 			}
 		default:

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/berthkit/berth/trace"
+	"github.com/berthkit/berth/trace/view"
 )
 
 // Asker reads the attendee's answer to a quiz question, one line. ok is
@@ -36,7 +37,7 @@ type quizRound struct {
 // did. It returns nil when there is nothing to ask: no quiz, not a build, or
 // a first build (nothing is cached yet, so there is nothing to predict).
 func (r *runner) quiz(ctx context.Context, b Block, args []string) func() {
-	if r.opts.Quiz == nil || b.Action != "build" || len(r.narr.model.Builds) == 0 {
+	if r.opts.Quiz == nil || b.Action != "build" || len(r.narr.Model().Builds) == 0 {
 		return nil
 	}
 	spec, err := parseBuild(args)
@@ -51,23 +52,17 @@ func (r *runner) quiz(ctx context.Context, b Block, args []string) func() {
 	if !ok {
 		return nil
 	}
-	ix := IndexTrace(r.narr.model)
+	ix := IndexTrace(r.narr.Model())
 	if r.opts.Mode == Live {
 		ix.Source = "this lesson's builds"
 	}
+	ix.NoCache = spec.NoCache
 	plan, err := ix.Plan([]byte(content))
 	if err != nil {
 		return nil
 	}
-	if spec.NoCache {
-		for i := range plan {
-			if plan[i].Instruction != "FROM" {
-				plan[i].Cached, plan[i].Reason, plan[i].Explanation = false, "no-cache", "--no-cache: every step runs"
-			}
-		}
-	}
-	q := &quizRound{plan: plan, builds: len(r.narr.model.Builds)}
-	r.printf("\n%s\n", r.st.paint(r.st.heading, "Predict, then watch"))
+	q := &quizRound{plan: plan, builds: len(r.narr.Model().Builds)}
+	r.printf("\n%s\n", r.st.Heading("Predict, then watch"))
 	for _, s := range plan {
 		r.printf("  Step %d/%d : %s\n", s.Number, len(plan), s.Original)
 	}
@@ -78,7 +73,7 @@ func (r *runner) quiz(ctx context.Context, b Block, args []string) func() {
 	}
 	q.guess = guess
 	r.printf("You said from the cache: %s\n", stepList(guess))
-	r.printf("\n%s\n", r.st.paint(r.st.cmd, "$ berth build --explain "+shellJoin(args)))
+	r.printf("\n%s\n", r.st.Cmd("$ berth build --explain "+shellJoin(args)))
 	RenderPlan(r.out, plan, r.st)
 	var numbers []int
 	for _, s := range plan {
@@ -93,7 +88,7 @@ func (r *runner) askGuess(ctx context.Context, steps int) (map[int]bool, bool) {
 	for try := 0; try < quizTries; try++ {
 		r.printf("Which steps will come from the cache? Type their numbers (e.g. 1 2), or Enter for none: ")
 		line, ok := r.opts.Quiz(ctx)
-		r.out.endLine()
+		r.out.EndLine()
 		if !ok {
 			return nil, false
 		}
@@ -101,7 +96,7 @@ func (r *runner) askGuess(ctx context.Context, steps int) (map[int]bool, bool) {
 		if err == nil {
 			return guess, true
 		}
-		r.printf("%s %v\n", r.st.paint(r.st.warning, "?"), err)
+		r.printf("%s %v\n", r.st.Warning("?"), err)
 	}
 	return nil, false
 }
@@ -148,24 +143,24 @@ func (r *runner) compareGuess(guess map[int]bool, steps []int, truth func(n int)
 		diffs = append(diffs, fmt.Sprintf("  step %d: you said it %s; it %s: %s", s, said, is, why))
 	}
 	if len(diffs) == 0 {
-		r.printf("%s your guess matches %s\n", r.st.paint(r.st.ok, "✓"), source)
+		r.printf("%s your guess matches %s\n", r.st.OK("✓"), source)
 		return
 	}
-	r.printf("%s your guess differs from %s:\n%s\n", r.st.paint(r.st.fail, "✗"), source, strings.Join(diffs, "\n"))
+	r.printf("%s your guess differs from %s:\n%s\n", r.st.Fail("✗"), source, strings.Join(diffs, "\n"))
 }
 
 // quizAfter checks the guess and the prediction against the real build.
 func (r *runner) quizAfter(q *quizRound) {
-	b := r.narr.model.LastBuild()
-	if len(r.narr.model.Builds) <= q.builds || b.End == nil {
+	b := r.narr.Model().LastBuild()
+	if len(r.narr.Model().Builds) <= q.builds || b.End == nil {
 		return
 	}
 	source := "the build"
 	if r.opts.Mode == Replay {
 		source = "the recorded build"
 	}
-	actual := func(n int) (bool, string) { return stepCached(r.narr.model, b, n) }
-	r.printf("\n%s\n", r.st.paint(r.st.heading, "Your guess, and what happened"))
+	actual := func(n int) (bool, string) { return stepCached(r.narr.Model(), b, n) }
+	r.printf("\n%s\n", r.st.Heading("Your guess, and what happened"))
 	var numbers []int
 	for _, s := range b.Steps {
 		numbers = append(numbers, s.Number())
@@ -180,7 +175,7 @@ func (r *runner) quizAfter(q *quizRound) {
 	}
 	if len(off) > 0 {
 		r.printf("%s --explain and %s disagree (it judges COPY by its text only, and cannot see a base it never pulled):\n%s\n",
-			r.st.paint(r.st.warning, "!"), source, strings.Join(off, "\n"))
+			r.st.Warning("!"), source, strings.Join(off, "\n"))
 	}
 }
 
@@ -208,7 +203,7 @@ func planCached(plan []PlanStep, n int) (bool, string) {
 // stepCached says whether step n of build b came from the cache, with the
 // builder's reason. A FROM step counts as cached when its base was already
 // in the store (nothing was pulled during the build).
-func stepCached(m *Model, b *BuildModel, n int) (bool, string) {
+func stepCached(m *view.Model, b *view.BuildModel, n int) (bool, string) {
 	s := b.Step(n)
 	if s == nil || s.End == nil {
 		return false, "the build never reached it"

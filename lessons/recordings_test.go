@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/berthkit/berth/trace"
+	"github.com/berthkit/berth/trace/view"
 )
 
 // Every embedded recording must parse: a recording that no longer parses
@@ -27,7 +28,7 @@ func TestEmbeddedRecordingsParse(t *testing.T) {
 			t.Errorf("%s does not parse: %v", f, err)
 			continue
 		}
-		name, base, engine, _, err := ReadHeader(events)
+		name, base, engine, _, err := view.ReadHeader(events)
 		if err != nil {
 			t.Errorf("%s: %v", f, err)
 			continue
@@ -137,7 +138,7 @@ func TestPlannerPredictsRecordedBuilds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		full := NewModel(events)
+		full := view.NewModel(events)
 		for _, b := range full.Builds {
 			if b.Failed() || (b.Start != nil && b.Start.NoCache) {
 				continue
@@ -154,7 +155,7 @@ func TestPlannerPredictsRecordedBuilds(t *testing.T) {
 			for _, s := range b.Steps {
 				lines = append(lines, s.Info.Original)
 			}
-			plan, err := IndexTrace(NewModel(before)).Plan([]byte(strings.Join(lines, "\n") + "\n"))
+			plan, err := IndexTrace(view.NewModel(before)).Plan([]byte(strings.Join(lines, "\n") + "\n"))
 			if err != nil {
 				t.Fatalf("%s build %d: %v", name, b.Index, err)
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/berthkit/berth/engine/dockerfile"
 	"github.com/berthkit/berth/trace"
+	"github.com/berthkit/berth/trace/view"
 )
 
 // Mode says whether a lesson runs the engine or replays a recording.
@@ -70,7 +71,7 @@ type Options struct {
 	RecordingName string // where the recording came from, for messages
 	// Out receives everything the lesson prints.
 	Out   io.Writer
-	Style Style
+	Style view.Style
 	// Pause waits for the attendee (Enter, a timed pace, or not at all).
 	// Nil never waits.
 	Pause func(ctx context.Context)
@@ -96,7 +97,7 @@ type Report struct {
 	Claims []ClaimResult
 	// Unmatched are annotations that no event matched (their pattern).
 	Unmatched []string
-	Model     *Model
+	Model     *view.Model
 }
 
 // Failed counts claims the engine's trace contradicted.
@@ -117,11 +118,12 @@ var ErrClaimsFailed = errors.New("the engine disagrees with the lesson")
 type runner struct {
 	l       *Lesson
 	opts    Options
-	out     *bolWriter
-	st      Style
+	out     *view.LineWriter
+	st      view.Style
 	base    *BaseProfile
 	blocks  []Block
-	narr    *Narrator
+	narr    *view.Narrator
+	notes   *annotations
 	files   map[string]string // the workspace files as the lesson wrote them
 	segs    [][]trace.Event   // replay: each engine action's events
 	actions []Block
@@ -139,7 +141,7 @@ func Run(ctx context.Context, l *Lesson, opts Options) (rep *Report, err error) 
 		opts.Out = io.Discard
 	}
 	r := &runner{l: l, opts: opts, st: opts.Style, files: map[string]string{}}
-	r.out = &bolWriter{w: opts.Out, bol: true}
+	r.out = view.NewLineWriter(opts.Out)
 	switch opts.Mode {
 	case Live:
 		if opts.Backend == nil || opts.Workspace == "" {
@@ -168,19 +170,20 @@ func Run(ctx context.Context, l *Lesson, opts Options) (rep *Report, err error) 
 		}
 	}
 	r.report = &Report{Lesson: l.Name, Mode: opts.Mode, Base: base.Name}
-	r.narr = NewNarrator(r.out, r.st, nil)
-	r.narr.pause = func() { r.pause(ctx) }
-	r.narr.expand = func(s string) string { out, _ := r.vars().expand(s); return out }
+	r.narr = view.NewNarrator(r.out, r.st, nil)
+	r.notes = &annotations{expand: func(s string) string { out, _ := r.vars().expand(s); return out }}
+	r.narr.Notes = r.notes.fire
+	r.narr.Pause = func() time.Duration { start := clock(); r.pause(ctx); return clock().Sub(start) }
 	// A pause holds the in-process engine; a daemon goes on meanwhile, so
 	// its durations hold no paused time to leave out.
 	_, viaDaemon := opts.Backend.(interface{ DaemonHost() string })
-	r.narr.countPauses = opts.Mode == Live && opts.Pause != nil && !viaDaemon
-	r.report.Model = r.narr.model
+	r.narr.CountPauses = opts.Mode == Live && opts.Pause != nil && !viaDaemon
+	r.report.Model = r.narr.Model()
 
 	if opts.Mode == Live && opts.Record != nil {
 		w := trace.NewWriter(opts.Record)
 		defer opts.Backend.AddRecorder(w)()
-		opts.Backend.Note(headerText(l.Name, base.Name, opts.Backend.Version()))
+		opts.Backend.Note(view.HeaderText(l.Name, base.Name, opts.Backend.Version()))
 		defer func() {
 			if werr := w.Err(); werr != nil && err == nil {
 				err = werr
@@ -195,24 +198,24 @@ func Run(ctx context.Context, l *Lesson, opts Options) (rep *Report, err error) 
 }
 
 func (r *runner) vars() *vars {
-	v := &vars{base: r.base, image: r.narr.model.LastImageID(), port: r.opts.Port}
+	v := &vars{base: r.base, image: lastImageID(r.narr.Model()), port: r.opts.Port}
 	if v.port == 0 {
 		v.port = DefaultPort
 	}
-	if c := r.narr.model.LastRun(); c != nil {
+	if c := r.narr.Model().LastRun(); c != nil {
 		v.container = c.ID()
 	}
 	return v
 }
 
 func (r *runner) printf(format string, args ...any) {
-	r.out.endLine()
+	r.out.EndLine()
 	fmt.Fprintf(r.out, format, args...)
 }
 
 func (r *runner) pause(ctx context.Context) {
 	if r.opts.Pause != nil {
-		r.out.endLine()
+		r.out.EndLine()
 		r.opts.Pause(ctx)
 	}
 }
@@ -220,12 +223,12 @@ func (r *runner) pause(ctx context.Context) {
 func (r *runner) banner() {
 	l := r.l
 	rule := strings.Repeat("═", 72)
-	r.printf("%s\n", r.st.paint(r.st.dim, rule))
+	r.printf("%s\n", r.st.Dim(rule))
 	pos := ""
 	if r.opts.Position != "" {
 		pos = "Lesson " + r.opts.Position + " · "
 	}
-	r.printf("%s\n", r.st.paint(r.st.heading, fmt.Sprintf("%s%s — %s", pos, l.Name, l.Title)))
+	r.printf("%s\n", r.st.Heading(fmt.Sprintf("%s%s — %s", pos, l.Name, l.Title)))
 	var facts []string
 	if l.Notes != "" {
 		facts = append(facts, fmt.Sprintf("notes: %q", l.Notes))
@@ -243,20 +246,20 @@ func (r *runner) banner() {
 			where = "in the berth daemon at " + d.DaemonHost()
 		}
 		r.printf("%s real builds %s with %s; the lesson's files are in %s.\n",
-			r.st.paint(r.st.ok, "LIVE:"), where, r.opts.Backend.Version(), r.opts.Workspace)
+			r.st.OK("LIVE:"), where, r.opts.Backend.Version(), r.opts.Workspace)
 	case Replay:
 		when := ""
 		if !r.header.Time.IsZero() {
 			when = " on " + r.header.Time.UTC().Format("2006-01-02")
 		}
 		r.printf("%s this is a replay of builds recorded%s by the real engine (%s). Nothing runs on this machine: every event shown below was recorded.\n",
-			r.st.paint(r.st.warning, "REPLAY:"), when, orNone(r.header.Engine))
+			r.st.Warning("REPLAY:"), when, orNone(r.header.Engine))
 	}
 	if r.opts.Why != "" {
 		r.printf("%s\n", r.opts.Why)
 	}
-	r.printf("Base: %s. %s\n", r.st.paint(r.st.cmd, r.base.Name), r.base.Adapt)
-	r.printf("%s\n", r.st.paint(r.st.dim, rule))
+	r.printf("Base: %s. %s\n", r.st.Cmd(r.base.Name), r.base.Adapt)
+	r.printf("%s\n", r.st.Dim(rule))
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -271,7 +274,7 @@ func (r *runner) run(ctx context.Context) error {
 			if b.Level == 1 {
 				continue // the banner shows the title
 			}
-			r.printf("\n%s\n", r.st.paint(r.st.heading, b.Text))
+			r.printf("\n%s\n", r.st.Heading(b.Text))
 			r.prose = true
 			continue
 		case Prose:
@@ -294,7 +297,7 @@ func (r *runner) run(ctx context.Context) error {
 				if err := r.writeFile(b.File, text); err != nil {
 					return r.errAt(b, err)
 				}
-				r.printf("%s\n", r.st.paint(r.st.dim, "  "+b.File+":"))
+				r.printf("%s\n", r.st.Dim("  "+b.File+":"))
 			}
 			for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 				r.printf("  │ %s\n", l)
@@ -325,7 +328,7 @@ func (r *runner) run(ctx context.Context) error {
 			}
 			if err != nil {
 				if engineActions[b.Action] && r.opts.Mode == Live && ctx.Err() == nil {
-					r.printf("\n%s\n", r.st.paint(r.st.fail, "✗ This step failed on this machine, so the lesson stops here: "+firstLine(err.Error())))
+					r.printf("\n%s\n", r.st.Fail("✗ This step failed on this machine, so the lesson stops here: "+firstLine(err.Error())))
 					return fmt.Errorf("%w: %w", ErrLiveStepFailed, r.errAt(b, err))
 				}
 				return r.errAt(b, err)
@@ -367,7 +370,7 @@ func (r *runner) unexpectedFailure(i int) error {
 	}
 	switch b.Action {
 	case "build":
-		last := r.narr.model.LastBuild()
+		last := r.narr.Model().LastBuild()
 		if last == nil || last.End == nil || last.End.Error == "" {
 			return nil
 		}
@@ -378,7 +381,7 @@ func (r *runner) unexpectedFailure(i int) error {
 		}
 		return fmt.Errorf("the build failed: %s", last.End.Error)
 	case "run":
-		c := r.narr.model.LastRun()
+		c := r.narr.Model().LastRun()
 		if c == nil || c.Exit == nil || c.Exit.ExitCode == nil || *c.Exit.ExitCode == 0 {
 			return nil
 		}
@@ -417,26 +420,26 @@ func (r *runner) engineAction(ctx context.Context, b Block, index int, notes []B
 		args[i] = v
 	}
 	shown, own := displayArgs(b.Action, args)
-	r.printf("\n%s\n", r.st.paint(r.st.cmd, "$ berth "+b.Action+" "+shellJoin(shown)))
+	r.printf("\n%s\n", r.st.Cmd("$ berth "+b.Action+" "+shellJoin(shown)))
 	if own.StopAfter != "" {
-		r.printf("%s\n", r.st.paint(r.st.dim, "  (the lesson stops it after "+own.StopAfter+", as Ctrl-C would: SIGTERM, then SIGKILL 5s later)"))
+		r.printf("%s\n", r.st.Dim("  (the lesson stops it after "+own.StopAfter+", as Ctrl-C would: SIGTERM, then SIGKILL 5s later)"))
 	}
 	if own.Ready != "" {
-		r.printf("%s\n", r.st.paint(r.st.dim, "  (the lesson then waits until its log says "+strconv.Quote(own.Ready)+", as you would before connecting)"))
+		r.printf("%s\n", r.st.Dim("  (the lesson then waits until its log says "+strconv.Quote(own.Ready)+", as you would before connecting)"))
 	}
 	r.pause(ctx)
 	if after := r.quiz(ctx, b, args); after != nil {
 		defer after()
 	}
-	r.narr.setAnnotations(notes)
+	r.notes.arm(notes)
 	defer func() {
-		for _, u := range r.narr.unmatched() {
+		for _, u := range r.notes.unmatched() {
 			if u.On.Optional {
 				continue
 			}
 			r.report.Unmatched = append(r.report.Unmatched, fmt.Sprintf("line %d: on: %s", u.Line, u.On))
 		}
-		r.narr.setAnnotations(nil)
+		r.notes.arm(nil)
 	}()
 	if r.opts.Mode == Replay {
 		if index >= len(r.segs) {
@@ -454,7 +457,7 @@ func (r *runner) engineAction(ctx context.Context, b Block, index int, notes []B
 			}
 			r.narr.Record(e)
 		}
-		r.out.endLine()
+		r.out.EndLine()
 		return nil
 	}
 	be := r.opts.Backend
@@ -462,7 +465,7 @@ func (r *runner) engineAction(ctx context.Context, b Block, index int, notes []B
 	remove := be.AddRecorder(r.narr)
 	err := r.dispatch(ctx, b.Action, args)
 	remove()
-	r.out.endLine()
+	r.out.EndLine()
 	return err
 }
 
@@ -476,7 +479,7 @@ func (r *runner) dispatch(ctx context.Context, action string, args []string) err
 			return err
 		}
 		err = be.Build(ctx, r.opts.Workspace, spec)
-		if err != nil && r.narr.model.LastBuild() != nil && r.narr.model.LastBuild().End != nil {
+		if err != nil && r.narr.Model().LastBuild() != nil && r.narr.Model().LastBuild().End != nil {
 			// The build ran and failed at a step: that is in the trace, and
 			// the lesson's claims say whether it was meant to.
 			err = nil
@@ -586,7 +589,7 @@ func (r *runner) localAction(ctx context.Context, b Block) error {
 		if err := r.writeFile(spec.File, after); err != nil {
 			return err
 		}
-		r.printf("%s\n", r.st.paint(r.st.cmd, fmt.Sprintf("✎ %s, %s", spec.File, describeEdit(spec))))
+		r.printf("%s\n", r.st.Cmd(fmt.Sprintf("✎ %s, %s", spec.File, describeEdit(spec))))
 		for i, l := range strings.Split(strings.TrimRight(after, "\n"), "\n") {
 			r.printf("  %2d │ %s\n", i+1, l)
 		}
@@ -599,23 +602,23 @@ func (r *runner) localAction(ctx context.Context, b Block) error {
 		if err != nil {
 			return err
 		}
-		for _, res := range c.Check(r.narr.model, value) {
+		for _, res := range c.Check(r.narr.Model(), value) {
 			r.report.Claims = append(r.report.Claims, res)
 			if res.OK {
-				r.printf("%s\n", r.st.paint(r.st.ok, "  ✓ "+res.Says))
+				r.printf("%s\n", r.st.OK("  ✓ "+res.Says))
 			} else {
-				r.printf("%s\n", r.st.paint(r.st.fail, "  ✗ the engine disagrees with the lesson: "+res.Says))
+				r.printf("%s\n", r.st.Fail("  ✗ the engine disagrees with the lesson: "+res.Says))
 			}
 		}
 	case "show":
-		r.out.endLine()
+		r.out.EndLine()
 		switch b.Args[0] {
 		case "tree":
-			RenderTree(r.out, r.narr.model, r.st)
+			view.RenderTree(r.out, r.narr.Model(), r.st)
 		case "layers":
-			RenderLayers(r.out, r.narr.model, r.st)
+			view.RenderLayers(r.out, r.narr.Model(), r.st)
 		case "explain":
-			RenderExplain(r.out, r.narr.model, r.narr.model.LastBuild(), r.st)
+			view.RenderExplain(r.out, r.narr.Model(), r.narr.Model().LastBuild(), r.st)
 		case "dockerfile":
 			content := r.files["Dockerfile"]
 			for i, l := range strings.Split(strings.TrimRight(content, "\n"), "\n") {
@@ -644,14 +647,14 @@ func describeEdit(e EditSpec) string {
 
 func (r *runner) summary() error {
 	n, failed := len(r.report.Claims), r.report.Failed()
-	r.out.endLine()
+	r.out.EndLine()
 	switch {
 	case n == 0:
-		r.printf("\n%s\n", r.st.paint(r.st.dim, "End of lesson "+r.l.Name+"."))
+		r.printf("\n%s\n", r.st.Dim("End of lesson "+r.l.Name+"."))
 	case failed == 0:
-		r.printf("\n%s\n", r.st.paint(r.st.ok, fmt.Sprintf("End of lesson %s: all %d checks held on the %s trace.", r.l.Name, n, modeWord(r.opts.Mode))))
+		r.printf("\n%s\n", r.st.OK(fmt.Sprintf("End of lesson %s: all %d checks held on the %s trace.", r.l.Name, n, modeWord(r.opts.Mode))))
 	default:
-		r.printf("\n%s\n", r.st.paint(r.st.fail, fmt.Sprintf("End of lesson %s: %d of %d checks failed on the %s trace — the engine disagrees with the lesson.", r.l.Name, failed, n, modeWord(r.opts.Mode))))
+		r.printf("\n%s\n", r.st.Fail(fmt.Sprintf("End of lesson %s: %d of %d checks failed on the %s trace — the engine disagrees with the lesson.", r.l.Name, failed, n, modeWord(r.opts.Mode))))
 		return fmt.Errorf("lesson %s: %d of %d checks failed: %w", r.l.Name, failed, n, ErrClaimsFailed)
 	}
 	return nil
@@ -686,41 +689,12 @@ type recordingHeader struct {
 	Time   time.Time
 }
 
-func headerText(lesson, base, engine string) string {
-	return fmt.Sprintf("%s%s recorded live: base=%s engine=%s", markerPrefix, lesson, base, strings.ReplaceAll(engine, " ", "_"))
-}
-
 func actionText(lesson string, n int, directive string) string {
-	return fmt.Sprintf("%s%s action %d: %s", markerPrefix, lesson, n, directive)
-}
-
-// ReadHeader finds the header marker of a lesson recording.
-func ReadHeader(events []trace.Event) (lesson, base, engine string, when time.Time, err error) {
-	for _, e := range events {
-		if !IsMarker(e) {
-			continue
-		}
-		text := strings.TrimPrefix(e.Message.Text, markerPrefix)
-		name, rest, ok := strings.Cut(text, " recorded live: ")
-		if !ok {
-			continue
-		}
-		for _, f := range strings.Fields(rest) {
-			k, v, _ := strings.Cut(f, "=")
-			switch k {
-			case "base":
-				base = v
-			case "engine":
-				engine = strings.ReplaceAll(v, "_", " ")
-			}
-		}
-		return name, base, engine, e.Time, nil
-	}
-	return "", "", "", time.Time{}, errors.New("not a lesson recording: it has no `berth-lesson: ... recorded live` marker (record one with `berth lesson NAME --record DIR`)")
+	return fmt.Sprintf("%s%s action %d: %s", view.MarkerPrefix, lesson, n, directive)
 }
 
 func (r *runner) prepareReplay() (recordingHeader, error) {
-	name, base, engine, when, err := ReadHeader(r.opts.Recording)
+	name, base, engine, when, err := view.ReadHeader(r.opts.Recording)
 	if err != nil {
 		return recordingHeader{}, fmt.Errorf("%s: %w", r.opts.RecordingName, err)
 	}
@@ -737,8 +711,8 @@ func (r *runner) splitRecording() error {
 	var texts []string
 	cur := -1
 	for _, e := range r.opts.Recording {
-		if IsMarker(e) {
-			text := strings.TrimPrefix(e.Message.Text, markerPrefix)
+		if view.IsMarker(e) {
+			text := strings.TrimPrefix(e.Message.Text, view.MarkerPrefix)
 			if rest, ok := strings.CutPrefix(text, r.l.Name+" action "); ok {
 				num, directive, _ := strings.Cut(rest, ": ")
 				if n, err := strconv.Atoi(num); err == nil && n == len(segs)+1 {

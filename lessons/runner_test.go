@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/berthkit/berth/trace"
+	"github.com/berthkit/berth/trace/view"
 )
 
 // replayBackend stands in for the engine in live-mode tests: each action
@@ -38,7 +39,7 @@ func newReplayBackend(t *testing.T, lesson string) *replayBackend {
 	}
 	var segs [][]trace.Event
 	for _, e := range events {
-		if IsMarker(e) {
+		if view.IsMarker(e) {
 			if strings.Contains(e.Message.Text, " action ") {
 				segs = append(segs, nil)
 			}
@@ -148,7 +149,7 @@ func TestLiveModeRunsRecordsAndReplays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if name, base, engine, _, err := ReadHeader(events); err != nil || name != "build-cache" || base != "debian" || engine != "berth test" {
+	if name, base, engine, _, err := view.ReadHeader(events); err != nil || name != "build-cache" || base != "debian" || engine != "berth test" {
 		t.Fatalf("header %q %q %q %v", name, base, engine, err)
 	}
 	var replayOut bytes.Buffer

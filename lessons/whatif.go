@@ -5,7 +5,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/berthkit/berth/engine/build/cache"
 	"github.com/berthkit/berth/engine/dockerfile"
+	"github.com/berthkit/berth/trace/view"
 )
 
 // CacheIndex is the build cache as a trace saw it: for each parent image,
@@ -18,6 +20,8 @@ type CacheIndex struct {
 	bases    map[string]string // FROM line as written -> image
 	// Source names the trace in explanations; "" is "the recording".
 	Source string
+	// NoCache plans a `build --no-cache`: every step runs.
+	NoCache bool
 }
 
 func (ix *CacheIndex) src() string {
@@ -39,7 +43,7 @@ type CacheRecord struct {
 
 // IndexTrace collects the cache entries every build of the model made or
 // reused, in the order they happened.
-func IndexTrace(m *Model) *CacheIndex {
+func IndexTrace(m *view.Model) *CacheIndex {
 	ix := &CacheIndex{byParent: map[string][]CacheRecord{}, bases: map[string]string{}}
 	for _, b := range m.Builds {
 		for _, s := range b.Steps {
@@ -84,16 +88,17 @@ type PlanStep struct {
 	Instruction string
 	Cached      bool
 	Image       string // the image a hit would reuse, or the base
-	Reason      string // the builder's reason codes (hit, new-instruction, ...)
+	Reason      string // cache.Decide's reason codes (hit, new-instruction, ...)
 	Explanation string
 	Made        *CacheRecord // where a hit's image was made
 }
 
-// Plan runs the classic builder's cache rules over a Dockerfile against
-// the index, executing nothing: a step is cached when its parent image
-// (the previous step's image) had this very instruction built on it; after
-// the first step that would run, every later step of the stage runs too,
-// because its parent would be a new image nothing was ever built on.
+// Plan runs the classic builder's cache rules (cache.Decide, the builder's
+// own) over a Dockerfile against the index, executing nothing: a step is
+// cached when its parent image (the previous step's image) had this very
+// instruction built on it; after the first step that would run, every
+// later step of the stage runs too, because its parent would be a new image
+// nothing was ever built on.
 func (ix *CacheIndex) Plan(content []byte) ([]PlanStep, error) {
 	df, err := dockerfile.Parse(strings.NewReader(string(content)), "Dockerfile")
 	if err != nil {
@@ -104,50 +109,25 @@ func (ix *CacheIndex) Plan(content []byte) ([]PlanStep, error) {
 	n := 0
 	for _, st := range df.Stages {
 		n++
-		from := PlanStep{Number: n, Original: st.From.Original, Instruction: "FROM"}
-		parent := ""
+		from, parent := ix.planFrom(st, stageImage, n)
+		out = append(out, from)
 		busted := 0
-		lower := strings.ToLower(st.Base)
-		switch {
-		case stageImage[lower] != "":
-			parent = stageImage[lower]
-			from.Image = parent
-			from.Cached = true
-			from.Explanation = fmt.Sprintf("the result of stage %s", lower)
-		case lower == "scratch":
-			from.Cached = true
-			from.Explanation = "scratch: an empty base"
-		case ix.bases[st.From.Original] != "":
-			parent = ix.bases[st.From.Original]
-			from.Image = parent
-			from.Cached = true
-			from.Explanation = fmt.Sprintf("base image %s, as recorded", shortID(parent))
-			if ix.Source != "" {
-				from.Explanation = fmt.Sprintf("base image %s, as %s used it", shortID(parent), ix.Source)
-			}
-		default:
-			from.Reason = "parent-new"
-			from.Explanation = fmt.Sprintf("%s never used `%s`: the base would have to be fetched first, and nothing in %s was built on it", ix.src(), st.From.Original, ix.src())
+		if from.Reason == cache.ReasonParentNew {
 			busted = n
 		}
-		out = append(out, from)
 		for _, ins := range st.Instructions {
 			n++
 			ps := PlanStep{Number: n, Original: ins.Original, Instruction: ins.Keyword}
-			switch {
-			case from.Reason == "parent-new":
-				ps.Reason = "parent-new"
-				ps.Explanation = "the base is not in " + ix.src() + ", so nothing can be cached on it"
-			case busted > 0:
-				ps.Reason = "earlier-miss"
-				ps.Explanation = fmt.Sprintf("step %d would run, so this step's parent would be a brand-new image that nothing was ever built on: from the first changed step down, every step runs", busted)
-			default:
-				ix.decide(parent, ins, &ps)
-				if ps.Cached {
-					parent = ps.Image
-				} else {
-					busted = n
-				}
+			in := cache.Input{Parent: parent, Keyword: ins.Keyword, Original: ins.Original, Key: ins.Original,
+				NoCache: ix.NoCache, MissedAt: busted, Recording: ix.src()}
+			if from.Reason == cache.ReasonParentNew {
+				in.PendingBase = st.Base
+			}
+			ix.decide(in, &ps)
+			if ps.Cached {
+				parent = ps.Image
+			} else if busted == 0 {
+				busted = n
 			}
 			out = append(out, ps)
 		}
@@ -158,31 +138,53 @@ func (ix *CacheIndex) Plan(content []byte) ([]PlanStep, error) {
 	return out, nil
 }
 
-func (ix *CacheIndex) decide(parent string, ins *dockerfile.Instruction, ps *PlanStep) {
-	list := ix.byParent[parent]
-	for i := range list {
-		if list[i].Original == ins.Original {
-			rec := list[i]
-			ps.Cached, ps.Image, ps.Reason, ps.Made = true, rec.Image, "hit", &rec
-			ps.Explanation = fmt.Sprintf("this instruction was built on parent %s before (build %d, step %d): image %s would be reused", shortID(parent), rec.Build, rec.Step, shortID(rec.Image))
-			if ins.Keyword == "COPY" || ins.Keyword == "ADD" {
-				ps.Explanation += " — if the copied files are unchanged: " + ix.src() + " cannot see your files"
+// planFrom resolves a stage's base as the recording saw it: an earlier
+// stage, scratch, or a base image a FROM line resolved to.
+func (ix *CacheIndex) planFrom(st *dockerfile.Stage, stageImage map[string]string, n int) (PlanStep, string) {
+	from := PlanStep{Number: n, Original: st.From.Original, Instruction: "FROM"}
+	lower := strings.ToLower(st.Base)
+	switch {
+	case stageImage[lower] != "":
+		from.Image, from.Cached = stageImage[lower], true
+		from.Explanation = fmt.Sprintf("the result of stage %s", lower)
+	case lower == "scratch":
+		from.Cached = true
+		from.Explanation = "scratch: an empty base"
+	case ix.bases[st.From.Original] != "":
+		from.Image, from.Cached = ix.bases[st.From.Original], true
+		from.Explanation = fmt.Sprintf("base image %s, as recorded", shortID(from.Image))
+		if ix.Source != "" {
+			from.Explanation = fmt.Sprintf("base image %s, as %s used it", shortID(from.Image), ix.Source)
+		}
+	default:
+		from.Reason = cache.ReasonParentNew
+		from.Explanation = fmt.Sprintf("%s never used `%s`: the base would have to be fetched first, and nothing in %s was built on it", ix.src(), st.From.Original, ix.src())
+	}
+	return from, from.Image
+}
+
+// decide gives cache.Decide what the recording built on the parent,
+// newest first, and fills the step from its decision.
+func (ix *CacheIndex) decide(in cache.Input, ps *PlanStep) {
+	list := ix.byParent[in.Parent]
+	for i := len(list) - 1; i >= 0; i-- {
+		r := list[i]
+		in.Candidates = append(in.Candidates, cache.Entry{Key: r.Original, Original: r.Original, Image: r.Image, Build: r.Build, Step: r.Step})
+	}
+	d := cache.Decide(in)
+	ps.Cached, ps.Reason, ps.Explanation = d.Hit, d.Reason, d.Explanation
+	if d.Hit {
+		for i := range in.Candidates {
+			if &in.Candidates[i] == d.Entry {
+				rec := list[len(list)-1-i]
+				ps.Image, ps.Made = rec.Image, &rec
 			}
-			return
 		}
 	}
-	if len(list) == 0 {
-		ps.Reason = "new-instruction"
-		ps.Explanation = fmt.Sprintf("nothing was built on parent %s in %s", shortID(parent), ix.src())
-		return
-	}
-	prev := list[len(list)-1]
-	ps.Reason = "instruction-changed"
-	ps.Explanation = fmt.Sprintf("in %s, parent %s was followed by `%s`; `%s` was never built on it", ix.src(), shortID(parent), prev.Original, ins.Original)
 }
 
 // RenderPlan prints a plan the way `berth build --explain` does.
-func RenderPlan(w io.Writer, plan []PlanStep, st Style) {
+func RenderPlan(w io.Writer, plan []PlanStep, st view.Style) {
 	cached, would := 0, 0
 	total := len(plan)
 	for _, s := range plan {
@@ -191,13 +193,13 @@ func RenderPlan(w io.Writer, plan []PlanStep, st Style) {
 		case s.Instruction == "FROM" && s.Cached:
 			fmt.Fprintf(w, "  %s\n", s.Explanation)
 		case s.Instruction == "FROM":
-			fmt.Fprintf(w, "  %s %s\n", st.paint(st.fail, "would fetch:"), s.Explanation)
+			fmt.Fprintf(w, "  %s %s\n", st.Fail("would fetch:"), s.Explanation)
 		case s.Cached:
 			cached++
-			fmt.Fprintf(w, "  %s → image %s: %s\n", st.paint(st.ok, "cached"), shortID(s.Image), s.Explanation)
+			fmt.Fprintf(w, "  %s → image %s: %s\n", st.OK("cached"), shortID(s.Image), s.Explanation)
 		default:
 			would++
-			fmt.Fprintf(w, "  %s (%s): %s\n", st.paint(st.fail, "would run"), s.Reason, s.Explanation)
+			fmt.Fprintf(w, "  %s (%s): %s\n", st.Fail("would run"), s.Reason, s.Explanation)
 		}
 	}
 	fmt.Fprintf(w, "%d cached, %d would run\n", cached, would)

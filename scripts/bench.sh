@@ -7,9 +7,12 @@
 #   BENCH_DIR    where every store lives (default /var/tmp/berth-bench; removed afterwards)
 #   BENCH_OUT    the JSON file (default bench-results.json)
 #   BENCH_ONLY   a regular expression of case IDs (start, build3-cold, build10-cached,
-#                runstep5, commit, save, load, push, pull, pull-uptodate)
+#                runstep5, commit, commit-real, save, load, push, pull, pull-uptodate,
+#                push-layers, pull-layers, room)
 #   BENCH_QUICK  1 for fewer runs (a smoke test; do not publish those numbers)
-#   BENCH_DOC    a Markdown file whose generated table to replace (docs/performance.md)
+#   BENCH_DOC    the Markdown file whose generated table and curves to replace; a full run
+#                (no BENCH_ONLY, no BENCH_QUICK) defaults to docs/performance.md, BENCH_DOC=
+#                (empty) leaves it alone
 #   BENCH_CURVES 0 to skip the growth curves (berthbench curves: docs/perf/*.svg)
 #   BENCH_BIG    1 to add the curves' largest sizes (minutes each)
 set -euo pipefail
@@ -25,7 +28,12 @@ go build -trimpath -o bin/berthbench ./bench/cmd/berthbench
 args=(run -berth bin/berth -out "${BENCH_OUT:-bench-results.json}")
 [ -n "${BENCH_ONLY:-}" ] && args+=(-only "$BENCH_ONLY")
 [ "${BENCH_QUICK:-0}" = 1 ] && args+=(-quick)
-[ -n "${BENCH_DOC:-}" ] && args+=(-doc "$BENCH_DOC")
+doc_default=docs/performance.md
+if [ -n "${BENCH_ONLY:-}" ] || [ "${BENCH_QUICK:-0}" = 1 ]; then
+	doc_default=
+fi
+BENCH_DOC=${BENCH_DOC-$doc_default}
+[ -n "$BENCH_DOC" ] && args+=(-doc "$BENCH_DOC")
 bin/berthbench "${args[@]}"
 # The curves follow the table unless BENCH_CURVES=0, or BENCH_ONLY picks cases
 # and does not name "curves".
@@ -33,5 +41,6 @@ if [ "${BENCH_CURVES:-1}" != 0 ] && { [ -z "${BENCH_ONLY:-}" ] || [[ "curves" =~
 	cargs=(curves -berth bin/berth -out docs/perf)
 	[ "${BENCH_BIG:-0}" = 1 ] && cargs+=(-big)
 	[ "${BENCH_QUICK:-0}" = 1 ] && cargs+=(-runs 1)
+	[ -n "$BENCH_DOC" ] && cargs+=(-doc "$BENCH_DOC")
 	bin/berthbench "${cargs[@]}"
 fi

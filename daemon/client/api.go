@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/berthkit/berth/daemon"
+	"github.com/berthkit/berth/daemon/api"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
 )
@@ -115,7 +115,7 @@ func (c *Client) Build(ctx context.Context, contextTar io.Reader, opts BuildOpti
 
 // Images lists images (GET /images/json); reference keeps the names of
 // one repository (REPOSITORY[:TAG], docker images' argument).
-func (c *Client) Images(ctx context.Context, all bool, reference string, filters []string) ([]daemon.ImageSummary, error) {
+func (c *Client) Images(ctx context.Context, all bool, reference string, filters []string) ([]api.ImageSummary, error) {
 	q := url.Values{}
 	if all {
 		q.Set("all", "1")
@@ -130,7 +130,7 @@ func (c *Client) Images(ctx context.Context, all bool, reference string, filters
 		}
 		q.Set("filters", f)
 	}
-	var out []daemon.ImageSummary
+	var out []api.ImageSummary
 	return out, c.getJSON(ctx, "/images/json", q, &out)
 }
 
@@ -315,7 +315,7 @@ func (c *Client) Attach(ctx context.Context, id string, stdin, stdout, stderr bo
 
 // TraceFollow streams the daemon's events as JSON lines until ctx ends.
 func (c *Client) TraceFollow(ctx context.Context) (io.ReadCloser, error) {
-	resp, err := c.do(ctx, http.MethodGet, daemon.TracePath, nil, nil, nil)
+	resp, err := c.do(ctx, http.MethodGet, api.TracePath, nil, nil, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berthkit/berth/daemon"
+	"github.com/berthkit/berth/daemon/api"
+	"github.com/berthkit/berth/engine/errdefs"
 )
 
 // Options configure New.
@@ -39,7 +40,7 @@ type Client struct {
 // New returns a client for a --host value (unix:///run/berth.sock,
 // tcp://127.0.0.1:2375). Nothing is dialled until the first request.
 func New(host string, opts Options) (*Client, error) {
-	network, addr, err := daemon.ParseHost(host)
+	network, addr, err := api.ParseHost(host)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +97,9 @@ func (e *ConnectError) Error() string {
 
 func (e *ConnectError) Unwrap() error { return e.Err }
 
+// ErrClass says a daemon that cannot be reached is unavailable.
+func (e *ConnectError) ErrClass() errdefs.Class { return errdefs.Unavailable }
+
 // Error is an error response of the daemon.
 type Error struct {
 	StatusCode int
@@ -107,8 +111,12 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
+// ErrClass is the class of the daemon's error, read back from its HTTP
+// status, so errdefs.Of classifies a remote error as the daemon did.
+func (e *Error) ErrClass() errdefs.Class { return api.ClassOfStatus(e.StatusCode) }
+
 // NotFound reports a 404.
-func (e *Error) NotFound() bool { return e.StatusCode == http.StatusNotFound }
+func (e *Error) NotFound() bool { return e.ErrClass() == errdefs.NotFound }
 
 // IsNotFound reports whether err is the daemon's 404.
 func IsNotFound(err error) bool {
@@ -121,7 +129,7 @@ func (c *Client) url(path string, query url.Values) string {
 	if c.tls != nil {
 		scheme = "https"
 	}
-	u := scheme + "://berth/v" + daemon.APIVersion + path
+	u := scheme + "://berth/v" + api.APIVersion + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
@@ -164,7 +172,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 
 func decodeError(resp *http.Response) error {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	var er daemon.ErrorResponse
+	var er api.ErrorResponse
 	if json.Unmarshal(data, &er) != nil || er.Message == "" {
 		er.Message = strings.TrimSpace(string(data))
 		if er.Message == "" {
@@ -233,10 +241,10 @@ func (e *StreamError) Error() string { return e.Message }
 
 // ReadStream reads a JSON message stream (build, pull, push, load),
 // calling fn for every message; an error message ends it as *StreamError.
-func ReadStream(r io.Reader, fn func(daemon.Message) error) error {
+func ReadStream(r io.Reader, fn func(api.Message) error) error {
 	dec := json.NewDecoder(r)
 	for {
-		var m daemon.Message
+		var m api.Message
 		if err := dec.Decode(&m); err != nil {
 			if err == io.EOF {
 				return nil

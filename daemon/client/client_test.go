@@ -12,7 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berthkit/berth/daemon"
+	"github.com/berthkit/berth/daemon/api"
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/stretchr/testify/require"
 )
 
@@ -44,8 +45,8 @@ func TestReadStreamEndsWithTheError(t *testing.T) {
 {"errorDetail":{"code":3,"message":"The command '/bin/sh -c exit 3' returned a non-zero code: 3"},"error":"The command '/bin/sh -c exit 3' returned a non-zero code: 3","BerthStep":2}
 {"stream":"never read"}
 `
-	var got []daemon.Message
-	err := ReadStream(strings.NewReader(stream), func(m daemon.Message) error {
+	var got []api.Message
+	err := ReadStream(strings.NewReader(stream), func(m api.Message) error {
 		got = append(got, m)
 		return nil
 	})
@@ -56,7 +57,7 @@ func TestReadStreamEndsWithTheError(t *testing.T) {
 	require.Equal(t, "The command '/bin/sh -c exit 3' returned a non-zero code: 3", se.Message)
 	require.Len(t, got, 2)
 	require.Equal(t, "a1b2c3d4e5f6", got[1].ID)
-	require.ErrorContains(t, ReadStream(strings.NewReader("{bad"), func(daemon.Message) error { return nil }), "read the daemon's answer")
+	require.ErrorContains(t, ReadStream(strings.NewReader("{bad"), func(api.Message) error { return nil }), "read the daemon's answer")
 }
 
 // fakeDaemon serves handler on a unix socket and returns a client for it.
@@ -76,7 +77,7 @@ func fakeDaemon(t *testing.T, handler http.HandlerFunc) *Client {
 
 func TestErrorsCarryStatusAndExitCode(t *testing.T) {
 	c := fakeDaemon(t, func(w http.ResponseWriter, r *http.Request) {
-		require.True(t, strings.HasPrefix(r.URL.Path, "/v"+daemon.APIVersion+"/"), r.URL.Path)
+		require.True(t, strings.HasPrefix(r.URL.Path, "/v"+api.APIVersion+"/"), r.URL.Path)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprintln(w, `{"message":"failed to create task for container: exec: \"x\": executable file not found in $PATH","BerthExitCode":127}`)
@@ -97,7 +98,7 @@ func TestImageNamesKeepTheirSlashes(t *testing.T) {
 		w.WriteHeader(http.StatusCreated)
 	})
 	require.NoError(t, c.Tag(context.Background(), "rommelrico/redis:latest", "localhost:5000/redis", "1.0"))
-	require.Equal(t, []string{"/v" + daemon.APIVersion + "/images/rommelrico/redis:latest/tag?repo=localhost%3A5000%2Fredis&tag=1.0"}, paths)
+	require.Equal(t, []string{"/v" + api.APIVersion + "/images/rommelrico/redis:latest/tag?repo=localhost%3A5000%2Fredis&tag=1.0"}, paths)
 }
 
 func TestConnectErrorSaysHowToStartTheDaemon(t *testing.T) {
@@ -108,6 +109,7 @@ func TestConnectErrorSaysHowToStartTheDaemon(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	require.Contains(t, err.Error(), "Cannot connect to the Berth daemon at unix://")
 	require.Contains(t, err.Error(), "berth daemon --host")
+	require.True(t, errdefs.IsUnavailable(err))
 }
 
 func TestAttachHijacksTheConnection(t *testing.T) {
@@ -134,4 +136,25 @@ func TestAttachHijacksTheConnection(t *testing.T) {
 	require.NoError(t, Demux(&out, &errOut, rd))
 	require.Equal(t, "HELLO\n", out.String())
 	require.Equal(t, "bye\n", errOut.String())
+}
+
+// A remote error classifies as the daemon classified it: the status read
+// back into its class.
+func TestErrorsClassifyByStatus(t *testing.T) {
+	for status, class := range map[int]errdefs.Class{
+		http.StatusNotFound:            errdefs.NotFound,
+		http.StatusConflict:            errdefs.Conflict,
+		http.StatusBadRequest:          errdefs.InvalidParameter,
+		http.StatusUnauthorized:        errdefs.Unauthorized,
+		http.StatusInternalServerError: errdefs.Unknown,
+	} {
+		c := fakeDaemon(t, func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(status)
+			fmt.Fprintln(w, `{"message":"No such container: abc"}`)
+		})
+		err := c.StartContainer(context.Background(), "abc")
+		require.EqualError(t, err, "No such container: abc")
+		require.Equal(t, class, errdefs.Of(fmt.Errorf("start: %w", err)), status)
+		require.Equal(t, status == http.StatusNotFound, IsNotFound(err))
+	}
 }

@@ -3,4 +3,8 @@
 // Engine API subset the daemon serves, the JSON message streams of build,
 // pull and push, Docker's attach protocol (hijacked connection,
 // multiplexed frames) and the daemon's trace stream.
+//
+// It imports the wire types (daemon/api) and the error classes
+// (engine/errdefs), not the engine: an error response is an *Error whose
+// class is read back from its HTTP status.
 package client

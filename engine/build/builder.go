@@ -204,8 +204,47 @@ func (b *Builder) warn(text string) {
 	b.emit(trace.Event{Type: trace.Message, Message: &trace.MessageInfo{Level: "warning", Text: text}})
 }
 
+// run is a build: read the context and the Dockerfile, run the stages
+// step by step between the build's start and end events, tag the last
+// image.
 func (b *Builder) run(ctx context.Context) (res *Result, err error) {
 	start := time.Now()
+	stages, err := b.prepare()
+	if err != nil {
+		return nil, err
+	}
+	b.result = &Result{BuildID: b.id}
+	b.emitStart()
+	defer func() {
+		end := &trace.BuildEndInfo{DurationMS: time.Since(start).Milliseconds(), Cached: b.result.Cached, Ran: b.result.Ran}
+		if err != nil {
+			end.Error = err.Error()
+			end.ExitCode = 1
+		} else {
+			end.Image = res.ImageID.String()
+		}
+		b.step = 0
+		b.emit(trace.Event{Type: trace.BuildEnd, BuildEndInfo: end})
+	}()
+
+	// One image per step: list them in index.json in batches, not one
+	// rewrite of the whole index per step.
+	endBatch := b.store.BeginBatch()
+	defer func() {
+		if flushErr := endBatch(); flushErr != nil && err == nil {
+			res, err = nil, fmt.Errorf("save the build's images: %w", flushErr)
+		}
+	}()
+	last, err := b.runStages(ctx, stages)
+	if err != nil {
+		return nil, err
+	}
+	return b.finish(last)
+}
+
+// prepare loads the context and the Dockerfile, checks the options and
+// counts the steps of the stages to build.
+func (b *Builder) prepare() ([]*dockerfile.Stage, error) {
 	if err := b.load(); err != nil {
 		return nil, err
 	}
@@ -227,7 +266,11 @@ func (b *Builder) run(ctx context.Context) (res *Result, err error) {
 	for _, st := range stages {
 		b.total += 1 + len(st.Instructions)
 	}
-	b.result = &Result{BuildID: b.id}
+	return stages, nil
+}
+
+// emitStart records the build's start and the Dockerfile's warnings.
+func (b *Builder) emitStart() {
 	args := map[string]string{}
 	for k, v := range b.resolvedBuildArgs() {
 		args[k] = v
@@ -248,26 +291,11 @@ func (b *Builder) run(ctx context.Context) (res *Result, err error) {
 	for _, w := range b.df.Warnings {
 		b.warn("[WARNING]: " + w)
 	}
-	defer func() {
-		end := &trace.BuildEndInfo{DurationMS: time.Since(start).Milliseconds(), Cached: b.result.Cached, Ran: b.result.Ran}
-		if err != nil {
-			end.Error = err.Error()
-			end.ExitCode = 1
-		} else {
-			end.Image = res.ImageID.String()
-		}
-		b.step = 0
-		b.emit(trace.Event{Type: trace.BuildEnd, BuildEndInfo: end})
-	}()
+}
 
-	// One image per step: list them in index.json in batches, not one
-	// rewrite of the whole index per step.
-	endBatch := b.store.BeginBatch()
-	defer func() {
-		if flushErr := endBatch(); flushErr != nil && err == nil {
-			res, err = nil, fmt.Errorf("save the build's images: %w", flushErr)
-		}
-	}()
+// runStages runs the ARGs before the first FROM and then every stage; it
+// returns the last stage.
+func (b *Builder) runStages(ctx context.Context, stages []*dockerfile.Stage) (*stageState, error) {
 	b.labels = b.vertexLabels(stages)
 	for _, ins := range b.df.MetaArgs {
 		b.metaArgStep(ins)
@@ -291,6 +319,11 @@ func (b *Builder) run(ctx context.Context) (res *Result, err error) {
 		sort.Strings(names)
 		b.warn(fmt.Sprintf("[Warning] One or more build-args [%s] were not consumed", strings.Join(names, " ")))
 	}
+	return last, nil
+}
+
+// finish takes the last stage's image as the result and tags it.
+func (b *Builder) finish(last *stageState) (*Result, error) {
 	if b.opts.Explain {
 		b.result.ImageID = last.parentID()
 		return b.result, nil

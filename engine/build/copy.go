@@ -19,10 +19,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthkit/berth/engine/build/cache"
 	"github.com/berthkit/berth/engine/dockerfile"
 	"github.com/berthkit/berth/engine/layer"
 	"github.com/berthkit/berth/engine/store"
-	"github.com/berthkit/berth/trace"
 	securejoin "github.com/cyphar/filepath-securejoin"
 )
 
@@ -43,6 +43,10 @@ type copySource struct {
 	keepOwner bool
 }
 
+// dispatchCopy copies files from the context, another stage or image, a
+// URL or a heredoc into a container that never starts; the snapshot is the
+// step's layer. The key holds the sources' checksums, so a changed file
+// misses.
 func (b *Builder) dispatchCopy(ctx context.Context, s *stageState, ins *dockerfile.Instruction, res *StepResult) error {
 	paths, inline, rawDest := ins.SourcesAndDest()
 	if len(paths)+len(inline) == 0 {
@@ -52,26 +56,15 @@ func (b *Builder) dispatchCopy(ctx context.Context, s *stageState, ins *dockerfi
 	if err != nil {
 		return err
 	}
-	chown, _ := ins.Flag("chown")
-	if chown, err = b.expand(s, chown); err != nil {
+	flags, err := b.copyFlags(s, ins)
+	if err != nil {
 		return err
-	}
-	chmodText, _ := ins.Flag("chmod")
-	var chmod *fs.FileMode
-	if chmodText != "" {
-		n, err := strconv.ParseUint(chmodText, 8, 32)
-		if err != nil || n > 0o7777 {
-			return fmt.Errorf("invalid chmod parameter: %s", chmodText)
-		}
-		m := fs.FileMode(n)
-		chmod = &m
 	}
 	for i, p := range paths {
 		if paths[i], err = b.expand(s, p); err != nil {
 			return err
 		}
 	}
-
 	// Where the sources come from: the context, or another stage or image.
 	var plan copyPlan
 	defer plan.cleanup()
@@ -86,79 +79,65 @@ func (b *Builder) dispatchCopy(ctx context.Context, s *stageState, ins *dockerfi
 	} else if err := b.planContextCopy(ctx, ins, paths, dest, &plan); err != nil {
 		return err
 	}
-	for i := range inline {
-		h := inline[i]
-		content := h.Data()
-		if h.Expand {
-			content, err = dockerfile.ExpandHeredoc(content, s.expandEnv())
-			if err != nil {
-				return err
-			}
+	if err := plan.addHeredocs(inline, s.expandEnv()); err != nil {
+		return err
+	}
+	spec := &stepSpec{ins: ins, key: cache.Key(cache.CopyCmd(s.shell(), ins.Keyword, flags.text, plan.keyParts, dest)),
+		sources: plan.sums,
+		container: ContainerRequest{Env: s.config.Config.Env, WorkingDir: s.config.Config.WorkingDir,
+			User: s.config.Config.User, Purpose: "copy", NeverStarts: true},
+		work: func(ctx context.Context, id string) error {
+			return b.copyIntoContainer(ctx, id, s, plan.sources, dest, flags.chown, flags.chmod)
+		}}
+	spec.prepare = func(ctx context.Context) error {
+		if err := b.planSourcesFromImage(ctx, ins, &plan); err != nil {
+			return err
 		}
-		h.Content, h.Chomp = content, false
-		sum := sha256.Sum256([]byte(content))
-		plan.add("file:"+hex.EncodeToString(sum[:]), copySource{inline: &h, name: h.Name})
-	}
-
-	// internals.go, performCopy: "--chown=%s " with the expanded value.
-	// (--chmod needs BuildKit in Docker; berth writes it the same way.)
-	var flagText string
-	if chown != "" {
-		flagText += "--chown=" + chown + " "
-	}
-	if chmodText != "" {
-		flagText += "--chmod=" + chmodText + " "
-	}
-	key := strings.Join(b.copyMarker(s, ins, flagText, plan.keyParts, dest), " ")
-	if hit := b.probe(s, ins, key, plan.sums, res); hit || b.opts.Explain {
+		// The history shows the content checksums, as Docker's; for COPY
+		// --from the cache key holds the source image's ID instead (see
+		// planCopyFrom), so the two differ only there.
+		spec.container.Cmd = cache.CopyCmd(s.shell(), ins.Keyword, flags.text, plan.historyParts, dest)
+		spec.createdBy = cache.Key(spec.container.Cmd)
+		if len(plan.sources) > 1 && !strings.HasSuffix(dest, "/") {
+			return fmt.Errorf("When using %s with more than one source file, the destination must be a directory and end with a /", ins.Keyword)
+		}
 		return nil
 	}
-	if err := b.planSourcesFromImage(ctx, ins, &plan); err != nil {
-		return err
-	}
-	// The history shows the content checksums, as Docker's; for COPY
-	// --from the cache key holds the source image's ID instead (see
-	// planCopyFrom), so the two differ only there.
-	cmd := b.copyMarker(s, ins, flagText, plan.historyParts, dest)
-	if len(plan.sources) > 1 && !strings.HasSuffix(dest, "/") {
-		return fmt.Errorf("When using %s with more than one source file, the destination must be a directory and end with a /", ins.Keyword)
-	}
-	return b.runCopy(ctx, s, ins, plan.sources, dest, chown, chmod, key, cmd, plan.sums)
+	return b.commitStep(ctx, s, spec, res)
 }
 
-// copyMarker is the classic builder's COPY/ADD marker (internals.go,
-// performCopy, getSourceHashFromInfos): one source's "file:<sha>" or
-// "dir:<sha>", or "multi:<sha>" of them all, in a single "#(nop) " argument
-// with a trailing space.
-func (b *Builder) copyMarker(s *stageState, ins *dockerfile.Instruction, flagText string, parts []string, dest string) []string {
-	srcKey := parts[0]
-	if len(parts) > 1 {
-		sum := sha256.Sum256([]byte(strings.Join(parts, ",")))
-		srcKey = "multi:" + hex.EncodeToString(sum[:])
-	}
-	comment := fmt.Sprintf("%s %s%s in %s ", ins.Keyword, flagText, srcKey, dest)
-	return append(append([]string{}, s.shell()...), "#(nop) "+comment)
+// copyFlags are a COPY or ADD's --chown and --chmod.
+type copyFlags struct {
+	chown string
+	chmod *fs.FileMode
+	// text is how they show in the key and the history: "--chown=%s "
+	// with the expanded value (internals.go, performCopy). (--chmod needs
+	// BuildKit in Docker; berth writes it the same way.)
+	text string
 }
 
-// runCopy copies the sources into a container that never starts and
-// commits it.
-func (b *Builder) runCopy(ctx context.Context, s *stageState, ins *dockerfile.Instruction, sources []copySource,
-	dest, chown string, chmod *fs.FileMode, key string, cmd []string, sums map[string]string) error {
-	createdBy := strings.Join(cmd, " ")
-	id, err := b.backend.CreateContainer(ctx, ContainerRequest{
-		Image: s.parentID(), Cmd: cmd,
-		Env: s.config.Config.Env, WorkingDir: s.config.Config.WorkingDir, User: s.config.Config.User,
-		Purpose: "copy", Step: b.step, NeverStarts: true,
-	})
+func (b *Builder) copyFlags(s *stageState, ins *dockerfile.Instruction) (copyFlags, error) {
+	var f copyFlags
+	chown, _ := ins.Flag("chown")
+	chown, err := b.expand(s, chown)
 	if err != nil {
-		return err
+		return f, err
 	}
-	err = b.copyIntoContainer(ctx, id, s, sources, dest, chown, chmod)
-	img, err := b.commitAndRemove(ctx, id, s, createdBy, err)
-	if err != nil {
-		return err
+	f.chown = chown
+	if chown != "" {
+		f.text += "--chown=" + chown + " "
 	}
-	return b.stepDone(s, ins, key, sums, img)
+	chmodText, _ := ins.Flag("chmod")
+	if chmodText != "" {
+		n, err := strconv.ParseUint(chmodText, 8, 32)
+		if err != nil || n > 0o7777 {
+			return f, fmt.Errorf("invalid chmod parameter: %s", chmodText)
+		}
+		m := fs.FileMode(n)
+		f.chmod = &m
+		f.text += "--chmod=" + chmodText + " "
+	}
+	return f, nil
 }
 
 // copyPlan is what a COPY or ADD will copy and how its step is named.
@@ -181,6 +160,25 @@ func (p *copyPlan) add(part string, src copySource) {
 	p.keyParts = append(p.keyParts, part)
 	p.historyParts = append(p.historyParts, part)
 	p.sources = append(p.sources, src)
+}
+
+// addHeredocs adds a COPY's here-documents, expanded unless quoted, after
+// the files.
+func (p *copyPlan) addHeredocs(inline []dockerfile.Heredoc, env []string) error {
+	for i := range inline {
+		h := inline[i]
+		content := h.Data()
+		if h.Expand {
+			var err error
+			if content, err = dockerfile.ExpandHeredoc(content, env); err != nil {
+				return err
+			}
+		}
+		h.Content, h.Chomp = content, false
+		sum := sha256.Sum256([]byte(content))
+		p.add("file:"+hex.EncodeToString(sum[:]), copySource{inline: &h, name: h.Name})
+	}
+	return nil
 }
 
 func (p *copyPlan) cleanup() {
@@ -283,10 +281,7 @@ func (b *Builder) planCopyFrom(ctx context.Context, s *stageState, ins *dockerfi
 		return false, fmt.Errorf("%s --from=%s: stage %s built no image: it has nothing to copy", ins.Keyword, from, from)
 	}
 	plan.fromImage, plan.fromPaths = img, paths
-	plan.keyParts = append(plan.keyParts, "image:"+img.ID.String())
-	for _, p := range paths {
-		plan.keyParts = append(plan.keyParts, "from:"+p)
-	}
+	plan.keyParts = append(plan.keyParts, cache.CopyFromParts(img.ID.String(), paths)...)
 	return false, nil
 }
 
@@ -332,23 +327,11 @@ func (b *Builder) planSourcesFromImage(ctx context.Context, ins *dockerfile.Inst
 // explainCopyFrom reports a COPY --from whose source --explain cannot know:
 // a stage that would be rebuilt, or an image that would be pulled.
 func (b *Builder) explainCopyFrom(s *stageState, ins *dockerfile.Instruction, from string, src *stageState, res *StepResult) {
-	if b.opts.NoCache || s.pending != "" || s.busted {
-		// The usual reason holds first; the key cannot hit anyway.
-		b.probe(s, ins, "", nil, res)
-		return
+	unknown := &cache.UnknownSource{From: from, NotStored: src == nil}
+	if src != nil {
+		unknown.PendingBase, unknown.RebuiltFrom = src.pending, src.bustedStep
 	}
-	info := &trace.CacheInfo{Parent: s.parentID().String(), Reason: ReasonSourceChanged}
-	switch {
-	case src == nil:
-		info.Explanation = fmt.Sprintf("image %s is not in the store: it would be pulled, and the files copied from it", from)
-	case src.pending != "":
-		info.Explanation = fmt.Sprintf("stage %s starts from %s, which would be pulled: what it copies from that stage is not known until it is built", from, src.pending)
-	default:
-		info.Explanation = fmt.Sprintf("stage %s would be rebuilt from step %d: what it copies from that stage is not known until it is built", from, src.bustedStep)
-	}
-	b.emit(trace.Event{Type: trace.CacheProbe, Cache: info})
-	res.Reason, res.Explanation, res.WouldRun = info.Reason, info.Explanation, true
-	s.busted, s.bustedStep, s.image = true, b.step, nil
+	b.decide(s, ins, "", nil, unknown, res)
 }
 
 // copyFromImage resolves COPY --from: a stage name or index, or an image,
@@ -499,98 +482,115 @@ func (c *copier) mkdirAll(p string) error {
 	return os.Lchown(host, c.uid, c.gid)
 }
 
+// copy copies one source to dest: into it when dest is a directory (ends
+// in "/" or exists as one), else as it.
 func (c *copier) copy(ctx context.Context, src copySource, dest string) error {
 	destIsDir := strings.HasSuffix(dest, "/") || c.isDirIn(dest)
 	switch {
 	case src.inline != nil:
-		target := dest
-		if destIsDir {
-			target = path.Join(dest, src.name)
-		}
-		if err := c.mkdirAll(path.Dir(target)); err != nil {
+		target, err := c.fileTarget(dest, destIsDir, src.name)
+		if err != nil {
 			return err
 		}
 		return c.writeFile(target, strings.NewReader(src.inline.Content), 0o644, time.Now(), c.uid, c.gid)
 	case src.tmpFile != "":
-		target := dest
-		if destIsDir {
-			target = path.Join(dest, src.name)
-		}
-		if err := c.mkdirAll(path.Dir(target)); err != nil {
-			return err
-		}
-		f, err := os.Open(src.tmpFile)
+		target, err := c.fileTarget(dest, destIsDir, src.name)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		st, _ := f.Stat()
-		return c.writeFile(target, f, 0o600, st.ModTime(), c.uid, c.gid)
+		return c.copyDownload(src.tmpFile, target)
 	case src.archive:
-		if err := c.mkdirAll(dest); err != nil {
-			return err
-		}
-		target, err := c.resolve(dest)
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(filepath.Join(src.root, filepath.FromSlash(src.rel)))
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = layer.Apply(ctx, target, f, layer.ApplyOptions{Whiteouts: layer.WhiteoutDelete})
-		if err != nil {
-			return fmt.Errorf("ADD %s: extract archive: %w", src.rel, err)
-		}
-		return nil
+		return c.extract(ctx, src, dest)
 	case src.isDir:
-		if err := c.mkdirAll(dest); err != nil {
+		return c.copyDir(src, dest)
+	}
+	name := src.name // a followed symlink keeps its own name
+	if name == "" {
+		name = path.Base(src.rel)
+	}
+	target, err := c.fileTarget(dest, destIsDir, name)
+	if err != nil {
+		return err
+	}
+	full := filepath.Join(src.root, filepath.FromSlash(src.rel))
+	st, err := os.Lstat(full)
+	if err != nil {
+		return err
+	}
+	return c.copyEntry(full, target, fs.FileInfoToDirEntry(st))
+}
+
+// fileTarget is where a single file lands, its directory made.
+func (c *copier) fileTarget(dest string, destIsDir bool, name string) (string, error) {
+	target := dest
+	if destIsDir {
+		target = path.Join(dest, name)
+	}
+	return target, c.mkdirAll(path.Dir(target))
+}
+
+// copyDownload writes an ADD URL's file, 0600 as Docker, with the server's
+// modification time.
+func (c *copier) copyDownload(tmpFile, target string) error {
+	f, err := os.Open(tmpFile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	return c.writeFile(target, f, 0o600, st.ModTime(), c.uid, c.gid)
+}
+
+// extract unpacks an ADD's local tar archive into dest.
+func (c *copier) extract(ctx context.Context, src copySource, dest string) error {
+	if err := c.mkdirAll(dest); err != nil {
+		return err
+	}
+	target, err := c.resolve(dest)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(filepath.Join(src.root, filepath.FromSlash(src.rel)))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := layer.Apply(ctx, target, f, layer.ApplyOptions{Whiteouts: layer.WhiteoutDelete}); err != nil {
+		return fmt.Errorf("ADD %s: extract archive: %w", src.rel, err)
+	}
+	return nil
+}
+
+// copyDir copies a directory's contents into dest; from the context, only
+// what .dockerignore lets through.
+func (c *copier) copyDir(src copySource, dest string) error {
+	if err := c.mkdirAll(dest); err != nil {
+		return err
+	}
+	base := filepath.Join(src.root, filepath.FromSlash(src.rel))
+	return filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
 			return err
 		}
-		base := filepath.Join(src.root, filepath.FromSlash(src.rel))
-		return filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
+		rel, _ := filepath.Rel(base, p)
+		if rel == "." {
+			return nil
+		}
+		if src.ctxt != nil {
+			ctxRel := filepath.ToSlash(rel)
+			if src.rel != "." {
+				ctxRel = src.rel + "/" + ctxRel
 			}
-			rel, _ := filepath.Rel(base, p)
-			if rel == "." {
+			if _, ok := src.ctxt.Files[ctxRel]; !ok {
+				// Excluded by .dockerignore: not part of the context.
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
 				return nil
 			}
-			if src.ctxt != nil {
-				ctxRel := filepath.ToSlash(rel)
-				if src.rel != "." {
-					ctxRel = src.rel + "/" + ctxRel
-				}
-				if _, ok := src.ctxt.Files[ctxRel]; !ok {
-					// Excluded by .dockerignore: not part of the context.
-					if d.IsDir() {
-						return filepath.SkipDir
-					}
-					return nil
-				}
-			}
-			return c.copyEntry(p, path.Join(dest, filepath.ToSlash(rel)), d)
-		})
-	default:
-		target := dest
-		if destIsDir {
-			name := src.name // a followed symlink keeps its own name
-			if name == "" {
-				name = path.Base(src.rel)
-			}
-			target = path.Join(dest, name)
 		}
-		if err := c.mkdirAll(path.Dir(target)); err != nil {
-			return err
-		}
-		full := filepath.Join(src.root, filepath.FromSlash(src.rel))
-		st, err := os.Lstat(full)
-		if err != nil {
-			return err
-		}
-		return c.copyEntry(full, target, fs.FileInfoToDirEntry(st))
-	}
+		return c.copyEntry(p, path.Join(dest, filepath.ToSlash(rel)), d)
+	})
 }
 
 func (c *copier) copyEntry(hostPath, target string, d fs.DirEntry) error {

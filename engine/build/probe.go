@@ -1,69 +1,61 @@
 package build
 
 import (
-	"fmt"
-	"sort"
-	"strings"
-
+	"github.com/berthkit/berth/engine/build/cache"
 	"github.com/berthkit/berth/engine/dockerfile"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/trace"
 	"github.com/opencontainers/go-digest"
 )
 
-// Reasons a cache probe gives (trace.CacheInfo.Reason).
+// Reasons a cache probe gives (trace.CacheInfo.Reason); cache.Decide gives
+// them, these name them for the builder's callers.
 const (
-	ReasonHit                = "hit"
-	ReasonNoCache            = "no-cache"
-	ReasonEarlierMiss        = "earlier-miss"
-	ReasonNewInstruction     = "new-instruction"
-	ReasonInstructionChanged = "instruction-changed"
-	ReasonSourceChanged      = "source-changed"
-	ReasonParentNew          = "parent-new"
-	ReasonImageMissing       = "image-missing"
+	ReasonHit                = cache.ReasonHit
+	ReasonNoCache            = cache.ReasonNoCache
+	ReasonEarlierMiss        = cache.ReasonEarlierMiss
+	ReasonNewInstruction     = cache.ReasonNewInstruction
+	ReasonInstructionChanged = cache.ReasonInstructionChanged
+	ReasonSourceChanged      = cache.ReasonSourceChanged
+	ReasonParentNew          = cache.ReasonParentNew
+	ReasonImageMissing       = cache.ReasonImageMissing
 )
 
-// probe looks the step up in the cache. On a hit it forwards the cached image
-// and returns true. Either way it records a cache.probe event that says why.
+// probe looks the step up in the cache: it gathers what the store holds on
+// the parent and lets cache.Decide judge. On a hit it forwards the cached
+// image and returns true. Either way it records a cache.probe event that
+// says why.
 func (b *Builder) probe(s *stageState, ins *dockerfile.Instruction, key string, sources map[string]string, res *StepResult) bool {
+	return b.decide(s, ins, key, sources, nil, res)
+}
+
+// decide is probe, with a COPY --from source --explain cannot know
+// (unknown, else nil).
+func (b *Builder) decide(s *stageState, ins *dockerfile.Instruction, key string, sources map[string]string,
+	unknown *cache.UnknownSource, res *StepResult) bool {
 	parent := s.parentID()
-	info := &trace.CacheInfo{Parent: parent.String(), Key: key}
-	hit := false
-	switch {
-	case b.opts.NoCache:
-		info.Reason = ReasonNoCache
-		info.Explanation = "--no-cache was given, so every step runs"
-	case s.pending != "":
-		info.Reason = ReasonParentNew
-		info.Explanation = fmt.Sprintf("the base image %s is not in the store: it would be pulled first, and this step cannot be judged from the cache until it is (counted as would run)", s.pending)
-	case s.busted:
-		info.Reason = ReasonEarlierMiss
-		info.Explanation = fmt.Sprintf("step %d ran, so this step's parent is a brand-new image that nothing was ever built on: from the first changed step down, every step runs", s.bustedStep)
-	default:
-		entry, ok := b.store.CacheGet(parent, key, "")
-		if ok {
-			img, err := b.image(entry.Image)
-			if err == nil {
-				hit = true
-				info.Hit = true
-				info.Image = img.ID.String()
-				info.Reason = ReasonHit
-				info.Explanation = fmt.Sprintf("this instruction was built on parent %s before; reusing image %s", short(parent), img.ShortID())
-				s.image = img
-				s.config = cloneConfig(img.Config)
-				s.ext = cloneExt(img.Ext)
-				break
-			}
-			info.Reason = ReasonImageMissing
-			info.Explanation = fmt.Sprintf("image %s built from this instruction before has been removed", short(entry.Image))
-			break
-		}
-		b.explainMiss(parent, ins, key, sources, info)
+	in := cache.Input{Parent: parent.String(), Keyword: ins.Keyword, Original: ins.Original, Key: key, Sums: sources,
+		NoCache: b.opts.NoCache, PendingBase: s.pending, Unknown: unknown}
+	if s.busted {
+		in.MissedAt = s.bustedStep
+	}
+	var img *store.Image
+	if !in.NoCache && in.PendingBase == "" && in.MissedAt == 0 && unknown == nil {
+		img, in.Candidates = b.candidates(parent, key, sources)
+	}
+	d := cache.Decide(in)
+	info := &trace.CacheInfo{Parent: in.Parent, Key: key, Hit: d.Hit, Reason: d.Reason, Explanation: d.Explanation,
+		Previous: d.Previous, Files: d.Files}
+	if d.Hit {
+		info.Image = img.ID.String()
 	}
 	b.emit(trace.Event{Type: trace.CacheProbe, Cache: info})
-	res.Reason, res.Explanation = info.Reason, info.Explanation
-	if hit {
+	res.Reason, res.Explanation = d.Reason, d.Explanation
+	if d.Hit {
 		res.Cached = true
+		s.image = img
+		s.config = cloneConfig(img.Config)
+		s.ext = cloneExt(img.Ext)
 		return true
 	}
 	res.WouldRun = true
@@ -78,46 +70,19 @@ func (b *Builder) probe(s *stageState, ins *dockerfile.Instruction, key string, 
 	return false
 }
 
-// explainMiss compares the key with what was built on the same parent before.
-func (b *Builder) explainMiss(parent digest.Digest, ins *dockerfile.Instruction, key string, sources map[string]string, info *trace.CacheInfo) {
-	newest, sameCopy := b.previousBuilds(parent, cacheGroup(key, sources))
-	if newest == nil {
-		info.Reason = ReasonNewInstruction
-		if parent == "" {
-			info.Explanation = "nothing has been built on an empty (scratch) base yet"
-		} else {
-			info.Explanation = fmt.Sprintf("nothing has been built on parent %s yet", short(parent))
-		}
-		return
+// candidates are what the store holds on parent for cache.Decide: the
+// entry under key with its image (img, nil when gone); failing that, the
+// newest entry built on parent and, for a COPY or ADD, the newest of the
+// same COPY. The store's index answers in a read or two, however many
+// builds share the parent; the entries are scanned only when an indexed
+// image was removed or the entries predate the index.
+func (b *Builder) candidates(parent digest.Digest, key string, sources map[string]string) (*store.Image, []cache.Entry) {
+	if e, ok := b.store.CacheGet(parent, key); ok {
+		img, err := b.image(e.Image)
+		// An entry under key decides by itself: hit, or its image is gone.
+		return img, []cache.Entry{candidate(e, err != nil)}
 	}
-	// A COPY or ADD to the same place whose sources changed.
-	if e := sameCopy; e != nil {
-		changed := changedFiles(e.Sources, sources)
-		info.Reason = ReasonSourceChanged
-		info.Previous = e.Original
-		info.Files = changed
-		if len(changed) == 0 {
-			info.Explanation = fmt.Sprintf("the files copied differ from last time on parent %s", short(parent))
-		} else {
-			info.Explanation = fmt.Sprintf("a %s source changed since it was last built on parent %s: %s", ins.Keyword, short(parent), strings.Join(changed, ", "))
-		}
-		return
-	}
-	info.Reason = ReasonInstructionChanged
-	info.Previous = newest.Original
-	if newest.Original != "" {
-		info.Explanation = fmt.Sprintf("last time, parent %s was followed by `%s`; now the instruction is `%s`, which was never built on it", short(parent), newest.Original, ins.Original)
-	} else {
-		info.Explanation = fmt.Sprintf("no image was built from parent %s with this instruction yet", short(parent))
-	}
-}
-
-// previousBuilds finds the newest entry built on parent whose image still
-// exists and, for a COPY or ADD (group set), the newest of the same COPY.
-// The store's index answers in a read or two, however many builds share
-// the parent; the entries are scanned only when an indexed image was
-// removed or the entries predate the index.
-func (b *Builder) previousBuilds(parent digest.Digest, group string) (newest, sameCopy *store.CacheEntry) {
+	group := cache.Group(key, sources)
 	live := func(e *store.CacheEntry) bool {
 		if e == nil {
 			return false
@@ -125,78 +90,28 @@ func (b *Builder) previousBuilds(parent digest.Digest, group string) (newest, sa
 		_, err := b.image(e.Image)
 		return err == nil
 	}
-	newest, _ = b.store.CacheNewest(parent, "")
+	newest, _ := b.store.CacheNewest(parent, "")
+	var sameCopy *store.CacheEntry
 	if group != "" {
 		sameCopy, _ = b.store.CacheNewest(parent, group)
 	}
 	if live(newest) && (sameCopy == nil || live(sameCopy)) {
-		return newest, sameCopy
+		out := []cache.Entry{candidate(newest, false)}
+		if sameCopy != nil {
+			out = append(out, candidate(sameCopy, false))
+		}
+		return nil, out
 	}
-	newest, sameCopy = nil, nil
 	entries, _ := b.store.CacheEntries(parent)
+	out := make([]cache.Entry, 0, len(entries))
 	for i := range entries {
-		e := &entries[i]
-		if !live(e) {
-			continue
-		}
-		if newest == nil {
-			newest = e
-		}
-		if group != "" && sameCopy == nil && e.Sources != nil && copyKeyPrefix(e.Key) == group {
-			sameCopy = e
-		}
+		out = append(out, candidate(&entries[i], !live(&entries[i])))
 	}
-	return newest, sameCopy
+	return nil, out
 }
 
-// cacheGroup is the coarser key a cache entry is also indexed under: a
-// COPY or ADD without its checksums, so a changed source finds its last
-// build (store.CacheNewest).
-func cacheGroup(key string, sources map[string]string) string {
-	if sources == nil {
-		return ""
-	}
-	return copyKeyPrefix(key)
-}
-
-// copyKeyPrefix is a COPY/ADD key without its checksum: "COPY in /app".
-func copyKeyPrefix(key string) string {
-	fields := strings.Fields(key)
-	var out []string
-	for _, f := range fields {
-		if strings.HasPrefix(f, "file:") || strings.HasPrefix(f, "dir:") || strings.HasPrefix(f, "multi:") {
-			continue
-		}
-		out = append(out, f)
-	}
-	return strings.Join(out, " ")
-}
-
-// changedFiles names the paths whose checksum differs, was added or removed.
-func changedFiles(before, after map[string]string) []string {
-	var out []string
-	for p, sum := range after {
-		if before[p] != sum {
-			out = append(out, p)
-		}
-	}
-	for p := range before {
-		if _, ok := after[p]; !ok {
-			out = append(out, p+" (removed)")
-		}
-	}
-	sort.Strings(out)
-	if len(out) > 10 {
-		out = append(out[:10], fmt.Sprintf("and %d more", len(out)-10))
-	}
-	return out
-}
-
-func short(d digest.Digest) string {
-	if d == "" {
-		return "scratch"
-	}
-	return trace.ShortID(d.String())
+func candidate(e *store.CacheEntry, gone bool) cache.Entry {
+	return cache.Entry{Key: e.Key, Original: e.Original, Image: e.Image.String(), Sources: e.Sources, Gone: gone}
 }
 
 // image finds an image by ID: from the build's own map, else one image read

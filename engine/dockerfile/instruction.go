@@ -64,108 +64,162 @@ func newInstruction(node *parser.Node, heredocs []parser.Heredoc) (*Instruction,
 		return ins, onbuild(ins, node, heredocs)
 	}
 	ins.Args = nodeArgs(node)
-	args := ins.Args
-
-	switch keyword {
-	case "FROM":
-		switch {
-		case len(args) == 3 && strings.EqualFold(args[1], "AS"):
-			if !validStageName.MatchString(strings.ToLower(args[2])) {
-				return nil, errf("invalid name for build stage: %q, name can't start with a number or contain symbols", args[2])
-			}
-		case len(args) != 1:
-			return nil, errf("FROM requires either one or three arguments")
-		}
-	case "RUN":
-		if len(args) == 0 {
-			return nil, errAtLeastOne(keyword)
-		}
-		if mode, ok := ins.Flag("network"); ok {
-			switch mode {
-			case "default", "none", "host":
-			default:
-				return nil, errf("invalid network mode %q (use default, none or host)", mode)
-			}
-		}
-	case "CMD", "ENTRYPOINT":
-		// Both may be empty: "ENTRYPOINT []" resets the entrypoint.
-	case "ENV", "LABEL":
-		if len(args) == 0 {
-			return nil, errAtLeastOne(keyword)
-		}
-		if len(args)%3 != 0 {
-			return nil, errf("Bad input to %s, too many arguments", keyword)
-		}
-		for j := 0; j < len(args); j += 3 {
-			if args[j] == "" {
-				return nil, errf("%s names can not be blank", keyword)
-			}
-			ins.KeyValues = append(ins.KeyValues, KV{Key: args[j], Value: args[j+1], HasValue: true})
-		}
-	case "ARG":
-		if len(args) == 0 {
-			return nil, errAtLeastOne(keyword)
-		}
-		for _, a := range args {
-			key, value, has := strings.Cut(a, "=")
-			if key == "" {
-				return nil, errf("ARG names can not be blank")
-			}
-			ins.KeyValues = append(ins.KeyValues, KV{Key: key, Value: value, HasValue: has})
-		}
-	case "MAINTAINER", "WORKDIR", "USER", "STOPSIGNAL":
-		if len(args) != 1 {
-			return nil, errf("%s requires exactly one argument", keyword)
-		}
-		// A literal signal is checked now; one with variables once expanded.
-		if keyword == "STOPSIGNAL" && !strings.Contains(args[0], "$") {
-			if err := ValidateSignal(args[0]); err != nil {
-				return nil, err
-			}
-		}
-	case "EXPOSE":
-		if len(args) == 0 {
-			return nil, errAtLeastOne(keyword)
-		}
-		for _, a := range args {
-			if !strings.Contains(a, "$") {
-				if _, err := ExposedPorts(a); err != nil {
-					return nil, err
-				}
-			}
-		}
-	case "VOLUME":
-		if len(args) == 0 {
-			return nil, errAtLeastOne(keyword)
-		}
-		for i, v := range args {
-			args[i] = strings.TrimSpace(v)
-			if args[i] == "" {
-				return nil, errf("VOLUME specified can not be an empty string")
-			}
-		}
-	case "SHELL":
-		if len(args) == 0 {
-			return nil, errAtLeastOne(keyword)
-		}
-		if !ins.JSON {
-			return nil, errf("SHELL requires the arguments to be in JSON form")
-		}
-	case "COPY", "ADD":
-		if len(args) < 2 {
-			return nil, errf("%s requires at least two arguments, but only one was provided. Destination could not be determined", keyword)
-		}
-		if h, _ := parser.ParseHeredoc(args[len(args)-1]); h != nil {
-			return nil, errf("%s cannot accept a heredoc as a destination", keyword)
-		}
-	case "HEALTHCHECK":
-		hc, err := healthcheck(ins)
-		if err != nil {
+	if check, ok := argChecks[keyword]; ok {
+		if err := check(ins); err != nil {
 			return nil, err
 		}
-		ins.Health = hc
 	}
 	return ins, nil
+}
+
+// argChecks validate an instruction's arguments, one function per
+// instruction, with BuildKit's and Docker's wording, and fill what they
+// parse (KeyValues, Health). CMD and ENTRYPOINT need none: both may be
+// empty ("ENTRYPOINT []" resets the entrypoint).
+var argChecks = map[string]func(ins *Instruction) error{
+	"FROM":        checkFrom,
+	"RUN":         checkRun,
+	"ENV":         checkKeyValues,
+	"LABEL":       checkKeyValues,
+	"ARG":         checkArg,
+	"MAINTAINER":  checkOne,
+	"WORKDIR":     checkOne,
+	"USER":        checkOne,
+	"STOPSIGNAL":  checkOne,
+	"EXPOSE":      checkExpose,
+	"VOLUME":      checkVolume,
+	"SHELL":       checkShell,
+	"COPY":        checkCopy,
+	"ADD":         checkCopy,
+	"HEALTHCHECK": checkHealthcheck,
+}
+
+func checkFrom(ins *Instruction) error {
+	args := ins.Args
+	switch {
+	case len(args) == 3 && strings.EqualFold(args[1], "AS"):
+		if !validStageName.MatchString(strings.ToLower(args[2])) {
+			return errf("invalid name for build stage: %q, name can't start with a number or contain symbols", args[2])
+		}
+	case len(args) != 1:
+		return errf("FROM requires either one or three arguments")
+	}
+	return nil
+}
+
+func checkRun(ins *Instruction) error {
+	if len(ins.Args) == 0 {
+		return errAtLeastOne(ins.Keyword)
+	}
+	if mode, ok := ins.Flag("network"); ok {
+		switch mode {
+		case "default", "none", "host":
+		default:
+			return errf("invalid network mode %q (use default, none or host)", mode)
+		}
+	}
+	return nil
+}
+
+// checkKeyValues reads ENV and LABEL pairs: the parser gives them as
+// (key, value, separator) triples.
+func checkKeyValues(ins *Instruction) error {
+	args := ins.Args
+	if len(args) == 0 {
+		return errAtLeastOne(ins.Keyword)
+	}
+	if len(args)%3 != 0 {
+		return errf("Bad input to %s, too many arguments", ins.Keyword)
+	}
+	for j := 0; j < len(args); j += 3 {
+		if args[j] == "" {
+			return errf("%s names can not be blank", ins.Keyword)
+		}
+		ins.KeyValues = append(ins.KeyValues, KV{Key: args[j], Value: args[j+1], HasValue: true})
+	}
+	return nil
+}
+
+func checkArg(ins *Instruction) error {
+	if len(ins.Args) == 0 {
+		return errAtLeastOne(ins.Keyword)
+	}
+	for _, a := range ins.Args {
+		key, value, has := strings.Cut(a, "=")
+		if key == "" {
+			return errf("ARG names can not be blank")
+		}
+		ins.KeyValues = append(ins.KeyValues, KV{Key: key, Value: value, HasValue: has})
+	}
+	return nil
+}
+
+func checkOne(ins *Instruction) error {
+	if len(ins.Args) != 1 {
+		return errf("%s requires exactly one argument", ins.Keyword)
+	}
+	// A literal signal is checked now; one with variables once expanded.
+	if ins.Keyword == "STOPSIGNAL" && !strings.Contains(ins.Args[0], "$") {
+		return ValidateSignal(ins.Args[0])
+	}
+	return nil
+}
+
+func checkExpose(ins *Instruction) error {
+	if len(ins.Args) == 0 {
+		return errAtLeastOne(ins.Keyword)
+	}
+	for _, a := range ins.Args {
+		if !strings.Contains(a, "$") {
+			if _, err := ExposedPorts(a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func checkVolume(ins *Instruction) error {
+	if len(ins.Args) == 0 {
+		return errAtLeastOne(ins.Keyword)
+	}
+	for i, v := range ins.Args {
+		ins.Args[i] = strings.TrimSpace(v)
+		if ins.Args[i] == "" {
+			return errf("VOLUME specified can not be an empty string")
+		}
+	}
+	return nil
+}
+
+func checkShell(ins *Instruction) error {
+	if len(ins.Args) == 0 {
+		return errAtLeastOne(ins.Keyword)
+	}
+	if !ins.JSON {
+		return errf("SHELL requires the arguments to be in JSON form")
+	}
+	return nil
+}
+
+func checkCopy(ins *Instruction) error {
+	args := ins.Args
+	if len(args) < 2 {
+		return errf("%s requires at least two arguments, but only one was provided. Destination could not be determined", ins.Keyword)
+	}
+	if h, _ := parser.ParseHeredoc(args[len(args)-1]); h != nil {
+		return errf("%s cannot accept a heredoc as a destination", ins.Keyword)
+	}
+	return nil
+}
+
+func checkHealthcheck(ins *Instruction) error {
+	hc, err := healthcheck(ins)
+	if err != nil {
+		return err
+	}
+	ins.Health = hc
+	return nil
 }
 
 func errAtLeastOne(keyword string) error {

@@ -267,28 +267,58 @@ func (d *differ) entry(rel string, underOpaque bool) error {
 	}
 	hdr.PAXRecords = records
 
-	switch mode {
-	case unix.S_IFDIR:
-		hdr.Typeflag = tar.TypeDir
-		hdr.Name += "/"
-		if err := d.writeHeader(hdr); err != nil {
+	if mode == unix.S_IFDIR {
+		return d.dir(rel, hdr, &st, underOpaque || opaque, opaque)
+	}
+	if err := setTypeflag(hdr, full, mode, &st); err != nil {
+		return err
+	}
+
+	// A second name for an inode already in the layer becomes a hard link.
+	if st.Nlink > 1 {
+		key := inodeKey{st.Dev, st.Ino}
+		if first, ok := d.inodes[key]; ok {
+			hdr.Typeflag = tar.TypeLink
+			hdr.Linkname = first
+			return d.writeHeader(hdr)
+		}
+		d.inodes[key] = rel
+	}
+	if hdr.Typeflag != tar.TypeReg {
+		return d.writeHeader(hdr)
+	}
+	return d.regular(full, hdr, &st)
+}
+
+// dir writes a directory's header, then its opaque marker when it hides
+// the lower layers' content, then what it holds.
+func (d *differ) dir(rel string, hdr *tar.Header, st *unix.Stat_t, underOpaque, opaque bool) error {
+	hdr.Typeflag = tar.TypeDir
+	hdr.Name += "/"
+	if err := d.writeHeader(hdr); err != nil {
+		return err
+	}
+	if opaque {
+		// Right after its directory, before anything new in it, as Docker writes it.
+		if err := d.writeHeader(&tar.Header{
+			Typeflag: tar.TypeReg,
+			Name:     path.Join(rel, WhiteoutOpaqueDir),
+			Mode:     int64(st.Mode & 0o777),
+			Uid:      int(st.Uid),
+			Gid:      int(st.Gid),
+			ModTime:  time.Unix(0, 0),
+			Format:   tar.FormatPAX,
+		}); err != nil {
 			return err
 		}
-		if opaque {
-			// Right after its directory, before anything new in it, as Docker writes it.
-			if err := d.writeHeader(&tar.Header{
-				Typeflag: tar.TypeReg,
-				Name:     path.Join(rel, WhiteoutOpaqueDir),
-				Mode:     int64(st.Mode & 0o777),
-				Uid:      int(st.Uid),
-				Gid:      int(st.Gid),
-				ModTime:  time.Unix(0, 0),
-				Format:   tar.FormatPAX,
-			}); err != nil {
-				return err
-			}
-		}
-		return d.walk(rel, underOpaque || opaque)
+	}
+	return d.walk(rel, underOpaque)
+}
+
+// setTypeflag fills the tar type of a file that is not a directory (and
+// a symlink's target, a device's numbers).
+func setTypeflag(hdr *tar.Header, full string, mode uint32, st *unix.Stat_t) error {
+	switch mode {
 	case unix.S_IFLNK:
 		target, err := os.Readlink(full)
 		if err != nil {
@@ -308,23 +338,9 @@ func (d *differ) entry(rel string, underOpaque bool) error {
 	case unix.S_IFREG:
 		hdr.Typeflag = tar.TypeReg
 	default:
-		return fmt.Errorf("%s: unsupported file type %#o", rel, mode)
+		return fmt.Errorf("%s: unsupported file type %#o", hdr.Name, mode)
 	}
-
-	// A second name for an inode already in the layer becomes a hard link.
-	if st.Nlink > 1 {
-		key := inodeKey{st.Dev, st.Ino}
-		if first, ok := d.inodes[key]; ok {
-			hdr.Typeflag = tar.TypeLink
-			hdr.Linkname = first
-			return d.writeHeader(hdr)
-		}
-		d.inodes[key] = rel
-	}
-	if hdr.Typeflag != tar.TypeReg {
-		return d.writeHeader(hdr)
-	}
-	return d.regular(full, hdr, &st)
+	return nil
 }
 
 func (d *differ) writeHeader(hdr *tar.Header) error {

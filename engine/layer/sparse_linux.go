@@ -2,6 +2,7 @@ package layer
 
 import (
 	"io"
+	"maps"
 	"path"
 	"slices"
 	"strconv"
@@ -104,16 +105,10 @@ func padding(n int64) int64 { return -n & (blockSize - 1) }
 
 var zeroBlock [blockSize]byte
 
-// writeSparseEntry writes a GNU 1.0 sparse entry to w, which must be at a
-// block boundary, reading the extents' data from r.
-func writeSparseEntry(w io.Writer, h sparseHeader, extents []extent, r io.ReaderAt, buf []byte) (dataBytes int64, err error) {
-	// The map: count, then offset and length per extent, each on a line. A
-	// file ending in a hole gets a final empty extent at its end, as GNU tar
-	// writes it, so readers that trust the map see the right size.
-	if n := len(extents); n == 0 || extents[n-1].Offset+extents[n-1].Length < h.Size {
-		extents = append(slices.Clip(extents), extent{h.Size, 0})
-	}
-	var m []byte
+// sparseMap is a GNU 1.0 sparse entry's map, padded to a block: the
+// count, then offset and length per extent, each on a line; dataBytes is
+// the data the extents hold, which follows the map.
+func sparseMap(extents []extent) (m []byte, dataBytes int64) {
 	m = strconv.AppendInt(m, int64(len(extents)), 10)
 	m = append(m, '\n')
 	for _, e := range extents {
@@ -123,18 +118,20 @@ func writeSparseEntry(w io.Writer, h sparseHeader, extents []extent, r io.Reader
 		m = append(m, '\n')
 		dataBytes += e.Length
 	}
-	m = append(m, zeroBlock[:padding(int64(len(m)))]...)
-	encodedSize := int64(len(m)) + dataBytes
+	return append(m, zeroBlock[:padding(int64(len(m)))]...), dataBytes
+}
 
+// sparsePAXRecords are a sparse entry's PAX records, sorted: the GNU
+// sparse ones, the caller's, and the numbers too large for the ustar
+// header's octal fields.
+func sparsePAXRecords(h sparseHeader, encodedSize int64) string {
 	records := map[string]string{
 		"GNU.sparse.major":    "1",
 		"GNU.sparse.minor":    "0",
 		"GNU.sparse.name":     h.Name,
 		"GNU.sparse.realsize": strconv.FormatInt(h.Size, 10),
 	}
-	for k, v := range h.Records {
-		records[k] = v
-	}
+	maps.Copy(records, h.Records)
 	if h.Uid > maxOctal7 {
 		records["uid"] = strconv.Itoa(h.Uid)
 	}
@@ -148,15 +145,24 @@ func writeSparseEntry(w io.Writer, h sparseHeader, extents []extent, r io.Reader
 		records["mtime"] = strconv.FormatInt(h.ModTime, 10)
 	}
 	var pax strings.Builder
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range records {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(records)) {
 		pax.WriteString(formatPAXRecord(k, records[k]))
 	}
+	return pax.String()
+}
+
+// writeSparseEntry writes a GNU 1.0 sparse entry to w, which must be at a
+// block boundary, reading the extents' data from r.
+func writeSparseEntry(w io.Writer, h sparseHeader, extents []extent, r io.ReaderAt, buf []byte) (dataBytes int64, err error) {
+	// The map: count, then offset and length per extent, each on a line. A
+	// file ending in a hole gets a final empty extent at its end, as GNU tar
+	// writes it, so readers that trust the map see the right size.
+	if n := len(extents); n == 0 || extents[n-1].Offset+extents[n-1].Length < h.Size {
+		extents = append(slices.Clip(extents), extent{h.Size, 0})
+	}
+	m, dataBytes := sparseMap(extents)
+	encodedSize := int64(len(m)) + dataBytes
+	pax := sparsePAXRecords(h, encodedSize)
 
 	dir, file := path.Split(h.Name)
 	paxName := path.Join(dir, "PaxHeaders.0", file)
@@ -164,9 +170,9 @@ func writeSparseEntry(w io.Writer, h sparseHeader, extents []extent, r io.Reader
 		paxName = paxName[:100]
 	}
 	var out []byte
-	out = append(out, ustarBlock(paxName, 'x', 0, 0, 0, int64(pax.Len()), 0)...)
-	out = append(out, pax.String()...)
-	out = append(out, zeroBlock[:padding(int64(pax.Len()))]...)
+	out = append(out, ustarBlock(paxName, 'x', 0, 0, 0, int64(len(pax)), 0)...)
+	out = append(out, pax...)
+	out = append(out, zeroBlock[:padding(int64(len(pax)))]...)
 	out = append(out, ustarBlock(path.Join(dir, "GNUSparseFile.0", file), '0', h.Mode, h.Uid, h.Gid, encodedSize, h.ModTime)...)
 	out = append(out, m...)
 	if _, err := w.Write(out); err != nil {

@@ -26,6 +26,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/berthkit/berth/engine/store"
 )
 
 // Built-in network names, as Docker's.
@@ -225,11 +227,10 @@ func (m *Manager) write(n *Network) error {
 	if err != nil {
 		return err
 	}
-	tmp := m.path(n.ID) + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+	if err := store.WriteFileReplace(m.path(n.ID), data, 0o600); err != nil {
 		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
-	return os.Rename(tmp, m.path(n.ID))
+	return nil
 }
 
 // read loads every definition, sorted by name.

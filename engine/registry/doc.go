@@ -15,6 +15,10 @@
 // or registries.json, see Config). Pulls from Docker Hub try the configured
 // mirrors first, in order, and fall back to Docker Hub.
 //
+// Pulls fetch three layers at a time and pushes send five (Docker's
+// defaults); a push can recompress layers for the registry (convert.go,
+// `push --compression`) without changing the store.
+//
 // Errors read like Docker's ("manifest for alpine:nope not found: manifest
 // unknown: manifest unknown", "unauthorized: authentication required") and
 // say what to do next.

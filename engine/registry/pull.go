@@ -94,101 +94,43 @@ func (c *Client) Pull(ctx context.Context, s *store.Store, name string, opts Pul
 	}
 	progress := NewProgress(out)
 	defer progress.Close()
-	tagOrDigest := ""
-	switch r := ref.(type) {
-	case reference.Digested:
-		tagOrDigest = r.Digest().String()
-	case reference.Tagged:
-		tagOrDigest = r.Tag()
-	}
-
-	repo, err := c.Repository(ref.Name())
+	sess, top, manifest, err := p.resolve(ctx, ref, platform, progress)
 	if err != nil {
 		return nil, err
-	}
-	sess, top, err := p.resolveManifest(ctx, repo, tagOrDigest, familiar)
-	if err != nil {
-		return nil, err
-	}
-	progress.Line("%s: Pulling from %s", tagOrDigest, reference.Path(ref))
-
-	manifest := top
-	if top.IsIndex() {
-		desc, err := SelectManifest(top.Data, platform)
-		if err != nil {
-			return nil, err
-		}
-		manifest, err = p.platformManifest(ctx, sess, desc)
-		if err != nil {
-			return nil, err
-		}
 	}
 	repoDigest := ref.Name() + "@" + top.Digest.String()
 	info.Digest = top.Digest.String()
-
 	m, err := store.DecodeManifest(manifest.Data)
 	if err != nil {
 		return nil, refused("manifest", manifest.Digest, sess, err)
 	}
-	for _, l := range m.Layers {
-		if len(l.URLs) > 0 || l.MediaType == store.MediaTypeDockerForeignLayer || strings.Contains(l.MediaType, "nondistributable") {
-			return nil, &Error{Kind: ErrUnsupported, Msg: fmt.Sprintf("%s has foreign layers (a Windows image?): berth pulls Linux images only", familiar)}
-		}
+	if err := checkForeign(m, familiar); err != nil {
+		return nil, err
 	}
-
-	// An image that is not an index is what it is: --platform can only
-	// check it.
-	checkPlatform := func(cfg ocispec.Image) error {
-		if opts.Platform == "" || top.IsIndex() {
-			return nil
-		}
-		got := Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}
-		if !platform.Matches(got) {
-			return fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s", familiar, platform, got)
-		}
-		return nil
-	}
-
-	// Up to date: the name already points at this very manifest.
-	if cur, err := p.s.Image(ref.String()); err == nil && cur.ManifestDigest == manifest.Digest {
+	checkPlatform := platformCheck(opts.Platform != "" && !top.IsIndex(), platform, familiar)
+	if cur := p.upToDate(ref, manifest.Digest, repoDigest); cur != nil {
 		if err := checkPlatform(cur.Config); err != nil {
 			return nil, err
-		}
-		if rds, _ := p.s.RepoDigests(cur.ManifestDigest); !contains(rds, repoDigest) {
-			// Written only when new: an index write costs an fsync.
-			_ = p.s.SetRepoDigest(ref.String(), repoDigest)
 		}
 		info.Image, info.UpToDate = cur.ID.String(), true
 		progress.Line("Digest: %s", top.Digest)
 		progress.Line("Status: Image is up to date for %s", familiar)
 		return cur, nil
 	}
-
-	cfgBytes, err := p.fetchConfig(ctx, sess, m.Config, info)
+	cfg, err := p.imageConfig(ctx, sess, m, familiar, info)
 	if err != nil {
 		return nil, err
-	}
-	cfg, err := store.DecodeConfig(cfgBytes)
-	if err != nil {
-		return nil, refused("image config", m.Config.Digest, sess, err)
 	}
 	if err := checkPlatform(cfg); err != nil {
 		return nil, err
 	}
-	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("image %s is damaged: its manifest has %d layers and its config %d diff IDs", familiar, len(m.Layers), len(cfg.RootFS.DiffIDs))
-	}
-
 	sizes, err := p.pullLayers(ctx, sess, m.Layers, cfg.RootFS.DiffIDs, progress, info)
 	if err != nil {
 		return nil, err
 	}
 	crashpoint.Hit("pull.layers-stored")
 	img, err = p.s.ImportManifest(manifest.Data, store.ImportOptions{
-		MediaType:  manifest.MediaType,
-		Ref:        ref.String(),
-		RepoDigest: repoDigest,
-		LayerSizes: sizes,
+		MediaType: manifest.MediaType, Ref: ref.String(), RepoDigest: repoDigest, LayerSizes: sizes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store pulled image %s: %w", familiar, err)
@@ -197,6 +139,96 @@ func (c *Client) Pull(ctx context.Context, s *store.Store, name string, opts Pul
 	progress.Line("Digest: %s", top.Digest)
 	progress.Line("Status: Downloaded newer image for %s", familiar)
 	return img, nil
+}
+
+// resolve finds what ref names in its registry: the top manifest (an
+// index or an image) and the image manifest for platform.
+func (p *puller) resolve(ctx context.Context, ref reference.Named, platform Platform, progress Progress) (sess *Session, top, manifest *Manifest, err error) {
+	tagOrDigest := ""
+	switch r := ref.(type) {
+	case reference.Digested:
+		tagOrDigest = r.Digest().String()
+	case reference.Tagged:
+		tagOrDigest = r.Tag()
+	}
+	repo, err := p.c.Repository(ref.Name())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sess, top, err = p.resolveManifest(ctx, repo, tagOrDigest, reference.FamiliarString(ref))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	progress.Line("%s: Pulling from %s", tagOrDigest, reference.Path(ref))
+	if !top.IsIndex() {
+		return sess, top, top, nil
+	}
+	desc, err := SelectManifest(top.Data, platform)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	manifest, err = p.platformManifest(ctx, sess, desc)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return sess, top, manifest, nil
+}
+
+// platformCheck returns the check of an image's platform against the asked
+// one. An image that is not an index is what it is: --platform can only
+// check it (when asked, then; an index was resolved for it already).
+func platformCheck(asked bool, platform Platform, familiar string) func(ocispec.Image) error {
+	return func(cfg ocispec.Image) error {
+		if !asked {
+			return nil
+		}
+		got := Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}
+		if !platform.Matches(got) {
+			return fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s", familiar, platform, got)
+		}
+		return nil
+	}
+}
+
+// checkForeign refuses images with foreign (non-distributable) layers.
+func checkForeign(m ocispec.Manifest, familiar string) error {
+	for _, l := range m.Layers {
+		if len(l.URLs) > 0 || l.MediaType == store.MediaTypeDockerForeignLayer || strings.Contains(l.MediaType, "nondistributable") {
+			return &Error{Kind: ErrUnsupported, Msg: fmt.Sprintf("%s has foreign layers (a Windows image?): berth pulls Linux images only", familiar)}
+		}
+	}
+	return nil
+}
+
+// upToDate returns the stored image when the name already points at this
+// very manifest, recording the repo digest if it is new; nil otherwise.
+func (p *puller) upToDate(ref reference.Named, manifest digest.Digest, repoDigest string) *store.Image {
+	cur, err := p.s.Image(ref.String())
+	if err != nil || cur.ManifestDigest != manifest {
+		return nil
+	}
+	if rds, _ := p.s.RepoDigests(cur.ManifestDigest); !contains(rds, repoDigest) {
+		// Written only when new: an index write costs an fsync.
+		_ = p.s.SetRepoDigest(ref.String(), repoDigest)
+	}
+	return cur
+}
+
+// imageConfig fetches and decodes the image config, which must name a
+// diff ID for every layer of the manifest.
+func (p *puller) imageConfig(ctx context.Context, sess *Session, m ocispec.Manifest, familiar string, info *trace.PullInfo) (ocispec.Image, error) {
+	cfgBytes, err := p.fetchConfig(ctx, sess, m.Config, info)
+	if err != nil {
+		return ocispec.Image{}, err
+	}
+	cfg, err := store.DecodeConfig(cfgBytes)
+	if err != nil {
+		return ocispec.Image{}, refused("image config", m.Config.Digest, sess, err)
+	}
+	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
+		return ocispec.Image{}, fmt.Errorf("image %s is damaged: its manifest has %d layers and its config %d diff IDs", familiar, len(m.Layers), len(cfg.RootFS.DiffIDs))
+	}
+	return cfg, nil
 }
 
 // resolveManifest fetches the manifest the tag or digest names, trying
@@ -311,68 +343,14 @@ type layerResult struct {
 // pullLayers stores every layer blob that is missing, in parallel, and
 // returns the uncompressed size of each layer.
 func (p *puller) pullLayers(ctx context.Context, sess *Session, layers []ocispec.Descriptor, diffIDs []digest.Digest, progress Progress, info *trace.PullInfo) ([]int64, error) {
-	results := make([]*layerResult, len(layers))
-	var todo []int
-	vouched := vouchedDiffIDs(p.s)
-	known := map[digest.Digest]int64{}
-	for i, l := range layers {
-		results[i] = &layerResult{size: -1, done: make(chan struct{})}
-		id := l.Digest.Encoded()[:12]
-		reuse, size, err := p.reusable(l, diffIDs[i], vouched)
-		if err != nil {
-			return nil, err
-		}
-		if reuse {
-			if size >= 0 {
-				known[l.Digest] = size
-			}
-			progress.Done(id, "Already exists")
-			close(results[i].done)
-			p.emit(trace.Event{Type: trace.PullBlob, Blob: &trace.BlobInfo{
-				Digest: l.Digest.String(), MediaType: l.MediaType, Bytes: l.Size, Reused: true}})
-			continue
-		}
-		progress.Status(id, "Pulling fs layer")
-		todo = append(todo, i)
+	results, todo, known, err := p.planLayers(layers, diffIDs, progress)
+	if err != nil {
+		return nil, err
 	}
-	for n, i := range todo {
-		if n >= maxConcurrentDownloads {
-			progress.Status(layers[i].Digest.Encoded()[:12], "Waiting")
-		}
-	}
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var mu sync.Mutex
-	sem := make(chan struct{}, maxConcurrentDownloads)
 	var wg sync.WaitGroup
-	for _, i := range todo {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			res := results[i]
-			defer close(res.done)
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				res.err = interrupted(ctx)
-				return
-			}
-			defer func() { <-sem }()
-			start := time.Now()
-			res.size, res.diffID, res.err = p.downloadLayer(ctx, sess, layers[i], progress)
-			if res.err != nil {
-				cancel()
-				return
-			}
-			mu.Lock()
-			info.Bytes += layers[i].Size
-			mu.Unlock()
-			p.emit(trace.Event{Type: trace.PullBlob, Blob: &trace.BlobInfo{
-				Digest: layers[i].Digest.String(), MediaType: layers[i].MediaType, Bytes: layers[i].Size,
-				DurationMS: time.Since(start).Milliseconds()}})
-		}(i)
-	}
+	p.startDownloads(ctx, cancel, &wg, sess, layers, todo, results, progress, info)
 
 	// "Pull complete" in layer order, as Docker's extraction prints it.
 	var firstErr error
@@ -404,6 +382,76 @@ func (p *puller) pullLayers(ctx context.Context, sess *Session, layers []ocispec
 		}
 	}
 	return LayerSizes(p.s, layers, known)
+}
+
+// planLayers finds which layers the store already has (done at once) and
+// which to download (todo), and the sizes it counted on the way.
+func (p *puller) planLayers(layers []ocispec.Descriptor, diffIDs []digest.Digest, progress Progress) ([]*layerResult, []int, map[digest.Digest]int64, error) {
+	results := make([]*layerResult, len(layers))
+	var todo []int
+	vouched := vouchedDiffIDs(p.s)
+	known := map[digest.Digest]int64{}
+	for i, l := range layers {
+		results[i] = &layerResult{size: -1, done: make(chan struct{})}
+		id := l.Digest.Encoded()[:12]
+		reuse, size, err := p.reusable(l, diffIDs[i], vouched)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if reuse {
+			if size >= 0 {
+				known[l.Digest] = size
+			}
+			progress.Done(id, "Already exists")
+			close(results[i].done)
+			p.emit(trace.Event{Type: trace.PullBlob, Blob: &trace.BlobInfo{
+				Digest: l.Digest.String(), MediaType: l.MediaType, Bytes: l.Size, Reused: true}})
+			continue
+		}
+		progress.Status(id, "Pulling fs layer")
+		todo = append(todo, i)
+	}
+	for n, i := range todo {
+		if n >= maxConcurrentDownloads {
+			progress.Status(layers[i].Digest.Encoded()[:12], "Waiting")
+		}
+	}
+	return results, todo, known, nil
+}
+
+// startDownloads downloads the layers todo names, maxConcurrentDownloads
+// at a time, each closing its result's done when finished. The first
+// failure cancels the others.
+func (p *puller) startDownloads(ctx context.Context, cancel func(), wg *sync.WaitGroup, sess *Session, layers []ocispec.Descriptor, todo []int, results []*layerResult, progress Progress, info *trace.PullInfo) {
+	var mu sync.Mutex
+	sem := make(chan struct{}, maxConcurrentDownloads)
+	for _, i := range todo {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := results[i]
+			defer close(res.done)
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				res.err = interrupted(ctx)
+				return
+			}
+			defer func() { <-sem }()
+			start := time.Now()
+			res.size, res.diffID, res.err = p.downloadLayer(ctx, sess, layers[i], progress)
+			if res.err != nil {
+				cancel()
+				return
+			}
+			mu.Lock()
+			info.Bytes += layers[i].Size
+			mu.Unlock()
+			p.emit(trace.Event{Type: trace.PullBlob, Blob: &trace.BlobInfo{
+				Digest: layers[i].Digest.String(), MediaType: layers[i].MediaType, Bytes: layers[i].Size,
+				DurationMS: time.Since(start).Milliseconds()}})
+		}()
+	}
 }
 
 // reusable decides whether a layer blob already in the store serves this

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
+	"github.com/berthkit/berth/engine/layer"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/trace"
 	"github.com/distribution/reference"
@@ -27,6 +29,10 @@ type PushOptions struct {
 	Quiet bool
 	// Emit receives the push's trace events; nil drops them.
 	Emit func(trace.Event)
+	// Compression, when not empty ("gzip", "zstd"), is the compression
+	// every layer is pushed in: layers stored otherwise are recompressed
+	// for the push (convert.go). Empty pushes the blobs as stored.
+	Compression string
 }
 
 // PushResult says what a push stored in the registry.
@@ -36,13 +42,29 @@ type PushResult struct {
 	Size   int64         // the manifest's size
 }
 
+// pusher is one push in progress.
+type pusher struct {
+	s        *store.Store
+	sess     *Session
+	img      *store.Image
+	mounts   map[digest.Digest][]string
+	progress Progress
+	emit     func(trace.Event)
+	// convert is the asked compression; nil pushes the blobs as stored.
+	convert *layer.Compression
+	// converting lets one layer be recompressed at a time: the compressor
+	// already uses every core, and five at once would hold five windows.
+	converting chan struct{}
+}
+
 // Push sends the image the store lists under name (REPO[:TAG], the tag
 // defaulting to latest) to its registry: layers top first, each checked
 // with a HEAD first ("Layer already exists"), mounted from another
 // repository of the same registry that has it when possible ("Mounted
 // from"), uploaded otherwise ("Pushed"); then the config and the manifest,
-// byte for byte as stored. The registry's name@digest is recorded in the
-// store.
+// byte for byte as stored unless opts.Compression made new layers. The
+// registry's name@digest is recorded in the store when the manifest is the
+// stored one.
 func (c *Client) Push(ctx context.Context, s *store.Store, name string, opts PushOptions) (res PushResult, err error) {
 	emit := emitter(opts.Emit)
 	start := time.Now()
@@ -63,6 +85,14 @@ func (c *Client) Push(ctx context.Context, s *store.Store, name string, opts Pus
 		}
 		emit(trace.Event{Type: trace.PushEnd, Pull: info})
 	}()
+	p := &pusher{s: s, emit: emit}
+	if opts.Compression != "" {
+		comp, err := layer.ParseCompression(opts.Compression)
+		if err != nil {
+			return res, err
+		}
+		p.convert, p.converting = &comp, make(chan struct{}, 1)
+	}
 
 	out := opts.Progress
 	if opts.Quiet {
@@ -70,11 +100,11 @@ func (c *Client) Push(ctx context.Context, s *store.Store, name string, opts Pus
 	}
 	progress := NewProgress(out)
 	defer progress.Close()
-	img, err := findExact(s, ref.String())
-	if err != nil {
+	p.progress = progress
+	if p.img, err = findExact(s, ref.String()); err != nil {
 		return res, fmt.Errorf("An image does not exist locally with the tag: %s", reference.FamiliarName(ref))
 	}
-	info.Image = img.ID.String()
+	info.Image = p.img.ID.String()
 	progress.Line("The push refers to repository [%s]", ref.Name())
 
 	repo, err := c.Repository(ref.Name())
@@ -82,22 +112,65 @@ func (c *Client) Push(ctx context.Context, s *store.Store, name string, opts Pus
 		return res, err
 	}
 	mounts, mountRepos := mountCandidates(s, repo, c)
-	sess, err := c.Open(ctx, repo, Push, mountRepos...)
+	p.mounts = mounts
+	if p.sess, err = c.Open(ctx, repo, Push, mountRepos...); err != nil {
+		return res, err
+	}
+	data, mediaType, err := p.pushBlobs(ctx, info)
 	if err != nil {
 		return res, err
 	}
-	data, mediaType, err := s.ManifestBytes(img)
-	if err != nil {
-		return res, err
+	if err := p.sess.PutManifest(ctx, tagged.Tag(), mediaType, data); err != nil {
+		return res, fmt.Errorf("push manifest of %s: %w", familiar, err)
 	}
+	progress.Close()
+	d := digest.FromBytes(data)
+	if out != nil {
+		fmt.Fprintf(out, "%s: digest: %s size: %d\n", tagged.Tag(), d, len(data))
+	}
+	info.Digest = d.String()
+	if d == p.img.ManifestDigest {
+		_ = s.SetRepoDigest(ref.String(), ref.Name()+"@"+d.String())
+	}
+	return PushResult{Ref: ref.String(), Digest: d, Size: int64(len(data))}, nil
+}
 
-	layers := img.Manifest.Layers
+// pushBlobs makes sure the registry has every layer and the config, and
+// returns the manifest to put: the stored one, or one made for the layers
+// recompressed on the way.
+func (p *pusher) pushBlobs(ctx context.Context, info *trace.PullInfo) ([]byte, string, error) {
+	data, mediaType, err := p.s.ManifestBytes(p.img)
+	if err != nil {
+		return nil, "", err
+	}
+	pushed, bytes, err := p.pushLayers(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	info.Bytes += bytes
+	n, err := pushBlob(ctx, p.s, p.sess, p.img.Manifest.Config, blobSource{}, nil, p.emit)
+	if err != nil {
+		return nil, "", err
+	}
+	info.Bytes += n
+	for i, l := range pushed {
+		if l.Digest != p.img.Manifest.Layers[i].Digest {
+			return convertedManifest(data, mediaType, pushed, *p.convert)
+		}
+	}
+	return data, mediaType, nil
+}
+
+// pushLayers sends the layers, top first, maxConcurrentUploads at a time,
+// and returns their descriptors as pushed and the bytes sent.
+func (p *pusher) pushLayers(ctx context.Context) ([]ocispec.Descriptor, int64, error) {
+	layers := p.img.Manifest.Layers
 	for i := len(layers) - 1; i >= 0; i-- {
-		progress.Status(layers[i].Digest.Encoded()[:12], "Preparing")
+		p.progress.Status(layers[i].Digest.Encoded()[:12], "Preparing")
 	}
 	if len(layers) > maxConcurrentUploads {
 		for i := len(layers) - 1 - maxConcurrentUploads; i >= 0; i-- {
-			progress.Status(layers[i].Digest.Encoded()[:12], "Waiting")
+			p.progress.Status(layers[i].Digest.Encoded()[:12], "Waiting")
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -106,10 +179,11 @@ func (c *Client) Push(ctx context.Context, s *store.Store, name string, opts Pus
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
+		sent     int64
 	)
+	pushed := make([]ocispec.Descriptor, len(layers))
 	sem := make(chan struct{}, maxConcurrentUploads)
 	for i := len(layers) - 1; i >= 0; i-- {
-		l := layers[i]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -119,7 +193,7 @@ func (c *Client) Push(ctx context.Context, s *store.Store, name string, opts Pus
 				return
 			}
 			defer func() { <-sem }()
-			n, err := pushBlob(ctx, s, sess, l, mounts[l.Digest], progress, emit)
+			desc, n, err := p.pushLayer(ctx, i)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -129,28 +203,39 @@ func (c *Client) Push(ctx context.Context, s *store.Store, name string, opts Pus
 				cancel()
 				return
 			}
-			info.Bytes += n
+			pushed[i] = desc
+			sent += n
 		}()
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return res, firstErr
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = interrupted(ctx)
 	}
-	n, err := pushBlob(ctx, s, sess, img.Manifest.Config, nil, nil, emit)
-	if err != nil {
-		return res, err
+	return pushed, sent, firstErr
+}
+
+// pushLayer sends layer i, recompressed first when the push asks for a
+// compression it is not stored in.
+func (p *pusher) pushLayer(ctx context.Context, i int) (ocispec.Descriptor, int64, error) {
+	desc := p.img.Manifest.Layers[i]
+	if p.convert != nil {
+		convert, err := needsConversion(desc, *p.convert)
+		if err != nil {
+			return desc, 0, err
+		}
+		if convert {
+			id := desc.Digest.Encoded()[:12]
+			conv, err := p.convertLayer(ctx, id, i)
+			if err != nil {
+				return desc, 0, err
+			}
+			defer conv.Close()
+			n, err := pushBlob(ctx, p.s, p.sess, conv.desc, blobSource{file: conv.file, id: id}, p.progress, p.emit)
+			return conv.desc, n, err
+		}
 	}
-	info.Bytes += n
-	if err := sess.PutManifest(ctx, tagged.Tag(), mediaType, data); err != nil {
-		return res, fmt.Errorf("push manifest of %s: %w", familiar, err)
-	}
-	progress.Close()
-	if out != nil {
-		fmt.Fprintf(out, "%s: digest: %s size: %d\n", tagged.Tag(), img.ManifestDigest, len(data))
-	}
-	info.Digest = img.ManifestDigest.String()
-	_ = s.SetRepoDigest(ref.String(), ref.Name()+"@"+img.ManifestDigest.String())
-	return PushResult{Ref: ref.String(), Digest: img.ManifestDigest, Size: int64(len(data))}, nil
+	n, err := pushBlob(ctx, p.s, p.sess, desc, blobSource{mountFrom: p.mounts[desc.Digest]}, p.progress, p.emit)
+	return desc, n, err
 }
 
 // findExact finds the image listed under exactly this full name.
@@ -201,11 +286,34 @@ func mountCandidates(s *store.Store, target name.Repository, c *Client) (map[dig
 	return out, repos
 }
 
+// convertLayer recompresses layer i, one layer at a time.
+func (p *pusher) convertLayer(ctx context.Context, id string, i int) (*convertedLayer, error) {
+	select {
+	case p.converting <- struct{}{}:
+	case <-ctx.Done():
+		return nil, interrupted(ctx)
+	}
+	defer func() { <-p.converting }()
+	p.progress.Status(id, "Compressing")
+	return convertLayer(ctx, p.s, p.img.Manifest.Layers[i], p.img.Config.RootFS.DiffIDs[i], *p.convert)
+}
+
+// blobSource says where pushBlob reads a blob: the store (file nil), or a
+// recompressed copy, shown under the stored layer's short ID.
+type blobSource struct {
+	file      *os.File
+	id        string
+	mountFrom []string // repositories of the same registry that have it
+}
+
 // pushBlob makes sure the registry has one blob and returns the bytes sent.
 // A nil progress pushes silently (the config).
-func pushBlob(ctx context.Context, s *store.Store, sess *Session, desc ocispec.Descriptor, mountFrom []string, progress Progress, emit func(trace.Event)) (int64, error) {
+func pushBlob(ctx context.Context, s *store.Store, sess *Session, desc ocispec.Descriptor, src blobSource, progress Progress, emit func(trace.Event)) (int64, error) {
 	start := time.Now()
 	id := desc.Digest.Encoded()[:12]
+	if src.id != "" {
+		id = src.id
+	}
 	if progress == nil {
 		progress = discardProgress{}
 	}
@@ -223,19 +331,26 @@ func pushBlob(ctx context.Context, s *store.Store, sess *Session, desc ocispec.D
 		blobEvent(0, true)
 		return 0, nil
 	}
-	f, err := s.OpenBlob(desc.Digest)
-	if err != nil {
-		return 0, fmt.Errorf("blob %s of the image is missing from the store: %w", desc.Digest, err)
+	f := src.file
+	if f == nil {
+		if f, err = s.OpenBlob(desc.Digest); err != nil {
+			return 0, fmt.Errorf("blob %s of the image is missing from the store: %w", desc.Digest, err)
+		}
+		defer f.Close()
 	}
-	defer f.Close()
-	src := &progressReader{r: f, total: desc.Size, report: func(done, total int64) {
-		progress.Bytes(id, "Pushing", done, total)
-	}}
+	// The file itself, unless a terminal shows the bytes: net/http then
+	// sends it with sendfile(2), without copying it through Berth.
+	var body io.Reader = f
+	if _, bars := progress.(*barProgress); bars {
+		body = &progressReader{r: f, total: desc.Size, report: func(done, total int64) {
+			progress.Bytes(id, "Pushing", done, total)
+		}}
+	}
 	from := ""
-	if len(mountFrom) > 0 {
-		from = mountFrom[0]
+	if len(src.mountFrom) > 0 {
+		from = src.mountFrom[0]
 	}
-	mounted, err := sess.UploadBlob(ctx, desc.Digest, desc.Size, src, from)
+	mounted, err := sess.UploadBlob(ctx, desc.Digest, desc.Size, body, from)
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, interrupted(ctx)

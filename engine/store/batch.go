@@ -56,12 +56,12 @@ func (s *Store) BeginBatch() (end func() error) {
 		if !last {
 			return nil
 		}
-		return s.FlushIndex()
+		return s.flushIndex()
 	}
 }
 
-// FlushIndex writes the pending entries of a batch to index.json.
-func (s *Store) FlushIndex() error {
+// flushIndex writes the pending entries of a batch to index.json.
+func (s *Store) flushIndex() error {
 	if s.pendingCount() == 0 {
 		return nil
 	}

@@ -163,7 +163,7 @@ func BenchmarkCacheGet(b *testing.B) {
 			var ok bool
 			var e *CacheEntry
 			for b.Loop() {
-				e, ok = s.CacheGet(parent, q.key, "")
+				e, ok = s.CacheGet(parent, q.key)
 			}
 			if ok != q.hit || (ok && e.Image != digest.FromString("42")) {
 				b.Fatalf("CacheGet(%q) = %v, %v; want hit=%v", q.key, e, ok, q.hit)

@@ -17,13 +17,15 @@ import (
 // classic builder's cache is exactly this: (parent image, instruction) →
 // image. Key is the instruction's marker ("/bin/sh -c apk add --update redis",
 // "/bin/sh -c #(nop)  CMD [\"redis-server\"]", "/bin/sh -c #(nop) COPY
-// file:<sum> in /app"); ConfigSum covers the rest of the run config.
+// file:<sum> in /app"). The key is the whole of it: the rest of the run
+// config (env, workdir, user, shell) is the parent image's, and build args
+// are in a RUN's key (engine/build/cache, key.go), so nothing else is
+// compared. (Entries written before carry an empty "config_sum", ignored.)
 type CacheEntry struct {
-	Parent    digest.Digest `json:"parent"`
-	Key       string        `json:"key"`
-	ConfigSum string        `json:"config_sum"`
-	Image     digest.Digest `json:"image"`
-	Created   time.Time     `json:"created"`
+	Parent  digest.Digest `json:"parent"`
+	Key     string        `json:"key"`
+	Image   digest.Digest `json:"image"`
+	Created time.Time     `json:"created"`
 	// Original is the Dockerfile text of the step ("RUN apk add --update redis").
 	Original string `json:"original,omitempty"`
 	// Sources maps COPY/ADD source paths to their content checksums, so a
@@ -55,15 +57,18 @@ func (s *Store) cacheParentDir(parent digest.Digest) string {
 	return filepath.Join(s.CacheDir(), name)
 }
 
-func cacheFileName(key, configSum string) string {
-	return digest.FromString(key+"\x00"+configSum).Encoded() + ".json"
+// cacheFileName names an entry's file. The "\x00" once separated a config
+// sum that was always empty; it stays so the entries of older stores are
+// still found.
+func cacheFileName(key string) string {
+	return digest.FromString(key+"\x00").Encoded() + ".json"
 }
 
-// CacheGet returns the entry for (parent, key, configSum) if its image is
-// still in the store.
-func (s *Store) CacheGet(parent digest.Digest, key, configSum string) (*CacheEntry, bool) {
-	e, ok := s.readCacheFile(filepath.Join(s.cacheParentDir(parent), cacheFileName(key, configSum)))
-	if !ok || e.Key != key || e.ConfigSum != configSum {
+// CacheGet returns the entry recorded for (parent, key). Whether its image
+// is still in the store is the caller's to check.
+func (s *Store) CacheGet(parent digest.Digest, key string) (*CacheEntry, bool) {
+	e, ok := s.readCacheFile(filepath.Join(s.cacheParentDir(parent), cacheFileName(key)))
+	if !ok || e.Key != key {
 		return nil, false
 	}
 	return e, true
@@ -122,15 +127,15 @@ func (s *Store) CachePut(e CacheEntry) error {
 	// The entry first, then the indexes that copy it: a crash in between
 	// leaves an index naming an older entry, which only words a miss
 	// differently.
-	if err := writeFileRename(filepath.Join(dir, cacheFileName(e.Key, e.ConfigSum)), data, 0o600); err != nil {
+	if err := WriteFileReplace(filepath.Join(dir, cacheFileName(e.Key)), data, 0o600); err != nil {
 		return err
 	}
 	if e.Group != "" {
-		if err := writeFileRename(filepath.Join(dir, cacheGroupFileName(e.Group)), data, 0o600); err != nil {
+		if err := WriteFileReplace(filepath.Join(dir, cacheGroupFileName(e.Group)), data, 0o600); err != nil {
 			return err
 		}
 	}
-	return writeFileRename(filepath.Join(dir, cacheNewestFile), data, 0o600)
+	return WriteFileReplace(filepath.Join(dir, cacheNewestFile), data, 0o600)
 }
 
 // CacheEntries lists what was built on top of parent, newest first, so a miss

@@ -174,48 +174,7 @@ func (s *Store) PutContainer(c *Container) error {
 	if err != nil {
 		return err
 	}
-	return writeFileRename(s.containerConfigPath(c.ID), data, 0o600)
-}
-
-// writeFileRename writes data to path through a temporary file renamed into
-// place: readers see the old or the new content, never a mix. A failure
-// leaves the old content and no temporary file, and names the cause and
-// the path ("no space left on device while writing .../config.json").
-func writeFileRename(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return writeError(path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return writeError(path, err)
-	}
-	return nil
-}
-
-// writeError says which file could not be written, with the system's
-// reason first; errors.Is still finds the errno (syscall.ENOSPC).
-func writeError(path string, err error) error {
-	var pe *os.PathError
-	var le *os.LinkError
-	switch {
-	case errors.As(err, &pe):
-		err = pe.Err
-	case errors.As(err, &le):
-		err = le.Err
-	}
-	return fmt.Errorf("%w while writing %s", err, path)
+	return WriteFileReplace(s.containerConfigPath(c.ID), data, 0o600)
 }
 
 // ReadContainer reads the record of the container with full ID id.

@@ -18,9 +18,21 @@
 // Berth's own facts about an image (its parent, its unpacked size) ride along
 // as annotations on those entries.
 //
+// Only this package reads and writes index.json and indexes.json: every
+// verb that lists an image or moves a name goes through PutImage,
+// ImportManifest, ListImages (a load), Tag, Untag, DeleteImage or PutIndex,
+// which move names with one pair of functions (tags.go) and give a new
+// entry its facts with one (imageAnnotations).
+//
 // Writes are atomic: a blob is written to an ingest file, checked, fsynced and
 // renamed; index.json is rewritten to a temporary file and renamed, under an
-// exclusive lock. A process killed at any point leaves a readable store with
-// no reference to a partial image; the next Open that finds itself alone
+// exclusive lock, by the one file writer of atomic.go (WriteFileAtomic, and
+// WriteFileReplace without fsync for records that change at every container
+// start). A process killed at any point leaves a readable store with no
+// reference to a partial image; the next Open that finds itself alone
 // removes the leftovers.
+//
+// The methods of *Store are grouped by what callers do with them into small
+// interfaces (interfaces.go): BlobStore, ImageStore, IndexStore, LayerStore,
+// ContainerStore, VolumeStore, BuildCache and Maintainer.
 package store

@@ -1,7 +1,19 @@
 package store
 
+import (
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
 // BlobDirSyncs counts the fsyncs of the blob directory so far.
 func (s *Store) BlobDirSyncs() int64 { return s.blobDirSync.Load() }
 
 // IndexParses counts the reads of index.json that parsed the file.
 func (s *Store) IndexParses() int64 { return s.indexParses.Load() }
+
+// What the tests of package store_test look at and callers do not need.
+
+func (s *Store) ReadIndex() (*ocispec.Index, error)              { return s.readIndex() }
+func (s *Store) ImageByManifest(d digest.Digest) (*Image, error) { return s.imageByManifest(d) }
+func (s *Store) HasLayerDir(chainID digest.Digest) bool          { return s.hasLayerDir(chainID) }
+func (s *Store) Blobs() ([]digest.Digest, error)                 { return s.listBlobs() }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/engine/store/storetest"
 	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -50,12 +51,7 @@ func makeLayer(t *testing.T, files map[string]string) testLayer {
 
 func openStore(t *testing.T) *store.Store {
 	t.Helper()
-	s, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return storetest.Open(t)
 }
 
 // putImage stores the layers and an image over them; created makes the ID unique.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/internal/crashpoint"
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
@@ -95,12 +96,12 @@ func newIndex() *ocispec.Index {
 
 func (s *Store) indexPath() string { return filepath.Join(s.root, "index.json") }
 
-// ReadIndex returns index.json as it is now, with the pending entries of
+// readIndex returns index.json as it is now, with the pending entries of
 // a batch (see BeginBatch). The parsed index is kept and reused while the
 // file is unchanged: every write replaces it by rename, so a change always
 // shows in its inode, size or timestamps. Callers get their own copy to
 // change.
-func (s *Store) ReadIndex() (*ocispec.Index, error) {
+func (s *Store) readIndex() (*ocispec.Index, error) {
 	shared, err := s.readIndexShared()
 	if err != nil {
 		return nil, err
@@ -154,7 +155,7 @@ func (s *Store) readIndexShared() (*ocispec.Index, error) {
 // up N images).
 func (s *Store) readIndexForLookup() (*ocispec.Index, error) {
 	if s.pendingCount() > 0 {
-		return s.ReadIndex()
+		return s.readIndex()
 	}
 	return s.readIndexShared()
 }
@@ -212,7 +213,9 @@ func (s *Store) writeIndex(idx *ocispec.Index) error {
 }
 
 // UpdateIndex runs fn on index.json under the store lock and writes the
-// result if fn returns nil.
+// result if fn returns nil. It is for tools that seed a store with many
+// entries at once (berthbench); the engine lists and names images only
+// through PutImage, ImportManifest, ListImages, Tag, Untag and DeleteImage.
 func (s *Store) UpdateIndex(fn func(idx *ocispec.Index) error) error {
 	unlock, err := s.Lock()
 	if err != nil {
@@ -227,7 +230,7 @@ func (s *Store) UpdateIndex(fn func(idx *ocispec.Index) error) error {
 var errUnchanged = errors.New("index unchanged")
 
 func (s *Store) updateIndexLocked(fn func(idx *ocispec.Index) error) error {
-	idx, err := s.ReadIndex()
+	idx, err := s.readIndex()
 	if err != nil {
 		return err
 	}
@@ -311,21 +314,7 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 		return nil, err
 	}
 	manifestDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: manifestDigest, Size: int64(len(manifestData))}
-	var size int64
-	for _, n := range opts.LayerSizes {
-		size += n
-	}
-	annotations := map[string]string{
-		AnnotationID:      configDesc.Digest.String(),
-		AnnotationSize:    strconv.FormatInt(size, 10),
-		AnnotationCreated: time.Now().UTC().Format(time.RFC3339Nano),
-	}
-	if opts.Parent != "" {
-		annotations[AnnotationParent] = opts.Parent.String()
-	}
-	if len(opts.LayerSizes) == len(layers) && len(layers) > 0 {
-		annotations[AnnotationLayerSizes] = FormatLayerSizes(opts.LayerSizes)
-	}
+	annotations := imageAnnotations(configDesc.Digest, opts.Parent, opts.LayerSizes, len(layers))
 	crashpoint.Hit("image.blobs-stored")
 	idx, err := s.readIndexShared()
 	if err != nil {
@@ -333,7 +322,7 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 	}
 	if s.isListed(idx, manifestDesc) {
 		// Stored before: it may have names, which the index knows.
-		return s.ImageByManifest(manifestDesc.Digest)
+		return s.imageByManifest(manifestDesc.Digest)
 	}
 	entry := manifestDesc
 	entry.Annotations = annotations
@@ -344,12 +333,13 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 	// an image per step, and parsing each config again (and keeping it) made
 	// its time and memory grow with the square of its steps.
 	img := &Image{ID: configDesc.Digest, ManifestDigest: manifestDesc.Digest, ManifestSize: manifestDesc.Size,
-		Manifest: manifest, Config: config, Ext: opts.Ext, Parent: opts.Parent, Size: size, Annotations: cloneMap(annotations)}
+		Manifest: manifest, Config: config, Ext: opts.Ext, Parent: opts.Parent, Annotations: cloneMap(annotations)}
+	img.Size, _ = strconv.ParseInt(annotations[AnnotationSize], 10, 64)
 	return img, nil
 }
 
-// ImageByManifest loads the image whose manifest has digest d.
-func (s *Store) ImageByManifest(d digest.Digest) (*Image, error) {
+// imageByManifest loads the image whose manifest has digest d.
+func (s *Store) imageByManifest(d digest.Digest) (*Image, error) {
 	idx, err := s.readIndexForLookup()
 	if err != nil {
 		return nil, err
@@ -595,8 +585,9 @@ func FindImage(images []*Image, nameOrID string) (*Image, error) {
 // image: busybox:latest") that still matches ErrNotFound with errors.Is.
 type notFoundError struct{ msg string }
 
-func (e *notFoundError) Error() string        { return e.msg }
-func (e *notFoundError) Is(target error) bool { return target == ErrNotFound }
+func (e *notFoundError) Error() string           { return e.msg }
+func (e *notFoundError) Is(target error) bool    { return target == ErrNotFound }
+func (e *notFoundError) ErrClass() errdefs.Class { return errdefs.NotFound }
 
 // noSuchImage is Docker's error for an image name or ID not in the store.
 func noSuchImage(name string) error { return &notFoundError{msg: "No such image: " + name} }
@@ -611,125 +602,6 @@ func isHex(s string) bool {
 		}
 	}
 	return true
-}
-
-// Tag points the reference at the image, moving it from any image that had
-// it. The previous holder of the name is returned (empty if none).
-func (s *Store) Tag(id digest.Digest, name string) (previous digest.Digest, err error) {
-	ref, err := ParseTag(name)
-	if err != nil {
-		return "", err
-	}
-	full := ref.String()
-	err = s.UpdateIndex(func(idx *ocispec.Index) error {
-		var target *ocispec.Descriptor
-		keep := idx.Manifests[:0]
-		for _, d := range idx.Manifests {
-			if d.Annotations[ocispec.AnnotationRefName] == full {
-				cfg, err := s.configDigest(d.Digest)
-				if err == nil && cfg == id {
-					return errUnchanged // already tagged
-				}
-				previous = cfg
-				if !s.listedElsewhere(idx, d) {
-					// Keep the untagged image listed so it survives as <none>.
-					delete(d.Annotations, ocispec.AnnotationRefName)
-					keep = append(keep, d)
-				}
-				continue
-			}
-			keep = append(keep, d)
-		}
-		idx.Manifests = keep
-		for i, d := range idx.Manifests {
-			cfg, err := s.configDigest(d.Digest)
-			if err != nil {
-				return err
-			}
-			if cfg == id {
-				target = &idx.Manifests[i]
-				break
-			}
-		}
-		if target == nil {
-			return noSuchImage(id.String())
-		}
-		entry := *target
-		entry.Annotations = cloneMap(target.Annotations)
-		entry.Annotations[ocispec.AnnotationRefName] = full
-		if target.Annotations[ocispec.AnnotationRefName] == "" {
-			*target = entry // reuse the untagged entry
-		} else {
-			idx.Manifests = append(idx.Manifests, entry)
-		}
-		return nil
-	})
-	return previous, err
-}
-
-// listedElsewhere reports whether the manifest of d appears in another entry.
-func (s *Store) listedElsewhere(idx *ocispec.Index, d ocispec.Descriptor) bool {
-	n := 0
-	for _, e := range idx.Manifests {
-		if e.Digest == d.Digest {
-			n++
-		}
-	}
-	return n > 1
-}
-
-func (s *Store) configDigest(manifest digest.Digest) (digest.Digest, error) {
-	data, err := s.ReadBlob(manifest)
-	if err != nil {
-		return "", err
-	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return "", err
-	}
-	return m.Config.Digest, nil
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m)+1)
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-// Untag removes a reference. The image stays listed (untagged) if that was
-// its last name; deleting it is DeleteImage's job. It returns the image ID
-// the name pointed at.
-func (s *Store) Untag(name string) (digest.Digest, error) {
-	ref, err := ParseRef(name)
-	if err != nil {
-		return "", err
-	}
-	full := ref.String()
-	var id digest.Digest
-	err = s.UpdateIndex(func(idx *ocispec.Index) error {
-		for i, d := range idx.Manifests {
-			if d.Annotations[ocispec.AnnotationRefName] != full {
-				continue
-			}
-			cfg, err := s.configDigest(d.Digest)
-			if err != nil {
-				return err
-			}
-			id = cfg
-			if s.listedElsewhere(idx, d) {
-				idx.Manifests = append(idx.Manifests[:i], idx.Manifests[i+1:]...)
-			} else {
-				d.Annotations = cloneMap(d.Annotations)
-				delete(d.Annotations, ocispec.AnnotationRefName)
-				idx.Manifests[i] = d
-			}
-			return nil
-		}
-		return noSuchImage(Familiar(full))
-	})
-	return id, err
 }
 
 // DeleteImage removes every index entry of the image (all its names) and

@@ -2,9 +2,7 @@ package store
 
 import (
 	"fmt"
-	"sort"
-	"strconv"
-	"time"
+	"slices"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -52,27 +50,9 @@ type ImportOptions struct {
 func (s *Store) ImportManifest(data []byte, opts ImportOptions) (*Image, error) {
 	// Whoever calls (pull, a push to `registry serve`) got these bytes
 	// from outside: the store checks them itself.
-	m, err := DecodeManifest(data)
+	m, mediaType, ref, err := checkImport(data, opts)
 	if err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
-	}
-	mediaType := opts.MediaType
-	if mediaType == "" {
-		mediaType = m.MediaType
-	}
-	if mediaType == "" {
-		mediaType = ocispec.MediaTypeImageManifest
-	}
-	if mediaType != ocispec.MediaTypeImageManifest && mediaType != MediaTypeDockerManifest {
-		return nil, fmt.Errorf("manifest media type %q: the store keeps single-platform image manifests only (OCI or Docker schema2)", mediaType)
-	}
-	var ref string
-	if opts.Ref != "" {
-		r, err := ParseRef(opts.Ref)
-		if err != nil {
-			return nil, err
-		}
-		ref = r.String()
+		return nil, err
 	}
 	// One sync of the blob directory makes the manifest and every blob
 	// ingested for it (IngestBlob) durable before the index names them.
@@ -88,97 +68,12 @@ func (s *Store) ImportManifest(data []byte, opts ImportOptions) (*Image, error) 
 		return nil, err
 	}
 	defer unlock()
-	// Checked under the lock: a garbage collection may have run since the
-	// blobs were written, and nothing referred to them yet.
-	for _, d := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
-		if !s.HasBlob(d.Digest) {
-			return nil, fmt.Errorf("blob %s of manifest %s is not in the store (removed while pulling?): pull again: %w", d.Digest, manifestDigest, ErrNotFound)
-		}
+	if err := s.checkImportBlobs(data, m, manifestDigest, opts); err != nil {
+		return nil, err
 	}
-	if !s.HasBlob(manifestDigest) {
-		if _, err := s.PutBlobBytes(data); err != nil {
-			return nil, fmt.Errorf("store manifest: %w", err)
-		}
-	}
-	cfgData, err := s.ReadBlob(m.Config.Digest)
-	if err != nil {
-		return nil, fmt.Errorf("image config %s: %w", m.Config.Digest, err)
-	}
-	cfg, err := DecodeConfig(cfgData)
-	if err != nil {
-		return nil, fmt.Errorf("image config %s: %w", m.Config.Digest, err)
-	}
-	if opts.LayerSizes != nil && len(opts.LayerSizes) != len(m.Layers) {
-		return nil, fmt.Errorf("%d layer sizes for %d layers", len(opts.LayerSizes), len(m.Layers))
-	}
-	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("image config %s lists %d layers but the manifest %d: the image is damaged", m.Config.Digest, len(cfg.RootFS.DiffIDs), len(m.Layers))
-	}
+	desc := ocispec.Descriptor{MediaType: mediaType, Digest: manifestDigest, Size: int64(len(data))}
 	err = s.updateIndexLocked(func(idx *ocispec.Index) error {
-		if ref != "" {
-			idx.Manifests = s.dropRef(idx, ref, manifestDigest)
-		}
-		// The same manifest under the same name (or untagged): update it.
-		for i, d := range idx.Manifests {
-			if d.Digest != manifestDigest || d.Annotations[ocispec.AnnotationRefName] != ref {
-				continue
-			}
-			d.Annotations = cloneMap(d.Annotations)
-			if opts.RepoDigest != "" {
-				d.Annotations[AnnotationRepoDigest] = opts.RepoDigest
-			}
-			idx.Manifests[i] = d
-			return nil
-		}
-		// An untagged entry of this manifest takes the name.
-		for i, d := range idx.Manifests {
-			if d.Digest == manifestDigest && d.Annotations[ocispec.AnnotationRefName] == "" && ref != "" {
-				d.Annotations = cloneMap(d.Annotations)
-				d.Annotations[ocispec.AnnotationRefName] = ref
-				if opts.RepoDigest != "" {
-					d.Annotations[AnnotationRepoDigest] = opts.RepoDigest
-				}
-				idx.Manifests[i] = d
-				return nil
-			}
-		}
-		annotations := map[string]string{
-			AnnotationID:      m.Config.Digest.String(),
-			AnnotationCreated: time.Now().UTC().Format(time.RFC3339Nano),
-		}
-		if len(opts.LayerSizes) == len(m.Layers) {
-			var size int64
-			for _, n := range opts.LayerSizes {
-				size += n
-			}
-			annotations[AnnotationSize] = strconv.FormatInt(size, 10)
-			if len(m.Layers) > 0 {
-				annotations[AnnotationLayerSizes] = FormatLayerSizes(opts.LayerSizes)
-			}
-		}
-		// Another name of the same image knows its sizes and when it came.
-		for _, d := range idx.Manifests {
-			if d.Digest == manifestDigest {
-				for _, k := range []string{AnnotationSize, AnnotationLayerSizes, AnnotationCreated, AnnotationParent} {
-					if v, ok := d.Annotations[k]; ok {
-						annotations[k] = v
-					}
-				}
-				break
-			}
-		}
-		if ref != "" {
-			annotations[ocispec.AnnotationRefName] = ref
-		}
-		if opts.RepoDigest != "" {
-			annotations[AnnotationRepoDigest] = opts.RepoDigest
-		}
-		idx.Manifests = append(idx.Manifests, ocispec.Descriptor{
-			MediaType:   mediaType,
-			Digest:      manifestDigest,
-			Size:        int64(len(data)),
-			Annotations: annotations,
-		})
+		importEntry(idx, desc, m, ref, opts)
 		return nil
 	})
 	if err != nil {
@@ -196,23 +91,114 @@ func (s *Store) ImportManifest(data []byte, opts ImportOptions) (*Image, error) 
 	return nil, fmt.Errorf("manifest %s: %w", manifestDigest, ErrNotFound)
 }
 
-// dropRef removes ref from every entry but those of keep, leaving an image
-// that loses its last name listed untagged, as Tag does.
-func (s *Store) dropRef(idx *ocispec.Index, ref string, keep digest.Digest) []ocispec.Descriptor {
-	out := idx.Manifests[:0]
-	for _, d := range idx.Manifests {
-		if d.Annotations[ocispec.AnnotationRefName] != ref || d.Digest == keep {
-			out = append(out, d)
-			continue
-		}
-		if s.listedElsewhere(idx, d) {
-			continue
-		}
-		d.Annotations = cloneMap(d.Annotations)
-		delete(d.Annotations, ocispec.AnnotationRefName)
-		out = append(out, d)
+// checkImport decodes an imported manifest and says which media type and
+// full name it is listed under.
+func checkImport(data []byte, opts ImportOptions) (m ocispec.Manifest, mediaType, ref string, err error) {
+	m, err = DecodeManifest(data)
+	if err != nil {
+		return m, "", "", fmt.Errorf("manifest: %w", err)
 	}
-	return out
+	mediaType = opts.MediaType
+	if mediaType == "" {
+		mediaType = m.MediaType
+	}
+	if mediaType == "" {
+		mediaType = ocispec.MediaTypeImageManifest
+	}
+	if mediaType != ocispec.MediaTypeImageManifest && mediaType != MediaTypeDockerManifest {
+		return m, "", "", fmt.Errorf("manifest media type %q: the store keeps single-platform image manifests only (OCI or Docker schema2)", mediaType)
+	}
+	if opts.Ref != "" {
+		r, err := ParseRef(opts.Ref)
+		if err != nil {
+			return m, "", "", err
+		}
+		ref = r.String()
+	}
+	return m, mediaType, ref, nil
+}
+
+// checkImportBlobs checks, under the store lock, that everything an
+// imported manifest names is stored and agrees with it: a garbage
+// collection may have run since the blobs were written, and nothing
+// referred to them yet.
+func (s *Store) checkImportBlobs(data []byte, m ocispec.Manifest, manifestDigest digest.Digest, opts ImportOptions) error {
+	for _, d := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
+		if !s.HasBlob(d.Digest) {
+			return fmt.Errorf("blob %s of manifest %s is not in the store (removed while pulling?): pull again: %w", d.Digest, manifestDigest, ErrNotFound)
+		}
+	}
+	if !s.HasBlob(manifestDigest) {
+		if _, err := s.PutBlobBytes(data); err != nil {
+			return fmt.Errorf("store manifest: %w", err)
+		}
+	}
+	cfgData, err := s.ReadBlob(m.Config.Digest)
+	if err != nil {
+		return fmt.Errorf("image config %s: %w", m.Config.Digest, err)
+	}
+	cfg, err := DecodeConfig(cfgData)
+	if err != nil {
+		return fmt.Errorf("image config %s: %w", m.Config.Digest, err)
+	}
+	if opts.LayerSizes != nil && len(opts.LayerSizes) != len(m.Layers) {
+		return fmt.Errorf("%d layer sizes for %d layers", len(opts.LayerSizes), len(m.Layers))
+	}
+	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
+		return fmt.Errorf("image config %s lists %d layers but the manifest %d: the image is damaged", m.Config.Digest, len(cfg.RootFS.DiffIDs), len(m.Layers))
+	}
+	return nil
+}
+
+// importEntry lists an imported manifest under ref (moving the name from
+// any other image): the entry the manifest has under that name or, for a
+// name, its untagged entry, or a new one. Berth's facts about the image
+// (sizes, when it came, its parent) come from another entry of the same
+// manifest when there is one.
+func importEntry(idx *ocispec.Index, desc ocispec.Descriptor, m ocispec.Manifest, ref string, opts ImportOptions) {
+	if ref != "" {
+		dropRef(idx, ref, desc.Digest)
+	}
+	i := entryOf(idx, desc.Digest, ref)
+	if i < 0 && ref != "" {
+		i = entryOf(idx, desc.Digest, "")
+	}
+	if i < 0 {
+		entry := desc
+		entry.Annotations = imageAnnotations(m.Config.Digest, "", opts.LayerSizes, len(m.Layers))
+		if other := entryOf(idx, desc.Digest, anyName); other >= 0 {
+			for _, k := range []string{AnnotationSize, AnnotationLayerSizes, AnnotationCreated, AnnotationParent} {
+				if v, ok := idx.Manifests[other].Annotations[k]; ok {
+					entry.Annotations[k] = v
+				}
+			}
+		}
+		idx.Manifests = append(idx.Manifests, entry)
+		i = len(idx.Manifests) - 1
+	}
+	d := idx.Manifests[i]
+	d.Annotations = cloneMap(d.Annotations)
+	if ref != "" {
+		d.Annotations[ocispec.AnnotationRefName] = ref
+	}
+	if opts.RepoDigest != "" {
+		d.Annotations[AnnotationRepoDigest] = opts.RepoDigest
+	}
+	idx.Manifests[i] = d
+}
+
+// anyName makes entryOf match an entry whatever its name.
+const anyName = "\x00any"
+
+// entryOf is the position of manifest's entry named ref ("" for its
+// untagged entry, anyName for any), -1 if it has none.
+func entryOf(idx *ocispec.Index, manifest digest.Digest, ref string) int {
+	for i, d := range idx.Manifests {
+		if d.Digest == manifest && (ref == anyName || d.Annotations[ocispec.AnnotationRefName] == ref) {
+			return i
+		}
+	}
+	return -1
 }
 
 // SetRepoDigest records the name@digest a registry knows the image listed
@@ -240,22 +226,29 @@ func (s *Store) SetRepoDigest(ref, repoDigest string) error {
 // RepoDigests returns the name@digest forms registries know the image with
 // this manifest by, sorted, without duplicates.
 func (s *Store) RepoDigests(manifest digest.Digest) ([]string, error) {
-	idx, err := s.ReadIndex()
+	all, err := s.RepoDigestIndex()
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	var out []string
+	out := slices.Clone(all[manifest])
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// RepoDigestIndex returns the name@digest forms (AnnotationRepoDigest) of
+// every listed manifest that has one, in index order: what `images
+// --digests` shows, read in one pass over the index.
+func (s *Store) RepoDigestIndex() (map[digest.Digest][]string, error) {
+	idx, err := s.readIndexForLookup()
+	if err != nil {
+		return nil, err
+	}
+	out := map[digest.Digest][]string{}
 	for _, d := range idx.Manifests {
-		if d.Digest != manifest {
-			continue
-		}
-		if rd := d.Annotations[AnnotationRepoDigest]; rd != "" && !seen[rd] {
-			seen[rd] = true
-			out = append(out, rd)
+		if rd := d.Annotations[AnnotationRepoDigest]; rd != "" {
+			out[d.Digest] = append(out[d.Digest], rd)
 		}
 	}
-	sort.Strings(out)
 	return out, nil
 }
 

@@ -106,14 +106,9 @@ func (s *Store) PutIndex(data []byte, mediaType, ref string) (ocispec.Descriptor
 	if ref != "" {
 		desc.Annotations = map[string]string{ocispec.AnnotationRefName: ref}
 		err := s.updateIndexLocked(func(images *ocispec.Index) error {
-			changed := false
-			for _, e := range images.Manifests {
-				changed = changed || e.Annotations[ocispec.AnnotationRefName] == ref
-			}
-			if !changed {
+			if len(dropRef(images, ref, "")) == 0 {
 				return errUnchanged
 			}
-			images.Manifests = s.dropRef(images, ref, "")
 			return nil
 		})
 		if err != nil {

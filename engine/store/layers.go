@@ -16,8 +16,8 @@ func (s *Store) LayerDir(chainID digest.Digest) string {
 	return filepath.Join(s.LayersDir(), chainID.Encoded())
 }
 
-// HasLayerDir reports whether the layer is unpacked.
-func (s *Store) HasLayerDir(chainID digest.Digest) bool {
+// hasLayerDir reports whether the layer is unpacked.
+func (s *Store) hasLayerDir(chainID digest.Digest) bool {
 	st, err := os.Stat(s.LayerDir(chainID))
 	return err == nil && st.IsDir()
 }
@@ -26,7 +26,7 @@ func (s *Store) HasLayerDir(chainID digest.Digest) bool {
 // which is renamed to LayerDir(chainID) only when fill succeeds. If the layer
 // is already there (another process won the race), that is success.
 func (s *Store) CreateLayerDir(chainID digest.Digest, fill func(dir string) error) error {
-	if s.HasLayerDir(chainID) {
+	if s.hasLayerDir(chainID) {
 		return nil
 	}
 	tmp, err := os.MkdirTemp(s.LayersDir(), ".tmp-"+chainID.Encoded()[:12]+"-")
@@ -44,7 +44,7 @@ func (s *Store) CreateLayerDir(chainID digest.Digest, fill func(dir string) erro
 	crashpoint.Hit("layer.before-rename")
 	if err := os.Rename(tmp, s.LayerDir(chainID)); err != nil {
 		os.RemoveAll(tmp)
-		if s.HasLayerDir(chainID) {
+		if s.hasLayerDir(chainID) {
 			return nil
 		}
 		if errors.Is(err, os.ErrExist) {
@@ -62,11 +62,11 @@ func (s *Store) CreateLayerDir(chainID digest.Digest, fill func(dir string) erro
 // that was just made from it. If the layer is already there, dir is left
 // alone and that is success.
 func (s *Store) AdoptLayerDir(chainID digest.Digest, dir string) error {
-	if s.HasLayerDir(chainID) {
+	if s.hasLayerDir(chainID) {
 		return nil
 	}
 	if err := os.Rename(dir, s.LayerDir(chainID)); err != nil {
-		if s.HasLayerDir(chainID) {
+		if s.hasLayerDir(chainID) {
 			return nil
 		}
 		return fmt.Errorf("adopt layer %s: %w", chainID, err)

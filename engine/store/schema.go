@@ -321,77 +321,92 @@ func CheckConfigSchema(data []byte) error {
 	}
 	if cfg, ok := m["config"]; ok {
 		if cm, ok := c.object("config.config", cfg); ok {
-			for _, k := range []string{"User", "WorkingDir", "StopSignal"} {
-				c.optString("config.config", cm, k)
-			}
-			if v, ok := cm["ExposedPorts"]; ok {
-				c.mapOf("config.config.ExposedPorts", v, false, true)
-			}
-			if v, ok := cm["Env"]; ok {
-				c.stringArray("config.config.Env", v, false)
-				// image-spec's validator also requires KEY=VALUE entries.
-				if arr, ok := v.([]any); ok {
-					for i, e := range arr {
-						if s, ok := e.(string); ok && !schemaEnv.MatchString(s) {
-							c.addf(fmt.Sprintf("config.config.Env[%d]", i), "unexpected env: %q", s)
-						}
-					}
-				}
-			}
-			for _, k := range []string{"Entrypoint", "Cmd"} {
-				if v, ok := cm[k]; ok {
-					c.stringArray("config.config."+k, v, true)
-				}
-			}
-			if v, ok := cm["Volumes"]; ok {
-				c.mapOf("config.config.Volumes", v, true, true)
-			}
-			if v, ok := cm["Labels"]; ok {
-				c.mapOf("config.config.Labels", v, true, false)
-			}
-			if v, ok := cm["ArgsEscaped"]; ok {
-				if _, ok := v.(bool); !ok {
-					c.addf("config.config.ArgsEscaped", "must be a boolean")
-				}
-			}
+			c.execConfig(cm)
 		}
 	}
 	if rootfs, ok := m["rootfs"]; ok {
 		if rm, ok := c.object("config.rootfs", rootfs); ok {
-			c.required("config.rootfs", rm, "diff_ids", "type")
-			if d, ok := rm["diff_ids"]; ok {
-				c.stringArray("config.rootfs.diff_ids", d, false)
-			}
-			if t, ok := rm["type"]; ok {
-				if s, ok := c.str("config.rootfs.type", t); ok && s != "layers" {
-					c.addf("config.rootfs.type", "must be \"layers\"")
-				}
-			}
+			c.rootFS(rm)
 		}
 	}
 	if h, ok := m["history"]; ok {
-		arr, ok := h.([]any)
-		if !ok {
-			c.addf("config.history", "must be an array")
-		}
-		for i, item := range arr {
-			path := fmt.Sprintf("config.history[%d]", i)
-			hm, ok := c.object(path, item)
-			if !ok {
-				continue
-			}
-			if cr, ok := hm["created"]; ok {
-				c.dateTime(path+".created", cr)
-			}
-			for _, k := range []string{"author", "created_by", "comment"} {
-				c.optString(path, hm, k)
-			}
-			if e, ok := hm["empty_layer"]; ok {
-				if _, ok := e.(bool); !ok {
-					c.addf(path+".empty_layer", "must be a boolean")
+		c.history(h)
+	}
+	return c.err("config does not match the OCI schema")
+}
+
+// execConfig checks a config's "config" object (the container defaults).
+func (c *schemaChecker) execConfig(cm map[string]any) {
+	for _, k := range []string{"User", "WorkingDir", "StopSignal"} {
+		c.optString("config.config", cm, k)
+	}
+	if v, ok := cm["ExposedPorts"]; ok {
+		c.mapOf("config.config.ExposedPorts", v, false, true)
+	}
+	if v, ok := cm["Env"]; ok {
+		c.stringArray("config.config.Env", v, false)
+		// image-spec's validator also requires KEY=VALUE entries.
+		if arr, ok := v.([]any); ok {
+			for i, e := range arr {
+				if s, ok := e.(string); ok && !schemaEnv.MatchString(s) {
+					c.addf(fmt.Sprintf("config.config.Env[%d]", i), "unexpected env: %q", s)
 				}
 			}
 		}
 	}
-	return c.err("config does not match the OCI schema")
+	for _, k := range []string{"Entrypoint", "Cmd"} {
+		if v, ok := cm[k]; ok {
+			c.stringArray("config.config."+k, v, true)
+		}
+	}
+	if v, ok := cm["Volumes"]; ok {
+		c.mapOf("config.config.Volumes", v, true, true)
+	}
+	if v, ok := cm["Labels"]; ok {
+		c.mapOf("config.config.Labels", v, true, false)
+	}
+	if v, ok := cm["ArgsEscaped"]; ok {
+		if _, ok := v.(bool); !ok {
+			c.addf("config.config.ArgsEscaped", "must be a boolean")
+		}
+	}
+}
+
+// rootFS checks a config's "rootfs" object.
+func (c *schemaChecker) rootFS(rm map[string]any) {
+	c.required("config.rootfs", rm, "diff_ids", "type")
+	if d, ok := rm["diff_ids"]; ok {
+		c.stringArray("config.rootfs.diff_ids", d, false)
+	}
+	if t, ok := rm["type"]; ok {
+		if s, ok := c.str("config.rootfs.type", t); ok && s != "layers" {
+			c.addf("config.rootfs.type", "must be \"layers\"")
+		}
+	}
+}
+
+// history checks a config's "history" array.
+func (c *schemaChecker) history(h any) {
+	arr, ok := h.([]any)
+	if !ok {
+		c.addf("config.history", "must be an array")
+	}
+	for i, item := range arr {
+		path := fmt.Sprintf("config.history[%d]", i)
+		hm, ok := c.object(path, item)
+		if !ok {
+			continue
+		}
+		if cr, ok := hm["created"]; ok {
+			c.dateTime(path+".created", cr)
+		}
+		for _, k := range []string{"author", "created_by", "comment"} {
+			c.optString(path, hm, k)
+		}
+		if e, ok := hm["empty_layer"]; ok {
+			if _, ok := e.(bool); !ok {
+				c.addf(path+".empty_layer", "must be a boolean")
+			}
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/internal/crashpoint"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -21,10 +22,10 @@ import (
 
 // Sentinel errors, checked with errors.Is.
 var (
-	ErrNotFound      = errors.New("not found")
-	ErrAmbiguous     = errors.New("ambiguous")
+	ErrNotFound      = errdefs.New(errdefs.NotFound, "not found")
+	ErrAmbiguous     = errdefs.New(errdefs.InvalidParameter, "ambiguous")
 	ErrInvalidDigest = errors.New("content does not match its digest")
-	ErrConflict      = errors.New("conflict")
+	ErrConflict      = errdefs.New(errdefs.Conflict, "conflict")
 )
 
 // Store is an open Berth root. It is safe for concurrent use by goroutines;
@@ -195,42 +196,6 @@ func (s *Store) tempLeftovers(deep bool) []string {
 // process dies before cleaning it.
 func (s *Store) TempDir(pattern string) (string, error) {
 	return os.MkdirTemp(s.TmpDir(), pattern)
-}
-
-// WriteFileAtomic writes data to path through a temporary file in the same
-// directory, fsyncs it and renames it into place.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	crashpoint.Hit("write." + filepath.Base(path) + ".before-rename")
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	return syncDir(dir)
 }
 
 // lockFile takes an exclusive flock on root/<name> and returns its release.
@@ -463,8 +428,8 @@ func (s *Store) PutJSON(mediaType string, v any) (ocispec.Descriptor, []byte, er
 	return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(data))}, data, nil
 }
 
-// Blobs lists the digests of every blob present.
-func (s *Store) Blobs() ([]digest.Digest, error) {
+// listBlobs lists the digests of every blob present.
+func (s *Store) listBlobs() ([]digest.Digest, error) {
 	entries, err := os.ReadDir(s.blobDir())
 	if err != nil {
 		return nil, err
@@ -500,3 +465,5 @@ func (e ambiguousError) Error() string {
 }
 
 func (e ambiguousError) Is(target error) bool { return target == ErrAmbiguous }
+
+func (e ambiguousError) ErrClass() errdefs.Class { return errdefs.InvalidParameter }

@@ -168,7 +168,7 @@ func (v *validator) blob(what string, d ocispec.Descriptor) []byte {
 
 func (v *validator) image(img *Image) {
 	// The index entry's descriptor must match the manifest blob.
-	idx, err := v.s.ReadIndex()
+	idx, err := v.s.readIndex()
 	if err != nil {
 		v.addf("%v", err)
 		return
@@ -213,6 +213,12 @@ func (v *validator) image(img *Image) {
 		v.addf("config is not JSON: %v", err)
 		return
 	}
+	v.configFacts(cfg, len(m.Layers))
+	v.layers(entry, m.Layers, cfg.RootFS.DiffIDs)
+}
+
+// configFacts checks what a config says about the image's layers.
+func (v *validator) configFacts(cfg ocispec.Image, layers int) {
 	if cfg.OS == "" || cfg.Architecture == "" {
 		v.addf("config lacks os or architecture (os %q, architecture %q)", cfg.OS, cfg.Architecture)
 	}
@@ -220,8 +226,8 @@ func (v *validator) image(img *Image) {
 		v.addf(`config rootfs.type is %q, not "layers"`, cfg.RootFS.Type)
 	}
 	diffIDs := cfg.RootFS.DiffIDs
-	if len(diffIDs) != len(m.Layers) {
-		v.addf("manifest lists %d layers but config has %d diff IDs", len(m.Layers), len(diffIDs))
+	if len(diffIDs) != layers {
+		v.addf("manifest lists %d layers but config has %d diff IDs", layers, len(diffIDs))
 	}
 	if len(cfg.History) > 0 {
 		nonEmpty := 0
@@ -234,10 +240,15 @@ func (v *validator) image(img *Image) {
 			v.addf("config history has %d non-empty entries for %d layers", nonEmpty, len(diffIDs))
 		}
 	}
+}
+
+// layers checks every layer of an image and the sizes its index entry
+// records for them.
+func (v *validator) layers(entry *ocispec.Descriptor, layers []ocispec.Descriptor, diffIDs []digest.Digest) {
 	var total int64
-	sizes := make([]int64, len(m.Layers))
-	for i, l := range m.Layers {
-		what := fmt.Sprintf("layer %d/%d (%s)", i+1, len(m.Layers), l.Digest)
+	sizes := make([]int64, len(layers))
+	for i, l := range layers {
+		what := fmt.Sprintf("layer %d/%d (%s)", i+1, len(layers), l.Digest)
 		var want digest.Digest
 		if i < len(diffIDs) {
 			want = diffIDs[i]
@@ -256,7 +267,7 @@ func (v *validator) image(img *Image) {
 			}
 		}
 	}
-	if rec, ok := entry.Annotations[AnnotationSize]; ok && len(m.Layers) > 0 {
+	if rec, ok := entry.Annotations[AnnotationSize]; ok && len(layers) > 0 {
 		if rec != fmt.Sprint(total) && !v.hasLayerProblem() {
 			v.addf("image size annotation is %s, the layers add up to %d", rec, total)
 		}

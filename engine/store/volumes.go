@@ -52,16 +52,16 @@ type MountPoint struct {
 	Data string `json:"data,omitempty"`
 }
 
-// VolumesDir is volumes/ under the root.
-func (s *Store) VolumesDir() string { return filepath.Join(s.root, "volumes") }
+// volumesDir is volumes/ under the root.
+func (s *Store) volumesDir() string { return filepath.Join(s.root, "volumes") }
 
 // VolumeDataDir is the directory a volume's content lives in.
 func (s *Store) VolumeDataDir(name string) string {
-	return filepath.Join(s.VolumesDir(), name, "_data")
+	return filepath.Join(s.volumesDir(), name, "_data")
 }
 
 func (s *Store) volumeRecordPath(name string) string {
-	return filepath.Join(s.VolumesDir(), name, "volume.json")
+	return filepath.Join(s.volumesDir(), name, "volume.json")
 }
 
 // CreateVolume makes the volume, or returns the existing one of that name
@@ -74,7 +74,7 @@ func (s *Store) CreateVolume(name string, labels, options map[string]string) (*V
 	if v, err := s.Volume(name); err == nil {
 		return v, false, nil
 	}
-	if err := os.MkdirAll(s.VolumesDir(), 0o701); err != nil {
+	if err := os.MkdirAll(s.volumesDir(), 0o701); err != nil {
 		return nil, false, fmt.Errorf("create %s: %w", name, err)
 	}
 	// Build it under tmp/ and rename into place: a crash leaves no half
@@ -98,7 +98,7 @@ func (s *Store) CreateVolume(name string, labels, options map[string]string) (*V
 	if err := os.Chmod(tmp, 0o701); err != nil {
 		return nil, false, err
 	}
-	if err := os.Rename(tmp, filepath.Join(s.VolumesDir(), name)); err != nil {
+	if err := os.Rename(tmp, filepath.Join(s.volumesDir(), name)); err != nil {
 		return nil, false, fmt.Errorf("create %s: %w", name, err)
 	}
 	v.Mountpoint = s.VolumeDataDir(name)
@@ -127,7 +127,7 @@ func (s *Store) Volume(name string) (*Volume, error) {
 
 // Volumes lists every volume, by name.
 func (s *Store) Volumes() ([]*Volume, error) {
-	entries, err := os.ReadDir(s.VolumesDir())
+	entries, err := os.ReadDir(s.volumesDir())
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func (s *Store) DeleteVolume(name string) error {
 	if err != nil {
 		return fmt.Errorf("remove %s: %w", name, err)
 	}
-	if err := os.Rename(filepath.Join(s.VolumesDir(), name), filepath.Join(trash, "v")); err != nil {
+	if err := os.Rename(filepath.Join(s.volumesDir(), name), filepath.Join(trash, "v")); err != nil {
 		os.Remove(trash)
 		return fmt.Errorf("remove %s: %w", name, err)
 	}

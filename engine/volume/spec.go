@@ -1,12 +1,13 @@
 package volume
 
 import (
-	"errors"
 	"fmt"
 	"path"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/berthkit/berth/engine/errdefs"
 )
 
 // Mount types, as Docker names them.
@@ -47,7 +48,7 @@ type Mount struct {
 }
 
 // ErrInvalid marks every parse and validation error.
-var ErrInvalid = errors.New("invalid mount")
+var ErrInvalid = errdefs.New(errdefs.InvalidParameter, "invalid mount")
 
 type invalidError struct{ msg string }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/lessons"
+	"github.com/berthkit/berth/trace/view"
 )
 
 // ErrStopped is returned by ManualCommit when the attendee typed q.
@@ -21,7 +22,7 @@ var ErrStopped = errors.New("lesson stopped")
 // ManualOptions configure ManualCommit.
 type ManualOptions struct {
 	Out   io.Writer
-	Style lessons.Style
+	Style view.Style
 	// Lines are the lines typed into the lesson's own terminal: "q" stops
 	// it (nil: nothing is read).
 	Lines <-chan string
@@ -33,7 +34,7 @@ type ManualOptions struct {
 type manual struct {
 	s     *Session
 	o     ManualOptions
-	st    lessons.Style
+	st    view.Style
 	base  *lessons.BaseProfile
 	steps int // steps seen in the store, for the closing line
 }
@@ -54,7 +55,7 @@ func ManualCommit(ctx context.Context, s *Session, o ManualOptions) error {
 		return err
 	}
 	m := &manual{s: s, o: o, st: o.Style, base: base}
-	baseImg, err := s.Engine.Store.Image(s.Base + ":latest")
+	baseImg, err := s.Engine.LookupImage(s.Base + ":latest")
 	if err != nil {
 		return fmt.Errorf("the lesson's base: %w", err)
 	}
@@ -174,7 +175,7 @@ func (m *manual) waitCommit(ctx context.Context, box *store.Container) (*store.I
 	m.cmd(`berth commit -c 'CMD ["redis-server"]' ` + box.ShortID())
 	var img *store.Image
 	err = m.wait(ctx, "a new image with CMD [\"redis-server\"]", func() (bool, error) {
-		imgs, err := m.s.Engine.Store.Images()
+		imgs, err := m.s.Engine.Images()
 		if err != nil {
 			return false, err
 		}
@@ -264,7 +265,7 @@ func (m *manual) alive(ctx context.Context, box *store.Container, what string) e
 }
 
 func (m *manual) imageIDs() (map[string]bool, error) {
-	imgs, err := m.s.Engine.Store.Images()
+	imgs, err := m.s.Engine.Images()
 	if err != nil {
 		return nil, err
 	}

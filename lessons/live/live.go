@@ -172,7 +172,7 @@ func userImage(user *engine.Engine, base string) string {
 		return ""
 	}
 	if base == "debian" {
-		imgs, err := user.Store.Images()
+		imgs, err := user.Images()
 		if err != nil {
 			return ""
 		}
@@ -185,7 +185,7 @@ func userImage(user *engine.Engine, base string) string {
 		}
 		return ""
 	}
-	if _, err := user.Store.Image(base + ":latest"); err == nil {
+	if _, err := user.LookupImage(base + ":latest"); err == nil {
 		return base + ":latest"
 	}
 	return ""

@@ -316,7 +316,7 @@ func (e *Env) registryCases(w *workload) ([]*Case, error) {
 	skopeoDst := e.out("skopeo-pull")
 	pullSubjects := func(fromEmpty bool) []*Subject {
 		s := []*Subject{
-			{Tool: "berth", Cmd: e.berthAt(pullRoot, "pull", "-q", repo), Note: "Includes unpacking the layers for use."},
+			{Tool: "berth", Cmd: e.berthAt(pullRoot, "pull", "-q", repo), Note: "Decompresses every layer to check its diff ID and tar entries; unpacking waits for the first run."},
 			{Tool: "skopeo", Skip: e.notInstalled("skopeo"),
 				Cmd:  e.skopeo("copy", "-q", "--src-tls-verify=false", "docker://"+repo, "oci:"+skopeoDst+":commit"),
 				Note: "skopeo copy into an OCI layout directory: blobs only, nothing unpacked."},

@@ -45,6 +45,7 @@ func runCurves(args []string, stdout, stderr io.Writer) int {
 	only := fs.String("only", "", "comma-separated curves: steps, env, store, commit, cache (default all)")
 	big := fs.Bool("big", false, "add the largest sizes (1,000 RUN steps, 5,000 ENV lines, 1,000,000 files): minutes each")
 	runs := fs.Int("runs", 3, "timed runs per point (the median is plotted)")
+	doc := fs.String("doc", "", "also replace the curves' table in this Markdown file (between curves markers)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -78,13 +79,25 @@ func runCurves(args []string, stdout, stderr io.Writer) int {
 		}
 		curves = append(curves, cv)
 	}
-	printCurves(stdout, curves)
-	if err := saveCurves(filepath.Join(*out, "curves.json"), curves); err != nil {
+	var table strings.Builder
+	printCurves(&table, curves)
+	fmt.Fprint(stdout, table.String())
+	err = saveCurves(filepath.Join(*out, "curves.json"), curves)
+	if err == nil && *doc != "" {
+		err = replaceBetween(*doc, curvesStart, curvesEnd, table.String())
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "berthbench:", err)
 		return 1
 	}
 	return 0
 }
+
+// Markers around the curves' generated table in docs/performance.md.
+const (
+	curvesStart = "<!-- curves:start -->"
+	curvesEnd   = "<!-- curves:end -->"
+)
 
 func writePlot(dir string, c curve) error {
 	f, err := os.Create(filepath.Join(dir, c.id+".svg"))

@@ -80,8 +80,13 @@ func (e *Env) out(name string) string { return e.path("out", name) }
 
 // berthAt runs berth on a given root.
 func (e *Env) berthAt(root string, args ...string) Cmd {
-	return Cmd{Argv: append([]string{e.Berth, "--root", root}, args...)}
+	return Cmd{Argv: append([]string{e.Berth, "--root", root}, args...), Env: []string{"DOCKER_CONFIG=" + e.dockerConfig()}}
 }
+
+// dockerConfig is where the bench's registry credentials live (berth login
+// writes config.json there), so the bench never reads or writes the
+// user's own ~/.docker.
+func (e *Env) dockerConfig() string { return e.path("docker-config") }
 
 // berth runs berth on the bench root.
 func (e *Env) berth(args ...string) Cmd { return e.berthAt(e.berthRoot(), args...) }
@@ -93,6 +98,8 @@ func (e *Env) containersEnv() []string {
 		"CONTAINERS_CONF=" + e.path("containers.conf"),
 		"CONTAINERS_STORAGE_CONF=" + e.path("storage.conf"),
 		"CONTAINERS_REGISTRIES_CONF=" + e.path("registries.conf"),
+		// The credentials berth login wrote (same "auths" format).
+		"REGISTRY_AUTH_FILE=" + filepath.Join(e.dockerConfig(), "config.json"),
 	}
 }
 

@@ -185,7 +185,7 @@ func (e *Env) runAll(stdout io.Writer, opts runOptions) (err error) {
 		return err
 	}
 	runner := &Runner{Log: e.Log, Scale: 1, Scratch: e.out("time-rss.txt"), Settle: true,
-		Keep: func(pid int) bool { return reg.cmd != nil && reg.cmd.Process != nil && reg.cmd.Process.Pid == pid }}
+		Keep: keep}
 	if err := becomeSubreaper(); err != nil {
 		runner.Settle = false
 		e.note("could not become a child subreaper (%v): processes a tool leaves behind may overlap the next run", err)
@@ -218,20 +218,44 @@ func (e *Env) runAll(stdout io.Writer, opts runOptions) (err error) {
 	for _, c := range e.saveLoadCases(w) {
 		measure(c)
 	}
-	if want("push") || want("pull") || want("pull-uptodate") {
-		cases, err := e.registryCases(w)
-		if err != nil {
-			e.note("push and pull did not run: %v", err)
-		} else {
-			for _, c := range cases {
-				measure(c)
-			}
-		}
-	}
+	e.measureRegistry(w, want, measure)
 	if e.ctx.Err() != nil {
 		return errors.New("interrupted: the results so far are in the report")
 	}
 	return nil
+}
+
+// measureRegistry runs the cases that need a registry: push and pull of
+// the committed image, of the many-layer image, and the room.
+func (e *Env) measureRegistry(w *workload, want func(string) bool, measure func(*Case)) {
+	groups := []struct {
+		ids   []string
+		cases func() ([]*Case, error)
+	}{
+		{[]string{"push", "pull", "pull-uptodate"}, func() ([]*Case, error) { return e.registryCases(w) }},
+		{[]string{"push-layers", "pull-layers"}, e.layeredCases},
+		{[]string{"room"}, func() ([]*Case, error) {
+			c, err := e.roomCase()
+			return []*Case{c}, err
+		}},
+	}
+	for _, g := range groups {
+		wanted := false
+		for _, id := range g.ids {
+			wanted = wanted || want(id)
+		}
+		if !wanted || e.ctx.Err() != nil {
+			continue
+		}
+		cases, err := g.cases()
+		if err != nil {
+			e.note("%s did not run: %v", strings.Join(g.ids, ", "), err)
+			continue
+		}
+		for _, c := range cases {
+			measure(c)
+		}
+	}
 }
 
 // makeWorkload writes the build contexts and the commit tree.
@@ -257,6 +281,7 @@ func (e *Env) makeWorkload() (*workload, error) {
 // mounts, and (unless keep) the bench directory.
 func (e *Env) finish(keep bool) error {
 	e.stopRegistry()
+	stopRoomServer()
 	e.try(e.berth("rm", "-f", srcContainer))
 	if e.has("podman") {
 		e.try(e.podman("rm", "-f", srcContainer))

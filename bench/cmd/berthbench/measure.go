@@ -49,6 +49,8 @@ type Case struct {
 	Teardown func() error
 	// Unit is "s" for timings; derived cases may say otherwise.
 	Unit string
+	// Bytes, when set, is what one run moves: the report adds throughput.
+	Bytes int64
 }
 
 // Result is one subject's measurements in one case.
@@ -74,6 +76,8 @@ type Result struct {
 	Note      string   `json:"note,omitempty"`
 	// Unit is "s" unless the case is derived (per-step slope: "s/step").
 	Unit string `json:"unit,omitempty"`
+	// Bytes is what one run moves (Case.Bytes), for throughput.
+	Bytes int64 `json:"bytes,omitempty"`
 }
 
 func (r *Result) summary() (Summary, bool) {
@@ -126,7 +130,7 @@ func (r *Runner) Measure(ctx context.Context, c *Case) []*Result {
 	results := make([]*Result, len(c.Subjects))
 	active := make([]bool, len(c.Subjects))
 	for i, s := range c.Subjects {
-		results[i] = &Result{Case: c.ID, Title: c.Title, Tool: s.Tool, Command: s.Cmd.String(), Warmup: warmup, Note: s.Note, Unit: "s"}
+		results[i] = &Result{Case: c.ID, Title: c.Title, Tool: s.Tool, Command: s.Cmd.String(), Warmup: warmup, Note: s.Note, Unit: "s", Bytes: c.Bytes}
 		if s.Skip != "" {
 			results[i].DidNotRun = s.Skip
 			continue

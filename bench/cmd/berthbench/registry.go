@@ -25,15 +25,29 @@ var reg registry
 // registryAddr picks a free loopback port once; restarts reuse it.
 func (e *Env) registryAddr() (string, error) {
 	if e.regPort == 0 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		addr, err := freeAddr()
 		if err != nil {
 			return "", err
 		}
-		e.regPort = l.Addr().(*net.TCPAddr).Port
-		l.Close()
+		e.regPort = addr.Port
 	}
 	return fmt.Sprintf("127.0.0.1:%d", e.regPort), nil
 }
+
+// freeAddr picks a free loopback port.
+func freeAddr() (*net.TCPAddr, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr), nil
+}
+
+// benchToken is the push credential of `berth registry serve --allow-push`
+// when it stands in for docker-registry: the server takes it from
+// $BERTH_REGISTRY_TOKEN, and the bench logs in with it (docs/registry.md).
+const benchToken = "berthbench-push-token"
 
 // freshRegistry (re)starts the registry with empty storage, so every push
 // uploads every blob and no client can mount blobs from an earlier push.
@@ -53,8 +67,33 @@ func (e *Env) freshRegistry() error {
 	var cmd *exec.Cmd
 	kind := "docker-registry"
 	if e.has("docker-registry") {
-		conf := e.path("registry.yml")
-		yml := fmt.Sprintf(`version: 0.1
+		if cmd, err = e.distributionCmd(storage, addr, "registry.yml"); err != nil {
+			return err
+		}
+	} else {
+		kind = "berth registry serve --allow-push"
+		cmd = exec.Command(e.Berth, "--root", storage, "registry", "serve", "--allow-push", "-q", "--addr", addr)
+		cmd.Env = append(os.Environ(), "BERTH_REGISTRY_TOKEN="+benchToken)
+	}
+	if err := e.startServer(cmd, kind, addr, "registry.log"); err != nil {
+		return err
+	}
+	reg = registry{cmd: cmd, addr: addr, kind: kind}
+	if cmd.Env != nil {
+		// Pushes to `registry serve` need its token: log the bench's
+		// clients in (credentials under the bench directory, see dockerConfig).
+		if err := e.login(addr, benchToken); err != nil {
+			e.stopRegistry()
+			return err
+		}
+	}
+	return nil
+}
+
+// distributionCmd is Debian's docker-registry serving storage on addr, with
+// its configuration written to the bench directory under conf.
+func (e *Env) distributionCmd(storage, addr, conf string) (*exec.Cmd, error) {
+	yml := fmt.Sprintf(`version: 0.1
 log:
   level: error
   accesslog:
@@ -65,15 +104,16 @@ storage:
 http:
   addr: %s
 `, storage, addr)
-		if err := os.WriteFile(conf, []byte(yml), 0o644); err != nil {
-			return err
-		}
-		cmd = exec.Command(e.tools["docker-registry"], "serve", conf)
-	} else {
-		kind = "berth registry serve --allow-push"
-		cmd = exec.Command(e.Berth, "--root", storage, "registry", "serve", "--allow-push", "-q", "--addr", addr)
+	if err := os.WriteFile(e.path(conf), []byte(yml), 0o644); err != nil {
+		return nil, err
 	}
-	logFile, err := os.Create(e.path("registry.log"))
+	return exec.Command(e.tools["docker-registry"], "serve", e.path(conf)), nil
+}
+
+// startServer starts a registry, its output in the bench directory's
+// logName, and waits until it answers /v2/.
+func (e *Env) startServer(cmd *exec.Cmd, kind, addr, logName string) error {
+	logFile, err := os.Create(e.path(logName))
 	if err != nil {
 		return err
 	}
@@ -83,7 +123,6 @@ http:
 		return fmt.Errorf("start %s: %w", kind, err)
 	}
 	logFile.Close()
-	reg = registry{cmd: cmd, addr: addr, kind: kind}
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get("http://" + addr + "/v2/")
@@ -95,9 +134,25 @@ http:
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	e.stopRegistry()
-	log, _ := os.ReadFile(e.path("registry.log"))
+	cmd.Process.Kill()
+	cmd.Wait()
+	log, _ := os.ReadFile(e.path(logName))
 	return fmt.Errorf("%s on %s did not answer /v2/ within 15s%s", kind, addr, lastLines(string(log), 3))
+}
+
+// login stores a credential for addr where the bench's berth, skopeo and
+// podman read it (dockerConfig).
+func (e *Env) login(addr, secret string) error {
+	pw := e.path("registry-token")
+	if err := os.WriteFile(pw, []byte(secret+"\n"), 0o600); err != nil {
+		return err
+	}
+	c := e.berth("login", addr, "-u", "berth", "--password-stdin")
+	c.Stdin = pw
+	if err := e.do(c); err != nil {
+		return fmt.Errorf("log in to %s: %w", addr, err)
+	}
+	return nil
 }
 
 func (e *Env) stopRegistry() {
@@ -106,4 +161,15 @@ func (e *Env) stopRegistry() {
 		reg.cmd.Wait()
 	}
 	reg.cmd = nil
+}
+
+// keep says whether pid is a registry the bench runs on purpose, which
+// the runner must not wait for between runs.
+func keep(pid int) bool {
+	for _, c := range []*exec.Cmd{reg.cmd, roomServer} {
+		if c != nil && c.Process != nil && c.Process.Pid == pid {
+			return true
+		}
+	}
+	return false
 }

@@ -235,8 +235,13 @@ func (r *Report) Markdown(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s%s | %s | %s | %s | %s |\n", mdEscape(title), mdEscape(res.Tool),
 			formatSeconds(s.Median), unit, formatSeconds(s.Min), formatSeconds(s.Max), ratio, formatKiB(res.PeakRSS))
-		if res.Note != "" {
-			notes = append(notes, fmt.Sprintf("%s, %s: %s", res.Case, res.Tool, res.Note))
+		note := res.Note
+		if res.Bytes > 0 && s.Median > 0 {
+			note = strings.TrimSpace(fmt.Sprintf("%s Throughput %.0f MB/s (%.0f MB in the median's %s).", note,
+				float64(res.Bytes)/1e6/s.Median, float64(res.Bytes)/1e6, formatSeconds(s.Median)))
+		}
+		if note != "" {
+			notes = append(notes, fmt.Sprintf("%s, %s: %s", res.Case, res.Tool, note))
 		}
 	}
 	fmt.Fprintln(w)
@@ -301,17 +306,22 @@ const (
 	docEnd   = "<!-- berthbench:end -->"
 )
 
-// updateDoc replaces the text between the markers in a Markdown file.
+// updateDoc replaces the text between the table's markers in a Markdown file.
 func updateDoc(path string, table string) error {
+	return replaceBetween(path, docStart, docEnd, table)
+}
+
+// replaceBetween replaces the text between two marker lines of a file.
+func replaceBetween(path, start, end, text string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	s := string(data)
-	i, j := strings.Index(s, docStart), strings.Index(s, docEnd)
+	i, j := strings.Index(s, start), strings.Index(s, end)
 	if i < 0 || j < i {
-		return fmt.Errorf("%s: no %s ... %s markers to replace between", path, docStart, docEnd)
+		return fmt.Errorf("%s: no %s ... %s markers to replace between", path, start, end)
 	}
-	out := s[:i+len(docStart)] + "\n" + table + s[j:]
+	out := s[:i+len(start)] + "\n" + text + s[j:]
 	return os.WriteFile(path, []byte(out), 0o644)
 }

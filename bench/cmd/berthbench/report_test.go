@@ -18,6 +18,7 @@ func TestMarkdownTable(t *testing.T) {
 			{Case: "start", Title: "start to exit", Tool: "podman", Median: ptr(0.150), Min: ptr(0.140), Max: ptr(0.2), Ratio: ptr(12.5), Note: "conmon not counted"},
 			{Case: "start", Title: "start to exit", Tool: "crun", DidNotRun: "cgroups in hybrid mode | not supported"},
 			{Case: "runstep-slope", Title: "per step", Tool: "berth", Unit: "s/step", Median: ptr(0.02), Ratio: ptr(1)},
+			{Case: "room", Title: "room", Tool: "berth", Median: ptr(4), Ratio: ptr(1), Bytes: 536e6, Note: "served by berth."},
 		},
 		CrossCheck: []CrossCheck{{Tool: "berth", Median: 0.011, Min: 0.01, Max: 0.03}},
 	}
@@ -32,6 +33,7 @@ func TestMarkdownTable(t *testing.T) {
 		"- a run-level note",
 		"Versions: berth version 0.1.0; podman version 4.3.1.\n",
 		"- start, podman: conmon not counted",
+		"- room, berth: served by berth. Throughput 134 MB/s (536 MB in the median's 4.00 s).",
 		"hyperfine cross-check of start to exit (its own runs, not alternated): berth 11.0 ms",
 	} {
 		if !strings.Contains(out, want) {

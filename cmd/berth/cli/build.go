@@ -104,12 +104,6 @@ func runBuild(ctx context.Context, g *globalOptions, opts *buildOptions) error {
 	if err != nil {
 		return err
 	}
-	if g.host != "" {
-		if compression != layer.Gzip {
-			return errors.New("--compression is not supported with --host: the classic builder's API has no such option; build on the daemon's host")
-		}
-		return runBuildRemote(ctx, g, opts)
-	}
 	bo := build.Options{
 		Tags: opts.tags, Target: opts.target, NoCache: opts.noCache, Remove: opts.rm,
 		ForceRemove: opts.forceRm, Network: opts.network, Explain: opts.explain, Platform: opts.platform,
@@ -134,55 +128,25 @@ func runBuild(ctx context.Context, g *globalOptions, opts *buildOptions) error {
 		k, v, _ := strings.Cut(l, "=")
 		bo.Labels[k] = v
 	}
+	// Refused before the context (perhaps stdin) is read.
+	b, done, err := g.openBackend("")
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := b.CheckBuild(opts, compression); err != nil {
+		return err
+	}
 	cleanup, err := resolveContext(opts, &bo)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-
-	eng, err := g.engine()
-	if err != nil {
+	id, err := b.Build(ctx, opts, bo, compression)
+	if err != nil || opts.explain {
 		return err
 	}
-	if opts.traceFile != "" {
-		f, err := os.Create(opts.traceFile)
-		if err != nil {
-			return fmt.Errorf("--trace: %w", err)
-		}
-		defer f.Close()
-		w := trace.NewWriter(f)
-		defer eng.AddRecorder(w)()
-		defer func() {
-			if werr := w.Err(); werr != nil {
-				fmt.Fprintln(opts.errOut, "Error: writing the trace:", werr)
-			}
-		}()
-	}
-	if !opts.quiet && !opts.explain {
-		if opts.progress == "plain" {
-			defer eng.AddRecorder(trace.NewPlain(opts.out, opts.errOut))()
-		} else {
-			defer eng.AddRecorder(trace.NewConsole(opts.out, opts.errOut))()
-			bo.Progress = opts.out
-		}
-	}
-	res, err := eng.BuildCompressed(ctx, bo, compression)
-	if opts.explain && err == nil {
-		renderExplain(opts.out, res)
-		return nil
-	}
-	if err != nil {
-		var se *build.StepError
-		if errors.As(err, &se) {
-			fmt.Fprintln(opts.errOut, se.Error())
-			return &ExitError{Code: 1, Err: err, Silent: true}
-		}
-		return err
-	}
-	if opts.quiet {
-		fmt.Fprintln(opts.out, res.ImageID)
-	}
-	return writeIIDFile(opts.iidFile, res.ImageID.String())
+	return writeIIDFile(opts.iidFile, id)
 }
 
 // checkProgress validates --progress; "quiet" is -q. On this classic

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -61,25 +60,19 @@ func runCommit(ctx context.Context, g *globalOptions, opts *commitOptions) error
 	if err != nil {
 		return err
 	}
-	if g.host != "" {
-		if compression != layer.Gzip {
-			return errors.New("--compression is not supported with --host: the Docker API's commit has no such option; commit on the daemon's host")
-		}
-		return runCommitRemote(ctx, g, opts)
-	}
-	eng, stop, err := g.engineTracing(opts.traceFile)
+	b, done, err := g.openBackend(opts.traceFile)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	img, err := eng.Commit(ctx, opts.container, engine.CommitOptions{
+	defer done()
+	id, err := b.Commit(ctx, opts.container, engine.CommitOptions{
 		Author: opts.author, Message: opts.message, Changes: opts.changes, Pause: opts.pause, Ref: opts.ref,
 		Compression: compression,
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(opts.out, img.ID)
+	fmt.Fprintln(opts.out, id)
 	return nil
 }
 
@@ -93,23 +86,6 @@ func layerCompression(s string) (layer.Compression, error) {
 		return layer.Zstd, nil
 	}
 	return layer.Gzip, fmt.Errorf("invalid --compression %q: use gzip (the default) or zstd", s)
-}
-
-// engineTracing opens the engine and, when file is not empty, records its
-// events there as JSON lines until stop is called.
-func (g *globalOptions) engineTracing(file string) (eng *engine.Engine, stop func(), err error) {
-	eng, err = g.engine()
-	if err != nil {
-		return nil, nil, err
-	}
-	if file == "" {
-		return eng, func() {}, nil
-	}
-	stop, err = traceTo(eng, file)
-	if err != nil {
-		return nil, nil, err
-	}
-	return eng, stop, nil
 }
 
 // traceTo records the engine's events in file until stop is called.

@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -217,33 +216,6 @@ func ramInBytes(s string) (int64, error) {
 	return int64(n * float64(mult)), nil
 }
 
-// createContainer creates the container, pulling its image when missing
-// (docker's "Unable to find image 'busybox:latest' locally").
-func createContainer(ctx context.Context, eng *engine.Engine, o *containerFlags, opts engine.ContainerCreateOptions, errOut io.Writer) (*store.Container, error) {
-	var progress io.Writer
-	if !o.quiet {
-		progress = errOut
-	}
-	pull := func() error {
-		_, err := eng.Pull(ctx, opts.Image, engine.PullOptions{Platform: o.platform, Progress: progress})
-		return err
-	}
-	if o.pull == "always" {
-		if err := pull(); err != nil {
-			return nil, err
-		}
-	}
-	c, err := eng.CreateContainer(ctx, opts)
-	if err == nil || o.pull != "missing" || !errors.Is(err, store.ErrNotFound) || !strings.HasPrefix(err.Error(), "No such image") {
-		return c, err
-	}
-	fmt.Fprintf(errOut, "Unable to find image '%s' locally\n", familiarName(opts.Image))
-	if err := pull(); err != nil {
-		return nil, err
-	}
-	return eng.CreateContainer(ctx, opts)
-}
-
 func familiarName(name string) string {
 	if ref, err := store.ParseRef(name); err == nil {
 		return store.Familiar(ref.String())
@@ -288,17 +260,16 @@ func runCreate(ctx context.Context, g *globalOptions, opts *createOptions, co en
 	if err != nil {
 		return &ExitError{Code: 125, Err: err}
 	}
-	if opts.flags.traceFile != "" {
-		stop, err := traceTo(eng, opts.flags.traceFile)
-		if err != nil {
-			return &ExitError{Code: 125, Err: err}
-		}
-		defer stop()
-	}
-	c, err := createContainer(ctx, eng, &opts.flags, co, opts.errOut)
+	b := localBackend{eng: eng}
+	stop, err := b.TraceTo(opts.flags.traceFile)
 	if err != nil {
 		return &ExitError{Code: 125, Err: err}
 	}
-	fmt.Fprintln(opts.out, c.ID)
+	defer stop()
+	id, err := createContainer(ctx, b, &opts.flags, co, false, opts.errOut)
+	if err != nil {
+		return &ExitError{Code: 125, Err: err}
+	}
+	fmt.Fprintln(opts.out, id)
 	return nil
 }

@@ -10,8 +10,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/berthkit/berth/daemon"
 	"github.com/spf13/cobra"
+
+	"github.com/berthkit/berth/daemon"
+	"github.com/berthkit/berth/daemon/api"
 )
 
 // daemonOptions are `berth daemon`'s flags.
@@ -59,7 +61,7 @@ stops (SIGINT or SIGTERM).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&opts.hosts, "host", "H", []string{daemon.DefaultHost}, "socket to listen on (repeatable): unix:///path or tcp://127.0.0.1:2375")
+	f.StringArrayVarP(&opts.hosts, "host", "H", []string{api.DefaultHost}, "socket to listen on (repeatable): unix:///path or tcp://127.0.0.1:2375")
 	f.StringVarP(&opts.group, "group", "G", "", "group owning the unix socket (name or GID; default root's)")
 	f.BoolVar(&opts.tls, "tls", false, "serve TCP over TLS (needed for non-loopback addresses)")
 	f.StringVar(&opts.tlsCert, "tlscert", "", "TLS certificate file")

@@ -82,14 +82,12 @@ var imageHeaders = map[string]string{
 }
 
 func runImages(ctx context.Context, g *globalOptions, opts *imagesOptions) error {
-	if g.host != "" {
-		return runImagesRemote(ctx, g, opts)
-	}
-	eng, err := g.engine()
+	b, done, err := g.openBackend("")
 	if err != nil {
 		return err
 	}
-	list, err := eng.ListImages(ctx, engine.ListImagesOptions{All: opts.all, Reference: opts.reference, Filters: opts.filters})
+	defer done()
+	list, err := b.Images(ctx, engine.ListImagesOptions{All: opts.all, Reference: opts.reference, Filters: opts.filters})
 	if err != nil {
 		return err
 	}
@@ -99,25 +97,25 @@ func runImages(ctx context.Context, g *globalOptions, opts *imagesOptions) error
 	}
 	rows := make([]any, 0, len(list))
 	for _, s := range list {
-		id := s.Image.ID.String()
+		id := s.ID
 		if !opts.noTrunc {
 			id = shortID(id)
 		}
 		row := imageRow{
 			Containers:   "N/A",
-			CreatedAt:    createdAt(s.Image.Created()),
-			CreatedSince: createdSince(s.Image.Created()),
+			CreatedAt:    createdAt(s.Created),
+			CreatedSince: createdSince(s.Created),
 			Digest:       "<none>",
 			ID:           id,
 			Repository:   s.Repository,
 			SharedSize:   "N/A",
-			Size:         imageSize(s.Image.Size),
+			Size:         imageSize(s.Size),
 			Tag:          s.Tag,
 			UniqueSize:   "N/A",
-			VirtualSize:  imageSize(s.Image.Size),
+			VirtualSize:  imageSize(s.Size),
 		}
 		if s.Digest != "" {
-			row.Digest = s.Digest.String()
+			row.Digest = s.Digest
 		}
 		rows = append(rows, row)
 	}
@@ -125,8 +123,7 @@ func runImages(ctx context.Context, g *globalOptions, opts *imagesOptions) error
 }
 
 // imagesListFormat is the format `images` prints with: --format, -q, or
-// Docker's table (with a DIGEST column for --digests); local and remote
-// listing share it.
+// Docker's table (with a DIGEST column for --digests).
 func imagesListFormat(opts *imagesOptions) (*listFormat, error) {
 	format := opts.format
 	switch {

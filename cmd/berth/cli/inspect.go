@@ -107,7 +107,7 @@ func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) err
 	var errs []error
 	for _, name := range opts.names {
 		if opts.kind != "image" {
-			c, err := eng.Store.Container(name)
+			c, err := eng.Container(ctx, name)
 			if err == nil {
 				// Docker's shape, the daemon's own answer: {{.State.Running}}.
 				resp := daemon.ContainerInspect(eng, c)
@@ -115,7 +115,7 @@ func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) err
 					// What it wrote, and that plus its image, as ?size=1.
 					rw := eng.ContainerSize(c.ID)
 					rootfs := rw
-					if img, err := eng.Store.Image(c.Image); err == nil {
+					if img, err := eng.LookupImage(c.Image); err == nil {
 						rootfs += img.Size
 					}
 					resp.SizeRw, resp.SizeRootFs = &rw, &rootfs

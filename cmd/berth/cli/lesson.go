@@ -14,10 +14,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/berthkit/berth/daemon"
+	"github.com/berthkit/berth/daemon/api"
 	"github.com/berthkit/berth/lessons"
 	"github.com/berthkit/berth/lessons/live"
 	"github.com/berthkit/berth/trace"
+	"github.com/berthkit/berth/trace/view"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -119,7 +120,7 @@ to the recording to show which steps of your Dockerfile would be cached.`,
 	f.BoolVar(&opts.quiz, "quiz", false, "before each rebuild, guess which steps will come from the cache (typed as step numbers)")
 	f.StringVar(&opts.recording, "recording", "", "replay this trace file instead of the recording shipped with berth")
 	f.StringVar(&opts.workdir, "workdir", "", "make the live lesson's temporary directory here (default $TMPDIR)")
-	f.BoolVar(&opts.viaDaemon, "via-daemon", false, "send the live lesson's builds, runs and commits through a running berth daemon (--host, else DOCKER_HOST, else "+daemon.DefaultHost+")")
+	f.BoolVar(&opts.viaDaemon, "via-daemon", false, "send the live lesson's builds, runs and commits through a running berth daemon (--host, else DOCKER_HOST, else "+api.DefaultHost+")")
 	f.IntVar(&opts.port, "port", lessons.DefaultPort, "host port a live lesson publishes redis on (0: a free one)")
 
 	cmd.AddCommand(
@@ -222,7 +223,7 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 	if opts.whatIf != "" {
 		return whatIfLesson(opts, l)
 	}
-	style := lessons.NewStyle(lessons.ColorFor(opts.out))
+	style := view.NewStyle(view.ColorFor(opts.out))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	port, err := lessonPort(opts.port)
@@ -348,16 +349,16 @@ func whatIfLesson(opts *lessonOptions, l *lessons.Lesson) error {
 	if err != nil {
 		return fmt.Errorf("--what-if: %w", err)
 	}
-	m := lessons.NewModel(events)
+	m := view.NewModel(events)
 	plan, err := lessons.IndexTrace(m).Plan(content)
 	if err != nil {
 		return fmt.Errorf("--what-if %s: %w", opts.whatIf, err)
 	}
 	base := "?"
-	if _, b, _, _, herr := lessons.ReadHeader(events); herr == nil {
+	if _, b, _, _, herr := view.ReadHeader(events); herr == nil {
 		base = b
 	}
-	st := lessons.NewStyle(lessons.ColorFor(opts.out))
+	st := view.NewStyle(view.ColorFor(opts.out))
 	fmt.Fprintf(opts.out, "What if you built %s right after %s (base %s, %d builds)?\n", opts.whatIf, name, base, len(m.Builds))
 	fmt.Fprintln(opts.out, "Nothing runs: the classic builder's cache rules — parent image + instruction; after the first miss every later step runs — are applied to the recorded cache keys.")
 	fmt.Fprintln(opts.out)
@@ -387,7 +388,7 @@ func pauser(opts *lessonOptions, cancel context.CancelFunc) func(context.Context
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil // nobody to press Enter: run through
 	}
-	st := lessons.NewStyle(lessons.ColorFor(opts.out))
+	st := view.NewStyle(view.ColorFor(opts.out))
 	return func(ctx context.Context) {
 		lines := opts.stdinLines(f)
 		fmt.Fprint(opts.out, st.Dim("  ⏎ Enter to go on, q to stop "))
@@ -414,7 +415,7 @@ func interactive(opts *lessonOptions) bool {
 }
 
 // manualCommit runs the notes' manual flow with the attendee typing it.
-func manualCommit(ctx context.Context, opts *lessonOptions, sess *live.Session, style lessons.Style) error {
+func manualCommit(ctx context.Context, opts *lessonOptions, sess *live.Session, style view.Style) error {
 	mo := live.ManualOptions{Out: opts.out, Style: style}
 	if f, ok := opts.stdin.(*os.File); ok {
 		mo.Lines = opts.stdinLines(f)
@@ -475,7 +476,7 @@ func daemonHost(g *globalOptions) string {
 	if h := os.Getenv("DOCKER_HOST"); h != "" {
 		return h
 	}
-	return daemon.DefaultHost
+	return api.DefaultHost
 }
 
 // prepareDaemonLesson readies ro for a live lesson through a berth daemon

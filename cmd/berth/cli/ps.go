@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/store"
@@ -58,32 +57,29 @@ shows as "Exited (unknown)".`,
 }
 
 func runPs(ctx context.Context, g *globalOptions, opts *psOptions) error {
-	if g.host != "" {
-		return runPsRemote(ctx, g, opts)
-	}
-	eng, err := g.engine()
-	if err != nil {
-		return err
-	}
-	all := opts.all || opts.latest || opts.last >= 0 || len(opts.filters) > 0
-	list, err := eng.ListContainers(ctx, all)
-	if err != nil {
-		return err
-	}
 	match, err := psFilter(opts.filters)
 	if err != nil {
 		return err
 	}
-	var rows []any
-	images := newPsImages(eng)
-	for _, c := range list {
+	b, done, err := g.openBackend("")
+	if err != nil {
+		return err
+	}
+	defer done()
+	all := opts.all || opts.latest || opts.last >= 0 || len(opts.filters) > 0
+	keep := func(c *store.Container) bool {
 		if !opts.all && len(opts.filters) > 0 && !hasStatusFilter(opts.filters) && !c.State.Running() {
-			continue
+			return false
 		}
-		if !match(c) {
-			continue
-		}
-		rows = append(rows, &psRow{c: c, eng: eng, images: images, trunc: !opts.noTrunc, size: opts.size})
+		return match(c)
+	}
+	list, err := b.Containers(ctx, all, opts.size, keep)
+	if err != nil {
+		return err
+	}
+	rows := make([]any, 0, len(list))
+	for _, c := range list {
+		rows = append(rows, &psRow{psContainer: c, trunc: !opts.noTrunc, size: opts.size})
 	}
 	return writePsRows(opts, rows)
 }
@@ -98,34 +94,9 @@ var psHeaders = map[string]string{
 // psRow is one container as ps's --format templates see it (docker/cli's
 // ContainerContext).
 type psRow struct {
-	c      *store.Container
-	eng    *engine.Engine
-	images *psImages
-	trunc  bool
-	size   bool
-}
-
-// psImages looks each image name or ID up once per listing: thousands of
-// containers usually share a handful of images.
-type psImages struct {
-	eng   *engine.Engine
-	found map[string]*store.Image // nil: looked up, not found
-}
-
-func newPsImages(eng *engine.Engine) *psImages {
-	return &psImages{eng: eng, found: map[string]*store.Image{}}
-}
-
-func (p *psImages) get(nameOrID string) (*store.Image, bool) {
-	if p == nil || p.eng == nil {
-		return nil, false
-	}
-	img, seen := p.found[nameOrID]
-	if !seen {
-		img, _ = p.eng.Store.Image(nameOrID)
-		p.found[nameOrID] = img
-	}
-	return img, img != nil
+	psContainer
+	trunc bool
+	size  bool
 }
 
 // MarshalJSON is --format json's object: every field, as strings, as
@@ -157,7 +128,7 @@ func (r *psRow) Image() string {
 		}
 		return shortID(r.c.Image)
 	}
-	if img, ok := r.images.get(r.c.ImageRef); ok && img.ID.String() == r.c.Image {
+	if r.imageCurrent {
 		return r.c.ImageRef
 	}
 	if r.trunc {
@@ -182,15 +153,10 @@ func (r *psRow) Ports() string { return containerPorts(r.c) }
 
 func (r *psRow) State() string { return r.c.State.Status }
 
-func (r *psRow) Status() string { return engine.ContainerStatus(r.c.State, time.Now().UTC()) }
+func (r *psRow) Status() string { return r.status }
 
 func (r *psRow) Size() string {
-	size := r.eng.ContainerSize(r.c.ID)
-	virtual := size
-	if img, ok := r.images.get(r.c.Image); ok {
-		virtual += img.Size
-	}
-	return fmt.Sprintf("%s (virtual %s)", humanSizePrecision(float64(size), 3), humanSizePrecision(float64(virtual), 3))
+	return fmt.Sprintf("%s (virtual %s)", humanSizePrecision(float64(r.sizeRw), 3), humanSizePrecision(float64(r.sizeRootFs), 3))
 }
 
 func (r *psRow) Names() string { return r.c.Name }
@@ -244,7 +210,7 @@ func psFilter(filters []string) (func(*store.Container) bool, error) {
 }
 
 // writePsRows applies --latest and --last and prints the rows with --format
-// or Docker's table; local and remote ps share it.
+// or Docker's table.
 func writePsRows(opts *psOptions, rows []any) error {
 	if opts.latest && len(rows) > 1 {
 		rows = rows[:1]

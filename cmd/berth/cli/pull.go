@@ -59,20 +59,20 @@ which also sets Docker Hub mirrors.`,
 }
 
 func runPull(ctx context.Context, g *globalOptions, opts *pullOptions) error {
-	if g.host != "" {
-		return runPullRemote(ctx, g, opts)
-	}
-	eng, stop, err := g.engineTracing(opts.traceFile)
+	b, done, err := g.openBackend(opts.traceFile)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer done()
+	if err := b.AllowInsecure(opts.insecure); err != nil {
+		return err
+	}
 	pull := func(name string) error {
 		// Docker's CLI says this, not its engine: a build's FROM does not.
 		if named, err := reference.ParseNormalizedNamed(name); err == nil && reference.IsNameOnly(named) && !opts.quiet {
 			fmt.Fprintln(opts.out, "Using default tag: latest")
 		}
-		_, err := eng.Pull(ctx, name, engine.PullOptions{
+		err := b.Pull(ctx, name, engine.PullOptions{
 			Platform:           opts.platform,
 			Progress:           opts.out,
 			Quiet:              opts.quiet,
@@ -100,7 +100,7 @@ func runPull(ctx context.Context, g *globalOptions, opts *pullOptions) error {
 	if !reference.IsNameOnly(named) {
 		return fmt.Errorf("tag can't be used with --all-tags/-a")
 	}
-	tags, err := eng.RemoteTags(ctx, named.Name(), opts.insecure)
+	tags, err := b.RegistryTags(ctx, named.Name(), opts.insecure)
 	if err != nil {
 		return err
 	}

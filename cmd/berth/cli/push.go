@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/store"
@@ -19,7 +18,9 @@ type pushOptions struct {
 	quiet     bool
 	insecure  []string
 	traceFile string
-	out       io.Writer
+	// compression is --compression: empty pushes the stored blobs as they are.
+	compression string
+	out         io.Writer
 }
 
 func newPushCmd(g *globalOptions) *cobra.Command {
@@ -47,21 +48,31 @@ Log in first with berth login when the registry wants credentials.`,
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "suppress verbose output")
 	f.StringArrayVar(&opts.insecure, "insecure-registry", nil, "allow plain HTTP or unverified TLS to this registry (host:port or CIDR)")
 	f.StringVar(&opts.traceFile, "trace", "", "record the push's events as JSON lines in FILE")
+	f.StringVar(&opts.compression, "compression", "", `push every layer in this compression, "gzip" or "zstd" (as BuildKit's compression=zstd,force-compression=true), recompressing layers stored otherwise; default: as stored`)
 	return cmd
 }
 
 func runPush(ctx context.Context, g *globalOptions, opts *pushOptions) error {
-	if g.host != "" {
-		return runPushRemote(ctx, g, opts)
+	if opts.compression != "" {
+		if _, err := layerCompression(opts.compression); err != nil {
+			return err
+		}
 	}
-	eng, stop, err := g.engineTracing(opts.traceFile)
+	b, done, err := g.openBackend(opts.traceFile)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer done()
+	if err := b.AllowInsecure(opts.insecure); err != nil {
+		return err
+	}
 	names := []string{opts.name}
 	if opts.allTags {
-		if names, err = localTags(eng, opts.name); err != nil {
+		all, err := b.ImageNames(ctx)
+		if err != nil {
+			return err
+		}
+		if names, err = repoTags(all, opts.name); err != nil {
 			return err
 		}
 	}
@@ -69,10 +80,11 @@ func runPush(ctx context.Context, g *globalOptions, opts *pushOptions) error {
 		if named, err := reference.ParseNormalizedNamed(name); err == nil && reference.IsNameOnly(named) && !opts.quiet {
 			fmt.Fprintln(opts.out, "Using default tag: latest")
 		}
-		err := eng.Push(ctx, name, engine.PushOptions{
+		err := b.Push(ctx, name, engine.PushOptions{
 			Progress:           opts.out,
 			Quiet:              opts.quiet,
 			InsecureRegistries: opts.insecure,
+			Compression:        opts.compression,
 		})
 		if err != nil {
 			return err
@@ -84,38 +96,6 @@ func runPush(ctx context.Context, g *globalOptions, opts *pushOptions) error {
 		}
 	}
 	return nil
-}
-
-// localTags lists the names of the repository's tagged images in the store.
-func localTags(eng *engine.Engine, repo string) ([]string, error) {
-	named, err := reference.ParseNormalizedNamed(repo)
-	if err != nil {
-		return nil, fmt.Errorf("invalid reference format: %w", err)
-	}
-	if !reference.IsNameOnly(named) {
-		return nil, fmt.Errorf("tag can't be used with --all-tags/-a")
-	}
-	images, err := eng.Store.Images()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, img := range images {
-		for _, r := range img.Refs {
-			ref, err := reference.ParseNormalizedNamed(r)
-			if err != nil || ref.Name() != named.Name() {
-				continue
-			}
-			if _, ok := ref.(reference.Tagged); ok {
-				out = append(out, r)
-			}
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("An image does not exist locally with the tag: %s", reference.FamiliarName(named))
-	}
-	sort.Strings(out)
-	return out, nil
 }
 
 // printPushedName is push -q's one line: the full name that was pushed.

@@ -197,27 +197,25 @@ func pullHosts(addr net.Addr) []string {
 // servedNames lists the repository paths the served registry knows, Docker
 // Hub names first in their short form ("alpine").
 func servedNames(eng *engine.Engine) []string {
-	images, err := eng.Store.Images()
+	names, err := eng.ImageNames()
 	if err != nil {
 		return nil
 	}
 	seen := map[string]bool{}
 	var hub, others []string
-	for _, img := range images {
-		for _, r := range img.Refs {
-			named, err := reference.ParseNormalizedNamed(r)
-			if err != nil {
-				continue
+	for _, r := range names {
+		named, err := reference.ParseNormalizedNamed(r)
+		if err != nil {
+			continue
+		}
+		if reference.Domain(named) == "docker.io" {
+			if name := reference.FamiliarName(named); !seen[name] {
+				seen[name] = true
+				hub = append(hub, name)
 			}
-			if reference.Domain(named) == "docker.io" {
-				if name := reference.FamiliarName(named); !seen[name] {
-					seen[name] = true
-					hub = append(hub, name)
-				}
-			} else if path := reference.Path(named); !seen[path] {
-				seen[path] = true
-				others = append(others, path)
-			}
+		} else if path := reference.Path(named); !seen[path] {
+			seen[path] = true
+			others = append(others, path)
 		}
 	}
 	sort.Strings(hub)

@@ -10,14 +10,15 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/berthkit/berth/daemon"
+	"github.com/berthkit/berth/daemon/api"
 	"github.com/berthkit/berth/daemon/client"
 	"github.com/berthkit/berth/engine"
 )
 
-// Client mode: with --host (or BERTH_HOST) the verbs that have a remote_*.go
-// twin talk to a berth daemon instead of opening the engine. They print
-// what the in-process verb prints; the daemon does the work.
+// Client mode: with --host (or BERTH_HOST) the verbs written against
+// backend (backend.go) talk to a berth daemon through remoteBackend instead
+// of opening the engine. They print what the in-process verb prints; the
+// daemon does the work. This file holds the connection and stream helpers.
 
 // remoteClient connects to g.host. TLS, as Docker's client: BERTH_TLS_VERIFY
 // or BERTH_CERT_PATH (ca.pem, cert.pem, key.pem; default ~/.berth).
@@ -63,7 +64,7 @@ func notRemote(option, instead string) error {
 
 // writeStatus prints a pull or push status message as the engine's plain
 // progress prints it: "ID: status", or the status alone.
-func writeStatus(w io.Writer, m daemon.Message) {
+func writeStatus(w io.Writer, m api.Message) {
 	if m.Status == "" {
 		return
 	}
@@ -75,10 +76,10 @@ func writeStatus(w io.Writer, m daemon.Message) {
 }
 
 // writeStream prints a {"stream": ...} message: what the builder wrote to
-// stderr (wrapped in daemon.StderrStart/End) goes to errOut.
+// stderr (wrapped in api.StderrStart/End) goes to errOut.
 func writeStream(out, errOut io.Writer, text string) {
-	if inner, ok := strings.CutPrefix(text, daemon.StderrStart); ok {
-		if inner, ok = strings.CutSuffix(inner, daemon.StderrEnd); ok {
+	if inner, ok := strings.CutPrefix(text, api.StderrStart); ok {
+		if inner, ok = strings.CutSuffix(inner, api.StderrEnd); ok {
 			io.WriteString(errOut, inner)
 			return
 		}

@@ -51,16 +51,14 @@ one) or if another image is built on it. Blobs nothing needs any more are freed.
 }
 
 func runRmi(ctx context.Context, g *globalOptions, opts *rmiOptions) error {
-	if g.host != "" {
-		return runRmiRemote(ctx, g, opts)
-	}
-	eng, err := g.engine()
+	b, done, err := g.openBackend("")
 	if err != nil {
 		return err
 	}
+	defer done()
 	var errs []error
 	for _, name := range opts.images {
-		records, err := eng.RemoveImage(ctx, name, engine.RemoveImageOptions{Force: opts.force, NoPrune: opts.noPrune})
+		records, err := b.RemoveImage(ctx, name, engine.RemoveImageOptions{Force: opts.force, NoPrune: opts.noPrune})
 		printRemoveRecords(opts.out, records, "Untagged: ", "Deleted: ")
 		if err != nil {
 			errs = append(errs, err)
@@ -80,7 +78,7 @@ func printRemoveRecords(w io.Writer, records []engine.RemoveRecord, untagged, de
 	}
 }
 
-// rmiErrors is how rmi ends, local or remote, as Docker: one failure is the
+// rmiErrors is how rmi ends, as Docker: one failure is the
 // error; several are each printed and berth exits 1.
 func rmiErrors(opts *rmiOptions, errs []error) error {
 	switch len(errs) {

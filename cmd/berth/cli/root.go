@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -91,19 +90,11 @@ func Main(args []string) int {
 	cmd.SetIn(g.stdin)
 	cmd.SetOut(g.stdout)
 	cmd.SetErr(g.stderr)
-	err := cmd.ExecuteContext(ctx)
-	if err == nil {
-		return 0
+	code, msg := exitStatus(cmd.ExecuteContext(ctx))
+	if msg != nil {
+		fmt.Fprintln(g.stderr, "Error:", msg)
 	}
-	var exit *ExitError
-	if errors.As(err, &exit) {
-		if !exit.Silent && exit.Err != nil {
-			fmt.Fprintln(g.stderr, "Error:", exit.Err)
-		}
-		return exit.Code
-	}
-	fmt.Fprintln(g.stderr, "Error:", err)
-	return 1
+	return code
 }
 
 // internalEntry routes re-executions of berth by itself (a container's init,

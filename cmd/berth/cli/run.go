@@ -74,45 +74,36 @@ command was not found).`,
 var runRunFunc = runRun
 
 func runRun(ctx context.Context, g *globalOptions, opts *runOptions) error {
-	if g.host != "" {
-		return runRunRemote(ctx, g, opts)
-	}
 	fl := &opts.flags
 	if fl.tty && fl.interactive && !opts.detach && !isTerminal(opts.stdin) {
 		return &ExitError{Code: 1, Err: errors.New("the input device is not a TTY")}
 	}
-	eng, err := g.engine()
+	b, done, err := g.openBackend(fl.traceFile)
 	if err != nil {
 		return &ExitError{Code: 125, Err: err}
 	}
-	if fl.traceFile != "" {
-		stop, err := traceTo(eng, fl.traceFile)
-		if err != nil {
-			return &ExitError{Code: 125, Err: err}
-		}
-		defer stop()
-	}
-	c, err := createContainer(ctx, eng, fl, opts.createOpt, opts.errOut)
+	defer done()
+	id, err := createContainer(ctx, b, fl, opts.createOpt, !opts.detach && fl.interactive, opts.errOut)
 	if err != nil {
 		return &ExitError{Code: 125, Err: err}
 	}
 	if opts.detach {
-		if err := eng.StartContainer(ctx, c.ID); err != nil {
+		if err := b.StartContainer(ctx, id); err != nil {
 			if fl.rm {
-				_ = eng.RemoveContainer(context.WithoutCancel(ctx), c.ID, true)
+				_ = b.RemoveContainer(context.WithoutCancel(ctx), id, true)
 			}
-			return startError(err)
+			return err
 		}
-		fmt.Fprintln(opts.out, c.ID)
+		fmt.Fprintln(opts.out, id)
 		return nil
 	}
-	code, err := attachRun(ctx, eng, c.ID, attachSpec{
+	code, err := b.AttachRun(ctx, id, fl.rm, attachSpec{
 		tty: fl.tty, interactive: fl.interactive, sigProxy: opts.sigProxy,
 		stdin: opts.stdin, out: opts.out, errOut: opts.errOut,
 	})
 	if err != nil {
 		if fl.rm {
-			_ = eng.RemoveContainer(context.WithoutCancel(ctx), c.ID, true)
+			_ = b.RemoveContainer(context.WithoutCancel(ctx), id, true)
 		}
 		return err
 	}
@@ -127,11 +118,7 @@ func runRun(ctx context.Context, g *globalOptions, opts *runOptions) error {
 func startError(err error) error {
 	var se *runtime.StartError
 	if errors.As(err, &se) {
-		msg := se.Msg
-		if se.Code == runtime.CodeNotFound || se.Code == runtime.CodeCannotRun {
-			msg = "failed to create task for container: unable to start container process: " + msg
-		}
-		return &ExitError{Code: se.Code, Err: errors.New(msg)}
+		return &ExitError{Code: se.Code, Err: errors.New(se.Message())}
 	}
 	return &ExitError{Code: 125, Err: err}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/store"
 	"github.com/distribution/reference"
 )
 
@@ -20,7 +21,7 @@ type dfImageRow struct {
 type dfContainerRow struct{ *psRow }
 
 func (r dfContainerRow) Size() string {
-	return humanSizePrecision(float64(r.eng.ContainerSize(r.c.ID)), 3)
+	return humanSizePrecision(float64(r.sizeRw), 3)
 }
 
 // dfVolumeRow is a volume in `system df -v`.
@@ -48,14 +49,13 @@ func writeDfVerbose(ctx context.Context, eng *engine.Engine, w io.Writer) error 
 			CreatedSince: createdSince(u.Image.Created()), Size: imageSize(u.Image.Size),
 			SharedSize: imageSize(u.Shared), UniqueSize: imageSize(u.Unique), Containers: strconv.Itoa(u.Containers)})
 	}
-	containers, err := eng.ListContainers(ctx, true)
+	containers, err := localBackend{eng: eng}.Containers(ctx, true, true, func(*store.Container) bool { return true })
 	if err != nil {
 		return err
 	}
 	var containerRows []any
-	psImgs := newPsImages(eng)
 	for _, c := range containers {
-		containerRows = append(containerRows, dfContainerRow{&psRow{c: c, eng: eng, images: psImgs, trunc: true, size: true}})
+		containerRows = append(containerRows, dfContainerRow{&psRow{psContainer: c, trunc: true, size: true}})
 	}
 	vols, err := eng.Volumes(ctx)
 	if err != nil {
@@ -68,7 +68,7 @@ func writeDfVerbose(ctx context.Context, eng *engine.Engine, w io.Writer) error 
 			return err
 		}
 		volumeRows = append(volumeRows, dfVolumeRow{Name: v.Name, Links: strconv.Itoa(len(users)),
-			Size: humanSizePrecision(float64(eng.Store.VolumeSize(v.Name)), 3)})
+			Size: humanSizePrecision(float64(eng.VolumeSize(v.Name)), 3)})
 	}
 	sections := []struct {
 		title, format string

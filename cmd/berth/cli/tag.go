@@ -34,13 +34,10 @@ this one; the other image keeps its other names, or shows as <none>.`,
 }
 
 func runTag(ctx context.Context, g *globalOptions, opts *tagOptions) error {
-	if g.host != "" {
-		return runTagRemote(ctx, g, opts)
-	}
-	eng, err := g.engine()
+	b, done, err := g.openBackend("")
 	if err != nil {
 		return err
 	}
-	_, err = eng.TagImage(ctx, opts.source, opts.target)
-	return err
+	defer done()
+	return b.Tag(ctx, opts.source, opts.target)
 }

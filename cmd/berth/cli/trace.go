@@ -10,6 +10,7 @@ import (
 
 	"github.com/berthkit/berth/lessons"
 	"github.com/berthkit/berth/trace"
+	"github.com/berthkit/berth/trace/view"
 	"github.com/spf13/cobra"
 )
 
@@ -31,7 +32,7 @@ shipped with a lesson.`,
 }
 
 func newTraceShowCmd() *cobra.Command {
-	var view string
+	var viewName string
 	cmd := &cobra.Command{
 		Use:   "show FILE",
 		Short: "Print a trace: the classic console, annotated, or a tree of images, containers and snapshots",
@@ -48,21 +49,21 @@ func newTraceShowCmd() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			st := lessons.NewStyle(lessons.ColorFor(out))
-			switch view {
+			st := view.NewStyle(view.ColorFor(out))
+			switch viewName {
 			case "classic":
-				lessons.RenderClassic(out, cmd.ErrOrStderr(), events)
+				view.RenderClassic(out, cmd.ErrOrStderr(), events)
 			case "annotated":
-				lessons.RenderAnnotated(out, events, st)
+				view.RenderAnnotated(out, events, st)
 			case "tree":
-				lessons.RenderTree(out, lessons.NewModel(events), st)
+				view.RenderTree(out, view.NewModel(events), st)
 			default:
-				return fmt.Errorf("--view %q: use classic, annotated or tree", view)
+				return fmt.Errorf("--view %q: use classic, annotated or tree", viewName)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&view, "view", "classic", "classic, annotated or tree")
+	cmd.Flags().StringVar(&viewName, "view", "classic", "classic, annotated or tree")
 	return cmd
 }
 
@@ -82,9 +83,9 @@ trace recorded, running nothing.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			st := lessons.NewStyle(lessons.ColorFor(out))
-			m := lessons.NewModel(events)
-			lessons.RenderExplain(out, m, nil, st)
+			st := view.NewStyle(view.ColorFor(out))
+			m := view.NewModel(events)
+			view.RenderExplain(out, m, nil, st)
 			if whatIf == "" {
 				return nil
 			}
@@ -133,20 +134,20 @@ build and its rebuild): which steps came from the cache, which ran, and why.`,
 			if len(args) == 2 && args[0] == "-" && args[1] == "-" {
 				return errors.New("only one of the two traces can come from stdin (-)")
 			}
-			var models []*lessons.Model
+			var models []*view.Model
 			for _, a := range args {
 				events, err := readTraceFile(a, cmd.InOrStdin())
 				if err != nil {
 					return err
 				}
-				models = append(models, lessons.NewModel(events))
+				models = append(models, view.NewModel(events))
 			}
 			var buf bytes.Buffer
 			var err error
 			if len(models) == 2 {
-				err = lessons.RenderCompareHTML(&buf, models[0], models[1], lessons.CompareOptions{Title: title, FirstSource: args[0], SecondSource: args[1]})
+				err = view.RenderCompareHTML(&buf, models[0], models[1], view.CompareOptions{Title: title, FirstSource: args[0], SecondSource: args[1]})
 			} else {
-				err = lessons.RenderHTML(&buf, models[0], lessons.HTMLOptions{Title: title, Source: args[0], Projector: projector})
+				err = view.RenderHTML(&buf, models[0], view.HTMLOptions{Title: title, Source: args[0], Projector: projector})
 			}
 			if err != nil {
 				return err

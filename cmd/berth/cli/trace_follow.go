@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/berthkit/berth/daemon"
-	"github.com/berthkit/berth/lessons"
+	"github.com/berthkit/berth/daemon/api"
 	"github.com/berthkit/berth/trace"
+	"github.com/berthkit/berth/trace/view"
 	"github.com/spf13/cobra"
 )
 
@@ -55,12 +55,12 @@ func runTraceFollow(ctx context.Context, g *globalOptions, opts *traceFollowOpti
 	case "classic":
 		rec = trace.NewConsole(opts.out, opts.out)
 	case "annotated":
-		rec = lessons.NewNarrator(opts.out, lessons.NewStyle(lessons.ColorFor(opts.out)), nil)
+		rec = view.NewNarrator(opts.out, view.NewStyle(view.ColorFor(opts.out)), nil)
 	default:
 		return fmt.Errorf("--view %q: use json, classic or annotated", opts.view)
 	}
 	if g.host == "" {
-		g.host = daemon.DefaultHost
+		g.host = api.DefaultHost
 	}
 	c, err := remoteClient(g)
 	if err != nil {

@@ -9,9 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berthkit/berth/daemon"
-	"github.com/berthkit/berth/trace"
 	"github.com/stretchr/testify/require"
+
+	"github.com/berthkit/berth/daemon/api"
+	"github.com/berthkit/berth/trace"
 )
 
 // traceDaemon serves a fixed trace on GET /berth/trace over a unix socket.
@@ -21,7 +22,7 @@ func traceDaemon(t *testing.T, events []trace.Event) string {
 	ln, err := net.Listen("unix", sock)
 	require.NoError(t, err)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		require.Equal(t, "/v"+daemon.APIVersion+daemon.TracePath, r.URL.Path)
+		require.Equal(t, "/v"+api.APIVersion+api.TracePath, r.URL.Path)
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		for _, ev := range events {
 			data, err := json.Marshal(ev)

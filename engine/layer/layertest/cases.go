@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/berthkit/berth/internal/testenv"
@@ -56,11 +57,19 @@ type Case struct {
 // Legit reports whether the case is a legitimate control that must unpack.
 func (c Case) Legit() bool { return c.Want == WantOK }
 
-// HostileCases returns the table, freshly built.
+// HostileCases returns the table, freshly built, group by group.
 func HostileCases() []Case {
-	tb := func(entries ...Entry) func(string) []byte {
-		return func(string) []byte { return Tar(entries...) }
-	}
+	return slices.Concat(pathCases(), symlinkCases(), hardLinkCases(), rootCases(),
+		whiteoutCases(), replaceCases(), limitCases(), legitCases())
+}
+
+// tb is a case's Tar for entries that do not depend on the canary's path.
+func tb(entries ...Entry) func(string) []byte {
+	return func(string) []byte { return Tar(entries...) }
+}
+
+// pathCases: names that climb out with .. or are absolute.
+func pathCases() []Case {
 	return []Case{
 		{Name: "dotdot", Tar: tb(File("../canary/file", "pwned")), Want: WantUnsafe},
 		{Name: "dotdot nested", Tar: tb(Dir("a"), File("a/../../canary/file", "pwned")), Want: WantUnsafe},
@@ -75,6 +84,12 @@ func HostileCases() []Case {
 			}
 			return nil
 		}},
+	}
+}
+
+// symlinkCases: symlinks that point outside, then a write through them.
+func symlinkCases() []Case {
+	return []Case{
 		{Name: "symlink to outside dir then write through it", Tar: func(canary string) []byte {
 			return Tar(Symlink("evil", canary), File("evil/file", "pwned"))
 		}, Want: WantEither},
@@ -108,6 +123,12 @@ func HostileCases() []Case {
 			Want: WantOK, Check: func(root string) error {
 				return wantContent(root, "canary/file", "pwned")
 			}},
+	}
+}
+
+// hardLinkCases: hard links to outside files.
+func hardLinkCases() []Case {
+	return []Case{
 		{Name: "hard link climbing out", Tar: tb(Hardlink("h", "../canary/file")), Want: WantUnsafe},
 		{Name: "hard link to absolute outside path", Tar: func(canary string) []byte {
 			return Tar(Hardlink("h", canary+"/file"))
@@ -117,6 +138,12 @@ func HostileCases() []Case {
 		}, Want: WantError},
 		{Name: "hard link through relative symlinked dir", Tar: tb(
 			Symlink("s", "../canary"), Hardlink("h", "s/file")), Want: WantError},
+	}
+}
+
+// rootCases: entries that replace the root itself.
+func rootCases() []Case {
+	return []Case{
 		{Name: "root replaced by symlink", Tar: func(canary string) []byte {
 			return Tar(Symlink(".", canary), File("file", "pwned"))
 		}, Want: WantUnsafe},
@@ -134,6 +161,12 @@ func HostileCases() []Case {
 				}
 				return nil
 			}},
+	}
+}
+
+// whiteoutCases: whiteouts naming . or .., or reached through a symlink.
+func whiteoutCases() []Case {
+	return []Case{
 		{Name: "whiteout of dotdot", Tar: tb(Dir("sub"), Whiteout("sub/.wh..."), File("sub/x", "1")), Want: WantUnsafe},
 		{Name: "whiteout of dot", Tar: tb(Dir("sub"), Whiteout("sub/.wh..")), Want: WantUnsafe},
 		{Name: "whiteout of dot at root", Tar: tb(Whiteout(".wh..")), Want: WantUnsafe},
@@ -144,6 +177,12 @@ func HostileCases() []Case {
 		}, Want: WantEither},
 		{Name: "whiteout through relative symlink", Tar: tb(
 			Symlink("s", "../canary"), Whiteout("s/.wh.file"), Whiteout("s/.wh..wh..opq")), Want: WantEither},
+	}
+}
+
+// replaceCases: devices, and entries that replace earlier ones.
+func replaceCases() []Case {
+	return []Case{
 		{Name: "block device", Tar: tb(Dir("dev"), BlockDev("dev/sda", 8, 0)), Want: WantOK, Check: func(root string) error {
 			var st unix.Stat_t
 			err := unix.Lstat(filepath.Join(root, "dev/sda"), &st)
@@ -179,6 +218,12 @@ func HostileCases() []Case {
 				}
 				return nil
 			}},
+	}
+}
+
+// limitCases: absurd sizes, loops and impossible parents.
+func limitCases() []Case {
+	return []Case{
 		{Name: "absurd size", Tar: func(string) []byte { return truncatedHuge() }, Want: WantError},
 		{Name: "absurd sparse size", Tar: func(string) []byte { return hugeSparse() }, Want: WantUnsafe},
 		{Name: "symlink loop", Tar: tb(Symlink("loop", "loop"), File("loop/x", "1")), Want: WantError},
@@ -192,6 +237,12 @@ func HostileCases() []Case {
 			}
 			return nil
 		}},
+	}
+}
+
+// legitCases: legitimate layers that must unpack as written.
+func legitCases() []Case {
+	return []Case{
 		{Name: "dynamic loader symlink and absolute hard link", Tar: tb(
 			Dir("lib"), File("lib/ld-linux-x86-64.so.2", "ELF"),
 			Dir("usr"), Dir("usr/lib"), Symlink("usr/lib/ld.so", "../../lib/ld-linux-x86-64.so.2"),

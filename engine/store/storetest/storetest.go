@@ -33,3 +33,15 @@ func ValidateAll(t testing.TB, root string) []*store.Image {
 	}
 	return images
 }
+
+// Open opens a fresh store in a temporary directory, closed when the test
+// ends.
+func Open(t testing.TB) *store.Store {
+	t.Helper()
+	s, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatalf("storetest: open store: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}

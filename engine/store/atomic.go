@@ -1,0 +1,89 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/berthkit/berth/internal/crashpoint"
+)
+
+// Every file the store replaces (index.json, indexes.json, oci-layout,
+// volume and container records, cache entries; engine/network's network
+// definitions too) is written by writeFile: through a temporary file in
+// the same directory, renamed into place, so readers see the old or the new
+// content, never a mix. The temporary file is named ".tmp-<name>-*", which
+// Open and Repair recognise as a killed writer's leftover.
+
+// WriteFileAtomic writes data to path durably: the temporary file is
+// fsynced before the rename and the directory after it, so the new content
+// survives a power cut once WriteFileAtomic returns. For files whose loss
+// at a machine crash is repaired anyway, WriteFileReplace skips the fsyncs.
+// Its errors are the system's, which name the temporary file; callers say
+// which file they were writing ("write index.json: ...").
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeFile(path, data, perm, true)
+}
+
+// WriteFileReplace writes data to path through a renamed temporary file,
+// without fsync: atomic for readers and for a killed process, not durable
+// across a machine crash. Records that change at every container start and
+// exit use it, since an fsync costs milliseconds. A failure names the
+// cause and the path ("no space left on device while writing
+// .../config.json"), since a record's callers do not.
+func WriteFileReplace(path string, data []byte, perm os.FileMode) error {
+	if err := writeFile(path, data, perm, false); err != nil {
+		return writeError(path, err)
+	}
+	return nil
+}
+
+// writeFile is WriteFileAtomic (durable) and WriteFileReplace. A failure
+// leaves the old content and no temporary file.
+func writeFile(path string, data []byte, perm os.FileMode, durable bool) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if err == nil && durable {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		if durable {
+			crashpoint.Hit("write." + filepath.Base(path) + ".before-rename")
+		}
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if durable {
+		return syncDir(dir)
+	}
+	return nil
+}
+
+// writeError says which file could not be written, with the system's
+// reason first; errors.Is still finds the errno (syscall.ENOSPC).
+func writeError(path string, err error) error {
+	var pe *os.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return fmt.Errorf("%w while writing %s", err, path)
+}

@@ -1,0 +1,243 @@
+package store
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// A name is an index.json entry's ocispec.AnnotationRefName: an image is
+// listed once per name, and once untagged when it has none. Every verb
+// that takes a name from an image (tag, untag, pull, load, a push to
+// `registry serve`) does it with dropRef below, so an image that loses its
+// last name always stays listed as <none> and never twice; tag and load
+// give the name with nameManifest, a pull with importEntry, which also
+// records where the image came from.
+
+// imageAnnotations are Berth's facts on a new index entry for the image
+// with config id and the given number of layers: its ID, when it entered
+// the store, its parent, its size (the sum of sizes, known when sizes is
+// given or there are no layers) and, when sizes has one per layer, the
+// size of each layer. (A commit over a parent whose layer sizes are not
+// known passes the parent's total as one size: the sum stays right.)
+func imageAnnotations(id, parent digest.Digest, sizes []int64, layers int) map[string]string {
+	a := map[string]string{
+		AnnotationID:      id.String(),
+		AnnotationCreated: time.Now().UTC().Format(time.RFC3339Nano),
+	}
+	if parent != "" {
+		a[AnnotationParent] = parent.String()
+	}
+	if sizes != nil || layers == 0 {
+		var total int64
+		for _, n := range sizes {
+			total += n
+		}
+		a[AnnotationSize] = strconv.FormatInt(total, 10)
+	}
+	if len(sizes) == layers && layers > 0 {
+		a[AnnotationLayerSizes] = FormatLayerSizes(sizes)
+	}
+	return a
+}
+
+// dropRef removes the name ref from every entry of idx but those of the
+// manifest keep ("" keeps none) and returns the manifests that had it. An
+// entry that loses its name stays listed untagged when it is its
+// manifest's only entry, so the image survives as <none>.
+func dropRef(idx *ocispec.Index, ref string, keep digest.Digest) (held []digest.Digest) {
+	entries := map[digest.Digest]int{}
+	for _, d := range idx.Manifests {
+		entries[d.Digest]++
+	}
+	out := make([]ocispec.Descriptor, 0, len(idx.Manifests))
+	for _, d := range idx.Manifests {
+		if d.Annotations[ocispec.AnnotationRefName] != ref || d.Digest == keep {
+			out = append(out, d)
+			continue
+		}
+		held = append(held, d.Digest)
+		if entries[d.Digest] > 1 {
+			entries[d.Digest]--
+			continue // the image keeps another entry
+		}
+		d.Annotations = cloneMap(d.Annotations)
+		delete(d.Annotations, ocispec.AnnotationRefName)
+		out = append(out, d)
+	}
+	idx.Manifests = out
+	return held
+}
+
+// nameManifest gives the listed manifest the name ref: its untagged entry
+// takes it, or a copy of its first entry is added under it. A manifest
+// that is not listed is left so.
+func nameManifest(idx *ocispec.Index, ref string, manifest digest.Digest) {
+	first := -1
+	for i, d := range idx.Manifests {
+		if d.Digest != manifest {
+			continue
+		}
+		switch d.Annotations[ocispec.AnnotationRefName] {
+		case ref:
+			return
+		case "":
+			d.Annotations = cloneMap(d.Annotations)
+			d.Annotations[ocispec.AnnotationRefName] = ref
+			idx.Manifests[i] = d
+			return
+		}
+		if first < 0 {
+			first = i
+		}
+	}
+	if first >= 0 {
+		entry := idx.Manifests[first]
+		entry.Annotations = cloneMap(entry.Annotations)
+		entry.Annotations[ocispec.AnnotationRefName] = ref
+		idx.Manifests = append(idx.Manifests, entry)
+	}
+}
+
+// configDigest is the config a stored manifest names.
+func (s *Store) configDigest(manifest digest.Digest) (digest.Digest, error) {
+	data, err := s.ReadBlob(manifest)
+	if err != nil {
+		return "", err
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return "", err
+	}
+	return m.Config.Digest, nil
+}
+
+// Tag points the reference at the image, moving it from any image that had
+// it. The previous holder of the name is returned (empty if none).
+func (s *Store) Tag(id digest.Digest, name string) (previous digest.Digest, err error) {
+	ref, err := ParseTag(name)
+	if err != nil {
+		return "", err
+	}
+	full := ref.String()
+	err = s.UpdateIndex(func(idx *ocispec.Index) error {
+		target := digest.Digest("")
+		for _, d := range idx.Manifests {
+			cfg, err := s.configDigest(d.Digest)
+			if d.Annotations[ocispec.AnnotationRefName] == full {
+				if err == nil && cfg == id {
+					return errUnchanged // already tagged
+				}
+				continue
+			}
+			if err != nil && target == "" {
+				return err
+			}
+			if err == nil && cfg == id && target == "" {
+				target = d.Digest
+			}
+		}
+		if target == "" {
+			return noSuchImage(id.String())
+		}
+		previous = s.moveRef(idx, full, target, id)
+		return nil
+	})
+	return previous, err
+}
+
+// moveRef gives the listed manifest of image id the name ref, taking it
+// from any other image, and returns the image that had it (empty if none).
+func (s *Store) moveRef(idx *ocispec.Index, ref string, manifest, id digest.Digest) (previous digest.Digest) {
+	for _, held := range dropRef(idx, ref, manifest) {
+		if cfg, err := s.configDigest(held); err == nil && cfg != id {
+			previous = cfg
+		}
+	}
+	nameManifest(idx, ref, manifest)
+	return previous
+}
+
+// NewImage is an image whose blobs are all stored, for ListImages.
+type NewImage struct {
+	// Manifest is the manifest's descriptor; an empty media type is OCI's.
+	Manifest ocispec.Descriptor
+	// ID is the image ID (the config's digest).
+	ID digest.Digest
+	// LayerSizes are the uncompressed sizes of the layers, one per layer.
+	LayerSizes []int64
+	// Refs are the full names to move to the image.
+	Refs []string
+}
+
+// Listed is one name (or one unnamed image) ListImages listed.
+type Listed struct {
+	ID digest.Digest
+	// Ref is the full name, empty for an image listed without one.
+	Ref string
+	// Replaced is the image that had the name before, if another did.
+	Replaced digest.Digest
+}
+
+// ListImages lists images whose blobs are stored (an image listed already
+// keeps its entry) and moves their names to them, all in one index
+// update: a load's images and names appear together or not at all.
+func (s *Store) ListImages(images []NewImage) ([]Listed, error) {
+	var listed []Listed
+	err := s.UpdateIndex(func(idx *ocispec.Index) error {
+		listed = listed[:0]
+		for _, img := range images {
+			i := entryOf(idx, img.Manifest.Digest, anyName)
+			if i < 0 {
+				entry := img.Manifest
+				entry.Annotations = imageAnnotations(img.ID, "", img.LayerSizes, len(img.LayerSizes))
+				idx.Manifests = append(idx.Manifests, entry)
+				i = len(idx.Manifests) - 1
+			}
+			if img.Manifest.MediaType == "" || idx.Manifests[i].MediaType == "" {
+				idx.Manifests[i].MediaType = ocispec.MediaTypeImageManifest
+			}
+			if len(img.Refs) == 0 {
+				listed = append(listed, Listed{ID: img.ID})
+			}
+			for _, full := range img.Refs {
+				replaced := s.moveRef(idx, full, img.Manifest.Digest, img.ID)
+				listed = append(listed, Listed{ID: img.ID, Ref: full, Replaced: replaced})
+			}
+		}
+		return nil
+	})
+	return listed, err
+}
+
+// Untag removes a reference. The image stays listed (untagged) if that was
+// its last name; deleting it is DeleteImage's job. It returns the image ID
+// the name pointed at.
+func (s *Store) Untag(name string) (digest.Digest, error) {
+	ref, err := ParseRef(name)
+	if err != nil {
+		return "", err
+	}
+	full := ref.String()
+	var id digest.Digest
+	err = s.UpdateIndex(func(idx *ocispec.Index) error {
+		held := dropRef(idx, full, "")
+		if len(held) == 0 {
+			return noSuchImage(Familiar(full))
+		}
+		id, err = s.configDigest(held[0])
+		return err
+	})
+	return id, err
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
