@@ -13,6 +13,7 @@ import (
 
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/engine/store/storetest"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -51,7 +52,11 @@ func (b *syncBuffer) String() string {
 func serveStore(t *testing.T, allowPush bool) *servedStore {
 	t.Helper()
 	ss := &servedStore{s: openStore(t)}
-	ss.h = NewHandler(ss.s, ServeOptions{AllowPush: allowPush, Log: &ss.log})
+	opts := ServeOptions{AllowPush: allowPush, Log: &ss.log}
+	if allowPush {
+		opts.PushAuth = TokenAuth{Token: testPushToken}
+	}
+	ss.h = NewHandler(ss.s, opts)
 	ss.srv = httptest.NewServer(ss.h)
 	t.Cleanup(func() {
 		ss.srv.Close()
@@ -60,6 +65,17 @@ func serveStore(t *testing.T, allowPush bool) *servedStore {
 	ss.Host = strings.TrimPrefix(ss.srv.URL, "http://")
 	return ss
 }
+
+// testPushToken is the push credential of serveStore(t, true), with the
+// go-containerregistry option and berth client that carry it.
+const testPushToken = "test-push-token"
+
+var (
+	pushAuth   = remote.WithAuth(&authn.Basic{Username: "berth", Password: testPushToken})
+	pushClient = func() *Client {
+		return NewClient(Options{Keychain: staticKeychain{"berth", testPushToken}, UserAgent: "berth-test"})
+	}
+)
 
 func getJSON(t *testing.T, url string, v any) int {
 	t.Helper()
@@ -180,7 +196,7 @@ func TestServeAcceptsPushes(t *testing.T) {
 	src := openStore(t)
 	f := newFixture(t, fixtureOptions{})
 	img := storeFixture(t, src, f, ss.Host+"/course/app:2")
-	if _, err := newTestClient(Config{}).Push(bg(), src, ss.Host+"/course/app:2", PushOptions{}); err != nil {
+	if _, err := pushClient().Push(bg(), src, ss.Host+"/course/app:2", PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := ss.s.Image("course/app:2")
@@ -202,7 +218,7 @@ func TestServeAcceptsPushes(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref, _ := name.ParseReference(ss.Host + "/random:latest")
-	if err := remote.Write(ref, rnd); err != nil {
+	if err := remote.Write(ref, rnd, pushAuth); err != nil {
 		t.Fatalf("remote.Write into the served store: %v", err)
 	}
 	stored, err := ss.s.Image("random")
@@ -216,6 +232,7 @@ func TestServeAcceptsPushes(t *testing.T) {
 
 	// A blob whose bytes do not match the digest is refused.
 	req, _ := http.NewRequest(http.MethodPost, ss.srv.URL+"/v2/bad/blobs/uploads/?digest="+digest.FromString("something else").String(), strings.NewReader("not it"))
+	req.SetBasicAuth("berth", testPushToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
