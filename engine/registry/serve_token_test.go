@@ -95,7 +95,11 @@ func serveTokenRegistry(t *testing.T) *tokenRegistry {
 	return tr
 }
 
-func (tr *tokenRegistry) advance(d time.Duration) { tr.mu.Lock(); tr.now = tr.now.Add(d); tr.mu.Unlock() }
+func (tr *tokenRegistry) advance(d time.Duration) {
+	tr.mu.Lock()
+	tr.now = tr.now.Add(d)
+	tr.mu.Unlock()
+}
 
 func basicHeader(user, password string) string {
 	req, _ := http.NewRequest(http.MethodGet, "/", nil)
