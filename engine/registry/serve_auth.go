@@ -121,11 +121,10 @@ func (h *Handler) checkCredential(r *http.Request) credentialState {
 // (/v2/, where an anonymous client is challenged so it authenticates), or a
 // scope; push marks the scopes that change the store.
 type access struct {
-	ping  bool
-	need  *scope
-	push  bool
-	repo  string
-	known bool
+	ping bool
+	need *scope
+	push bool
+	repo string
 }
 
 // accessFor classifies a request by endpoint and method. Every upload
@@ -135,16 +134,16 @@ func accessFor(r *http.Request, ep endpoint, repo string) access {
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
 	switch ep {
 	case epBase:
-		return access{ping: true, known: true}
+		return access{ping: true}
 	case epCatalog:
-		return access{need: &scope{Type: "registry", Name: "catalog", Actions: []string{"*"}}, known: true}
+		return access{need: &scope{Type: "registry", Name: "catalog", Actions: []string{"*"}}}
 	case epTags:
-		return access{need: &scope{Type: "repository", Name: repo, Actions: []string{"pull"}}, repo: repo, known: true}
+		return access{need: &scope{Type: "repository", Name: repo, Actions: []string{"pull"}}, repo: repo}
 	case epBlob, epManifest, epUpload:
 		if read && ep != epUpload {
-			return access{need: &scope{Type: "repository", Name: repo, Actions: []string{"pull"}}, repo: repo, known: true}
+			return access{need: &scope{Type: "repository", Name: repo, Actions: []string{"pull"}}, repo: repo}
 		}
-		return access{need: &scope{Type: "repository", Name: repo, Actions: []string{"push"}}, push: true, repo: repo, known: true}
+		return access{need: &scope{Type: "repository", Name: repo, Actions: []string{"push"}}, push: true, repo: repo}
 	}
 	return access{}
 }

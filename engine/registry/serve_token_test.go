@@ -359,6 +359,10 @@ func TestServeTokenClients(t *testing.T) {
 	if err != nil || stored.ManifestDigest.String() != want.String() {
 		t.Fatalf("berth pull: %v", err)
 	}
+	mirrored := newTestClient(Config{Mirrors: []string{"http://" + tr.Host}})
+	if stored, err := mirrored.Pull(bg(), openStore(t), "homework/ann:1", PullOptions{}); err != nil || stored.ManifestDigest.String() != want.String() {
+		t.Fatalf("berth pull through the registry as a mirror: %v", err)
+	}
 	src := openStore(t)
 	storeFixture(t, src, newFixture(t, fixtureOptions{}), tr.Host+"/course/app:2")
 	if _, err := newTestClient(Config{}).Push(bg(), src, tr.Host+"/course/app:2", PushOptions{}); !errors.Is(err, ErrUnauthorized) {
