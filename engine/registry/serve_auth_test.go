@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,14 +16,8 @@ import (
 // serveWith serves a fresh store with opts.
 func serveWith(t *testing.T, opts ServeOptions) (*Handler, string) {
 	t.Helper()
-	s := openStore(t)
-	h := NewHandler(s, opts)
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.Close()
-		h.Close()
-	})
-	return h, srv.URL
+	ss := serveStoreWith(t, opts)
+	return ss.h, ss.srv.URL
 }
 
 func do(t *testing.T, method, url, user, password string, body io.Reader) (*http.Response, map[string]any) {

@@ -15,8 +15,6 @@ import (
 	"github.com/berthkit/berth/engine/store/storetest"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/opencontainers/go-digest"
@@ -49,13 +47,11 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func serveStore(t *testing.T, allowPush bool) *servedStore {
+// serveStoreWith serves a fresh store with opts, logging to ss.log.
+func serveStoreWith(t *testing.T, opts ServeOptions) *servedStore {
 	t.Helper()
 	ss := &servedStore{s: openStore(t)}
-	opts := ServeOptions{AllowPush: allowPush, Log: &ss.log}
-	if allowPush {
-		opts.PushAuth = TokenAuth{Token: testPushToken}
-	}
+	opts.Log = &ss.log
 	ss.h = NewHandler(ss.s, opts)
 	ss.srv = httptest.NewServer(ss.h)
 	t.Cleanup(func() {
@@ -64,6 +60,17 @@ func serveStore(t *testing.T, allowPush bool) *servedStore {
 	})
 	ss.Host = strings.TrimPrefix(ss.srv.URL, "http://")
 	return ss
+}
+
+// serveStore serves a fresh store, read-only or accepting pushes with
+// testPushToken.
+func serveStore(t *testing.T, allowPush bool) *servedStore {
+	t.Helper()
+	opts := ServeOptions{AllowPush: allowPush}
+	if allowPush {
+		opts.PushAuth = TokenAuth{Token: testPushToken}
+	}
+	return serveStoreWith(t, opts)
 }
 
 // testPushToken is the push credential of serveStore(t, true), with the
@@ -208,15 +215,7 @@ func TestServeAcceptsPushes(t *testing.T) {
 	}
 
 	// go-containerregistry's writer (chunked uploads) works too.
-	rnd, err := random.Image(1024, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, _ := rnd.ConfigFile()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	if rnd, err = mutate.ConfigFile(rnd, cf); err != nil {
-		t.Fatal(err)
-	}
+	rnd := platformImage(t, "amd64")
 	ref, _ := name.ParseReference(ss.Host + "/random:latest")
 	if err := remote.Write(ref, rnd, pushAuth); err != nil {
 		t.Fatalf("remote.Write into the served store: %v", err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -16,8 +15,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
@@ -83,15 +80,9 @@ type tokenRegistry struct {
 
 func serveTokenRegistry(t *testing.T) *tokenRegistry {
 	t.Helper()
-	tr := &tokenRegistry{servedStore: &servedStore{s: openStore(t)}, now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
-	tr.h = NewHandler(tr.s, ServeOptions{AllowPush: true, PushAuth: TokenAuth{Token: "s3cret"}, Log: &tr.log,
+	tr := &tokenRegistry{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	tr.servedStore = serveStoreWith(t, ServeOptions{AllowPush: true, PushAuth: TokenAuth{Token: "s3cret"},
 		Now: func() time.Time { tr.mu.Lock(); defer tr.mu.Unlock(); return tr.now }})
-	tr.srv = httptest.NewServer(tr.h)
-	t.Cleanup(func() {
-		tr.srv.Close()
-		tr.h.Close()
-	})
-	tr.Host = strings.TrimPrefix(tr.srv.URL, "http://")
 	return tr
 }
 
@@ -314,17 +305,9 @@ func TestServeReadOnlyHasNoTokens(t *testing.T) {
 // anonymously, and pulls anonymously; berth's own client does the same.
 func TestServeTokenClients(t *testing.T) {
 	tr := serveTokenRegistry(t)
-	img, err := random.Image(512, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, _ := img.ConfigFile()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
+	img := platformImage(t, "amd64")
 	ref, _ := name.ParseReference(tr.Host + "/homework/ann:1")
-	err = remote.Write(ref, img)
+	err := remote.Write(ref, img)
 	var terr *transport.Error
 	if !errors.As(err, &terr) || terr.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("anonymous remote.Write: %v, want a 401", err)
