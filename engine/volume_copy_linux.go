@@ -5,6 +5,7 @@ package engine
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/engine/volume"
@@ -47,14 +48,27 @@ func (e *Engine) populateVolumes(c *store.Container) error {
 	return nil
 }
 
-// copyUp fills one volume, building the copy in a scratch directory under
-// tmp/ (the store's file system, as the volume's) that goes afterwards.
+// copyUp fills one volume, building the copy in a scratch directory
+// beside the volume's _data (so on its file system even when volumes/ is
+// a mount of its own) that goes afterwards. A scratch directory a killed
+// copy left there goes first: none can be in use, as the caller holds the
+// store's lock.
 func (e *Engine) copyUp(root string, mp store.MountPoint) error {
-	scratch, err := e.Store.TempDir("volume-copy-")
+	data := e.Store.VolumeDataDir(mp.Name)
+	dir := filepath.Dir(data)
+	stale, _ := filepath.Glob(filepath.Join(dir, copyScratchPrefix+"*"))
+	for _, s := range stale {
+		_ = os.RemoveAll(s)
+	}
+	scratch, err := os.MkdirTemp(dir, copyScratchPrefix)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	_, err = volume.CopyUp(root, mp.Destination, e.Store.VolumeDataDir(mp.Name), scratch)
+	_, err = volume.CopyUp(root, mp.Destination, data, scratch)
 	return err
 }
+
+// copyScratchPrefix names a copy's scratch directory in volumes/<name>/,
+// with the store's prefix for what a crash may leave beside its target.
+const copyScratchPrefix = ".tmp-copy-"

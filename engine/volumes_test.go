@@ -215,6 +215,26 @@ func TestCreateFillsVolumes(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(data, "cap")); err == nil {
 		t.Error("a volume with content was filled again")
 	}
+
+	// The copy's scratch directory (beside _data, on its file system)
+	// goes, and so does one a killed copy left.
+	if _, err := e.CreateVolume(context.Background(), "third", nil); err != nil {
+		t.Fatal(err)
+	}
+	third := filepath.Dir(e.Store.VolumeDataDir("third"))
+	if err := os.MkdirAll(filepath.Join(third, ".tmp-copy-killed/x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ctrCreate(t, e, engine.ContainerCreateOptions{Image: img, Binds: []string{"third:/p"}})
+	for _, dir := range []string{third, filepath.Dir(data)} {
+		entries, _ := os.ReadDir(dir)
+		if len(entries) != 2 {
+			t.Errorf("%s holds %d entries, want volume.json and _data only", dir, len(entries))
+		}
+	}
+	if _, err := os.Stat(filepath.Join(third, "_data/sub/b")); err != nil {
+		t.Error(err)
+	}
 }
 
 // TestStartDoesNotFillVolumes: the copy happens at create only, as in
