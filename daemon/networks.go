@@ -29,50 +29,6 @@ func (s *Server) sweepNetworks() {
 	}
 }
 
-// networkRoute routes /networks paths; ok is false for any other path.
-func (s *Server) networkRoute(method, path string) (fn handler, name string, allowed, ok bool) {
-	one := func(m string, h handler) (handler, bool) {
-		if m == method || (m == "GET" && method == "HEAD") {
-			return h, true
-		}
-		return nil, true
-	}
-	switch {
-	case path == "/networks":
-		fn, allowed = one("GET", s.networkList)
-		return fn, "", allowed, true
-	case path == "/networks/create":
-		fn, allowed = one("POST", s.networkCreate)
-		return fn, "", allowed, true
-	case path == "/networks/prune":
-		fn, allowed = one("POST", s.networkPrune)
-		return fn, "", allowed, true
-	case strings.HasPrefix(path, "/networks/"):
-		id, action, _ := strings.Cut(strings.TrimPrefix(path, "/networks/"), "/")
-		if id == "" {
-			return nil, "", false, true
-		}
-		switch action {
-		case "":
-			switch method {
-			case "GET", "HEAD":
-				return s.networkInspect, id, true, true
-			case "DELETE":
-				return s.networkDelete, id, true, true
-			}
-			return nil, "", true, true
-		case "connect":
-			fn, allowed = one("POST", s.networkConnect)
-		case "disconnect":
-			fn, allowed = one("POST", s.networkDisconnect)
-		default:
-			return nil, "", false, true
-		}
-		return fn, id, allowed, true
-	}
-	return nil, "", false, false
-}
-
 // networkError gives a network error Docker's status.
 func networkError(err error) error {
 	switch {

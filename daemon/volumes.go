@@ -5,7 +5,6 @@ import (
 	"os"
 	"path"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/berthkit/berth/engine"
@@ -192,18 +191,4 @@ func configVolumes(c *store.Container) map[string]struct{} {
 		out[path.Clean(v)] = struct{}{}
 	}
 	return out
-}
-
-// volumeRoute finds the /volumes/{name} handler.
-func (s *Server) volumeRoute(method, rest string) (handler, string, bool) {
-	if rest == "" || strings.Contains(rest, "/") {
-		return nil, "", false
-	}
-	switch method {
-	case http.MethodGet:
-		return s.volumeInspect, rest, true
-	case http.MethodDelete:
-		return s.volumeDelete, rest, true
-	}
-	return nil, rest, true
 }
