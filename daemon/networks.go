@@ -46,11 +46,8 @@ func (s *Server) networkDoc(n *bnet.Network) (network.Inspect, error) {
 	doc := network.Inspect{Network: network.Network{
 		Name: n.Name, ID: n.ID, Created: n.Created, Scope: n.Scope(), Driver: n.Driver, EnableIPv4: true,
 		IPAM:     network.IPAM{Driver: "default", Options: map[string]string{}, Config: []network.IPAMConfig{}},
-		Internal: n.Internal, Options: map[string]string{}, Labels: n.Labels,
+		Internal: n.Internal, Options: map[string]string{}, Labels: orEmptyMap(n.Labels),
 	}, Containers: map[string]network.EndpointResource{}}
-	if doc.Labels == nil {
-		doc.Labels = map[string]string{}
-	}
 	if n.Bridge != "" {
 		doc.Options["com.docker.network.bridge.name"] = n.Bridge
 	}
@@ -173,10 +170,7 @@ func (s *Server) networkPrune(w *responseWriter, r *request) error {
 		return err
 	}
 	sort.Strings(removed)
-	if removed == nil {
-		removed = []string{}
-	}
-	return writeJSON(w, http.StatusOK, network.PruneReport{NetworksDeleted: removed})
+	return writeJSON(w, http.StatusOK, network.PruneReport{NetworksDeleted: orEmpty(removed)})
 }
 
 // networkConnect is POST /networks/{id}/connect.

@@ -298,6 +298,23 @@ func writeJSON(w *responseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
+// orEmpty is s, or an empty list for nil: Docker's responses hold [] where
+// a list has nothing, never null, and clients index them.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// orEmptyMap is m, or an empty map for nil ({} rather than null).
+func orEmptyMap[K comparable, V any](m map[K]V) map[K]V {
+	if m == nil {
+		return map[K]V{}
+	}
+	return m
+}
+
 // decodeJSON reads a JSON request body of at most limit bytes into v. An
 // empty body leaves v as it is.
 func decodeJSON(r *request, limit int64, v any) error {
@@ -343,6 +360,33 @@ func intValue(r *request, key string, def int) (int, error) {
 		return 0, badRequestf("invalid value for %s: %q is not a number", key, v)
 	}
 	return n, nil
+}
+
+// pruneFilter reads the filters of a prune that takes one boolean filter,
+// key: it reports whether any says key=want (true and 1, false and 0 say
+// the same). Any other filter is refused with refusal, a format of one %s
+// or %q verb for the filter.
+func pruneFilter(r *request, key string, want bool, refusal string) (bool, error) {
+	filters, err := filtersValue(r)
+	if err != nil {
+		return false, err
+	}
+	found := false
+	for _, f := range filters {
+		k, v, _ := strings.Cut(f, "=")
+		var on, known bool
+		switch v {
+		case "true", "1":
+			on, known = true, true
+		case "false", "0":
+			known = true
+		}
+		if k != key || !known {
+			return false, badRequestf(refusal, f)
+		}
+		found = found || on == want
+	}
+	return found, nil
 }
 
 // filtersValue decodes Docker's filters parameter: {"key":{"value":true}}
