@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 	"strings"
 	"sync/atomic"
 
@@ -62,11 +61,7 @@ func (s *Server) build(w *responseWriter, r *request) error {
 		console = startBuildConsole(stream, rec.queue)
 		defer s.eng.AddRecorder(rec)()
 	}
-	// RUN containers are forked on this goroutine's thread: keep it alive
-	// until they are gone (see supervisor.forker).
-	goruntime.LockOSThread()
 	res, err := s.eng.Build(ctx, opts)
-	goruntime.UnlockOSThread()
 	auxSent := false
 	if console != nil {
 		rec.queue.close()

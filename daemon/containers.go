@@ -138,15 +138,11 @@ func (s *Server) containerStart(w *responseWriter, r *request) error {
 func startError(err error) error {
 	var se *runtime.StartError
 	if errors.As(err, &se) {
-		msg := se.Msg
-		if se.Code == runtime.CodeNotFound || se.Code == runtime.CodeCannotRun {
-			msg = "failed to create task for container: unable to start container process: " + msg
-		}
 		status := http.StatusInternalServerError
 		if se.Code == runtime.CodeNotFound || se.Code == runtime.CodeCannotRun {
 			status = http.StatusBadRequest
 		}
-		return &apiError{status: status, msg: msg, exitCode: se.Code, err: err}
+		return &apiError{status: status, msg: se.Message(), exitCode: se.Code, err: err}
 	}
 	return err
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	goruntime "runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -31,31 +30,6 @@ type supervisor struct {
 	ctrs   map[string]*ctrState
 	wg     sync.WaitGroup
 	closed bool
-	forks  chan func()
-}
-
-// The runtime gives a container's PID 1 a parent-death signal, and Linux
-// sends it when the *thread* that forked the container ends. Go ends a
-// thread when a goroutine locked to it returns, which the runtime's exec
-// does (it joins a container's namespaces on a thread of its own). So the
-// daemon forks its containers on one thread that never ends: the forker
-// goroutine below, locked to its thread for the daemon's life. (Builds lock
-// their own goroutine's thread while they run, for their RUN containers.)
-func (sv *supervisor) forker() {
-	goruntime.LockOSThread()
-	for fn := range sv.forks {
-		fn()
-	}
-}
-
-// onForkThread runs fn on the forker's thread.
-func (sv *supervisor) onForkThread(fn func()) {
-	done := make(chan struct{})
-	sv.forks <- func() {
-		defer close(done)
-		fn()
-	}
-	<-done
 }
 
 // ctrState is what the daemon knows of one container beyond the store.
@@ -95,9 +69,7 @@ type waiter struct {
 }
 
 func newSupervisor(s *Server) *supervisor {
-	sv := &supervisor{s: s, ctrs: map[string]*ctrState{}, forks: make(chan func())}
-	go sv.forker()
-	return sv
+	return &supervisor{s: s, ctrs: map[string]*ctrState{}}
 }
 
 // state returns the container's entry, creating it; the caller holds mu.
@@ -172,11 +144,9 @@ func (sv *supervisor) start(ctx context.Context, c *store.Container) error {
 		stdinR, run.stdinW = r, w
 		stdio.In = r
 	}
-	var a *engine.AttachedContainer
-	var err error
-	sv.onForkThread(func() {
-		a, err = sv.s.eng.StartAttached(context.WithoutCancel(ctx), c.ID, engine.AttachOptions{Stdio: stdio, ConsoleSize: size})
-	})
+	// The runtime forks the container from its one long-lived thread, so
+	// the container's parent-death signal fires only when the daemon ends.
+	a, err := sv.s.eng.StartAttached(context.WithoutCancel(ctx), c.ID, engine.AttachOptions{Stdio: stdio, ConsoleSize: size})
 	if stdinR != nil {
 		stdinR.Close() // the container has its own copy
 	}

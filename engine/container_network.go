@@ -334,15 +334,29 @@ func (e *Engine) writeNetFiles(c *store.Container, eps []*network.Endpoint, nets
 	hostConf, _ := os.ReadFile("/etc/resolv.conf")
 	resolv := resolvConf(hostConf, c.Net, user, len(eps) > 0)
 	for name, data := range map[string]string{"hosts": hosts, "resolv.conf": resolv} {
-		tmp := filepath.Join(dir, name+".tmp")
-		if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
-			return fmt.Errorf("container %s: %w", c.ShortID(), err)
-		}
-		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		if err := rewriteInPlace(filepath.Join(dir, name), data); err != nil {
 			return fmt.Errorf("container %s: %w", c.ShortID(), err)
 		}
 	}
 	return nil
+}
+
+// rewriteInPlace replaces a file's content keeping its inode: on a bridge
+// network the files are written while the container's init may already
+// have bind-mounted them as /etc/hosts and /etc/resolv.conf (Prestart), and
+// a file renamed over them would not be the one mounted. Nothing is lost
+// to a crash halfway: both are written again at every start, before the
+// process runs.
+func rewriteInPlace(path, data string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // resolvConf derives a container's resolv.conf from the host's, as Docker

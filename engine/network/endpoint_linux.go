@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -23,6 +24,27 @@ type lease struct {
 	Pid       int    `json:"pid"`
 	PidStart  uint64 `json:"pid_start"`
 	HostVeth  string `json:"host_veth"`
+	// Released is when the container's supervisor gave the address back
+	// while the kernel was still removing the veth pair, as it does,
+	// asynchronously, once the container's network namespace dies. The
+	// address stays taken until the pair is gone (or, after releaseGrace,
+	// a sweep deletes it).
+	Released time.Time `json:"released,omitzero"`
+}
+
+// releaseGrace is how long a sweep leaves a released lease's veth pair to
+// the kernel.
+const releaseGrace = 10 * time.Second
+
+// leftToKernel reports whether l was released lately and its veth pair is
+// still there: the kernel is removing it.
+func (l *lease) leftToKernel(now time.Time) bool {
+	return !l.Released.IsZero() && now.Sub(l.Released) < releaseGrace && linkExists(l.HostVeth)
+}
+
+func linkExists(name string) bool {
+	_, err := netlink.LinkByName(name)
+	return err == nil
 }
 
 func (l *lease) live() bool {
@@ -187,10 +209,16 @@ func plugVeth(ep *Endpoint, br netlink.Link, pid int, defaultRoute bool) error {
 		return fmt.Errorf("open the container's network namespace: %w", err)
 	}
 	defer ns.Close()
-	peer := "bp" + randomID()[:10]
+	// The container's end is born in the container's namespace with its
+	// final name and Docker's MAC: nothing there can clash with the name,
+	// and nothing needs renaming or readdressing.
+	mac, err := net.ParseMAC(ep.MAC)
+	if err != nil {
+		return fmt.Errorf("container interface MAC %q: %w", ep.MAC, err)
+	}
 	la := netlink.NewLinkAttrs()
 	la.Name, la.MasterIndex = ep.HostVeth, br.Attrs().Index
-	veth := &netlink.Veth{LinkAttrs: la, PeerName: peer, PeerNamespace: netlink.NsFd(int(ns))}
+	veth := &netlink.Veth{LinkAttrs: la, PeerName: ep.Ifname, PeerHardwareAddr: mac, PeerNamespace: netlink.NsFd(int(ns))}
 	if err := netlink.LinkAdd(veth); err != nil {
 		return fmt.Errorf("create veth %s: %w", ep.HostVeth, err)
 	}
@@ -207,30 +235,30 @@ func plugVeth(ep *Endpoint, br netlink.Link, pid int, defaultRoute bool) error {
 		return err
 	}
 	defer h.Close()
-	if err := configurePeer(h, ep, peer, defaultRoute); err != nil {
+	if err := configurePeer(h, ep, defaultRoute); err != nil {
 		_ = netlink.LinkDel(veth)
 		return err
 	}
 	return nil
 }
 
-func configurePeer(h *netlink.Handle, ep *Endpoint, peer string, defaultRoute bool) error {
+// configurePeer brings lo up (the embedded DNS server listens on it, and
+// the init may not have got there yet), addresses the container's end and
+// brings it up, with the default route through it when defaultRoute.
+func configurePeer(h *netlink.Handle, ep *Endpoint, defaultRoute bool) error {
 	if lo, err := h.LinkByName("lo"); err == nil {
 		if err := h.LinkSetUp(lo); err != nil {
 			return fmt.Errorf("bring lo up: %w", err)
 		}
 	}
-	l, err := h.LinkByName(peer)
+	l, err := h.LinkByName(ep.Ifname)
 	if err != nil {
-		return fmt.Errorf("find %s in the container: %w", peer, err)
+		return fmt.Errorf("find %s in the container: %w", ep.Ifname, err)
 	}
-	mac, _ := net.ParseMAC(ep.MAC)
 	steps := []struct {
 		what string
 		fn   func() error
 	}{
-		{"rename to " + ep.Ifname, func() error { return h.LinkSetName(l, ep.Ifname) }},
-		{"set MAC", func() error { return h.LinkSetHardwareAddr(l, mac) }},
 		{"add address", func() error {
 			return h.AddrAdd(l, &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP(ep.IP).To4(), Mask: net.CIDRMask(ep.PrefixLen, 32)}})
 		}},
@@ -252,8 +280,9 @@ func configurePeer(h *netlink.Handle, ep *Endpoint, peer string, defaultRoute bo
 	return nil
 }
 
-// Detach removes an endpoint: its veth pair (gone already when the
-// container's namespace died) and its lease.
+// Detach removes an endpoint: its veth pair and its lease. When the
+// container is gone, the kernel removes the pair with its namespace, and
+// the lease stays, released, until it has (sweepOnly).
 func (m *Manager) Detach(n *Network, ep *Endpoint) error {
 	unlock, err := m.hostLock()
 	if err != nil {
@@ -264,15 +293,30 @@ func (m *Manager) Detach(n *Network, ep *Endpoint) error {
 }
 
 func (m *Manager) release(bridge string, ep *Endpoint) error {
-	delVeth(ep.HostVeth)
 	// The address may be someone else's by now (a disconnect released it
 	// already): only our own lease goes.
 	path := filepath.Join(m.StateDir, bridge, ep.IP)
 	var l lease
 	if data, err := os.ReadFile(path); err != nil || json.Unmarshal(data, &l) != nil || l.HostVeth != ep.HostVeth {
+		delVeth(ep.HostVeth)
 		return nil
 	}
-	if err := os.Remove(filepath.Join(m.StateDir, bridge, ep.IP)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if !l.live() && linkExists(ep.HostVeth) {
+		// The container is gone, and its network namespace with it: the
+		// kernel is removing the pair. Deleting it here would wait for
+		// that (5 to 15 ms measured, with the removal of the container
+		// behind it); the address stays taken until the pair is gone.
+		l.Released = time.Now()
+		data, err := json.Marshal(l)
+		if err == nil {
+			err = os.WriteFile(path, data, 0o600)
+		}
+		if err == nil {
+			return nil
+		}
+	}
+	delVeth(ep.HostVeth)
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("release %s: %w", ep.IP, err)
 	}
 	return nil
@@ -315,10 +359,11 @@ func (m *Manager) sweepOnly() (changed bool, err error) {
 		dir := filepath.Join(m.StateDir, d.Name())
 		ents, _ := os.ReadDir(dir)
 		left := 0
+		now := time.Now()
 		for _, e := range ents {
 			data, err := os.ReadFile(filepath.Join(dir, e.Name()))
 			var l lease
-			if err == nil && json.Unmarshal(data, &l) == nil && l.live() {
+			if err == nil && json.Unmarshal(data, &l) == nil && (l.live() || l.leftToKernel(now)) {
 				left++
 				continue
 			}

@@ -1,10 +1,12 @@
 package network
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/berthkit/berth/internal/testenv"
 	"github.com/stretchr/testify/assert"
@@ -84,4 +86,73 @@ func TestAttachDetachRemove(t *testing.T) {
 	rules, err = BridgeRules(n.Bridge)
 	require.NoError(t, err)
 	assert.Zero(t, rules, "no rule names the removed bridge")
+}
+
+// exitedEndpoint attaches a process to a new network, keeps its network
+// namespace open (so the veth pair stays until ns is closed), kills the
+// process and detaches the endpoint, as a supervisor does after its
+// container exited. It returns the endpoint and the lease's path.
+func exitedEndpoint(t *testing.T, name, subnet string) (m *Manager, ep *Endpoint, lease string, ns netns.NsHandle) {
+	t.Helper()
+	testenv.RequireRoot(t)
+	m = New(t.TempDir())
+	m.StateDir = t.TempDir()
+	n, err := m.Create(name, CreateOptions{Subnet: subnet})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Remove(n) })
+	cmd := nsProcess(t)
+	ep, err = m.Attach(n, "c0ffee", cmd.Process.Pid, "eth0", true)
+	require.NoError(t, err)
+	ns, err = netns.GetFromPid(cmd.Process.Pid)
+	require.NoError(t, err)
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	require.NoError(t, m.Detach(n, ep))
+	return m, ep, m.StateDir + "/" + n.Bridge + "/" + ep.IP, ns
+}
+
+// A container that exited leaves its veth pair to the kernel, which removes
+// it with the namespace: Detach does not wait for that, and the address
+// stays taken until the pair is gone.
+func TestDetachAfterExitLeavesThePairToTheKernel(t *testing.T) {
+	m, ep, lease, ns := exitedEndpoint(t, "unit2", "172.31.232.0/24")
+	_, err := netlink.LinkByName(ep.HostVeth)
+	require.NoError(t, err, "the pair is the kernel's to remove")
+	_, err = os.Stat(lease)
+	require.NoError(t, err, "the address stays taken while the pair exists")
+	require.NoError(t, m.Sweep())
+	_, err = os.Stat(lease)
+	require.NoError(t, err, "a sweep leaves a lately released pair alone")
+
+	// The namespace dies: the kernel removes the pair, and the next sweep
+	// the lease.
+	ns.Close()
+	for i := 0; i < 1000 && linkExists(ep.HostVeth); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.False(t, linkExists(ep.HostVeth), "the kernel removed the pair")
+	require.NoError(t, m.Sweep())
+	_, err = os.Stat(lease)
+	assert.True(t, os.IsNotExist(err), "lease taken back")
+}
+
+// A released lease whose pair outlives the grace (a namespace someone
+// else holds) is swept the old way: the pair deleted, the address freed.
+func TestSweepDeletesAPairPastTheGrace(t *testing.T) {
+	m, ep, path, ns := exitedEndpoint(t, "unit3", "172.31.233.0/24")
+	defer ns.Close()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var l lease
+	require.NoError(t, json.Unmarshal(data, &l))
+	require.False(t, l.Released.IsZero(), "released")
+	l.Released = l.Released.Add(-releaseGrace)
+	data, err = json.Marshal(l)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+
+	require.NoError(t, m.Sweep())
+	assert.False(t, linkExists(ep.HostVeth), "pair deleted")
+	_, err = os.Stat(path)
+	assert.True(t, os.IsNotExist(err), "lease taken back")
 }

@@ -139,7 +139,7 @@ func CgroupFor(parent, id string) *Cgroup {
 // always: pause, top and cleanup use it) and writes the limits, all but the
 // PID limit: berth's own init counts its threads against it, so Start
 // applies it with LimitPids when the init is about to execute the
-// container's process (the AwaitLimits handshake), before it can fork.
+// container's process (the AwaitParent handshake), before it can fork.
 func (c *Cgroup) Create(r Resources) error {
 	need := map[string]bool{
 		"freezer": true, "memory": r.Memory > 0, "pids": r.PidsLimit > 0,

@@ -59,9 +59,10 @@ func sealOverlay() (*os.File, error) {
 		return nil, err
 	}
 	dir, name := filepath.Split(exe)
+	dir = filepath.Clean(dir)
 	// Overlayfs without an upper dir needs two lower dirs; the second is an
 	// empty scratch dir, below the binary's so it masks nothing.
-	empty, err := os.MkdirTemp("", "berth-exe-")
+	empty, err := scratchDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +72,7 @@ func sealOverlay() (*os.File, error) {
 		return nil, fmt.Errorf("fsopen overlay: %w", err)
 	}
 	defer unix.Close(fsfd)
-	lower := escapeLowerDir(filepath.Clean(dir)) + ":" + escapeLowerDir(empty)
+	lower := escapeLowerDir(dir) + ":" + escapeLowerDir(empty)
 	if err := unix.FsconfigSetString(fsfd, "lowerdir", lower); err != nil {
 		return nil, fmt.Errorf("fsconfig lowerdir=%s: %w", lower, err)
 	}
@@ -89,6 +90,34 @@ func sealOverlay() (*os.File, error) {
 		return nil, fmt.Errorf("open %s through overlay: %w", name, err)
 	}
 	return os.NewFile(uintptr(fd), "berth (sealed)"), nil
+}
+
+// scratchDir makes an empty directory that is neither inside dir nor
+// above it: overlayfs refuses lower dirs nested in one another (ELOOP),
+// and a berth binary kept in /tmp would otherwise always fall back to
+// copying itself into a memfd.
+func scratchDir(dir string) (string, error) {
+	var lastErr error
+	for _, base := range []string{os.TempDir(), "/run", "/dev/shm", "/var/tmp"} {
+		empty, err := os.MkdirTemp(base, "berth-exe-")
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		if real, err := filepath.EvalSymlinks(empty); err == nil && !nested(real, dir) {
+			return real, nil
+		}
+		os.Remove(empty)
+		lastErr = fmt.Errorf("no scratch directory outside %s", dir)
+	}
+	return "", lastErr
+}
+
+// nested reports whether clean absolute paths a and b are the same or one
+// contains the other.
+func nested(a, b string) bool {
+	within := func(x, y string) bool { return x == y || y == "/" || strings.HasPrefix(x, y+"/") }
+	return within(a, b) || within(b, a)
 }
 
 // sealMemfd copies berth's binary into a memfd and seals it against writes.

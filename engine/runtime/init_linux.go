@@ -37,18 +37,20 @@ type initMessage struct {
 	// Filter is the seccomp program (encodeFilter), compiled by the parent
 	// while the child starts; empty means no seccomp.
 	Filter []byte `json:"filter,omitempty"`
-	// AwaitLimits asks the child to stop just before it executes the
-	// container's process (awaitLimits): the parent puts the PID limit in
-	// force then, once berth's own threads are no longer created.
-	AwaitLimits bool `json:"await_limits,omitempty"`
+	// AwaitParent asks the child to stop just before it executes the
+	// container's process (awaitParent) until the parent has done what
+	// must precede it: connecting the network (Spec.Prestart), which runs
+	// while the child builds the container, and the PID limit, which can
+	// be put in force only once berth's own threads are no longer created.
+	AwaitParent bool `json:"await_parent,omitempty"`
 }
 
-// The PID-limit handshake: the child writes limitsReady on fdErr when it
-// is about to execute the process; the parent writes the limit, then
-// limitsSet on the spec pipe and closes it.
+// The handshake before execve: the child writes initAtExec on fdErr when
+// it is about to execute the process; the parent does its part, then
+// writes initProceed on the spec pipe and closes it.
 const (
-	limitsReady = 0 // never the first byte of a StartError's JSON
-	limitsSet   = "set"
+	initAtExec  = 0 // never the first byte of a StartError's JSON
+	initProceed = "go"
 )
 
 // initMarker is set in the environment of the re-executed init, so that
@@ -90,8 +92,8 @@ func Init(args []string) int {
 	specFile := os.NewFile(fdSpec, "init-spec")
 	err := json.NewDecoder(specFile).Decode(&msg)
 	var gate func() error
-	if err == nil && msg.AwaitLimits {
-		gate = func() error { return awaitLimits(errPipe, specFile) }
+	if err == nil && msg.AwaitParent {
+		gate = func() error { return awaitParent(errPipe, specFile) }
 	} else {
 		specFile.Close()
 	}
@@ -117,18 +119,18 @@ func Init(args []string) int {
 	return code
 }
 
-// awaitLimits tells the parent that the container's process is about to
-// start and waits until the parent has put the PID limit in force. From
-// then on no thread may be created: berth's own threads count against the
-// limit until execve ends them.
-func awaitLimits(errPipe, specFile *os.File) error {
+// awaitParent tells the parent that the container's process is about to
+// start and waits until the parent lets it (its network connected, its PID
+// limit in force). From then on no thread may be created: berth's own
+// threads count against the PID limit until execve ends them.
+func awaitParent(errPipe, specFile *os.File) error {
 	defer specFile.Close()
-	if _, err := errPipe.Write([]byte{limitsReady}); err != nil {
+	if _, err := errPipe.Write([]byte{initAtExec}); err != nil {
 		return fmt.Errorf("tell berth the container is ready: %w", err)
 	}
 	data, err := io.ReadAll(specFile)
-	if err != nil || strings.TrimSpace(string(data)) != limitsSet {
-		return fmt.Errorf("berth did not set the container's PID limit (read %q): %v", data, err)
+	if err != nil || strings.TrimSpace(string(data)) != initProceed {
+		return fmt.Errorf("berth did not let the container's process start (read %q): %v", data, err)
 	}
 	return nil
 }
@@ -146,7 +148,7 @@ func report(errPipe *os.File, err error) int {
 
 // initContainer builds the container: it runs in new mount, PID, UTS, IPC
 // (and maybe network) namespaces, as PID 1.
-// gate, when not nil, runs just before the process starts (awaitLimits).
+// gate, when not nil, runs just before the process starts (awaitParent).
 func initContainer(spec *Spec, filter []unix.SockFilter, gate func() error) (int, error) {
 	// Mounts made from here on stay in this namespace: without this the
 	// host's shared mounts would propagate them back.

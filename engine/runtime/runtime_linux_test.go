@@ -225,6 +225,18 @@ func TestStartErrors(t *testing.T) {
 			s.Network = "bridge"
 			s.Prestart = func(int) error { return errors.New("no address left") }
 		}, 125, "no address left"},
+		// Prestart runs while the init builds the container: when the
+		// init failed first, its reason is the one to report.
+		{"init fails during prestart", func(s *Spec) {
+			s.Network = "bridge"
+			s.Process.User = "nosuch"
+			s.Prestart = func(pid int) error {
+				for i := 0; i < 1000 && pidExists(pid); i++ {
+					time.Sleep(10 * time.Millisecond)
+				}
+				return errors.New("network namespace gone")
+			}
+		}, 125, "unable to find user nosuch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := newSpec(t, "true")
@@ -349,6 +361,42 @@ func TestPrestartNetwork(t *testing.T) {
 	}
 	if r.stdout != "lo\npre0\npre1\n" {
 		t.Errorf("got %q (stderr %q), want lo and the prestart's veth pair", r.stdout, r.stderr)
+	}
+}
+
+// pidExists reports whether a live process (not a zombie) has the PID.
+func pidExists(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(data), ") ")
+	return !strings.HasPrefix(rest, "Z")
+}
+
+// Prestart runs while the init builds the container, which may already
+// have bound the files Prestart rewrites in place; the process starts only
+// once Prestart has returned, and sees what it wrote.
+func TestPrestartOverlapsInitButPrecedesProcess(t *testing.T) {
+	spec := newSpec(t, "cat", "/etc/hosts")
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(hosts, []byte("before\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec.Mounts = []Mount{{Source: hosts, Destination: "/etc/hosts", Type: "bind"}}
+	spec.Network = "bridge"
+	spec.Prestart = func(int) error {
+		time.Sleep(200 * time.Millisecond) // let the init bind the file first
+		f, err := os.OpenFile(hosts, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = f.WriteString("after\n")
+		return err
+	}
+	if r := mustRun(t, spec); r.stdout != "after\n" || r.status.Code != 0 {
+		t.Errorf("got %q (exit %d, stderr %q), want what Prestart wrote", r.stdout, r.status.Code, r.stderr)
 	}
 }
 
@@ -740,4 +788,51 @@ func benchRoot(b *testing.B) string {
 	}
 	_ = os.Symlink("busybox", filepath.Join(root, "bin/true"))
 	return root
+}
+
+// TestNestedPaths: the sealed binary's scratch lower dir must not sit
+// inside or above the binary's directory (overlayfs refuses that).
+func TestNestedPaths(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"/tmp/berth-exe-1", "/tmp", true},
+		{"/tmp", "/tmp/bin", true},
+		{"/tmp", "/tmp", true},
+		{"/run/berth-exe-1", "/", true},
+		{"/run/berth-exe-1", "/usr/local/bin", false},
+		{"/tmpx/berth-exe-1", "/tmp", false},
+	} {
+		if got := nested(tc.a, tc.b); got != tc.want {
+			t.Errorf("nested(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+	empty, err := scratchDir("/tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(empty)
+	if nested(empty, "/tmp") {
+		t.Errorf("scratchDir(/tmp) = %s, inside /tmp", empty)
+	}
+}
+
+// TestSealedExeIsReadOnly: the binary the container init runs from cannot
+// be opened for writing (CVE-2019-5736), and a binary under the temporary
+// directory (as this test's is) gets the overlay, not a memfd copy.
+func TestSealedExeIsReadOnly(t *testing.T) {
+	testenv.RequireOverlay(t)
+	exe, err := sealedExe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exe.Name() != "berth (sealed)" {
+		t.Errorf("sealed binary is %q, want the overlay's read-only view", exe.Name())
+	}
+	f, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", exe.Fd()), os.O_WRONLY, 0)
+	if err == nil {
+		f.Close()
+		t.Fatal("opened the sealed binary for writing")
+	}
 }

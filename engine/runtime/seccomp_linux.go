@@ -83,12 +83,31 @@ func CompileSeccomp(p *specs.LinuxSeccomp) ([]unix.SockFilter, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	type rule struct {
-		args []specs.LinuxSeccompArg
-		ret  uint32
+	rules, err := seccompRules(p, defErrno)
+	if err != nil {
+		return nil, err
 	}
-	rules := map[uint32][]rule{}
+	prog, err := assembleFilter(rules, defaultRet)
+	if err != nil {
+		return nil, err
+	}
+	if len(prog) > bpfMaxLen {
+		return nil, fmt.Errorf("seccomp: filter has %d instructions, over the kernel's limit of %d", len(prog), bpfMaxLen)
+	}
+	return prog, nil
+}
+
+// seccompRule is one of a syscall's rules: its argument checks (all must
+// match; none means always) and what the filter returns then.
+type seccompRule struct {
+	args []specs.LinuxSeccompArg
+	ret  uint32
+}
+
+// seccompRules groups the profile's rules by this architecture's syscall
+// numbers, in the profile's order.
+func seccompRules(p *specs.LinuxSeccomp, defErrno uint32) (map[uint32][]seccompRule, error) {
+	rules := map[uint32][]seccompRule{}
 	for _, sc := range p.Syscalls {
 		ret, err := seccompAction(sc.Action, derefErrno(sc.ErrnoRet, defErrno), defErrno)
 		if err != nil {
@@ -99,15 +118,22 @@ func CompileSeccomp(p *specs.LinuxSeccomp) ([]unix.SockFilter, error) {
 			if !ok {
 				continue // another architecture's syscall
 			}
-			rules[nr] = append(rules[nr], rule{args: sc.Args, ret: ret})
+			rules[nr] = append(rules[nr], seccompRule{args: sc.Args, ret: ret})
 		}
 	}
+	return rules, nil
+}
+
+// assembleFilter lays out the program: the architecture check, then a
+// dispatch list in syscall order. A syscall without argument rules returns
+// at once; one with argument rules jumps (unconditional ja, a 32-bit
+// offset with no 255 limit) to a block after the list.
+func assembleFilter(rules map[uint32][]seccompRule, defaultRet uint32) ([]unix.SockFilter, error) {
 	nrs := make([]uint32, 0, len(rules))
 	for nr := range rules {
 		nrs = append(nrs, nr)
 	}
 	sort.Slice(nrs, func(i, j int) bool { return nrs[i] < nrs[j] })
-
 	prog := []unix.SockFilter{
 		stmt(bpfLdAbs, offArch),
 		jump(bpfJeq, nativeAuditArch, 1, 0),
@@ -116,8 +142,6 @@ func CompileSeccomp(p *specs.LinuxSeccomp) ([]unix.SockFilter, error) {
 		jump(bpfJge, x32SyscallBit, 0, 1),
 		stmt(bpfRet, defaultRet),
 	}
-	// Syscalls with argument rules get a block after the dispatch list,
-	// reached with an unconditional jump (32-bit offset, no 255 limit).
 	type pending struct {
 		at    int // index of the ja to patch
 		block []unix.SockFilter
@@ -129,18 +153,10 @@ func CompileSeccomp(p *specs.LinuxSeccomp) ([]unix.SockFilter, error) {
 			prog = append(prog, jump(bpfJeq, nr, 0, 1), stmt(bpfRet, rs[0].ret))
 			continue
 		}
-		var block []unix.SockFilter
-		for _, r := range rs {
-			code, err := compileRule(r.args, r.ret)
-			if err != nil {
-				return nil, fmt.Errorf("seccomp rule for syscall %d: %w", nr, err)
-			}
-			block = append(block, code...)
-			if len(r.args) == 0 {
-				break // unconditional: later rules are unreachable
-			}
+		block, err := argBlock(rs, defaultRet)
+		if err != nil {
+			return nil, fmt.Errorf("seccomp rule for syscall %d: %w", nr, err)
 		}
-		block = append(block, stmt(bpfRet, defaultRet))
 		prog = append(prog, jump(bpfJeq, nr, 0, 1), stmt(bpfJa, 0))
 		blocks = append(blocks, pending{at: len(prog) - 1, block: block})
 	}
@@ -149,79 +165,49 @@ func CompileSeccomp(p *specs.LinuxSeccomp) ([]unix.SockFilter, error) {
 		prog[b.at].K = uint32(len(prog) - b.at - 1)
 		prog = append(prog, b.block...)
 	}
-	if len(prog) > bpfMaxLen {
-		return nil, fmt.Errorf("seccomp: filter has %d instructions, over the kernel's limit of %d", len(prog), bpfMaxLen)
-	}
 	return prog, nil
+}
+
+// argBlock is the block of a syscall with argument rules: each rule in
+// turn, then the default return.
+func argBlock(rs []seccompRule, defaultRet uint32) ([]unix.SockFilter, error) {
+	var block []unix.SockFilter
+	for _, r := range rs {
+		code, err := compileRule(r.args, r.ret)
+		if err != nil {
+			return nil, err
+		}
+		block = append(block, code...)
+		if len(r.args) == 0 {
+			break // unconditional: later rules are unreachable
+		}
+	}
+	return append(block, stmt(bpfRet, defaultRet)), nil
+}
+
+// ruleInsn is an instruction of a rule whose true or false branch, when
+// failTrue or failFalse, goes to the rule's failure target (resolved once
+// the rule's length is known).
+type ruleInsn struct {
+	f                   unix.SockFilter
+	failTrue, failFalse bool
 }
 
 // compileRule emits the checks of one rule (all args must match) followed
 // by its return; a failed check jumps past the return, to the next rule.
 func compileRule(args []specs.LinuxSeccompArg, ret uint32) ([]unix.SockFilter, error) {
-	type insn struct {
-		f                  unix.SockFilter
-		failTrue, failFals bool
-	}
-	var code []insn
-	ld := func(off uint32) { code = append(code, insn{f: stmt(bpfLdAbs, off)}) }
-	j := func(op uint16, k uint32, jt, jf uint8, failTrue, failFalse bool) {
-		code = append(code, insn{f: jump(op, k, jt, jf), failTrue: failTrue, failFals: failFalse})
-	}
+	var code []ruleInsn
 	for _, a := range args {
 		if a.Index > 5 {
 			return nil, fmt.Errorf("argument index %d out of range", a.Index)
 		}
-		lo := uint32(offArgs + 8*a.Index)
-		hi := lo + 4 // little-endian: the high word follows
-		if !littleEndian {
-			lo, hi = hi, lo
+		checks, err := argChecks(a)
+		if err != nil {
+			return nil, err
 		}
-		vlo, vhi := uint32(a.Value), uint32(a.Value>>32)
-		switch a.Op {
-		case specs.OpEqualTo:
-			ld(hi)
-			j(bpfJeq, vhi, 0, 0, false, true)
-			ld(lo)
-			j(bpfJeq, vlo, 0, 0, false, true)
-		case specs.OpNotEqual:
-			ld(hi)
-			j(bpfJeq, vhi, 0, 2, false, false) // high words differ: passes
-			ld(lo)
-			j(bpfJeq, vlo, 0, 0, true, false)
-		case specs.OpMaskedEqual:
-			mlo, mhi := vlo, vhi
-			wlo, whi := uint32(a.ValueTwo), uint32(a.ValueTwo>>32)
-			ld(hi)
-			code = append(code, insn{f: stmt(bpfAndK, mhi)})
-			j(bpfJeq, whi, 0, 0, false, true)
-			ld(lo)
-			code = append(code, insn{f: stmt(bpfAndK, mlo)})
-			j(bpfJeq, wlo, 0, 0, false, true)
-		case specs.OpGreaterThan, specs.OpGreaterEqual:
-			ld(hi)
-			j(bpfJgt, vhi, 3, 0, false, false) // high word greater: passes
-			j(bpfJeq, vhi, 0, 0, false, true)  // high word smaller: fails
-			ld(lo)
-			op := uint16(bpfJgt)
-			if a.Op == specs.OpGreaterEqual {
-				op = bpfJge
-			}
-			j(op, vlo, 0, 0, false, true)
-		case specs.OpLessThan, specs.OpLessEqual:
-			ld(hi)
-			j(bpfJge, vhi, 0, 3, false, false) // high word smaller: passes
-			j(bpfJeq, vhi, 0, 0, false, true)  // high word greater: fails
-			ld(lo)
-			op := uint16(bpfJge)
-			if a.Op == specs.OpLessEqual {
-				op = bpfJgt
-			}
-			j(op, vlo, 0, 0, true, false)
-		default:
-			return nil, fmt.Errorf("unsupported seccomp operator %q", a.Op)
-		}
+		code = append(code, checks...)
 	}
-	code = append(code, insn{f: stmt(bpfRet, ret)})
+	code = append(code, ruleInsn{f: stmt(bpfRet, ret)})
 	out := make([]unix.SockFilter, len(code))
 	for i, c := range code {
 		f := c.f
@@ -233,12 +219,60 @@ func compileRule(args []specs.LinuxSeccompArg, ret uint32) ([]unix.SockFilter, e
 		if c.failTrue {
 			f.Jt = uint8(dist)
 		}
-		if c.failFals {
+		if c.failFalse {
 			f.Jf = uint8(dist)
 		}
 		out[i] = f
 	}
 	return out, nil
+}
+
+// argChecks compares one 64-bit argument as two 32-bit halves, high word
+// first: classic BPF loads 32 bits at a time.
+func argChecks(a specs.LinuxSeccompArg) ([]ruleInsn, error) {
+	lo := uint32(offArgs + 8*a.Index)
+	hi := lo + 4 // little-endian: the high word follows
+	if !littleEndian {
+		lo, hi = hi, lo
+	}
+	vlo, vhi := uint32(a.Value), uint32(a.Value>>32)
+	ld := func(off uint32) ruleInsn { return ruleInsn{f: stmt(bpfLdAbs, off)} }
+	j := func(op uint16, k uint32, jt, jf uint8, failTrue, failFalse bool) ruleInsn {
+		return ruleInsn{f: jump(op, k, jt, jf), failTrue: failTrue, failFalse: failFalse}
+	}
+	switch a.Op {
+	case specs.OpEqualTo:
+		return []ruleInsn{ld(hi), j(bpfJeq, vhi, 0, 0, false, true), ld(lo), j(bpfJeq, vlo, 0, 0, false, true)}, nil
+	case specs.OpNotEqual:
+		return []ruleInsn{
+			ld(hi), j(bpfJeq, vhi, 0, 2, false, false), // high words differ: passes
+			ld(lo), j(bpfJeq, vlo, 0, 0, true, false),
+		}, nil
+	case specs.OpMaskedEqual:
+		mlo, mhi := vlo, vhi
+		wlo, whi := uint32(a.ValueTwo), uint32(a.ValueTwo>>32)
+		return []ruleInsn{
+			ld(hi), {f: stmt(bpfAndK, mhi)}, j(bpfJeq, whi, 0, 0, false, true),
+			ld(lo), {f: stmt(bpfAndK, mlo)}, j(bpfJeq, wlo, 0, 0, false, true),
+		}, nil
+	case specs.OpGreaterThan, specs.OpGreaterEqual, specs.OpLessThan, specs.OpLessEqual:
+		// The high words decide unless equal; then the low words do.
+		greater := a.Op == specs.OpGreaterThan || a.Op == specs.OpGreaterEqual
+		decide := j(bpfJgt, vhi, 3, 0, false, false) // high word greater: passes
+		if !greater {
+			decide = j(bpfJge, vhi, 0, 3, false, false) // high word smaller: passes
+		}
+		low := uint16(bpfJgt) // > passes on jgt, <= fails on it
+		if a.Op == specs.OpGreaterEqual || a.Op == specs.OpLessThan {
+			low = bpfJge // >= passes on jge, < fails on it
+		}
+		return []ruleInsn{
+			ld(hi), decide,
+			j(bpfJeq, vhi, 0, 0, false, true), // high word on the wrong side: fails
+			ld(lo), j(low, vlo, 0, 0, !greater, greater),
+		}, nil
+	}
+	return nil, fmt.Errorf("unsupported seccomp operator %q", a.Op)
 }
 
 func seccompAction(act specs.LinuxSeccompAction, errno, defErrno uint32) (uint32, error) {

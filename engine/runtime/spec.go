@@ -45,9 +45,11 @@ type Spec struct {
 	// namespace of its own that Prestart connects).
 	Network string `json:"network,omitempty"`
 	// Prestart, when set, runs in the parent once the container's
-	// namespaces exist and before its init sets up anything (so before the
-	// process runs), with the container's host PID: the engine plugs its
-	// network in there. An error aborts the start.
+	// namespaces exist, while its init builds the container and before
+	// the process runs, with the container's host PID: the engine plugs
+	// its network in there. A file it rewrites that the init bind-mounts
+	// (Mounts) must be rewritten in place: the mount may already hold it.
+	// An error aborts the start.
 	Prestart func(pid int) error `json:"-"`
 	// Process is what runs as the container's PID 1 (or under Init).
 	Process Process `json:"process"`
@@ -165,6 +167,16 @@ type StartError struct {
 }
 
 func (e *StartError) Error() string { return e.Msg }
+
+// Message is the failure in Docker's words, the one wording berth run,
+// start and the daemon give it: a command that cannot be found or invoked
+// carries the prefix dockerd puts before the runtime's reason.
+func (e *StartError) Message() string {
+	if e.Code == CodeNotFound || e.Code == CodeCannotRun {
+		return "failed to create task for container: unable to start container process: " + e.Msg
+	}
+	return e.Msg
+}
 
 // Exit codes Docker uses for its own failures.
 const (

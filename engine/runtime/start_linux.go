@@ -206,53 +206,27 @@ func onSpawnerThread(fn func()) {
 func onThisThread(fn func()) { fn() }
 
 // spawn runs the re-exec protocol: start the child with its descriptors,
-// put it in its cgroup, send the spec, take the terminal, and wait for the
-// error pipe to close (execve happened) or to carry a StartError.
+// put it in its cgroup, send the spec, and wait for the error pipe to close
+// (execve happened) or to carry a StartError (handshake).
 func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *os.File, cg *Cgroup, on func(func())) (*Container, error) {
-	// The seccomp program compiles while the child starts up.
-	type compiled struct {
-		prog []unix.SockFilter
-		err  error
-	}
-	filterc := make(chan compiled, 1)
-	go func() {
-		prog, err := seccompFilter(spec.Security)
-		filterc <- compiled{prog, err}
-	}()
+	filterc := compileFilter(spec.Security) // while the child starts up
 	exe, err := sealedExe()
 	if err != nil {
 		return nil, err
 	}
 	hardenFds()
-	specR, specW, err := os.Pipe()
+	link, err := newInitLink(spec.Process.Tty)
 	if err != nil {
 		return nil, err
 	}
-	defer specR.Close()
-	defer specW.Close()
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer errR.Close()
-	defer errW.Close()
-	var consoleParent, consoleChild *os.File
-	if spec.Process.Tty {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return nil, fmt.Errorf("console socket: %w", err)
-		}
-		consoleParent, consoleChild = os.NewFile(uintptr(fds[0]), "console"), os.NewFile(uintptr(fds[1]), "console-child")
-		defer consoleParent.Close()
-		defer consoleChild.Close()
-	}
+	defer link.close()
 	cmd := &exec.Cmd{
 		Path: "/proc/self/fd/" + strconv.Itoa(fdExe),
 		Args: []string{ExecName, InitVerb},
 		// The init is short-lived and sequential: one P, and no cgroup
 		// probing at Go runtime start-up.
 		Env:         []string{"GOMAXPROCS=1", initMarker},
-		ExtraFiles:  []*os.File{specR, errW, exe, consoleChild, mntNS},
+		ExtraFiles:  []*os.File{link.specR, link.errW, exe, link.consoleChild, mntNS},
 		SysProcAttr: attr,
 	}
 	// Born in its unified-hierarchy cgroup, the child needs no moving there.
@@ -286,105 +260,198 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 	if pipes != nil {
 		pipes.start(stdio)
 	}
-	specR.Close()
-	errW.Close()
-	if consoleChild != nil {
-		consoleChild.Close()
-	}
-	fail := func(err error) (*Container, error) {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if pipes != nil {
-			_ = pipes.wait(true)
-		}
-		if c.console != nil {
-			c.console.Close()
-		}
+	link.closeChildEnds()
+	if err := c.handshake(mode, spec, link, filterc, cgDir != nil); err != nil {
+		c.abort()
 		return nil, err
-	}
-	if cg != nil {
-		if err := cg.Add(c.Pid, cgDir != nil); err != nil {
-			return fail(err)
-		}
-	}
-	if mode == "container" && spec.Prestart != nil {
-		if err := spec.Prestart(c.Pid); err != nil {
-			return fail(&StartError{Code: CodeEngine, Msg: err.Error()})
-		}
-	}
-	filter := <-filterc
-	if filter.err != nil {
-		return fail(&StartError{Code: CodeEngine, Msg: filter.err.Error()})
-	}
-	// The PID limit cannot be written before: berth's own init threads
-	// count against it. It is written when the init is about to execute the
-	// process, never after: the process could fork past it meanwhile.
-	await := mode == "container" && cg != nil && spec.Resources.PidsLimit > 0
-	msg := initMessage{Mode: mode, Spec: spec, Filter: encodeFilter(filter.prog), AwaitLimits: await}
-	if err := json.NewEncoder(specW).Encode(msg); err != nil {
-		return fail(fmt.Errorf("send spec to container init: %w", err))
-	}
-	if !await {
-		specW.Close()
-	}
-	if consoleParent != nil {
-		console, err := recvFd(int(consoleParent.Fd()))
-		if err != nil && !errors.Is(err, errNoFd) {
-			return fail(err)
-		}
-		c.console = console
-	}
-	var data []byte
-	if await {
-		if data, err = limitAtExec(errR, specW, cg, spec.Resources.PidsLimit, spec.Init); err != nil {
-			return fail(err)
-		}
-	}
-	// EOF with nothing read: execve closed the pipe, the process runs.
-	rest, err := io.ReadAll(errR)
-	if err != nil {
-		return fail(fmt.Errorf("read container init status: %w", err))
-	}
-	data = append(data, rest...)
-	if len(data) > 0 {
-		se := &StartError{}
-		if json.Unmarshal(data, se) != nil || se.Msg == "" {
-			se = &StartError{Code: CodeEngine, Msg: "container init failed: " + string(data)}
-		}
-		return fail(se)
-	}
-	if len(data) == 0 && spec.Process.Tty && c.console == nil {
-		return fail(errNoFd)
 	}
 	c.StartTime, _ = ProcessStartTime(c.Pid)
 	return c, nil
 }
 
-// limitAtExec waits until the init is about to execute the container's
-// process (awaitLimits), writes the PID limit and lets it go on. When the
-// init failed or died first, it returns what the init sent instead, the
-// start of its StartError. The --init supervisor (supervised) counts as one
-// process, as Docker's docker-init does: its other threads, the Go
-// runtime's, get room of their own.
-func limitAtExec(errR, specW *os.File, cg *Cgroup, pids int64, supervised bool) ([]byte, error) {
+// compiledFilter is the seccomp program, or why it could not be made.
+type compiledFilter struct {
+	prog []unix.SockFilter
+	err  error
+}
+
+// compileFilter compiles the container's seccomp program in the background.
+func compileFilter(sec Security) <-chan compiledFilter {
+	filterc := make(chan compiledFilter, 1)
+	go func() {
+		prog, err := seccompFilter(sec)
+		filterc <- compiledFilter{prog, err}
+	}()
+	return filterc
+}
+
+// initLink is the parent's side of the descriptors it shares with the
+// init: the spec pipe, the error pipe and, with a terminal, the socket the
+// init sends the terminal's master on.
+type initLink struct {
+	specR, specW                *os.File
+	errR, errW                  *os.File
+	consoleParent, consoleChild *os.File // nil without a terminal
+}
+
+func newInitLink(tty bool) (*initLink, error) {
+	l := &initLink{}
+	var err error
+	if l.specR, l.specW, err = os.Pipe(); err != nil {
+		return nil, err
+	}
+	if l.errR, l.errW, err = os.Pipe(); err != nil {
+		l.close()
+		return nil, err
+	}
+	if tty {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			l.close()
+			return nil, fmt.Errorf("console socket: %w", err)
+		}
+		l.consoleParent, l.consoleChild = os.NewFile(uintptr(fds[0]), "console"), os.NewFile(uintptr(fds[1]), "console-child")
+	}
+	return l, nil
+}
+
+// closeChildEnds closes the ends the child has its own copies of, so that
+// the child's exit (or execve) ends the parent's reads.
+func (l *initLink) closeChildEnds() {
+	for _, f := range []*os.File{l.specR, l.errW, l.consoleChild} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+func (l *initLink) close() {
+	for _, f := range []*os.File{l.specR, l.specW, l.errR, l.errW, l.consoleParent, l.consoleChild} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// abort kills a child whose start failed and releases what it held.
+func (c *Container) abort() {
+	_ = c.cmd.Process.Kill()
+	_ = c.cmd.Wait()
+	if c.pipes != nil {
+		_ = c.pipes.wait(true)
+	}
+	if c.console != nil {
+		c.console.Close()
+	}
+}
+
+// handshake puts the child in its cgroup, sends it the spec and the
+// seccomp program, runs Prestart while the init builds the container,
+// takes the terminal and waits until the process runs. When the parent has
+// work that must be done before the process starts but after the init is
+// done (Prestart's network, the PID limit), the init stops just before
+// executing it (awaitParent) and the parent lets it go on (releaseAtExec).
+func (c *Container) handshake(mode string, spec *Spec, link *initLink, filterc <-chan compiledFilter, bornInCg bool) error {
+	if c.cgroup != nil {
+		if err := c.cgroup.Add(c.Pid, bornInCg); err != nil {
+			return err
+		}
+	}
+	filter := <-filterc
+	if filter.err != nil {
+		return &StartError{Code: CodeEngine, Msg: filter.err.Error()}
+	}
+	prestart := mode == "container" && spec.Prestart != nil
+	limit := mode == "container" && c.cgroup != nil && spec.Resources.PidsLimit > 0
+	await := prestart || limit
+	msg := initMessage{Mode: mode, Spec: spec, Filter: encodeFilter(filter.prog), AwaitParent: await}
+	if err := json.NewEncoder(link.specW).Encode(msg); err != nil {
+		return fmt.Errorf("send spec to container init: %w", err)
+	}
+	if !await {
+		link.specW.Close()
+	}
+	if prestart {
+		if err := spec.Prestart(c.Pid); err != nil {
+			return c.initFailure(link, &StartError{Code: CodeEngine, Msg: err.Error()})
+		}
+	}
+	if link.consoleParent != nil {
+		console, err := recvFd(int(link.consoleParent.Fd()))
+		if err != nil && !errors.Is(err, errNoFd) {
+			return err
+		}
+		c.console = console
+	}
+	var data []byte
+	if await {
+		var err error
+		if data, err = c.releaseAtExec(link, spec, limit); err != nil {
+			return err
+		}
+	}
+	// EOF with nothing read: execve closed the pipe, the process runs.
+	rest, err := io.ReadAll(link.errR)
+	if err != nil {
+		return fmt.Errorf("read container init status: %w", err)
+	}
+	if data = append(data, rest...); len(data) > 0 {
+		return initError(data)
+	}
+	if spec.Process.Tty && c.console == nil {
+		return errNoFd
+	}
+	return nil
+}
+
+// initFailure is err, unless the init failed first and said why: Prestart
+// ran while the init built the container, and a container that cannot be
+// built is the cause to report, not what it did to Prestart.
+func (c *Container) initFailure(link *initLink, err error) error {
+	_ = c.cmd.Process.Kill()
+	if data, _ := io.ReadAll(link.errR); len(data) > 0 && data[0] != initAtExec {
+		return initError(data)
+	}
+	return err
+}
+
+// initError decodes the StartError the init sent.
+func initError(data []byte) error {
+	se := &StartError{}
+	if json.Unmarshal(data, se) != nil || se.Msg == "" {
+		se = &StartError{Code: CodeEngine, Msg: "container init failed: " + string(data)}
+	}
+	return se
+}
+
+// releaseAtExec waits until the init is about to execute the container's
+// process (awaitParent), puts the PID limit in force when limit, and lets
+// it go on. When the init failed or died first, it returns what the init
+// sent instead, the start of its StartError. The --init supervisor
+// (Spec.Init) counts as one process, as Docker's docker-init does: its
+// other threads, the Go runtime's, get room of their own.
+func (c *Container) releaseAtExec(link *initLink, spec *Spec, limit bool) ([]byte, error) {
 	var b [1]byte
-	n, err := errR.Read(b[:])
-	if n == 0 || b[0] != limitsReady {
+	n, err := link.errR.Read(b[:])
+	if n == 0 || b[0] != initAtExec {
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("read container init status: %w", err)
 		}
 		return b[:n], nil
 	}
-	if supervised {
-		if cur, err := cg.pidsCurrent(); err == nil && cur > 1 {
-			pids += cur - 1
+	if limit {
+		pids := spec.Resources.PidsLimit
+		if spec.Init {
+			if cur, err := c.cgroup.pidsCurrent(); err == nil && cur > 1 {
+				pids += cur - 1
+			}
+		}
+		if err := c.cgroup.LimitPids(pids); err != nil {
+			return nil, &StartError{Code: CodeEngine, Msg: err.Error()}
 		}
 	}
-	if err := cg.LimitPids(pids); err != nil {
-		return nil, &StartError{Code: CodeEngine, Msg: err.Error()}
-	}
-	if _, err := io.WriteString(specW, limitsSet); err != nil {
+	if _, err := io.WriteString(link.specW, initProceed); err != nil {
 		return nil, fmt.Errorf("start the container's process: %w", err)
 	}
-	return nil, specW.Close()
+	return nil, link.specW.Close()
 }

@@ -118,11 +118,7 @@ func runRun(ctx context.Context, g *globalOptions, opts *runOptions) error {
 func startError(err error) error {
 	var se *runtime.StartError
 	if errors.As(err, &se) {
-		msg := se.Msg
-		if se.Code == runtime.CodeNotFound || se.Code == runtime.CodeCannotRun {
-			msg = "failed to create task for container: unable to start container process: " + msg
-		}
-		return &ExitError{Code: se.Code, Err: errors.New(msg)}
+		return &ExitError{Code: se.Code, Err: errors.New(se.Message())}
 	}
 	return &ExitError{Code: 125, Err: err}
 }
