@@ -202,8 +202,9 @@ type request struct {
 	version string
 }
 
-// handler serves one route (routes.go). An error returned before anything was written
-// becomes Docker's {"message": ...} with the matching status code.
+// handler serves one endpoint (a row of routes, routes.go). An error
+// returned before anything was written becomes Docker's {"message": ...}
+// with the matching status code.
 type handler func(w *responseWriter, r *request) error
 
 // ServeHTTP routes a request, as Docker's router does.
