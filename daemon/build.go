@@ -36,60 +36,10 @@ const maxQueuedOutput = 64 << 20
 // The client prints "Sending build context to ..." itself; disconnecting
 // cancels the build, which removes its intermediate containers.
 func (s *Server) build(w *responseWriter, r *request) error {
-	q := r.URL.Query()
-	if remote := q.Get("remote"); remote != "" {
-		return badRequestf("remote build contexts (%s) are not supported: clone or download it and send the directory", remote)
-	}
-	if q.Get("version") == "2" {
-		return badRequestf("BuildKit is not supported: Berth builds with Docker's classic builder (set DOCKER_BUILDKIT=0)")
-	}
-	if err := refuseBuildParams(q); err != nil {
-		return err
-	}
-	opts := build.Options{
-		Tags:        q["t"],
-		Target:      q.Get("target"),
-		NoCache:     boolValue(r, "nocache", false),
-		Remove:      boolValue(r, "rm", true),
-		ForceRemove: boolValue(r, "forcerm", false),
-		Pull:        boolValue(r, "pull", false),
-		Platform:    q.Get("platform"),
-		BuildArgs:   map[string]*string{},
-		Labels:      map[string]string{},
-	}
-	quiet := boolValue(r, "q", false)
-	dockerfile, err := contextPath(q.Get("dockerfile"))
+	opts, quiet, err := buildOptions(r)
 	if err != nil {
 		return err
 	}
-	opts.Dockerfile = dockerfile
-	switch mode := q.Get("networkmode"); mode {
-	case "", "default", "bridge":
-		opts.Network = "bridge"
-	case "host", "none":
-		opts.Network = mode
-	default:
-		return badRequestf("network mode %q is not supported: use default, host or none", mode)
-	}
-	if raw := q.Get("buildargs"); raw != "" {
-		var args map[string]*string
-		if err := json.Unmarshal([]byte(raw), &args); err != nil {
-			return badRequestf("invalid buildargs: %v", err)
-		}
-		for k, v := range args {
-			// A value the client could not resolve stays unset: the
-			// daemon's own environment is not the user's.
-			if v != nil {
-				opts.BuildArgs[k] = v
-			}
-		}
-	}
-	if raw := q.Get("labels"); raw != "" {
-		if err := json.Unmarshal([]byte(raw), &opts.Labels); err != nil {
-			return badRequestf("invalid labels: %v", err)
-		}
-	}
-
 	ctx := r.Context()
 	dir, err := s.eng.TempDir("build-context-")
 	if err != nil {
@@ -105,60 +55,21 @@ func (s *Server) build(w *responseWriter, r *request) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	rec := &buildRecorder{contextDir: dir, queue: newEventQueue(maxQueuedOutput), cancel: cancel}
-	var rendered chan struct{}
-	auxSent := false
+	var console *buildConsole
 	if !quiet {
 		opts.Progress = &progressWriter{s: stream}
-		console := trace.NewConsole(&streamWriter{s: stream}, &streamWriter{s: stream, stderr: true})
-		rendered = make(chan struct{})
-		go func() {
-			defer close(rendered)
-			for {
-				ev, ok := rec.queue.pop(context.Background())
-				if !ok {
-					return
-				}
-				// The client printed its own "Sending build context" line.
-				// The image's ID goes before "Successfully built", as
-				// dockerd sends it.
-				if id := builtImage(ev); id != "" && !auxSent {
-					auxSent = true
-					_ = stream.send(auxID(id))
-				}
-				// A RUN step's stderr is red in docker's terminal: dockerd
-				// wraps each write in StderrStart and StderrEnd.
-				if o := ev.Output; ev.Type == trace.Output && o != nil && o.Stream == "stderr" && o.Text != "" {
-					_ = stream.send(api.Message{Stream: api.StderrStart + o.Text + api.StderrEnd})
-					continue
-				}
-				if ev.Type != trace.BuildStart {
-					console.Record(ev)
-				}
-			}
-		}()
+		console = startBuildConsole(stream, rec.queue)
 		defer s.eng.AddRecorder(rec)()
 	}
 	res, err := s.eng.Build(ctx, opts)
-	if rendered != nil {
+	auxSent := false
+	if console != nil {
 		rec.queue.close()
-		<-rendered
+		<-console.done
+		auxSent = console.auxSent
 	}
 	if err != nil {
-		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-			err = cause
-		}
-		code, step := 0, 0
-		var se *build.StepError
-		if errors.As(err, &se) {
-			code, step = se.ExitCode, se.Step
-			if step == 0 {
-				step = -1
-			}
-		}
-		if r.Context().Err() != nil {
-			return err // nobody is listening
-		}
-		return stream.sendError(err, code, step)
+		return buildFailed(ctx, r.Context(), stream, err)
 	}
 	if quiet {
 		if err := stream.send(api.Message{Stream: res.ImageID.String() + "\n"}); err != nil {
@@ -169,6 +80,131 @@ func (s *Server) build(w *responseWriter, r *request) error {
 		return nil
 	}
 	return stream.send(auxID(res.ImageID.String()))
+}
+
+// buildOptions reads POST /build's query into the builder's options,
+// refusing what Berth does not implement; quiet is docker build -q.
+func buildOptions(r *request) (opts build.Options, quiet bool, err error) {
+	q := r.URL.Query()
+	if remote := q.Get("remote"); remote != "" {
+		return opts, false, badRequestf("remote build contexts (%s) are not supported: clone or download it and send the directory", remote)
+	}
+	if q.Get("version") == "2" {
+		return opts, false, badRequestf("BuildKit is not supported: Berth builds with Docker's classic builder (set DOCKER_BUILDKIT=0)")
+	}
+	if err := refuseBuildParams(q); err != nil {
+		return opts, false, err
+	}
+	opts = build.Options{
+		Tags:        q["t"],
+		Target:      q.Get("target"),
+		NoCache:     boolValue(r, "nocache", false),
+		Remove:      boolValue(r, "rm", true),
+		ForceRemove: boolValue(r, "forcerm", false),
+		Pull:        boolValue(r, "pull", false),
+		Platform:    q.Get("platform"),
+		BuildArgs:   map[string]*string{},
+		Labels:      map[string]string{},
+	}
+	if opts.Dockerfile, err = contextPath(q.Get("dockerfile")); err != nil {
+		return opts, false, err
+	}
+	switch mode := q.Get("networkmode"); mode {
+	case "", "default", "bridge":
+		opts.Network = "bridge"
+	case "host", "none":
+		opts.Network = mode
+	default:
+		return opts, false, badRequestf("network mode %q is not supported: use default, host or none", mode)
+	}
+	if raw := q.Get("buildargs"); raw != "" {
+		var args map[string]*string
+		if err := json.Unmarshal([]byte(raw), &args); err != nil {
+			return opts, false, badRequestf("invalid buildargs: %v", err)
+		}
+		for k, v := range args {
+			// A value the client could not resolve stays unset: the
+			// daemon's own environment is not the user's.
+			if v != nil {
+				opts.BuildArgs[k] = v
+			}
+		}
+	}
+	if raw := q.Get("labels"); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &opts.Labels); err != nil {
+			return opts, false, badRequestf("invalid labels: %v", err)
+		}
+	}
+	return opts, boolValue(r, "q", false), nil
+}
+
+// buildFailed ends the stream with the build's error, as dockerd's
+// errorDetail: a RUN step's exit code and step number with it, and the
+// reason the build was stopped (a client not reading) rather than a bare
+// "context canceled". Nothing is sent once the client is gone.
+func buildFailed(ctx, client context.Context, stream *jsonStream, err error) error {
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		err = cause
+	}
+	code, step := 0, 0
+	var se *build.StepError
+	if errors.As(err, &se) {
+		code, step = se.ExitCode, se.Step
+		if step == 0 {
+			step = -1
+		}
+	}
+	if client.Err() != nil {
+		return err // nobody is listening
+	}
+	return stream.sendError(err, code, step)
+}
+
+// buildConsole renders one build's events to its client as docker build
+// prints them, from the queue its recorder fills.
+type buildConsole struct {
+	stream  *jsonStream
+	console *trace.Console
+	// auxSent says the image's ID went out; read it once done is closed.
+	auxSent bool
+	done    chan struct{}
+}
+
+func startBuildConsole(stream *jsonStream, queue *eventQueue) *buildConsole {
+	c := &buildConsole{
+		stream:  stream,
+		console: trace.NewConsole(&streamWriter{s: stream}, &streamWriter{s: stream, stderr: true}),
+		done:    make(chan struct{}),
+	}
+	go func() {
+		defer close(c.done)
+		for {
+			ev, ok := queue.pop(context.Background())
+			if !ok {
+				return
+			}
+			c.render(ev)
+		}
+	}()
+	return c
+}
+
+func (c *buildConsole) render(ev trace.Event) {
+	// The client printed its own "Sending build context" line. The image's
+	// ID goes before "Successfully built", as dockerd sends it.
+	if id := builtImage(ev); id != "" && !c.auxSent {
+		c.auxSent = true
+		_ = c.stream.send(auxID(id))
+	}
+	// A RUN step's stderr is red in docker's terminal: dockerd wraps each
+	// write in StderrStart and StderrEnd.
+	if o := ev.Output; ev.Type == trace.Output && o != nil && o.Stream == "stderr" && o.Text != "" {
+		_ = c.stream.send(api.Message{Stream: api.StderrStart + o.Text + api.StderrEnd})
+		return
+	}
+	if ev.Type != trace.BuildStart {
+		c.console.Record(ev)
+	}
 }
 
 // auxID is the {"aux":{"ID":...}} message that names the built image.

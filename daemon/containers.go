@@ -100,10 +100,7 @@ func (s *Server) containerCreate(w *responseWriter, r *request) error {
 	if req.HostConfig != nil {
 		s.sup.setConsoleSize(c.ID, req.HostConfig.ConsoleSize)
 	}
-	if warnings == nil {
-		warnings = []string{}
-	}
-	return writeJSON(w, http.StatusCreated, container.CreateResponse{ID: c.ID, Warnings: warnings})
+	return writeJSON(w, http.StatusCreated, container.CreateResponse{ID: c.ID, Warnings: orEmpty(warnings)})
 }
 
 // invalidUnlessKnown makes an engine error without a known kind a 400: the
@@ -424,10 +421,7 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 	pids := c.Host.PidsLimit
 	init := c.Host.Init
 	status := c.State.Status
-	env := c.Config.Env
-	if env == nil {
-		env = []string{}
-	}
+	env := orEmpty(c.Config.Env)
 	resp := container.InspectResponse{
 		ID: c.ID, Created: dockerTime(c.Created), Path: path, Args: args,
 		State: &container.State{
@@ -480,9 +474,7 @@ func (s *Server) inspect(c *store.Container) container.InspectResponse {
 		},
 		NetworkSettings: networkSettings(c),
 	}
-	if resp.Config.Labels == nil {
-		resp.Config.Labels = map[string]string{}
-	}
+	resp.Config.Labels = orEmptyMap(resp.Config.Labels)
 	inspectNetworkConfig(&resp, c)
 	return resp
 }
@@ -493,9 +485,7 @@ func logConfig(lc store.LogConfig) container.LogConfig {
 	if out.Type == "" {
 		out.Type = engine.LogDriverJSONFile
 	}
-	if out.Config == nil {
-		out.Config = map[string]string{}
-	}
+	out.Config = orEmptyMap(out.Config)
 	return out
 }
 
@@ -598,10 +588,7 @@ func (s *Server) summary(c *store.Container, withSize bool) container.Summary {
 			imageName = c.ImageRef
 		}
 	}
-	labels := c.Config.Labels
-	if labels == nil {
-		labels = map[string]string{}
-	}
+	labels := orEmptyMap(c.Config.Labels)
 	sum := container.Summary{
 		ID: c.ID, Names: []string{"/" + c.Name}, Image: imageName, ImageID: c.Image,
 		Command: cmd, Created: c.Created.Unix(), Ports: portSummaries(c), Labels: labels,
@@ -643,32 +630,26 @@ func (s *Server) containerPrune(w *responseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	if removed == nil {
-		removed = []string{}
-	}
-	return writeJSON(w, http.StatusOK, container.PruneReport{ContainersDeleted: removed, SpaceReclaimed: uint64(reclaimed)})
+	return writeJSON(w, http.StatusOK, container.PruneReport{ContainersDeleted: orEmpty(removed), SpaceReclaimed: uint64(reclaimed)})
 }
 
 // containerPause is POST /containers/{id}/pause.
 func (s *Server) containerPause(w *responseWriter, r *request) error {
-	c, err := s.lookup(r.Context(), r.name)
-	if err != nil {
-		return err
-	}
-	if err := s.eng.PauseContainer(r.Context(), c.ID); err != nil {
-		return conflictUnlessKnown(err)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.setPaused(w, r, s.eng.PauseContainer)
 }
 
 // containerUnpause is POST /containers/{id}/unpause.
 func (s *Server) containerUnpause(w *responseWriter, r *request) error {
+	return s.setPaused(w, r, s.eng.UnpauseContainer)
+}
+
+// setPaused pauses or unpauses the request's container with change.
+func (s *Server) setPaused(w *responseWriter, r *request, change func(context.Context, string) error) error {
 	c, err := s.lookup(r.Context(), r.name)
 	if err != nil {
 		return err
 	}
-	if err := s.eng.UnpauseContainer(r.Context(), c.ID); err != nil {
+	if err := change(r.Context(), c.ID); err != nil {
 		return conflictUnlessKnown(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -696,10 +677,7 @@ func (s *Server) containerTop(w *responseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	if procs == nil {
-		procs = [][]string{}
-	}
-	return writeJSON(w, http.StatusOK, container.TopResponse{Titles: titles, Processes: procs})
+	return writeJSON(w, http.StatusOK, container.TopResponse{Titles: titles, Processes: orEmpty(procs)})
 }
 
 // containerChanges is GET /containers/{id}/changes.

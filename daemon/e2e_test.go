@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -50,22 +49,9 @@ func realDaemon(t *testing.T) (*engine.Engine, *client.Client) {
 	return eng, c
 }
 
-func tarOf(t *testing.T, files map[string]string) *bytes.Reader {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for name, content := range files {
-		require.NoError(t, tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}))
-		_, err := tw.Write([]byte(content))
-		require.NoError(t, err)
-	}
-	require.NoError(t, tw.Close())
-	return bytes.NewReader(buf.Bytes())
-}
-
 // build runs a build and returns its console text and image ID.
 func build(ctx context.Context, t *testing.T, c *client.Client, dockerfile string, tags ...string) (string, string, error) {
-	body, err := c.Build(ctx, tarOf(t, map[string]string{"Dockerfile": dockerfile, "conf": "port 6379\n"}), client.BuildOptions{Tags: tags, Remove: true})
+	body, err := c.Build(ctx, bytes.NewReader(daemon.ContextTar(t, map[string]string{"Dockerfile": dockerfile, "conf": "port 6379\n"})), client.BuildOptions{Tags: tags, Remove: true})
 	if err != nil {
 		return "", "", err
 	}
@@ -137,7 +123,7 @@ func TestDisconnectCancelsTheBuildAndCleansUp(t *testing.T) {
 	eng, c := realDaemon(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	body, err := c.Build(ctx, tarOf(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo started && sleep 600\n"}), client.BuildOptions{Tags: []string{"slow"}, Remove: true})
+	body, err := c.Build(ctx, bytes.NewReader(daemon.ContextTar(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo started && sleep 600\n"})), client.BuildOptions{Tags: []string{"slow"}, Remove: true})
 	require.NoError(t, err)
 	err = client.ReadStream(body, func(m api.Message) error {
 		if strings.Contains(m.Stream, "started") {

@@ -124,14 +124,53 @@ func (s *Server) execStart(w *responseWriter, r *request) error {
 	if err := decodeJSON(r, s.opts.MaxJSON, &req); err != nil {
 		return err
 	}
+	if err := e.claim(); err != nil {
+		return err
+	}
+	opts := execOptions(e.cfg, req)
+	st := &execStreams{}
+	if !req.Detach {
+		// The stream is raw or multiplexed as the start request says, as
+		// dockerd: a client that asks for a terminal there reads raw bytes.
+		if st, err = e.attach(w, r, req.Tty || e.cfg.Tty, &opts); err != nil {
+			return err
+		}
+		if st.stdinR != nil {
+			defer st.stdinR.Close()
+		}
+	}
+	proc, err := s.eng.ExecContainer(context.WithoutCancel(r.Context()), e.containerID, opts)
+	if err != nil {
+		return e.startFailed(st, err)
+	}
 	e.mu.Lock()
+	e.running, e.pid, e.proc = true, proc.Pid(), proc
+	e.mu.Unlock()
+	s.emitContainer(events.Action("exec_start: "+strings.Join(e.cfg.Cmd, " ")), e.containerID, map[string]string{"execID": e.id})
+	st.pumpStdin()
+	if req.Detach {
+		go s.waitExec(e, proc, st)
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	s.waitExec(e, proc, st)
+	return nil
+}
+
+// claim marks the exec started: an exec instance runs once.
+func (e *execState) claim() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.started {
-		e.mu.Unlock()
 		return conflictf("Error: Exec command %s has already run", e.id)
 	}
 	e.started = true
-	e.mu.Unlock()
-	cfg := e.cfg
+	return nil
+}
+
+// execOptions is what the engine runs for an exec: its create request, with
+// the start request's console size if it gives one.
+func execOptions(cfg container.ExecCreateRequest, req container.ExecStartRequest) engine.ExecOptions {
 	opts := engine.ExecOptions{
 		Cmd: cfg.Cmd, Env: cfg.Env, WorkingDir: cfg.WorkingDir, User: cfg.User,
 		Tty: cfg.Tty, Privileged: cfg.Privileged,
@@ -143,103 +182,108 @@ func (s *Server) execStart(w *responseWriter, r *request) error {
 	if size != nil {
 		opts.ConsoleSize = [2]uint16{uint16(size[0]), uint16(size[1])}
 	}
-	var stdinW *os.File
-	var closeConn func()
-	var in io.Reader
-	var mux *muxWriter
-	// The stream is raw or multiplexed as the start request says, as
-	// dockerd: a client that asks for a terminal there reads raw bytes.
-	rawStream := req.Tty || cfg.Tty
-	if !req.Detach {
-		conn, rd, err := hijack(w, r, streamMediaType(rawStream))
-		if err != nil {
-			return err
-		}
-		closeConn = closeOnce(conn)
-		e.mu.Lock()
-		e.closers = append(e.closers, closeConn)
-		e.mu.Unlock()
-		mux = &muxWriter{w: conn, tty: rawStream}
-		if cfg.AttachStdout {
-			opts.Stdio.Out = mux.streamOf(1)
-		}
-		if cfg.AttachStderr {
-			opts.Stdio.Err = mux.streamOf(2)
-		}
-		if cfg.AttachStdin {
-			pr, pw, err := os.Pipe()
-			if err != nil {
-				closeConn()
-				return err
-			}
-			defer pr.Close()
-			stdinW = pw
-			opts.Stdio.In = pr
-			in = rd
-			if rawStream {
-				keys, err := parseDetachKeys(cfg.DetachKeys)
-				if err != nil {
-					keys, _ = parseDetachKeys("")
-				}
-				in = newEscapeProxy(rd, keys)
-			}
-		}
-	}
-	proc, err := s.eng.ExecContainer(context.WithoutCancel(r.Context()), e.containerID, opts)
+	return opts
+}
+
+// execStreams are an exec's ends of its client's hijacked connection; all
+// nil for a detached exec.
+type execStreams struct {
+	mux       *muxWriter
+	closeConn func()
+	in        io.Reader // what the client types, through the detach keys
+	stdinR    *os.File  // the process's stdin
+	stdinW    *os.File  // fed from in
+}
+
+// attach hijacks the connection, raw or multiplexed, and wires the streams
+// the exec was created to attach into opts.
+func (e *execState) attach(w *responseWriter, r *request, raw bool, opts *engine.ExecOptions) (*execStreams, error) {
+	conn, rd, err := hijack(w, r, streamMediaType(raw))
 	if err != nil {
-		code := startExitCode(err)
-		e.mu.Lock()
-		e.exitCode, e.ended = &code, time.Now()
-		e.mu.Unlock()
-		if stdinW != nil {
-			stdinW.Close()
+		return nil, err
+	}
+	st := &execStreams{mux: &muxWriter{w: conn, tty: raw}, closeConn: closeOnce(conn)}
+	e.mu.Lock()
+	e.closers = append(e.closers, st.closeConn)
+	e.mu.Unlock()
+	if e.cfg.AttachStdout {
+		opts.Stdio.Out = st.mux.streamOf(1)
+	}
+	if e.cfg.AttachStderr {
+		opts.Stdio.Err = st.mux.streamOf(2)
+	}
+	if !e.cfg.AttachStdin {
+		return st, nil
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		st.closeConn()
+		return nil, err
+	}
+	st.stdinR, st.stdinW, st.in = pr, pw, rd
+	opts.Stdio.In = pr
+	if raw {
+		keys, err := parseDetachKeys(e.cfg.DetachKeys)
+		if err != nil {
+			keys, _ = parseDetachKeys("")
 		}
-		if closeConn == nil {
-			return startError(err)
+		st.in = newEscapeProxy(rd, keys)
+	}
+	return st, nil
+}
+
+// startFailed records an exec that did not start and says why: as the
+// response while none started, else on the stream's stderr, as Docker does.
+func (e *execState) startFailed(st *execStreams, err error) error {
+	code := startExitCode(err)
+	e.mu.Lock()
+	e.exitCode, e.ended = &code, time.Now()
+	e.mu.Unlock()
+	if st.stdinW != nil {
+		st.stdinW.Close()
+	}
+	if st.closeConn == nil {
+		return startError(err)
+	}
+	_ = st.mux.frame(2, []byte(startError(err).Error()+"\n"))
+	st.closeConn()
+	return nil
+}
+
+// pumpStdin copies what the client types to the process until either
+// ends.
+func (st *execStreams) pumpStdin() {
+	if st.stdinW == nil {
+		return
+	}
+	go func() {
+		_, err := io.Copy(st.stdinW, st.in)
+		if errors.Is(err, errDetached) {
+			// Detach keys: the client goes, the process runs on.
+			st.closeConn()
+			return
 		}
-		// The stream started: say why on its stderr, as Docker does.
-		_ = mux.frame(2, []byte(startError(err).Error()+"\n"))
-		closeConn()
-		return nil
+		st.stdinW.Close()
+	}()
+}
+
+// waitExec waits for an exec's process, records its exit and ends its
+// stream.
+func (s *Server) waitExec(e *execState, proc *engine.ExecProcess, st *execStreams) {
+	code, err := proc.Wait()
+	if err != nil {
+		s.logf("exec %s: %v", e.id[:12], err)
+	}
+	if st.stdinW != nil {
+		st.stdinW.Close()
 	}
 	e.mu.Lock()
-	e.running, e.pid, e.proc = true, proc.Pid(), proc
+	e.running, e.exitCode, e.ended = false, &code, time.Now()
 	e.mu.Unlock()
-	s.emitContainer(events.Action("exec_start: "+strings.Join(cfg.Cmd, " ")), e.containerID, map[string]string{"execID": e.id})
-	if stdinW != nil {
-		go func() {
-			_, err := io.Copy(stdinW, in)
-			if errors.Is(err, errDetached) {
-				// Detach keys: the client goes, the process runs on.
-				closeConn()
-				return
-			}
-			stdinW.Close()
-		}()
+	s.emitContainer(events.ActionExecDie, e.containerID, map[string]string{"execID": e.id, "exitCode": strconv.Itoa(code)})
+	if st.closeConn != nil {
+		st.closeConn()
 	}
-	finish := func() {
-		code, err := proc.Wait()
-		if err != nil {
-			s.logf("exec %s: %v", e.id[:12], err)
-		}
-		if stdinW != nil {
-			stdinW.Close()
-		}
-		e.mu.Lock()
-		e.running, e.exitCode, e.ended = false, &code, time.Now()
-		e.mu.Unlock()
-		s.emitContainer(events.ActionExecDie, e.containerID, map[string]string{"execID": e.id, "exitCode": strconv.Itoa(code)})
-		if closeConn != nil {
-			closeConn()
-		}
-	}
-	if req.Detach {
-		go finish()
-		w.WriteHeader(http.StatusOK)
-		return nil
-	}
-	finish()
-	return nil
 }
 
 // execResize is POST /exec/{id}/resize?h=&w=.

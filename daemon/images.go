@@ -36,10 +36,7 @@ func (s *Server) imageList(w *responseWriter, r *request) error {
 		id := img.ID.String()
 		i, ok := index[id]
 		if !ok {
-			labels := img.Config.Config.Labels
-			if labels == nil {
-				labels = map[string]string{}
-			}
+			labels := orEmptyMap(img.Config.Config.Labels)
 			sum := api.ImageSummary{Summary: image.Summary{
 				ID:          id,
 				ParentID:    img.Parent.String(),
@@ -108,15 +105,11 @@ func (s *Server) imageHistory(w *responseWriter, r *request) error {
 	}
 	out := make([]image.HistoryResponseItem, 0, len(items))
 	for _, it := range items {
-		tags := it.Tags
-		if tags == nil {
-			tags = []string{}
-		}
 		var created int64
 		if !it.Created.IsZero() {
 			created = it.Created.Unix()
 		}
-		out = append(out, image.HistoryResponseItem{ID: it.ID, Created: created, CreatedBy: it.CreatedBy, Tags: tags, Size: it.Size, Comment: it.Comment})
+		out = append(out, image.HistoryResponseItem{ID: it.ID, Created: created, CreatedBy: it.CreatedBy, Tags: orEmpty(it.Tags), Size: it.Size, Comment: it.Comment})
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -165,19 +158,9 @@ func deleteResponses(records []engine.RemoveRecord) []image.DeleteResponse {
 // imagePrune is POST /images/prune; filter dangling=false prunes every
 // unused image.
 func (s *Server) imagePrune(w *responseWriter, r *request) error {
-	filters, err := filtersValue(r)
+	all, err := pruneFilter(r, "dangling", false, "invalid filter '%s': berth prunes by dangling only")
 	if err != nil {
 		return err
-	}
-	all := false
-	for _, f := range filters {
-		switch f {
-		case "dangling=false", "dangling=0":
-			all = true
-		case "dangling=true", "dangling=1":
-		default:
-			return badRequestf("invalid filter '%s': berth prunes by dangling only", f)
-		}
 	}
 	report, err := s.eng.PruneImages(r.Context(), engine.PruneImagesOptions{All: all})
 	if err != nil {
@@ -215,17 +198,10 @@ func (s *Server) imageCreate(w *responseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	stream := newJSONStream(w)
-	progress := &progressWriter{s: stream}
-	_, err = s.eng.Pull(r.Context(), name, engine.PullOptions{Platform: q.Get("platform"), Progress: progress, Keychain: keychain})
-	progress.Flush()
-	if err != nil {
-		if !stream.started() {
-			return err
-		}
-		return stream.sendError(err, 0, 0)
-	}
-	return nil
+	return withProgress(w, func(progress *progressWriter) error {
+		_, err := s.eng.Pull(r.Context(), name, engine.PullOptions{Platform: q.Get("platform"), Progress: progress, Keychain: keychain})
+		return err
+	})
 }
 
 // imagePush is POST /images/{name}/push?tag=.
@@ -238,17 +214,24 @@ func (s *Server) imagePush(w *responseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	return withProgress(w, func(progress *progressWriter) error {
+		return s.eng.Push(r.Context(), name, engine.PushOptions{Progress: progress, Keychain: keychain})
+	})
+}
+
+// withProgress runs a transfer with the registry that reports its layers'
+// progress, streamed as docker pull and push show it. An error before the
+// stream started is the response; one after ends the stream, as dockerd's
+// errorDetail.
+func withProgress(w *responseWriter, transfer func(*progressWriter) error) error {
 	stream := newJSONStream(w)
 	progress := &progressWriter{s: stream}
-	err = s.eng.Push(r.Context(), name, engine.PushOptions{Progress: progress, Keychain: keychain})
+	err := transfer(progress)
 	progress.Flush()
-	if err != nil {
-		if !stream.started() {
-			return err
-		}
-		return stream.sendError(err, 0, 0)
+	if err == nil || !stream.started() {
+		return err
 	}
-	return nil
+	return stream.sendError(err, 0, 0)
 }
 
 // imageSaveOne is GET /images/{name}/get.

@@ -29,50 +29,6 @@ func (s *Server) sweepNetworks() {
 	}
 }
 
-// networkRoute routes /networks paths; ok is false for any other path.
-func (s *Server) networkRoute(method, path string) (fn handler, name string, allowed, ok bool) {
-	one := func(m string, h handler) (handler, bool) {
-		if m == method || (m == "GET" && method == "HEAD") {
-			return h, true
-		}
-		return nil, true
-	}
-	switch {
-	case path == "/networks":
-		fn, allowed = one("GET", s.networkList)
-		return fn, "", allowed, true
-	case path == "/networks/create":
-		fn, allowed = one("POST", s.networkCreate)
-		return fn, "", allowed, true
-	case path == "/networks/prune":
-		fn, allowed = one("POST", s.networkPrune)
-		return fn, "", allowed, true
-	case strings.HasPrefix(path, "/networks/"):
-		id, action, _ := strings.Cut(strings.TrimPrefix(path, "/networks/"), "/")
-		if id == "" {
-			return nil, "", false, true
-		}
-		switch action {
-		case "":
-			switch method {
-			case "GET", "HEAD":
-				return s.networkInspect, id, true, true
-			case "DELETE":
-				return s.networkDelete, id, true, true
-			}
-			return nil, "", true, true
-		case "connect":
-			fn, allowed = one("POST", s.networkConnect)
-		case "disconnect":
-			fn, allowed = one("POST", s.networkDisconnect)
-		default:
-			return nil, "", false, true
-		}
-		return fn, id, allowed, true
-	}
-	return nil, "", false, false
-}
-
 // networkError gives a network error Docker's status.
 func networkError(err error) error {
 	switch {
@@ -90,11 +46,8 @@ func (s *Server) networkDoc(n *bnet.Network) (network.Inspect, error) {
 	doc := network.Inspect{Network: network.Network{
 		Name: n.Name, ID: n.ID, Created: n.Created, Scope: n.Scope(), Driver: n.Driver, EnableIPv4: true,
 		IPAM:     network.IPAM{Driver: "default", Options: map[string]string{}, Config: []network.IPAMConfig{}},
-		Internal: n.Internal, Options: map[string]string{}, Labels: n.Labels,
+		Internal: n.Internal, Options: map[string]string{}, Labels: orEmptyMap(n.Labels),
 	}, Containers: map[string]network.EndpointResource{}}
-	if doc.Labels == nil {
-		doc.Labels = map[string]string{}
-	}
 	if n.Bridge != "" {
 		doc.Options["com.docker.network.bridge.name"] = n.Bridge
 	}
@@ -217,10 +170,7 @@ func (s *Server) networkPrune(w *responseWriter, r *request) error {
 		return err
 	}
 	sort.Strings(removed)
-	if removed == nil {
-		removed = []string{}
-	}
-	return writeJSON(w, http.StatusOK, network.PruneReport{NetworksDeleted: removed})
+	return writeJSON(w, http.StatusOK, network.PruneReport{NetworksDeleted: orEmpty(removed)})
 }
 
 // networkConnect is POST /networks/{id}/connect.

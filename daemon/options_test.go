@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"os"
 	"reflect"
 	"strings"
@@ -13,6 +14,19 @@ import (
 	"github.com/moby/moby/api/types/network"
 	"github.com/stretchr/testify/require"
 )
+
+// postCreate sends req to POST /containers/create, named name unless it
+// is empty.
+func postCreate(t *testing.T, url, name string, req *container.CreateRequest) (*http.Response, []byte) {
+	t.Helper()
+	body, err := json.Marshal(req)
+	require.NoError(t, err)
+	target := url + "/containers/create"
+	if name != "" {
+		target += "?name=" + name
+	}
+	return do(t, "POST", target, bytes.NewReader(body))
+}
 
 // fullRequest is a create request with every part present.
 func fullRequest() *container.CreateRequest {
@@ -89,9 +103,7 @@ func TestCreateRefusesEveryUnsupportedField(t *testing.T) {
 		n++
 		req := fullRequest()
 		setNonZero(fieldsOf(req)[i].value)
-		body, err := json.Marshal(req)
-		require.NoError(t, err)
-		resp, data := do(t, "POST", hs.URL+"/containers/create", bytes.NewReader(body))
+		resp, data := postCreate(t, hs.URL, "", req)
 		require.Equal(t, 400, resp.StatusCode, "%s: %s", f.name, data)
 		msg := errorMessage(t, data)
 		require.Contains(t, msg, f.name+" ("+r.how()+")")
@@ -174,9 +186,7 @@ func TestCreateRefusesBadValuesOfAppliedFields(t *testing.T) {
 	for _, c := range cases {
 		req := fullRequest()
 		c.set(req)
-		body, err := json.Marshal(req)
-		require.NoError(t, err)
-		resp, data := do(t, "POST", hs.URL+"/containers/create", bytes.NewReader(body))
+		resp, data := postCreate(t, hs.URL, "", req)
 		require.Equal(t, 400, resp.StatusCode, "%s: %s", c.want, data)
 		require.Contains(t, errorMessage(t, data), c.want)
 	}
@@ -195,9 +205,7 @@ func TestCreateAppliedOptionsShowInInspect(t *testing.T) {
 	hc.Tmpfs = map[string]string{"/scratch": "size=1m"}
 	hc.CPUShares, hc.CpusetCpus, hc.CpusetMems = 512, "0", "0"
 	hc.LogConfig = container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1k", "max-file": "2"}}
-	body, err := json.Marshal(req)
-	require.NoError(t, err)
-	resp, data := do(t, "POST", hs.URL+"/containers/create?name=applied", bytes.NewReader(body))
+	resp, data := postCreate(t, hs.URL, "applied", req)
 	require.Equal(t, 201, resp.StatusCode, string(data))
 	resp, data = do(t, "GET", hs.URL+"/containers/applied/json", nil)
 	require.Equal(t, 200, resp.StatusCode, string(data))
@@ -243,9 +251,7 @@ func TestCreateConsoleSizeSizesTheTerminal(t *testing.T) {
 	req := fullRequest()
 	req.Config.Tty, req.Config.Cmd = true, []string{"stty", "size"}
 	req.HostConfig.ConsoleSize = [2]uint{33, 111}
-	body, err := json.Marshal(req)
-	require.NoError(t, err)
-	resp, data := do(t, "POST", hs.URL+"/containers/create?name=sized", bytes.NewReader(body))
+	resp, data := postCreate(t, hs.URL, "sized", req)
 	require.Equal(t, 201, resp.StatusCode, string(data))
 	resp, data = do(t, "POST", hs.URL+"/containers/sized/start", nil)
 	require.Equal(t, 204, resp.StatusCode, string(data))

@@ -202,8 +202,9 @@ type request struct {
 	version string
 }
 
-// handler serves one route. An error returned before anything was written
-// becomes Docker's {"message": ...} with the matching status code.
+// handler serves one endpoint (a row of routes, routes.go). An error
+// returned before anything was written becomes Docker's {"message": ...}
+// with the matching status code.
 type handler func(w *responseWriter, r *request) error
 
 // ServeHTTP routes a request, as Docker's router does.
@@ -231,8 +232,8 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, hr *http.Request) {
 		writeError(w, badRequestf("client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version", version, api.MinAPIVersion))
 		return
 	}
-	fn, name, allowed := s.route(hr.Method, path)
-	if fn == nil {
+	rt, name, allowed := matchRoute(hr.Method, path)
+	if rt == nil {
 		if allowed {
 			writeError(w, &apiError{status: http.StatusMethodNotAllowed, msg: "method not allowed"})
 			return
@@ -241,7 +242,7 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	r := &request{Request: hr, name: name, version: version}
-	if err := fn(w, r); err != nil {
+	if err := rt.serve(s, w, r); err != nil {
 		if w.wrote {
 			// The stream already started: the handler reported the error
 			// in it, or the client went away.
@@ -250,123 +251,6 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, hr *http.Request) {
 		}
 		writeError(w, err)
 	}
-}
-
-// route finds the handler for a method and a path without version prefix.
-// allowed reports a path that exists for another method.
-func (s *Server) route(method, path string) (fn handler, name string, allowed bool) {
-	type route struct {
-		method string
-		fn     handler
-	}
-	pick := func(routes ...route) (handler, bool) {
-		for _, rt := range routes {
-			if rt.method == method || (rt.method == "GET" && method == "HEAD") {
-				return rt.fn, true
-			}
-		}
-		return nil, len(routes) > 0
-	}
-	if fn, name, allowed, ok := s.networkRoute(method, path); ok {
-		return fn, name, allowed
-	}
-	fixed := map[string][]route{
-		"/_ping":           {{"GET", s.ping}},
-		"/version":         {{"GET", s.version}},
-		"/info":            {{"GET", s.info}},
-		"/build":           {{"POST", s.build}},
-		"/commit":          {{"POST", s.commit}},
-		"/images/json":     {{"GET", s.imageList}},
-		"/images/create":   {{"POST", s.imageCreate}},
-		"/images/load":     {{"POST", s.imageLoad}},
-		"/images/get":      {{"GET", s.imageSaveMany}},
-		"/images/prune":    {{"POST", s.imagePrune}},
-		"/containers/json": {{"GET", s.containerList}},
-		"/containers/create": {
-			{"POST", s.containerCreate},
-		},
-		"/containers/prune": {{"POST", s.containerPrune}},
-		"/berth/trace":      {{"GET", s.traceFollow}},
-		"/volumes":          {{"GET", s.volumeList}},
-		"/volumes/create":   {{"POST", s.volumeCreate}},
-		"/volumes/prune":    {{"POST", s.volumePrune}},
-	}
-	if routes, ok := fixed[path]; ok {
-		fn, allowed := pick(routes...)
-		return fn, "", allowed
-	}
-	if fn, name, allowed := s.routeAPI(method, path); fn != nil || allowed {
-		return fn, name, allowed
-	}
-	switch {
-	case strings.HasPrefix(path, "/images/"):
-		rest := strings.TrimPrefix(path, "/images/")
-		if method == "DELETE" {
-			return s.imageDelete, rest, true
-		}
-		i := strings.LastIndex(rest, "/")
-		if i <= 0 {
-			return nil, "", method == "GET" || method == "POST"
-		}
-		name, action := rest[:i], rest[i+1:]
-		actions := map[string][]route{
-			"json":    {{"GET", s.imageInspect}},
-			"history": {{"GET", s.imageHistory}},
-			"tag":     {{"POST", s.imageTag}},
-			"push":    {{"POST", s.imagePush}},
-			"get":     {{"GET", s.imageSaveOne}},
-		}
-		if routes, ok := actions[action]; ok {
-			fn, allowed := pick(routes...)
-			return fn, name, allowed
-		}
-		return nil, "", false
-	case strings.HasPrefix(path, "/containers/"):
-		rest := strings.TrimPrefix(path, "/containers/")
-		id, action, hasAction := strings.Cut(rest, "/")
-		if id == "" {
-			return nil, "", false
-		}
-		if !hasAction {
-			fn, allowed := pick(route{"DELETE", s.containerDelete})
-			return fn, id, allowed
-		}
-		actions := map[string][]route{
-			"json":    {{"GET", s.containerInspect}},
-			"start":   {{"POST", s.containerStart}},
-			"stop":    {{"POST", s.containerStop}},
-			"restart": {{"POST", s.containerRestart}},
-			"kill":    {{"POST", s.containerKill}},
-			"wait":    {{"POST", s.containerWait}},
-			"attach":  {{"POST", s.containerAttach}},
-			"resize":  {{"POST", s.containerResize}},
-			"logs":    {{"GET", s.containerLogs}},
-			"pause":   {{"POST", s.containerPause}},
-			"unpause": {{"POST", s.containerUnpause}},
-			"top":     {{"GET", s.containerTop}},
-			"changes": {{"GET", s.containerChanges}},
-			"exec":    {{"POST", s.execCreate}},
-		}
-		if routes, ok := actions[action]; ok {
-			fn, allowed := pick(routes...)
-			return fn, id, allowed
-		}
-		return nil, "", false
-	case strings.HasPrefix(path, "/volumes/"):
-		return s.volumeRoute(method, strings.TrimPrefix(path, "/volumes/"))
-	case strings.HasPrefix(path, "/exec/"):
-		id, action, _ := strings.Cut(strings.TrimPrefix(path, "/exec/"), "/")
-		actions := map[string][]route{
-			"start":  {{"POST", s.execStart}},
-			"resize": {{"POST", s.execResize}},
-			"json":   {{"GET", s.execInspect}},
-		}
-		if routes, ok := actions[action]; ok && id != "" {
-			fn, allowed := pick(routes...)
-			return fn, id, allowed
-		}
-	}
-	return nil, "", false
 }
 
 // responseWriter remembers whether the response started and lets handlers
@@ -415,6 +299,23 @@ func writeJSON(w *responseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
+// orEmpty is s, or an empty list for nil: Docker's responses hold [] where
+// a list has nothing, never null, and clients index them.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// orEmptyMap is m, or an empty map for nil ({} rather than null).
+func orEmptyMap[K comparable, V any](m map[K]V) map[K]V {
+	if m == nil {
+		return map[K]V{}
+	}
+	return m
+}
+
 // decodeJSON reads a JSON request body of at most limit bytes into v. An
 // empty body leaves v as it is.
 func decodeJSON(r *request, limit int64, v any) error {
@@ -460,6 +361,33 @@ func intValue(r *request, key string, def int) (int, error) {
 		return 0, badRequestf("invalid value for %s: %q is not a number", key, v)
 	}
 	return n, nil
+}
+
+// pruneFilter reads the filters of a prune that takes one boolean filter,
+// key: it reports whether any says key=want (true and 1, false and 0 say
+// the same). Any other filter is refused with refusal, a format of one %s
+// or %q verb for the filter.
+func pruneFilter(r *request, key string, want bool, refusal string) (bool, error) {
+	filters, err := filtersValue(r)
+	if err != nil {
+		return false, err
+	}
+	found := false
+	for _, f := range filters {
+		k, v, _ := strings.Cut(f, "=")
+		var on, known bool
+		switch v {
+		case "true", "1":
+			on, known = true, true
+		case "false", "0":
+			known = true
+		}
+		if k != key || !known {
+			return false, badRequestf(refusal, f)
+		}
+		found = found || on == want
+	}
+	return found, nil
 }
 
 // filtersValue decodes Docker's filters parameter: {"key":{"value":true}}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -293,4 +294,42 @@ func TestTraceFollowStreamsEveryClientsEvents(t *testing.T) {
 	require.Equal(t, trace.Tag, ev.Type)
 	require.Equal(t, "course/busybox:1", ev.Tag.Ref)
 	require.Equal(t, trace.SchemaVersion, ev.Version)
+}
+
+// A prune takes one boolean filter; any other is refused with the
+// prune's own words.
+func TestPruneFilter(t *testing.T) {
+	const images, volumes = "invalid filter '%s': berth prunes by dangling only", "invalid filter %q: berth's volume prune takes all=true only"
+	cases := []struct {
+		filters, key string
+		want         bool
+		refusal      string
+		found        bool
+		err          string
+	}{
+		{"", "dangling", false, images, false, ""},
+		{`{"dangling":{"true":true}}`, "dangling", false, images, false, ""},
+		{`{"dangling":{"false":true}}`, "dangling", false, images, true, ""},
+		{`{"dangling":["0"]}`, "dangling", false, images, true, ""},
+		{`{"dangling":{"true":true,"false":true}}`, "dangling", false, images, true, ""},
+		{`{"dangling":{"false":false}}`, "dangling", false, images, false, ""},
+		{`{"label":{"a=b":true}}`, "dangling", false, images, false, "invalid filter 'label=a=b': berth prunes by dangling only"},
+		{`{"dangling":{"maybe":true}}`, "dangling", false, images, false, "invalid filter 'dangling=maybe': berth prunes by dangling only"},
+		{`{"all":{"1":true}}`, "all", true, volumes, true, ""},
+		{`{"all":{"false":true}}`, "all", true, volumes, false, ""},
+		{`{"all":{"yes":true}}`, "all", true, volumes, false, `invalid filter "all=yes": berth's volume prune takes all=true only`},
+		{`{"dangling":{"true":true}}`, "all", true, volumes, false, `invalid filter "dangling=true": berth's volume prune takes all=true only`},
+		{`not json`, "all", true, volumes, false, "invalid filter"},
+	}
+	for _, c := range cases {
+		hr := httptest.NewRequest("POST", "/prune?filters="+url.QueryEscape(c.filters), nil)
+		found, err := pruneFilter(&request{Request: hr}, c.key, c.want, c.refusal)
+		if c.err != "" {
+			require.ErrorContains(t, err, c.err, c.filters)
+			require.Equal(t, http.StatusBadRequest, statusOf(err), c.filters)
+			continue
+		}
+		require.NoError(t, err, c.filters)
+		require.Equal(t, c.found, found, c.filters)
+	}
 }

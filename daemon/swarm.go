@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/berthkit/berth/engine/errdefs"
 )
@@ -17,14 +16,4 @@ var errNotSwarmManager = errdefs.WithClass(errors.New(
 // /configs, and everything under them.
 func (s *Server) swarmUnavailable(w *responseWriter, r *request) error {
 	return errNotSwarmManager
-}
-
-// isSwarmPath reports a path of the swarm API.
-func isSwarmPath(path string) bool {
-	first, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
-	switch first {
-	case "swarm", "nodes", "services", "tasks", "secrets", "configs":
-		return true
-	}
-	return false
 }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/berthkit/berth/engine"
@@ -18,16 +17,9 @@ import (
 
 // volumeView is Docker's view of a volume.
 func volumeView(v *store.Volume) apivolume.Volume {
-	labels, options := v.Labels, v.Options
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	if options == nil {
-		options = map[string]string{}
-	}
 	return apivolume.Volume{
-		CreatedAt: v.CreatedAt.Format(time.RFC3339), Driver: v.Driver, Labels: labels,
-		Mountpoint: v.Mountpoint, Name: v.Name, Options: options, Scope: "local",
+		CreatedAt: v.CreatedAt.Format(time.RFC3339), Driver: v.Driver, Labels: orEmptyMap(v.Labels),
+		Mountpoint: v.Mountpoint, Name: v.Name, Options: orEmptyMap(v.Options), Scope: "local",
 	}
 }
 
@@ -91,28 +83,15 @@ func (s *Server) volumeDelete(w *responseWriter, r *request) error {
 // volumePrune is POST /volumes/prune?filters=; "all=true" removes named
 // volumes too (API 1.42+), as docker volume prune --all.
 func (s *Server) volumePrune(w *responseWriter, r *request) error {
-	filters, err := filtersValue(r)
+	all, err := pruneFilter(r, "all", true, "invalid filter %q: berth's volume prune takes all=true only")
 	if err != nil {
 		return err
-	}
-	all := false
-	for _, f := range filters {
-		switch f {
-		case "all=true", "all=1":
-			all = true
-		case "all=false", "all=0":
-		default:
-			return badRequestf("invalid filter %q: berth's volume prune takes all=true only", f)
-		}
 	}
 	removed, reclaimed, err := s.eng.PruneVolumes(r.Context(), all)
 	if err != nil {
 		return err
 	}
-	if removed == nil {
-		removed = []string{}
-	}
-	return writeJSON(w, http.StatusOK, apivolume.PruneReport{VolumesDeleted: removed, SpaceReclaimed: uint64(reclaimed)})
+	return writeJSON(w, http.StatusOK, apivolume.PruneReport{VolumesDeleted: orEmpty(removed), SpaceReclaimed: uint64(reclaimed)})
 }
 
 // mountOptions copies the create request's mounts into the engine's
@@ -192,18 +171,4 @@ func configVolumes(c *store.Container) map[string]struct{} {
 		out[path.Clean(v)] = struct{}{}
 	}
 	return out
-}
-
-// volumeRoute finds the /volumes/{name} handler.
-func (s *Server) volumeRoute(method, rest string) (handler, string, bool) {
-	if rest == "" || strings.Contains(rest, "/") {
-		return nil, "", false
-	}
-	switch method {
-	case http.MethodGet:
-		return s.volumeInspect, rest, true
-	case http.MethodDelete:
-		return s.volumeDelete, rest, true
-	}
-	return nil, rest, true
 }

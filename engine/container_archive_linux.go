@@ -34,22 +34,33 @@ func (e *Engine) containerRoot(idOrName string) (c *store.Container, root string
 	if c.State.Running() && c.State.Pid > 0 {
 		return c, "/proc/" + strconv.Itoa(c.State.Pid) + "/root", func() {}, nil
 	}
+	root, release, err = e.mountSnapshot(c)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return c, root, release, nil
+}
+
+// mountSnapshot mounts the overlay of a container that is not running (its
+// image's layers and what it wrote, no volumes) in a private directory
+// under tmp/, until release.
+func (e *Engine) mountSnapshot(c *store.Container) (root string, release func(), err error) {
 	mounts, err := snapshot.New(e.Store.ContainersDir()).Mounts(c.ID)
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("container %s: %w", c.ShortID(), err)
+		return "", nil, fmt.Errorf("container %s: %w", c.ShortID(), err)
 	}
 	dir, err := e.Store.TempDir("cp-")
 	if err != nil {
-		return nil, "", nil, err
+		return "", nil, err
 	}
 	for _, m := range mounts {
 		if err := snapshot.MountAt(m, dir); err != nil {
 			_ = unix.Unmount(dir, unix.MNT_DETACH)
 			os.RemoveAll(dir)
-			return nil, "", nil, fmt.Errorf("mount the file system of container %s: %w", c.ShortID(), err)
+			return "", nil, fmt.Errorf("mount the file system of container %s: %w", c.ShortID(), err)
 		}
 	}
-	return c, dir, func() {
+	return dir, func() {
 		_ = unix.Unmount(dir, unix.MNT_DETACH)
 		_ = os.Remove(dir)
 	}, nil

@@ -201,7 +201,7 @@ func (r *netRun) attach(pid int) (err error) {
 	}
 	r.c.Net.Endpoints = nil
 	for _, ep := range r.endpoints {
-		r.c.Net.Endpoints = append(r.c.Net.Endpoints, store.EndpointState(*ep))
+		r.c.Net.Endpoints = append(r.c.Net.Endpoints, *ep)
 	}
 	return r.e.writeNetFiles(r.c, r.endpoints, r.nets)
 }

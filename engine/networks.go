@@ -111,7 +111,7 @@ func (e *Engine) ConnectNetwork(ctx context.Context, ref, containerRef string, a
 	_, err = e.Store.UpdateContainer(c.ID, func(c *store.Container) error {
 		c.Net.Networks = append(c.Net.Networks, store.NetworkAttachment{Network: n.ID, Name: n.Name, Aliases: aliases})
 		if ep != nil {
-			c.Net.Endpoints = append(c.Net.Endpoints, store.EndpointState(*ep))
+			c.Net.Endpoints = append(c.Net.Endpoints, *ep)
 		}
 		return nil
 	})
@@ -135,8 +135,7 @@ func (e *Engine) DisconnectNetwork(ctx context.Context, ref, containerRef string
 	}
 	for _, ep := range c.Net.Endpoints {
 		if ep.NetworkID == n.ID {
-			nep := network.Endpoint(ep)
-			if err := e.Networks().Detach(n, &nep); err != nil {
+			if err := e.Networks().Detach(n, &ep); err != nil {
 				return err
 			}
 		}

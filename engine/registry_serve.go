@@ -17,7 +17,7 @@ type ServeRegistryOptions struct {
 	// without it.
 	AllowPush bool
 	// PushAuth is the credential pushes need (a token or an htpasswd file);
-	// nil lets anyone who can connect push.
+	// with nil, no push is accepted.
 	PushAuth registry.PushAuth
 	// UploadExpiry is how long an abandoned upload is kept (0: the default,
 	// registry.DefaultUploadExpiry).

@@ -316,11 +316,15 @@ func (e *Engine) ensureVolumes(c *store.Container) error {
 	return nil
 }
 
-// putWithVolumes creates the container's volumes and writes its record;
-// when either fails, the anonymous volumes made for it go again. The
-// caller holds the store's lock.
+// putWithVolumes creates the container's volumes, fills the empty ones
+// from the image, and writes its record; when any of it fails, the
+// anonymous volumes made for it go again. The caller holds the store's
+// lock.
 func (e *Engine) putWithVolumes(c *store.Container) error {
 	err := e.ensureVolumes(c)
+	if err == nil {
+		err = e.populateVolumes(c)
+	}
 	if err == nil {
 		err = e.Store.PutContainer(c)
 	}
@@ -370,7 +374,8 @@ func (e *Engine) runtimeVolumes(c *store.Container) ([]runtime.Mount, error) {
 			if _, err := e.Store.Volume(mp.Name); err != nil {
 				return nil, err
 			}
-			m.Type, m.Source, m.CopyUp = "bind", e.Store.VolumeDataDir(mp.Name), !mp.NoCopy
+			// Filled from the image at create (populateVolumes), not here.
+			m.Type, m.Source = "bind", e.Store.VolumeDataDir(mp.Name)
 		case volume.TypeTmpfs:
 			m.Type, m.Source, m.Data = "tmpfs", "tmpfs", mp.Data
 		}

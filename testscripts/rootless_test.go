@@ -268,7 +268,8 @@ func TestRootlessSaveLoadPushPull(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = serve.Process.Kill(); _ = serve.Wait() })
-	httpGet(t, "http://127.0.0.1:"+port+"/v2/")
+	// With --allow-push, /v2/ challenges (401); the token endpoint answers.
+	httpGet(t, "http://127.0.0.1:"+port+"/token?service=berth-registry")
 	ref := "127.0.0.1:" + port + "/course/notes:1"
 	e.berth("login", "127.0.0.1:"+port, "-u", "berth", "-p", "rootless-test-token")
 	e.berth("tag", "notes", ref)

@@ -83,19 +83,10 @@ func (n *Network) IPNet() (*net.IPNet, error) {
 	return ipn, nil
 }
 
-// Endpoint is a container's attachment to one network.
-type Endpoint struct {
-	NetworkID   string `json:"network_id"`
-	NetworkName string `json:"network_name"`
-	IP          string `json:"ip"`
-	PrefixLen   int    `json:"prefix_len"`
-	Gateway     string `json:"gateway"`
-	MAC         string `json:"mac"`
-	// HostVeth is the host end of the veth pair; Ifname the container's
-	// ("eth0", "eth1", ...).
-	HostVeth string `json:"host_veth"`
-	Ifname   string `json:"ifname"`
-}
+// Endpoint is a container's attachment to one network: the same record the
+// store keeps in the container's network state (HostVeth is the host end of
+// the veth pair, Ifname the container's: "eth0", "eth1", ...).
+type Endpoint = store.EndpointState
 
 // Manager reads and writes network definitions under a store root.
 type Manager struct {

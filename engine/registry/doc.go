@@ -19,6 +19,12 @@
 // defaults); a push can recompress layers for the registry (convert.go,
 // `push --compression`) without changing the store.
 //
+// The served registry (serve*.go) checks every request in one place
+// (authorize): reads are anonymous, writes need push rights, given by a
+// Basic credential or by a Bearer token from its token endpoint
+// (serve_token.go), the scheme of Docker Hub and distribution's token
+// server, so clients that authenticate only when challenged push too.
+//
 // Errors read like Docker's ("manifest for alpine:nope not found: manifest
 // unknown: manifest unknown", "unauthorized: authentication required") and
 // say what to do next.

@@ -26,8 +26,11 @@ type ServeOptions struct {
 	// AllowPush accepts blob uploads and manifest pushes into the store;
 	// without it the registry is read-only.
 	AllowPush bool
-	// PushAuth, when set, is the credential a push must carry (HTTP basic
-	// auth); pulls stay anonymous. Without it any client may push.
+	// PushAuth is the credential a push must carry: HTTP Basic auth on
+	// the request, or the Basic credential given to the token endpoint for
+	// a Bearer token with push scope. Pulls stay anonymous. Without it no
+	// client may push, and /v2/ answers anonymous clients without a
+	// challenge.
 	PushAuth PushAuth
 	// UploadExpiry is how long an unfinished blob upload may sit idle before
 	// it is removed with its file; 0 means DefaultUploadExpiry.
@@ -55,13 +58,16 @@ const DefaultUploadExpiry = 30 * time.Minute
 //
 // Close the handler when done serving, to remove unfinished uploads.
 func NewHandler(s *store.Store, opts ServeOptions) *Handler {
-	return &Handler{s: s, opts: opts, uploads: map[string]*upload{}}
+	return &Handler{s: s, opts: opts, uploads: map[string]*upload{}, tokenKey: newTokenKey()}
 }
 
 // Handler is the registry served over a store.
 type Handler struct {
 	s    *store.Store
 	opts ServeOptions
+	// tokenKey signs the Bearer tokens of the token endpoint; made anew
+	// for each handler, so a restart invalidates every token.
+	tokenKey []byte
 
 	mu      sync.Mutex
 	uploads map[string]*upload
@@ -103,8 +109,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			re = &regError{http.StatusInternalServerError, "UNKNOWN", err.Error()}
 		}
 		w.Header().Set("Content-Type", "application/json")
-		if re.status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Basic realm="berth registry"`)
+		var ae *authError
+		if errors.As(err, &ae) {
+			w.Header().Set("WWW-Authenticate", ae.challenge)
 		}
 		w.WriteHeader(re.status)
 		if r.Method != http.MethodHead {
@@ -148,42 +155,77 @@ func remoteHost(addr string) string {
 	return addr
 }
 
-func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
-	p := r.URL.Path
-	// A wrong credential is refused everywhere, so `berth login` (which asks
-	// /v2/ with it) tells a typo at once; no credential at all may pull.
-	if h.opts.PushAuth != nil && h.checkCredential(r) == credInvalid {
-		return &regError{http.StatusUnauthorized, "UNAUTHORIZED", "incorrect username or password"}
-	}
-	h.expireUploads()
+// endpoint is a kind of registry request.
+type endpoint int
+
+const (
+	epUnknown endpoint = iota
+	epBase
+	epCatalog
+	epTags
+	epUpload
+	epBlob
+	epManifest
+)
+
+// parseEndpoint splits a request path into its endpoint, repository and
+// the rest (an upload ID, a digest, a tag).
+func parseEndpoint(p string) (ep endpoint, repo, rest string) {
 	if p == "/v2" || p == "/v2/" {
+		return epBase, "", ""
+	}
+	if !strings.HasPrefix(p, "/v2/") {
+		return epUnknown, "", ""
+	}
+	p = strings.TrimPrefix(p, "/v2/")
+	if p == "_catalog" {
+		return epCatalog, "", ""
+	}
+	switch {
+	case strings.HasSuffix(p, "/tags/list"):
+		return epTags, strings.TrimSuffix(p, "/tags/list"), ""
+	case strings.Contains(p, "/blobs/uploads"):
+		i := strings.LastIndex(p, "/blobs/uploads")
+		return epUpload, p[:i], strings.Trim(p[i+len("/blobs/uploads"):], "/")
+	case strings.Contains(p, "/blobs/"):
+		i := strings.LastIndex(p, "/blobs/")
+		return epBlob, p[:i], p[i+len("/blobs/"):]
+	case strings.Contains(p, "/manifests/"):
+		i := strings.LastIndex(p, "/manifests/")
+		return epManifest, p[:i], p[i+len("/manifests/"):]
+	}
+	return epUnknown, "", ""
+}
+
+func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
+	h.expireUploads()
+	if r.URL.Path == "/token" {
+		return h.serveToken(w, r)
+	}
+	ep, repo, rest := parseEndpoint(r.URL.Path)
+	// Every request passes here: a wrong credential is refused everywhere
+	// (so `berth login` tells a typo at once), a write needs push rights.
+	if err := h.authorize(r, accessFor(r, ep, repo)); err != nil {
+		return err
+	}
+	switch ep {
+	case epBase:
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return &regError{http.StatusMethodNotAllowed, "UNSUPPORTED", "method not allowed"}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, "{}")
 		return nil
-	}
-	if !strings.HasPrefix(p, "/v2/") {
-		return errNotFound
-	}
-	p = strings.TrimPrefix(p, "/v2/")
-	if p == "_catalog" {
+	case epCatalog:
 		return h.catalog(w, r)
-	}
-	switch {
-	case strings.HasSuffix(p, "/tags/list"):
-		return h.tags(w, r, strings.TrimSuffix(p, "/tags/list"))
-	case strings.Contains(p, "/blobs/uploads"):
-		i := strings.LastIndex(p, "/blobs/uploads")
-		id := strings.Trim(p[i+len("/blobs/uploads"):], "/")
-		return h.upload(w, r, p[:i], id)
-	case strings.Contains(p, "/blobs/"):
-		i := strings.LastIndex(p, "/blobs/")
-		return h.blob(w, r, p[:i], p[i+len("/blobs/"):])
-	case strings.Contains(p, "/manifests/"):
-		i := strings.LastIndex(p, "/manifests/")
-		return h.manifest(w, r, p[:i], p[i+len("/manifests/"):])
+	case epTags:
+		return h.tags(w, r, repo)
+	case epUpload:
+		return h.upload(w, r, repo, rest)
+	case epBlob:
+		return h.blob(w, r, repo, rest)
+	case epManifest:
+		return h.manifest(w, r, repo, rest)
 	}
 	return errNotFound
 }
@@ -294,9 +336,6 @@ func (h *Handler) manifest(w http.ResponseWriter, r *http.Request, repo, ref str
 		}
 		return nil
 	case http.MethodPut:
-		if err := h.requirePush(r); err != nil {
-			return err
-		}
 		return h.putManifest(w, r, repo, ref)
 	}
 	return &regError{http.StatusMethodNotAllowed, "UNSUPPORTED", "method not allowed"}
@@ -458,9 +497,6 @@ func (h *Handler) catalog(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request, repo, id string) error {
 	if err := checkName(repo); err != nil {
-		return err
-	}
-	if err := h.requirePush(r); err != nil {
 		return err
 	}
 	if id == "" {

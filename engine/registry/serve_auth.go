@@ -79,6 +79,22 @@ var unknownUserHash = []byte("$2a$10$XJaWTAZVZxeejt1hslt3xuOkSblqJFmBG6K8CqjOAHX
 // credential; the Docker client prints "unauthorized: authentication required".
 var errAuthRequired = &regError{http.StatusUnauthorized, "UNAUTHORIZED", "authentication required"}
 
+// errBadCredential refuses a wrong Basic credential, on every endpoint.
+var errBadCredential = &regError{http.StatusUnauthorized, "UNAUTHORIZED", "incorrect username or password"}
+
+// errNoPushAuth refuses writes to a handler that accepts pushes but was
+// given no credential to check them with: nobody can have push rights.
+var errNoPushAuth = &regError{http.StatusForbidden, "DENIED", "this registry has no push credential to check pushes against: serve it with a token or --htpasswd"}
+
+// authError is a 401 with the challenge that tells the client how to
+// authenticate (WWW-Authenticate).
+type authError struct {
+	*regError
+	challenge string
+}
+
+func (e *authError) Unwrap() error { return e.regError }
+
 // credentialState is what a request's Authorization header says.
 type credentialState int
 
@@ -101,14 +117,98 @@ func (h *Handler) checkCredential(r *http.Request) credentialState {
 	return credValid
 }
 
-// requirePush refuses a write unless the registry accepts pushes and the
-// request carries a valid credential.
-func (h *Handler) requirePush(r *http.Request) error {
-	if !h.opts.AllowPush {
+// access is what a request needs: nothing (an unknown path), the ping
+// (/v2/, where an anonymous client is challenged so it authenticates), or a
+// scope; push marks the scopes that change the store.
+type access struct {
+	ping bool
+	need *scope
+	push bool
+	repo string
+}
+
+// accessFor classifies a request by endpoint and method. Every upload
+// request and every method but GET and HEAD on blobs and manifests writes:
+// a new write endpoint cannot be forgotten here.
+func accessFor(r *http.Request, ep endpoint, repo string) access {
+	read := r.Method == http.MethodGet || r.Method == http.MethodHead
+	switch ep {
+	case epBase:
+		return access{ping: true}
+	case epCatalog:
+		return access{need: &scope{Type: "registry", Name: "catalog", Actions: []string{"*"}}}
+	case epTags:
+		return access{need: &scope{Type: "repository", Name: repo, Actions: []string{"pull"}}, repo: repo}
+	case epBlob, epManifest, epUpload:
+		if read && ep != epUpload {
+			return access{need: &scope{Type: "repository", Name: repo, Actions: []string{"pull"}}, repo: repo}
+		}
+		return access{need: &scope{Type: "repository", Name: repo, Actions: []string{"push"}}, push: true, repo: repo}
+	}
+	return access{}
+}
+
+// authorize lets a request through or says why not. Reads need nothing
+// more than no wrong credential; writes need push rights: a valid Basic
+// credential, or a Bearer token from the token endpoint that grants push on
+// the repository. With no PushAuth there are no credentials and no tokens.
+func (h *Handler) authorize(r *http.Request, a access) error {
+	if a.repo != "" {
+		if err := checkName(a.repo); err != nil {
+			return err
+		}
+	}
+	if a.push && !h.opts.AllowPush {
 		return errReadOnly
 	}
-	if h.opts.PushAuth != nil && h.checkCredential(r) != credValid {
-		return errAuthRequired
+	if h.opts.PushAuth == nil {
+		if a.push {
+			return errNoPushAuth
+		}
+		return nil
+	}
+	header := r.Header.Get("Authorization")
+	scheme, token, _ := strings.Cut(header, " ")
+	switch {
+	case header == "":
+		if a.push || a.ping {
+			return h.challenge(r, a, "", errAuthRequired)
+		}
+		return nil
+	case strings.EqualFold(scheme, "Bearer"):
+		claims := h.verifyToken(strings.TrimSpace(token))
+		if claims == nil {
+			return h.challenge(r, a, "invalid_token", &regError{http.StatusUnauthorized, "UNAUTHORIZED", "the token is invalid or expired: ask the token endpoint for a new one"})
+		}
+		if a.need != nil && !claims.allows(*a.need) {
+			return h.challenge(r, a, "insufficient_scope", &regError{http.StatusUnauthorized, "UNAUTHORIZED", "authentication required"})
+		}
+		return nil
+	}
+	if h.checkCredential(r) != credValid {
+		return h.challenge(r, a, "", errBadCredential)
 	}
 	return nil
+}
+
+// challenge is err with distribution's Bearer challenge: the token
+// endpoint on the host the client asked, and the scope it needs (a push
+// asks for "push,pull", as Docker's engine does).
+func (h *Handler) challenge(r *http.Request, a access, reason string, err *regError) error {
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	c := fmt.Sprintf(`Bearer realm=%q,service=%q`, proto+"://"+r.Host+"/token", TokenService)
+	if a.need != nil {
+		s := *a.need
+		if a.push {
+			s.Actions = []string{"push", "pull"}
+		}
+		c += fmt.Sprintf(`,scope=%q`, s.String())
+	}
+	if reason != "" {
+		c += fmt.Sprintf(`,error=%q`, reason)
+	}
+	return &authError{regError: err, challenge: c}
 }

@@ -73,7 +73,7 @@ func TestServeStoresPushedIndex(t *testing.T) {
 			ss := serveStore(t, true)
 			idx, children := twoPlatformIndex(t, mt)
 			ref, _ := name.ParseReference(ss.Host + "/multi:1")
-			if err := remote.WriteIndex(ref, idx); err != nil {
+			if err := remote.WriteIndex(ref, idx, pushAuth); err != nil {
 				t.Fatalf("remote.WriteIndex into the served store: %v", err)
 			}
 			want, _ := idx.Digest()
@@ -178,6 +178,7 @@ func TestServeIndexRefusals(t *testing.T) {
 	put := func(ref string, body []byte, mt string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPut, ss.srv.URL+"/v2/multi/manifests/"+ref, bytes.NewReader(body))
+		req.SetBasicAuth("berth", testPushToken)
 		req.Header.Set("Content-Type", mt)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -222,10 +223,10 @@ func TestServeIndexTagMoves(t *testing.T) {
 	idx, _ := twoPlatformIndex(t, types.OCIImageIndex)
 	ref, _ := name.ParseReference(ss.Host + "/multi:1")
 	single := platformImage(t, "amd64")
-	if err := remote.Write(ref, single); err != nil {
+	if err := remote.Write(ref, single, pushAuth); err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.WriteIndex(ref, idx); err != nil {
+	if err := remote.WriteIndex(ref, idx, pushAuth); err != nil {
 		t.Fatal(err)
 	}
 	desc, err := remote.Get(ref)
@@ -235,7 +236,7 @@ func TestServeIndexTagMoves(t *testing.T) {
 	if _, err := ss.s.Image("multi:1"); err == nil {
 		t.Fatal("the image kept the tag the index took")
 	}
-	if err := remote.Write(ref, single); err != nil {
+	if err := remote.Write(ref, single, pushAuth); err != nil {
 		t.Fatal(err)
 	}
 	desc, err = remote.Get(ref)

@@ -13,9 +13,8 @@ import (
 
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/engine/store/storetest"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/opencontainers/go-digest"
@@ -48,10 +47,12 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func serveStore(t *testing.T, allowPush bool) *servedStore {
+// serveStoreWith serves a fresh store with opts, logging to ss.log.
+func serveStoreWith(t *testing.T, opts ServeOptions) *servedStore {
 	t.Helper()
 	ss := &servedStore{s: openStore(t)}
-	ss.h = NewHandler(ss.s, ServeOptions{AllowPush: allowPush, Log: &ss.log})
+	opts.Log = &ss.log
+	ss.h = NewHandler(ss.s, opts)
 	ss.srv = httptest.NewServer(ss.h)
 	t.Cleanup(func() {
 		ss.srv.Close()
@@ -60,6 +61,28 @@ func serveStore(t *testing.T, allowPush bool) *servedStore {
 	ss.Host = strings.TrimPrefix(ss.srv.URL, "http://")
 	return ss
 }
+
+// serveStore serves a fresh store, read-only or accepting pushes with
+// testPushToken.
+func serveStore(t *testing.T, allowPush bool) *servedStore {
+	t.Helper()
+	opts := ServeOptions{AllowPush: allowPush}
+	if allowPush {
+		opts.PushAuth = TokenAuth{Token: testPushToken}
+	}
+	return serveStoreWith(t, opts)
+}
+
+// testPushToken is the push credential of serveStore(t, true), with the
+// go-containerregistry option and berth client that carry it.
+const testPushToken = "test-push-token"
+
+var (
+	pushAuth   = remote.WithAuth(&authn.Basic{Username: "berth", Password: testPushToken})
+	pushClient = func() *Client {
+		return NewClient(Options{Keychain: staticKeychain{"berth", testPushToken}, UserAgent: "berth-test"})
+	}
+)
 
 func getJSON(t *testing.T, url string, v any) int {
 	t.Helper()
@@ -180,7 +203,7 @@ func TestServeAcceptsPushes(t *testing.T) {
 	src := openStore(t)
 	f := newFixture(t, fixtureOptions{})
 	img := storeFixture(t, src, f, ss.Host+"/course/app:2")
-	if _, err := newTestClient(Config{}).Push(bg(), src, ss.Host+"/course/app:2", PushOptions{}); err != nil {
+	if _, err := pushClient().Push(bg(), src, ss.Host+"/course/app:2", PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := ss.s.Image("course/app:2")
@@ -192,17 +215,9 @@ func TestServeAcceptsPushes(t *testing.T) {
 	}
 
 	// go-containerregistry's writer (chunked uploads) works too.
-	rnd, err := random.Image(1024, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, _ := rnd.ConfigFile()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	if rnd, err = mutate.ConfigFile(rnd, cf); err != nil {
-		t.Fatal(err)
-	}
+	rnd := platformImage(t, "amd64")
 	ref, _ := name.ParseReference(ss.Host + "/random:latest")
-	if err := remote.Write(ref, rnd); err != nil {
+	if err := remote.Write(ref, rnd, pushAuth); err != nil {
 		t.Fatalf("remote.Write into the served store: %v", err)
 	}
 	stored, err := ss.s.Image("random")
@@ -216,6 +231,7 @@ func TestServeAcceptsPushes(t *testing.T) {
 
 	// A blob whose bytes do not match the digest is refused.
 	req, _ := http.NewRequest(http.MethodPost, ss.srv.URL+"/v2/bad/blobs/uploads/?digest="+digest.FromString("something else").String(), strings.NewReader("not it"))
+	req.SetBasicAuth("berth", testPushToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

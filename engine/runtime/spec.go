@@ -141,9 +141,6 @@ type Mount struct {
 	Dir string `json:"dir,omitempty"`
 	// ReadOnly remounts a bind mount read-only.
 	ReadOnly bool `json:"readonly,omitempty"`
-	// CopyUp fills an empty volume (Source) with what the image holds at
-	// Destination before mounting it, as Docker does on a volume's first use.
-	CopyUp bool `json:"copy_up,omitempty"`
 	// Propagation is a bind's mount propagation: "rprivate" (the default),
 	// "private", "rslave", "slave", "rshared", "shared".
 	Propagation string `json:"propagation,omitempty"`

@@ -3,7 +3,6 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -72,11 +71,6 @@ func bindVolume(root string, m Mount) error {
 		return fmt.Errorf("bind source %s is a symbolic link", m.Source)
 	}
 	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
-	if m.CopyUp && isDir {
-		if err := copyUp(root, m.Destination, src); err != nil {
-			return fmt.Errorf("copy image content into volume at %s: %w", m.Destination, err)
-		}
-	}
 	dst, err := volumeTarget(root, m.Destination, !isDir)
 	if err != nil {
 		return err
@@ -171,148 +165,3 @@ func pathInRoot(root string, fd int) (string, error) {
 }
 
 func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
-
-// copyUp fills the empty volume opened as vol with what the image holds at
-// dest, owners, modes and times kept, as Docker does on a volume's first
-// use. Nothing is followed: symlinks are copied as symlinks.
-func copyUp(root, dest string, vol int) error {
-	dst, err := unix.Open(fdPath(vol), unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(dst)
-	names, err := dirNames(dst)
-	if err != nil || len(names) > 0 {
-		return err // a volume with content keeps it
-	}
-	h, err := pathrs.OpenInRoot(root, dest)
-	if err != nil {
-		return nil // nothing there in the image: nothing to copy
-	}
-	defer h.Close()
-	dir, err := pathrs.Reopen(h, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC)
-	if err != nil {
-		return nil // not a directory: nothing to copy
-	}
-	defer dir.Close()
-	src := int(dir.Fd())
-	if err := copyTree(src, dst); err != nil {
-		return err
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(src, &st); err != nil {
-		return err
-	}
-	if err := unix.Fchown(dst, int(st.Uid), int(st.Gid)); err != nil {
-		return err
-	}
-	return unix.Fchmod(dst, st.Mode&0o7777)
-}
-
-// dirNames lists a directory through a descriptor of its own, so the
-// caller's offset is untouched.
-func dirNames(dir int) ([]string, error) {
-	fd, err := unix.Openat(dir, ".", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), "dir")
-	defer f.Close()
-	return f.Readdirnames(-1)
-}
-
-func copyTree(src, dst int) error {
-	names, err := dirNames(src)
-	if err != nil {
-		return err
-	}
-	for _, name := range names {
-		if err := copyEntry(src, dst, name); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-func copyEntry(src, dst int, name string) error {
-	var st unix.Stat_t
-	if err := unix.Fstatat(src, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return err
-	}
-	var err error
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFDIR:
-		err = copyDirEntry(src, dst, name)
-	case unix.S_IFREG:
-		err = copyFileEntry(src, dst, name)
-	case unix.S_IFLNK:
-		var target string
-		if target, err = readlinkat(src, name); err == nil {
-			err = unix.Symlinkat(target, dst, name)
-		}
-	default: // devices, fifos, sockets
-		err = unix.Mknodat(dst, name, st.Mode, int(st.Rdev))
-	}
-	if err != nil {
-		return err
-	}
-	if err := unix.Fchownat(dst, name, int(st.Uid), int(st.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return err
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFLNK {
-		// After chown, which clears setuid and setgid.
-		if err := unix.Fchmodat(dst, name, st.Mode&0o7777, 0); err != nil {
-			return err
-		}
-	}
-	return unix.UtimesNanoAt(dst, name, []unix.Timespec{st.Atim, st.Mtim}, unix.AT_SYMLINK_NOFOLLOW)
-}
-
-func copyDirEntry(src, dst int, name string) error {
-	if err := unix.Mkdirat(dst, name, 0o700); err != nil {
-		return err
-	}
-	s, err := unix.Openat(src, name, unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(s)
-	d, err := unix.Openat(dst, name, unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(d)
-	return copyTree(s, d)
-}
-
-func copyFileEntry(src, dst int, name string) error {
-	s, err := unix.Openat(src, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	in := os.NewFile(uintptr(s), name)
-	defer in.Close()
-	d, err := unix.Openat(dst, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return err
-	}
-	out := os.NewFile(uintptr(d), name)
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
-func readlinkat(dir int, name string) (string, error) {
-	for size := 256; ; size *= 2 {
-		buf := make([]byte, size)
-		n, err := unix.Readlinkat(dir, name, buf)
-		if err != nil {
-			return "", err
-		}
-		if n < size {
-			return string(buf[:n]), nil
-		}
-	}
-}

@@ -243,11 +243,12 @@ func CheckManifestSchema(data []byte) error {
 		}
 		if layers, ok := m["layers"]; ok {
 			arr, ok := layers.([]any)
-			switch {
-			case !ok:
+			// An empty array is allowed: image-spec's prose says layers
+			// SHOULD (not MUST) have an entry, "for portability", and Docker
+			// builds such images (FROM scratch with metadata steps only).
+			// The spec's JSON schema says minItems 1; the prose governs.
+			if !ok {
 				c.addf("manifest.layers", "must be an array")
-			case len(arr) == 0:
-				c.addf("manifest.layers", "must have at least one layer")
 			}
 			for i, l := range arr {
 				c.descriptor(fmt.Sprintf("manifest.layers[%d]", i), l, false)

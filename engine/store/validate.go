@@ -78,7 +78,13 @@ func (v *validator) addf(format string, args ...any) {
 
 func (v *validator) schema(what string, check func([]byte) error, data []byte) {
 	if err := check(data); err != nil {
-		v.addf("%s does not match the OCI schema: %s", what, oneLine(err))
+		// The checker's error already says "<what> does not match the OCI
+		// schema: ..."; saying it again doubled the words.
+		msg := oneLine(err)
+		if !strings.Contains(msg, "does not match the OCI schema") {
+			msg = what + " does not match the OCI schema: " + msg
+		}
+		v.addf("%s", msg)
 	}
 }
 

@@ -128,7 +128,9 @@ func (e *Env) startServer(cmd *exec.Cmd, kind, addr, logName string) error {
 		resp, err := http.Get("http://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// 401: a registry that wants a token or a credential
+			// (`registry serve --allow-push`) is up too.
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
 				return nil
 			}
 		}
