@@ -13,6 +13,7 @@ import (
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/errdefs"
 	bnet "github.com/berthkit/berth/engine/network"
+	"github.com/berthkit/berth/engine/network/portspec"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
@@ -270,7 +271,7 @@ func networkSettings(c *store.Container) *container.NetworkSettings {
 			if err != nil {
 				continue
 			}
-			ip, _ := netip.ParseAddr(bnet.PortBinding(b).HostIPOrAny())
+			ip, _ := netip.ParseAddr(portspec.PortBinding(b).HostIPOrAny())
 			ns.Ports[p] = append(ns.Ports[p], network.PortBinding{HostIP: ip, HostPort: strconv.Itoa(b.HostPort)})
 		}
 	}
@@ -304,9 +305,9 @@ func portSummaries(c *store.Container) []container.PortSummary {
 	}
 	seen := map[string]bool{}
 	for _, b := range c.Net.Ports {
-		ip, _ := netip.ParseAddr(bnet.PortBinding(b).HostIPOrAny())
+		ip, _ := netip.ParseAddr(portspec.PortBinding(b).HostIPOrAny())
 		out = append(out, container.PortSummary{IP: ip, PrivatePort: uint16(b.ContainerPort), PublicPort: uint16(b.HostPort), Type: b.Proto})
-		seen[bnet.PortBinding(b).Key()] = true
+		seen[portspec.PortBinding(b).Key()] = true
 	}
 	for _, x := range c.Net.Exposed {
 		var port uint16

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/berthkit/berth/engine/network"
+	"github.com/berthkit/berth/engine/network/portspec"
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/store"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -58,7 +59,7 @@ func (e *Engine) configureNetwork(c *store.Container, mode string, o NetworkOpti
 		exposed[normalizePort(p)] = true
 	}
 	for _, x := range o.Expose {
-		ports, err := network.ParseExposed(x)
+		ports, err := portspec.ParseExposed(x)
 		if err != nil {
 			return err
 		}
@@ -67,7 +68,7 @@ func (e *Engine) configureNetwork(c *store.Container, mode string, o NetworkOpti
 		}
 	}
 	for _, spec := range o.Publish {
-		bs, err := network.ParsePublish(spec)
+		bs, err := portspec.ParsePublish(spec)
 		if err != nil {
 			return err
 		}
@@ -212,18 +213,18 @@ func (r *netRun) publish() error {
 	binds := append([]store.PortBinding(nil), r.c.Net.Publish...)
 	if r.c.Net.PublishAll {
 		for _, x := range r.c.Net.Exposed {
-			var b network.PortBinding
+			var b portspec.PortBinding
 			if _, err := fmt.Sscanf(x, "%d/%s", &b.ContainerPort, &b.Proto); err != nil || b.Proto == "sctp" {
 				continue
 			}
-			if !slices.ContainsFunc(binds, func(p store.PortBinding) bool { return network.PortBinding(p).Key() == x }) {
+			if !slices.ContainsFunc(binds, func(p store.PortBinding) bool { return portspec.PortBinding(p).Key() == x }) {
 				binds = append(binds, store.PortBinding(b))
 			}
 		}
 	}
 	r.c.Net.Ports = nil
 	for _, b := range binds {
-		p, err := network.Listen(network.PortBinding(b))
+		p, err := network.Listen(portspec.PortBinding(b))
 		if err != nil {
 			return err
 		}

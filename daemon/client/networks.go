@@ -9,7 +9,7 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/berthkit/berth/engine/network"
+	"github.com/berthkit/berth/engine/network/portspec"
 	dnetwork "github.com/moby/moby/api/types/network"
 )
 
@@ -38,7 +38,7 @@ func (c *Client) RemoveNetwork(ctx context.Context, name string) error {
 func PortBindings(specs []string) (dnetwork.PortMap, error) {
 	out := dnetwork.PortMap{}
 	for _, spec := range specs {
-		bs, err := network.ParsePublish(spec)
+		bs, err := portspec.ParsePublish(spec)
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/berthkit/berth/engine/network/portspec"
 )
 
 // Proxy forwards one published port to a container, as Docker's
@@ -15,7 +17,7 @@ import (
 // on the host's loopback too, and dials the container's address. It runs
 // in the container's supervisor, so it lives and dies with the container.
 type Proxy struct {
-	Binding PortBinding // HostPort is the port actually bound
+	Binding portspec.PortBinding // HostPort is the port actually bound
 
 	ln     net.Listener
 	pc     net.PacketConn
@@ -27,7 +29,7 @@ type Proxy struct {
 }
 
 // Listen binds b's host side; a HostPort of 0 takes a free port.
-func Listen(b PortBinding) (*Proxy, error) {
+func Listen(b portspec.PortBinding) (*Proxy, error) {
 	addr := net.JoinHostPort(b.HostIP, strconv.Itoa(b.HostPort))
 	p := &Proxy{Binding: b, conns: map[io.Closer]struct{}{}}
 	var err error
@@ -42,7 +44,7 @@ func Listen(b PortBinding) (*Proxy, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("driver failed programming external connectivity: Bind for %s:%d failed: port is already allocated (%w)", b.hostIP(), b.HostPort, err)
+		return nil, fmt.Errorf("driver failed programming external connectivity: Bind for %s:%d failed: port is already allocated (%w)", b.HostIPOrAny(), b.HostPort, err)
 	}
 	p.Binding.HostPort = port
 	return p, nil

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthkit/berth/engine/network/portspec"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -26,7 +27,7 @@ func TestProxyTCP(t *testing.T) {
 			go func() { _, _ = io.Copy(c, c); c.Close() }()
 		}
 	}()
-	p, err := Listen(PortBinding{ContainerPort: backend.Addr().(*net.TCPAddr).Port, Proto: "tcp", HostIP: "127.0.0.1"})
+	p, err := Listen(portspec.PortBinding{ContainerPort: backend.Addr().(*net.TCPAddr).Port, Proto: "tcp", HostIP: "127.0.0.1"})
 	require.NoError(t, err)
 	defer p.Close()
 	require.NotZero(t, p.Binding.HostPort)
@@ -41,7 +42,7 @@ func TestProxyTCP(t *testing.T) {
 	assert.Equal(t, "round trip", string(got))
 
 	// A second proxy on the same address is refused with Docker's words.
-	_, err = Listen(PortBinding{ContainerPort: 1, Proto: "tcp", HostIP: "127.0.0.1", HostPort: p.Binding.HostPort})
+	_, err = Listen(portspec.PortBinding{ContainerPort: 1, Proto: "tcp", HostIP: "127.0.0.1", HostPort: p.Binding.HostPort})
 	assert.ErrorContains(t, err, "port is already allocated")
 }
 
@@ -59,7 +60,7 @@ func TestProxyUDP(t *testing.T) {
 			_, _ = backend.WriteTo(append([]byte("echo:"), buf[:n]...), from)
 		}
 	}()
-	p, err := Listen(PortBinding{ContainerPort: backend.LocalAddr().(*net.UDPAddr).Port, Proto: "udp", HostIP: "127.0.0.1"})
+	p, err := Listen(portspec.PortBinding{ContainerPort: backend.LocalAddr().(*net.UDPAddr).Port, Proto: "udp", HostIP: "127.0.0.1"})
 	require.NoError(t, err)
 	defer p.Close()
 	p.Serve("127.0.0.1")

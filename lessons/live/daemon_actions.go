@@ -60,7 +60,7 @@ func (b *DaemonBackend) Build(ctx context.Context, workspace string, spec lesson
 		return err
 	}
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(client.WriteContextTar(pw, bctx, df, nil)) }()
+	go func() { pw.CloseWithError(bctx.WriteTar(pw, df, nil)) }()
 	defer pr.Close()
 	ended := b.expect(func(ev trace.Event) bool { return ev.Type == trace.BuildEnd })
 	answer := b.request("POST", "/build")

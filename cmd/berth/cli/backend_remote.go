@@ -77,7 +77,7 @@ func (b *remoteBackend) Build(ctx context.Context, opts *buildOptions, bo build.
 		return "", err
 	}
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(client.WriteContextTar(pw, bctx, co.Dockerfile, extra)) }()
+	go func() { pw.CloseWithError(bctx.WriteTar(pw, co.Dockerfile, extra)) }()
 	defer pr.Close()
 	body, err := b.c.Build(ctx, pr, co)
 	if err != nil {

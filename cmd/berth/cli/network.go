@@ -9,12 +9,13 @@ import (
 	"io"
 	"net/netip"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/berthkit/berth/daemon/client"
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/network"
+	"github.com/berthkit/berth/engine/network/portspec"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/container"
 	network2 "github.com/moby/moby/api/types/network"
@@ -71,12 +72,12 @@ func localOnly(g *globalOptions, cmd *cobra.Command) error {
 // anything is created, locally or by a daemon.
 func (o *netFlags) validate() error {
 	for _, p := range o.publish {
-		if _, err := network.ParsePublish(p); err != nil {
+		if _, err := portspec.ParsePublish(p); err != nil {
 			return err
 		}
 	}
 	for _, x := range o.expose {
-		if _, err := network.ParseExposed(x); err != nil {
+		if _, err := portspec.ParseExposed(x); err != nil {
 			return err
 		}
 	}
@@ -87,29 +88,12 @@ func (o *netFlags) validate() error {
 // request, for a daemon (client mode).
 func applyNetworkRequest(o engine.ContainerCreateOptions, cfg *container.Config, hc *container.HostConfig) *network2.NetworkingConfig {
 	n := o.Net
-	for _, spec := range n.Publish {
-		bs, _ := network.ParsePublish(spec) // validated by createOptions
-		for _, b := range bs {
-			p, err := network2.ParsePort(b.Key())
-			if err != nil {
-				continue
-			}
-			if hc.PortBindings == nil {
-				hc.PortBindings = network2.PortMap{}
-			}
-			pb := network2.PortBinding{}
-			if b.HostIP != "" {
-				pb.HostIP, _ = netip.ParseAddr(b.HostIP)
-			}
-			if b.HostPort != 0 {
-				pb.HostPort = strconv.Itoa(b.HostPort)
-			}
-			hc.PortBindings[p] = append(hc.PortBindings[p], pb)
-		}
+	if len(n.Publish) > 0 {
+		hc.PortBindings, _ = client.PortBindings(n.Publish) // validated by createOptions
 	}
 	hc.PublishAllPorts = n.PublishAll
 	for _, x := range n.Expose {
-		ports, _ := network.ParseExposed(x)
+		ports, _ := portspec.ParseExposed(x)
 		for _, s := range ports {
 			if p, err := network2.ParsePort(s); err == nil {
 				if cfg.ExposedPorts == nil {
@@ -141,11 +125,11 @@ func containerPorts(c *store.Container) string {
 	}
 	var parts []string
 	seen := map[string]bool{}
-	bs := make([]network.PortBinding, 0, len(c.Net.Ports))
+	bs := make([]portspec.PortBinding, 0, len(c.Net.Ports))
 	for _, p := range c.Net.Ports {
-		bs = append(bs, network.PortBinding(p))
+		bs = append(bs, portspec.PortBinding(p))
 	}
-	network.SortBindings(bs)
+	portspec.SortBindings(bs)
 	for _, b := range bs {
 		parts = append(parts, b.String())
 		seen[b.Key()] = true
@@ -183,13 +167,13 @@ func newPortCmd(g *globalOptions) *cobra.Command {
 }
 
 func printPorts(out io.Writer, c *store.Container, want []string) error {
-	bs := []network.PortBinding{}
+	bs := []portspec.PortBinding{}
 	if c.State.Running() {
 		for _, p := range c.Net.Ports {
-			bs = append(bs, network.PortBinding(p))
+			bs = append(bs, portspec.PortBinding(p))
 		}
 	}
-	network.SortBindings(bs)
+	portspec.SortBindings(bs)
 	if len(want) == 0 {
 		for _, b := range bs {
 			fmt.Fprintf(out, "%s -> %s:%d\n", b.Key(), hostIP(b), b.HostPort)
@@ -213,7 +197,7 @@ func printPorts(out io.Writer, c *store.Container, want []string) error {
 	return nil
 }
 
-func hostIP(b network.PortBinding) string {
+func hostIP(b portspec.PortBinding) string {
 	if b.HostIP == "" {
 		return "0.0.0.0"
 	}

@@ -1,4 +1,4 @@
-package client
+package build
 
 import (
 	"archive/tar"
@@ -7,14 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-
-	"github.com/berthkit/berth/engine/build"
 )
 
-// WriteContextTar writes a build context's files (sorted, as the daemon
-// will unpack them) as the body of POST /build and, when extra is set, a
-// Dockerfile under name.
-func WriteContextTar(w io.Writer, bctx *build.Context, name string, extra []byte) error {
+// WriteTar writes the context's files (sorted, as a daemon will unpack
+// them) as the body of the Engine API's POST /build and, when extra is set,
+// a Dockerfile under name.
+func (bctx *Context) WriteTar(w io.Writer, name string, extra []byte) error {
 	tw := tar.NewWriter(w)
 	paths := make([]string, 0, len(bctx.Files))
 	for p := range bctx.Files {
@@ -37,7 +35,7 @@ func WriteContextTar(w io.Writer, bctx *build.Context, name string, extra []byte
 	return tw.Close()
 }
 
-func writeContextEntry(tw *tar.Writer, bctx *build.Context, p string) error {
+func writeContextEntry(tw *tar.Writer, bctx *Context, p string) error {
 	info := bctx.Files[p]
 	link := ""
 	if info.Mode()&os.ModeSymlink != 0 {
