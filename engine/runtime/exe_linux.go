@@ -33,13 +33,15 @@ var (
 )
 
 // sealedExe returns an O_PATH (overlay) or sealed memfd handle on the
-// init's binary, made once per process.
+// init's binary, made once per process. A missing berth-init is looked for
+// again on the next start (a daemon need not be restarted once it is
+// installed).
 func sealedExe() (*os.File, error) {
+	exe, err := initBinary()
+	if err != nil {
+		return nil, err
+	}
 	sealOnce.Do(func() {
-		var exe string
-		if exe, sealErr = initBinary(); sealErr != nil {
-			return
-		}
 		sealed, sealErr = sealOverlay(exe)
 		if sealErr != nil {
 			var err error
