@@ -3,6 +3,9 @@
 
 GO        ?= go
 BIN       ?= bin/berth
+# The containers' init, a small binary that must sit beside berth
+# (engine/runtime/exe_linux.go: initBinary).
+INIT_BIN  := $(dir $(BIN))berth-init
 VERSION   ?= 0.1.0
 LDFLAGS   := -X github.com/berthkit/berth/engine.Version=$(VERSION)
 PREFIX    ?= /usr/local
@@ -11,7 +14,9 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_DEBS := busybox-static skopeo umoci docker-registry chromium wine64 binutils-mingw-w64-x86-64 iproute2 mmdebstrap tmux uidmap fuse-overlayfs passt slirp4netns
 # The unprivileged user the rootless tests run berth as (docs/rootless.md).
 ROOTLESS_USER ?= berthtest
-# make dist: one static binary per supported system, dist/berth-<os>-<arch>[.exe].
+# make dist: one static binary per supported system, dist/berth-<os>-<arch>[.exe],
+# and for Linux the containers' init, dist/berth-init-linux-<arch> (install it
+# beside berth as berth-init).
 DIST_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 # make lint vets (so builds) every package for these too, so Linux-only code
 # cannot leak into the replay path.
@@ -24,10 +29,11 @@ DEMO_DEBS := busybox-static mmdebstrap
 
 all: build
 
-# Static: no dynamic loader on every start (berth re-executes itself as
-# each container's init).
+# Static: no dynamic loader on every start (berth-init is each container's
+# init, berth each detached container's supervisor).
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/berth
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(INIT_BIN) ./cmd/berth-init
 
 # Lessons, traces and build --explain run on every attendee's laptop; the
 # engine verbs there say they need Linux. The wine test runs the .exe.
@@ -36,6 +42,10 @@ dist:
 		os=$${t%/*}; arch=$${t#*/}; ext=; [ $$os = windows ] && ext=.exe; \
 		echo "dist/berth-$$os-$$arch$$ext"; \
 		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/berth-$$os-$$arch$$ext ./cmd/berth; \
+		if [ $$os = linux ]; then \
+			echo "dist/berth-init-$$os-$$arch"; \
+			CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -o dist/berth-init-$$os-$$arch ./cmd/berth-init; \
+		fi; \
 	done
 
 # Install Debian packages, only the missing ones: $(1) is the list.
@@ -100,6 +110,7 @@ lessons-record: build
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/berth
+	install -D -m 0755 $(INIT_BIN) $(DESTDIR)$(PREFIX)/bin/berth-init
 
 clean:
 	rm -rf bin dist bench.txt

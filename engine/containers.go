@@ -431,17 +431,17 @@ func familiarRef(name string) string {
 	return name
 }
 
-// prepareContainerDir makes containers/<id>/: the init layer (mount points
-// the runtime needs, kept out of the upper dir as Docker's "-init" layer
-// does), the snapshot over it and the image's layers, and the files bound
+// prepareContainerDir makes containers/<id>/: the snapshot over the init
+// layer (mount points the runtime needs, kept out of the upper dir as
+// Docker's "-init" layer does; one for the whole store, made once) and the image's layers, and the files bound
 // onto /etc/hostname, /etc/hosts and /etc/resolv.conf.
 func (e *Engine) prepareContainerDir(c *store.Container, lowers []string) error {
 	dir := e.Store.ContainerDir(c.ID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
 	}
-	initDir := filepath.Join(dir, "init")
-	if err := runtime.WriteInitLayer(initDir); err != nil {
+	initDir, err := runtime.SharedInitLayer(e.initLayersDir())
+	if err != nil {
 		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
 	}
 	snaps := snapshot.New(e.Store.ContainersDir())
@@ -465,6 +465,19 @@ func (e *Engine) prepareContainerDir(c *store.Container, lowers []string) error 
 		}
 	}
 	return nil
+}
+
+// initLayersDir holds the store's shared init layer.
+func (e *Engine) initLayersDir() string { return filepath.Join(e.Store.Root(), "init-layers") }
+
+// containerInitLayer is the init layer under container id's snapshot: its
+// own for a container made before the layer was shared.
+func (e *Engine) containerInitLayer(id string) string {
+	own := filepath.Join(e.Store.ContainerDir(id), "init")
+	if _, err := os.Lstat(own); err == nil {
+		return own
+	}
+	return runtime.SharedInitLayerPath(e.initLayersDir())
 }
 
 // claimName gives c its name, generating one when empty; the caller holds
@@ -1355,7 +1368,7 @@ func parseUint(s string) (uint64, error) {
 // container's upper, work and merged dirs.
 func (e *Engine) ContainerGraphDriver(c *store.Container) map[string]string {
 	snaps := snapshot.New(e.Store.ContainersDir())
-	lowers := []string{filepath.Join(e.Store.ContainerDir(c.ID), "init")}
+	lowers := []string{e.containerInitLayer(c.ID)}
 	for i := len(c.LayerChainIDs) - 1; i >= 0; i-- {
 		chain := c.LayerChainIDs[i]
 		if !strings.HasPrefix(chain, "sha256:") {

@@ -22,7 +22,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "bench: the comparison with the peers runs containers and needs root; skipped" >&2
 	exit 0
 fi
-[ -x bin/berth ] || make --no-print-directory build
+{ [ -x bin/berth ] && [ -x bin/berth-init ]; } || make --no-print-directory build
 go build -trimpath -o bin/berthbench ./bench/cmd/berthbench
 
 args=(run -berth bin/berth -out "${BENCH_OUT:-bench-results.json}")

@@ -30,7 +30,7 @@ type rootlessEnv struct {
 	extraEnv  []string // more environment for the rootless berth
 }
 
-// setupRootless builds berth and prepares a home for the rootless user.
+// setupRootless builds berth (and berth-init) and prepares a home for the rootless user.
 // As root only: the test switches to the user with runuser.
 func setupRootless(t *testing.T) *rootlessEnv {
 	testenv.RequireRoot(t)
@@ -58,7 +58,8 @@ func setupRootless(t *testing.T) *rootlessEnv {
 	t.Cleanup(func() {
 		_ = exec.Command("pkill", "-KILL", "-f", "^"+regexp.QuoteMeta(e.bin)+" _rootless-pause").Run()
 	})
-	build := exec.Command("go", "build", "-o", e.bin, "github.com/berthkit/berth/cmd/berth")
+	// berth and, beside it, the containers' init, as make build lays them out.
+	build := exec.Command("go", "build", "-o", dir+"/", "github.com/berthkit/berth/cmd/berth", "github.com/berthkit/berth/cmd/berth-init")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/berthkit/berth/cmd/berth/cli"
+	berthruntime "github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/internal/testenv"
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/sys/unix"
@@ -21,6 +22,10 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"berth": func() { os.Exit(cli.Main(os.Args[1:])) },
+		// The containers' init, beside berth on the scripts' PATH as make
+		// build lays it out. This test binary can be it: engine/runtime's
+		// init function runs the init before any main.
+		berthruntime.InitName: func() { os.Exit(berthruntime.Init(os.Args[min(2, len(os.Args)):])) },
 	})
 }
 

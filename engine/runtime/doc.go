@@ -4,13 +4,14 @@
 //
 // # The re-exec boundary
 //
-// A container is berth running itself again. The parent side is Start (and
-// Exec, for docker exec); the child side is Init, which the CLI calls
-// before parsing flags when its first argument is InitVerb:
+// A container's init is berth-init (cmd/berth-init), a small binary beside
+// berth that links only this package; a Go test binary is its own init
+// (initBinary). The parent side is Start (and Exec, for docker exec); the
+// child side is Init, which runs when the first argument is InitVerb:
 //
 //	parent (Start)                          child (Init), PID 1 in new namespaces
 //	──────────────                          ─────────────────────────────────────
-//	open berth's binary read-only (sealed)
+//	open berth-init read-only (sealed)
 //	create cgroups, write limits
 //	compile seccomp (meanwhile)
 //	clone3 into the v2 cgroup,
@@ -40,14 +41,13 @@
 // seccomp and (for exec) the mount namespace are per thread, and execve
 // keeps the calling thread's.
 //
-// The CLI's hook (cli.Main routing InitVerb to Init) is the documented entry,
-// but the re-executed init normally never gets there: this package's init
-// function recognises it (InitVerb plus a marker in the environment) and runs
-// it as soon as this package's imports are initialized, sparing every
-// container start the initializers of the packages that sort after it. Go
-// initializes ready packages in import-path order, so those that sort
-// before this package's last import still run (protobuf's, the zstd
-// encoder's CRC tables): about a quarter of the init's CPU time.
+// This package's init function recognises the init (InitVerb plus a marker
+// in the environment) and runs it as soon as this package's imports are
+// initialized. In berth-init that is nearly everything the binary links; in
+// a bigger binary (a test binary, or berth's own CLI hook), Go initializes
+// ready packages in import-path order, so those that sort before this
+// package's last import still run first (protobuf's, the zstd encoder's CRC
+// tables): that is why the init is a binary of its own.
 //
 // Containers are forked from one OS thread that lives as long as the
 // process: the parent-death signal that kills a container with its

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -12,11 +13,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The container's init is berth itself, re-executed. Between the re-exec
-// and the final execve the process's /proc/self/exe is berth's binary, and
-// CVE-2019-5736 showed what a container can do with that: open it through
-// /proc and overwrite the host's runtime. So the init is never executed
-// from the host's file. It runs from a read-only view of it: an overlayfs
+// The container's init is berth-init, a small binary installed beside
+// berth that links only this package (initBinary says why and how it is
+// found). Between the re-exec and the final execve the process's
+// /proc/self/exe is that binary, and CVE-2019-5736 showed what a container
+// can do with that: open it through /proc and overwrite the host's
+// runtime. So the init is never executed from the host's file. It runs from a read-only view of it: an overlayfs
 // made with fsopen/fsmount whose only layers are the binary's directory and
 // an empty one. The mount is never attached anywhere (no mount table
 // entry, nothing to leak), files on it cannot be opened for writing, and
@@ -30,14 +32,20 @@ var (
 	sealErr  error
 )
 
-// sealedExe returns an O_PATH (overlay) or sealed memfd handle on berth's
-// binary, made once per process.
+// sealedExe returns an O_PATH (overlay) or sealed memfd handle on the
+// init's binary, made once per process. A missing berth-init is looked for
+// again on the next start (a daemon need not be restarted once it is
+// installed).
 func sealedExe() (*os.File, error) {
+	exe, err := initBinary()
+	if err != nil {
+		return nil, err
+	}
 	sealOnce.Do(func() {
-		sealed, sealErr = sealOverlay()
+		sealed, sealErr = sealOverlay(exe)
 		if sealErr != nil {
 			var err error
-			sealed, err = sealMemfd()
+			sealed, err = sealMemfd(exe)
 			if err == nil {
 				sealErr = nil
 			} else {
@@ -52,12 +60,47 @@ func escapeLowerDir(p string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(p, `\`, `\\`), `:`, `\:`)
 }
 
-// sealOverlay opens berth's binary through a detached read-only overlayfs.
-func sealOverlay() (*os.File, error) {
-	exe, err := os.Readlink("/proc/self/exe")
+// InitName is the container init's binary (cmd/berth-init), installed in
+// the same directory as berth.
+const InitName = "berth-init"
+
+// ErrNoInit means berth-init is not installed beside berth.
+var ErrNoInit = errors.New("the container init is missing")
+
+// initBinary returns the path of the binary the container init runs from.
+// That is berth-init, next to this process's own binary (symlinks
+// resolved): a container start pays for the Go runtime and the package
+// initializers of whatever binary its init is, and berth's links registry
+// clients, protobuf, compressors and the CLI (114 packages initialized
+// before the init can run, 28 in berth-init, and a binary a seventh the
+// size to fault in). A Go test binary ("*.test") without berth-init beside
+// it is its own init: every binary that links this package can be, through
+// its init function.
+func initBinary() (string, error) {
+	self, err := os.Readlink("/proc/self/exe")
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("find berth's binary: %w", err)
 	}
+	return initBeside(self)
+}
+
+// initBeside returns the init's binary for berth's binary self.
+func initBeside(self string) (string, error) {
+	exe := filepath.Join(filepath.Dir(self), InitName)
+	st, err := os.Stat(exe)
+	switch {
+	case err == nil && st.Mode().IsRegular():
+		return exe, nil
+	case strings.HasSuffix(self, ".test"):
+		return self, nil
+	case err == nil:
+		err = errors.New("not a regular file")
+	}
+	return "", fmt.Errorf("%w: %s: %v (install berth-init in the same directory as berth: make build and make install do)", ErrNoInit, exe, err)
+}
+
+// sealOverlay opens the binary exe through a detached read-only overlayfs.
+func sealOverlay(exe string) (*os.File, error) {
 	dir, name := filepath.Split(exe)
 	dir = filepath.Clean(dir)
 	// Overlayfs without an upper dir needs two lower dirs; the second is an
@@ -120,9 +163,9 @@ func nested(a, b string) bool {
 	return within(a, b) || within(b, a)
 }
 
-// sealMemfd copies berth's binary into a memfd and seals it against writes.
-func sealMemfd() (*os.File, error) {
-	src, err := os.Open("/proc/self/exe")
+// sealMemfd copies the binary exe into a memfd and seals it against writes.
+func sealMemfd(exe string) (*os.File, error) {
+	src, err := os.Open(exe)
 	if err != nil {
 		return nil, err
 	}

@@ -836,3 +836,31 @@ func TestSealedExeIsReadOnly(t *testing.T) {
 		t.Fatal("opened the sealed binary for writing")
 	}
 }
+
+// TestInitBeside: the init is berth-init beside berth; without it berth
+// says what to install, and a test binary is its own init.
+func TestInitBeside(t *testing.T) {
+	dir := t.TempDir()
+	berth := filepath.Join(dir, "berth")
+	if _, err := initBeside(berth); !errors.Is(err, ErrNoInit) || !strings.Contains(err.Error(), "install berth-init") {
+		t.Errorf("no berth-init: err = %v, want ErrNoInit saying what to install", err)
+	}
+	if got, err := initBeside(filepath.Join(dir, "engine.test")); err != nil || got != filepath.Join(dir, "engine.test") {
+		t.Errorf("test binary: %q, %v; want itself", got, err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, InitName), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := initBeside(berth); !errors.Is(err, ErrNoInit) {
+		t.Errorf("berth-init is a directory: err = %v, want ErrNoInit", err)
+	}
+	if err := os.Remove(filepath.Join(dir, InitName)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, InitName), []byte("#!"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := initBeside(berth); err != nil || got != filepath.Join(dir, InitName) {
+		t.Errorf("initBeside = %q, %v; want %s", got, err, filepath.Join(dir, InitName))
+	}
+}

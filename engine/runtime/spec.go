@@ -7,8 +7,9 @@ import (
 	"syscall"
 )
 
-// InitVerb is the first argument of berth's re-execution of itself as a
-// container's init. The CLI routes it to Init before parsing flags:
+// InitVerb is the first argument of a container's init (berth-init, or a
+// test binary that is its own init). A binary that can be the init routes
+// it to Init before parsing flags:
 //
 //	if len(args) > 0 && args[0] == runtime.InitVerb { return runtime.Init(args[1:]) }
 const InitVerb = "__berth_init"

@@ -48,7 +48,7 @@ the snapshot is taken unless --pause=false.`,
 	f := cmd.Flags()
 	f.StringVarP(&opts.author, "author", "a", "", `author (e.g., "John Hannibal Smith <hannibal@a-team.com>")`)
 	f.StringVarP(&opts.message, "message", "m", "", "commit message")
-	f.StringArrayVarP(&opts.changes, "change", "c", nil, "apply Dockerfile instruction to the created image")
+	stringArrayVarP(f, &opts.changes, "change", "c", "apply Dockerfile instruction to the created image")
 	f.BoolVarP(&opts.pause, "pause", "p", true, "pause container during commit")
 	f.StringVar(&opts.traceFile, "trace", "", "record the commit's events as JSON lines in FILE")
 	f.StringVar(&opts.compression, "compression", "gzip", `compression of the new layer: "gzip" (what every registry and Docker reads) or "zstd" (smaller and faster; needs Docker 23+, containerd 1.5+ or Podman to pull)`)

@@ -47,16 +47,16 @@ func addMoreContainerFlags(f *pflag.FlagSet, o *moreContainerFlags) {
 	f.StringVar(&o.pid, "pid", "", `PID namespace to use: "host", or the container's own`)
 	f.StringVar(&o.uts, "uts", "", `UTS namespace to use: "host", or the container's own`)
 	f.StringVar(&o.ipc, "ipc", "", `IPC mode to use: "host", or "private" (the default)`)
-	f.StringArrayVar(&o.tmpfs, "tmpfs", nil, "mount a tmpfs directory (/path[:options])")
+	stringArrayVarP(f, &o.tmpfs, "tmpfs", "", "mount a tmpfs directory (/path[:options])")
 	f.StringVar(&o.stopSignal, "stop-signal", "", "signal to stop the container")
 	f.IntVar(&o.stopTimeout, "stop-timeout", 0, "timeout (in seconds) to stop a container")
 	f.Int64VarP(&o.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
 	f.StringVar(&o.cpusetCpus, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
 	f.StringVar(&o.cpusetMems, "cpuset-mems", "", "MEMs in which to allow execution (0-3, 0,1)")
 	f.StringVar(&o.logDriver, "log-driver", "", `logging driver for the container: "json-file" (the default) or "none"`)
-	f.StringArrayVar(&o.logOpts, "log-opt", nil, "log driver options (json-file: max-size, max-file)")
+	stringArrayVarP(f, &o.logOpts, "log-opt", "", "log driver options (json-file: max-size, max-file)")
 	for _, name := range refusedContainerFlags {
-		f.StringArrayVar(&o.refused, name, nil, "not supported by berth")
+		stringArrayVarP(f, &o.refused, name, "", "not supported by berth")
 		_ = f.MarkHidden(name)
 	}
 	for _, name := range refusedBoolFlags {
@@ -128,11 +128,11 @@ var refusedBuildBoolFlags = []string{"squash", "compress"}
 
 func addRefusedBuildFlags(f *pflag.FlagSet) {
 	for _, name := range refusedBuildFlags {
-		f.StringArray(name, nil, "not supported by berth")
+		stringArrayVarP(f, new([]string), name, "", "not supported by berth")
 		_ = f.MarkHidden(name)
 	}
 	for name, short := range refusedBuildShortFlags {
-		f.StringArrayP(name, short, nil, "not supported by berth")
+		stringArrayVarP(f, new([]string), name, short, "not supported by berth")
 		_ = f.MarkHidden(name)
 	}
 	for _, name := range refusedBuildBoolFlags {

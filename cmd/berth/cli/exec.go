@@ -49,8 +49,8 @@ with the container's user, working directory and privileges unless overridden.`,
 	f.BoolVarP(&opts.tty, "tty", "t", false, "allocate a pseudo-TTY")
 	f.BoolVarP(&opts.detach, "detach", "d", false, "detached mode: run command in the background")
 	f.BoolVar(&opts.privileged, "privileged", false, "give extended privileges to the command")
-	f.StringArrayVarP(&opts.env, "env", "e", nil, "set environment variables")
-	f.StringArrayVar(&opts.envFiles, "env-file", nil, "read in a file of environment variables")
+	stringArrayVarP(f, &opts.env, "env", "e", "set environment variables")
+	stringArrayVarP(f, &opts.envFiles, "env-file", "", "read in a file of environment variables")
 	f.StringVarP(&opts.workdir, "workdir", "w", "", "working directory inside the container")
 	f.StringVarP(&opts.user, "user", "u", "", "username or UID (format: <name|uid>[:<group|gid>])")
 	return cmd

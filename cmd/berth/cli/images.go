@@ -55,7 +55,7 @@ images, such as build steps) only with --all.`,
 	f.BoolVar(&opts.noTrunc, "no-trunc", false, "don't truncate output")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "only show image IDs")
 	f.StringVar(&opts.format, "format", "", "format output using a Go template, 'table', 'table TEMPLATE' or 'json'")
-	f.StringArrayVarP(&opts.filters, "filter", "f", nil, "filter output: dangling=true, reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE")
+	stringArrayVarP(f, &opts.filters, "filter", "f", "filter output: dangling=true, reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE")
 	return cmd
 }
 

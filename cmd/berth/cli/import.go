@@ -48,7 +48,7 @@ HEALTHCHECK, STOPSIGNAL) to the new image's config. Prints the image ID.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&opts.changes, "change", "c", nil, "apply a Dockerfile instruction to the created image")
+	stringArrayVarP(f, &opts.changes, "change", "c", "apply a Dockerfile instruction to the created image")
 	f.StringVarP(&opts.message, "message", "m", "", "set a commit message for the imported image")
 	f.StringVar(&opts.platform, "platform", "", "set the platform (only this machine's, linux/"+runtime.GOARCH+")")
 	return cmd

@@ -50,7 +50,7 @@ SERVER, Docker Hub.`,
 	f.StringVarP(&opts.username, "username", "u", "", "username")
 	f.StringVarP(&opts.password, "password", "p", "", "password")
 	f.BoolVar(&opts.passwordStdin, "password-stdin", false, "take the password from stdin")
-	f.StringArrayVar(&opts.insecure, "insecure-registry", nil, "allow plain HTTP or unverified TLS to this registry (host:port or CIDR)")
+	stringArrayVarP(f, &opts.insecure, "insecure-registry", "", "allow plain HTTP or unverified TLS to this registry (host:port or CIDR)")
 	return cmd
 }
 

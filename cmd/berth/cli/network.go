@@ -36,14 +36,14 @@ type netFlags struct {
 }
 
 func addNetFlags(f *pflag.FlagSet, o *netFlags) {
-	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto])")
+	stringArrayVarP(f, &o.publish, "publish", "p", "publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto])")
 	f.BoolVarP(&o.publishAll, "publish-all", "P", false, "publish all exposed ports to random ports")
-	f.StringArrayVar(&o.expose, "expose", nil, "expose a port or a range of ports")
-	f.StringArrayVar(&o.aliases, "network-alias", nil, "add network-scoped alias for the container")
-	f.StringArrayVar(&o.dns, "dns", nil, "set custom DNS servers")
-	f.StringArrayVar(&o.dnsSearch, "dns-search", nil, "set custom DNS search domains")
-	f.StringArrayVar(&o.dnsOptions, "dns-option", nil, "set DNS options")
-	f.StringArrayVar(&o.addHosts, "add-host", nil, "add a custom host-to-IP mapping (host:ip)")
+	stringArrayVarP(f, &o.expose, "expose", "", "expose a port or a range of ports")
+	stringArrayVarP(f, &o.aliases, "network-alias", "", "add network-scoped alias for the container")
+	stringArrayVarP(f, &o.dns, "dns", "", "set custom DNS servers")
+	stringArrayVarP(f, &o.dnsSearch, "dns-search", "", "set custom DNS search domains")
+	stringArrayVarP(f, &o.dnsOptions, "dns-option", "", "set DNS options")
+	stringArrayVarP(f, &o.addHosts, "add-host", "", "add a custom host-to-IP mapping (host:ip)")
 }
 
 func (o *netFlags) options() engine.NetworkOptions {
@@ -247,7 +247,7 @@ func newNetworkCreateCmd(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.Subnet, "subnet", "", "subnet in CIDR format")
 	f.StringVar(&o.Gateway, "gateway", "", "IPv4 gateway for the subnet")
 	f.BoolVar(&o.Internal, "internal", false, "restrict external access to the network")
-	f.StringArrayVar(&labels, "label", nil, "set metadata on a network")
+	stringArrayVarP(f, &labels, "label", "", "set metadata on a network")
 	return cmd
 }
 
@@ -314,7 +314,7 @@ func newNetworkLsCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display network IDs")
-	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output based on conditions provided (name, id, driver, type, label)")
+	stringArrayVarP(cmd.Flags(), &filters, "filter", "f", "filter output based on conditions provided (name, id, driver, type, label)")
 	cmd.Flags().StringVar(&format, "format", "", "format output using a Go template, 'table', 'table TEMPLATE' or 'json'")
 	return cmd
 }
@@ -446,7 +446,7 @@ func newNetworkConnectCmd(g *globalOptions) *cobra.Command {
 			return eng.ConnectNetwork(cmd.Context(), args[0], args[1], aliases)
 		},
 	}
-	cmd.Flags().StringArrayVar(&aliases, "alias", nil, "add network-scoped alias for the container")
+	stringArrayVarP(cmd.Flags(), &aliases, "alias", "", "add network-scoped alias for the container")
 	return cmd
 }
 

@@ -52,7 +52,7 @@ shows as "Exited (unknown)".`,
 	f.BoolVarP(&opts.latest, "latest", "l", false, "show the latest created container (includes all states)")
 	f.IntVarP(&opts.last, "last", "n", -1, "show n last created containers (includes all states)")
 	f.StringVar(&opts.format, "format", "", "format output using a custom template or 'table' or 'json'")
-	f.StringArrayVarP(&opts.filters, "filter", "f", nil, "filter output based on conditions provided (status, name, id, label, exited, volume)")
+	stringArrayVarP(f, &opts.filters, "filter", "f", "filter output based on conditions provided (status, name, id, label, exited, volume)")
 	return cmd
 }
 

@@ -53,7 +53,7 @@ which also sets Docker Hub mirrors.`,
 	f.BoolVarP(&opts.allTags, "all-tags", "a", false, "download all tagged images in the repository")
 	f.StringVar(&opts.platform, "platform", "", `set platform if server is multi-platform capable ("linux/arm64")`)
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "suppress verbose output")
-	f.StringArrayVar(&opts.insecure, "insecure-registry", nil, "allow plain HTTP or unverified TLS to this registry (host:port or CIDR)")
+	stringArrayVarP(f, &opts.insecure, "insecure-registry", "", "allow plain HTTP or unverified TLS to this registry (host:port or CIDR)")
 	f.StringVar(&opts.traceFile, "trace", "", "record the pull's events as JSON lines in FILE")
 	return cmd
 }

@@ -46,7 +46,7 @@ Log in first with berth login when the registry wants credentials.`,
 	f := cmd.Flags()
 	f.BoolVarP(&opts.allTags, "all-tags", "a", false, "push all tags of the repository")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "suppress verbose output")
-	f.StringArrayVar(&opts.insecure, "insecure-registry", nil, "allow plain HTTP or unverified TLS to this registry (host:port or CIDR)")
+	stringArrayVarP(f, &opts.insecure, "insecure-registry", "", "allow plain HTTP or unverified TLS to this registry (host:port or CIDR)")
 	f.StringVar(&opts.traceFile, "trace", "", "record the push's events as JSON lines in FILE")
 	f.StringVar(&opts.compression, "compression", "", `push every layer in this compression, "gzip" or "zstd" (as BuildKit's compression=zstd,force-compression=true), recompressing layers stored otherwise; default: as stored`)
 	return cmd

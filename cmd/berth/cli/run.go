@@ -15,8 +15,9 @@ import (
 	"golang.org/x/term"
 )
 
-// Berth re-executes itself for a container's init and for a detached
-// container's supervisor; those entry points bypass cobra.
+// A detached container's supervisor is berth re-executed, and a test binary
+// running as berth is its own containers' init (berth's is berth-init);
+// those entry points bypass cobra.
 func init() {
 	internalVerbs[runtime.InitVerb] = runtime.Init
 	internalVerbs[engine.ShimVerb] = engine.Supervise

@@ -40,7 +40,7 @@ images go with, the cache goes with.`,
 	f.BoolVarP(&opts.all, "all", "a", false, "remove all unused images not just dangling ones")
 	f.BoolVar(&opts.volumes, "volumes", false, "prune anonymous volumes")
 	f.BoolVarP(&opts.force, "force", "f", false, "do not prompt for confirmation")
-	f.StringArrayVar(&opts.filters, "filter", nil, "not supported by berth (refused)")
+	stringArrayVarP(f, &opts.filters, "filter", "", "not supported by berth (refused)")
 	return cmd
 }
 

@@ -95,8 +95,8 @@ func newVolumeCreateCmd(g *globalOptions) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&driver, "driver", "d", "local", "specify volume driver name")
-	f.StringArrayVar(&labels, "label", nil, "set metadata for a volume")
-	f.StringArrayVarP(&opts, "opt", "o", nil, "set driver specific options (none supported)")
+	stringArrayVarP(f, &labels, "label", "", "set metadata for a volume")
+	stringArrayVarP(f, &opts, "opt", "o", "set driver specific options (none supported)")
 	return cmd
 }
 
@@ -150,7 +150,7 @@ func newVolumeLsCmd(g *globalOptions) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVarP(&quiet, "quiet", "q", false, "only display volume names")
 	f.StringVar(&format, "format", "", "format output using a Go template (or 'json')")
-	f.StringArrayVarP(&filters, "filter", "f", nil, "filter output (dangling=true|false, name=..., label=...)")
+	stringArrayVarP(f, &filters, "filter", "f", "filter output (dangling=true|false, name=..., label=...)")
 	return cmd
 }
 
