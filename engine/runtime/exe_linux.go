@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -64,39 +63,32 @@ func escapeLowerDir(p string) string {
 // the same directory as berth.
 const InitName = "berth-init"
 
-// ErrNoInit means berth-init is not installed beside berth.
-var ErrNoInit = errors.New("the container init is missing")
-
 // initBinary returns the path of the binary the container init runs from.
 // That is berth-init, next to this process's own binary (symlinks
 // resolved): a container start pays for the Go runtime and the package
 // initializers of whatever binary its init is, and berth's links registry
 // clients, protobuf, compressors and the CLI (114 packages initialized
 // before the init can run, 28 in berth-init, and a binary a seventh the
-// size to fault in). A Go test binary ("*.test") without berth-init beside
-// it is its own init: every binary that links this package can be, through
-// its init function.
+// size to fault in). Without berth-init beside it (a `go install` of berth
+// alone, a Go test binary), the process's own binary is the init: every
+// binary that links this package can be, through its init function; only
+// the start is slower.
 func initBinary() (string, error) {
 	self, err := os.Readlink("/proc/self/exe")
 	if err != nil {
 		return "", fmt.Errorf("find berth's binary: %w", err)
 	}
-	return initBeside(self)
+	return initBeside(self), nil
 }
 
-// initBeside returns the init's binary for berth's binary self.
-func initBeside(self string) (string, error) {
+// initBeside returns the init's binary for berth's binary self: berth-init
+// beside it when that is a regular file, else self.
+func initBeside(self string) string {
 	exe := filepath.Join(filepath.Dir(self), InitName)
-	st, err := os.Stat(exe)
-	switch {
-	case err == nil && st.Mode().IsRegular():
-		return exe, nil
-	case strings.HasSuffix(self, ".test"):
-		return self, nil
-	case err == nil:
-		err = errors.New("not a regular file")
+	if st, err := os.Stat(exe); err == nil && st.Mode().IsRegular() {
+		return exe
 	}
-	return "", fmt.Errorf("%w: %s: %v (install berth-init in the same directory as berth: make build and make install do)", ErrNoInit, exe, err)
+	return self
 }
 
 // sealOverlay opens the binary exe through a detached read-only overlayfs.
