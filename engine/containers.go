@@ -440,8 +440,8 @@ func (e *Engine) prepareContainerDir(c *store.Container, lowers []string) error 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
 	}
-	initDir := filepath.Join(dir, "init")
-	if err := runtime.WriteInitLayer(initDir); err != nil {
+	initDir, err := e.Store.SharedLayerDir(initLayerName, runtime.WriteInitLayer)
+	if err != nil {
 		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
 	}
 	snaps := snapshot.New(e.Store.ContainersDir())
@@ -1355,13 +1355,18 @@ func parseUint(s string) (uint64, error) {
 // container's upper, work and merged dirs.
 func (e *Engine) ContainerGraphDriver(c *store.Container) map[string]string {
 	snaps := snapshot.New(e.Store.ContainersDir())
-	lowers := []string{filepath.Join(e.Store.ContainerDir(c.ID), "init")}
-	for i := len(c.LayerChainIDs) - 1; i >= 0; i-- {
-		chain := c.LayerChainIDs[i]
-		if !strings.HasPrefix(chain, "sha256:") {
-			chain = "sha256:" + chain
+	// The snapshot's links name its init layer (the store's shared one, or
+	// its own from an older berth); without them, the record's chains do.
+	lowers, err := snaps.LowerDirs(c.ID)
+	if err != nil {
+		lowers = []string{filepath.Join(e.Store.LayersDir(), "."+initLayerName)}
+		for i := len(c.LayerChainIDs) - 1; i >= 0; i-- {
+			chain := c.LayerChainIDs[i]
+			if !strings.HasPrefix(chain, "sha256:") {
+				chain = "sha256:" + chain
+			}
+			lowers = append(lowers, e.Store.LayerDir(digest.Digest(chain)))
 		}
-		lowers = append(lowers, e.Store.LayerDir(digest.Digest(chain)))
 	}
 	return map[string]string{
 		"LowerDir":  strings.Join(lowers, ":"),

@@ -194,5 +194,6 @@ func (s *Store) syncUnsynced() error {
 		s.unsynced.Store(true)
 		return fmt.Errorf("sync store: %w", err)
 	}
+	s.fsSyncs.Add(1)
 	return nil
 }
