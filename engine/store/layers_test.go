@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/berthkit/berth/engine/store"
 	"github.com/stretchr/testify/require"
 )
 
@@ -55,4 +56,36 @@ func TestSharedLayerDirIsMadeOnce(t *testing.T) {
 		_, err := s.SharedLayerDir(bad, fill)
 		require.Error(t, err, "name %q", bad)
 	}
+}
+
+// A deleted container leaves every listing at once; its files go in the
+// background and are gone when Close returns, leaving nothing in tmp/ for
+// the next Open to take for a killed process's leftovers.
+func TestDeleteContainerFilesGoneByClose(t *testing.T) {
+	root := t.TempDir()
+	s, err := store.Open(root)
+	require.NoError(t, err)
+	var ids []string
+	for range 3 {
+		c := &store.Container{ID: store.RandomID(), Name: "c" + store.RandomID()[:8]}
+		require.NoError(t, s.PutContainer(c))
+		for _, d := range []string{"upper/etc", "work/work", "l"} {
+			require.NoError(t, os.MkdirAll(filepath.Join(s.ContainerDir(c.ID), d), 0o755))
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(s.ContainerDir(c.ID), "upper/etc/f"), []byte("x"), 0o644))
+		ids = append(ids, c.ID)
+	}
+	for _, id := range ids {
+		require.NoError(t, s.DeleteContainer(id))
+		_, err := s.Container(id)
+		require.ErrorIs(t, err, store.ErrNotFound, "a deleted container is still listed")
+	}
+	all, err := s.Containers()
+	require.NoError(t, err)
+	require.Empty(t, all)
+	require.NoError(t, s.Close())
+	left, err := os.ReadDir(s.TmpDir())
+	require.NoError(t, err)
+	require.Empty(t, left, "deleted containers' files outlived Close")
+	require.NoError(t, s.DeleteContainer(ids[0]), "deleting twice is success")
 }

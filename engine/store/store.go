@@ -53,10 +53,11 @@ type Store struct {
 	// indexWrites counts rewrites of index.json, so a test can assert
 	// that a build's index work grows with its steps, not their square.
 	indexWrites atomic.Int64
-	cacheReads  atomic.Int64 // cache files read (CacheFilesRead)
-	blobDirSync atomic.Int64 // fsyncs of the blob directory, for tests
-	blobSyncs   atomic.Int64 // fsyncs of ingested blobs' content, for tests
-	fsSyncs     atomic.Int64 // syncfs calls of syncUnsynced, for tests
+	cacheReads  atomic.Int64   // cache files read (CacheFilesRead)
+	blobDirSync atomic.Int64   // fsyncs of the blob directory, for tests
+	blobSyncs   atomic.Int64   // fsyncs of ingested blobs' content, for tests
+	fsSyncs     atomic.Int64   // syncfs calls of syncUnsynced, for tests
+	trash       sync.WaitGroup // deletions of removed containers' files (DeleteContainer)
 }
 
 // Open opens (creating if needed) the store at root. If no other Berth
@@ -106,6 +107,9 @@ const ingestGrace = time.Hour
 
 // Close releases the store. The Store must not be used afterwards.
 func (s *Store) Close() error {
+	// Deleted containers' files go before the store is let go, while no
+	// other process's Open may take them for a killed one's leftovers.
+	s.trash.Wait()
 	if s.activeLock == nil {
 		return nil
 	}
