@@ -21,13 +21,7 @@ func TestImageBlobsShareOneDirectorySync(t *testing.T) {
 	d, n, err := s.IngestBlob(bytes.NewReader(l.blob), "", -1)
 	require.NoError(t, err)
 	require.Equal(t, before, s.BlobDirSyncs(), "IngestBlob leaves the directory sync to the image")
-	created := time.Unix(5, 0)
-	img, err := s.PutImage(ocispec.Image{
-		Created:  &created,
-		Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
-		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{l.diffID}},
-	}, []ocispec.Descriptor{{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: d, Size: n}}, store.ImageOptions{})
-	require.NoError(t, err)
+	img := putIngested(t, s, l, d, n, time.Unix(5, 0))
 	require.Equal(t, before+1, s.BlobDirSyncs(), "one sync for the layer, config and manifest")
 	got, err := s.Image(img.ID.String())
 	require.NoError(t, err)
@@ -100,14 +94,7 @@ func TestBatchDefersBlobSyncsToTheIndexWrite(t *testing.T) {
 		l := makeLayer(t, map[string]string{"f": string(rune('a' + i))})
 		d, n, err := s.IngestBlob(bytes.NewReader(l.blob), "", -1)
 		require.NoError(t, err)
-		created := time.Unix(int64(10+i), 0)
-		img, err := s.PutImage(ocispec.Image{
-			Created:  &created,
-			Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
-			RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{l.diffID}},
-		}, []ocispec.Descriptor{{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: d, Size: n}}, store.ImageOptions{})
-		require.NoError(t, err)
-		ids = append(ids, img.ID)
+		ids = append(ids, putIngested(t, s, l, d, n, time.Unix(int64(10+i), 0)).ID)
 	}
 	require.Equal(t, syncs, s.BlobSyncs(), "no blob fsynced during the batch")
 	require.Equal(t, dirSyncs, s.BlobDirSyncs(), "no blob directory fsync during the batch")
@@ -127,4 +114,17 @@ func TestBatchDefersBlobSyncsToTheIndexWrite(t *testing.T) {
 	_, _, err = s.IngestBlob(bytes.NewReader([]byte("alone")), "", -1)
 	require.NoError(t, err)
 	require.Equal(t, syncs+1, s.BlobSyncs())
+}
+
+// putIngested stores an image over one layer already ingested as blob d of
+// n bytes; created makes the ID unique.
+func putIngested(t *testing.T, s *store.Store, l testLayer, d digest.Digest, n int64, created time.Time) *store.Image {
+	t.Helper()
+	img, err := s.PutImage(ocispec.Image{
+		Created:  &created,
+		Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
+		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{l.diffID}},
+	}, []ocispec.Descriptor{{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: d, Size: n}}, store.ImageOptions{})
+	require.NoError(t, err)
+	return img
 }
