@@ -144,6 +144,11 @@ func (e *Engine) snapshotContainer(ctx context.Context, containerID string, c la
 // one goroutine, compressed and digested on the way, and ingested by the
 // store, so no layer is ever held in memory.
 func (e *Engine) writeLayer(ctx context.Context, upper string, lowers []string, c layer.Compression, epoch time.Time) (*layer.DiffResult, ocispec.Descriptor, error) {
+	// An upper dir the container left empty is an empty layer: no tar, no
+	// compressor and no blob that no image would name.
+	if res, err := layer.NothingChanged(upper, c); res != nil || err != nil {
+		return res, ocispec.Descriptor{}, err
+	}
 	pr, pw := io.Pipe()
 	var res *layer.DiffResult
 	done := make(chan error, 1)

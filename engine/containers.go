@@ -440,7 +440,7 @@ func (e *Engine) prepareContainerDir(c *store.Container, lowers []string) error 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
 	}
-	initDir, err := runtime.SharedInitLayer(e.initLayersDir())
+	initDir, err := e.Store.SharedLayerDir(initLayerName, runtime.WriteInitLayer)
 	if err != nil {
 		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
 	}
@@ -465,19 +465,6 @@ func (e *Engine) prepareContainerDir(c *store.Container, lowers []string) error 
 		}
 	}
 	return nil
-}
-
-// initLayersDir holds the store's shared init layer.
-func (e *Engine) initLayersDir() string { return filepath.Join(e.Store.Root(), "init-layers") }
-
-// containerInitLayer is the init layer under container id's snapshot: its
-// own for a container made before the layer was shared.
-func (e *Engine) containerInitLayer(id string) string {
-	own := filepath.Join(e.Store.ContainerDir(id), "init")
-	if _, err := os.Lstat(own); err == nil {
-		return own
-	}
-	return runtime.SharedInitLayerPath(e.initLayersDir())
 }
 
 // claimName gives c its name, generating one when empty; the caller holds
@@ -1368,13 +1355,18 @@ func parseUint(s string) (uint64, error) {
 // container's upper, work and merged dirs.
 func (e *Engine) ContainerGraphDriver(c *store.Container) map[string]string {
 	snaps := snapshot.New(e.Store.ContainersDir())
-	lowers := []string{e.containerInitLayer(c.ID)}
-	for i := len(c.LayerChainIDs) - 1; i >= 0; i-- {
-		chain := c.LayerChainIDs[i]
-		if !strings.HasPrefix(chain, "sha256:") {
-			chain = "sha256:" + chain
+	// The snapshot's links name its init layer (the store's shared one, or
+	// its own from an older berth); without them, the record's chains do.
+	lowers, err := snaps.LowerDirs(c.ID)
+	if err != nil {
+		lowers = []string{filepath.Join(e.Store.LayersDir(), "."+initLayerName)}
+		for i := len(c.LayerChainIDs) - 1; i >= 0; i-- {
+			chain := c.LayerChainIDs[i]
+			if !strings.HasPrefix(chain, "sha256:") {
+				chain = "sha256:" + chain
+			}
+			lowers = append(lowers, e.Store.LayerDir(digest.Digest(chain)))
 		}
-		lowers = append(lowers, e.Store.LayerDir(digest.Digest(chain)))
 	}
 	return map[string]string{
 		"LowerDir":  strings.Join(lowers, ":"),

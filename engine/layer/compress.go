@@ -112,7 +112,7 @@ func Decompress(r io.Reader) (io.ReadCloser, error) {
 	}
 	switch DetectCompression(head) {
 	case Gzip:
-		zr, err := pgzip.NewReader(br)
+		zr, err := pgzip.NewReaderN(br, gunzipBlockSize, gunzipBlocks)
 		if err != nil {
 			return nil, fmt.Errorf("open gzip layer: %w", err)
 		}
@@ -133,6 +133,16 @@ func (z zstdReadCloser) Close() error {
 	z.Decoder.Close()
 	return nil
 }
+
+// pgzip's reader decompresses ahead of its caller, by default 4 blocks of
+// 1 MiB, all allocated up front: 4 MiB per layer, and a pull checks 3
+// layers at once. gzip decompresses on one core whatever the block size,
+// so 3 blocks of 256 KiB keep the read-ahead overlapping the caller's work
+// (hashing, tar parsing, writing files) for a quarter of the memory.
+const (
+	gunzipBlockSize = 256 << 10
+	gunzipBlocks    = 3
+)
 
 // gzipBlockSize is the unit pgzip compresses on each core.
 const gzipBlockSize = 256 << 10

@@ -64,6 +64,31 @@ func TestDecompress(t *testing.T) {
 	}
 }
 
+// A pull checks three layers at once, each through Decompress: the gzip
+// reader's read-ahead must not cost megabytes per layer (pgzip's default
+// is 4 blocks of 1 MiB, allocated when the reader is made), and a stream
+// of many blocks still decodes whole.
+func TestDecompressGzipReadAheadIsBounded(t *testing.T) {
+	data := make([]byte, 3<<20)
+	rand.New(rand.NewSource(1)).Read(data[:1<<20])
+	blob := compress(t, data, Gzip)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	rc, err := Decompress(bytes.NewReader(blob))
+	check(t, err)
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Errorf("opening a gzip layer allocated %d KiB, want at most 1 MiB", grew>>10)
+	}
+	got, err := io.ReadAll(rc)
+	check(t, err)
+	check(t, rc.Close())
+	if !bytes.Equal(got, data) {
+		t.Errorf("round trip lost data (%d bytes, want %d)", len(got), len(data))
+	}
+}
+
 func TestCompressionNames(t *testing.T) {
 	for _, tc := range []struct {
 		in   string

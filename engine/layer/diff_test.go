@@ -244,6 +244,39 @@ func TestDiffEmpty(t *testing.T) {
 	}
 }
 
+// NothingChanged tells an upper dir without entries from one read, with
+// the result Diff gives for it (what a build step that wrote nothing
+// commits, without a blob); a dir with any entry is left to Diff.
+func TestNothingChanged(t *testing.T) {
+	for _, c := range []Compression{Gzip, Zstd, None} {
+		empty := t.TempDir()
+		_, want := diffBytes(t, empty, DiffOptions{Compression: c})
+		got, err := NothingChanged(empty, c)
+		if err != nil || got == nil {
+			t.Fatalf("%s: empty dir: %+v, %v", c, got, err)
+		}
+		if !got.Empty || got.DiffID != want.DiffID || got.UncompressedSize != want.UncompressedSize ||
+			got.MediaType != want.MediaType || !bothEmpty(got.Summary, want.Summary) {
+			t.Fatalf("%s: NothingChanged = %+v, Diff = %+v", c, got, want)
+		}
+	}
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "tmp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := NothingChanged(dir, Gzip); got != nil || err != nil {
+		t.Fatalf("dir with an entry: %+v, %v (want nil, nil: Diff decides)", got, err)
+	}
+	if _, err := NothingChanged(filepath.Join(dir, "missing"), Gzip); err == nil {
+		t.Fatal("a missing upper dir is not an empty diff")
+	}
+}
+
+func bothEmpty(a, b Summary) bool {
+	return a.Added == b.Added && a.Changed == b.Changed && a.Deleted == b.Deleted && a.Bytes == b.Bytes &&
+		len(a.Changes) == 0 && len(b.Changes) == 0 && len(a.Largest) == 0 && len(b.Largest) == 0
+}
+
 func TestDiffSummary(t *testing.T) {
 	testenv.RequireRoot(t) // the whiteout is a character device
 	tmp := t.TempDir()

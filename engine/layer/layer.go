@@ -3,6 +3,8 @@ package layer
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
@@ -119,6 +121,32 @@ type DiffResult struct {
 	Empty bool
 	// Summary of the changes, computed while writing.
 	Summary Summary
+}
+
+// emptyTarDiffID is the digest of a tar without entries: its end, two
+// zeroed 512-byte blocks.
+var emptyTarDiffID = digest.FromBytes(make([]byte, 1024))
+
+// NothingChanged reports, from one directory read, that upperDir has no
+// entries at all, so its diff is empty; the result is then what Diff would
+// return for it with compression c, made without compressing or writing a
+// blob (a build's `RUN true` step leaves nothing to store). A directory
+// with entries returns nil: only Diff can tell whether they change
+// anything.
+func NothingChanged(upperDir string, c Compression) (*DiffResult, error) {
+	dir, err := os.Open(upperDir)
+	if err != nil {
+		return nil, fmt.Errorf("diff %s: %w", upperDir, err)
+	}
+	defer dir.Close()
+	names, err := dir.Readdirnames(1)
+	if len(names) > 0 {
+		return nil, nil
+	}
+	if err != io.EOF {
+		return nil, fmt.Errorf("diff %s: %w", upperDir, err)
+	}
+	return &DiffResult{DiffID: emptyTarDiffID, UncompressedSize: 1024, MediaType: c.MediaType(), Empty: true}, nil
 }
 
 // Whiteouts selects how Apply treats whiteout entries.

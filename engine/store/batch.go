@@ -24,10 +24,13 @@ import (
 
 // Each step's config holds the whole history so far, so its bytes grow with
 // the step number; fsyncing every one of them made a long build wait on the
-// disk for the square of its steps. In a batch, configs and manifests are
-// renamed into place unsynced, and one syncfs(2) makes them durable before
-// the index that names them is written (syncUnsynced, called by writeIndex):
-// index.json never lists a blob a power cut could lose.
+// disk for the square of its steps. In a batch, configs, manifests and
+// layer blobs (IngestBlob) are renamed into place unsynced, the blob and
+// layers directories are not fsynced (PutImage, ImportManifest,
+// AdoptLayerDir), and one syncfs(2) makes all of it durable before a file
+// that names it is written (syncUnsynced, called by writeIndex and
+// writeIndexes): index.json never lists a blob a power cut could lose, and
+// a build step waits on the disk for nothing.
 
 // batchFlushMin is the fewest pending entries that trigger a rewrite, and
 // batchFlushDivisor the fraction of the index they must reach.
@@ -194,5 +197,6 @@ func (s *Store) syncUnsynced() error {
 		s.unsynced.Store(true)
 		return fmt.Errorf("sync store: %w", err)
 	}
+	s.fsSyncs.Add(1)
 	return nil
 }

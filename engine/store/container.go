@@ -301,6 +301,10 @@ func (s *Store) Container(idOrName string) (*Container, error) {
 }
 
 // DeleteContainer removes the container's directory. Callers unmount first.
+// Once renamed away the container is gone from every listing; its files
+// are deleted in the background, so a build step does not wait on the disk
+// for them (a few milliseconds on a busy machine). Close waits for them,
+// and a process that dies first leaves them in tmp/ for the next Open.
 func (s *Store) DeleteContainer(id string) error {
 	if len(id) != 64 || !isHex(id) {
 		return fmt.Errorf("container ID %q is not 64 hex characters", id)
@@ -315,5 +319,10 @@ func (s *Store) DeleteContainer(id string) error {
 		return fmt.Errorf("remove container %s: %w", id[:12], err)
 	}
 	crashpoint.Hit("rm.renamed")
-	return os.RemoveAll(trash)
+	s.trash.Add(1)
+	go func() {
+		defer s.trash.Done()
+		_ = os.RemoveAll(trash)
+	}()
+	return nil
 }

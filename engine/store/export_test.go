@@ -8,6 +8,12 @@ import (
 // BlobDirSyncs counts the fsyncs of the blob directory so far.
 func (s *Store) BlobDirSyncs() int64 { return s.blobDirSync.Load() }
 
+// BlobSyncs counts the fsyncs of ingested blobs' content so far.
+func (s *Store) BlobSyncs() int64 { return s.blobSyncs.Load() }
+
+// FSSyncs counts the syncfs calls that made a batch's unsynced files durable.
+func (s *Store) FSSyncs() int64 { return s.fsSyncs.Load() }
+
 // IndexParses counts the reads of index.json that parsed the file.
 func (s *Store) IndexParses() int64 { return s.indexParses.Load() }
 

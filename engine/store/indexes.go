@@ -53,6 +53,10 @@ func (s *Store) writeIndexes(idx *ocispec.Index) error {
 	if err != nil {
 		return err
 	}
+	// What a batch stored unsynced is durable before a file names it.
+	if err := s.syncUnsynced(); err != nil {
+		return fmt.Errorf("write %s: %w", indexesFile, err)
+	}
 	if err := WriteFileAtomic(s.indexesPath(), data, 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", indexesFile, err)
 	}

@@ -21,13 +21,7 @@ func TestImageBlobsShareOneDirectorySync(t *testing.T) {
 	d, n, err := s.IngestBlob(bytes.NewReader(l.blob), "", -1)
 	require.NoError(t, err)
 	require.Equal(t, before, s.BlobDirSyncs(), "IngestBlob leaves the directory sync to the image")
-	created := time.Unix(5, 0)
-	img, err := s.PutImage(ocispec.Image{
-		Created:  &created,
-		Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
-		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{l.diffID}},
-	}, []ocispec.Descriptor{{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: d, Size: n}}, store.ImageOptions{})
-	require.NoError(t, err)
+	img := putIngested(t, s, l, d, n, time.Unix(5, 0))
 	require.Equal(t, before+1, s.BlobDirSyncs(), "one sync for the layer, config and manifest")
 	got, err := s.Image(img.ID.String())
 	require.NoError(t, err)
@@ -84,4 +78,53 @@ func TestImageLookupDoesNotCopyTheIndex(t *testing.T) {
 		}
 	})
 	require.Less(t, allocs, float64(100), "allocations of one lookup among 150 images")
+}
+
+// In a batch (a build), a step's layer (IngestBlob), config and manifest
+// wait on the disk for nothing: no fsync of their content, none of the blob
+// directory. One syncfs makes all of them durable before index.json lists
+// the batch's images, so the index never names a blob a power cut could
+// lose. Outside a batch the blob is fsynced as before.
+func TestBatchDefersBlobSyncsToTheIndexWrite(t *testing.T) {
+	s := openStore(t)
+	end := s.BeginBatch()
+	syncs, dirSyncs, fsSyncs := s.BlobSyncs(), s.BlobDirSyncs(), s.FSSyncs()
+	var ids []digest.Digest
+	for i := range 3 {
+		l := makeLayer(t, map[string]string{"f": string(rune('a' + i))})
+		d, n, err := s.IngestBlob(bytes.NewReader(l.blob), "", -1)
+		require.NoError(t, err)
+		ids = append(ids, putIngested(t, s, l, d, n, time.Unix(int64(10+i), 0)).ID)
+	}
+	require.Equal(t, syncs, s.BlobSyncs(), "no blob fsynced during the batch")
+	require.Equal(t, dirSyncs, s.BlobDirSyncs(), "no blob directory fsync during the batch")
+	require.Equal(t, fsSyncs, s.FSSyncs(), "nothing synced before the index is written")
+	require.NoError(t, end())
+	require.Equal(t, fsSyncs+1, s.FSSyncs(), "one syncfs before index.json lists the batch")
+	// Another process sees every image whole.
+	other, err := store.Open(s.Root())
+	require.NoError(t, err)
+	defer other.Close()
+	for _, id := range ids {
+		img, err := other.Image(id.String())
+		require.NoError(t, err)
+		require.NoError(t, other.VerifyBlob(img.Manifest.Layers[0].Digest, img.Manifest.Layers[0].Size))
+	}
+	// Outside a batch: the content fsync is back, and nothing is left to syncfs.
+	_, _, err = s.IngestBlob(bytes.NewReader([]byte("alone")), "", -1)
+	require.NoError(t, err)
+	require.Equal(t, syncs+1, s.BlobSyncs())
+}
+
+// putIngested stores an image over one layer already ingested as blob d of
+// n bytes; created makes the ID unique.
+func putIngested(t *testing.T, s *store.Store, l testLayer, d digest.Digest, n int64, created time.Time) *store.Image {
+	t.Helper()
+	img, err := s.PutImage(ocispec.Image{
+		Created:  &created,
+		Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
+		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{l.diffID}},
+	}, []ocispec.Descriptor{{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: d, Size: n}}, store.ImageOptions{})
+	require.NoError(t, err)
+	return img
 }

@@ -71,7 +71,7 @@ func (s *Store) AdoptLayerDir(chainID digest.Digest, dir string) error {
 		}
 		return fmt.Errorf("adopt layer %s: %w", chainID, err)
 	}
-	_ = syncDir(s.LayersDir())
+	s.syncLayersDir()
 	return nil
 }
 
@@ -89,4 +89,56 @@ func (s *Store) removeLayerDir(name string) error {
 	}
 	crashpoint.Hit("layer.removing")
 	return os.RemoveAll(trash)
+}
+
+// SharedLayerDir returns layers/.<name>, a lower dir that every container
+// shares, such as the init layer of mount points the runtime needs: made
+// once per store rather than once per container. fill writes it the first
+// time it is asked for, into a temporary directory renamed into place when
+// fill succeeds, so it is whole or absent. fill makes only directories,
+// empty files and symlinks: metadata, which a journaling file system
+// commits in order, so the rename never outlives the entries made before
+// it (the same holds for CreateLayerDir). Its name starts with a dot,
+// which garbage collection leaves alone; a name that changes when what
+// fill writes changes keeps containers made before on their own copy.
+func (s *Store) SharedLayerDir(name string, fill func(dir string) error) (string, error) {
+	if name == "" || name != filepath.Base(name) || name[0] == '.' {
+		return "", fmt.Errorf("shared layer name %q is not a plain file name", name)
+	}
+	final := filepath.Join(s.LayersDir(), "."+name)
+	if st, err := os.Stat(final); err == nil && st.IsDir() {
+		return final, nil
+	}
+	tmp, err := os.MkdirTemp(s.LayersDir(), ".tmp-"+name+"-")
+	if err != nil {
+		return "", fmt.Errorf("make layer %s: %w", name, err)
+	}
+	err = os.Chmod(tmp, 0o755)
+	if err == nil {
+		err = fill(tmp)
+	}
+	if err == nil {
+		err = os.Rename(tmp, final)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		// Another process renamed its copy first: that one is as good.
+		if st, statErr := os.Stat(final); statErr == nil && st.IsDir() {
+			return final, nil
+		}
+		return "", fmt.Errorf("make layer %s: %w", name, err)
+	}
+	s.syncLayersDir()
+	return final, nil
+}
+
+// syncLayersDir makes a rename into layers/ durable: at once, or in a
+// batch with the syncfs before the batch's index write, which covers the
+// layer's blob too (IngestBlob). A lost rename costs only an unpack.
+func (s *Store) syncLayersDir() {
+	if s.inBatch() {
+		s.unsynced.Store(true)
+		return
+	}
+	_ = syncDir(s.LayersDir())
 }

@@ -1,0 +1,91 @@
+package store_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/berthkit/berth/engine/store"
+	"github.com/stretchr/testify/require"
+)
+
+// A shared layer (the containers' init layer) is made once per store: the
+// second caller gets the same directory without fill running again; a fill
+// that fails leaves neither the layer nor a temporary directory; garbage
+// collection and a new Open leave it alone.
+func TestSharedLayerDirIsMadeOnce(t *testing.T) {
+	s := openStore(t)
+	fills := 0
+	fill := func(dir string) error {
+		fills++
+		if err := os.Mkdir(filepath.Join(dir, "proc"), 0o755); err != nil {
+			return err
+		}
+		return os.Symlink("/proc/mounts", filepath.Join(dir, "mtab"))
+	}
+	dir, err := s.SharedLayerDir("init-test", fill)
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(s.LayersDir(), ".init-test"), dir)
+	again, err := s.SharedLayerDir("init-test", fill)
+	require.NoError(t, err)
+	require.Equal(t, dir, again)
+	require.Equal(t, 1, fills, "fill ran again for a layer already made")
+	st, err := os.Stat(filepath.Join(dir, "proc"))
+	require.NoError(t, err)
+	require.True(t, st.IsDir())
+	target, err := os.Readlink(filepath.Join(dir, "mtab"))
+	require.NoError(t, err)
+	require.Equal(t, "/proc/mounts", target)
+	info, err := os.Stat(dir)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o755), info.Mode().Perm(), "a lower dir is readable like any /")
+
+	boom := errors.New("boom")
+	_, err = s.SharedLayerDir("init-broken", func(dir string) error { return boom })
+	require.ErrorIs(t, err, boom)
+	entries, err := os.ReadDir(s.LayersDir())
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "only the first layer: no half-made one, no temporary directory")
+
+	_, err = s.GC()
+	require.NoError(t, err)
+	require.DirExists(t, dir, "GC removed the shared layer")
+
+	for _, bad := range []string{"", ".", "..", "a/b", ".hidden"} {
+		_, err := s.SharedLayerDir(bad, fill)
+		require.Error(t, err, "name %q", bad)
+	}
+}
+
+// A deleted container leaves every listing at once; its files go in the
+// background and are gone when Close returns, leaving nothing in tmp/ for
+// the next Open to take for a killed process's leftovers.
+func TestDeleteContainerFilesGoneByClose(t *testing.T) {
+	root := t.TempDir()
+	s, err := store.Open(root)
+	require.NoError(t, err)
+	var ids []string
+	for range 3 {
+		c := &store.Container{ID: store.RandomID(), Name: "c" + store.RandomID()[:8]}
+		require.NoError(t, s.PutContainer(c))
+		for _, d := range []string{"upper/etc", "work/work", "l"} {
+			require.NoError(t, os.MkdirAll(filepath.Join(s.ContainerDir(c.ID), d), 0o755))
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(s.ContainerDir(c.ID), "upper/etc/f"), []byte("x"), 0o644))
+		ids = append(ids, c.ID)
+	}
+	for _, id := range ids {
+		require.NoError(t, s.DeleteContainer(id))
+		_, err := s.Container(id)
+		require.ErrorIs(t, err, store.ErrNotFound, "a deleted container is still listed")
+	}
+	all, err := s.Containers()
+	require.NoError(t, err)
+	require.Empty(t, all)
+	require.NoError(t, s.Close())
+	left, err := os.ReadDir(s.TmpDir())
+	require.NoError(t, err)
+	require.Empty(t, left, "deleted containers' files outlived Close")
+	require.NoError(t, s.DeleteContainer(ids[0]), "deleting twice is success")
+}
