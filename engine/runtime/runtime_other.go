@@ -86,7 +86,6 @@ func SetConsoleSize(console *os.File, rows, cols uint16) error { return ErrUnsup
 // WriteInitLayer fails off Linux.
 func WriteInitLayer(dir string) error { return ErrUnsupported }
 
-
 // WaitExit reports true at once off Linux: there is nothing to wait for.
 func WaitExit(pid int, start uint64, timeout time.Duration) bool { return true }
 
