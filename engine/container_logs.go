@@ -67,6 +67,8 @@ func openJSONLog(path string, opts map[string]string) (*jsonLog, error) {
 // or removed, never truncated, so that a follower reading it sees a new
 // file appear at the path.
 func (l *jsonLog) rotate() {
+	unlock := lockLogRotation(l.path, true)
+	defer unlock()
 	l.f.Close()
 	l.f = nil
 	if l.maxFile > 1 {
@@ -197,12 +199,14 @@ func (e *Engine) OpenLogs(id string, opts LogsOptions) (*Logs, error) {
 		return nil, ErrLogsNotSupported
 	}
 	l := &Logs{e: e, c: c, path: e.Store.ContainerLogPath(c.ID), opts: opts}
+	unlock := lockLogRotation(l.path, false)
 	for i := rotatedCount(l.path); i >= 1; i-- {
 		if f, err := os.Open(fmt.Sprintf("%s.%d", l.path, i)); err == nil {
 			l.rotated = append(l.rotated, f)
 		}
 	}
 	f, err := os.Open(l.path)
+	unlock()
 	if err != nil {
 		l.Close()
 		if !errors.Is(err, os.ErrNotExist) {
@@ -330,9 +334,11 @@ func (lr *logReader) entries(fn func(logEntry)) error {
 }
 
 // reopen switches to the file now at path when it is not the one being
-// read (the log rotated), and says whether it did. Files rotated after the
-// one being read (several rotations between two looks) are read first,
-// through fn.
+// read (the log rotated), and says whether it did. What the writer added
+// to the file being read before it rotated is read first, then the files
+// rotated after it (several rotations between two looks), through fn. The
+// files are found and opened under the rotation lock, so a rotation under
+// way never hides one, and read after it.
 func (lr *logReader) reopen(path string, fn func(logEntry)) (bool, error) {
 	now, err := os.Stat(path)
 	if err != nil {
@@ -342,26 +348,50 @@ func (lr *logReader) reopen(path string, fn func(logEntry)) (bool, error) {
 	if err != nil || os.SameFile(now, have) {
 		return false, nil
 	}
-	// Ours is now <path>.k: <path>.k-1 ... <path>.1 came after it. When
-	// it was dropped, every rotated file did.
-	newer := 0
+	unlock := lockLogRotation(path, false)
+	newer, cur := openNewer(path, have)
+	unlock()
+	if cur == nil {
+		closeAll(newer)
+		return false, nil
+	}
+	err = lr.entries(fn)
+	for _, f := range newer {
+		if err == nil {
+			err = (&logReader{f: f, r: bufio.NewReader(f)}).entries(fn)
+		}
+		f.Close()
+	}
+	lr.f.Close()
+	lr.f, lr.r, lr.pending = cur, bufio.NewReader(cur), nil
+	return true, err
+}
+
+// openNewer opens, oldest first, the rotated files that came after the one
+// being read (have: ours is now <path>.k, so <path>.k-1 ... <path>.1; when
+// it was dropped, every rotated file), and the file at path.
+func openNewer(path string, have os.FileInfo) (newer []*os.File, cur *os.File) {
+	n := 0
 	for i := 1; ; i++ {
 		st, err := os.Stat(fmt.Sprintf("%s.%d", path, i))
 		if err != nil || os.SameFile(st, have) {
 			break
 		}
-		newer = i
+		n = i
 	}
-	if err := readRotatedFrom(path, newer, fn); err != nil {
-		return false, err
+	for i := n; i >= 1; i-- {
+		if f, err := os.Open(fmt.Sprintf("%s.%d", path, i)); err == nil {
+			newer = append(newer, f)
+		}
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return false, nil
+	cur, _ = os.Open(path)
+	return newer, cur
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
 	}
-	lr.f.Close()
-	lr.f, lr.r, lr.pending = f, bufio.NewReader(f), nil
-	return true, nil
 }
 
 // rotatedCount is how many rotated files the log at path has.

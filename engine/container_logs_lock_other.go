@@ -1,0 +1,6 @@
+//go:build !unix
+
+package engine
+
+// lockLogRotation does nothing where containers do not run.
+func lockLogRotation(string, bool) (unlock func()) { return func() {} }
