@@ -204,54 +204,18 @@ func (p *parser) text(line int, s string) {
 
 func (p *parser) parse(data []byte) error {
 	lines := splitLines(data)
-	i := 0
-	if len(lines) > 0 && strings.TrimSpace(lines[0]) == "---" {
-		end := -1
-		for j := 1; j < len(lines); j++ {
-			if strings.TrimSpace(lines[j]) == "---" {
-				end = j
-				break
-			}
-		}
-		if end < 0 {
-			return p.errf(1, "the header that starts with --- has no closing ---")
-		}
-		if err := p.header(lines[1:end]); err != nil {
-			return err
-		}
-		i = end + 1
+	i, err := p.frontMatter(lines)
+	if err != nil {
+		return err
 	}
 	for ; i < len(lines); i++ {
 		n := i + 1
 		line := lines[i]
 		trimmed := strings.TrimSpace(line)
 		if m := fenceRE.FindStringSubmatch(trimmed); m != nil {
-			if p.cur != nil && p.cur.Kind == Annotation {
-				// A fence inside an annotation is part of its text.
-				end := closingFence(lines, i, m[1])
-				if end < 0 {
-					return p.errf(n, "code block has no closing %s", m[1])
-				}
-				for j := i; j <= end; j++ {
-					p.text(j+1, lines[j])
-				}
-				i = end
-				continue
-			}
-			p.flush()
-			end := closingFence(lines, i, m[1])
-			if end < 0 {
-				return p.errf(n, "code block has no closing %s", m[1])
-			}
-			b := Block{Kind: Code, Line: n, Text: strings.Join(lines[i+1:end], "\n") + "\n"}
-			if err := p.fenceInfo(n, m[2], &b); err != nil {
+			if i, err = p.fence(lines, i, m[1], m[2]); err != nil {
 				return err
 			}
-			if end == i+1 {
-				b.Text = ""
-			}
-			p.add(b)
-			i = end
 			continue
 		}
 		if m := directiveRE.FindStringSubmatch(trimmed); m != nil {
@@ -262,17 +226,8 @@ func (p *parser) parse(data []byte) error {
 			continue
 		}
 		if strings.HasPrefix(trimmed, "<!--") {
-			// Other comments are the author's own notes; a comment may span lines.
-			if commentRE.MatchString(trimmed) {
-				continue
-			}
-			if strings.Contains(trimmed, "berth:") || strings.Contains(trimmed, "on:") {
-				return p.errf(n, "directives must fit on one line: <!-- berth: ... -->")
-			}
-			for ; i < len(lines) && !strings.Contains(lines[i], "-->"); i++ {
-			}
-			if i == len(lines) {
-				return p.errf(n, "comment has no closing -->")
+			if i, err = p.comment(lines, i); err != nil {
+				return err
 			}
 			continue
 		}
@@ -288,6 +243,65 @@ func (p *parser) parse(data []byte) error {
 		return p.errf(p.ifLine, "`if` has no matching <!-- berth: end -->")
 	}
 	return nil
+}
+
+// frontMatter reads the header between --- lines, if the file starts with
+// one, and returns the index of the first line after it.
+func (p *parser) frontMatter(lines []string) (int, error) {
+	if len(lines) == 0 || strings.TrimSpace(lines[0]) != "---" {
+		return 0, nil
+	}
+	for j := 1; j < len(lines); j++ {
+		if strings.TrimSpace(lines[j]) == "---" {
+			return j + 1, p.header(lines[1:j])
+		}
+	}
+	return 0, p.errf(1, "the header that starts with --- has no closing ---")
+}
+
+// fence reads the code block that opens at lines[i] and returns the index
+// of its closing fence. Inside an annotation the block is part of its text.
+func (p *parser) fence(lines []string, i int, fence, info string) (int, error) {
+	n := i + 1
+	end := closingFence(lines, i, fence)
+	if end < 0 {
+		return i, p.errf(n, "code block has no closing %s", fence)
+	}
+	if p.cur != nil && p.cur.Kind == Annotation {
+		for j := i; j <= end; j++ {
+			p.text(j+1, lines[j])
+		}
+		return end, nil
+	}
+	p.flush()
+	b := Block{Kind: Code, Line: n, Text: strings.Join(lines[i+1:end], "\n") + "\n"}
+	if err := p.fenceInfo(n, info, &b); err != nil {
+		return i, err
+	}
+	if end == i+1 {
+		b.Text = ""
+	}
+	p.add(b)
+	return end, nil
+}
+
+// comment skips an HTML comment that is not a directive (the author's own
+// notes; it may span lines) and returns the index of its last line.
+func (p *parser) comment(lines []string, i int) (int, error) {
+	n := i + 1
+	trimmed := strings.TrimSpace(lines[i])
+	if commentRE.MatchString(trimmed) {
+		return i, nil
+	}
+	if strings.Contains(trimmed, "berth:") || strings.Contains(trimmed, "on:") {
+		return i, p.errf(n, "directives must fit on one line: <!-- berth: ... -->")
+	}
+	for ; i < len(lines) && !strings.Contains(lines[i], "-->"); i++ {
+	}
+	if i == len(lines) {
+		return i, p.errf(n, "comment has no closing -->")
+	}
+	return i, nil
 }
 
 func closingFence(lines []string, start int, fence string) int {
