@@ -162,8 +162,12 @@ func Run(ctx context.Context, l *Lesson, opts Options) (rep *Report, err error) 
 		return nil, perr
 	}
 	r.base = base
-	r.blocks = l.For(base.Name)
-	r.actions = l.EngineActions(base.Name)
+	mode := engineMode(opts)
+	if mode != ModeRoot && opts.Record != nil && l.modeDependent() {
+		return nil, fmt.Errorf("lesson %s differs in %s mode, and recordings replay what root does: record it as root", l.Name, mode)
+	}
+	r.blocks = l.For(base.Name, mode)
+	r.actions = l.EngineActions(base.Name, mode)
 	if opts.Mode == Replay {
 		if err := r.splitRecording(); err != nil {
 			return nil, err
@@ -195,6 +199,29 @@ func Run(ctx context.Context, l *Lesson, opts Options) (rep *Report, err error) 
 		return r.report, err
 	}
 	return r.report, r.summary()
+}
+
+// engineMode is the mode the lesson's engine runs in (ModeRoot or
+// ModeRootless): a backend that knows says; a replay is of a recording
+// made as root.
+func engineMode(opts Options) string {
+	if opts.Mode == Live {
+		if m, ok := opts.Backend.(interface{ EngineMode() string }); ok && m.EngineMode() == ModeRootless {
+			return ModeRootless
+		}
+	}
+	return ModeRoot
+}
+
+// modeDependent says whether some of the lesson's blocks apply in one
+// engine mode only.
+func (l *Lesson) modeDependent() bool {
+	for _, b := range l.Blocks {
+		if b.Modes != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *runner) vars() *vars {
