@@ -496,6 +496,15 @@ func (r *runner) engineAction(ctx context.Context, b Block, index int, notes []B
 	return err
 }
 
+// parsed parses a directive's words with parse and hands the result to do.
+func parsed[S any](args []string, parse func([]string) (S, error), do func(S) error) error {
+	spec, err := parse(args)
+	if err != nil {
+		return err
+	}
+	return do(spec)
+}
+
 // dispatch hands a live action to the backend.
 func (r *runner) dispatch(ctx context.Context, action string, args []string) error {
 	be := r.opts.Backend
@@ -513,29 +522,13 @@ func (r *runner) dispatch(ctx context.Context, action string, args []string) err
 		}
 		return err
 	case "run":
-		spec, err := parseRun(args)
-		if err != nil {
-			return err
-		}
-		return be.Run(ctx, spec)
+		return parsed(args, parseRun, func(spec RunSpec) error { return be.Run(ctx, spec) })
 	case "commit":
-		spec, err := parseCommit(args)
-		if err != nil {
-			return err
-		}
-		return be.Commit(ctx, spec)
+		return parsed(args, parseCommit, func(spec CommitSpec) error { return be.Commit(ctx, spec) })
 	case "rm":
-		spec, err := parseRm(args)
-		if err != nil {
-			return err
-		}
-		return be.Remove(ctx, spec)
+		return parsed(args, parseRm, func(spec RmSpec) error { return be.Remove(ctx, spec) })
 	case "network":
-		spec, err := parseNetwork(args)
-		if err != nil {
-			return err
-		}
-		return be.Network(ctx, spec)
+		return parsed(args, parseNetwork, func(spec NetworkSpec) error { return be.Network(ctx, spec) })
 	}
 	return fmt.Errorf("%s is no engine action", action)
 }
