@@ -143,21 +143,21 @@ func (v *vars) value(name string) (string, error) {
 	case strings.HasPrefix(name, "install "):
 		return v.base.Install[strings.TrimSpace(strings.TrimPrefix(name, "install "))], nil
 	case name == "image" || name == "image.short":
-		if v.image == "" {
-			return "", fmt.Errorf("{{%s}} is used before any build or commit made an image", name)
-		}
-		if name == "image.short" {
-			return shortID(v.image), nil
-		}
-		return v.image, nil
+		return idValue(name, v.image, "any build or commit made an image")
 	case name == "container" || name == "container.short":
-		if v.container == "" {
-			return "", fmt.Errorf("{{%s}} is used before any run created a container", name)
-		}
-		if name == "container.short" {
-			return shortID(v.container), nil
-		}
-		return v.container, nil
+		return idValue(name, v.container, "any run created a container")
 	}
 	return "", fmt.Errorf("unknown placeholder {{%s}}", name)
+}
+
+// idValue is an ID placeholder's value, whole or short (name ends in
+// .short); before says what must come first when there is none yet.
+func idValue(name, id, before string) (string, error) {
+	if id == "" {
+		return "", fmt.Errorf("{{%s}} is used before %s", name, before)
+	}
+	if strings.HasSuffix(name, ".short") {
+		return shortID(id), nil
+	}
+	return id, nil
 }

@@ -30,93 +30,126 @@ type Claim struct {
 
 func parseClaim(args []string) (*Claim, error) {
 	c := &Claim{Text: strings.Join(args, " ")}
-	bad := func() (*Claim, error) {
-		return nil, fmt.Errorf("cannot read `expect %s` (see docs/lessons.md for the claims lessons check)", c.Text)
-	}
 	if len(args) < 2 {
-		return bad()
+		return nil, c.unreadable()
 	}
 	c.Subject = args[0]
+	var err error
 	switch c.Subject {
 	case "step", "steps":
-		c.Subject = "step"
-		steps, err := parseSteps(args[1])
-		if err != nil {
-			return nil, err
-		}
-		c.Steps = steps
-		rest := args[2:]
-		if len(rest) == 0 {
-			return bad()
-		}
-		c.What = rest[0]
-		switch c.What {
-		case "cached", "ran", "failed", "forwarded":
-			if len(rest) != 1 {
-				return bad()
-			}
-		case "container":
-			if len(rest) != 2 || (rest[1] != "started" && rest[1] != "never-started") {
-				return nil, errors.New("write `expect step N container started|never-started`")
-			}
-			c.Value = rest[1]
-		case "layer":
-			if len(rest) != 2 || (rest[1] != "empty" && rest[1] != "added") {
-				return nil, errors.New("write `expect step N layer empty|added`")
-			}
-			c.Value = rest[1]
-		default:
-			return bad()
-		}
+		err = c.parseStep(args)
 	case "build":
 		if len(args) != 2 || (args[1] != "failed" && args[1] != "succeeded") {
 			return nil, errors.New("write `expect build failed|succeeded`")
 		}
 		c.What = args[1]
 	case "result":
-		if len(args) != 3 || args[1] != "step" {
-			return nil, errors.New("write `expect result step N`")
-		}
-		steps, err := parseSteps(args[2])
-		if err != nil || len(steps) != 1 {
-			return nil, errors.New("write `expect result step N`")
-		}
-		c.Steps, c.What = steps, "step"
+		err = c.parseResult(args)
 	case "image":
-		if len(args) < 3 || args[1] != "cmd" {
-			return nil, errors.New(`write expect image cmd ["redis-server"]`)
-		}
-		c.What, c.Value = "cmd", strings.Join(args[2:], " ")
-		var cmd []string
-		if !strings.Contains(c.Value, "{{") {
-			if err := json.Unmarshal([]byte(c.Value), &cmd); err != nil {
-				return nil, fmt.Errorf("expect image cmd: %s is not a JSON array of strings", c.Value)
-			}
-		}
+		err = c.parseImage(args)
 	case "snapshot":
 		if len(args) != 3 || args[1] != "adds" {
 			return nil, errors.New("write `expect snapshot adds PATH-OR-NAME`")
 		}
 		c.What, c.Value = "adds", args[2]
 	case "run":
-		if len(args) < 3 || (args[1] != "output" && len(args) != 3) || (args[1] != "exit" && args[1] != "image" && args[1] != "output") {
-			return nil, errors.New("write `expect run exit N`, `expect run image IMAGE` or `expect run output LINE`")
-		}
-		c.What, c.Value = args[1], strings.Join(args[2:], " ")
-		if c.What == "exit" {
-			if _, err := strconv.Atoi(c.Value); err != nil {
-				return nil, fmt.Errorf("expect run exit %q: give a number", c.Value)
-			}
-		}
+		err = c.parseRun(args)
 	case "tag":
 		if len(args) != 2 {
 			return nil, errors.New("write `expect tag NAME:TAG`")
 		}
 		c.What, c.Value = "tag", args[1]
 	default:
-		return bad()
+		return nil, c.unreadable()
+	}
+	if err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// unreadable is the error for a claim that matches no form.
+func (c *Claim) unreadable() error {
+	return fmt.Errorf("cannot read `expect %s` (see docs/lessons.md for the claims lessons check)", c.Text)
+}
+
+// parseStep reads `expect step(s) N… WHAT [VALUE]`.
+func (c *Claim) parseStep(args []string) error {
+	c.Subject = "step"
+	steps, err := parseSteps(args[1])
+	if err != nil {
+		return err
+	}
+	c.Steps = steps
+	rest := args[2:]
+	if len(rest) == 0 {
+		return c.unreadable()
+	}
+	c.What = rest[0]
+	switch c.What {
+	case "cached", "ran", "failed", "forwarded":
+		if len(rest) != 1 {
+			return c.unreadable()
+		}
+		return nil
+	case "container":
+		return c.stepValue(rest, "started", "never-started")
+	case "layer":
+		return c.stepValue(rest, "empty", "added")
+	}
+	return c.unreadable()
+}
+
+// stepValue reads the one value a step claim takes, which is a or b.
+func (c *Claim) stepValue(rest []string, a, b string) error {
+	if len(rest) != 2 || (rest[1] != a && rest[1] != b) {
+		return fmt.Errorf("write `expect step N %s %s|%s`", c.What, a, b)
+	}
+	c.Value = rest[1]
+	return nil
+}
+
+// parseResult reads `expect result step N`.
+func (c *Claim) parseResult(args []string) error {
+	usage := errors.New("write `expect result step N`")
+	if len(args) != 3 || args[1] != "step" {
+		return usage
+	}
+	steps, err := parseSteps(args[2])
+	if err != nil || len(steps) != 1 {
+		return usage
+	}
+	c.Steps, c.What = steps, "step"
+	return nil
+}
+
+// parseImage reads `expect image cmd JSON`.
+func (c *Claim) parseImage(args []string) error {
+	if len(args) < 3 || args[1] != "cmd" {
+		return errors.New(`write expect image cmd ["redis-server"]`)
+	}
+	c.What, c.Value = "cmd", strings.Join(args[2:], " ")
+	var cmd []string
+	if !strings.Contains(c.Value, "{{") {
+		if err := json.Unmarshal([]byte(c.Value), &cmd); err != nil {
+			return fmt.Errorf("expect image cmd: %s is not a JSON array of strings", c.Value)
+		}
+	}
+	return nil
+}
+
+// parseRun reads `expect run exit N|image IMAGE|output LINE`.
+func (c *Claim) parseRun(args []string) error {
+	if len(args) < 3 || (args[1] != "output" && len(args) != 3) || (args[1] != "exit" && args[1] != "image" && args[1] != "output") {
+		return errors.New("write `expect run exit N`, `expect run image IMAGE` or `expect run output LINE`")
+	}
+	c.What, c.Value = args[1], strings.Join(args[2:], " ")
+	if c.What == "exit" {
+		if _, err := strconv.Atoi(c.Value); err != nil {
+			return fmt.Errorf("expect run exit %q: give a number", c.Value)
+		}
+	}
+	return nil
 }
 
 // parseSteps reads "2", "3,4" or "2-4".
@@ -152,182 +185,224 @@ type ClaimResult struct {
 // Check tests the claim on the model. value is the claim's Value with
 // placeholders expanded.
 func (c *Claim) Check(m *view.Model, value string) []ClaimResult {
-	res := func(ok bool, format string, args ...any) []ClaimResult {
-		return []ClaimResult{{Claim: c, OK: ok, Says: fmt.Sprintf(format, args...)}}
-	}
 	b := m.LastBuild()
 	needBuild := c.Subject == "step" || c.Subject == "build" || c.Subject == "result" || c.Subject == "tag"
 	if needBuild && b == nil {
-		return res(false, "there is no build in the trace to check")
+		return c.result(sayf(false, "there is no build in the trace to check"))
 	}
 	switch c.Subject {
 	case "step":
 		var out []ClaimResult
 		for _, n := range c.Steps {
-			out = append(out, c.checkStep(m, b, n)...)
+			out = append(out, c.result(c.checkStep(b, n))...)
 		}
 		return out
 	case "build":
-		if b.End == nil {
-			return res(false, "build %d did not finish", b.Index)
-		}
-		if c.What == "failed" {
-			if b.Failed() {
-				return res(true, "the build failed, as expected: %s", firstLine(b.End.Error))
-			}
-			return res(false, "the build was expected to fail, but it succeeded with image %s", shortID(b.Result()))
-		}
-		if b.Failed() {
-			return res(false, "the build was expected to succeed, but it failed: %s", firstLine(b.End.Error))
-		}
-		return res(true, "the build succeeded: image %s", shortID(b.Result()))
+		return c.result(c.checkBuild(b))
 	case "result":
-		s := b.Step(c.Steps[0])
-		if s == nil {
-			return res(false, "build %d has no step %d", b.Index, c.Steps[0])
-		}
-		if b.Result() != "" && b.Result() == s.ResultImage() {
-			return res(true, "the build's result is step %d's image %s: the last image is the end result", s.Number(), shortID(b.Result()))
-		}
-		return res(false, "the build's result %s is not step %d's image %s", orNone(shortID(b.Result())), s.Number(), orNone(shortID(s.ResultImage())))
+		return c.result(c.checkResult(b))
 	case "image":
-		img := lastImage(m)
-		if img == nil {
-			return res(false, "no image was saved in this part of the trace")
-		}
-		if !img.Known {
-			return res(false, "image %s came from the cache: this trace does not show its config", shortID(img.ID))
-		}
-		got, _ := json.Marshal(img.Cmd)
-		var want []string
-		if err := json.Unmarshal([]byte(value), &want); err != nil {
-			return res(false, "expect image cmd: %s is not a JSON array of strings", value)
-		}
-		wantJSON, _ := json.Marshal(want)
-		if string(got) == string(wantJSON) {
-			return res(true, "image %s has CMD %s", shortID(img.ID), got)
-		}
-		return res(false, "image %s has CMD %s, not %s", shortID(img.ID), got, wantJSON)
+		return c.result(checkImage(m, value))
 	case "snapshot":
-		snap := lastSnapshot(m)
-		if snap == nil {
-			return res(false, "no snapshot was taken")
-		}
-		for _, p := range snap.Paths {
-			op, file, _ := strings.Cut(p, " ")
-			if op == "A" && (file == value || path.Base(file) == value) {
-				return res(true, "the snapshot of container %s added %s", shortID(snap.Container), file)
-			}
-		}
-		return res(false, "the snapshot of container %s did not add %s (it lists %d paths)", shortID(snap.Container), value, len(snap.Paths))
+		return c.result(checkSnapshot(m, value))
 	case "run":
-		ok, says := c.checkRun(m, value)
-		return res(ok, "%s", says)
+		return c.result(c.checkRun(m, value))
 	case "tag":
-		for _, t := range b.Tags {
-			if t.Ref == value {
-				if t.Image == b.Result() {
-					return res(true, "%s names image %s, the build's result", t.Ref, shortID(t.Image))
-				}
-				return res(false, "%s names image %s, not the build's result %s", t.Ref, shortID(t.Image), shortID(b.Result()))
-			}
-		}
-		var refs []string
-		for _, t := range b.Tags {
-			refs = append(refs, t.Ref)
-		}
-		return res(false, "build %d did not tag %s (tags: %s)", b.Index, value, orNone(strings.Join(refs, ", ")))
+		return c.result(checkTag(b, value))
 	}
-	return res(false, "unknown claim")
+	return c.result(sayf(false, "unknown claim"))
 }
 
-func (c *Claim) checkStep(m *view.Model, b *view.BuildModel, n int) []ClaimResult {
-	res := func(ok bool, format string, args ...any) []ClaimResult {
-		return []ClaimResult{{Claim: c, OK: ok, Says: fmt.Sprintf(format, args...)}}
+// result is one verdict on the claim.
+func (c *Claim) result(ok bool, says string) []ClaimResult {
+	return []ClaimResult{{Claim: c, OK: ok, Says: says}}
+}
+
+func (c *Claim) checkBuild(b *view.BuildModel) (bool, string) {
+	if b.End == nil {
+		return sayf(false, "build %d did not finish", b.Index)
 	}
+	if c.What == "failed" {
+		if b.Failed() {
+			return sayf(true, "the build failed, as expected: %s", firstLine(b.End.Error))
+		}
+		return sayf(false, "the build was expected to fail, but it succeeded with image %s", shortID(b.Result()))
+	}
+	if b.Failed() {
+		return sayf(false, "the build was expected to succeed, but it failed: %s", firstLine(b.End.Error))
+	}
+	return sayf(true, "the build succeeded: image %s", shortID(b.Result()))
+}
+
+func (c *Claim) checkResult(b *view.BuildModel) (bool, string) {
+	s := b.Step(c.Steps[0])
+	if s == nil {
+		return sayf(false, "build %d has no step %d", b.Index, c.Steps[0])
+	}
+	if b.Result() != "" && b.Result() == s.ResultImage() {
+		return sayf(true, "the build's result is step %d's image %s: the last image is the end result", s.Number(), shortID(b.Result()))
+	}
+	return sayf(false, "the build's result %s is not step %d's image %s", orNone(shortID(b.Result())), s.Number(), orNone(shortID(s.ResultImage())))
+}
+
+func checkImage(m *view.Model, value string) (bool, string) {
+	img := lastImage(m)
+	if img == nil {
+		return sayf(false, "no image was saved in this part of the trace")
+	}
+	if !img.Known {
+		return sayf(false, "image %s came from the cache: this trace does not show its config", shortID(img.ID))
+	}
+	got, _ := json.Marshal(img.Cmd)
+	var want []string
+	if err := json.Unmarshal([]byte(value), &want); err != nil {
+		return sayf(false, "expect image cmd: %s is not a JSON array of strings", value)
+	}
+	wantJSON, _ := json.Marshal(want)
+	if string(got) == string(wantJSON) {
+		return sayf(true, "image %s has CMD %s", shortID(img.ID), got)
+	}
+	return sayf(false, "image %s has CMD %s, not %s", shortID(img.ID), got, wantJSON)
+}
+
+func checkSnapshot(m *view.Model, value string) (bool, string) {
+	snap := lastSnapshot(m)
+	if snap == nil {
+		return sayf(false, "no snapshot was taken")
+	}
+	for _, p := range snap.Paths {
+		op, file, _ := strings.Cut(p, " ")
+		if op == "A" && (file == value || path.Base(file) == value) {
+			return sayf(true, "the snapshot of container %s added %s", shortID(snap.Container), file)
+		}
+	}
+	return sayf(false, "the snapshot of container %s did not add %s (it lists %d paths)", shortID(snap.Container), value, len(snap.Paths))
+}
+
+func checkTag(b *view.BuildModel, value string) (bool, string) {
+	var refs []string
+	for _, t := range b.Tags {
+		if t.Ref != value {
+			refs = append(refs, t.Ref)
+			continue
+		}
+		if t.Image == b.Result() {
+			return sayf(true, "%s names image %s, the build's result", t.Ref, shortID(t.Image))
+		}
+		return sayf(false, "%s names image %s, not the build's result %s", t.Ref, shortID(t.Image), shortID(b.Result()))
+	}
+	return sayf(false, "build %d did not tag %s (tags: %s)", b.Index, value, orNone(strings.Join(refs, ", ")))
+}
+
+// checkStep checks the claim on step n of build b.
+func (c *Claim) checkStep(b *view.BuildModel, n int) (bool, string) {
 	s := b.Step(n)
 	if s == nil {
-		return res(false, "build %d has no step %d", b.Index, n)
-	}
-	why := ""
-	if s.Probe != nil {
-		why = "cache miss: " + s.Probe.Reason
+		return sayf(false, "build %d has no step %d", b.Index, n)
 	}
 	switch c.What {
 	case "cached":
-		if s.Cached() {
-			return res(true, "step %d came from the cache (image %s)", n, shortID(s.ResultImage()))
-		}
-		if s.Failed() {
-			return res(false, "step %d was expected to come from the cache, but it failed: %s", n, firstLine(s.End.Error))
-		}
-		explanation := ""
-		if s.Probe != nil {
-			explanation = ": " + s.Probe.Explanation
-		}
-		return res(false, "step %d was expected to come from the cache, but it ran (%s)%s", n, orNone(why), explanation)
+		return checkCached(s, n)
 	case "ran":
-		if s.Ran() {
-			return res(true, "step %d ran (%s)", n, orNone(why))
-		}
-		if s.Cached() {
-			return res(false, "step %d was expected to run, but it came from the cache (image %s)", n, shortID(s.ResultImage()))
-		}
-		return res(false, "step %d was expected to run, but it did not finish", n)
+		return checkRan(s, n)
 	case "failed":
 		if s.Failed() {
-			return res(true, "step %d failed: %s", n, firstLine(s.End.Error))
+			return sayf(true, "step %d failed: %s", n, firstLine(s.End.Error))
 		}
-		return res(false, "step %d was expected to fail, but it did not", n)
+		return sayf(false, "step %d was expected to fail, but it did not", n)
 	case "container":
-		var bc *view.ContainerModel
-		for _, ct := range s.Containers {
-			bc = ct
-		}
-		if bc == nil {
-			return res(false, "step %d created no container", n)
-		}
-		started := bc.Start != nil
-		if started == (c.Value == "started") {
-			if started {
-				return res(true, "step %d's container %s was started", n, shortID(bc.ID()))
-			}
-			return res(true, "step %d's container %s was created but never started", n, shortID(bc.ID()))
-		}
-		if started {
-			return res(false, "step %d's container %s was started, but the notes say it only holds the configuration", n, shortID(bc.ID()))
-		}
-		return res(false, "step %d's container %s never started", n, shortID(bc.ID()))
+		return c.checkContainer(s, n)
 	case "layer":
-		if s.Layer == nil {
-			return res(false, "step %d stored no layer record", n)
-		}
-		if s.Layer.Empty == (c.Value == "empty") {
-			if s.Layer.Empty {
-				return res(true, "step %d changed no files: no layer, only a new config", n)
-			}
-			return res(true, "step %d added a layer of %s", n, humanSize(s.Layer.Size))
-		}
-		if s.Layer.Empty {
-			return res(false, "step %d was expected to add a layer, but it changed no files", n)
-		}
-		return res(false, "step %d was expected to add no layer, but it added %s", n, humanSize(s.Layer.Size))
+		return c.checkLayer(s, n)
 	case "forwarded":
-		next := b.Step(n + 1)
-		img := s.ResultImage()
-		if next == nil {
-			return res(false, "build %d has no step %d to forward to", b.Index, n+1)
-		}
-		if img == "" {
-			return res(false, "step %d produced no image", n)
-		}
-		parent := b.ParentOf(next)
-		if parent == img {
-			return res(true, "step %d's image %s is what step %d started from", n, shortID(img), n+1)
-		}
-		return res(false, "step %d's image is %s, but step %d started from %s", n, shortID(img), n+1, orNone(shortID(parent)))
+		return checkForwarded(b, s, n)
 	}
-	return res(false, "unknown claim")
+	return sayf(false, "unknown claim")
+}
+
+// missWhy is the cache-miss reason of a step, "" if it was not probed.
+func missWhy(s *view.StepModel) string {
+	if s.Probe != nil {
+		return "cache miss: " + s.Probe.Reason
+	}
+	return ""
+}
+
+func checkCached(s *view.StepModel, n int) (bool, string) {
+	if s.Cached() {
+		return sayf(true, "step %d came from the cache (image %s)", n, shortID(s.ResultImage()))
+	}
+	if s.Failed() {
+		return sayf(false, "step %d was expected to come from the cache, but it failed: %s", n, firstLine(s.End.Error))
+	}
+	explanation := ""
+	if s.Probe != nil {
+		explanation = ": " + s.Probe.Explanation
+	}
+	return sayf(false, "step %d was expected to come from the cache, but it ran (%s)%s", n, orNone(missWhy(s)), explanation)
+}
+
+func checkRan(s *view.StepModel, n int) (bool, string) {
+	if s.Ran() {
+		return sayf(true, "step %d ran (%s)", n, orNone(missWhy(s)))
+	}
+	if s.Cached() {
+		return sayf(false, "step %d was expected to run, but it came from the cache (image %s)", n, shortID(s.ResultImage()))
+	}
+	return sayf(false, "step %d was expected to run, but it did not finish", n)
+}
+
+func (c *Claim) checkContainer(s *view.StepModel, n int) (bool, string) {
+	var bc *view.ContainerModel
+	for _, ct := range s.Containers {
+		bc = ct
+	}
+	if bc == nil {
+		return sayf(false, "step %d created no container", n)
+	}
+	started := bc.Start != nil
+	if started == (c.Value == "started") {
+		if started {
+			return sayf(true, "step %d's container %s was started", n, shortID(bc.ID()))
+		}
+		return sayf(true, "step %d's container %s was created but never started", n, shortID(bc.ID()))
+	}
+	if started {
+		return sayf(false, "step %d's container %s was started, but the notes say it only holds the configuration", n, shortID(bc.ID()))
+	}
+	return sayf(false, "step %d's container %s never started", n, shortID(bc.ID()))
+}
+
+func (c *Claim) checkLayer(s *view.StepModel, n int) (bool, string) {
+	if s.Layer == nil {
+		return sayf(false, "step %d stored no layer record", n)
+	}
+	if s.Layer.Empty == (c.Value == "empty") {
+		if s.Layer.Empty {
+			return sayf(true, "step %d changed no files: no layer, only a new config", n)
+		}
+		return sayf(true, "step %d added a layer of %s", n, humanSize(s.Layer.Size))
+	}
+	if s.Layer.Empty {
+		return sayf(false, "step %d was expected to add a layer, but it changed no files", n)
+	}
+	return sayf(false, "step %d was expected to add no layer, but it added %s", n, humanSize(s.Layer.Size))
+}
+
+func checkForwarded(b *view.BuildModel, s *view.StepModel, n int) (bool, string) {
+	next := b.Step(n + 1)
+	img := s.ResultImage()
+	if next == nil {
+		return sayf(false, "build %d has no step %d to forward to", b.Index, n+1)
+	}
+	if img == "" {
+		return sayf(false, "step %d produced no image", n)
+	}
+	parent := b.ParentOf(next)
+	if parent == img {
+		return sayf(true, "step %d's image %s is what step %d started from", n, shortID(img), n+1)
+	}
+	return sayf(false, "step %d's image is %s, but step %d started from %s", n, shortID(img), n+1, orNone(shortID(parent)))
 }
 
 // lastImage is the image of the latest build result or commit.

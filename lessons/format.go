@@ -59,7 +59,19 @@ type Block struct {
 	On *Pattern
 	// Bases restricts the block to some bases (from `if base=...`); nil is every base.
 	Bases []string
+	// Modes restricts the block to root or rootless mode (from `if
+	// mode=...`); nil is both.
+	Modes []string
 }
+
+// The engine modes a live lesson can run in (engine.ModeRoot and
+// engine.ModeRootless); a replay is of a recording made as root.
+const (
+	ModeRoot     = "root"
+	ModeRootless = "rootless"
+)
+
+var modeNames = []string{ModeRoot, ModeRootless}
 
 // Pattern selects events for an annotation: a type and field conditions.
 type Pattern struct {
@@ -143,8 +155,9 @@ func Parse(file string, data []byte) (*Lesson, error) {
 type parser struct {
 	file   string
 	lesson *Lesson
-	// bases is the open `if base=` condition; inElse flips it.
+	// bases and modes are the open `if` condition; inElse flips it.
 	bases  []string
+	modes  []string
 	inIf   bool
 	ifLine int
 	inElse bool
@@ -156,17 +169,15 @@ func (p *parser) errf(line int, format string, args ...any) error {
 	return &ParseError{File: p.file, Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
-// activeBases is the base restriction for blocks added now.
-func (p *parser) activeBases() []string {
-	if !p.inIf {
-		return nil
-	}
-	if !p.inElse {
-		return p.bases
+// active is the restriction (of bases or modes, all of them known) for
+// blocks added now: the open `if`'s, or in its `else` the others.
+func (p *parser) active(cond, all []string) []string {
+	if !p.inIf || !p.inElse || cond == nil {
+		return cond
 	}
 	var out []string
-	for _, b := range BaseNames() {
-		if !contains(p.bases, b) {
+	for _, b := range all {
+		if !contains(cond, b) {
 			out = append(out, b)
 		}
 	}
@@ -174,7 +185,8 @@ func (p *parser) activeBases() []string {
 }
 
 func (p *parser) add(b Block) {
-	b.Bases = p.activeBases()
+	b.Bases = p.active(p.bases, BaseNames())
+	b.Modes = p.active(p.modes, modeNames)
 	p.lesson.Blocks = append(p.lesson.Blocks, b)
 }
 
@@ -204,54 +216,18 @@ func (p *parser) text(line int, s string) {
 
 func (p *parser) parse(data []byte) error {
 	lines := splitLines(data)
-	i := 0
-	if len(lines) > 0 && strings.TrimSpace(lines[0]) == "---" {
-		end := -1
-		for j := 1; j < len(lines); j++ {
-			if strings.TrimSpace(lines[j]) == "---" {
-				end = j
-				break
-			}
-		}
-		if end < 0 {
-			return p.errf(1, "the header that starts with --- has no closing ---")
-		}
-		if err := p.header(lines[1:end]); err != nil {
-			return err
-		}
-		i = end + 1
+	i, err := p.frontMatter(lines)
+	if err != nil {
+		return err
 	}
 	for ; i < len(lines); i++ {
 		n := i + 1
 		line := lines[i]
 		trimmed := strings.TrimSpace(line)
 		if m := fenceRE.FindStringSubmatch(trimmed); m != nil {
-			if p.cur != nil && p.cur.Kind == Annotation {
-				// A fence inside an annotation is part of its text.
-				end := closingFence(lines, i, m[1])
-				if end < 0 {
-					return p.errf(n, "code block has no closing %s", m[1])
-				}
-				for j := i; j <= end; j++ {
-					p.text(j+1, lines[j])
-				}
-				i = end
-				continue
-			}
-			p.flush()
-			end := closingFence(lines, i, m[1])
-			if end < 0 {
-				return p.errf(n, "code block has no closing %s", m[1])
-			}
-			b := Block{Kind: Code, Line: n, Text: strings.Join(lines[i+1:end], "\n") + "\n"}
-			if err := p.fenceInfo(n, m[2], &b); err != nil {
+			if i, err = p.fence(lines, i, m[1], m[2]); err != nil {
 				return err
 			}
-			if end == i+1 {
-				b.Text = ""
-			}
-			p.add(b)
-			i = end
 			continue
 		}
 		if m := directiveRE.FindStringSubmatch(trimmed); m != nil {
@@ -262,17 +238,8 @@ func (p *parser) parse(data []byte) error {
 			continue
 		}
 		if strings.HasPrefix(trimmed, "<!--") {
-			// Other comments are the author's own notes; a comment may span lines.
-			if commentRE.MatchString(trimmed) {
-				continue
-			}
-			if strings.Contains(trimmed, "berth:") || strings.Contains(trimmed, "on:") {
-				return p.errf(n, "directives must fit on one line: <!-- berth: ... -->")
-			}
-			for ; i < len(lines) && !strings.Contains(lines[i], "-->"); i++ {
-			}
-			if i == len(lines) {
-				return p.errf(n, "comment has no closing -->")
+			if i, err = p.comment(lines, i); err != nil {
+				return err
 			}
 			continue
 		}
@@ -288,6 +255,65 @@ func (p *parser) parse(data []byte) error {
 		return p.errf(p.ifLine, "`if` has no matching <!-- berth: end -->")
 	}
 	return nil
+}
+
+// frontMatter reads the header between --- lines, if the file starts with
+// one, and returns the index of the first line after it.
+func (p *parser) frontMatter(lines []string) (int, error) {
+	if len(lines) == 0 || strings.TrimSpace(lines[0]) != "---" {
+		return 0, nil
+	}
+	for j := 1; j < len(lines); j++ {
+		if strings.TrimSpace(lines[j]) == "---" {
+			return j + 1, p.header(lines[1:j])
+		}
+	}
+	return 0, p.errf(1, "the header that starts with --- has no closing ---")
+}
+
+// fence reads the code block that opens at lines[i] and returns the index
+// of its closing fence. Inside an annotation the block is part of its text.
+func (p *parser) fence(lines []string, i int, fence, info string) (int, error) {
+	n := i + 1
+	end := closingFence(lines, i, fence)
+	if end < 0 {
+		return i, p.errf(n, "code block has no closing %s", fence)
+	}
+	if p.cur != nil && p.cur.Kind == Annotation {
+		for j := i; j <= end; j++ {
+			p.text(j+1, lines[j])
+		}
+		return end, nil
+	}
+	p.flush()
+	b := Block{Kind: Code, Line: n, Text: strings.Join(lines[i+1:end], "\n") + "\n"}
+	if err := p.fenceInfo(n, info, &b); err != nil {
+		return i, err
+	}
+	if end == i+1 {
+		b.Text = ""
+	}
+	p.add(b)
+	return end, nil
+}
+
+// comment skips an HTML comment that is not a directive (the author's own
+// notes; it may span lines) and returns the index of its last line.
+func (p *parser) comment(lines []string, i int) (int, error) {
+	n := i + 1
+	trimmed := strings.TrimSpace(lines[i])
+	if commentRE.MatchString(trimmed) {
+		return i, nil
+	}
+	if strings.Contains(trimmed, "berth:") || strings.Contains(trimmed, "on:") {
+		return i, p.errf(n, "directives must fit on one line: <!-- berth: ... -->")
+	}
+	for ; i < len(lines) && !strings.Contains(lines[i], "-->"); i++ {
+	}
+	if i == len(lines) {
+		return i, p.errf(n, "comment has no closing -->")
+	}
+	return i, nil
 }
 
 func closingFence(lines []string, start int, fence string) int {
@@ -389,23 +415,13 @@ func (p *parser) directive(line int, kind, body string) error {
 	verb := words[0]
 	switch verb {
 	case "if":
-		if p.inIf {
-			return p.errf(line, "`if` inside `if` (line %d) is not supported", p.ifLine)
-		}
-		if len(words) != 2 || !strings.HasPrefix(words[1], "base=") {
-			return p.errf(line, "write `if base=NAME[,NAME...]`")
-		}
-		bases := strings.Split(strings.TrimPrefix(words[1], "base="), ",")
-		for _, b := range bases {
-			if _, ok := baseProfiles[b]; !ok {
-				return p.errf(line, "unknown base %q (known: %s)", b, strings.Join(BaseNames(), ", "))
-			}
-		}
-		p.inIf, p.ifLine, p.bases, p.inElse = true, line, bases, false
-		return nil
+		return p.ifCondition(line, words[1:])
 	case "else":
 		if !p.inIf || p.inElse {
 			return p.errf(line, "`else` without `if`")
+		}
+		if p.bases != nil && p.modes != nil {
+			return p.errf(line, "`else` after an `if` on both base and mode is ambiguous: write a second `if`")
 		}
 		p.inElse = true
 		return nil
@@ -413,7 +429,7 @@ func (p *parser) directive(line int, kind, body string) error {
 		if !p.inIf {
 			return p.errf(line, "`end` without `if`")
 		}
-		p.inIf, p.inElse, p.bases = false, false, nil
+		p.inIf, p.inElse, p.bases, p.modes = false, false, nil, nil
 		return nil
 	}
 	if m := rawCmdClaimRE.FindStringSubmatch(body); m != nil {
@@ -424,6 +440,41 @@ func (p *parser) directive(line int, kind, body string) error {
 		return p.errf(line, "%s: %v", verb, err)
 	}
 	p.add(Block{Kind: Action, Line: line, Action: verb, Args: words[1:], Directive: body})
+	return nil
+}
+
+// ifCondition opens `if base=NAME[,NAME...] mode=root|rootless` (either
+// or both).
+func (p *parser) ifCondition(line int, words []string) error {
+	if p.inIf {
+		return p.errf(line, "`if` inside `if` (line %d) is not supported", p.ifLine)
+	}
+	var bases, modes []string
+	for _, w := range words {
+		key, list, _ := strings.Cut(w, "=")
+		switch {
+		case key == "base" && bases == nil:
+			bases = strings.Split(list, ",")
+			for _, b := range bases {
+				if _, ok := baseProfiles[b]; !ok {
+					return p.errf(line, "unknown base %q (known: %s)", b, strings.Join(BaseNames(), ", "))
+				}
+			}
+		case key == "mode" && modes == nil:
+			modes = strings.Split(list, ",")
+			for _, m := range modes {
+				if !contains(modeNames, m) {
+					return p.errf(line, "unknown mode %q (known: %s)", m, strings.Join(modeNames, ", "))
+				}
+			}
+		default:
+			return p.errf(line, "write `if base=NAME[,NAME...]`, `if mode=root|rootless` or both")
+		}
+	}
+	if bases == nil && modes == nil {
+		return p.errf(line, "write `if base=NAME[,NAME...]`, `if mode=root|rootless` or both")
+	}
+	p.inIf, p.ifLine, p.bases, p.modes, p.inElse = true, line, bases, modes, false
 	return nil
 }
 
@@ -556,22 +607,28 @@ func (l *Lesson) validate(file string) error {
 	return nil
 }
 
-// For returns the lesson resolved for one base: only the blocks that apply.
-func (l *Lesson) For(base string) []Block {
+// For returns the lesson resolved for one base and engine mode (ModeRoot,
+// ModeRootless; "" is root, as recordings are made): only the blocks that
+// apply.
+func (l *Lesson) For(base, mode string) []Block {
+	if mode == "" {
+		mode = ModeRoot
+	}
 	var out []Block
 	for _, b := range l.Blocks {
-		if b.Bases == nil || contains(b.Bases, base) {
+		if (b.Bases == nil || contains(b.Bases, base)) && (b.Modes == nil || contains(b.Modes, mode)) {
 			out = append(out, b)
 		}
 	}
 	return out
 }
 
-// EngineActions lists the directives, resolved for base, that make the
-// engine do something (and so have events in a recording), in order.
-func (l *Lesson) EngineActions(base string) []Block {
+// EngineActions lists the directives, resolved for base and mode, that
+// make the engine do something (and so have events in a recording), in
+// order.
+func (l *Lesson) EngineActions(base, mode string) []Block {
 	var out []Block
-	for _, b := range l.For(base) {
+	for _, b := range l.For(base, mode) {
 		if b.Kind == Action && engineActions[b.Action] {
 			out = append(out, b)
 		}

@@ -104,10 +104,10 @@ func TestParseLesson(t *testing.T) {
 	if got := b[13].Args; !reflect.DeepEqual(got, []string{"--rm", "--name", "box", "--stop-after", "3s", "{{image}}", "sh", "-c", "echo a b"}) {
 		t.Errorf("run args %q", got)
 	}
-	if n := len(l.For("busybox")); n != len(l.Blocks)-1 {
+	if n := len(l.For("busybox", "")); n != len(l.Blocks)-1 {
 		t.Errorf("busybox sees %d blocks of %d", n, len(l.Blocks))
 	}
-	if n := len(l.EngineActions("alpine")); n != 3 {
+	if n := len(l.EngineActions("alpine", "")); n != 3 {
 		t.Errorf("%d engine actions", n)
 	}
 	run, err := parseRun(b[13].Args)
@@ -130,6 +130,9 @@ func TestParseErrors(t *testing.T) {
 		{"<!-- berth: if base=windows -->", "unknown base \"windows\""},
 		{"<!-- berth: if base=alpine -->\n", ":1: `if` has no matching"},
 		{"<!-- berth: end -->", "`end` without `if`"},
+		{"<!-- berth: if mode=sudo -->", "unknown mode \"sudo\" (known: root, rootless)"},
+		{"<!-- berth: if colour=red -->", "write `if base=NAME[,NAME...]`, `if mode=root|rootless` or both"},
+		{"<!-- berth: if base=alpine mode=root -->\n<!-- berth: else -->", "ambiguous: write a second `if`"},
 		{"```dockerfile\nFROM x\n", "code block has no closing"},
 		{"```text file=../x\nhi\n```", "give a path inside the workspace"},
 		{"<!-- berth: expect step two cached -->", "\"two\" is not a step number"},
@@ -234,6 +237,42 @@ func TestMatches(t *testing.T) {
 		}
 		if got := Matches(p, tc.e, m); got != tc.want {
 			t.Errorf("%s on %s: %v, want %v", tc.pattern, tc.e.Type, got, tc.want)
+		}
+	}
+}
+
+// `if mode=` keeps blocks for root or rootless mode; its `else` is the
+// other mode, and a condition on both base and mode keeps the blocks
+// where both hold.
+func TestParseModeConditions(t *testing.T) {
+	l, err := Parse("x.md", []byte(`<!-- berth: if mode=rootless -->
+only rootless
+<!-- berth: else -->
+only root
+<!-- berth: end -->
+<!-- berth: if base=debian mode=root -->
+debian as root
+<!-- berth: end -->
+everywhere
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := func(base, mode string) string {
+		var out []string
+		for _, b := range l.For(base, mode) {
+			out = append(out, b.Text)
+		}
+		return strings.Join(out, "|")
+	}
+	for _, tc := range []struct{ base, mode, want string }{
+		{"debian", ModeRootless, "only rootless|everywhere"},
+		{"debian", ModeRoot, "only root|debian as root|everywhere"},
+		{"debian", "", "only root|debian as root|everywhere"},
+		{"alpine", ModeRoot, "only root|everywhere"},
+	} {
+		if got := texts(tc.base, tc.mode); got != tc.want {
+			t.Errorf("For(%s, %q) = %q, want %q", tc.base, tc.mode, got, tc.want)
 		}
 	}
 }

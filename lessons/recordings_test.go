@@ -121,7 +121,7 @@ func TestLessonsFollowTheNotes(t *testing.T) {
 			t.Errorf("lesson %s lacks a title, duration or needs", l.Name)
 		}
 		for _, base := range BaseNames() {
-			if len(l.EngineActions(base)) == 0 {
+			if len(l.EngineActions(base, "")) == 0 {
 				t.Errorf("lesson %s runs nothing on base %s", l.Name, base)
 			}
 		}

@@ -162,8 +162,12 @@ func Run(ctx context.Context, l *Lesson, opts Options) (rep *Report, err error) 
 		return nil, perr
 	}
 	r.base = base
-	r.blocks = l.For(base.Name)
-	r.actions = l.EngineActions(base.Name)
+	mode := engineMode(opts)
+	if mode != ModeRoot && opts.Record != nil && l.modeDependent() {
+		return nil, fmt.Errorf("lesson %s differs in %s mode, and recordings replay what root does: record it as root", l.Name, mode)
+	}
+	r.blocks = l.For(base.Name, mode)
+	r.actions = l.EngineActions(base.Name, mode)
 	if opts.Mode == Replay {
 		if err := r.splitRecording(); err != nil {
 			return nil, err
@@ -195,6 +199,29 @@ func Run(ctx context.Context, l *Lesson, opts Options) (rep *Report, err error) 
 		return r.report, err
 	}
 	return r.report, r.summary()
+}
+
+// engineMode is the mode the lesson's engine runs in (ModeRoot or
+// ModeRootless): a backend that knows says; a replay is of a recording
+// made as root.
+func engineMode(opts Options) string {
+	if opts.Mode == Live {
+		if m, ok := opts.Backend.(interface{ EngineMode() string }); ok && m.EngineMode() == ModeRootless {
+			return ModeRootless
+		}
+	}
+	return ModeRoot
+}
+
+// modeDependent says whether some of the lesson's blocks apply in one
+// engine mode only.
+func (l *Lesson) modeDependent() bool {
+	for _, b := range l.Blocks {
+		if b.Modes != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *runner) vars() *vars {
@@ -469,6 +496,15 @@ func (r *runner) engineAction(ctx context.Context, b Block, index int, notes []B
 	return err
 }
 
+// parsed parses a directive's words with parse and hands the result to do.
+func parsed[S any](args []string, parse func([]string) (S, error), do func(S) error) error {
+	spec, err := parse(args)
+	if err != nil {
+		return err
+	}
+	return do(spec)
+}
+
 // dispatch hands a live action to the backend.
 func (r *runner) dispatch(ctx context.Context, action string, args []string) error {
 	be := r.opts.Backend
@@ -486,29 +522,13 @@ func (r *runner) dispatch(ctx context.Context, action string, args []string) err
 		}
 		return err
 	case "run":
-		spec, err := parseRun(args)
-		if err != nil {
-			return err
-		}
-		return be.Run(ctx, spec)
+		return parsed(args, parseRun, func(spec RunSpec) error { return be.Run(ctx, spec) })
 	case "commit":
-		spec, err := parseCommit(args)
-		if err != nil {
-			return err
-		}
-		return be.Commit(ctx, spec)
+		return parsed(args, parseCommit, func(spec CommitSpec) error { return be.Commit(ctx, spec) })
 	case "rm":
-		spec, err := parseRm(args)
-		if err != nil {
-			return err
-		}
-		return be.Remove(ctx, spec)
+		return parsed(args, parseRm, func(spec RmSpec) error { return be.Remove(ctx, spec) })
 	case "network":
-		spec, err := parseNetwork(args)
-		if err != nil {
-			return err
-		}
-		return be.Network(ctx, spec)
+		return parsed(args, parseNetwork, func(spec NetworkSpec) error { return be.Network(ctx, spec) })
 	}
 	return fmt.Errorf("%s is no engine action", action)
 }

@@ -234,12 +234,12 @@ func TestPausesAtAnnotations(t *testing.T) {
 		t.Fatal(err)
 	}
 	notes := 0
-	for _, b := range l.For("debian") {
+	for _, b := range l.For("debian", "") {
 		if b.Kind == Annotation {
 			notes++
 		}
 	}
-	if want := notes + len(l.EngineActions("debian")); pauses != want {
+	if want := notes + len(l.EngineActions("debian", "")); pauses != want {
 		t.Errorf("%d pauses, want %d", pauses, want)
 	}
 	if !strings.Contains(out.String(), "the engine reuses the image instead of installing Redis again.\n<PAUSE>\n") {

@@ -284,3 +284,72 @@ func TestRootlessSaveLoadPushPull(t *testing.T) {
 		t.Fatalf("run pulled image = %q, want hello", got)
 	}
 }
+
+// TestRootlessLessonDebian runs manual-commit live as a normal user on the
+// Debian base with real redis: user-defined networks need root, so the
+// lesson says so, shows the commands, never runs `network create`, and
+// serves redis through the port pasta publishes; every claim holds.
+// Needs the Debian mirror (apt-get install redis-server), as
+// lesson_live_debian does.
+func TestRootlessLessonDebian(t *testing.T) {
+	if os.Getenv("BERTH_TEST_MIRROR") != "1" && !testenv.InCI() {
+		t.Skip("needs the Debian mirror: set BERTH_TEST_MIRROR=1")
+	}
+	if _, err := exec.LookPath("pasta"); err != nil {
+		if testenv.InCI() {
+			t.Fatal("pasta is missing: make test-deps installs passt")
+		}
+		t.Skip("no pasta (apt-get install passt)")
+	}
+	e := setupRootless(t)
+	e.extraEnv = append(e.extraEnv, rootlessBootstrapCache(t, e)...)
+	out := e.berth("lesson", "manual-commit", "--yes", "--base", "debian", "--port", freePort(t))
+	for _, want := range []string{
+		"\nMode: rootless (",
+		"user-defined networks need root",
+		"    berth network create app\n",
+		"\n$ berth run -d -p ",
+		"PONG",
+		"End of lesson manual-commit: all 4 checks held on the live trace.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("rootless debian lesson lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "$ berth network") {
+		t.Fatalf("rootless lesson ran a network command:\n%s", out)
+	}
+}
+
+// rootlessBootstrapCache gives the rootless user root's cached Debian
+// tarball (as lesson_live_debian reads it), so the lesson does not run
+// mmdebstrap again: BERTH_BOOTSTRAP_CACHE and the snapshot's time. Without
+// a cached tarball the lesson makes one (mmdebstrap and the mirror).
+func rootlessBootstrapCache(t *testing.T, e *rootlessEnv) []string {
+	t.Helper()
+	src := filepath.Join(os.Getenv("HOME"), ".cache", "berth", "mmdebstrap")
+	tars, _ := filepath.Glob(filepath.Join(src, "bookworm-*-minbase-*.tar"))
+	if len(tars) == 0 {
+		if _, err := exec.LookPath("mmdebstrap"); err != nil {
+			t.Skip("no cached Debian tarball and no mmdebstrap")
+		}
+		return nil
+	}
+	tar := tars[len(tars)-1]
+	epoch := strings.TrimSuffix(tar[strings.LastIndex(tar, "-")+1:], ".tar")
+	dir := filepath.Join(e.home, "bootstrap-cache")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, filepath.Base(tar))
+	if err := os.Link(tar, dst); err != nil {
+		if out, err := exec.Command("cp", tar, dst).CombinedOutput(); err != nil {
+			t.Fatalf("copy %s: %v\n%s", tar, err, out)
+		}
+		if err := os.Chmod(dst, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The later SOURCE_DATE_EPOCH wins over berth's default in env(1).
+	return []string{"BERTH_BOOTSTRAP_CACHE=" + dir, "SOURCE_DATE_EPOCH=" + epoch}
+}

@@ -299,6 +299,13 @@ func (b *Backend) Note(text string) {
 // Version names the engine.
 func (b *Backend) Version() string { return "berth " + engine.Version }
 
+// EngineMode is the mode this process's engine runs in (root or
+// rootless), so a lesson takes the steps that mode can do.
+func (b *Backend) EngineMode() string {
+	mode, _ := engine.Mode()
+	return mode
+}
+
 // Build runs a build of spec.Context inside workspace.
 func (b *Backend) Build(ctx context.Context, workspace string, spec lessons.BuildSpec) error {
 	df := spec.Dockerfile

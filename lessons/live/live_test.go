@@ -149,3 +149,15 @@ func TestChooseBasePrefersDebianOffline(t *testing.T) {
 		t.Errorf("with nothing: %v", err)
 	}
 }
+
+// The backend's EngineMode is the engine's own word, and the lessons'
+// `if mode=` conditions use the same words: as root here, "root".
+func TestBackendEngineMode(t *testing.T) {
+	if lessons.ModeRoot != engine.ModeRoot || lessons.ModeRootless != engine.ModeRootless {
+		t.Fatalf("lessons' modes %q/%q differ from the engine's %q/%q", lessons.ModeRoot, lessons.ModeRootless, engine.ModeRoot, engine.ModeRootless)
+	}
+	want, _ := engine.Mode()
+	if got := (&Backend{}).EngineMode(); got != want {
+		t.Fatalf("EngineMode() = %q, engine.Mode() = %q", got, want)
+	}
+}

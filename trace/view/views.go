@@ -47,104 +47,14 @@ type treeNode struct {
 // links: each image, the containers created from it, and under each
 // container the snapshot taken of it and the image that snapshot became.
 func RenderTree(w io.Writer, m *Model, st Style) {
-	images := map[string]*treeNode{}
-	var order []string
-	node := func(id string) *treeNode {
-		if n, ok := images[id]; ok {
-			return n
-		}
-		n := &treeNode{}
-		images[id] = n
-		order = append(order, id)
-		return n
-	}
-	// Every image the trace mentions, in the order it appears.
-	for _, b := range m.Builds {
-		for _, s := range b.Steps {
-			if s.Info.Instruction == "FROM" && s.ResultImage() != "" {
-				node(s.ResultImage())
-			}
-			for _, c := range s.Containers {
-				node(c.Create.Image)
-			}
-			if s.Image != nil {
-				node(s.Image.ID)
-			}
-		}
-	}
-	for _, c := range m.Containers {
-		if c.Create.Image != "" {
-			node(c.Create.Image)
-		}
-	}
-	for _, c := range m.Commits {
-		if c.Image != nil {
-			node(c.Image.ID)
-		}
-	}
-	for _, id := range order {
-		images[id].label = imageLabel(m, id, st)
-	}
-	// Containers hang under the image they were created from; the image a
-	// container's snapshot became hangs under the container.
-	for _, c := range m.Containers {
-		if c.Create.Image == "" {
-			continue
-		}
-		cn := &treeNode{label: containerLabel(c, st)}
-		parent := images[c.Create.Image]
-		parent.kids = append(parent.kids, cn)
-		var product *trace.ImageInfo
-		var snap *trace.SnapshotInfo
-		var layer *trace.LayerInfo
-		if b := m.Build(c.Build); b != nil {
-			if s := b.Step(c.Step); s != nil {
-				product, snap, layer = s.Image, s.Snapshot, s.Layer
-			}
-		}
-		for _, cm := range m.Commits {
-			if cm.Container == c.ID() {
-				product, snap, layer = cm.Image, cm.Snapshot, cm.Layer
-			}
-		}
-		if snap != nil {
-			cn.kids = append(cn.kids, &treeNode{label: st.paint(st.dim, snapshotLine(snap, layer))})
-		} else if layer != nil && layer.Empty {
-			cn.kids = append(cn.kids, &treeNode{label: st.paint(st.dim, "no snapshot: nothing changed, no layer")})
-		}
-		if product != nil {
-			if pn, ok := images[product.ID]; ok && !pn.placed {
-				pn.placed = true
-				cn.kids = append(cn.kids, pn)
-			}
-		}
-	}
-	// Images whose container the trace did not see hang under their parent.
-	for _, id := range order {
-		n := images[id]
-		if n.placed {
-			continue
-		}
-		if info, ok := m.Images[id]; ok && info.Parent != "" {
-			if pn, ok := images[info.Parent]; ok && pn != n {
-				n.placed = true
-				pn.kids = append(pn.kids, n)
-			}
-		}
-	}
-	// Cached steps reuse an image: say so under it.
-	for _, b := range m.Builds {
-		for _, s := range b.Steps {
-			if s.Cached() {
-				if n, ok := images[s.ResultImage()]; ok {
-					n.kids = append(n.kids, &treeNode{label: st.paint(st.ok, fmt.Sprintf("↺ reused from the cache by build %d, step %d", b.Index, s.Number()))})
-				}
-			}
-		}
-	}
+	t := &imageTree{m: m, st: st, images: map[string]*treeNode{}}
+	t.collectImages()
+	t.hangContainers()
+	t.hangOrphans()
+	t.markCached()
 	roots := 0
-	for _, id := range order {
-		n := images[id]
+	for _, id := range t.order {
+		n := t.images[id]
 		if n.placed {
 			continue
 		}
@@ -154,6 +64,133 @@ func RenderTree(w io.Writer, m *Model, st Style) {
 	}
 	if roots == 0 {
 		fmt.Fprintln(w, "(no images in this trace)")
+	}
+}
+
+// imageTree is RenderTree's working state: one node per image, in the
+// order the trace first mentions each.
+type imageTree struct {
+	m      *Model
+	st     Style
+	images map[string]*treeNode
+	order  []string
+}
+
+func (t *imageTree) node(id string) *treeNode {
+	if n, ok := t.images[id]; ok {
+		return n
+	}
+	n := &treeNode{}
+	t.images[id] = n
+	t.order = append(t.order, id)
+	return n
+}
+
+// collectImages makes a node for every image the trace mentions, in the
+// order it appears.
+func (t *imageTree) collectImages() {
+	m := t.m
+	for _, b := range m.Builds {
+		for _, s := range b.Steps {
+			if s.Info.Instruction == "FROM" && s.ResultImage() != "" {
+				t.node(s.ResultImage())
+			}
+			for _, c := range s.Containers {
+				t.node(c.Create.Image)
+			}
+			if s.Image != nil {
+				t.node(s.Image.ID)
+			}
+		}
+	}
+	for _, c := range m.Containers {
+		if c.Create.Image != "" {
+			t.node(c.Create.Image)
+		}
+	}
+	for _, c := range m.Commits {
+		if c.Image != nil {
+			t.node(c.Image.ID)
+		}
+	}
+	for _, id := range t.order {
+		t.images[id].label = imageLabel(m, id, t.st)
+	}
+}
+
+// hangContainers puts containers under the image they were created from,
+// and the image a container's snapshot became under the container.
+func (t *imageTree) hangContainers() {
+	st := t.st
+	for _, c := range t.m.Containers {
+		if c.Create.Image == "" {
+			continue
+		}
+		cn := &treeNode{label: containerLabel(c, st)}
+		parent := t.images[c.Create.Image]
+		parent.kids = append(parent.kids, cn)
+		product, snap, layer := t.containerProduct(c)
+		if snap != nil {
+			cn.kids = append(cn.kids, &treeNode{label: st.paint(st.dim, snapshotLine(snap, layer))})
+		} else if layer != nil && layer.Empty {
+			cn.kids = append(cn.kids, &treeNode{label: st.paint(st.dim, "no snapshot: nothing changed, no layer")})
+		}
+		if product != nil {
+			if pn, ok := t.images[product.ID]; ok && !pn.placed {
+				pn.placed = true
+				cn.kids = append(cn.kids, pn)
+			}
+		}
+	}
+}
+
+// containerProduct finds what a container became: its build step's
+// image, snapshot and layer, or a commit's.
+func (t *imageTree) containerProduct(c *ContainerModel) (*trace.ImageInfo, *trace.SnapshotInfo, *trace.LayerInfo) {
+	var product *trace.ImageInfo
+	var snap *trace.SnapshotInfo
+	var layer *trace.LayerInfo
+	if b := t.m.Build(c.Build); b != nil {
+		if s := b.Step(c.Step); s != nil {
+			product, snap, layer = s.Image, s.Snapshot, s.Layer
+		}
+	}
+	for _, cm := range t.m.Commits {
+		if cm.Container == c.ID() {
+			product, snap, layer = cm.Image, cm.Snapshot, cm.Layer
+		}
+	}
+	return product, snap, layer
+}
+
+// hangOrphans puts images whose container the trace did not see under
+// their parent.
+func (t *imageTree) hangOrphans() {
+	for _, id := range t.order {
+		n := t.images[id]
+		if n.placed {
+			continue
+		}
+		if info, ok := t.m.Images[id]; ok && info.Parent != "" {
+			if pn, ok := t.images[info.Parent]; ok && pn != n {
+				n.placed = true
+				pn.kids = append(pn.kids, n)
+			}
+		}
+	}
+}
+
+// markCached says under an image that cached steps reused it.
+func (t *imageTree) markCached() {
+	for _, b := range t.m.Builds {
+		for _, s := range b.Steps {
+			if !s.Cached() {
+				continue
+			}
+			if n, ok := t.images[s.ResultImage()]; ok {
+				n.kids = append(n.kids, &treeNode{label: t.st.paint(t.st.ok, fmt.Sprintf("↺ reused from the cache by build %d, step %d", b.Index, s.Number()))})
+			}
+		}
 	}
 }
 

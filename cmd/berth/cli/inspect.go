@@ -11,6 +11,7 @@ import (
 	"text/template"
 
 	"github.com/berthkit/berth/daemon"
+	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/moby/moby/api/types/container"
 	"github.com/spf13/cobra"
@@ -28,23 +29,16 @@ type inspectOptions struct {
 
 func newInspectCmd(g *globalOptions) *cobra.Command {
 	opts := &inspectOptions{}
-	cmd := &cobra.Command{
-		Use:                   "inspect [OPTIONS] NAME|ID [NAME|ID...]",
-		DisableFlagsInUseLine: true,
-		Short:                 "Return low-level information on images and containers",
+	cmd := inspectCommand(g, opts, &cobra.Command{
+		Use:   "inspect [OPTIONS] NAME|ID [NAME|ID...]",
+		Short: "Return low-level information on images and containers",
 		Long: `Print images (as docker image inspect does) and container records as a
 JSON array. A name is looked up as a container first, then as an image,
 unless --type says which.`,
 		Example: `  berth inspect busybox
   berth inspect --format '{{.Config.Cmd}}' busybox
   berth inspect --type container web`,
-		Args: requireArgs(1, -1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.names, opts.out, opts.errOut = args, cmd.OutOrStdout(), cmd.ErrOrStderr()
-			return runInspect(cmd.Context(), g, opts)
-		},
-	}
-	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "format output using a Go template (or 'json')")
+	})
 	cmd.Flags().StringVar(&opts.kind, "type", "", "only inspect objects of this type: image or container")
 	cmd.Flags().BoolVarP(&opts.size, "size", "s", false, "display total file sizes if the type is container")
 	return cmd
@@ -52,36 +46,34 @@ unless --type says which.`,
 
 func newImageInspectCmd(g *globalOptions) *cobra.Command {
 	opts := &inspectOptions{kind: "image"}
-	cmd := &cobra.Command{
-		Use:                   "inspect [OPTIONS] IMAGE [IMAGE...]",
-		DisableFlagsInUseLine: true,
-		Short:                 "Display detailed information on one or more images",
-		Example:               "  berth image inspect busybox\n  berth image inspect -f '{{.RootFS.Layers}}' busybox",
-		Args:                  requireArgs(1, -1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.names, opts.out, opts.errOut = args, cmd.OutOrStdout(), cmd.ErrOrStderr()
-			return runInspect(cmd.Context(), g, opts)
-		},
-	}
-	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "format output using a Go template (or 'json')")
-	return cmd
+	return inspectCommand(g, opts, &cobra.Command{
+		Use:     "inspect [OPTIONS] IMAGE [IMAGE...]",
+		Short:   "Display detailed information on one or more images",
+		Example: "  berth image inspect busybox\n  berth image inspect -f '{{.RootFS.Layers}}' busybox",
+	})
 }
 
 func newContainerInspectCmd(g *globalOptions) *cobra.Command {
 	opts := &inspectOptions{kind: "container"}
-	cmd := &cobra.Command{
-		Use:                   "inspect [OPTIONS] CONTAINER [CONTAINER...]",
-		DisableFlagsInUseLine: true,
-		Short:                 "Display detailed information on one or more containers",
-		Example:               "  berth container inspect web\n  berth container inspect -f '{{.State.Running}}' web",
-		Args:                  requireArgs(1, -1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.names, opts.out, opts.errOut = args, cmd.OutOrStdout(), cmd.ErrOrStderr()
-			return runInspect(cmd.Context(), g, opts)
-		},
+	cmd := inspectCommand(g, opts, &cobra.Command{
+		Use:     "inspect [OPTIONS] CONTAINER [CONTAINER...]",
+		Short:   "Display detailed information on one or more containers",
+		Example: "  berth container inspect web\n  berth container inspect -f '{{.State.Running}}' web",
+	})
+	cmd.Flags().BoolVarP(&opts.size, "size", "s", false, "display total file sizes")
+	return cmd
+}
+
+// inspectCommand completes cmd as one of the inspect verbs: its arguments,
+// its run and its --format flag.
+func inspectCommand(g *globalOptions, opts *inspectOptions, cmd *cobra.Command) *cobra.Command {
+	cmd.DisableFlagsInUseLine = true
+	cmd.Args = requireArgs(1, -1)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		opts.names, opts.out, opts.errOut = args, cmd.OutOrStdout(), cmd.ErrOrStderr()
+		return runInspect(cmd.Context(), g, opts)
 	}
 	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "format output using a Go template (or 'json')")
-	cmd.Flags().BoolVarP(&opts.size, "size", "s", false, "display total file sizes")
 	return cmd
 }
 
@@ -106,55 +98,15 @@ func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) err
 	var found []any
 	var errs []error
 	for _, name := range opts.names {
-		if opts.kind != "image" {
-			c, err := eng.Container(ctx, name)
-			if err == nil {
-				// Docker's shape, the daemon's own answer: {{.State.Running}}.
-				resp := daemon.ContainerInspect(eng, c)
-				if opts.size {
-					// What it wrote, and that plus its image, as ?size=1.
-					rw := eng.ContainerSize(c.ID)
-					rootfs := rw
-					if img, err := eng.LookupImage(c.Image); err == nil {
-						rootfs += img.Size
-					}
-					resp.SizeRw, resp.SizeRootFs = &rw, &rootfs
-				}
-				found = append(found, containerInspect{InspectResponse: resp, Berth: berthExtras(c)})
-				continue
-			}
-			if !errors.Is(err, store.ErrNotFound) || opts.kind == "container" {
-				errs = append(errs, err)
-				continue
-			}
-		}
-		img, err := eng.InspectImage(ctx, name)
+		v, err := inspectOne(ctx, eng, opts, name)
 		if err != nil {
-			if errors.Is(err, store.ErrNotFound) && opts.kind == "" {
-				err = dockerMessage("No such object: " + name)
-			}
 			errs = append(errs, err)
 			continue
 		}
-		found = append(found, img)
+		found = append(found, v)
 	}
-	if tmpl != nil {
-		for _, v := range found {
-			out, err := executeInspectTemplate(tmpl, v)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(opts.out, out)
-		}
-	} else {
-		if found == nil {
-			found = []any{}
-		}
-		data, err := json.MarshalIndent(found, "", "    ")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(opts.out, string(data))
+	if err := printInspected(opts.out, tmpl, found); err != nil {
+		return err
 	}
 	switch len(errs) {
 	case 0:
@@ -167,6 +119,68 @@ func runInspect(ctx context.Context, g *globalOptions, opts *inspectOptions) err
 		msgs[i] = err.Error()
 	}
 	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// inspectOne looks name up as a container first (unless --type says
+// image), then as an image.
+func inspectOne(ctx context.Context, eng *engine.Engine, opts *inspectOptions, name string) (any, error) {
+	if opts.kind != "image" {
+		c, err := eng.Container(ctx, name)
+		if err == nil {
+			return inspectContainer(eng, c, opts.size), nil
+		}
+		if !errors.Is(err, store.ErrNotFound) || opts.kind == "container" {
+			return nil, err
+		}
+	}
+	img, err := eng.InspectImage(ctx, name)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) && opts.kind == "" {
+			err = dockerMessage("No such object: " + name)
+		}
+		return nil, err
+	}
+	return img, nil
+}
+
+// inspectContainer is Docker's shape, the daemon's own answer
+// ({{.State.Running}}), with Berth's extras.
+func inspectContainer(eng *engine.Engine, c *store.Container, size bool) containerInspect {
+	resp := daemon.ContainerInspect(eng, c)
+	if size {
+		// What it wrote, and that plus its image, as ?size=1.
+		rw := eng.ContainerSize(c.ID)
+		rootfs := rw
+		if img, err := eng.LookupImage(c.Image); err == nil {
+			rootfs += img.Size
+		}
+		resp.SizeRw, resp.SizeRootFs = &rw, &rootfs
+	}
+	return containerInspect{InspectResponse: resp, Berth: berthExtras(c)}
+}
+
+// printInspected prints what was found: through the template, or as a
+// JSON array (empty, not null, when nothing was).
+func printInspected(out io.Writer, tmpl *template.Template, found []any) error {
+	if tmpl != nil {
+		for _, v := range found {
+			s, err := executeInspectTemplate(tmpl, v)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(out, s)
+		}
+		return nil
+	}
+	if found == nil {
+		found = []any{}
+	}
+	data, err := json.MarshalIndent(found, "", "    ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, string(data))
+	return nil
 }
 
 // executeInspectTemplate runs tmpl as docker/cli's TemplateInspector does:

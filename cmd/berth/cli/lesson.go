@@ -20,6 +20,7 @@ import (
 	"github.com/berthkit/berth/trace"
 	"github.com/berthkit/berth/trace/view"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
@@ -109,7 +110,13 @@ to the recording to show which steps of your Dockerfile would be cached.`,
 			return runLesson(cmd.Context(), g, opts, l, "")
 		},
 	}
-	f := cmd.PersistentFlags()
+	lessonFlags(cmd.PersistentFlags(), opts)
+	cmd.AddCommand(lessonSubcommands(g, opts)...)
+	return cmd
+}
+
+// lessonFlags are the flags of `lesson` and its subcommands.
+func lessonFlags(f *pflag.FlagSet, opts *lessonOptions) {
 	f.BoolVarP(&opts.yes, "yes", "y", false, "run straight through without pausing (for projection and CI)")
 	f.DurationVar(&opts.pace, "pace", 0, "pause this long at each stop instead of waiting for Enter")
 	f.BoolVar(&opts.replay, "replay", false, "replay the recorded build instead of running the engine")
@@ -122,9 +129,12 @@ to the recording to show which steps of your Dockerfile would be cached.`,
 	f.StringVar(&opts.workdir, "workdir", "", "make the live lesson's temporary directory here (default $TMPDIR)")
 	f.BoolVar(&opts.viaDaemon, "via-daemon", false, "send the live lesson's builds, runs and commits through a running berth daemon (--host, else DOCKER_HOST, else "+api.DefaultHost+")")
 	f.IntVar(&opts.port, "port", lessons.DefaultPort, "host port a live lesson publishes redis on (0: a free one)")
+}
 
-	cmd.AddCommand(
-		&cobra.Command{
+// lessonSubcommands are `lesson list`, `lesson run FILE` and `lesson cat NAME`.
+func lessonSubcommands(g *globalOptions, opts *lessonOptions) []*cobra.Command {
+	return []*cobra.Command{
+		{
 			Use:   "list",
 			Short: "List the lessons in the order of the notes",
 			Args:  cobra.NoArgs,
@@ -132,7 +142,7 @@ to the recording to show which steps of your Dockerfile would be cached.`,
 				return listLessons(cmd.OutOrStdout())
 			},
 		},
-		&cobra.Command{
+		{
 			Use:   "run FILE",
 			Short: "Run a lesson file of your own (see docs/lessons.md)",
 			Example: `  berth lesson cat build-cache > my-lesson.md
@@ -152,7 +162,7 @@ to the recording to show which steps of your Dockerfile would be cached.`,
 				return runLesson(cmd.Context(), g, opts, l, "")
 			},
 		},
-		&cobra.Command{
+		{
 			Use:   "cat NAME",
 			Short: "Print a lesson's Markdown, to copy and edit",
 			Args:  cobra.ExactArgs(1),
@@ -165,8 +175,7 @@ to the recording to show which steps of your Dockerfile would be cached.`,
 				return err
 			},
 		},
-	)
-	return cmd
+	}
 }
 
 func listLessons(out io.Writer) error {
@@ -234,25 +243,11 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 	if opts.quiz {
 		ro.Quiz = quizAsker(opts)
 	}
-
-	mode, why := lessons.Live, ""
-	switch {
-	case opts.viaDaemon && (opts.replay || opts.recording != ""):
-		return errors.New("--via-daemon runs the lesson live through a daemon: drop it to replay, or drop --replay and --recording")
-	case opts.replay || opts.recording != "":
-		mode, why = lessons.Replay, "Replaying, as asked."
-	case opts.viaDaemon:
-		// The daemon runs the engine: this process needs neither root nor Linux.
-		cleanup, err := prepareDaemonLesson(ctx, g, opts, l, &ro)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-	default:
-		if ok, reason := live.CanRun(); !ok {
-			mode, why = lessons.Replay, "Replaying the recording because "+reason+"."
-		}
+	mode, why, cleanup, err := lessonMode(ctx, g, opts, l, &ro)
+	if err != nil {
+		return err
 	}
+	defer cleanup()
 	if mode == lessons.Live && !opts.viaDaemon {
 		sess, err := live.Prepare(ctx, live.Options{UserRoot: g.root, Base: opts.base, Dir: opts.workdir, Lesson: l.Name, Progress: opts.errOut, BootstrapCache: BootstrapCacheDir()})
 		switch {
@@ -261,14 +256,7 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 		case err != nil:
 			return err
 		default:
-			defer func() {
-				if cerr := sess.Close(opts.keep); cerr != nil {
-					fmt.Fprintln(opts.errOut, "Error: cleaning up the lesson:", cerr)
-				}
-				if opts.keep {
-					fmt.Fprintf(opts.out, "The lesson's files are kept in %s; its images: berth --root %s images\n", sess.Workspace, sess.Root)
-				}
-			}()
+			defer closeSession(opts, sess)
 			if l.Name == "manual-commit" && interactive(opts) {
 				return manualCommit(ctx, opts, sess, style)
 			}
@@ -282,18 +270,9 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 		}
 	}
 	if mode == lessons.Replay {
-		if opts.record != "" {
-			return fmt.Errorf("--record needs a live lesson, and this one would be a replay: %s", strings.TrimSuffix(why, "."))
-		}
-		if opts.base != "" && !opts.replay {
-			why += " (--base only applies to live lessons.)"
-		}
-		events, name, err := lessonRecording(opts, l)
-		if err != nil {
+		if err := prepareReplay(opts, l, &ro, why); err != nil {
 			return err
 		}
-		ro.Mode, ro.Why, ro.Recording, ro.RecordingName = lessons.Replay, why, events, name
-		ro.Port = 0 // the recorded port, lessons.DefaultPort: a replay opens none
 	}
 	modeLine := live.ModeLine(ro.Mode == lessons.Replay)
 	if opts.viaDaemon {
@@ -301,6 +280,63 @@ func runLesson(ctx context.Context, g *globalOptions, opts *lessonOptions, l *le
 	}
 	ro.Why = strings.TrimSpace(modeLine + "\n" + ro.Why)
 	_, err = lessons.Run(ctx, l, ro)
+	return lessonExit(opts, l, err)
+}
+
+// lessonMode says whether the lesson runs live or replays, and why; a
+// lesson sent through a daemon is prepared here (cleanup undoes that).
+func lessonMode(ctx context.Context, g *globalOptions, opts *lessonOptions, l *lessons.Lesson, ro *lessons.Options) (lessons.Mode, string, func(), error) {
+	nothing := func() {}
+	switch {
+	case opts.viaDaemon && (opts.replay || opts.recording != ""):
+		return 0, "", nothing, errors.New("--via-daemon runs the lesson live through a daemon: drop it to replay, or drop --replay and --recording")
+	case opts.replay || opts.recording != "":
+		return lessons.Replay, "Replaying, as asked.", nothing, nil
+	case opts.viaDaemon:
+		// The daemon runs the engine: this process needs neither root nor Linux.
+		cleanup, err := prepareDaemonLesson(ctx, g, opts, l, ro)
+		if err != nil {
+			return 0, "", nothing, err
+		}
+		return lessons.Live, "", cleanup, nil
+	}
+	if ok, reason := live.CanRun(); !ok {
+		return lessons.Replay, "Replaying the recording because " + reason + ".", nothing, nil
+	}
+	return lessons.Live, "", nothing, nil
+}
+
+// closeSession removes a live lesson's root and workspace, or says where
+// they are kept.
+func closeSession(opts *lessonOptions, sess *live.Session) {
+	if cerr := sess.Close(opts.keep); cerr != nil {
+		fmt.Fprintln(opts.errOut, "Error: cleaning up the lesson:", cerr)
+	}
+	if opts.keep {
+		fmt.Fprintf(opts.out, "The lesson's files are kept in %s; its images: berth --root %s images\n", sess.Workspace, sess.Root)
+	}
+}
+
+// prepareReplay sets ro up to replay the lesson's recording.
+func prepareReplay(opts *lessonOptions, l *lessons.Lesson, ro *lessons.Options, why string) error {
+	if opts.record != "" {
+		return fmt.Errorf("--record needs a live lesson, and this one would be a replay: %s", strings.TrimSuffix(why, "."))
+	}
+	if opts.base != "" && !opts.replay {
+		why += " (--base only applies to live lessons.)"
+	}
+	events, name, err := lessonRecording(opts, l)
+	if err != nil {
+		return err
+	}
+	ro.Mode, ro.Why, ro.Recording, ro.RecordingName = lessons.Replay, why, events, name
+	ro.Port = 0 // the recorded port, lessons.DefaultPort: a replay opens none
+	return nil
+}
+
+// lessonExit turns how a lesson ended into the command's error: nothing
+// when the attendee quit, exit 1 with what to do next when it failed.
+func lessonExit(opts *lessonOptions, l *lessons.Lesson, err error) error {
 	if opts.quit && errors.Is(err, context.Canceled) {
 		fmt.Fprintf(opts.out, "\nLesson %s stopped.\n", l.Name)
 		return nil

@@ -68,6 +68,15 @@ func localOnly(g *globalOptions, cmd *cobra.Command) error {
 	return notRemote("berth "+cmd.CommandPath()[len(cmd.Root().Name())+1:], "use the docker client against the daemon (DOCKER_HOST="+g.host+" docker "+cmd.CommandPath()[len(cmd.Root().Name())+1:]+" ...)")
 }
 
+// localEngine is the in-process engine for a verb that only runs locally
+// (refused with --host, see localOnly).
+func localEngine(g *globalOptions, cmd *cobra.Command) (*engine.Engine, error) {
+	if err := localOnly(g, cmd); err != nil {
+		return nil, err
+	}
+	return g.engine()
+}
+
 // validate parses the port flags, so that a bad one is refused before
 // anything is created, locally or by a daemon.
 func (o *netFlags) validate() error {
@@ -150,10 +159,7 @@ func newPortCmd(g *globalOptions) *cobra.Command {
   berth port web 80/tcp`,
 		Args: requireArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := localOnly(g, cmd); err != nil {
-				return err
-			}
-			eng, err := g.engine()
+			eng, err := localEngine(g, cmd)
 			if err != nil {
 				return err
 			}
@@ -226,10 +232,7 @@ func newNetworkCreateCmd(g *globalOptions) *cobra.Command {
 		Short: "Create a network",
 		Args:  requireArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := localOnly(g, cmd); err != nil {
-				return err
-			}
-			eng, err := g.engine()
+			eng, err := localEngine(g, cmd)
 			if err != nil {
 				return err
 			}
@@ -278,10 +281,7 @@ func newNetworkLsCmd(g *globalOptions) *cobra.Command {
 		Short:   "List networks",
 		Args:    requireArgs(0, 0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := localOnly(g, cmd); err != nil {
-				return err
-			}
-			eng, err := g.engine()
+			eng, err := localEngine(g, cmd)
 			if err != nil {
 				return err
 			}
@@ -361,10 +361,7 @@ func newNetworkInspectCmd(g *globalOptions) *cobra.Command {
 		Short: "Display detailed information on one or more networks",
 		Args:  requireArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := localOnly(g, cmd); err != nil {
-				return err
-			}
-			eng, err := g.engine()
+			eng, err := localEngine(g, cmd)
 			if err != nil {
 				return err
 			}
@@ -403,10 +400,7 @@ func newNetworkRmCmd(g *globalOptions) *cobra.Command {
 		Short:   "Remove one or more networks",
 		Args:    requireArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := localOnly(g, cmd); err != nil {
-				return err
-			}
-			eng, err := g.engine()
+			eng, err := localEngine(g, cmd)
 			if err != nil {
 				return err
 			}
@@ -436,10 +430,7 @@ func newNetworkConnectCmd(g *globalOptions) *cobra.Command {
 		Short: "Connect a container to a network",
 		Args:  requireArgs(2, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := localOnly(g, cmd); err != nil {
-				return err
-			}
-			eng, err := g.engine()
+			eng, err := localEngine(g, cmd)
 			if err != nil {
 				return err
 			}
@@ -457,10 +448,7 @@ func newNetworkDisconnectCmd(g *globalOptions) *cobra.Command {
 		Short: "Disconnect a container from a network",
 		Args:  requireArgs(2, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := localOnly(g, cmd); err != nil {
-				return err
-			}
-			eng, err := g.engine()
+			eng, err := localEngine(g, cmd)
 			if err != nil {
 				return err
 			}
@@ -486,10 +474,7 @@ func newNetworkPruneCmd(g *globalOptions) *cobra.Command {
 					return nil
 				}
 			}
-			if err := localOnly(g, cmd); err != nil {
-				return err
-			}
-			eng, err := g.engine()
+			eng, err := localEngine(g, cmd)
 			if err != nil {
 				return err
 			}

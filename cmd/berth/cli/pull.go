@@ -68,9 +68,8 @@ func runPull(ctx context.Context, g *globalOptions, opts *pullOptions) error {
 		return err
 	}
 	pull := func(name string) error {
-		// Docker's CLI says this, not its engine: a build's FROM does not.
-		if named, err := reference.ParseNormalizedNamed(name); err == nil && reference.IsNameOnly(named) && !opts.quiet {
-			fmt.Fprintln(opts.out, "Using default tag: latest")
+		if !opts.quiet {
+			sayDefaultTag(opts.out, name)
 		}
 		err := b.Pull(ctx, name, engine.PullOptions{
 			Platform:           opts.platform,
@@ -110,4 +109,12 @@ func runPull(ctx context.Context, g *globalOptions, opts *pullOptions) error {
 		}
 	}
 	return nil
+}
+
+// sayDefaultTag says, as Docker's CLI does (not its engine: a build's FROM
+// does not), that a name without a tag means :latest.
+func sayDefaultTag(out io.Writer, name string) {
+	if named, err := reference.ParseNormalizedNamed(name); err == nil && reference.IsNameOnly(named) {
+		fmt.Fprintln(out, "Using default tag: latest")
+	}
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/berthkit/berth/engine"
 	"github.com/berthkit/berth/engine/store"
-	"github.com/distribution/reference"
 	"github.com/spf13/cobra"
 )
 
@@ -77,8 +76,8 @@ func runPush(ctx context.Context, g *globalOptions, opts *pushOptions) error {
 		}
 	}
 	for _, name := range names {
-		if named, err := reference.ParseNormalizedNamed(name); err == nil && reference.IsNameOnly(named) && !opts.quiet {
-			fmt.Fprintln(opts.out, "Using default tag: latest")
+		if !opts.quiet {
+			sayDefaultTag(opts.out, name)
 		}
 		err := b.Push(ctx, name, engine.PushOptions{
 			Progress:           opts.out,
