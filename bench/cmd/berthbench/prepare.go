@@ -32,10 +32,15 @@ func (e *Env) Prepare() error {
 	if err := e.Reset(); err != nil {
 		return err
 	}
-	for _, d := range []string{e.Dir, e.path("out"), e.RunDir} {
+	for _, d := range []string{e.Dir, e.path("out"), e.RunDir, e.dockerConfig()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
+	}
+	// Podman, Buildah and skopeo read REGISTRY_AUTH_FILE before any login
+	// and refuse a missing file: start with no credentials.
+	if err := os.WriteFile(filepath.Join(e.dockerConfig(), "config.json"), []byte("{\"auths\":{}}\n"), 0o600); err != nil {
+		return err
 	}
 	e.logf("== prepare %s", e.Dir)
 	if err := e.do(e.berth("bootstrap", baseBerth)); err != nil {
