@@ -3,8 +3,8 @@
 
 GO        ?= go
 BIN       ?= bin/berth
-# The containers' init, a small binary that must sit beside berth
-# (engine/runtime/exe_linux.go: initBinary).
+# The containers' init, a small binary installed beside berth; without it
+# berth is its own init, only slower (engine/runtime/exe_linux.go: initBinary).
 INIT_BIN  := $(dir $(BIN))berth-init
 VERSION   ?= 0.1.0
 LDFLAGS   := -X github.com/berthkit/berth/engine.Version=$(VERSION)
