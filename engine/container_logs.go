@@ -200,13 +200,9 @@ func (e *Engine) OpenLogs(id string, opts LogsOptions) (*Logs, error) {
 	}
 	l := &Logs{e: e, c: c, path: e.Store.ContainerLogPath(c.ID), opts: opts}
 	unlock := lockLogRotation(l.path, false)
-	for i := rotatedCount(l.path); i >= 1; i-- {
-		if f, err := os.Open(fmt.Sprintf("%s.%d", l.path, i)); err == nil {
-			l.rotated = append(l.rotated, f)
-		}
-	}
-	f, err := os.Open(l.path)
+	rotated, f, err := openNewer(l.path, nil)
 	unlock()
+	l.rotated = rotated
 	if err != nil {
 		l.Close()
 		if !errors.Is(err, os.ErrNotExist) {
@@ -349,9 +345,9 @@ func (lr *logReader) reopen(path string, fn func(logEntry)) (bool, error) {
 		return false, nil
 	}
 	unlock := lockLogRotation(path, false)
-	newer, cur := openNewer(path, have)
+	newer, cur, err := openNewer(path, have)
 	unlock()
-	if cur == nil {
+	if err != nil {
 		closeAll(newer)
 		return false, nil
 	}
@@ -369,12 +365,13 @@ func (lr *logReader) reopen(path string, fn func(logEntry)) (bool, error) {
 
 // openNewer opens, oldest first, the rotated files that came after the one
 // being read (have: ours is now <path>.k, so <path>.k-1 ... <path>.1; when
-// it was dropped, every rotated file), and the file at path.
-func openNewer(path string, have os.FileInfo) (newer []*os.File, cur *os.File) {
+// it was dropped, or have is nil, every rotated file), and the file at
+// path; err is that last open's.
+func openNewer(path string, have os.FileInfo) (newer []*os.File, cur *os.File, err error) {
 	n := 0
 	for i := 1; ; i++ {
 		st, err := os.Stat(fmt.Sprintf("%s.%d", path, i))
-		if err != nil || os.SameFile(st, have) {
+		if err != nil || (have != nil && os.SameFile(st, have)) {
 			break
 		}
 		n = i
@@ -384,46 +381,12 @@ func openNewer(path string, have os.FileInfo) (newer []*os.File, cur *os.File) {
 			newer = append(newer, f)
 		}
 	}
-	cur, _ = os.Open(path)
-	return newer, cur
+	cur, err = os.Open(path)
+	return newer, cur, err
 }
 
 func closeAll(files []*os.File) {
 	for _, f := range files {
 		f.Close()
 	}
-}
-
-// rotatedCount is how many rotated files the log at path has.
-func rotatedCount(path string) int {
-	n := 0
-	for ; ; n++ {
-		if _, err := os.Stat(fmt.Sprintf("%s.%d", path, n+1)); err != nil {
-			return n
-		}
-	}
-}
-
-// readRotated reads the rotated files of the log at path, oldest first.
-func readRotated(path string, fn func(logEntry)) error {
-	return readRotatedFrom(path, rotatedCount(path), fn)
-}
-
-// readRotatedFrom reads <path>.n down to <path>.1.
-func readRotatedFrom(path string, n int, fn func(logEntry)) error {
-	for i := n; i >= 1; i-- {
-		f, err := os.Open(fmt.Sprintf("%s.%d", path, i))
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				continue // dropped by a rotation meanwhile
-			}
-			return err
-		}
-		err = (&logReader{f: f, r: bufio.NewReader(f)}).entries(fn)
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

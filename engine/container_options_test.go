@@ -77,14 +77,16 @@ func TestJSONLogRotates(t *testing.T) {
 	}
 	var got bytes.Buffer
 	add := func(e logEntry) { got.WriteString(e.Log) }
-	if err := readRotated(path, add); err != nil {
+	files, cur, err := openNewer(path, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	f, _ := os.Open(path)
-	defer f.Close()
-	lr := &logReader{f: f, r: bufio.NewReader(f)}
-	if err := lr.entries(add); err != nil {
-		t.Fatal(err)
+	for _, f := range append(files, cur) {
+		err := (&logReader{f: f, r: bufio.NewReader(f)}).entries(add)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	lines := strings.Split(strings.TrimSpace(got.String()), "\n")
 	if lines[len(lines)-1] != "line-30" || len(lines) > 12 || len(lines) < 6 {
