@@ -366,14 +366,9 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo, ref 
 			return &regError{http.StatusBadRequest, "MANIFEST_BLOB_UNKNOWN", "blob unknown to registry: " + b.Digest.String()}
 		}
 	}
-	var name string
-	if want, err := digest.Parse(ref); err == nil {
-		if want != d {
-			return &regError{http.StatusBadRequest, "DIGEST_INVALID", "provided digest did not match uploaded content"}
-		}
-		name = repo + "@" + d.String()
-	} else {
-		name = repo + ":" + ref
+	name, err := manifestName(repo, ref, d)
+	if err != nil {
+		return err
 	}
 	sizes, err := LayerSizes(h.s, m.Layers, nil)
 	if err != nil {

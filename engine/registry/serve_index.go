@@ -14,14 +14,9 @@ import (
 // manifest list) whose child manifests were pushed before it, as clients
 // push them (by digest). The store checks every child and its blobs.
 func (h *Handler) putIndex(w http.ResponseWriter, data []byte, d digest.Digest, mediaType, repo, ref string) error {
-	var name string
-	if want, err := digest.Parse(ref); err == nil {
-		if want != d {
-			return &regError{http.StatusBadRequest, "DIGEST_INVALID", "provided digest did not match uploaded content"}
-		}
-		name = repo + "@" + d.String()
-	} else {
-		name = repo + ":" + ref
+	name, err := manifestName(repo, ref, d)
+	if err != nil {
+		return err
 	}
 	if _, err := h.s.PutIndex(data, mediaType, name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -125,4 +120,17 @@ func (h *Handler) indexRepoKnown(repo string) bool {
 		}
 	}
 	return false
+}
+
+// manifestName is the name a pushed manifest is stored under: repo@digest
+// when pushed by digest (which must be the content's, d), else repo:tag.
+func manifestName(repo, ref string, d digest.Digest) (string, error) {
+	want, err := digest.Parse(ref)
+	if err != nil {
+		return repo + ":" + ref, nil
+	}
+	if want != d {
+		return "", &regError{http.StatusBadRequest, "DIGEST_INVALID", "provided digest did not match uploaded content"}
+	}
+	return repo + "@" + d.String(), nil
 }
