@@ -5,16 +5,18 @@
 #
 # Environment:
 #   BENCH_DIR    where every store lives (default /var/tmp/berth-bench; removed afterwards)
+#   BENCH_RUNDIR runtime state with short paths (default /run/berth-bench; removed afterwards)
 #   BENCH_OUT    the JSON file (default bench-results.json)
-#   BENCH_ONLY   a regular expression of case IDs (start, build3-cold, build10-cached,
-#                runstep5, commit, commit-real, save, load, push, pull, pull-uptodate,
-#                push-layers, pull-layers, room)
+#   BENCH_ONLY   a regular expression of case IDs (start, start-bridge, build3-cold,
+#                build10-cached, runstep5, commit, commit-real, save, load, push, pull,
+#                pull-uptodate, push-layers, pull-layers, room)
 #   BENCH_QUICK  1 for fewer runs (a smoke test; do not publish those numbers)
 #   BENCH_DOC    the Markdown file whose generated table and curves to replace; a full run
 #                (no BENCH_ONLY, no BENCH_QUICK) defaults to docs/performance.md, BENCH_DOC=
 #                (empty) leaves it alone
 #   BENCH_CURVES 0 to skip the growth curves (berthbench curves: docs/perf/*.svg)
 #   BENCH_BIG    1 to add the curves' largest sizes (minutes each)
+#   BENCH_CACHE  where commit-real's apt layer is kept between runs (default ~/.cache/berth/bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +27,8 @@ fi
 { [ -x bin/berth ] && [ -x bin/berth-init ]; } || make --no-print-directory build
 go build -trimpath -o bin/berthbench ./bench/cmd/berthbench
 
-args=(run -berth bin/berth -out "${BENCH_OUT:-bench-results.json}")
+out=${BENCH_OUT:-bench-results.json}
+args=(run -berth bin/berth -out "$out")
 [ -n "${BENCH_ONLY:-}" ] && args+=(-only "$BENCH_ONLY")
 [ "${BENCH_QUICK:-0}" = 1 ] && args+=(-quick)
 doc_default=docs/performance.md
@@ -36,11 +39,20 @@ BENCH_DOC=${BENCH_DOC-$doc_default}
 [ -n "$BENCH_DOC" ] && args+=(-doc "$BENCH_DOC")
 bin/berthbench "${args[@]}"
 # The curves follow the table unless BENCH_CURVES=0, or BENCH_ONLY picks cases
-# and does not name "curves".
+# and does not name "curves". Only a published run (BENCH_DOC set) replaces
+# docs/perf; a quick or partial one draws into bench-curves/.
+curves_out=docs/perf
+[ -z "$BENCH_DOC" ] && curves_out=bench-curves
 if [ "${BENCH_CURVES:-1}" != 0 ] && { [ -z "${BENCH_ONLY:-}" ] || [[ "curves" =~ ${BENCH_ONLY} ]]; }; then
-	cargs=(curves -berth bin/berth -out docs/perf)
+	cargs=(curves -berth bin/berth -out "$curves_out")
 	[ "${BENCH_BIG:-0}" = 1 ] && cargs+=(-big)
 	[ "${BENCH_QUICK:-0}" = 1 ] && cargs+=(-runs 1)
 	[ -n "$BENCH_DOC" ] && cargs+=(-doc "$BENCH_DOC")
 	bin/berthbench "${cargs[@]}"
 fi
+# Issue 18's goals, judged from this run's JSON and the curves just drawn
+# (or, with BENCH_CURVES=0, the curves.json there, marked when older).
+rargs=(report -in "$out" -curves "$curves_out/curves.json" -print goals)
+[ -n "$BENCH_DOC" ] && rargs+=(-doc "$BENCH_DOC")
+echo
+bin/berthbench "${rargs[@]}"

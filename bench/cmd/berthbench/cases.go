@@ -59,6 +59,25 @@ func (e *Env) startCase() *Case {
 	}
 }
 
+// bridgeHost names start-bridge's host-network line.
+const bridgeHost = "berth --network host"
+
+// startBridgeCase times the same start on Berth's default bridge network
+// and on the host's, alternated in one case, so their difference is what
+// the bridge adds (issue 18: at most 8 ms).
+func (e *Env) startBridgeCase() *Case {
+	return &Case{
+		ID: "start-bridge", Title: "container start to exit on the default bridge network: `run --rm busybox true`, next to the same start on the host network",
+		Warmup: 3, Runs: 20,
+		Subjects: []*Subject{
+			{Tool: "berth", Cmd: e.berth("run", "--rm", baseBerth, "true"),
+				Note: "Berth's default network (docs/networking.md): a network namespace, a veth pair on the bridge, an address, hosts and resolv.conf for it; all of it removed at exit."},
+			{Tool: bridgeHost, Cmd: e.berth("run", "--rm", "--network", "host", baseBerth, "true"),
+				Note: "The host's network, alternated with the bridge line: the difference of the two medians is the bridge's cost."},
+		},
+	}
+}
+
 // buildCase times a cold or a fully cached build of one context.
 func (e *Env) buildCase(id, title, ctxName, tag string, steps int, cold bool, w *workload) *Case {
 	dir := w.ctxs[ctxName]

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -28,6 +29,7 @@ type curveEnv struct {
 	berth, dir string
 	runs       int
 	log        io.Writer
+	timeBin    string // GNU time, for peak RSS ("" when missing)
 }
 
 // curve is one measured line: a name and its points.
@@ -58,6 +60,9 @@ func runCurves(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	e := &curveEnv{berth: abs, dir: *dir, runs: *runs, log: stderr}
+	if p, err := exec.LookPath("/usr/bin/time"); err == nil {
+		e.timeBin = p
+	}
 	defer os.RemoveAll(e.dir)
 	want := func(id string) bool { return *only == "" || strings.Contains(","+*only+",", ","+id+",") }
 	var curves []curve
@@ -173,24 +178,53 @@ func (e *curveEnv) do(root string, args ...string) error {
 	return nil
 }
 
-// time runs setup (untimed) then berth args, e.runs times, and returns the
-// median wall-clock milliseconds.
-func (e *curveEnv) time(root string, setup func() error, args ...string) (float64, error) {
+// time runs setup (untimed) then berth args: once as a warm-up under GNU
+// time, for the peak RSS, then e.runs times bare. It returns the median
+// wall-clock milliseconds and the peak RSS in KiB (0 without GNU time).
+func (e *curveEnv) time(root string, setup func() error, args ...string) (float64, int64, error) {
 	var ms []float64
-	for range e.runs {
+	var rss int64
+	for i := -1; i < e.runs; i++ {
 		if setup != nil {
 			if err := setup(); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
+		}
+		if i < 0 {
+			var err error
+			if rss, err = e.peakRSS(root, args...); err != nil {
+				return 0, 0, err
+			}
+			continue
 		}
 		start := time.Now()
 		if err := e.do(root, args...); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		ms = append(ms, float64(time.Since(start).Microseconds())/1000)
 	}
 	sort.Float64s(ms)
-	return ms[len(ms)/2], nil
+	return ms[len(ms)/2], rss, nil
+}
+
+// peakRSS runs berth args once under GNU time (see Cmd.RunRSS for why not
+// wait4's own figure); without GNU time it runs them bare and returns 0.
+func (e *curveEnv) peakRSS(root string, args ...string) (int64, error) {
+	if e.timeBin == "" {
+		return 0, e.do(root, args...)
+	}
+	scratch := filepath.Join(e.dir, "time-rss.txt")
+	c := Cmd{Argv: append([]string{e.berth}, args...), Env: []string{"BERTH_ROOT=" + root}}
+	out, err := c.RunRSS(context.Background(), e.timeBin, scratch)
+	if err != nil {
+		return 0, fmt.Errorf("berth %s: %w", strings.Join(args, " "), err)
+	}
+	return out.MaxRSSKiB, nil
+}
+
+// add appends one measured point to a series.
+func (s *Series) add(n int, ms float64, rss int64) {
+	s.X, s.Y, s.RSSKiB = append(s.X, float64(n)), append(s.Y, ms), append(s.RSSKiB, rss)
 }
 
 // freshStore makes an empty store with busybox in it.
@@ -245,14 +279,14 @@ func (e *curveEnv) cacheCurve(big bool) (curve, error) {
 		}
 		done = n
 		i := 0
-		ms, err := e.time(root, func() error {
+		ms, rss, err := e.time(root, func() error {
 			i++
 			return writeDockerfile(ctx, fmt.Sprintf("FROM busybox\nENV PROBE=%d-%d\n", n, i))
 		}, "build", "-q", "--network", "host", ctx)
 		if err != nil {
 			return curve{}, err
 		}
-		s.X, s.Y = append(s.X, float64(n)), append(s.Y, ms)
+		s.add(n, ms, rss)
 	}
 	return curve{id: "cache", title: "Uncached step vs cache entries on the same parent", xlabel: "cache entries on the parent (N)", series: []Series{s}}, nil
 }
@@ -308,11 +342,11 @@ func (e *curveEnv) stepsCurve(big bool) (curve, error) {
 		if err := writeDockerfile(ctx, b.String()); err != nil {
 			return curve{}, err
 		}
-		ms, err := e.time(root, nil, "build", "-q", "--no-cache", "--network", "host", ctx)
+		ms, rss, err := e.time(root, nil, "build", "-q", "--no-cache", "--network", "host", ctx)
 		if err != nil {
 			return curve{}, err
 		}
-		s.X, s.Y = append(s.X, float64(n)), append(s.Y, ms)
+		s.add(n, ms, rss)
 	}
 	return curve{id: "steps", title: "Cold build of N RUN steps", xlabel: "RUN steps (N)", series: []Series{s}}, nil
 }
@@ -334,11 +368,11 @@ func (e *curveEnv) envCurve(big bool) (curve, error) {
 		if err := writeDockerfile(ctx, b.String()); err != nil {
 			return curve{}, err
 		}
-		ms, err := e.time(root, nil, "build", "-q", "--no-cache", ctx)
+		ms, rss, err := e.time(root, nil, "build", "-q", "--no-cache", ctx)
 		if err != nil {
 			return curve{}, err
 		}
-		s.X, s.Y = append(s.X, float64(n)), append(s.Y, ms)
+		s.add(n, ms, rss)
 	}
 	return curve{id: "env", title: "Cold build of a Dockerfile with N ENV lines", xlabel: "ENV lines (N)", series: []Series{s}}, nil
 }
@@ -370,11 +404,11 @@ func (e *curveEnv) storeCurve(big bool) (curve, error) {
 			s    *Series
 			args []string
 		}{{&images, []string{"images"}}, {&ps, []string{"ps", "-a"}}, {&cached, []string{"build", "-q", ctx}}} {
-			ms, err := e.time(root, nil, m.args...)
+			ms, rss, err := e.time(root, nil, m.args...)
 			if err != nil {
 				return curve{}, err
 			}
-			m.s.X, m.s.Y = append(m.s.X, float64(n)), append(m.s.Y, ms)
+			m.s.add(n, ms, rss)
 		}
 	}
 	return curve{id: "store", title: "Listing and cached builds vs store size", xlabel: "images and containers in the store (N each)", series: []Series{images, ps, cached}}, nil
@@ -455,12 +489,12 @@ func (e *curveEnv) commitCurve(big bool) (curve, error) {
 		if err := e.do(root, "run", "--network", "host", "--name", name, "busybox", "sh", "-c", script); err != nil {
 			return curve{}, err
 		}
-		ms, err := e.time(root, nil, "commit", name)
+		ms, rss, err := e.time(root, nil, "commit", name)
 		if err != nil {
 			return curve{}, err
 		}
 		_ = e.do(root, "rm", name)
-		s.X, s.Y = append(s.X, float64(n)), append(s.Y, ms)
+		s.add(n, ms, rss)
 	}
 	return curve{id: "commit", title: "Commit of a container with N new files", xlabel: "files (N)", series: []Series{s}}, nil
 }

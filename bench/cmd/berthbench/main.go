@@ -42,19 +42,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("berthbench "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", envOr("BENCH_DIR", "/var/tmp/berth-bench"), "bench directory: every store lives here (env BENCH_DIR)")
-	runDir := fs.String("rundir", "/run/berth-bench", "runtime state with short paths (sockets)")
+	runDir := fs.String("rundir", envOr("BENCH_RUNDIR", "/run/berth-bench"), "runtime state with short paths (sockets) (env BENCH_RUNDIR)")
 	berth := fs.String("berth", "bin/berth", "the berth binary to measure")
-	var out, only, doc string
+	var out, only, doc, curves, printWhat string
 	var quick, keep bool
 	var in string
+	if verb == "report" || verb == "run" {
+		fs.StringVar(&doc, "doc", "", "also replace the generated tables in this Markdown file (between berthbench and goals markers)")
+		fs.StringVar(&curves, "curves", "", "the growth curves' JSON (docs/perf/curves.json) the goals table judges")
+	}
 	if verb == "report" {
 		fs.StringVar(&in, "in", "bench-results.json", "the JSON of a run")
-		fs.StringVar(&doc, "doc", "", "also replace the generated table in this Markdown file (between berthbench markers)")
+		fs.StringVar(&printWhat, "print", "all", "what to print: all (the table and the goals) or goals")
 	}
 	if verb == "run" {
 		fs.StringVar(&out, "out", "bench-results.json", "write the results as JSON here")
 		fs.StringVar(&only, "only", "", "run only the cases whose ID matches this regular expression (start, build3-cold, commit, ...)")
-		fs.StringVar(&doc, "doc", "", "also replace the generated table in this Markdown file (between berthbench markers)")
 		fs.BoolVar(&quick, "quick", false, "fewer runs per case (a smoke test, not for publishing)")
 		fs.BoolVar(&keep, "keep", false, "keep the bench directory afterwards")
 	}
@@ -64,12 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if verb == "report" {
 		r, err := readReport(in)
 		if err == nil {
-			var table strings.Builder
-			r.Markdown(&table)
-			fmt.Fprint(stdout, table.String())
-			if doc != "" {
-				err = updateDoc(doc, table.String())
-			}
+			err = r.publish(stdout, printWhat != "goals", true, renderOptions{doc: doc, curves: curves})
 		}
 		if err != nil {
 			fmt.Fprintln(stderr, "berthbench:", err)
@@ -88,6 +86,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "prepare":
 		err = env.Prepare()
 		if err == nil {
+			// commit-real's apt layer goes to the cache now, so the run
+			// that follows does not wait for the mirror.
+			_, err = env.ensureRealLayer()
+		}
+		if err == nil {
 			err = env.unmountAll()
 		}
 		if err == nil {
@@ -103,7 +106,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 				return 2
 			}
 		}
-		err = env.runAll(stdout, runOptions{out: out, only: onlyRe, doc: doc, quick: quick, keep: keep})
+		err = env.runAll(stdout, runOptions{out: out, only: onlyRe, quick: quick, keep: keep,
+			renderOptions: renderOptions{doc: doc, curves: curves}})
 	default:
 		fmt.Fprintln(stderr, usage)
 		return 2
@@ -123,9 +127,16 @@ func envOr(key, def string) string {
 }
 
 type runOptions struct {
-	out, doc    string
+	out         string
 	only        *regexp.Regexp
 	quick, keep bool
+	renderOptions
+}
+
+// renderOptions say where the tables go besides stdout.
+type renderOptions struct {
+	doc    string // the Markdown file whose generated parts to replace
+	curves string // the curves' JSON for the goals ("" for none)
 }
 
 // runAll prepares, measures every case, cleans up and reports.
@@ -209,12 +220,16 @@ func (e *Env) runAll(stdout io.Writer, opts runOptions) (err error) {
 	if want("start") && e.has("hyperfine") && e.ctx.Err() == nil {
 		report.CrossCheck = e.hyperfine()
 	}
+	measure(e.startBridgeCase())
+	report.Results = append(report.Results, bridgeCost(report.Results)...)
 	for _, c := range e.buildCases(w) {
 		measure(c)
 	}
 	report.Results = append(report.Results, slopes(report.Results)...)
 	measure(e.commitCase(w))
-	measure(e.commitRealCase())
+	if want("commit-real") && e.ctx.Err() == nil {
+		measure(e.commitRealCase())
+	}
 	for _, c := range e.saveLoadCases(w) {
 		measure(c)
 	}
@@ -295,25 +310,54 @@ func (e *Env) finish(keep bool) error {
 	return e.Reset()
 }
 
-// emit prints the Markdown table and writes the JSON (and the doc).
+// emit writes the JSON, then prints the tables (and puts them in the doc).
 func (e *Env) emit(stdout io.Writer, report *Report, opts runOptions) error {
-	var table strings.Builder
-	report.Markdown(&table)
 	fmt.Fprintln(stdout)
-	fmt.Fprint(stdout, table.String())
 	if opts.out != "" {
 		if err := report.writeJSON(opts.out); err != nil {
 			return err
 		}
 		e.logf("results: %s", opts.out)
 	}
+	// The goals need the curves, which scripts/bench.sh measures after
+	// this run and judges with `berthbench report -curves`.
+	if err := report.publish(stdout, true, opts.curves != "", opts.renderOptions); err != nil {
+		return err
+	}
 	if opts.doc != "" {
-		if err := updateDoc(opts.doc, table.String()); err != nil {
-			return err
-		}
-		e.logf("table written into %s", opts.doc)
+		e.logf("tables written into %s", opts.doc)
 	}
 	return nil
+}
+
+// publish prints the results table and the goals table (each when asked),
+// and replaces them in the doc.
+func (r *Report) publish(stdout io.Writer, table, goals bool, opts renderOptions) error {
+	var curves map[string]curveData
+	if opts.curves != "" {
+		var err error
+		if curves, err = readCurves(opts.curves); err != nil {
+			return err
+		}
+	}
+	var results, goalsTable strings.Builder
+	r.Markdown(&results)
+	RenderGoals(&goalsTable, r.Date, r.Goals(curves))
+	if table {
+		fmt.Fprint(stdout, results.String())
+	}
+	if goals {
+		fmt.Fprintln(stdout)
+		fmt.Fprint(stdout, goalsTable.String())
+	}
+	if opts.doc == "" {
+		return nil
+	}
+	secs := []section{{docStart, docEnd, results.String()}}
+	if goals {
+		secs = append(secs, section{goalsStart, goalsEnd, goalsTable.String()})
+	}
+	return replaceSections(opts.doc, secs...)
 }
 
 // hyperfine times start-to-exit again with hyperfine, as an independent

@@ -187,6 +187,31 @@ func slopes(results []*Result) []*Result {
 	return out
 }
 
+// bridgeCost is the bridge's added cost: start-bridge's bridge median
+// minus its host-network median, both from the same alternated rounds.
+func bridgeCost(results []*Result) []*Result {
+	var bridge, host *Result
+	for _, r := range results {
+		if r.Case != "start-bridge" || r.Median == nil {
+			continue
+		}
+		switch r.Tool {
+		case "berth":
+			bridge = r
+		case bridgeHost:
+			host = r
+		}
+	}
+	if bridge == nil || host == nil {
+		return nil
+	}
+	d := *bridge.Median - *host.Median
+	return []*Result{{Case: "start-bridge-added", Tool: "berth", Unit: "s", Runs: min(bridge.Runs, host.Runs),
+		Title:  "the bridge's added cost: start-bridge's bridge median minus its host-network median",
+		Median: ptr(d),
+		Note:   fmt.Sprintf("%s on the bridge, %s on the host network, alternated in the same rounds.", formatSeconds(*bridge.Median), formatSeconds(*host.Median))}}
+}
+
 func joinInts(ns []int) string {
 	var s []string
 	for _, n := range ns {
@@ -313,15 +338,26 @@ func updateDoc(path string, table string) error {
 
 // replaceBetween replaces the text between two marker lines of a file.
 func replaceBetween(path, start, end, text string) error {
+	return replaceSections(path, section{start, end, text})
+}
+
+// section is generated text and the markers it goes between.
+type section struct{ start, end, text string }
+
+// replaceSections replaces every section's text in a file, in one write:
+// when a pair of markers is missing nothing is written.
+func replaceSections(path string, secs ...section) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	s := string(data)
-	i, j := strings.Index(s, start), strings.Index(s, end)
-	if i < 0 || j < i {
-		return fmt.Errorf("%s: no %s ... %s markers to replace between", path, start, end)
+	for _, sec := range secs {
+		i, j := strings.Index(s, sec.start), strings.Index(s, sec.end)
+		if i < 0 || j < i {
+			return fmt.Errorf("%s: no %s ... %s markers to replace between", path, sec.start, sec.end)
+		}
+		s = s[:i+len(sec.start)] + "\n" + sec.text + s[j:]
 	}
-	out := s[:i+len(start)] + "\n" + text + s[j:]
-	return os.WriteFile(path, []byte(out), 0o644)
+	return os.WriteFile(path, []byte(s), 0o644)
 }

@@ -67,9 +67,9 @@ func TestReportSubcommandRendersSavedJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := filepath.Join(dir, "perf.md")
-	os.WriteFile(doc, []byte(docStart+"\n"+docEnd+"\n"), 0o644)
+	os.WriteFile(doc, []byte(goalsStart+"\n"+goalsEnd+"\n"+docStart+"\n"+docEnd+"\n"), 0o644)
 	var out, errOut strings.Builder
-	if code := run([]string{"report", "-in", in, "-doc", doc}, &out, &errOut); code != 0 {
+	if code := run([]string{"report", "-in", in, "-doc", doc, "-curves", filepath.Join(dir, "no-curves.json")}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	data, _ := os.ReadFile(doc)
@@ -77,6 +77,24 @@ func TestReportSubcommandRendersSavedJSON(t *testing.T) {
 		if !strings.Contains(got, "| start to exit | berth | 100.0 ms |") {
 			t.Errorf("rendered report lacks the row:\n%s", got)
 		}
+		if !strings.Contains(got, "| start: `run --rm busybox true` (host network) | ≤ 2× the unshare+chroot floor | — | not measured: no floor: unshare+chroot figure in start |") {
+			t.Errorf("rendered report lacks the start goal:\n%s", got)
+		}
+	}
+	// -print goals prints the goals alone.
+	out.Reset()
+	if code := run([]string{"report", "-in", in, "-print", "goals"}, &out, &errOut); code != 0 || strings.Contains(out.String(), "| start to exit |") ||
+		!strings.Contains(out.String(), "Issue 18's goals") {
+		t.Errorf("-print goals: exit %d:\n%s", code, out.String())
+	}
+	// A doc without the goals markers is refused and left as it was.
+	before := docStart + "\nold\n" + docEnd + "\n"
+	os.WriteFile(doc, []byte(before), 0o644)
+	if code := run([]string{"report", "-in", in, "-doc", doc}, &out, &errOut); code != 1 {
+		t.Errorf("a doc without goals markers: exit %d, want 1", code)
+	}
+	if data, _ := os.ReadFile(doc); string(data) != before {
+		t.Errorf("a refused doc was changed:\n%s", data)
 	}
 	if code := run([]string{"report", "-in", filepath.Join(dir, "missing.json")}, &out, &errOut); code != 1 {
 		t.Errorf("a missing JSON file: exit %d, want 1", code)

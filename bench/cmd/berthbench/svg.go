@@ -14,6 +14,9 @@ type Series struct {
 	Name string    `json:"name"`
 	X    []float64 `json:"x"`
 	Y    []float64 `json:"y"`
+	// RSSKiB is each point's peak RSS (GNU time, the warm-up run; 0 when
+	// GNU time is missing).
+	RSSKiB []int64 `json:"peak_rss_kib,omitempty"`
 }
 
 // Plot is a log-log chart: cost over size, so a straight line of slope 1
