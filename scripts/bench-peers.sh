@@ -3,16 +3,18 @@
 # Debian, and give each of them the same busybox base image (from `berth save`).
 #
 # Installs what is missing of: podman buildah runc crun skopeo umoci pigz zstd
-# hyperfine docker-registry busybox-static, with one `apt-get update` first.
-# Then `berthbench prepare` makes the bench directory ($BENCH_DIR, default
-# /var/tmp/berth-bench): a Berth root with busybox, bb.tar from `berth save`,
-# the same tar loaded into podman/buildah's storage, an OCI bundle for runc
-# and crun unpacked with umoci, and a plain rootfs for the unshare+chroot floor.
+# hyperfine docker-registry busybox-static time mmdebstrap, with one
+# `apt-get update` first. Then `berthbench prepare` makes the bench directory
+# ($BENCH_DIR, default /var/tmp/berth-bench): a Berth root with busybox, bb.tar
+# from `berth save`, the same tar loaded into podman/buildah's storage, an OCI
+# bundle for runc and crun unpacked with umoci, and a plain rootfs for the
+# unshare+chroot floor; and commit-real's layer, `apt-get install -y
+# redis-server` on `berth bootstrap debian` (mmdebstrap), kept in $BENCH_CACHE.
 # Every root is on the same filesystem; see docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PEERS=(podman buildah runc crun skopeo umoci pigz zstd hyperfine docker-registry busybox-static time)
+PEERS=(podman buildah runc crun skopeo umoci pigz zstd hyperfine docker-registry busybox-static time mmdebstrap)
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench-peers: needs root (apt-get, containers, mounts); run it as root" >&2

@@ -130,8 +130,11 @@ func saveCurves(path string, cs []curve) error {
 	return os.WriteFile(path, data, 0o644)
 }
 
+// printCurves writes the curves' table: each series' points, its growth
+// exponent between the two largest sizes and fitted over all points (the
+// goals judge the first), and its largest peak RSS.
 func printCurves(w io.Writer, cs []curve) {
-	fmt.Fprintf(w, "Measured %s, load average %s.\n\n| curve | series | points (N: median) | growth exponent |\n|---|---|---|---:|\n",
+	fmt.Fprintf(w, "Measured %s, load average %s.\n\n| curve | series | points (N: median) | growth exponent, largest sizes | fitted, all points | peak RSS (largest) |\n|---|---|---|---:|---:|---:|\n",
 		time.Now().UTC().Format(time.RFC3339), loadAvg())
 	for _, c := range cs {
 		for _, s := range c.series {
@@ -139,7 +142,11 @@ func printCurves(w io.Writer, cs []curve) {
 			for i := range s.X {
 				pts = append(pts, fmt.Sprintf("%s: %s", humanCount(s.X[i]), fmtMs(s.Y[i])))
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %.2f |\n", c.id, s.Name, strings.Join(pts, ", "), growth(s))
+			var peak int64
+			for _, k := range s.RSSKiB {
+				peak = max(peak, k)
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %.2f | %.2f | %s |\n", c.id, s.Name, strings.Join(pts, ", "), lastExponent(s), logLogSlope(s), formatKiB(peak))
 		}
 	}
 }

@@ -173,7 +173,7 @@ func (r *Report) commitGoal(compression, floor string) Goal {
 // curveGoals judges each series: linear or better at its largest sizes.
 func (r *Report) curveGoals(curves map[string]curveData) []Goal {
 	if len(curves) == 0 {
-		return []Goal{{Goal: "growth curves", Target: "linear or better", Verdict: "not measured: no curves.json (BENCH_CURVES=0?)"}}
+		return []Goal{{Goal: "growth curves", Target: "linear or better", Verdict: "not measured: no curves.json given or found (BENCH_CURVES=0, or a BENCH_ONLY without curves)"}}
 	}
 	var gs []Goal
 	for _, id := range sortedKeys(curves) {
@@ -271,7 +271,7 @@ func RenderGoals(w io.Writer, date string, goals []Goal) {
 			met++
 		}
 	}
-	fmt.Fprintf(w, "Issue 18's goals, judged from the run of %s (the table below) and the growth curves of the same `make bench`: %d of %d met.\n\n", date, met, len(goals))
+	fmt.Fprintf(w, "Issue 18's goals, judged from the results of the run of %s and the growth curves of the same `make bench`: %d of %d met.\n\n", date, met, len(goals))
 	fmt.Fprintln(w, "| Goal | Target | This run | Verdict |")
 	fmt.Fprintln(w, "|---|---|---|---|")
 	for _, g := range goals {

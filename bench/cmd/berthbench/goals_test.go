@@ -231,3 +231,11 @@ func TestOverlayMark(t *testing.T) {
 		t.Errorf("a whiteout: %q", m)
 	}
 }
+
+func TestPrintCurvesShowsExponentsAndRSS(t *testing.T) {
+	var b strings.Builder
+	printCurves(&b, []curve{{id: "steps", series: []Series{{Name: "cold build", X: []float64{1, 10, 100}, Y: []float64{100, 100, 1000}, RSSKiB: []int64{10 << 10, 24 << 10, 20 << 10}}}}})
+	if want := "| steps | cold build | 1: 100.0 ms, 10: 100.0 ms, 100: 1.00 s | 1.00 | 0.50 | 24.0 MiB |"; !strings.Contains(b.String(), want) {
+		t.Errorf("curves table lacks %q:\n%s", want, b.String())
+	}
+}

@@ -88,7 +88,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if err == nil {
 			// commit-real's apt layer goes to the cache now, so the run
 			// that follows does not wait for the mirror.
-			_, err = env.ensureRealLayer()
+			if _, rerr := env.ensureRealLayer(); rerr != nil {
+				env.logf("commit-real will not run: %v", rerr)
+			}
 		}
 		if err == nil {
 			err = env.unmountAll()
