@@ -47,6 +47,8 @@ func TestGoalsJudgeEachTarget(t *testing.T) {
 	curves := map[string]curveData{
 		"steps": {Measured: "2026-12-03T10:10:00Z", Series: []Series{{Name: "cold build", X: []float64{1, 10, 100}, Y: []float64{20, 100, 1000}, RSSKiB: []int64{20 << 10, 21 << 10, 40 << 10}}}},
 		"env":   {Measured: "2026-12-03T10:10:00Z", Series: []Series{{Name: "ENV lines", X: []float64{10, 100, 1000}, Y: []float64{10, 100, 10000}}}},
+		// Linear would pass other curves; the cache curve must be flat.
+		"cache": {Measured: "2026-12-03T10:10:00Z", Series: []Series{{Name: "uncached step", X: []float64{10, 300, 1000}, Y: []float64{16, 24, 35}}}},
 	}
 	gs := r.Goals(curves)
 	for prefix, want := range map[string]string{
@@ -57,6 +59,7 @@ func TestGoalsJudgeEachTarget(t *testing.T) {
 		"commit-real, --compression zstd": "not measured: no tar | zstd -3 -T0 -q figure in commit-real: zstd is not installed",
 		"growth: steps":                   "met",
 		"growth: env":                     "not met",
+		"growth: cache":                   "not met",
 		"peak RSS":                        "not met: steps/cold build N=100 40.0 MiB",
 		"room:":                           "met",
 		"push of the 6-layer image":       "not met",
@@ -237,5 +240,14 @@ func TestPrintCurvesShowsExponentsAndRSS(t *testing.T) {
 	printCurves(&b, []curve{{id: "steps", series: []Series{{Name: "cold build", X: []float64{1, 10, 100}, Y: []float64{100, 100, 1000}, RSSKiB: []int64{10 << 10, 24 << 10, 20 << 10}}}}})
 	if want := "| steps | cold build | 1: 100.0 ms, 10: 100.0 ms, 100: 1.00 s | 1.00 | 0.50 | 24.0 MiB |"; !strings.Contains(b.String(), want) {
 		t.Errorf("curves table lacks %q:\n%s", want, b.String())
+	}
+}
+
+func TestCacheCurveFlatIsMet(t *testing.T) {
+	r := &Report{Date: "2026-12-03T10:00:00Z"}
+	gs := r.Goals(map[string]curveData{"cache": {Measured: "2026-12-03T10:10:00Z",
+		Series: []Series{{Name: "uncached step", X: []float64{10, 300, 1000}, Y: []float64{16, 17, 18}}}}})
+	if g := goalByName(t, gs, "growth: cache"); g.Verdict != "met" || !strings.HasPrefix(g.Target, "flat") {
+		t.Errorf("a flat cache curve: %+v", g)
 	}
 }

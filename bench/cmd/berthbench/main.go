@@ -84,20 +84,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch verb {
 	case "prepare":
-		err = env.Prepare()
-		if err == nil {
-			// commit-real's apt layer goes to the cache now, so the run
-			// that follows does not wait for the mirror.
-			if _, rerr := env.ensureRealLayer(); rerr != nil {
-				env.logf("commit-real will not run: %v", rerr)
-			}
-		}
-		if err == nil {
-			err = env.unmountAll()
-		}
-		if err == nil {
-			env.logf("prepared %s (runtime state in %s); `berthbench clean` removes both, `make bench` starts afresh", env.Dir, env.RunDir)
-		}
+		err = env.prepareVerb()
 	case "clean":
 		err = env.Reset()
 	case "run":
@@ -119,6 +106,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// prepareVerb makes the bench directory, and commit-real's apt layer so
+// that the run which follows does not wait for the mirror.
+func (e *Env) prepareVerb() error {
+	if err := e.Prepare(); err != nil {
+		return err
+	}
+	if _, err := e.ensureRealLayer(); err != nil {
+		e.logf("commit-real will not run: %v", err)
+	}
+	if err := e.unmountAll(); err != nil {
+		return err
+	}
+	e.logf("prepared %s (runtime state in %s); `berthbench clean` removes both, `make bench` starts afresh", e.Dir, e.RunDir)
+	return nil
 }
 
 func envOr(key, def string) string {
@@ -211,7 +214,16 @@ func (e *Env) runAll(stdout io.Writer, opts runOptions) (err error) {
 	if opts.quick {
 		runner.Scale = 0.4
 	}
-	want := func(id string) bool { return opts.only == nil || opts.only.MatchString(id) }
+	e.measureAll(report, runner, w, func(id string) bool { return opts.only == nil || opts.only.MatchString(id) })
+	if e.ctx.Err() != nil {
+		return errors.New("interrupted: the results so far are in the report")
+	}
+	return nil
+}
+
+// measureAll measures every wanted case, in the table's order, with the
+// rows derived from them (the per-step slope, the bridge's cost).
+func (e *Env) measureAll(report *Report, runner *Runner, w *workload, want func(string) bool) {
 	measure := func(c *Case) {
 		if !want(c.ID) || e.ctx.Err() != nil {
 			return
@@ -236,10 +248,6 @@ func (e *Env) runAll(stdout io.Writer, opts runOptions) (err error) {
 		measure(c)
 	}
 	e.measureRegistry(w, want, measure)
-	if e.ctx.Err() != nil {
-		return errors.New("interrupted: the results so far are in the report")
-	}
-	return nil
 }
 
 // measureRegistry runs the cases that need a registry: push and pull of
