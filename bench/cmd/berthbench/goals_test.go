@@ -37,6 +37,7 @@ func TestGoalsJudgeEachTarget(t *testing.T) {
 	r := &Report{Date: "2026-12-03T10:00:00Z", Results: []*Result{
 		start, res("start", "floor: unshare+chroot", 0.003),
 		res("start-bridge-added", "berth", 0.009),
+		res("runstep1", "berth", 0.030), res("runstep5", "berth", 0.046), res("runstep10", "berth", 0.0615),
 		{Case: "runstep-slope", Tool: "berth", Unit: "s/step", Median: ptr(0.0035)},
 		standIn, res("commit-real", "tar | pigz -1", 1.0),
 		res("commit-real", "berth --compression zstd", 1.3),
@@ -72,7 +73,7 @@ func TestGoalsJudgeEachTarget(t *testing.T) {
 	for prefix, want := range map[string]string{
 		"start:":                  "2.00× (berth 6.0 ms, floor: unshare+chroot 3.0 ms)",
 		"the bridge's added cost": "9.0 ms",
-		"per-RUN-step overhead":   "3.5 ms/step",
+		"per-RUN-step overhead":   "3.5 ms/step (least-squares slope over N = 1, 5, 10: 3.5 ms/step)",
 		"room:":                   "1.50× (docker-registry 6.00 s, berth 4.00 s)",
 		"growth: steps":           "1.00 (10 → 100); 0.85 fitted over all 3 points",
 		"peak RSS":                "largest 40.0 MiB (steps/cold build N=100), of 4 measured",
