@@ -48,7 +48,9 @@ if [ "${BENCH_CURVES:-1}" != 0 ] && { [ -z "${BENCH_ONLY:-}" ] || [[ "curves" =~
 	[ "${BENCH_BIG:-0}" = 1 ] && cargs+=(-big)
 	[ "${BENCH_QUICK:-0}" = 1 ] && cargs+=(-runs 1)
 	[ -n "$BENCH_DOC" ] && cargs+=(-doc "$BENCH_DOC")
-	bin/berthbench "${cargs[@]}"
+	# A failed curve still leaves the goals to judge (the curve marked missing
+	# or older); the script fails at the end.
+	bin/berthbench "${cargs[@]}" || curves_status=$?
 fi
 # Issue 18's goals, judged from this run's JSON and the curves just drawn
 # (or, with BENCH_CURVES=0, the curves.json there, marked when older).
@@ -56,3 +58,4 @@ rargs=(report -in "$out" -curves "$curves_out/curves.json" -print goals)
 [ -n "$BENCH_DOC" ] && rargs+=(-doc "$BENCH_DOC")
 echo
 bin/berthbench "${rargs[@]}"
+exit "${curves_status:-0}"
