@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/moby/moby/api/types/container"
 )
@@ -75,111 +76,114 @@ var (
 	isFalsePtr = func(v reflect.Value) bool { return v.Elem().Kind() == reflect.Bool && !v.Elem().Bool() }
 )
 
-// createFields is the table, by the field's JSON name.
-var createFields = map[string]fieldRule{
-	"Config.Hostname":        rule(applied, "--hostname"),
-	"Config.Domainname":      refuse("--domainname"),
-	"Config.User":            rule(applied, "--user"),
-	"Config.AttachStdin":     rule(applied, "--attach stdin"),
-	"Config.AttachStdout":    rule(applied, "--attach stdout"),
-	"Config.AttachStderr":    rule(applied, "--attach stderr"),
-	"Config.ExposedPorts":    rule(ownedByNetwork, "--expose"),
-	"Config.Tty":             rule(applied, "--tty"),
-	"Config.OpenStdin":       rule(applied, "--interactive"),
-	"Config.StdinOnce":       rule(applied, "--attach stdin"),
-	"Config.Env":             rule(applied, "--env"),
-	"Config.Cmd":             rule(applied, "COMMAND"),
-	"Config.Healthcheck":     rule(applied, "--health-cmd"),
-	"Config.ArgsEscaped":     refuse("API only, Windows"),
-	"Config.Image":           rule(applied, "IMAGE"),
-	"Config.Volumes":         rule(ownedByVolumes, "--volume"),
-	"Config.WorkingDir":      rule(applied, "--workdir"),
-	"Config.Entrypoint":      rule(applied, "--entrypoint"),
-	"Config.NetworkDisabled": rule(ownedByNetwork, "--network none"),
-	"Config.OnBuild":         refuse("API only"),
-	"Config.Labels":          rule(applied, "--label"),
-	"Config.StopSignal":      rule(applied, "--stop-signal"),
-	"Config.StopTimeout":     rule(applied, "--stop-timeout"),
-	"Config.Shell":           refuse("API only"),
+// createFields is the table, by the field's JSON name, built on first use:
+// only the create handler reads it, and every berth process links this package.
+var createFields = sync.OnceValue(func() map[string]fieldRule {
+	return map[string]fieldRule{
+		"Config.Hostname":        rule(applied, "--hostname"),
+		"Config.Domainname":      refuse("--domainname"),
+		"Config.User":            rule(applied, "--user"),
+		"Config.AttachStdin":     rule(applied, "--attach stdin"),
+		"Config.AttachStdout":    rule(applied, "--attach stdout"),
+		"Config.AttachStderr":    rule(applied, "--attach stderr"),
+		"Config.ExposedPorts":    rule(ownedByNetwork, "--expose"),
+		"Config.Tty":             rule(applied, "--tty"),
+		"Config.OpenStdin":       rule(applied, "--interactive"),
+		"Config.StdinOnce":       rule(applied, "--attach stdin"),
+		"Config.Env":             rule(applied, "--env"),
+		"Config.Cmd":             rule(applied, "COMMAND"),
+		"Config.Healthcheck":     rule(applied, "--health-cmd"),
+		"Config.ArgsEscaped":     refuse("API only, Windows"),
+		"Config.Image":           rule(applied, "IMAGE"),
+		"Config.Volumes":         rule(ownedByVolumes, "--volume"),
+		"Config.WorkingDir":      rule(applied, "--workdir"),
+		"Config.Entrypoint":      rule(applied, "--entrypoint"),
+		"Config.NetworkDisabled": rule(ownedByNetwork, "--network none"),
+		"Config.OnBuild":         refuse("API only"),
+		"Config.Labels":          rule(applied, "--label"),
+		"Config.StopSignal":      rule(applied, "--stop-signal"),
+		"Config.StopTimeout":     rule(applied, "--stop-timeout"),
+		"Config.Shell":           refuse("API only"),
 
-	"HostConfig.Binds":           rule(ownedByVolumes, "--volume"),
-	"HostConfig.ContainerIDFile": rule(clientSide, "--cidfile"),
-	"HostConfig.LogConfig":       rule(applied, "--log-driver/--log-opt"),
-	"HostConfig.NetworkMode":     rule(ownedByNetwork, "--network"),
-	"HostConfig.PortBindings":    rule(ownedByNetwork, "--publish"),
-	"HostConfig.RestartPolicy":   refuseBut("--restart", func(v reflect.Value) bool { return oneOf("", "no")(v.FieldByName("Name")) }),
-	"HostConfig.AutoRemove":      rule(applied, "--rm"),
-	"HostConfig.VolumeDriver":    rule(ownedByVolumes, "--volume-driver"),
-	"HostConfig.VolumesFrom":     rule(ownedByVolumes, "--volumes-from"),
-	"HostConfig.ConsoleSize":     rule(applied, "--tty"),
-	"HostConfig.Annotations":     refuse("--annotation"),
-	"HostConfig.CapAdd":          rule(applied, "--cap-add"),
-	"HostConfig.CapDrop":         rule(applied, "--cap-drop"),
-	// berth never unshares the cgroup namespace: "host" is what it does.
-	"HostConfig.CgroupnsMode":    refuseBut("--cgroupns", oneOf("", "host")),
-	"HostConfig.Dns":             rule(ownedByNetwork, "--dns"),
-	"HostConfig.DnsOptions":      rule(ownedByNetwork, "--dns-option"),
-	"HostConfig.DnsSearch":       rule(ownedByNetwork, "--dns-search"),
-	"HostConfig.ExtraHosts":      rule(ownedByNetwork, "--add-host"),
-	"HostConfig.GroupAdd":        rule(applied, "--group-add"),
-	"HostConfig.IpcMode":         rule(applied, "--ipc"),
-	"HostConfig.Cgroup":          refuse("--cgroup"),
-	"HostConfig.Links":           rule(ownedByNetwork, "--link"),
-	"HostConfig.OomScoreAdj":     refuse("--oom-score-adj"),
-	"HostConfig.PidMode":         rule(applied, "--pid"),
-	"HostConfig.Privileged":      rule(applied, "--privileged"),
-	"HostConfig.PublishAllPorts": rule(ownedByNetwork, "--publish-all"),
-	"HostConfig.ReadonlyRootfs":  rule(applied, "--read-only"),
-	"HostConfig.SecurityOpt":     rule(applied, "--security-opt"),
-	"HostConfig.StorageOpt":      refuse("--storage-opt"),
-	"HostConfig.Tmpfs":           rule(applied, "--tmpfs"),
-	"HostConfig.UTSMode":         rule(applied, "--uts"),
-	// berth never makes a user namespace: "host" is what it does.
-	"HostConfig.UsernsMode": refuseBut("--userns", oneOf("", "host")),
-	"HostConfig.ShmSize":    refuse("--shm-size"),
-	"HostConfig.Sysctls":    refuse("--sysctl"),
-	"HostConfig.Runtime":    refuse("--runtime"),
-	"HostConfig.Umask":      refuse("API only"),
-	"HostConfig.Isolation":  refuseBut("--isolation", oneOf("", "default")),
-	"HostConfig.Mounts":     rule(ownedByVolumes, "--mount"),
-	// The API takes null (Docker's defaults, which berth applies) or a list.
-	"HostConfig.MaskedPaths":   refuse("API only"),
-	"HostConfig.ReadonlyPaths": refuse("API only"),
-	"HostConfig.Init":          rule(applied, "--init"),
+		"HostConfig.Binds":           rule(ownedByVolumes, "--volume"),
+		"HostConfig.ContainerIDFile": rule(clientSide, "--cidfile"),
+		"HostConfig.LogConfig":       rule(applied, "--log-driver/--log-opt"),
+		"HostConfig.NetworkMode":     rule(ownedByNetwork, "--network"),
+		"HostConfig.PortBindings":    rule(ownedByNetwork, "--publish"),
+		"HostConfig.RestartPolicy":   refuseBut("--restart", func(v reflect.Value) bool { return oneOf("", "no")(v.FieldByName("Name")) }),
+		"HostConfig.AutoRemove":      rule(applied, "--rm"),
+		"HostConfig.VolumeDriver":    rule(ownedByVolumes, "--volume-driver"),
+		"HostConfig.VolumesFrom":     rule(ownedByVolumes, "--volumes-from"),
+		"HostConfig.ConsoleSize":     rule(applied, "--tty"),
+		"HostConfig.Annotations":     refuse("--annotation"),
+		"HostConfig.CapAdd":          rule(applied, "--cap-add"),
+		"HostConfig.CapDrop":         rule(applied, "--cap-drop"),
+		// berth never unshares the cgroup namespace: "host" is what it does.
+		"HostConfig.CgroupnsMode":    refuseBut("--cgroupns", oneOf("", "host")),
+		"HostConfig.Dns":             rule(ownedByNetwork, "--dns"),
+		"HostConfig.DnsOptions":      rule(ownedByNetwork, "--dns-option"),
+		"HostConfig.DnsSearch":       rule(ownedByNetwork, "--dns-search"),
+		"HostConfig.ExtraHosts":      rule(ownedByNetwork, "--add-host"),
+		"HostConfig.GroupAdd":        rule(applied, "--group-add"),
+		"HostConfig.IpcMode":         rule(applied, "--ipc"),
+		"HostConfig.Cgroup":          refuse("--cgroup"),
+		"HostConfig.Links":           rule(ownedByNetwork, "--link"),
+		"HostConfig.OomScoreAdj":     refuse("--oom-score-adj"),
+		"HostConfig.PidMode":         rule(applied, "--pid"),
+		"HostConfig.Privileged":      rule(applied, "--privileged"),
+		"HostConfig.PublishAllPorts": rule(ownedByNetwork, "--publish-all"),
+		"HostConfig.ReadonlyRootfs":  rule(applied, "--read-only"),
+		"HostConfig.SecurityOpt":     rule(applied, "--security-opt"),
+		"HostConfig.StorageOpt":      refuse("--storage-opt"),
+		"HostConfig.Tmpfs":           rule(applied, "--tmpfs"),
+		"HostConfig.UTSMode":         rule(applied, "--uts"),
+		// berth never makes a user namespace: "host" is what it does.
+		"HostConfig.UsernsMode": refuseBut("--userns", oneOf("", "host")),
+		"HostConfig.ShmSize":    refuse("--shm-size"),
+		"HostConfig.Sysctls":    refuse("--sysctl"),
+		"HostConfig.Runtime":    refuse("--runtime"),
+		"HostConfig.Umask":      refuse("API only"),
+		"HostConfig.Isolation":  refuseBut("--isolation", oneOf("", "default")),
+		"HostConfig.Mounts":     rule(ownedByVolumes, "--mount"),
+		// The API takes null (Docker's defaults, which berth applies) or a list.
+		"HostConfig.MaskedPaths":   refuse("API only"),
+		"HostConfig.ReadonlyPaths": refuse("API only"),
+		"HostConfig.Init":          rule(applied, "--init"),
 
-	// HostConfig.Resources, inlined in the JSON.
-	"HostConfig.CpuShares":            rule(applied, "--cpu-shares"),
-	"HostConfig.Memory":               rule(applied, "--memory"),
-	"HostConfig.NanoCpus":             rule(applied, "--cpus"),
-	"HostConfig.CgroupParent":         refuse("--cgroup-parent"),
-	"HostConfig.BlkioWeight":          refuse("--blkio-weight"),
-	"HostConfig.BlkioWeightDevice":    refuse("--blkio-weight-device"),
-	"HostConfig.BlkioDeviceReadBps":   refuse("--device-read-bps"),
-	"HostConfig.BlkioDeviceWriteBps":  refuse("--device-write-bps"),
-	"HostConfig.BlkioDeviceReadIOps":  refuse("--device-read-iops"),
-	"HostConfig.BlkioDeviceWriteIOps": refuse("--device-write-iops"),
-	"HostConfig.CpuPeriod":            refuse("--cpu-period"),
-	"HostConfig.CpuQuota":             refuse("--cpu-quota"),
-	"HostConfig.CpuRealtimePeriod":    refuse("--cpu-rt-period"),
-	"HostConfig.CpuRealtimeRuntime":   refuse("--cpu-rt-runtime"),
-	"HostConfig.CpusetCpus":           rule(applied, "--cpuset-cpus"),
-	"HostConfig.CpusetMems":           rule(applied, "--cpuset-mems"),
-	"HostConfig.Devices":              refuse("--device"),
-	"HostConfig.DeviceCgroupRules":    refuse("--device-cgroup-rule"),
-	"HostConfig.DeviceRequests":       refuse("--gpus"),
-	"HostConfig.MemoryReservation":    refuse("--memory-reservation"),
-	"HostConfig.MemorySwap":           refuse("--memory-swap"),
-	"HostConfig.MemorySwappiness":     refuseBut("--memory-swappiness", func(v reflect.Value) bool { return v.Elem().Int() == -1 }),
-	"HostConfig.OomKillDisable":       refuseBut("--oom-kill-disable", isFalsePtr),
-	"HostConfig.PidsLimit":            rule(applied, "--pids-limit"),
-	"HostConfig.Ulimits":              refuse("--ulimit"),
-	"HostConfig.CpuCount":             refuse("--cpu-count"),
-	"HostConfig.CpuPercent":           refuse("--cpu-percent"),
-	"HostConfig.IOMaximumIOps":        refuse("--io-maxiops"),
-	"HostConfig.IOMaximumBandwidth":   refuse("--io-maxbandwidth"),
+		// HostConfig.Resources, inlined in the JSON.
+		"HostConfig.CpuShares":            rule(applied, "--cpu-shares"),
+		"HostConfig.Memory":               rule(applied, "--memory"),
+		"HostConfig.NanoCpus":             rule(applied, "--cpus"),
+		"HostConfig.CgroupParent":         refuse("--cgroup-parent"),
+		"HostConfig.BlkioWeight":          refuse("--blkio-weight"),
+		"HostConfig.BlkioWeightDevice":    refuse("--blkio-weight-device"),
+		"HostConfig.BlkioDeviceReadBps":   refuse("--device-read-bps"),
+		"HostConfig.BlkioDeviceWriteBps":  refuse("--device-write-bps"),
+		"HostConfig.BlkioDeviceReadIOps":  refuse("--device-read-iops"),
+		"HostConfig.BlkioDeviceWriteIOps": refuse("--device-write-iops"),
+		"HostConfig.CpuPeriod":            refuse("--cpu-period"),
+		"HostConfig.CpuQuota":             refuse("--cpu-quota"),
+		"HostConfig.CpuRealtimePeriod":    refuse("--cpu-rt-period"),
+		"HostConfig.CpuRealtimeRuntime":   refuse("--cpu-rt-runtime"),
+		"HostConfig.CpusetCpus":           rule(applied, "--cpuset-cpus"),
+		"HostConfig.CpusetMems":           rule(applied, "--cpuset-mems"),
+		"HostConfig.Devices":              refuse("--device"),
+		"HostConfig.DeviceCgroupRules":    refuse("--device-cgroup-rule"),
+		"HostConfig.DeviceRequests":       refuse("--gpus"),
+		"HostConfig.MemoryReservation":    refuse("--memory-reservation"),
+		"HostConfig.MemorySwap":           refuse("--memory-swap"),
+		"HostConfig.MemorySwappiness":     refuseBut("--memory-swappiness", func(v reflect.Value) bool { return v.Elem().Int() == -1 }),
+		"HostConfig.OomKillDisable":       refuseBut("--oom-kill-disable", isFalsePtr),
+		"HostConfig.PidsLimit":            rule(applied, "--pids-limit"),
+		"HostConfig.Ulimits":              refuse("--ulimit"),
+		"HostConfig.CpuCount":             refuse("--cpu-count"),
+		"HostConfig.CpuPercent":           refuse("--cpu-percent"),
+		"HostConfig.IOMaximumIOps":        refuse("--io-maxiops"),
+		"HostConfig.IOMaximumBandwidth":   refuse("--io-maxbandwidth"),
 
-	"NetworkingConfig": rule(ownedByNetwork, "--network"),
-}
+		"NetworkingConfig": rule(ownedByNetwork, "--network"),
+	}
+})
 
 // createField is one field of a create request, by its JSON name.
 type createField struct {
@@ -246,7 +250,7 @@ func isUnset(v reflect.Value, r fieldRule) bool {
 func refuseUnsupported(req *container.CreateRequest) error {
 	var names []string
 	for _, f := range fieldsOf(req) {
-		r, known := createFields[f.name]
+		r, known := createFields()[f.name]
 		if known && r.policy != refused {
 			continue
 		}
@@ -272,34 +276,40 @@ func refuseUnsupported(req *container.CreateRequest) error {
 // are read by build: dockerfile, t, target, nocache, rm, forcerm, pull,
 // platform, networkmode, buildargs, labels, q, version (and remote, which
 // it refuses itself). Unknown parameters are ignored, as Docker does.
-var buildParams = map[string]struct {
+var buildParams = sync.OnceValue(func() map[string]buildParam {
+	return map[string]buildParam{
+		"extrahosts":   {"--add-host", []string{""}},
+		"cachefrom":    {"--cache-from", []string{"", "[]", "null"}},
+		"squash":       {"--squash", []string{"", "0", "false"}},
+		"memory":       {"--memory", []string{"", "0"}},
+		"memswap":      {"--memory-swap", []string{"", "0"}},
+		"cpushares":    {"--cpu-shares", []string{"", "0"}},
+		"cpusetcpus":   {"--cpuset-cpus", []string{""}},
+		"cpusetmems":   {"--cpuset-mems", []string{""}},
+		"cpuperiod":    {"--cpu-period", []string{"", "0"}},
+		"cpuquota":     {"--cpu-quota", []string{"", "0"}},
+		"cgroupparent": {"--cgroup-parent", []string{""}},
+		"shmsize":      {"--shm-size", []string{"", "0"}},
+		"ulimits":      {"--ulimit", []string{"", "[]", "null"}},
+		"isolation":    {"--isolation", []string{"", "default"}},
+		"outputs":      {"--output", []string{"", "[]", "null"}},
+		"session":      {"BuildKit sessions", []string{""}},
+		"buildid":      {"build IDs (POST /build/cancel)", []string{""}},
+	}
+})
+
+// buildParam is a POST /build parameter berth refuses: the flag that sets
+// it and the values that mean it is not set.
+type buildParam struct {
 	flag  string
 	unset []string
-}{
-	"extrahosts":   {"--add-host", []string{""}},
-	"cachefrom":    {"--cache-from", []string{"", "[]", "null"}},
-	"squash":       {"--squash", []string{"", "0", "false"}},
-	"memory":       {"--memory", []string{"", "0"}},
-	"memswap":      {"--memory-swap", []string{"", "0"}},
-	"cpushares":    {"--cpu-shares", []string{"", "0"}},
-	"cpusetcpus":   {"--cpuset-cpus", []string{""}},
-	"cpusetmems":   {"--cpuset-mems", []string{""}},
-	"cpuperiod":    {"--cpu-period", []string{"", "0"}},
-	"cpuquota":     {"--cpu-quota", []string{"", "0"}},
-	"cgroupparent": {"--cgroup-parent", []string{""}},
-	"shmsize":      {"--shm-size", []string{"", "0"}},
-	"ulimits":      {"--ulimit", []string{"", "[]", "null"}},
-	"isolation":    {"--isolation", []string{"", "default"}},
-	"outputs":      {"--output", []string{"", "[]", "null"}},
-	"session":      {"BuildKit sessions", []string{""}},
-	"buildid":      {"build IDs (POST /build/cancel)", []string{""}},
 }
 
 // refuseBuildParams refuses, by name, the build parameters berth does not
 // implement when the request sets them.
 func refuseBuildParams(q map[string][]string) error {
 	var names []string
-	for name, p := range buildParams {
+	for name, p := range buildParams() {
 		for _, v := range q[name] {
 			// docker-py sends booleans as "False".
 			if !oneOf(p.unset...)(reflect.ValueOf(strings.ToLower(v))) {

@@ -44,10 +44,10 @@ func TestCreateFieldsTable(t *testing.T) {
 	seen := map[string]bool{}
 	for _, f := range fieldsOf(fullRequest()) {
 		seen[f.name] = true
-		_, ok := createFields[f.name]
+		_, ok := createFields()[f.name]
 		require.True(t, ok, "create field %s is neither applied nor refused: add it to createFields", f.name)
 	}
-	for name := range createFields {
+	for name := range createFields() {
 		require.True(t, seen[name], "createFields has %s, which Docker's create body does not", name)
 	}
 }
@@ -96,7 +96,7 @@ func TestCreateRefusesEveryUnsupportedField(t *testing.T) {
 	_, hs := newTestServer(t, Options{})
 	n := 0
 	for i, f := range fieldsOf(fullRequest()) {
-		r := createFields[f.name]
+		r := createFields()[f.name]
 		if r.policy != refused {
 			continue
 		}
@@ -234,7 +234,7 @@ func TestBuildRefusesUnsupportedParams(t *testing.T) {
 	}))
 	_, hs := newTestServer(t, Options{})
 	small := contextTar(t, map[string]string{"Dockerfile": "FROM scratch\n"})
-	for name, p := range buildParams {
+	for name, p := range buildParams() {
 		resp, data := do(t, "POST", hs.URL+"/build?"+name+"=9", bytes.NewReader(small))
 		require.Equal(t, 400, resp.StatusCode, "%s: %s", name, data)
 		require.Contains(t, errorMessage(t, data), name+" (docker build "+p.flag+")")

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/berthkit/berth/daemon/api"
 	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/internal/lazyre"
 )
 
 // Limits on request bodies unless Options say otherwise.
@@ -171,7 +171,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // versionPrefix matches /v1.50/... (Docker accepts any vX.Y prefix).
-var versionPrefix = regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/.*)$`)
+var versionPrefix = lazyre.New(`^/v([0-9]+\.[0-9]+)(/.*)$`)
 
 // compareVersions compares "1.24"-style versions numerically.
 func compareVersions(a, b string) int {

@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +20,7 @@ import (
 	"github.com/berthkit/berth/engine/snapshot"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/engine/volume"
+	"github.com/berthkit/berth/internal/lazyre"
 	"github.com/berthkit/berth/trace"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -123,7 +123,7 @@ type ContainerCreateOptions struct {
 	metadataOnly bool
 }
 
-var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+var validName = lazyre.New(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 
 // CreateContainer creates a container from an image, as docker create: its
 // record, its snapshot (an overlay over the image's unpacked layers), and

@@ -5,9 +5,10 @@ import (
 	"bytes"
 	"fmt"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/berthkit/berth/internal/lazyre"
 )
 
 // Lesson is one parsed lesson file: its header and its blocks in order.
@@ -100,14 +101,16 @@ func (p *Pattern) String() string {
 	return b.String()
 }
 
+// The patterns compile on first use (lazyre): every berth process links
+// this package, and only the lesson verbs parse lessons.
 var (
-	directiveRE = regexp.MustCompile(`^<!--\s*(berth|on)\s*:\s*(.*?)\s*-->\s*$`)
-	commentRE   = regexp.MustCompile(`^<!--.*-->\s*$`)
-	headingRE   = regexp.MustCompile(`^(#{1,6})\s+(.*?)\s*#*\s*$`)
-	fenceRE     = regexp.MustCompile("^(```+|~~~+)\\s*(.*)$")
-	nameRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	directiveRE = lazyre.New(`^<!--\s*(berth|on)\s*:\s*(.*?)\s*-->\s*$`)
+	commentRE   = lazyre.New(`^<!--.*-->\s*$`)
+	headingRE   = lazyre.New(`^(#{1,6})\s+(.*?)\s*#*\s*$`)
+	fenceRE     = lazyre.New("^(```+|~~~+)\\s*(.*)$")
+	nameRE      = lazyre.New(`^[a-z0-9][a-z0-9-]*$`)
 	// rawCmdClaimRE is `expect image cmd ["redis-server"]`.
-	rawCmdClaimRE = regexp.MustCompile(`^expect\s+image\s+cmd\s+(\[.*\])\s*$`)
+	rawCmdClaimRE = lazyre.New(`^expect\s+image\s+cmd\s+(\[.*\])\s*$`)
 )
 
 // ParseError points at a line of a lesson file.

@@ -2,11 +2,11 @@ package dockerfile
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/berthkit/berth/internal/lazyre"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
@@ -30,9 +30,9 @@ var keywords = map[string]bool{
 }
 
 // validStageName is BuildKit's rule for an AS name (after lower-casing).
-var validStageName = regexp.MustCompile(`^[a-z][a-z0-9-_.]*$`)
+var validStageName = lazyre.New(`^[a-z][a-z0-9-_.]*$`)
 
-var onbuildPrefix = regexp.MustCompile(`(?i)^\s*ONBUILD\s*`)
+var onbuildPrefix = lazyre.New(`(?i)^\s*ONBUILD\s*`)
 
 // newInstruction converts one node of BuildKit's AST into a validated Instruction.
 // heredocs are the node's here-documents (for an ONBUILD trigger, its parent's).

@@ -3,11 +3,11 @@ package volume
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/berthkit/berth/engine/errdefs"
+	"github.com/berthkit/berth/internal/lazyre"
 )
 
 // Mount types, as Docker names them.
@@ -64,7 +64,7 @@ func invalidf(format string, args ...any) error {
 	return &invalidError{msg: fmt.Sprintf(format, args...)}
 }
 
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+var nameRE = lazyre.New(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 
 // ValidateName checks a local volume's name as Docker does.
 func ValidateName(name string) error {

@@ -82,8 +82,9 @@ func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// The first signal cancels the verb, which cleans up; a second one
-	// ends berth at once, should that clean-up ever stall.
-	go func() { <-ctx.Done(); stop() }()
+	// ends berth at once, should that clean-up ever stall. (AfterFunc: no
+	// goroutine waits for that until it happens.)
+	context.AfterFunc(ctx, stop)
 	g := &globalOptions{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	defer g.close()
 	cmd := newRootCmdFor(g, requestedVerb(args))
@@ -216,6 +217,10 @@ container, snapshot and cache decision as a trace that lessons replay.`,
 		&cobra.Group{ID: "learn", Title: "Learning and teaching:"},
 		&cobra.Group{ID: "other", Title: "Other commands:"},
 	)
+	// With one verb built, cobra's own `completion` command can never be
+	// the one that runs (requestedVerb builds the whole tree for it): do
+	// not build it on every start.
+	root.CompletionOptions.DisableDefaultCmd = only != ""
 	for _, v := range rootVerbs {
 		if only == "" || v.name == only {
 			c := v.new(g)
