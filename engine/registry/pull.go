@@ -117,6 +117,15 @@ func (c *Client) Pull(ctx context.Context, s *store.Store, name string, opts Pul
 		progress.Line("Status: Image is up to date for %s", familiar)
 		return cur, nil
 	}
+	// The blobs go in unsynced (IngestBlob in a batch): one syncfs before
+	// ImportManifest writes index.json makes them all durable, instead of
+	// an fsync per blob and per directory rename (docs/store.md).
+	endBatch := p.s.BeginBatch()
+	defer func() {
+		if endErr := endBatch(); err == nil && endErr != nil {
+			img, err = nil, endErr
+		}
+	}()
 	cfg, err := p.imageConfig(ctx, sess, m, familiar, info)
 	if err != nil {
 		return nil, err
@@ -302,8 +311,8 @@ func (p *puller) fetchConfig(ctx context.Context, sess *Session, desc ocispec.De
 			return nil, fmt.Errorf("image config %s: %w", desc.Digest, err)
 		}
 		// DecodeManifest bounded desc.Size by store.MaxConfigSize, and
-		// PutBlob reads no more than one byte past it.
-		_, _, err = p.s.PutBlob(body, desc.Digest, desc.Size)
+		// IngestBlob reads no more than one byte past it.
+		_, _, err = p.s.IngestBlob(body, desc.Digest, desc.Size)
 		body.Close()
 		if err != nil {
 			return nil, verifyError("image config", desc.Digest, sess, err)
@@ -521,7 +530,7 @@ func (p *puller) downloadLayer(ctx context.Context, sess *Session, desc ocispec.
 	src := &progressReader{r: io.TeeReader(body, pw), total: desc.Size, report: func(done, total int64) {
 		progress.Bytes(id, "Downloading", done, total)
 	}}
-	_, _, err = p.s.PutBlob(src, desc.Digest, desc.Size)
+	_, _, err = p.s.IngestBlob(src, desc.Digest, desc.Size)
 	pw.CloseWithError(err)
 	c := <-countDone
 	if err != nil {
