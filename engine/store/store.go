@@ -329,6 +329,29 @@ var ingestBuffers = sync.Pool{New: func() any {
 	return &b
 }}
 
+// writebackStep is how many bytes of a blob ingested unsynced are written
+// before the kernel is asked to start putting them on disk.
+const writebackStep = 8 << 20
+
+// writebackWriter writes a blob ingested unsynced and starts the writeback
+// of every writebackStep bytes once written, so the disk works while the
+// blob still streams in and the batch's syncfs has little left to wait for.
+type writebackWriter struct {
+	f   *os.File
+	off int64
+}
+
+func (w *writebackWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	before := w.off
+	w.off += int64(n)
+	if start := before - before%writebackStep; w.off-start >= writebackStep {
+		end := w.off - w.off%writebackStep
+		startWriteback(w.f, start, end-start)
+	}
+	return n, err
+}
+
 func (s *Store) putBlob(r io.Reader, want digest.Digest, wantSize int64, dirSync bool) (digest.Digest, int64, error) {
 	if want != "" {
 		if err := want.Validate(); err != nil {
@@ -353,8 +376,13 @@ func (s *Store) putBlob(r io.Reader, want digest.Digest, wantSize int64, dirSync
 		// hostile source cannot fill the disk past what it declared.
 		r = io.LimitReader(r, wantSize+1)
 	}
+	unsynced := !dirSync && s.inBatch()
+	var w io.Writer = f
+	if unsynced {
+		w = &writebackWriter{f: f}
+	}
 	buf := ingestBuffers.Get().(*[]byte)
-	n, err := io.CopyBuffer(io.MultiWriter(f, digester.Hash()), r, *buf)
+	n, err := io.CopyBuffer(io.MultiWriter(w, digester.Hash()), r, *buf)
 	ingestBuffers.Put(buf)
 	if err != nil {
 		return "", 0, fmt.Errorf("write blob: %w", err)
@@ -369,7 +397,8 @@ func (s *Store) putBlob(r io.Reader, want digest.Digest, wantSize int64, dirSync
 	if want != "" && got != want {
 		return "", 0, fmt.Errorf("blob %s: got %s: %w", want, got, ErrInvalidDigest)
 	}
-	if !dirSync && s.inBatch() {
+	if unsynced {
+		startWriteback(f, n-n%writebackStep, 0)
 		s.unsynced.Store(true)
 	} else if err := f.Sync(); err != nil {
 		return "", 0, fmt.Errorf("sync blob: %w", err)
