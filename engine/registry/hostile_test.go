@@ -165,6 +165,18 @@ func hostileCases() []hostileCase {
 			craft: func(t *testing.T, cr *craftedRegistry, f *fixtureImage, m *ocispec.Manifest) {
 				setLayer(cr, m, 1, f.Layers[1].Blob[:len(f.Layers[1].Blob)/2])
 			}},
+		// The layer check reads gzip with one plain reader (not pgzip):
+		// the trailer's CRC and what follows the stream still count.
+		{name: "gzip with a wrong CRC", kind: ErrInvalid, want: "is refused: it does not decompress",
+			craft: func(t *testing.T, cr *craftedRegistry, f *fixtureImage, m *ocispec.Manifest) {
+				blob := bytes.Clone(f.Layers[1].Blob)
+				blob[len(blob)-8] ^= 0xff
+				setLayer(cr, m, 1, blob)
+			}},
+		{name: "gzip followed by garbage", kind: ErrInvalid, want: "is refused: it does not decompress",
+			craft: func(t *testing.T, cr *craftedRegistry, f *fixtureImage, m *ocispec.Manifest) {
+				setLayer(cr, m, 1, append(bytes.Clone(f.Layers[1].Blob), "trailing bytes that are no gzip member"...))
+			}},
 		{name: "gzip of something that is not a tar", kind: ErrInvalid, want: "not a well-formed tar",
 			craft: func(t *testing.T, cr *craftedRegistry, f *fixtureImage, m *ocispec.Manifest) {
 				plain := bytes.Repeat([]byte("not a tar "), 200)
@@ -238,6 +250,7 @@ func TestPullHostileRegistry(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, tc.want)
 			}
 			assertNothingTagged(t, s)
+			assertBatchEnded(t, s)
 		})
 	}
 }
@@ -249,6 +262,37 @@ func assertNothingTagged(t *testing.T, s *store.Store) {
 	}
 	if entries, _ := os.ReadDir(s.TmpDir()); len(entries) != 0 {
 		t.Errorf("ingest files left: %v", entries)
+	}
+}
+
+// assertBatchEnded checks that a pull, even a refused one, ended the store
+// batch it stores its blobs in (docs/store.md): an image stored after it
+// is in index.json at once, where another process sees it.
+func assertBatchEnded(t *testing.T, s *store.Store) {
+	t.Helper()
+	f := newFixture(t, fixtureOptions{})
+	var descs []ocispec.Descriptor
+	for _, l := range f.Layers {
+		if _, _, err := s.PutBlob(bytes.NewReader(l.Blob), l.Digest, int64(len(l.Blob))); err != nil {
+			t.Fatal(err)
+		}
+		descs = append(descs, ocispec.Descriptor{MediaType: l.MediaType, Digest: l.Digest, Size: int64(len(l.Blob))})
+	}
+	var cfg ocispec.Image
+	if err := json.Unmarshal(f.Config, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	img, err := s.PutImage(cfg, descs, store.ImageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := store.Open(s.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Image(img.ID.String()); err != nil {
+		t.Errorf("an image stored after the pull is not in index.json (the pull left its store batch open?): %v", err)
 	}
 }
 

