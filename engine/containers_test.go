@@ -362,3 +362,39 @@ func BenchmarkRunTrue(b *testing.B) {
 		}
 	}
 }
+
+// A --rm container is removed by the Wait that saw it exit, the short way
+// (removeExited): its record and directory are gone when Wait returns, its
+// cgroups too, the events are the whole life, and once the engine is
+// closed nothing is left in tmp/ for the next Open.
+func TestAutoRemoveAfterWait(t *testing.T) {
+	e, rec := ctrEngine(t)
+	ctx := context.Background()
+	for _, mode := range []string{"host", "none", "bridge"} {
+		c := ctrCreate(t, e, engine.ContainerCreateOptions{Cmd: []string{"sh", "-c", "exit 7"}, AutoRemove: true, NetworkMode: mode})
+		code, err := e.RunContainer(ctx, c.ID, engine.Stdio{})
+		if err != nil || code != 7 {
+			t.Fatalf("%s: run: %d %v", mode, code, err)
+		}
+		if _, err := e.Container(ctx, c.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: after the run: %v", mode, err)
+		}
+		if _, err := os.Stat(e.Store.ContainerDir(c.ID)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: container dir: %v", mode, err)
+		}
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/unified/berth", c.ID)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: cgroup left: %v", mode, err)
+		}
+		want := "container.create container.start container.exit container.remove"
+		if got := strings.Join(rec.types(c.ID), " "); got != want {
+			t.Errorf("%s: events %q, want %q", mode, got, want)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := os.ReadDir(e.Store.TmpDir())
+	if len(left) != 0 {
+		t.Errorf("tmp/ after Close: %v", left)
+	}
+}

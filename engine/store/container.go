@@ -272,6 +272,13 @@ func (s *Store) Containers() ([]*Container, error) {
 // Container finds a container by full ID, unique ID prefix or name. The
 // error reads like Docker's: "No such container: foo".
 func (s *Store) Container(idOrName string) (*Container, error) {
+	if len(idOrName) == 64 && isHex(idOrName) {
+		// A full ID names one directory: no need to read every record.
+		// (A name cannot be 64 hex characters that are another's ID.)
+		if c, err := s.ReadContainer(idOrName); err == nil {
+			return c, nil
+		}
+	}
 	all, err := s.Containers()
 	if err != nil {
 		return nil, err

@@ -89,3 +89,29 @@ func TestDeleteContainerFilesGoneByClose(t *testing.T) {
 	require.Empty(t, left, "deleted containers' files outlived Close")
 	require.NoError(t, s.DeleteContainer(ids[0]), "deleting twice is success")
 }
+
+// A full ID is looked up by reading that one record; names, prefixes and
+// a full ID that names no container behave as before.
+func TestContainerLookupByFullID(t *testing.T) {
+	s, err := store.Open(t.TempDir())
+	require.NoError(t, err)
+	defer s.Close()
+	a := &store.Container{ID: store.RandomID(), Name: "alpha", State: store.ContainerState{Status: store.StatusExited}}
+	b := &store.Container{ID: store.RandomID(), Name: "beta"}
+	require.NoError(t, s.PutContainer(a))
+	require.NoError(t, s.PutContainer(b))
+	// A damaged record elsewhere does not stand in the way of a full ID.
+	require.NoError(t, os.MkdirAll(s.ContainerDir(store.RandomID()), 0o700))
+	for _, ref := range []string{a.ID, "alpha", "/alpha", a.ID[:12]} {
+		got, err := s.Container(ref)
+		require.NoError(t, err, ref)
+		require.Equal(t, a.ID, got.ID, ref)
+		require.Equal(t, store.StatusExited, got.State.Status, ref)
+	}
+	_, err = s.Container(store.RandomID())
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.ErrorContains(t, err, "No such container: ")
+	require.NoError(t, s.DeleteContainer(a.ID))
+	_, err = s.Container(a.ID)
+	require.ErrorIs(t, err, store.ErrNotFound, "a deleted container is found by its full ID")
+}
