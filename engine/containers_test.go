@@ -398,3 +398,22 @@ func TestAutoRemoveAfterWait(t *testing.T) {
 		t.Errorf("tmp/ after Close: %v", left)
 	}
 }
+
+// BenchmarkCreateRemove is a container's bookkeeping without its process:
+// create (record, snapshot dirs, /etc files) and remove, on the host
+// network, as a build step's container outside its RUN. Issue 18 wants
+// everything around a start to cost close to nothing.
+func BenchmarkCreateRemove(b *testing.B) {
+	e, _ := ctrEngine(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c, err := e.CreateContainer(ctx, engine.ContainerCreateOptions{Image: "busybox", Cmd: []string{"true"}, NetworkMode: "host", Purpose: "build"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := e.RemoveContainer(ctx, c.ID, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

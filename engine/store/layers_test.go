@@ -115,3 +115,33 @@ func TestContainerLookupByFullID(t *testing.T) {
 	_, err = s.Container(a.ID)
 	require.ErrorIs(t, err, store.ErrNotFound, "a deleted container is found by its full ID")
 }
+
+// A deleted container's files go whatever their depth, and a symlink in
+// them (the overlay's l/<n> links to layer dirs) is removed, never
+// followed: what it points at stays.
+func TestDeleteContainerRemovesTreesNotLinkTargets(t *testing.T) {
+	root := t.TempDir()
+	s, err := store.Open(root)
+	require.NoError(t, err)
+	outside := filepath.Join(t.TempDir(), "layer")
+	require.NoError(t, os.MkdirAll(filepath.Join(outside, "bin"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "bin", "sh"), []byte("keep"), 0o755))
+	c := &store.Container{ID: store.RandomID(), Name: "deep"}
+	require.NoError(t, s.PutContainer(c))
+	dir := s.ContainerDir(c.ID)
+	deep := filepath.Join(dir, "upper", "a", "b", "c", "d", "e")
+	require.NoError(t, os.MkdirAll(deep, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(deep, "f"), []byte("x"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "merged"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "l"), 0o755))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "l", "0")))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "layer-link")))
+	require.NoError(t, s.DeleteContainer(c.ID))
+	require.NoError(t, s.Close())
+	left, err := os.ReadDir(s.TmpDir())
+	require.NoError(t, err)
+	require.Empty(t, left)
+	data, err := os.ReadFile(filepath.Join(outside, "bin", "sh"))
+	require.NoError(t, err, "the link's target went with the container")
+	require.Equal(t, "keep", string(data))
+}
