@@ -11,3 +11,6 @@ func openExcl(path string, perm os.FileMode) (*os.File, error) {
 
 // replace renames old over new.
 func replace(old, new string) error { return os.Rename(old, new) }
+
+// readFile reads a whole file.
+func readFile(path string) ([]byte, error) { return os.ReadFile(path) }

@@ -98,7 +98,7 @@ func (s *Store) CacheFilesRead() int64 { return s.cacheReads.Load() }
 
 func (s *Store) readCacheFile(path string) (*CacheEntry, bool) {
 	s.cacheReads.Add(1)
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, false
 	}

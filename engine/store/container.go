@@ -179,7 +179,7 @@ func (s *Store) PutContainer(c *Container) error {
 
 // ReadContainer reads the record of the container with full ID id.
 func (s *Store) ReadContainer(id string) (*Container, error) {
-	data, err := os.ReadFile(s.containerConfigPath(id))
+	data, err := readFile(s.containerConfigPath(id))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("No such container: %s: %w", id, ErrNotFound)
@@ -257,7 +257,7 @@ func (s *Store) Containers() ([]*Container, error) {
 		if !e.IsDir() || len(e.Name()) != 64 {
 			continue
 		}
-		data, err := os.ReadFile(s.containerConfigPath(e.Name()))
+		data, err := readFile(s.containerConfigPath(e.Name()))
 		if err != nil {
 			continue // being created or removed
 		}
