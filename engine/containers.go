@@ -472,13 +472,9 @@ func (e *Engine) prepareContainerDir(c *store.Container, lowers []string) error 
 // claimName gives c its name, generating one when empty; the caller holds
 // the store's lock.
 func (e *Engine) claimName(c *store.Container) error {
-	all, err := e.Store.Containers()
+	taken, err := e.Store.ContainerNames()
 	if err != nil {
 		return err
-	}
-	taken := map[string]string{}
-	for _, o := range all {
-		taken[o.Name] = o.ID
 	}
 	if c.Name != "" {
 		if other, ok := taken[c.Name]; ok {

@@ -245,14 +245,45 @@ func (s *Store) ContainerLogPath(id string) string {
 
 // Containers lists every container record, newest first.
 func (s *Store) Containers() ([]*Container, error) {
+	var out []*Container
+	err := s.eachContainerRecord(func(_ string, data []byte) {
+		var c Container
+		if json.Unmarshal(data, &c) == nil {
+			out = append(out, &c)
+		}
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, err
+}
+
+// ContainerNames maps every container's name to its ID: what a create
+// checks a new name against. It decodes only those two fields of each
+// record, where Containers decodes the whole config (a build step's
+// holds the image's environment), and every create calls it.
+func (s *Store) ContainerNames() (map[string]string, error) {
+	names := map[string]string{}
+	err := s.eachContainerRecord(func(_ string, data []byte) {
+		var c struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(data, &c) == nil {
+			names[c.Name] = c.ID
+		}
+	})
+	return names, err
+}
+
+// eachContainerRecord calls fn with the bytes of every container record;
+// a directory without one is being created or removed, and is skipped.
+func (s *Store) eachContainerRecord(fn func(id string, data []byte)) error {
 	entries, err := os.ReadDir(s.ContainersDir())
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
+			return nil
 		}
-		return nil, err
+		return err
 	}
-	var out []*Container
 	for _, e := range entries {
 		if !e.IsDir() || len(e.Name()) != 64 {
 			continue
@@ -261,14 +292,9 @@ func (s *Store) Containers() ([]*Container, error) {
 		if err != nil {
 			continue // being created or removed
 		}
-		var c Container
-		if json.Unmarshal(data, &c) != nil {
-			continue
-		}
-		out = append(out, &c)
+		fn(e.Name(), data)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
-	return out, nil
+	return nil
 }
 
 // Container finds a container by full ID, unique ID prefix or name. The

@@ -92,3 +92,30 @@ func BenchmarkDeleteContainer(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkContainerNames is what every create reads to keep names unique,
+// with 100 containers in the store, against reading the whole records.
+func BenchmarkContainerNames(b *testing.B) {
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for range 100 {
+		benchContainer(b, s)
+	}
+	b.Run("names", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := s.ContainerNames(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("records", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := s.Containers(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -145,3 +145,26 @@ func TestDeleteContainerRemovesTreesNotLinkTargets(t *testing.T) {
 	require.NoError(t, err, "the link's target went with the container")
 	require.Equal(t, "keep", string(data))
 }
+
+// ContainerNames maps each name to its container, skipping a directory
+// without a record (being created or removed) and a damaged record, as
+// Containers does.
+func TestContainerNames(t *testing.T) {
+	s, err := store.Open(t.TempDir())
+	require.NoError(t, err)
+	defer s.Close()
+	a := &store.Container{ID: store.RandomID(), Name: "alpha", Config: store.ContainerConfig{Env: []string{"A=1"}}}
+	b := &store.Container{ID: store.RandomID(), Name: "beta"}
+	require.NoError(t, s.PutContainer(a))
+	require.NoError(t, s.PutContainer(b))
+	require.NoError(t, os.MkdirAll(s.ContainerDir(store.RandomID()), 0o700))
+	damaged := store.RandomID()
+	require.NoError(t, os.MkdirAll(s.ContainerDir(damaged), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(s.ContainerDir(damaged), "config.json"), []byte("{"), 0o600))
+	names, err := s.ContainerNames()
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"alpha": a.ID, "beta": b.ID}, names)
+	all, err := s.Containers()
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+}
