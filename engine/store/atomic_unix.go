@@ -59,3 +59,12 @@ func readFile(path string) ([]byte, error) {
 		}
 	}
 }
+
+// openDir opens a directory to lock it, without trying the poller.
+func openDir(path string) (*os.File, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}

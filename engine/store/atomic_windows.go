@@ -14,3 +14,6 @@ func replace(old, new string) error { return os.Rename(old, new) }
 
 // readFile reads a whole file.
 func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
+
+// openDir opens a directory.
+func openDir(path string) (*os.File, error) { return os.Open(path) }

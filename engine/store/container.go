@@ -202,7 +202,7 @@ func (s *Store) LockContainer(id string) (unlock func(), err error) {
 	if len(id) != 64 || !isHex(id) {
 		return nil, fmt.Errorf("container ID %q is not 64 hex characters", id)
 	}
-	f, err := os.Open(s.ContainerDir(id))
+	f, err := openDir(s.ContainerDir(id))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("No such container: %s: %w", id, ErrNotFound)
