@@ -794,7 +794,11 @@ func (a *AttachedContainer) wait() {
 		DurationMS: finished.Sub(a.started).Milliseconds(),
 	}})
 	if a.c.Host.AutoRemove {
-		if err := a.e.removeExited(a.ctx, a.final, a.cgroupsGone); err != nil && a.err == nil {
+		err := uerr // ErrNotFound: removed by another process already
+		if !errors.Is(uerr, store.ErrNotFound) {
+			err = a.e.removeExited(a.ctx, a.final, a.cgroupsGone)
+		}
+		if err != nil && a.err == nil {
 			a.err = err
 		}
 	}

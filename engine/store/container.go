@@ -302,7 +302,7 @@ func (s *Store) eachContainerRecord(fn func(id string, data []byte)) error {
 func (s *Store) Container(idOrName string) (*Container, error) {
 	if len(idOrName) == 64 && isHex(idOrName) {
 		// A full ID names one directory: no need to read every record.
-		// (A name cannot be 64 hex characters that are another's ID.)
+		// An ID wins over a name, as in Docker.
 		if c, err := s.ReadContainer(idOrName); err == nil {
 			return c, nil
 		}
