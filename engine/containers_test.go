@@ -417,3 +417,61 @@ func benchContainerLife(b *testing.B, opts engine.ContainerCreateOptions, run bo
 		}
 	}
 }
+
+// A build's RUN containers, removed the short way after their exit, see
+// their /etc files, leave no container, record or directory, and once the
+// engine is closed nothing in tmp/; each has its whole life in the trace.
+func TestBuildStepContainersLeaveNothing(t *testing.T) {
+	e, rec := ctrEngine(t)
+	ctx := context.Background()
+	var out bytes.Buffer
+	res, err := e.Build(ctx, engine.BuildOptions{
+		DockerfileContent: []byte("FROM busybox\nRUN cat /etc/hostname /etc/hosts /etc/resolv.conf\nRUN echo two > /two\nENV A=1\n"),
+		Tags:              []string{"steps:latest"}, NoCache: true, Remove: true, Network: "host", Progress: &out,
+	})
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out.String())
+	}
+	var seen strings.Builder
+	rec.mu.Lock()
+	for _, ev := range rec.events {
+		if ev.Type == trace.Output && ev.Output != nil {
+			seen.WriteString(ev.Output.Text)
+		}
+	}
+	rec.mu.Unlock()
+	if res == nil || !strings.Contains(seen.String(), "127.0.0.1\tlocalhost") || !strings.Contains(seen.String(), "nameserver ") {
+		t.Errorf("the RUN step did not see its /etc files: %q", seen.String())
+	}
+	all, err := e.Store.Containers()
+	if err != nil || len(all) != 0 {
+		t.Errorf("containers after the build: %d %v", len(all), err)
+	}
+	dirs, _ := os.ReadDir(e.Store.ContainersDir())
+	if len(dirs) != 0 {
+		t.Errorf("container dirs after the build: %v", dirs)
+	}
+	rec.mu.Lock()
+	var runs []string
+	for _, ev := range rec.events {
+		if ev.Container != nil && ev.Container.Purpose == "build" && ev.Type == trace.ContainerStart {
+			runs = append(runs, ev.Container.ID)
+		}
+	}
+	rec.mu.Unlock()
+	if len(runs) != 2 {
+		t.Fatalf("%d RUN containers started, want 2", len(runs))
+	}
+	for _, id := range runs {
+		want := "container.create container.start container.exit container.remove"
+		if got := strings.Join(rec.types(id), " "); got != want {
+			t.Errorf("events of %s: %q, want %q", id[:12], got, want)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(e.Store.TmpDir()); len(left) != 0 {
+		t.Errorf("tmp/ after Close: %v", left)
+	}
+}
