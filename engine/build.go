@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/berthkit/berth/engine/build"
 	"github.com/berthkit/berth/engine/layer"
@@ -29,13 +30,18 @@ func (e *Engine) BuildCompressed(ctx context.Context, opts BuildOptions, c layer
 	if opts.EngineName == "" {
 		opts.EngineName = "berth " + Version
 	}
-	return build.Build(ctx, &buildBackend{e: e, compression: c}, opts)
+	return build.Build(ctx, &buildBackend{e: e, compression: c, exited: map[string]*AttachedContainer{}}, opts)
 }
 
 // buildBackend gives the builder the engine's containers, commits and pulls.
 type buildBackend struct {
 	e           *Engine
 	compression layer.Compression
+
+	// exited are the RUN containers this build ran to their exit, by ID,
+	// until the builder removes them (removeExited).
+	mu     sync.Mutex
+	exited map[string]*AttachedContainer
 }
 
 func (b *buildBackend) Store() *store.Store { return b.e.Store }
@@ -81,7 +87,13 @@ func (b *buildBackend) CreateContainer(ctx context.Context, req build.ContainerR
 }
 
 func (b *buildBackend) RunContainer(ctx context.Context, id string, stdout, stderr io.Writer) (int, error) {
-	return b.e.RunContainer(ctx, id, Stdio{Out: stdout, Err: stderr})
+	code, a, err := b.e.runContainer(ctx, id, Stdio{Out: stdout, Err: stderr})
+	if a != nil && a.final != nil {
+		b.mu.Lock()
+		b.exited[id] = a
+		b.mu.Unlock()
+	}
+	return code, err
 }
 
 func (b *buildBackend) MountContainer(ctx context.Context, id string) (string, func() error, error) {
@@ -100,7 +112,20 @@ func (b *buildBackend) CommitContainer(ctx context.Context, id string, req build
 	})
 }
 
+// RemoveContainer removes a step's container. One this build ran to its
+// exit goes the short way (removeExited) unless its record says it runs
+// again: started by another berth process since, which the general path
+// stops first.
 func (b *buildBackend) RemoveContainer(ctx context.Context, id string) error {
+	b.mu.Lock()
+	a := b.exited[id]
+	delete(b.exited, id)
+	b.mu.Unlock()
+	if a != nil {
+		if c, err := b.e.Store.ReadContainer(id); err == nil && !c.State.Running() {
+			return b.e.removeExited(ctx, c, a.cgroupsGone)
+		}
+	}
 	return b.e.RemoveContainer(ctx, id, true)
 }
 

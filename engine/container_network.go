@@ -135,13 +135,17 @@ type netRun struct {
 // it returns the netRun that Prestart fills in.
 func (e *Engine) startNetwork(c *store.Container, spec *runtime.Spec) (*netRun, error) {
 	switch c.Host.NetworkMode {
-	case "", network.Host:
+	case "", network.Host, network.None:
 		spec.Network = network.Host
-		return nil, e.writeNetFiles(c, nil, nil)
-	case network.None:
-		spec.Network = network.None
+		if c.Host.NetworkMode == network.None {
+			spec.Network = network.None
+		}
+		if e.netFilesFresh(c.ID) {
+			return nil, nil
+		}
 		return nil, e.writeNetFiles(c, nil, nil)
 	}
+	e.netFiles.Delete(c.ID)
 	if ok, _ := runtime.Rootless(); ok {
 		return e.startRootlessNetwork(c, spec)
 	}
@@ -332,7 +336,7 @@ func (e *Engine) writeNetFiles(c *store.Container, eps []*network.Endpoint, nets
 		hosts += "127.0.1.1\t" + c.Config.Hostname + "\n"
 	}
 	user := slices.ContainsFunc(nets, (*network.Network).UserDefined)
-	hostConf, _ := os.ReadFile("/etc/resolv.conf")
+	hostConf, _ := os.ReadFile(hostResolvConf)
 	resolv := resolvConf(hostConf, c.Net, user, len(eps) > 0)
 	for name, data := range map[string]string{"hosts": hosts, "resolv.conf": resolv} {
 		if err := rewriteInPlace(filepath.Join(dir, name), data); err != nil {
@@ -340,6 +344,25 @@ func (e *Engine) writeNetFiles(c *store.Container, eps []*network.Endpoint, nets
 		}
 	}
 	return nil
+}
+
+// hostResolvConf is the host's resolver configuration, which a container's
+// /etc/resolv.conf is derived from (a variable for tests).
+var hostResolvConf = "/etc/resolv.conf"
+
+// netFilesFresh reports whether this process wrote the container's hosts
+// and resolv.conf at create (prepareContainerDir) and the host's
+// resolv.conf has not changed since: then a host or none container's start
+// would write the same bytes again, and keeps them as they are. It answers
+// yes once per create: a later start (docker start) writes them again.
+func (e *Engine) netFilesFresh(id string) bool {
+	v, ok := e.netFiles.LoadAndDelete(id)
+	if !ok {
+		return false
+	}
+	then := v.(os.FileInfo)
+	now, err := os.Stat(hostResolvConf)
+	return err == nil && os.SameFile(then, now) && now.ModTime().Equal(then.ModTime()) && now.Size() == then.Size()
 }
 
 // rewriteInPlace replaces a file's content keeping its inode: on a bridge

@@ -80,14 +80,15 @@ func parseCPUList(s string) (map[int]bool, error) {
 
 // validateCpuset checks --cpuset-cpus/--cpuset-mems as Docker's daemon
 // does: well formed, and within what this machine has.
-func validateCpuset(kind, value, available string) error {
+func validateCpuset(kind, value, file string) error {
 	if value == "" {
-		return nil
+		return nil // no file read: every container create came here
 	}
 	want, err := parseCPUList(value)
 	if err != nil {
 		return fmt.Errorf("Invalid value %s for cpuset %s", value, kind)
 	}
+	available := onlineList(file)
 	have, err := parseCPUList(strings.TrimSpace(available))
 	if available == "" || err != nil {
 		return nil // nothing to compare with: the kernel will say
@@ -188,10 +189,10 @@ func validateExtraOptions(opts ContainerCreateOptions) error {
 	if opts.CPUShares < 0 {
 		return fmt.Errorf("invalid CPU shares %d: want a positive weight (1024 is the default)", opts.CPUShares)
 	}
-	if err := validateCpuset("cpus", opts.CpusetCpus, onlineList("/sys/devices/system/cpu/online")); err != nil {
+	if err := validateCpuset("cpus", opts.CpusetCpus, "/sys/devices/system/cpu/online"); err != nil {
 		return err
 	}
-	if err := validateCpuset("mems", opts.CpusetMems, onlineList("/sys/devices/system/node/online")); err != nil {
+	if err := validateCpuset("mems", opts.CpusetMems, "/sys/devices/system/node/online"); err != nil {
 		return err
 	}
 	return validateLogConfig(opts.LogDriver, opts.LogOpts)

@@ -21,10 +21,18 @@ func TestValidateCpuset(t *testing.T) {
 		{"-1", "0-3", "Invalid value -1 for cpuset cpus"},
 		{"0-99999999", "0-3", "Invalid value 0-99999999 for cpuset cpus"},
 	} {
-		err := validateCpuset("cpus", c.value, c.available)
+		file := filepath.Join(t.TempDir(), "online")
+		if err := os.WriteFile(file, []byte(c.available+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := validateCpuset("cpus", c.value, file)
 		if (c.want == "") != (err == nil) || (err != nil && err.Error() != c.want) {
 			t.Errorf("%q in %q: %v, want %q", c.value, c.available, err, c.want)
 		}
+	}
+	// Without a cpuset the online list is not read at all.
+	if err := validateCpuset("cpus", "", filepath.Join(t.TempDir(), "missing")); err != nil {
+		t.Errorf("no cpuset: %v", err)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/berthkit/berth/engine/errdefs"
 	"github.com/berthkit/berth/engine/layer"
+	"github.com/berthkit/berth/engine/network"
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/snapshot"
 	"github.com/berthkit/berth/engine/store"
@@ -256,25 +257,29 @@ func (e *Engine) storeNewContainer(c *store.Container, opts ContainerCreateOptio
 	if err := e.configureNetwork(c, opts.NetworkMode, opts.Net, imgCfg); err != nil {
 		return err
 	}
-	if err := e.prepareContainerDir(c, lowers); err != nil {
-		_ = e.Store.DeleteContainer(c.ID)
-		return err
-	}
-	// Names are unique: check and claim under the store's lock.
-	unlock, err := e.Store.Lock()
-	if err != nil {
-		_ = e.Store.DeleteContainer(c.ID)
-		return err
-	}
-	err = e.claimName(c)
+	err := e.prepareContainerDir(c, lowers)
 	if err == nil {
-		err = e.putWithVolumes(c)
+		err = e.claimAndPut(c)
 	}
-	unlock()
 	if err != nil {
+		e.netFiles.Delete(c.ID)
 		_ = e.Store.DeleteContainer(c.ID)
 	}
 	return err
+}
+
+// claimAndPut claims c's name and volumes and writes its record, under the
+// store's lock: names are unique.
+func (e *Engine) claimAndPut(c *store.Container) error {
+	unlock, err := e.Store.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := e.claimName(c); err != nil {
+		return err
+	}
+	return e.putWithVolumes(c)
 }
 
 func requireRoot() error {
@@ -433,8 +438,11 @@ func familiarRef(name string) string {
 
 // prepareContainerDir makes containers/<id>/: the snapshot over the init
 // layer (mount points the runtime needs, kept out of the upper dir as
-// Docker's "-init" layer does; one for the whole store, made once) and the image's layers, and the files bound
-// onto /etc/hostname, /etc/hosts and /etc/resolv.conf.
+// Docker's "-init" layer does; one for the whole store, made once) and the
+// image's layers, and the files bound onto /etc/hostname, /etc/hosts and
+// /etc/resolv.conf, each written once: hosts and resolv.conf as a host or
+// none container needs them at start (a bridge container's are written
+// again once it has its address).
 func (e *Engine) prepareContainerDir(c *store.Container, lowers []string) error {
 	dir := e.Store.ContainerDir(c.ID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -448,21 +456,15 @@ func (e *Engine) prepareContainerDir(c *store.Container, lowers []string) error 
 	if _, err := snaps.Prepare(c.ID, append([]string{initDir}, lowers...)); err != nil {
 		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
 	}
-	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-	hosts += "127.0.1.1\t" + c.Config.Hostname + "\n"
-	resolv, err := os.ReadFile("/etc/resolv.conf")
-	if err != nil || len(strings.TrimSpace(string(resolv))) == 0 {
-		resolv = []byte("nameserver 8.8.8.8\nnameserver 8.8.4.4\n")
+	if err := rewriteInPlace(filepath.Join(dir, "hostname"), c.Config.Hostname+"\n"); err != nil {
+		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
 	}
-	files := map[string][]byte{
-		"hostname":    []byte(c.Config.Hostname + "\n"),
-		"hosts":       []byte(hosts),
-		"resolv.conf": resolv,
+	hostResolv, _ := os.Stat(hostResolvConf)
+	if err := e.writeNetFiles(c, nil, nil); err != nil {
+		return err
 	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			return fmt.Errorf("create container %s: %w", c.ShortID(), err)
-		}
+	if hostResolv != nil {
+		e.netFiles.Store(c.ID, hostResolv)
 	}
 	return nil
 }
@@ -470,13 +472,9 @@ func (e *Engine) prepareContainerDir(c *store.Container, lowers []string) error 
 // claimName gives c its name, generating one when empty; the caller holds
 // the store's lock.
 func (e *Engine) claimName(c *store.Container) error {
-	all, err := e.Store.Containers()
+	taken, err := e.Store.ContainerNames()
 	if err != nil {
 		return err
-	}
-	taken := map[string]string{}
-	for _, o := range all {
-		taken[o.Name] = o.ID
 	}
 	if c.Name != "" {
 		if other, ok := taken[c.Name]; ok {
@@ -603,6 +601,10 @@ type AttachedContainer struct {
 	once sync.Once
 	code int
 	err  error
+	// final is the record as Wait left it, and cgroupsGone says the
+	// runtime removed the container's cgroups (see removeExited).
+	final       *store.Container
+	cgroupsGone bool
 }
 
 // StartAttached starts a created (or exited) container with its streams
@@ -747,56 +749,74 @@ func (a *AttachedContainer) Resize(rows, cols uint16) error {
 // container.exit and, with AutoRemove, removes it. It returns the exit
 // code: the process's, or 128 plus the signal that killed it.
 func (a *AttachedContainer) Wait() (int, error) {
-	a.once.Do(func() {
-		st, err := a.rc.Wait()
-		a.net.close()
-		<-a.copyDone
-		if console := a.rc.Console(); console != nil {
-			console.Close()
+	a.once.Do(a.wait)
+	return a.code, a.err
+}
+
+func (a *AttachedContainer) wait() {
+	st, err := a.rc.Wait()
+	a.net.close()
+	<-a.copyDone
+	if console := a.rc.Console(); console != nil {
+		console.Close()
+	}
+	a.log.Close()
+	finished := time.Now()
+	a.code = st.Code
+	// The runtime's Wait removed the cgroups unless it failed.
+	a.cgroupsGone = err == nil
+	if err != nil {
+		a.err = err
+	}
+	exited := store.ContainerState{
+		Status: store.StatusExited, ExitCode: st.Code, ExitKnown: true, OOMKilled: st.OOMKilled,
+		StartedAt: a.started.UTC(), FinishedAt: finished.UTC(),
+	}
+	updated, uerr := a.e.Store.UpdateContainer(a.ID, func(c *store.Container) error {
+		c.State = exited
+		c.Net.Endpoints, c.Net.Ports = nil, nil
+		return nil
+	})
+	a.final = withState(a.c, exited)
+	if uerr == nil {
+		a.final = updated
+	} else if !errors.Is(uerr, store.ErrNotFound) {
+		// The record still says running (a full disk, say): this
+		// process knows better, and says so to refresh.
+		unsavedExits.Store(a.ID, exited)
+		if a.err == nil {
+			a.err = fmt.Errorf("record the exit of container %s: %w", a.c.ShortID(), uerr)
 		}
-		a.log.Close()
-		finished := time.Now()
-		a.code = st.Code
-		if err != nil {
+	}
+	code := st.Code
+	a.e.EmitContext(a.ctx, trace.Event{Type: trace.ContainerExit, Container: &trace.ContainerInfo{
+		ID: a.ID, Name: a.c.Name, Image: a.c.Image, Purpose: a.c.Purpose, ExitCode: &code,
+		DurationMS: finished.Sub(a.started).Milliseconds(),
+	}})
+	if a.c.Host.AutoRemove {
+		err := uerr // ErrNotFound: removed by another process already
+		if !errors.Is(uerr, store.ErrNotFound) {
+			err = a.e.removeExited(a.ctx, a.final, a.cgroupsGone)
+		}
+		if err != nil && a.err == nil {
 			a.err = err
 		}
-		exited := store.ContainerState{
-			Status: store.StatusExited, ExitCode: st.Code, ExitKnown: true, OOMKilled: st.OOMKilled,
-			StartedAt: a.started.UTC(), FinishedAt: finished.UTC(),
-		}
-		_, uerr := a.e.Store.UpdateContainer(a.ID, func(c *store.Container) error {
-			c.State = exited
-			c.Net.Endpoints, c.Net.Ports = nil, nil
-			return nil
-		})
-		if uerr != nil && !errors.Is(uerr, store.ErrNotFound) {
-			// The record still says running (a full disk, say): this
-			// process knows better, and says so to refresh.
-			unsavedExits.Store(a.ID, exited)
-			if a.err == nil {
-				a.err = fmt.Errorf("record the exit of container %s: %w", a.c.ShortID(), uerr)
-			}
-		}
-		code := st.Code
-		a.e.EmitContext(a.ctx, trace.Event{Type: trace.ContainerExit, Container: &trace.ContainerInfo{
-			ID: a.ID, Name: a.c.Name, Image: a.c.Image, Purpose: a.c.Purpose, ExitCode: &code,
-			DurationMS: finished.Sub(a.started).Milliseconds(),
-		}})
-		if a.c.Host.AutoRemove {
-			if err := a.e.RemoveContainer(a.ctx, a.ID, true); err != nil && a.err == nil {
-				a.err = err
-			}
-		}
-	})
-	return a.code, a.err
+	}
 }
 
 // RunContainer starts the container attached to stdio, waits for it and
 // records its exit: a build step's RUN. Cancelling ctx kills the container.
 func (e *Engine) RunContainer(ctx context.Context, id string, stdio Stdio) (exitCode int, err error) {
+	code, _, err := e.runContainer(ctx, id, stdio)
+	return code, err
+}
+
+// runContainer is RunContainer that also returns the finished container,
+// which removeExited can remove without looking it up again.
+func (e *Engine) runContainer(ctx context.Context, id string, stdio Stdio) (int, *AttachedContainer, error) {
 	a, err := e.StartAttached(ctx, id, AttachOptions{Stdio: stdio})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	done := make(chan struct{})
 	defer close(done)
@@ -811,7 +831,7 @@ func (e *Engine) RunContainer(ctx context.Context, id string, stdio Stdio) (exit
 	if err == nil && ctx.Err() != nil {
 		err = ctxErr(ctx)
 	}
-	return code, err
+	return code, a, err
 }
 
 // container finds a container by ID, ID prefix or name, with its state
@@ -1057,19 +1077,64 @@ func (e *Engine) RemoveContainerVolumes(ctx context.Context, id string, force, v
 	if err := snapshot.New(e.Store.ContainersDir()).Unmount(c.ID); err != nil {
 		return err
 	}
-	_ = runtime.CgroupFor("", c.ID).Destroy()
-	e.sweepNetworks()
+	started := !c.State.StartedAt.IsZero()
+	if started {
+		// Its supervisor may have been killed before cleaning up.
+		_ = runtime.CgroupFor("", c.ID).Destroy()
+		if onBridge(c) {
+			e.sweepNetworks()
+		}
+	}
 	if err := e.Store.DeleteContainer(c.ID); err != nil {
 		return err
 	}
+	e.removed(ctx, c, volumes)
+	return nil
+}
+
+// onBridge reports whether the container's network mode is a bridge
+// network, whose endpoints a killed supervisor leaves for the sweep.
+func onBridge(c *store.Container) bool {
+	switch c.Host.NetworkMode {
+	case "", network.Host, network.None:
+		return false
+	}
+	return true
+}
+
+// removeExited removes a container whose exit this process's Wait saw and
+// cleaned up after: a --rm container, a build step's. It skips what
+// RemoveContainer does for a container of unknown fate: finding it among
+// every record and refreshing its state, removing the cgroups the runtime
+// already removed (cgroupsGone), sweeping the networks for what killed
+// containers left (this one released its endpoints in Wait). c is the
+// record as Wait wrote it.
+func (e *Engine) removeExited(ctx context.Context, c *store.Container, cgroupsGone bool) error {
+	if err := snapshot.New(e.Store.ContainersDir()).Unmount(c.ID); err != nil {
+		return err
+	}
+	if !cgroupsGone {
+		_ = runtime.CgroupFor("", c.ID).Destroy()
+	}
+	if err := e.Store.DeleteContainer(c.ID); err != nil {
+		return err
+	}
+	e.removed(ctx, c, false)
+	return nil
+}
+
+// removed finishes a removal once the container's directory is gone: its
+// anonymous volumes (rm -v, --rm, a build step's), what this process kept
+// about it, and the trace event.
+func (e *Engine) removed(ctx context.Context, c *store.Container, volumes bool) {
 	if volumes || c.Host.AutoRemove || c.Purpose == "build" {
 		e.removeAnonymousVolumes(c)
 	}
 	unsavedExits.Delete(c.ID)
+	e.netFiles.Delete(c.ID)
 	e.EmitContext(ctx, trace.Event{Type: trace.ContainerRemove, Container: &trace.ContainerInfo{
 		ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose,
 	}})
-	return nil
 }
 
 // PauseContainer freezes every process of a running container (docker

@@ -346,19 +346,132 @@ func TestContainerChanges(t *testing.T) {
 	}
 }
 
+// A --rm container is removed by the Wait that saw it exit, the short way
+// (removeExited): its record and directory are gone when Wait returns, its
+// cgroups too, the events are the whole life, and once the engine is
+// closed nothing is left in tmp/ for the next Open.
+func TestAutoRemoveAfterWait(t *testing.T) {
+	e, rec := ctrEngine(t)
+	ctx := context.Background()
+	for _, mode := range []string{"host", "none", "bridge"} {
+		c := ctrCreate(t, e, engine.ContainerCreateOptions{Cmd: []string{"sh", "-c", "exit 7"}, AutoRemove: true, NetworkMode: mode})
+		code, err := e.RunContainer(ctx, c.ID, engine.Stdio{})
+		if err != nil || code != 7 {
+			t.Fatalf("%s: run: %d %v", mode, code, err)
+		}
+		if _, err := e.Container(ctx, c.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: after the run: %v", mode, err)
+		}
+		if _, err := os.Stat(e.Store.ContainerDir(c.ID)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: container dir: %v", mode, err)
+		}
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/unified/berth", c.ID)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: cgroup left: %v", mode, err)
+		}
+		want := "container.create container.start container.exit container.remove"
+		if got := strings.Join(rec.types(c.ID), " "); got != want {
+			t.Errorf("%s: events %q, want %q", mode, got, want)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := os.ReadDir(e.Store.TmpDir())
+	if len(left) != 0 {
+		t.Errorf("tmp/ after Close: %v", left)
+	}
+}
+
 // BenchmarkRunTrue is `berth run --rm busybox true` without the CLI:
 // create, start, wait, remove.
 func BenchmarkRunTrue(b *testing.B) {
+	benchContainerLife(b, engine.ContainerCreateOptions{AutoRemove: true}, true)
+}
+
+// BenchmarkCreateRemove is a container's bookkeeping without its process:
+// create (record, snapshot dirs, /etc files) and remove, on the host
+// network, as a build step's container outside its RUN. Issue 18 wants
+// everything around a start to cost close to nothing.
+func BenchmarkCreateRemove(b *testing.B) {
+	benchContainerLife(b, engine.ContainerCreateOptions{NetworkMode: "host", Purpose: "build"}, false)
+}
+
+// benchContainerLife creates a busybox `true` container with opts, then
+// runs it (with AutoRemove, the run removes it) or removes it.
+func benchContainerLife(b *testing.B, opts engine.ContainerCreateOptions, run bool) {
 	e, _ := ctrEngine(b)
 	ctx := context.Background()
+	opts.Image, opts.Cmd = "busybox", []string{"true"}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c, err := e.CreateContainer(ctx, engine.ContainerCreateOptions{Image: "busybox", Cmd: []string{"true"}, AutoRemove: true})
+		c, err := e.CreateContainer(ctx, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if code, err := e.RunContainer(ctx, c.ID, engine.Stdio{}); code != 0 || err != nil {
-			b.Fatal(code, err)
+		if run {
+			if code, err := e.RunContainer(ctx, c.ID, engine.Stdio{}); code != 0 || err != nil {
+				b.Fatal(code, err)
+			}
+		} else if err := e.RemoveContainer(ctx, c.ID, true); err != nil {
+			b.Fatal(err)
 		}
+	}
+}
+
+// A build's RUN containers, removed the short way after their exit, see
+// their /etc files, leave no container, record or directory, and once the
+// engine is closed nothing in tmp/; each has its whole life in the trace.
+func TestBuildStepContainersLeaveNothing(t *testing.T) {
+	e, rec := ctrEngine(t)
+	ctx := context.Background()
+	var out bytes.Buffer
+	res, err := e.Build(ctx, engine.BuildOptions{
+		DockerfileContent: []byte("FROM busybox\nRUN cat /etc/hostname /etc/hosts /etc/resolv.conf\nRUN echo two > /two\nENV A=1\n"),
+		Tags:              []string{"steps:latest"}, NoCache: true, Remove: true, Network: "host", Progress: &out,
+	})
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out.String())
+	}
+	var seen strings.Builder
+	rec.mu.Lock()
+	for _, ev := range rec.events {
+		if ev.Type == trace.Output && ev.Output != nil {
+			seen.WriteString(ev.Output.Text)
+		}
+	}
+	rec.mu.Unlock()
+	if res == nil || !strings.Contains(seen.String(), "127.0.0.1\tlocalhost") || !strings.Contains(seen.String(), "nameserver ") {
+		t.Errorf("the RUN step did not see its /etc files: %q", seen.String())
+	}
+	all, err := e.Store.Containers()
+	if err != nil || len(all) != 0 {
+		t.Errorf("containers after the build: %d %v", len(all), err)
+	}
+	dirs, _ := os.ReadDir(e.Store.ContainersDir())
+	if len(dirs) != 0 {
+		t.Errorf("container dirs after the build: %v", dirs)
+	}
+	rec.mu.Lock()
+	var runs []string
+	for _, ev := range rec.events {
+		if ev.Container != nil && ev.Container.Purpose == "build" && ev.Type == trace.ContainerStart {
+			runs = append(runs, ev.Container.ID)
+		}
+	}
+	rec.mu.Unlock()
+	if len(runs) != 2 {
+		t.Fatalf("%d RUN containers started, want 2", len(runs))
+	}
+	for _, id := range runs {
+		want := "container.create container.start container.exit container.remove"
+		if got := strings.Join(rec.types(id), " "); got != want {
+			t.Errorf("events of %s: %q, want %q", id[:12], got, want)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(e.Store.TmpDir()); len(left) != 0 {
+		t.Errorf("tmp/ after Close: %v", left)
 	}
 }

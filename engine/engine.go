@@ -34,6 +34,12 @@ type Engine struct {
 	// containers, which live for one commit and never touch the disk
 	// (see ContainerCreateOptions.metadataOnly): ID → *store.Container.
 	metadataContainers sync.Map
+
+	// netFiles are the containers whose /etc/hosts and /etc/resolv.conf
+	// this process wrote at create, with the host's resolv.conf as it was
+	// then: ID → os.FileInfo. A host or none container started while that
+	// file is unchanged keeps them instead of writing both again.
+	netFiles sync.Map
 }
 
 // Open opens the Berth root (creating it if needed).

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -337,6 +338,9 @@ func (e *Engine) putWithVolumes(c *store.Container) error {
 // removeAnonymousVolumes removes the container's anonymous volumes that no
 // other container uses (rm -v, run --rm); errors are ignored as Docker does.
 func (e *Engine) removeAnonymousVolumes(c *store.Container) {
+	if !slices.ContainsFunc(c.Mounts, isAnonymousVolume) {
+		return // most containers: no lock to take
+	}
 	unlock, err := e.Store.Lock()
 	if err != nil {
 		return
@@ -347,10 +351,14 @@ func (e *Engine) removeAnonymousVolumes(c *store.Container) {
 
 func (e *Engine) removeAnonymousLocked(c *store.Container) {
 	for _, mp := range c.Mounts {
-		if mp.Type == volume.TypeVolume && mp.Anonymous && mp.Name != "" {
+		if isAnonymousVolume(mp) {
 			_ = e.removeVolumeLocked(mp.Name, true)
 		}
 	}
+}
+
+func isAnonymousVolume(mp store.MountPoint) bool {
+	return mp.Type == volume.TypeVolume && mp.Anonymous && mp.Name != ""
 }
 
 // runtimeVolumes are the container's mounts as the runtime makes them.

@@ -3,8 +3,10 @@ package store
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/berthkit/berth/internal/crashpoint"
 )
@@ -43,13 +45,13 @@ func WriteFileReplace(path string, data []byte, perm os.FileMode) error {
 // leaves the old content and no temporary file.
 func writeFile(path string, data []byte, perm os.FileMode, durable bool) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
+	f, err := createTemp(dir, ".tmp-"+filepath.Base(path)+"-")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && perm != tempPerm {
 		err = f.Chmod(perm)
 	}
 	if err == nil && durable {
@@ -62,7 +64,7 @@ func writeFile(path string, data []byte, perm os.FileMode, durable bool) error {
 		if durable {
 			crashpoint.Hit("write." + filepath.Base(path) + ".before-rename")
 		}
-		err = os.Rename(tmp, path)
+		err = replace(tmp, path)
 	}
 	if err != nil {
 		os.Remove(tmp)
@@ -72,6 +74,25 @@ func writeFile(path string, data []byte, perm os.FileMode, durable bool) error {
 		return syncDir(dir)
 	}
 	return nil
+}
+
+// tempPerm is the mode createTemp gives a file, as os.CreateTemp does; a
+// file meant to have it needs no chmod.
+const tempPerm os.FileMode = 0o600
+
+// createTemp is os.CreateTemp in fewer system calls, since every container
+// start and exit and every build step writes a few small files: the file
+// is opened without trying Go's poller on it (which a regular file refuses
+// after four fcntl calls and an epoll_ctl).
+func createTemp(dir, prefix string) (*os.File, error) {
+	for try := 0; ; try++ {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		f, err := openExcl(name, tempPerm)
+		if errors.Is(err, os.ErrExist) && try < 10000 {
+			continue
+		}
+		return f, err
+	}
 }
 
 // writeError says which file could not be written, with the system's

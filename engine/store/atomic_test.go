@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -37,5 +39,37 @@ func TestWriteFileBothWays(t *testing.T) {
 				t.Errorf("err %v, want ENOENT naming %s", err, missing)
 			}
 		})
+	}
+}
+
+// readFile reads what was written, whatever its size (an empty file, one
+// shorter and one longer than its first guess), and says when the file is
+// missing. A record written with mode 0600 (no chmod) has it; another mode
+// is set.
+func TestReadFileWholeFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{0, 1, 511, 512, 513, 4096, 100_000} {
+		path := filepath.Join(dir, fmt.Sprint(n))
+		want := bytes.Repeat([]byte("r"), n)
+		if err := WriteFileReplace(path, want, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readFile(path)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("size %d: read %d bytes, %v", n, len(got), err)
+		}
+		if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("size %d: mode %v %v", n, st.Mode(), err)
+		}
+	}
+	wide := filepath.Join(dir, "wide")
+	if err := WriteFileReplace(wide, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(wide); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("mode 0644 asked: %v %v", st.Mode(), err)
+	}
+	if _, err := readFile(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
 	}
 }

@@ -158,7 +158,7 @@ func (s *Store) inBatch() bool {
 // putBlobUnsynced stores a small blob whose digest d the caller computed,
 // leaving its durability to the next syncUnsynced.
 func (s *Store) putBlobUnsynced(d digest.Digest, data []byte) error {
-	f, err := os.CreateTemp(s.TmpDir(), "ingest-")
+	f, err := createTemp(s.TmpDir(), "ingest-")
 	if err != nil {
 		return fmt.Errorf("create ingest file: %w", err)
 	}
@@ -172,7 +172,7 @@ func (s *Store) putBlobUnsynced(d digest.Digest, data []byte) error {
 	}
 	s.unsynced.Store(true)
 	if err == nil {
-		err = os.Rename(tmp, s.BlobPath(d))
+		err = replace(tmp, s.BlobPath(d))
 	}
 	if err != nil {
 		os.Remove(tmp)

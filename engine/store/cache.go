@@ -98,7 +98,7 @@ func (s *Store) CacheFilesRead() int64 { return s.cacheReads.Load() }
 
 func (s *Store) readCacheFile(path string) (*CacheEntry, bool) {
 	s.cacheReads.Add(1)
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, false
 	}
@@ -127,15 +127,29 @@ func (s *Store) CachePut(e CacheEntry) error {
 	// The entry first, then the indexes that copy it: a crash in between
 	// leaves an index naming an older entry, which only words a miss
 	// differently.
-	if err := WriteFileReplace(filepath.Join(dir, cacheFileName(e.Key)), data, 0o600); err != nil {
+	entry := filepath.Join(dir, cacheFileName(e.Key))
+	if err := WriteFileReplace(entry, data, 0o600); err != nil {
 		return err
 	}
 	if e.Group != "" {
-		if err := WriteFileReplace(filepath.Join(dir, cacheGroupFileName(e.Group)), data, 0o600); err != nil {
+		if err := copyCacheEntry(entry, filepath.Join(dir, cacheGroupFileName(e.Group)), data); err != nil {
 			return err
 		}
 	}
-	return WriteFileReplace(filepath.Join(dir, cacheNewestFile), data, 0o600)
+	return copyCacheEntry(entry, filepath.Join(dir, cacheNewestFile), data)
+}
+
+// copyCacheEntry makes idx a copy of the entry just written (holding
+// data). The first copy in a directory (every step of a build that makes
+// new images) is a hard link: one link(2), no second file to create and
+// write. The entry is never written in place (WriteFileReplace renames a
+// new file over it), so the two names keep the same bytes whatever
+// happens to either. An idx that exists is replaced by a rename, as before.
+func copyCacheEntry(entry, idx string, data []byte) error {
+	if err := os.Link(entry, idx); err == nil {
+		return nil
+	}
+	return WriteFileReplace(idx, data, 0o600)
 }
 
 // CacheEntries lists what was built on top of parent, newest first, so a miss

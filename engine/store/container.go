@@ -179,7 +179,7 @@ func (s *Store) PutContainer(c *Container) error {
 
 // ReadContainer reads the record of the container with full ID id.
 func (s *Store) ReadContainer(id string) (*Container, error) {
-	data, err := os.ReadFile(s.containerConfigPath(id))
+	data, err := readFile(s.containerConfigPath(id))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("No such container: %s: %w", id, ErrNotFound)
@@ -195,12 +195,14 @@ func (s *Store) ReadContainer(id string) (*Container, error) {
 
 // LockContainer takes an exclusive lock on the container's record, shared
 // by every berth process: start, stop, the supervisor recording an exit and
-// rm take it around their read-modify-write.
+// rm take it around their read-modify-write. The lock is on the container's
+// directory itself (flock works on a directory's descriptor): a lock file
+// beside the record was one more file to create and delete per container.
 func (s *Store) LockContainer(id string) (unlock func(), err error) {
 	if len(id) != 64 || !isHex(id) {
 		return nil, fmt.Errorf("container ID %q is not 64 hex characters", id)
 	}
-	f, err := os.OpenFile(filepath.Join(s.ContainerDir(id), "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := openDir(s.ContainerDir(id))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("No such container: %s: %w", id, ErrNotFound)
@@ -243,35 +245,68 @@ func (s *Store) ContainerLogPath(id string) string {
 
 // Containers lists every container record, newest first.
 func (s *Store) Containers() ([]*Container, error) {
+	var out []*Container
+	err := s.eachContainerRecord(func(_ string, data []byte) {
+		var c Container
+		if json.Unmarshal(data, &c) == nil {
+			out = append(out, &c)
+		}
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, err
+}
+
+// ContainerNames maps every container's name to its ID: what a create
+// checks a new name against. It decodes only those two fields of each
+// record, where Containers decodes the whole config (a build step's
+// holds the image's environment), and every create calls it.
+func (s *Store) ContainerNames() (map[string]string, error) {
+	names := map[string]string{}
+	err := s.eachContainerRecord(func(_ string, data []byte) {
+		var c struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(data, &c) == nil {
+			names[c.Name] = c.ID
+		}
+	})
+	return names, err
+}
+
+// eachContainerRecord calls fn with the bytes of every container record;
+// a directory without one is being created or removed, and is skipped.
+func (s *Store) eachContainerRecord(fn func(id string, data []byte)) error {
 	entries, err := os.ReadDir(s.ContainersDir())
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
+			return nil
 		}
-		return nil, err
+		return err
 	}
-	var out []*Container
 	for _, e := range entries {
 		if !e.IsDir() || len(e.Name()) != 64 {
 			continue
 		}
-		data, err := os.ReadFile(s.containerConfigPath(e.Name()))
+		data, err := readFile(s.containerConfigPath(e.Name()))
 		if err != nil {
 			continue // being created or removed
 		}
-		var c Container
-		if json.Unmarshal(data, &c) != nil {
-			continue
-		}
-		out = append(out, &c)
+		fn(e.Name(), data)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
-	return out, nil
+	return nil
 }
 
 // Container finds a container by full ID, unique ID prefix or name. The
 // error reads like Docker's: "No such container: foo".
 func (s *Store) Container(idOrName string) (*Container, error) {
+	if len(idOrName) == 64 && isHex(idOrName) {
+		// A full ID names one directory: no need to read every record.
+		// An ID wins over a name, as in Docker.
+		if c, err := s.ReadContainer(idOrName); err == nil {
+			return c, nil
+		}
+	}
 	all, err := s.Containers()
 	if err != nil {
 		return nil, err
@@ -322,7 +357,34 @@ func (s *Store) DeleteContainer(id string) error {
 	s.trash.Add(1)
 	go func() {
 		defer s.trash.Done()
-		_ = os.RemoveAll(trash)
+		_ = removeShallow(trash, 2)
 	}()
 	return nil
+}
+
+// removeShallow removes dir and everything in it, as os.RemoveAll, in
+// fewer system calls for a tree as shallow as a container's: it reads each
+// directory once, unlinks files at once and removes an empty subdirectory
+// with one rmdir, where RemoveAll tries unlink first and reads every
+// directory twice. Below depth levels RemoveAll takes over.
+func removeShallow(dir string, depth int) error {
+	if depth <= 0 {
+		return os.RemoveAll(dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return os.RemoveAll(dir)
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if !e.IsDir() {
+			err = os.Remove(p)
+		} else if err = rmdir(p); err != nil {
+			err = removeShallow(p, depth-1)
+		}
+		if err != nil {
+			return os.RemoveAll(dir)
+		}
+	}
+	return rmdir(dir)
 }

@@ -65,6 +65,7 @@ type LayerStore interface {
 type ContainerStore interface {
 	Container(idOrName string) (*Container, error)
 	Containers() ([]*Container, error)
+	ContainerNames() (map[string]string, error)
 	ReadContainer(id string) (*Container, error)
 	PutContainer(c *Container) error
 	UpdateContainer(id string, fn func(*Container) error) (*Container, error)

@@ -89,3 +89,82 @@ func TestDeleteContainerFilesGoneByClose(t *testing.T) {
 	require.Empty(t, left, "deleted containers' files outlived Close")
 	require.NoError(t, s.DeleteContainer(ids[0]), "deleting twice is success")
 }
+
+// A full ID is looked up by reading that one record; names, prefixes and
+// a full ID that names no container behave as before.
+func TestContainerLookupByFullID(t *testing.T) {
+	s, err := store.Open(t.TempDir())
+	require.NoError(t, err)
+	defer s.Close()
+	a := &store.Container{ID: store.RandomID(), Name: "alpha", State: store.ContainerState{Status: store.StatusExited}}
+	b := &store.Container{ID: store.RandomID(), Name: "beta"}
+	require.NoError(t, s.PutContainer(a))
+	require.NoError(t, s.PutContainer(b))
+	// A damaged record elsewhere does not stand in the way of a full ID.
+	require.NoError(t, os.MkdirAll(s.ContainerDir(store.RandomID()), 0o700))
+	for _, ref := range []string{a.ID, "alpha", "/alpha", a.ID[:12]} {
+		got, err := s.Container(ref)
+		require.NoError(t, err, ref)
+		require.Equal(t, a.ID, got.ID, ref)
+		require.Equal(t, store.StatusExited, got.State.Status, ref)
+	}
+	_, err = s.Container(store.RandomID())
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.ErrorContains(t, err, "No such container: ")
+	require.NoError(t, s.DeleteContainer(a.ID))
+	_, err = s.Container(a.ID)
+	require.ErrorIs(t, err, store.ErrNotFound, "a deleted container is found by its full ID")
+}
+
+// A deleted container's files go whatever their depth, and a symlink in
+// them (the overlay's l/<n> links to layer dirs) is removed, never
+// followed: what it points at stays.
+func TestDeleteContainerRemovesTreesNotLinkTargets(t *testing.T) {
+	root := t.TempDir()
+	s, err := store.Open(root)
+	require.NoError(t, err)
+	outside := filepath.Join(t.TempDir(), "layer")
+	require.NoError(t, os.MkdirAll(filepath.Join(outside, "bin"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "bin", "sh"), []byte("keep"), 0o755))
+	c := &store.Container{ID: store.RandomID(), Name: "deep"}
+	require.NoError(t, s.PutContainer(c))
+	dir := s.ContainerDir(c.ID)
+	deep := filepath.Join(dir, "upper", "a", "b", "c", "d", "e")
+	require.NoError(t, os.MkdirAll(deep, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(deep, "f"), []byte("x"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "merged"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "l"), 0o755))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "l", "0")))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "layer-link")))
+	require.NoError(t, s.DeleteContainer(c.ID))
+	require.NoError(t, s.Close())
+	left, err := os.ReadDir(s.TmpDir())
+	require.NoError(t, err)
+	require.Empty(t, left)
+	data, err := os.ReadFile(filepath.Join(outside, "bin", "sh"))
+	require.NoError(t, err, "the link's target went with the container")
+	require.Equal(t, "keep", string(data))
+}
+
+// ContainerNames maps each name to its container, skipping a directory
+// without a record (being created or removed) and a damaged record, as
+// Containers does.
+func TestContainerNames(t *testing.T) {
+	s, err := store.Open(t.TempDir())
+	require.NoError(t, err)
+	defer s.Close()
+	a := &store.Container{ID: store.RandomID(), Name: "alpha", Config: store.ContainerConfig{Env: []string{"A=1"}}}
+	b := &store.Container{ID: store.RandomID(), Name: "beta"}
+	require.NoError(t, s.PutContainer(a))
+	require.NoError(t, s.PutContainer(b))
+	require.NoError(t, os.MkdirAll(s.ContainerDir(store.RandomID()), 0o700))
+	damaged := store.RandomID()
+	require.NoError(t, os.MkdirAll(s.ContainerDir(damaged), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(s.ContainerDir(damaged), "config.json"), []byte("{"), 0o600))
+	names, err := s.ContainerNames()
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"alpha": a.ID, "beta": b.ID}, names)
+	all, err := s.Containers()
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+}

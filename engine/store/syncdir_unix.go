@@ -2,7 +2,10 @@
 
 package store
 
-import "os"
+import (
+	"os"
+	"syscall"
+)
 
 // syncDir flushes dir's entries, so a rename into it survives a crash.
 func syncDir(dir string) error {
@@ -13,3 +16,7 @@ func syncDir(dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// rmdir removes an empty directory with one rmdir(2): os.Remove tries
+// unlink(2) first.
+func rmdir(dir string) error { return syscall.Rmdir(dir) }
