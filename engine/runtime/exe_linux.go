@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -95,13 +96,14 @@ func initBeside(self string) string {
 func sealOverlay(exe string) (*os.File, error) {
 	dir, name := filepath.Split(exe)
 	dir = filepath.Clean(dir)
-	// Overlayfs without an upper dir needs two lower dirs; the second is an
-	// empty scratch dir, below the binary's so it masks nothing.
-	empty, err := scratchDir(dir)
+	// Overlayfs without an upper dir needs two lower dirs; the second is
+	// empty, below the binary's so it masks nothing: the root of a detached
+	// tmpfs (a mount nobody can see or write), else a scratch directory.
+	empty, cleanup, err := emptyLower(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(empty)
+	defer cleanup()
 	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("fsopen overlay: %w", err)
@@ -125,6 +127,39 @@ func sealOverlay(exe string) (*os.File, error) {
 		return nil, fmt.Errorf("open %s through overlay: %w", name, err)
 	}
 	return os.NewFile(uintptr(fd), "berth (sealed)"), nil
+}
+
+// emptyLower returns an empty directory for the overlay's second lower
+// layer and what releases it once the overlay is made: the root of a
+// detached, read-only tmpfs (a few microseconds, where making and removing
+// a directory costs a few hundred on a busy ext4), or a scratch directory
+// when the kernel cannot make one.
+func emptyLower(dir string) (string, func(), error) {
+	if fd, err := detachedTmpfs(); err == nil {
+		return "/proc/self/fd/" + strconv.Itoa(fd), func() { unix.Close(fd) }, nil
+	}
+	empty, err := scratchDir(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	return empty, func() { os.Remove(empty) }, nil
+}
+
+// detachedTmpfs makes an empty read-only tmpfs that is attached nowhere
+// and returns its mount's descriptor.
+func detachedTmpfs() (int, error) {
+	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(fsfd)
+	if err := unix.FsconfigSetString(fsfd, "size", "4k"); err != nil {
+		return -1, err
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return -1, err
+	}
+	return unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC)
 }
 
 // scratchDir makes an empty directory that is neither inside dir nor

@@ -185,8 +185,9 @@ func mountSystem(root string, privileged bool) error {
 		{"/dev/mqueue", "mqueue", common, ""},
 		{"/sys", "sysfs", sysFlags, ""},
 	}
+	var dev string
 	for _, m := range mounts {
-		target, err := mountTarget(root, m.dest, false)
+		target, err := systemTarget(root, dev, m.dest)
 		if err != nil {
 			return err
 		}
@@ -201,12 +202,29 @@ func mountSystem(root string, privileged bool) error {
 			return err
 		}
 		if m.dest == "/dev" {
+			dev = target
 			if err := makeDevices(target); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// systemTarget is the mount point of a system mount: resolved inside root
+// (the image may hold anything there), except below /dev once dev, the
+// fresh tmpfs this process just mounted there, is set: nothing in it can
+// be a symlink, so a plain mkdir does, without a lookup per component.
+func systemTarget(root, dev, dest string) (string, error) {
+	name, ok := strings.CutPrefix(dest, "/dev/")
+	if !ok || dev == "" {
+		return mountTarget(root, dest, false)
+	}
+	target := filepath.Join(dev, name)
+	if err := unix.Mkdir(target, 0o755); err != nil {
+		return "", fmt.Errorf("create mount target %s: %w", dest, err)
+	}
+	return target, nil
 }
 
 // makeDevices fills a fresh /dev tmpfs.

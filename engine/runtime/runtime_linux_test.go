@@ -861,3 +861,35 @@ func TestInitBeside(t *testing.T) {
 		t.Errorf("initBeside = %q; want %s", got, filepath.Join(dir, InitName))
 	}
 }
+
+// TestEmptyLowerIsDetachedTmpfs: the sealed binary's empty lower layer is
+// a tmpfs attached nowhere (no mount table entry, nothing to clean up on
+// the host's disk), empty and read-only.
+func TestEmptyLowerIsDetachedTmpfs(t *testing.T) {
+	empty, cleanup, err := emptyLower("/usr/local/bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(empty, "/proc/self/fd/") {
+		cleanup()
+		t.Fatalf("empty lower is %s, want a detached tmpfs", empty)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(empty, &st); err != nil || st.Type != unix.TMPFS_MAGIC {
+		t.Errorf("statfs %s: type %#x, %v; want tmpfs", empty, st.Type, err)
+	}
+	if entries, err := os.ReadDir(empty); err != nil || len(entries) != 0 {
+		t.Errorf("empty lower holds %v (%v)", entries, err)
+	}
+	if err := os.Mkdir(filepath.Join(empty, "x"), 0o755); !errors.Is(err, unix.EROFS) {
+		t.Errorf("mkdir in the empty lower: %v, want EROFS", err)
+	}
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	cleanup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(mi), " - tmpfs tmpfs ro,") && strings.Contains(string(mi), "size=4k") {
+		t.Errorf("the empty lower's tmpfs is in the mount table:\n%s", mi)
+	}
+}

@@ -365,7 +365,7 @@ func (c *Container) handshake(mode string, spec *Spec, link *initLink, filterc <
 	limit := mode == "container" && c.cgroup != nil && spec.Resources.PidsLimit > 0
 	await := prestart || limit
 	msg := initMessage{Mode: mode, Spec: spec, Filter: encodeFilter(filter.prog), AwaitParent: await}
-	if err := json.NewEncoder(link.specW).Encode(msg); err != nil {
+	if err := writeInitMessage(link.specW, &msg); err != nil {
 		return fmt.Errorf("send spec to container init: %w", err)
 	}
 	if !await {
