@@ -498,7 +498,7 @@ func (c *Cgroup) Frozen() bool {
 // container because of its memory limit.
 func (c *Cgroup) OOMKilled() bool {
 	dir := c.dirs["memory"]
-	if dir == "" {
+	if dir == "" || (c.made != nil && !c.made[dir]) {
 		return false
 	}
 	file := "memory.oom_control"
@@ -519,18 +519,26 @@ func (c *Cgroup) OOMKilled() bool {
 
 // Destroy removes the cgroup directories. Processes still inside (a
 // container whose init died while exec'd processes linger) are thawed and
-// killed first. A cgroup that does not exist is success.
+// killed first. A cgroup that does not exist is success. The common case,
+// an empty cgroup, costs one rmdir a directory: the freezer state is read
+// only when a directory will not go.
 func (c *Cgroup) Destroy() error {
-	if c.Frozen() {
-		_ = c.Thaw()
-	}
 	done := map[string]bool{}
-	var first error
+	var busy []string
 	for _, dir := range c.dirs {
 		if done[dir] || (c.made != nil && !c.made[dir]) {
 			continue
 		}
 		done[dir] = true
+		if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
+			busy = append(busy, dir)
+		}
+	}
+	if len(busy) > 0 && c.Frozen() {
+		_ = c.Thaw()
+	}
+	var first error
+	for _, dir := range busy {
 		if err := removeCgroupDir(dir); err != nil && first == nil {
 			first = err
 		}

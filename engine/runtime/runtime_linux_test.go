@@ -893,3 +893,33 @@ func TestEmptyLowerIsDetachedTmpfs(t *testing.T) {
 		t.Errorf("the empty lower's tmpfs is in the mount table:\n%s", mi)
 	}
 }
+
+// TestDestroyFrozenCgroup: Destroy of a paused container's cgroup, from a
+// process that did not create it (berth rm -f of a paused container),
+// thaws it, kills what is inside and removes every directory; a container
+// with limits has cgroups in more hierarchies, all of which go.
+func TestDestroyFrozenCgroup(t *testing.T) {
+	spec := newSpec(t, "sh", "-c", "echo ready > /tmp/ready; exec sleep 30")
+	spec.Resources = Resources{Memory: 64 << 20, PidsLimit: 50}
+	c, err := Start(spec, IO{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, filepath.Join(filepath.Dir(spec.Root), "upper/tmp/ready"))
+	cg := CgroupFor(spec.CgroupParent, spec.ID)
+	if err := cg.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cg.Destroy(); err != nil {
+		t.Fatalf("destroy a frozen cgroup with a process inside: %v", err)
+	}
+	st, err := c.Wait()
+	if err != nil || st.Signal != syscall.SIGKILL {
+		t.Errorf("container ended with %+v, %v; want killed", st, err)
+	}
+	for ctrl, dir := range cg.dirs {
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("%s cgroup %s left behind", ctrl, dir)
+		}
+	}
+}
