@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,20 +32,17 @@ const (
 type initMessage struct {
 	// Mode is "container" (set up a new container and exec its process)
 	// or "exec" (join a running container and exec a process in it).
-	Mode string `json:"mode"`
-	Spec *Spec  `json:"spec"`
+	Mode string
+	Spec *Spec
 	// Filter is the seccomp program (encodeFilter), compiled by the parent
-	// while the child starts; empty means no seccomp. It follows the JSON
-	// raw, FilterLen bytes: in JSON its 7 KB would be base64 that the
-	// init's decoder scans byte by byte (0.1-0.15 ms on every start).
-	Filter    []byte `json:"-"`
-	FilterLen int    `json:"filter_len,omitempty"`
+	// while the child starts; empty means no seccomp.
+	Filter []byte
 	// AwaitParent asks the child to stop just before it executes the
 	// container's process (awaitParent) until the parent has done what
 	// must precede it: connecting the network (Spec.Prestart), which runs
 	// while the child builds the container, and the PID limit, which can
 	// be put in force only once berth's own threads are no longer created.
-	AwaitParent bool `json:"await_parent,omitempty"`
+	AwaitParent bool
 }
 
 // The handshake before execve: the child writes initAtExec on fdErr when
@@ -120,56 +116,6 @@ func Init(args []string) int {
 		return report(errPipe, err)
 	}
 	return code
-}
-
-// maxInitMessage bounds the JSON part of an initMessage: a spec is a few
-// kilobytes, a huge environment or many volumes a few hundred.
-const maxInitMessage = 64 << 20
-
-// writeInitMessage sends msg as the init reads it: the JSON's length
-// (4 bytes, little-endian), the JSON, then the raw seccomp program, in one
-// write (a pipe takes 64 KB before its reader must keep up).
-func writeInitMessage(w io.Writer, msg *initMessage) error {
-	msg.FilterLen = len(msg.Filter)
-	js, err := json.Marshal(msg)
-	if err != nil {
-		return err
-	}
-	buf := make([]byte, 4, 4+len(js)+len(msg.Filter))
-	binary.LittleEndian.PutUint32(buf, uint32(len(js)))
-	buf = append(append(buf, js...), msg.Filter...)
-	_, err = w.Write(buf)
-	return err
-}
-
-// readInitMessage reads what writeInitMessage sent.
-func readInitMessage(r io.Reader) (*initMessage, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, err
-	}
-	n := binary.LittleEndian.Uint32(hdr[:])
-	if n > maxInitMessage {
-		return nil, fmt.Errorf("message of %d bytes is over the limit of %d (berth and berth-init from different versions? install both again)", n, maxInitMessage)
-	}
-	js := make([]byte, n)
-	if _, err := io.ReadFull(r, js); err != nil {
-		return nil, err
-	}
-	msg := &initMessage{}
-	if err := json.Unmarshal(js, msg); err != nil {
-		return nil, err
-	}
-	if msg.FilterLen < 0 || msg.FilterLen > 8*bpfMaxLen {
-		return nil, fmt.Errorf("seccomp filter of %d bytes is over the kernel's limit", msg.FilterLen)
-	}
-	if msg.FilterLen > 0 {
-		msg.Filter = make([]byte, msg.FilterLen)
-		if _, err := io.ReadFull(r, msg.Filter); err != nil {
-			return nil, fmt.Errorf("seccomp filter: %w", err)
-		}
-	}
-	return msg, nil
 }
 
 // awaitParent tells the parent that the container's process is about to

@@ -105,6 +105,7 @@ func Start(spec *Spec, stdio IO) (*Container, error) {
 	if err := validate(spec); err != nil {
 		return nil, err
 	}
+	probePidfd()
 	s := *spec
 	if s.Hostname == "" {
 		s.Hostname = shortID(s.ID)
@@ -261,12 +262,30 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 		pipes.start(stdio)
 	}
 	link.closeChildEnds()
+	// The start time is the fork's: read it while the init starts up.
+	c.StartTime, _ = ProcessStartTime(c.Pid)
 	if err := c.handshake(mode, spec, link, filterc, cgDir != nil); err != nil {
 		c.abort()
 		return nil, err
 	}
-	c.StartTime, _ = ProcessStartTime(c.Pid)
 	return c, nil
+}
+
+var pidfdOnce sync.Once
+
+// probePidfd has Go's os package find out, in the background, whether
+// pidfds work. It does that once per process, on its first start of a
+// process, with a throw-away vfork: without this, every berth run would
+// wait for that probe between making the container's cgroup and forking
+// its init. FindProcess runs the same probe.
+func probePidfd() {
+	pidfdOnce.Do(func() {
+		go func() {
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				_ = p.Release()
+			}
+		}()
+	})
 }
 
 // compiledFilter is the seccomp program, or why it could not be made.
