@@ -101,7 +101,9 @@ func TestInitMessageBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := w.buf.Bytes()
-	withLen := func(body []byte) []byte { return append(binary.LittleEndian.AppendUint32(nil, uint32(len(body))), body...) }
+	withLen := func(body []byte) []byte {
+		return append(binary.LittleEndian.AppendUint32(nil, uint32(len(body))), body...)
+	}
 	for name, tc := range map[string]struct {
 		data []byte
 		want string
