@@ -923,3 +923,51 @@ func TestDestroyFrozenCgroup(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelLastCap: the prctl probe finds what /proc says.
+func TestKernelLastCap(t *testing.T) {
+	data, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		t.Skip(err)
+	}
+	n, ok := kernelLastCap()
+	if want := strings.TrimSpace(string(data)); !ok || strconv.Itoa(n) != want {
+		t.Errorf("kernelLastCap() = %d, %v; /proc says %s", n, ok, want)
+	}
+}
+
+// TestEveryMaskedPathIsMounted: each of Docker's masked paths that this
+// kernel has (patterns expanded on the host) is a mount point in the
+// container, and each read-only path is mounted read-only.
+func TestEveryMaskedPathIsMounted(t *testing.T) {
+	spec := newSpec(t, "cat", "/proc/self/mountinfo")
+	r := mustRun(t, spec)
+	mounts := map[string]string{} // mount point → options
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if f := strings.Fields(line); len(f) > 5 {
+			mounts[f[4]] = f[5]
+		}
+	}
+	checked := 0
+	for _, pattern := range MaskedPaths {
+		paths, _ := filepath.Glob(pattern)
+		for _, p := range paths {
+			checked++
+			if _, ok := mounts[p]; !ok {
+				t.Errorf("%s is not masked", p)
+			}
+		}
+	}
+	for _, p := range ReadonlyPaths {
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		checked++
+		if opts, ok := mounts[p]; !ok || !strings.HasPrefix(opts, "ro") {
+			t.Errorf("%s is mounted %q, want read-only", p, opts)
+		}
+	}
+	if checked < 5 {
+		t.Errorf("checked only %d paths: %v", checked, mounts)
+	}
+}

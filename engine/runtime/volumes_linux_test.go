@@ -3,6 +3,8 @@ package runtime
 import (
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -127,5 +129,32 @@ func TestVolumeTargetThroughSymlinkedRoot(t *testing.T) {
 	}
 	if st, err := os.Lstat(filepath.Join(real, "in/file")); err != nil || !st.Mode().IsRegular() {
 		t.Errorf("in/file: %v %v", st, err)
+	}
+}
+
+// TestGlobDirents: the masked paths' pattern expands from one listing to
+// every candidate (existing or not: maskPath skips the missing), and the
+// patterns it does not handle go to filepath.Glob.
+func TestGlobDirents(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"cpu0/thermal_throttle", "cpu1", "cpufreq", "other/x"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := globDirents(root + "/cpu*/thermal_throttle")
+	want := []string{root + "/cpu0/thermal_throttle", root + "/cpu1/thermal_throttle", root + "/cpufreq/thermal_throttle"}
+	sort.Strings(got)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("globDirents = %q, want %q", got, want)
+	}
+	if got := globDirents(root + "/o*"); !reflect.DeepEqual(got, []string{root + "/other"}) {
+		t.Errorf("last element: %q", got)
+	}
+	if got := globDirents(root + "/*/t*"); !reflect.DeepEqual(got, []string{root + "/cpu0/thermal_throttle"}) {
+		t.Errorf("two wildcards (filepath.Glob): %q", got)
+	}
+	if got := globDirents(root + "/missing*/x"); got != nil {
+		t.Errorf("no such parent: %q", got)
 	}
 }
