@@ -971,3 +971,23 @@ func TestEveryMaskedPathIsMounted(t *testing.T) {
 		t.Errorf("checked only %d paths: %v", checked, mounts)
 	}
 }
+
+// TestSeccompDeniesInContainer: the filter the init installs is in force:
+// unshare(CLONE_NEWUSER), which needs no capability, is refused by
+// Docker's profile (unshare needs CAP_SYS_ADMIN there) and allowed with
+// seccomp=unconfined.
+func TestSeccompDeniesInContainer(t *testing.T) {
+	spec := newSpec(t, "sh", "-c", "unshare -U true && echo allowed")
+	r, err := run(t, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.status.Code == 0 || !strings.Contains(r.stderr, "Operation not permitted") {
+		t.Errorf("default profile: exit %d, stdout %q, stderr %q; want unshare refused", r.status.Code, r.stdout, r.stderr)
+	}
+	spec = newSpec(t, "sh", "-c", "unshare -U true && echo allowed")
+	spec.Security.SeccompUnconfined = true
+	if r := mustRun(t, spec); r.stdout != "allowed\n" {
+		t.Errorf("seccomp=unconfined: stdout %q, stderr %q", r.stdout, r.stderr)
+	}
+}
