@@ -103,12 +103,22 @@ func sealOverlay(exe string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
+	// Closing a detached mount's last descriptor unmounts it and waits for
+	// the kernel to be done with it: that is done in the background, once
+	// the binary is open (its descriptor keeps the overlay alive).
+	release := []func(){cleanup}
+	defer func() {
+		go func() {
+			for i := len(release) - 1; i >= 0; i-- {
+				release[i]()
+			}
+		}()
+	}()
 	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("fsopen overlay: %w", err)
 	}
-	defer unix.Close(fsfd)
+	release = append(release, func() { unix.Close(fsfd) })
 	lower := escapeLowerDir(dir) + ":" + escapeLowerDir(empty)
 	if err := unix.FsconfigSetString(fsfd, "lowerdir", lower); err != nil {
 		return nil, fmt.Errorf("fsconfig lowerdir=%s: %w", lower, err)
@@ -121,7 +131,7 @@ func sealOverlay(exe string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fsmount overlay: %w", err)
 	}
-	defer unix.Close(mfd)
+	release = append(release, func() { unix.Close(mfd) })
 	fd, err := unix.Openat(mfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s through overlay: %w", name, err)

@@ -66,7 +66,11 @@ const initMarker = "_BERTH_INIT=1"
 // it execs the container's process or exits.
 func init() {
 	if len(os.Args) > 1 && os.Args[1] == InitVerb && len(os.Environ()) > 0 && os.Environ()[len(os.Environ())-1] == initMarker {
-		os.Exit(Init(os.Args[2:]))
+		// Go runs package initializers on the main goroutine locked to the
+		// main thread, and this one never returns: the lock Init takes is
+		// already held. Taking it again would start the runtime's template
+		// thread, a clone on every container start for nothing.
+		os.Exit(runInit())
 	}
 }
 
@@ -81,6 +85,11 @@ func Init(args []string) int {
 	// namespace joins, capability and seccomp changes are per thread, and
 	// execve keeps the calling thread's. Never unlocked.
 	goruntime.LockOSThread()
+	return runInit()
+}
+
+// runInit is Init on a goroutine locked to its thread.
+func runInit() int {
 	// Until execve, hide this process's /proc entries (and its exe) from
 	// anything that could look.
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
