@@ -406,6 +406,9 @@ func seccompFilter(sec Security) ([]unix.SockFilter, error) {
 	if f, ok := filterCache.Load(caps); ok {
 		return f.([]unix.SockFilter), nil
 	}
+	if f := precompiledFilter(caps); f != nil {
+		return f, nil
+	}
 	prof, err := DefaultSeccompProfile(caps)
 	if err != nil {
 		return nil, err
