@@ -166,11 +166,16 @@ type msgDecoder struct {
 
 var errTruncated = errors.New("message truncated")
 
-func (d *msgDecoder) uvarint() uint64 {
+func (d *msgDecoder) uvarint() uint64 { return readVarint(d, binary.Uvarint) }
+
+func (d *msgDecoder) int() int64 { return readVarint(d, binary.Varint) }
+
+// readVarint reads one number with read (binary.Uvarint or binary.Varint).
+func readVarint[T uint64 | int64](d *msgDecoder, read func([]byte) (T, int)) T {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(d.b)
+	v, n := read(d.b)
 	if n <= 0 {
 		d.err = errTruncated
 		return 0
@@ -210,19 +215,6 @@ func (d *msgDecoder) strs() []string {
 		ss[i] = d.str()
 	}
 	return ss
-}
-
-func (d *msgDecoder) int() int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = errTruncated
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
 }
 
 func (d *msgDecoder) bool() bool {

@@ -139,14 +139,7 @@ func assembleFilter(rules map[uint32][]seccompRule, defaultRet uint32) ([]unix.S
 	if err != nil {
 		return nil, err
 	}
-	prog := []unix.SockFilter{
-		stmt(bpfLdAbs, offArch),
-		jump(bpfJeq, nativeAuditArch, 1, 0),
-		stmt(bpfRet, defaultRet),
-		stmt(bpfLdAbs, offNr),
-		jump(bpfJge, x32SyscallBit, 0, 1),
-		stmt(bpfRet, defaultRet),
-	}
+	prog := filterPrologue(defaultRet)
 	tree, patches := searchTree(ranges)
 	base := len(prog)
 	prog = append(prog, tree...)
@@ -160,6 +153,19 @@ func assembleFilter(rules map[uint32][]seccompRule, defaultRet uint32) ([]unix.S
 		prog[at].K = uint32(starts[p.block] - at - 1)
 	}
 	return prog, nil
+}
+
+// filterPrologue refuses other architectures' syscalls and x32 ones, and
+// loads the syscall number.
+func filterPrologue(defaultRet uint32) []unix.SockFilter {
+	return []unix.SockFilter{
+		stmt(bpfLdAbs, offArch),
+		jump(bpfJeq, nativeAuditArch, 1, 0),
+		stmt(bpfRet, defaultRet),
+		stmt(bpfLdAbs, offNr),
+		jump(bpfJge, x32SyscallBit, 0, 1),
+		stmt(bpfRet, defaultRet),
+	}
 }
 
 // nrRange is a run of syscall numbers, from start up to the next range's

@@ -241,14 +241,7 @@ func assembleLinear(rules map[uint32][]seccompRule, defaultRet uint32) ([]unix.S
 		nrs = append(nrs, nr)
 	}
 	sort.Slice(nrs, func(i, j int) bool { return nrs[i] < nrs[j] })
-	prog := []unix.SockFilter{
-		stmt(bpfLdAbs, offArch),
-		jump(bpfJeq, nativeAuditArch, 1, 0),
-		stmt(bpfRet, defaultRet),
-		stmt(bpfLdAbs, offNr),
-		jump(bpfJge, x32SyscallBit, 0, 1),
-		stmt(bpfRet, defaultRet),
-	}
+	prog := filterPrologue(defaultRet)
 	type pending struct {
 		at    int // index of the ja to patch
 		block []unix.SockFilter
