@@ -384,6 +384,9 @@ func maskPath(p string) error {
 	err := unix.Mount("/dev/null", p, "bind", unix.MS_BIND, "")
 	if errors.Is(err, unix.ENOTDIR) {
 		err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0")
+		if errors.Is(err, unix.ENOTDIR) {
+			return nil // a file on the way (a pattern's match): no such path
+		}
 	}
 	if errors.Is(err, unix.ENOENT) {
 		return nil // absent on this kernel: nothing to hide
