@@ -273,11 +273,12 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 
 var pidfdOnce sync.Once
 
-// probePidfd has Go's os package find out, in the background, whether
-// pidfds work. It does that once per process, on its first start of a
-// process, with a throw-away vfork: without this, every berth run would
-// wait for that probe between making the container's cgroup and forking
-// its init. FindProcess runs the same probe.
+// probePidfd starts, in the background, the once-a-process work of a
+// first start that does not depend on the container, while the caller
+// makes the container's cgroup: Go's os package finding out whether pidfds
+// work (a throw-away vfork, which every berth run would otherwise wait for
+// between the cgroup and the fork; FindProcess runs the same probe), and,
+// for a container, sealing berth-init (spawn waits for it).
 func probePidfd() {
 	pidfdOnce.Do(func() {
 		go func() {
@@ -285,6 +286,7 @@ func probePidfd() {
 				_ = p.Release()
 			}
 		}()
+		go func() { _, _ = sealedExe() }()
 	})
 }
 
