@@ -70,6 +70,9 @@ func capNumber(name string) (int, error) {
 
 // lastCap is the highest capability the kernel knows.
 var lastCap = sync.OnceValue(func() int {
+	if n, ok := kernelLastCap(); ok {
+		return n
+	}
 	data, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
 	if err == nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && n < 64 {

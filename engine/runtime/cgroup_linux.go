@@ -107,6 +107,10 @@ type Cgroup struct {
 	// v2Top is the delegated directory in rootless mode: controllers are
 	// enabled below it only. rootlessWhy says why there is none.
 	v2Top, rootlessWhy string
+	// made holds the directories Create made, once it has: Add and Destroy
+	// then touch only those (a container without limits has one cgroup,
+	// not five). Nil for a cgroup another process made: every directory.
+	made map[string]bool
 }
 
 // CgroupFor names the cgroup of container id under parent ("berth" when
@@ -169,6 +173,7 @@ func (c *Cgroup) Create(r Resources) error {
 		}
 		made[dir] = true
 	}
+	c.made = made
 	w := func(ctrl, file, value string) error {
 		path := filepath.Join(c.dirs[ctrl], file)
 		if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
@@ -373,7 +378,7 @@ func (c *Cgroup) OpenV2() (*os.File, error) {
 func (c *Cgroup) Add(pid int, bornInV2 bool) error {
 	done := map[string]bool{}
 	for _, dir := range c.dirs {
-		if done[dir] || (bornInV2 && dir == c.v2) {
+		if done[dir] || (bornInV2 && dir == c.v2) || (c.made != nil && !c.made[dir]) {
 			continue
 		}
 		done[dir] = true
@@ -493,7 +498,7 @@ func (c *Cgroup) Frozen() bool {
 // container because of its memory limit.
 func (c *Cgroup) OOMKilled() bool {
 	dir := c.dirs["memory"]
-	if dir == "" {
+	if dir == "" || (c.made != nil && !c.made[dir]) {
 		return false
 	}
 	file := "memory.oom_control"
@@ -514,18 +519,26 @@ func (c *Cgroup) OOMKilled() bool {
 
 // Destroy removes the cgroup directories. Processes still inside (a
 // container whose init died while exec'd processes linger) are thawed and
-// killed first. A cgroup that does not exist is success.
+// killed first. A cgroup that does not exist is success. The common case,
+// an empty cgroup, costs one rmdir a directory: the freezer state is read
+// only when a directory will not go.
 func (c *Cgroup) Destroy() error {
-	if c.Frozen() {
-		_ = c.Thaw()
-	}
 	done := map[string]bool{}
-	var first error
+	var busy []string
 	for _, dir := range c.dirs {
-		if done[dir] {
+		if done[dir] || (c.made != nil && !c.made[dir]) {
 			continue
 		}
 		done[dir] = true
+		if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
+			busy = append(busy, dir)
+		}
+	}
+	if len(busy) > 0 && c.Frozen() {
+		_ = c.Thaw()
+	}
+	var first error
+	for _, dir := range busy {
 		if err := removeCgroupDir(dir); err != nil && first == nil {
 			first = err
 		}

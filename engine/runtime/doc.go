@@ -13,11 +13,12 @@
 //	──────────────                          ─────────────────────────────────────
 //	open berth-init read-only (sealed)
 //	create cgroups, write limits
-//	compile seccomp (meanwhile)
+//	seccomp program (precompiled, or
+//	  compiled meanwhile)
 //	clone3 into the v2 cgroup,
 //	  exec /proc/self/fd/5 ──────────────►  lock to one thread, become undumpable
 //	add the child to v1 cgroups             read the spec from fd 3
-//	send the spec (JSON) on fd 3 ────────►  mount --make-rslave /
+//	send the spec (binary) on fd 3 ──────►  mount --make-rslave /
 //	Prestart: connect the network           mount the overlay root on Root
 //	  (meanwhile)
 //	                                        /proc, /dev (tmpfs + devices + devpts),
@@ -65,7 +66,9 @@
 // inside the root with securejoin, never through a symlink that leads out.
 //
 // Docker's default seccomp profile (github.com/moby/profiles/seccomp) is
-// compiled to BPF in Go, without libseccomp: see seccomp_linux.go.
+// compiled to BPF in Go, without libseccomp, as a binary search over the
+// syscall numbers: see seccomp_linux.go (and seccomp_default_linux.go for
+// the program precompiled for the default capabilities).
 //
 // # Cgroups
 //

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -59,6 +60,9 @@ func escapeLowerDir(p string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(p, `\`, `\\`), `:`, `\:`)
 }
 
+// initOverride, when set (by a benchmark), is the init's binary.
+var initOverride string
+
 // InitName is the container init's binary (cmd/berth-init), installed in
 // the same directory as berth.
 const InitName = "berth-init"
@@ -74,6 +78,9 @@ const InitName = "berth-init"
 // binary that links this package can be, through its init function; only
 // the start is slower.
 func initBinary() (string, error) {
+	if initOverride != "" {
+		return initOverride, nil
+	}
 	self, err := os.Readlink("/proc/self/exe")
 	if err != nil {
 		return "", fmt.Errorf("find berth's binary: %w", err)
@@ -95,18 +102,29 @@ func initBeside(self string) string {
 func sealOverlay(exe string) (*os.File, error) {
 	dir, name := filepath.Split(exe)
 	dir = filepath.Clean(dir)
-	// Overlayfs without an upper dir needs two lower dirs; the second is an
-	// empty scratch dir, below the binary's so it masks nothing.
-	empty, err := scratchDir(dir)
+	// Overlayfs without an upper dir needs two lower dirs; the second is
+	// empty, below the binary's so it masks nothing: the root of a detached
+	// tmpfs (a mount nobody can see or write), else a scratch directory.
+	empty, cleanup, err := emptyLower(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(empty)
+	// Closing a detached mount's last descriptor unmounts it and waits for
+	// the kernel to be done with it: that is done in the background, once
+	// the binary is open (its descriptor keeps the overlay alive).
+	release := []func(){cleanup}
+	defer func() {
+		go func() {
+			for i := len(release) - 1; i >= 0; i-- {
+				release[i]()
+			}
+		}()
+	}()
 	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("fsopen overlay: %w", err)
 	}
-	defer unix.Close(fsfd)
+	release = append(release, func() { unix.Close(fsfd) })
 	lower := escapeLowerDir(dir) + ":" + escapeLowerDir(empty)
 	if err := unix.FsconfigSetString(fsfd, "lowerdir", lower); err != nil {
 		return nil, fmt.Errorf("fsconfig lowerdir=%s: %w", lower, err)
@@ -119,12 +137,45 @@ func sealOverlay(exe string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fsmount overlay: %w", err)
 	}
-	defer unix.Close(mfd)
+	release = append(release, func() { unix.Close(mfd) })
 	fd, err := unix.Openat(mfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s through overlay: %w", name, err)
 	}
 	return os.NewFile(uintptr(fd), "berth (sealed)"), nil
+}
+
+// emptyLower returns an empty directory for the overlay's second lower
+// layer and what releases it once the overlay is made: the root of a
+// detached, read-only tmpfs (a few microseconds, where making and removing
+// a directory costs a few hundred on a busy ext4), or a scratch directory
+// when the kernel cannot make one.
+func emptyLower(dir string) (string, func(), error) {
+	if fd, err := detachedTmpfs(); err == nil {
+		return "/proc/self/fd/" + strconv.Itoa(fd), func() { unix.Close(fd) }, nil
+	}
+	empty, err := scratchDir(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	return empty, func() { os.Remove(empty) }, nil
+}
+
+// detachedTmpfs makes an empty read-only tmpfs that is attached nowhere
+// and returns its mount's descriptor.
+func detachedTmpfs() (int, error) {
+	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(fsfd)
+	if err := unix.FsconfigSetString(fsfd, "size", "4k"); err != nil {
+		return -1, err
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return -1, err
+	}
+	return unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC)
 }
 
 // scratchDir makes an empty directory that is neither inside dir nor

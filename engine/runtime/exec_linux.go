@@ -22,6 +22,7 @@ func Exec(pid int, start uint64, spec *Spec, stdio IO) (*Container, error) {
 	if err := validate(spec); err != nil {
 		return nil, err
 	}
+	probePidfd()
 	if !ProcessAlive(pid, start) {
 		return nil, ErrNotRunning
 	}

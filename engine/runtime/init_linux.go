@@ -21,7 +21,7 @@ import (
 // The child side of the re-exec boundary. The parent (Start, Exec) runs
 // berth again as "berth __berth_init" with these descriptors:
 const (
-	fdSpec    = 3 // read: the initMessage, JSON, then EOF
+	fdSpec    = 3 // read: the initMessage (writeInitMessage), then EOF
 	fdErr     = 4 // write: a StartError if setup fails; closed by execve on success
 	fdExe     = 5 // the sealed binary the child was executed from
 	fdConsole = 6 // unix socket for the terminal's master, when Process.Tty
@@ -32,17 +32,17 @@ const (
 type initMessage struct {
 	// Mode is "container" (set up a new container and exec its process)
 	// or "exec" (join a running container and exec a process in it).
-	Mode string `json:"mode"`
-	Spec *Spec  `json:"spec"`
+	Mode string
+	Spec *Spec
 	// Filter is the seccomp program (encodeFilter), compiled by the parent
 	// while the child starts; empty means no seccomp.
-	Filter []byte `json:"filter,omitempty"`
+	Filter []byte
 	// AwaitParent asks the child to stop just before it executes the
 	// container's process (awaitParent) until the parent has done what
 	// must precede it: connecting the network (Spec.Prestart), which runs
 	// while the child builds the container, and the PID limit, which can
 	// be put in force only once berth's own threads are no longer created.
-	AwaitParent bool `json:"await_parent,omitempty"`
+	AwaitParent bool
 }
 
 // The handshake before execve: the child writes initAtExec on fdErr when
@@ -66,7 +66,11 @@ const initMarker = "_BERTH_INIT=1"
 // it execs the container's process or exits.
 func init() {
 	if len(os.Args) > 1 && os.Args[1] == InitVerb && len(os.Environ()) > 0 && os.Environ()[len(os.Environ())-1] == initMarker {
-		os.Exit(Init(os.Args[2:]))
+		// Go runs package initializers on the main goroutine locked to the
+		// main thread, and this one never returns: the lock Init takes is
+		// already held. Taking it again would start the runtime's template
+		// thread, a clone on every container start for nothing.
+		os.Exit(runInit())
 	}
 }
 
@@ -81,6 +85,11 @@ func Init(args []string) int {
 	// namespace joins, capability and seccomp changes are per thread, and
 	// execve keeps the calling thread's. Never unlocked.
 	goruntime.LockOSThread()
+	return runInit()
+}
+
+// runInit is Init on a goroutine locked to its thread.
+func runInit() int {
 	// Until execve, hide this process's /proc entries (and its exe) from
 	// anything that could look.
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
@@ -88,9 +97,8 @@ func Init(args []string) int {
 	unix.CloseOnExec(fdErr)
 	errPipe := os.NewFile(fdErr, "init-error")
 
-	var msg initMessage
 	specFile := os.NewFile(fdSpec, "init-spec")
-	err := json.NewDecoder(specFile).Decode(&msg)
+	msg, err := readInitMessage(specFile)
 	var gate func() error
 	if err == nil && msg.AwaitParent {
 		gate = func() error { return awaitParent(errPipe, specFile) }

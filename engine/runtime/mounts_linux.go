@@ -185,8 +185,9 @@ func mountSystem(root string, privileged bool) error {
 		{"/dev/mqueue", "mqueue", common, ""},
 		{"/sys", "sysfs", sysFlags, ""},
 	}
+	var dev string
 	for _, m := range mounts {
-		target, err := mountTarget(root, m.dest, false)
+		target, err := systemTarget(root, dev, m.dest)
 		if err != nil {
 			return err
 		}
@@ -201,12 +202,29 @@ func mountSystem(root string, privileged bool) error {
 			return err
 		}
 		if m.dest == "/dev" {
+			dev = target
 			if err := makeDevices(target); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// systemTarget is the mount point of a system mount: resolved inside root
+// (the image may hold anything there), except below /dev once dev, the
+// fresh tmpfs this process just mounted there, is set: nothing in it can
+// be a symlink, so a plain mkdir does, without a lookup per component.
+func systemTarget(root, dev, dest string) (string, error) {
+	name, ok := strings.CutPrefix(dest, "/dev/")
+	if !ok || dev == "" {
+		return mountTarget(root, dest, false)
+	}
+	target := filepath.Join(dev, name)
+	if err := unix.Mkdir(target, 0o755); err != nil {
+		return "", fmt.Errorf("create mount target %s: %w", dest, err)
+	}
+	return target, nil
 }
 
 // makeDevices fills a fresh /dev tmpfs.
@@ -330,38 +348,101 @@ func pivotRoot(root string) error {
 }
 
 // maskPaths hides MaskedPaths and makes ReadonlyPaths read-only; it runs
-// after pivot_root, so the paths are the container's.
+// after pivot_root, so the paths are the container's. A path the kernel
+// does not have is skipped: the mount's ENOENT says so, without a stat
+// before each mount.
 func maskPaths() error {
 	for _, pattern := range MaskedPaths {
 		paths := []string{pattern}
 		if strings.ContainsAny(pattern, "*?[") {
-			paths, _ = filepath.Glob(pattern)
+			paths = globDirents(pattern)
 		}
 		for _, p := range paths {
-			st, err := os.Stat(p)
-			if err != nil {
-				continue // absent on this kernel: nothing to hide
-			}
-			if st.IsDir() {
-				err = mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0")
-			} else {
-				err = mount("/dev/null", p, "bind", unix.MS_BIND, "")
-			}
-			if err != nil {
+			if err := maskPath(p); err != nil {
 				return fmt.Errorf("mask %s: %w", p, err)
 			}
 		}
 	}
 	for _, p := range ReadonlyPaths {
-		if _, err := os.Stat(p); err != nil {
+		err := unix.Mount(p, p, "bind", unix.MS_BIND|unix.MS_REC, "")
+		if errors.Is(err, unix.ENOENT) {
 			continue
 		}
-		if err := mount(p, p, "bind", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return err
+		if err != nil {
+			return fmt.Errorf("mount bind:%s on %s: %w", p, p, err)
 		}
 		if err := remountReadonly(p); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// maskPath hides p: /dev/null over a file, an empty read-only tmpfs over a
+// directory (binding a file on a directory fails with ENOTDIR).
+func maskPath(p string) error {
+	err := unix.Mount("/dev/null", p, "bind", unix.MS_BIND, "")
+	if errors.Is(err, unix.ENOTDIR) {
+		err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0")
+		if errors.Is(err, unix.ENOTDIR) {
+			return nil // a file on the way (a pattern's match): no such path
+		}
+	}
+	if errors.Is(err, unix.ENOENT) {
+		return nil // absent on this kernel: nothing to hide
+	}
+	return err
+}
+
+// globDirents expands a pattern whose one wildcard component is the last
+// but any number of plain ones ("/sys/devices/system/cpu/cpu*/thermal_throttle")
+// from a single directory listing, without the lstat of every match that
+// filepath.Glob makes: the candidates that do not exist are skipped by
+// maskPath. Other patterns go to filepath.Glob.
+func globDirents(pattern string) []string {
+	elems := strings.Split(pattern, "/")
+	i := 0
+	for i < len(elems) && !strings.ContainsAny(elems[i], "*?[") {
+		i++
+	}
+	rest := strings.Join(elems[min(i+1, len(elems)):], "/")
+	if i == len(elems) || !filepath.IsAbs(pattern) || strings.ContainsAny(rest, "*?[") {
+		paths, _ := filepath.Glob(pattern)
+		return paths
+	}
+	parent := "/" + strings.Join(elems[:i], "/")
+	names, err := readDirNames(parent)
+	if err != nil {
+		return nil
+	}
+	var paths []string
+	for _, name := range names {
+		if ok, _ := filepath.Match(elems[i], name); ok {
+			paths = append(paths, filepath.Join(parent, name, rest))
+		}
+	}
+	return paths
+}
+
+// readDirNames lists dir with getdents, outside Go's poller (os.Open of a
+// directory sets that up on first use: an epoll instance the init never
+// needs).
+func readDirNames(dir string) ([]string, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var names []string
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.ReadDirent(fd, buf)
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	}
 }

@@ -91,3 +91,6 @@ func WaitExit(pid int, start uint64, timeout time.Duration) bool { return true }
 
 // Paths is empty off Linux.
 func (c *Cgroup) Paths() map[string]string { return nil }
+
+// kernelLastCap: no capabilities off Linux.
+func kernelLastCap() (int, bool) { return 0, false }

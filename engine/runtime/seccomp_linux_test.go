@@ -2,6 +2,11 @@ package runtime
 
 import (
 	"encoding/binary"
+	"flag"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -66,7 +71,7 @@ func TestCompileDefaultProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(prog) < 300 || len(prog) > bpfMaxLen {
+	if len(prog) < 100 || len(prog) > bpfMaxLen {
 		t.Fatalf("program has %d instructions", len(prog))
 	}
 	eperm := uint32(retErrno | uint32(unix.EPERM))
@@ -159,5 +164,147 @@ func TestCompileComparisons(t *testing.T) {
 				t.Errorf("%s %#x: allowed, want denied", tc.op, v)
 			}
 		}
+	}
+}
+
+// TestSearchTreeMatchesLinearList: the binary search gives every syscall
+// number (and, for the syscalls with argument rules, every argument value
+// the profile tests) the outcome of the plain list of comparisons it
+// replaced, for the default profile with and without CAP_SYS_ADMIN, and is
+// a good deal shorter.
+func TestSearchTreeMatchesLinearList(t *testing.T) {
+	for _, add := range [][]string{nil, {"SYS_ADMIN"}, {"ALL"}} {
+		caps, err := Capabilities(Security{CapAdd: add})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prof, err := DefaultSeccompProfile(caps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defErrno := uint32(unix.EPERM)
+		defaultRet, _ := seccompAction(prof.DefaultAction, defErrno, defErrno)
+		rules, err := seccompRules(prof, defErrno)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree, err := assembleFilter(rules, defaultRet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		linear, err := assembleLinear(rules, defaultRet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("caps %v: %d instructions, %d in the list", add, len(tree), len(linear))
+		if 2*len(tree) > len(linear) {
+			t.Errorf("caps %v: the search has %d instructions, the list %d", add, len(tree), len(linear))
+		}
+		argSets := [][6]uint64{{}}
+		for _, rs := range rules {
+			for _, r := range rs {
+				for _, a := range r.args {
+					for _, v := range []uint64{a.Value, a.Value + 1, a.Value - 1, a.Value | 1<<32, a.ValueTwo, ^uint64(0)} {
+						var args [6]uint64
+						args[a.Index] = v
+						argSets = append(argSets, args)
+					}
+				}
+			}
+		}
+		for _, arch := range []uint32{nativeAuditArch, unix.AUDIT_ARCH_I386} {
+			for nr := uint32(0); nr < 1100; nr++ {
+				sets := argSets[:1]
+				if rs := rules[nr]; len(rs) > 0 && len(rs[0].args) > 0 {
+					sets = argSets
+				}
+				for _, args := range sets {
+					if got, want := runBPF(t, tree, arch, nr, args), runBPF(t, linear, arch, nr, args); got != want {
+						t.Fatalf("caps %v: syscall %d %v: search says %#x, list %#x", add, nr, args, got, want)
+					}
+				}
+			}
+			for _, nr := range []uint32{x32SyscallBit, x32SyscallBit | 1, 0xffffffff} {
+				if got, want := runBPF(t, tree, arch, nr, [6]uint64{}), runBPF(t, linear, arch, nr, [6]uint64{}); got != want {
+					t.Errorf("caps %v: syscall %#x: search says %#x, list %#x", add, nr, got, want)
+				}
+			}
+		}
+	}
+}
+
+// assembleLinear is the filter layout the search tree replaced, one
+// comparison per syscall: the reference the tree must agree with.
+func assembleLinear(rules map[uint32][]seccompRule, defaultRet uint32) ([]unix.SockFilter, error) {
+	nrs := make([]uint32, 0, len(rules))
+	for nr := range rules {
+		nrs = append(nrs, nr)
+	}
+	sort.Slice(nrs, func(i, j int) bool { return nrs[i] < nrs[j] })
+	prog := filterPrologue(defaultRet)
+	type pending struct {
+		at    int // index of the ja to patch
+		block []unix.SockFilter
+	}
+	var blocks []pending
+	for _, nr := range nrs {
+		rs := rules[nr]
+		if len(rs[0].args) == 0 {
+			prog = append(prog, jump(bpfJeq, nr, 0, 1), stmt(bpfRet, rs[0].ret))
+			continue
+		}
+		block, err := argBlock(rs, defaultRet)
+		if err != nil {
+			return nil, fmt.Errorf("seccomp rule for syscall %d: %w", nr, err)
+		}
+		prog = append(prog, jump(bpfJeq, nr, 0, 1), stmt(bpfJa, 0))
+		blocks = append(blocks, pending{at: len(prog) - 1, block: block})
+	}
+	prog = append(prog, stmt(bpfRet, defaultRet))
+	for _, b := range blocks {
+		prog[b.at].K = uint32(len(prog) - b.at - 1)
+		prog = append(prog, b.block...)
+	}
+	return prog, nil
+}
+
+var updateFilter = flag.Bool("update-filter", false, "rewrite the precompiled default seccomp program")
+
+// TestPrecompiledFilterIsCurrent: the program built into berth for the
+// default capabilities is the one Docker's profile compiles to now (after
+// an update of github.com/moby/profiles or of the compiler, run this test
+// with -update-filter), and containers with the default capabilities get
+// it.
+func TestPrecompiledFilterIsCurrent(t *testing.T) {
+	if nativeAuditArch != unix.AUDIT_ARCH_X86_64 {
+		t.Skip("no precompiled program for this architecture")
+	}
+	prof, err := DefaultSeccompProfile(defaultCapSet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := CompileSeccomp(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := string(encodeFilter(prog))
+	if *updateFilter {
+		src := "// Code generated by TestPrecompiledFilterIsCurrent -update-filter; DO NOT EDIT.\n\npackage runtime\n\n" +
+			"// precompiledDefault is Docker's default seccomp profile for the default\n// capabilities compiled for x86-64 (encodeFilter), see seccomp_default_linux.go.\n" +
+			"const precompiledDefault = " + fmt.Sprintf("%q", want) + "\n"
+		if err := os.WriteFile("seccomp_default_linux_amd64.go", []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if precompiledDefault != want {
+		t.Fatal("the precompiled default seccomp program is stale: go test ./engine/runtime -run TestPrecompiledFilterIsCurrent -update-filter")
+	}
+	got, err := seccompFilter(Security{})
+	if err != nil || !reflect.DeepEqual(got, prog) {
+		t.Errorf("seccompFilter for the default capabilities: %d instructions (%v), want the %d compiled", len(got), err, len(prog))
+	}
+	if !kernelAtLeast(4, 8) || kernelAtLeast(99, 0) || !kernelAtLeast(2, 6) {
+		t.Error("kernelAtLeast disagrees with uname")
 	}
 }

@@ -21,7 +21,7 @@ const ExecName = "berth"
 
 // Spec describes a container to start: its root filesystem, mounts,
 // identity, process, privileges and resources. It crosses the re-exec
-// boundary as JSON.
+// boundary in the encoding of initmsg_linux.go (every field but Prestart).
 type Spec struct {
 	// ID is the container's 64-hex ID; it names the container's cgroups.
 	ID string `json:"id"`

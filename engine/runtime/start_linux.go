@@ -105,6 +105,7 @@ func Start(spec *Spec, stdio IO) (*Container, error) {
 	if err := validate(spec); err != nil {
 		return nil, err
 	}
+	probePidfd()
 	s := *spec
 	if s.Hostname == "" {
 		s.Hostname = shortID(s.ID)
@@ -261,12 +262,32 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 		pipes.start(stdio)
 	}
 	link.closeChildEnds()
+	// The start time is the fork's: read it while the init starts up.
+	c.StartTime, _ = ProcessStartTime(c.Pid)
 	if err := c.handshake(mode, spec, link, filterc, cgDir != nil); err != nil {
 		c.abort()
 		return nil, err
 	}
-	c.StartTime, _ = ProcessStartTime(c.Pid)
 	return c, nil
+}
+
+var pidfdOnce sync.Once
+
+// probePidfd starts, in the background, the once-a-process work of a
+// first start that does not depend on the container, while the caller
+// makes the container's cgroup: Go's os package finding out whether pidfds
+// work (a throw-away vfork, which every berth run would otherwise wait for
+// between the cgroup and the fork; FindProcess runs the same probe), and,
+// for a container, sealing berth-init (spawn waits for it).
+func probePidfd() {
+	pidfdOnce.Do(func() {
+		go func() {
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				_ = p.Release()
+			}
+		}()
+		go func() { _, _ = sealedExe() }()
+	})
 }
 
 // compiledFilter is the seccomp program, or why it could not be made.
@@ -365,7 +386,7 @@ func (c *Container) handshake(mode string, spec *Spec, link *initLink, filterc <
 	limit := mode == "container" && c.cgroup != nil && spec.Resources.PidsLimit > 0
 	await := prestart || limit
 	msg := initMessage{Mode: mode, Spec: spec, Filter: encodeFilter(filter.prog), AwaitParent: await}
-	if err := json.NewEncoder(link.specW).Encode(msg); err != nil {
+	if err := writeInitMessage(link.specW, &msg); err != nil {
 		return fmt.Errorf("send spec to container init: %w", err)
 	}
 	if !await {

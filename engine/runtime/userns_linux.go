@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -111,8 +110,8 @@ func (p IDMapPlan) Single() bool { return p.SubUID.Count == 0 || p.SubGID.Count 
 func PlanIDMap() IDMapPlan {
 	p := IDMapPlan{UID: os.Getuid(), GID: os.Getgid()}
 	name := strconv.Itoa(p.UID)
-	if u, err := user.LookupId(name); err == nil {
-		name = u.Username
+	if n, ok := passwdName(p.UID); ok {
+		name = n
 	}
 	su, err1 := SubIDs("/etc/subuid", name, p.UID)
 	sg, err2 := SubIDs("/etc/subgid", name, p.UID)
@@ -208,10 +207,28 @@ func (e *userNSStartError) Error() string {
 }
 
 func userName(uid int) string {
-	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
-		return u.Username
+	if n, ok := passwdName(uid); ok {
+		return n
 	}
 	return strconv.Itoa(uid)
+}
+
+// passwdName is uid's name in /etc/passwd, as os/user finds it in the
+// static build. The runtime does not import os/user: with cgo available it
+// makes every binary that links this package, berth-init among them, a
+// dynamically linked cgo program, whose loader and cgo start-up every
+// container start would pay for.
+func passwdName(uid int) (string, bool) {
+	entries, err := readPasswd("/etc/passwd")
+	if err != nil {
+		return "", false
+	}
+	for _, e := range entries {
+		if int(e.uid) == uid {
+			return e.name, true
+		}
+	}
+	return "", false
 }
 
 // pauseVerb is the re-executed berth that only holds the namespaces.

@@ -101,3 +101,13 @@ func TestInUserNSAsHostRoot(t *testing.T) {
 		t.Fatal("Rootless() = true for host root")
 	}
 }
+
+// TestPasswdName: the rootless mode's user names come from /etc/passwd.
+func TestPasswdName(t *testing.T) {
+	if name, ok := passwdName(0); !ok || name != "root" {
+		t.Errorf("passwdName(0) = %q, %v; want root", name, ok)
+	}
+	if name, ok := passwdName(1 << 30); ok {
+		t.Errorf("passwdName(1<<30) = %q, want none", name)
+	}
+}

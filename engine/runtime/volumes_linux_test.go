@@ -1,12 +1,18 @@
 package runtime
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	goruntime "runtime"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/berthkit/berth/internal/testenv"
+	"golang.org/x/sys/unix"
 )
 
 // TestVolumeMounts: a volume hides what the image holds at its path (the
@@ -127,5 +133,85 @@ func TestVolumeTargetThroughSymlinkedRoot(t *testing.T) {
 	}
 	if st, err := os.Lstat(filepath.Join(real, "in/file")); err != nil || !st.Mode().IsRegular() {
 		t.Errorf("in/file: %v %v", st, err)
+	}
+}
+
+// TestGlobDirents: the masked paths' pattern expands from one listing to
+// every candidate (existing or not: maskPath skips the missing), and the
+// patterns it does not handle go to filepath.Glob.
+func TestGlobDirents(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"cpu0/thermal_throttle", "cpu1", "cpufreq", "other/x"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := globDirents(root + "/cpu*/thermal_throttle")
+	want := []string{root + "/cpu0/thermal_throttle", root + "/cpu1/thermal_throttle", root + "/cpufreq/thermal_throttle"}
+	sort.Strings(got)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("globDirents = %q, want %q", got, want)
+	}
+	if got := globDirents(root + "/o*"); !reflect.DeepEqual(got, []string{root + "/other"}) {
+		t.Errorf("last element: %q", got)
+	}
+	if got := globDirents(root + "/*/t*"); !reflect.DeepEqual(got, []string{root + "/cpu0/thermal_throttle"}) {
+		t.Errorf("two wildcards (filepath.Glob): %q", got)
+	}
+	if got := globDirents(root + "/missing*/x"); got != nil {
+		t.Errorf("no such parent: %q", got)
+	}
+}
+
+// TestMaskPath: a file gets /dev/null, a directory an empty read-only
+// tmpfs, and a path that does not exist (or runs through a file, as a
+// pattern's match can) is skipped. In a mount namespace of its own thread.
+func TestMaskPath(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	dir := t.TempDir()
+	for _, d := range []string{"dir/sub", "file"} {
+		p := filepath.Join(dir, d)
+		if strings.HasSuffix(d, "file") {
+			if err := os.WriteFile(p, []byte("secret"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errc := make(chan error, 1)
+	go func() {
+		goruntime.LockOSThread() // never unlocked: the thread ends with its namespace
+		errc <- func() error {
+			if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+				return err
+			}
+			if err := unix.Mount("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
+				return err
+			}
+			for _, p := range []string{"file", "dir", "missing", "file/below"} {
+				if err := maskPath(filepath.Join(dir, p)); err != nil {
+					return fmt.Errorf("maskPath(%s): %w", p, err)
+				}
+			}
+			if data, err := os.ReadFile(filepath.Join(dir, "file")); err != nil || len(data) != 0 {
+				return fmt.Errorf("masked file reads %q, %v", data, err)
+			}
+			if entries, err := os.ReadDir(filepath.Join(dir, "dir")); err != nil || len(entries) != 0 {
+				return fmt.Errorf("masked dir lists %v, %v", entries, err)
+			}
+			if err := os.Mkdir(filepath.Join(dir, "dir", "x"), 0o755); !errors.Is(err, unix.EROFS) {
+				return fmt.Errorf("mkdir in the masked dir: %v, want EROFS", err)
+			}
+			return nil
+		}()
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "file")); err != nil || string(data) != "secret" {
+		t.Errorf("the host's view changed: %q, %v", data, err)
 	}
 }

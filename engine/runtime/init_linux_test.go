@@ -1,0 +1,163 @@
+package runtime
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestInitMessageRoundTrip: the spec and the seccomp program cross the
+// spec pipe intact, in one write.
+func TestInitMessageRoundTrip(t *testing.T) {
+	prog, err := seccompFilter(Security{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := &Spec{ID: "abc", Root: "/r", Process: Process{Args: []string{"true"}, Env: []string{"PATH=/bin"}}}
+	for _, in := range []*initMessage{
+		{Mode: "container", Spec: spec, Filter: encodeFilter(prog), AwaitParent: true},
+		{Mode: "exec", Spec: &Spec{}},
+		{},
+	} {
+		var w countingWriter
+		if err := writeInitMessage(&w, in); err != nil {
+			t.Fatal(err)
+		}
+		if w.writes != 1 {
+			t.Errorf("message written in %d writes, want 1", w.writes)
+		}
+		out, err := readInitMessage(bytes.NewReader(w.buf.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(in, out) {
+			t.Errorf("round trip:\n got %+v\nwant %+v", out, in)
+		}
+	}
+}
+
+// TestInitMessageCoversSpec: every field of Spec (but Prestart, which stays
+// in the parent) survives the trip, with values that are not zero: a field
+// added to Spec and forgotten in the encoding fails here.
+func TestInitMessageCoversSpec(t *testing.T) {
+	spec := &Spec{}
+	n := 0
+	fill(reflect.ValueOf(spec).Elem(), &n)
+	spec.Prestart = nil
+	in := &initMessage{Mode: "container", Spec: spec}
+	var w countingWriter
+	if err := writeInitMessage(&w, in); err != nil {
+		t.Fatal(err)
+	}
+	out, err := readInitMessage(bytes.NewReader(w.buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, out) {
+		t.Errorf("round trip lost fields:\n got %+v\nwant %+v", out.Spec, in.Spec)
+	}
+}
+
+// fill sets every field of v to a distinct non-zero value.
+func fill(v reflect.Value, n *int) {
+	*n++
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			fill(v.Field(i), n)
+		}
+	case reflect.String:
+		v.SetString("s" + strconv.Itoa(*n))
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(int64(-1000 * *n))
+	case reflect.Uint16, reflect.Uintptr:
+		v.SetUint(uint64(*n))
+	case reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), 2, 2)
+		fill(s.Index(0), n)
+		fill(s.Index(1), n)
+		v.Set(s)
+	case reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			fill(v.Index(i), n)
+		}
+	case reflect.Func:
+	default:
+		panic("fill: add a case for " + v.Kind().String())
+	}
+}
+
+// TestInitMessageBadInput: a truncated, oversized or foreign message is an
+// error, never a partial spec or a huge allocation.
+func TestInitMessageBadInput(t *testing.T) {
+	var w countingWriter
+	if err := writeInitMessage(&w, &initMessage{Mode: "container", Spec: &Spec{ID: "x"}, Filter: make([]byte, 80)}); err != nil {
+		t.Fatal(err)
+	}
+	full := w.buf.Bytes()
+	withLen := func(body []byte) []byte {
+		return append(binary.LittleEndian.AppendUint32(nil, uint32(len(body))), body...)
+	}
+	for name, tc := range map[string]struct {
+		data []byte
+		want string
+	}{
+		"empty":         {nil, "EOF"},
+		"short header":  {full[:2], "EOF"},
+		"truncated":     {full[:len(full)-8], "EOF"},
+		"oversized":     {binary.LittleEndian.AppendUint32(nil, maxInitMessage+1), "over the limit"},
+		"other version": {withLen([]byte{initMessageVersion + 1, 0}), "another version"},
+		"json":          {withLen([]byte(`{"mode":"container"}`)), "another version"},
+		"cut inside":    {withLen(full[4 : len(full)-3]), "truncated"},
+		"huge count":    {withLen(append([]byte{initMessageVersion}, binary.AppendUvarint(nil, 1<<40)...)), "truncated"},
+		"trailing":      {withLen(append(append([]byte{}, full[4:]...), 7)), "left over"},
+	} {
+		_, err := readInitMessage(bytes.NewReader(tc.data))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", name, err, tc.want)
+		}
+		if name == "other version" && !errors.Is(err, errInitVersion) {
+			t.Errorf("other version: %v is not errInitVersion", err)
+		}
+	}
+}
+
+type countingWriter struct {
+	buf    bytes.Buffer
+	writes int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.buf.Write(p)
+}
+
+// BenchmarkInitMessage is the spec's trip across the pipe, both ends: it
+// runs on every container start, the decoding in a process of its own.
+func BenchmarkInitMessage(b *testing.B) {
+	prog, err := seccompFilter(Security{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	spec := &Spec{ID: strings.Repeat("ab", 32), Root: "/var/lib/berth/snapshots/x/merged",
+		RootfsMounts: []Mount{{Source: "overlay", Type: "overlay", Dir: "/var/lib/berth/layers", Data: "lowerdir=a:b:c,upperdir=/x/upper,workdir=/x/work"}},
+		Mounts:       []Mount{{Source: "/c/hostname", Destination: "/etc/hostname", Type: "bind"}, {Source: "/c/hosts", Destination: "/etc/hosts", Type: "bind"}},
+		Process:      Process{Args: []string{"true"}, Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=abababababab"}}}
+	msg := &initMessage{Mode: "container", Spec: spec, Filter: encodeFilter(prog)}
+	var w countingWriter
+	for i := 0; i < b.N; i++ {
+		w.buf.Reset()
+		if err := writeInitMessage(&w, msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := readInitMessage(&w.buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
