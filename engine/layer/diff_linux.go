@@ -34,9 +34,10 @@ const (
 // change times, mtimes in whole seconds, so the same tree always gives the
 // same DiffID.
 //
-// The tar is produced by a goroutine into an io.Pipe and compressed by the
-// caller's goroutine; the DiffID is hashed on the tar side and the Digest on
-// the compressed side, so no layer is ever held in memory or read twice.
+// The tar is written straight into the compressor, which compresses on
+// all cores in goroutines of its own (pgzip's blocks, zstd's jobs) and
+// writes to w in order; the DiffID is hashed on the tar side and the Digest
+// on the compressed side, so no layer is ever held in memory or read twice.
 func Diff(ctx context.Context, upperDir string, w io.Writer, opts DiffOptions) (*DiffResult, error) {
 	if fi, err := os.Stat(upperDir); err != nil {
 		return nil, fmt.Errorf("diff %s: %w", upperDir, err)
@@ -53,23 +54,10 @@ func Diff(ctx context.Context, upperDir string, w io.Writer, opts DiffOptions) (
 	if compressor == nil {
 		tarred = writeTar(ctx, upperDir, blob, opts)
 	} else {
-		pr, pw := io.Pipe()
-		done := make(chan *tarResult, 1)
-		go func() {
-			r := writeTar(ctx, upperDir, pw, opts)
-			pw.CloseWithError(r.err) // nil: the reader sees io.EOF
-			done <- r
-		}()
-		_, copyErr := io.CopyBuffer(struct{ io.Writer }{compressor}, pr, make([]byte, copyBufferSize))
-		if closeErr := compressor.Close(); copyErr == nil {
-			copyErr = closeErr
-		}
-		if copyErr != nil {
-			pr.CloseWithError(copyErr) // unblock the tar stage
-		}
-		tarred = <-done
-		if tarred.err == nil && copyErr != nil {
-			tarred.err = fmt.Errorf("compress layer: %w", copyErr)
+		tarred = writeTar(ctx, upperDir, compressor, opts)
+		// Close waits for the compressor's goroutines even after an error.
+		if closeErr := compressor.Close(); tarred.err == nil && closeErr != nil {
+			tarred.err = fmt.Errorf("compress layer: %w", closeErr)
 		}
 	}
 	if tarred.err != nil {
