@@ -52,9 +52,9 @@ func Diff(ctx context.Context, upperDir string, w io.Writer, opts DiffOptions) (
 
 	var tarred *tarResult
 	if compressor == nil {
-		tarred = writeTar(ctx, upperDir, blob, opts)
+		tarred = writeTar(ctx, upperDir, blob, opts, true)
 	} else {
-		tarred = writeTar(ctx, upperDir, compressor, opts)
+		tarred = writeTar(ctx, upperDir, compressor, opts, false)
 		// Close waits for the compressor's goroutines even after an error.
 		if closeErr := compressor.Close(); tarred.err == nil && closeErr != nil {
 			tarred.err = fmt.Errorf("compress layer: %w", closeErr)
@@ -94,18 +94,26 @@ type tarResult struct {
 	err     error
 }
 
-// writeTar writes the tar of upperDir to w, hashing it on the way.
-func writeTar(ctx context.Context, upperDir string, w io.Writer, opts DiffOptions) *tarResult {
+// writeTar writes the tar of upperDir to w, hashing it on the way. A
+// plain w (a file, a pipe) gets the tar's 512-byte headers in batches; a
+// compressor, which buffers itself, gets every write as it comes, so file
+// contents are copied once (into the compressor's blocks), not twice.
+func writeTar(ctx context.Context, upperDir string, w io.Writer, opts DiffOptions, batch bool) *tarResult {
 	hw := &hashWriter{ctx: ctx, w: w, h: digest.Canonical.Hash()}
-	bw := bufio.NewWriterSize(hw, copyBufferSize)
-	tw := tar.NewWriter(bw)
+	var out io.Writer = hw
+	var bw *bufio.Writer
+	if batch {
+		bw = bufio.NewWriterSize(hw, copyBufferSize)
+		out = bw
+	}
+	tw := tar.NewWriter(out)
 	d := newDiffer(ctx, upperDir, opts)
-	d.tw, d.raw = tw, bw
+	d.tw, d.raw = tw, out
 	err := d.walk("", false)
 	if err == nil {
 		err = tw.Close()
 	}
-	if err == nil {
+	if err == nil && bw != nil {
 		err = bw.Flush()
 	}
 	d.finishSummary()
