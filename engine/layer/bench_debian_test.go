@@ -4,9 +4,7 @@ package layer
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -128,16 +126,7 @@ func BenchmarkDiffDebian(b *testing.B) {
 			if root == "" {
 				root, _ = debianLikeTree(b)
 			}
-			var res *DiffResult
-			for b.Loop() {
-				var err error
-				res, err = Diff(context.Background(), root, io.Discard, DiffOptions{Compression: c})
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.SetBytes(res.UncompressedSize)
-			b.ReportMetric(float64(res.Size)/float64(res.UncompressedSize), "ratio")
+			benchDiffDir(b, root, c)
 		})
 	}
 }
