@@ -26,10 +26,14 @@ const (
 	Zstd
 )
 
-// Default compression levels, chosen by measurement (docs/layers.md).
+// Default compression levels, chosen by measurement (docs/layers.md). As
+// for gzip, zstd's level 1 (klauspost's fastest encoder): on a Debian
+// package layer it writes 2% more bytes than `zstd -3` for a third less
+// CPU, where level 3 (klauspost's double-fast encoder) writes 1% more than
+// `zstd -3` and costs 1.4 times its CPU.
 const (
 	DefaultGzipLevel = 1
-	DefaultZstdLevel = 3
+	DefaultZstdLevel = 1
 )
 
 // zstd decoding refuses frames whose window exceeds this, so a hostile blob
@@ -147,6 +151,24 @@ const (
 // gzipBlockSize is the unit pgzip compresses on each core.
 const gzipBlockSize = 256 << 10
 
+// zstd compresses a stream as `zstd -T0` does: klauspost's encoder cuts the
+// tar into jobs of four windows (1 MiB), compresses each on its own core
+// with the eighth of a window before it as history, and writes the blocks
+// in order as one plain frame. The cuts depend only on the byte count, so
+// the bytes do not depend on the number of cores; a concurrency of 1 would
+// switch the jobs off (one core, other bytes), hence at least 2 even on one
+// core. About two jobs per worker are in flight, input and output, so the
+// window sets the memory: 256 KiB keeps a commit under 64 MiB of RSS with 4
+// workers, and writes 0.3% more bytes than a 512 KiB window would.
+const (
+	zstdWindow         = 256 << 10
+	zstdMaxConcurrency = 4
+)
+
+func zstdConcurrency() int {
+	return max(2, min(runtime.GOMAXPROCS(0), zstdMaxConcurrency))
+}
+
 // newCompressor wraps w in the compressor c; None returns nil.
 func newCompressor(w io.Writer, c Compression, level int) (io.WriteCloser, error) {
 	switch c {
@@ -171,10 +193,11 @@ func newCompressor(w io.Writer, c Compression, level int) (io.WriteCloser, error
 		if level == 0 {
 			level = DefaultZstdLevel
 		}
-		// Concurrency pipelines block encoding; the output is the same bytes.
 		zw, err := zstd.NewWriter(w,
 			zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
-			zstd.WithEncoderConcurrency(min(runtime.GOMAXPROCS(0), 4)))
+			zstd.WithWindowSize(zstdWindow),
+			zstd.WithConcurrentBlocks(true),
+			zstd.WithEncoderConcurrency(zstdConcurrency()))
 		if err != nil {
 			return nil, fmt.Errorf("zstd level %d: %w", level, err)
 		}

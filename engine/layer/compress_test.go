@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"io"
 	"math/rand"
+	"os/exec"
 	"runtime"
 	"testing"
 
@@ -123,13 +124,12 @@ func check(t testing.TB, err error) {
 	}
 }
 
-// The blob digest must not depend on the machine's core count, or two
-// machines would store the same layer under different digests.
-func TestCompressionIndependentOfCores(t *testing.T) {
+// compressibleData is text with runs of noise, n bytes or a little more.
+func compressibleData(seed int64, n int) []byte {
 	var data bytes.Buffer
-	r := rand.New(rand.NewSource(3))
+	r := rand.New(rand.NewSource(seed))
 	words := []string{"layer ", "diff ", "apply ", "whiteout ", "\n"}
-	for data.Len() < 3<<20 {
+	for data.Len() < n {
 		data.WriteString(words[r.Intn(len(words))])
 		if r.Intn(50) == 0 {
 			noise := make([]byte, 2000)
@@ -137,17 +137,100 @@ func TestCompressionIndependentOfCores(t *testing.T) {
 			data.Write(noise)
 		}
 	}
+	return data.Bytes()
+}
+
+// The blob digest must not depend on the machine's core count, or two
+// machines would store the same layer under different digests; nor on how
+// the tar writer happens to cut its writes. The data spans several of
+// zstd's parallel jobs and pgzip's blocks.
+func TestCompressionIndependentOfCores(t *testing.T) {
+	data := compressibleData(3, 3*zstdJobSize+12345)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, c := range []Compression{Gzip, Zstd} {
 		var first []byte
-		for _, procs := range []int{1, 2, 4} {
+		for _, procs := range []int{1, 2, 4, 8} {
 			runtime.GOMAXPROCS(procs)
-			blob := compress(t, data.Bytes(), c)
+			blob := compress(t, data, c)
 			if first == nil {
 				first = blob
 			} else if !bytes.Equal(blob, first) {
 				t.Errorf("%s with GOMAXPROCS=%d differs from GOMAXPROCS=1", c, procs)
 			}
 		}
+		var odd bytes.Buffer
+		w, err := newCompressor(&odd, c, 0)
+		check(t, err)
+		r := rand.New(rand.NewSource(4))
+		for rest := data; len(rest) > 0; {
+			n := min(len(rest), 1+r.Intn(300<<10))
+			_, err := w.Write(rest[:n])
+			check(t, err)
+			rest = rest[n:]
+		}
+		check(t, w.Close())
+		if !bytes.Equal(odd.Bytes(), first) {
+			t.Errorf("%s: writes of other sizes gave other bytes", c)
+		}
 	}
+}
+
+// zstdJobSize is the input of one of the zstd encoder's parallel jobs
+// (four windows, as klauspost/compress cuts them).
+const zstdJobSize = 4 * zstdWindow
+
+// A zstd layer is one plain frame, as `zstd` writes it: no skippable
+// frames (zstd:chunked's table of contents), no second frame, a checksum,
+// and a window any decoder accepts. The reference decoder, when installed,
+// must read it back.
+func TestZstdIsOnePlainFrame(t *testing.T) {
+	data := compressibleData(5, 2*zstdJobSize+777)
+	blob := compress(t, data, Zstd)
+	var h zstd.Header
+	check(t, h.Decode(blob))
+	if h.WindowSize > zstdMaxWindow || !h.HasCheckSum || h.DictionaryID != 0 || h.Skippable {
+		t.Fatalf("frame header %+v", h)
+	}
+	if end := zstdFrameEnd(t, blob); end != len(blob) {
+		t.Fatalf("the first frame ends at byte %d of %d", end, len(blob))
+	}
+	if _, err := exec.LookPath("zstd"); err != nil {
+		return
+	}
+	cmd := exec.Command("zstd", "-d", "-c", "-q")
+	cmd.Stdin = bytes.NewReader(blob)
+	out, err := cmd.Output()
+	check(t, err)
+	if !bytes.Equal(out, data) {
+		t.Errorf("zstd -d gave %d bytes, want the %d compressed", len(out), len(data))
+	}
+}
+
+// zstdFrameEnd walks one zstd frame's blocks (RFC 8878 section 3.1.1) and
+// returns the offset just after it.
+func zstdFrameEnd(t *testing.T, b []byte) int {
+	t.Helper()
+	var h zstd.Header
+	check(t, h.Decode(b))
+	off := h.HeaderSize
+	for {
+		if off+3 > len(b) {
+			t.Fatalf("block header at %d runs past the blob", off)
+		}
+		bh := int(b[off]) | int(b[off+1])<<8 | int(b[off+2])<<16
+		last, typ, size := bh&1 == 1, (bh>>1)&3, bh>>3
+		off += 3
+		switch typ {
+		case 1: // RLE: one byte stands for size bytes
+			off++
+		case 3:
+			t.Fatalf("reserved block type at %d", off-3)
+		default: // raw or compressed
+			off += size
+		}
+		if last {
+			break
+		}
+	}
+	return off + 4 // the content checksum
 }

@@ -3,7 +3,7 @@ package layer
 import "io"
 
 // NewCompressor wraps w in c's compressor at level (0 picks the default:
-// gzip 1, zstd 3), the same one Diff writes with, so a layer recompressed
+// gzip 1, zstd 1), the same one Diff writes with, so a layer recompressed
 // for a push (registry's --compression) comes out as a commit would have
 // made it. None returns a writer that passes bytes through; Close never
 // closes w.

@@ -34,9 +34,10 @@ const (
 // change times, mtimes in whole seconds, so the same tree always gives the
 // same DiffID.
 //
-// The tar is produced by a goroutine into an io.Pipe and compressed by the
-// caller's goroutine; the DiffID is hashed on the tar side and the Digest on
-// the compressed side, so no layer is ever held in memory or read twice.
+// The tar is written straight into the compressor, which compresses on
+// all cores in goroutines of its own (pgzip's blocks, zstd's jobs) and
+// writes to w in order; the DiffID is hashed on the tar side and the Digest
+// on the compressed side, so no layer is ever held in memory or read twice.
 func Diff(ctx context.Context, upperDir string, w io.Writer, opts DiffOptions) (*DiffResult, error) {
 	if fi, err := os.Stat(upperDir); err != nil {
 		return nil, fmt.Errorf("diff %s: %w", upperDir, err)
@@ -51,25 +52,12 @@ func Diff(ctx context.Context, upperDir string, w io.Writer, opts DiffOptions) (
 
 	var tarred *tarResult
 	if compressor == nil {
-		tarred = writeTar(ctx, upperDir, blob, opts)
+		tarred = writeTar(ctx, upperDir, blob, opts, true)
 	} else {
-		pr, pw := io.Pipe()
-		done := make(chan *tarResult, 1)
-		go func() {
-			r := writeTar(ctx, upperDir, pw, opts)
-			pw.CloseWithError(r.err) // nil: the reader sees io.EOF
-			done <- r
-		}()
-		_, copyErr := io.CopyBuffer(struct{ io.Writer }{compressor}, pr, make([]byte, copyBufferSize))
-		if closeErr := compressor.Close(); copyErr == nil {
-			copyErr = closeErr
-		}
-		if copyErr != nil {
-			pr.CloseWithError(copyErr) // unblock the tar stage
-		}
-		tarred = <-done
-		if tarred.err == nil && copyErr != nil {
-			tarred.err = fmt.Errorf("compress layer: %w", copyErr)
+		tarred = writeTar(ctx, upperDir, compressor, opts, false)
+		// Close waits for the compressor's goroutines even after an error.
+		if closeErr := compressor.Close(); tarred.err == nil && closeErr != nil {
+			tarred.err = fmt.Errorf("compress layer: %w", closeErr)
 		}
 	}
 	if tarred.err != nil {
@@ -106,18 +94,26 @@ type tarResult struct {
 	err     error
 }
 
-// writeTar writes the tar of upperDir to w, hashing it on the way.
-func writeTar(ctx context.Context, upperDir string, w io.Writer, opts DiffOptions) *tarResult {
+// writeTar writes the tar of upperDir to w, hashing it on the way. A
+// plain w (a file, a pipe) gets the tar's 512-byte headers in batches; a
+// compressor, which buffers itself, gets every write as it comes, so file
+// contents are copied once (into the compressor's blocks), not twice.
+func writeTar(ctx context.Context, upperDir string, w io.Writer, opts DiffOptions, batch bool) *tarResult {
 	hw := &hashWriter{ctx: ctx, w: w, h: digest.Canonical.Hash()}
-	bw := bufio.NewWriterSize(hw, copyBufferSize)
-	tw := tar.NewWriter(bw)
+	var out io.Writer = hw
+	var bw *bufio.Writer
+	if batch {
+		bw = bufio.NewWriterSize(hw, copyBufferSize)
+		out = bw
+	}
+	tw := tar.NewWriter(out)
 	d := newDiffer(ctx, upperDir, opts)
-	d.tw, d.raw = tw, bw
+	d.tw, d.raw = tw, out
 	err := d.walk("", false)
 	if err == nil {
 		err = tw.Close()
 	}
-	if err == nil {
+	if err == nil && bw != nil {
 		err = bw.Flush()
 	}
 	d.finishSummary()

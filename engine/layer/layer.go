@@ -35,7 +35,7 @@ var ErrUnsafe = errors.New("unsafe layer entry")
 type DiffOptions struct {
 	// Compression of the bytes written; the zero value is Gzip.
 	Compression Compression
-	// Level is the compression level; 0 picks the default (gzip 1, zstd 3).
+	// Level is the compression level; 0 picks the default (gzip 1, zstd 1).
 	Level int
 	// LowerDirs are the snapshot's lower dirs, top first. They are used only
 	// to classify an entry as added or changed, with one lstat per entry.
