@@ -332,6 +332,7 @@ func (e *Env) commitRealCase() *Case {
 		commit("gzip"), commit("zstd"),
 		e.realPipeline(l.upper, "pigz -1", "tar.gz", "the floor for a gzip layer: parallel gzip -1 on all cores, on the container's upper directory"),
 		e.realPipeline(l.upper, "zstd -3 -T0 -q", "tar.zst", "the floor for a zstd layer: zstd -3 on all cores, on the container's upper directory"),
+		e.realPipeline(l.upper, "zstd -1 -T0 -q", "l1.tar.zst", "zstd -1 on all cores: the level Berth's --compression zstd uses by default (docs/layers.md), for a like-for-like comparison"),
 	}
 	return c
 }
