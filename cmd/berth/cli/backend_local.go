@@ -84,11 +84,12 @@ func (b localBackend) Images(ctx context.Context, opts engine.ListImagesOptions)
 		return nil, err
 	}
 	out := make([]imageListing, 0, len(list))
-	for _, s := range list {
+	for i, s := range list {
 		out = append(out, imageListing{
 			ID: s.Image.ID.String(), Created: s.Image.Created(), Size: s.Image.Size,
 			Repository: s.Repository, Tag: s.Tag, Digest: s.Digest.String(),
 		})
+		list[i] = engine.ImageSummary{} // its image can go as the listing grows
 	}
 	return out, nil
 }

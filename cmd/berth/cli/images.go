@@ -96,7 +96,8 @@ func runImages(ctx context.Context, g *globalOptions, opts *imagesOptions) error
 		return err
 	}
 	rows := make([]any, 0, len(list))
-	for _, s := range list {
+	for i, s := range list {
+		list[i] = imageListing{} // the row below replaces it
 		id := s.ID
 		if !opts.noTrunc {
 			id = shortID(id)
