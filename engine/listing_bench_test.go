@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/berthkit/berth/engine/store"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/stretchr/testify/require"
 )
 
 // listingN is the store size of the listing benchmarks: N images and N
@@ -54,7 +56,7 @@ func BenchmarkListingContainers(b *testing.B) {
 // listingEngine is an engine over a store of one base image plus n
 // tagged images (a config each) and n stopped containers, all written in
 // one index update.
-func listingEngine(b *testing.B, n int) *engine.Engine {
+func listingEngine(b testing.TB, n int) *engine.Engine {
 	b.Helper()
 	e, err := engine.Open(filepath.Join(b.TempDir(), "root"), engine.Options{})
 	if err != nil {
@@ -87,7 +89,7 @@ func listingEngine(b *testing.B, n int) *engine.Engine {
 	return e
 }
 
-func listingImage(b *testing.B, s *store.Store, base *store.Image, i int) ocispec.Descriptor {
+func listingImage(b testing.TB, s *store.Store, base *store.Image, i int) ocispec.Descriptor {
 	cfg := base.Config
 	created := time.Now().UTC()
 	cfg.Created = &created
@@ -111,4 +113,34 @@ func listingImage(b *testing.B, s *store.Store, base *store.Image, i int) ocispe
 		store.AnnotationCreated: created.Format(time.RFC3339Nano), ocispec.AnnotationRefName: fmt.Sprintf("docker.io/library/seed:%d", i),
 	}
 	return desc
+}
+
+// EachContainer hands over what ListContainers lists, in its order, and
+// stops at its callback's error.
+func TestEachContainerMatchesListContainers(t *testing.T) {
+	e := listingEngine(t, 5)
+	ctx := context.Background()
+	list, err := e.ListContainers(ctx, true)
+	require.NoError(t, err)
+	var walked []string
+	require.NoError(t, e.EachContainer(ctx, true, func(c *store.Container) error {
+		walked = append(walked, c.Name)
+		return nil
+	}))
+	var listed []string
+	for _, c := range list {
+		listed = append(listed, c.Name)
+	}
+	require.Equal(t, []string{"c_4", "c_3", "c_2", "c_1", "c_0"}, listed)
+	require.Equal(t, listed, walked)
+
+	running := 0
+	require.NoError(t, e.EachContainer(ctx, false, func(*store.Container) error { running++; return nil }))
+	require.Zero(t, running, "every container here has exited")
+
+	stop := errors.New("stop")
+	n := 0
+	err = e.EachContainer(ctx, true, func(*store.Container) error { n++; return stop })
+	require.ErrorIs(t, err, stop)
+	require.Equal(t, 1, n)
 }
