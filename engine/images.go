@@ -67,19 +67,25 @@ func (e *Engine) Images() ([]*store.Image, error) {
 }
 
 // groupByID merges the values of one config into one image, keeping the
-// first (newest) one's manifest as ManifestDigest.
+// first (newest) one's manifest as ManifestDigest. The inputs are not
+// changed; an image of one manifest (the usual case) is passed through
+// rather than copied, so a listing of N images holds N values, not 2N.
 func groupByID(images []*store.Image) []*store.Image {
-	byID := map[digest.Digest]*store.Image{}
+	at := map[digest.Digest]int{}
+	merged := map[digest.Digest]bool{}
 	out := make([]*store.Image, 0, len(images))
 	for _, img := range images {
-		first := byID[img.ID]
-		if first == nil {
-			c := *img
-			c.Refs = append([]string(nil), img.Refs...)
-			c.Manifests = append([]digest.Digest(nil), img.Manifests...)
-			byID[img.ID] = &c
-			out = append(out, &c)
+		i, seen := at[img.ID]
+		if !seen {
+			at[img.ID] = len(out)
+			out = append(out, img)
 			continue
+		}
+		first := out[i]
+		if !merged[img.ID] {
+			first = copyImage(first)
+			out[i] = first
+			merged[img.ID] = true
 		}
 		first.Refs = append(first.Refs, img.Refs...)
 		first.Manifests = append(first.Manifests, img.Manifests...)
@@ -87,10 +93,25 @@ func groupByID(images []*store.Image) []*store.Image {
 			first.Parent = img.Parent
 		}
 	}
-	for _, img := range out {
-		sort.Strings(img.Refs)
+	for i, img := range out {
+		if !sort.StringsAreSorted(img.Refs) {
+			if !merged[img.ID] {
+				img = copyImage(img)
+				out[i] = img
+			}
+			sort.Strings(img.Refs)
+		}
 	}
 	return out
+}
+
+// copyImage is a copy of img whose name and manifest lists can grow
+// without changing img's.
+func copyImage(img *store.Image) *store.Image {
+	c := *img
+	c.Refs = append([]string(nil), img.Refs...)
+	c.Manifests = append([]digest.Digest(nil), img.Manifests...)
+	return &c
 }
 
 func (e *Engine) imageFacts() (*imageFacts, error) {
@@ -102,13 +123,17 @@ func (e *Engine) imageFacts() (*imageFacts, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newImageFacts(images, containers), nil
+}
+
+func newImageFacts(images []*store.Image, containers []*store.Container) *imageFacts {
 	f := &imageFacts{images: images, children: map[digest.Digest][]*store.Image{}, containers: containers}
 	for _, img := range images {
 		if img.Parent != "" {
 			f.children[img.Parent] = append(f.children[img.Parent], img)
 		}
 	}
-	return f, nil
+	return f
 }
 
 // usedBy returns the containers created from image id.
@@ -141,7 +166,7 @@ func containerRunning(c *store.Container) bool {
 // ListImages lists images as `docker images` does: newest first, one row
 // per name, untagged images as <none>, intermediate images only with All.
 func (e *Engine) ListImages(ctx context.Context, opts ListImagesOptions) ([]ImageSummary, error) {
-	f, err := e.imageFacts()
+	f, counts, err := e.listingFacts()
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +197,7 @@ func (e *Engine) ListImages(ctx context.Context, opts ListImagesOptions) ([]Imag
 		hasChildren := len(f.children[img.ID]) > 0
 		untagged := len(img.Refs) == 0
 		row := ImageSummary{
-			Image: img, Containers: len(f.usedBy(img.ID)),
+			Image: img, Containers: counts[img.ID],
 			Dangling: untagged && !hasChildren, Intermediate: untagged && hasChildren,
 		}
 		if row.Intermediate && !opts.All && filter.dangling == nil {

@@ -354,31 +354,7 @@ func (s *Store) imageByManifest(d digest.Digest) (*Image, error) {
 // first. Two manifests of one config are two values here (the registry code
 // serves and pushes manifests); the engine's verbs group them by ID.
 func (s *Store) Images() ([]*Image, error) {
-	idx, err := s.readIndexForLookup()
-	if err != nil {
-		return nil, err
-	}
-	byManifest := map[digest.Digest]*Image{}
-	var order []*Image
-	for _, desc := range idx.Manifests {
-		img := byManifest[desc.Digest]
-		if img == nil {
-			img, err = s.loadImage(desc)
-			if err != nil {
-				return nil, err
-			}
-			byManifest[desc.Digest] = img
-			order = append(order, img)
-		}
-		if ref := desc.Annotations[ocispec.AnnotationRefName]; ref != "" {
-			img.Refs = append(img.Refs, ref)
-		}
-	}
-	for _, img := range order {
-		sort.Strings(img.Refs)
-	}
-	sort.SliceStable(order, func(i, j int) bool { return order[i].Created().After(order[j].Created()) })
-	return order, nil
+	return s.imagesWith(s.loadImage)
 }
 
 func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {

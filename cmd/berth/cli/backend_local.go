@@ -84,11 +84,12 @@ func (b localBackend) Images(ctx context.Context, opts engine.ListImagesOptions)
 		return nil, err
 	}
 	out := make([]imageListing, 0, len(list))
-	for _, s := range list {
+	for i, s := range list {
 		out = append(out, imageListing{
 			ID: s.Image.ID.String(), Created: s.Image.Created(), Size: s.Image.Size,
 			Repository: s.Repository, Tag: s.Tag, Digest: s.Digest.String(),
 		})
+		list[i] = engine.ImageSummary{} // its image can go as the listing grows
 	}
 	return out, nil
 }
@@ -126,16 +127,22 @@ func (b localBackend) Commit(ctx context.Context, container string, opts engine.
 }
 
 func (b localBackend) Containers(ctx context.Context, all, size bool, keep func(*store.Container) bool) ([]psContainer, error) {
-	list, err := b.eng.ListContainers(ctx, all)
-	if err != nil {
-		return nil, err
-	}
+	var out []psContainer
+	err := b.eachContainer(ctx, all, size, keep, func(pc psContainer) error {
+		out = append(out, pc)
+		return nil
+	})
+	return out, err
+}
+
+// eachContainer is Containers one container at a time, newest first:
+// what `ps` streams its rows from (engine.EachContainer).
+func (b localBackend) eachContainer(ctx context.Context, all, size bool, keep func(*store.Container) bool, fn func(psContainer) error) error {
 	images := newImageCache(b.eng)
 	now := time.Now().UTC()
-	var out []psContainer
-	for _, c := range list {
+	return b.eng.EachContainer(ctx, all, func(c *store.Container) error {
 		if !keep(c) {
-			continue
+			return nil
 		}
 		pc := psContainer{c: c, status: engine.ContainerStatus(c.State, now)}
 		if c.ImageRef != "" {
@@ -149,9 +156,8 @@ func (b localBackend) Containers(ctx context.Context, all, size bool, keep func(
 				pc.sizeRootFs += img.Size
 			}
 		}
-		out = append(out, pc)
-	}
-	return out, nil
+		return fn(pc)
+	})
 }
 
 // imageCache looks each image name or ID up once per listing: thousands of

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -63,29 +64,48 @@ func newListFormat(format, defaultTable string, headers map[string]string) (*lis
 // render returns each row's text (and the header's, first, for a table),
 // before table alignment.
 func (f *listFormat) render(rows []any) ([]string, error) {
-	var out []string
-	if f.table {
-		// As docker/cli: the header is the same template over the column
-		// names, with functions that leave a name as it is ({{lower .Name}}
-		// still heads its column NAME).
-		header, err := f.tmpl.Clone()
+	out, err := f.start()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	for _, row := range rows {
+		line, err := f.renderRow(&buf, row)
 		if err != nil {
 			return nil, err
 		}
-		var buf bytes.Buffer
-		if err := header.Funcs(templates.HeaderFunctions).Execute(&buf, f.headers); err != nil {
-			return nil, fmt.Errorf("template: %v", err)
-		}
-		out = append(out, buf.String())
-	}
-	for _, row := range rows {
-		var buf bytes.Buffer
-		if err := f.tmpl.Execute(&buf, row); err != nil {
-			return nil, fmt.Errorf("template: %v", err)
-		}
-		out = append(out, buf.String())
+		out = append(out, line)
 	}
 	return out, nil
+}
+
+// start is the lines before any row: the header for a table, else none.
+func (f *listFormat) start() ([]string, error) {
+	if !f.table {
+		return nil, nil
+	}
+	// As docker/cli: the header is the same template over the column
+	// names, with functions that leave a name as it is ({{lower .Name}}
+	// still heads its column NAME).
+	header, err := f.tmpl.Clone()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := header.Funcs(templates.HeaderFunctions).Execute(&buf, f.headers); err != nil {
+		return nil, fmt.Errorf("template: %v", err)
+	}
+	return []string{buf.String()}, nil
+}
+
+// renderRow is one row's text, rendered in buf (reused across rows), so a
+// caller can render rows as they come and drop each one.
+func (f *listFormat) renderRow(buf *bytes.Buffer, row any) (string, error) {
+	buf.Reset()
+	if err := f.tmpl.Execute(buf, row); err != nil {
+		return "", fmt.Errorf("template: %v", err)
+	}
+	return buf.String(), nil
 }
 
 // write prints the rows: aligned in columns for a table, as is otherwise.
@@ -94,17 +114,30 @@ func (f *listFormat) write(w io.Writer, rows []any) error {
 	if err != nil {
 		return err
 	}
-	if !f.table {
-		for _, l := range lines {
-			fmt.Fprintln(w, l)
-		}
-		return nil
+	return f.writeLines(w, lines)
+}
+
+// writeLines prints rendered lines (start's, then renderRow's): aligned
+// in columns for a table, as they are otherwise; buffered, so 10,000 rows
+// are a few writes, not 10,000.
+func (f *listFormat) writeLines(w io.Writer, lines []string) error {
+	bw := bufio.NewWriter(w)
+	out := io.Writer(bw)
+	var tw *tabwriter.Writer
+	if f.table {
+		tw = newTabWriter(bw)
+		out = tw
 	}
-	tw := newTabWriter(w)
 	for _, l := range lines {
-		fmt.Fprintln(tw, l)
+		io.WriteString(out, l)
+		io.WriteString(out, "\n")
 	}
-	return tw.Flush()
+	if tw != nil {
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
 }
 
 // lines returns the rows as they would be printed, aligned for a table,

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"io"
 
@@ -95,8 +96,15 @@ func runImages(ctx context.Context, g *globalOptions, opts *imagesOptions) error
 	if err != nil {
 		return err
 	}
-	rows := make([]any, 0, len(list))
-	for _, s := range list {
+	lines, err := lf.start()
+	if err != nil {
+		return err
+	}
+	// Each listing becomes its line and is dropped: the table's column
+	// widths need every line, not every row.
+	var buf bytes.Buffer
+	for i, s := range list {
+		list[i] = imageListing{}
 		id := s.ID
 		if !opts.noTrunc {
 			id = shortID(id)
@@ -117,9 +125,13 @@ func runImages(ctx context.Context, g *globalOptions, opts *imagesOptions) error
 		if s.Digest != "" {
 			row.Digest = s.Digest
 		}
-		rows = append(rows, row)
+		line, err := lf.renderRow(&buf, row)
+		if err != nil {
+			return err
+		}
+		lines = append(lines, line)
 	}
-	return lf.write(opts.out, rows)
+	return lf.writeLines(opts.out, lines)
 }
 
 // imagesListFormat is the format `images` prints with: --format, -q, or

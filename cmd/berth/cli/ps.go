@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -73,15 +74,54 @@ func runPs(ctx context.Context, g *globalOptions, opts *psOptions) error {
 		}
 		return match(c)
 	}
-	list, err := b.Containers(ctx, all, opts.size, keep)
+	lf, err := psListFormat(opts)
 	if err != nil {
 		return err
 	}
-	rows := make([]any, 0, len(list))
-	for _, c := range list {
-		rows = append(rows, &psRow{psContainer: c, trunc: !opts.noTrunc, size: opts.size})
+	lines, err := lf.start()
+	if err != nil {
+		return err
 	}
-	return writePsRows(opts, rows)
+	// Each container becomes its line as it comes and is dropped: the
+	// table's column widths need every line, not every record.
+	limit := psLimit(opts)
+	n := 0
+	var buf bytes.Buffer
+	err = eachPsContainer(ctx, b, all, opts.size, keep, func(c psContainer) error {
+		if limit >= 0 && n >= limit {
+			return nil
+		}
+		n++
+		line, err := lf.renderRow(&buf, &psRow{psContainer: c, trunc: !opts.noTrunc, size: opts.size})
+		lines = append(lines, line)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return lf.writeLines(opts.out, lines)
+}
+
+// containerStreamer is a backend that hands containers over one at a
+// time (the local one); the others list them all first.
+type containerStreamer interface {
+	eachContainer(ctx context.Context, all, size bool, keep func(*store.Container) bool, fn func(psContainer) error) error
+}
+
+func eachPsContainer(ctx context.Context, b backend, all, size bool, keep func(*store.Container) bool, fn func(psContainer) error) error {
+	if s, ok := b.(containerStreamer); ok {
+		return s.eachContainer(ctx, all, size, keep, fn)
+	}
+	list, err := b.Containers(ctx, all, size, keep)
+	if err != nil {
+		return err
+	}
+	for _, c := range list {
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var psHeaders = map[string]string{
@@ -209,15 +249,20 @@ func psFilter(filters []string) (func(*store.Container) bool, error) {
 	return engine.MatchContainers(byKey)
 }
 
-// writePsRows applies --latest and --last and prints the rows with --format
-// or Docker's table.
-func writePsRows(opts *psOptions, rows []any) error {
-	if opts.latest && len(rows) > 1 {
-		rows = rows[:1]
+// psLimit is how many rows --latest and --last keep (-1: all).
+func psLimit(opts *psOptions) int {
+	limit := -1
+	if opts.latest {
+		limit = 1
 	}
-	if opts.last >= 0 && len(rows) > opts.last {
-		rows = rows[:opts.last]
+	if opts.last >= 0 && (limit < 0 || opts.last < limit) {
+		limit = opts.last
 	}
+	return limit
+}
+
+// psListFormat is ps's --format, -q, or Docker's table (with SIZE for -s).
+func psListFormat(opts *psOptions) (*listFormat, error) {
 	format := opts.format
 	if opts.quiet {
 		format = "{{.ID}}"
@@ -226,9 +271,5 @@ func writePsRows(opts *psOptions, rows []any) error {
 	if opts.size {
 		defaultTable += "\t{{.Size}}"
 	}
-	lf, err := newListFormat(format, defaultTable, psHeaders)
-	if err != nil {
-		return err
-	}
-	return lf.write(opts.out, rows)
+	return newListFormat(format, defaultTable, psHeaders)
 }

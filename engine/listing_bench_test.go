@@ -1,0 +1,146 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/berthkit/berth/engine"
+	"github.com/berthkit/berth/engine/store"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/stretchr/testify/require"
+)
+
+// listingN is the store size of the listing benchmarks: N images and N
+// stopped containers, as the bench's `store` curve seeds them.
+const listingN = 1000
+
+// Guards for `berth images` and `ps -a` over a big store: B/op (bytes
+// allocated per listing) is the figure to watch; peak RSS follows it.
+//
+//	go test -run '^$' -bench Listing -benchtime 20x ./engine
+
+func BenchmarkListingImages(b *testing.B) {
+	e := listingEngine(b, listingN)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		list, err := e.ListImages(ctx, engine.ListImagesOptions{})
+		if err != nil || len(list) != listingN+1 {
+			b.Fatalf("listed %d images (want %d): %v", len(list), listingN+1, err)
+		}
+	}
+}
+
+func BenchmarkListingContainers(b *testing.B) {
+	e := listingEngine(b, listingN)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		n := 0
+		err := e.EachContainer(ctx, true, func(*store.Container) error { n++; return nil })
+		if err != nil || n != listingN {
+			b.Fatalf("walked %d containers (want %d): %v", n, listingN, err)
+		}
+	}
+}
+
+// listingEngine is an engine over a store of one base image plus n
+// tagged images (a config each) and n stopped containers, all written in
+// one index update.
+func listingEngine(b testing.TB, n int) *engine.Engine {
+	b.Helper()
+	e, err := engine.Open(filepath.Join(b.TempDir(), "root"), engine.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	created := time.Now().UTC()
+	base, err := e.Store.PutImage(ocispec.Image{Created: &created, Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
+		RootFS: ocispec.RootFS{Type: "layers"}}, nil, store.ImageOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var entries []ocispec.Descriptor
+	for i := range n {
+		entries = append(entries, listingImage(b, e.Store, base, i))
+		c := &store.Container{ID: digest.FromString("container " + strconv.Itoa(i)).Encoded(), Name: fmt.Sprintf("c_%d", i),
+			Created: time.Now().UTC(), Image: base.ID.String(), Purpose: "run", Config: store.ContainerConfig{Cmd: []string{"true"}}}
+		c.State.Status = "exited"
+		if err := e.Store.PutContainer(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	err = e.Store.UpdateIndex(func(idx *ocispec.Index) error {
+		idx.Manifests = append(idx.Manifests, entries...)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+func listingImage(b testing.TB, s *store.Store, base *store.Image, i int) ocispec.Descriptor {
+	cfg := base.Config
+	created := time.Now().UTC()
+	cfg.Created = &created
+	cfg.Config.Labels = map[string]string{"seed": strconv.Itoa(i)}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := s.PutBlobBytes(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := base.Manifest
+	m.Config = ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: d, Size: int64(len(data))}
+	desc, _, err := s.PutJSON(ocispec.MediaTypeImageManifest, m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	desc.Annotations = map[string]string{
+		store.AnnotationID: d.String(), store.AnnotationSize: "0",
+		store.AnnotationCreated: created.Format(time.RFC3339Nano), ocispec.AnnotationRefName: fmt.Sprintf("docker.io/library/seed:%d", i),
+	}
+	return desc
+}
+
+// EachContainer hands over what ListContainers lists, in its order, and
+// stops at its callback's error.
+func TestEachContainerMatchesListContainers(t *testing.T) {
+	e := listingEngine(t, 5)
+	ctx := context.Background()
+	list, err := e.ListContainers(ctx, true)
+	require.NoError(t, err)
+	var walked []string
+	require.NoError(t, e.EachContainer(ctx, true, func(c *store.Container) error {
+		walked = append(walked, c.Name)
+		return nil
+	}))
+	var listed []string
+	for _, c := range list {
+		listed = append(listed, c.Name)
+	}
+	require.Equal(t, []string{"c_4", "c_3", "c_2", "c_1", "c_0"}, listed)
+	require.Equal(t, listed, walked)
+
+	running := 0
+	require.NoError(t, e.EachContainer(ctx, false, func(*store.Container) error { running++; return nil }))
+	require.Zero(t, running, "every container here has exited")
+
+	stop := errors.New("stop")
+	n := 0
+	err = e.EachContainer(ctx, true, func(*store.Container) error { n++; return stop })
+	require.ErrorIs(t, err, stop)
+	require.Equal(t, 1, n)
+}

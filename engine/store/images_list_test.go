@@ -1,0 +1,94 @@
+package store_test
+
+import (
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/berthkit/berth/engine/store"
+	"github.com/opencontainers/go-digest"
+	"github.com/stretchr/testify/require"
+)
+
+// ListedImages lists what Images lists, in the same order, with every
+// fact a listing shows, and none of the layers or history it drops.
+func TestListedImagesMatchImages(t *testing.T) {
+	s := openStore(t)
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	base := putImage(t, s, t0, "", makeLayer(t, map[string]string{"a": "1"}))
+	child := putImage(t, s, t0.Add(time.Hour), base.ID, makeLayer(t, map[string]string{"b": "2"}))
+	putImage(t, s, t0.Add(2*time.Hour), "")
+	for _, tag := range []struct {
+		id   digest.Digest
+		name string
+	}{{base.ID, "docker.io/library/base:1"}, {child.ID, "docker.io/library/child:1"}, {child.ID, "docker.io/library/child:0"}} {
+		if _, err := s.Tag(tag.id, tag.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh, err := store.Open(s.Root()) // nothing parsed yet
+	require.NoError(t, err)
+	defer fresh.Close()
+	listed, err := fresh.ListedImages()
+	require.NoError(t, err)
+	full, err := fresh.Images()
+	require.NoError(t, err)
+	require.Len(t, listed, len(full))
+	for i, want := range full {
+		got := listed[i]
+		require.Equal(t, want.ID, got.ID)
+		require.Equal(t, want.ManifestDigest, got.ManifestDigest)
+		require.Equal(t, want.Manifests, got.Manifests)
+		require.Equal(t, want.Refs, got.Refs)
+		require.Equal(t, want.Parent, got.Parent)
+		require.Equal(t, want.Size, got.Size)
+		require.Equal(t, want.Created(), got.Created())
+		require.Equal(t, want.Config.Config.Labels, got.Config.Config.Labels)
+		require.Empty(t, got.Config.History, "a listing keeps no history")
+		require.Empty(t, got.Manifest.Layers, "nor layers")
+	}
+	require.Equal(t, []string{"docker.io/library/child:0", "docker.io/library/child:1"}, listed[1].Refs)
+}
+
+// A damaged config stops the listing with the error Images gives, never
+// a row made of a half-read config.
+func TestListedImagesRefusesDamagedConfig(t *testing.T) {
+	s := openStore(t)
+	img := putImage(t, s, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), "", makeLayer(t, map[string]string{"a": "1"}))
+	path := s.BlobPath(img.ID)
+	require.NoError(t, os.Chmod(path, 0o644))
+	require.NoError(t, os.WriteFile(path, []byte(`{"created":"2024-01-01T00:00:00Z"}`), 0o644))
+	fresh, err := store.Open(s.Root())
+	require.NoError(t, err)
+	defer fresh.Close()
+	_, err = fresh.ListedImages()
+	require.True(t, errors.Is(err, store.ErrInvalidDigest), "err = %v", err)
+	_, fullErr := fresh.Images()
+	require.EqualError(t, err, fullErr.Error())
+}
+
+// ContainerKeys orders records as Containers does, newest first, and
+// skips what Containers skips.
+func TestContainerKeysOrderAsContainers(t *testing.T) {
+	s := openStore(t)
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, at := range []time.Duration{2, 0, 3, 1} {
+		c := &store.Container{ID: digest.FromString(string(rune('a' + i))).Encoded(), Name: string(rune('a' + i)), Created: t0.Add(at * time.Hour)}
+		require.NoError(t, s.PutContainer(c))
+	}
+	damaged := digest.FromString("damaged").Encoded()
+	require.NoError(t, os.MkdirAll(s.ContainerDir(damaged), 0o755))
+	require.NoError(t, os.WriteFile(s.ContainerDir(damaged)+"/config.json", []byte("{not json"), 0o644))
+	keys, err := s.ContainerKeys()
+	require.NoError(t, err)
+	all, err := s.Containers()
+	require.NoError(t, err)
+	require.Len(t, keys, 4)
+	require.Len(t, all, 4)
+	for i, c := range all {
+		require.Equal(t, c.ID, keys[i].ID)
+		require.Equal(t, c.Created, keys[i].Created)
+	}
+	require.Equal(t, "c", all[0].Name)
+}
