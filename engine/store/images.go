@@ -134,16 +134,13 @@ func (s *Store) readIndexShared() (*ocispec.Index, error) {
 		return nil, fmt.Errorf("read index.json: %w", err)
 	}
 	s.indexParses.Add(1)
-	idx := newIndex()
-	if err := json.Unmarshal(data, idx); err != nil {
+	idx, raws, err := decodeIndex(data)
+	if err != nil {
 		return nil, fmt.Errorf("index.json in %s is corrupt (%v): restore it from a backup or remove the store", s.root, err)
-	}
-	if idx.Manifests == nil {
-		idx.Manifests = []ocispec.Descriptor{}
 	}
 	if statErr == nil && int64(len(data)) == st.Size() {
 		s.indexMu.Lock()
-		s.indexKey, s.indexCache = key, idx
+		s.indexKey, s.indexCache, s.indexRaws = key, idx, raws
 		s.indexMu.Unlock()
 	}
 	return idx, nil
@@ -190,9 +187,18 @@ func (s *Store) writeIndex(idx *ocispec.Index) error {
 		}
 		return a.Digest < b.Digest
 	})
-	data, err := json.MarshalIndent(idx, "", "  ")
+	// Only new or changed entries are encoded; the others keep the bytes
+	// they were read with (indexraw.go).
+	s.indexMu.Lock()
+	var prev []ocispec.Descriptor
+	if s.indexCache != nil {
+		prev = s.indexCache.Manifests
+	}
+	prevRaw := s.indexRaws
+	s.indexMu.Unlock()
+	data, raws, err := encodeIndex(idx, prev, prevRaw)
 	if err != nil {
-		return err
+		return fmt.Errorf("encode index.json: %w", err)
 	}
 	if err := s.syncUnsynced(); err != nil {
 		return fmt.Errorf("write index.json: %w", err)
@@ -206,7 +212,7 @@ func (s *Store) writeIndex(idx *ocispec.Index) error {
 	// is still this one.
 	if st, err := os.Stat(s.indexPath()); err == nil && st.Size() == int64(len(data)) {
 		s.indexMu.Lock()
-		s.indexKey, s.indexCache = indexKeyOf(st), cloneIndex(idx)
+		s.indexKey, s.indexCache, s.indexRaws = indexKeyOf(st), cloneIndex(idx), raws
 		s.indexMu.Unlock()
 	}
 	return nil
