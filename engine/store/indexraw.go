@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -21,27 +22,148 @@ import (
 // Berth wrote, and an entry another tool wrote keeps its bytes (and any
 // field Berth does not know) until Berth changes it.
 
-// rawIndex is index.json with its entries kept undecoded.
-type rawIndex struct {
-	ocispec.Index
-	Manifests []json.RawMessage `json:"manifests"`
-}
-
 // decodeIndex parses index.json and returns each entry's raw bytes,
-// parallel to the index's Manifests.
+// parallel to the index's Manifests. The file is scanned once: the
+// manifests array is split into its entries by a small scanner (which
+// checks the array's own syntax), each entry is decoded on its own, and the
+// rest of the index is decoded with an empty array in place of the
+// entries, so every byte is validated once by encoding/json.
 func decodeIndex(data []byte) (*ocispec.Index, []json.RawMessage, error) {
-	var raw rawIndex
-	if err := json.Unmarshal(data, &raw); err != nil {
+	start, end, raws, err := splitManifests(data)
+	if err != nil {
 		return nil, nil, err
 	}
-	idx := raw.Index
-	idx.Manifests = make([]ocispec.Descriptor, len(raw.Manifests))
-	for i, r := range raw.Manifests {
+	idx := newIndex()
+	rest := data
+	if start >= 0 {
+		rest = make([]byte, 0, len(data)-(end-start)+2)
+		rest = append(append(append(rest, data[:start]...), "[]"...), data[end:]...)
+	}
+	if err := json.Unmarshal(rest, idx); err != nil {
+		return nil, nil, err
+	}
+	if len(idx.Manifests) > 0 {
+		return nil, nil, errors.New(`two "manifests" fields`)
+	}
+	idx.Manifests = make([]ocispec.Descriptor, len(raws))
+	for i, r := range raws {
 		if err := json.Unmarshal(r, &idx.Manifests[i]); err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("manifests[%d]: %w", i, err)
 		}
 	}
-	return &idx, raw.Manifests, nil
+	return idx, raws, nil
+}
+
+// errIndexSyntax is what the scanner of the manifests array reports.
+var errIndexSyntax = errors.New("malformed manifests array")
+
+// splitManifests finds the top-level "manifests" array of data, returns
+// its bounds [start, end) (start is -1 when there is none, or it is not an
+// array: the full decode then reports it) and the raw bytes of each
+// element. Anything else about data is left to encoding/json.
+func splitManifests(data []byte) (start, end int, raws []json.RawMessage, err error) {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return -1, 0, nil, nil
+	}
+	i = skipSpace(data, i+1)
+	for i < len(data) && data[i] == '"' {
+		keyEnd := skipValue(data, i)
+		if keyEnd < 0 {
+			return -1, 0, nil, nil
+		}
+		key := data[i:keyEnd]
+		i = skipSpace(data, keyEnd)
+		if i >= len(data) || data[i] != ':' {
+			return -1, 0, nil, nil
+		}
+		i = skipSpace(data, i+1)
+		if string(key) == `"manifests"` && i < len(data) && data[i] == '[' {
+			return splitArray(data, i)
+		}
+		if i = skipValue(data, i); i < 0 {
+			return -1, 0, nil, nil
+		}
+		i = skipSpace(data, i)
+		if i < len(data) && data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+	}
+	return -1, 0, nil, nil
+}
+
+// splitArray splits the array at data[start] into its elements.
+func splitArray(data []byte, start int) (int, int, []json.RawMessage, error) {
+	i := skipSpace(data, start+1)
+	var raws []json.RawMessage
+	if i < len(data) && data[i] == ']' {
+		return start, i + 1, raws, nil
+	}
+	for i < len(data) {
+		e := skipValue(data, i)
+		if e < 0 {
+			return 0, 0, nil, errIndexSyntax
+		}
+		raws = append(raws, json.RawMessage(data[i:e:e]))
+		i = skipSpace(data, e)
+		switch {
+		case i < len(data) && data[i] == ',':
+			i = skipSpace(data, i+1)
+		case i < len(data) && data[i] == ']':
+			return start, i + 1, raws, nil
+		default:
+			return 0, 0, nil, errIndexSyntax
+		}
+	}
+	return 0, 0, nil, errIndexSyntax
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the JSON value at data[i], or -1. It only
+// follows strings and nesting; the value's own syntax is checked when it
+// is decoded.
+func skipValue(data []byte, i int) int {
+	depth := 0
+	for ; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '"':
+			for i++; i < len(data) && data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(data) {
+				return -1
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i // the end of a scalar
+			}
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		case ',', ' ', '\t', '\n', '\r', ':':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	if depth == 0 {
+		return i
+	}
+	return -1
 }
 
 // errIndexLayout is returned when the index's own encoding has no

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -207,4 +208,55 @@ func benchEntry(i int) ocispec.Descriptor {
 			AnnotationSize:    "4400000",
 			AnnotationCreated: "2026-12-03T11:00:00.123456789Z",
 		}}
+}
+
+// decodeIndex agrees with json.Unmarshal on what it accepts and refuses.
+func TestDecodeIndexAgreesWithUnmarshal(t *testing.T) {
+	good, _ := json.MarshalIndent(rawTestIndex(), "", "  ")
+	d := digest.FromString("x").String()
+	for _, in := range []string{
+		string(good),
+		`{"schemaVersion":2,"manifests":[]}`,
+		`{"schemaVersion":2,"manifests":null}`,
+		`{"manifests":[{"digest":"` + d + `","size":1,"annotations":{"k":"a\"]}"}}],"schemaVersion":2}`,
+		` { "annotations" : {"x":"y"} , "manifests" : [ {"size":2} , {"size":3} ] } `,
+		`{"schemaVersion":2}`,
+		// Corrupt ones: every one must be refused.
+		`{"schemaVersion":2,"manifests":[{"size":1}`,
+		`{"schemaVersion":2,"manifests":[{"size":1},]}`,
+		`{"schemaVersion":2,"manifests":[{"size":1} {"size":2}]}`,
+		`{"schemaVersion":2,"manifests":[{"size":"one"}]}`,
+		`{"schemaVersion":2,"manifests":[{"size":1}],"x":}`,
+		`{"schemaVersion":2,"manifests":{"size":1}}`,
+		`{"schemaVersion":2,"manifests":[{"size":1}],"manifests":[{"size":2}]}`,
+		`{"schemaVersion":2,"manifests":[tru]}`,
+		`[]`,
+		``,
+	} {
+		want := newIndex() // as readIndexShared decoded it before
+		wantErr := json.Unmarshal([]byte(in), want)
+		got, raws, err := decodeIndex([]byte(in))
+		if strings.Count(in, `"manifests"`) > 1 {
+			wantErr = fmt.Errorf("duplicate") // refused, unlike Unmarshal which keeps the last
+		}
+		if (err != nil) != (wantErr != nil) {
+			t.Errorf("decodeIndex(%q): error %v, json.Unmarshal: %v", in, err, wantErr)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if len(raws) != len(got.Manifests) || len(got.Manifests) != len(want.Manifests) {
+			t.Errorf("decodeIndex(%q): %d entries (%d raw), want %d", in, len(got.Manifests), len(raws), len(want.Manifests))
+			continue
+		}
+		for i := range want.Manifests {
+			if !descEqual(got.Manifests[i], want.Manifests[i]) {
+				t.Errorf("decodeIndex(%q): entry %d = %+v, want %+v", in, i, got.Manifests[i], want.Manifests[i])
+			}
+		}
+		if !maps.Equal(got.Annotations, want.Annotations) || got.SchemaVersion != want.SchemaVersion {
+			t.Errorf("decodeIndex(%q): header %+v, want %+v", in, got, want)
+		}
+	}
 }
