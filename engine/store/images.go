@@ -196,7 +196,7 @@ func (s *Store) writeIndex(idx *ocispec.Index) error {
 	}
 	prevRaw := s.indexRaws
 	s.indexMu.Unlock()
-	data, raws, err := encodeIndex(idx, prev, prevRaw)
+	data, raws, kept, err := encodeIndex(idx, prev, prevRaw)
 	if err != nil {
 		return fmt.Errorf("encode index.json: %w", err)
 	}
@@ -212,7 +212,7 @@ func (s *Store) writeIndex(idx *ocispec.Index) error {
 	// is still this one.
 	if st, err := os.Stat(s.indexPath()); err == nil && st.Size() == int64(len(data)) {
 		s.indexMu.Lock()
-		s.indexKey, s.indexCache, s.indexRaws = indexKeyOf(st), cloneIndex(idx), raws
+		s.indexKey, s.indexCache, s.indexRaws = indexKeyOf(st), kept, raws
 		s.indexMu.Unlock()
 	}
 	return nil

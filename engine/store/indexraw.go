@@ -172,21 +172,23 @@ var errIndexLayout = errors.New("encoded index has no manifests array")
 
 // encodeIndex encodes idx as json.MarshalIndent(idx, "", "  ") does,
 // copying the raw bytes of every entry equal to one of prev (whose raw
-// bytes are prevRaw, parallel). It returns the file and the raw bytes of
-// each of idx's entries.
-func encodeIndex(idx *ocispec.Index, prev []ocispec.Descriptor, prevRaw []json.RawMessage) ([]byte, []json.RawMessage, error) {
+// bytes are prevRaw, parallel). It returns the file, the raw bytes of
+// each of idx's entries and a copy of idx for the store to keep: entries
+// equal to one of prev share prev's (never changed) value, the others get
+// annotations of their own, so keeping the copy does not clone N maps.
+func encodeIndex(idx *ocispec.Index, prev []ocispec.Descriptor, prevRaw []json.RawMessage) ([]byte, []json.RawMessage, *ocispec.Index, error) {
 	head := *idx
 	head.Manifests = []ocispec.Descriptor{}
 	hb, err := json.MarshalIndent(&head, "", "  ")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	// Annotation values are strings, so this exact text (with unescaped
 	// quotes) is only the manifests field itself.
 	marker := []byte(`"manifests": []`)
 	at := bytes.Index(hb, marker)
 	if at < 0 {
-		return nil, nil, errIndexLayout
+		return nil, nil, nil, errIndexLayout
 	}
 	known := map[string]int{}
 	if len(prev) == len(prevRaw) {
@@ -196,12 +198,18 @@ func encodeIndex(idx *ocispec.Index, prev []ocispec.Descriptor, prevRaw []json.R
 		}
 	}
 	raws := make([]json.RawMessage, len(idx.Manifests))
+	kept := head
+	kept.Annotations = cloneMap(idx.Annotations)
+	kept.Manifests = make([]ocispec.Descriptor, len(idx.Manifests))
 	size := len(hb)
 	for i, d := range idx.Manifests {
 		if j, ok := known[entryKey(d)]; ok && descEqual(d, prev[j]) {
-			raws[i] = prevRaw[j]
+			raws[i], kept.Manifests[i] = prevRaw[j], prev[j]
 		} else if raws[i], err = json.MarshalIndent(d, "    ", "  "); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
+		} else {
+			d.Annotations = cloneMap(d.Annotations)
+			kept.Manifests[i] = d
 		}
 		size += len(raws[i]) + 6
 	}
@@ -218,7 +226,7 @@ func encodeIndex(idx *ocispec.Index, prev []ocispec.Descriptor, prevRaw []json.R
 		out = append(out, "\n  "...)
 	}
 	out = append(out, hb[at+len(marker)-1:]...)
-	return out, raws, nil
+	return out, raws, &kept, nil
 }
 
 func entryKey(d ocispec.Descriptor) string {

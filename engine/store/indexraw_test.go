@@ -44,7 +44,7 @@ func TestEncodeIndexMatchesMarshalIndent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, raws, err := encodeIndex(idx, nil, nil)
+		got, raws, _, err := encodeIndex(idx, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func TestEncodeIndexMatchesMarshalIndent(t *testing.T) {
 				t.Fatalf("%s: entry %d raw bytes differ after decode: %s vs %s", name, i, raws[i], backRaws[i])
 			}
 		}
-		again, _, err := encodeIndex(back, back.Manifests, backRaws)
+		again, _, _, err := encodeIndex(back, back.Manifests, backRaws)
 		if err != nil || !bytes.Equal(again, want) {
 			t.Fatalf("%s: rewrite from raw bytes is not byte-stable (err %v):\n%s", name, err, again)
 		}
@@ -71,7 +71,7 @@ func TestEncodeIndexMatchesMarshalIndent(t *testing.T) {
 
 func TestEncodeIndexReencodesChangedEntries(t *testing.T) {
 	idx := rawTestIndex()
-	data, _, err := encodeIndex(idx, nil, nil)
+	data, _, _, err := encodeIndex(idx, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestEncodeIndexReencodesChangedEntries(t *testing.T) {
 	changed := cloneIndex(prev)
 	changed.Manifests[1].Annotations[ocispec.AnnotationRefName] = "docker.io/library/busybox:1"
 	changed.Manifests[0].Size = 999
-	got, _, err := encodeIndex(changed, prev.Manifests, raws)
+	got, _, _, err := encodeIndex(changed, prev.Manifests, raws)
 	if err != nil {
 		t.Fatal(err)
 	}
