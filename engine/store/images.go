@@ -246,6 +246,28 @@ func (s *Store) updateIndexLocked(fn func(idx *ocispec.Index) error) error {
 		}
 		return err
 	}
+	return s.commitIndexLocked(idx)
+}
+
+// appendIndexLocked lists entries and the batch's pending ones, as
+// updateIndexLocked with an appending fn, without cloning the entries
+// already listed: nothing here changes them, so the copy shares their
+// annotations with the parsed index (a build adds one image to an index of
+// thousands).
+func (s *Store) appendIndexLocked(entries ...ocispec.Descriptor) error {
+	shared, err := s.readIndexShared()
+	if err != nil {
+		return err
+	}
+	idx := *shared
+	idx.Manifests = append(make([]ocispec.Descriptor, 0, len(shared.Manifests)+len(entries)+s.pendingCount()), shared.Manifests...)
+	s.mergePending(&idx)
+	idx.Manifests = append(idx.Manifests, entries...)
+	return s.commitIndexLocked(&idx)
+}
+
+// commitIndexLocked writes idx, which holds every pending entry.
+func (s *Store) commitIndexLocked(idx *ocispec.Index) error {
 	if err := s.writeIndex(idx); err != nil {
 		return err
 	}

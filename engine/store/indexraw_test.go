@@ -186,10 +186,11 @@ func BenchmarkIndexAddImage(b *testing.B) {
 					b.Fatal(err)
 				}
 				i++
-				err = s.UpdateIndex(func(idx *ocispec.Index) error {
-					idx.Manifests = append(idx.Manifests, benchEntry(i))
-					return nil
-				})
+				unlock, err := s.Lock()
+				if err == nil {
+					err = s.appendIndexLocked(benchEntry(i)) // what PutImage does
+					unlock()
+				}
 				s.Close()
 				if err != nil {
 					b.Fatal(err)
