@@ -47,7 +47,7 @@ func decodeIndex(data []byte) (*ocispec.Index, []json.RawMessage, error) {
 	}
 	idx.Manifests = make([]ocispec.Descriptor, len(raws))
 	for i, r := range raws {
-		if err := json.Unmarshal(r, &idx.Manifests[i]); err != nil {
+		if err := decodeEntry(r, &idx.Manifests[i]); err != nil {
 			return nil, nil, fmt.Errorf("manifests[%d]: %w", i, err)
 		}
 	}

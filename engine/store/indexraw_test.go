@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -260,4 +261,32 @@ func TestDecodeIndexAgreesWithUnmarshal(t *testing.T) {
 			t.Errorf("decodeIndex(%q): header %+v, want %+v", in, got, want)
 		}
 	}
+}
+
+// decodeEntry gives what json.Unmarshal gives, for the shapes it reads by
+// hand and the ones it hands over.
+func FuzzDecodeEntry(f *testing.F) {
+	d := digest.FromString("x").String()
+	for _, seed := range []string{
+		`{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"` + d + `","size":480,"annotations":{"a":"b","c":""}}`,
+		`{ "size" : -0 , "annotations" : { } }`,
+		`{}`, `{"size":01}`, `{"size":1e3}`, `{"size":1.5}`, `{"size":-}`, `{"size":99999999999999999999}`,
+		`{"digest":"a\"b"}`, `{"digest":"é"}`, `{"digest":null}`, `{"annotations":null}`,
+		`{"annotations":{"a":"1"},"annotations":{"b":"2"}}`, `{"size":1,"size":2}`,
+		`{"MediaType":"x"}`, `{"platform":{"os":"linux"}}`, `{"urls":["u"]}`, `{"x":1}`,
+		`{"size":1,}`, `{"size":1`, `{"annotations":{"a":1}}`, `[]`, `null`, `{"size":1} x`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var want, got ocispec.Descriptor
+		wantErr := json.Unmarshal(raw, &want)
+		err := decodeEntry(raw, &got)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("decodeEntry(%q): error %v, json.Unmarshal: %v", raw, err, wantErr)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("decodeEntry(%q) = %+v, json.Unmarshal: %+v", raw, got, want)
+		}
+	})
 }
