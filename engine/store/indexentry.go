@@ -103,12 +103,42 @@ func plainString(b []byte, i int) (string, int, bool) {
 	for j := i + 1; j < len(b); j++ {
 		switch c := b[j]; {
 		case c == '"':
-			return string(b[i+1 : j]), j + 1, true
+			return internString(b[i+1 : j]), j + 1, true
 		case c == '\\' || c < 0x20 || c >= 0x80:
 			return "", 0, false
 		}
 	}
 	return "", 0, false
+}
+
+// internString returns the strings every entry repeats (field names,
+// annotation keys, media types) without allocating them again.
+func internString(b []byte) string {
+	switch string(b) {
+	case "mediaType":
+		return "mediaType"
+	case "digest":
+		return "digest"
+	case "size":
+		return "size"
+	case "annotations":
+		return "annotations"
+	case ocispec.MediaTypeImageManifest:
+		return ocispec.MediaTypeImageManifest
+	case ocispec.AnnotationRefName:
+		return ocispec.AnnotationRefName
+	case AnnotationID:
+		return AnnotationID
+	case AnnotationParent:
+		return AnnotationParent
+	case AnnotationSize:
+		return AnnotationSize
+	case AnnotationCreated:
+		return AnnotationCreated
+	case AnnotationLayerSizes:
+		return AnnotationLayerSizes
+	}
+	return string(b)
 }
 
 // plainInt reads an integer as JSON writes it (no leading zero, exponent
@@ -137,7 +167,7 @@ func plainMap(b []byte, i int) (map[string]string, int, bool) {
 	if i >= len(b) || b[i] != '{' {
 		return nil, 0, false
 	}
-	m := map[string]string{}
+	m := make(map[string]string, 5) // what PutImage writes
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return m, i + 1, true
