@@ -18,7 +18,9 @@ import (
 
 // decodeEntry decodes one index entry into d.
 func decodeEntry(raw []byte, d *ocispec.Descriptor) error {
-	if fastEntry(raw, d) {
+	// One string for the entry: every value read by hand is a part of it,
+	// not an allocation of its own.
+	if fastEntry(string(raw), d) {
 		return nil
 	}
 	*d = ocispec.Descriptor{}
@@ -26,7 +28,7 @@ func decodeEntry(raw []byte, d *ocispec.Descriptor) error {
 }
 
 // fastEntry decodes the common shape of an entry, or reports false.
-func fastEntry(b []byte, d *ocispec.Descriptor) bool {
+func fastEntry(b string, d *ocispec.Descriptor) bool {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
@@ -96,14 +98,14 @@ func entryFieldBit(key string) uint8 {
 
 // plainString reads the string at b[i] if it has no escape, control or
 // non-ASCII byte, and returns the index after it.
-func plainString(b []byte, i int) (string, int, bool) {
+func plainString(b string, i int) (string, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return "", 0, false
 	}
 	for j := i + 1; j < len(b); j++ {
 		switch c := b[j]; {
 		case c == '"':
-			return internString(b[i+1 : j]), j + 1, true
+			return b[i+1 : j], j + 1, true
 		case c == '\\' || c < 0x20 || c >= 0x80:
 			return "", 0, false
 		}
@@ -111,39 +113,9 @@ func plainString(b []byte, i int) (string, int, bool) {
 	return "", 0, false
 }
 
-// internString returns the strings every entry repeats (field names,
-// annotation keys, media types) without allocating them again.
-func internString(b []byte) string {
-	switch string(b) {
-	case "mediaType":
-		return "mediaType"
-	case "digest":
-		return "digest"
-	case "size":
-		return "size"
-	case "annotations":
-		return "annotations"
-	case ocispec.MediaTypeImageManifest:
-		return ocispec.MediaTypeImageManifest
-	case ocispec.AnnotationRefName:
-		return ocispec.AnnotationRefName
-	case AnnotationID:
-		return AnnotationID
-	case AnnotationParent:
-		return AnnotationParent
-	case AnnotationSize:
-		return AnnotationSize
-	case AnnotationCreated:
-		return AnnotationCreated
-	case AnnotationLayerSizes:
-		return AnnotationLayerSizes
-	}
-	return string(b)
-}
-
 // plainInt reads an integer as JSON writes it (no leading zero, exponent
 // or fraction: those go to encoding/json).
-func plainInt(b []byte, i int) (int64, int, bool) {
+func plainInt(b string, i int) (int64, int, bool) {
 	j := i
 	if j < len(b) && b[j] == '-' {
 		j++
@@ -158,12 +130,12 @@ func plainInt(b []byte, i int) (int64, int, bool) {
 	if j < len(b) && (b[j] == '.' || b[j] == 'e' || b[j] == 'E') {
 		return 0, 0, false
 	}
-	n, err := strconv.ParseInt(string(b[i:j]), 10, 64)
+	n, err := strconv.ParseInt(b[i:j], 10, 64)
 	return n, j, err == nil
 }
 
 // plainMap reads an object of plain strings.
-func plainMap(b []byte, i int) (map[string]string, int, bool) {
+func plainMap(b string, i int) (map[string]string, int, bool) {
 	if i >= len(b) || b[i] != '{' {
 		return nil, 0, false
 	}

@@ -118,7 +118,7 @@ func splitArray(data []byte, start int) (int, int, []json.RawMessage, error) {
 	return 0, 0, nil, errIndexSyntax
 }
 
-func skipSpace(data []byte, i int) int {
+func skipSpace[T []byte | string](data T, i int) int {
 	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
 		i++
 	}
