@@ -290,3 +290,25 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 	})
 }
+
+// decodeIndex never panics on a damaged file and, when it accepts one,
+// reads the entries json.Unmarshal reads.
+func FuzzDecodeIndex(f *testing.F) {
+	good, _ := json.MarshalIndent(rawTestIndex(), "", "  ")
+	f.Add(good)
+	f.Add([]byte(`{"schemaVersion":2,"manifests":[{"size":1},{"size":2,"x":[1,{"y":"]"}]}]}`))
+	f.Add([]byte(`{"manifests":[`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, raws, err := decodeIndex(data)
+		if err != nil {
+			return
+		}
+		want := newIndex()
+		if werr := json.Unmarshal(data, want); werr != nil {
+			t.Fatalf("decodeIndex accepted %q, json.Unmarshal: %v", data, werr)
+		}
+		if len(raws) != len(got.Manifests) || !reflect.DeepEqual(got.Manifests, append([]ocispec.Descriptor{}, want.Manifests...)) {
+			t.Fatalf("decodeIndex(%q) = %+v, json.Unmarshal: %+v", data, got.Manifests, want.Manifests)
+		}
+	})
+}
