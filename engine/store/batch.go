@@ -68,7 +68,12 @@ func (s *Store) flushIndex() error {
 	if s.pendingCount() == 0 {
 		return nil
 	}
-	return s.UpdateIndex(func(*ocispec.Index) error { return nil })
+	unlock, err := s.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.appendIndexLocked()
 }
 
 func (s *Store) pendingCount() int {
@@ -93,10 +98,7 @@ func (s *Store) listImage(entry ocispec.Descriptor, layers []ocispec.Descriptor)
 		}
 	}
 	if s.batchDepth == 0 {
-		return s.updateIndexLocked(func(idx *ocispec.Index) error {
-			idx.Manifests = append(idx.Manifests, entry)
-			return nil
-		})
+		return s.appendIndexLocked(entry)
 	}
 	s.indexMu.Lock()
 	s.pending = append(s.pending, entry)
@@ -109,7 +111,7 @@ func (s *Store) listImage(entry ocispec.Descriptor, layers []ocispec.Descriptor)
 	if n < batchFlushMin || n < listed/batchFlushDivisor {
 		return nil
 	}
-	return s.updateIndexLocked(func(*ocispec.Index) error { return nil })
+	return s.appendIndexLocked()
 }
 
 // mergePending appends the batch's pending entries that idx lacks.

@@ -134,16 +134,13 @@ func (s *Store) readIndexShared() (*ocispec.Index, error) {
 		return nil, fmt.Errorf("read index.json: %w", err)
 	}
 	s.indexParses.Add(1)
-	idx := newIndex()
-	if err := json.Unmarshal(data, idx); err != nil {
+	idx, raws, err := decodeIndex(data)
+	if err != nil {
 		return nil, fmt.Errorf("index.json in %s is corrupt (%v): restore it from a backup or remove the store", s.root, err)
-	}
-	if idx.Manifests == nil {
-		idx.Manifests = []ocispec.Descriptor{}
 	}
 	if statErr == nil && int64(len(data)) == st.Size() {
 		s.indexMu.Lock()
-		s.indexKey, s.indexCache = key, idx
+		s.indexKey, s.indexCache, s.indexRaws = key, idx, raws
 		s.indexMu.Unlock()
 	}
 	return idx, nil
@@ -190,9 +187,18 @@ func (s *Store) writeIndex(idx *ocispec.Index) error {
 		}
 		return a.Digest < b.Digest
 	})
-	data, err := json.MarshalIndent(idx, "", "  ")
+	// Only new or changed entries are encoded; the others keep the bytes
+	// they were read with (indexraw.go).
+	s.indexMu.Lock()
+	var prev []ocispec.Descriptor
+	if s.indexCache != nil {
+		prev = s.indexCache.Manifests
+	}
+	prevRaw := s.indexRaws
+	s.indexMu.Unlock()
+	data, raws, kept, err := encodeIndex(idx, prev, prevRaw)
 	if err != nil {
-		return err
+		return fmt.Errorf("encode index.json: %w", err)
 	}
 	if err := s.syncUnsynced(); err != nil {
 		return fmt.Errorf("write index.json: %w", err)
@@ -206,7 +212,7 @@ func (s *Store) writeIndex(idx *ocispec.Index) error {
 	// is still this one.
 	if st, err := os.Stat(s.indexPath()); err == nil && st.Size() == int64(len(data)) {
 		s.indexMu.Lock()
-		s.indexKey, s.indexCache = indexKeyOf(st), cloneIndex(idx)
+		s.indexKey, s.indexCache, s.indexRaws = indexKeyOf(st), kept, raws
 		s.indexMu.Unlock()
 	}
 	return nil
@@ -240,6 +246,28 @@ func (s *Store) updateIndexLocked(fn func(idx *ocispec.Index) error) error {
 		}
 		return err
 	}
+	return s.commitIndexLocked(idx)
+}
+
+// appendIndexLocked lists entries and the batch's pending ones, as
+// updateIndexLocked with an appending fn, without cloning the entries
+// already listed: nothing here changes them, so the copy shares their
+// annotations with the parsed index (a build adds one image to an index of
+// thousands).
+func (s *Store) appendIndexLocked(entries ...ocispec.Descriptor) error {
+	shared, err := s.readIndexShared()
+	if err != nil {
+		return err
+	}
+	idx := *shared
+	idx.Manifests = append(make([]ocispec.Descriptor, 0, len(shared.Manifests)+len(entries)+s.pendingCount()), shared.Manifests...)
+	s.mergePending(&idx)
+	idx.Manifests = append(idx.Manifests, entries...)
+	return s.commitIndexLocked(&idx)
+}
+
+// commitIndexLocked writes idx, which holds every pending entry.
+func (s *Store) commitIndexLocked(idx *ocispec.Index) error {
 	if err := s.writeIndex(idx); err != nil {
 		return err
 	}

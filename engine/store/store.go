@@ -42,8 +42,9 @@ type Store struct {
 
 	indexMu     sync.Mutex
 	indexKey    indexKey
-	indexCache  *ocispec.Index // index.json as last parsed, for indexKey
-	indexParses atomic.Int64   // index.json reads that parsed the file, for tests
+	indexCache  *ocispec.Index    // index.json as last parsed, for indexKey
+	indexRaws   []json.RawMessage // raw bytes of indexCache's entries, parallel (indexraw.go)
+	indexParses atomic.Int64      // index.json reads that parsed the file, for tests
 
 	cleanedAtOpen []string // leftovers Open removed (absolute paths)
 
