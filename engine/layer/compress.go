@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 )
@@ -107,8 +108,20 @@ func DetectCompression(head []byte) Compression {
 }
 
 // Decompress detects gzip, zstd or a plain tar by its magic bytes and returns
-// the uncompressed stream. Closing it releases the decoder, not r.
-func Decompress(r io.Reader) (io.ReadCloser, error) {
+// the uncompressed stream. Closing it releases the decoder, not r. Gzip is
+// decompressed ahead of the caller (pgzip's read-ahead, below), so that
+// unpacking overlaps decompression with writing files.
+func Decompress(r io.Reader) (io.ReadCloser, error) { return decompress(r, true) }
+
+// DecompressInline is Decompress without gzip's read-ahead: the stream is
+// decompressed on the caller's goroutine. It is for a caller that reads
+// several streams at once on every core already (a pull checks its layers
+// in parallel), where the read-ahead's goroutine, blocks and copy only add
+// CPU: one plain reader decompresses a 10 MiB layer in a third of the CPU
+// time.
+func DecompressInline(r io.Reader) (io.ReadCloser, error) { return decompress(r, false) }
+
+func decompress(r io.Reader, readAhead bool) (io.ReadCloser, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(4)
 	if err != nil && err != io.EOF {
@@ -116,6 +129,13 @@ func Decompress(r io.Reader) (io.ReadCloser, error) {
 	}
 	switch DetectCompression(head) {
 	case Gzip:
+		if !readAhead {
+			zr, err := gzip.NewReader(br)
+			if err != nil {
+				return nil, fmt.Errorf("open gzip layer: %w", err)
+			}
+			return zr, nil
+		}
 		zr, err := pgzip.NewReaderN(br, gunzipBlockSize, gunzipBlocks)
 		if err != nil {
 			return nil, fmt.Errorf("open gzip layer: %w", err)
@@ -139,8 +159,8 @@ func (z zstdReadCloser) Close() error {
 }
 
 // pgzip's reader decompresses ahead of its caller, by default 4 blocks of
-// 1 MiB, all allocated up front: 4 MiB per layer, and a pull checks 3
-// layers at once. gzip decompresses on one core whatever the block size,
+// 1 MiB, all allocated up front: 4 MiB per layer, and several layers may
+// be read at once. gzip decompresses on one core whatever the block size,
 // so 3 blocks of 256 KiB keep the read-ahead overlapping the caller's work
 // (hashing, tar parsing, writing files) for a quarter of the memory.
 const (

@@ -25,47 +25,53 @@ func compress(t testing.TB, data []byte, c Compression) []byte {
 	return buf.Bytes()
 }
 
+// Decompress and DecompressInline read the same streams to the same bytes;
+// only gzip's read-ahead differs.
 func TestDecompress(t *testing.T) {
-	data := bytes.Repeat([]byte("berth layer "), 10000)
-	for _, c := range []Compression{None, Gzip, Zstd} {
-		blob := compress(t, data, c)
-		if got := DetectCompression(blob); got != c {
-			t.Errorf("DetectCompression = %s, want %s", got, c)
-		}
-		rc, err := Decompress(bytes.NewReader(blob))
-		check(t, err)
-		got, err := io.ReadAll(rc)
-		check(t, err)
-		check(t, rc.Close())
-		if !bytes.Equal(got, data) {
-			t.Errorf("%s: round trip lost data (%d bytes, want %d)", c, len(got), len(data))
-		}
-	}
-	// Other tools' output decodes too.
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(data)
-	zw.Close()
-	enc, _ := zstd.NewWriter(nil)
-	for name, blob := range map[string][]byte{"stdlib gzip": gz.Bytes(), "zstd": enc.EncodeAll(data, nil), "empty": nil} {
-		rc, err := Decompress(bytes.NewReader(blob))
-		check(t, err)
-		got, err := io.ReadAll(rc)
-		check(t, err)
-		want := data
-		if blob == nil {
-			want = nil
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s: got %d bytes", name, len(got))
-		}
-	}
-	if _, err := Decompress(bytes.NewReader([]byte{0x1f, 0x8b, 0, 0})); err == nil {
-		t.Error("a broken gzip header was accepted")
+	for name, open := range map[string]func(io.Reader) (io.ReadCloser, error){"Decompress": Decompress, "DecompressInline": DecompressInline} {
+		t.Run(name, func(t *testing.T) {
+			data := bytes.Repeat([]byte("berth layer "), 10000)
+			for _, c := range []Compression{None, Gzip, Zstd} {
+				blob := compress(t, data, c)
+				if got := DetectCompression(blob); got != c {
+					t.Errorf("DetectCompression = %s, want %s", got, c)
+				}
+				rc, err := open(bytes.NewReader(blob))
+				check(t, err)
+				got, err := io.ReadAll(rc)
+				check(t, err)
+				check(t, rc.Close())
+				if !bytes.Equal(got, data) {
+					t.Errorf("%s: round trip lost data (%d bytes, want %d)", c, len(got), len(data))
+				}
+			}
+			// Other tools' output decodes too.
+			var gz bytes.Buffer
+			zw := gzip.NewWriter(&gz)
+			zw.Write(data)
+			zw.Close()
+			enc, _ := zstd.NewWriter(nil)
+			for name, blob := range map[string][]byte{"stdlib gzip": gz.Bytes(), "zstd": enc.EncodeAll(data, nil), "empty": nil} {
+				rc, err := open(bytes.NewReader(blob))
+				check(t, err)
+				got, err := io.ReadAll(rc)
+				check(t, err)
+				want := data
+				if blob == nil {
+					want = nil
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s: got %d bytes", name, len(got))
+				}
+			}
+			if _, err := open(bytes.NewReader([]byte{0x1f, 0x8b, 0, 0})); err == nil {
+				t.Error("a broken gzip header was accepted")
+			}
+		})
 	}
 }
 
-// A pull checks three layers at once, each through Decompress: the gzip
+// Unpacking reads layers through Decompress, several at once in a load: the gzip
 // reader's read-ahead must not cost megabytes per layer (pgzip's default
 // is 4 blocks of 1 MiB, allocated when the reader is made), and a stream
 // of many blocks still decodes whole.

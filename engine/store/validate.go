@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/berthkit/berth/engine/layer"
-	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -371,30 +370,17 @@ func decompressFor(mediaType string, r io.Reader) (io.Reader, func(), error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(4)
 	got := "tar"
-	switch {
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		got = "gzip"
-	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		got = "zstd"
+	if c := layer.DetectCompression(magic); c != layer.None {
+		got = c.String()
 	}
 	if got != want {
 		return nil, nil, fmt.Errorf("media type %s says %s but the blob is %s", mediaType, want, got)
 	}
-	if got == "gzip" {
-		// A check reads the stream once, on the goroutine that also parses
-		// the tar and hashes it, while a pull checks several layers at once:
-		// pgzip's read-ahead (layer.Decompress) only adds a goroutine, its
-		// blocks and a copy. One plain reader decompresses a 10 MiB layer
-		// in a third of the CPU time.
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("open gzip layer: %w", err)
-		}
-		return zr, func() { zr.Close() }, nil
-	}
-	// layer.Decompress bounds what a hostile stream can make it allocate
-	// (zstd's window), as unpacking does.
-	zr, err := layer.Decompress(br)
+	// A check reads the stream once, on the goroutine that also parses the
+	// tar and hashes it, while a pull checks several layers at once: no
+	// read-ahead. layer's decoders bound what a hostile stream can make
+	// them allocate (zstd's window), as unpacking does.
+	zr, err := layer.DecompressInline(br)
 	if err != nil {
 		return nil, nil, err
 	}
