@@ -22,6 +22,7 @@ import (
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/engine/volume"
 	"github.com/berthkit/berth/internal/lazyre"
+	"github.com/berthkit/berth/internal/ovl"
 	"github.com/berthkit/berth/trace"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -526,6 +527,9 @@ func (e *Engine) runtimeSpec(c *store.Container) (*runtime.Spec, error) {
 	rootfs := make([]runtime.Mount, len(mounts))
 	for i, m := range mounts {
 		rootfs[i] = runtime.Mount{Source: m.Source, Type: m.Type, Data: m.Data(), Dir: m.Dir}
+		if m.Type == "overlay" && upperDiscarded(c) {
+			rootfs[i].Data += "," + ovl.Volatile
+		}
 	}
 	if len(mounts) > 0 && mounts[0].Type == snapshot.FuseType {
 		// fuse-overlayfs (rootless, no kernel overlayfs) is served from
@@ -575,6 +579,19 @@ func (e *Engine) runtimeSpec(c *store.Container) (*runtime.Spec, error) {
 		return nil, err
 	}
 	return spec, nil
+}
+
+// upperDiscarded says nobody keeps what the container writes to its own
+// file system beyond the commit berth makes of it: a build step's
+// container, or one removed when it exits. Its overlay is mounted
+// volatile: the kernel then skips the sync of the whole upper file system
+// it otherwise runs when the container's last process exits (an ext4
+// journal commit on every RUN step), and the container's own fsyncs of
+// those files, which nothing reads after a crash. Volumes and binds are
+// other mounts and keep their syncs; a step's layer is made durable by
+// the store's batch sync as before (docs/containers.md).
+func upperDiscarded(c *store.Container) bool {
+	return c.Host.AutoRemove || c.Purpose == "build"
 }
 
 // AttachOptions say how StartAttached connects the container.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -473,5 +474,50 @@ func TestBuildStepContainersLeaveNothing(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(e.Store.TmpDir()); len(left) != 0 {
 		t.Errorf("tmp/ after Close: %v", left)
+	}
+}
+
+// A container whose own file system nobody keeps (--rm, a build step's)
+// mounts its overlay volatile: its exit does not sync the upper file
+// system. One that is kept does not, and runs again after its exit.
+func TestVolatileOnlyWhereTheUpperIsDiscarded(t *testing.T) {
+	e, _ := ctrEngine(t)
+	ctx := context.Background()
+	rootOpts := func(opts engine.ContainerCreateOptions) string {
+		t.Helper()
+		opts.Cmd = []string{"sh", "-c", `grep "^overlay / " /proc/mounts`}
+		c := ctrCreate(t, e, opts)
+		var out bytes.Buffer
+		if code, err := e.RunContainer(ctx, c.ID, engine.Stdio{Out: &out}); err != nil || code != 0 {
+			t.Fatalf("%+v: %d %v", opts, code, err)
+		}
+		return out.String()
+	}
+	volatile := func(line string) bool { return strings.Contains(line, ",volatile") || strings.Contains(line, "fsync=volatile") }
+	if line := rootOpts(engine.ContainerCreateOptions{AutoRemove: true}); !volatile(line) {
+		t.Errorf("--rm container's root: %q, want volatile", line)
+	}
+	if line := rootOpts(engine.ContainerCreateOptions{Purpose: "build"}); !volatile(line) {
+		t.Errorf("build step's root: %q, want volatile", line)
+	}
+	kept := ctrCreate(t, e, engine.ContainerCreateOptions{Cmd: []string{"sh", "-c", `grep "^overlay / " /proc/mounts; echo x >> /f; wc -c < /f`}})
+	for run := 1; run <= 2; run++ {
+		if run == 2 {
+			// What a volatile mount leaves (a --rm container whose berth
+			// was killed, started again by hand): the kernel refuses the
+			// work directory until the mark goes.
+			mark := filepath.Join(e.Store.ContainerDir(kept.ID), "work", "work", "incompat", "volatile")
+			if err := os.MkdirAll(mark, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out bytes.Buffer
+		if code, err := e.RunContainer(ctx, kept.ID, engine.Stdio{Out: &out}); err != nil || code != 0 {
+			t.Fatalf("kept container, run %d: %d %v", run, code, err)
+		}
+		line, size, _ := strings.Cut(strings.TrimSpace(out.String()), "\n")
+		if volatile(line) || size != strconv.Itoa(2*run) {
+			t.Errorf("kept container, run %d: root %q, /f of %q bytes", run, line, size)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/berthkit/berth/internal/ovl"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 )
@@ -158,11 +159,24 @@ func mountRootfs(spec *Spec) error {
 				return fmt.Errorf("chdir %s: %w", m.Dir, err)
 			}
 		}
-		if err := mount(m.Source, spec.Root, m.Type, m.Flags, m.Data); err != nil {
+		if err := mountRootfsPart(m, spec.Root); err != nil {
 			return fmt.Errorf("root filesystem: %w", err)
 		}
 	}
 	return unix.Chdir("/")
+}
+
+// mountRootfsPart mounts one of the root file system's mounts on root;
+// an overlay through ovl.Mount, which retries without a volatile mark left
+// by an earlier start and without the volatile option on a kernel that
+// lacks it.
+func mountRootfsPart(m Mount, root string) error {
+	if m.Type != "overlay" {
+		return mount(m.Source, root, m.Type, m.Flags, m.Data)
+	}
+	return ovl.Mount(m.Dir, m.Data, func(data string) error {
+		return mount(m.Source, root, m.Type, m.Flags, data)
+	})
 }
 
 // mountSystem makes /proc, /dev (a tmpfs with the usual devices and a

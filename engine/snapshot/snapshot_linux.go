@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/berthkit/berth/internal/ovl"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,7 +36,9 @@ func MountAt(m Mount, target string) error {
 				return
 			}
 		}
-		errc <- unix.Mount(m.Source, target, m.Type, 0, m.Data())
+		errc <- ovl.Mount(m.Dir, m.Data(), func(data string) error {
+			return unix.Mount(m.Source, target, m.Type, 0, data)
+		})
 	}()
 	if err := <-errc; err != nil {
 		return fmt.Errorf("mount %s on %s (%s): %w", m.Type, target, m.Data(), err)
