@@ -1041,3 +1041,36 @@ func TestSeccompDeniesInContainer(t *testing.T) {
 		t.Errorf("seccomp=unconfined: stdout %q, stderr %q", r.stdout, r.stderr)
 	}
 }
+
+// TestEnvIsTheSpecs: the container's process sees exactly the spec's
+// environment (and HOME): nothing of the init's own (GOMAXPROCS, the
+// re-exec marker) and nothing of the caller's.
+func TestEnvIsTheSpecs(t *testing.T) {
+	t.Setenv("BERTH_TEST_CALLER_ONLY", "1")
+	spec := newSpec(t, "sh", "-c", `cat /proc/1/environ | tr '\0' '\n'`)
+	spec.Process.Env = append(spec.Process.Env, "GREETING=hi")
+	r := mustRun(t, spec)
+	want := spec.Process.Env[0] + "\nGREETING=hi\nHOME=/root\n"
+	if r.stdout != want || r.status.Code != 0 {
+		t.Errorf("environment %q (exit %d, stderr %q), want %q", r.stdout, r.status.Code, r.stderr, want)
+	}
+}
+
+// TestVolatileRootfsStartsAgain: a root overlay mounted volatile leaves
+// the kernel's mark in its work directory, which refuses the next mount;
+// the init clears it and the same file system starts again with what the
+// first run wrote.
+func TestVolatileRootfsStartsAgain(t *testing.T) {
+	spec := newSpec(t, "sh", "-c", `grep -c "^overlay / .*volatile" /proc/mounts; echo x >> /f; wc -c < /f`)
+	spec.RootfsMounts[0].Data += ",volatile"
+	for run, want := range []string{"1\n2\n", "1\n4\n"} {
+		if r := mustRun(t, spec); r.stdout != want || r.status.Code != 0 {
+			t.Errorf("run %d: %q (exit %d, stderr %q), want %q", run+1, r.stdout, r.status.Code, r.stderr, want)
+		}
+		if run == 0 {
+			if _, err := os.Stat(filepath.Join(spec.RootfsMounts[0].Dir, "work", "work", "incompat", "volatile")); err != nil {
+				t.Logf("no volatile mark after the first run (%v): the second run does not test its removal", err)
+			}
+		}
+	}
+}
