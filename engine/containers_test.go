@@ -493,7 +493,9 @@ func TestVolatileOnlyWhereTheUpperIsDiscarded(t *testing.T) {
 		}
 		return out.String()
 	}
-	volatile := func(line string) bool { return strings.Contains(line, ",volatile") || strings.Contains(line, "fsync=volatile") }
+	volatile := func(line string) bool {
+		return strings.Contains(line, ",volatile") || strings.Contains(line, "fsync=volatile")
+	}
 	if line := rootOpts(engine.ContainerCreateOptions{AutoRemove: true}); !volatile(line) {
 		t.Errorf("--rm container's root: %q, want volatile", line)
 	}
