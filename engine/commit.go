@@ -94,8 +94,12 @@ func (e *Engine) commitContainer(ctx context.Context, containerID string, spec c
 	if spec.AdoptUpper && !history.EmptyLayer && upper != "" {
 		chains := img.ChainIDs()
 		// Best effort: if the move fails the layer is unpacked from its blob
-		// when next needed.
-		if err := e.Store.AdoptLayerDir(chains[len(chains)-1], upper); err == nil {
+		// when next needed. A step's overlay is mounted volatile
+		// (upperDiscarded), so its exit synced nothing: what it wrote is
+		// made durable before the upper becomes layers/<chainID>, which
+		// must be whole after a power cut. A step that wrote nothing
+		// (an empty layer) pays for no sync at all.
+		if syncDirFS(upper) == nil && e.Store.AdoptLayerDir(chains[len(chains)-1], upper) == nil {
 			_ = os.Mkdir(upper, 0o755)
 		}
 	}
