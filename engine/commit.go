@@ -99,7 +99,7 @@ func (e *Engine) commitContainer(ctx context.Context, containerID string, spec c
 		// made durable before the upper becomes layers/<chainID>, which
 		// must be whole after a power cut. A step that wrote nothing
 		// (an empty layer) pays for no sync at all.
-		if syncDirFS(upper) == nil && e.Store.AdoptLayerDir(chains[len(chains)-1], upper) == nil {
+		if syncUpper(upper) == nil && e.Store.AdoptLayerDir(chains[len(chains)-1], upper) == nil {
 			_ = os.Mkdir(upper, 0o755)
 		}
 	}

@@ -2,6 +2,10 @@ package engine
 
 import "golang.org/x/sys/unix"
 
+// syncUpper syncs a step's upper dir before the store adopts it (a test
+// replaces it to see the order).
+var syncUpper = syncDirFS
+
 // syncDirFS makes everything written to dir's file system durable
 // (syncfs(2)).
 func syncDirFS(dir string) error {
