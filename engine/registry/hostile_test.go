@@ -255,6 +255,60 @@ func TestPullHostileRegistry(t *testing.T) {
 	}
 }
 
+// A layer refused for its bytes (wrong digest, wrong size, truncated or
+// corrupt gzip, not a tar, wrong diff ID) is checked as it streams in and
+// never reaches the store: not under its digest, not in tmp/, no image, no
+// batch left open. The cases are hostileCases' by name, with the layer
+// each one spoils.
+func TestPullRefusedLayerIsNotStored(t *testing.T) {
+	spoiled := map[string]int{
+		"layer bytes do not match digest":     1,
+		"layer longer than its size":          0,
+		"manifest announces the wrong size":   0,
+		"diff ID mismatch":                    1,
+		"truncated gzip":                      1,
+		"gzip with a wrong CRC":               1,
+		"gzip followed by garbage":            1,
+		"gzip of something that is not a tar": 0,
+	}
+	seen := 0
+	for _, tc := range hostileCases() {
+		layer, ok := spoiled[tc.name]
+		if !ok {
+			continue
+		}
+		seen++
+		t.Run(tc.name, func(t *testing.T) {
+			cr := newCraftedRegistry(t)
+			f := newFixture(t, fixtureOptions{})
+			cr.serve(f)
+			var m ocispec.Manifest
+			if err := json.Unmarshal(f.Manifest, &m); err != nil {
+				t.Fatal(err)
+			}
+			tc.craft(t, cr, f, &m)
+			data, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cr.manifests["latest"] = craftedManifest{ocispec.MediaTypeImageManifest, data}
+			s := openStore(t)
+			_, err = newTestClient(Config{}).Pull(bg(), s, cr.Host+"/evil", PullOptions{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			}
+			if s.HasBlob(m.Layers[layer].Digest) {
+				t.Errorf("refused layer %s was stored", m.Layers[layer].Digest)
+			}
+			assertNothingTagged(t, s)
+			assertBatchEnded(t, s)
+		})
+	}
+	if seen != len(spoiled) {
+		t.Fatalf("ran %d of the %d cases: a hostile case was renamed", seen, len(spoiled))
+	}
+}
+
 func assertNothingTagged(t *testing.T, s *store.Store) {
 	t.Helper()
 	if images, err := s.Images(); err != nil || len(images) != 0 {
@@ -365,4 +419,42 @@ func TestPullReplacesDamagedStoredBlob(t *testing.T) {
 	if err := store.Validate(s, img); err != nil {
 		t.Fatalf("pulled image does not validate: %v", err)
 	}
+}
+
+// The config is fetched while the layers download (as Docker does). A
+// config the pull refuses stops the downloads at once (here a layer that
+// would never end) and is the error reported; nothing is stored.
+func TestPullRefusedConfigStopsDownloads(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	reg := newTestRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case r.Method != http.MethodGet:
+			case strings.HasSuffix(r.URL.Path, "/blobs/"+f.ID.String()):
+				w.Header().Set("Content-Length", fmt.Sprint(len(f.Config)))
+				w.Write(bytes.Repeat([]byte{'x'}, len(f.Config)))
+				return
+			case strings.Contains(r.URL.Path, "/blobs/"):
+				w.Header().Set("Content-Length", "1000000")
+				w.Write([]byte{0x1f})
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	f.pushRaw(t, reg.Host, "cfg", "latest")
+	s := openStore(t)
+	_, err := newTestClient(Config{}).Pull(bg(), s, reg.Host+"/cfg", PullOptions{})
+	if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), "image config") {
+		t.Fatalf("want the config's digest mismatch, got %v", err)
+	}
+	for _, l := range f.Layers {
+		if s.HasBlob(l.Digest) {
+			t.Errorf("layer %s stored by a refused pull", l.Digest)
+		}
+	}
+	assertNothingTagged(t, s)
+	assertBatchEnded(t, s)
 }
