@@ -19,11 +19,12 @@ import (
 //
 //   - tee: what a pull does, one goroutine: CheckLayer reads the blob
 //     through an io.TeeReader into a BlobWriter, which is committed after.
+//
 //   - pipe: the design it replaced, for comparison: IngestBlob copies the
 //     blob into the store and an io.Pipe hands every piece to CheckLayer
 //     on a second goroutine.
 //
-//	go test -run '^$' -bench IngestCheckedLayer -benchtime 20x ./engine/store
+//     go test -run '^$' -bench IngestCheckedLayer -benchtime 20x ./engine/store
 //
 // cpu-ms/op would be the figure to compare; ns/op includes the page cache
 // writes and, on a loaded machine, the wait for a core.
