@@ -214,32 +214,40 @@ func setLayer(cr *craftedRegistry, m *ocispec.Manifest, i int, blob []byte) {
 	m.Layers[i].Digest, m.Layers[i].Size = d, int64(len(blob))
 }
 
+// pullHostile pulls from a registry that serves the fixture as tc changes
+// it, into a new store; it returns the store, the manifest served and the
+// pull's error.
+func pullHostile(t *testing.T, tc hostileCase) (*store.Store, ocispec.Manifest, error) {
+	t.Helper()
+	cr := newCraftedRegistry(t)
+	f := newFixture(t, fixtureOptions{})
+	cr.serve(f)
+	var m ocispec.Manifest
+	if err := json.Unmarshal(f.Manifest, &m); err != nil {
+		t.Fatal(err)
+	}
+	if tc.craft != nil {
+		tc.craft(t, cr, f, &m)
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.raw != nil {
+		data = tc.raw(f.Manifest)
+	}
+	cr.manifests["latest"] = craftedManifest{ocispec.MediaTypeImageManifest, data}
+	s := openStore(t)
+	_, err = newTestClient(Config{}).Pull(bg(), s, cr.Host+"/evil", PullOptions{})
+	return s, m, err
+}
+
 // Every hostile answer gets an error that names the limit or the mismatch,
 // and nothing is tagged, listed or left in tmp/.
 func TestPullHostileRegistry(t *testing.T) {
 	for _, tc := range hostileCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			cr := newCraftedRegistry(t)
-			f := newFixture(t, fixtureOptions{})
-			cr.serve(f)
-			var m ocispec.Manifest
-			if err := json.Unmarshal(f.Manifest, &m); err != nil {
-				t.Fatal(err)
-			}
-			if tc.craft != nil {
-				tc.craft(t, cr, f, &m)
-			}
-			data, err := json.Marshal(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.raw != nil {
-				data = tc.raw(f.Manifest)
-			}
-			cr.manifests["latest"] = craftedManifest{ocispec.MediaTypeImageManifest, data}
-
-			s := openStore(t)
-			_, err = newTestClient(Config{}).Pull(bg(), s, cr.Host+"/evil", PullOptions{})
+			s, _, err := pullHostile(t, tc)
 			if err == nil {
 				t.Fatal("pull succeeded")
 			}
@@ -279,21 +287,7 @@ func TestPullRefusedLayerIsNotStored(t *testing.T) {
 		}
 		seen++
 		t.Run(tc.name, func(t *testing.T) {
-			cr := newCraftedRegistry(t)
-			f := newFixture(t, fixtureOptions{})
-			cr.serve(f)
-			var m ocispec.Manifest
-			if err := json.Unmarshal(f.Manifest, &m); err != nil {
-				t.Fatal(err)
-			}
-			tc.craft(t, cr, f, &m)
-			data, err := json.Marshal(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cr.manifests["latest"] = craftedManifest{ocispec.MediaTypeImageManifest, data}
-			s := openStore(t)
-			_, err = newTestClient(Config{}).Pull(bg(), s, cr.Host+"/evil", PullOptions{})
+			s, m, err := pullHostile(t, tc)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error saying %q", err, tc.want)
 			}

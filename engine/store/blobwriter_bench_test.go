@@ -1,14 +1,10 @@
-package store_test
+package store
 
 import (
-	"archive/tar"
 	"bytes"
 	"io"
-	"math/rand"
 	"testing"
 
-	"github.com/berthkit/berth/engine/store"
-	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -29,18 +25,18 @@ import (
 // cpu-ms/op would be the figure to compare; ns/op includes the page cache
 // writes and, on a loaded machine, the wait for a core.
 func BenchmarkIngestCheckedLayer(b *testing.B) {
-	blob := benchLayerBlob(b, 10<<20)
+	blob := gzipRandomLayer(b, 10<<20)
 	d := digest.FromBytes(blob)
 	size := int64(len(blob))
-	ingest := map[string]func(s *store.Store) error{
-		"tee": func(s *store.Store) error {
+	ingest := map[string]func(s *Store) error{
+		"tee": func(s *Store) error {
 			bw, err := s.NewBlobWriter(d, size)
 			if err != nil {
 				return err
 			}
 			defer bw.Abort()
 			src := io.TeeReader(io.LimitReader(bytes.NewReader(blob), size+1), bw)
-			if _, _, err := store.CheckLayer(src, ocispec.MediaTypeImageLayerGzip); err != nil {
+			if _, _, err := CheckLayer(src, ocispec.MediaTypeImageLayerGzip); err != nil {
 				return err
 			}
 			if _, err := io.Copy(io.Discard, src); err != nil {
@@ -49,11 +45,11 @@ func BenchmarkIngestCheckedLayer(b *testing.B) {
 			_, _, err = bw.Commit()
 			return err
 		},
-		"pipe": func(s *store.Store) error {
+		"pipe": func(s *Store) error {
 			pr, pw := io.Pipe()
 			checked := make(chan error, 1)
 			go func() {
-				_, _, err := store.CheckLayer(pr, ocispec.MediaTypeImageLayerGzip)
+				_, _, err := CheckLayer(pr, ocispec.MediaTypeImageLayerGzip)
 				_, _ = io.Copy(io.Discard, pr)
 				checked <- err
 			}()
@@ -70,7 +66,7 @@ func BenchmarkIngestCheckedLayer(b *testing.B) {
 			b.SetBytes(size)
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				s, err := store.Open(b.TempDir())
+				s, err := Open(b.TempDir())
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -88,27 +84,4 @@ func BenchmarkIngestCheckedLayer(b *testing.B) {
 			}
 		})
 	}
-}
-
-// benchLayerBlob is a gzip tar holding n random bytes.
-func benchLayerBlob(b *testing.B, n int64) []byte {
-	var blob bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&blob, gzip.BestSpeed)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tw := tar.NewWriter(zw)
-	if err := tw.WriteHeader(&tar.Header{Name: "random.bin", Mode: 0o644, Size: n, Typeflag: tar.TypeReg}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := io.CopyN(tw, rand.New(rand.NewSource(1)), n); err != nil {
-		b.Fatal(err)
-	}
-	if err := tw.Close(); err != nil {
-		b.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		b.Fatal(err)
-	}
-	return blob.Bytes()
 }
