@@ -452,3 +452,40 @@ func TestPullRefusedConfigStopsDownloads(t *testing.T) {
 	assertNothingTagged(t, s)
 	assertBatchEnded(t, s)
 }
+
+// The other way round: a layer the pull refuses while the config is still
+// coming (here a config that would never end) stops the config's download,
+// and the layer's error is the one reported.
+func TestPullRefusedLayerStopsConfig(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	bad := f.Layers[0]
+	reg := newTestRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case r.Method != http.MethodGet:
+			case strings.HasSuffix(r.URL.Path, "/blobs/"+f.ID.String()):
+				w.Header().Set("Content-Length", fmt.Sprint(len(f.Config)))
+				w.Write(f.Config[:1])
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+				return
+			case strings.HasSuffix(r.URL.Path, "/blobs/"+bad.Digest.String()):
+				w.Header().Set("Content-Length", fmt.Sprint(len(bad.Blob)))
+				w.Write(bytes.Repeat([]byte{'x'}, len(bad.Blob)))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	f.pushRaw(t, reg.Host, "lay", "latest")
+	s := openStore(t)
+	_, err := newTestClient(Config{}).Pull(bg(), s, reg.Host+"/lay", PullOptions{})
+	if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), "filesystem layer verification failed for digest "+bad.Digest.String()) {
+		t.Fatalf("want the layer's digest mismatch, got %v", err)
+	}
+	if s.HasBlob(bad.Digest) {
+		t.Error("refused layer stored")
+	}
+	assertNothingTagged(t, s)
+	assertBatchEnded(t, s)
+}

@@ -143,12 +143,15 @@ func (p *puller) fetch(ctx context.Context, sess *Session, ref reference.Named, 
 	defer cancel()
 	cfg := p.startConfig(ctx, cancel, sess, m, familiar, checkPlatform)
 	sizes, err := p.pullLayers(ctx, sess, m.Layers, cfg, progress, info)
-	// The config's goroutine ends before the batch does, and its error
+	if err != nil {
+		cancel() // a failed layer: the config is of no use either
+	}
+	// The config's goroutine ends before the batch does. Its own failure
 	// (a refused config, another platform) is the one to report: it
-	// cancelled the downloads.
+	// cancelled the downloads. One that only followed a cancel is not.
 	<-cfg.done
 	info.Bytes += cfg.fetched
-	if cfg.err != nil {
+	if cfg.err != nil && (err == nil || !cfg.afterCancel) {
 		return nil, cfg.err
 	}
 	if err != nil {

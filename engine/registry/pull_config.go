@@ -17,6 +17,9 @@ type pendingConfig struct {
 	cfg     ocispec.Image
 	fetched int64 // bytes fetched from the registry, for the trace
 	err     error
+	// afterCancel: the pull was already cancelled when the config failed,
+	// so its error is a consequence (of a failed layer, of Ctrl-C).
+	afterCancel bool
 }
 
 // startConfig fetches, stores and checks the config on a goroutine of its
@@ -31,6 +34,7 @@ func (p *puller) startConfig(ctx context.Context, cancel func(), sess *Session, 
 			pc.err = checkPlatform(pc.cfg)
 		}
 		if pc.err != nil {
+			pc.afterCancel = ctx.Err() != nil
 			cancel()
 		}
 	}()
