@@ -219,6 +219,16 @@ func setLayer(cr *craftedRegistry, m *ocispec.Manifest, i int, blob []byte) {
 // pull's error.
 func pullHostile(t *testing.T, tc hostileCase) (*store.Store, ocispec.Manifest, error) {
 	t.Helper()
+	cr, _, m := serveHostile(t, tc)
+	s := openStore(t)
+	_, err := newTestClient(Config{}).Pull(bg(), s, cr.Host+"/evil", PullOptions{})
+	return s, m, err
+}
+
+// serveHostile starts a registry serving the fixture as tc changes it, as
+// "evil:latest".
+func serveHostile(t *testing.T, tc hostileCase) (*craftedRegistry, *fixtureImage, ocispec.Manifest) {
+	t.Helper()
 	cr := newCraftedRegistry(t)
 	f := newFixture(t, fixtureOptions{})
 	cr.serve(f)
@@ -237,9 +247,7 @@ func pullHostile(t *testing.T, tc hostileCase) (*store.Store, ocispec.Manifest, 
 		data = tc.raw(f.Manifest)
 	}
 	cr.manifests["latest"] = craftedManifest{ocispec.MediaTypeImageManifest, data}
-	s := openStore(t)
-	_, err = newTestClient(Config{}).Pull(bg(), s, cr.Host+"/evil", PullOptions{})
-	return s, m, err
+	return cr, f, m
 }
 
 // Every hostile answer gets an error that names the limit or the mismatch,
@@ -374,16 +382,9 @@ func TestPullHostileIndex(t *testing.T) {
 // A layer blob already in the store (left by an interrupted pull) is
 // checked against the config's diff ID like a downloaded one.
 func TestPullChecksDiffIDOfStoredBlob(t *testing.T) {
-	cr := newCraftedRegistry(t)
-	f := newFixture(t, fixtureOptions{})
-	cr.serve(f)
-	var m ocispec.Manifest
-	if err := json.Unmarshal(f.Manifest, &m); err != nil {
-		t.Fatal(err)
-	}
-	setConfig(t, cr, f, &m, func(c *ocispec.Image) { c.RootFS.DiffIDs[0] = digest.FromString("lie") })
-	data, _ := json.Marshal(m)
-	cr.manifests["latest"] = craftedManifest{ocispec.MediaTypeImageManifest, data}
+	cr, f, _ := serveHostile(t, hostileCase{craft: func(t *testing.T, cr *craftedRegistry, f *fixtureImage, m *ocispec.Manifest) {
+		setConfig(t, cr, f, m, func(c *ocispec.Image) { c.RootFS.DiffIDs[0] = digest.FromString("lie") })
+	}})
 	s := openStore(t)
 	if _, _, err := s.PutBlob(bytes.NewReader(f.Layers[0].Blob), f.Layers[0].Digest, int64(len(f.Layers[0].Blob))); err != nil {
 		t.Fatal(err)
@@ -415,77 +416,80 @@ func TestPullReplacesDamagedStoredBlob(t *testing.T) {
 	}
 }
 
-// The config is fetched while the layers download (as Docker does). A
-// config the pull refuses stops the downloads at once (here a layer that
-// would never end) and is the error reported; nothing is stored.
-func TestPullRefusedConfigStopsDownloads(t *testing.T) {
-	f := newFixture(t, fixtureOptions{})
+// blobRegistry is a test registry holding the fixture (pushed as repo:latest)
+// whose blob GETs go to answer first: it serves the blob named by its
+// digest and returns true, or returns false for the real blob.
+func blobRegistry(t *testing.T, f *fixtureImage, repo string, answer func(w http.ResponseWriter, r *http.Request, blob digest.Digest) bool) *testRegistry {
+	t.Helper()
 	reg := newTestRegistry(t, func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			switch {
-			case r.Method != http.MethodGet:
-			case strings.HasSuffix(r.URL.Path, "/blobs/"+f.ID.String()):
-				w.Header().Set("Content-Length", fmt.Sprint(len(f.Config)))
-				w.Write(bytes.Repeat([]byte{'x'}, len(f.Config)))
-				return
-			case strings.Contains(r.URL.Path, "/blobs/"):
-				w.Header().Set("Content-Length", "1000000")
-				w.Write([]byte{0x1f})
-				w.(http.Flusher).Flush()
-				<-r.Context().Done()
+			_, blob, ok := strings.Cut(r.URL.Path, "/blobs/")
+			if r.Method == http.MethodGet && ok && answer(w, r, digest.Digest(blob)) {
 				return
 			}
 			next.ServeHTTP(w, r)
 		})
 	})
-	f.pushRaw(t, reg.Host, "cfg", "latest")
-	s := openStore(t)
-	_, err := newTestClient(Config{}).Pull(bg(), s, reg.Host+"/cfg", PullOptions{})
-	if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), "image config") {
-		t.Fatalf("want the config's digest mismatch, got %v", err)
-	}
-	for _, l := range f.Layers {
-		if s.HasBlob(l.Digest) {
-			t.Errorf("layer %s stored by a refused pull", l.Digest)
-		}
-	}
-	assertNothingTagged(t, s)
-	assertBatchEnded(t, s)
+	f.pushRaw(t, reg.Host, repo, "latest")
+	return reg
 }
 
-// The other way round: a layer the pull refuses while the config is still
-// coming (here a config that would never end) stops the config's download,
-// and the layer's error is the one reported.
-func TestPullRefusedLayerStopsConfig(t *testing.T) {
+// hang announces size bytes, sends first and then nothing until the client
+// goes away.
+func hang(w http.ResponseWriter, r *http.Request, size int, first []byte) {
+	w.Header().Set("Content-Length", fmt.Sprint(size))
+	w.Write(first)
+	w.(http.Flusher).Flush()
+	<-r.Context().Done()
+}
+
+// The config is fetched while the layers download (as Docker does). A
+// config the pull refuses stops the downloads at once (here layers that
+// would never end) and is the error reported; a layer refused while the
+// config is still coming (one that would never end) stops the config's
+// download, and is the error reported. Nothing is stored either way.
+func TestPullRefusedBlobStopsTheOthers(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	bad := f.Layers[0]
-	reg := newTestRegistry(t, func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			switch {
-			case r.Method != http.MethodGet:
-			case strings.HasSuffix(r.URL.Path, "/blobs/"+f.ID.String()):
-				w.Header().Set("Content-Length", fmt.Sprint(len(f.Config)))
-				w.Write(f.Config[:1])
-				w.(http.Flusher).Flush()
-				<-r.Context().Done()
-				return
-			case strings.HasSuffix(r.URL.Path, "/blobs/"+bad.Digest.String()):
-				w.Header().Set("Content-Length", fmt.Sprint(len(bad.Blob)))
-				w.Write(bytes.Repeat([]byte{'x'}, len(bad.Blob)))
-				return
+	for _, tc := range []struct {
+		name   string
+		answer func(w http.ResponseWriter, r *http.Request, blob digest.Digest) bool
+		want   string
+	}{
+		{"config refused, layers hang", func(w http.ResponseWriter, r *http.Request, blob digest.Digest) bool {
+			if blob == f.ID {
+				w.Write(bytes.Repeat([]byte{'x'}, len(f.Config)))
+			} else {
+				hang(w, r, 1000000, []byte{0x1f})
 			}
-			next.ServeHTTP(w, r)
+			return true
+		}, "filesystem layer verification failed for digest " + f.ID.String() + ": the image config"},
+		{"layer refused, config hangs", func(w http.ResponseWriter, r *http.Request, blob digest.Digest) bool {
+			switch blob {
+			case f.ID:
+				hang(w, r, len(f.Config), f.Config[:1])
+			case bad.Digest:
+				w.Write(bytes.Repeat([]byte{'x'}, len(bad.Blob)))
+			default:
+				return false
+			}
+			return true
+		}, "filesystem layer verification failed for digest " + bad.Digest.String() + ": the layer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := blobRegistry(t, f, "stop", tc.answer)
+			s := openStore(t)
+			_, err := newTestClient(Config{}).Pull(bg(), s, reg.Host+"/stop", PullOptions{})
+			if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			}
+			for _, l := range f.Layers {
+				if s.HasBlob(l.Digest) {
+					t.Errorf("layer %s stored by a refused pull", l.Digest)
+				}
+			}
+			assertNothingTagged(t, s)
+			assertBatchEnded(t, s)
 		})
-	})
-	f.pushRaw(t, reg.Host, "lay", "latest")
-	s := openStore(t)
-	_, err := newTestClient(Config{}).Pull(bg(), s, reg.Host+"/lay", PullOptions{})
-	if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), "filesystem layer verification failed for digest "+bad.Digest.String()) {
-		t.Fatalf("want the layer's digest mismatch, got %v", err)
 	}
-	if s.HasBlob(bad.Digest) {
-		t.Error("refused layer stored")
-	}
-	assertNothingTagged(t, s)
-	assertBatchEnded(t, s)
 }
