@@ -214,32 +214,48 @@ func setLayer(cr *craftedRegistry, m *ocispec.Manifest, i int, blob []byte) {
 	m.Layers[i].Digest, m.Layers[i].Size = d, int64(len(blob))
 }
 
+// pullHostile pulls from a registry that serves the fixture as tc changes
+// it, into a new store; it returns the store, the manifest served and the
+// pull's error.
+func pullHostile(t *testing.T, tc hostileCase) (*store.Store, ocispec.Manifest, error) {
+	t.Helper()
+	cr, _, m := serveHostile(t, tc)
+	s := openStore(t)
+	_, err := newTestClient(Config{}).Pull(bg(), s, cr.Host+"/evil", PullOptions{})
+	return s, m, err
+}
+
+// serveHostile starts a registry serving the fixture as tc changes it, as
+// "evil:latest".
+func serveHostile(t *testing.T, tc hostileCase) (*craftedRegistry, *fixtureImage, ocispec.Manifest) {
+	t.Helper()
+	cr := newCraftedRegistry(t)
+	f := newFixture(t, fixtureOptions{})
+	cr.serve(f)
+	var m ocispec.Manifest
+	if err := json.Unmarshal(f.Manifest, &m); err != nil {
+		t.Fatal(err)
+	}
+	if tc.craft != nil {
+		tc.craft(t, cr, f, &m)
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.raw != nil {
+		data = tc.raw(f.Manifest)
+	}
+	cr.manifests["latest"] = craftedManifest{ocispec.MediaTypeImageManifest, data}
+	return cr, f, m
+}
+
 // Every hostile answer gets an error that names the limit or the mismatch,
 // and nothing is tagged, listed or left in tmp/.
 func TestPullHostileRegistry(t *testing.T) {
 	for _, tc := range hostileCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			cr := newCraftedRegistry(t)
-			f := newFixture(t, fixtureOptions{})
-			cr.serve(f)
-			var m ocispec.Manifest
-			if err := json.Unmarshal(f.Manifest, &m); err != nil {
-				t.Fatal(err)
-			}
-			if tc.craft != nil {
-				tc.craft(t, cr, f, &m)
-			}
-			data, err := json.Marshal(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.raw != nil {
-				data = tc.raw(f.Manifest)
-			}
-			cr.manifests["latest"] = craftedManifest{ocispec.MediaTypeImageManifest, data}
-
-			s := openStore(t)
-			_, err = newTestClient(Config{}).Pull(bg(), s, cr.Host+"/evil", PullOptions{})
+			s, _, err := pullHostile(t, tc)
 			if err == nil {
 				t.Fatal("pull succeeded")
 			}
@@ -252,6 +268,46 @@ func TestPullHostileRegistry(t *testing.T) {
 			assertNothingTagged(t, s)
 			assertBatchEnded(t, s)
 		})
+	}
+}
+
+// A layer refused for its bytes (wrong digest, wrong size, truncated or
+// corrupt gzip, not a tar, wrong diff ID) is checked as it streams in and
+// never reaches the store: not under its digest, not in tmp/, no image, no
+// batch left open. The cases are hostileCases' by name, with the layer
+// each one spoils.
+func TestPullRefusedLayerIsNotStored(t *testing.T) {
+	spoiled := map[string]int{
+		"layer bytes do not match digest":     1,
+		"layer longer than its size":          0,
+		"manifest announces the wrong size":   0,
+		"diff ID mismatch":                    1,
+		"truncated gzip":                      1,
+		"gzip with a wrong CRC":               1,
+		"gzip followed by garbage":            1,
+		"gzip of something that is not a tar": 0,
+	}
+	seen := 0
+	for _, tc := range hostileCases() {
+		layer, ok := spoiled[tc.name]
+		if !ok {
+			continue
+		}
+		seen++
+		t.Run(tc.name, func(t *testing.T) {
+			s, m, err := pullHostile(t, tc)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			}
+			if s.HasBlob(m.Layers[layer].Digest) {
+				t.Errorf("refused layer %s was stored", m.Layers[layer].Digest)
+			}
+			assertNothingTagged(t, s)
+			assertBatchEnded(t, s)
+		})
+	}
+	if seen != len(spoiled) {
+		t.Fatalf("ran %d of the %d cases: a hostile case was renamed", seen, len(spoiled))
 	}
 }
 
@@ -326,16 +382,9 @@ func TestPullHostileIndex(t *testing.T) {
 // A layer blob already in the store (left by an interrupted pull) is
 // checked against the config's diff ID like a downloaded one.
 func TestPullChecksDiffIDOfStoredBlob(t *testing.T) {
-	cr := newCraftedRegistry(t)
-	f := newFixture(t, fixtureOptions{})
-	cr.serve(f)
-	var m ocispec.Manifest
-	if err := json.Unmarshal(f.Manifest, &m); err != nil {
-		t.Fatal(err)
-	}
-	setConfig(t, cr, f, &m, func(c *ocispec.Image) { c.RootFS.DiffIDs[0] = digest.FromString("lie") })
-	data, _ := json.Marshal(m)
-	cr.manifests["latest"] = craftedManifest{ocispec.MediaTypeImageManifest, data}
+	cr, f, _ := serveHostile(t, hostileCase{craft: func(t *testing.T, cr *craftedRegistry, f *fixtureImage, m *ocispec.Manifest) {
+		setConfig(t, cr, f, m, func(c *ocispec.Image) { c.RootFS.DiffIDs[0] = digest.FromString("lie") })
+	}})
 	s := openStore(t)
 	if _, _, err := s.PutBlob(bytes.NewReader(f.Layers[0].Blob), f.Layers[0].Digest, int64(len(f.Layers[0].Blob))); err != nil {
 		t.Fatal(err)
@@ -364,5 +413,83 @@ func TestPullReplacesDamagedStoredBlob(t *testing.T) {
 	}
 	if err := store.Validate(s, img); err != nil {
 		t.Fatalf("pulled image does not validate: %v", err)
+	}
+}
+
+// blobRegistry is a test registry holding the fixture (pushed as repo:latest)
+// whose blob GETs go to answer first: it serves the blob named by its
+// digest and returns true, or returns false for the real blob.
+func blobRegistry(t *testing.T, f *fixtureImage, repo string, answer func(w http.ResponseWriter, r *http.Request, blob digest.Digest) bool) *testRegistry {
+	t.Helper()
+	reg := newTestRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, blob, ok := strings.Cut(r.URL.Path, "/blobs/")
+			if r.Method == http.MethodGet && ok && answer(w, r, digest.Digest(blob)) {
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	f.pushRaw(t, reg.Host, repo, "latest")
+	return reg
+}
+
+// hang announces size bytes, sends first and then nothing until the client
+// goes away.
+func hang(w http.ResponseWriter, r *http.Request, size int, first []byte) {
+	w.Header().Set("Content-Length", fmt.Sprint(size))
+	w.Write(first)
+	w.(http.Flusher).Flush()
+	<-r.Context().Done()
+}
+
+// The config is fetched while the layers download (as Docker does). A
+// config the pull refuses stops the downloads at once (here layers that
+// would never end) and is the error reported; a layer refused while the
+// config is still coming (one that would never end) stops the config's
+// download, and is the error reported. Nothing is stored either way.
+func TestPullRefusedBlobStopsTheOthers(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	bad := f.Layers[0]
+	for _, tc := range []struct {
+		name   string
+		answer func(w http.ResponseWriter, r *http.Request, blob digest.Digest) bool
+		want   string
+	}{
+		{"config refused, layers hang", func(w http.ResponseWriter, r *http.Request, blob digest.Digest) bool {
+			if blob == f.ID {
+				w.Write(bytes.Repeat([]byte{'x'}, len(f.Config)))
+			} else {
+				hang(w, r, 1000000, []byte{0x1f})
+			}
+			return true
+		}, "filesystem layer verification failed for digest " + f.ID.String() + ": the image config"},
+		{"layer refused, config hangs", func(w http.ResponseWriter, r *http.Request, blob digest.Digest) bool {
+			switch blob {
+			case f.ID:
+				hang(w, r, len(f.Config), f.Config[:1])
+			case bad.Digest:
+				w.Write(bytes.Repeat([]byte{'x'}, len(bad.Blob)))
+			default:
+				return false
+			}
+			return true
+		}, "filesystem layer verification failed for digest " + bad.Digest.String() + ": the layer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := blobRegistry(t, f, "stop", tc.answer)
+			s := openStore(t)
+			_, err := newTestClient(Config{}).Pull(bg(), s, reg.Host+"/stop", PullOptions{})
+			if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			}
+			for _, l := range f.Layers {
+				if s.HasBlob(l.Digest) {
+					t.Errorf("layer %s stored by a refused pull", l.Digest)
+				}
+			}
+			assertNothingTagged(t, s)
+			assertBatchEnded(t, s)
+		})
 	}
 }

@@ -139,14 +139,21 @@ func (p *puller) fetch(ctx context.Context, sess *Session, ref reference.Named, 
 		}
 	}()
 	familiar := reference.FamiliarString(ref)
-	cfg, err := p.imageConfig(ctx, sess, m, familiar, info)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cfg := p.startConfig(ctx, cancel, sess, m, familiar, checkPlatform)
+	sizes, err := p.pullLayers(ctx, sess, m.Layers, cfg, progress, info)
 	if err != nil {
-		return nil, err
+		cancel() // a failed layer: the config is of no use either
 	}
-	if err := checkPlatform(cfg); err != nil {
-		return nil, err
+	// The config's goroutine ends before the batch does. Its own failure
+	// (a refused config, another platform) is the one to report: it
+	// cancelled the downloads. One that only followed a cancel is not.
+	<-cfg.done
+	info.Bytes += cfg.fetched
+	if cfg.err != nil && (err == nil || !cfg.afterCancel) {
+		return nil, cfg.err
 	}
-	sizes, err := p.pullLayers(ctx, sess, m.Layers, cfg.RootFS.DiffIDs, progress, info)
 	if err != nil {
 		return nil, err
 	}
@@ -234,20 +241,21 @@ func (p *puller) upToDate(ref reference.Named, manifest digest.Digest, repoDiges
 }
 
 // imageConfig fetches and decodes the image config, which must name a
-// diff ID for every layer of the manifest.
-func (p *puller) imageConfig(ctx context.Context, sess *Session, m ocispec.Manifest, familiar string, info *trace.PullInfo) (ocispec.Image, error) {
-	cfgBytes, err := p.fetchConfig(ctx, sess, m.Config, info)
+// diff ID for every layer of the manifest. It also returns how many bytes
+// it fetched (0 when the store had the config).
+func (p *puller) imageConfig(ctx context.Context, sess *Session, m ocispec.Manifest, familiar string) (ocispec.Image, int64, error) {
+	cfgBytes, fetched, err := p.fetchConfig(ctx, sess, m.Config)
 	if err != nil {
-		return ocispec.Image{}, err
+		return ocispec.Image{}, 0, err
 	}
 	cfg, err := store.DecodeConfig(cfgBytes)
 	if err != nil {
-		return ocispec.Image{}, refused("image config", m.Config.Digest, sess, err)
+		return ocispec.Image{}, fetched, refused("image config", m.Config.Digest, sess, err)
 	}
 	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
-		return ocispec.Image{}, fmt.Errorf("image %s is damaged: its manifest has %d layers and its config %d diff IDs", familiar, len(m.Layers), len(cfg.RootFS.DiffIDs))
+		return ocispec.Image{}, fetched, fmt.Errorf("image %s is damaged: its manifest has %d layers and its config %d diff IDs", familiar, len(m.Layers), len(cfg.RootFS.DiffIDs))
 	}
-	return cfg, nil
+	return cfg, fetched, nil
 }
 
 // resolveManifest fetches the manifest the tag or digest names, trying
@@ -312,28 +320,30 @@ func (p *puller) platformManifest(ctx context.Context, sess *Session, desc ocisp
 }
 
 // fetchConfig returns the image config, fetched and stored unless present.
-func (p *puller) fetchConfig(ctx context.Context, sess *Session, desc ocispec.Descriptor, info *trace.PullInfo) ([]byte, error) {
+func (p *puller) fetchConfig(ctx context.Context, sess *Session, desc ocispec.Descriptor) ([]byte, int64, error) {
 	start := time.Now()
 	reused := p.s.HasBlob(desc.Digest)
+	var fetched int64
 	if !reused {
 		body, _, err := sess.Blob(ctx, desc.Digest)
 		if err != nil {
-			return nil, fmt.Errorf("image config %s: %w", desc.Digest, err)
+			return nil, 0, fmt.Errorf("image config %s: %w", desc.Digest, err)
 		}
 		// DecodeManifest bounded desc.Size by store.MaxConfigSize, and
 		// IngestBlob reads no more than one byte past it.
 		_, _, err = p.s.IngestBlob(body, desc.Digest, desc.Size)
 		body.Close()
 		if err != nil {
-			return nil, verifyError("image config", desc.Digest, sess, err)
+			return nil, 0, verifyError("image config", desc.Digest, sess, err)
 		}
-		info.Bytes += desc.Size
+		fetched = desc.Size
 	}
 	p.emit(trace.Event{Type: trace.PullBlob, Blob: &trace.BlobInfo{
 		Digest: desc.Digest.String(), MediaType: desc.MediaType, Bytes: desc.Size, Reused: reused,
 		DurationMS: time.Since(start).Milliseconds(),
 	}})
-	return p.s.ReadBlob(desc.Digest)
+	data, err := p.s.ReadBlob(desc.Digest)
+	return data, fetched, err
 }
 
 // refused words a manifest, index or config Berth will not read.
@@ -353,23 +363,22 @@ func verifyError(what string, d digest.Digest, sess *Session, err error) error {
 
 // layerResult is what downloading one layer found.
 type layerResult struct {
-	size   int64         // uncompressed bytes, -1 when not counted (already stored)
-	diffID digest.Digest // computed while streaming
-	err    error
-	done   chan struct{}
+	size int64 // uncompressed bytes, -1 when not counted (already stored)
+	err  error // the layer's diff ID is checked where it is computed
+	done chan struct{}
 }
 
 // pullLayers stores every layer blob that is missing, in parallel, and
 // returns the uncompressed size of each layer.
-func (p *puller) pullLayers(ctx context.Context, sess *Session, layers []ocispec.Descriptor, diffIDs []digest.Digest, progress Progress, info *trace.PullInfo) ([]int64, error) {
-	results, todo, known, err := p.planLayers(layers, diffIDs, progress)
+func (p *puller) pullLayers(ctx context.Context, sess *Session, layers []ocispec.Descriptor, cfg *pendingConfig, progress Progress, info *trace.PullInfo) ([]int64, error) {
+	results, todo, known, err := p.planLayers(ctx, layers, cfg, progress)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	p.startDownloads(ctx, cancel, &wg, sess, layers, todo, results, progress, info)
+	p.startDownloads(ctx, cancel, &wg, sess, layers, cfg, todo, results, progress, info)
 
 	// "Pull complete" in layer order, as Docker's extraction prints it.
 	var firstErr error
@@ -382,11 +391,6 @@ func (p *puller) pullLayers(ctx context.Context, sess *Session, layers []ocispec
 			continue
 		}
 		if res.size < 0 || firstErr != nil {
-			continue
-		}
-		if res.diffID != diffIDs[i] {
-			firstErr = diffIDError(layers[i].Digest, sess.Host(), res.diffID, diffIDs[i])
-			cancel()
 			continue
 		}
 		progress.Done(layers[i].Digest.Encoded()[:12], "Pull complete")
@@ -405,7 +409,16 @@ func (p *puller) pullLayers(ctx context.Context, sess *Session, layers []ocispec
 
 // planLayers finds which layers the store already has (done at once) and
 // which to download (todo), and the sizes it counted on the way.
-func (p *puller) planLayers(layers []ocispec.Descriptor, diffIDs []digest.Digest, progress Progress) ([]*layerResult, []int, map[digest.Digest]int64, error) {
+func (p *puller) planLayers(ctx context.Context, layers []ocispec.Descriptor, cfg *pendingConfig, progress Progress) ([]*layerResult, []int, map[digest.Digest]int64, error) {
+	// Whether a stored blob serves depends on the config's diff IDs: wait
+	// for it only when there is one.
+	diffIDs := make([]digest.Digest, len(layers))
+	if p.anyStored(layers) {
+		var err error
+		if diffIDs, err = cfg.diffIDs(ctx); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	results := make([]*layerResult, len(layers))
 	var todo []int
 	vouched := vouchedDiffIDs(p.s)
@@ -441,7 +454,7 @@ func (p *puller) planLayers(layers []ocispec.Descriptor, diffIDs []digest.Digest
 // startDownloads downloads the layers todo names, maxConcurrentDownloads
 // at a time, each closing its result's done when finished. The first
 // failure cancels the others.
-func (p *puller) startDownloads(ctx context.Context, cancel func(), wg *sync.WaitGroup, sess *Session, layers []ocispec.Descriptor, todo []int, results []*layerResult, progress Progress, info *trace.PullInfo) {
+func (p *puller) startDownloads(ctx context.Context, cancel func(), wg *sync.WaitGroup, sess *Session, layers []ocispec.Descriptor, cfg *pendingConfig, todo []int, results []*layerResult, progress Progress, info *trace.PullInfo) {
 	var mu sync.Mutex
 	sem := make(chan struct{}, maxConcurrentDownloads)
 	for _, i := range todo {
@@ -458,7 +471,7 @@ func (p *puller) startDownloads(ctx context.Context, cancel func(), wg *sync.Wai
 			}
 			defer func() { <-sem }()
 			start := time.Now()
-			res.size, res.diffID, res.err = p.downloadLayer(ctx, sess, layers[i], progress)
+			res.size, res.err = p.downloadLayer(ctx, sess, layers[i], cfg.diffID(ctx, i), progress)
 			if res.err != nil {
 				cancel()
 				return
@@ -483,7 +496,9 @@ func (p *puller) startDownloads(ctx context.Context, cancel func(), wg *sync.Wai
 // It returns the layer's uncompressed size when it had to count it, else -1.
 func (p *puller) reusable(l ocispec.Descriptor, diffID digest.Digest, vouched map[digest.Digest]digest.Digest) (bool, int64, error) {
 	size, err := p.s.BlobSize(l.Digest)
-	if err != nil || size != l.Size {
+	if err != nil || size != l.Size || diffID == "" {
+		// No diff ID yet: the blob was stored after planLayers looked, and
+		// the download checks the stored copy once the config is in.
 		return false, -1, nil
 	}
 	if vouched[l.Digest] == diffID {
@@ -510,69 +525,101 @@ func diffIDError(blob digest.Digest, from string, got, want digest.Digest) error
 		blob, from, got, want)}
 }
 
-// downloadLayer streams one layer blob into the store, checking its digest
-// and size, while a second goroutine decompresses the same bytes to count
-// them and compute the diff ID.
-func (p *puller) downloadLayer(ctx context.Context, sess *Session, desc ocispec.Descriptor, progress Progress) (int64, digest.Digest, error) {
+// downloadLayer streams one layer blob into the store and checks it on
+// the way, all on one goroutine: the layer check (store.CheckLayer) reads
+// the response body through an io.TeeReader that hands every byte it reads
+// to a store.BlobWriter, which hashes it and writes it to a temporary
+// file. The blob reaches the store only when its size, its digest and its
+// diff ID (diffID, the config's) are right and it is a well-formed layer;
+// otherwise nothing of it is left behind.
+func (p *puller) downloadLayer(ctx context.Context, sess *Session, desc ocispec.Descriptor, diffID func() (digest.Digest, error), progress Progress) (int64, error) {
 	id := desc.Digest.Encoded()[:12]
+	if size, err := p.s.BlobSize(desc.Digest); err == nil && size == desc.Size {
+		// Another process stored the blob first: check the stored copy.
+		return storedLayer(p.s, desc, diffID)
+	}
 	body, _, err := sess.Blob(ctx, desc.Digest)
 	if err != nil {
-		return 0, "", fmt.Errorf("layer %s: %w", desc.Digest, err)
+		return 0, fmt.Errorf("layer %s: %w", desc.Digest, err)
 	}
 	defer body.Close()
-
-	pr, pw := io.Pipe()
-	type counted struct {
-		n      int64
-		diffID digest.Digest
-		err    error
+	bw, err := p.s.NewBlobWriter(desc.Digest, desc.Size)
+	if err != nil {
+		return 0, fmt.Errorf("layer %s: %w", desc.Digest, err)
 	}
-	countDone := make(chan counted, 1)
-	go func() {
-		var c counted
-		c.n, c.diffID, c.err = store.CheckLayer(pr, desc.MediaType)
-		// Keep draining so the download never blocks on a broken layer;
-		// the digest check decides what happens to it.
-		_, _ = io.Copy(io.Discard, pr)
-		countDone <- c
-	}()
-
-	src := &progressReader{r: io.TeeReader(body, pw), total: desc.Size, report: func(done, total int64) {
+	defer bw.Abort()
+	// One byte past the announced size is enough to refuse the blob
+	// (BlobWriter.Write does), and the check reads no further.
+	src := &progressReader{r: io.TeeReader(io.LimitReader(body, desc.Size+1), bw), total: desc.Size, report: func(done, total int64) {
 		progress.Bytes(id, "Downloading", done, total)
 	}}
-	_, _, err = p.s.IngestBlob(src, desc.Digest, desc.Size)
-	pw.CloseWithError(err)
-	c := <-countDone
-	if err != nil {
-		return 0, "", verifyError("layer", desc.Digest, sess, err)
+	n, got, checkErr := store.CheckLayer(src, desc.MediaType)
+	// Whatever follows the compressed stream (or the point where the check
+	// stopped) still counts for the digest, which is judged first: a blob
+	// that is not the one asked for is the registry's fault, whatever its
+	// content.
+	// A read or disk error (the first: an interrupted pull's later reads
+	// say only that the connection is closed) is told from bytes past the
+	// size, which the BlobWriter refused with ErrInvalidDigest and Verify
+	// reports.
+	_, _ = io.Copy(io.Discard, src)
+	if src.err != nil && !errors.Is(src.err, store.ErrInvalidDigest) {
+		return 0, verifyError("layer", desc.Digest, sess, src.err)
+	}
+	if _, err := bw.Verify(); err != nil {
+		return 0, verifyError("layer", desc.Digest, sess, err)
 	}
 	progress.Status(id, "Verifying Checksum")
 	progress.Status(id, "Download complete")
-	if src.done == 0 && desc.Size > 0 {
-		// Another process stored the blob first: check the stored copy.
-		got, n, diffID, err := verifyStoredLayer(p.s, desc)
-		if err == nil && got != desc.Digest {
-			err = fmt.Errorf("stored blob %s hashes to %s: %w", desc.Digest, got, store.ErrInvalidDigest)
-		}
-		return n, diffID, err
+	if checkErr != nil {
+		return 0, &Error{Kind: ErrInvalid, Err: checkErr,
+			Msg: fmt.Sprintf("layer %s from %s is refused: %v; nothing was tagged", desc.Digest, sess.Host(), checkErr)}
 	}
-	if c.err != nil {
-		return 0, "", &Error{Kind: ErrInvalid, Err: c.err,
-			Msg: fmt.Sprintf("layer %s from %s is refused: %v; nothing was tagged", desc.Digest, sess.Host(), c.err)}
+	want, err := diffID()
+	if err != nil {
+		return 0, err
 	}
-	return c.n, c.diffID, nil
+	if got != want {
+		return 0, diffIDError(desc.Digest, sess.Host(), got, want)
+	}
+	if _, _, err := bw.Commit(); err != nil {
+		return 0, verifyError("layer", desc.Digest, sess, err)
+	}
+	return n, nil
 }
 
-// progressReader reports bytes read, at most every 64 KiB step of progress.
+// storedLayer checks a layer blob another process stored while this pull
+// ran, as one downloaded: digest, content and diff ID.
+func storedLayer(s *store.Store, desc ocispec.Descriptor, diffID func() (digest.Digest, error)) (int64, error) {
+	got, n, gotDiffID, err := verifyStoredLayer(s, desc)
+	if err == nil && got != desc.Digest {
+		err = fmt.Errorf("stored blob %s hashes to %s: %w", desc.Digest, got, store.ErrInvalidDigest)
+	}
+	if err != nil {
+		return 0, err
+	}
+	want, err := diffID()
+	if err == nil && gotDiffID != want {
+		err = diffIDError(desc.Digest, "the store", gotDiffID, want)
+	}
+	return n, err
+}
+
+// progressReader reports bytes read, at most every 64 KiB step of progress,
+// and keeps the first error other than io.EOF.
 type progressReader struct {
 	r            io.Reader
 	done, total  int64
 	lastReported int64
 	report       func(done, total int64)
+	err          error
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
+	if err != nil && err != io.EOF && p.err == nil {
+		p.err = err
+	}
 	p.done += int64(n)
 	if p.done-p.lastReported >= 64<<10 || err == io.EOF {
 		p.lastReported = p.done

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/berthkit/berth/engine/errdefs"
-	"github.com/berthkit/berth/internal/crashpoint"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -362,65 +361,24 @@ func (s *Store) putBlob(r io.Reader, want digest.Digest, wantSize int64, dirSync
 			return want, size, nil
 		}
 	}
-	f, err := os.CreateTemp(s.TmpDir(), "ingest-")
+	b, err := s.newBlobWriter(want, wantSize, dirSync)
 	if err != nil {
-		return "", 0, fmt.Errorf("create ingest file: %w", err)
+		return "", 0, err
 	}
-	tmp := f.Name()
-	defer func() {
-		f.Close()
-		os.Remove(tmp)
-	}()
-	digester := digest.Canonical.Digester()
+	defer b.Abort()
 	if wantSize >= 0 {
 		// One byte more than announced is enough to know it is wrong: a
 		// hostile source cannot fill the disk past what it declared.
 		r = io.LimitReader(r, wantSize+1)
 	}
-	unsynced := !dirSync && s.inBatch()
-	var w io.Writer = f
-	if unsynced {
-		w = &writebackWriter{f: f}
-	}
 	buf := ingestBuffers.Get().(*[]byte)
-	n, err := io.CopyBuffer(io.MultiWriter(w, digester.Hash()), r, *buf)
+	_, err = io.CopyBuffer(b, r, *buf)
 	ingestBuffers.Put(buf)
-	if err != nil {
+	if err != nil && b.err == nil {
+		// A read error; a write error (or too many bytes) Commit reports.
 		return "", 0, fmt.Errorf("write blob: %w", err)
 	}
-	got := digester.Digest()
-	if wantSize >= 0 && n != wantSize {
-		if n > wantSize {
-			return "", 0, fmt.Errorf("blob %s is longer than the %d bytes expected: %w", want, wantSize, ErrInvalidDigest)
-		}
-		return "", 0, fmt.Errorf("blob %s is %d bytes, not the %d expected: %w", want, n, wantSize, ErrInvalidDigest)
-	}
-	if want != "" && got != want {
-		return "", 0, fmt.Errorf("blob %s: got %s: %w", want, got, ErrInvalidDigest)
-	}
-	if unsynced {
-		startWriteback(f, n-n%writebackStep, 0)
-		s.unsynced.Store(true)
-	} else if err := f.Sync(); err != nil {
-		return "", 0, fmt.Errorf("sync blob: %w", err)
-	} else {
-		s.blobSyncs.Add(1)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return "", 0, err
-	}
-	if err := f.Close(); err != nil {
-		return "", 0, err
-	}
-	crashpoint.Hit("blob.before-rename")
-	if err := os.Rename(tmp, s.BlobPath(got)); err != nil {
-		return "", 0, fmt.Errorf("commit blob %s: %w", got, err)
-	}
-	if dirSync {
-		s.blobDirSync.Add(1)
-		_ = syncDir(s.blobDir())
-	}
-	return got, n, nil
+	return b.Commit()
 }
 
 // VerifyBlob reads a stored blob whole and checks that its bytes hash to

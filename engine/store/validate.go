@@ -367,7 +367,7 @@ func decompressFor(mediaType string, r io.Reader) (io.Reader, func(), error) {
 	if !ok {
 		return nil, nil, fmt.Errorf("media type %q is not a layer type Berth knows", mediaType)
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReaderSize(r, checkBufSize)
 	magic, _ := br.Peek(4)
 	got := "tar"
 	if c := layer.DetectCompression(magic); c != layer.None {
@@ -386,3 +386,10 @@ func decompressFor(mediaType string, r io.Reader) (io.Reader, func(), error) {
 	}
 	return zr, func() { zr.Close() }, nil
 }
+
+// checkBufSize is the read buffer of a layer check. A pull's check reads
+// the response body itself (no copy loop in between), so each read is a
+// read(2) from the socket and, through the BlobWriter, a write(2) to the
+// blob file: 1 MiB keeps those at about 50 per 50 MiB layer, as the
+// ingest copy's buffers do (64 KiB made them 16 times as many).
+const checkBufSize = 1 << 20
