@@ -610,16 +610,23 @@ func (c *Cgroup) OOMKilled() bool {
 // leave empty (removeParents). Processes still inside (a container whose
 // init died while exec'd processes linger) are thawed and killed first. A
 // cgroup that does not exist is success. The common case, an empty
-// cgroup, costs one rmdir a directory and one a parent: the freezer state
-// is read only when a directory will not go.
+// cgroup, costs one rmdir a directory and one a parent in each hierarchy
+// (a failing rmdir costs a microsecond): the freezer state is read only
+// when a directory will not go.
 func (c *Cgroup) Destroy() error {
 	done := map[string]bool{}
 	var busy, gone []string // controllers
 	for ctrl, dir := range c.dirs {
-		if done[dir] || (c.made != nil && !c.made[dir]) {
+		if done[dir] {
 			continue
 		}
 		done[dir] = true
+		if c.made != nil && !c.made[dir] {
+			// Never made: only its parent may be empty (left by a berth
+			// that did not remove parents, or killed before it could).
+			gone = append(gone, ctrl)
+			continue
+		}
 		if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
 			busy = append(busy, ctrl)
 			continue

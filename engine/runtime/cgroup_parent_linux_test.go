@@ -279,3 +279,29 @@ func TestCgroupParentRemovedDuringCreate(t *testing.T) {
 	}
 	assertGone(t, "parent", parentDirs(parent))
 }
+
+// TestCgroupStaleParentCleared: an empty berth parent in a hierarchy the
+// container did not use (left by an older berth, or one killed before
+// its cleanup) goes with the next container's removal.
+func TestCgroupStaleParentCleared(t *testing.T) {
+	requireCgroups(t)
+	parent := testParent(t)
+	t.Cleanup(func() { removeTestParents(parent) })
+	stale := parentDirs(parent)
+	for _, dir := range stale {
+		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			t.Fatal(err)
+		}
+	}
+	cg := CgroupFor(parent, "plain")
+	if err := cg.Create(Resources{}); err != nil { // the freezer cgroup only
+		t.Fatal(err)
+	}
+	if len(cg.made) != 1 {
+		t.Fatalf("made %v, want the freezer cgroup only", cg.made)
+	}
+	if err := cg.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, "stale parent", stale)
+}
