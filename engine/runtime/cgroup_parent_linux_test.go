@@ -305,3 +305,64 @@ func TestCgroupStaleParentCleared(t *testing.T) {
 	}
 	assertGone(t, "stale parent", stale)
 }
+
+// BenchmarkCgroupCreateDestroy: one container's cgroup made and removed
+// (no limits: the freezer cgroup only), as every run --rm does. "last"
+// is the only container of its parent, which goes and comes back every
+// time; "sibling" shares the parent with a container that keeps it.
+func BenchmarkCgroupCreateDestroy(b *testing.B) {
+	testenv.RequireRoot(b)
+	for _, name := range []string{"last", "sibling"} {
+		b.Run(name, func(b *testing.B) {
+			parent := "berth-bench-" + randomID(b)[:12]
+			defer removeTestParents(parent)
+			if name == "sibling" {
+				keep := CgroupFor(parent, "keep")
+				if err := keep.Create(Resources{}); err != nil {
+					b.Fatal(err)
+				}
+				defer keep.Destroy()
+			}
+			for i := 0; b.Loop(); i++ {
+				cg := CgroupFor(parent, fmt.Sprint(i))
+				if err := cg.Create(Resources{}); err != nil {
+					b.Fatal(err)
+				}
+				if err := cg.Destroy(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestCgroupRootlessParentBelowDelegation: in rootless mode containers
+// live in <delegated>/berth/<id>; the berth parent goes with the last,
+// the delegated directory stays, even with a name of berth's scheme.
+func TestCgroupRootlessParentBelowDelegation(t *testing.T) {
+	requireCgroups(t)
+	top := filepath.Join(cgroups().v2Root, testParent(t))
+	if err := os.Mkdir(top, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Remove(filepath.Join(top, "berth")); _ = os.Remove(top) })
+	cg := func(id string) *Cgroup {
+		dir := filepath.Join(top, "berth", id)
+		return &Cgroup{dirs: map[string]string{"freezer": dir}, v2: dir, v2Top: top}
+	}
+	a, b := cg("a"), cg("b")
+	for _, c := range []*Cgroup{a, b} {
+		if err := c.Create(Resources{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	assertThere(t, "in-use parent", map[string]string{"freezer": filepath.Join(top, "berth")})
+	if err := b.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, "parent", map[string]string{"freezer": filepath.Join(top, "berth")})
+	assertThere(t, "delegated directory", map[string]string{"freezer": top})
+}
