@@ -57,6 +57,7 @@ func Params(t *testing.T, dir string) testscript.Params {
 			"tmuxstart":    tmuxStartCmd,
 			"tmuxwait":     tmuxWaitCmd,
 			"pushindex":    pushIndexCmd,
+			"cgroupsclean": cgroupsCleanCmd,
 		},
 	}
 }

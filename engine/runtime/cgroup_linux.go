@@ -23,7 +23,9 @@ import (
 // /sys/fs/cgroup/unified with no controllers) a container has
 // /sys/fs/cgroup/unified/berth/<id> (freezer, process list) and, only when
 // it has limits, /sys/fs/cgroup/{memory,pids,cpu}/berth/<id>. On a v2
-// machine there is one: /sys/fs/cgroup/berth/<id>.
+// machine there is one: /sys/fs/cgroup/berth/<id>. The berth parents are
+// made by the first container that needs them and removed with the last
+// (makeCgroup, removeParents), so no empty berth cgroup outlives them.
 
 // cgroupLayout is where each controller lives on this machine.
 type cgroupLayout struct {
@@ -157,19 +159,18 @@ func (c *Cgroup) Create(r Resources) error {
 			return fmt.Errorf("the %s cgroup controller is not available on this machine: mount it under /sys/fs/cgroup or drop the limit", ctrl)
 		}
 	}
-	if c.v2 != "" {
-		if err := enableV2Controllers(filepath.Dir(c.v2), c.v2Top, c.v2Controllers); err != nil {
-			return err
-		}
-	}
 	made := map[string]bool{}
 	for ctrl, want := range need {
 		dir := c.dirs[ctrl]
 		if !want || made[dir] || dir == "" {
 			continue
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create cgroup %s: %w", dir, err)
+		var ctrls []string
+		if dir == c.v2 {
+			ctrls = c.v2Controllers
+		}
+		if err := makeCgroup(dir, c.hierarchyRoot(ctrl), ctrls); err != nil {
+			return err
 		}
 		made[dir] = true
 	}
@@ -317,16 +318,56 @@ func (c *Cgroup) pidsCurrent() (int64, error) {
 	return strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
 }
 
-// enableV2Controllers turns controllers on for the children of dir (and of
-// every ancestor up to the hierarchy's root).
-func enableV2Controllers(dir, top string, ctrls []string) error {
-	if len(ctrls) == 0 {
-		return nil
+// Parent cgroups come and go with their containers: Destroy removes a
+// berth parent once its last child is gone (removeParents), so a clean
+// host has no berth cgroup left, as with runc. A start racing with that
+// removal may see its parent vanish between making the parent and making
+// its own directory: the kernel then fails the child's mkdir with ENOENT
+// (and a parent with a child can never be removed: rmdir fails with
+// EBUSY), so makeCgroup makes the parents again, with their controllers,
+// and retries. Eight attempts mean seven lost races in a row: a start
+// never fails for that in practice.
+const makeCgroupAttempts = 8
+
+// testHookParentsMade, when set by a test, runs between making the
+// parents and the cgroup: where a concurrent Destroy may strike.
+var testHookParentsMade func(dir string)
+
+// makeCgroup makes the directory dir of hierarchy root, and its missing
+// parents, with the v2 controllers ctrls enabled for the children of each
+// (nil in a v1 hierarchy). A directory that exists is success.
+func makeCgroup(dir, root string, ctrls []string) error {
+	var err error
+	for attempt := 0; attempt < makeCgroupAttempts; attempt++ {
+		// Without controllers to enable, the parent usually exists: one
+		// mkdir is the whole cost.
+		if attempt > 0 || len(ctrls) > 0 {
+			if err = makeParents(filepath.Dir(dir), root, ctrls); err != nil {
+				if errors.Is(err, unix.ENOENT) {
+					continue // removed while being set up
+				}
+				return err
+			}
+		}
+		if testHookParentsMade != nil {
+			testHookParentsMade(dir)
+		}
+		err = unix.Mkdir(dir, 0o755)
+		if err == nil || errors.Is(err, unix.EEXIST) {
+			return nil
+		}
+		if !errors.Is(err, unix.ENOENT) {
+			break
+		}
 	}
-	root := cgroups().v2Root
-	if top != "" {
-		root = top
-	}
+	return fmt.Errorf("create cgroup %s: %w", dir, err)
+}
+
+// makeParents makes dir and its missing ancestors below root, and turns
+// the v2 controllers ctrls on for the children of every directory from
+// root down to dir, as cgroup v2 requires. An error wraps ENOENT when a
+// concurrent Destroy removed a directory meanwhile.
+func makeParents(dir, root string, ctrls []string) error {
 	var chain []string
 	for d := dir; ; d = filepath.Dir(d) {
 		chain = append([]string{d}, chain...)
@@ -335,12 +376,20 @@ func enableV2Controllers(dir, top string, ctrls []string) error {
 		}
 	}
 	for _, d := range chain {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("create cgroup %s: %w", d, err)
+		if d != root {
+			if err := unix.Mkdir(d, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+				return fmt.Errorf("create cgroup %s: %w", d, err)
+			}
 		}
-		have, _ := os.ReadFile(filepath.Join(d, "cgroup.subtree_control"))
+		if len(ctrls) == 0 {
+			continue
+		}
+		have, err := os.ReadFile(filepath.Join(d, "cgroup.subtree_control"))
+		if errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("read %s: %w", filepath.Join(d, "cgroup.subtree_control"), err)
+		}
 		for _, ctrl := range ctrls {
-			if strings.Contains(" "+string(have)+" ", " "+ctrl+" ") {
+			if strings.Contains(" "+strings.TrimSpace(string(have))+" ", " "+ctrl+" ") {
 				continue
 			}
 			if err := os.WriteFile(filepath.Join(d, "cgroup.subtree_control"), []byte("+"+ctrl), 0o644); err != nil {
@@ -349,6 +398,46 @@ func enableV2Controllers(dir, top string, ctrls []string) error {
 		}
 	}
 	return nil
+}
+
+// hierarchyRoot is the directory below which berth manages the cgroups of
+// controller ctrl: the hierarchy's mount point, or the delegated
+// directory in rootless mode. Berth never removes it.
+func (c *Cgroup) hierarchyRoot(ctrl string) string {
+	if c.v2 != "" && c.dirs[ctrl] == c.v2 {
+		if c.v2Top != "" {
+			return c.v2Top
+		}
+		return cgroups().v2Root
+	}
+	return cgroups().v1[ctrl]
+}
+
+// ownParent reports whether a parent cgroup directory is berth's by name:
+// "berth" (the default parent) or "berth-..." (the tests'). Only those are
+// ever removed; a parent of any other name is the user's.
+func ownParent(name string) bool {
+	return name == "berth" || strings.HasPrefix(name, "berth-")
+}
+
+// removeParents removes the empty berth parents of a container's removed
+// cgroup dir, deepest first, up to (not including) root. A parent that
+// still holds a cgroup fails rmdir with EBUSY (atomically, in the kernel:
+// a concurrent start's child either exists and keeps the parent, or is
+// made after and makes the parent again): it is in use, and so are its
+// ancestors. One removed meanwhile (ENOENT) is as good as removed.
+func removeParents(dir, root string) {
+	if root == "" || !strings.HasPrefix(dir, root+"/") {
+		return
+	}
+	for d := filepath.Dir(dir); d != root && strings.HasPrefix(d, root+"/"); d = filepath.Dir(d) {
+		if !ownParent(filepath.Base(d)) {
+			return
+		}
+		if err := unix.Rmdir(d); err != nil && !errors.Is(err, unix.ENOENT) {
+			return // in use (EBUSY, ENOTEMPTY) or not ours to remove
+		}
+	}
 }
 
 // Paths maps each controller berth uses to the container's directory for it.
@@ -517,31 +606,48 @@ func (c *Cgroup) OOMKilled() bool {
 	return false
 }
 
-// Destroy removes the cgroup directories. Processes still inside (a
-// container whose init died while exec'd processes linger) are thawed and
-// killed first. A cgroup that does not exist is success. The common case,
-// an empty cgroup, costs one rmdir a directory: the freezer state is read
-// only when a directory will not go.
+// Destroy removes the cgroup directories, then the berth parents they
+// leave empty (removeParents). Processes still inside (a container whose
+// init died while exec'd processes linger) are thawed and killed first. A
+// cgroup that does not exist is success. The common case, an empty
+// cgroup, costs one rmdir a directory and one a parent in each hierarchy
+// (a failing rmdir costs a microsecond): the freezer state is read only
+// when a directory will not go.
 func (c *Cgroup) Destroy() error {
 	done := map[string]bool{}
-	var busy []string
-	for _, dir := range c.dirs {
-		if done[dir] || (c.made != nil && !c.made[dir]) {
+	var busy, gone []string // controllers
+	for ctrl, dir := range c.dirs {
+		if done[dir] {
 			continue
 		}
 		done[dir] = true
-		if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
-			busy = append(busy, dir)
+		if c.made != nil && !c.made[dir] {
+			// Never made: only its parent may be empty (left by a berth
+			// that did not remove parents, or killed before it could).
+			gone = append(gone, ctrl)
+			continue
 		}
+		if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
+			busy = append(busy, ctrl)
+			continue
+		}
+		gone = append(gone, ctrl)
 	}
 	if len(busy) > 0 && c.Frozen() {
 		_ = c.Thaw()
 	}
 	var first error
-	for _, dir := range busy {
-		if err := removeCgroupDir(dir); err != nil && first == nil {
-			first = err
+	for _, ctrl := range busy {
+		if err := removeCgroupDir(c.dirs[ctrl]); err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
 		}
+		gone = append(gone, ctrl)
+	}
+	for _, ctrl := range gone {
+		removeParents(c.dirs[ctrl], c.hierarchyRoot(ctrl))
 	}
 	return first
 }
