@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -20,30 +21,53 @@ import (
 // `berth images`); this decodes one entry's JSON, keeps its few facts and
 // drops the rest. The checks of loadImage (layer digests, diff IDs) stay.
 func (s *Store) ListedImages() ([]*Image, error) {
-	return s.imagesWith(s.loadListedImage)
+	return s.collectImages(s.eachIndexEntry, s.loadListedImage)
 }
 
-// imagesWith lists the index's images, loading each manifest once with load.
+// imagesWith lists the index's images, loading each manifest once with
+// load, from the shared parsed index.
 func (s *Store) imagesWith(load func(ocispec.Descriptor) (*Image, error)) ([]*Image, error) {
+	return s.collectImages(s.eachSharedEntry, load)
+}
+
+// eachSharedEntry walks the shared parsed index (readIndexForLookup).
+func (s *Store) eachSharedEntry(fn func(ocispec.Descriptor) error) error {
 	idx, err := s.readIndexForLookup()
 	if err != nil {
-		return nil, err
+		return err
 	}
+	for _, desc := range idx.Manifests {
+		if err := fn(desc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// collectImages lists the images of the entries each walks, loading each
+// manifest once with load.
+func (s *Store) collectImages(each func(func(ocispec.Descriptor) error) error, load func(ocispec.Descriptor) (*Image, error)) ([]*Image, error) {
 	byManifest := map[digest.Digest]*Image{}
 	var order []*Image
-	for _, desc := range idx.Manifests {
+	err := each(func(desc ocispec.Descriptor) error {
 		img := byManifest[desc.Digest]
 		if img == nil {
-			img, err = load(desc)
-			if err != nil {
-				return nil, err
+			var err error
+			if img, err = load(desc); err != nil {
+				return err
 			}
 			byManifest[desc.Digest] = img
 			order = append(order, img)
 		}
 		if ref := desc.Annotations[ocispec.AnnotationRefName]; ref != "" {
-			img.Refs = append(img.Refs, ref)
+			// A copy: the entry's strings share one allocation with the
+			// whole entry (decodeEntry), which a name alone would keep.
+			img.Refs = append(img.Refs, strings.Clone(ref))
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, img := range order {
 		sort.Strings(img.Refs)
@@ -101,13 +125,15 @@ func (s *Store) loadListedImage(desc ocispec.Descriptor) (*Image, error) {
 			return nil, fmt.Errorf("config %s: diff ID %q: %v (the store is damaged; `berth image validate` tells more)", m.Config.Digest, d, err)
 		}
 	}
-	img := &Image{ID: m.Config.Digest, ManifestDigest: desc.Digest, ManifestSize: int64(len(data)),
-		Manifests: []digest.Digest{desc.Digest}}
+	// Copies of the entry's strings, which share the whole entry's bytes.
+	md := digest.Digest(strings.Clone(string(desc.Digest)))
+	img := &Image{ID: m.Config.Digest, ManifestDigest: md, ManifestSize: int64(len(data)),
+		Manifests: []digest.Digest{md}}
 	img.Manifest.Config = m.Config
 	img.Config.Created = cfg.Created
 	img.Config.Config.Labels = cfg.Config.Labels
 	if p := desc.Annotations[AnnotationParent]; p != "" {
-		img.Parent = digest.Digest(p)
+		img.Parent = digest.Digest(strings.Clone(p))
 	}
 	if n, err := strconv.ParseInt(desc.Annotations[AnnotationSize], 10, 64); err == nil {
 		img.Size = n

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+func streamAll(data []byte) ([]ocispec.Descriptor, error) {
+	var got []ocispec.Descriptor
+	err := streamIndex(bytes.NewReader(data), func(d ocispec.Descriptor) bool {
+		got = append(got, d)
+		return true
+	})
+	return got, err
+}
+
+const streamSample = `{
+  "schemaVersion": 2,
+  "mediaType": "application/vnd.oci.image.index.v1+json",
+  "manifests": [
+    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:` + hex64a + `", "size": 10,
+     "annotations": {"org.opencontainers.image.ref.name": "docker.io/library/a:1", "x": "caf\u00e9"}},
+    {"digest": "sha256:` + hex64b + `", "size": 11, "platform": {"architecture": "amd64", "os": "linux"}}
+  ],
+  "annotations": {"k": "v"}
+}`
+
+const (
+	hex64a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	hex64b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+)
+
+// The streamed entries are the entries decodeIndex reads, field for field.
+func TestStreamIndexMatchesDecodeIndex(t *testing.T) {
+	for _, data := range []string{streamSample, `{}`, `{"manifests": null}`, `{"manifests": []}`, `{"schemaVersion":2,"manifests":[{}]}`} {
+		want, _, err := decodeIndex([]byte(data))
+		if err != nil {
+			t.Fatalf("decodeIndex(%.40q): %v", data, err)
+		}
+		got, err := streamAll([]byte(data))
+		if err != nil {
+			t.Fatalf("streamIndex(%.40q): %v", data, err)
+		}
+		if len(got) != len(want.Manifests) || (len(got) > 0 && !reflect.DeepEqual(got, want.Manifests)) {
+			t.Errorf("streamIndex(%.40q) = %+v, want %+v", data, got, want.Manifests)
+		}
+	}
+}
+
+// A truncated or hostile index.json is an error, never a panic or a
+// partial listing reported as whole.
+func TestStreamIndexRefusesDamage(t *testing.T) {
+	for i := 0; i < len(streamSample)-1; i++ {
+		if strings.TrimSpace(streamSample[:i]) == "" {
+			continue
+		}
+		if _, err := streamAll([]byte(streamSample[:i])); err == nil {
+			t.Fatalf("truncated at %d of %d: no error", i, len(streamSample))
+		}
+	}
+	for _, bad := range []string{
+		``, `[]`, `"x"`, `{"manifests": {}}`, `{"manifests": [1]}`, `{"manifests": [{"size": "x"}]}`,
+		`{"manifests": [], "manifests": []}`, `{"manifests": []} {}`, `{"manifests": [{}] `, `{"a": }`,
+	} {
+		if _, err := streamAll([]byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+// eachIndexEntry names the damaged file and what to do; fn's error stops
+// the walk and comes back as it is.
+func TestEachIndexEntryErrors(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	n := 0
+	if err := s.eachIndexEntry(func(ocispec.Descriptor) error { n++; return nil }); err != nil || n != 0 {
+		t.Fatalf("empty store: %d entries, %v", n, err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(filepath.Join(s.root, "index.json"), []byte(streamSample), 0o644))
+	stop := errors.New("stop")
+	if err := s.eachIndexEntry(func(ocispec.Descriptor) error { n++; return stop }); err != stop || n != 1 {
+		t.Errorf("stop: %d entries, %v, want 1 and stop", n, err)
+	}
+	must(os.WriteFile(filepath.Join(s.root, "index.json"), []byte(streamSample[:200]), 0o644))
+	err = s.eachIndexEntry(func(ocispec.Descriptor) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "index.json in "+s.root+" is corrupt") {
+		t.Errorf("truncated index: %v", err)
+	}
+}
+
+// BenchmarkStreamIndex reports what a walk of 10,000 entries allocates;
+// the walk keeps none of it (the listing copies what it needs).
+func BenchmarkStreamIndex(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"schemaVersion":2,"manifests":[`)
+	for i := range 10000 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%064x","size":500,"annotations":{"org.opencontainers.image.ref.name":"docker.io/library/seed:%d"}}`, i, i)
+	}
+	sb.WriteString(`]}`)
+	data := []byte(sb.String())
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		if err := streamIndex(bytes.NewReader(data), func(ocispec.Descriptor) bool { n++; return true }); err != nil || n != 10000 {
+			b.Fatal(n, err)
+		}
+	}
+}
