@@ -128,3 +128,47 @@ func BenchmarkStreamIndex(b *testing.B) {
 		}
 	}
 }
+
+// ImageBriefs answers a name and a full ID as Image does, and leaves the
+// forms it cannot answer alone (an ID prefix, name@digest) to Image.
+func TestImageBriefsLookup(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	idx := `{"schemaVersion":2,"manifests":[
+{"digest":"sha256:` + hex64a + `","size":10,"annotations":{"org.opencontainers.image.ref.name":"docker.io/library/a:1","` + AnnotationID + `":"sha256:` + hex64b + `","` + AnnotationSize + `":"42"}},
+{"digest":"sha256:` + hex64b + `","size":10,"annotations":{"org.opencontainers.image.ref.name":"docker.io/library/old:1"}}]}`
+	if err := os.WriteFile(filepath.Join(s.root, "index.json"), []byte(idx), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.ImageBriefs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ImageBrief{ID: "sha256:" + hex64b, Size: 42, complete: true}
+	for _, c := range []struct {
+		name      string
+		ok, known bool
+	}{
+		{"a:1", true, true}, {"docker.io/library/a:1", true, true}, {"sha256:" + hex64b, true, true}, {hex64b, true, true},
+		{"a", false, true}, {"nothere", false, true},
+		{"old:1", false, false},              // no AnnotationID: Image reads its manifest
+		{"bbbb", false, false},               // an ID prefix
+		{"a@sha256:" + hex64a, false, false}, // by digest
+		{"sha256:" + hex64a, false, false},   // an ID no entry announces
+		{"UPPER", false, false},              // not a name: Image reports it
+	} {
+		got, ok, known := b.Lookup(c.name)
+		if ok != c.ok || known != c.known || (ok && got != want) {
+			t.Errorf("Lookup(%q) = %+v, %v, %v; want ok %v known %v", c.name, got, ok, known, c.ok, c.known)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(s.root, "index.json"), []byte(idx[:150]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ImageBriefs(); err == nil || !strings.Contains(err.Error(), "is corrupt") {
+		t.Errorf("truncated index: %v", err)
+	}
+}
