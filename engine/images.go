@@ -43,6 +43,9 @@ type ListImagesOptions struct {
 	// Filters are `--filter` values: dangling=true|false,
 	// reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE.
 	Filters []string
+	// NoLabels: the caller shows no labels (the CLI's table), so the
+	// images' labels are not read unless a label filter needs them.
+	NoLabels bool
 }
 
 // imageFacts are the relations between images that several verbs need.
@@ -166,7 +169,7 @@ func containerRunning(c *store.Container) bool {
 // ListImages lists images as `docker images` does: newest first, one row
 // per name, untagged images as <none>, intermediate images only with All.
 func (e *Engine) ListImages(ctx context.Context, opts ListImagesOptions) ([]ImageSummary, error) {
-	f, counts, err := e.listingFacts()
+	f, counts, err := e.listingFacts(!opts.NoLabels || hasLabelFilter(opts.Filters))
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"strings"
+
 	"github.com/berthkit/berth/engine/store"
 	"github.com/opencontainers/go-digest"
 )
@@ -10,8 +12,12 @@ import (
 // how many containers were created from it, counted from each record's
 // image field alone. At 10,000 images and containers the full configs and
 // records took `berth images` over 100 MiB.
-func (e *Engine) listingFacts() (*imageFacts, map[digest.Digest]int, error) {
-	images, err := e.Store.ListedImages()
+func (e *Engine) listingFacts(labels bool) (*imageFacts, map[digest.Digest]int, error) {
+	list := e.Store.ListedImagesWithoutLabels
+	if labels {
+		list = e.Store.ListedImages
+	}
+	images, err := list()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -24,4 +30,15 @@ func (e *Engine) listingFacts() (*imageFacts, map[digest.Digest]int, error) {
 		counts[containerImageID(&store.Container{Image: image})]++
 	}
 	return newImageFacts(groupByID(images), nil), counts, nil
+}
+
+// hasLabelFilter reports whether filters hold a label= filter (the key is
+// matched as parseImageFilters matches it).
+func hasLabelFilter(filters []string) bool {
+	for _, spec := range filters {
+		if key, _, _ := strings.Cut(spec, "="); strings.EqualFold(key, "label") {
+			return true
+		}
+	}
+	return false
 }

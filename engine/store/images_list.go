@@ -21,7 +21,9 @@ import (
 // `berth images`); this decodes one entry's JSON, keeps its few facts and
 // drops the rest. The checks of loadImage (layer digests, diff IDs) stay.
 func (s *Store) ListedImages() ([]*Image, error) {
-	return s.collectImages(s.eachIndexEntry, s.loadListedImage)
+	return s.collectImages(s.eachIndexEntry, func(desc ocispec.Descriptor) (*Image, error) {
+		return s.loadListedImage(desc, true)
+	})
 }
 
 // imagesWith lists the index's images, loading each manifest once with
@@ -86,16 +88,32 @@ type listedManifest struct {
 }
 
 type listedConfig struct {
-	Created *time.Time `json:"created,omitempty"`
-	Config  struct {
+	listedConfigBase
+	Config struct {
 		Labels map[string]string `json:"Labels,omitempty"`
 	} `json:"config"`
-	RootFS struct {
+}
+
+// listedConfigBase is listedConfig without the labels: encoding/json skips
+// the config field's bytes rather than building a map per image.
+type listedConfigBase struct {
+	Created *time.Time `json:"created,omitempty"`
+	RootFS  struct {
 		DiffIDs []digest.Digest `json:"diff_ids"`
 	} `json:"rootfs"`
 }
 
-func (s *Store) loadListedImage(desc ocispec.Descriptor) (*Image, error) {
+// ListedImagesWithoutLabels is ListedImages for a listing that neither
+// shows nor filters on labels (`berth images` without --filter label=):
+// each image's Config.Config.Labels is left nil. At 10,000 images, one
+// label each, the maps were 4 of a listing's 15 MB.
+func (s *Store) ListedImagesWithoutLabels() ([]*Image, error) {
+	return s.collectImages(s.eachIndexEntry, func(desc ocispec.Descriptor) (*Image, error) {
+		return s.loadListedImage(desc, false)
+	})
+}
+
+func (s *Store) loadListedImage(desc ocispec.Descriptor, labels bool) (*Image, error) {
 	if _, ok := s.parsed.Load(desc.Digest); ok {
 		return s.loadImage(desc) // parsed already: copying it costs nothing more
 	}
@@ -117,7 +135,11 @@ func (s *Store) loadListedImage(desc ocispec.Descriptor) (*Image, error) {
 		return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
 	}
 	var cfg listedConfig
-	if err := json.Unmarshal(cfgData, &cfg); err != nil {
+	var into any = &cfg
+	if !labels {
+		into = &cfg.listedConfigBase
+	}
+	if err := json.Unmarshal(cfgData, into); err != nil {
 		return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
 	}
 	for _, d := range cfg.RootFS.DiffIDs {

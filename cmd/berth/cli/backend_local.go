@@ -79,6 +79,7 @@ func (b localBackend) Build(ctx context.Context, opts *buildOptions, bo build.Op
 }
 
 func (b localBackend) Images(ctx context.Context, opts engine.ListImagesOptions) ([]imageListing, error) {
+	opts.NoLabels = true // the table shows none
 	list, err := b.eng.ListImages(ctx, opts)
 	if err != nil {
 		return nil, err
