@@ -19,7 +19,7 @@ import (
 // ImageSummary is one row of `berth images`: an image under one of its
 // names (or under none).
 type ImageSummary struct {
-	Image *store.Image
+	Image *store.ListedImage
 	// Repository and Tag are the familiar name split in two ("busybox",
 	// "latest"), or "<none>".
 	Repository, Tag string
@@ -169,11 +169,11 @@ func containerRunning(c *store.Container) bool {
 // ListImages lists images as `docker images` does: newest first, one row
 // per name, untagged images as <none>, intermediate images only with All.
 func (e *Engine) ListImages(ctx context.Context, opts ListImagesOptions) ([]ImageSummary, error) {
-	f, counts, err := e.listingFacts(!opts.NoLabels || hasLabelFilter(opts.Filters))
+	images, children, counts, err := e.listingFacts(!opts.NoLabels || hasLabelFilter(opts.Filters))
 	if err != nil {
 		return nil, err
 	}
-	filter, err := f.parseImageFilters(opts.Filters)
+	filter, err := e.parseImageFilters(opts.Filters)
 	if err != nil {
 		return nil, err
 	}
@@ -196,8 +196,9 @@ func (e *Engine) ListImages(ctx context.Context, opts ListImagesOptions) ([]Imag
 		return nil, err
 	}
 	var out []ImageSummary
-	for _, img := range f.images {
-		hasChildren := len(f.children[img.ID]) > 0
+	for i, img := range images {
+		images[i] = nil // each row holds its image; the list need not
+		hasChildren := children[img.ID]
 		untagged := len(img.Refs) == 0
 		row := ImageSummary{
 			Image: img, Containers: counts[img.ID],
@@ -255,7 +256,7 @@ type imageFilter struct {
 	anyRefSet bool
 }
 
-func (f *imageFacts) parseImageFilters(filters []string) (*imageFilter, error) {
+func (e *Engine) parseImageFilters(filters []string) (*imageFilter, error) {
 	out := &imageFilter{}
 	for _, spec := range filters {
 		key, value, ok := strings.Cut(spec, "=")
@@ -280,7 +281,7 @@ func (f *imageFacts) parseImageFilters(filters []string) (*imageFilter, error) {
 		case "label":
 			out.labels = append(out.labels, value)
 		case "before", "since":
-			img, err := store.FindImage(f.images, value)
+			img, err := e.Store.Image(value)
 			if err != nil {
 				return nil, err
 			}
@@ -297,7 +298,7 @@ func (f *imageFacts) parseImageFilters(filters []string) (*imageFilter, error) {
 	return out, nil
 }
 
-func (f *imageFilter) keepImage(img *store.Image, dangling bool) bool {
+func (f *imageFilter) keepImage(img *store.ListedImage, dangling bool) bool {
 	if f.dangling != nil && *f.dangling != dangling {
 		return false
 	}
@@ -309,7 +310,7 @@ func (f *imageFilter) keepImage(img *store.Image, dangling bool) bool {
 	}
 	for _, l := range f.labels {
 		k, v, hasValue := strings.Cut(l, "=")
-		got, ok := img.Config.Config.Labels[k]
+		got, ok := img.Labels[k]
 		if !ok || (hasValue && got != v) {
 			return false
 		}

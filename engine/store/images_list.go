@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,24 +13,68 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
+// ListedImage is one image as a listing shows it or filters on it: its
+// ID, manifests, names, parent, size, creation time and labels, about 150
+// bytes. An *Image (704 bytes with its embedded manifest and config) per
+// image made the images of a store of 10,000 7 MB of `berth images`' heap.
+type ListedImage struct {
+	ID digest.Digest
+	// ManifestDigest is the first of Manifests, as in Image.
+	ManifestDigest digest.Digest
+	Manifests      []digest.Digest
+	Refs           []string
+	Parent         digest.Digest
+	Size           int64
+	// CreatedAt is the config's creation time (zero when it has none).
+	CreatedAt time.Time
+	// Labels are the config's labels; nil when read without them.
+	Labels map[string]string
+}
+
+// Created is the config's creation time, as Image.Created.
+func (l *ListedImage) Created() time.Time { return l.CreatedAt }
+
+// ShortID is the 12 hex characters Docker shows.
+func (l *ListedImage) ShortID() string { return l.ID.Encoded()[:12] }
+
+func (l *ListedImage) addRef(ref string) { l.Refs = append(l.Refs, ref) }
+func (img *Image) addRef(ref string)     { img.Refs = append(img.Refs, ref) }
+func (l *ListedImage) sortRefs()         { sort.Strings(l.Refs) }
+func (img *Image) sortRefs()             { sort.Strings(img.Refs) }
+
+// listedOf keeps the listed facts of a full image.
+func listedOf(img *Image) *ListedImage {
+	// Copies of the lists: the listing merges into them, and img may be
+	// the store's shared parsed value.
+	return &ListedImage{ID: img.ID, ManifestDigest: img.ManifestDigest, Manifests: slices.Clone(img.Manifests),
+		Refs: slices.Clone(img.Refs), Parent: img.Parent, Size: img.Size, CreatedAt: img.Created(), Labels: img.Config.Config.Labels}
+}
+
 // ListedImages lists the store's images as Images does (one value per
-// manifest, newest first, names sorted), but each value holds only what a
-// listing shows or filters on: ID, manifests, names, parent, size, the
-// config's creation time and labels (no annotations, layers or other
-// config fields). A store of 10,000
-// images held every full manifest and config at once (over 100 MiB for
-// `berth images`); this decodes one entry's JSON, keeps its few facts and
-// drops the rest. The checks of loadImage (layer digests, diff IDs) stay.
-func (s *Store) ListedImages() ([]*Image, error) {
-	return s.collectImages(s.eachIndexEntry, func(desc ocispec.Descriptor) (*Image, error) {
+// manifest, newest first, names sorted), each as a ListedImage: it
+// decodes one entry's manifest and config, keeps their few facts and drops
+// the rest, and streams index.json rather than keeping it (eachIndexEntry).
+// The checks of loadImage (layer digests, diff IDs) stay.
+func (s *Store) ListedImages() ([]*ListedImage, error) {
+	return collectImages(s.eachIndexEntry, func(desc ocispec.Descriptor) (*ListedImage, error) {
 		return s.loadListedImage(desc, true)
+	})
+}
+
+// ListedImagesWithoutLabels is ListedImages for a listing that neither
+// shows nor filters on labels (`berth images` without --filter label=):
+// Labels stays nil. At 10,000 images, one label each, the maps were 4 of a
+// listing's 15 MB.
+func (s *Store) ListedImagesWithoutLabels() ([]*ListedImage, error) {
+	return collectImages(s.eachIndexEntry, func(desc ocispec.Descriptor) (*ListedImage, error) {
+		return s.loadListedImage(desc, false)
 	})
 }
 
 // imagesWith lists the index's images, loading each manifest once with
 // load, from the shared parsed index.
 func (s *Store) imagesWith(load func(ocispec.Descriptor) (*Image, error)) ([]*Image, error) {
-	return s.collectImages(s.eachSharedEntry, load)
+	return collectImages(s.eachSharedEntry, load)
 }
 
 // eachSharedEntry walks the shared parsed index (readIndexForLookup).
@@ -46,14 +91,21 @@ func (s *Store) eachSharedEntry(fn func(ocispec.Descriptor) error) error {
 	return nil
 }
 
+// listable is an image value collectImages gathers names into.
+type listable interface {
+	addRef(ref string)
+	sortRefs()
+	Created() time.Time
+}
+
 // collectImages lists the images of the entries each walks, loading each
-// manifest once with load.
-func (s *Store) collectImages(each func(func(ocispec.Descriptor) error) error, load func(ocispec.Descriptor) (*Image, error)) ([]*Image, error) {
-	byManifest := map[digest.Digest]*Image{}
-	var order []*Image
+// manifest once with load: newest first, names sorted.
+func collectImages[T listable](each func(func(ocispec.Descriptor) error) error, load func(ocispec.Descriptor) (T, error)) ([]T, error) {
+	byManifest := map[digest.Digest]T{}
+	var order []T
 	err := each(func(desc ocispec.Descriptor) error {
-		img := byManifest[desc.Digest]
-		if img == nil {
+		img, seen := byManifest[desc.Digest]
+		if !seen {
 			var err error
 			if img, err = load(desc); err != nil {
 				return err
@@ -64,7 +116,7 @@ func (s *Store) collectImages(each func(func(ocispec.Descriptor) error) error, l
 		if ref := desc.Annotations[ocispec.AnnotationRefName]; ref != "" {
 			// A copy: the entry's strings share one allocation with the
 			// whole entry (decodeEntry), which a name alone would keep.
-			img.Refs = append(img.Refs, strings.Clone(ref))
+			img.addRef(strings.Clone(ref))
 		}
 		return nil
 	})
@@ -72,7 +124,7 @@ func (s *Store) collectImages(each func(func(ocispec.Descriptor) error) error, l
 		return nil, err
 	}
 	for _, img := range order {
-		sort.Strings(img.Refs)
+		img.sortRefs()
 	}
 	sort.SliceStable(order, func(i, j int) bool { return order[i].Created().After(order[j].Created()) })
 	return order, nil
@@ -103,19 +155,17 @@ type listedConfigBase struct {
 	} `json:"rootfs"`
 }
 
-// ListedImagesWithoutLabels is ListedImages for a listing that neither
-// shows nor filters on labels (`berth images` without --filter label=):
-// each image's Config.Config.Labels is left nil. At 10,000 images, one
-// label each, the maps were 4 of a listing's 15 MB.
-func (s *Store) ListedImagesWithoutLabels() ([]*Image, error) {
-	return s.collectImages(s.eachIndexEntry, func(desc ocispec.Descriptor) (*Image, error) {
-		return s.loadListedImage(desc, false)
-	})
-}
-
-func (s *Store) loadListedImage(desc ocispec.Descriptor, labels bool) (*Image, error) {
+func (s *Store) loadListedImage(desc ocispec.Descriptor, labels bool) (*ListedImage, error) {
 	if _, ok := s.parsed.Load(desc.Digest); ok {
-		return s.loadImage(desc) // parsed already: copying it costs nothing more
+		img, err := s.loadImage(desc) // parsed already: copying it costs nothing more
+		if err != nil {
+			return nil, err
+		}
+		l := listedOf(img)
+		if !labels {
+			l.Labels = nil
+		}
+		return l, nil
 	}
 	data, err := s.ReadBlob(desc.Digest)
 	if err != nil {
@@ -149,11 +199,10 @@ func (s *Store) loadListedImage(desc ocispec.Descriptor, labels bool) (*Image, e
 	}
 	// Copies of the entry's strings, which share the whole entry's bytes.
 	md := digest.Digest(strings.Clone(string(desc.Digest)))
-	img := &Image{ID: m.Config.Digest, ManifestDigest: md, ManifestSize: int64(len(data)),
-		Manifests: []digest.Digest{md}}
-	img.Manifest.Config = m.Config
-	img.Config.Created = cfg.Created
-	img.Config.Config.Labels = cfg.Config.Labels
+	img := &ListedImage{ID: m.Config.Digest, ManifestDigest: md, Manifests: []digest.Digest{md}, Labels: cfg.Config.Labels}
+	if cfg.Created != nil {
+		img.CreatedAt = *cfg.Created
+	}
 	if p := desc.Annotations[AnnotationParent]; p != "" {
 		img.Parent = digest.Digest(strings.Clone(p))
 	}
