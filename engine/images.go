@@ -191,10 +191,6 @@ func (e *Engine) ListImages(ctx context.Context, opts ListImagesOptions) ([]Imag
 			tagFilter = t.Tag()
 		}
 	}
-	repoDigests, err := e.repoDigestsByManifest()
-	if err != nil {
-		return nil, err
-	}
 	var out []ImageSummary
 	for i, img := range images {
 		images[i] = nil // each row holds its image; the list need not
@@ -228,13 +224,7 @@ func (e *Engine) ListImages(ctx context.Context, opts ListImagesOptions) ([]Imag
 			}
 			r := row
 			r.Repository, r.Tag = store.SplitFamiliar(full)
-			for _, m := range img.Manifests {
-				for _, rd := range repoDigests[m] {
-					if canonical, ok := rd.(reference.Canonical); ok && canonical.Name() == ref.Name() {
-						r.Digest = canonical.Digest()
-					}
-				}
-			}
+			r.Digest = repoDigestOf(img, ref)
 			if tagFilter != "" && r.Tag != tagFilter {
 				continue
 			}
@@ -752,24 +742,6 @@ func sortedRefs(img *store.Image) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// repoDigestsByManifest reads the repository digests the index records
-// (store.AnnotationRepoDigest: set when an image is pulled or pushed).
-func (e *Engine) repoDigestsByManifest() (map[digest.Digest][]reference.Named, error) {
-	recorded, err := e.Store.RepoDigestIndex()
-	if err != nil {
-		return nil, err
-	}
-	out := map[digest.Digest][]reference.Named{}
-	for m, rds := range recorded {
-		for _, rd := range rds {
-			if ref, err := reference.ParseNormalizedNamed(rd); err == nil {
-				out[m] = append(out[m], ref)
-			}
-		}
-	}
-	return out, nil
 }
 
 // ImageUsage is one image in `system df -v`: its size split into what it

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/berthkit/berth/engine/store"
+	"github.com/distribution/reference"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -55,6 +56,7 @@ func groupListedByID(images []*store.ListedImage) []*store.ListedImage {
 		}
 		first.Refs = append(first.Refs, img.Refs...)
 		first.Manifests = append(first.Manifests, img.Manifests...)
+		first.RepoDigests = append(first.RepoDigests, img.RepoDigests...)
 		if first.Parent == "" {
 			first.Parent = img.Parent
 		}
@@ -74,4 +76,17 @@ func hasLabelFilter(filters []string) bool {
 		}
 	}
 	return false
+}
+
+// repoDigestOf is the digest a registry knows img by under ref's
+// repository (the last of img's RepoDigests there), or "".
+func repoDigestOf(img *store.ListedImage, ref reference.Named) digest.Digest {
+	var d digest.Digest
+	for _, rd := range img.RepoDigests {
+		parsed, err := reference.ParseNormalizedNamed(rd)
+		if canonical, ok := parsed.(reference.Canonical); err == nil && ok && canonical.Name() == ref.Name() {
+			d = canonical.Digest()
+		}
+	}
+	return d
 }

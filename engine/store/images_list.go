@@ -29,6 +29,10 @@ type ListedImage struct {
 	CreatedAt time.Time
 	// Labels are the config's labels; nil when read without them.
 	Labels map[string]string
+	// RepoDigests are the name@digest forms (AnnotationRepoDigest) of its
+	// entries, in the order of Manifests, then of index.json: what
+	// RepoDigestIndex gives for its manifests, read in the same pass.
+	RepoDigests []string
 }
 
 // Created is the config's creation time, as Image.Created.
@@ -37,10 +41,22 @@ func (l *ListedImage) Created() time.Time { return l.CreatedAt }
 // ShortID is the 12 hex characters Docker shows.
 func (l *ListedImage) ShortID() string { return l.ID.Encoded()[:12] }
 
-func (l *ListedImage) addRef(ref string) { l.Refs = append(l.Refs, ref) }
-func (img *Image) addRef(ref string)     { img.Refs = append(img.Refs, ref) }
-func (l *ListedImage) sortRefs()         { sort.Strings(l.Refs) }
-func (img *Image) sortRefs()             { sort.Strings(img.Refs) }
+func (l *ListedImage) addEntry(desc ocispec.Descriptor) {
+	if ref := desc.Annotations[ocispec.AnnotationRefName]; ref != "" {
+		l.Refs = append(l.Refs, strings.Clone(ref))
+	}
+	if rd := desc.Annotations[AnnotationRepoDigest]; rd != "" {
+		l.RepoDigests = append(l.RepoDigests, strings.Clone(rd))
+	}
+}
+
+func (img *Image) addEntry(desc ocispec.Descriptor) {
+	if ref := desc.Annotations[ocispec.AnnotationRefName]; ref != "" {
+		img.Refs = append(img.Refs, strings.Clone(ref))
+	}
+}
+func (l *ListedImage) sortRefs() { sort.Strings(l.Refs) }
+func (img *Image) sortRefs()     { sort.Strings(img.Refs) }
 
 // listedOf keeps the listed facts of a full image.
 func listedOf(img *Image) *ListedImage {
@@ -93,7 +109,10 @@ func (s *Store) eachSharedEntry(fn func(ocispec.Descriptor) error) error {
 
 // listable is an image value collectImages gathers names into.
 type listable interface {
-	addRef(ref string)
+	// addEntry takes the names of an entry of its manifest. The strings
+	// are copies: an entry's strings share one allocation with the whole
+	// entry (decodeEntry), which a name alone would keep.
+	addEntry(desc ocispec.Descriptor)
 	sortRefs()
 	Created() time.Time
 }
@@ -113,11 +132,7 @@ func collectImages[T listable](each func(func(ocispec.Descriptor) error) error, 
 			byManifest[desc.Digest] = img
 			order = append(order, img)
 		}
-		if ref := desc.Annotations[ocispec.AnnotationRefName]; ref != "" {
-			// A copy: the entry's strings share one allocation with the
-			// whole entry (decodeEntry), which a name alone would keep.
-			img.addRef(strings.Clone(ref))
-		}
+		img.addEntry(desc)
 		return nil
 	})
 	if err != nil {
