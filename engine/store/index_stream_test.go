@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -52,6 +53,15 @@ func TestStreamIndexMatchesDecodeIndex(t *testing.T) {
 		if len(got) != len(want.Manifests) || (len(got) > 0 && !reflect.DeepEqual(got, want.Manifests)) {
 			t.Errorf("streamIndex(%.40q) = %+v, want %+v", data, got, want.Manifests)
 		}
+		// Read a byte at a time, every value crosses a chunk's end.
+		var slow []ocispec.Descriptor
+		err = streamIndex(iotest.OneByteReader(strings.NewReader(data)), func(d ocispec.Descriptor) bool {
+			slow = append(slow, d)
+			return true
+		})
+		if err != nil || !reflect.DeepEqual(slow, got) {
+			t.Errorf("streamIndex(%.40q) a byte at a time = %+v, %v; want %+v", data, slow, err, got)
+		}
 	}
 }
 
@@ -65,10 +75,15 @@ func TestStreamIndexRefusesDamage(t *testing.T) {
 		if _, err := streamAll([]byte(streamSample[:i])); err == nil {
 			t.Fatalf("truncated at %d of %d: no error", i, len(streamSample))
 		}
+		err := streamIndex(iotest.OneByteReader(strings.NewReader(streamSample[:i])), func(ocispec.Descriptor) bool { return true })
+		if err == nil {
+			t.Fatalf("truncated at %d of %d, a byte at a time: no error", i, len(streamSample))
+		}
 	}
 	for _, bad := range []string{
 		``, `[]`, `"x"`, `{"manifests": {}}`, `{"manifests": [1]}`, `{"manifests": [{"size": "x"}]}`,
 		`{"manifests": [], "manifests": []}`, `{"manifests": []} {}`, `{"manifests": [{}] `, `{"a": }`,
+		`{"manifests": [{},]}`, `{"manifests": [,{}]}`, `{"a": [}`, `{"a": 1,}`, `{1: 2}`, `{"manifests": nul}`, `{"a": tru}`,
 	} {
 		if _, err := streamAll([]byte(bad)); err == nil {
 			t.Errorf("%q: no error", bad)
