@@ -28,16 +28,7 @@ var errIndexShape = errors.New("not an OCI index")
 // an error naming it; what fn returns stops the walk and is returned.
 func (s *Store) eachIndexEntry(fn func(ocispec.Descriptor) error) error {
 	if s.pendingCount() > 0 {
-		idx, err := s.readIndex()
-		if err != nil {
-			return err
-		}
-		for _, d := range idx.Manifests {
-			if err := fn(d); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.eachSharedEntry(fn) // the file and the batch's entries (readIndex)
 	}
 	f, err := os.Open(s.indexPath())
 	if errors.Is(err, os.ErrNotExist) {
