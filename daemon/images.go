@@ -36,7 +36,7 @@ func (s *Server) imageList(w *responseWriter, r *request) error {
 		id := img.ID.String()
 		i, ok := index[id]
 		if !ok {
-			labels := orEmptyMap(img.Config.Config.Labels)
+			labels := orEmptyMap(img.Labels)
 			sum := api.ImageSummary{Summary: image.Summary{
 				ID:          id,
 				ParentID:    img.Parent.String(),

@@ -158,7 +158,7 @@ func (e *Engine) writeLayer(ctx context.Context, upper string, lowers []string, 
 	done := make(chan error, 1)
 	go func() {
 		var err error
-		res, err = layer.Diff(ctx, upper, pw, layer.DiffOptions{Compression: c, LowerDirs: lowers, Epoch: epoch})
+		res, err = layer.Diff(ctx, upper, pw, layer.DiffOptions{Compression: c, LowerDirs: lowers, Epoch: epoch, MaxChanges: maxSnapshotPaths + 1})
 		pw.CloseWithError(err)
 		done <- err
 	}()
@@ -178,15 +178,18 @@ func (e *Engine) writeLayer(ctx context.Context, upper string, lowers []string, 
 	return res, ocispec.Descriptor{MediaType: res.MediaType, Digest: d, Size: size}, nil
 }
 
+// maxSnapshotPaths is how many changed paths a snapshot event lists; the
+// diff keeps one more, to know the list was cut.
+const maxSnapshotPaths = 200
+
 func snapshotInfo(containerID string, res *layer.DiffResult) *trace.SnapshotInfo {
 	s := res.Summary
 	info := &trace.SnapshotInfo{Container: containerID, Added: s.Added, Changed: s.Changed, Deleted: s.Deleted, Bytes: s.Bytes}
 	for _, p := range s.Largest {
 		info.Largest = append(info.Largest, trace.PathSize{Path: p.Path, Bytes: p.Size})
 	}
-	const maxPaths = 200
 	for i, c := range s.Changes {
-		if i == maxPaths {
+		if i == maxSnapshotPaths {
 			info.Truncated = true
 			break
 		}

@@ -37,3 +37,10 @@ func (e *Engine) EachContainer(ctx context.Context, all bool, fn func(*store.Con
 	}
 	return nil
 }
+
+// ImageBriefs reads, once, the ID and size of every image name and ID:
+// what a listing of containers shows of their images, without keeping the
+// store's parsed index (store.ImageBriefs).
+func (e *Engine) ImageBriefs() (*store.ImageBriefs, error) {
+	return e.Store.ImageBriefs()
+}

@@ -19,7 +19,7 @@ import (
 // ImageSummary is one row of `berth images`: an image under one of its
 // names (or under none).
 type ImageSummary struct {
-	Image *store.Image
+	Image *store.ListedImage
 	// Repository and Tag are the familiar name split in two ("busybox",
 	// "latest"), or "<none>".
 	Repository, Tag string
@@ -43,6 +43,9 @@ type ListImagesOptions struct {
 	// Filters are `--filter` values: dangling=true|false,
 	// reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE.
 	Filters []string
+	// NoLabels: the caller shows no labels (the CLI's table), so the
+	// images' labels are not read unless a label filter needs them.
+	NoLabels bool
 }
 
 // imageFacts are the relations between images that several verbs need.
@@ -166,11 +169,11 @@ func containerRunning(c *store.Container) bool {
 // ListImages lists images as `docker images` does: newest first, one row
 // per name, untagged images as <none>, intermediate images only with All.
 func (e *Engine) ListImages(ctx context.Context, opts ListImagesOptions) ([]ImageSummary, error) {
-	f, counts, err := e.listingFacts()
+	images, children, counts, err := e.listingFacts(!opts.NoLabels || hasLabelFilter(opts.Filters))
 	if err != nil {
 		return nil, err
 	}
-	filter, err := f.parseImageFilters(opts.Filters)
+	filter, err := e.parseImageFilters(opts.Filters)
 	if err != nil {
 		return nil, err
 	}
@@ -188,13 +191,10 @@ func (e *Engine) ListImages(ctx context.Context, opts ListImagesOptions) ([]Imag
 			tagFilter = t.Tag()
 		}
 	}
-	repoDigests, err := e.repoDigestsByManifest()
-	if err != nil {
-		return nil, err
-	}
 	var out []ImageSummary
-	for _, img := range f.images {
-		hasChildren := len(f.children[img.ID]) > 0
+	for i, img := range images {
+		images[i] = nil // each row holds its image; the list need not
+		hasChildren := children[img.ID]
 		untagged := len(img.Refs) == 0
 		row := ImageSummary{
 			Image: img, Containers: counts[img.ID],
@@ -224,13 +224,7 @@ func (e *Engine) ListImages(ctx context.Context, opts ListImagesOptions) ([]Imag
 			}
 			r := row
 			r.Repository, r.Tag = store.SplitFamiliar(full)
-			for _, m := range img.Manifests {
-				for _, rd := range repoDigests[m] {
-					if canonical, ok := rd.(reference.Canonical); ok && canonical.Name() == ref.Name() {
-						r.Digest = canonical.Digest()
-					}
-				}
-			}
+			r.Digest = repoDigestOf(img, ref)
 			if tagFilter != "" && r.Tag != tagFilter {
 				continue
 			}
@@ -252,7 +246,7 @@ type imageFilter struct {
 	anyRefSet bool
 }
 
-func (f *imageFacts) parseImageFilters(filters []string) (*imageFilter, error) {
+func (e *Engine) parseImageFilters(filters []string) (*imageFilter, error) {
 	out := &imageFilter{}
 	for _, spec := range filters {
 		key, value, ok := strings.Cut(spec, "=")
@@ -277,7 +271,7 @@ func (f *imageFacts) parseImageFilters(filters []string) (*imageFilter, error) {
 		case "label":
 			out.labels = append(out.labels, value)
 		case "before", "since":
-			img, err := store.FindImage(f.images, value)
+			img, err := e.Store.Image(value)
 			if err != nil {
 				return nil, err
 			}
@@ -294,7 +288,7 @@ func (f *imageFacts) parseImageFilters(filters []string) (*imageFilter, error) {
 	return out, nil
 }
 
-func (f *imageFilter) keepImage(img *store.Image, dangling bool) bool {
+func (f *imageFilter) keepImage(img *store.ListedImage, dangling bool) bool {
 	if f.dangling != nil && *f.dangling != dangling {
 		return false
 	}
@@ -306,7 +300,7 @@ func (f *imageFilter) keepImage(img *store.Image, dangling bool) bool {
 	}
 	for _, l := range f.labels {
 		k, v, hasValue := strings.Cut(l, "=")
-		got, ok := img.Config.Config.Labels[k]
+		got, ok := img.Labels[k]
 		if !ok || (hasValue && got != v) {
 			return false
 		}
@@ -748,24 +742,6 @@ func sortedRefs(img *store.Image) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// repoDigestsByManifest reads the repository digests the index records
-// (store.AnnotationRepoDigest: set when an image is pulled or pushed).
-func (e *Engine) repoDigestsByManifest() (map[digest.Digest][]reference.Named, error) {
-	recorded, err := e.Store.RepoDigestIndex()
-	if err != nil {
-		return nil, err
-	}
-	out := map[digest.Digest][]reference.Named{}
-	for m, rds := range recorded {
-		for _, rd := range rds {
-			if ref, err := reference.ParseNormalizedNamed(rd); err == nil {
-				out[m] = append(out[m], ref)
-			}
-		}
-	}
-	return out, nil
 }
 
 // ImageUsage is one image in `system df -v`: its size split into what it

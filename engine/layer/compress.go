@@ -217,6 +217,7 @@ func newCompressor(w io.Writer, c Compression, level int) (io.WriteCloser, error
 			zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
 			zstd.WithWindowSize(zstdWindow),
 			zstd.WithConcurrentBlocks(true),
+			zstd.WithLowerEncoderMem(true),
 			zstd.WithEncoderConcurrency(zstdConcurrency()))
 		if err != nil {
 			return nil, fmt.Errorf("zstd level %d: %w", level, err)

@@ -164,6 +164,7 @@ type differ struct {
 	sparseTotal int64 // logical bytes written as sparse entries
 
 	summary    Summary
+	maxChanges int        // 0: no limit
 	largest    []PathSize // min-heap by size
 	maxLargest int
 
@@ -185,6 +186,7 @@ func newDiffer(ctx context.Context, upper string, opts DiffOptions) *differ {
 		epoch:      opts.Epoch,
 		inodes:     map[inodeKey]string{},
 		maxLargest: n,
+		maxChanges: max(opts.MaxChanges, 0),
 		xattrNames: make([]byte, 1024),
 		xattrValue: make([]byte, 1024),
 	}
@@ -194,17 +196,12 @@ func newDiffer(ctx context.Context, upper string, opts DiffOptions) *differ {
 // in byte order, depth first. underOpaque is set inside an opaque directory,
 // where nothing of the lower dirs shows through.
 func (d *differ) walk(rel string, underOpaque bool) error {
-	dir, err := os.Open(filepath.Join(d.upper, rel))
+	names, err := readDirNames(filepath.Join(d.upper, rel))
 	if err != nil {
 		return err
 	}
-	names, err := dir.Readdirnames(-1)
-	dir.Close()
-	if err != nil {
-		return fmt.Errorf("read %s: %w", rel, err)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for i := range names.len() {
+		name := names.name(i)
 		if err := d.ctx.Err(); err != nil {
 			return err
 		}
@@ -438,7 +435,7 @@ func dataExtents(fd int, size int64) (extents []extent, ok bool) {
 // whiteout turns an overlay whiteout (a 0/0 character device) into ".wh.<name>".
 func (d *differ) whiteout(rel string, st *unix.Stat_t) error {
 	d.summary.Deleted++
-	d.summary.Changes = append(d.summary.Changes, Change{ChangeDelete, "/" + rel})
+	d.addChange(ChangeDelete, rel)
 	if d.tw == nil {
 		return nil
 	}
@@ -454,6 +451,16 @@ func (d *differ) whiteout(rel string, st *unix.Stat_t) error {
 	})
 }
 
+// addChange lists one entry in the summary's Changes, unless the list
+// is full (DiffOptions.MaxChanges): a commit of 100,000 new files kept a
+// path string and a Change for each (over 6 MiB) to show 200 of them.
+func (d *differ) addChange(kind ChangeKind, rel string) {
+	if d.maxChanges > 0 && len(d.summary.Changes) >= d.maxChanges {
+		return
+	}
+	d.summary.Changes = append(d.summary.Changes, Change{kind, "/" + rel})
+}
+
 // classify records the entry as added or changed.
 func (d *differ) classify(rel string, st *unix.Stat_t, underOpaque bool) {
 	var lower *unix.Stat_t
@@ -462,10 +469,10 @@ func (d *differ) classify(rel string, st *unix.Stat_t, underOpaque bool) {
 	}
 	if lower == nil {
 		d.summary.Added++
-		d.summary.Changes = append(d.summary.Changes, Change{ChangeAdd, "/" + rel})
+		d.addChange(ChangeAdd, rel)
 		return
 	}
-	d.summary.Changes = append(d.summary.Changes, Change{ChangeModify, "/" + rel})
+	d.addChange(ChangeModify, rel)
 	copiedUpParent := st.Mode&unix.S_IFMT == unix.S_IFDIR && lower.Mode == st.Mode &&
 		lower.Uid == st.Uid && lower.Gid == st.Gid
 	if !copiedUpParent {

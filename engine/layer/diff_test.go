@@ -327,6 +327,17 @@ func TestDiffSummary(t *testing.T) {
 	if !slices.Equal(changes, want) {
 		t.Errorf("Changes = %v, want %v", changes, want)
 	}
+
+	// MaxChanges keeps the first paths only; the counts and the layer stay.
+	capped, cres := diffBytes(t, upper, DiffOptions{LowerDirs: []string{lowerTop, lowerBottom}, Largest: 3, MaxChanges: 4})
+	c := cres.Summary
+	if !slices.Equal(c.Changes, want[:4]) || c.Added != s.Added || c.Changed != s.Changed || c.Deleted != s.Deleted || c.Bytes != s.Bytes {
+		t.Errorf("MaxChanges 4: changes %v (added %d changed %d deleted %d bytes %d), want %v and the same counts",
+			c.Changes, c.Added, c.Changed, c.Deleted, c.Bytes, want[:4])
+	}
+	if !bytes.Equal(capped, blob) {
+		t.Error("MaxChanges changed the layer's bytes")
+	}
 }
 
 type failingWriter struct{ after int }

@@ -42,6 +42,10 @@ type DiffOptions struct {
 	LowerDirs []string
 	// Largest is how many of the largest files the summary keeps (default 10).
 	Largest int
+	// MaxChanges, when above 0, keeps only the first MaxChanges entries
+	// of the summary's Changes (the counts stay exact): a caller that shows
+	// a few paths need not hold one for every file of a huge layer.
+	MaxChanges int
 	// Epoch, when set, clamps every entry's modification time to it
 	// (SOURCE_DATE_EPOCH, as BuildKit's rewrite-timestamp), so that the
 	// same build gives the same layer at any time.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/berthkit/berth/engine/store"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/require"
 )
 
@@ -19,6 +20,10 @@ func TestListedImagesMatchImages(t *testing.T) {
 	base := putImage(t, s, t0, "", makeLayer(t, map[string]string{"a": "1"}))
 	child := putImage(t, s, t0.Add(time.Hour), base.ID, makeLayer(t, map[string]string{"b": "2"}))
 	putImage(t, s, t0.Add(2*time.Hour), "")
+	t3 := t0.Add(3 * time.Hour)
+	_, err := s.PutImage(ocispec.Image{Created: &t3, Config: ocispec.ImageConfig{Labels: map[string]string{"k": "v"}},
+		RootFS: ocispec.RootFS{Type: "layers"}}, nil, store.ImageOptions{})
+	require.NoError(t, err)
 	for _, tag := range []struct {
 		id   digest.Digest
 		name string
@@ -44,11 +49,17 @@ func TestListedImagesMatchImages(t *testing.T) {
 		require.Equal(t, want.Parent, got.Parent)
 		require.Equal(t, want.Size, got.Size)
 		require.Equal(t, want.Created(), got.Created())
-		require.Equal(t, want.Config.Config.Labels, got.Config.Config.Labels)
-		require.Empty(t, got.Config.History, "a listing keeps no history")
-		require.Empty(t, got.Manifest.Layers, "nor layers")
+		require.Equal(t, want.Config.Config.Labels, got.Labels)
 	}
-	require.Equal(t, []string{"docker.io/library/child:0", "docker.io/library/child:1"}, listed[1].Refs)
+	bare, err := fresh.ListedImagesWithoutLabels()
+	require.NoError(t, err)
+	require.Len(t, bare, len(listed))
+	for i, l := range bare {
+		require.Equal(t, listed[i].ID, l.ID)
+		require.Nil(t, l.Labels, "read without labels")
+	}
+	require.Equal(t, []string{"docker.io/library/child:0", "docker.io/library/child:1"}, listed[2].Refs)
+	require.Equal(t, map[string]string{"k": "v"}, listed[0].Labels)
 }
 
 // A damaged config stops the listing with the error Images gives, never

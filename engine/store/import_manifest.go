@@ -226,7 +226,7 @@ func (s *Store) SetRepoDigest(ref, repoDigest string) error {
 // RepoDigests returns the name@digest forms registries know the image with
 // this manifest by, sorted, without duplicates.
 func (s *Store) RepoDigests(manifest digest.Digest) ([]string, error) {
-	all, err := s.RepoDigestIndex()
+	all, err := repoDigestIndex(s.eachSharedEntry)
 	if err != nil {
 		return nil, err
 	}
@@ -239,17 +239,21 @@ func (s *Store) RepoDigests(manifest digest.Digest) ([]string, error) {
 // every listed manifest that has one, in index order: what `images
 // --digests` shows, read in one pass over the index.
 func (s *Store) RepoDigestIndex() (map[digest.Digest][]string, error) {
-	idx, err := s.readIndexForLookup()
-	if err != nil {
-		return nil, err
-	}
+	// Streamed, not the shared parsed index: `images` calls this after
+	// ListedImages, which does not hold the index either.
+	return repoDigestIndex(s.eachIndexEntry)
+}
+
+// repoDigestIndex is RepoDigestIndex over the entries each walks.
+func repoDigestIndex(each func(func(ocispec.Descriptor) error) error) (map[digest.Digest][]string, error) {
 	out := map[digest.Digest][]string{}
-	for _, d := range idx.Manifests {
+	err := each(func(d ocispec.Descriptor) error {
 		if rd := d.Annotations[AnnotationRepoDigest]; rd != "" {
 			out[d.Digest] = append(out[d.Digest], rd)
 		}
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // ManifestBytes returns an image's manifest exactly as stored, with its media

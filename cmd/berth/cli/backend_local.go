@@ -79,6 +79,7 @@ func (b localBackend) Build(ctx context.Context, opts *buildOptions, bo build.Op
 }
 
 func (b localBackend) Images(ctx context.Context, opts engine.ListImagesOptions) ([]imageListing, error) {
+	opts.NoLabels = true // the table shows none
 	list, err := b.eng.ListImages(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -161,23 +162,50 @@ func (b localBackend) eachContainer(ctx context.Context, all, size bool, keep fu
 }
 
 // imageCache looks each image name or ID up once per listing: thousands of
-// containers usually share a handful of images.
+// containers usually share a handful of images. The common forms (a name,
+// a full ID) are answered from one streamed read of the index
+// (engine.ImageBriefs); the store's full lookup, which keeps the parsed
+// index in memory, is left for the others.
 type imageCache struct {
-	eng   *engine.Engine
-	found map[string]*store.Image // nil: looked up, not found
+	eng    *engine.Engine
+	briefs *store.ImageBriefs // read at the first lookup
+	tried  bool               // briefs was read (nil: the read failed)
+	found  map[string]store.ImageBrief
+	absent map[string]bool
 }
 
 func newImageCache(eng *engine.Engine) *imageCache {
-	return &imageCache{eng: eng, found: map[string]*store.Image{}}
+	return &imageCache{eng: eng, found: map[string]store.ImageBrief{}, absent: map[string]bool{}}
 }
 
-func (p *imageCache) get(nameOrID string) (*store.Image, bool) {
-	img, seen := p.found[nameOrID]
-	if !seen {
-		img, _ = p.eng.LookupImage(nameOrID)
-		p.found[nameOrID] = img
+func (p *imageCache) get(nameOrID string) (store.ImageBrief, bool) {
+	if img, ok := p.found[nameOrID]; ok {
+		return img, true
 	}
-	return img, img != nil
+	if p.absent[nameOrID] {
+		return store.ImageBrief{}, false
+	}
+	if !p.tried {
+		p.tried = true
+		p.briefs, _ = p.eng.ImageBriefs()
+	}
+	var img store.ImageBrief
+	ok, known := false, false
+	if p.briefs != nil {
+		img, ok, known = p.briefs.Lookup(nameOrID)
+	}
+	if !known {
+		var full *store.Image
+		if full, _ = p.eng.LookupImage(nameOrID); full != nil {
+			img, ok = store.ImageBrief{ID: full.ID, Size: full.Size}, true
+		}
+	}
+	if ok {
+		p.found[nameOrID] = img
+	} else {
+		p.absent[nameOrID] = true
+	}
+	return img, ok
 }
 
 func (b localBackend) CreateContainer(ctx context.Context, opts engine.ContainerCreateOptions, _ bool) (string, error) {
