@@ -274,7 +274,7 @@ func (s *Store) commitIndexLocked(idx *ocispec.Index) error {
 	// Pending entries only grow under s.mu, which the caller holds: all of
 	// them were in idx and are now on disk.
 	s.indexMu.Lock()
-	s.pending = nil
+	s.pending, s.listed.pending = nil, nil
 	s.indexMu.Unlock()
 	return nil
 }
@@ -309,7 +309,7 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 	if config.RootFS.DiffIDs == nil {
 		config.RootFS.DiffIDs = []digest.Digest{}
 	}
-	configData, err := marshalConfig(config, opts.Ext)
+	configData, err := s.encodeConfig(config, opts.Ext)
 	if err != nil {
 		return nil, fmt.Errorf("encode image config: %w", err)
 	}
