@@ -42,6 +42,7 @@ type Store struct {
 
 	configEnc historyEncoder // the last config's encoded history (configenc.go)
 	listed    listedDigests  // isListed's sets (batch.go); guarded by indexMu
+	raw       *rawView       // index.json as text (indexscan.go); guarded by indexMu
 
 	indexMu     sync.Mutex
 	indexKey    indexKey
