@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -294,11 +295,11 @@ func (s *Store) rawIndex() *rawView {
 	if v != nil && v.key == key {
 		return v
 	}
-	data, err := os.ReadFile(s.indexPath())
-	if err != nil || int64(len(data)) != st.Size() {
+	text, err := readText(s.indexPath(), st.Size())
+	if err != nil || int64(len(text)) != st.Size() {
 		return nil
 	}
-	v, ok := scanIndex(string(data))
+	v, ok := scanIndex(text)
 	if !ok {
 		return nil
 	}
@@ -307,6 +308,20 @@ func (s *Store) rawIndex() *rawView {
 	s.raw = v
 	s.indexMu.Unlock()
 	return v
+}
+
+// readText reads the file at path, of about size bytes, as a string
+// without copying it again (a build reads an index of megabytes).
+func readText(path string, size int64) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var b strings.Builder
+	b.Grow(int(size) + 1)
+	_, err = io.Copy(&b, f)
+	return b.String(), err
 }
 
 // rawCandidates returns, decoded and in index order, the entries

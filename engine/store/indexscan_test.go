@@ -218,7 +218,7 @@ func TestBuildStepDoesNotParseIndex(t *testing.T) {
 
 // seedIDStore is seedBenchStore with the image ID annotation on every
 // entry, as PutImage writes it.
-func seedIDStore(t *testing.T, n int) *benchStore {
+func seedIDStore(t testing.TB, n int) *benchStore {
 	bs := seedBenchStore(t, n)
 	s, err := Open(bs.root)
 	if err != nil {
@@ -301,4 +301,49 @@ func FuzzScanIndex(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkBuildIndexWork is the index work of an uncached one-step
+// build, in a new process each time: open the store, find the base by
+// name and the cache probe's image by ID, list one new image in a batch,
+// close. Its cost should not depend on how many images the store holds:
+//
+//	go test -run '^$' -bench BuildIndexWork -benchtime 50x ./engine/store
+func BenchmarkBuildIndexWork(b *testing.B) {
+	for _, n := range []int{300, 1000} {
+		b.Run(fmt.Sprintf("images=%d", n), func(b *testing.B) {
+			bs := seedIDStore(b, n)
+			base, probe := bs.tags[n/2], bs.ids[n/3].String()
+			i := 0
+			for b.Loop() {
+				i++
+				if err := buildIndexWork(bs.root, base, probe, i); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func buildIndexWork(root, base, probe string, i int) error {
+	s, err := Open(root)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	img, err := s.Image(base)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Image(probe); err != nil {
+		return err
+	}
+	end := s.BeginBatch()
+	cfg := img.Config
+	cfg.Config.Env = append(append([]string(nil), cfg.Config.Env...), fmt.Sprintf("PROBE=%d", i))
+	if _, err := s.PutImage(cfg, img.Manifest.Layers, ImageOptions{Parent: img.ID}); err != nil {
+		end()
+		return err
+	}
+	return end()
 }
