@@ -112,6 +112,9 @@ func (s *Store) listImage(entry ocispec.Descriptor, layers []ocispec.Descriptor)
 	if s.indexCache != nil {
 		listed = len(s.indexCache.Manifests)
 	}
+	if s.raw != nil { // a build that never parsed the index (indexscan.go)
+		listed = max(listed, len(s.raw.sums))
+	}
 	s.indexMu.Unlock()
 	if n < batchFlushMin || n < listed/batchFlushDivisor {
 		return nil

@@ -347,3 +347,37 @@ func buildIndexWork(root, base, probe string, i int) error {
 	}
 	return end()
 }
+
+// A batch in a store whose index this process never parsed (the raw view
+// answered every lookup) sizes its rewrites by the entries the raw view
+// counted, as by the parsed index's: 300 images added to 600 rewrite
+// index.json twice (at 150 pending, a quarter of the index, and at the
+// end), not at every 64th image.
+func TestRawBatchWritesTheIndexLogarithmically(t *testing.T) {
+	bs := seedIDStore(t, 600)
+	s, err := Open(bs.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	img, err := s.Image(bs.tags[100])
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := s.BeginBatch()
+	for i := range 300 {
+		img = batchImage(t, s, img, i)
+	}
+	if err := end(); err != nil {
+		t.Fatal(err)
+	}
+	if writes := s.indexWrites.Load(); writes != 2 {
+		t.Errorf("300 images in a batch rewrote index.json %d times, want 2", writes)
+	}
+	if n := s.indexParses.Load(); n != 0 {
+		t.Errorf("index.json parsed %d times, want 0", n)
+	}
+	if n := listedOnDisk(t, s); n != 900 {
+		t.Errorf("index.json lists %d images after the batch, want 900", n)
+	}
+}
