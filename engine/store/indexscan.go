@@ -217,44 +217,40 @@ func (v *rawView) has(d string) bool {
 }
 
 // insert returns the file with entries added, as writeIndex would write
-// it, or false when the file is not canonical.
-func (v *rawView) insert(entries []ocispec.Descriptor) ([]byte, bool, error) {
+// it, in parts (runs of the old text and the new entries' text, which are
+// written one after the other rather than copied into one buffer), or
+// false when the file is not canonical.
+func (v *rawView) insert(entries []ocispec.Descriptor) ([]string, bool, error) {
 	if !v.canonical || len(v.sums) == 0 {
 		return nil, false, nil
 	}
+	const sep = ",\n    "
 	news := make([]entrySum, len(entries))
-	raws := make([][]byte, len(entries))
-	size := len(v.text)
+	raws := make([]string, len(entries))
 	for i, d := range entries {
 		raw, err := json.MarshalIndent(d, "    ", "  ")
 		if err != nil {
 			return nil, false, err
 		}
-		raws[i], news[i] = raw, entrySum{digest: d.Digest.String(), ref: d.Annotations[refKey]}
-		size += len(raw) + len(",\n    ")
+		raws[i], news[i] = string(raw), entrySum{digest: d.Digest.String(), ref: d.Annotations[refKey]}
 	}
-	order := sortedOrder(news)
-	out := make([]byte, 0, size)
-	out = append(out, v.text[:v.sums[0].start]...)
+	parts := []string{v.text[:v.sums[0].start]}
 	next := 0 // the first listed entry not yet copied
-	for _, n := range order {
+	for _, n := range sortedOrder(news) {
 		at := next
 		for at < len(v.sums) && !sumLess(news[n], v.sums[at]) {
 			at++
 		}
 		if at > next {
-			out = append(out, v.text[v.sums[next].start:v.sums[at-1].end]...)
-			out = append(out, ",\n    "...)
+			parts = append(parts, v.text[v.sums[next].start:v.sums[at-1].end], sep)
 		}
-		out = append(append(out, raws[n]...), ",\n    "...)
+		parts = append(parts, raws[n], sep)
 		next = at
 	}
 	if next < len(v.sums) {
-		out = append(out, v.text[v.sums[next].start:]...)
-	} else {
-		out = append(out[:len(out)-len(",\n    ")], v.text[v.sums[len(v.sums)-1].end:]...)
+		return append(parts, v.text[v.sums[next].start:]), true, nil
 	}
-	return out, true, nil
+	return append(parts[:len(parts)-1], v.text[v.sums[len(v.sums)-1].end:]), true, nil
 }
 
 // sumLess is writeIndex's order: by name, then digest.
@@ -424,11 +420,11 @@ func (s *Store) rawAppend(entries []ocispec.Descriptor) (bool, error) {
 	}
 	s.indexMu.Unlock()
 	add = append(add, entries...)
-	data, ok, err := v.insert(add)
+	parts, ok, err := v.insert(add)
 	if !ok || err != nil {
 		return false, err
 	}
-	if err := s.writeIndexData(data); err != nil {
+	if err := s.writeIndexParts(parts); err != nil {
 		return false, err
 	}
 	s.indexMu.Lock()
@@ -437,13 +433,22 @@ func (s *Store) rawAppend(entries []ocispec.Descriptor) (bool, error) {
 	return true, nil
 }
 
-// writeIndexData writes index.json as writeIndex does: what the batch
-// stored unsynced first, then the file, atomically.
-func (s *Store) writeIndexData(data []byte) error {
+// writeIndexParts writes index.json as writeIndex does (what the batch
+// stored unsynced first, then the file, atomically and durably), from
+// the parts insert returned.
+func (s *Store) writeIndexParts(parts []string) error {
 	if err := s.syncUnsynced(); err != nil {
 		return fmt.Errorf("write index.json: %w", err)
 	}
-	if err := WriteFileAtomic(s.indexPath(), data, 0o644); err != nil {
+	err := writeFileWith(s.indexPath(), 0o644, true, func(f *os.File) error {
+		for _, p := range parts {
+			if _, err := f.WriteString(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("write index.json: %w", err)
 	}
 	s.indexWrites.Add(1)

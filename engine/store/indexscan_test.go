@@ -133,10 +133,11 @@ func TestRawAppendMatchesWriteIndex(t *testing.T) {
 		"none":       nil,
 	} {
 		t.Run(name, func(t *testing.T) {
-			got, ok, err := v.insert(add)
+			parts, ok, err := v.insert(add)
 			if err != nil || !ok {
 				t.Fatalf("insert: ok %v, %v", ok, err)
 			}
+			got := []byte(strings.Join(parts, ""))
 			want := sortedCopy(&ocispec.Index{Versioned: base.Versioned, MediaType: base.MediaType, Manifests: append(append([]ocispec.Descriptor{}, base.Manifests...), add...)})
 			wantData, err := json.MarshalIndent(want, "", "  ")
 			if err != nil {
