@@ -42,14 +42,14 @@ func Expand(word string, env []string, escape rune) (string, error) {
 	if err := checkText(word); err != nil {
 		return "", err
 	}
-	out, _, err := newLex(escape).ProcessWord(word, shell.EnvsFromSlice(env))
+	out, _, err := newLex(escape).ProcessWord(word, &lazyEnv{list: env})
 	return out, err
 }
 
 // ExpandWords expands each word on its own (one word in, one word out), for
 // multi-argument instructions: the sources and destination of COPY, VOLUME's paths.
 func ExpandWords(words []string, env []string, escape rune) ([]string, error) {
-	envs := shell.EnvsFromSlice(env)
+	envs := &lazyEnv{list: env}
 	lex := newLex(escape)
 	out := make([]string, 0, len(words))
 	for _, w := range words {
@@ -71,7 +71,7 @@ func ExpandFields(word string, env []string, escape rune) ([]string, error) {
 	if err := checkText(word); err != nil {
 		return nil, err
 	}
-	return newLex(escape).ProcessWords(word, shell.EnvsFromSlice(env))
+	return newLex(escape).ProcessWords(word, &lazyEnv{list: env})
 }
 
 // ExpandHeredoc expands the variables in the body of a heredoc whose Expand is true
@@ -83,7 +83,7 @@ func ExpandHeredoc(content string, env []string) (string, error) {
 	}
 	lex := shell.NewLex('\\')
 	lex.SkipProcessQuotes = true
-	out, _, err := lex.ProcessWord(content, shell.EnvsFromSlice(env))
+	out, _, err := lex.ProcessWord(content, &lazyEnv{list: env})
 	return out, err
 }
 
@@ -139,3 +139,23 @@ func (df *Dockerfile) MetaEnv(buildArgs map[string]string) ([]string, error) {
 	}
 	return env, nil
 }
+
+// lazyEnv is shell.EnvsFromSlice made on first use. A Dockerfile of N ENV
+// lines expands every key and value against the N variables set so far:
+// building that map for words without a variable made the build's cost
+// grow with the square of N.
+type lazyEnv struct {
+	list []string
+	env  shell.EnvGetter
+}
+
+func (e *lazyEnv) getter() shell.EnvGetter {
+	if e.env == nil {
+		e.env = shell.EnvsFromSlice(e.list)
+	}
+	return e.env
+}
+
+func (e *lazyEnv) Get(key string) (string, bool) { return e.getter().Get(key) }
+
+func (e *lazyEnv) Keys() []string { return e.getter().Keys() }

@@ -44,13 +44,22 @@ func WriteFileReplace(path string, data []byte, perm os.FileMode) error {
 // writeFile is WriteFileAtomic (durable) and WriteFileReplace. A failure
 // leaves the old content and no temporary file.
 func writeFile(path string, data []byte, perm os.FileMode, durable bool) error {
+	return writeFileWith(path, perm, durable, func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	})
+}
+
+// writeFileWith is writeFile with the content written by write, for a
+// file written in parts (index.json: the old text around a new entry).
+func writeFileWith(path string, perm os.FileMode, durable bool, write func(*os.File) error) error {
 	dir := filepath.Dir(path)
 	f, err := createTemp(dir, ".tmp-"+filepath.Base(path)+"-")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	_, err = f.Write(data)
+	err = write(f)
 	if err == nil && perm != tempPerm {
 		err = f.Chmod(perm)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -102,10 +103,17 @@ func (s *Store) listImage(entry ocispec.Descriptor, layers []ocispec.Descriptor)
 	}
 	s.indexMu.Lock()
 	s.pending = append(s.pending, entry)
+	if s.listed.pending == nil {
+		s.listed.pending = map[digest.Digest]struct{}{}
+	}
+	s.listed.pending[entry.Digest] = struct{}{}
 	n := len(s.pending)
 	listed := 0
 	if s.indexCache != nil {
 		listed = len(s.indexCache.Manifests)
+	}
+	if s.raw != nil { // a build that never parsed the index (indexscan.go)
+		listed = max(listed, len(s.raw.sums))
 	}
 	s.indexMu.Unlock()
 	if n < batchFlushMin || n < listed/batchFlushDivisor {
@@ -136,19 +144,33 @@ func (s *Store) mergePending(idx *ocispec.Index) {
 
 // isListed reports whether the manifest is in the index or pending.
 func (s *Store) isListed(idx *ocispec.Index, manifest ocispec.Descriptor) bool {
-	for _, d := range idx.Manifests {
-		if d.Digest == manifest.Digest {
-			return true
-		}
-	}
 	s.indexMu.Lock()
 	defer s.indexMu.Unlock()
-	for _, d := range s.pending {
-		if d.Digest == manifest.Digest {
-			return true
+	if _, ok := s.listed.pending[manifest.Digest]; ok {
+		return true
+	}
+	if idx != s.indexCache || idx == nil {
+		return slices.ContainsFunc(idx.Manifests, func(d ocispec.Descriptor) bool { return d.Digest == manifest.Digest })
+	}
+	if s.listed.of != idx {
+		s.listed.of = idx
+		s.listed.index = make(map[digest.Digest]struct{}, len(idx.Manifests))
+		for _, d := range idx.Manifests {
+			s.listed.index[d.Digest] = struct{}{}
 		}
 	}
-	return false
+	_, ok := s.listed.index[manifest.Digest]
+	return ok
+}
+
+// listedDigests are the manifests of the parsed index (of) and of the
+// pending entries, as sets: every step of a build asks whether its image
+// is listed, and scanning the store's entries and the batch's for it made
+// a build's cost grow with the store and with the square of its steps.
+type listedDigests struct {
+	of      *ocispec.Index
+	index   map[digest.Digest]struct{}
+	pending map[digest.Digest]struct{}
 }
 
 func (s *Store) inBatch() bool {

@@ -255,6 +255,9 @@ func (s *Store) updateIndexLocked(fn func(idx *ocispec.Index) error) error {
 // annotations with the parsed index (a build adds one image to an index of
 // thousands).
 func (s *Store) appendIndexLocked(entries ...ocispec.Descriptor) error {
+	if ok, err := s.rawAppend(entries); ok || err != nil {
+		return err
+	}
 	shared, err := s.readIndexShared()
 	if err != nil {
 		return err
@@ -274,7 +277,7 @@ func (s *Store) commitIndexLocked(idx *ocispec.Index) error {
 	// Pending entries only grow under s.mu, which the caller holds: all of
 	// them were in idx and are now on disk.
 	s.indexMu.Lock()
-	s.pending = nil
+	s.pending, s.listed.pending = nil, nil
 	s.indexMu.Unlock()
 	return nil
 }
@@ -309,7 +312,7 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 	if config.RootFS.DiffIDs == nil {
 		config.RootFS.DiffIDs = []digest.Digest{}
 	}
-	configData, err := marshalConfig(config, opts.Ext)
+	configData, err := s.encodeConfig(config, opts.Ext)
 	if err != nil {
 		return nil, fmt.Errorf("encode image config: %w", err)
 	}
@@ -344,11 +347,11 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 	manifestDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: manifestDigest, Size: int64(len(manifestData))}
 	annotations := imageAnnotations(configDesc.Digest, opts.Parent, opts.LayerSizes, len(layers))
 	crashpoint.Hit("image.blobs-stored")
-	idx, err := s.readIndexShared()
+	listed, err := s.listedNow(manifestDesc)
 	if err != nil {
 		return nil, err
 	}
-	if s.isListed(idx, manifestDesc) {
+	if listed {
 		// Stored before: it may have names, which the index knows.
 		return s.imageByManifest(manifestDesc.Digest)
 	}
@@ -368,11 +371,7 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 
 // imageByManifest loads the image whose manifest has digest d.
 func (s *Store) imageByManifest(d digest.Digest) (*Image, error) {
-	idx, err := s.readIndexForLookup()
-	if err != nil {
-		return nil, err
-	}
-	if img, ok, err := s.imageWhere(idx, func(desc ocispec.Descriptor) bool { return desc.Digest == d }); ok || err != nil {
+	if img, ok, err := s.findImage(sumDigest, func(desc ocispec.Descriptor) bool { return desc.Digest == d }, d.String()); ok || err != nil {
 		return img, err
 	}
 	return nil, fmt.Errorf("manifest %s: %w", d, ErrNotFound)
@@ -451,17 +450,17 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 func (s *Store) Image(nameOrID string) (*Image, error) {
 	// Fast paths that read one image, not the whole store: a full ID when
 	// the index entries carry AnnotationID, and a tag.
-	if idx, err := s.readIndexForLookup(); err == nil {
+	{
 		hexPart := strings.TrimPrefix(nameOrID, "sha256:")
 		if len(hexPart) == 64 && isHex(hexPart) {
 			id := "sha256:" + hexPart
-			if img, ok, err := s.imageWhere(idx, func(d ocispec.Descriptor) bool { return d.Annotations[AnnotationID] == id }); ok || err != nil {
+			if img, ok, err := s.findImage(sumID, func(d ocispec.Descriptor) bool { return d.Annotations[AnnotationID] == id }, id); ok || err != nil {
 				return img, err
 			}
 		} else if !(isHex(hexPart) && len(hexPart) >= 4) {
 			if ref, err := ParseRef(nameOrID); err == nil {
 				full := ref.String()
-				if img, ok, err := s.imageWhere(idx, func(d ocispec.Descriptor) bool { return d.Annotations[ocispec.AnnotationRefName] == full }); ok || err != nil {
+				if img, ok, err := s.findImage(sumRef, func(d ocispec.Descriptor) bool { return d.Annotations[ocispec.AnnotationRefName] == full }, full); ok || err != nil {
 					return img, err
 				}
 				if !strings.Contains(nameOrID, "@") {

@@ -62,34 +62,43 @@ var errIndexSyntax = errors.New("malformed manifests array")
 // array: the full decode then reports it) and the raw bytes of each
 // element. Anything else about data is left to encoding/json.
 func splitManifests(data []byte) (start, end int, raws []json.RawMessage, err error) {
+	if i := manifestsArray(data); i >= 0 {
+		return splitArray(data, i)
+	}
+	return -1, 0, nil, nil
+}
+
+// manifestsArray returns where the top-level "manifests" array of data
+// starts (its '['), or -1.
+func manifestsArray[T []byte | string](data T) int {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
-		return -1, 0, nil, nil
+		return -1
 	}
 	i = skipSpace(data, i+1)
 	for i < len(data) && data[i] == '"' {
 		keyEnd := skipValue(data, i)
 		if keyEnd < 0 {
-			return -1, 0, nil, nil
+			return -1
 		}
 		key := data[i:keyEnd]
 		i = skipSpace(data, keyEnd)
 		if i >= len(data) || data[i] != ':' {
-			return -1, 0, nil, nil
+			return -1
 		}
 		i = skipSpace(data, i+1)
 		if string(key) == `"manifests"` && i < len(data) && data[i] == '[' {
-			return splitArray(data, i)
+			return i
 		}
 		if i = skipValue(data, i); i < 0 {
-			return -1, 0, nil, nil
+			return -1
 		}
 		i = skipSpace(data, i)
 		if i < len(data) && data[i] == ',' {
 			i = skipSpace(data, i+1)
 		}
 	}
-	return -1, 0, nil, nil
+	return -1
 }
 
 // splitArray splits the array at data[start] into its elements.
@@ -128,7 +137,7 @@ func skipSpace[T []byte | string](data T, i int) int {
 // skipValue returns the end of the JSON value at data[i], or -1. It only
 // follows strings and nesting; the value's own syntax is checked when it
 // is decoded.
-func skipValue(data []byte, i int) int {
+func skipValue[T []byte | string](data T, i int) int {
 	depth := 0
 	for ; i < len(data); i++ {
 		switch c := data[i]; c {

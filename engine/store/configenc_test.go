@@ -1,0 +1,116 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// The spliced encoding is json.Marshal's, byte for byte, through a build's
+// sequence of configs and through the changes that break the shared prefix
+// (another build, a changed entry, a time in another location, a shorter
+// history, HTML characters json escapes).
+func TestEncodeConfigSplicesHistory(t *testing.T) {
+	var h historyEncoder
+	t0 := time.Date(2026, 12, 3, 12, 0, 0, 123456789, time.UTC)
+	cfg := ocispec.Image{Created: &t0, Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
+		RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromString("x")}}}
+	check := func(what string, c ocispec.Image) {
+		t.Helper()
+		want, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := h.encode(c)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("%s:\n got %s\nwant %s", what, got, want)
+		}
+	}
+	check("no history", cfg)
+	cfg.History = []ocispec.History{}
+	check("empty history", cfg)
+	for i := range 20 {
+		ti := t0.Add(time.Duration(i) * time.Second)
+		cfg.History = append(cfg.History, ocispec.History{Created: &ti, CreatedBy: fmt.Sprintf("/bin/sh -c #(nop)  ENV V%d=%d <&>", i, i), EmptyLayer: i%2 == 0})
+		cfg.Config.Env = append(cfg.Config.Env, fmt.Sprintf("V%d=%d", i, i))
+		check(fmt.Sprintf("step %d", i), cfg)
+	}
+	// The caller changes an entry it already passed: the kept copy is
+	// not the caller's, so the change shows.
+	changed := append([]ocispec.History(nil), cfg.History...)
+	changed[5].Comment = "changed"
+	check("changed entry", ocispec.Image{RootFS: cfg.RootFS, History: changed})
+	*cfg.History[3].Created = cfg.History[3].Created.Add(time.Hour)
+	check("changed time in place", cfg)
+	moved := cfg.History[7].Created.In(time.FixedZone("X", 3600))
+	cfg.History[7].Created = &moved
+	check("time in another location", cfg)
+	check("shorter", ocispec.Image{RootFS: cfg.RootFS, History: cfg.History[:4]})
+	check("no created", ocispec.Image{RootFS: cfg.RootFS, History: []ocispec.History{{CreatedBy: "a"}, {Author: "b"}}})
+	check("other build", ocispec.Image{RootFS: cfg.RootFS, History: []ocispec.History{{CreatedBy: "c"}}})
+}
+
+// A store that built a long history writes the same config bytes as one
+// that never saw it: the image ID does not depend on what came before.
+func TestEncodeConfigSameIDAfterOtherBuilds(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var hist []ocispec.History
+	for i := range 5 {
+		hist = append(hist, ocispec.History{CreatedBy: fmt.Sprintf("step %d", i)})
+		if _, err := s.encodeConfig(ocispec.Image{History: hist}, ExtConfig{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := ocispec.Image{History: []ocispec.History{{CreatedBy: "step 0"}, {CreatedBy: "other"}}}
+	got, err := s.encodeConfig(cfg, ExtConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(cfg)
+	if string(got) != string(want) {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	ext := ExtConfig{Shell: []string{"/bin/bash", "-c"}}
+	got, err = s.encodeConfig(cfg, ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ = marshalConfig(cfg, ext)
+	if string(got) != string(want) {
+		t.Fatalf("with Docker's fields: got %s, want %s", got, want)
+	}
+}
+
+// BenchmarkEncodeConfigHistory encodes the configs of a build of N ENV
+// steps: the history part is copied, so each step costs about the bytes
+// of its config, not an encoding of every entry.
+func BenchmarkEncodeConfigHistory(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var h historyEncoder
+			t0 := time.Now()
+			for b.Loop() {
+				var cfg ocispec.Image
+				for i := range n {
+					ti := t0.Add(time.Duration(i))
+					cfg.History = append(cfg.History, ocispec.History{Created: &ti, CreatedBy: fmt.Sprintf("/bin/sh -c #(nop)  ENV V%d=%d", i, i), EmptyLayer: true})
+					cfg.Config.Env = append(cfg.Config.Env, fmt.Sprintf("V%d=%d", i, i))
+					if _, err := h.encode(cfg); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
