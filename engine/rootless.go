@@ -22,6 +22,14 @@ const (
 	ModeReplay   = "replay"
 )
 
+// Rootless reports whether Mode is ModeRootless, without Mode's look at
+// the user namespace (a read of /proc/self/uid_map) that only the other
+// modes need: every berth process without BERTH_ROOT asks, to pick its store.
+func Rootless() bool {
+	ok, _ := runtime.Rootless()
+	return ok
+}
+
 // Mode says how this berth runs containers and why: root (real root),
 // rootless (root of its own user namespace) or replay (no engine: not
 // Linux, or neither root nor a user namespace).

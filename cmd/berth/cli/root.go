@@ -193,7 +193,7 @@ container, snapshot and cache decision as a trace that lessons replay.`,
 			if !cmd.Flags().Changed("root") {
 				if env := os.Getenv("BERTH_ROOT"); env != "" {
 					g.root = env
-				} else if mode, _ := engine.Mode(); mode == engine.ModeRootless {
+				} else if engine.Rootless() {
 					g.root = engine.RootlessRoot()
 				}
 			}
