@@ -97,6 +97,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCacheKey -fuzztime 60s ./engine/build
 	$(GO) test -run '^$$' -fuzz FuzzDecodeImageDocuments -fuzztime 60s -fuzzminimizetime 10s ./engine/store
 	$(GO) test -run '^$$' -fuzz FuzzCheckLayer -fuzztime 60s -fuzzminimizetime 10s ./engine/store
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIndex$$' -fuzztime 60s -fuzzminimizetime 10s ./engine/store
+	$(GO) test -run '^$$' -fuzz '^FuzzScanIndex$$' -fuzztime 60s -fuzzminimizetime 10s ./engine/store
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s -fuzzminimizetime 10s ./engine
 	$(GO) test -run '^$$' -fuzz FuzzContainerCreate -fuzztime 60s -fuzzminimizetime 10s ./daemon
 	$(GO) test -run '^$$' -fuzz FuzzBuildQuery -fuzztime 60s -fuzzminimizetime 10s ./daemon
