@@ -165,3 +165,30 @@ func TestEachContainerMatchesListContainers(t *testing.T) {
 	require.ErrorIs(t, err, stop)
 	require.Equal(t, 1, n)
 }
+
+// TestListImagesNoContainers: the CLI's listing (NoContainers) reads no
+// container record and reports no count; the daemon's (the default) still
+// counts each image's containers.
+func TestListImagesNoContainers(t *testing.T) {
+	e := listingEngine(t, 3)
+	ctx := context.Background()
+	counts := func(opts engine.ListImagesOptions) map[string]int {
+		list, err := e.ListImages(ctx, opts)
+		require.NoError(t, err)
+		out := map[string]int{}
+		for _, row := range list {
+			out[row.Repository+":"+row.Tag] = row.Containers
+		}
+		return out
+	}
+	full := counts(engine.ListImagesOptions{All: true})
+	require.Len(t, full, 4, "the base and three seeds")
+	total := 0
+	for _, n := range full {
+		total += n
+	}
+	require.Equal(t, 3, total, "three containers on the base image: %v", full)
+	for name, n := range counts(engine.ListImagesOptions{All: true, NoContainers: true}) {
+		require.Zero(t, n, "%s counts containers under NoContainers", name)
+	}
+}

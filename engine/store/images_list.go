@@ -56,8 +56,10 @@ func (img *Image) addEntry(desc ocispec.Descriptor) {
 		img.Refs = append(img.Refs, strings.Clone(ref))
 	}
 }
-func (l *ListedImage) sortRefs() { sort.Strings(l.Refs) }
-func (img *Image) sortRefs()     { sort.Strings(img.Refs) }
+func (l *ListedImage) manifestKey() digest.Digest { return l.ManifestDigest }
+func (img *Image) manifestKey() digest.Digest     { return img.ManifestDigest }
+func (l *ListedImage) sortRefs()                  { sort.Strings(l.Refs) }
+func (img *Image) sortRefs()                      { sort.Strings(img.Refs) }
 
 // listedOf keeps the listed facts of a full image.
 func listedOf(img *Image) *ListedImage {
@@ -116,6 +118,10 @@ type listable interface {
 	// are copies: an entry's strings share one allocation with the whole
 	// entry (decodeEntry), which a name alone would keep.
 	addEntry(desc ocispec.Descriptor)
+	// manifestKey is the image's own copy of its manifest digest: the
+	// key collectImages files it under. The entry's digest would keep the
+	// whole entry's bytes (about 500) alive for the listing.
+	manifestKey() digest.Digest
 	sortRefs()
 	Created() time.Time
 }
@@ -132,7 +138,7 @@ func collectImages[T listable](each func(func(ocispec.Descriptor) error) error, 
 			if img, err = load(desc); err != nil {
 				return err
 			}
-			byManifest[desc.Digest] = img
+			byManifest[img.manifestKey()] = img
 			order = append(order, img)
 		}
 		img.addEntry(desc)

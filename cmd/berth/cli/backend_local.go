@@ -79,7 +79,8 @@ func (b localBackend) Build(ctx context.Context, opts *buildOptions, bo build.Op
 }
 
 func (b localBackend) Images(ctx context.Context, opts engine.ListImagesOptions) ([]imageListing, error) {
-	opts.NoLabels = true // the table shows none
+	opts.NoLabels = true     // the table shows none
+	opts.NoContainers = true // {{.Containers}} is "N/A", as in Docker's CLI
 	list, err := b.eng.ListImages(ctx, opts)
 	if err != nil {
 		return nil, err
