@@ -2,8 +2,10 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -258,8 +260,15 @@ func (s *Store) ContainerImages() ([]string, error) {
 
 // readBlobInto is ReadBlob reading into *buf, which it grows as needed and
 // leaves holding the blob; the bytes are checked against d the same way.
+// It opens the blob as OpenBlob does, without the poller (openRead).
 func (s *Store) readBlobInto(d digest.Digest, buf *[]byte) ([]byte, error) {
-	f, err := s.OpenBlob(d)
+	if err := d.Validate(); err != nil {
+		return nil, fmt.Errorf("blob %q: %w", d, err)
+	}
+	f, err := openRead(s.BlobPath(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("blob %s: %w", d, ErrNotFound)
+	}
 	if err != nil {
 		return nil, err
 	}

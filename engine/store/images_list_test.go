@@ -81,6 +81,31 @@ func TestListedImagesRefusesDamagedConfig(t *testing.T) {
 	require.EqualError(t, err, fullErr.Error())
 }
 
+// A missing manifest or config is ErrNotFound, with the error Images
+// gives: readBlobInto opens blobs itself (without the poller), as OpenBlob
+// does.
+func TestListedImagesMissingBlob(t *testing.T) {
+	for _, which := range []string{"manifest", "config"} {
+		t.Run(which, func(t *testing.T) {
+			s := openStore(t)
+			img := putImage(t, s, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), "", makeLayer(t, map[string]string{"a": "1"}))
+			gone := img.ID
+			if which == "manifest" {
+				gone = img.ManifestDigest
+			}
+			require.NoError(t, os.Remove(s.BlobPath(gone)))
+			fresh, err := store.Open(s.Root())
+			require.NoError(t, err)
+			defer fresh.Close()
+			_, err = fresh.ListedImages()
+			require.ErrorIs(t, err, store.ErrNotFound)
+			require.ErrorContains(t, err, gone.String())
+			_, fullErr := fresh.Images()
+			require.EqualError(t, err, fullErr.Error())
+		})
+	}
+}
+
 // ContainerKeys orders records as Containers does, newest first, and
 // skips what Containers skips.
 func TestContainerKeysOrderAsContainers(t *testing.T) {
