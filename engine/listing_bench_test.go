@@ -43,6 +43,21 @@ func BenchmarkListingImages(b *testing.B) {
 	b.ReportMetric(keptPerRow(b, e), "kept-B/row")
 }
 
+// BenchmarkListingImagesCLI is BenchmarkListingImages as `berth images`
+// asks: no labels, no container counts (so no container record is read).
+func BenchmarkListingImagesCLI(b *testing.B) {
+	e := listingEngine(b, listingN)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		list, err := e.ListImages(ctx, engine.ListImagesOptions{NoLabels: true, NoContainers: true})
+		if err != nil || len(list) != listingN+1 {
+			b.Fatalf("listed %d images (want %d): %v", len(list), listingN+1, err)
+		}
+	}
+}
+
 // keptPerRow is the heap a listing's result holds per row, as the CLI
 // asks for it (no labels): what peak RSS grows with at 10,000 images.
 // About 500 bytes: a 144-byte store.ListedImage, its ID and manifest
