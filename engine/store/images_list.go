@@ -202,7 +202,7 @@ func (s *Store) loadListedImage(desc ocispec.Descriptor, labels bool, buf *[]byt
 		return nil, fmt.Errorf("manifest %s listed in index.json: %w (the store is damaged; `berth image validate` tells more)", desc.Digest, err)
 	}
 	var m listedManifest
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err := decodeListedManifest(data, &m); err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, err)
 	}
 	for _, l := range m.Layers {
