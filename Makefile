@@ -99,6 +99,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCheckLayer -fuzztime 60s -fuzzminimizetime 10s ./engine/store
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIndex$$' -fuzztime 60s -fuzzminimizetime 10s ./engine/store
 	$(GO) test -run '^$$' -fuzz '^FuzzScanIndex$$' -fuzztime 60s -fuzzminimizetime 10s ./engine/store
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeListedManifest$$' -fuzztime 60s -fuzzminimizetime 10s ./engine/store
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s -fuzzminimizetime 10s ./engine
 	$(GO) test -run '^$$' -fuzz FuzzContainerCreate -fuzztime 60s -fuzzminimizetime 10s ./daemon
 	$(GO) test -run '^$$' -fuzz FuzzBuildQuery -fuzztime 60s -fuzzminimizetime 10s ./daemon

@@ -13,9 +13,10 @@ import (
 // with only what a listing shows (store.ListedImages; labels only when
 // asked), merged by ID as Images merges them, which image IDs have a
 // child, and per image ID how many containers were created from it,
-// counted from each record's image field alone. At 10,000 images and
-// containers the full configs and records took `berth images` over 100 MiB.
-func (e *Engine) listingFacts(labels bool) ([]*store.ListedImage, map[digest.Digest]bool, map[digest.Digest]int, error) {
+// counted from each record's image field alone (only when counts is set;
+// otherwise the map is empty). At 10,000 images and containers the full
+// configs and records took `berth images` over 100 MiB.
+func (e *Engine) listingFacts(labels, counts bool) ([]*store.ListedImage, map[digest.Digest]bool, map[digest.Digest]int, error) {
 	list := e.Store.ListedImagesWithoutLabels
 	if labels {
 		list = e.Store.ListedImages
@@ -24,13 +25,15 @@ func (e *Engine) listingFacts(labels bool) ([]*store.ListedImage, map[digest.Dig
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	used, err := e.Store.ContainerImages()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	counts := map[digest.Digest]int{}
-	for _, image := range used {
-		counts[containerImageID(&store.Container{Image: image})]++
+	perImage := map[digest.Digest]int{}
+	if counts {
+		used, err := e.Store.ContainerImages()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for _, image := range used {
+			perImage[containerImageID(&store.Container{Image: image})]++
+		}
 	}
 	images = groupListedByID(images)
 	children := map[digest.Digest]bool{}
@@ -39,7 +42,7 @@ func (e *Engine) listingFacts(labels bool) ([]*store.ListedImage, map[digest.Dig
 			children[img.Parent] = true
 		}
 	}
-	return images, children, counts, nil
+	return images, children, perImage, nil
 }
 
 // groupListedByID is groupByID for listed images, which the listing owns:

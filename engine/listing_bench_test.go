@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -42,6 +43,21 @@ func BenchmarkListingImages(b *testing.B) {
 	b.ReportMetric(keptPerRow(b, e), "kept-B/row")
 }
 
+// BenchmarkListingImagesCLI is BenchmarkListingImages as `berth images`
+// asks: no labels, no container counts (so no container record is read).
+func BenchmarkListingImagesCLI(b *testing.B) {
+	e := listingEngine(b, listingN)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		list, err := e.ListImages(ctx, engine.ListImagesOptions{NoLabels: true, NoContainers: true})
+		if err != nil || len(list) != listingN+1 {
+			b.Fatalf("listed %d images (want %d): %v", len(list), listingN+1, err)
+		}
+	}
+}
+
 // keptPerRow is the heap a listing's result holds per row, as the CLI
 // asks for it (no labels): what peak RSS grows with at 10,000 images.
 // About 500 bytes: a 144-byte store.ListedImage, its ID and manifest
@@ -70,6 +86,22 @@ func BenchmarkListingContainers(b *testing.B) {
 		err := e.EachContainer(ctx, true, func(*store.Container) error { n++; return nil })
 		if err != nil || n != listingN {
 			b.Fatalf("walked %d containers (want %d): %v", n, listingN, err)
+		}
+	}
+}
+
+// BenchmarkListingContainersOnce is BenchmarkListingContainers as `ps`
+// without a limit lists: each record read once (CollectContainers),
+// against EachContainer's two reads.
+func BenchmarkListingContainersOnce(b *testing.B) {
+	e := listingEngine(b, listingN)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		names, err := engine.CollectContainers(ctx, e, true, func(c *store.Container) (string, bool, error) { return c.Name, true, nil })
+		if err != nil || len(names) != listingN {
+			b.Fatalf("collected %d containers (want %d): %v", len(names), listingN, err)
 		}
 	}
 }
@@ -164,4 +196,73 @@ func TestEachContainerMatchesListContainers(t *testing.T) {
 	err = e.EachContainer(ctx, true, func(*store.Container) error { n++; return stop })
 	require.ErrorIs(t, err, stop)
 	require.Equal(t, 1, n)
+}
+
+// TestListImagesNoContainers: the CLI's listing (NoContainers) reads no
+// container record and reports no count; the daemon's (the default) still
+// counts each image's containers.
+func TestListImagesNoContainers(t *testing.T) {
+	e := listingEngine(t, 3)
+	ctx := context.Background()
+	counts := func(opts engine.ListImagesOptions) map[string]int {
+		list, err := e.ListImages(ctx, opts)
+		require.NoError(t, err)
+		out := map[string]int{}
+		for _, row := range list {
+			out[row.Repository+":"+row.Tag] = row.Containers
+		}
+		return out
+	}
+	full := counts(engine.ListImagesOptions{All: true})
+	require.Len(t, full, 4, "the base and three seeds")
+	total := 0
+	for _, n := range full {
+		total += n
+	}
+	require.Equal(t, 3, total, "three containers on the base image: %v", full)
+	for name, n := range counts(engine.ListImagesOptions{All: true, NoContainers: true}) {
+		require.Zero(t, n, "%s counts containers under NoContainers", name)
+	}
+}
+
+// TestCollectContainersAsEach: CollectContainers (one read per record)
+// keeps what EachContainer (two reads) hands over, in the same order; a
+// listing of running containers only keeps none of these stopped ones;
+// and the error returned is keep's first in listing order, not in the
+// order the records were read.
+func TestCollectContainersAsEach(t *testing.T) {
+	e := listingEngine(t, 20)
+	ctx := context.Background()
+	var want []string
+	require.NoError(t, e.EachContainer(ctx, true, func(c *store.Container) error {
+		want = append(want, c.Name)
+		return nil
+	}))
+	require.Len(t, want, 20)
+	got, err := engine.CollectContainers(ctx, e, true, func(c *store.Container) (string, bool, error) {
+		return c.Name, c.Name != want[3], nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, append(slices.Clone(want[:3]), want[4:]...), got, "order, and a container keep declines")
+
+	running, err := engine.CollectContainers(ctx, e, false, func(c *store.Container) (string, bool, error) {
+		return c.Name, true, nil
+	})
+	require.NoError(t, err)
+	require.Empty(t, running)
+
+	_, err = engine.CollectContainers(ctx, e, true, func(c *store.Container) (string, bool, error) {
+		if c.Name == want[5] || c.Name == want[12] {
+			return "", true, errors.New("template: " + c.Name)
+		}
+		return c.Name, true, nil
+	})
+	require.EqualError(t, err, "template: "+want[5])
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = engine.CollectContainers(cancelled, e, true, func(c *store.Container) (string, bool, error) {
+		return c.Name, true, nil
+	})
+	require.ErrorIs(t, err, context.Canceled)
 }

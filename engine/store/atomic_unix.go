@@ -20,6 +20,17 @@ func openExcl(path string, perm os.FileMode) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
+// openRead opens path for reading without trying the poller (see
+// openExcl): a listing opens 20,000 manifests and configs at 10,000
+// images, and os.Open cost each four fcntl calls and an epoll_ctl.
+func openRead(path string) (*os.File, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
 // replace renames old over new with one rename(2): os.Rename first looks
 // whether new is a directory, which the store's targets never are (and
 // rename(2) refuses to put a file over a directory anyway).

@@ -9,6 +9,9 @@ func openExcl(path string, perm os.FileMode) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
 }
 
+// openRead opens path for reading.
+func openRead(path string) (*os.File, error) { return os.Open(path) }
+
 // replace renames old over new.
 func replace(old, new string) error { return os.Rename(old, new) }
 

@@ -2,8 +2,10 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -56,8 +58,10 @@ func (img *Image) addEntry(desc ocispec.Descriptor) {
 		img.Refs = append(img.Refs, strings.Clone(ref))
 	}
 }
-func (l *ListedImage) sortRefs() { sort.Strings(l.Refs) }
-func (img *Image) sortRefs()     { sort.Strings(img.Refs) }
+func (l *ListedImage) manifestKey() digest.Digest { return l.ManifestDigest }
+func (img *Image) manifestKey() digest.Digest     { return img.ManifestDigest }
+func (l *ListedImage) sortRefs()                  { sort.Strings(l.Refs) }
+func (img *Image) sortRefs()                      { sort.Strings(img.Refs) }
 
 // listedOf keeps the listed facts of a full image.
 func listedOf(img *Image) *ListedImage {
@@ -116,6 +120,10 @@ type listable interface {
 	// are copies: an entry's strings share one allocation with the whole
 	// entry (decodeEntry), which a name alone would keep.
 	addEntry(desc ocispec.Descriptor)
+	// manifestKey is the image's own copy of its manifest digest: the
+	// key collectImages files it under. The entry's digest would keep the
+	// whole entry's bytes (about 500) alive for the listing.
+	manifestKey() digest.Digest
 	sortRefs()
 	Created() time.Time
 }
@@ -132,7 +140,7 @@ func collectImages[T listable](each func(func(ocispec.Descriptor) error) error, 
 			if img, err = load(desc); err != nil {
 				return err
 			}
-			byManifest[desc.Digest] = img
+			byManifest[img.manifestKey()] = img
 			order = append(order, img)
 		}
 		img.addEntry(desc)
@@ -194,7 +202,7 @@ func (s *Store) loadListedImage(desc ocispec.Descriptor, labels bool, buf *[]byt
 		return nil, fmt.Errorf("manifest %s listed in index.json: %w (the store is damaged; `berth image validate` tells more)", desc.Digest, err)
 	}
 	var m listedManifest
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err := decodeListedManifest(data, &m); err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, err)
 	}
 	for _, l := range m.Layers {
@@ -252,8 +260,15 @@ func (s *Store) ContainerImages() ([]string, error) {
 
 // readBlobInto is ReadBlob reading into *buf, which it grows as needed and
 // leaves holding the blob; the bytes are checked against d the same way.
+// It opens the blob as OpenBlob does, without the poller (openRead).
 func (s *Store) readBlobInto(d digest.Digest, buf *[]byte) ([]byte, error) {
-	f, err := s.OpenBlob(d)
+	if err := d.Validate(); err != nil {
+		return nil, fmt.Errorf("blob %q: %w", d, err)
+	}
+	f, err := openRead(s.BlobPath(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("blob %s: %w", d, ErrNotFound)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package store_test
 import (
 	"errors"
 	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -79,6 +81,31 @@ func TestListedImagesRefusesDamagedConfig(t *testing.T) {
 	require.EqualError(t, err, fullErr.Error())
 }
 
+// A missing manifest or config is ErrNotFound, with the error Images
+// gives: readBlobInto opens blobs itself (without the poller), as OpenBlob
+// does.
+func TestListedImagesMissingBlob(t *testing.T) {
+	for _, which := range []string{"manifest", "config"} {
+		t.Run(which, func(t *testing.T) {
+			s := openStore(t)
+			img := putImage(t, s, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), "", makeLayer(t, map[string]string{"a": "1"}))
+			gone := img.ID
+			if which == "manifest" {
+				gone = img.ManifestDigest
+			}
+			require.NoError(t, os.Remove(s.BlobPath(gone)))
+			fresh, err := store.Open(s.Root())
+			require.NoError(t, err)
+			defer fresh.Close()
+			_, err = fresh.ListedImages()
+			require.ErrorIs(t, err, store.ErrNotFound)
+			require.ErrorContains(t, err, gone.String())
+			_, fullErr := fresh.Images()
+			require.EqualError(t, err, fullErr.Error())
+		})
+	}
+}
+
 // ContainerKeys orders records as Containers does, newest first, and
 // skips what Containers skips.
 func TestContainerKeysOrderAsContainers(t *testing.T) {
@@ -102,4 +129,57 @@ func TestContainerKeysOrderAsContainers(t *testing.T) {
 		require.Equal(t, c.Created, keys[i].Created)
 	}
 	require.Equal(t, "c", all[0].Name)
+}
+
+// TestReadContainersOnceOrderAsKeys: one read per record gives the order
+// ContainerKeys gives, ties included (30 records share two creation
+// times, so the sort's handling of equal keys shows), hands a damaged
+// record whose creation time decodes over as nil in its place, leaves out
+// one that is not JSON, a non-directory and a short name, and stops at
+// visit's error.
+func TestReadContainersOnceOrderAsKeys(t *testing.T) {
+	s := openStore(t)
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 30 {
+		c := &store.Container{ID: digest.FromString(strconv.Itoa(i)).Encoded(), Name: "c" + strconv.Itoa(i), Created: t0.Add(time.Duration(i%2) * time.Hour)}
+		require.NoError(t, s.PutContainer(c))
+	}
+	write := func(id, record string) {
+		require.NoError(t, os.MkdirAll(s.ContainerDir(id), 0o755))
+		require.NoError(t, os.WriteFile(s.ContainerDir(id)+"/config.json", []byte(record), 0o644))
+	}
+	halfDamaged := digest.FromString("half").Encoded()
+	write(halfDamaged, `{"created":"2024-01-01T00:30:00Z","state":{"status":7}}`)
+	write(digest.FromString("damaged").Encoded(), "{not json")
+	write("short", `{"created":"2024-01-01T00:30:00Z"}`)
+	require.NoError(t, os.WriteFile(filepath.Join(s.ContainersDir(), digest.FromString("file").Encoded()), []byte("{}"), 0o644))
+
+	keys, err := s.ContainerKeys()
+	require.NoError(t, err)
+	var visited []*store.Container
+	order, err := s.ReadContainersOnce(func(c *store.Container) error {
+		visited = append(visited, c)
+		return nil
+	})
+	require.NoError(t, err)
+	require.Len(t, keys, 31)
+	require.Len(t, order, len(keys))
+	for i, k := range keys {
+		c := visited[order[i]]
+		if k.ID == halfDamaged {
+			require.Nil(t, c, "a record ReadContainer refuses is handed over as nil")
+			continue
+		}
+		require.NotNil(t, c, "key %d (%s)", i, k.ID)
+		require.Equal(t, k.ID, c.ID, "position %d", i)
+	}
+
+	stop := errors.New("stop")
+	n := 0
+	_, err = s.ReadContainersOnce(func(*store.Container) error {
+		n++
+		return stop
+	})
+	require.ErrorIs(t, err, stop)
+	require.Equal(t, 1, n, "no visit after an error")
 }

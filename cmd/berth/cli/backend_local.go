@@ -79,7 +79,8 @@ func (b localBackend) Build(ctx context.Context, opts *buildOptions, bo build.Op
 }
 
 func (b localBackend) Images(ctx context.Context, opts engine.ListImagesOptions) ([]imageListing, error) {
-	opts.NoLabels = true // the table shows none
+	opts.NoLabels = true     // the table shows none
+	opts.NoContainers = true // {{.Containers}} is "N/A", as in Docker's CLI
 	list, err := b.eng.ListImages(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -139,12 +140,36 @@ func (b localBackend) Containers(ctx context.Context, all, size bool, keep func(
 // eachContainer is Containers one container at a time, newest first:
 // what `ps` streams its rows from (engine.EachContainer).
 func (b localBackend) eachContainer(ctx context.Context, all, size bool, keep func(*store.Container) bool, fn func(psContainer) error) error {
-	images := newImageCache(b.eng)
-	now := time.Now().UTC()
+	row := b.psContainerOf(size)
 	return b.eng.EachContainer(ctx, all, func(c *store.Container) error {
 		if !keep(c) {
 			return nil
 		}
+		return fn(row(c))
+	})
+}
+
+// collectContainers renders each kept container with render as its record
+// is read, once, and returns the rendered values newest first
+// (engine.CollectContainers): `ps` without a limit, which keeps every line
+// anyway for the table's widths.
+func (b localBackend) collectContainers(ctx context.Context, all, size bool, keep func(*store.Container) bool, render func(psContainer) (string, error)) ([]string, error) {
+	row := b.psContainerOf(size)
+	return engine.CollectContainers(ctx, b.eng, all, func(c *store.Container) (string, bool, error) {
+		if !keep(c) {
+			return "", false, nil
+		}
+		line, err := render(row(c))
+		return line, true, err
+	})
+}
+
+// psContainerOf returns what makes a container ps's row: its status, and
+// its image's ID and size, looked up once per listing.
+func (b localBackend) psContainerOf(size bool) func(*store.Container) psContainer {
+	images := newImageCache(b.eng)
+	now := time.Now().UTC()
+	return func(c *store.Container) psContainer {
 		pc := psContainer{c: c, status: engine.ContainerStatus(c.State, now)}
 		if c.ImageRef != "" {
 			img, ok := images.get(c.ImageRef)
@@ -157,8 +182,8 @@ func (b localBackend) eachContainer(ctx context.Context, all, size bool, keep fu
 				pc.sizeRootFs += img.Size
 			}
 		}
-		return fn(pc)
-	})
+		return pc
+	}
 }
 
 // imageCache looks each image name or ID up once per listing: thousands of

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -72,4 +73,19 @@ func TestFormatErrors(t *testing.T) {
 	lf, err := newListFormat("{{.Nope}}", "", nil)
 	require.NoError(t, err)
 	require.ErrorContains(t, lf.write(&strings.Builder{}, []any{formatRow{}}), "can't evaluate field Nope")
+}
+
+// lowerGCPercent lowers the GC target for a listing and puts it back, and
+// never raises one set lower (GOGC=20) nor turns on a GC turned off.
+func TestLowerGCPercent(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	restore := lowerGCPercent(50)
+	require.Equal(t, 50, debug.SetGCPercent(50))
+	restore()
+	require.Equal(t, 100, debug.SetGCPercent(20))
+	lowerGCPercent(50)()
+	require.Equal(t, 20, debug.SetGCPercent(-1))
+	lowerGCPercent(50)()
+	require.Equal(t, -1, debug.SetGCPercent(100))
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -119,7 +120,9 @@ func (f *listFormat) write(w io.Writer, rows []any) error {
 
 // writeLines prints rendered lines (start's, then renderRow's): aligned
 // in columns for a table, as they are otherwise; buffered, so 10,000 rows
-// are a few writes, not 10,000.
+// are a few writes, not 10,000. It empties lines as it goes: a table's
+// tabwriter keeps a copy of every cell until the end, and the lines need
+// not stay beside it.
 func (f *listFormat) writeLines(w io.Writer, lines []string) error {
 	bw := bufio.NewWriter(w)
 	out := io.Writer(bw)
@@ -128,7 +131,8 @@ func (f *listFormat) writeLines(w io.Writer, lines []string) error {
 		tw = newTabWriter(bw)
 		out = tw
 	}
-	for _, l := range lines {
+	for i, l := range lines {
+		lines[i] = ""
 		io.WriteString(out, l)
 		io.WriteString(out, "\n")
 	}
@@ -242,4 +246,25 @@ func requireArgs(min, max int) cobra.PositionalArgs {
 		return fmt.Errorf("%q requires %s.\nSee '%s --help'.\n\nUsage:  %s\n\n%s",
 			cmd.CommandPath(), want, cmd.CommandPath(), cmd.UseLine(), cmd.Short)
 	}
+}
+
+// listingGCPercent is the GC target of the listing verbs (`images`, `ps`)
+// while they run: the heap may grow to 1.5 times what is live, not twice.
+// What a listing keeps is small (its rendered lines, about 5 MB at 10,000
+// rows) but it reads and decodes every record and manifest on the way, so
+// the default target put `berth images` over 32 MiB of RSS at 10,000
+// images; a percentage scales with what is live, where a fixed memory
+// limit would make the GC run without end on a store bigger than it.
+// docs/performance.md ("Listings at 10,000, second pass") has the figures.
+const listingGCPercent = 50
+
+// lowerGCPercent sets the GC target to p unless it is lower already (or
+// off: GOGC=off) and returns what puts the old one back.
+func lowerGCPercent(p int) (restore func()) {
+	prev := debug.SetGCPercent(p)
+	if prev < 0 || prev <= p {
+		debug.SetGCPercent(prev)
+		return func() {}
+	}
+	return func() { debug.SetGCPercent(prev) }
 }

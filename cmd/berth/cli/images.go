@@ -83,6 +83,7 @@ var imageHeaders = map[string]string{
 }
 
 func runImages(ctx context.Context, g *globalOptions, opts *imagesOptions) error {
+	defer lowerGCPercent(listingGCPercent)()
 	b, done, err := g.openBackend("")
 	if err != nil {
 		return err

@@ -58,6 +58,7 @@ shows as "Exited (unknown)".`,
 }
 
 func runPs(ctx context.Context, g *globalOptions, opts *psOptions) error {
+	defer lowerGCPercent(listingGCPercent)()
 	match, err := psFilter(opts.filters)
 	if err != nil {
 		return err
@@ -85,14 +86,25 @@ func runPs(ctx context.Context, g *globalOptions, opts *psOptions) error {
 	// Each container becomes its line as it comes and is dropped: the
 	// table's column widths need every line, not every record.
 	limit := psLimit(opts)
-	n := 0
 	var buf bytes.Buffer
+	render := func(c psContainer) (string, error) {
+		return lf.renderRow(&buf, &psRow{psContainer: c, trunc: !opts.noTrunc, size: opts.size})
+	}
+	if col, ok := b.(containerCollector); ok && limit < 0 {
+		// Every line is kept anyway: read each record once.
+		rendered, err := col.collectContainers(ctx, all, opts.size, keep, render)
+		if err != nil {
+			return err
+		}
+		return lf.writeLines(opts.out, append(lines, rendered...))
+	}
+	n := 0
 	err = eachPsContainer(ctx, b, all, opts.size, keep, func(c psContainer) error {
 		if limit >= 0 && n >= limit {
 			return nil
 		}
 		n++
-		line, err := lf.renderRow(&buf, &psRow{psContainer: c, trunc: !opts.noTrunc, size: opts.size})
+		line, err := render(c)
 		lines = append(lines, line)
 		return err
 	})
@@ -106,6 +118,12 @@ func runPs(ctx context.Context, g *globalOptions, opts *psOptions) error {
 // time (the local one); the others list them all first.
 type containerStreamer interface {
 	eachContainer(ctx context.Context, all, size bool, keep func(*store.Container) bool, fn func(psContainer) error) error
+}
+
+// containerCollector is a backend that renders each container as it reads
+// its record, once (the local one), and hands back the lines in order.
+type containerCollector interface {
+	collectContainers(ctx context.Context, all, size bool, keep func(*store.Container) bool, render func(psContainer) (string, error)) ([]string, error)
 }
 
 func eachPsContainer(ctx context.Context, b backend, all, size bool, keep func(*store.Container) bool, fn func(psContainer) error) error {
