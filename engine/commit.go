@@ -95,11 +95,10 @@ func (e *Engine) commitContainer(ctx context.Context, containerID string, spec c
 		chains := img.ChainIDs()
 		// Best effort: if the move fails the layer is unpacked from its blob
 		// when next needed. A step's overlay is mounted volatile
-		// (upperDiscarded), so its exit synced nothing: what it wrote is
-		// made durable before the upper becomes layers/<chainID>, which
-		// must be whole after a power cut. A step that wrote nothing
-		// (an empty layer) pays for no sync at all.
-		if syncUpper(upper) == nil && e.Store.AdoptLayerDir(chains[len(chains)-1], upper) == nil {
+		// (upperDiscarded), so its exit synced nothing: AdoptLayerDir syncs
+		// the upper before it becomes layers/<chainID>. A step that wrote
+		// nothing (an empty layer) is not adopted and pays for no sync.
+		if e.Store.AdoptLayerDir(chains[len(chains)-1], upper) == nil {
 			_ = os.Mkdir(upper, 0o755)
 		}
 	}

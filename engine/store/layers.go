@@ -61,9 +61,17 @@ func (s *Store) CreateLayerDir(chainID digest.Digest, fill func(dir string) erro
 // whiteouts), into place as LayerDir(chainID). It saves unpacking the blob
 // that was just made from it. If the layer is already there, dir is left
 // alone and that is success.
+//
+// A layer directory must be whole after a power cut, and whoever wrote dir
+// may not have synced it: a build step's overlay is mounted volatile, so
+// its exit syncs nothing (docs/containers.md). dir's file system is synced
+// (syncfs) before the rename; when that fails, dir is not adopted.
 func (s *Store) AdoptLayerDir(chainID digest.Digest, dir string) error {
 	if s.hasLayerDir(chainID) {
 		return nil
+	}
+	if err := syncAdopted(dir); err != nil {
+		return fmt.Errorf("adopt layer %s: sync %s: %w", chainID, dir, err)
 	}
 	if err := os.Rename(dir, s.LayerDir(chainID)); err != nil {
 		if s.hasLayerDir(chainID) {
@@ -73,6 +81,20 @@ func (s *Store) AdoptLayerDir(chainID digest.Digest, dir string) error {
 	}
 	s.syncLayersDir()
 	return nil
+}
+
+// syncAdopted makes what was written under dir durable before
+// AdoptLayerDir names it a layer (a test replaces it to see the order).
+var syncAdopted = syncDirFS
+
+// syncDirFS syncs the file system that holds dir (syncFS).
+func syncDirFS(dir string) error {
+	f, err := openDir(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return syncFS(f)
 }
 
 // removeLayerDir removes an unpacked layer by first renaming it to a
