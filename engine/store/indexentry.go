@@ -29,61 +29,32 @@ func decodeEntry(raw []byte, d *ocispec.Descriptor) error {
 
 // fastEntry decodes the common shape of an entry, or reports false.
 func fastEntry(b string, d *ocispec.Descriptor) bool {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return false
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return skipSpace(b, i+1) == len(b)
-	}
 	var seen uint8
-	for {
-		key, e, ok := plainString(b, i)
+	end, ok := plainObject(b, skipSpace(b, 0), func(key string, i int) (int, bool) {
 		bit := entryFieldBit(key)
-		if !ok || bit == 0 || seen&bit != 0 {
-			return false
+		if bit == 0 || seen&bit != 0 {
+			return 0, false
 		}
 		seen |= bit
-		if i = skipSpace(b, e); i >= len(b) || b[i] != ':' {
-			return false
-		}
-		i = skipSpace(b, i+1)
+		var e int
+		var ok bool
 		switch key {
-		case "mediaType", "digest", "artifactType":
+		case "mediaType":
+			d.MediaType, e, ok = plainString(b, i)
+		case "digest":
 			var v string
-			if v, i, ok = plainString(b, i); !ok {
-				return false
-			}
-			switch key {
-			case "mediaType":
-				d.MediaType = v
-			case "digest":
-				d.Digest = digest.Digest(v)
-			default:
-				d.ArtifactType = v
-			}
+			v, e, ok = plainString(b, i)
+			d.Digest = digest.Digest(v)
+		case "artifactType":
+			d.ArtifactType, e, ok = plainString(b, i)
 		case "size":
-			if d.Size, i, ok = plainInt(b, i); !ok {
-				return false
-			}
-		case "annotations":
-			if d.Annotations, i, ok = plainMap(b, i); !ok {
-				return false
-			}
-		default:
-			return false
+			d.Size, e, ok = plainInt(b, i)
+		default: // annotations
+			d.Annotations, e, ok = plainMap(b, i)
 		}
-		i = skipSpace(b, i)
-		switch {
-		case i < len(b) && b[i] == ',':
-			i = skipSpace(b, i+1)
-		case i < len(b) && b[i] == '}':
-			return skipSpace(b, i+1) == len(b)
-		default:
-			return false
-		}
-	}
+		return e, ok
+	})
+	return ok && skipSpace(b, end) == len(b)
 }
 
 // entryFieldBit is the bit of a field fastEntry reads, 0 for any other.
@@ -136,35 +107,48 @@ func plainInt(b string, i int) (int64, int, bool) {
 
 // plainMap reads an object of plain strings.
 func plainMap(b string, i int) (map[string]string, int, bool) {
-	if i >= len(b) || b[i] != '{' {
+	m := make(map[string]string, 5) // what PutImage writes
+	end, ok := plainObject(b, i, func(key string, i int) (int, bool) {
+		v, e, ok := plainString(b, i)
+		m[key] = v
+		return e, ok
+	})
+	if !ok {
 		return nil, 0, false
 	}
-	m := make(map[string]string, 5) // what PutImage writes
+	return m, end, true
+}
+
+// plainObject reads the object at b[i], its keys plain strings, calling
+// field with each key and the index of its value; field returns the index
+// after the value. It returns the index after the object.
+func plainObject(b string, i int, field func(key string, i int) (int, bool)) (int, bool) {
+	if i >= len(b) || b[i] != '{' {
+		return 0, false
+	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return m, i + 1, true
+		return i + 1, true
 	}
 	for {
-		k, e, ok := plainString(b, i)
+		key, e, ok := plainString(b, i)
 		if !ok {
-			return nil, 0, false
+			return 0, false
 		}
 		if i = skipSpace(b, e); i >= len(b) || b[i] != ':' {
-			return nil, 0, false
+			return 0, false
 		}
-		v, e, ok := plainString(b, skipSpace(b, i+1))
-		if !ok {
-			return nil, 0, false
+		if i, ok = field(key, skipSpace(b, i+1)); !ok {
+			return 0, false
 		}
-		m[k] = v
-		i = skipSpace(b, e)
+		i = skipSpace(b, i)
 		switch {
 		case i < len(b) && b[i] == ',':
 			i = skipSpace(b, i+1)
 		case i < len(b) && b[i] == '}':
-			return m, i + 1, true
+			return i + 1, true
 		default:
-			return nil, 0, false
+			return 0, false
 		}
 	}
 }

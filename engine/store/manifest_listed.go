@@ -135,37 +135,3 @@ func plainDescriptor(b string, i int, mediaType, dgst *string, size *int64) (int
 		return e, ok
 	})
 }
-
-// plainObject reads the object at b[i], its keys plain strings, calling
-// field with each key and the index of its value; field returns the index
-// after the value. It returns the index after the object.
-func plainObject(b string, i int, field func(key string, i int) (int, bool)) (int, bool) {
-	if i >= len(b) || b[i] != '{' {
-		return 0, false
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return i + 1, true
-	}
-	for {
-		key, e, ok := plainString(b, i)
-		if !ok {
-			return 0, false
-		}
-		if i = skipSpace(b, e); i >= len(b) || b[i] != ':' {
-			return 0, false
-		}
-		if i, ok = field(key, skipSpace(b, i+1)); !ok {
-			return 0, false
-		}
-		i = skipSpace(b, i)
-		switch {
-		case i < len(b) && b[i] == ',':
-			i = skipSpace(b, i+1)
-		case i < len(b) && b[i] == '}':
-			return i + 1, true
-		default:
-			return 0, false
-		}
-	}
-}
