@@ -13,7 +13,14 @@ import (
 // os.OpenFile tries it (four fcntl calls and an epoll_ctl that a regular
 // file refuses).
 func openExcl(path string, perm os.FileMode) (*os.File, error) {
-	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, uint32(perm.Perm()))
+	return openBlocking(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_EXCL, perm)
+}
+
+// openBlocking opens path with flags (and O_CLOEXEC) as a plain blocking
+// file, without trying the poller: what openExcl, openRead, readFile and
+// openDir share.
+func openBlocking(path string, flags int, perm os.FileMode) (*os.File, error) {
+	fd, err := syscall.Open(path, flags|syscall.O_CLOEXEC, uint32(perm.Perm()))
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
@@ -24,11 +31,7 @@ func openExcl(path string, perm os.FileMode) (*os.File, error) {
 // openExcl): a listing opens 20,000 manifests and configs at 10,000
 // images, and os.Open cost each four fcntl calls and an epoll_ctl.
 func openRead(path string) (*os.File, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	return os.NewFile(uintptr(fd), path), nil
+	return openBlocking(path, syscall.O_RDONLY, 0)
 }
 
 // replace renames old over new with one rename(2): os.Rename first looks
@@ -44,15 +47,14 @@ func replace(old, new string) error {
 // readFile is os.ReadFile for the store's small records, opened without
 // trying the poller (see openExcl).
 func readFile(path string) ([]byte, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	f, err := openRead(path)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	size := 512
 	var st syscall.Stat_t
-	if syscall.Fstat(fd, &st) == nil && st.Size > 0 && st.Size < 1<<30 {
+	if syscall.Fstat(int(f.Fd()), &st) == nil && st.Size > 0 && st.Size < 1<<30 {
 		size = int(st.Size) + 1 // one read, and one more that sees the end
 	}
 	data := make([]byte, 0, size)
@@ -73,9 +75,5 @@ func readFile(path string) ([]byte, error) {
 
 // openDir opens a directory to lock it, without trying the poller.
 func openDir(path string) (*os.File, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	return os.NewFile(uintptr(fd), path), nil
+	return openBlocking(path, syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
 }
