@@ -17,6 +17,9 @@
 #   BENCH_CURVES 0 to skip the growth curves (berthbench curves: docs/perf/*.svg)
 #   BENCH_BIG    1 to add the curves' largest sizes (minutes each)
 #   BENCH_CACHE  where commit-real's apt layer is kept between runs (default ~/.cache/berth/bench)
+#   BENCH_FS     auto (default): when BENCH_DIR would be on ext4 without a journal, put it on a
+#                journaled ext4 scratch file system (a sparse ${BENCH_DIR}.img, loop-mounted,
+#                deleted at the end); host: keep the host's disk; scratch: always the scratch
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +29,16 @@ if [ "$(id -u)" != 0 ]; then
 fi
 { [ -x bin/berth ] && [ -x bin/berth-init ]; } || make --no-print-directory build
 go build -trimpath -o bin/berthbench ./bench/cmd/berthbench
+
+# On ext4 without a journal, file creation after deletions is slow for
+# minutes (docs/performance.md): the stores go on a journaled scratch file
+# system, unmounted and deleted on any exit, failure or signal included.
+# A signal reaches berthbench too (same process group); it stops, and the
+# shell runs its trap when berthbench has returned.
+trap 'bin/berthbench scratch down' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+bin/berthbench scratch up
 
 out=${BENCH_OUT:-bench-results.json}
 args=(run -berth bin/berth -out "$out")

@@ -16,7 +16,9 @@ import (
 )
 
 // Reset removes what an earlier run left: runtime containers, mounts under
-// the bench and run directories, then the directories themselves.
+// the bench and run directories, then the directories themselves. A file
+// system mounted on the bench directory itself (the scratch file system,
+// scratch.go) stays mounted and is emptied.
 func (e *Env) Reset() error {
 	e.stopRegistry()
 	for _, rt := range []string{"runc", "crun"} {
@@ -28,27 +30,64 @@ func (e *Env) Reset() error {
 		return err
 	}
 	for _, d := range []string{e.Dir, e.RunDir} {
-		if err := os.RemoveAll(d); err != nil {
+		remove := os.RemoveAll
+		if d == e.Dir && isMountPoint(d) {
+			remove = removeContents
+		}
+		if err := remove(d); err != nil {
 			return fmt.Errorf("remove %s: %w (is something still mounted there?)", d, err)
 		}
 	}
 	return nil
 }
 
-// unmountAll unmounts every mount point at or under the bench and run
+// removeContents removes everything in dir but dir itself.
+func removeContents(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, ent := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, ent.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isMountPoint says whether something is mounted on dir itself.
+func isMountPoint(dir string) bool {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	info, _, err := mountOf(f, dir)
+	return err == nil && info.MountPoint == dir
+}
+
+// unmountAll unmounts every mount point under the bench and run
 // directories, deepest first (Podman's storage bind-mounts its overlay
-// directory onto itself, and containers leave overlay mounts when killed).
-func (e *Env) unmountAll() error {
+// directory onto itself, and containers leave overlay mounts when killed),
+// but not the bench directory itself (see Reset).
+func (e *Env) unmountAll() error { return unmountUnder([]string{e.Dir, e.RunDir}, e.Dir) }
+
+// unmountUnder unmounts every mount point at or under dirs, deepest first,
+// except keep.
+func unmountUnder(dirs []string, keep string) error {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return err
 	}
-	points, err := mountPointsUnder(f, []string{e.Dir, e.RunDir})
+	points, err := mountPointsUnder(f, dirs)
 	f.Close()
 	if err != nil {
 		return err
 	}
 	for _, p := range points {
+		if p == keep {
+			continue
+		}
 		if err := unix.Unmount(p, 0); err != nil {
 			if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && err != unix.EINVAL {
 				return fmt.Errorf("unmount %s: %w", p, err)

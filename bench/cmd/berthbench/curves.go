@@ -42,7 +42,10 @@ func runCurves(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("berthbench curves", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	berth := fs.String("berth", "bin/berth", "the berth binary to measure")
-	dir := fs.String("dir", envOr("BENCH_DIR", "/var/tmp/berth-bench")+"-curves", "scratch directory (removed afterwards)")
+	// Inside the bench directory, so on its scratch file system when
+	// scripts/bench.sh mounted one (scratch.go).
+	defaultDir := filepath.Join(envOr("BENCH_DIR", "/var/tmp/berth-bench"), "curves")
+	dir := fs.String("dir", defaultDir, "scratch directory (removed afterwards)")
 	out := fs.String("out", "docs/perf", "where the SVG plots and curves.json go")
 	only := fs.String("only", "", "comma-separated curves: steps, env, store, commit, cache (default all)")
 	big := fs.Bool("big", false, "add the largest sizes (1,000 RUN steps, 5,000 ENV lines, 1,000,000 files): minutes each")
@@ -63,7 +66,12 @@ func runCurves(args []string, stdout, stderr io.Writer) int {
 	if p, err := exec.LookPath("/usr/bin/time"); err == nil {
 		e.timeBin = p
 	}
-	defer os.RemoveAll(e.dir)
+	defer func() {
+		_ = os.RemoveAll(e.dir)
+		if *dir == defaultDir {
+			_ = os.Remove(filepath.Dir(e.dir)) // the bench directory when empty (a mount point stays)
+		}
+	}()
 	want := func(id string) bool { return *only == "" || strings.Contains(","+*only+",", ","+id+",") }
 	var curves []curve
 	for _, c := range []struct {

@@ -22,12 +22,14 @@ import (
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-const usage = `usage: berthbench prepare|run|report|clean|curves [flags]
+const usage = `usage: berthbench prepare|run|report|clean|curves|scratch [flags]
   prepare  make the bench directory: the same busybox base for Berth, Podman, Buildah, runc and crun
   run      prepare, time every workload with every installed tool, print a Markdown table, write JSON
   report   print the Markdown table of an earlier run's JSON (and -doc to put it in a file)
   clean    remove the bench directory and unmount what is left under it
   curves   measure how Berth's costs grow with size and draw them (docs/perf/*.svg)
+  scratch  up: put the bench directory on a journaled ext4 scratch file system when its own is
+           ext4 without a journal; down: unmount and delete it
 Run 'berthbench CMD -h' for the flags.`
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -36,8 +38,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	verb := args[0]
-	if verb == "curves" {
+	switch verb {
+	case "curves":
 		return runCurves(args[1:], stdout, stderr)
+	case "scratch":
+		return runScratch(args[1:], stderr)
 	}
 	fs := flag.NewFlagSet("berthbench "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -86,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "prepare":
 		err = env.prepareVerb()
 	case "clean":
-		err = env.Reset()
+		err = env.clean()
 	case "run":
 		var onlyRe *regexp.Regexp
 		if only != "" {

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,11 +19,14 @@ import (
 
 // Machine describes where the numbers were taken.
 type Machine struct {
-	CPUs       int     `json:"cpus"`
-	CPUModel   string  `json:"cpu_model"`
-	MemoryMiB  int64   `json:"memory_mib"`
-	Kernel     string  `json:"kernel"`
+	CPUs      int    `json:"cpus"`
+	CPUModel  string `json:"cpu_model"`
+	MemoryMiB int64  `json:"memory_mib"`
+	Kernel    string `json:"kernel"`
+	// Disk is the file system every store was on; DiskWhy says why there
+	// (the scratch file system, scratch.go) or what it means for the figures.
 	Disk       string  `json:"disk"`
+	DiskWhy    string  `json:"disk_why,omitempty"`
 	Cgroups    string  `json:"cgroups"`
 	Load1Start float64 `json:"load1_start"`
 	Load1End   float64 `json:"load1_end"`
@@ -90,7 +92,7 @@ func (e *Env) machine() Machine {
 	if unix.Uname(&uts) == nil {
 		m.Kernel = unix.ByteSliceToString(uts.Release[:])
 	}
-	m.Disk = diskOf(e.Dir)
+	m.Disk, m.DiskWhy = storesFS(e.Dir)
 	switch {
 	case exists("/sys/fs/cgroup/cgroup.controllers"):
 		m.Cgroups = "v2"
@@ -104,36 +106,20 @@ func (e *Env) machine() Machine {
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-// diskOf names the filesystem dir is on: "ext4 on /dev/vda (SSD)".
+// diskOf names the filesystem dir is on: "ext4 on /dev/vda, rotational=0".
 func diskOf(dir string) string {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
-	best, desc := "", ""
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, x := range fields {
-			if x == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || sep+2 >= len(fields) {
-			continue
-		}
-		mp := unescapeMountinfo(fields[4])
-		if (dir == mp || strings.HasPrefix(dir, strings.TrimSuffix(mp, "/")+"/")) && len(mp) > len(best) {
-			best = mp
-			fstype, source := fields[sep+1], fields[sep+2]
-			desc = fmt.Sprintf("%s on %s", fstype, source)
-			if rot, err := os.ReadFile(filepath.Join("/sys/block", filepath.Base(source), "queue/rotational")); err == nil {
-				desc += ", rotational=" + strings.TrimSpace(string(rot))
-			}
-		}
+	info, _, err := mountOf(f, dir)
+	if err != nil {
+		return ""
+	}
+	desc := fmt.Sprintf("%s on %s", info.Type, info.Source)
+	if rot, err := os.ReadFile(filepath.Join("/sys/block", filepath.Base(info.Source), "queue/rotational")); err == nil {
+		desc += ", rotational=" + strings.TrimSpace(string(rot))
 	}
 	return desc
 }
@@ -223,8 +209,12 @@ func joinInts(ns []int) string {
 // Markdown renders the table and its notes.
 func (r *Report) Markdown(w io.Writer) {
 	m := r.Machine
+	disk := m.Disk
+	if m.DiskWhy != "" {
+		disk += " (" + m.DiskWhy + ")"
+	}
 	fmt.Fprintf(w, "Measured %s on %d CPUs (%s), %d MiB RAM, Linux %s, every store on %s; cgroups %s; load average %.2f at start, %.2f at end; %s.\n\n",
-		r.Date, m.CPUs, m.CPUModel, m.MemoryMiB, m.Kernel, m.Disk, m.Cgroups, m.Load1Start, m.Load1End,
+		r.Date, m.CPUs, m.CPUModel, m.MemoryMiB, m.Kernel, disk, m.Cgroups, m.Load1Start, m.Load1End,
 		fmt.Sprintf("run took %s", time.Duration(r.DurationS*float64(time.Second)).Round(time.Second)))
 	var versions []string
 	for _, t := range []string{"berth", "podman", "buildah", "runc", "crun", "skopeo", "umoci", "docker-registry", "hyperfine", "pigz", "zstd", "gzip"} {
