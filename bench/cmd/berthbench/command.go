@@ -57,8 +57,12 @@ type Outcome struct {
 	// MaxRSSKiB is the peak RSS from RunRSS (0 from Run).
 	MaxRSSKiB int64
 	Stderr    string
-	// Background is how long what the command left behind kept running.
-	Background time.Duration
+	// CPU is the user and system time of the command and of the
+	// descendants it waited for (wait4's rusage, via ProcessState).
+	CPU time.Duration
+	// Background is how long what the command left behind kept running,
+	// BackgroundCPU the CPU time of those leftovers (settle reaps them).
+	Background, BackgroundCPU time.Duration
 }
 
 // runTimeout bounds any single command, so a hung peer cannot hang the bench.
@@ -93,6 +97,9 @@ func (c Cmd) run(ctx context.Context, argv []string) (Outcome, error) {
 	start := time.Now()
 	err := cmd.Run()
 	out := Outcome{Elapsed: time.Since(start), Stderr: stderr.String()}
+	if ps := cmd.ProcessState; ps != nil {
+		out.CPU = ps.UserTime() + ps.SystemTime()
+	}
 	if err != nil {
 		return out, fmt.Errorf("%s: %w%s", c.Argv[0], err, lastLines(out.Stderr, 3))
 	}

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -92,10 +91,14 @@ func runCurves(args []string, stdout, stderr io.Writer) int {
 		}
 		curves = append(curves, cv)
 	}
+	disk, why := storesFS(e.dir)
+	if why != "" {
+		disk += " (" + why + ")"
+	}
 	var table strings.Builder
-	printCurves(&table, curves)
+	printCurves(&table, disk, curves)
 	fmt.Fprint(stdout, table.String())
-	err = saveCurves(filepath.Join(*out, "curves.json"), curves)
+	err = saveCurves(filepath.Join(*out, "curves.json"), disk, curves)
 	if err == nil && *doc != "" {
 		err = replaceBetween(*doc, curvesStart, curvesEnd, table.String())
 	}
@@ -123,13 +126,13 @@ func writePlot(dir string, c curve) error {
 
 // saveCurves merges this run's curves into the JSON file, so curves
 // measured by separate runs (-only) end up side by side.
-func saveCurves(path string, cs []curve) error {
+func saveCurves(path, disk string, cs []curve) error {
 	m := map[string]any{}
 	if data, err := os.ReadFile(path); err == nil {
 		_ = json.Unmarshal(data, &m)
 	}
 	for _, c := range cs {
-		m[c.id] = map[string]any{"measured": time.Now().UTC().Format(time.RFC3339), "load": loadAvg(), "series": c.series}
+		m[c.id] = map[string]any{"measured": time.Now().UTC().Format(time.RFC3339), "load": loadAvg(), "disk": disk, "series": c.series}
 	}
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -140,15 +143,20 @@ func saveCurves(path string, cs []curve) error {
 
 // printCurves writes the curves' table: each series' points, its growth
 // exponent between the two largest sizes and fitted over all points (the
-// goals judge the first), and its largest peak RSS.
-func printCurves(w io.Writer, cs []curve) {
-	fmt.Fprintf(w, "Measured %s, load average %s.\n\n| curve | series | points (N: median) | growth exponent, largest sizes | fitted, all points | peak RSS (largest) |\n|---|---|---|---:|---:|---:|\n",
-		time.Now().UTC().Format(time.RFC3339), loadAvg())
+// goals judge the first), and its largest peak RSS; disk is the file system
+// the stores were on.
+func printCurves(w io.Writer, disk string, cs []curve) {
+	fmt.Fprintf(w, "Measured %s, load average %s, stores on %s.\n\n| curve | series | points (N: median wall (median CPU)) | growth exponent, largest sizes | fitted, all points | peak RSS (largest) |\n|---|---|---|---:|---:|---:|\n",
+		time.Now().UTC().Format(time.RFC3339), loadAvg(), disk)
 	for _, c := range cs {
 		for _, s := range c.series {
 			var pts []string
 			for i := range s.X {
-				pts = append(pts, fmt.Sprintf("%s: %s", humanCount(s.X[i]), fmtMs(s.Y[i])))
+				pt := fmt.Sprintf("%s: %s", humanCount(s.X[i]), fmtMs(s.Y[i]))
+				if i < len(s.CPU) {
+					pt += fmt.Sprintf(" (CPU %s)", fmtMs(s.CPU[i]))
+				}
+				pts = append(pts, pt)
 			}
 			var peak int64
 			for _, k := range s.RSSKiB {
@@ -193,33 +201,45 @@ func (e *curveEnv) do(root string, args ...string) error {
 	return nil
 }
 
+// point is one measured size: median wall and CPU milliseconds, and the
+// warm-up's peak RSS in KiB (0 without GNU time).
+type point struct {
+	ms, cpuMS float64
+	rss       int64
+}
+
 // time runs setup (untimed) then berth args: once as a warm-up under GNU
-// time, for the peak RSS, then e.runs times bare. It returns the median
-// wall-clock milliseconds and the peak RSS in KiB (0 without GNU time).
-func (e *curveEnv) time(root string, setup func() error, args ...string) (float64, int64, error) {
-	var ms []float64
-	var rss int64
+// time, for the peak RSS, then e.runs times bare, and returns the medians.
+// CPU is user plus system time of berth and the processes it waited for
+// (wait4's rusage): berth leaves nothing running behind it.
+func (e *curveEnv) time(root string, setup func() error, args ...string) (point, error) {
+	var ms, cpu []float64
+	var p point
 	for i := -1; i < e.runs; i++ {
 		if setup != nil {
 			if err := setup(); err != nil {
-				return 0, 0, err
+				return point{}, err
 			}
 		}
 		if i < 0 {
 			var err error
-			if rss, err = e.peakRSS(root, args...); err != nil {
-				return 0, 0, err
+			if p.rss, err = e.peakRSS(root, args...); err != nil {
+				return point{}, err
 			}
 			continue
 		}
+		c := e.cmd(root, args...)
 		start := time.Now()
-		if err := e.do(root, args...); err != nil {
-			return 0, 0, err
+		out, err := c.CombinedOutput()
+		wall := time.Since(start)
+		if err != nil {
+			return point{}, fmt.Errorf("berth %s: %v: %s", strings.Join(args, " "), err, lastLines(string(out), 5))
 		}
-		ms = append(ms, float64(time.Since(start).Microseconds())/1000)
+		ms = append(ms, float64(wall.Microseconds())/1000)
+		cpu = append(cpu, float64((c.ProcessState.UserTime()+c.ProcessState.SystemTime()).Microseconds())/1000)
 	}
-	sort.Float64s(ms)
-	return ms[len(ms)/2], rss, nil
+	p.ms, p.cpuMS = summarize(ms).Median, summarize(cpu).Median
+	return p, nil
 }
 
 // peakRSS runs berth args once under GNU time (see Cmd.RunRSS for why not
@@ -238,8 +258,9 @@ func (e *curveEnv) peakRSS(root string, args ...string) (int64, error) {
 }
 
 // add appends one measured point to a series.
-func (s *Series) add(n int, ms float64, rss int64) {
-	s.X, s.Y, s.RSSKiB = append(s.X, float64(n)), append(s.Y, ms), append(s.RSSKiB, rss)
+func (s *Series) add(n int, p point) {
+	s.X, s.Y, s.RSSKiB = append(s.X, float64(n)), append(s.Y, p.ms), append(s.RSSKiB, p.rss)
+	s.CPU = append(s.CPU, p.cpuMS)
 }
 
 // freshStore makes an empty store with busybox in it.
@@ -294,14 +315,14 @@ func (e *curveEnv) cacheCurve(big bool) (curve, error) {
 		}
 		done = n
 		i := 0
-		ms, rss, err := e.time(root, func() error {
+		pt, err := e.time(root, func() error {
 			i++
 			return writeDockerfile(ctx, fmt.Sprintf("FROM busybox\nENV PROBE=%d-%d\n", n, i))
 		}, "build", "-q", "--network", "host", ctx)
 		if err != nil {
 			return curve{}, err
 		}
-		s.add(n, ms, rss)
+		s.add(n, pt)
 	}
 	return curve{id: "cache", title: "Uncached step vs cache entries on the same parent", xlabel: "cache entries on the parent (N)", series: []Series{s}}, nil
 }
@@ -357,11 +378,11 @@ func (e *curveEnv) stepsCurve(big bool) (curve, error) {
 		if err := writeDockerfile(ctx, b.String()); err != nil {
 			return curve{}, err
 		}
-		ms, rss, err := e.time(root, nil, "build", "-q", "--no-cache", "--network", "host", ctx)
+		pt, err := e.time(root, nil, "build", "-q", "--no-cache", "--network", "host", ctx)
 		if err != nil {
 			return curve{}, err
 		}
-		s.add(n, ms, rss)
+		s.add(n, pt)
 	}
 	return curve{id: "steps", title: "Cold build of N RUN steps", xlabel: "RUN steps (N)", series: []Series{s}}, nil
 }
@@ -383,11 +404,11 @@ func (e *curveEnv) envCurve(big bool) (curve, error) {
 		if err := writeDockerfile(ctx, b.String()); err != nil {
 			return curve{}, err
 		}
-		ms, rss, err := e.time(root, nil, "build", "-q", "--no-cache", ctx)
+		pt, err := e.time(root, nil, "build", "-q", "--no-cache", ctx)
 		if err != nil {
 			return curve{}, err
 		}
-		s.add(n, ms, rss)
+		s.add(n, pt)
 	}
 	return curve{id: "env", title: "Cold build of a Dockerfile with N ENV lines", xlabel: "ENV lines (N)", series: []Series{s}}, nil
 }
@@ -419,11 +440,11 @@ func (e *curveEnv) storeCurve(big bool) (curve, error) {
 			s    *Series
 			args []string
 		}{{&images, []string{"images"}}, {&ps, []string{"ps", "-a"}}, {&cached, []string{"build", "-q", ctx}}} {
-			ms, rss, err := e.time(root, nil, m.args...)
+			pt, err := e.time(root, nil, m.args...)
 			if err != nil {
 				return curve{}, err
 			}
-			m.s.add(n, ms, rss)
+			m.s.add(n, pt)
 		}
 	}
 	return curve{id: "store", title: "Listing and cached builds vs store size", xlabel: "images and containers in the store (N each)", series: []Series{images, ps, cached}}, nil
@@ -504,12 +525,12 @@ func (e *curveEnv) commitCurve(big bool) (curve, error) {
 		if err := e.do(root, "run", "--network", "host", "--name", name, "busybox", "sh", "-c", script); err != nil {
 			return curve{}, err
 		}
-		ms, rss, err := e.time(root, nil, "commit", name)
+		pt, err := e.time(root, nil, "commit", name)
 		if err != nil {
 			return curve{}, err
 		}
 		_ = e.do(root, "rm", name)
-		s.add(n, ms, rss)
+		s.add(n, pt)
 	}
 	return curve{id: "commit", title: "Commit of a container with N new files", xlabel: "files (N)", series: []Series{s}}, nil
 }

@@ -51,6 +51,7 @@ type Goal struct {
 type curveData struct {
 	Measured string   `json:"measured"`
 	Load     string   `json:"load"`
+	Disk     string   `json:"disk,omitempty"`
 	Series   []Series `json:"series"`
 }
 

@@ -238,9 +238,21 @@ func TestOverlayMark(t *testing.T) {
 
 func TestPrintCurvesShowsExponentsAndRSS(t *testing.T) {
 	var b strings.Builder
-	printCurves(&b, []curve{{id: "steps", series: []Series{{Name: "cold build", X: []float64{1, 10, 100}, Y: []float64{100, 100, 1000}, RSSKiB: []int64{10 << 10, 24 << 10, 20 << 10}}}}})
-	if want := "| steps | cold build | 1: 100.0 ms, 10: 100.0 ms, 100: 1.00 s | 1.00 | 0.50 | 24.0 MiB |"; !strings.Contains(b.String(), want) {
-		t.Errorf("curves table lacks %q:\n%s", want, b.String())
+	printCurves(&b, "ext4 with a journal on /dev/loop4", []curve{{id: "steps", series: []Series{{Name: "cold build", X: []float64{1, 10, 100}, Y: []float64{100, 100, 1000},
+		RSSKiB: []int64{10 << 10, 24 << 10, 20 << 10}, CPU: []float64{40, 60, 900}}}}})
+	for _, want := range []string{
+		"| steps | cold build | 1: 100.0 ms (CPU 40.0 ms), 10: 100.0 ms (CPU 60.0 ms), 100: 1.00 s (CPU 900.0 ms) | 1.00 | 0.50 | 24.0 MiB |",
+		"stores on ext4 with a journal on /dev/loop4.",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("curves table lacks %q:\n%s", want, b.String())
+		}
+	}
+	// Curves measured before CPU was recorded still print.
+	b.Reset()
+	printCurves(&b, "", []curve{{id: "env", series: []Series{{Name: "env", X: []float64{10, 100}, Y: []float64{5, 9}}}}})
+	if want := "| env | env | 10: 5.0 ms, 100: 9.0 ms |"; !strings.Contains(b.String(), want) {
+		t.Errorf("curves table without CPU lacks %q:\n%s", want, b.String())
 	}
 }
 

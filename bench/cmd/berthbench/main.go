@@ -404,6 +404,8 @@ func (e *Env) hyperfine() []CrossCheck {
 			Min     float64   `json:"min"`
 			Max     float64   `json:"max"`
 			Times   []float64 `json:"times"`
+			User    float64   `json:"user"`
+			System  float64   `json:"system"`
 		} `json:"results"`
 	}
 	if err := json.Unmarshal(data, &hf); err != nil {
@@ -415,8 +417,8 @@ func (e *Env) hyperfine() []CrossCheck {
 		if i < len(order) {
 			tool = order[i]
 		}
-		res = append(res, CrossCheck{Tool: tool, Command: r.Command, Median: r.Median, Min: r.Min, Max: r.Max, Runs: len(r.Times)})
-		e.logf("   %-22s median %-10s min %-10s max %s", tool, formatSeconds(r.Median), formatSeconds(r.Min), formatSeconds(r.Max))
+		res = append(res, CrossCheck{Tool: tool, Command: r.Command, Median: r.Median, Min: r.Min, Max: r.Max, Runs: len(r.Times), CPUMean: r.User + r.System})
+		e.logf("   %-22s median %-10s min %-10s max %-10s CPU mean %s", tool, formatSeconds(r.Median), formatSeconds(r.Min), formatSeconds(r.Max), formatSeconds(r.User+r.System))
 	}
 	return res
 }

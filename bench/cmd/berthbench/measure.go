@@ -65,11 +65,19 @@ type Result struct {
 	// Background is, per timed run, how long processes the tool left behind
 	// (reparented to berthbench) ran after it exited; the next run waited.
 	Background []float64 `json:"background_after_exit_s,omitempty"`
+	// CPU is, per timed run, the user plus system time of the tool and of
+	// every descendant reaped: by the tool, or by the bench when the tool
+	// left it behind (BackgroundCPU, that part alone). Daemons the bench
+	// started itself (the registry) are not in it.
+	CPU           []float64 `json:"cpu_s,omitempty"`
+	BackgroundCPU []float64 `json:"background_cpu_s,omitempty"`
 	// RSSKiB are the warm-up runs' peak RSS (GNU time); timed runs are bare.
-	RSSKiB    []int64  `json:"warmup_max_rss_kib,omitempty"`
-	Median    *float64 `json:"median_s,omitempty"`
-	Min       *float64 `json:"min_s,omitempty"`
-	Max       *float64 `json:"max_s,omitempty"`
+	RSSKiB []int64  `json:"warmup_max_rss_kib,omitempty"`
+	Median *float64 `json:"median_s,omitempty"`
+	Min    *float64 `json:"min_s,omitempty"`
+	Max    *float64 `json:"max_s,omitempty"`
+	// CPUMedian is the median of CPU; goals judge Median (wall) only.
+	CPUMedian *float64 `json:"cpu_median_s,omitempty"`
 	PeakRSS   int64    `json:"peak_rss_kib,omitempty"`
 	Ratio     *float64 `json:"ratio_to_berth,omitempty"`
 	DidNotRun string   `json:"did_not_run,omitempty"`
@@ -188,11 +196,10 @@ func (r *Runner) Measure(ctx context.Context, c *Case) []*Result {
 			if err != nil {
 				active[i] = false
 				results[i].DidNotRun = fmt.Sprintf("failed on timed run %d: %v", round+1, err)
-				results[i].Times = nil
+				results[i].Times, results[i].CPU, results[i].BackgroundCPU = nil, nil, nil
 				continue
 			}
-			results[i].Times = append(results[i].Times, out.Elapsed.Seconds())
-			results[i].Background = append(results[i].Background, out.Background.Seconds())
+			results[i].add(out)
 		}
 	}
 	for _, res := range results {
@@ -202,11 +209,10 @@ func (r *Runner) Measure(ctx context.Context, c *Case) []*Result {
 		res.Runs = len(res.Times)
 		s := summarize(res.Times)
 		res.Median, res.Min, res.Max = ptr(s.Median), ptr(s.Min), ptr(s.Max)
-		if bg := summarize(res.Background); bg.Median > 0.005 {
-			res.Note = strings.TrimSpace(res.Note + fmt.Sprintf(" After it returned, processes it left (reparented to the bench) ran for a median %s more; the next run waited for them, untimed.", formatSeconds(bg.Median)))
-		}
-		r.logf("   %-22s median %-10s min %-10s max %-10s peak RSS %s", res.Tool,
-			formatSeconds(s.Median), formatSeconds(s.Min), formatSeconds(s.Max), formatKiB(res.PeakRSS))
+		res.CPUMedian = ptr(summarize(res.CPU).Median)
+		res.noteBackground()
+		r.logf("   %-22s median %-10s min %-10s max %-10s CPU %-10s peak RSS %s", res.Tool,
+			formatSeconds(s.Median), formatSeconds(s.Min), formatSeconds(s.Max), formatSeconds(summarize(res.CPU).Median), formatKiB(res.PeakRSS))
 	}
 	r.teardown(c)
 	setRatios(results)
@@ -218,6 +224,26 @@ func (r *Runner) teardown(c *Case) {
 		if err := c.Teardown(); err != nil {
 			r.logf("   teardown: %v", err)
 		}
+	}
+}
+
+// add records a timed run: its wall time, and its CPU time with what the
+// tool left behind.
+func (r *Result) add(out Outcome) {
+	r.Times = append(r.Times, out.Elapsed.Seconds())
+	r.Background = append(r.Background, out.Background.Seconds())
+	r.CPU = append(r.CPU, (out.CPU + out.BackgroundCPU).Seconds())
+	r.BackgroundCPU = append(r.BackgroundCPU, out.BackgroundCPU.Seconds())
+}
+
+// noteBackground says, under the table, how long and how busy what the
+// tool left behind was (Podman's conmon), when it was at all.
+func (r *Result) noteBackground() {
+	if bg := summarize(r.Background); bg.Median > 0.005 {
+		r.Note = strings.TrimSpace(r.Note + fmt.Sprintf(" After it returned, processes it left (reparented to the bench) ran for a median %s more; the next run waited for them, untimed.", formatSeconds(bg.Median)))
+	}
+	if cpu := summarize(r.BackgroundCPU); cpu.Median > 0.0005 {
+		r.Note = strings.TrimSpace(r.Note + fmt.Sprintf(" Its CPU column includes a median %s of CPU time in processes it left behind.", formatSeconds(cpu.Median)))
 	}
 }
 
@@ -276,9 +302,9 @@ func (r *Runner) once(ctx context.Context, s *Subject, withRSS bool) (Outcome, e
 		out, err = s.Cmd.Run(ctx)
 	}
 	if r.Settle {
-		var stuck bool
-		out.Background, stuck = settle(r.Keep)
-		if stuck {
+		st := settle(r.Keep)
+		out.Background, out.BackgroundCPU = st.Wait, st.CPU
+		if st.Stuck {
 			r.logf("   %-22s left processes running for more than %s", s.Tool, settleLimit)
 		}
 	}

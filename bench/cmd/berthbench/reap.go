@@ -24,13 +24,24 @@ func becomeSubreaper() error {
 // must not stall the bench.
 const settleLimit = 30 * time.Second
 
+// settled is what settle found.
+type settled struct {
+	// Wait is how long the leftovers ran on (0 when nothing was left: the
+	// scan itself is not the tool's).
+	Wait time.Duration
+	// CPU is the user and system time of the leftovers it reaped, with
+	// their own reaped descendants (wait4's rusage).
+	CPU time.Duration
+	// Stuck is set when something was still running at the limit.
+	Stuck bool
+}
+
 // settle waits until this program has no children but the ones keep says to
-// keep (the registry), reaping each as it exits, and returns how long that
-// took (0 when nothing was left: the scan itself is not the tool's) and
-// whether anything was still running at the limit.
-func settle(keep func(pid int) bool) (time.Duration, bool) {
+// keep (the registry), reaping each as it exits.
+func settle(keep func(pid int) bool) settled {
 	start := time.Now()
 	self := os.Getpid()
+	var res settled
 	for first := true; ; first = false {
 		left := false
 		for _, pid := range childrenOf(self) {
@@ -38,22 +49,30 @@ func settle(keep func(pid int) bool) (time.Duration, bool) {
 				continue
 			}
 			var ws unix.WaitStatus
-			if got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil); err == nil && got == pid {
+			var ru unix.Rusage
+			if got, err := unix.Wait4(pid, &ws, unix.WNOHANG, &ru); err == nil && got == pid {
+				res.CPU += rusageCPU(&ru)
 				continue
 			}
 			left = true
 		}
 		if !left {
-			if first {
-				return 0, false
+			if !first {
+				res.Wait = time.Since(start)
 			}
-			return time.Since(start), false
+			return res
 		}
 		if time.Since(start) > settleLimit {
-			return time.Since(start), true
+			res.Wait, res.Stuck = time.Since(start), true
+			return res
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// rusageCPU is user plus system time.
+func rusageCPU(ru *unix.Rusage) time.Duration {
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // childrenOf lists the processes whose parent is pid, from /proc.

@@ -36,7 +36,7 @@ func TestSettleWaitsForWhatACommandLeftBehind(t *testing.T) {
 	if _, err := (Cmd{Argv: []string{"sh", "-c", script}}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, stuck := settle(nil); stuck {
+	if settle(nil).Stuck {
 		t.Fatal("settle gave up on a short-lived orphan")
 	}
 	data, err := os.ReadFile(done)

@@ -59,6 +59,8 @@ type CrossCheck struct {
 	Min     float64 `json:"min_s"`
 	Max     float64 `json:"max_s"`
 	Runs    int     `json:"runs"`
+	// CPUMean is hyperfine's mean user plus system time.
+	CPUMean float64 `json:"cpu_mean_s,omitempty"`
 }
 
 func load1() float64 {
@@ -137,7 +139,7 @@ func (e *Env) toolVersions() map[string]string {
 // slopes fits the cold build time of the `RUN true` Dockerfiles against
 // their step count, per tool: the slope is the cost of one more RUN step.
 func slopes(results []*Result) []*Result {
-	byTool := map[string][][2]float64{}
+	byTool := map[string][][3]float64{}
 	var order []string
 	for _, r := range results {
 		if !strings.HasPrefix(r.Case, "runstep") || r.Median == nil {
@@ -150,23 +152,32 @@ func slopes(results []*Result) []*Result {
 		if _, ok := byTool[r.Tool]; !ok {
 			order = append(order, r.Tool)
 		}
-		byTool[r.Tool] = append(byTool[r.Tool], [2]float64{float64(n), *r.Median})
+		cpu := math.NaN()
+		if r.CPUMedian != nil {
+			cpu = *r.CPUMedian
+		}
+		byTool[r.Tool] = append(byTool[r.Tool], [3]float64{float64(n), *r.Median, cpu})
 	}
 	var out []*Result
 	for _, tool := range order {
 		pts := byTool[tool]
-		var xs, ys []float64
+		var xs, ys, cs []float64
 		for _, p := range pts {
 			xs = append(xs, p[0])
 			ys = append(ys, p[1])
+			cs = append(cs, p[2])
 		}
 		a, b, ok := fitLine(xs, ys)
 		if !ok || len(pts) < len(runStepCounts) {
 			continue
 		}
+		var cpuSlope *float64
+		if _, cb, ok := fitLine(xs, cs); ok {
+			cpuSlope = ptr(cb) // nil when a point had no CPU figure (NaN)
+		}
 		out = append(out, &Result{Case: "runstep-slope", Tool: tool, Unit: "s/step",
 			Title:  fmt.Sprintf("per-RUN-step overhead: slope of cold build time over N (N = %s `RUN true` steps)", joinInts(runStepCounts)),
-			Median: ptr(b), Runs: len(pts),
+			Median: ptr(b), CPUMedian: cpuSlope, Runs: len(pts),
 			Note: fmt.Sprintf("Least-squares fit of the medians: %s + %s per step; `true` itself takes well under a millisecond.", formatSeconds(a), formatSeconds(b))})
 	}
 	setRatios(out)
@@ -192,10 +203,14 @@ func bridgeCost(results []*Result) []*Result {
 		return nil
 	}
 	d := *bridge.Median - *host.Median
+	var cpu *float64
+	if bridge.CPUMedian != nil && host.CPUMedian != nil {
+		cpu = ptr(*bridge.CPUMedian - *host.CPUMedian)
+	}
 	return []*Result{{Case: "start-bridge-added", Tool: "berth", Unit: "s", Runs: min(bridge.Runs, host.Runs),
 		Title:  "the bridge's added cost: start-bridge's bridge median minus its host-network median",
-		Median: ptr(d),
-		Note:   fmt.Sprintf("%s on the bridge, %s on the host network, alternated in the same rounds.", formatSeconds(*bridge.Median), formatSeconds(*host.Median))}}
+		Median: ptr(d), CPUMedian: cpu,
+		Note: fmt.Sprintf("%s on the bridge, %s on the host network, alternated in the same rounds.", formatSeconds(*bridge.Median), formatSeconds(*host.Median))}}
 }
 
 func joinInts(ns []int) string {
@@ -225,8 +240,8 @@ func (r *Report) Markdown(w io.Writer) {
 	if len(versions) > 0 {
 		fmt.Fprintf(w, "Versions: %s.\n\n", strings.Join(versions, "; "))
 	}
-	fmt.Fprintln(w, "| Workload | Tool | Median | Min | Max | × Berth | Peak RSS |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| Workload | Tool | Median | Min | Max | CPU (median) | × Berth | Peak RSS |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|")
 	last := ""
 	var notes []string
 	for _, res := range r.Results {
@@ -236,7 +251,7 @@ func (r *Report) Markdown(w io.Writer) {
 			last = res.Title
 		}
 		if res.DidNotRun != "" {
-			fmt.Fprintf(w, "| %s | %s | did not run: %s | | | | |\n", mdEscape(title), mdEscape(res.Tool), mdEscape(res.DidNotRun))
+			fmt.Fprintf(w, "| %s | %s | did not run: %s | | | | | |\n", mdEscape(title), mdEscape(res.Tool), mdEscape(res.DidNotRun))
 			continue
 		}
 		s, _ := res.summary()
@@ -248,8 +263,12 @@ func (r *Report) Markdown(w io.Writer) {
 		if res.Ratio != nil {
 			ratio = fmt.Sprintf("%.2f×", *res.Ratio)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s%s | %s | %s | %s | %s |\n", mdEscape(title), mdEscape(res.Tool),
-			formatSeconds(s.Median), unit, formatSeconds(s.Min), formatSeconds(s.Max), ratio, formatKiB(res.PeakRSS))
+		cpu := "—"
+		if res.CPUMedian != nil {
+			cpu = formatSeconds(*res.CPUMedian) + unit
+		}
+		fmt.Fprintf(w, "| %s | %s | %s%s | %s | %s | %s | %s | %s |\n", mdEscape(title), mdEscape(res.Tool),
+			formatSeconds(s.Median), unit, formatSeconds(s.Min), formatSeconds(s.Max), cpu, ratio, formatKiB(res.PeakRSS))
 		note := res.Note
 		if res.Bytes > 0 && s.Median > 0 {
 			note = strings.TrimSpace(fmt.Sprintf("%s Throughput %.0f MB/s (%.0f MB in the median's %s).", note,
@@ -260,12 +279,18 @@ func (r *Report) Markdown(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "× Berth is the tool's median divided by Berth's in the same workload: above 1, slower than Berth.")
+	fmt.Fprintln(w, "× Berth is the tool's median divided by Berth's in the same workload: above 1, slower than Berth. "+
+		"CPU is the median user plus system time of the tool and every descendant reaped, by the tool or, for what it left behind (Podman's conmon), by the bench; "+
+		"daemons the bench started (the registry server) are not in it. The goals judge the wall-clock medians.")
 	if len(r.CrossCheck) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprint(w, "hyperfine cross-check of start to exit (its own runs, not alternated):")
 		for _, c := range r.CrossCheck {
-			fmt.Fprintf(w, " %s %s (min %s, max %s);", c.Tool, formatSeconds(c.Median), formatSeconds(c.Min), formatSeconds(c.Max))
+			fmt.Fprintf(w, " %s %s (min %s, max %s", c.Tool, formatSeconds(c.Median), formatSeconds(c.Min), formatSeconds(c.Max))
+			if c.CPUMean > 0 {
+				fmt.Fprintf(w, ", CPU mean %s", formatSeconds(c.CPUMean))
+			}
+			fmt.Fprint(w, ");")
 		}
 		fmt.Fprintln(w)
 	}

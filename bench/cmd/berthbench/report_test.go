@@ -10,31 +10,37 @@ import (
 )
 
 func TestMarkdownTable(t *testing.T) {
-	r := &Report{Date: "2026-01-01T00:00:00Z", Machine: Machine{CPUs: 2, CPUModel: "AMD EPYC", Kernel: "6.18", Disk: "ext4 on /dev/vda"},
+	r := &Report{Date: "2026-01-01T00:00:00Z", Machine: Machine{CPUs: 2, CPUModel: "AMD EPYC", Kernel: "6.18",
+		Disk: "a journaled ext4 scratch file system (/var/tmp/b.img) on ext4 on /dev/vda", DiskWhy: "the host's file system is ext4 without a journal"},
 		Tools: map[string]string{"berth": "berth version 0.1.0", "podman": "podman version 4.3.1", "buildah": ""},
 		Notes: []string{"a run-level note"},
 		Results: []*Result{
-			{Case: "start", Title: "start to exit", Tool: "berth", Median: ptr(0.012), Min: ptr(0.010), Max: ptr(0.020), PeakRSS: 16 << 10, Ratio: ptr(1)},
-			{Case: "start", Title: "start to exit", Tool: "podman", Median: ptr(0.150), Min: ptr(0.140), Max: ptr(0.2), Ratio: ptr(12.5), Note: "conmon not counted"},
+			{Case: "start", Title: "start to exit", Tool: "berth", Median: ptr(0.012), Min: ptr(0.010), Max: ptr(0.020), CPUMedian: ptr(0.008), PeakRSS: 16 << 10, Ratio: ptr(1)},
+			{Case: "start", Title: "start to exit", Tool: "podman", Median: ptr(0.150), Min: ptr(0.140), Max: ptr(0.2), CPUMedian: ptr(0.120), Ratio: ptr(12.5), Note: "conmon not counted"},
 			{Case: "start", Title: "start to exit", Tool: "crun", DidNotRun: "cgroups in hybrid mode | not supported"},
-			{Case: "runstep-slope", Title: "per step", Tool: "berth", Unit: "s/step", Median: ptr(0.02), Ratio: ptr(1)},
+			{Case: "runstep-slope", Title: "per step", Tool: "berth", Unit: "s/step", Median: ptr(0.02), CPUMedian: ptr(0.015), Ratio: ptr(1)},
 			{Case: "room", Title: "room", Tool: "berth", Median: ptr(4), Ratio: ptr(1), Bytes: 536e6, Note: "served by berth."},
 		},
-		CrossCheck: []CrossCheck{{Tool: "berth", Median: 0.011, Min: 0.01, Max: 0.03}},
+		CrossCheck: []CrossCheck{{Tool: "berth", Median: 0.011, Min: 0.01, Max: 0.03, CPUMean: 0.007}},
 	}
 	var b strings.Builder
 	r.Markdown(&b)
 	out := b.String()
 	for _, want := range []string{
-		"| start to exit | berth | 12.0 ms | 10.0 ms | 20.0 ms | 1.00× | 16.0 MiB |",
-		"|  | podman | 150.0 ms | 140.0 ms | 200.0 ms | 12.50× | — |",
-		`|  | crun | did not run: cgroups in hybrid mode \| not supported | | | | |`,
-		"| per step | berth | 20.0 ms/step | — | — | 1.00× | — |",
+		"| Workload | Tool | Median | Min | Max | CPU (median) | × Berth | Peak RSS |",
+		"| start to exit | berth | 12.0 ms | 10.0 ms | 20.0 ms | 8.0 ms | 1.00× | 16.0 MiB |",
+		"|  | podman | 150.0 ms | 140.0 ms | 200.0 ms | 120.0 ms | 12.50× | — |",
+		`|  | crun | did not run: cgroups in hybrid mode \| not supported | | | | | |`,
+		"| per step | berth | 20.0 ms/step | — | — | 15.0 ms/step | 1.00× | — |",
+		"| room | berth | 4.00 s | — | — | — | 1.00× | — |",
+		"every store on a journaled ext4 scratch file system (/var/tmp/b.img) on ext4 on /dev/vda (the host's file system is ext4 without a journal);",
+		"berth 11.0 ms (min 10.0 ms, max 30.0 ms, CPU mean 7.0 ms);",
 		"- a run-level note",
 		"Versions: berth version 0.1.0; podman version 4.3.1.\n",
 		"- start, podman: conmon not counted",
 		"- room, berth: served by berth. Throughput 134 MB/s (536 MB in the median's 4.00 s).",
 		"hyperfine cross-check of start to exit (its own runs, not alternated): berth 11.0 ms",
+		"The goals judge the wall-clock medians.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)

@@ -17,6 +17,9 @@ type Series struct {
 	// RSSKiB is each point's peak RSS (GNU time, the warm-up run; 0 when
 	// GNU time is missing).
 	RSSKiB []int64 `json:"peak_rss_kib,omitempty"`
+	// CPU is each point's median user plus system time, in milliseconds
+	// like Y (the plots and the goals use Y, the wall clock).
+	CPU []float64 `json:"cpu_ms,omitempty"`
 }
 
 // Plot is a log-log chart: cost over size, so a straight line of slope 1
