@@ -3,6 +3,7 @@
 package main
 
 import (
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -262,5 +263,27 @@ func TestCacheCurveFlatIsMet(t *testing.T) {
 		Series: []Series{{Name: "uncached step", X: []float64{10, 300, 1000}, Y: []float64{16, 17, 18}}}}})
 	if g := goalByName(t, gs, "growth: cache"); g.Verdict != "met" || !strings.HasPrefix(g.Target, "flat") {
 		t.Errorf("a flat cache curve: %+v", g)
+	}
+}
+
+// A curve point records the median CPU time beside the wall time.
+func TestCurvePointRecordsCPU(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "berth")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\ni=0; while [ $i -lt 100000 ]; do i=$((i+1)); done\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := &curveEnv{berth: fake, dir: dir, runs: 3, log: io.Discard}
+	pt, err := e.time(filepath.Join(dir, "root"), nil, "images")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt.ms <= 0 || pt.cpuMS <= 0 {
+		t.Errorf("point = %+v, want positive wall and CPU medians", pt)
+	}
+	var s Series
+	s.add(10, pt)
+	if len(s.CPU) != 1 || s.CPU[0] != pt.cpuMS || s.Y[0] != pt.ms {
+		t.Errorf("series = %+v", s)
 	}
 }

@@ -34,6 +34,12 @@ func TestMeasureAlternatesAndReportsFailures(t *testing.T) {
 		if res[i].Runs != 3 || len(res[i].Times) != 3 || res[i].Median == nil || res[i].DidNotRun != "" {
 			t.Errorf("%s: %+v, want 3 timed runs and a median", res[i].Tool, res[i])
 		}
+		if len(res[i].CPU) != 3 || res[i].CPUMedian == nil {
+			t.Errorf("%s: CPU %v median %v, want a CPU time per timed run and their median", res[i].Tool, res[i].CPU, res[i].CPUMedian)
+		}
+	}
+	if res[2].CPUMedian != nil || res[2].CPU != nil {
+		t.Errorf("broken: CPU %v, want none", res[2].CPU)
 	}
 	if !strings.Contains(res[2].DidNotRun, "`false` failed") || res[2].Median != nil {
 		t.Errorf("broken: did_not_run %q, want the failing command named and no median", res[2].DidNotRun)

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +47,45 @@ func TestMarkdownTable(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// The derived rows carry CPU too, and the JSON keeps it; the goals
+// judge wall time only.
+func TestDerivedRowsAndJSONCarryCPU(t *testing.T) {
+	var results []*Result
+	for _, n := range runStepCounts {
+		results = append(results, &Result{Case: fmt.Sprintf("runstep%d", n), Tool: "berth",
+			Median: ptr(0.1 + 0.02*float64(n)), CPUMedian: ptr(0.05 + 0.01*float64(n))})
+	}
+	sl := slopes(results)
+	if len(sl) != 1 || math.Abs(*sl[0].Median-0.02) > 1e-9 || sl[0].CPUMedian == nil || math.Abs(*sl[0].CPUMedian-0.01) > 1e-9 {
+		t.Fatalf("slopes = %+v, want 20 ms/step wall and 10 ms/step CPU", sl)
+	}
+	results[0].CPUMedian = nil
+	if sl := slopes(results); len(sl) != 1 || sl[0].CPUMedian != nil {
+		t.Errorf("a point without CPU: slope CPU %v, want none", sl[0].CPUMedian)
+	}
+	bc := bridgeCost([]*Result{{Case: "start-bridge", Tool: "berth", Median: ptr(0.030), CPUMedian: ptr(0.020)},
+		{Case: "start-bridge", Tool: bridgeHost, Median: ptr(0.025), CPUMedian: ptr(0.018)}})
+	if len(bc) != 1 || bc[0].CPUMedian == nil || math.Abs(*bc[0].CPUMedian-0.002) > 1e-9 {
+		t.Errorf("bridge cost = %+v, want 2 ms of CPU added", bc)
+	}
+	path := filepath.Join(t.TempDir(), "r.json")
+	r := &Report{Machine: Machine{Disk: "ext4 with a journal on /dev/loop4", DiskWhy: "why"},
+		Results: []*Result{{Case: "start", Tool: "berth", Times: []float64{0.01, 0.02}, CPU: []float64{0.005, 0.007}, CPUMedian: ptr(0.006), Median: ptr(0.015)}}}
+	if err := r.writeJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	for _, want := range []string{`"cpu_s": [`, `"cpu_median_s": 0.006`, `"disk": "ext4 with a journal on /dev/loop4"`, `"disk_why": "why"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("JSON lacks %s:\n%s", want, data)
+		}
+	}
+	back, err := readReport(path)
+	if err != nil || back.Results[0].CPUMedian == nil || *back.Results[0].CPUMedian != 0.006 {
+		t.Errorf("read back: %+v, %v", back.Results[0], err)
 	}
 }
 
