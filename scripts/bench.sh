@@ -33,12 +33,29 @@ go build -trimpath -o bin/berthbench ./bench/cmd/berthbench
 # On ext4 without a journal, file creation after deletions is slow for
 # minutes (docs/performance.md): the stores go on a journaled scratch file
 # system, unmounted and deleted on any exit, failure or signal included.
-# A signal reaches berthbench too (same process group); it stops, and the
-# shell runs its trap when berthbench has returned.
+# berthbench runs in the background so that a signal to this script alone
+# (not only Ctrl-C, which reaches the whole process group) is passed on at
+# once: berthbench stops and cleans up, then the EXIT trap unmounts.
+child=
+bb() {
+	bin/berthbench "$@" &
+	child=$!
+	local rc=0
+	wait "$child" || rc=$?
+	child=
+	return "$rc"
+}
+on_signal() {
+	if [ -n "$child" ]; then
+		kill -TERM "$child" 2>/dev/null || true
+		wait "$child" || true
+	fi
+	exit "$1"
+}
 trap 'bin/berthbench scratch down' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-bin/berthbench scratch up
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
+bb scratch up
 
 out=${BENCH_OUT:-bench-results.json}
 args=(run -berth bin/berth -out "$out")
@@ -50,7 +67,7 @@ if [ -n "${BENCH_ONLY:-}" ] || [ "${BENCH_QUICK:-0}" = 1 ]; then
 fi
 BENCH_DOC=${BENCH_DOC-$doc_default}
 [ -n "$BENCH_DOC" ] && args+=(-doc "$BENCH_DOC")
-bin/berthbench "${args[@]}"
+bb "${args[@]}"
 # The curves follow the table unless BENCH_CURVES=0, or BENCH_ONLY picks cases
 # and does not name "curves". Only a published run (BENCH_DOC set) replaces
 # docs/perf; a quick or partial one draws into bench-curves/.
@@ -63,12 +80,12 @@ if [ "${BENCH_CURVES:-1}" != 0 ] && { [ -z "${BENCH_ONLY:-}" ] || [[ "curves" =~
 	[ -n "$BENCH_DOC" ] && cargs+=(-doc "$BENCH_DOC")
 	# A failed curve still leaves the goals to judge (the curve marked missing
 	# or older); the script fails at the end.
-	bin/berthbench "${cargs[@]}" || curves_status=$?
+	bb "${cargs[@]}" || curves_status=$?
 fi
 # Issue 18's goals, judged from this run's JSON and the curves just drawn
 # (or, with BENCH_CURVES=0, the curves.json there, marked when older).
 rargs=(report -in "$out" -curves "$curves_out/curves.json" -print goals)
 [ -n "$BENCH_DOC" ] && rargs+=(-doc "$BENCH_DOC")
 echo
-bin/berthbench "${rargs[@]}"
+bb "${rargs[@]}"
 exit "${curves_status:-0}"
