@@ -254,26 +254,8 @@ func (r *Report) Markdown(w io.Writer) {
 			fmt.Fprintf(w, "| %s | %s | did not run: %s | | | | | |\n", mdEscape(title), mdEscape(res.Tool), mdEscape(res.DidNotRun))
 			continue
 		}
-		s, _ := res.summary()
-		unit := ""
-		if res.Unit == "s/step" {
-			unit = "/step"
-		}
-		ratio := "—"
-		if res.Ratio != nil {
-			ratio = fmt.Sprintf("%.2f×", *res.Ratio)
-		}
-		cpu := "—"
-		if res.CPUMedian != nil {
-			cpu = formatSeconds(*res.CPUMedian) + unit
-		}
-		fmt.Fprintf(w, "| %s | %s | %s%s | %s | %s | %s | %s | %s |\n", mdEscape(title), mdEscape(res.Tool),
-			formatSeconds(s.Median), unit, formatSeconds(s.Min), formatSeconds(s.Max), cpu, ratio, formatKiB(res.PeakRSS))
-		note := res.Note
-		if res.Bytes > 0 && s.Median > 0 {
-			note = strings.TrimSpace(fmt.Sprintf("%s Throughput %.0f MB/s (%.0f MB in the median's %s).", note,
-				float64(res.Bytes)/1e6/s.Median, float64(res.Bytes)/1e6, formatSeconds(s.Median)))
-		}
+		row, note := res.row(title)
+		fmt.Fprintln(w, row)
 		if note != "" {
 			notes = append(notes, fmt.Sprintf("%s, %s: %s", res.Case, res.Tool, note))
 		}
@@ -303,6 +285,31 @@ func (r *Report) Markdown(w io.Writer) {
 			fmt.Fprintf(w, "- %s\n", n)
 		}
 	}
+}
+
+// row is a measured result's table row, and its note with the throughput.
+func (res *Result) row(title string) (row, note string) {
+	s, _ := res.summary()
+	unit := ""
+	if res.Unit == "s/step" {
+		unit = "/step"
+	}
+	ratio := "—"
+	if res.Ratio != nil {
+		ratio = fmt.Sprintf("%.2f×", *res.Ratio)
+	}
+	cpu := "—"
+	if res.CPUMedian != nil {
+		cpu = formatSeconds(*res.CPUMedian) + unit
+	}
+	row = fmt.Sprintf("| %s | %s | %s%s | %s | %s | %s | %s | %s |", mdEscape(title), mdEscape(res.Tool),
+		formatSeconds(s.Median), unit, formatSeconds(s.Min), formatSeconds(s.Max), cpu, ratio, formatKiB(res.PeakRSS))
+	note = res.Note
+	if res.Bytes > 0 && s.Median > 0 {
+		note = strings.TrimSpace(fmt.Sprintf("%s Throughput %.0f MB/s (%.0f MB in the median's %s).", note,
+			float64(res.Bytes)/1e6/s.Median, float64(res.Bytes)/1e6, formatSeconds(s.Median)))
+	}
+	return row, note
 }
 
 func mdEscape(s string) string {

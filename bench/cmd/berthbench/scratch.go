@@ -272,7 +272,7 @@ func storesFS(dir string) (disk, why string) {
 	}
 	if s.mounted() {
 		return fmt.Sprintf("a journaled ext4 scratch file system (%s, 32 GiB sparse, loop-mounted on %s) on %s", s.image, s.dir, diskOf(filepath.Dir(s.dir))),
-			"the host's file system is ext4 without a journal, where creating files after deleting others is slow for minutes (the kernel's recently_deleted check) and each case would depend on the one before; real hosts format ext4 with a journal. BENCH_FS=host keeps the host's disk"
+			"the host's file system is ext4 without a journal: there the kernel's recently_deleted check makes creating files after deleting others slow for minutes, so each case would depend on the ones before; real hosts format ext4 with a journal; BENCH_FS=host keeps the host's disk"
 	}
 	info, err := s.hostFS()
 	switch {
