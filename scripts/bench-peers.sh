@@ -10,7 +10,9 @@
 # bundle for runc and crun unpacked with umoci, and a plain rootfs for the
 # unshare+chroot floor; and commit-real's layer, `apt-get install -y
 # redis-server` on `berth bootstrap debian` (mmdebstrap), kept in $BENCH_CACHE.
-# Every root is on the same filesystem; see docs/performance.md.
+# Every root is on the same filesystem; see docs/performance.md. `make bench`
+# starts afresh: when $BENCH_DIR is on ext4 without a journal it empties it
+# and mounts a journaled scratch file system there (BENCH_FS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -38,7 +38,9 @@ func newEnv(ctx context.Context, dir, runDir, berth string, log io.Writer) (*Env
 	if _, err := os.Stat(abs); err != nil {
 		return nil, fmt.Errorf("berth binary %s: %w (run make build first)", abs, err)
 	}
-	dir, err = filepath.Abs(dir)
+	// Resolved as mountinfo names it, so a mount on it is recognised
+	// (the scratch file system, scratch.go).
+	dir, err = resolvedDir(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ type scratch struct {
 }
 
 func newScratch(dir string, log io.Writer) (*scratch, error) {
-	abs, err := filepath.Abs(dir)
+	abs, err := resolvedDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +69,19 @@ func newScratch(dir string, log io.Writer) (*scratch, error) {
 }
 
 func (s *scratch) logf(format string, args ...any) { fmt.Fprintf(s.log, format+"\n", args...) }
+
+// resolvedDir is dir made absolute, its parent's symbolic links resolved,
+// as mountinfo and a loop device's backing_file name it.
+func resolvedDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if parent, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(parent, filepath.Base(abs))
+	}
+	return abs, nil
+}
 
 // Values of BENCH_FS.
 const (
