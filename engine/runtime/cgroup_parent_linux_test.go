@@ -377,13 +377,7 @@ func TestCgroupKeptParentsGoAtTheEnd(t *testing.T) {
 	spec.CgroupParent = testParent(t)
 	spec.KeepCgroupParents = true
 	t.Cleanup(func() { removeTestParents(spec.CgroupParent) })
-	c, err := Start(spec, IO{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st, err := c.Wait(); err != nil || st.Code != 0 {
-		t.Fatalf("wait: %+v %v", st, err)
-	}
+	runToExit(t, spec)
 	assertGone(t, "step container", CgroupFor(spec.CgroupParent, spec.ID).Paths())
 	kept := map[string]string{"freezer": filepath.Dir(CgroupFor(spec.CgroupParent, spec.ID).dirs["freezer"])}
 	assertThere(t, "kept parent", kept)
@@ -409,6 +403,13 @@ func TestCgroupParentsGoWithoutKeep(t *testing.T) {
 	spec := newSpec(t, "true")
 	spec.CgroupParent = testParent(t)
 	t.Cleanup(func() { removeTestParents(spec.CgroupParent) })
+	runToExit(t, spec)
+	assertGone(t, "parent", parentDirs(spec.CgroupParent))
+}
+
+// runToExit starts spec's container and waits for it to exit with 0.
+func runToExit(t *testing.T, spec *Spec) {
+	t.Helper()
 	c, err := Start(spec, IO{})
 	if err != nil {
 		t.Fatal(err)
@@ -416,5 +417,4 @@ func TestCgroupParentsGoWithoutKeep(t *testing.T) {
 	if st, err := c.Wait(); err != nil || st.Code != 0 {
 		t.Fatalf("wait: %+v %v", st, err)
 	}
-	assertGone(t, "parent", parentDirs(spec.CgroupParent))
 }
