@@ -33,7 +33,10 @@ func (e *Engine) BuildCompressed(ctx context.Context, opts BuildOptions, c layer
 	}
 	b := &buildBackend{e: e, compression: c, exited: map[string]*AttachedContainer{}}
 	res, err := build.Build(ctx, b, opts)
-	if b.ran {
+	b.mu.Lock()
+	ran := b.ran
+	b.mu.Unlock()
+	if ran {
 		// The steps left the berth cgroup parents for the next step.
 		runtime.RemoveCgroupParents("")
 	}
