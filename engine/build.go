@@ -8,6 +8,7 @@ import (
 
 	"github.com/berthkit/berth/engine/build"
 	"github.com/berthkit/berth/engine/layer"
+	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/snapshot"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/trace"
@@ -30,7 +31,16 @@ func (e *Engine) BuildCompressed(ctx context.Context, opts BuildOptions, c layer
 	if opts.EngineName == "" {
 		opts.EngineName = "berth " + Version
 	}
-	return build.Build(ctx, &buildBackend{e: e, compression: c, exited: map[string]*AttachedContainer{}}, opts)
+	b := &buildBackend{e: e, compression: c, exited: map[string]*AttachedContainer{}}
+	res, err := build.Build(ctx, b, opts)
+	b.mu.Lock()
+	ran := b.ran
+	b.mu.Unlock()
+	if ran {
+		// The steps left the berth cgroup parents for the next step.
+		runtime.RemoveCgroupParents("")
+	}
+	return res, err
 }
 
 // buildBackend gives the builder the engine's containers, commits and pulls.
@@ -42,6 +52,9 @@ type buildBackend struct {
 	// until the builder removes them (removeExited).
 	mu     sync.Mutex
 	exited map[string]*AttachedContainer
+	// ran says a RUN container was started: its cgroup's parents were
+	// kept for the next step, and go at the build's end.
+	ran bool
 }
 
 func (b *buildBackend) Store() *store.Store { return b.e.Store }
@@ -87,7 +100,10 @@ func (b *buildBackend) CreateContainer(ctx context.Context, req build.ContainerR
 }
 
 func (b *buildBackend) RunContainer(ctx context.Context, id string, stdout, stderr io.Writer) (int, error) {
-	code, a, err := b.e.runContainer(ctx, id, Stdio{Out: stdout, Err: stderr})
+	b.mu.Lock()
+	b.ran = true
+	b.mu.Unlock()
+	code, a, err := b.e.runContainer(ctx, id, AttachOptions{Stdio: Stdio{Out: stdout, Err: stderr}, keepCgroupParents: true})
 	if a != nil && a.final != nil {
 		b.mu.Lock()
 		b.exited[id] = a

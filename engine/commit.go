@@ -131,10 +131,7 @@ func parentLayers(parent *store.Image) ([]ocispec.Descriptor, []int64) {
 func (e *Engine) snapshotContainer(ctx context.Context, containerID string, c layer.Compression, epoch time.Time) (string, *layer.DiffResult, ocispec.Descriptor, error) {
 	snaps := snapshot.New(e.Store.ContainersDir())
 	upper := snaps.UpperDir(containerID)
-	lowers, err := snaps.LowerDirs(containerID)
-	if err != nil {
-		return "", nil, ocispec.Descriptor{}, fmt.Errorf("commit %s: %w", trace.ShortID(containerID), err)
-	}
+	lowers := func() ([]string, error) { return snaps.LowerDirs(containerID) }
 	res, desc, err := e.writeLayer(ctx, upper, lowers, c, epoch)
 	if err != nil {
 		return "", nil, ocispec.Descriptor{}, fmt.Errorf("commit %s: %w", trace.ShortID(containerID), err)
@@ -146,14 +143,22 @@ func (e *Engine) snapshotContainer(ctx context.Context, containerID string, c la
 // writeLayer streams the diff of upper into a blob: the tar is produced in
 // one goroutine, compressed and digested on the way, and ingested by the
 // store, so no layer is ever held in memory.
-func (e *Engine) writeLayer(ctx context.Context, upper string, lowers []string, c layer.Compression, epoch time.Time) (*layer.DiffResult, ocispec.Descriptor, error) {
+func (e *Engine) writeLayer(ctx context.Context, upper string, lowerDirs func() ([]string, error), c layer.Compression, epoch time.Time) (*layer.DiffResult, ocispec.Descriptor, error) {
 	// An upper dir the container left empty is an empty layer: no tar, no
-	// compressor and no blob that no image would name.
-	if res, err := layer.NothingChanged(upper, c); res != nil || err != nil {
-		return res, ocispec.Descriptor{}, err
+	// compressor and no blob that no image would name, and no lower dirs
+	// to read (a snapshot's l/ links): only a diff needs them.
+	res, err := layer.NothingChanged(upper, c)
+	if res != nil {
+		return res, ocispec.Descriptor{}, nil
+	}
+	lowers, lerr := lowerDirs()
+	if lerr != nil {
+		return nil, ocispec.Descriptor{}, lerr // a missing snapshot says so
+	}
+	if err != nil {
+		return nil, ocispec.Descriptor{}, err
 	}
 	pr, pw := io.Pipe()
-	var res *layer.DiffResult
 	done := make(chan error, 1)
 	go func() {
 		var err error

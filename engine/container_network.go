@@ -372,15 +372,7 @@ func (e *Engine) netFilesFresh(id string) bool {
 // to a crash halfway: both are written again at every start, before the
 // process runs.
 func rewriteInPlace(path, data string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return store.WriteFileInPlace(path, []byte(data), 0o644)
 }
 
 // resolvConf derives a container's resolv.conf from the host's, as Docker

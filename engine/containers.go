@@ -599,6 +599,9 @@ type AttachOptions struct {
 	Stdio Stdio
 	// ConsoleSize is the terminal's size (rows, columns), with a Tty.
 	ConsoleSize [2]uint16
+	// keepCgroupParents: a build's step, whose builder removes the berth
+	// cgroup parents once at its end (runtime.Spec.KeepCgroupParents).
+	keepCgroupParents bool
 }
 
 // AttachedContainer is a container started by this process, which
@@ -631,18 +634,11 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 	if err := requireRoot(); err != nil {
 		return nil, err
 	}
-	c, err := e.container(id)
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := e.Store.LockContainer(c.ID)
+	c, unlock, err := e.lockForStart(id)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if c, err = e.Store.ReadContainer(c.ID); err != nil {
-		return nil, err
-	}
 	if c.State.Running() {
 		return nil, fmt.Errorf("container %s is already running", c.ShortID())
 	}
@@ -651,6 +647,7 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 		return nil, err
 	}
 	spec.Process.ConsoleSize = opts.ConsoleSize
+	spec.KeepCgroupParents = opts.keepCgroupParents
 	a := &AttachedContainer{ID: c.ID, e: e, ctx: context.WithoutCancel(ctx), c: c, copyDone: make(chan struct{})}
 	if a.net, err = e.startNetwork(c, spec); err != nil {
 		return nil, err
@@ -694,6 +691,36 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 		ID: c.ID, Name: c.Name, Image: c.Image, Purpose: c.Purpose, Cmd: spec.Process.Args, Pid: rc.Pid,
 	}, c)})
 	return a, nil
+}
+
+// lockForStart finds the container to start, locks it and reads its
+// record under the lock. A full ID (a build step's, run's) is locked and
+// read at once: one read of the record instead of a lookup and a second
+// read. A record that says running goes the long way, through refresh,
+// which may find it dead and records that under the lock itself.
+func (e *Engine) lockForStart(id string) (*store.Container, func(), error) {
+	if len(id) == 64 {
+		if unlock, err := e.Store.LockContainer(id); err == nil {
+			c, err := e.Store.ReadContainer(id)
+			if err == nil && !c.State.Running() {
+				return c, unlock, nil
+			}
+			unlock()
+		}
+	}
+	c, err := e.container(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock, err := e.Store.LockContainer(c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c, err = e.Store.ReadContainer(c.ID); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return c, unlock, nil
 }
 
 // outputs opens the container's log when it keeps one and returns where
@@ -824,14 +851,14 @@ func (a *AttachedContainer) wait() {
 // RunContainer starts the container attached to stdio, waits for it and
 // records its exit: a build step's RUN. Cancelling ctx kills the container.
 func (e *Engine) RunContainer(ctx context.Context, id string, stdio Stdio) (exitCode int, err error) {
-	code, _, err := e.runContainer(ctx, id, stdio)
+	code, _, err := e.runContainer(ctx, id, AttachOptions{Stdio: stdio})
 	return code, err
 }
 
 // runContainer is RunContainer that also returns the finished container,
 // which removeExited can remove without looking it up again.
-func (e *Engine) runContainer(ctx context.Context, id string, stdio Stdio) (int, *AttachedContainer, error) {
-	a, err := e.StartAttached(ctx, id, AttachOptions{Stdio: stdio})
+func (e *Engine) runContainer(ctx context.Context, id string, opts AttachOptions) (int, *AttachedContainer, error) {
+	a, err := e.StartAttached(ctx, id, opts)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -613,7 +613,11 @@ func (c *Cgroup) OOMKilled() bool {
 // cgroup, costs one rmdir a directory and one a parent in each hierarchy
 // (a failing rmdir costs a microsecond): the freezer state is read only
 // when a directory will not go.
-func (c *Cgroup) Destroy() error {
+func (c *Cgroup) Destroy() error { return c.destroy(true) }
+
+// destroy is Destroy, which removes the emptied parents only when parents
+// is set (see Spec.KeepCgroupParents).
+func (c *Cgroup) destroy(parents bool) error {
 	done := map[string]bool{}
 	var busy, gone []string // controllers
 	for ctrl, dir := range c.dirs {
@@ -646,10 +650,27 @@ func (c *Cgroup) Destroy() error {
 		}
 		gone = append(gone, ctrl)
 	}
-	for _, ctrl := range gone {
-		removeParents(c.dirs[ctrl], c.hierarchyRoot(ctrl))
+	if parents {
+		for _, ctrl := range gone {
+			removeParents(c.dirs[ctrl], c.hierarchyRoot(ctrl))
+		}
 	}
 	return first
+}
+
+// RemoveCgroupParents removes the berth parents named parent ("berth" when
+// empty) that no container's cgroup is in any more, in every hierarchy, as
+// the removal of the last container under them does: for a caller that
+// kept them (Spec.KeepCgroupParents). One in use stays.
+func RemoveCgroupParents(parent string) {
+	c := CgroupFor(parent, "none")
+	done := map[string]bool{}
+	for ctrl, dir := range c.dirs {
+		if !done[dir] {
+			done[dir] = true
+			removeParents(dir, c.hierarchyRoot(ctrl))
+		}
+	}
 }
 
 func removeCgroupDir(dir string) error {

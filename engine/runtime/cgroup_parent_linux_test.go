@@ -366,3 +366,55 @@ func TestCgroupRootlessParentBelowDelegation(t *testing.T) {
 	assertGone(t, "parent", map[string]string{"freezer": filepath.Join(top, "berth")})
 	assertThere(t, "delegated directory", map[string]string{"freezer": top})
 }
+
+// TestCgroupKeptParentsGoAtTheEnd: a container started with
+// KeepCgroupParents (a build's step) leaves its parent when Wait removes
+// its cgroup, so the next step need not make it again; RemoveCgroupParents
+// takes it afterwards, and leaves one that a container is still in.
+func TestCgroupKeptParentsGoAtTheEnd(t *testing.T) {
+	requireCgroups(t)
+	spec := newSpec(t, "true")
+	spec.CgroupParent = testParent(t)
+	spec.KeepCgroupParents = true
+	t.Cleanup(func() { removeTestParents(spec.CgroupParent) })
+	runToExit(t, spec)
+	assertGone(t, "step container", CgroupFor(spec.CgroupParent, spec.ID).Paths())
+	kept := map[string]string{"freezer": filepath.Dir(CgroupFor(spec.CgroupParent, spec.ID).dirs["freezer"])}
+	assertThere(t, "kept parent", kept)
+
+	other := CgroupFor(spec.CgroupParent, "other")
+	if err := other.Create(Resources{}); err != nil {
+		t.Fatal(err)
+	}
+	RemoveCgroupParents(spec.CgroupParent)
+	assertThere(t, "parent in use", kept)
+	if err := other.destroy(false); err != nil {
+		t.Fatal(err)
+	}
+	assertThere(t, "parent kept by destroy(false)", kept)
+	RemoveCgroupParents(spec.CgroupParent)
+	assertGone(t, "parent", parentDirs(spec.CgroupParent))
+}
+
+// TestCgroupParentsGoWithoutKeep: the same container started without
+// KeepCgroupParents takes its parent along at the exit, as before.
+func TestCgroupParentsGoWithoutKeep(t *testing.T) {
+	requireCgroups(t)
+	spec := newSpec(t, "true")
+	spec.CgroupParent = testParent(t)
+	t.Cleanup(func() { removeTestParents(spec.CgroupParent) })
+	runToExit(t, spec)
+	assertGone(t, "parent", parentDirs(spec.CgroupParent))
+}
+
+// runToExit starts spec's container and waits for it to exit with 0.
+func runToExit(t *testing.T, spec *Spec) {
+	t.Helper()
+	c, err := Start(spec, IO{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.Wait(); err != nil || st.Code != 0 {
+		t.Fatalf("wait: %+v %v", st, err)
+	}
+}

@@ -60,6 +60,9 @@ func (c *Cgroup) OOMKilled() bool { return false }
 // Destroy does nothing off Linux.
 func (c *Cgroup) Destroy() error { return nil }
 
+// RemoveCgroupParents does nothing off Linux.
+func RemoveCgroupParents(parent string) {}
+
 // Init fails off Linux.
 func Init(args []string) int { return CodeEngine }
 

@@ -72,6 +72,13 @@ type Spec struct {
 	// CgroupParent is the cgroup under which the container's cgroup
 	// <CgroupParent>/<ID> is made; "berth" when empty.
 	CgroupParent string `json:"cgroup_parent,omitempty"`
+	// KeepCgroupParents leaves the berth parents of the container's cgroup
+	// in place when Wait removes the cgroup: a build's steps start one
+	// container after another under the same parent, which would otherwise
+	// be removed and made again for every step. The caller removes them
+	// once it is done (RemoveCgroupParents); a killed caller's empty
+	// parents go with the next container's removal (Destroy).
+	KeepCgroupParents bool `json:"-"`
 }
 
 // Process is the program a container (or an exec) runs.

@@ -32,6 +32,8 @@ type Container struct {
 	exec    bool        // an exec'd process: its pipes may outlive it
 	cgroup  *Cgroup
 	ownsCg  bool
+	// keepParents: Wait leaves the cgroup's parents (Spec.KeepCgroupParents).
+	keepParents bool
 
 	waitOnce sync.Once
 	status   ExitStatus
@@ -85,7 +87,7 @@ func (c *Container) Wait() (ExitStatus, error) {
 		}
 		if c.ownsCg {
 			c.status.OOMKilled = c.cgroup.OOMKilled()
-			if err := c.cgroup.Destroy(); err != nil && c.waitErr == nil {
+			if err := c.cgroup.destroy(!c.keepParents); err != nil && c.waitErr == nil {
 				c.waitErr = err
 			}
 		}
@@ -126,7 +128,7 @@ func Start(spec *Spec, stdio IO) (*Container, error) {
 		_ = cg.Destroy()
 		return nil, err
 	}
-	c.ownsCg = true
+	c.ownsCg, c.keepParents = true, s.KeepCgroupParents
 	return c, nil
 }
 

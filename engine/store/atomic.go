@@ -41,6 +41,24 @@ func WriteFileReplace(path string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
+// WriteFileInPlace writes data over path's content, keeping its inode (a
+// file another mount namespace may have bind-mounted), or creates it with
+// perm: not atomic for readers, for files written again before anything
+// reads them after a crash (a container's /etc/hosts). It opens the file
+// without trying Go's poller, which a regular file refuses after four
+// fcntl calls and an epoll_ctl: a container's create writes three.
+func WriteFileInPlace(path string, data []byte, perm os.FileMode) error {
+	f, err := openTrunc(path, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // writeFile is WriteFileAtomic (durable) and WriteFileReplace. A failure
 // leaves the old content and no temporary file.
 func writeFile(path string, data []byte, perm os.FileMode, durable bool) error {

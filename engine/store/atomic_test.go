@@ -73,3 +73,36 @@ func TestReadFileWholeFiles(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// WriteFileInPlace creates a file with its mode, and rewrites one keeping
+// its inode (a bind mount of it sees the new content), shorter content
+// leaving nothing of the old behind.
+func TestWriteFileInPlaceKeepsTheInode(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "hosts")
+	if err := WriteFileInPlace(p, []byte("127.0.0.1\tlocalhost\nlonger line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Mode().Perm()&0o600 != 0o600 || !before.Mode().IsRegular() {
+		t.Errorf("mode %v", before.Mode())
+	}
+	if err := WriteFileInPlace(p, []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Error("the rewrite replaced the file")
+	}
+	if data, _ := os.ReadFile(p); string(data) != "short\n" {
+		t.Errorf("content %q", data)
+	}
+	if err := WriteFileInPlace(filepath.Join(t.TempDir(), "no", "such"), []byte("x"), 0o644); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("write into a missing dir: %v", err)
+	}
+}

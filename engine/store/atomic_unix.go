@@ -27,6 +27,12 @@ func openBlocking(path string, flags int, perm os.FileMode) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
+// openTrunc opens path for writing, created or truncated, without trying
+// the poller (see openExcl).
+func openTrunc(path string, perm os.FileMode) (*os.File, error) {
+	return openBlocking(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC, perm)
+}
+
 // openRead opens path for reading without trying the poller (see
 // openExcl): a listing opens 20,000 manifests and configs at 10,000
 // images, and os.Open cost each four fcntl calls and an epoll_ctl.

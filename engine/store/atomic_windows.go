@@ -10,6 +10,10 @@ func openExcl(path string, perm os.FileMode) (*os.File, error) {
 }
 
 // openRead opens path for reading.
+func openTrunc(path string, perm os.FileMode) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+}
+
 func openRead(path string) (*os.File, error) { return os.Open(path) }
 
 // replace renames old over new.

@@ -377,10 +377,17 @@ func (s *Store) DeleteContainer(id string) error {
 	s.trash.Add(1)
 	go func() {
 		defer s.trash.Done()
-		_ = removeShallow(trash, 2)
+		// Five levels reach the deepest directory a container that wrote
+		// nothing has: the overlay's volatile mark,
+		// work/work/incompat/volatile/dirty.
+		_ = removeShallow(trash, containerDepth)
 	}()
 	return nil
 }
+
+// containerDepth is how deep removeShallow goes in a container's directory
+// before os.RemoveAll takes over.
+const containerDepth = 5
 
 // removeShallow removes dir and everything in it, as os.RemoveAll, in
 // fewer system calls for a tree as shallow as a container's: it reads each
