@@ -77,8 +77,7 @@ func TestZstdFramesMemoryIsBounded(t *testing.T) {
 	alloc := func(n int) uint64 {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		var out countWriter
-		w, err := newCompressor(&out, Zstd, 0)
+		w, err := newCompressor(io.Discard, Zstd, 0)
 		check(t, err)
 		for rest := data[:n]; len(rest) > 0; {
 			k := min(len(rest), 32<<10)
