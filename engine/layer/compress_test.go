@@ -37,12 +37,7 @@ func TestDecompress(t *testing.T) {
 				if got := DetectCompression(blob); got != c {
 					t.Errorf("DetectCompression = %s, want %s", got, c)
 				}
-				rc, err := open(bytes.NewReader(blob))
-				check(t, err)
-				got, err := io.ReadAll(rc)
-				check(t, err)
-				check(t, rc.Close())
-				if !bytes.Equal(got, data) {
+				if got := decompressed(t, open, blob); !bytes.Equal(got, data) {
 					t.Errorf("%s: round trip lost data (%d bytes, want %d)", c, len(got), len(data))
 				}
 			}
@@ -204,17 +199,24 @@ func TestZstdIsPlainFrames(t *testing.T) {
 	if want := []uint64{zstdFrameSize, zstdFrameSize, uint64(len(data) - 2*zstdFrameSize)}; !slices.Equal(sizes, want) {
 		t.Errorf("frames hold %v bytes of input, want %v", sizes, want)
 	}
-	rc, err := Decompress(bytes.NewReader(blob))
-	check(t, err)
-	got, err := io.ReadAll(rc)
-	check(t, err)
-	check(t, rc.Close())
-	if !bytes.Equal(got, data) {
+	if got := decompressed(t, Decompress, blob); !bytes.Equal(got, data) {
 		t.Errorf("Decompress gave %d bytes, want the %d compressed", len(got), len(data))
 	}
 	if out, ok := zstdCLI(t, blob); ok && !bytes.Equal(out, data) {
 		t.Errorf("zstd -d gave %d bytes, want the %d compressed", len(out), len(data))
 	}
+}
+
+// decompressed reads blob whole through open (Decompress or
+// DecompressInline).
+func decompressed(t *testing.T, open func(io.Reader) (io.ReadCloser, error), blob []byte) []byte {
+	t.Helper()
+	rc, err := open(bytes.NewReader(blob))
+	check(t, err)
+	got, err := io.ReadAll(rc)
+	check(t, err)
+	check(t, rc.Close())
+	return got
 }
 
 // zstdCLI decodes blob with the reference `zstd -d`; ok is false when it

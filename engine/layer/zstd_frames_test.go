@@ -1,7 +1,6 @@
 package layer
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"runtime"
@@ -15,11 +14,7 @@ func TestZstdFramesEmpty(t *testing.T) {
 	if DetectCompression(blob) != Zstd || len(blob) == 0 {
 		t.Fatalf("an empty stream compressed to %x", blob)
 	}
-	rc, err := Decompress(bytes.NewReader(blob))
-	check(t, err)
-	got, err := io.ReadAll(rc)
-	check(t, err)
-	if len(got) != 0 {
+	if got := decompressed(t, Decompress, blob); len(got) != 0 {
 		t.Errorf("Decompress gave %d bytes, want none", len(got))
 	}
 	if out, ok := zstdCLI(t, blob); ok && len(out) != 0 {
