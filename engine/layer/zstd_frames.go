@@ -17,9 +17,9 @@ const zstdFrameSize = 1 << 20
 // klauspost's in containerd, Docker and Podman, Berth's own) reads them
 // one after the other, as pzstd's output. Its memory is fixed and small:
 // one frame filling, and per worker a frame being compressed, its output
-// and an encoder; klauspost's own parallel mode (WithConcurrentBlocks)
-// keeps twice as many jobs in flight and grows their output buffers as it
-// goes, which put a zstd commit 15 MB above a gzip one
+// and an encoder. klauspost's own parallel mode (WithConcurrentBlocks)
+// keeps up to two jobs more in flight than it has workers and grows their
+// outputs by appending, which put a zstd commit 15 MB above a gzip one
 // (docs/layers.md, "Memory of a zstd commit").
 //
 // The frames are cut every zstdFrameSize bytes of input, whatever the
@@ -87,10 +87,15 @@ func (z *zstdFrames) Write(p []byte) (int, error) {
 
 // dispatch hands the filling frame to the next slot, after writing out
 // the frame that slot held (the oldest one in flight), and takes that
-// slot's input buffer as the next frame's.
+// slot's input buffer as the next frame's. After an error nothing more is
+// compressed.
 func (z *zstdFrames) dispatch() {
 	s := &z.slots[z.next]
 	z.finish(s)
+	if z.err != nil {
+		z.filling = z.filling[:0]
+		return
+	}
 	s.in, z.filling = z.filling, s.in[:0]
 	if s.out == nil {
 		// The most a frame can take, so the buffer never grows.
@@ -142,7 +147,7 @@ func (z *zstdFrames) Close() error {
 		return z.err
 	}
 	z.closed = true
-	if len(z.filling) > 0 || !z.wrote {
+	if (len(z.filling) > 0 || !z.wrote) && z.err == nil {
 		z.dispatch()
 	}
 	for range z.slots {
