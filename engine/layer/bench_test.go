@@ -150,6 +150,7 @@ func BenchmarkCompressors(b *testing.B) {
 		{"klauspost-gzip-1-single-core", func(w io.Writer) (io.WriteCloser, error) { return gzip.NewWriterLevel(w, 1) }},
 		{"pgzip-1", func(w io.Writer) (io.WriteCloser, error) { return newCompressor(w, Gzip, 1) }},
 		{"pgzip-6", func(w io.Writer) (io.WriteCloser, error) { return newCompressor(w, Gzip, 6) }},
+		{"zstd-1", func(w io.Writer) (io.WriteCloser, error) { return newCompressor(w, Zstd, 1) }},
 		{"zstd-3", func(w io.Writer) (io.WriteCloser, error) { return newCompressor(w, Zstd, 3) }},
 	}
 	for _, input := range []struct {
@@ -165,6 +166,7 @@ func BenchmarkCompressors(b *testing.B) {
 func benchCompressor(b *testing.B, name string, data []byte, newWriter func(io.Writer) (io.WriteCloser, error)) {
 	b.Run(name, func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
 		var out countWriter
 		for b.Loop() {
 			out = 0

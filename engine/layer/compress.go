@@ -171,22 +171,20 @@ const (
 // gzipBlockSize is the unit pgzip compresses on each core.
 const gzipBlockSize = 256 << 10
 
-// zstd compresses a stream as `zstd -T0` does: klauspost's encoder cuts the
-// tar into jobs of four windows (1 MiB), compresses each on its own core
-// with the eighth of a window before it as history, and writes the blocks
-// in order as one plain frame. The cuts depend only on the byte count, so
-// the bytes do not depend on the number of cores; a concurrency of 1 would
-// switch the jobs off (one core, other bytes), hence at least 2 even on one
-// core. About two jobs per worker are in flight, input and output, so the
-// window sets the memory: 256 KiB keeps a commit under 64 MiB of RSS with 4
-// workers, and writes 0.3% more bytes than a 512 KiB window would.
+// zstd compresses a stream on up to zstdMaxConcurrency cores, one frame
+// of zstdFrameSize bytes per worker at a time (zstdFrames). The window is
+// 256 KiB: each frame's encoder keeps the window and a block of history,
+// and a decoder needs no more than the window per frame; a 512 KiB window
+// would write 0.3% fewer bytes for that much more memory per worker.
 const (
 	zstdWindow         = 256 << 10
 	zstdMaxConcurrency = 4
 )
 
+// zstdConcurrency is how many frames are compressed at once. The bytes do
+// not depend on it, only the memory (about 2.5 MiB a worker) and the time.
 func zstdConcurrency() int {
-	return max(2, min(runtime.GOMAXPROCS(0), zstdMaxConcurrency))
+	return max(1, min(runtime.GOMAXPROCS(0), zstdMaxConcurrency))
 }
 
 // newCompressor wraps w in the compressor c; None returns nil.
@@ -213,12 +211,7 @@ func newCompressor(w io.Writer, c Compression, level int) (io.WriteCloser, error
 		if level == 0 {
 			level = DefaultZstdLevel
 		}
-		zw, err := zstd.NewWriter(w,
-			zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
-			zstd.WithWindowSize(zstdWindow),
-			zstd.WithConcurrentBlocks(true),
-			zstd.WithLowerEncoderMem(true),
-			zstd.WithEncoderConcurrency(zstdConcurrency()))
+		zw, err := newZstdFrames(w, level, zstdConcurrency())
 		if err != nil {
 			return nil, fmt.Errorf("zstd level %d: %w", level, err)
 		}

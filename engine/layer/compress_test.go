@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"os/exec"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -36,12 +37,7 @@ func TestDecompress(t *testing.T) {
 				if got := DetectCompression(blob); got != c {
 					t.Errorf("DetectCompression = %s, want %s", got, c)
 				}
-				rc, err := open(bytes.NewReader(blob))
-				check(t, err)
-				got, err := io.ReadAll(rc)
-				check(t, err)
-				check(t, rc.Close())
-				if !bytes.Equal(got, data) {
+				if got := decompressed(t, open, blob); !bytes.Equal(got, data) {
 					t.Errorf("%s: round trip lost data (%d bytes, want %d)", c, len(got), len(data))
 				}
 			}
@@ -149,9 +145,9 @@ func compressibleData(seed int64, n int) []byte {
 // The blob digest must not depend on the machine's core count, or two
 // machines would store the same layer under different digests; nor on how
 // the tar writer happens to cut its writes. The data spans several of
-// zstd's parallel jobs and pgzip's blocks.
+// zstd's frames and pgzip's blocks.
 func TestCompressionIndependentOfCores(t *testing.T) {
-	data := compressibleData(3, 3*zstdJobSize+12345)
+	data := compressibleData(3, 3*zstdFrameSize+12345)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, c := range []Compression{Gzip, Zstd} {
 		var first []byte
@@ -181,35 +177,60 @@ func TestCompressionIndependentOfCores(t *testing.T) {
 	}
 }
 
-// zstdJobSize is the input of one of the zstd encoder's parallel jobs
-// (four windows, as klauspost/compress cuts them).
-const zstdJobSize = 4 * zstdWindow
-
-// A zstd layer is one plain frame, as `zstd` writes it: no skippable
-// frames (zstd:chunked's table of contents), no second frame, a checksum,
-// and a window any decoder accepts. The reference decoder, when installed,
-// must read it back.
-func TestZstdIsOnePlainFrame(t *testing.T) {
-	data := compressibleData(5, 2*zstdJobSize+777)
+// A zstd layer is a sequence of plain frames, as pzstd writes them, each
+// of zstdFrameSize bytes of tar but the last: no skippable frames
+// (zstd:chunked's table of contents), no dictionary, a checksum and the
+// content size in every frame, and a window any decoder accepts. The
+// reference decoder, when installed, and Berth's own must read it back
+// whole.
+func TestZstdIsPlainFrames(t *testing.T) {
+	data := compressibleData(5, 2*zstdFrameSize+777)
 	blob := compress(t, data, Zstd)
-	var h zstd.Header
-	check(t, h.Decode(blob))
-	if h.WindowSize > zstdMaxWindow || !h.HasCheckSum || h.DictionaryID != 0 || h.Skippable {
-		t.Fatalf("frame header %+v", h)
+	var sizes []uint64
+	for off := 0; off < len(blob); {
+		var h zstd.Header
+		check(t, h.Decode(blob[off:]))
+		if h.WindowSize > zstdWindow || !h.HasCheckSum || h.DictionaryID != 0 || h.Skippable || !h.HasFCS {
+			t.Fatalf("frame header at %d: %+v", off, h)
+		}
+		sizes = append(sizes, h.FrameContentSize)
+		off += zstdFrameEnd(t, blob[off:])
 	}
-	if end := zstdFrameEnd(t, blob); end != len(blob) {
-		t.Fatalf("the first frame ends at byte %d of %d", end, len(blob))
+	if want := []uint64{zstdFrameSize, zstdFrameSize, uint64(len(data) - 2*zstdFrameSize)}; !slices.Equal(sizes, want) {
+		t.Errorf("frames hold %v bytes of input, want %v", sizes, want)
 	}
+	if got := decompressed(t, Decompress, blob); !bytes.Equal(got, data) {
+		t.Errorf("Decompress gave %d bytes, want the %d compressed", len(got), len(data))
+	}
+	if out, ok := zstdCLI(t, blob); ok && !bytes.Equal(out, data) {
+		t.Errorf("zstd -d gave %d bytes, want the %d compressed", len(out), len(data))
+	}
+}
+
+// decompressed reads blob whole through open (Decompress or
+// DecompressInline).
+func decompressed(t *testing.T, open func(io.Reader) (io.ReadCloser, error), blob []byte) []byte {
+	t.Helper()
+	rc, err := open(bytes.NewReader(blob))
+	check(t, err)
+	got, err := io.ReadAll(rc)
+	check(t, err)
+	check(t, rc.Close())
+	return got
+}
+
+// zstdCLI decodes blob with the reference `zstd -d`; ok is false when it
+// is not installed.
+func zstdCLI(t *testing.T, blob []byte) (out []byte, ok bool) {
+	t.Helper()
 	if _, err := exec.LookPath("zstd"); err != nil {
-		return
+		return nil, false
 	}
 	cmd := exec.Command("zstd", "-d", "-c", "-q")
 	cmd.Stdin = bytes.NewReader(blob)
 	out, err := cmd.Output()
 	check(t, err)
-	if !bytes.Equal(out, data) {
-		t.Errorf("zstd -d gave %d bytes, want the %d compressed", len(out), len(data))
-	}
+	return out, true
 }
 
 // zstdFrameEnd walks one zstd frame's blocks (RFC 8878 section 3.1.1) and
