@@ -85,6 +85,71 @@ func writeFileWith(path string, perm os.FileMode, durable bool, write func(*os.F
 	return nil
 }
 
+// newFile is one file of writeNewFiles.
+type newFile struct {
+	name string
+	data []byte
+}
+
+// writeNewFiles creates files in dir durably where they do not exist yet,
+// as WriteFileAtomic would one by one, with one fsync of dir for all of
+// them instead of one each: every temporary file is written and fsynced,
+// then all are linked to their names, then dir is synced. A crash before
+// that sync may lose any of the links, never a file's content; Open (a
+// fresh store's oci-layout and index.json) writes whatever is missing
+// again. A file that another process created meanwhile is kept, not
+// replaced (the link fails), and reported as not created. A failure
+// removes the temporary files.
+func writeNewFiles(dir string, perm os.FileMode, files []newFile) (created []bool, err error) {
+	temps := make([]string, 0, len(files))
+	defer func() {
+		if err != nil {
+			for _, tmp := range temps {
+				os.Remove(tmp)
+			}
+		}
+	}()
+	for _, nf := range files {
+		f, err := createTemp(dir, ".tmp-"+nf.name+"-")
+		if err != nil {
+			return nil, fmt.Errorf("write %s: %w", nf.name, err)
+		}
+		temps = append(temps, f.Name())
+		_, err = f.Write(nf.data)
+		if err == nil && perm != tempPerm {
+			err = f.Chmod(perm)
+		}
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("write %s: %w", nf.name, err)
+		}
+	}
+	created = make([]bool, len(files))
+	for i, nf := range files {
+		crashpoint.Hit("write." + nf.name + ".before-rename")
+		target := filepath.Join(dir, nf.name)
+		err := os.Link(temps[i], target)
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			// A file system without hard links: rename, as writeFile.
+			err = replace(temps[i], target)
+		}
+		created[i] = err == nil
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("write %s: %w", nf.name, err)
+		}
+	}
+	for _, tmp := range temps {
+		os.Remove(tmp)
+	}
+	temps = nil
+	return created, syncDir(dir)
+}
+
 // tempPerm is the mode createTemp gives a file, as os.CreateTemp does; a
 // file meant to have it needs no chmod.
 const tempPerm os.FileMode = 0o600

@@ -207,15 +207,20 @@ func (s *Store) writeIndex(idx *ocispec.Index) error {
 		return fmt.Errorf("write index.json: %w", err)
 	}
 	s.indexWrites.Add(1)
-	// Keep what was written as the parsed index, so the next read does not
-	// parse the file back. Writers hold the store lock, so the file on disk
-	// is still this one.
+	s.keepIndex(data, kept, raws)
+	return nil
+}
+
+// keepIndex keeps what was just written to index.json as the parsed index,
+// so the next read does not parse the file back. Writers hold the store
+// lock (or, at Open, write only a file that was missing), so the file on
+// disk is still this one.
+func (s *Store) keepIndex(data []byte, kept *ocispec.Index, raws []json.RawMessage) {
 	if st, err := os.Stat(s.indexPath()); err == nil && st.Size() == int64(len(data)) {
 		s.indexMu.Lock()
 		s.indexKey, s.indexCache, s.indexRaws = indexKeyOf(st), kept, raws
 		s.indexMu.Unlock()
 	}
-	return nil
 }
 
 // UpdateIndex runs fn on index.json under the store lock and writes the
