@@ -44,7 +44,11 @@ func WriteFileReplace(path string, data []byte, perm os.FileMode) error {
 // writeFile is WriteFileAtomic (durable) and WriteFileReplace. A failure
 // leaves the old content and no temporary file.
 func writeFile(path string, data []byte, perm os.FileMode, durable bool) error {
-	return writeFileWith(path, perm, durable, func(f *os.File) error {
+	var sync func(*os.File) error
+	if durable {
+		sync = (*os.File).Sync
+	}
+	return writeFileWith(path, perm, sync, func(f *os.File) error {
 		_, err := f.Write(data)
 		return err
 	})
@@ -52,7 +56,11 @@ func writeFile(path string, data []byte, perm os.FileMode, durable bool) error {
 
 // writeFileWith is writeFile with the content written by write, for a
 // file written in parts (index.json: the old text around a new entry).
-func writeFileWith(path string, perm os.FileMode, durable bool, write func(*os.File) error) error {
+// sync makes the temporary file's content durable before the rename (an
+// fsync, or index.json's syncfs of a batch that covers it), and the
+// directory is synced after it; a nil sync is WriteFileReplace's: neither.
+func writeFileWith(path string, perm os.FileMode, sync func(*os.File) error, write func(*os.File) error) error {
+	durable := sync != nil
 	dir := filepath.Dir(path)
 	f, err := createTemp(dir, ".tmp-"+filepath.Base(path)+"-")
 	if err != nil {
@@ -64,7 +72,7 @@ func writeFileWith(path string, perm os.FileMode, durable bool, write func(*os.F
 		err = f.Chmod(perm)
 	}
 	if err == nil && durable {
-		err = f.Sync()
+		err = sync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

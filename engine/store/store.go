@@ -57,11 +57,14 @@ type Store struct {
 	// indexWrites counts rewrites of index.json, so a test can assert
 	// that a build's index work grows with its steps, not their square.
 	indexWrites atomic.Int64
-	cacheReads  atomic.Int64   // cache files read (CacheFilesRead)
-	blobDirSync atomic.Int64   // fsyncs of the blob directory, for tests
-	blobSyncs   atomic.Int64   // fsyncs of ingested blobs' content, for tests
-	fsSyncs     atomic.Int64   // syncfs calls of syncUnsynced, for tests
-	trash       sync.WaitGroup // deletions of removed containers' files (DeleteContainer)
+	cacheReads  atomic.Int64 // cache files read (CacheFilesRead)
+	blobDirSync atomic.Int64 // fsyncs of the blob directory, for tests
+	blobSyncs   atomic.Int64 // fsyncs of ingested blobs' content, for tests
+	fsSyncs     atomic.Int64 // syncfs calls of syncUnsynced, for tests
+	// indexFileSyncs counts the fsyncs of a new index.json of its own
+	// (not covered by a batch's syncfs), for tests.
+	indexFileSyncs atomic.Int64
+	trash          sync.WaitGroup // deletions of removed containers' files (DeleteContainer)
 }
 
 // Open opens (creating if needed) the store at root. If no other Berth
