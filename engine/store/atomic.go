@@ -60,37 +60,47 @@ func writeFile(path string, data []byte, perm os.FileMode, durable bool) error {
 // fsync, or index.json's syncfs of a batch that covers it), and the
 // directory is synced after it; a nil sync is WriteFileReplace's: neither.
 func writeFileWith(path string, perm os.FileMode, sync func(*os.File) error, write func(*os.File) error) error {
-	durable := sync != nil
 	dir := filepath.Dir(path)
-	f, err := createTemp(dir, ".tmp-"+filepath.Base(path)+"-")
+	tmp, err := writeTemp(dir, filepath.Base(path), perm, sync, write)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
+	if sync != nil {
+		crashpoint.Hit("write." + filepath.Base(path) + ".before-rename")
+	}
+	if err := replace(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if sync != nil {
+		return syncDir(dir)
+	}
+	return nil
+}
+
+// writeTemp writes a new ".tmp-<name>-*" file in dir with write, gives it
+// perm, syncs it with sync unless nil, and returns its path. A failure
+// removes it and returns the system's error.
+func writeTemp(dir, name string, perm os.FileMode, sync func(*os.File) error, write func(*os.File) error) (string, error) {
+	f, err := createTemp(dir, ".tmp-"+name+"-")
+	if err != nil {
+		return "", err
+	}
 	err = write(f)
 	if err == nil && perm != tempPerm {
 		err = f.Chmod(perm)
 	}
-	if err == nil && durable {
+	if err == nil && sync != nil {
 		err = sync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		if durable {
-			crashpoint.Hit("write." + filepath.Base(path) + ".before-rename")
-		}
-		err = replace(tmp, path)
-	}
 	if err != nil {
-		os.Remove(tmp)
-		return err
+		os.Remove(f.Name())
+		return "", err
 	}
-	if durable {
-		return syncDir(dir)
-	}
-	return nil
+	return f.Name(), nil
 }
 
 // newFile is one file of writeNewFiles.
@@ -118,24 +128,14 @@ func writeNewFiles(dir string, perm os.FileMode, files []newFile) (created []boo
 		}
 	}()
 	for _, nf := range files {
-		f, err := createTemp(dir, ".tmp-"+nf.name+"-")
+		tmp, err := writeTemp(dir, nf.name, perm, (*os.File).Sync, func(f *os.File) error {
+			_, err := f.Write(nf.data)
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("write %s: %w", nf.name, err)
 		}
-		temps = append(temps, f.Name())
-		_, err = f.Write(nf.data)
-		if err == nil && perm != tempPerm {
-			err = f.Chmod(perm)
-		}
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, fmt.Errorf("write %s: %w", nf.name, err)
-		}
+		temps = append(temps, tmp)
 	}
 	created = make([]bool, len(files))
 	for i, nf := range files {
