@@ -385,9 +385,7 @@ func (p *puller) pullLayers(ctx context.Context, sess *Session, layers []ocispec
 	for i, res := range results {
 		<-res.done
 		if res.err != nil {
-			if firstErr == nil || (errors.Is(firstErr, context.Canceled) && !errors.Is(res.err, context.Canceled)) {
-				firstErr = res.err
-			}
+			firstErr = firstCause(firstErr, res.err)
 			continue
 		}
 		if res.size < 0 || firstErr != nil {
@@ -452,36 +450,42 @@ func (p *puller) planLayers(ctx context.Context, layers []ocispec.Descriptor, cf
 }
 
 // startDownloads downloads the layers todo names, maxConcurrentDownloads
-// at a time, each closing its result's done when finished. The first
-// failure cancels the others.
+// at a time and in todo's order (bottom first, as Docker queues them, so
+// the layers shown "Waiting" are the ones that wait), each closing its
+// result's done when finished. The first failure cancels the others.
 func (p *puller) startDownloads(ctx context.Context, cancel func(), wg *sync.WaitGroup, sess *Session, layers []ocispec.Descriptor, cfg *pendingConfig, todo []int, results []*layerResult, progress Progress, info *trace.PullInfo) {
 	var mu sync.Mutex
-	sem := make(chan struct{}, maxConcurrentDownloads)
+	next := make(chan int, len(todo))
 	for _, i := range todo {
+		next <- i
+	}
+	close(next)
+	for range min(maxConcurrentDownloads, len(todo)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res := results[i]
-			defer close(res.done)
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				res.err = interrupted(ctx)
-				return
+			for i := range next {
+				res := results[i]
+				if ctx.Err() != nil {
+					res.err = interrupted(ctx)
+					close(res.done)
+					continue
+				}
+				start := time.Now()
+				res.size, res.err = p.downloadLayer(ctx, sess, layers[i], cfg.diffID(ctx, i), progress)
+				if res.err != nil {
+					cancel()
+					close(res.done)
+					continue
+				}
+				mu.Lock()
+				info.Bytes += layers[i].Size
+				mu.Unlock()
+				p.emit(trace.Event{Type: trace.PullBlob, Blob: &trace.BlobInfo{
+					Digest: layers[i].Digest.String(), MediaType: layers[i].MediaType, Bytes: layers[i].Size,
+					DurationMS: time.Since(start).Milliseconds()}})
+				close(res.done)
 			}
-			defer func() { <-sem }()
-			start := time.Now()
-			res.size, res.err = p.downloadLayer(ctx, sess, layers[i], cfg.diffID(ctx, i), progress)
-			if res.err != nil {
-				cancel()
-				return
-			}
-			mu.Lock()
-			info.Bytes += layers[i].Size
-			mu.Unlock()
-			p.emit(trace.Event{Type: trace.PullBlob, Blob: &trace.BlobInfo{
-				Digest: layers[i].Digest.String(), MediaType: layers[i].MediaType, Bytes: layers[i].Size,
-				DurationMS: time.Since(start).Milliseconds()}})
 		}()
 	}
 }

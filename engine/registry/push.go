@@ -137,22 +137,35 @@ func (c *Client) Push(ctx context.Context, s *store.Store, name string, opts Pus
 
 // pushBlobs makes sure the registry has every layer and the config, and
 // returns the manifest to put: the stored one, or one made for the layers
-// recompressed on the way.
+// recompressed on the way. The config goes up while the layers do, beside
+// the maxConcurrentUploads of them (Docker sends it after the last layer:
+// it is small, the manifest only needs it to be there, and waiting for it
+// after the layers added three round trips to every push).
 func (p *pusher) pushBlobs(ctx context.Context, info *trace.PullInfo) ([]byte, string, error) {
 	data, mediaType, err := p.s.ManifestBytes(p.img)
 	if err != nil {
 		return nil, "", err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		configSent int64
+		configErr  error
+		configDone = make(chan struct{})
+	)
+	go func() {
+		defer close(configDone)
+		configSent, configErr = pushBlob(ctx, p.s, p.sess, p.img.Manifest.Config, blobSource{}, nil, p.emit)
+		if configErr != nil {
+			cancel()
+		}
+	}()
 	pushed, bytes, err := p.pushLayers(ctx)
-	if err != nil {
+	<-configDone
+	if err = firstCause(err, configErr); err != nil {
 		return nil, "", err
 	}
-	info.Bytes += bytes
-	n, err := pushBlob(ctx, p.s, p.sess, p.img.Manifest.Config, blobSource{}, nil, p.emit)
-	if err != nil {
-		return nil, "", err
-	}
-	info.Bytes += n
+	info.Bytes += bytes + configSent
 	for i, l := range pushed {
 		if l.Digest != p.img.Manifest.Layers[i].Digest {
 			return convertedManifest(data, mediaType, pushed, *p.convert)
@@ -162,7 +175,8 @@ func (p *pusher) pushBlobs(ctx context.Context, info *trace.PullInfo) ([]byte, s
 }
 
 // pushLayers sends the layers, top first, maxConcurrentUploads at a time,
-// and returns their descriptors as pushed and the bytes sent.
+// and returns their descriptors as pushed and the bytes sent. The layers
+// start in that order, so the ones shown "Waiting" are the ones that wait.
 func (p *pusher) pushLayers(ctx context.Context) ([]ocispec.Descriptor, int64, error) {
 	layers := p.img.Manifest.Layers
 	for i := len(layers) - 1; i >= 0; i-- {
@@ -182,29 +196,30 @@ func (p *pusher) pushLayers(ctx context.Context) ([]ocispec.Descriptor, int64, e
 		sent     int64
 	)
 	pushed := make([]ocispec.Descriptor, len(layers))
-	sem := make(chan struct{}, maxConcurrentUploads)
+	next := make(chan int, len(layers))
 	for i := len(layers) - 1; i >= 0; i-- {
+		next <- i
+	}
+	close(next)
+	for range min(maxConcurrentUploads, len(layers)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			desc, n, err := p.pushLayer(ctx, i)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil || errors.Is(firstErr, context.Canceled) {
-					firstErr = err
+			for i := range next {
+				if ctx.Err() != nil {
+					return
 				}
-				cancel()
-				return
+				desc, n, err := p.pushLayer(ctx, i)
+				mu.Lock()
+				if err != nil {
+					firstErr = firstCause(firstErr, err)
+					cancel()
+				} else {
+					pushed[i] = desc
+					sent += n
+				}
+				mu.Unlock()
 			}
-			pushed[i] = desc
-			sent += n
 		}()
 	}
 	wg.Wait()
@@ -212,6 +227,15 @@ func (p *pusher) pushLayers(ctx context.Context) ([]ocispec.Descriptor, int64, e
 		firstErr = interrupted(ctx)
 	}
 	return pushed, sent, firstErr
+}
+
+// firstCause is the error to report of two from parallel work: a, unless
+// it is missing or only the cancellation that b's failure caused.
+func firstCause(a, b error) error {
+	if a == nil || b != nil && errors.Is(a, context.Canceled) && !errors.Is(b, context.Canceled) {
+		return b
+	}
+	return a
 }
 
 // pushLayer sends layer i, recompressed first when the push asks for a

@@ -62,7 +62,11 @@ func WriteFileInPlace(path string, data []byte, perm os.FileMode) error {
 // writeFile is WriteFileAtomic (durable) and WriteFileReplace. A failure
 // leaves the old content and no temporary file.
 func writeFile(path string, data []byte, perm os.FileMode, durable bool) error {
-	return writeFileWith(path, perm, durable, func(f *os.File) error {
+	var sync func(*os.File) error
+	if durable {
+		sync = (*os.File).Sync
+	}
+	return writeFileWith(path, perm, sync, func(f *os.File) error {
 		_, err := f.Write(data)
 		return err
 	})
@@ -70,37 +74,106 @@ func writeFile(path string, data []byte, perm os.FileMode, durable bool) error {
 
 // writeFileWith is writeFile with the content written by write, for a
 // file written in parts (index.json: the old text around a new entry).
-func writeFileWith(path string, perm os.FileMode, durable bool, write func(*os.File) error) error {
+// sync makes the temporary file's content durable before the rename (an
+// fsync, or index.json's syncfs of a batch that covers it), and the
+// directory is synced after it; a nil sync is WriteFileReplace's: neither.
+func writeFileWith(path string, perm os.FileMode, sync func(*os.File) error, write func(*os.File) error) error {
 	dir := filepath.Dir(path)
-	f, err := createTemp(dir, ".tmp-"+filepath.Base(path)+"-")
+	tmp, err := writeTemp(dir, filepath.Base(path), perm, sync, write)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
+	if sync != nil {
+		crashpoint.Hit("write." + filepath.Base(path) + ".before-rename")
+	}
+	if err := replace(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if sync != nil {
+		return syncDir(dir)
+	}
+	return nil
+}
+
+// writeTemp writes a new ".tmp-<name>-*" file in dir with write, gives it
+// perm, syncs it with sync unless nil, and returns its path. A failure
+// removes it and returns the system's error.
+func writeTemp(dir, name string, perm os.FileMode, sync func(*os.File) error, write func(*os.File) error) (string, error) {
+	f, err := createTemp(dir, ".tmp-"+name+"-")
+	if err != nil {
+		return "", err
+	}
 	err = write(f)
 	if err == nil && perm != tempPerm {
 		err = f.Chmod(perm)
 	}
-	if err == nil && durable {
-		err = f.Sync()
+	if err == nil && sync != nil {
+		err = sync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		if durable {
-			crashpoint.Hit("write." + filepath.Base(path) + ".before-rename")
-		}
-		err = replace(tmp, path)
-	}
 	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// newFile is one file of writeNewFiles.
+type newFile struct {
+	name string
+	data []byte
+}
+
+// writeNewFiles creates files in dir durably where they do not exist yet,
+// as WriteFileAtomic would one by one, with one fsync of dir for all of
+// them instead of one each: every temporary file is written and fsynced,
+// then all are linked to their names, then dir is synced. A crash before
+// that sync may lose any of the links, never a file's content; Open (a
+// fresh store's oci-layout and index.json) writes whatever is missing
+// again. A file that another process created meanwhile is kept, not
+// replaced (the link fails), and reported as not created. A failure
+// removes the temporary files.
+func writeNewFiles(dir string, perm os.FileMode, files []newFile) (created []bool, err error) {
+	temps := make([]string, 0, len(files))
+	defer func() {
+		if err != nil {
+			for _, tmp := range temps {
+				os.Remove(tmp)
+			}
+		}
+	}()
+	for _, nf := range files {
+		tmp, err := writeTemp(dir, nf.name, perm, (*os.File).Sync, func(f *os.File) error {
+			_, err := f.Write(nf.data)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("write %s: %w", nf.name, err)
+		}
+		temps = append(temps, tmp)
+	}
+	created = make([]bool, len(files))
+	for i, nf := range files {
+		crashpoint.Hit("write." + nf.name + ".before-rename")
+		target := filepath.Join(dir, nf.name)
+		err := os.Link(temps[i], target)
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			// A file system without hard links: rename, as writeFile.
+			err = replace(temps[i], target)
+		}
+		created[i] = err == nil
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("write %s: %w", nf.name, err)
+		}
+	}
+	for _, tmp := range temps {
 		os.Remove(tmp)
-		return err
 	}
-	if durable {
-		return syncDir(dir)
-	}
-	return nil
+	temps = nil
+	return created, syncDir(dir)
 }
 
 // tempPerm is the mode createTemp gives a file, as os.CreateTemp does; a

@@ -208,19 +208,26 @@ func (s *Store) putBlobUnsynced(d digest.Digest, data []byte) error {
 // syncUnsynced makes the blobs putBlobUnsynced wrote durable: one syncfs of
 // the store's file system instead of an fsync per blob.
 func (s *Store) syncUnsynced() error {
+	_, err := s.syncUnsyncedFS()
+	return err
+}
+
+// syncUnsyncedFS is syncUnsynced, and says whether this call synced the
+// file system (false: nothing was waiting).
+func (s *Store) syncUnsyncedFS() (bool, error) {
 	if !s.unsynced.Swap(false) {
-		return nil
+		return false, nil
 	}
 	dir, err := os.Open(filepath.Join(s.root, "blobs"))
 	if err != nil {
 		s.unsynced.Store(true)
-		return err
+		return false, err
 	}
 	defer dir.Close()
 	if err := syncFS(dir); err != nil {
 		s.unsynced.Store(true)
-		return fmt.Errorf("sync store: %w", err)
+		return false, fmt.Errorf("sync store: %w", err)
 	}
 	s.fsSyncs.Add(1)
-	return nil
+	return true, nil
 }

@@ -14,6 +14,9 @@ func (s *Store) BlobSyncs() int64 { return s.blobSyncs.Load() }
 // FSSyncs counts the syncfs calls that made a batch's unsynced files durable.
 func (s *Store) FSSyncs() int64 { return s.fsSyncs.Load() }
 
+// IndexFileSyncs counts the fsyncs of a new index.json of its own.
+func (s *Store) IndexFileSyncs() int64 { return s.indexFileSyncs.Load() }
+
 // IndexParses counts the reads of index.json that parsed the file.
 func (s *Store) IndexParses() int64 { return s.indexParses.Load() }
 

@@ -200,22 +200,57 @@ func (s *Store) writeIndex(idx *ocispec.Index) error {
 	if err != nil {
 		return fmt.Errorf("encode index.json: %w", err)
 	}
-	if err := s.syncUnsynced(); err != nil {
-		return fmt.Errorf("write index.json: %w", err)
-	}
-	if err := WriteFileAtomic(s.indexPath(), data, 0o644); err != nil {
+	err = s.writeIndexFile(func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("write index.json: %w", err)
 	}
 	s.indexWrites.Add(1)
-	// Keep what was written as the parsed index, so the next read does not
-	// parse the file back. Writers hold the store lock, so the file on disk
-	// is still this one.
+	s.keepIndex(data, kept, raws)
+	return nil
+}
+
+// writeIndexFile writes index.json atomically and durably, after the blobs
+// a batch stored unsynced (they must be durable before a name points at
+// them). With such blobs waiting, the new file is written first and the
+// batch's one syncfs flushes it with them, where it flushes every file
+// (Linux): no fsync of its own, one disk wait fewer at the end of every
+// pull and batch. Otherwise the blobs are synced first and the file is
+// fsynced, as WriteFileAtomic does.
+func (s *Store) writeIndexFile(write func(*os.File) error) error {
+	fsync := func(f *os.File) error {
+		s.indexFileSyncs.Add(1)
+		return f.Sync()
+	}
+	sync := fsync
+	if syncFSFlushesFiles && s.unsynced.Load() {
+		sync = func(f *os.File) error {
+			synced, err := s.syncUnsyncedFS()
+			if err != nil || synced {
+				return err
+			}
+			// Another writer's syncfs came first, maybe before this file
+			// was written.
+			return fsync(f)
+		}
+	} else if err := s.syncUnsynced(); err != nil {
+		return err
+	}
+	return writeFileWith(s.indexPath(), 0o644, sync, write)
+}
+
+// keepIndex keeps what was just written to index.json as the parsed index,
+// so the next read does not parse the file back. Writers hold the store
+// lock (or, at Open, write only a file that was missing), so the file on
+// disk is still this one.
+func (s *Store) keepIndex(data []byte, kept *ocispec.Index, raws []json.RawMessage) {
 	if st, err := os.Stat(s.indexPath()); err == nil && st.Size() == int64(len(data)) {
 		s.indexMu.Lock()
 		s.indexKey, s.indexCache, s.indexRaws = indexKeyOf(st), kept, raws
 		s.indexMu.Unlock()
 	}
-	return nil
 }
 
 // UpdateIndex runs fn on index.json under the store lock and writes the

@@ -437,10 +437,7 @@ func (s *Store) rawAppend(entries []ocispec.Descriptor) (bool, error) {
 // stored unsynced first, then the file, atomically and durably), from
 // the parts insert returned.
 func (s *Store) writeIndexParts(parts []string) error {
-	if err := s.syncUnsynced(); err != nil {
-		return fmt.Errorf("write index.json: %w", err)
-	}
-	err := writeFileWith(s.indexPath(), 0o644, true, func(f *os.File) error {
+	err := s.writeIndexFile(func(f *os.File) error {
 		for _, p := range parts {
 			if _, err := f.WriteString(p); err != nil {
 				return err

@@ -49,3 +49,7 @@ func indexKeyOf(st os.FileInfo) indexKey {
 
 // syncFS flushes the whole file system that holds f (syncfs(2)).
 func syncFS(f *os.File) error { return unix.Syncfs(int(f.Fd())) }
+
+// syncFSFlushesFiles says that syncFS makes every file of the file system
+// durable, so a file written before it needs no fsync of its own.
+const syncFSFlushesFiles = true

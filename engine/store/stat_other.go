@@ -22,6 +22,9 @@ func indexKeyOf(st os.FileInfo) indexKey {
 // is as much as these systems offer without walking every file. Windows
 // refuses to flush a directory; there the store only serves replays and
 // --explain, which build nothing.
+// syncFSFlushesFiles is false: syncFS here syncs one directory only.
+const syncFSFlushesFiles = false
+
 func syncFS(f *os.File) error {
 	if runtime.GOOS == "windows" {
 		return nil

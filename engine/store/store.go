@@ -57,11 +57,14 @@ type Store struct {
 	// indexWrites counts rewrites of index.json, so a test can assert
 	// that a build's index work grows with its steps, not their square.
 	indexWrites atomic.Int64
-	cacheReads  atomic.Int64   // cache files read (CacheFilesRead)
-	blobDirSync atomic.Int64   // fsyncs of the blob directory, for tests
-	blobSyncs   atomic.Int64   // fsyncs of ingested blobs' content, for tests
-	fsSyncs     atomic.Int64   // syncfs calls of syncUnsynced, for tests
-	trash       sync.WaitGroup // deletions of removed containers' files (DeleteContainer)
+	cacheReads  atomic.Int64 // cache files read (CacheFilesRead)
+	blobDirSync atomic.Int64 // fsyncs of the blob directory, for tests
+	blobSyncs   atomic.Int64 // fsyncs of ingested blobs' content, for tests
+	fsSyncs     atomic.Int64 // syncfs calls of syncUnsynced, for tests
+	// indexFileSyncs counts the fsyncs of a new index.json of its own
+	// (not covered by a batch's syncfs), for tests.
+	indexFileSyncs atomic.Int64
+	trash          sync.WaitGroup // deletions of removed containers' files (DeleteContainer)
 }
 
 // Open opens (creating if needed) the store at root. If no other Berth
@@ -139,17 +142,37 @@ func (s *Store) TmpDir() string { return filepath.Join(s.root, "tmp") }
 
 func (s *Store) blobDir() string { return filepath.Join(s.root, "blobs", "sha256") }
 
+// ensureLayoutFiles writes oci-layout and an empty index.json where they
+// are missing, both durable before Open returns. A new store needs both:
+// they are written together with three fsyncs (each file, then the root
+// once for both names) instead of four, and neither replaces a file that
+// a concurrent Open or pull created meanwhile.
 func (s *Store) ensureLayoutFiles() error {
-	layoutPath := filepath.Join(s.root, ocispec.ImageLayoutFile)
-	if _, err := os.Stat(layoutPath); errors.Is(err, os.ErrNotExist) {
+	var files []newFile
+	if _, err := os.Stat(filepath.Join(s.root, ocispec.ImageLayoutFile)); errors.Is(err, os.ErrNotExist) {
 		data, _ := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
-		if err := WriteFileAtomic(layoutPath, data, 0o644); err != nil {
-			return fmt.Errorf("write oci-layout: %w", err)
-		}
+		files = append(files, newFile{name: ocispec.ImageLayoutFile, data: data})
 	}
-	indexPath := filepath.Join(s.root, "index.json")
-	if _, err := os.Stat(indexPath); errors.Is(err, os.ErrNotExist) {
-		return s.writeIndex(newIndex())
+	var index []byte
+	var kept *ocispec.Index
+	var raws []json.RawMessage
+	if _, err := os.Stat(s.indexPath()); errors.Is(err, os.ErrNotExist) {
+		var err error
+		if index, raws, kept, err = encodeIndex(newIndex(), nil, nil); err != nil {
+			return fmt.Errorf("encode index.json: %w", err)
+		}
+		files = append(files, newFile{name: "index.json", data: index})
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	created, err := writeNewFiles(s.root, 0o644, files)
+	if err != nil {
+		return err
+	}
+	if index != nil && created[len(created)-1] {
+		s.indexWrites.Add(1)
+		s.keepIndex(index, kept, raws)
 	}
 	return nil
 }
