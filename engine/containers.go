@@ -343,12 +343,18 @@ func mergeConfig(img ocispec.ImageConfig, opts ContainerCreateOptions) store.Con
 		Tty:        opts.Tty,
 		OpenStdin:  opts.OpenStdin,
 		StopSignal: img.StopSignal,
-		Env:        mergeEnv(img.Env, opts.Env),
+		Env:        opts.Env,
 		Cmd:        opts.Cmd,
 		Entrypoint: opts.Entrypoint,
 		// The image's HEALTHCHECK is not copied: the daemon reads it at
 		// each start, with this one's fields over it.
 		Healthcheck: opts.Healthcheck,
+	}
+	// A build's metadata step passes the whole environment, its image's
+	// with the step's change, and its record is never written or read:
+	// merging the two cost the environment's length on every ENV line.
+	if !opts.metadataOnly {
+		cfg.Env = mergeEnv(img.Env, opts.Env)
 	}
 	if cfg.User == "" {
 		cfg.User = img.User

@@ -1,95 +1,178 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
+	"slices"
 	"sync"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// A build step's config holds the history of every step before it, so a
-// build of N steps writes N configs of up to N history entries: bytes that
-// grow with the square of N, which the image format asks for. Encoding
-// them with encoding/json was most of that cost (reflection and a
-// re-validated time.Time MarshalJSON per entry, about 1 µs each), so the
-// store keeps the encoded history of the last config it wrote and encodes
-// only the entries that follow a common prefix: each step encodes its own
-// entry and copies the others' bytes. The config's bytes (and so its ID)
-// are exactly json.Marshal's (TestEncodeConfigSplicesHistory).
+// A build step's config holds the history and the environment of every
+// step before it, so a build of N steps writes N configs of up to N
+// history entries and N variables: bytes that grow with the square of N,
+// which the image format asks for. Encoding them with encoding/json was
+// most of that cost (reflection, a re-validated time.Time MarshalJSON per
+// history entry, about 1 µs each, and an escaped string per variable), so
+// the store keeps the encoded history and environment of the last config
+// it wrote and encodes only the entries that follow a common prefix: each
+// step encodes its own entry and copies the others' bytes. The rest of the
+// config is encoded as before, with one placeholder entry in each list
+// whose bytes are then replaced by the lists'. The config's bytes (and so
+// its ID) are exactly marshalConfig's (TestEncodeConfigSplices*).
 
-// encodeConfig is marshalConfig, with the history of the last config
-// copied rather than encoded again.
+// encodeConfig is marshalConfig, with the history and environment of the
+// last config copied rather than encoded again.
 func (s *Store) encodeConfig(cfg ocispec.Image, ext ExtConfig) ([]byte, error) {
-	if !ext.IsZero() {
+	return s.configEnc.encode(cfg, ext)
+}
+
+// The placeholders: a NUL no Dockerfile line holds, escaped by json as
+// \u0000. Within the encoded config a quote that is not escaped starts or
+// ends a string, so only the config's Env and history fields can encode as
+// these markers; encode checks that each occurs once all the same.
+const (
+	envPlaceholder  = "\x00berth:env"
+	histPlaceholder = "\x00berth:history"
+)
+
+var (
+	envMarker  = []byte(`"Env":["\u0000berth:env"]`)
+	histMarker = []byte(`"history":[{"created_by":"\u0000berth:history"}]`)
+)
+
+// configEncoder keeps the encoded history entries and environment
+// variables of the last config.
+type configEncoder struct {
+	mu   sync.Mutex
+	hist encodedList[ocispec.History]
+	env  encodedList[string]
+}
+
+// encode returns marshalConfig(cfg, ext).
+func (h *configEncoder) encode(cfg ocispec.Image, ext ExtConfig) ([]byte, error) {
+	hist, env := cfg.History, cfg.Config.Env
+	if len(hist) == 0 && len(env) == 0 {
 		return marshalConfig(cfg, ext)
 	}
-	return s.configEnc.encode(cfg)
-}
-
-// historyEncoder keeps the encoded history entries of the last config.
-type historyEncoder struct {
-	mu   sync.Mutex
-	hist []ocispec.History // the entries, their times copied
-	enc  []byte            // their JSON, comma separated
-	ends []int             // where each entry's JSON ends in enc
-}
-
-// encode returns json.Marshal(cfg).
-func (h *historyEncoder) encode(cfg ocispec.Image) ([]byte, error) {
-	hist := cfg.History
-	cfg.History = nil
-	head, err := json.Marshal(cfg)
-	// History is the struct's last field and omitted when empty, so the
-	// full encoding is head with `,"history":[...]` before its final brace.
-	if err != nil || len(hist) == 0 || len(head) == 0 || head[len(head)-1] != '}' {
-		if err == nil && len(hist) > 0 {
-			cfg.History = hist
-			return json.Marshal(cfg)
-		}
-		return head, err
+	if len(hist) > 0 {
+		cfg.History = []ocispec.History{{CreatedBy: histPlaceholder}}
+	}
+	if len(env) > 0 {
+		cfg.Config.Env = []string{envPlaceholder}
+	}
+	head, err := marshalConfig(cfg, ext)
+	if err != nil {
+		return nil, err
+	}
+	histAt, envAt := markerAt(head, histMarker, len(hist)), markerAt(head, envMarker, len(env))
+	if histAt == -2 || envAt == -2 {
+		cfg.History, cfg.Config.Env = hist, env
+		return marshalConfig(cfg, ext)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.update(hist); err != nil {
+	if err := h.hist.update(hist, historyEqual, keepHistory); err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, len(head)+len(h.enc)+len(`,"history":[]`))
-	out = append(out, head[:len(head)-1]...)
-	out = append(out, `,"history":[`...)
-	out = append(out, h.enc...)
-	return append(out, "]}"...), nil
+	if err := h.env.update(env, func(a, b string) bool { return a == b }, nil); err != nil {
+		return nil, err
+	}
+	return splice(head, []splicedList{
+		{at: histAt, marker: histMarker, open: len(`"history":[`), enc: h.hist.enc},
+		{at: envAt, marker: envMarker, open: len(`"Env":[`), enc: h.env.enc},
+	}), nil
 }
 
-// update makes the kept entries hist, encoding those after the prefix
-// they share with the kept ones.
-func (h *historyEncoder) update(hist []ocispec.History) error {
+// markerAt is where marker is in head: -1 when the list is empty (no
+// marker), -2 when the marker is missing or not alone (encode falls back
+// to the plain encoding).
+func markerAt(head, marker []byte, n int) int {
+	if n == 0 {
+		return -1
+	}
+	i := bytes.Index(head, marker)
+	if i < 0 || bytes.Index(head[i+1:], marker) >= 0 {
+		return -2
+	}
+	return i
+}
+
+// splicedList is one list's place in the encoded head: the marker at at,
+// whose first open bytes ("key":[) stay, and the list's encoding, which
+// replaces the placeholder between the brackets.
+type splicedList struct {
+	at, open int
+	marker   []byte
+	enc      []byte
+}
+
+// splice copies head with each list's placeholder replaced by its entries.
+func splice(head []byte, lists []splicedList) []byte {
+	lists = slices.DeleteFunc(lists, func(l splicedList) bool { return l.at < 0 })
+	slices.SortFunc(lists, func(a, b splicedList) int { return a.at - b.at })
+	size := len(head)
+	for _, l := range lists {
+		size += len(l.enc)
+	}
+	out := make([]byte, 0, size)
+	from := 0
+	for _, l := range lists {
+		out = append(out, head[from:l.at+l.open]...)
+		out = append(out, l.enc...)
+		from = l.at + len(l.marker) - 1 // the closing bracket
+	}
+	return append(out, head[from:]...)
+}
+
+// encodedList is the JSON of the entries of a list, comma separated, as
+// json.Marshal writes them inside the list's brackets.
+type encodedList[T any] struct {
+	items []T    // the entries, as keep copied them
+	enc   []byte // their JSON, comma separated
+	ends  []int  // where each entry's JSON ends in enc
+}
+
+// update makes the kept entries items, encoding those after the prefix
+// they share with the kept ones. keep (nil: none) copies what of an entry
+// the caller might change in place.
+func (l *encodedList[T]) update(items []T, equal func(a, b T) bool, keep func(T) T) error {
 	k := 0
-	for k < len(hist) && k < len(h.hist) && historyEqual(hist[k], h.hist[k]) {
+	for k < len(items) && k < len(l.items) && equal(items[k], l.items[k]) {
 		k++
 	}
-	h.hist, h.ends = h.hist[:k], h.ends[:k]
-	h.enc = h.enc[:0]
+	l.items, l.ends = l.items[:k], l.ends[:k]
+	l.enc = l.enc[:0]
 	if k > 0 {
-		h.enc = h.enc[:h.ends[k-1]]
+		l.enc = l.enc[:l.ends[k-1]]
 	}
-	for _, e := range hist[k:] {
+	for _, e := range items[k:] {
 		data, err := json.Marshal(e)
 		if err != nil {
-			h.hist, h.ends, h.enc = nil, nil, nil
+			l.items, l.ends, l.enc = nil, nil, nil
 			return err
 		}
-		if len(h.ends) > 0 {
-			h.enc = append(h.enc, ',')
+		if len(l.ends) > 0 {
+			l.enc = append(l.enc, ',')
 		}
-		h.enc = append(h.enc, data...)
-		h.ends = append(h.ends, len(h.enc))
-		if e.Created != nil {
-			t := *e.Created
-			e.Created = &t // the caller may change its value
+		l.enc = append(l.enc, data...)
+		l.ends = append(l.ends, len(l.enc))
+		if keep != nil {
+			e = keep(e)
 		}
-		h.hist = append(h.hist, e)
+		l.items = append(l.items, e)
 	}
 	return nil
+}
+
+// keepHistory copies an entry's time: the caller may change its value.
+func keepHistory(e ocispec.History) ocispec.History {
+	if e.Created != nil {
+		t := *e.Created
+		e.Created = &t
+	}
+	return e
 }
 
 // historyEqual reports whether a and b are the same entry, so encode the

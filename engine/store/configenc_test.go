@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 // (another build, a changed entry, a time in another location, a shorter
 // history, HTML characters json escapes).
 func TestEncodeConfigSplicesHistory(t *testing.T) {
-	var h historyEncoder
+	var h configEncoder
 	t0 := time.Date(2026, 12, 3, 12, 0, 0, 123456789, time.UTC)
 	cfg := ocispec.Image{Created: &t0, Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
 		RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromString("x")}}}
@@ -25,7 +26,7 @@ func TestEncodeConfigSplicesHistory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := h.encode(c)
+		got, err := h.encode(c, ExtConfig{})
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
@@ -98,7 +99,7 @@ func TestEncodeConfigSameIDAfterOtherBuilds(t *testing.T) {
 func BenchmarkEncodeConfigHistory(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			var h historyEncoder
+			var h configEncoder
 			t0 := time.Now()
 			for b.Loop() {
 				var cfg ocispec.Image
@@ -106,11 +107,74 @@ func BenchmarkEncodeConfigHistory(b *testing.B) {
 					ti := t0.Add(time.Duration(i))
 					cfg.History = append(cfg.History, ocispec.History{Created: &ti, CreatedBy: fmt.Sprintf("/bin/sh -c #(nop)  ENV V%d=%d", i, i), EmptyLayer: true})
 					cfg.Config.Env = append(cfg.Config.Env, fmt.Sprintf("V%d=%d", i, i))
-					if _, err := h.encode(cfg); err != nil {
+					if _, err := h.encode(cfg, ExtConfig{}); err != nil {
 						b.Fatal(err)
 					}
 				}
 			}
 		})
+	}
+}
+
+// The environment is spliced as the history is, and the result is
+// marshalConfig's byte for byte, with and without Docker's fields, for a
+// build's growing environment and for the shapes that break the shared
+// prefix or need escaping: a variable set again in the middle, a shorter
+// or empty environment, HTML characters, quotes, backslashes, control
+// characters, invalid UTF-8, U+2028, non-ASCII text, the placeholders
+// themselves as values and marker-like text in labels.
+func TestEncodeConfigSplicesEnv(t *testing.T) {
+	var h configEncoder
+	t0 := time.Date(2026, 12, 3, 12, 0, 0, 5, time.UTC)
+	exts := map[string]ExtConfig{
+		"plain":       {},
+		"shell":       {Shell: []string{"/bin/bash", "-c"}},
+		"healthcheck": {Healthcheck: &HealthConfig{Test: []string{"CMD", "true"}, Retries: 2}, OnBuild: []string{"RUN <x>"}},
+	}
+	for name, ext := range exts {
+		check := func(what string, c ocispec.Image) {
+			t.Helper()
+			want, err := marshalConfig(c, ext)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := h.encode(c, ext)
+			if err != nil {
+				t.Fatalf("%s, %s: %v", name, what, err)
+			}
+			if string(got) != string(want) {
+				t.Fatalf("%s, %s:\n got %s\nwant %s", name, what, got, want)
+			}
+		}
+		cfg := ocispec.Image{Created: &t0, Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
+			Config: ocispec.ImageConfig{Cmd: []string{"sh"}, Labels: map[string]string{
+				"Env":  `"Env":["\u0000berth:env"]`,
+				"hist": "\"history\":[{\"created_by\":\"\x00berth:history\"}]",
+			}},
+			RootFS: ocispec.RootFS{Type: "layers"}}
+		check("no env", cfg)
+		cfg.Config.Env = []string{}
+		check("empty env", cfg)
+		values := []string{"plain", "<&>", `quote " and \ backslash`, "tab\tnewline\n\x01", "\xff\xfe bad utf-8",
+			"\u2028 sep", "héllo wörld ✓", envPlaceholder, histPlaceholder, ""}
+		for i := range 30 {
+			ti := t0.Add(time.Duration(i) * time.Millisecond)
+			cfg.History = append(cfg.History, ocispec.History{Created: &ti, CreatedBy: "ENV " + values[i%len(values)], EmptyLayer: true})
+			cfg.Config.Env = append(cfg.Config.Env, fmt.Sprintf("V%d=%s", i, values[i%len(values)]))
+			check(fmt.Sprintf("step %d", i), cfg)
+		}
+		// The splice ran, rather than the plain encoding it falls back to.
+		if len(h.env.items) != len(cfg.Config.Env) || len(h.hist.items) != len(cfg.History) {
+			t.Fatalf("%s: the encoder kept %d variables and %d history entries, want %d and %d",
+				name, len(h.env.items), len(h.hist.items), len(cfg.Config.Env), len(cfg.History))
+		}
+		replaced := slices.Clone(cfg.Config.Env)
+		replaced[7] = "V7=again"
+		check("replaced in the middle", ocispec.Image{Config: ocispec.ImageConfig{Env: replaced}, History: cfg.History})
+		check("back to the build", cfg)
+		check("shorter", ocispec.Image{Config: ocispec.ImageConfig{Env: cfg.Config.Env[:3]}})
+		check("only history", ocispec.Image{History: cfg.History[:5]})
+		check("only env", ocispec.Image{Config: ocispec.ImageConfig{Env: cfg.Config.Env[:5]}})
+		check("other env", ocispec.Image{Config: ocispec.ImageConfig{Env: []string{"PATH=/bin", "A=<b>"}}})
 	}
 }
