@@ -23,8 +23,11 @@ import (
 // its ID) are exactly marshalConfig's (TestEncodeConfigSplices*).
 
 // encodeConfig is marshalConfig, with the history and environment of the
-// last config copied rather than encoded again.
-func (s *Store) encodeConfig(cfg ocispec.Image, ext ExtConfig) ([]byte, error) {
+// last config copied rather than encoded again. The caller calls release
+// once it no longer reads the bytes: the next config is written into the
+// same buffer, so a build does not allocate (and collect) its configs'
+// bytes once more.
+func (s *Store) encodeConfig(cfg ocispec.Image, ext ExtConfig) (data []byte, release func(), err error) {
 	return s.configEnc.encode(cfg, ext)
 }
 
@@ -48,13 +51,17 @@ type configEncoder struct {
 	mu   sync.Mutex
 	hist encodedList[ocispec.History]
 	env  encodedList[string]
+	// spare is a buffer for the next config that no caller holds.
+	spare []byte
 }
 
-// encode returns marshalConfig(cfg, ext).
-func (h *configEncoder) encode(cfg ocispec.Image, ext ExtConfig) ([]byte, error) {
+// encode returns marshalConfig(cfg, ext), and the function that hands its
+// buffer back.
+func (h *configEncoder) encode(cfg ocispec.Image, ext ExtConfig) ([]byte, func(), error) {
 	hist, env := cfg.History, cfg.Config.Env
 	if len(hist) == 0 && len(env) == 0 {
-		return marshalConfig(cfg, ext)
+		data, err := marshalConfig(cfg, ext)
+		return data, func() {}, err
 	}
 	if len(hist) > 0 {
 		cfg.History = []ocispec.History{{CreatedBy: histPlaceholder}}
@@ -64,25 +71,44 @@ func (h *configEncoder) encode(cfg ocispec.Image, ext ExtConfig) ([]byte, error)
 	}
 	head, err := marshalConfig(cfg, ext)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	histAt, envAt := markerAt(head, histMarker, len(hist)), markerAt(head, envMarker, len(env))
 	if histAt == -2 || envAt == -2 {
 		cfg.History, cfg.Config.Env = hist, env
-		return marshalConfig(cfg, ext)
+		data, err := marshalConfig(cfg, ext)
+		return data, func() {}, err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err := h.hist.update(hist, historyEqual, keepHistory); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := h.env.update(env, func(a, b string) bool { return a == b }, nil); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return splice(head, []splicedList{
+	out := splice(h.takeSpare(), head, []splicedList{
 		{at: histAt, marker: histMarker, open: len(`"history":[`), enc: h.hist.enc},
 		{at: envAt, marker: envMarker, open: len(`"Env":[`), enc: h.env.enc},
-	}), nil
+	})
+	return out, func() { h.giveBack(out) }, nil
+}
+
+// takeSpare is the spare buffer, which no other caller gets until it is
+// given back.
+func (h *configEncoder) takeSpare() []byte {
+	buf := h.spare
+	h.spare = nil
+	return buf[:0]
+}
+
+// giveBack keeps buf, the larger of two, for the next config.
+func (h *configEncoder) giveBack(buf []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if cap(buf) > cap(h.spare) {
+		h.spare = buf[:0]
+	}
 }
 
 // markerAt is where marker is in head: -1 when the list is empty (no
@@ -108,15 +134,21 @@ type splicedList struct {
 	enc      []byte
 }
 
-// splice copies head with each list's placeholder replaced by its entries.
-func splice(head []byte, lists []splicedList) []byte {
+// splice copies head into buf with each list's placeholder replaced by its
+// entries.
+func splice(buf, head []byte, lists []splicedList) []byte {
 	lists = slices.DeleteFunc(lists, func(l splicedList) bool { return l.at < 0 })
 	slices.SortFunc(lists, func(a, b splicedList) int { return a.at - b.at })
 	size := len(head)
 	for _, l := range lists {
 		size += len(l.enc)
 	}
-	out := make([]byte, 0, size)
+	out := buf[:0]
+	if cap(out) < size {
+		// Room for the entries of the next few steps: a build's configs
+		// grow by an entry each.
+		out = make([]byte, 0, size+size/4)
+	}
 	from := 0
 	for _, l := range lists {
 		out = append(out, head[from:l.at+l.open]...)

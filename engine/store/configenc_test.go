@@ -26,13 +26,14 @@ func TestEncodeConfigSplicesHistory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := h.encode(c, ExtConfig{})
+		got, release, err := h.encode(c, ExtConfig{})
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 		if string(got) != string(want) {
 			t.Fatalf("%s:\n got %s\nwant %s", what, got, want)
 		}
+		release()
 	}
 	check("no history", cfg)
 	cfg.History = []ocispec.History{}
@@ -69,12 +70,12 @@ func TestEncodeConfigSameIDAfterOtherBuilds(t *testing.T) {
 	var hist []ocispec.History
 	for i := range 5 {
 		hist = append(hist, ocispec.History{CreatedBy: fmt.Sprintf("step %d", i)})
-		if _, err := s.encodeConfig(ocispec.Image{History: hist}, ExtConfig{}); err != nil {
+		if _, _, err := s.encodeConfig(ocispec.Image{History: hist}, ExtConfig{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	cfg := ocispec.Image{History: []ocispec.History{{CreatedBy: "step 0"}, {CreatedBy: "other"}}}
-	got, err := s.encodeConfig(cfg, ExtConfig{})
+	got, _, err := s.encodeConfig(cfg, ExtConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestEncodeConfigSameIDAfterOtherBuilds(t *testing.T) {
 		t.Fatalf("got %s, want %s", got, want)
 	}
 	ext := ExtConfig{Shell: []string{"/bin/bash", "-c"}}
-	got, err = s.encodeConfig(cfg, ext)
+	got, _, err = s.encodeConfig(cfg, ext)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,9 +108,11 @@ func BenchmarkEncodeConfigHistory(b *testing.B) {
 					ti := t0.Add(time.Duration(i))
 					cfg.History = append(cfg.History, ocispec.History{Created: &ti, CreatedBy: fmt.Sprintf("/bin/sh -c #(nop)  ENV V%d=%d", i, i), EmptyLayer: true})
 					cfg.Config.Env = append(cfg.Config.Env, fmt.Sprintf("V%d=%d", i, i))
-					if _, err := h.encode(cfg, ExtConfig{}); err != nil {
+					_, release, err := h.encode(cfg, ExtConfig{})
+					if err != nil {
 						b.Fatal(err)
 					}
+					release()
 				}
 			}
 		})
@@ -138,13 +141,14 @@ func TestEncodeConfigSplicesEnv(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := h.encode(c, ext)
+			got, release, err := h.encode(c, ext)
 			if err != nil {
 				t.Fatalf("%s, %s: %v", name, what, err)
 			}
 			if string(got) != string(want) {
 				t.Fatalf("%s, %s:\n got %s\nwant %s", name, what, got, want)
 			}
+			release()
 		}
 		cfg := ocispec.Image{Created: &t0, Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
 			Config: ocispec.ImageConfig{Cmd: []string{"sh"}, Labels: map[string]string{
@@ -176,5 +180,49 @@ func TestEncodeConfigSplicesEnv(t *testing.T) {
 		check("only history", ocispec.Image{History: cfg.History[:5]})
 		check("only env", ocispec.Image{Config: ocispec.ImageConfig{Env: cfg.Config.Env[:5]}})
 		check("other env", ocispec.Image{Config: ocispec.ImageConfig{Env: []string{"PATH=/bin", "A=<b>"}}})
+	}
+}
+
+// A config's bytes stay as they were until its caller gives them back:
+// the encoder writes the next config into another buffer meanwhile, and
+// into the given-back one after.
+func TestEncodeConfigBufferNotSharedUntilReleased(t *testing.T) {
+	var h configEncoder
+	cfg := func(n int) ocispec.Image {
+		var c ocispec.Image
+		for i := range n {
+			c.Config.Env = append(c.Config.Env, fmt.Sprintf("V%d=%d", i, i))
+			c.History = append(c.History, ocispec.History{CreatedBy: fmt.Sprintf("ENV V%d=%d", i, i)})
+		}
+		return c
+	}
+	first, releaseFirst, err := h.encode(cfg(50), ExtConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := string(first)
+	second, releaseSecond, err := h.encode(cfg(40), ExtConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(first) != kept {
+		t.Fatal("the second config was written over the first, which was not given back")
+	}
+	want, _ := json.Marshal(cfg(40))
+	if string(second) != string(want) {
+		t.Fatalf("second config:\n got %s\nwant %s", second, want)
+	}
+	releaseFirst()
+	releaseSecond()
+	third, releaseThird, err := h.encode(cfg(45), ExtConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseThird()
+	if want, _ := json.Marshal(cfg(45)); string(third) != string(want) {
+		t.Fatalf("third config:\n got %s\nwant %s", third, want)
+	}
+	if &third[:1][0] != &first[:1][0] {
+		t.Fatal("the third config did not reuse the larger buffer given back")
 	}
 }
