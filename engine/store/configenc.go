@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sync"
+	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -49,8 +50,8 @@ var (
 // variables of the last config.
 type configEncoder struct {
 	mu   sync.Mutex
-	hist encodedList[ocispec.History]
-	env  encodedList[string]
+	hist encodedList[ocispec.History, keptHistory]
+	env  encodedList[string, string]
 	// spare is a buffer for the next config that no caller holds.
 	spare []byte
 }
@@ -84,7 +85,7 @@ func (h *configEncoder) encode(cfg ocispec.Image, ext ExtConfig) ([]byte, func()
 	if err := h.hist.update(hist, historyEqual, keepHistory); err != nil {
 		return nil, nil, err
 	}
-	if err := h.env.update(env, func(a, b string) bool { return a == b }, nil); err != nil {
+	if err := h.env.update(env, func(a string, b *string) bool { return a == *b }, func(e string) string { return e }); err != nil {
 		return nil, nil, err
 	}
 	out := splice(h.takeSpare(), head, []splicedList{
@@ -159,19 +160,20 @@ func splice(buf, head []byte, lists []splicedList) []byte {
 }
 
 // encodedList is the JSON of the entries of a list, comma separated, as
-// json.Marshal writes them inside the list's brackets.
-type encodedList[T any] struct {
-	items []T    // the entries, as keep copied them
+// json.Marshal writes them inside the list's brackets, and the entries as
+// kept (K) to tell whether the next list starts with them.
+type encodedList[T, K any] struct {
+	items []K
 	enc   []byte // their JSON, comma separated
 	ends  []int  // where each entry's JSON ends in enc
 }
 
 // update makes the kept entries items, encoding those after the prefix
-// they share with the kept ones. keep (nil: none) copies what of an entry
-// the caller might change in place.
-func (l *encodedList[T]) update(items []T, equal func(a, b T) bool, keep func(T) T) error {
+// they share with the kept ones. keep copies what of an entry the caller
+// might change in place.
+func (l *encodedList[T, K]) update(items []T, equal func(a T, b *K) bool, keep func(T) K) error {
 	k := 0
-	for k < len(items) && k < len(l.items) && equal(items[k], l.items[k]) {
+	for k < len(items) && k < len(l.items) && equal(items[k], &l.items[k]) {
 		k++
 	}
 	l.items, l.ends = l.items[:k], l.ends[:k]
@@ -190,33 +192,40 @@ func (l *encodedList[T]) update(items []T, equal func(a, b T) bool, keep func(T)
 		}
 		l.enc = append(l.enc, data...)
 		l.ends = append(l.ends, len(l.enc))
-		if keep != nil {
-			e = keep(e)
-		}
-		l.items = append(l.items, e)
+		l.items = append(l.items, keep(e))
 	}
 	return nil
 }
 
+// keptHistory is a history entry as the encoder keeps it: its time by
+// value, beside the rest (the check of every kept entry on every step
+// reads one pointer, the caller's, not two).
+type keptHistory struct {
+	ocispec.History // Created is nil
+	created         time.Time
+	hasCreated      bool
+}
+
 // keepHistory copies an entry's time: the caller may change its value.
-func keepHistory(e ocispec.History) ocispec.History {
+func keepHistory(e ocispec.History) keptHistory {
+	k := keptHistory{History: e}
 	if e.Created != nil {
-		t := *e.Created
-		e.Created = &t
+		k.created, k.hasCreated = *e.Created, true
+		k.History.Created = nil
 	}
-	return e
+	return k
 }
 
 // historyEqual reports whether a and b are the same entry, so encode the
 // same. Times compare as values (wall clock, monotonic reading and
 // location): equal values encode alike, and two instants that are equal
 // only in another location are merely encoded again.
-func historyEqual(a, b ocispec.History) bool {
+func historyEqual(a ocispec.History, b *keptHistory) bool {
 	if a.CreatedBy != b.CreatedBy || a.Author != b.Author || a.Comment != b.Comment || a.EmptyLayer != b.EmptyLayer {
 		return false
 	}
-	if a.Created == nil || b.Created == nil {
-		return a.Created == b.Created
+	if a.Created == nil || !b.hasCreated {
+		return a.Created == nil && !b.hasCreated
 	}
-	return *a.Created == *b.Created
+	return *a.Created == b.created
 }

@@ -226,3 +226,45 @@ func TestEncodeConfigBufferNotSharedUntilReleased(t *testing.T) {
 		t.Fatal("the third config did not reuse the larger buffer given back")
 	}
 }
+
+// BenchmarkEncodeConfigStep is one step of a long build: the config of
+// step N, whose environment and history are step N-1's with one entry
+// more, encoded after step N-1's. What grows with N is the copy of the
+// kept bytes and the check that the kept entries are the caller's; the
+// encoding is of the new entries only (compare ns/op across N with the
+// config's size, B/config).
+func BenchmarkEncodeConfigStep(b *testing.B) {
+	for _, n := range []int{100, 1000, 5000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var h configEncoder
+			t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+			var cfg ocispec.Image
+			entry := func(i int) {
+				ti := t0.Add(time.Duration(i) * time.Millisecond)
+				cfg.History = append(cfg.History, ocispec.History{Created: &ti, CreatedBy: fmt.Sprintf("/bin/sh -c #(nop)  ENV V%d=%d", i, i), EmptyLayer: true})
+				cfg.Config.Env = append(cfg.Config.Env, fmt.Sprintf("V%d=%d", i, i))
+			}
+			for i := range n {
+				entry(i)
+			}
+			base := len(cfg.History)
+			size := 0
+			for i := 0; b.Loop(); i++ {
+				// Back to N entries now and then, so every step is about N.
+				if i%100 == 0 {
+					cfg.History, cfg.Config.Env = cfg.History[:base-1], cfg.Config.Env[:base-1]
+				} else {
+					cfg.History, cfg.Config.Env = cfg.History[:len(cfg.History)-1], cfg.Config.Env[:len(cfg.Config.Env)-1]
+				}
+				entry(base + i)
+				data, release, err := h.encode(cfg, ExtConfig{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = len(data)
+				release()
+			}
+			b.ReportMetric(float64(size), "B/config")
+		})
+	}
+}
