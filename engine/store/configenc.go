@@ -120,7 +120,7 @@ func markerAt(head, marker []byte, n int) int {
 		return -1
 	}
 	i := bytes.Index(head, marker)
-	if i < 0 || bytes.Index(head[i+1:], marker) >= 0 {
+	if i < 0 || bytes.Contains(head[i+1:], marker) {
 		return -2
 	}
 	return i
