@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -266,5 +267,41 @@ func BenchmarkEncodeConfigStep(b *testing.B) {
 			}
 			b.ReportMetric(float64(size), "B/config")
 		})
+	}
+}
+
+// Builds in one daemon share the store's encoder: configs encoded at the
+// same time each get their own bytes, the plain encoding's (run with -race).
+func TestEncodeConfigConcurrent(t *testing.T) {
+	var h configEncoder
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var cfg ocispec.Image
+			for i := range 60 {
+				cfg.Config.Env = append(cfg.Config.Env, fmt.Sprintf("G%d_V%d=%d", g, i, i))
+				cfg.History = append(cfg.History, ocispec.History{CreatedBy: fmt.Sprintf("ENV G%d_V%d=%d", g, i, i)})
+				want, _ := json.Marshal(cfg)
+				got, release, err := h.encode(cfg, ExtConfig{})
+				if err == nil && string(got) != string(want) {
+					err = fmt.Errorf("goroutine %d, step %d:\n got %s\nwant %s", g, i, got, want)
+				}
+				if release != nil {
+					release()
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }
