@@ -352,7 +352,8 @@ func mergeConfig(img ocispec.ImageConfig, opts ContainerCreateOptions) store.Con
 	}
 	// A build's metadata step passes the whole environment, its image's
 	// with the step's change, and its record is never written or read:
-	// merging the two cost the environment's length on every ENV line.
+	// merging the two (and copying the image's labels, below) cost the
+	// environment's length on every ENV line, the labels' on every LABEL.
 	if !opts.metadataOnly {
 		cfg.Env = mergeEnv(img.Env, opts.Env)
 	}
@@ -372,7 +373,9 @@ func mergeConfig(img ocispec.ImageConfig, opts ContainerCreateOptions) store.Con
 			cfg.Entrypoint = img.Entrypoint
 		}
 	}
-	if len(img.Labels)+len(opts.Labels) > 0 {
+	if opts.metadataOnly && len(opts.Labels) == 0 {
+		cfg.Labels = img.Labels
+	} else if len(img.Labels)+len(opts.Labels) > 0 {
 		cfg.Labels = map[string]string{}
 		for k, v := range img.Labels {
 			cfg.Labels[k] = v

@@ -9,7 +9,8 @@ import (
 // mergeConfig as Docker's daemon: the options' KEY=value replaces the
 // image's KEY in place and new keys are appended; a build's metadata step,
 // whose environment is already the image's with the step's change and
-// whose record nobody reads, takes it as given, without a copy.
+// whose record nobody reads, takes it as given, without a copy, and the
+// image's labels as they are.
 func TestMergeConfigEnv(t *testing.T) {
 	img := ocispec.ImageConfig{Env: []string{"PATH=/bin", "A=1", "B=2"}, Cmd: []string{"sh"},
 		Labels: map[string]string{"l": "image"}}
@@ -37,5 +38,8 @@ func TestMergeConfigEnv(t *testing.T) {
 	meta := mergeConfig(img, ContainerCreateOptions{Env: stepEnv, Cmd: []string{"/bin/sh", "-c", "#(nop) ENV D=4"}, metadataOnly: true})
 	if len(meta.Env) != len(stepEnv) || &meta.Env[0] != &stepEnv[0] {
 		t.Fatalf("a metadata step's Env = %q, want the step's own %q", meta.Env, stepEnv)
+	}
+	if len(meta.Labels) != 1 || meta.Labels["l"] != "image" {
+		t.Fatalf("a metadata step's Labels = %v, want the image's", meta.Labels)
 	}
 }

@@ -34,24 +34,27 @@ func (s *Store) encodeConfig(cfg ocispec.Image, ext ExtConfig) (data []byte, rel
 
 // The placeholders: a NUL no Dockerfile line holds, escaped by json as
 // \u0000. Within the encoded config a quote that is not escaped starts or
-// ends a string, so only the config's Env and history fields can encode as
-// these markers; encode checks that each occurs once all the same.
+// ends a string, so only the config's Env, Labels and history fields can
+// encode as these markers; encode checks that each occurs once all the same.
 const (
-	envPlaceholder  = "\x00berth:env"
-	histPlaceholder = "\x00berth:history"
+	envPlaceholder    = "\x00berth:env"
+	histPlaceholder   = "\x00berth:history"
+	labelsPlaceholder = "\x00berth:labels"
 )
 
 var (
-	envMarker  = []byte(`"Env":["\u0000berth:env"]`)
-	histMarker = []byte(`"history":[{"created_by":"\u0000berth:history"}]`)
+	envMarker    = []byte(`"Env":["\u0000berth:env"]`)
+	histMarker   = []byte(`"history":[{"created_by":"\u0000berth:history"}]`)
+	labelsMarker = []byte(`"Labels":{"\u0000berth:labels":""}`)
 )
 
 // configEncoder keeps the encoded history entries and environment
 // variables of the last config.
 type configEncoder struct {
-	mu   sync.Mutex
-	hist encodedList[ocispec.History, keptHistory]
-	env  encodedList[string, string]
+	mu     sync.Mutex
+	hist   encodedList[ocispec.History, keptHistory]
+	env    encodedList[string, string]
+	labels encodedMap
 	// spare is a buffer for the next config that no caller holds.
 	spare []byte
 }
@@ -59,8 +62,9 @@ type configEncoder struct {
 // encode returns marshalConfig(cfg, ext), and the function that hands its
 // buffer back.
 func (h *configEncoder) encode(cfg ocispec.Image, ext ExtConfig) ([]byte, func(), error) {
-	hist, env := cfg.History, cfg.Config.Env
-	if len(hist) == 0 && len(env) == 0 {
+	orig := cfg
+	hist, env, labels := cfg.History, cfg.Config.Env, cfg.Config.Labels
+	if len(hist) == 0 && len(env) == 0 && len(labels) == 0 {
 		data, err := marshalConfig(cfg, ext)
 		return data, func() {}, err
 	}
@@ -70,15 +74,23 @@ func (h *configEncoder) encode(cfg ocispec.Image, ext ExtConfig) ([]byte, func()
 	if len(env) > 0 {
 		cfg.Config.Env = []string{envPlaceholder}
 	}
+	if len(labels) > 0 {
+		cfg.Config.Labels = map[string]string{labelsPlaceholder: ""}
+	}
 	head, err := marshalConfig(cfg, ext)
 	if err != nil {
 		return nil, nil, err
 	}
-	histAt, envAt := markerAt(head, histMarker, len(hist)), markerAt(head, envMarker, len(env))
-	if histAt == -2 || envAt == -2 {
-		cfg.History, cfg.Config.Env = hist, env
-		data, err := marshalConfig(cfg, ext)
-		return data, func() {}, err
+	lists := []splicedList{
+		{at: markerAt(head, histMarker, len(hist)), marker: histMarker, open: len(`"history":[`)},
+		{at: markerAt(head, envMarker, len(env)), marker: envMarker, open: len(`"Env":[`)},
+		{at: markerAt(head, labelsMarker, len(labels)), marker: labelsMarker, open: len(`"Labels":{`)},
+	}
+	for _, l := range lists {
+		if l.at == -2 {
+			data, err := marshalConfig(orig, ext)
+			return data, func() {}, err
+		}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -88,10 +100,11 @@ func (h *configEncoder) encode(cfg ocispec.Image, ext ExtConfig) ([]byte, func()
 	if err := h.env.update(env, func(a string, b *string) bool { return a == *b }, func(e string) string { return e }); err != nil {
 		return nil, nil, err
 	}
-	out := splice(h.takeSpare(), head, []splicedList{
-		{at: histAt, marker: histMarker, open: len(`"history":[`), enc: h.hist.enc},
-		{at: envAt, marker: envMarker, open: len(`"Env":[`), enc: h.env.enc},
-	})
+	if err := h.labels.update(labels); err != nil {
+		return nil, nil, err
+	}
+	lists[0].enc, lists[1].enc, lists[2].enc = h.hist.enc, h.env.enc, h.labels.enc
+	out := splice(h.takeSpare(), head, lists)
 	return out, func() { h.giveBack(out) }, nil
 }
 

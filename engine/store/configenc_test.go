@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -303,5 +304,55 @@ func TestEncodeConfigConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// Labels are spliced too, sorted as json.Marshal sorts a map's keys (by
+// their bytes): a build's growing labels, keys that sort before and after
+// the kept ones, a changed and a removed label (everything encoded again),
+// escapes, HTML characters, non-ASCII keys, the placeholder as a key and a
+// value, with and without Docker's fields; and with an environment and a
+// history beside them.
+func TestEncodeConfigSplicesLabels(t *testing.T) {
+	var h configEncoder
+	for _, ext := range []ExtConfig{{}, {Shell: []string{"/bin/bash", "-c"}}} {
+		check := func(what string, c ocispec.Image) {
+			t.Helper()
+			want, err := marshalConfig(c, ext)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, release, err := h.encode(c, ext)
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			if string(got) != string(want) {
+				t.Fatalf("%s:\n got %s\nwant %s", what, got, want)
+			}
+			release()
+		}
+		cfg := ocispec.Image{Config: ocispec.ImageConfig{Cmd: []string{"sh"}}}
+		keys := []string{"m", "a", "z", "B", "é", "org.opencontainers.image.title", "<&>", `q"uote`, "l10", "l2",
+			labelsPlaceholder, "", "back\\slash", "ü"}
+		labels := map[string]string{}
+		for i, k := range keys {
+			labels[k] = fmt.Sprintf("value %d <%s>", i, k)
+			cfg.Config.Labels = maps.Clone(labels)
+			check(fmt.Sprintf("label %d", i), cfg)
+			cfg.Config.Env = append(cfg.Config.Env, fmt.Sprintf("V%d=%d", i, i))
+			cfg.History = append(cfg.History, ocispec.History{CreatedBy: "LABEL " + k})
+			check(fmt.Sprintf("label %d with env and history", i), cfg)
+		}
+		if len(h.labels.keys) != len(labels) {
+			t.Fatalf("the encoder kept %d labels, want %d: the splice did not run", len(h.labels.keys), len(labels))
+		}
+		changed := maps.Clone(labels)
+		changed["m"] = "changed"
+		check("changed value", ocispec.Image{Config: ocispec.ImageConfig{Labels: changed}})
+		delete(changed, "a")
+		check("removed", ocispec.Image{Config: ocispec.ImageConfig{Labels: changed}})
+		check("back to all", cfg)
+		check("one", ocispec.Image{Config: ocispec.ImageConfig{Labels: map[string]string{"x": labelsPlaceholder}}})
+		check("none", ocispec.Image{Config: ocispec.ImageConfig{Labels: map[string]string{}}})
 	}
 }
