@@ -137,21 +137,7 @@ func TestEncodeConfigSplicesEnv(t *testing.T) {
 		"healthcheck": {Healthcheck: &HealthConfig{Test: []string{"CMD", "true"}, Retries: 2}, OnBuild: []string{"RUN <x>"}},
 	}
 	for name, ext := range exts {
-		check := func(what string, c ocispec.Image) {
-			t.Helper()
-			want, err := marshalConfig(c, ext)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, release, err := h.encode(c, ext)
-			if err != nil {
-				t.Fatalf("%s, %s: %v", name, what, err)
-			}
-			if string(got) != string(want) {
-				t.Fatalf("%s, %s:\n got %s\nwant %s", name, what, got, want)
-			}
-			release()
-		}
+		check := encodeChecker(t, &h, ext, name)
 		cfg := ocispec.Image{Created: &t0, Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
 			Config: ocispec.ImageConfig{Cmd: []string{"sh"}, Labels: map[string]string{
 				"Env":  `"Env":["\u0000berth:env"]`,
@@ -316,21 +302,7 @@ func TestEncodeConfigConcurrent(t *testing.T) {
 func TestEncodeConfigSplicesLabels(t *testing.T) {
 	var h configEncoder
 	for _, ext := range []ExtConfig{{}, {Shell: []string{"/bin/bash", "-c"}}} {
-		check := func(what string, c ocispec.Image) {
-			t.Helper()
-			want, err := marshalConfig(c, ext)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, release, err := h.encode(c, ext)
-			if err != nil {
-				t.Fatalf("%s: %v", what, err)
-			}
-			if string(got) != string(want) {
-				t.Fatalf("%s:\n got %s\nwant %s", what, got, want)
-			}
-			release()
-		}
+		check := encodeChecker(t, &h, ext, "labels")
 		cfg := ocispec.Image{Config: ocispec.ImageConfig{Cmd: []string{"sh"}}}
 		keys := []string{"m", "a", "z", "B", "é", "org.opencontainers.image.title", "<&>", `q"uote`, "l10", "l2",
 			labelsPlaceholder, "", "back\\slash", "ü"}
@@ -354,5 +326,25 @@ func TestEncodeConfigSplicesLabels(t *testing.T) {
 		check("back to all", cfg)
 		check("one", ocispec.Image{Config: ocispec.ImageConfig{Labels: map[string]string{"x": labelsPlaceholder}}})
 		check("none", ocispec.Image{Config: ocispec.ImageConfig{Labels: map[string]string{}}})
+	}
+}
+
+// encodeChecker returns a check that h encodes a config as marshalConfig
+// does, byte for byte, and then gives the buffer back.
+func encodeChecker(t *testing.T, h *configEncoder, ext ExtConfig, name string) func(what string, c ocispec.Image) {
+	return func(what string, c ocispec.Image) {
+		t.Helper()
+		want, err := marshalConfig(c, ext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, release, err := h.encode(c, ext)
+		if err != nil {
+			t.Fatalf("%s, %s: %v", name, what, err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("%s, %s:\n got %s\nwant %s", name, what, got, want)
+		}
+		release()
 	}
 }
