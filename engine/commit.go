@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +22,9 @@ import (
 // commitSpec says how to save a container as an image.
 type commitSpec struct {
 	// Config is the new image's config before the new layer and history
-	// entry are added.
+	// entry are added. The entry is appended to its History in place when
+	// that has room: the room past its length must be the caller's to give
+	// (build.CommitRequest).
 	Config ocispec.Image
 	Ext    store.ExtConfig
 	Parent *store.Image // nil for scratch
@@ -57,7 +60,6 @@ func (e *Engine) commitContainer(ctx context.Context, containerID string, spec c
 	layers, sizes := parentLayers(spec.Parent)
 	cfg.RootFS.Type = "layers"
 	cfg.RootFS.DiffIDs = append([]digest.Digest{}, cfg.RootFS.DiffIDs...)
-	cfg.History = append([]ocispec.History{}, cfg.History...)
 	history := ocispec.History{Created: &now, CreatedBy: spec.CreatedBy, Comment: spec.Comment, Author: spec.Author}
 
 	var upper string
@@ -82,7 +84,10 @@ func (e *Engine) commitContainer(ctx context.Context, containerID string, spec c
 			UncompressedSize: res.UncompressedSize, MediaType: res.MediaType,
 		}})
 	}
-	cfg.History = append(cfg.History, history)
+	// In place when the caller gave room (commitSpec.Config: a build step
+	// appends to its stage's array rather than copying the whole history);
+	// clipped, so nobody appends into that room again.
+	cfg.History = slices.Clip(append(cfg.History, history))
 	opts := store.ImageOptions{LayerSizes: sizes, Ext: spec.Ext}
 	if spec.Parent != nil {
 		opts.Parent = spec.Parent.ID

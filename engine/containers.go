@@ -343,12 +343,19 @@ func mergeConfig(img ocispec.ImageConfig, opts ContainerCreateOptions) store.Con
 		Tty:        opts.Tty,
 		OpenStdin:  opts.OpenStdin,
 		StopSignal: img.StopSignal,
-		Env:        mergeEnv(img.Env, opts.Env),
+		Env:        opts.Env,
 		Cmd:        opts.Cmd,
 		Entrypoint: opts.Entrypoint,
 		// The image's HEALTHCHECK is not copied: the daemon reads it at
 		// each start, with this one's fields over it.
 		Healthcheck: opts.Healthcheck,
+	}
+	// A build's metadata step passes the whole environment, its image's
+	// with the step's change, and its record is never written or read:
+	// merging the two (and copying the image's labels, below) cost the
+	// environment's length on every ENV line, the labels' on every LABEL.
+	if !opts.metadataOnly {
+		cfg.Env = mergeEnv(img.Env, opts.Env)
 	}
 	if cfg.User == "" {
 		cfg.User = img.User
@@ -366,7 +373,9 @@ func mergeConfig(img ocispec.ImageConfig, opts ContainerCreateOptions) store.Con
 			cfg.Entrypoint = img.Entrypoint
 		}
 	}
-	if len(img.Labels)+len(opts.Labels) > 0 {
+	if opts.metadataOnly && len(opts.Labels) == 0 {
+		cfg.Labels = img.Labels
+	} else if len(img.Labels)+len(opts.Labels) > 0 {
 		cfg.Labels = map[string]string{}
 		for k, v := range img.Labels {
 			cfg.Labels[k] = v

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -79,7 +80,7 @@ func (f *fakeBackend) CommitContainer(ctx context.Context, id string, req Commit
 	cfg := req.Config
 	now := time.Now().UTC()
 	cfg.Created = &now
-	cfg.History = append(cfg.History, ocispec.History{Created: &now, CreatedBy: req.CreatedBy, EmptyLayer: true})
+	cfg.History = slices.Clip(append(cfg.History, ocispec.History{Created: &now, CreatedBy: req.CreatedBy, EmptyLayer: true}))
 	var layers []ocispec.Descriptor
 	opts := store.ImageOptions{Ext: req.Ext}
 	if req.Parent != nil {

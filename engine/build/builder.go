@@ -47,7 +47,9 @@ type ContainerRequest struct {
 // CommitRequest asks the backend to save a container as an image.
 type CommitRequest struct {
 	// Config is the new image's config without the new layer and history
-	// entry: those the commit adds.
+	// entry: those the commit adds. Its History has room past its length
+	// that is the commit's to append the new entry into; the image gets
+	// the result clipped (cap = len), so nobody else appends into it.
 	Config ocispec.Image
 	Ext    store.ExtConfig
 	// Parent is the image the container was created from.

@@ -3,6 +3,7 @@ package build
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"strings"
 	"time"
@@ -67,7 +68,7 @@ func (b *Builder) changeEnv(s *stageState, ins *dockerfile.Instruction) (string,
 		if err != nil {
 			return "", err
 		}
-		s.config.Config.Env = setEnv(s.config.Config.Env, key, val)
+		s.setEnv(key, val)
 		parts = append(parts, key+"="+val)
 	}
 	return "ENV " + strings.Join(parts, " "), nil
@@ -85,9 +86,8 @@ func (b *Builder) expandKV(s *stageState, kv dockerfile.KV) (string, string, err
 
 func (b *Builder) changeLabel(s *stageState, ins *dockerfile.Instruction) (string, error) {
 	cfg := &s.config.Config
-	if cfg.Labels == nil {
-		cfg.Labels = map[string]string{}
-	}
+	// A copy: the config before this step shares the map (cloneConfig).
+	cfg.Labels = cloneMap(cfg.Labels)
 	var parts []string
 	for _, kv := range ins.KeyValues {
 		key, val := kv.Key, kv.Value
@@ -110,9 +110,7 @@ func (b *Builder) changeMaintainer(s *stageState, ins *dockerfile.Instruction) (
 
 func (b *Builder) changeExpose(s *stageState, ins *dockerfile.Instruction) (string, error) {
 	cfg := &s.config.Config
-	if cfg.ExposedPorts == nil {
-		cfg.ExposedPorts = map[string]struct{}{}
-	}
+	cfg.ExposedPorts = cloneMap(cfg.ExposedPorts)
 	var ports []string
 	for _, a := range ins.Args {
 		p, err := b.expand(s, a)
@@ -163,9 +161,7 @@ func (b *Builder) changeUser(s *stageState, ins *dockerfile.Instruction) (string
 
 func (b *Builder) changeVolume(s *stageState, ins *dockerfile.Instruction) (string, error) {
 	cfg := &s.config.Config
-	if cfg.Volumes == nil {
-		cfg.Volumes = map[string]struct{}{}
-	}
+	cfg.Volumes = cloneMap(cfg.Volumes)
 	var vols []string
 	for _, a := range ins.Args {
 		v, err := b.expand(s, a)
@@ -269,15 +265,11 @@ func (b *Builder) metaDefault(name string) (string, bool) {
 	return "", false
 }
 
-func setEnv(env []string, key, val string) []string {
-	for i, kv := range env {
-		if k, _, _ := strings.Cut(kv, "="); k == key {
-			out := append([]string{}, env...)
-			out[i] = key + "=" + val
-			return out
-		}
-	}
-	return append(append([]string{}, env...), key+"="+val)
+// cloneMap is a copy of m to change, never nil.
+func cloneMap[V any](m map[string]V) map[string]V {
+	out := make(map[string]V, len(m)+1)
+	maps.Copy(out, m)
+	return out
 }
 
 // healthText is the history text of HEALTHCHECK: dispatchers.go,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -36,6 +35,10 @@ type stageState struct {
 	pending string
 	// cmdSetInStage: a CMD in this stage survives a later ENTRYPOINT.
 	cmdSetInStage bool
+	// env and hist are the arrays config's environment and history are
+	// views of, which the stage appends to in place (owned.go).
+	env  envIndex
+	hist ownedList[ocispec.History]
 }
 
 func (s *stageState) parentID() digest.Digest {
@@ -53,8 +56,12 @@ func (s *stageState) shell() []string {
 }
 
 // expandEnv is what variables an instruction sees: declared build args,
-// overridden by the image's ENV.
+// overridden by the image's ENV. Without args it is the config's own
+// environment, not a copy: Expand only reads it.
 func (s *stageState) expandEnv() []string {
+	if len(s.argKeys) == 0 {
+		return s.config.Config.Env
+	}
 	var env []string
 	for _, k := range s.argKeys {
 		if v, ok := s.args[k]; ok {
@@ -82,23 +89,11 @@ func (s *stageState) buildArgEnv() []string {
 	return out
 }
 
-// cloneConfig copies c deeply enough that a step may change the copy's
-// slices and maps. It copies by hand, not through JSON: it runs once per
-// step on a config that grows with every step.
-func cloneConfig(c ocispec.Image) ocispec.Image {
-	out := c
-	cc := &out.Config
-	cc.Env = slices.Clone(c.Config.Env)
-	cc.Cmd = slices.Clone(c.Config.Cmd)
-	cc.Entrypoint = slices.Clone(c.Config.Entrypoint)
-	cc.Labels = maps.Clone(c.Config.Labels)
-	cc.ExposedPorts = maps.Clone(c.Config.ExposedPorts)
-	cc.Volumes = maps.Clone(c.Config.Volumes)
-	out.RootFS.DiffIDs = slices.Clone(c.RootFS.DiffIDs)
-	out.History = slices.Clone(c.History)
-	out.Platform.OSFeatures = slices.Clone(c.Platform.OSFeatures)
-	return out
-}
+// cloneConfig is the config a stage starts from or a step goes on with.
+// It is not a copy: no step changes a config's slices or maps in place,
+// they change copies of them (owned.go), so a config costs the same to
+// pass along however many lines its environment and history hold.
+func cloneConfig(c ocispec.Image) ocispec.Image { return c }
 
 func cloneExt(x store.ExtConfig) store.ExtConfig {
 	out := store.ExtConfig{OnBuild: slices.Clone(x.OnBuild), Shell: slices.Clone(x.Shell)}
@@ -287,9 +282,14 @@ func (b *Builder) onbuild(ctx context.Context, s *stageState) error {
 	return nil
 }
 
-// expand expands a word with the stage's variables.
+// expand expands a word with the stage's variables. A word without a $
+// names none, so it is expanded (its quotes and escapes) without them.
 func (b *Builder) expand(s *stageState, word string) (string, error) {
-	return dockerfile.Expand(word, s.expandEnv(), b.df.EscapeToken)
+	var env []string
+	if strings.ContainsRune(word, '$') {
+		env = s.expandEnv()
+	}
+	return dockerfile.Expand(word, env, b.df.EscapeToken)
 }
 
 func (b *Builder) useArg(name string) { delete(b.unusedArgs, name) }

@@ -62,8 +62,10 @@ func (b *Builder) commitStep(ctx context.Context, s *stageState, spec *stepSpec,
 	}
 	var img *store.Image
 	if err == nil {
+		cfg := s.config
+		cfg.History = s.historyWithRoom()
 		img, err = b.backend.CommitContainer(ctx, id, CommitRequest{
-			Config: s.config, Ext: s.ext, Parent: s.image, CreatedBy: createdBy, NoLayer: spec.work == nil, Step: b.step,
+			Config: cfg, Ext: s.ext, Parent: s.image, CreatedBy: createdBy, NoLayer: spec.work == nil, Step: b.step,
 		})
 	}
 	// Removed as --rm and --force-rm say, whether the step succeeded or not.
@@ -97,8 +99,10 @@ func (b *Builder) stepDone(s *stageState, ins *dockerfile.Instruction, key strin
 	}
 	// Not kept in b.images: each step's config holds the whole history and
 	// environment so far, and keeping them all made memory grow with the
-	// square of the steps. The next step needs only this one.
+	// square of the steps. The next step needs only this one, whose
+	// environment and history are views of the stage's arrays (owned.go).
 	s.image = img
+	s.keepHistory(img.Config.History)
 	s.config = cloneConfig(img.Config)
 	s.ext = cloneExt(img.Ext)
 	return nil

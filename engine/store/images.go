@@ -347,17 +347,19 @@ func (s *Store) PutImage(config ocispec.Image, layers []ocispec.Descriptor, opts
 	if config.RootFS.DiffIDs == nil {
 		config.RootFS.DiffIDs = []digest.Digest{}
 	}
-	configData, err := s.encodeConfig(config, opts.Ext)
+	configData, release, err := s.encodeConfig(config, opts.Ext)
 	if err != nil {
 		return nil, fmt.Errorf("encode image config: %w", err)
 	}
 	// The config and manifest, like the layer before them (IngestBlob),
 	// share one sync of the blob directory, before the index names them.
 	configDigest, err := s.putBlobBytes(configData, false)
+	configSize := int64(len(configData))
+	release()
 	if err != nil {
 		return nil, fmt.Errorf("store image config: %w", err)
 	}
-	configDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: configDigest, Size: int64(len(configData))}
+	configDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: configDigest, Size: configSize}
 	if layers == nil {
 		layers = []ocispec.Descriptor{}
 	}

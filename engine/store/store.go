@@ -39,9 +39,9 @@ type Store struct {
 	parsed      sync.Map     // manifest digest → *Image parsed from immutable blobs
 	parsedBytes atomic.Int64 // JSON bytes behind parsed, roughly; see maxParsedBytes
 
-	configEnc historyEncoder // the last config's encoded history (configenc.go)
-	listed    listedDigests  // isListed's sets (batch.go); guarded by indexMu
-	raw       *rawView       // index.json as text (indexscan.go); guarded by indexMu
+	configEnc configEncoder // the last config's encoded history and environment (configenc.go)
+	listed    listedDigests // isListed's sets (batch.go); guarded by indexMu
+	raw       *rawView      // index.json as text (indexscan.go); guarded by indexMu
 
 	indexMu     sync.Mutex
 	indexKey    indexKey
