@@ -290,6 +290,22 @@ func TestEnvChangesLaterKeys(t *testing.T) {
 	require.Equal(t, ReasonEarlierMiss, probes[1].Cache.Reason)
 }
 
+// Docker expands every pair of one ENV against the environment from before
+// the instruction (the Dockerfile reference's abc/def/ghi example).
+func TestEnvPairsSeeTheEarlierEnvironment(t *testing.T) {
+	f := newFake(t)
+	f.base(t, "alpine")
+	dir := writeContext(t, map[string]string{"Dockerfile": "FROM alpine\nENV abc=hello\nENV abc=bye def=$abc\nENV ghi=$abc\n"})
+	res := build(t, f, dir, Options{})
+	img, err := f.s.Image(res.ImageID.String())
+	require.NoError(t, err)
+	env := img.Config.Config.Env
+	require.Contains(t, env, "abc=bye")
+	require.Contains(t, env, "def=hello", "def is expanded before abc changes")
+	require.Contains(t, env, "ghi=bye", "a later ENV sees the new value")
+	require.Equal(t, "/bin/sh -c #(nop)  ENV abc=bye def=hello", img.Config.History[len(img.Config.History)-2].CreatedBy)
+}
+
 func TestMultiStageCopyFrom(t *testing.T) {
 	f := newFake(t)
 	f.base(t, "alpine")

@@ -61,15 +61,22 @@ func (b *Builder) changeCmd(s *stageState, ins *dockerfile.Instruction) (string,
 	return fmt.Sprintf("%s %s", ins.Keyword, quoteSlice(cmd)), nil
 }
 
+// Every pair of one ENV is expanded against the environment from before
+// the instruction, as Docker does: in `ENV abc=bye def=$abc`, def gets
+// abc's earlier value, and only a later instruction sees bye.
 func (b *Builder) changeEnv(s *stageState, ins *dockerfile.Instruction) (string, error) {
-	var parts []string
-	for _, kv := range ins.KeyValues {
+	keys := make([]string, len(ins.KeyValues))
+	vals := make([]string, len(ins.KeyValues))
+	parts := make([]string, len(ins.KeyValues))
+	for i, kv := range ins.KeyValues {
 		key, val, err := b.expandKV(s, kv)
 		if err != nil {
 			return "", err
 		}
-		s.setEnv(key, val)
-		parts = append(parts, key+"="+val)
+		keys[i], vals[i], parts[i] = key, val, key+"="+val
+	}
+	for i := range keys {
+		s.setEnv(keys[i], vals[i])
 	}
 	return "ENV " + strings.Join(parts, " "), nil
 }
