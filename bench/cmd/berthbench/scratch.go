@@ -186,7 +186,51 @@ func (s *scratch) mount() error {
 	if err := s.run("mkfs.ext4", "-q", "-F", "-L", scratchLabel, "-m", "0", "-i", fmt.Sprint(scratchBytesPerInode), s.image); err != nil {
 		return err
 	}
-	return s.run("mount", "-o", "loop", s.image, s.dir)
+	if err := s.run("mount", "-o", "loop", s.image, s.dir); err != nil {
+		return err
+	}
+	s.directIO()
+	return nil
+}
+
+// directIO switches the scratch's loop device to direct I/O, so that what
+// the scratch file system writes back goes to the disk instead of into the
+// host's page cache as dirty pages of the image file. Without it, an fsync
+// or syncfs in one case (a pull's final syncfs) flushes on the host
+// everything the cases before it wrote, and its time depends on them: the
+// room case measured 1.7 s alone and 4.6 s after the other cases. A kernel
+// or file system that refuses direct I/O leaves the device as it is, said.
+func (s *scratch) directIO() {
+	mi, err := s.probe.readFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	info, _, err := mountOf(strings.NewReader(string(mi)), s.dir)
+	if err != nil || loopBacking(s.probe, info.Source) != s.image {
+		return
+	}
+	if err := s.run("losetup", "--direct-io=on", info.Source); err != nil {
+		s.logf("bench: %s keeps buffered I/O (%v): fsyncs may depend on what earlier cases wrote", info.Source, err)
+		return
+	}
+	if !s.loopDirectIO() {
+		s.logf("bench: %s keeps buffered I/O (the kernel did not switch it to direct I/O): fsyncs may depend on what earlier cases wrote", info.Source)
+	}
+}
+
+// loopDirectIO says whether the loop device the scratch is mounted from
+// does direct I/O.
+func (s *scratch) loopDirectIO() bool {
+	mi, err := s.probe.readFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	info, _, err := mountOf(strings.NewReader(string(mi)), s.dir)
+	if err != nil || loopBacking(s.probe, info.Source) != s.image {
+		return false
+	}
+	dio, err := s.probe.readFile("/sys/block/" + strings.TrimPrefix(info.Source, "/dev/") + "/loop/dio")
+	return err == nil && strings.TrimSpace(string(dio)) == "1"
 }
 
 // down unmounts the scratch file system (and everything mounted under it)
@@ -284,7 +328,11 @@ func storesFS(dir string) (disk, why string) {
 		return diskOf(dir), ""
 	}
 	if s.mounted() {
-		return fmt.Sprintf("a journaled ext4 scratch file system (%s, 32 GiB sparse, loop-mounted on %s) on %s", s.image, s.dir, diskOf(filepath.Dir(s.dir))),
+		io := "buffered I/O"
+		if s.loopDirectIO() {
+			io = "direct I/O"
+		}
+		return fmt.Sprintf("a journaled ext4 scratch file system (%s, 32 GiB sparse, loop-mounted with %s on %s) on %s", s.image, io, s.dir, diskOf(filepath.Dir(s.dir))),
 			"the host's file system is ext4 without a journal: there the kernel's recently_deleted check makes creating files after deleting others slow for minutes, so each case would depend on the ones before; real hosts format ext4 with a journal; BENCH_FS=host keeps the host's disk"
 	}
 	info, err := s.hostFS()

@@ -65,6 +65,11 @@ func TestScratchUpMountsAndDownLeavesNothing(t *testing.T) {
 	if !strings.Contains(disk, "journaled ext4 scratch file system ("+s.image) || !strings.Contains(why, "without a journal") {
 		t.Errorf("the report's description: %q, %q", disk, why)
 	}
+	// Its loop device writes back with direct I/O, so an fsync does not
+	// flush on the host what earlier cases wrote; the report says which.
+	if !s.loopDirectIO() || !strings.Contains(disk, "with direct I/O") {
+		t.Errorf("the scratch's loop device does not do direct I/O (report: %q):\n%s", disk, log)
+	}
 	// The run's Reset empties the mount point and leaves it mounted; a
 	// mount under it goes.
 	e := &Env{Dir: s.dir, RunDir: filepath.Join(t.TempDir(), "run"), tools: map[string]string{}}
