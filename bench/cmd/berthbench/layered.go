@@ -21,6 +21,13 @@ const (
 	layeredMiB   = 10
 )
 
+// layeredRuns is the timed runs of each tool in the push-layers and
+// pull-layers cases. Their goals are ratios near their line: with 3 runs,
+// skopeo's pull median moved from 165 to 255 ms between three runs of the
+// same hour, turning the verdict either way. A run takes a quarter to half
+// a second.
+const layeredRuns = 9
+
 // ensureLayeredImage builds the image once in the bench store.
 func (e *Env) ensureLayeredImage() error {
 	if e.do(e.berth("image", "inspect", layeredImage)) == nil {
@@ -69,7 +76,7 @@ func (e *Env) layeredCases() ([]*Case, error) {
 	fresh := func() error { return e.freshRegistry() }
 	push := &Case{
 		ID: "push-layers", Title: "push " + what + " to an empty registry on 127.0.0.1",
-		Warmup: 1, Runs: 3, Bytes: size,
+		Warmup: 1, Runs: layeredRuns, Bytes: size,
 		Teardown: func() error { e.stopRegistry(); return nil },
 		Subjects: []*Subject{
 			{Tool: "berth", Cmd: e.berth("push", "-q", repo), Prepare: fresh,
@@ -82,7 +89,7 @@ func (e *Env) layeredCases() ([]*Case, error) {
 	pullRoot, skopeoDst := e.path("berth-pull-layers"), e.out("skopeo-pull-layers")
 	pull := &Case{
 		ID: "pull-layers", Title: "pull that image from the registry on 127.0.0.1 into an empty store",
-		Warmup: 1, Runs: 3, Bytes: size,
+		Warmup: 1, Runs: layeredRuns, Bytes: size,
 		Setup: func() error {
 			if err := e.freshRegistry(); err != nil {
 				return err

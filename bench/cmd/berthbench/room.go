@@ -117,7 +117,8 @@ func (e *Env) roomCase() (*Case, error) {
 		ID: "room",
 		Title: fmt.Sprintf("a room's worth of pulls: %d `berth pull`s at once of the same 3-layer image (%.1f MB; %.0f MB in all) from a registry on 127.0.0.1, each into an empty store",
 			roomClients, float64(size)/1e6, float64(size*roomClients)/1e6),
-		Warmup: 1, Runs: 3, Bytes: size * roomClients,
+		// 5 runs: with 3, one run's writeback stall decided the median.
+		Warmup: 1, Runs: 5, Bytes: size * roomClients,
 	}
 	clients := e.path("room-clients")
 	clear := func() error { return os.RemoveAll(clients) }
