@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,13 +56,7 @@ func detectCgroups(mountinfo string) cgroupLayout {
 	for sc.Scan() {
 		// 36 35 0:30 / /sys/fs/cgroup/memory rw,relatime shared:13 - cgroup cgroup rw,memory
 		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, f := range fields {
-			if f == "-" {
-				sep = i
-				break
-			}
-		}
+		sep := slices.Index(fields, "-")
 		if sep < 0 || sep+3 >= len(fields) || len(fields) < 5 || fields[3] != "/" {
 			continue // not the root of a hierarchy: a bind mount of a sub-cgroup
 		}

@@ -111,7 +111,7 @@ func mountPointsUnder(r io.Reader, dirs []string) ([]string, error) {
 		}
 		mp := unescapeMountinfo(fields[4])
 		for _, d := range dirs {
-			if d != "" && (mp == d || strings.HasPrefix(mp, strings.TrimSuffix(d, "/")+"/")) {
+			if d != "" && under(mp, d) {
 				out = append(out, mp)
 				break
 			}

@@ -201,35 +201,27 @@ func (s *scratch) mount() error {
 // room case measured 1.7 s alone and 4.6 s after the other cases. A kernel
 // or file system that refuses direct I/O leaves the device as it is, said.
 func (s *scratch) directIO() {
-	mi, err := s.probe.readFile("/proc/self/mountinfo")
-	if err != nil {
+	dev := s.loopDevice()
+	if dev == "" {
 		return
 	}
-	info, _, err := mountOf(strings.NewReader(string(mi)), s.dir)
-	if err != nil || loopBacking(s.probe, info.Source) != s.image {
-		return
-	}
-	if err := s.run("losetup", "--direct-io=on", info.Source); err != nil {
-		s.logf("bench: %s keeps buffered I/O (%v): fsyncs may depend on what earlier cases wrote", info.Source, err)
+	if err := s.run("losetup", "--direct-io=on", dev); err != nil {
+		s.logf("bench: %s keeps buffered I/O (%v): fsyncs may depend on what earlier cases wrote", dev, err)
 		return
 	}
 	if !s.loopDirectIO() {
-		s.logf("bench: %s keeps buffered I/O (the kernel did not switch it to direct I/O): fsyncs may depend on what earlier cases wrote", info.Source)
+		s.logf("bench: %s keeps buffered I/O (the kernel did not switch it to direct I/O): fsyncs may depend on what earlier cases wrote", dev)
 	}
 }
 
 // loopDirectIO says whether the loop device the scratch is mounted from
 // does direct I/O.
 func (s *scratch) loopDirectIO() bool {
-	mi, err := s.probe.readFile("/proc/self/mountinfo")
-	if err != nil {
+	dev := s.loopDevice()
+	if dev == "" {
 		return false
 	}
-	info, _, err := mountOf(strings.NewReader(string(mi)), s.dir)
-	if err != nil || loopBacking(s.probe, info.Source) != s.image {
-		return false
-	}
-	dio, err := s.probe.readFile("/sys/block/" + strings.TrimPrefix(info.Source, "/dev/") + "/loop/dio")
+	dio, err := s.probe.readFile("/sys/block/" + strings.TrimPrefix(dev, "/dev/") + "/loop/dio")
 	return err == nil && strings.TrimSpace(string(dio)) == "1"
 }
 
@@ -271,16 +263,20 @@ func (s *scratch) down() error {
 }
 
 // mounted says whether the bench directory is a mount of the scratch image.
-func (s *scratch) mounted() bool {
+func (s *scratch) mounted() bool { return s.loopDevice() != "" }
+
+// loopDevice is the loop device ("/dev/loop3") through which the scratch
+// image is mounted on the bench directory itself, "" when it is not.
+func (s *scratch) loopDevice() string {
 	mi, err := s.probe.readFile("/proc/self/mountinfo")
 	if err != nil {
-		return false
+		return ""
 	}
 	info, _, err := mountOf(strings.NewReader(string(mi)), s.dir)
-	if err != nil || info.MountPoint != s.dir {
-		return false
+	if err != nil || info.MountPoint != s.dir || loopBacking(s.probe, info.Source) != s.image {
+		return ""
 	}
-	return loopBacking(s.probe, info.Source) == s.image
+	return info.Source
 }
 
 // loopBacking returns the file behind a loop device ("/dev/loop3"), "" for
