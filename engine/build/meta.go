@@ -93,7 +93,7 @@ func (b *Builder) expandKV(s *stageState, kv dockerfile.KV) (string, string, err
 
 func (b *Builder) changeLabel(s *stageState, ins *dockerfile.Instruction) (string, error) {
 	cfg := &s.config.Config
-	// A copy: the config before this step shares the map (cloneConfig).
+	// A copy: the config before this step shares the map (owned.go).
 	cfg.Labels = cloneMap(cfg.Labels)
 	var parts []string
 	for _, kv := range ins.KeyValues {

@@ -23,7 +23,8 @@ import (
 // appends to it, and only past the longest view it handed out. The other
 // parts of a config a step changes in place, its maps, are copied by the
 // step that changes them (changeLabel, changeExpose, changeVolume), so a
-// config is passed from step to step without a copy (cloneConfig).
+// config is passed from step to step without a copy: a stage starts
+// from its base's config and each step from the one before it as they are.
 
 // ownedList is an array a stage appends to in place, and the length of
 // its current contents.

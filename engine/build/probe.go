@@ -54,7 +54,7 @@ func (b *Builder) decide(s *stageState, ins *dockerfile.Instruction, key string,
 	if d.Hit {
 		res.Cached = true
 		s.image = img
-		s.config = cloneConfig(img.Config)
+		s.config = img.Config
 		s.ext = cloneExt(img.Ext)
 		return true
 	}

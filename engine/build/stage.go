@@ -89,12 +89,6 @@ func (s *stageState) buildArgEnv() []string {
 	return out
 }
 
-// cloneConfig is the config a stage starts from or a step goes on with.
-// It is not a copy: no step changes a config's slices or maps in place,
-// they change copies of them (owned.go), so a config costs the same to
-// pass along however many lines its environment and history hold.
-func cloneConfig(c ocispec.Image) ocispec.Image { return c }
-
 func cloneExt(x store.ExtConfig) store.ExtConfig {
 	out := store.ExtConfig{OnBuild: slices.Clone(x.OnBuild), Shell: slices.Clone(x.Shell)}
 	if x.Healthcheck != nil {
@@ -180,7 +174,7 @@ func (b *Builder) from(ctx context.Context, s *stageState, ins *dockerfile.Instr
 	lower := strings.ToLower(base)
 	for _, prev := range b.stages[:len(b.stages)-1] {
 		if prev.stage.Name != "" && prev.stage.Name == lower {
-			s.image, s.config, s.ext, s.pending = prev.image, cloneConfig(prev.config), cloneExt(prev.ext), prev.pending
+			s.image, s.config, s.ext, s.pending = prev.image, prev.config, cloneExt(prev.ext), prev.pending
 			s.busted, s.bustedStep = prev.busted, prev.bustedStep
 			if b.opts.Explain && s.image == nil {
 				res.Explanation = fmt.Sprintf("stage %s, which would be rebuilt", prev.stage.Name)
@@ -217,7 +211,7 @@ func (b *Builder) from(ctx context.Context, s *stageState, ins *dockerfile.Instr
 	}
 	b.images[img.ID] = img
 	s.image = img
-	s.config = cloneConfig(img.Config)
+	s.config = img.Config
 	s.ext = cloneExt(img.Ext)
 	if len(s.ext.OnBuild) > 0 {
 		if err := b.onbuild(ctx, s); err != nil {

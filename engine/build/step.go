@@ -103,7 +103,7 @@ func (b *Builder) stepDone(s *stageState, ins *dockerfile.Instruction, key strin
 	// environment and history are views of the stage's arrays (owned.go).
 	s.image = img
 	s.keepHistory(img.Config.History)
-	s.config = cloneConfig(img.Config)
+	s.config = img.Config
 	s.ext = cloneExt(img.Ext)
 	return nil
 }
