@@ -117,17 +117,13 @@ func TestGoalsShowIntervalsAndCloseVerdicts(t *testing.T) {
 		X: []float64{10, 300, 1000}, Y: []float64{13, 13, 14},
 		Times: [][]float64{{13}, {13, 13, 13}, {14, 14, 14}}}}}}
 	gs := r.Goals(curves)
-	for prefix, want := range map[string]string{
+	wantFigures(t, gs, map[string]string{
 		"start:":                    "5.00× (95%: 5.00–5.00; berth 17.0 ms, floor: unshare+chroot 3.4 ms)",
 		"per-RUN-step overhead":     "8.0 ms/step (95%: 8.0–8.0 ms)",
 		"the bridge's added cost":   "1.0 ms (95%: 1.0–1.0 ms)",
 		"growth: cache":             "0.06 (300 → 1k; 95%: 0.06–0.06); 0.01 fitted over all 3 points",
 		"push of the 6-layer image": "1.90× (95%: 1.50–2.50; skopeo 190.0 ms, berth 100.0 ms)",
-	} {
-		if g := goalByName(t, gs, prefix); g.Figure != want {
-			t.Errorf("%s: figure %q, want %q", prefix, g.Figure, want)
-		}
-	}
+	})
 	push := goalByName(t, gs, "push of the 6-layer image")
 	if push.Verdict != "not met" || !push.Close {
 		t.Errorf("push at 1.90× with an interval over 2×: verdict %q close %v, want not met and close", push.Verdict, push.Close)

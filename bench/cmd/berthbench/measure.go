@@ -134,32 +134,14 @@ func (r *Runner) logf(format string, args ...any) { fmt.Fprintf(r.Log, format+"\
 
 // Measure runs one case and returns a result per subject.
 func (r *Runner) Measure(ctx context.Context, c *Case) []*Result {
-	runs := max(r.scaled(c.Runs), 2)
-	for _, s := range c.Subjects {
-		runs = max(runs, r.scaled(s.Runs))
-	}
 	warmup := c.Warmup
 	if r.Scale < 1 && warmup > 1 {
 		warmup = 1
 	}
-	results := make([]*Result, len(c.Subjects))
-	active := make([]bool, len(c.Subjects))
-	limit := make([]int, len(c.Subjects))
-	for i, s := range c.Subjects {
-		own := c
-		if s.part != nil {
-			own = s.part
-		}
-		limit[i] = runs
-		if s.Runs > 0 {
-			limit[i] = r.scaled(s.Runs)
-		}
-		results[i] = &Result{Case: own.ID, Title: own.Title, Tool: s.Tool, Command: s.Cmd.String(), Warmup: warmup, Note: s.Note, Unit: "s", Bytes: own.Bytes}
-		if s.Skip != "" {
-			results[i].DidNotRun = s.Skip
-			continue
-		}
-		active[i] = true
+	results, active, limit := r.plan(c, warmup)
+	runs := 0
+	for _, l := range limit {
+		runs = max(runs, l)
 	}
 	r.logf("== %s", c.Title)
 	if c.Setup != nil {
@@ -219,20 +201,51 @@ func (r *Runner) Measure(ctx context.Context, c *Case) []*Result {
 		}
 	}
 	for _, res := range results {
-		if res.DidNotRun != "" || len(res.Times) == 0 {
-			continue
-		}
-		res.Runs = len(res.Times)
-		s := summarize(res.Times)
-		res.Median, res.Min, res.Max = ptr(s.Median), ptr(s.Min), ptr(s.Max)
-		res.CPUMedian = ptr(summarize(res.CPU).Median)
-		res.noteBackground()
-		r.logf("   %-22s median %-10s min %-10s max %-10s CPU %-10s peak RSS %s", res.Tool,
-			formatSeconds(s.Median), formatSeconds(s.Min), formatSeconds(s.Max), formatSeconds(summarize(res.CPU).Median), formatKiB(res.PeakRSS))
+		r.summarize(res)
 	}
 	r.teardown(c)
 	setRatios(results)
 	return results
+}
+
+// plan makes a result per subject of c, says which are to run, and how
+// many timed runs each gets: the case's, or the subject's own (interleave).
+func (r *Runner) plan(c *Case, warmup int) (results []*Result, active []bool, limit []int) {
+	runs := max(r.scaled(c.Runs), 2)
+	results = make([]*Result, len(c.Subjects))
+	active = make([]bool, len(c.Subjects))
+	limit = make([]int, len(c.Subjects))
+	for i, s := range c.Subjects {
+		own := c
+		if s.part != nil {
+			own = s.part
+		}
+		limit[i] = runs
+		if s.Runs > 0 {
+			limit[i] = r.scaled(s.Runs)
+		}
+		results[i] = &Result{Case: own.ID, Title: own.Title, Tool: s.Tool, Command: s.Cmd.String(), Warmup: warmup, Note: s.Note, Unit: "s", Bytes: own.Bytes}
+		if s.Skip != "" {
+			results[i].DidNotRun = s.Skip
+			continue
+		}
+		active[i] = true
+	}
+	return results, active, limit
+}
+
+// summarize sets a measured result's medians and logs them.
+func (r *Runner) summarize(res *Result) {
+	if res.DidNotRun != "" || len(res.Times) == 0 {
+		return
+	}
+	res.Runs = len(res.Times)
+	s := summarize(res.Times)
+	res.Median, res.Min, res.Max = ptr(s.Median), ptr(s.Min), ptr(s.Max)
+	res.CPUMedian = ptr(summarize(res.CPU).Median)
+	res.noteBackground()
+	r.logf("   %-22s median %-10s min %-10s max %-10s CPU %-10s peak RSS %s", res.Tool,
+		formatSeconds(s.Median), formatSeconds(s.Min), formatSeconds(s.Max), formatSeconds(summarize(res.CPU).Median), formatKiB(res.PeakRSS))
 }
 
 // scaled is a run count times the runner's scale, at least 2 (0 stays 0:
