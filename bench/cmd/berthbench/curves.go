@@ -271,6 +271,19 @@ func (e *curveEnv) timeRounds(jobs []job) ([]point, error) {
 	return ps, nil
 }
 
+// addRounds times the points of a series round by round (timeRounds) and
+// adds them, jobs[k] being the point at ns[k].
+func (e *curveEnv) addRounds(s *Series, ns []int, jobs []job) error {
+	pts, err := e.timeRounds(jobs)
+	if err != nil {
+		return err
+	}
+	for k, n := range ns {
+		s.add(n, pts[k])
+	}
+	return nil
+}
+
 func runSetup(setup func() error) error {
 	if setup == nil {
 		return nil
@@ -370,6 +383,11 @@ func sizes(base []int, big bool, extra int) []int {
 
 // --- the curves ---
 
+// The cache, steps and env curves time their sizes round by round; the
+// store curve (one store seeded up size by size) and the commit curve
+// (containers of up to 100,000 files, made one at a time) time one size
+// after the other.
+
 // cacheCurve: an uncached one-step build on busybox after N builds on the
 // same parent. The store's cache index makes the miss's explanation one
 // read (docs/performance.md); before it, the probe read all N entries.
@@ -395,12 +413,8 @@ func (e *curveEnv) cacheCurve(big bool) (curve, error) {
 			return writeDockerfile(ctx, fmt.Sprintf("FROM busybox\nENV PROBE=%d-%d\n", n, i))
 		}})
 	}
-	pts, err := e.timeRounds(jobs)
-	if err != nil {
+	if err := e.addRounds(&s, ns, jobs); err != nil {
 		return curve{}, err
-	}
-	for k, n := range ns {
-		s.add(n, pts[k])
 	}
 	return curve{id: "cache", title: "Uncached step vs cache entries on the same parent", xlabel: "cache entries on the parent (N)", series: []Series{s}}, nil
 }
@@ -446,21 +460,22 @@ func (e *curveEnv) stepsCurve(big bool) (curve, error) {
 	if err != nil {
 		return curve{}, err
 	}
-	ctx := e.root("steps-ctx")
-	for _, n := range sizes([]int{1, 10, 100}, big, 1000) {
+	ns := sizes([]int{1, 10, 100}, big, 1000)
+	var jobs []job
+	for _, n := range ns {
 		var b strings.Builder
 		b.WriteString("FROM busybox\n")
 		for i := range n {
 			fmt.Fprintf(&b, "RUN true # %d\n", i)
 		}
+		ctx := e.root(fmt.Sprintf("steps-ctx-%d", n))
 		if err := writeDockerfile(ctx, b.String()); err != nil {
 			return curve{}, err
 		}
-		pt, err := e.time(root, nil, "build", "-q", "--no-cache", "--network", "host", ctx)
-		if err != nil {
-			return curve{}, err
-		}
-		s.add(n, pt)
+		jobs = append(jobs, job{root: root, args: []string{"build", "-q", "--no-cache", "--network", "host", ctx}})
+	}
+	if err := e.addRounds(&s, ns, jobs); err != nil {
+		return curve{}, err
 	}
 	return curve{id: "steps", title: "Cold build of N RUN steps", xlabel: "RUN steps (N)", series: []Series{s}}, nil
 }
@@ -472,21 +487,22 @@ func (e *curveEnv) envCurve(big bool) (curve, error) {
 	if err != nil {
 		return curve{}, err
 	}
-	ctx := e.root("env-ctx")
-	for _, n := range sizes([]int{10, 100, 1000}, big, 5000) {
+	ns := sizes([]int{10, 100, 1000}, big, 5000)
+	var jobs []job
+	for _, n := range ns {
 		var b strings.Builder
 		b.WriteString("FROM busybox\n")
 		for i := range n {
 			fmt.Fprintf(&b, "ENV V%d=%d\n", i, i)
 		}
+		ctx := e.root(fmt.Sprintf("env-ctx-%d", n))
 		if err := writeDockerfile(ctx, b.String()); err != nil {
 			return curve{}, err
 		}
-		pt, err := e.time(root, nil, "build", "-q", "--no-cache", ctx)
-		if err != nil {
-			return curve{}, err
-		}
-		s.add(n, pt)
+		jobs = append(jobs, job{root: root, args: []string{"build", "-q", "--no-cache", ctx}})
+	}
+	if err := e.addRounds(&s, ns, jobs); err != nil {
+		return curve{}, err
 	}
 	return curve{id: "env", title: "Cold build of a Dockerfile with N ENV lines", xlabel: "ENV lines (N)", series: []Series{s}}, nil
 }
