@@ -186,10 +186,11 @@ func (e *Env) buildCases(w *workload) []*Case {
 // of two medians over 9, so a millisecond of noise in either median moves
 // it by a ninth of a millisecond per step, and its goal (4 ms) is judged
 // against figures of 7 to 8 ms that moved by 1.2 ms between runs of the
-// same code. 15 runs (as the curves' short points get) put the median of
-// each of these 17 to 90 ms builds within about a third of its run-to-run
-// spread, for about 3 s more than 3 runs (bench log: a round of the three
-// Berth builds, with their untimed rmi and sync, takes about 0.3 s).
+// same code. 15 runs, as the curves' short points get: in two runs at load
+// 6 the 95% interval of the per-step figure was 4.6 and 14 ms wide with 15
+// runs against 5.6 and 39 ms with their first 3. With the siblings' rmi
+// before every cold run, the three cases took about 15 s more than before
+// (docs/performance.md, Verdicts near the line).
 const runStepRuns = 15
 
 // runStepPeerRuns keeps Buildah at the 3 runs it had: a round of its three
