@@ -109,3 +109,44 @@ func TestCurvePointsRunRoundByRound(t *testing.T) {
 		t.Errorf("series keeps %v, want the point's runs", s.Times)
 	}
 }
+
+// runstep10's first step is runstep1's: an interleaved cold runstep run
+// removes all three builds' images, another cold build only its own.
+func TestColdRunStepRunsClearTheirSiblings(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "log")
+	fake := filepath.Join(dir, "berth")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\nfor a; do case $a in rmi) shift $(($#-1)); echo \"$1\" >> "+log+";; esac; done\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := &Env{Dir: dir, Berth: fake, Log: io.Discard, ctx: context.Background(), tools: map[string]string{}}
+	w := &workload{ctxs: map[string]string{}}
+	removed := func(c *Case) string {
+		_ = os.Remove(log)
+		if err := c.Subjects[0].Prepare(); err != nil {
+			t.Fatal(err)
+		}
+		data, _ := os.ReadFile(log)
+		return strings.Join(strings.Fields(string(data)), " ")
+	}
+	byID := map[string]*Case{}
+	for _, c := range e.buildCases(w) {
+		byID[c.ID] = c
+	}
+	for id, want := range map[string]string{
+		"runstep1":    "benchstep1 benchstep5 benchstep10",
+		"runstep5":    "benchstep5 benchstep1 benchstep10",
+		"runstep10":   "benchstep10 benchstep1 benchstep5",
+		"build3-cold": "bench3",
+	} {
+		if got := removed(byID[id]); got != want {
+			t.Errorf("%s: a cold run removes %q, want %q", id, got, want)
+		}
+	}
+	if byID["build3-cached"].Subjects[0].Prepare != nil {
+		t.Error("a cached build must not remove anything before its runs")
+	}
+	if c := byID["runstep10"]; c.Runs != runStepRuns || c.Subjects[1].Runs != runStepPeerRuns {
+		t.Errorf("runstep10: %d runs, Buildah %d, want %d and %d", c.Runs, c.Subjects[1].Runs, runStepRuns, runStepPeerRuns)
+	}
+}
