@@ -201,46 +201,110 @@ func (e *curveEnv) do(root string, args ...string) error {
 	return nil
 }
 
-// point is one measured size: median wall and CPU milliseconds, and the
-// warm-up's peak RSS in KiB (0 without GNU time).
+// point is one measured size: median wall and CPU milliseconds, every
+// timed run's wall milliseconds, and the warm-up's peak RSS in KiB (0
+// without GNU time).
 type point struct {
 	ms, cpuMS float64
+	times     []float64
 	rss       int64
 }
 
-// time runs setup (untimed) then berth args: once as a warm-up under GNU
-// time, for the peak RSS, then e.runs times bare (shortRunCount times when
-// the first run is short: shortRuns), and returns the medians.
-// CPU is user plus system time of berth and the processes it waited for
-// (wait4's rusage): berth leaves nothing running behind it.
+// job is one point to measure: setup (untimed, before every run), then
+// berth args in the store at root.
+type job struct {
+	root  string
+	setup func() error
+	args  []string
+}
+
+// time measures one point (timeRounds).
 func (e *curveEnv) time(root string, setup func() error, args ...string) (point, error) {
-	var ms, cpu []float64
-	var p point
-	for i := -1; i < shortRuns(e.runs, ms); i++ {
-		if setup != nil {
-			if err := setup(); err != nil {
-				return point{}, err
-			}
-		}
-		if i < 0 {
-			var err error
-			if p.rss, err = e.peakRSS(root, args...); err != nil {
-				return point{}, err
-			}
-			continue
-		}
-		c := e.cmd(root, args...)
-		start := time.Now()
-		out, err := c.CombinedOutput()
-		wall := time.Since(start)
-		if err != nil {
-			return point{}, fmt.Errorf("berth %s: %v: %s", strings.Join(args, " "), err, lastLines(string(out), 5))
-		}
-		ms = append(ms, float64(wall.Microseconds())/1000)
-		cpu = append(cpu, float64((c.ProcessState.UserTime()+c.ProcessState.SystemTime()).Microseconds())/1000)
+	ps, err := e.timeRounds([]job{{root, setup, args}})
+	if err != nil {
+		return point{}, err
 	}
-	p.ms, p.cpuMS = summarize(ms).Median, summarize(cpu).Median
-	return p, nil
+	return ps[0], nil
+}
+
+// timeRounds measures several points round by round: each is run once as
+// a warm-up under GNU time, for the peak RSS, then every round runs each
+// point that still needs runs once, bare, rotated (A B C, B C A, ...), so
+// that slow drift of the machine falls on all points alike rather than on
+// one side of the growth exponent between them. A point gets e.runs timed
+// runs, shortRunCount when its first one is short (shortRuns). CPU is user
+// plus system time of berth and the processes it waited for (wait4's
+// rusage): berth leaves nothing running behind it.
+func (e *curveEnv) timeRounds(jobs []job) ([]point, error) {
+	ps := make([]point, len(jobs))
+	cpu := make([][]float64, len(jobs))
+	for i, j := range jobs {
+		if err := runSetup(j.setup); err != nil {
+			return nil, err
+		}
+		var err error
+		if ps[i].rss, err = e.peakRSS(j.root, j.args...); err != nil {
+			return nil, err
+		}
+	}
+	for round := 0; ; round++ {
+		ran := false
+		for k := range jobs {
+			i := (round + k) % len(jobs)
+			if len(ps[i].times) >= shortRuns(e.runs, ps[i].times) {
+				continue
+			}
+			wall, c, err := e.timeOnce(jobs[i])
+			if err != nil {
+				return nil, err
+			}
+			ps[i].times, cpu[i] = append(ps[i].times, wall), append(cpu[i], c)
+			ran = true
+		}
+		if !ran {
+			break
+		}
+	}
+	for i := range ps {
+		ps[i].ms, ps[i].cpuMS = summarize(ps[i].times).Median, summarize(cpu[i]).Median
+	}
+	return ps, nil
+}
+
+// addRounds times the points of a series round by round (timeRounds) and
+// adds them, jobs[k] being the point at ns[k].
+func (e *curveEnv) addRounds(s *Series, ns []int, jobs []job) error {
+	pts, err := e.timeRounds(jobs)
+	if err != nil {
+		return err
+	}
+	for k, n := range ns {
+		s.add(n, pts[k])
+	}
+	return nil
+}
+
+func runSetup(setup func() error) error {
+	if setup == nil {
+		return nil
+	}
+	return setup()
+}
+
+// timeOnce runs a job's setup, then its command, timed: wall and CPU
+// milliseconds.
+func (e *curveEnv) timeOnce(j job) (wall, cpu float64, err error) {
+	if err := runSetup(j.setup); err != nil {
+		return 0, 0, err
+	}
+	c := e.cmd(j.root, j.args...)
+	start := time.Now()
+	out, err := c.CombinedOutput()
+	elapsed := time.Since(start)
+	if err != nil {
+		return 0, 0, fmt.Errorf("berth %s: %v: %s", strings.Join(j.args, " "), err, lastLines(string(out), 5))
+	}
+	return float64(elapsed.Microseconds()) / 1000, float64((c.ProcessState.UserTime() + c.ProcessState.SystemTime()).Microseconds()) / 1000, nil
 }
 
 // shortRunMS and shortRunCount: a point whose first timed run takes less
@@ -281,6 +345,7 @@ func (e *curveEnv) peakRSS(root string, args ...string) (int64, error) {
 func (s *Series) add(n int, p point) {
 	s.X, s.Y, s.RSSKiB = append(s.X, float64(n)), append(s.Y, p.ms), append(s.RSSKiB, p.rss)
 	s.CPU = append(s.CPU, p.cpuMS)
+	s.Times = append(s.Times, p.times)
 }
 
 // freshStore makes an empty store with busybox in it.
@@ -318,31 +383,38 @@ func sizes(base []int, big bool, extra int) []int {
 
 // --- the curves ---
 
+// The cache, steps and env curves time their sizes round by round; the
+// store curve (one store seeded up size by size) and the commit curve
+// (containers of up to 100,000 files, made one at a time) time one size
+// after the other.
+
 // cacheCurve: an uncached one-step build on busybox after N builds on the
 // same parent. The store's cache index makes the miss's explanation one
 // read (docs/performance.md); before it, the probe read all N entries.
+// Each size has a store of its own, and the sizes are timed round by round
+// (timeRounds): the goal is flat, so the last step compares two 15 ms
+// medians that drift of the disk's latency would otherwise split apart.
 func (e *curveEnv) cacheCurve(big bool) (curve, error) {
 	s := Series{Name: "uncached 1-step build, N cache entries on its parent"}
-	root, err := e.freshStore("cache")
-	if err != nil {
-		return curve{}, err
-	}
-	ctx := e.root("cache-ctx")
-	done := 0
-	for _, n := range sizes([]int{10, 300, 1000}, big, 3000) {
-		if err := e.seedCacheEntries(root, done, n); err != nil {
-			return curve{}, err
-		}
-		done = n
-		i := 0
-		pt, err := e.time(root, func() error {
-			i++
-			return writeDockerfile(ctx, fmt.Sprintf("FROM busybox\nENV PROBE=%d-%d\n", n, i))
-		}, "build", "-q", "--network", "host", ctx)
+	ns := sizes([]int{10, 300, 1000}, big, 3000)
+	var jobs []job
+	for _, n := range ns {
+		root, err := e.freshStore(fmt.Sprintf("cache-%d", n))
 		if err != nil {
 			return curve{}, err
 		}
-		s.add(n, pt)
+		if err := e.seedCacheEntries(root, 0, n); err != nil {
+			return curve{}, err
+		}
+		ctx := e.root(fmt.Sprintf("cache-ctx-%d", n))
+		i := 0
+		jobs = append(jobs, job{root: root, args: []string{"build", "-q", "--network", "host", ctx}, setup: func() error {
+			i++
+			return writeDockerfile(ctx, fmt.Sprintf("FROM busybox\nENV PROBE=%d-%d\n", n, i))
+		}})
+	}
+	if err := e.addRounds(&s, ns, jobs); err != nil {
+		return curve{}, err
 	}
 	return curve{id: "cache", title: "Uncached step vs cache entries on the same parent", xlabel: "cache entries on the parent (N)", series: []Series{s}}, nil
 }
@@ -388,21 +460,22 @@ func (e *curveEnv) stepsCurve(big bool) (curve, error) {
 	if err != nil {
 		return curve{}, err
 	}
-	ctx := e.root("steps-ctx")
-	for _, n := range sizes([]int{1, 10, 100}, big, 1000) {
+	ns := sizes([]int{1, 10, 100}, big, 1000)
+	var jobs []job
+	for _, n := range ns {
 		var b strings.Builder
 		b.WriteString("FROM busybox\n")
 		for i := range n {
 			fmt.Fprintf(&b, "RUN true # %d\n", i)
 		}
+		ctx := e.root(fmt.Sprintf("steps-ctx-%d", n))
 		if err := writeDockerfile(ctx, b.String()); err != nil {
 			return curve{}, err
 		}
-		pt, err := e.time(root, nil, "build", "-q", "--no-cache", "--network", "host", ctx)
-		if err != nil {
-			return curve{}, err
-		}
-		s.add(n, pt)
+		jobs = append(jobs, job{root: root, args: []string{"build", "-q", "--no-cache", "--network", "host", ctx}})
+	}
+	if err := e.addRounds(&s, ns, jobs); err != nil {
+		return curve{}, err
 	}
 	return curve{id: "steps", title: "Cold build of N RUN steps", xlabel: "RUN steps (N)", series: []Series{s}}, nil
 }
@@ -414,21 +487,22 @@ func (e *curveEnv) envCurve(big bool) (curve, error) {
 	if err != nil {
 		return curve{}, err
 	}
-	ctx := e.root("env-ctx")
-	for _, n := range sizes([]int{10, 100, 1000}, big, 5000) {
+	ns := sizes([]int{10, 100, 1000}, big, 5000)
+	var jobs []job
+	for _, n := range ns {
 		var b strings.Builder
 		b.WriteString("FROM busybox\n")
 		for i := range n {
 			fmt.Fprintf(&b, "ENV V%d=%d\n", i, i)
 		}
+		ctx := e.root(fmt.Sprintf("env-ctx-%d", n))
 		if err := writeDockerfile(ctx, b.String()); err != nil {
 			return curve{}, err
 		}
-		pt, err := e.time(root, nil, "build", "-q", "--no-cache", ctx)
-		if err != nil {
-			return curve{}, err
-		}
-		s.add(n, pt)
+		jobs = append(jobs, job{root: root, args: []string{"build", "-q", "--no-cache", ctx}})
+	}
+	if err := e.addRounds(&s, ns, jobs); err != nil {
+		return curve{}, err
 	}
 	return curve{id: "env", title: "Cold build of a Dockerfile with N ENV lines", xlabel: "ENV lines (N)", series: []Series{s}}, nil
 }

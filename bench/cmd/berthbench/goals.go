@@ -45,7 +45,54 @@ type Goal struct {
 	Goal, Target, Figure string
 	// Verdict is "met", "not met", or why there is no figure.
 	Verdict string
+	// Interval is the figure's 95% bootstrap interval (bootstrap.go), nil
+	// when the runs behind it are not in the JSON; Close says it straddles
+	// the goal's line, so that another run of the same code could well
+	// give the other verdict. The verdict is judged on the medians alone.
+	Interval *Interval
+	Close    bool
 }
+
+// withInterval bootstraps the figure from the samples behind it and marks
+// the goal close when the interval holds line. It returns the interval's
+// text for the figure ("" when there is none).
+func (g *Goal) withInterval(samples [][]float64, stat func([]float64) float64, line float64, format func(float64) string) string {
+	iv, ok := bootstrapCI(samples, stat)
+	if !ok {
+		return ""
+	}
+	g.Interval, g.Close = &iv, iv.straddles(line)
+	return "95%: " + formatRange(iv, format)
+}
+
+// formatRange writes an interval as "1.93–2.41", "7.1–8.9 ms" (one unit
+// when both ends share it), or "−0.05 to 0.30" when an end is negative.
+func formatRange(iv Interval, format func(float64) string) string {
+	lo, hi := format(iv.Lo), format(iv.Hi)
+	if iv.Lo < 0 || iv.Hi < 0 {
+		return strings.ReplaceAll(lo, "-", "−") + " to " + strings.ReplaceAll(hi, "-", "−")
+	}
+	if li, hj := strings.LastIndexByte(lo, ' '), strings.LastIndexByte(hi, ' '); li > 0 && hj > 0 && lo[li:] == hi[hj:] {
+		lo = lo[:li]
+	}
+	return lo + "–" + hi
+}
+
+// joinFigure puts the interval first in a figure's parentheses.
+func joinFigure(value, interval, rest string) string {
+	switch {
+	case interval != "" && rest != "":
+		return value + " (" + interval + "; " + rest + ")"
+	case interval != "":
+		return value + " (" + interval + ")"
+	case rest != "":
+		return value + " (" + rest + ")"
+	}
+	return value
+}
+
+func fmtRatio(v float64) string    { return fmt.Sprintf("%.2f", v) }
+func fmtExponent(v float64) string { return fmt.Sprintf("%.2f", v) }
 
 // curveData is one curve of curves.json.
 type curveData struct {
@@ -105,7 +152,9 @@ func (r *Report) ratioGoal(g Goal, caseID, num, den string, limit float64, atMos
 		return g
 	}
 	ratio := *a.Median / *b.Median
-	g.Figure = fmt.Sprintf("%.2f× (%s %s, %s %s)", ratio, num, formatSeconds(*a.Median), den, formatSeconds(*b.Median))
+	iv := g.withInterval([][]float64{a.Times, b.Times}, ratioOf, limit, fmtRatio)
+	g.Figure = joinFigure(fmt.Sprintf("%.2f×", ratio), iv,
+		fmt.Sprintf("%s %s, %s %s", num, formatSeconds(*a.Median), den, formatSeconds(*b.Median)))
 	if atMost {
 		g.Verdict = verdict(ratio <= limit)
 	} else {
@@ -145,8 +194,7 @@ func (r *Report) Goals(curves map[string]curveData) []Goal {
 	gs := []Goal{
 		r.ratioGoal(Goal{Goal: "start: `run --rm busybox true` (host network)", Target: "≤ 2× the unshare+chroot floor"},
 			"start", "berth", "floor: unshare+chroot", startFloorMax, true),
-		r.absGoal(Goal{Goal: "the bridge's added cost (start-bridge − host start)", Target: "≤ 8 ms"},
-			"start-bridge-added", "berth", bridgeAddedMax),
+		r.bridgeGoal(),
 		r.stepGoal(),
 		r.commitGoal("gzip", "tar | pigz -1"),
 		r.commitGoal("zstd", "tar | zstd -3 -T0 -q"),
@@ -163,6 +211,20 @@ func (r *Report) Goals(curves map[string]curveData) []Goal {
 	return gs
 }
 
+// bridgeGoal judges the bridge's added cost, with the interval of the
+// difference of start-bridge's two medians.
+func (r *Report) bridgeGoal() Goal {
+	g := r.absGoal(Goal{Goal: "the bridge's added cost (start-bridge − host start)", Target: "≤ 8 ms"},
+		"start-bridge-added", "berth", bridgeAddedMax)
+	bridge, host := r.find("start-bridge", "berth"), r.find("start-bridge", bridgeHost)
+	if g.Figure == "" || bridge == nil || host == nil {
+		return g
+	}
+	iv := g.withInterval([][]float64{bridge.Times, host.Times}, differenceOf(1), bridgeAddedMax, formatSeconds)
+	g.Figure = joinFigure(g.Figure, iv, "")
+	return g
+}
+
 // stepGoal judges the per-RUN-step overhead as issue 18 defines it: the
 // cold build of 10 × `RUN true` minus that of 1 × `RUN true`, over 9; the
 // least-squares slope over every N is shown beside it.
@@ -174,10 +236,12 @@ func (r *Report) stepGoal() Goal {
 		return g
 	}
 	step := (*ten.Median - *one.Median) / 9
-	g.Figure = formatSeconds(step) + "/step"
-	if fit := r.find("runstep-slope", "berth"); fit != nil {
-		g.Figure += fmt.Sprintf(" (least-squares slope over N = %s: %s/step)", joinInts(runStepCounts), formatSeconds(*fit.Median))
+	iv := g.withInterval([][]float64{ten.Times, one.Times}, differenceOf(9), stepOverhead, formatSeconds)
+	fit := ""
+	if res := r.find("runstep-slope", "berth"); res != nil {
+		fit = fmt.Sprintf("least-squares slope over N = %s: %s/step", joinInts(runStepCounts), formatSeconds(*res.Median))
 	}
+	g.Figure = joinFigure(formatSeconds(step)+"/step", iv, fit)
 	g.Verdict = verdict(step <= stepOverhead)
 	return g
 }
@@ -218,8 +282,13 @@ func (r *Report) curveGoals(curves map[string]curveData) []Goal {
 				gs = append(gs, g)
 				continue
 			}
-			g.Figure = fmt.Sprintf("%.2f (%s → %s); %.2f fitted over all %d points", last,
-				humanCount(s.X[len(s.X)-2]), humanCount(s.X[len(s.X)-1]), fit, len(s.X))
+			n := min(len(s.X), len(s.Y))
+			steps := humanCount(s.X[n-2]) + " → " + humanCount(s.X[n-1])
+			if len(s.Times) >= n {
+				steps += "; " + g.withInterval([][]float64{s.Times[n-2], s.Times[n-1]}, exponentOf(s.X[n-2], s.X[n-1]), limit, fmtExponent)
+				steps = strings.TrimSuffix(steps, "; ")
+			}
+			g.Figure = fmt.Sprintf("%.2f (%s); %.2f fitted over all %d points", last, steps, fit, len(s.X))
 			g.Verdict = verdict(last <= limit)
 			if stale != "" {
 				g.Verdict += " (" + stale + ")"
@@ -295,13 +364,21 @@ func (r *Report) rssGoal(curves map[string]curveData) Goal {
 
 // RenderGoals writes the goals table.
 func RenderGoals(w io.Writer, date string, goals []Goal) {
-	met := 0
+	met, near := 0, 0
 	for _, g := range goals {
 		if g.Verdict == "met" {
 			met++
 		}
+		if g.Close {
+			near++
+		}
 	}
-	fmt.Fprintf(w, "Issue 18's goals, judged from the results of the run of %s and the growth curves of the same `make bench`: %d of %d met.\n\n", date, met, len(goals))
+	fmt.Fprintf(w, "Issue 18's goals, judged from the results of the run of %s and the growth curves of the same `make bench`: %d of %d met.", date, met, len(goals))
+	if near > 0 {
+		fmt.Fprintf(w, " %d %s close: the figure's 95%% bootstrap interval (%d resamples of each line's runs, fixed seed) holds the goal's line, so another run of the same code could well give the other verdict.",
+			near, plural(near, "verdict is", "verdicts are"), bootstrapResamples)
+	}
+	fmt.Fprint(w, "\n\n")
 	fmt.Fprintln(w, "| Goal | Target | This run | Verdict |")
 	fmt.Fprintln(w, "|---|---|---|---|")
 	for _, g := range goals {
@@ -309,8 +386,19 @@ func RenderGoals(w io.Writer, date string, goals []Goal) {
 		if fig == "" {
 			fig = "—"
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mdEscape(g.Goal), mdEscape(g.Target), mdEscape(fig), mdEscape(g.Verdict))
+		v := g.Verdict
+		if g.Close {
+			v += ", close"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mdEscape(g.Goal), mdEscape(g.Target), mdEscape(fig), mdEscape(v))
 	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // logLogSlope is the least-squares slope of log y over log x: the growth

@@ -71,16 +71,22 @@ func TestGoalsJudgeEachTarget(t *testing.T) {
 			t.Errorf("%s: verdict %q, want %q (%+v)", prefix, g.Verdict, want, g)
 		}
 	}
-	for prefix, want := range map[string]string{
+	wantFigures(t, gs, map[string]string{
 		"start:":                  "2.00× (berth 6.0 ms, floor: unshare+chroot 3.0 ms)",
 		"the bridge's added cost": "9.0 ms",
 		"per-RUN-step overhead":   "3.5 ms/step (least-squares slope over N = 1, 5, 10: 3.5 ms/step)",
 		"room:":                   "1.50× (docker-registry 6.00 s, berth 4.00 s)",
 		"growth: steps":           "1.00 (10 → 100); 0.85 fitted over all 3 points",
 		"peak RSS":                "largest 40.0 MiB (steps/cold build N=100), of 4 measured",
-	} {
-		if g := goalByName(t, gs, prefix); g.Figure != want {
-			t.Errorf("%s: figure %q, want %q", prefix, g.Figure, want)
+	})
+}
+
+// wantFigures checks the figure of each goal named by its prefix.
+func wantFigures(t *testing.T, gs []Goal, want map[string]string) {
+	t.Helper()
+	for prefix, fig := range want {
+		if g := goalByName(t, gs, prefix); g.Figure != fig {
+			t.Errorf("%s: figure %q, want %q", prefix, g.Figure, fig)
 		}
 	}
 }

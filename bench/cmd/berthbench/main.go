@@ -235,15 +235,34 @@ func (e *Env) measureAll(report *Report, runner *Runner, w *workload, want func(
 		}
 		report.Results = append(report.Results, runner.Measure(e.ctx, c)...)
 	}
+	// together measures the wanted ones of cases as one, round by round
+	// (interleave): their medians are compared with each other.
+	together := func(cases []*Case) {
+		var wanted []*Case
+		for _, c := range cases {
+			if want(c.ID) {
+				wanted = append(wanted, c)
+			}
+		}
+		if len(wanted) > 0 && e.ctx.Err() == nil {
+			report.Results = append(report.Results, runner.Measure(e.ctx, interleave(wanted...))...)
+		}
+	}
 	measure(e.startCase())
 	if want("start") && e.has("hyperfine") && e.ctx.Err() == nil {
 		report.CrossCheck = e.hyperfine()
 	}
 	measure(e.startBridgeCase())
 	report.Results = append(report.Results, bridgeCost(report.Results)...)
+	var steps []*Case
 	for _, c := range e.buildCases(w) {
+		if strings.HasPrefix(c.ID, "runstep") {
+			steps = append(steps, c)
+			continue
+		}
 		measure(c)
 	}
+	together(steps)
 	report.Results = append(report.Results, slopes(report.Results)...)
 	measure(e.commitCase(w))
 	if want("commit-real") && e.ctx.Err() == nil {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -29,6 +30,12 @@ type Subject struct {
 	Skip string
 	// Note is printed under the table (what the command produces, and so on).
 	Note string
+	// Runs, when set, is this subject's timed runs instead of the case's
+	// (interleave keeps each merged case's own count this way).
+	Runs int
+	// part is the case the subject's result belongs to when interleave
+	// merged several cases into one (nil: the case measured).
+	part *Case
 }
 
 // Alternative is a fallback command and why it differs from the default.
@@ -127,23 +134,14 @@ func (r *Runner) logf(format string, args ...any) { fmt.Fprintf(r.Log, format+"\
 
 // Measure runs one case and returns a result per subject.
 func (r *Runner) Measure(ctx context.Context, c *Case) []*Result {
-	runs := int(math.Ceil(float64(c.Runs) * r.Scale))
-	if runs < 2 {
-		runs = 2
-	}
 	warmup := c.Warmup
 	if r.Scale < 1 && warmup > 1 {
 		warmup = 1
 	}
-	results := make([]*Result, len(c.Subjects))
-	active := make([]bool, len(c.Subjects))
-	for i, s := range c.Subjects {
-		results[i] = &Result{Case: c.ID, Title: c.Title, Tool: s.Tool, Command: s.Cmd.String(), Warmup: warmup, Note: s.Note, Unit: "s", Bytes: c.Bytes}
-		if s.Skip != "" {
-			results[i].DidNotRun = s.Skip
-			continue
-		}
-		active[i] = true
+	results, active, limit := r.plan(c, warmup)
+	runs := 0
+	for _, l := range limit {
+		runs = max(runs, l)
 	}
 	r.logf("== %s", c.Title)
 	if c.Setup != nil {
@@ -189,7 +187,7 @@ func (r *Runner) Measure(ctx context.Context, c *Case) []*Result {
 		for k := range c.Subjects {
 			i := (round + k) % len(c.Subjects)
 			s := c.Subjects[i]
-			if !active[i] {
+			if !active[i] || len(results[i].Times) >= limit[i] {
 				continue
 			}
 			out, err := r.once(ctx, s, false)
@@ -203,20 +201,111 @@ func (r *Runner) Measure(ctx context.Context, c *Case) []*Result {
 		}
 	}
 	for _, res := range results {
-		if res.DidNotRun != "" || len(res.Times) == 0 {
-			continue
-		}
-		res.Runs = len(res.Times)
-		s := summarize(res.Times)
-		res.Median, res.Min, res.Max = ptr(s.Median), ptr(s.Min), ptr(s.Max)
-		res.CPUMedian = ptr(summarize(res.CPU).Median)
-		res.noteBackground()
-		r.logf("   %-22s median %-10s min %-10s max %-10s CPU %-10s peak RSS %s", res.Tool,
-			formatSeconds(s.Median), formatSeconds(s.Min), formatSeconds(s.Max), formatSeconds(summarize(res.CPU).Median), formatKiB(res.PeakRSS))
+		r.summarize(res)
 	}
 	r.teardown(c)
 	setRatios(results)
 	return results
+}
+
+// plan makes a result per subject of c, says which are to run, and how
+// many timed runs each gets: the case's, or the subject's own (interleave).
+func (r *Runner) plan(c *Case, warmup int) (results []*Result, active []bool, limit []int) {
+	runs := max(r.scaled(c.Runs), 2)
+	results = make([]*Result, len(c.Subjects))
+	active = make([]bool, len(c.Subjects))
+	limit = make([]int, len(c.Subjects))
+	for i, s := range c.Subjects {
+		own := c
+		if s.part != nil {
+			own = s.part
+		}
+		limit[i] = runs
+		if s.Runs > 0 {
+			limit[i] = r.scaled(s.Runs)
+		}
+		results[i] = &Result{Case: own.ID, Title: own.Title, Tool: s.Tool, Command: s.Cmd.String(), Warmup: warmup, Note: s.Note, Unit: "s", Bytes: own.Bytes}
+		if s.Skip != "" {
+			results[i].DidNotRun = s.Skip
+			continue
+		}
+		active[i] = true
+	}
+	return results, active, limit
+}
+
+// summarize sets a measured result's medians and logs them.
+func (r *Runner) summarize(res *Result) {
+	if res.DidNotRun != "" || len(res.Times) == 0 {
+		return
+	}
+	res.Runs = len(res.Times)
+	s := summarize(res.Times)
+	res.Median, res.Min, res.Max = ptr(s.Median), ptr(s.Min), ptr(s.Max)
+	res.CPUMedian = ptr(summarize(res.CPU).Median)
+	res.noteBackground()
+	r.logf("   %-22s median %-10s min %-10s max %-10s CPU %-10s peak RSS %s", res.Tool,
+		formatSeconds(s.Median), formatSeconds(s.Min), formatSeconds(s.Max), formatSeconds(summarize(res.CPU).Median), formatKiB(res.PeakRSS))
+}
+
+// scaled is a run count times the runner's scale, at least 2 (0 stays 0:
+// a subject without its own count).
+func (r *Runner) scaled(runs int) int {
+	if runs <= 0 {
+		return 0
+	}
+	return max(int(math.Ceil(float64(runs)*r.Scale)), 2)
+}
+
+// interleave merges cases into one measured round by round: each round
+// runs every subject of every case once, rotated, so that slow drift of
+// the machine (writeback, the scratch file system filling, load left by
+// the cases before) falls on all of them alike instead of on one side of a
+// figure that compares their medians (the per-RUN-step overhead compares
+// runstep10's with runstep1's). Each subject keeps its warm-ups and its
+// case's run count, and each result still belongs to its own case.
+func interleave(cases ...*Case) *Case {
+	if len(cases) == 1 {
+		return cases[0]
+	}
+	m := &Case{}
+	var ids, titles []string
+	for _, c := range cases {
+		ids, titles = append(ids, c.ID), append(titles, c.Title)
+		m.Warmup, m.Runs = max(m.Warmup, c.Warmup), max(m.Runs, c.Runs)
+		for _, s := range c.Subjects {
+			s.part = c
+			if s.Runs == 0 {
+				s.Runs = c.Runs
+			}
+			m.Subjects = append(m.Subjects, s)
+		}
+	}
+	m.ID = strings.Join(ids, "+")
+	m.Title = "interleaved, round by round: " + strings.Join(titles, "; ")
+	m.Setup = func() error {
+		for _, c := range cases {
+			if c.Setup == nil {
+				continue
+			}
+			if err := c.Setup(); err != nil {
+				return fmt.Errorf("%s: %w", c.ID, err)
+			}
+		}
+		return nil
+	}
+	m.Teardown = func() error {
+		var errs []error
+		for _, c := range cases {
+			if c.Teardown != nil {
+				if err := c.Teardown(); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", c.ID, err))
+				}
+			}
+		}
+		return errors.Join(errs...)
+	}
+	return m
 }
 
 func (r *Runner) teardown(c *Case) {
@@ -316,20 +405,18 @@ func (r *Runner) once(ctx context.Context, s *Subject, withRSS bool) (Outcome, e
 	return out, err
 }
 
-// setRatios divides every median by Berth's in the same case.
+// setRatios divides every median by Berth's in the same case (the
+// results of an interleaved measurement hold several cases).
 func setRatios(results []*Result) {
-	var base *float64
+	base := map[string]float64{}
 	for _, r := range results {
-		if r.Tool == "berth" && r.Median != nil {
-			base = r.Median
+		if r.Tool == "berth" && r.Median != nil && *r.Median > 0 {
+			base[r.Case] = *r.Median
 		}
 	}
-	if base == nil || *base <= 0 {
-		return
-	}
 	for _, r := range results {
-		if r.Median != nil {
-			r.Ratio = ptr(*r.Median / *base)
+		if b, ok := base[r.Case]; ok && r.Median != nil {
+			r.Ratio = ptr(*r.Median / b)
 		}
 	}
 }

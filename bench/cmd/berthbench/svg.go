@@ -20,6 +20,9 @@ type Series struct {
 	// CPU is each point's median user plus system time, in milliseconds
 	// like Y (the plots and the goals use Y, the wall clock).
 	CPU []float64 `json:"cpu_ms,omitempty"`
+	// Times are each point's timed runs, wall milliseconds: the goals'
+	// bootstrap intervals resample them (absent in older curves.json).
+	Times [][]float64 `json:"times_ms,omitempty"`
 }
 
 // Plot is a log-log chart: cost over size, so a straight line of slope 1
