@@ -163,3 +163,16 @@ func TestScanColonBounds(t *testing.T) {
 		t.Error("a directory as passwd file: no error")
 	}
 }
+
+// TestReadonlyRootfsIsTheNewRoot: with ReadonlyRootfs the init remounts
+// "/" read-only once the old root, detached on a thread of its own, is
+// gone from on top of it: the container's one "/" is read-only and
+// refuses writes.
+func TestReadonlyRootfsIsTheNewRoot(t *testing.T) {
+	spec := newSpec(t, "sh", "-c", `awk '$5=="/" {print $5, substr($6,1,2)}' /proc/self/mountinfo; touch /x && echo wrote`)
+	spec.ReadonlyRootfs = true
+	r := mustRun(t, spec)
+	if r.stdout != "/ ro\n" || !strings.Contains(r.stderr, "Read-only file system") {
+		t.Errorf("got %q (stderr %q), want one read-only / that refuses writes", r.stdout, r.stderr)
+	}
+}
