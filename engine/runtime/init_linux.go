@@ -188,8 +188,7 @@ func initContainer(spec *Spec, filter []unix.SockFilter, gate func() error) (int
 			return 0, fmt.Errorf("set hostname: %w", err)
 		}
 	}
-	detached, err := pivotRoot(spec.Root)
-	if err != nil {
+	if err := pivotRoot(spec.Root); err != nil {
 		return 0, err
 	}
 	if !spec.Security.Privileged {
@@ -198,15 +197,11 @@ func initContainer(spec *Spec, filter []unix.SockFilter, gate func() error) (int
 		}
 	}
 	if spec.ReadonlyRootfs {
-		// "/" must name the new root's mount, not the old one on top.
-		if err := detached(); err != nil {
-			return 0, err
-		}
 		if err := remountReadonly("/"); err != nil {
 			return 0, err
 		}
 	}
-	return finish(spec, filter, true, detached, gate)
+	return finish(spec, filter, true, gate)
 }
 
 // joinContainer enters a running container's mount namespace; the parent
@@ -221,16 +216,14 @@ func joinContainer(spec *Spec, filter []unix.SockFilter) error {
 		return fmt.Errorf("join the container's mount namespace: %w", err)
 	}
 	unix.Close(fdMntNS)
-	_, err := finish(spec, filter, false, nil, nil)
+	_, err := finish(spec, filter, false, nil)
 	return err
 }
 
 // finish prepares the process (terminal, user, working directory, the
 // executable), drops privileges (with filter, the seccomp program) and
-// executes it. ready, when not nil, runs before privileges are dropped
-// (pivotRoot's wait for the old root's detach); gate, when not nil, runs
-// last before the process starts.
-func finish(spec *Spec, filter []unix.SockFilter, isInit bool, ready, gate func() error) (int, error) {
+// executes it. gate, when not nil, runs last before the process starts.
+func finish(spec *Spec, filter []unix.SockFilter, isInit bool, gate func() error) (int, error) {
 	p := spec.Process
 	caps, err := Capabilities(spec.Security)
 	if err != nil {
@@ -261,11 +254,6 @@ func finish(spec *Spec, filter []unix.SockFilter, isInit bool, ready, gate func(
 		return 0, &StartError{Code: execErrorCode(err), Msg: fmt.Sprintf("exec: %q: %v", p.Args[0], err)}
 	}
 	unix.Umask(0o022)
-	if ready != nil {
-		if err := ready(); err != nil {
-			return 0, err
-		}
-	}
 	if err := dropPrivileges(caps, filter, user, spec.Security.NoNewPrivileges); err != nil {
 		return 0, err
 	}

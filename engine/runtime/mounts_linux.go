@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 	"strings"
-	"sync"
 
 	"github.com/berthkit/berth/internal/ovl"
 	securejoin "github.com/cyphar/filepath-securejoin"
@@ -329,58 +327,29 @@ func remountReadonly(target string) error {
 	return mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep, "")
 }
 
-// pivotRoot makes root the process's / the way runc does it without a
-// temporary directory: pivot_root(".", ".") stacks the old root on top of
-// the new one, and unmounting it from the old root's side drops it. The
-// unmount runs on a thread of its own and pivotRoot returns at once: the
-// kernel waits for an RCU grace period before that unmount returns (0.5 to
-// 1 ms on this VM, 10 under load), and the masked paths, the user lookup
-// and the executable's lookup do not need to wait for it. The old root is
-// out of the container's mount table before the process starts: finish
-// calls the returned function, which waits for the unmount and reports its
-// error, before it drops privileges.
-func pivotRoot(root string) (detached func() error, err error) {
+// pivotRoot makes root the process's / and detaches the old root, the way
+// runc does it without a temporary directory: pivot_root(".", ".") stacks
+// the old root on top of the new one, and unmounting "." from the old
+// root's side drops it.
+func pivotRoot(root string) error {
 	oldroot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	defer unix.Close(oldroot)
 	newroot, err := unix.Open(root, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		unix.Close(oldroot)
-		return nil, err
+		return err
 	}
 	defer unix.Close(newroot)
 	if err := unix.Fchdir(newroot); err != nil {
-		unix.Close(oldroot)
-		return nil, err
+		return err
 	}
 	if err := unix.PivotRoot(".", "."); err != nil {
-		unix.Close(oldroot)
-		return nil, fmt.Errorf("pivot_root %s: %w", root, err)
-	}
-	// The process's root and working directory are the new root now; the
-	// old one is reachable only through oldroot.
-	done := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread's filesystem context becomes its own,
-		// and the thread ends with this goroutine.
-		goruntime.LockOSThread()
-		done <- detachOldRoot(oldroot)
-	}()
-	return sync.OnceValue(func() error { return <-done }), nil
-}
-
-// detachOldRoot unmounts the old root stacked on the new one, from a
-// filesystem context (root, working directory) of this thread's own: the
-// process's working directory must not move into the old root while the
-// init goes on with other paths.
-func detachOldRoot(oldroot int) error {
-	defer unix.Close(oldroot)
-	if err := unix.Unshare(unix.CLONE_FS); err != nil {
-		return fmt.Errorf("detach old root: unshare filesystem context: %w", err)
+		return fmt.Errorf("pivot_root %s: %w", root, err)
 	}
 	if err := unix.Fchdir(oldroot); err != nil {
-		return fmt.Errorf("detach old root: %w", err)
+		return err
 	}
 	// Stop the detach from propagating to the host's mounts.
 	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
@@ -389,7 +358,7 @@ func detachOldRoot(oldroot int) error {
 	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
 		return fmt.Errorf("detach old root: %w", err)
 	}
-	return nil
+	return unix.Chdir("/")
 }
 
 // maskPaths hides MaskedPaths and makes ReadonlyPaths read-only; it runs

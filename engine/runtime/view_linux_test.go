@@ -165,9 +165,8 @@ func TestScanColonBounds(t *testing.T) {
 }
 
 // TestReadonlyRootfsIsTheNewRoot: with ReadonlyRootfs the init remounts
-// "/" read-only once the old root, detached on a thread of its own, is
-// gone from on top of it: the container's one "/" is read-only and
-// refuses writes.
+// "/" read-only after the old root is detached: the container's one "/"
+// is read-only and refuses writes.
 func TestReadonlyRootfsIsTheNewRoot(t *testing.T) {
 	spec := newSpec(t, "sh", "-c", `awk '$5=="/" {print $5, substr($6,1,2)}' /proc/self/mountinfo; touch /x && echo wrote`)
 	spec.ReadonlyRootfs = true
