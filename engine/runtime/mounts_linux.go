@@ -405,10 +405,9 @@ func maskPath(p string) error {
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
 		return nil // absent on this kernel, or a file on the way (a pattern's match)
 	}
-	if err != nil {
-		return err
-	}
-	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+	// Should the stat fail otherwise, the mounts decide, as they did
+	// before there was a stat.
+	isDir := err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
 	err = maskMount(p, isDir)
 	if errors.Is(err, unix.ENOTDIR) {
 		err = maskMount(p, !isDir)

@@ -133,8 +133,10 @@ func kernelLastCap() (int, bool) {
 // os.Open would register the file with Go's poller, and in the container's
 // init, which opens no other file that way, that is an epoll instance, an
 // eventfd and four more system calls on every start, for two small files.
+// O_NONBLOCK: an image's passwd file that is a FIFO reads as empty instead
+// of holding the container's start until someone writes to it.
 func readEtcFile(path string, limit int) (string, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return "", &os.PathError{Op: "open", Path: path, Err: err}
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // containerMount is one line of the container's /proc/self/mountinfo.
@@ -161,6 +163,13 @@ func TestScanColonBounds(t *testing.T) {
 	}
 	if _, err := readPasswd(dir); err == nil {
 		t.Error("a directory as passwd file: no error")
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if entries, err := readPasswd(fifo); err != nil || entries != nil {
+		t.Errorf("a FIFO as passwd file: %v, %v; want it read as empty, at once", entries, err)
 	}
 }
 
