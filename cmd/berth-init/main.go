@@ -7,6 +7,12 @@
 //
 // It is not meant to be run by hand: berth passes it the container's spec on
 // descriptors it opens for it.
+
+// The init never changes its CPU affinity or cgroup while it runs: the
+// goroutine that would re-read the cgroup's CPU limit for GOMAXPROCS
+// (Go 1.25's updatemaxprocs) is one more goroutine to start for nothing.
+//
+//go:debug updatemaxprocs=0
 package main
 
 import (

@@ -4,6 +4,7 @@ package runtime
 
 import (
 	"errors"
+	"io"
 	"os"
 	"syscall"
 	"time"
@@ -97,3 +98,14 @@ func (c *Cgroup) Paths() map[string]string { return nil }
 
 // kernelLastCap: no capabilities off Linux.
 func kernelLastCap() (int, bool) { return 0, false }
+
+// readEtcFile reads at most limit bytes of path.
+func readEtcFile(path string, limit int) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, int64(limit)))
+	return string(data), err
+}

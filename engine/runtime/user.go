@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -180,24 +179,35 @@ func readGroup(path string) ([]groupEntry, error) {
 	return out, err
 }
 
+// Limits on a container's passwd and group files, which are untrusted
+// input: at most maxEtcFile bytes are read, and a longer line than
+// maxEtcLine is an error (bufio.ErrTooLong), as bufio.Scanner had it.
+const (
+	maxEtcFile = 16 << 20
+	maxEtcLine = 1 << 20
+)
+
+// scanColon calls fn with the colon-separated fields of each line of path
+// that is neither empty nor a comment. A missing file is an empty one.
 func scanColon(path string, fn func([]string)) error {
-	f, err := os.Open(path)
+	data, err := readEtcFile(path, maxEtcFile)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	defer f.Close()
-	// A container's passwd file is untrusted input: read at most 16 MiB.
-	sc := bufio.NewScanner(io.LimitReader(f, 16<<20))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for len(data) > 0 {
+		line, rest, _ := strings.Cut(data, "\n")
+		data = rest
+		if len(line) > maxEtcLine {
+			return bufio.ErrTooLong
+		}
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		fn(strings.Split(line, ":"))
 	}
-	return sc.Err()
+	return nil
 }
