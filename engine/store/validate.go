@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/berthkit/berth/engine/layer"
 	"github.com/opencontainers/go-digest"
@@ -367,13 +368,19 @@ func decompressFor(mediaType string, r io.Reader) (io.Reader, func(), error) {
 	if !ok {
 		return nil, nil, fmt.Errorf("media type %q is not a layer type Berth knows", mediaType)
 	}
-	br := bufio.NewReaderSize(r, checkBufSize)
+	br := checkReaders.Get().(*bufio.Reader)
+	br.Reset(r)
+	release := func() {
+		br.Reset(nil)
+		checkReaders.Put(br)
+	}
 	magic, _ := br.Peek(4)
 	got := "tar"
 	if c := layer.DetectCompression(magic); c != layer.None {
 		got = c.String()
 	}
 	if got != want {
+		release()
 		return nil, nil, fmt.Errorf("media type %s says %s but the blob is %s", mediaType, want, got)
 	}
 	// A check reads the stream once, on the goroutine that also parses the
@@ -382,10 +389,17 @@ func decompressFor(mediaType string, r io.Reader) (io.Reader, func(), error) {
 	// them allocate (zstd's window), as unpacking does.
 	zr, err := layer.DecompressInline(br)
 	if err != nil {
+		release()
 		return nil, nil, err
 	}
-	return zr, func() { zr.Close() }, nil
+	return zr, func() { zr.Close(); release() }, nil
 }
+
+// checkReaders keeps the read buffers of layer checks: a pull checks one
+// layer after another, and a fresh 1 MiB buffer for each cost its page
+// faults and garbage collections. The caller's close returns the buffer,
+// after which the decompressor must not be read again.
+var checkReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, checkBufSize) }}
 
 // checkBufSize is the read buffer of a layer check. A pull's check reads
 // the response body itself (no copy loop in between), so each read is a
