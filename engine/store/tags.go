@@ -104,6 +104,7 @@ func nameManifest(idx *ocispec.Index, ref string, manifest digest.Digest) {
 
 // configDigest is the config a stored manifest names.
 func (s *Store) configDigest(manifest digest.Digest) (digest.Digest, error) {
+	s.manifestReads.Add(1)
 	data, err := s.ReadBlob(manifest)
 	if err != nil {
 		return "", err
@@ -115,6 +116,20 @@ func (s *Store) configDigest(manifest digest.Digest) (digest.Digest, error) {
 	return m.Config.Digest, nil
 }
 
+// entryID is the image ID of an index entry: its AnnotationID, which the
+// store wrote with the entry, or, for an entry without one (imported from
+// an OCI layout made elsewhere, or listed by an older Berth), the config
+// its manifest names. The annotation wins when both exist and disagree,
+// as everywhere else the index answers (ImageBriefs, Image by ID,
+// imageWhere): a tag costs one manifest read per entry without it, not
+// one per image in the store.
+func (s *Store) entryID(d ocispec.Descriptor) (digest.Digest, error) {
+	if id := d.Annotations[AnnotationID]; id != "" {
+		return digest.Digest(id), nil
+	}
+	return s.configDigest(d.Digest)
+}
+
 // Tag points the reference at the image, moving it from any image that had
 // it. The previous holder of the name is returned (empty if none).
 func (s *Store) Tag(id digest.Digest, name string) (previous digest.Digest, err error) {
@@ -124,24 +139,9 @@ func (s *Store) Tag(id digest.Digest, name string) (previous digest.Digest, err 
 	}
 	full := ref.String()
 	err = s.UpdateIndex(func(idx *ocispec.Index) error {
-		target := digest.Digest("")
-		for _, d := range idx.Manifests {
-			cfg, err := s.configDigest(d.Digest)
-			if d.Annotations[ocispec.AnnotationRefName] == full {
-				if err == nil && cfg == id {
-					return errUnchanged // already tagged
-				}
-				continue
-			}
-			if err != nil && target == "" {
-				return err
-			}
-			if err == nil && cfg == id && target == "" {
-				target = d.Digest
-			}
-		}
-		if target == "" {
-			return noSuchImage(id.String())
+		target, err := s.tagTarget(idx, full, id)
+		if err != nil {
+			return err
 		}
 		previous = s.moveRef(idx, full, target, id)
 		return nil
@@ -149,16 +149,67 @@ func (s *Store) Tag(id digest.Digest, name string) (previous digest.Digest, err 
 	return previous, err
 }
 
+// tagTarget is the manifest of image id that Tag names full: the first
+// entry of the image, in index order. errUnchanged says full already
+// names the image. An entry whose ID cannot be read (a damaged manifest
+// without AnnotationID) before the image's first entry is an error, since
+// it might have been the image; one that holds the name is only not the
+// image, as the name moves from it anyway.
+func (s *Store) tagTarget(idx *ocispec.Index, full string, id digest.Digest) (digest.Digest, error) {
+	target := digest.Digest("")
+	for _, d := range idx.Manifests {
+		holds := d.Annotations[ocispec.AnnotationRefName] == full
+		if !holds && target != "" {
+			continue // found, and this entry cannot make it unchanged
+		}
+		cfg, err := s.entryID(d)
+		switch {
+		case holds && err == nil && cfg == id:
+			return "", errUnchanged // already tagged
+		case holds:
+		case err != nil:
+			return "", err
+		case cfg == id:
+			target = d.Digest
+		}
+	}
+	if target == "" {
+		return "", noSuchImage(id.String())
+	}
+	return target, nil
+}
+
 // moveRef gives the listed manifest of image id the name ref, taking it
 // from any other image, and returns the image that had it (empty if none).
 func (s *Store) moveRef(idx *ocispec.Index, ref string, manifest, id digest.Digest) (previous digest.Digest) {
+	before := s.idsHolding(idx, ref)
 	for _, held := range dropRef(idx, ref, manifest) {
-		if cfg, err := s.configDigest(held); err == nil && cfg != id {
+		cfg, ok := before[held]
+		if !ok {
+			var err error
+			if cfg, err = s.configDigest(held); err != nil {
+				continue // damaged and untagged: not reported, as before
+			}
+		}
+		if cfg != id {
 			previous = cfg
 		}
 	}
 	nameManifest(idx, ref, manifest)
 	return previous
+}
+
+// idsHolding maps the manifests of the entries named ref that carry
+// AnnotationID to that ID, read before dropRef takes the name (and, for an
+// entry that goes, its annotations) away.
+func (s *Store) idsHolding(idx *ocispec.Index, ref string) map[digest.Digest]digest.Digest {
+	ids := map[digest.Digest]digest.Digest{}
+	for _, d := range idx.Manifests {
+		if id := d.Annotations[AnnotationID]; id != "" && d.Annotations[ocispec.AnnotationRefName] == ref {
+			ids[d.Digest] = digest.Digest(id)
+		}
+	}
+	return ids
 }
 
 // NewImage is an image whose blobs are all stored, for ListImages.
@@ -224,11 +275,15 @@ func (s *Store) Untag(name string) (digest.Digest, error) {
 	full := ref.String()
 	var id digest.Digest
 	err = s.UpdateIndex(func(idx *ocispec.Index) error {
+		before := s.idsHolding(idx, full)
 		held := dropRef(idx, full, "")
 		if len(held) == 0 {
 			return noSuchImage(Familiar(full))
 		}
-		id, err = s.configDigest(held[0])
+		var ok bool
+		if id, ok = before[held[0]]; !ok {
+			id, err = s.configDigest(held[0])
+		}
 		return err
 	})
 	return id, err
