@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 
@@ -138,7 +139,15 @@ func (s *Store) Tag(id digest.Digest, name string) (previous digest.Digest, err 
 		return "", err
 	}
 	full := ref.String()
-	err = s.UpdateIndex(func(idx *ocispec.Index) error {
+	unlock, err := s.Lock()
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if previous, ok, err := s.rawTag(full, id); ok || err != nil {
+		return previous, err
+	}
+	err = s.updateIndexLocked(func(idx *ocispec.Index) error {
 		target, err := s.tagTarget(idx, full, id)
 		if err != nil {
 			return err
@@ -147,6 +156,118 @@ func (s *Store) Tag(id digest.Digest, name string) (previous digest.Digest, err 
 		return nil
 	})
 	return previous, err
+}
+
+// rawTag is Tag on the raw view of index.json (indexscan.go): only the
+// entries that change are decoded and written anew, the others keep their
+// text, so a tag does not decode and re-encode the whole index. ok is
+// false when the parsed way must decide: the raw view does not apply, or
+// an entry whose ID matters lacks AnnotationID. The caller holds the
+// store lock.
+func (s *Store) rawTag(full string, id digest.Digest) (previous digest.Digest, ok bool, err error) {
+	if s.pendingCount() > 0 {
+		return "", false, nil
+	}
+	v := s.rawIndex()
+	if v == nil || !v.canonical {
+		return "", false, nil
+	}
+	drop, add, previous, ok, err := v.planTag(full, id)
+	if errors.Is(err, errUnchanged) {
+		return "", true, nil
+	}
+	if !ok || err != nil {
+		return "", ok, err
+	}
+	parts, ok, err := v.edit(drop, add)
+	if !ok || err != nil {
+		return "", false, err
+	}
+	return previous, true, s.writeIndexParts(parts)
+}
+
+// planTag is what Tag changes in v, as tagTarget and moveRef decide it:
+// the entries to drop, the entries to add (changed copies of dropped
+// ones, or a new named copy of the image's entry) and the image that had
+// the name. errUnchanged is reported as ok with nothing to do.
+func (v *rawView) planTag(full string, id digest.Digest) (drop map[int]bool, add []ocispec.Descriptor, previous digest.Digest, ok bool, err error) {
+	target, holders := -1, []int(nil)
+	for i, e := range v.sums {
+		holds := e.ref == full
+		if !holds && target >= 0 {
+			continue
+		}
+		switch {
+		case e.id == "":
+			return nil, nil, "", false, nil // its ID is in its manifest
+		case holds && e.id == id.String():
+			return nil, nil, "", false, errUnchanged
+		case holds:
+			holders = append(holders, i)
+		case e.id == id.String():
+			target = i
+		}
+	}
+	if target < 0 {
+		return nil, nil, "", true, noSuchImage(id.String())
+	}
+	manifest := v.sums[target].digest
+	entries := map[string]int{}
+	for _, e := range v.sums {
+		entries[e.digest]++
+	}
+	drop = map[int]bool{}
+	for _, i := range holders {
+		e := v.sums[i]
+		if e.digest == manifest {
+			return nil, nil, "", false, nil // two IDs for one manifest: the parsed way
+		}
+		previous, drop[i] = digest.Digest(e.id), true
+		if entries[e.digest] > 1 {
+			entries[e.digest]-- // the image keeps another entry
+			continue
+		}
+		d, err := v.entry(i)
+		if err != nil {
+			return nil, nil, "", false, nil
+		}
+		delete(d.Annotations, ocispec.AnnotationRefName)
+		add = append(add, d)
+	}
+	named, err := v.namedEntry(manifest, full, drop)
+	if err != nil {
+		return nil, nil, "", false, nil
+	}
+	return drop, append(add, named), previous, true, nil
+}
+
+// namedEntry is nameManifest on the raw view: the manifest's untagged
+// entry, which it adds to drop, or a copy of its first entry, with the
+// name ref.
+func (v *rawView) namedEntry(manifest, ref string, drop map[int]bool) (ocispec.Descriptor, error) {
+	first := -1
+	for i, e := range v.sums {
+		if e.digest != manifest {
+			continue
+		}
+		if e.ref == "" {
+			first = i
+			drop[i] = true
+			break
+		}
+		if first < 0 {
+			first = i
+		}
+	}
+	d, err := v.entry(first)
+	if err != nil {
+		return d, err
+	}
+	if d.Annotations == nil {
+		d.Annotations = map[string]string{}
+	}
+	d.Annotations[ocispec.AnnotationRefName] = ref
+	return d, nil
 }
 
 // tagTarget is the manifest of image id that Tag names full: the first

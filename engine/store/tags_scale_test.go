@@ -6,9 +6,12 @@ package store
 // in the store: a `build -t` in a store of 600 images opened 600 blobs.
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -247,4 +250,47 @@ func containsProblem(e *ValidationError, part string) bool {
 		}
 	}
 	return false
+}
+
+// A tag on the raw view of index.json writes byte for byte what the
+// parsed way writes, over a run of tags that name untagged images, move
+// names from images with one entry and with several, give a second name
+// and change nothing, without parsing the index.
+func TestRawTagMatchesParsedTag(t *testing.T) {
+	seeded, twin := seedStore(t, 40, seedOptions{ids: true, namesInIndex: true}), seedStore(t, 40, seedOptions{ids: true, namesInIndex: true})
+	if !slices.Equal(seeded.ids, twin.ids) {
+		t.Fatal("the seeded stores differ")
+	}
+	raw, parsed := openSeeded(t, seeded), openSeeded(t, twin)
+	ids := []digest.Digest{digest.FromString("not stored")}
+	for i := 0; i < 40; i += 3 {
+		ids = append(ids, seeded.ids[i])
+	}
+	names := []string{"a:1", "b:1", "docker.io/bench/img0:latest", "docker.io/bench/img30:latest", "z/z:9"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for step := range 200 {
+		id, name := ids[rng.IntN(len(ids))], names[rng.IntN(len(names))]
+		if _, err := parsed.readIndex(); err != nil { // the parsed index is current: Tag takes the parsed way
+			t.Fatal(err)
+		}
+		wantPrev, wantErr := parsed.Tag(id, name)
+		gotPrev, gotErr := raw.Tag(id, name)
+		if gotPrev != wantPrev || (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("step %d, tag %s %s: raw %q, %v; parsed %q, %v", step, id, name, gotPrev, gotErr, wantPrev, wantErr)
+		}
+		got, err := os.ReadFile(raw.indexPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(parsed.indexPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("step %d, tag %s %s: raw index.json differs:\n%s\nparsed:\n%s", step, id, name, got, want)
+		}
+	}
+	if n := raw.indexParses.Load(); n != 0 {
+		t.Errorf("raw tags parsed index.json %d times", n)
+	}
 }
