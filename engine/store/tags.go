@@ -165,11 +165,8 @@ func (s *Store) Tag(id digest.Digest, name string) (previous digest.Digest, err 
 // an entry whose ID matters lacks AnnotationID. The caller holds the
 // store lock.
 func (s *Store) rawTag(full string, id digest.Digest) (previous digest.Digest, ok bool, err error) {
-	if s.pendingCount() > 0 {
-		return "", false, nil
-	}
-	v := s.rawIndex()
-	if v == nil || !v.canonical {
+	v := s.rawIndexToEdit()
+	if v == nil {
 		return "", false, nil
 	}
 	drop, add, previous, ok, err := v.planTag(full, id)
@@ -184,6 +181,40 @@ func (s *Store) rawTag(full string, id digest.Digest) (previous digest.Digest, o
 		return "", false, err
 	}
 	return previous, true, s.writeIndexParts(parts)
+}
+
+// rawIndexToEdit is the raw view of index.json when a name can be moved
+// by editing its text: no batch entries are pending and the file is laid
+// out as Berth writes it. The caller holds the store lock.
+func (s *Store) rawIndexToEdit() *rawView {
+	if s.pendingCount() > 0 {
+		return nil
+	}
+	if v := s.rawIndex(); v != nil && v.canonical {
+		return v
+	}
+	return nil
+}
+
+// rawUntag is Untag on the raw view, as rawTag is Tag.
+func (s *Store) rawUntag(full string) (id digest.Digest, ok bool, err error) {
+	v := s.rawIndexToEdit()
+	if v == nil {
+		return "", false, nil
+	}
+	drop := map[int]bool{}
+	add, held, ok := v.dropName(full, "", drop)
+	if !ok {
+		return "", false, nil
+	}
+	if len(held) == 0 {
+		return "", true, noSuchImage(Familiar(full))
+	}
+	parts, ok, err := v.edit(drop, add)
+	if !ok || err != nil {
+		return "", false, err
+	}
+	return held[0], true, s.writeIndexParts(parts)
 }
 
 // planTag is what Tag changes in v, as tagTarget and moveRef decide it:
@@ -212,33 +243,56 @@ func (v *rawView) planTag(full string, id digest.Digest) (drop map[int]bool, add
 		return nil, nil, "", true, noSuchImage(id.String())
 	}
 	manifest := v.sums[target].digest
-	entries := map[string]int{}
-	for _, e := range v.sums {
-		entries[e.digest]++
-	}
-	drop = map[int]bool{}
 	for _, i := range holders {
-		e := v.sums[i]
-		if e.digest == manifest {
+		if v.sums[i].digest == manifest {
 			return nil, nil, "", false, nil // two IDs for one manifest: the parsed way
 		}
-		previous, drop[i] = digest.Digest(e.id), true
-		if entries[e.digest] > 1 {
-			entries[e.digest]-- // the image keeps another entry
-			continue
-		}
-		d, err := v.entry(i)
-		if err != nil {
-			return nil, nil, "", false, nil
-		}
-		delete(d.Annotations, ocispec.AnnotationRefName)
-		add = append(add, d)
+	}
+	drop = map[int]bool{}
+	add, held, ok := v.dropName(full, manifest, drop)
+	if !ok {
+		return nil, nil, "", false, nil
+	}
+	if len(held) > 0 {
+		previous = held[len(held)-1] // each is another image: see the loop above
 	}
 	named, err := v.namedEntry(manifest, full, drop)
 	if err != nil {
 		return nil, nil, "", false, nil
 	}
 	return drop, append(add, named), previous, true, nil
+}
+
+// dropName is dropRef on the raw view: every entry named ref but those
+// of the manifest keep goes into drop, and comes back without the name
+// (in add) when it was its manifest's only entry. held are the image IDs
+// of the entries that had the name, in index order; ok is false when one
+// of them lacks AnnotationID or cannot be decoded.
+func (v *rawView) dropName(ref, keep string, drop map[int]bool) (add []ocispec.Descriptor, held []digest.Digest, ok bool) {
+	entries := map[string]int{}
+	for _, e := range v.sums {
+		entries[e.digest]++
+	}
+	for i, e := range v.sums {
+		if e.ref != ref || e.digest == keep {
+			continue
+		}
+		if e.id == "" {
+			return nil, nil, false
+		}
+		held, drop[i] = append(held, digest.Digest(e.id)), true
+		if entries[e.digest] > 1 {
+			entries[e.digest]-- // the image keeps another entry
+			continue
+		}
+		d, err := v.entry(i)
+		if err != nil {
+			return nil, nil, false
+		}
+		delete(d.Annotations, ocispec.AnnotationRefName)
+		add = append(add, d)
+	}
+	return add, held, true
 }
 
 // namedEntry is nameManifest on the raw view: the manifest's untagged
@@ -394,8 +448,16 @@ func (s *Store) Untag(name string) (digest.Digest, error) {
 		return "", err
 	}
 	full := ref.String()
+	unlock, err := s.Lock()
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if id, ok, err := s.rawUntag(full); ok || err != nil {
+		return id, err
+	}
 	var id digest.Digest
-	err = s.UpdateIndex(func(idx *ocispec.Index) error {
+	err = s.updateIndexLocked(func(idx *ocispec.Index) error {
 		before := s.idsHolding(idx, full)
 		held := dropRef(idx, full, "")
 		if len(held) == 0 {

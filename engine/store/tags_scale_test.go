@@ -252,10 +252,11 @@ func containsProblem(e *ValidationError, part string) bool {
 	return false
 }
 
-// A tag on the raw view of index.json writes byte for byte what the
-// parsed way writes, over a run of tags that name untagged images, move
-// names from images with one entry and with several, give a second name
-// and change nothing, without parsing the index.
+// A tag or untag on the raw view of index.json writes byte for byte what
+// the parsed way writes, over a run of tags that name untagged images,
+// move names from images with one entry and with several, give a second
+// name and change nothing, and untags of names held or not, without
+// parsing the index.
 func TestRawTagMatchesParsedTag(t *testing.T) {
 	seeded, twin := seedStore(t, 40, seedOptions{ids: true, namesInIndex: true}), seedStore(t, 40, seedOptions{ids: true, namesInIndex: true})
 	if !slices.Equal(seeded.ids, twin.ids) {
@@ -268,16 +269,22 @@ func TestRawTagMatchesParsedTag(t *testing.T) {
 	}
 	names := []string{"a:1", "b:1", "docker.io/bench/img0:latest", "docker.io/bench/img30:latest", "z/z:9"}
 	rng := rand.New(rand.NewPCG(1, 2))
+	seen := map[string]int{}
 	for step := range 200 {
 		id, name := ids[rng.IntN(len(ids))], names[rng.IntN(len(names))]
 		if _, err := parsed.readIndex(); err != nil { // the parsed index is current: Tag takes the parsed way
 			t.Fatal(err)
 		}
-		wantPrev, wantErr := parsed.Tag(id, name)
-		gotPrev, gotErr := raw.Tag(id, name)
-		if gotPrev != wantPrev || (gotErr == nil) != (wantErr == nil) {
-			t.Fatalf("step %d, tag %s %s: raw %q, %v; parsed %q, %v", step, id, name, gotPrev, gotErr, wantPrev, wantErr)
+		verb, do := "tag", func(s *Store) (digest.Digest, error) { return s.Tag(id, name) }
+		if rng.IntN(4) == 0 {
+			verb, do = "untag", func(s *Store) (digest.Digest, error) { return s.Untag(name) }
 		}
+		wantPrev, wantErr := do(parsed)
+		gotPrev, gotErr := do(raw)
+		if gotPrev != wantPrev || (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("step %d, %s %s %s: raw %q, %v; parsed %q, %v", step, verb, id, name, gotPrev, gotErr, wantPrev, wantErr)
+		}
+		seen[fmt.Sprintf("%s ok=%v previous=%v", verb, gotErr == nil, gotPrev != "")]++
 		got, err := os.ReadFile(raw.indexPath())
 		if err != nil {
 			t.Fatal(err)
@@ -287,7 +294,13 @@ func TestRawTagMatchesParsedTag(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Fatalf("step %d, tag %s %s: raw index.json differs:\n%s\nparsed:\n%s", step, id, name, got, want)
+			t.Fatalf("step %d, %s %s %s: raw index.json differs:\n%s\nparsed:\n%s", step, verb, id, name, got, want)
+		}
+	}
+	for _, kind := range []string{"tag ok=true previous=true", "tag ok=true previous=false", "tag ok=false previous=false",
+		"untag ok=true previous=true", "untag ok=false previous=false"} {
+		if seen[kind] == 0 {
+			t.Errorf("no step of kind %q: %v", kind, seen)
 		}
 	}
 	if n := raw.indexParses.Load(); n != 0 {
