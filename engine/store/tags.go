@@ -220,7 +220,7 @@ func (s *Store) rawUntag(full string) (id digest.Digest, ok bool, err error) {
 // planTag is what Tag changes in v, as tagTarget and moveRef decide it:
 // the entries to drop, the entries to add (changed copies of dropped
 // ones, or a new named copy of the image's entry) and the image that had
-// the name. errUnchanged is reported as ok with nothing to do.
+// the name. errUnchanged says the image has the name already.
 func (v *rawView) planTag(full string, id digest.Digest) (drop map[int]bool, add []ocispec.Descriptor, previous digest.Digest, ok bool, err error) {
 	target, holders := -1, []int(nil)
 	for i, e := range v.sums {
