@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -416,6 +417,9 @@ const (
 // parents that nothing else needs, unless NoPrune. Blobs and unpacked
 // layers nobody needs are freed. Errors about conflicts wrap store.ErrConflict.
 func (e *Engine) RemoveImage(ctx context.Context, name string, opts RemoveImageOptions) ([]RemoveRecord, error) {
+	if records, ok, err := e.untagOneOfMany(ctx, name); ok {
+		return records, err
+	}
 	f, err := e.imageFacts()
 	if err != nil {
 		return nil, err
@@ -459,6 +463,29 @@ func (e *Engine) RemoveImage(ctx context.Context, name string, opts RemoveImageO
 	}
 	more, err := e.deleteImage(ctx, img.ID, opts.Force, !opts.NoPrune, removedRef)
 	return append(records, more...), err
+}
+
+// untagOneOfMany is rmi of one of an image's names when the image has
+// others: only the name goes, whatever containers or children the image
+// has, so the facts of every image (each manifest and config in the store)
+// are not needed, only the image and its names, which the index answers.
+// ok is false for any other case, which RemoveImage decides as before.
+func (e *Engine) untagOneOfMany(ctx context.Context, name string) (records []RemoveRecord, ok bool, err error) {
+	ref, err := store.ParseRef(name)
+	if err != nil {
+		return nil, false, nil
+	}
+	if _, isDigest := ref.(reference.Digested); isDigest {
+		return nil, false, nil
+	}
+	img, err := e.Store.Image(name)
+	if err != nil || isImageIDPrefix(img.ID, name) || len(img.Refs) < 2 || !slices.Contains(img.Refs, ref.String()) {
+		return nil, false, nil
+	}
+	if _, err := e.Store.Untag(ref.String()); err != nil {
+		return nil, true, err
+	}
+	return []RemoveRecord{{Untagged: reference.FamiliarString(ref)}}, true, ctxErr(ctx)
 }
 
 func (e *Engine) removeByID(ctx context.Context, f *imageFacts, img *store.Image, opts RemoveImageOptions) ([]RemoveRecord, error) {

@@ -32,8 +32,24 @@ type benchStore struct {
 
 // seedBenchStore writes the blobs directly (no fsync per blob) and lists
 // every image in one index update, so a 1,000-image store takes a moment.
-// The entries are what PutImage writes; tags go through Tag.
+// The entries are what an older Berth wrote (no AnnotationID); tags go
+// through Tag.
 func seedBenchStore(tb testing.TB, n int) *benchStore {
+	return seedStore(tb, n, seedOptions{})
+}
+
+// seedOptions say how seedStore lists its images.
+type seedOptions struct {
+	// ids gives every entry AnnotationID, as PutImage does.
+	ids bool
+	// namesInIndex writes every tenth image's name into its entry, as Tag
+	// would, instead of calling Tag (a store of 10,000 images then takes
+	// one index write, not 1,000).
+	namesInIndex bool
+}
+
+// seedStore is seedBenchStore with options.
+func seedStore(tb testing.TB, n int, o seedOptions) *benchStore {
 	tb.Helper()
 	bs := &benchStore{root: tb.TempDir(), tags: map[int]string{}}
 	s, err := Open(bs.root)
@@ -70,6 +86,13 @@ func seedBenchStore(tb testing.TB, n int) *benchStore {
 		if i > 0 {
 			ann[AnnotationParent] = bs.ids[i-1].String()
 		}
+		if o.ids {
+			ann[AnnotationID] = cfgDigest.String()
+		}
+		if o.namesInIndex && i%10 == 0 {
+			bs.tags[i] = fmt.Sprintf("docker.io/bench/img%d:latest", i)
+			ann[ocispec.AnnotationRefName] = bs.tags[i]
+		}
 		entries = append(entries, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: put(manifest), Size: int64(len(manifest)), Annotations: ann})
 		bs.ids = append(bs.ids, cfgDigest)
 	}
@@ -79,7 +102,7 @@ func seedBenchStore(tb testing.TB, n int) *benchStore {
 	}); err != nil {
 		tb.Fatal(err)
 	}
-	for i := 0; i < n; i += 10 {
+	for i := 0; i < n && !o.namesInIndex; i += 10 {
 		bs.tags[i] = fmt.Sprintf("bench/img%d:latest", i)
 		if _, err := s.Tag(bs.ids[i], bs.tags[i]); err != nil {
 			tb.Fatal(err)
@@ -169,5 +192,45 @@ func BenchmarkCacheGet(b *testing.B) {
 				b.Fatalf("CacheGet(%q) = %v, %v; want hit=%v", q.key, e, ok, q.hit)
 			}
 		})
+	}
+}
+
+// BenchmarkTag moves a name between two images of a store of n, as
+// `berth tag` and the end of `build -t` do, and tags an image with the
+// name it has (nothing to write). Every entry carries AnnotationID, as
+// PutImage writes them: no manifest is read, so what grows with n is only
+// index.json's own read and write.
+func BenchmarkTag(b *testing.B) {
+	for _, n := range []int{10, 1000, 10000} {
+		bs := seedStore(b, n, seedOptions{ids: true, namesInIndex: true})
+		s, err := Open(bs.root)
+		if err != nil {
+			b.Fatal(err)
+		}
+		a, c := bs.ids[n/2+1], bs.ids[n-1]
+		b.Run(fmt.Sprintf("images=%d/move", n), func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				id := a
+				if i%2 == 1 {
+					id = c
+				}
+				i++
+				if _, err := s.Tag(id, "bench/moving:latest"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("images=%d/unchanged", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.Tag(c, "bench/moving:latest"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		if got := s.manifestReads.Load(); got != 0 {
+			b.Errorf("%d manifests read", got)
+		}
+		s.Close()
 	}
 }

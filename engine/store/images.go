@@ -657,7 +657,7 @@ func (s *Store) DeleteImage(id digest.Digest) error {
 		keep := idx.Manifests[:0]
 		found := false
 		for _, d := range idx.Manifests {
-			cfg, err := s.configDigest(d.Digest)
+			cfg, err := s.entryID(d) // a manifest read only without AnnotationID
 			if err == nil && cfg == id {
 				found = true
 				continue

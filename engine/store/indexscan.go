@@ -221,6 +221,13 @@ func (v *rawView) has(d string) bool {
 // written one after the other rather than copied into one buffer), or
 // false when the file is not canonical.
 func (v *rawView) insert(entries []ocispec.Descriptor) ([]string, bool, error) {
+	return v.edit(nil, entries)
+}
+
+// edit is insert that also leaves out the listed entries whose index
+// drop holds: a tag renames an entry by dropping it and adding it back
+// changed. It reports false when nothing would be left.
+func (v *rawView) edit(drop map[int]bool, entries []ocispec.Descriptor) ([]string, bool, error) {
 	if !v.canonical || len(v.sums) == 0 {
 		return nil, false, nil
 	}
@@ -234,23 +241,42 @@ func (v *rawView) insert(entries []ocispec.Descriptor) ([]string, bool, error) {
 		}
 		raws[i], news[i] = string(raw), entrySum{digest: d.Digest.String(), ref: d.Annotations[refKey]}
 	}
-	parts := []string{v.text[:v.sums[0].start]}
-	next := 0 // the first listed entry not yet copied
+	var items []string // in order: runs of kept entries' text, new entries' text
+	next := 0          // the first listed entry not yet copied or dropped
+	keep := func(upto int) {
+		for next < upto {
+			if drop[next] {
+				next++
+				continue
+			}
+			from := next
+			for next < upto && !drop[next] {
+				next++
+			}
+			items = append(items, v.text[v.sums[from].start:v.sums[next-1].end])
+		}
+	}
 	for _, n := range sortedOrder(news) {
 		at := next
 		for at < len(v.sums) && !sumLess(news[n], v.sums[at]) {
 			at++
 		}
-		if at > next {
-			parts = append(parts, v.text[v.sums[next].start:v.sums[at-1].end], sep)
+		keep(at)
+		items = append(items, raws[n])
+	}
+	keep(len(v.sums))
+	if len(items) == 0 {
+		return nil, false, nil
+	}
+	parts := make([]string, 0, 2*len(items)+1)
+	parts = append(parts, v.text[:v.sums[0].start])
+	for i, item := range items {
+		if i > 0 {
+			parts = append(parts, sep)
 		}
-		parts = append(parts, raws[n], sep)
-		next = at
+		parts = append(parts, item)
 	}
-	if next < len(v.sums) {
-		return append(parts, v.text[v.sums[next].start:]), true, nil
-	}
-	return append(parts[:len(parts)-1], v.text[v.sums[len(v.sums)-1].end:]), true, nil
+	return append(parts, v.text[v.sums[len(v.sums)-1].end:]), true, nil
 }
 
 // sumLess is writeIndex's order: by name, then digest.

@@ -65,6 +65,10 @@ type Store struct {
 	// (not covered by a batch's syncfs), for tests.
 	indexFileSyncs atomic.Int64
 	trash          sync.WaitGroup // deletions of removed containers' files (DeleteContainer)
+
+	// manifestReads counts manifests read only for the config they name
+	// (configDigest), for tests: a tag must not read one per image.
+	manifestReads atomic.Int64
 }
 
 // Open opens (creating if needed) the store at root. If no other Berth

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 
@@ -104,6 +105,7 @@ func nameManifest(idx *ocispec.Index, ref string, manifest digest.Digest) {
 
 // configDigest is the config a stored manifest names.
 func (s *Store) configDigest(manifest digest.Digest) (digest.Digest, error) {
+	s.manifestReads.Add(1)
 	data, err := s.ReadBlob(manifest)
 	if err != nil {
 		return "", err
@@ -115,6 +117,20 @@ func (s *Store) configDigest(manifest digest.Digest) (digest.Digest, error) {
 	return m.Config.Digest, nil
 }
 
+// entryID is the image ID of an index entry: its AnnotationID, which the
+// store wrote with the entry, or, for an entry without one (imported from
+// an OCI layout made elsewhere, or listed by an older Berth), the config
+// its manifest names. The annotation wins when both exist and disagree,
+// as everywhere else the index answers (ImageBriefs, Image by ID,
+// imageWhere): a tag costs one manifest read per entry without it, not
+// one per image in the store.
+func (s *Store) entryID(d ocispec.Descriptor) (digest.Digest, error) {
+	if id := d.Annotations[AnnotationID]; id != "" {
+		return digest.Digest(id), nil
+	}
+	return s.configDigest(d.Digest)
+}
+
 // Tag points the reference at the image, moving it from any image that had
 // it. The previous holder of the name is returned (empty if none).
 func (s *Store) Tag(id digest.Digest, name string) (previous digest.Digest, err error) {
@@ -123,25 +139,18 @@ func (s *Store) Tag(id digest.Digest, name string) (previous digest.Digest, err 
 		return "", err
 	}
 	full := ref.String()
-	err = s.UpdateIndex(func(idx *ocispec.Index) error {
-		target := digest.Digest("")
-		for _, d := range idx.Manifests {
-			cfg, err := s.configDigest(d.Digest)
-			if d.Annotations[ocispec.AnnotationRefName] == full {
-				if err == nil && cfg == id {
-					return errUnchanged // already tagged
-				}
-				continue
-			}
-			if err != nil && target == "" {
-				return err
-			}
-			if err == nil && cfg == id && target == "" {
-				target = d.Digest
-			}
-		}
-		if target == "" {
-			return noSuchImage(id.String())
+	unlock, err := s.Lock()
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if previous, ok, err := s.rawTag(full, id); ok || err != nil {
+		return previous, err
+	}
+	err = s.updateIndexLocked(func(idx *ocispec.Index) error {
+		target, err := s.tagTarget(idx, full, id)
+		if err != nil {
+			return err
 		}
 		previous = s.moveRef(idx, full, target, id)
 		return nil
@@ -149,16 +158,233 @@ func (s *Store) Tag(id digest.Digest, name string) (previous digest.Digest, err 
 	return previous, err
 }
 
+// rawTag is Tag on the raw view of index.json (indexscan.go): only the
+// entries that change are decoded and written anew, the others keep their
+// text, so a tag does not decode and re-encode the whole index. ok is
+// false when the parsed way must decide: the raw view does not apply, or
+// an entry whose ID matters lacks AnnotationID. The caller holds the
+// store lock.
+func (s *Store) rawTag(full string, id digest.Digest) (previous digest.Digest, ok bool, err error) {
+	v := s.rawIndexToEdit()
+	if v == nil {
+		return "", false, nil
+	}
+	drop, add, previous, ok, err := v.planTag(full, id)
+	if errors.Is(err, errUnchanged) {
+		return "", true, nil
+	}
+	if !ok || err != nil {
+		return "", ok, err
+	}
+	parts, ok, err := v.edit(drop, add)
+	if !ok || err != nil {
+		return "", false, err
+	}
+	return previous, true, s.writeIndexParts(parts)
+}
+
+// rawIndexToEdit is the raw view of index.json when a name can be moved
+// by editing its text: no batch entries are pending and the file is laid
+// out as Berth writes it. The caller holds the store lock.
+func (s *Store) rawIndexToEdit() *rawView {
+	if s.pendingCount() > 0 {
+		return nil
+	}
+	if v := s.rawIndex(); v != nil && v.canonical {
+		return v
+	}
+	return nil
+}
+
+// rawUntag is Untag on the raw view, as rawTag is Tag.
+func (s *Store) rawUntag(full string) (id digest.Digest, ok bool, err error) {
+	v := s.rawIndexToEdit()
+	if v == nil {
+		return "", false, nil
+	}
+	drop := map[int]bool{}
+	add, held, ok := v.dropName(full, "", drop)
+	if !ok {
+		return "", false, nil
+	}
+	if len(held) == 0 {
+		return "", true, noSuchImage(Familiar(full))
+	}
+	parts, ok, err := v.edit(drop, add)
+	if !ok || err != nil {
+		return "", false, err
+	}
+	return held[0], true, s.writeIndexParts(parts)
+}
+
+// planTag is what Tag changes in v, as tagTarget and moveRef decide it:
+// the entries to drop, the entries to add (changed copies of dropped
+// ones, or a new named copy of the image's entry) and the image that had
+// the name. errUnchanged says the image has the name already.
+func (v *rawView) planTag(full string, id digest.Digest) (drop map[int]bool, add []ocispec.Descriptor, previous digest.Digest, ok bool, err error) {
+	target, holders := -1, []int(nil)
+	for i, e := range v.sums {
+		holds := e.ref == full
+		if !holds && target >= 0 {
+			continue
+		}
+		switch {
+		case e.id == "":
+			return nil, nil, "", false, nil // its ID is in its manifest
+		case holds && e.id == id.String():
+			return nil, nil, "", false, errUnchanged
+		case holds:
+			holders = append(holders, i)
+		case e.id == id.String():
+			target = i
+		}
+	}
+	if target < 0 {
+		return nil, nil, "", true, noSuchImage(id.String())
+	}
+	manifest := v.sums[target].digest
+	for _, i := range holders {
+		if v.sums[i].digest == manifest {
+			return nil, nil, "", false, nil // two IDs for one manifest: the parsed way
+		}
+	}
+	drop = map[int]bool{}
+	add, held, ok := v.dropName(full, manifest, drop)
+	if !ok {
+		return nil, nil, "", false, nil
+	}
+	if len(held) > 0 {
+		previous = held[len(held)-1] // each is another image: see the loop above
+	}
+	named, err := v.namedEntry(manifest, full, drop)
+	if err != nil {
+		return nil, nil, "", false, nil
+	}
+	return drop, append(add, named), previous, true, nil
+}
+
+// dropName is dropRef on the raw view: every entry named ref but those
+// of the manifest keep goes into drop, and comes back without the name
+// (in add) when it was its manifest's only entry. held are the image IDs
+// of the entries that had the name, in index order; ok is false when one
+// of them lacks AnnotationID or cannot be decoded.
+func (v *rawView) dropName(ref, keep string, drop map[int]bool) (add []ocispec.Descriptor, held []digest.Digest, ok bool) {
+	entries := map[string]int{}
+	for _, e := range v.sums {
+		entries[e.digest]++
+	}
+	for i, e := range v.sums {
+		if e.ref != ref || e.digest == keep {
+			continue
+		}
+		if e.id == "" {
+			return nil, nil, false
+		}
+		held, drop[i] = append(held, digest.Digest(e.id)), true
+		if entries[e.digest] > 1 {
+			entries[e.digest]-- // the image keeps another entry
+			continue
+		}
+		d, err := v.entry(i)
+		if err != nil {
+			return nil, nil, false
+		}
+		delete(d.Annotations, ocispec.AnnotationRefName)
+		add = append(add, d)
+	}
+	return add, held, true
+}
+
+// namedEntry is nameManifest on the raw view: the manifest's untagged
+// entry, which it adds to drop, or a copy of its first entry, with the
+// name ref.
+func (v *rawView) namedEntry(manifest, ref string, drop map[int]bool) (ocispec.Descriptor, error) {
+	first := -1
+	for i, e := range v.sums {
+		if e.digest != manifest {
+			continue
+		}
+		if e.ref == "" {
+			first = i
+			drop[i] = true
+			break
+		}
+		if first < 0 {
+			first = i
+		}
+	}
+	d, err := v.entry(first)
+	if err != nil {
+		return d, err
+	}
+	if d.Annotations == nil {
+		d.Annotations = map[string]string{}
+	}
+	d.Annotations[ocispec.AnnotationRefName] = ref
+	return d, nil
+}
+
+// tagTarget is the manifest of image id that Tag names full: the first
+// entry of the image, in index order. errUnchanged says full already
+// names the image. An entry whose ID cannot be read (a damaged manifest
+// without AnnotationID) before the image's first entry is an error, since
+// it might have been the image; one that holds the name is only not the
+// image, as the name moves from it anyway.
+func (s *Store) tagTarget(idx *ocispec.Index, full string, id digest.Digest) (digest.Digest, error) {
+	target := digest.Digest("")
+	for _, d := range idx.Manifests {
+		holds := d.Annotations[ocispec.AnnotationRefName] == full
+		if !holds && target != "" {
+			continue // found, and this entry cannot make it unchanged
+		}
+		cfg, err := s.entryID(d)
+		switch {
+		case holds && err == nil && cfg == id:
+			return "", errUnchanged // already tagged
+		case holds:
+		case err != nil:
+			return "", err
+		case cfg == id:
+			target = d.Digest
+		}
+	}
+	if target == "" {
+		return "", noSuchImage(id.String())
+	}
+	return target, nil
+}
+
 // moveRef gives the listed manifest of image id the name ref, taking it
 // from any other image, and returns the image that had it (empty if none).
 func (s *Store) moveRef(idx *ocispec.Index, ref string, manifest, id digest.Digest) (previous digest.Digest) {
+	before := s.idsHolding(idx, ref)
 	for _, held := range dropRef(idx, ref, manifest) {
-		if cfg, err := s.configDigest(held); err == nil && cfg != id {
+		cfg, ok := before[held]
+		if !ok {
+			var err error
+			if cfg, err = s.configDigest(held); err != nil {
+				continue // damaged and untagged: not reported, as before
+			}
+		}
+		if cfg != id {
 			previous = cfg
 		}
 	}
 	nameManifest(idx, ref, manifest)
 	return previous
+}
+
+// idsHolding maps the manifests of the entries named ref that carry
+// AnnotationID to that ID, read before dropRef takes the name (and, for an
+// entry that goes, its annotations) away.
+func (s *Store) idsHolding(idx *ocispec.Index, ref string) map[digest.Digest]digest.Digest {
+	ids := map[digest.Digest]digest.Digest{}
+	for _, d := range idx.Manifests {
+		if id := d.Annotations[AnnotationID]; id != "" && d.Annotations[ocispec.AnnotationRefName] == ref {
+			ids[d.Digest] = digest.Digest(id)
+		}
+	}
+	return ids
 }
 
 // NewImage is an image whose blobs are all stored, for ListImages.
@@ -222,13 +448,25 @@ func (s *Store) Untag(name string) (digest.Digest, error) {
 		return "", err
 	}
 	full := ref.String()
+	unlock, err := s.Lock()
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if id, ok, err := s.rawUntag(full); ok || err != nil {
+		return id, err
+	}
 	var id digest.Digest
-	err = s.UpdateIndex(func(idx *ocispec.Index) error {
+	err = s.updateIndexLocked(func(idx *ocispec.Index) error {
+		before := s.idsHolding(idx, full)
 		held := dropRef(idx, full, "")
 		if len(held) == 0 {
 			return noSuchImage(Familiar(full))
 		}
-		id, err = s.configDigest(held[0])
+		var ok bool
+		if id, ok = before[held[0]]; !ok {
+			id, err = s.configDigest(held[0])
+		}
 		return err
 	})
 	return id, err

@@ -210,6 +210,11 @@ func (v *validator) image(img *Image) {
 	if m.Config.Digest != img.ID {
 		v.addf("image ID %s is not the config digest %s", img.ID, m.Config.Digest)
 	}
+	// Tag, untag and rmi take the entry's ID annotation at its word (it
+	// saves reading every manifest): one that lies misdirects them.
+	if id := entry.Annotations[AnnotationID]; id != "" && id != m.Config.Digest.String() {
+		v.addf("index.json records image ID %s for manifest %s, whose config is %s: fix the %s annotation or remove the entry", id, entry.Digest, m.Config.Digest, AnnotationID)
+	}
 	configData := v.blob("config", m.Config)
 	if configData == nil {
 		return
