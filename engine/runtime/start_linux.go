@@ -320,10 +320,10 @@ type initLink struct {
 func newInitLink(tty bool) (*initLink, error) {
 	l := &initLink{}
 	var err error
-	if l.specR, l.specW, err = os.Pipe(); err != nil {
+	if l.specR, l.specW, err = blockingPipe("spec"); err != nil {
 		return nil, err
 	}
-	if l.errR, l.errW, err = os.Pipe(); err != nil {
+	if l.errR, l.errW, err = blockingPipe("init-status"); err != nil {
 		l.close()
 		return nil, err
 	}
@@ -336,6 +336,19 @@ func newInitLink(tty bool) (*initLink, error) {
 		l.consoleParent, l.consoleChild = os.NewFile(uintptr(fds[0]), "console"), os.NewFile(uintptr(fds[1]), "console-child")
 	}
 	return l, nil
+}
+
+// blockingPipe is a pipe whose ends stay in blocking mode, outside Go's
+// poller: the link's reads and writes are plain sequential ones that never
+// need a deadline or a concurrent Close, and os.Pipe's ends cost three
+// system calls each to register with the poller and two more each to be
+// made blocking again for the child (and one to unregister at close).
+func blockingPipe(name string) (r, w *os.File, err error) {
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		return nil, nil, fmt.Errorf("%s pipe: %w", name, err)
+	}
+	return os.NewFile(uintptr(fds[0]), name+"-r"), os.NewFile(uintptr(fds[1]), name+"-w"), nil
 }
 
 // closeChildEnds closes the ends the child has its own copies of, so that
