@@ -34,6 +34,10 @@ type Container struct {
 	ownsCg  bool
 	// keepParents: Wait leaves the cgroup's parents (Spec.KeepCgroupParents).
 	keepParents bool
+	// mntNS holds the container's mount namespace (Spec.DeferMountTeardown)
+	// until Wait lets it go; mountsGone closes once it is gone.
+	mntNS      *os.File
+	mountsGone chan struct{}
 
 	waitOnce sync.Once
 	status   ExitStatus
@@ -85,6 +89,7 @@ func (c *Container) Wait() (ExitStatus, error) {
 		} else {
 			c.status.Code = exitCodeUnknown
 		}
+		c.releaseMounts()
 		if c.ownsCg {
 			c.status.OOMKilled = c.cgroup.OOMKilled()
 			if err := c.cgroup.destroy(!c.keepParents); err != nil && c.waitErr == nil {
@@ -93,6 +98,40 @@ func (c *Container) Wait() (ExitStatus, error) {
 		}
 	})
 	return c.status, c.waitErr
+}
+
+// holdMounts opens the container's mount namespace so that it outlives
+// the container's processes (Spec.DeferMountTeardown). Without it (an
+// error opening it) the namespace goes with the exit, as it otherwise
+// does: nothing is lost but the overlap.
+func (c *Container) holdMounts() {
+	f, err := os.Open("/proc/" + strconv.Itoa(c.Pid) + "/ns/mnt")
+	if err == nil {
+		c.mntNS = f
+	}
+}
+
+// releaseMounts lets the held mount namespace go, in the background: the
+// last reference's close unmounts everything in it.
+func (c *Container) releaseMounts() {
+	c.mountsGone = make(chan struct{})
+	if c.mntNS == nil {
+		close(c.mountsGone)
+		return
+	}
+	go func() {
+		defer close(c.mountsGone)
+		c.mntNS.Close()
+	}()
+}
+
+// WaitMounts waits until the container's mounts are gone: at once unless
+// Spec.DeferMountTeardown held them past the exit Wait returned for. It
+// must be called after Wait.
+func (c *Container) WaitMounts() {
+	if c.mountsGone != nil {
+		<-c.mountsGone
+	}
 }
 
 // Start starts a container: berth re-executes itself (from a sealed copy of
@@ -266,6 +305,9 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 	link.closeChildEnds()
 	// The start time is the fork's: read it while the init starts up.
 	c.StartTime, _ = ProcessStartTime(c.Pid)
+	if mode == "container" && spec.DeferMountTeardown {
+		c.holdMounts()
+	}
 	if err := c.handshake(mode, spec, link, filterc, cgDir != nil); err != nil {
 		c.abort()
 		return nil, err
@@ -378,6 +420,9 @@ func (c *Container) abort() {
 	}
 	if c.console != nil {
 		c.console.Close()
+	}
+	if c.mntNS != nil {
+		c.mntNS.Close()
 	}
 }
 
