@@ -662,7 +662,9 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 	}
 	spec.Process.ConsoleSize = opts.ConsoleSize
 	spec.KeepCgroupParents = opts.keepCgroupParents
-	spec.DeferMountTeardown = opts.deferMountTeardown
+	// A --rm container is removed by its Wait (removeExited), whose
+	// deletion of its files waits for the mounts: nothing else needs them.
+	spec.DeferMountTeardown = opts.deferMountTeardown || c.Host.AutoRemove
 	a := &AttachedContainer{ID: c.ID, e: e, ctx: context.WithoutCancel(ctx), c: c, copyDone: make(chan struct{})}
 	if a.net, err = e.startNetwork(c, spec); err != nil {
 		return nil, err
@@ -865,7 +867,7 @@ func (a *AttachedContainer) wait() {
 	if a.c.Host.AutoRemove {
 		err := uerr // ErrNotFound: removed by another process already
 		if !errors.Is(uerr, store.ErrNotFound) {
-			err = a.e.removeExited(a.ctx, a.final, a.cgroupsGone, nil)
+			err = a.e.removeExited(a.ctx, a.final, a.cgroupsGone, a.waitMounts)
 		}
 		if err != nil && a.err == nil {
 			a.err = err
