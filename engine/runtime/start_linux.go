@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/berthkit/berth/internal/crashpoint"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,6 +72,10 @@ func (c *Container) Signal(sig syscall.Signal) error {
 func (c *Container) Wait() (ExitStatus, error) {
 	c.waitOnce.Do(func() {
 		err := c.cmd.Wait()
+		if c.mntNS != nil {
+			// The container has exited; its mounts are still held.
+			crashpoint.Hit("container.mounts-held")
+		}
 		var exitErr *exec.ExitError
 		if err != nil && !errors.As(err, &exitErr) {
 			c.waitErr = fmt.Errorf("wait for container process %d: %w", c.Pid, err)
