@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/berthkit/berth/engine/build"
@@ -35,7 +37,13 @@ func (e *Engine) BuildCompressed(ctx context.Context, opts BuildOptions, c layer
 	res, err := build.Build(ctx, b, opts)
 	b.mu.Lock()
 	ran := b.ran
+	kept := slices.Collect(maps.Values(b.exited))
 	b.mu.Unlock()
+	// Containers kept (--rm=false) or not removed: their mounts go before
+	// the build returns, as their exit's did before.
+	for _, a := range kept {
+		a.waitMounts()
+	}
 	if ran {
 		// The steps left the berth cgroup parents for the next step.
 		runtime.RemoveCgroupParents("")
@@ -103,7 +111,8 @@ func (b *buildBackend) RunContainer(ctx context.Context, id string, stdout, stde
 	b.mu.Lock()
 	b.ran = true
 	b.mu.Unlock()
-	code, a, err := b.e.runContainer(ctx, id, AttachOptions{Stdio: Stdio{Out: stdout, Err: stderr}, keepCgroupParents: true})
+	code, a, err := b.e.runContainer(ctx, id, AttachOptions{Stdio: Stdio{Out: stdout, Err: stderr},
+		keepCgroupParents: true, deferMountTeardown: true})
 	if a != nil && a.final != nil {
 		b.mu.Lock()
 		b.exited[id] = a
@@ -125,7 +134,20 @@ func (b *buildBackend) CommitContainer(ctx context.Context, id string, req build
 	return b.e.commitContainer(scoped(ctx, req.Step), id, commitSpec{
 		Config: req.Config, Ext: req.Ext, Parent: req.Parent, CreatedBy: req.CreatedBy,
 		Comment: req.Comment, NoLayer: req.NoLayer, AdoptUpper: true, Compression: b.compression,
+		beforeAdopt: func() { b.waitMounts(id) },
 	})
+}
+
+// waitMounts waits until the mounts of the step container id, which this
+// build ran, are gone (AttachedContainer.waitMounts); at once for one it
+// did not run.
+func (b *buildBackend) waitMounts(id string) {
+	b.mu.Lock()
+	a := b.exited[id]
+	b.mu.Unlock()
+	if a != nil {
+		a.waitMounts()
+	}
 }
 
 // RemoveContainer removes a step's container. One this build ran to its
@@ -139,8 +161,11 @@ func (b *buildBackend) RemoveContainer(ctx context.Context, id string) error {
 	b.mu.Unlock()
 	if a != nil {
 		if c, err := b.e.Store.ReadContainer(id); err == nil && !c.State.Running() {
-			return b.e.removeExited(ctx, c, a.cgroupsGone)
+			// Its mounts may still be going (deferMountTeardown): it
+			// leaves the listings now, its files once they are gone.
+			return b.e.removeExited(ctx, c, a.cgroupsGone, a.waitMounts)
 		}
+		a.waitMounts()
 	}
 	return b.e.RemoveContainer(ctx, id, true)
 }

@@ -38,6 +38,9 @@ type commitSpec struct {
 	// (build steps, whose container is removed right after).
 	AdoptUpper  bool
 	Compression layer.Compression
+	// beforeAdopt, when set, runs before the upper dir is adopted: a build
+	// step's waits there for its container's mounts to go.
+	beforeAdopt func()
 }
 
 // commitContainer takes the container's filesystem snapshot (the diff of
@@ -97,6 +100,9 @@ func (e *Engine) commitContainer(ctx context.Context, containerID string, spec c
 		return nil, fmt.Errorf("save image: %w", err)
 	}
 	if spec.AdoptUpper && !history.EmptyLayer && upper != "" {
+		if spec.beforeAdopt != nil {
+			spec.beforeAdopt()
+		}
 		chains := img.ChainIDs()
 		// Best effort: if the move fails the layer is unpacked from its blob
 		// when next needed. A step's overlay is mounted volatile

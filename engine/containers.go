@@ -611,6 +611,11 @@ type AttachOptions struct {
 	// keepCgroupParents: a build's step, whose builder removes the berth
 	// cgroup parents once at its end (runtime.Spec.KeepCgroupParents).
 	keepCgroupParents bool
+	// deferMountTeardown: a build's step, whose builder waits for the
+	// container's mounts to go (AttachedContainer.waitMounts) before it
+	// moves or removes the container's directories
+	// (runtime.Spec.DeferMountTeardown).
+	deferMountTeardown bool
 }
 
 // AttachedContainer is a container started by this process, which
@@ -657,6 +662,9 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 	}
 	spec.Process.ConsoleSize = opts.ConsoleSize
 	spec.KeepCgroupParents = opts.keepCgroupParents
+	// A --rm container is removed by its Wait (removeExited), whose
+	// deletion of its files waits for the mounts: nothing else needs them.
+	spec.DeferMountTeardown = opts.deferMountTeardown || c.Host.AutoRemove
 	a := &AttachedContainer{ID: c.ID, e: e, ctx: context.WithoutCancel(ctx), c: c, copyDone: make(chan struct{})}
 	if a.net, err = e.startNetwork(c, spec); err != nil {
 		return nil, err
@@ -781,6 +789,16 @@ var supervisor = sync.OnceValues(func() (int, uint64) {
 	return os.Getpid(), start
 })
 
+// waitMounts waits until the container's mount namespace is gone, which
+// a build step's outlives its exit (AttachOptions.deferMountTeardown):
+// before its upper dir becomes a layer or its directory is removed, no
+// overlay may still be mounted on them.
+func (a *AttachedContainer) waitMounts() {
+	if a.rc != nil {
+		a.rc.WaitMounts()
+	}
+}
+
 // Pid is the container's PID 1 on the host.
 func (a *AttachedContainer) Pid() int { return a.rc.Pid }
 
@@ -849,7 +867,7 @@ func (a *AttachedContainer) wait() {
 	if a.c.Host.AutoRemove {
 		err := uerr // ErrNotFound: removed by another process already
 		if !errors.Is(uerr, store.ErrNotFound) {
-			err = a.e.removeExited(a.ctx, a.final, a.cgroupsGone)
+			err = a.e.removeExited(a.ctx, a.final, a.cgroupsGone, a.waitMounts)
 		}
 		if err != nil && a.err == nil {
 			a.err = err
@@ -1161,15 +1179,16 @@ func onBridge(c *store.Container) bool {
 // every record and refreshing its state, removing the cgroups the runtime
 // already removed (cgroupsGone), sweeping the networks for what killed
 // containers left (this one released its endpoints in Wait). c is the
-// record as Wait wrote it.
-func (e *Engine) removeExited(ctx context.Context, c *store.Container, cgroupsGone bool) error {
+// record as Wait wrote it. mountsGone, when not nil, waits until the
+// container's mounts are gone: its files are deleted after it.
+func (e *Engine) removeExited(ctx context.Context, c *store.Container, cgroupsGone bool, mountsGone func()) error {
 	if err := snapshot.New(e.Store.ContainersDir()).Unmount(c.ID); err != nil {
 		return err
 	}
 	if !cgroupsGone {
 		_ = runtime.CgroupFor("", c.ID).Destroy()
 	}
-	if err := e.Store.DeleteContainer(c.ID); err != nil {
+	if err := e.Store.DeleteContainerAfter(c.ID, mountsGone); err != nil {
 		return err
 	}
 	e.removed(ctx, c, false)

@@ -183,6 +183,8 @@ type Builder struct {
 	step       int
 	result     *Result
 	unusedArgs map[string]bool
+	// cacheWrite is the cache entry being written, if any (putCache).
+	cacheWrite *cacheWrite
 }
 
 // Build parses the Dockerfile, runs every step and tags the result.
@@ -238,6 +240,9 @@ func (b *Builder) run(ctx context.Context) (res *Result, err error) {
 		}
 	}()
 	last, err := b.runStages(ctx, stages)
+	if werr := b.waitCache(); err == nil {
+		err = werr
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,12 @@ func (b *Builder) probe(s *stageState, ins *dockerfile.Instruction, key string, 
 	return b.decide(s, ins, key, sources, nil, res)
 }
 
+// readsCache says whether the stage's next probe looks for candidates in
+// the cache: not with --no-cache, nor after a miss or below a pending base.
+func (b *Builder) readsCache(s *stageState) bool {
+	return !b.opts.NoCache && s.pending == "" && !s.busted
+}
+
 // decide is probe, with a COPY --from source --explain cannot know
 // (unknown, else nil).
 func (b *Builder) decide(s *stageState, ins *dockerfile.Instruction, key string, sources map[string]string,
@@ -40,7 +46,7 @@ func (b *Builder) decide(s *stageState, ins *dockerfile.Instruction, key string,
 		in.MissedAt = s.bustedStep
 	}
 	var img *store.Image
-	if !in.NoCache && in.PendingBase == "" && in.MissedAt == 0 && unknown == nil {
+	if b.readsCache(s) && unknown == nil {
 		img, in.Candidates = b.candidates(parent, key, sources)
 	}
 	d := cache.Decide(in)

@@ -38,6 +38,13 @@ type stepSpec struct {
 // emits the container's and the image's trace events; probe emits the
 // cache's. In --explain nothing after the probe happens.
 func (b *Builder) commitStep(ctx context.Context, s *stageState, spec *stepSpec, res *StepResult) error {
+	// The entry in flight may be the one this probe looks for (a later
+	// stage on the same parent): it is written first.
+	if b.readsCache(s) {
+		if err := b.waitCache(); err != nil {
+			return err
+		}
+	}
 	if hit := b.probe(s, spec.ins, spec.key, spec.sources, res); hit || b.opts.Explain {
 		return nil
 	}
@@ -91,10 +98,11 @@ func (b *Builder) removeContainer(ctx context.Context, id string, succeeded bool
 	return nil
 }
 
-// stepDone forwards the new image to the next step and records it in the cache.
+// stepDone forwards the new image to the next step and records it in the
+// cache (in the background: putCache).
 func (b *Builder) stepDone(s *stageState, ins *dockerfile.Instruction, key string, sources map[string]string, img *store.Image) error {
-	if err := b.store.CachePut(store.CacheEntry{Parent: s.parentID(), Key: key, Image: img.ID, Original: ins.Original,
-		Sources: sources, Group: cache.Group(key, sources)}); err != nil {
+	if err := b.putCache(store.CacheEntry{Parent: s.parentID(), Key: key, Image: img.ID, Original: ins.Original,
+		Sources: sources, Group: cache.Group(key, sources)}, ins); err != nil {
 		return err
 	}
 	// Not kept in b.images: each step's config holds the whole history and

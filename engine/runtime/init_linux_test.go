@@ -40,8 +40,8 @@ func TestInitMessageRoundTrip(t *testing.T) {
 	}
 }
 
-// TestInitMessageCoversSpec: every field of Spec (but Prestart and
-// KeepCgroupParents, which stay in the parent) survives the trip, with values that are not zero: a field
+// TestInitMessageCoversSpec: every field of Spec (but Prestart,
+// KeepCgroupParents and DeferMountTeardown, which stay in the parent) survives the trip, with values that are not zero: a field
 // added to Spec and forgotten in the encoding fails here.
 func TestInitMessageCoversSpec(t *testing.T) {
 	spec := &Spec{}
@@ -49,6 +49,7 @@ func TestInitMessageCoversSpec(t *testing.T) {
 	fill(reflect.ValueOf(spec).Elem(), &n)
 	spec.Prestart = nil
 	spec.KeepCgroupParents = false
+	spec.DeferMountTeardown = false
 	in := &initMessage{Mode: "container", Spec: spec}
 	var w countingWriter
 	if err := writeInitMessage(&w, in); err != nil {

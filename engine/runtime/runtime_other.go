@@ -37,6 +37,9 @@ func CgroupFor(parent, id string) *Cgroup { return &Cgroup{} }
 // Cgroup returns nil off Linux.
 func (c *Container) Cgroup() *Cgroup { return nil }
 
+// WaitMounts returns at once: there are no containers here.
+func (c *Container) WaitMounts() {}
+
 // Create fails off Linux.
 func (c *Cgroup) Create(r Resources) error { return ErrUnsupported }
 

@@ -79,6 +79,15 @@ type Spec struct {
 	// once it is done (RemoveCgroupParents); a killed caller's empty
 	// parents go with the next container's removal (Destroy).
 	KeepCgroupParents bool `json:"-"`
+	// DeferMountTeardown keeps the container's mount namespace (its
+	// overlay root, /proc, /sys, /dev ...) alive past its last process's
+	// exit, through a descriptor the parent holds, and lets it go in the
+	// background once Wait has seen the exit: the kernel's teardown of
+	// those mounts (with an RCU grace period) then runs on the parent's
+	// other thread instead of inside the exit that Wait waits for. The
+	// caller must call (*Container).WaitMounts before it moves or deletes
+	// the overlay's upper or work directory. For a build's steps.
+	DeferMountTeardown bool `json:"-"`
 }
 
 // Process is the program a container (or an exec) runs.

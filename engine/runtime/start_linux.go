@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/berthkit/berth/internal/crashpoint"
 	"golang.org/x/sys/unix"
 )
 
@@ -34,6 +35,10 @@ type Container struct {
 	ownsCg  bool
 	// keepParents: Wait leaves the cgroup's parents (Spec.KeepCgroupParents).
 	keepParents bool
+	// mntNS holds the container's mount namespace (Spec.DeferMountTeardown)
+	// until Wait lets it go; mountsGone closes once it is gone.
+	mntNS      *os.File
+	mountsGone chan struct{}
 
 	waitOnce sync.Once
 	status   ExitStatus
@@ -67,6 +72,10 @@ func (c *Container) Signal(sig syscall.Signal) error {
 func (c *Container) Wait() (ExitStatus, error) {
 	c.waitOnce.Do(func() {
 		err := c.cmd.Wait()
+		if c.mntNS != nil {
+			// The container has exited; its mounts are still held.
+			crashpoint.Hit("container.mounts-held")
+		}
 		var exitErr *exec.ExitError
 		if err != nil && !errors.As(err, &exitErr) {
 			c.waitErr = fmt.Errorf("wait for container process %d: %w", c.Pid, err)
@@ -85,6 +94,7 @@ func (c *Container) Wait() (ExitStatus, error) {
 		} else {
 			c.status.Code = exitCodeUnknown
 		}
+		c.releaseMounts()
 		if c.ownsCg {
 			c.status.OOMKilled = c.cgroup.OOMKilled()
 			if err := c.cgroup.destroy(!c.keepParents); err != nil && c.waitErr == nil {
@@ -93,6 +103,40 @@ func (c *Container) Wait() (ExitStatus, error) {
 		}
 	})
 	return c.status, c.waitErr
+}
+
+// holdMounts opens the container's mount namespace so that it outlives
+// the container's processes (Spec.DeferMountTeardown). Without it (an
+// error opening it) the namespace goes with the exit, as it otherwise
+// does: nothing is lost but the overlap.
+func (c *Container) holdMounts() {
+	f, err := os.Open("/proc/" + strconv.Itoa(c.Pid) + "/ns/mnt")
+	if err == nil {
+		c.mntNS = f
+	}
+}
+
+// releaseMounts lets the held mount namespace go, in the background: the
+// last reference's close unmounts everything in it.
+func (c *Container) releaseMounts() {
+	c.mountsGone = make(chan struct{})
+	if c.mntNS == nil {
+		close(c.mountsGone)
+		return
+	}
+	go func() {
+		defer close(c.mountsGone)
+		c.mntNS.Close()
+	}()
+}
+
+// WaitMounts waits until the container's mounts are gone: at once unless
+// Spec.DeferMountTeardown held them past the exit Wait returned for. It
+// must be called after Wait.
+func (c *Container) WaitMounts() {
+	if c.mountsGone != nil {
+		<-c.mountsGone
+	}
 }
 
 // Start starts a container: berth re-executes itself (from a sealed copy of
@@ -266,6 +310,9 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 	link.closeChildEnds()
 	// The start time is the fork's: read it while the init starts up.
 	c.StartTime, _ = ProcessStartTime(c.Pid)
+	if mode == "container" && spec.DeferMountTeardown {
+		c.holdMounts()
+	}
 	if err := c.handshake(mode, spec, link, filterc, cgDir != nil); err != nil {
 		c.abort()
 		return nil, err
@@ -320,10 +367,10 @@ type initLink struct {
 func newInitLink(tty bool) (*initLink, error) {
 	l := &initLink{}
 	var err error
-	if l.specR, l.specW, err = os.Pipe(); err != nil {
+	if l.specR, l.specW, err = blockingPipe("spec"); err != nil {
 		return nil, err
 	}
-	if l.errR, l.errW, err = os.Pipe(); err != nil {
+	if l.errR, l.errW, err = blockingPipe("init-status"); err != nil {
 		l.close()
 		return nil, err
 	}
@@ -336,6 +383,19 @@ func newInitLink(tty bool) (*initLink, error) {
 		l.consoleParent, l.consoleChild = os.NewFile(uintptr(fds[0]), "console"), os.NewFile(uintptr(fds[1]), "console-child")
 	}
 	return l, nil
+}
+
+// blockingPipe is a pipe whose ends stay in blocking mode, outside Go's
+// poller: the link's reads and writes are plain sequential ones that never
+// need a deadline or a concurrent Close, and os.Pipe's ends cost three
+// system calls each to register with the poller and two more each to be
+// made blocking again for the child (and one to unregister at close).
+func blockingPipe(name string) (r, w *os.File, err error) {
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		return nil, nil, fmt.Errorf("%s pipe: %w", name, err)
+	}
+	return os.NewFile(uintptr(fds[0]), name+"-r"), os.NewFile(uintptr(fds[1]), name+"-w"), nil
 }
 
 // closeChildEnds closes the ends the child has its own copies of, so that
@@ -365,6 +425,9 @@ func (c *Container) abort() {
 	}
 	if c.console != nil {
 		c.console.Close()
+	}
+	if c.mntNS != nil {
+		c.mntNS.Close()
 	}
 }
 

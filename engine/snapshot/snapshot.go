@@ -118,7 +118,8 @@ func (s *Snapshotter) Prepare(key string, lowerDirs []string) (_ []Mount, err er
 			return nil, fmt.Errorf("snapshot %s: link lower dir: %w", short(key), err)
 		}
 	}
-	return s.Mounts(key)
+	// The links were just made: no need to read l/ back (Mounts does).
+	return s.mounts(key, len(lowerDirs))
 }
 
 // LowerDirs returns the lower dirs key was prepared with, top first. An
@@ -184,6 +185,11 @@ func (s *Snapshotter) Mounts(key string) ([]Mount, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("snapshot %s has no lower dirs: remove the container and create it again", short(key))
 	}
+	return s.mounts(key, n)
+}
+
+// mounts is the overlay mount of key over its n lower dirs, l/0 to l/n-1.
+func (s *Snapshotter) mounts(key string, n int) ([]Mount, error) {
 	lowers := make([]string, n)
 	for i := range lowers {
 		lowers[i] = "l/" + strconv.Itoa(i)

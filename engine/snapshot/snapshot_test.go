@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,6 +75,12 @@ func TestPrepareLayoutWithoutRoot(t *testing.T) {
 	}
 	if m.Type != "overlay" || m.Dir != filepath.Join(root, "containers", "c1") {
 		t.Errorf("mount = %+v", m)
+	}
+	// Prepare no longer reads l/ back: what it returns is what Mounts
+	// reads from the links it made.
+	again, err := sn.Mounts("c1")
+	if err != nil || !reflect.DeepEqual(again, mounts) {
+		t.Errorf("Mounts = %+v, %v; Prepare returned %+v", again, err, mounts)
 	}
 	lowers, err := sn.LowerDirs("c1")
 	if err != nil {
@@ -208,10 +215,14 @@ func TestMountOverlay(t *testing.T) {
 func TestMountEmptyLower(t *testing.T) {
 	testenv.RequireOverlay(t)
 	sn := New(filepath.Join(t.TempDir(), "containers"))
-	if _, err := sn.Prepare("scratch", nil); err != nil {
+	prepared, err := sn.Prepare("scratch", nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sn.Remove("scratch") })
+	if again, err := sn.Mounts("scratch"); err != nil || !reflect.DeepEqual(again, prepared) {
+		t.Errorf("Mounts = %+v, %v; Prepare returned %+v", again, err, prepared)
+	}
 	lowers, err := sn.LowerDirs("scratch")
 	if err != nil || len(lowers) != 0 {
 		t.Fatalf("LowerDirs = %v, %v; want none", lowers, err)

@@ -361,6 +361,14 @@ func (s *Store) Container(idOrName string) (*Container, error) {
 // for them (a few milliseconds on a busy machine). Close waits for them,
 // and a process that dies first leaves them in tmp/ for the next Open.
 func (s *Store) DeleteContainer(id string) error {
+	return s.DeleteContainerAfter(id, nil)
+}
+
+// DeleteContainerAfter is DeleteContainer whose background deletion of
+// the files first waits for before (when not nil): a build step's
+// container whose mounts are still being torn down is gone from every
+// listing at once, and its files go once nothing is mounted on them.
+func (s *Store) DeleteContainerAfter(id string, before func()) error {
 	if len(id) != 64 || !isHex(id) {
 		return fmt.Errorf("container ID %q is not 64 hex characters", id)
 	}
@@ -377,6 +385,9 @@ func (s *Store) DeleteContainer(id string) error {
 	s.trash.Add(1)
 	go func() {
 		defer s.trash.Done()
+		if before != nil {
+			before()
+		}
 		// Five levels reach the deepest directory a container that wrote
 		// nothing has: the overlay's volatile mark,
 		// work/work/incompat/volatile/dirty.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/berthkit/berth/engine/store"
 	"github.com/stretchr/testify/require"
@@ -88,6 +89,39 @@ func TestDeleteContainerFilesGoneByClose(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, left, "deleted containers' files outlived Close")
 	require.NoError(t, s.DeleteContainer(ids[0]), "deleting twice is success")
+}
+
+// DeleteContainerAfter takes the container out of every listing at once
+// but deletes its files only once before has returned (a step whose mounts
+// are still going), and Close waits for both.
+func TestDeleteContainerAfterDeletesFilesAfterBefore(t *testing.T) {
+	s, err := store.Open(t.TempDir())
+	require.NoError(t, err)
+	c := &store.Container{ID: store.RandomID(), Name: "step"}
+	require.NoError(t, s.PutContainer(c))
+	require.NoError(t, os.MkdirAll(filepath.Join(s.ContainerDir(c.ID), "work/work"), 0o755))
+	release, entered := make(chan struct{}), make(chan struct{})
+	require.NoError(t, s.DeleteContainerAfter(c.ID, func() {
+		close(entered)
+		<-release
+	}))
+	_, err = s.Container(c.ID)
+	require.ErrorIs(t, err, store.ErrNotFound, "a deleted container is still listed")
+	<-entered
+	trash := filepath.Join(s.TmpDir(), "rm-"+c.ID)
+	_, err = os.Stat(filepath.Join(trash, "work/work"))
+	require.NoError(t, err, "files deleted before before returned")
+	closed := make(chan error)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) before the deletion could start", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	require.NoError(t, <-closed)
+	_, err = os.Stat(trash)
+	require.ErrorIs(t, err, os.ErrNotExist, "files outlived Close")
 }
 
 // A full ID is looked up by reading that one record; names, prefixes and
