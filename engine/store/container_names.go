@@ -242,3 +242,23 @@ func (s *Store) ensureNameIndex() error {
 	}
 	return nil
 }
+
+// rebuildNameIndex replaces the index with one built from the records:
+// `image validate --repair` calls it, for an entry a power cut lost
+// on a file system that does not keep metadata in order, or an older
+// Berth's containers. The caller holds the store's lock. While the old
+// index is away lookups scan the records, which is never wrong.
+func (s *Store) rebuildNameIndex() error {
+	unlock, err := s.lockNames()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	dir := filepath.Join(s.root, containerNamesDir)
+	old := filepath.Join(s.TmpDir(), "names-old-"+RandomID()[:16])
+	if err := os.Rename(dir, old); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("rebuild container name index: %w", err)
+	}
+	_ = os.RemoveAll(old)
+	return s.ensureNameIndex()
+}

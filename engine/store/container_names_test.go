@@ -212,3 +212,31 @@ func newTestStore(t testing.TB) *Store {
 	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
+
+// TestRepairRebuildsNameIndex: an entry lost (a power cut on a file
+// system that keeps no order, an older Berth's create) and a stale one
+// are set right by Repair (`image validate --repair`).
+func TestRepairRebuildsNameIndex(t *testing.T) {
+	s := newTestStore(t)
+	a := putNamed(t, s, "alpha")
+	lost := &Container{ID: RandomID(), Name: "lost", Created: time.Now()}
+	require.NoError(t, s.PutContainer(lost)) // record without its entry
+	_, err := s.ClaimContainerName("stale", RandomID())
+	require.NoError(t, err)
+	holder, err := s.ClaimContainerName("lost", RandomID())
+	require.NoError(t, err)
+	require.Empty(t, holder, "the lost entry lets the name go")
+	require.NoError(t, os.Remove(filepath.Join(s.Root(), containerNamesDir, "lost")))
+
+	_, err = s.Repair()
+	require.NoError(t, err)
+	require.Equal(t, a.ID, nameTarget(t, s, "alpha"))
+	require.Equal(t, lost.ID, nameTarget(t, s, "lost"))
+	require.Empty(t, nameTarget(t, s, "stale"))
+	holder, err = s.ClaimContainerName("lost", RandomID())
+	require.NoError(t, err)
+	require.Equal(t, lost.ID, holder)
+	tmp, err := os.ReadDir(s.TmpDir())
+	require.NoError(t, err)
+	require.Empty(t, tmp)
+}
