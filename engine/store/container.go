@@ -362,13 +362,19 @@ func (s *Store) containerByPrefix(prefix string) (*Container, error) {
 			}
 		}
 	}
+	return onlyMatch(found, prefix)
+}
+
+// onlyMatch is the one container a lookup found, or Docker's errors for
+// none and for several.
+func onlyMatch(found []*Container, idOrName string) (*Container, error) {
 	switch len(found) {
 	case 1:
 		return found[0], nil
 	case 0:
-		return nil, &notFoundError{msg: "No such container: " + prefix}
+		return nil, &notFoundError{msg: "No such container: " + idOrName}
 	default:
-		return nil, ambiguousError(prefix)
+		return nil, ambiguousError(idOrName)
 	}
 }
 
@@ -392,14 +398,7 @@ func (s *Store) containerByScan(idOrName, name string) (*Container, error) {
 			}
 		}
 	}
-	switch len(found) {
-	case 1:
-		return found[0], nil
-	case 0:
-		return nil, &notFoundError{msg: "No such container: " + idOrName}
-	default:
-		return nil, ambiguousError(idOrName)
-	}
+	return onlyMatch(found, idOrName)
 }
 
 // DeleteContainer removes the container's directory. Callers unmount first.

@@ -213,25 +213,16 @@ func (s *Store) ensureNameIndex() error {
 	if err != nil {
 		return fmt.Errorf("build container name index: %w", err)
 	}
-	var werr error
-	err = s.eachContainerRecord(func(id string, data []byte) {
-		var rec struct {
-			Name string `json:"name"`
+	names, err := s.ContainerNames()
+	for name, id := range names {
+		if err != nil {
+			break
 		}
-		if werr != nil || json.Unmarshal(data, &rec) != nil {
-			return
-		}
-		p, perr := s.nameEntryPath(rec.Name)
+		p, perr := s.nameEntryPath(name)
 		if perr != nil {
-			return // a name Berth never gave: nobody can claim it either
+			continue // a name Berth never gave: nobody can claim it either
 		}
-		err := os.Symlink(id, filepath.Join(tmp, filepath.Base(p)))
-		if err != nil && !errors.Is(err, os.ErrExist) {
-			werr = err
-		}
-	})
-	if err == nil {
-		err = werr
+		err = os.Symlink(id, filepath.Join(tmp, filepath.Base(p)))
 	}
 	if err == nil {
 		err = os.Rename(tmp, dir)

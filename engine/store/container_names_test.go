@@ -240,3 +240,68 @@ func TestRepairRebuildsNameIndex(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, tmp)
 }
+
+// TestClaimNameConcurrent: claims of one name by many goroutines, each
+// under the store's lock as a create takes it, give it to exactly one.
+func TestClaimNameConcurrent(t *testing.T) {
+	s := newTestStore(t)
+	const n = 8
+	wins := make(chan string, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			id := RandomID()
+			unlock, err := s.Lock()
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer unlock()
+			holder, err := s.ClaimContainerName("shared", id)
+			if err == nil && holder == "" {
+				err = s.PutContainer(&Container{ID: id, Name: "shared", Created: time.Now()})
+				wins <- id
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		require.NoError(t, <-errs)
+	}
+	close(wins)
+	var won []string
+	for id := range wins {
+		won = append(won, id)
+	}
+	require.Len(t, won, 1)
+	require.Equal(t, won[0], nameTarget(t, s, "shared"))
+}
+
+// TestContainerByPrefixWithIndex: an ID prefix reads the directory's
+// names and only the matching records: Docker's error for two, a
+// directory without a record (being created) left out, a name wins
+// over a prefix it spells.
+func TestContainerByPrefixWithIndex(t *testing.T) {
+	s := newTestStore(t)
+	mk := func(id, name string) {
+		holder, err := s.ClaimContainerName(name, id)
+		require.NoError(t, err)
+		require.Empty(t, holder)
+		require.NoError(t, s.PutContainer(&Container{ID: id, Name: name, Created: time.Now()}))
+	}
+	a, b := "abc1"+RandomID()[4:], "abc2"+RandomID()[4:]
+	mk(a, "one")
+	mk(b, "two")
+	require.NoError(t, os.MkdirAll(s.ContainerDir("abc3"+RandomID()[4:]), 0o700))
+	_, err := s.Container("abc")
+	require.EqualError(t, err, "Multiple IDs found with provided prefix: abc")
+	c, err := s.Container("abc2")
+	require.NoError(t, err)
+	require.Equal(t, b, c.ID)
+	_, err = s.Container("abc3")
+	require.ErrorIs(t, err, ErrNotFound)
+	mk(RandomID(), "abc1")
+	c, err = s.Container("abc1")
+	require.NoError(t, err)
+	require.Equal(t, "abc1", c.Name, "a name wins over an ID prefix, as in Docker")
+}
