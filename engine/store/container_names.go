@@ -189,7 +189,7 @@ func (s *Store) releaseRemovedName(id, trash string) error {
 // indexed is false on a store without the index (made by an older
 // Berth): the caller then scans the records.
 func (s *Store) containerByName(name string) (c *Container, indexed bool, err error) {
-	if _, err := os.Lstat(filepath.Join(s.root, containerNamesDir)); err != nil {
+	if fi, err := os.Lstat(filepath.Join(s.root, containerNamesDir)); err != nil || !fi.IsDir() {
 		return nil, false, nil
 	}
 	p, err := s.nameEntryPath(name)
@@ -206,8 +206,14 @@ func (s *Store) containerByName(name string) (c *Container, indexed bool, err er
 // a directory in tmp/ for the next command alone on the store.
 func (s *Store) ensureNameIndex() error {
 	dir := filepath.Join(s.root, containerNamesDir)
-	if _, err := os.Lstat(dir); err == nil {
-		return nil
+	if fi, err := os.Lstat(dir); err == nil {
+		if fi.IsDir() {
+			return nil
+		}
+		// Not Berth's (its name is reserved in the root): replaced.
+		if err := os.Remove(dir); err != nil {
+			return fmt.Errorf("build container name index: %w", err)
+		}
 	}
 	tmp, err := s.TempDir("names-")
 	if err != nil {

@@ -305,3 +305,21 @@ func TestContainerByPrefixWithIndex(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "abc1", c.Name, "a name wins over an ID prefix, as in Docker")
 }
+
+// TestNameIndexNotADirectory: a file where the index belongs is not an
+// index: lookups scan, and the first claim replaces it with one.
+func TestNameIndexNotADirectory(t *testing.T) {
+	s := newTestStore(t)
+	c := &Container{ID: RandomID(), Name: "kept", Created: time.Now()}
+	require.NoError(t, s.PutContainer(c))
+	require.NoError(t, os.WriteFile(filepath.Join(s.Root(), containerNamesDir), []byte("x"), 0o600))
+	got, err := s.Container("kept")
+	require.NoError(t, err)
+	require.Equal(t, c.ID, got.ID)
+	_, err = s.Container("busybox")
+	require.ErrorIs(t, err, ErrNotFound)
+	holder, err := s.ClaimContainerName("kept", RandomID())
+	require.NoError(t, err)
+	require.Equal(t, c.ID, holder)
+	require.Equal(t, c.ID, nameTarget(t, s, "kept"))
+}
