@@ -306,17 +306,22 @@ func (s *Store) eachContainerRecord(fn func(id string, data []byte)) error {
 
 // readDirNamesSorted is os.ReadDir's names, in its order.
 func readDirNamesSorted(dir string) ([]string, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
+	names, err := readDirNames(dir)
 	if err != nil {
 		return nil, err
 	}
 	slices.Sort(names)
 	return names, nil
+}
+
+// readDirNames is a directory's names, in the file system's order.
+func readDirNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
 }
 
 // Container finds a container by full ID, unique ID prefix or name. The
@@ -349,7 +354,7 @@ func (s *Store) Container(idOrName string) (*Container, error) {
 func (s *Store) containerByPrefix(prefix string) (*Container, error) {
 	var found []*Container
 	if isHex(prefix) {
-		names, err := readDirNamesSorted(s.ContainersDir())
+		names, err := readDirNames(s.ContainersDir())
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, err
 		}
