@@ -44,21 +44,26 @@ func (e *Engine) RenameContainer(ctx context.Context, idOrName, newName string) 
 		return err
 	}
 	defer unlock()
-	all, err := e.Store.Containers()
+	// The new name's entry first, the record next, the old entry last:
+	// a crash between leaves an entry that is stale, free to take.
+	holder, err := e.Store.ClaimContainerName(newName, c.ID)
 	if err != nil {
 		return err
 	}
-	for _, o := range all {
-		if o.Name == newName && o.ID != c.ID {
-			return fmt.Errorf("Error when allocating new name: Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.: %w", newName, o.ID, store.ErrConflict)
-		}
+	if holder != "" {
+		return fmt.Errorf("Error when allocating new name: %w", nameConflict(newName, holder))
 	}
+	var oldName string
 	_, err = e.Store.UpdateContainer(c.ID, func(now *store.Container) error {
+		oldName = now.Name
 		now.Name = newName
 		return nil
 	})
 	if err != nil {
+		_ = e.Store.ReleaseContainerName(newName, c.ID)
 		return fmt.Errorf("rename container %s: %w", c.ShortID(), err)
 	}
+	// Failing to remove the old entry leaves it stale: free to take.
+	_ = e.Store.ReleaseContainerName(oldName, c.ID)
 	return nil
 }

@@ -280,7 +280,11 @@ func (e *Engine) claimAndPut(c *store.Container) error {
 	if err := e.claimName(c); err != nil {
 		return err
 	}
-	return e.putWithVolumes(c)
+	if err := e.putWithVolumes(c); err != nil {
+		_ = e.Store.ReleaseContainerName(c.Name, c.ID)
+		return err
+	}
+	return nil
 }
 
 func requireRoot() error {
@@ -480,25 +484,35 @@ func (e *Engine) prepareContainerDir(c *store.Container, lowers []string) error 
 }
 
 // claimName gives c its name, generating one when empty; the caller holds
-// the store's lock.
+// the store's lock. The store's name index answers whether a name is
+// taken with one entry and one record read, whatever the store holds.
 func (e *Engine) claimName(c *store.Container) error {
-	taken, err := e.Store.ContainerNames()
-	if err != nil {
-		return err
-	}
 	if c.Name != "" {
-		if other, ok := taken[c.Name]; ok {
-			return fmt.Errorf("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.: %w", c.Name, other, store.ErrConflict)
+		holder, err := e.Store.ClaimContainerName(c.Name, c.ID)
+		if err != nil {
+			return err
+		}
+		if holder != "" {
+			return nameConflict(c.Name, holder)
 		}
 		return nil
 	}
 	for i := 0; ; i++ {
 		name := generateName(i >= 10)
-		if _, ok := taken[name]; !ok {
+		holder, err := e.Store.ClaimContainerName(name, c.ID)
+		if err != nil {
+			return err
+		}
+		if holder == "" {
 			c.Name = name
 			return nil
 		}
 	}
+}
+
+// nameConflict is Docker's error for a name another container has.
+func nameConflict(name, holder string) error {
+	return fmt.Errorf("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.: %w", name, holder, store.ErrConflict)
 }
 
 // ContainerPaths returns the container's upper dir and lower dirs (top

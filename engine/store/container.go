@@ -180,6 +180,7 @@ func (s *Store) PutContainer(c *Container) error {
 
 // ReadContainer reads the record of the container with full ID id.
 func (s *Store) ReadContainer(id string) (*Container, error) {
+	s.recordReads.Add(1)
 	data, err := readFile(s.containerConfigPath(id))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -293,6 +294,7 @@ func (s *Store) eachContainerRecord(fn func(id string, data []byte)) error {
 		if len(name) != 64 {
 			continue
 		}
+		s.recordReads.Add(1)
 		data, err := readFile(s.containerConfigPath(name))
 		if err != nil {
 			continue // being created or removed, or not a directory
@@ -304,17 +306,22 @@ func (s *Store) eachContainerRecord(fn func(id string, data []byte)) error {
 
 // readDirNamesSorted is os.ReadDir's names, in its order.
 func readDirNamesSorted(dir string) ([]string, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
+	names, err := readDirNames(dir)
 	if err != nil {
 		return nil, err
 	}
 	slices.Sort(names)
 	return names, nil
+}
+
+// readDirNames is a directory's names, in the file system's order.
+func readDirNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
 }
 
 // Container finds a container by full ID, unique ID prefix or name. The
@@ -327,11 +334,62 @@ func (s *Store) Container(idOrName string) (*Container, error) {
 			return c, nil
 		}
 	}
+	name := strings.TrimPrefix(idOrName, "/")
+	c, indexed, err := s.containerByName(name)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
+		return c, nil
+	}
+	if indexed {
+		return s.containerByPrefix(idOrName)
+	}
+	return s.containerByScan(idOrName, name)
+}
+
+// containerByPrefix finds the container whose ID starts with prefix
+// among the directory's names, reading only the records that match; a
+// record that does not decode is left out, as every listing leaves it.
+func (s *Store) containerByPrefix(prefix string) (*Container, error) {
+	var found []*Container
+	if isHex(prefix) {
+		names, err := readDirNames(s.ContainersDir())
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		for _, id := range names {
+			if len(id) != 64 || !strings.HasPrefix(id, prefix) {
+				continue
+			}
+			if c, err := s.ReadContainer(id); err == nil {
+				found = append(found, c)
+			}
+		}
+	}
+	return onlyMatch(found, prefix)
+}
+
+// onlyMatch is the one container a lookup found, or Docker's errors for
+// none and for several.
+func onlyMatch(found []*Container, idOrName string) (*Container, error) {
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return nil, &notFoundError{msg: "No such container: " + idOrName}
+	default:
+		return nil, ambiguousError(idOrName)
+	}
+}
+
+// containerByScan is Container on a store without the name index: every
+// record is read.
+func (s *Store) containerByScan(idOrName, name string) (*Container, error) {
 	all, err := s.Containers()
 	if err != nil {
 		return nil, err
 	}
-	name := strings.TrimPrefix(idOrName, "/")
 	for _, c := range all {
 		if c.ID == idOrName || c.Name == name {
 			return c, nil
@@ -345,14 +403,7 @@ func (s *Store) Container(idOrName string) (*Container, error) {
 			}
 		}
 	}
-	switch len(found) {
-	case 1:
-		return found[0], nil
-	case 0:
-		return nil, &notFoundError{msg: "No such container: " + idOrName}
-	default:
-		return nil, ambiguousError(idOrName)
-	}
+	return onlyMatch(found, idOrName)
 }
 
 // DeleteContainer removes the container's directory. Callers unmount first.
@@ -382,6 +433,10 @@ func (s *Store) DeleteContainerAfter(id string, before func()) error {
 		return fmt.Errorf("remove container %s: %w", id[:12], err)
 	}
 	crashpoint.Hit("rm.renamed")
+	// The name's entry goes after the record (a crash before leaves it
+	// stale, and free to take: container_names.go); failing to remove
+	// it leaves it stale too.
+	_ = s.releaseRemovedName(id, trash)
 	s.trash.Add(1)
 	go func() {
 		defer s.trash.Done()

@@ -8,8 +8,10 @@ package store
 //	go test -run '^$' -bench 'Container' -benchmem ./engine/store
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -118,4 +120,54 @@ func BenchmarkContainerNames(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkClaimName is what every create (run, a build step) does to
+// keep names unique: claim a free name under the store's lock, and find
+// a container by its name (inspect, rm, start), at 10, 1,000 and 10,000
+// containers. Both are one entry and at most one record, so the figures
+// do not grow with the store; the claim used to read every record.
+func BenchmarkClaimName(b *testing.B) {
+	for _, n := range []int{10, 1000, 10000} {
+		s, err := Open(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		var last string
+		for i := range n {
+			c := &Container{ID: RandomID(), Name: fmt.Sprintf("box_%d", i), Created: time.Now()}
+			if _, err := s.ClaimContainerName(c.Name, c.ID); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.PutContainer(c); err != nil {
+				b.Fatal(err)
+			}
+			last = c.Name
+		}
+		b.Run(fmt.Sprintf("claim/%d", n), func(b *testing.B) {
+			id := RandomID()
+			for i := 0; i < b.N; i++ {
+				name := "fresh_" + strconv.Itoa(i)
+				unlock, err := s.Lock()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if holder, err := s.ClaimContainerName(name, id); err != nil || holder != "" {
+					b.Fatal(holder, err)
+				}
+				unlock()
+				if err := s.ReleaseContainerName(name, id); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("lookup/%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := s.Container(last); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		s.Close()
+	}
 }

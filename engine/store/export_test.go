@@ -17,6 +17,9 @@ func (s *Store) FSSyncs() int64 { return s.fsSyncs.Load() }
 // IndexFileSyncs counts the fsyncs of a new index.json of its own.
 func (s *Store) IndexFileSyncs() int64 { return s.indexFileSyncs.Load() }
 
+// RecordReads counts the container records read so far.
+func (s *Store) RecordReads() int64 { return s.recordReads.Load() }
+
 // IndexParses counts the reads of index.json that parsed the file.
 func (s *Store) IndexParses() int64 { return s.indexParses.Load() }
 

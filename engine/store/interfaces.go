@@ -66,6 +66,8 @@ type ContainerStore interface {
 	Container(idOrName string) (*Container, error)
 	Containers() ([]*Container, error)
 	ContainerNames() (map[string]string, error)
+	ClaimContainerName(name, id string) (holder string, err error)
+	ReleaseContainerName(name, id string) error
 	ReadContainer(id string) (*Container, error)
 	PutContainer(c *Container) error
 	UpdateContainer(id string, fn func(*Container) error) (*Container, error)

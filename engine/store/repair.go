@@ -190,7 +190,7 @@ func (s *Store) Repair() (*Garbage, error) {
 	if _, err := s.removeGarbage(g, true); err != nil {
 		return g, err
 	}
-	return g, nil
+	return g, s.rebuildNameIndex()
 }
 
 func (s *Store) findGarbageAndTemp() (*Garbage, error) {

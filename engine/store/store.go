@@ -48,6 +48,7 @@ type Store struct {
 	indexCache  *ocispec.Index    // index.json as last parsed, for indexKey
 	indexRaws   []json.RawMessage // raw bytes of indexCache's entries, parallel (indexraw.go)
 	indexParses atomic.Int64      // index.json reads that parsed the file, for tests
+	recordReads atomic.Int64      // container records read, for tests
 
 	cleanedAtOpen []string // leftovers Open removed (absolute paths)
 
