@@ -1,0 +1,198 @@
+package runtime
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// A spare is a container's init started ahead of the container
+// (Spec.SpareNext): a build's next RUN step has its clone, berth-init's
+// execve and the init's Go runtime start run while the current step's
+// command runs, and the spare then blocks reading its spec until the Start
+// of its container takes it.
+//
+// What the spare is made with is what the container would get, else Start
+// discards it and clones as usual:
+//   - its cgroup: the one of the container ID chosen ahead, made with the
+//     current container's resources, the spare born in it (CLONE_INTO_CGROUP;
+//     moving a process there later takes the cgroup threadgroup lock, whose
+//     RCU grace period cost more than the spare saved). No container record
+//     exists yet: `ps -a` and the trace know nothing of it until the
+//     container is created; a spare discarded takes its cgroup along, and
+//     one left by a killed berth is removed by RemoveStrayCgroups;
+//   - the namespaces (the clone flags: network none or bridge adds a
+//     network namespace, host does not);
+//   - the init link's pipes without a terminal, and output pipes for
+//     stdout and stderr, no input: a container with a terminal or input
+//     does not take it;
+//   - not in a user namespace (rootless): not started ahead.
+//
+// It gets only the link, its own output pipes and the sealed berth-init
+// (startInit), as any init does. It dies with berth: by the parent-death
+// signal (sent when the spawner thread, which lives as long as the
+// process, dies), and failing that by EOF on its spec pipe, whose only
+// writer is berth.
+var spares struct {
+	mu sync.Mutex
+	// next carries the spare being started, or ready; nil when none.
+	next chan *initProc
+}
+
+// spareKey is what a spare was made for.
+type spareKey struct {
+	id, parent string
+	res        Resources
+	flags      uintptr
+	cg         *Cgroup
+}
+
+// spareStdio is the shape of a spare's standard streams: output pipes, no
+// input. The writers are the container's, set when Start takes it.
+var spareStdio = IO{Stdout: io.Discard, Stderr: io.Discard}
+
+// prespawn starts, in the background, the spare of the container with ID
+// s.SpareNext, cloned with flags, unless a spare is there already.
+func prespawn(s *Spec, flags uintptr) {
+	if InUserNS() {
+		return
+	}
+	key := spareKey{id: s.SpareNext, parent: s.CgroupParent, res: s.Resources, flags: flags}
+	spares.mu.Lock()
+	defer spares.mu.Unlock()
+	if spares.next != nil {
+		return
+	}
+	next := make(chan *initProc, 1)
+	spares.next = next
+	go func() { next <- startSpare(key) }()
+}
+
+// startSpare makes the spare's cgroup and starts the spare in it; nil when
+// either fails (the container clones as usual then).
+func startSpare(key spareKey) *initProc {
+	key.cg = CgroupFor(key.parent, key.id)
+	if err := key.cg.Create(key.res); err != nil {
+		_ = key.cg.destroy(false)
+		return nil
+	}
+	p, err := startInitIn(key.cg, false, spareStdio, containerAttr(key.flags), nil, onSpawnerThread)
+	if err != nil {
+		_ = key.cg.destroy(false)
+		return nil
+	}
+	p.spareOf = key
+	return p
+}
+
+// containerAttr is how a container's init is cloned.
+func containerAttr(flags uintptr) *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{
+		Cloneflags: flags,
+		Setsid:     true,
+		// The container dies with the berth process that supervises it.
+		Pdeathsig: syscall.SIGKILL,
+	}
+}
+
+// takeSpare returns the spare if there is one and it was made for the
+// container s, cloned with flags, with stdio; else nil, and a spare that
+// does not fit is discarded (with its cgroup: Start makes the container's
+// own).
+func takeSpare(s *Spec, stdio IO, flags uintptr) *initProc {
+	p := popSpare()
+	if p == nil {
+		return nil
+	}
+	k := p.spareOf
+	fits := k.id == s.ID && k.parent == s.CgroupParent && k.res == s.Resources && k.flags == flags &&
+		!s.Process.Tty && stdio.Stdin == nil && stdio.Stdout != nil && stdio.Stderr != nil
+	if !fits {
+		p.discard()
+		return nil
+	}
+	return p
+}
+
+// popSpare takes the spare out, waiting for one being started.
+func popSpare() *initProc {
+	spares.mu.Lock()
+	next := spares.next
+	spares.next = nil
+	spares.mu.Unlock()
+	if next == nil {
+		return nil
+	}
+	return <-next
+}
+
+// DiscardSpare kills and reaps the spare init, if any, and removes its
+// cgroup (Spec.SpareNext): a build calls it at its end, failed, cancelled
+// or not.
+func DiscardSpare() {
+	if p := popSpare(); p != nil {
+		p.discard()
+	}
+}
+
+// discard kills the spare, reaps it, closes berth's ends of its pipes and
+// removes its cgroup, leaving the parents (the build removes them at its
+// end).
+func (p *initProc) discard() {
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+	if p.pipes != nil {
+		p.pipes.closeAll()
+	}
+	p.link.close()
+	_ = p.spareOf.cg.destroy(false)
+}
+
+// RemoveStrayCgroups removes the empty container cgroups under the berth
+// parent named parent ("berth" when empty) whose container isContainer
+// does not know: a spare's, left by a berth killed before the container
+// was created. A cgroup with a process in it is never touched (rmdir
+// fails), and neither is a known container's. Rootless berth starts no
+// spares and removes nothing.
+func RemoveStrayCgroups(parent string, isContainer func(id string) bool) {
+	if InUserNS() {
+		return
+	}
+	c := CgroupFor(parent, "none")
+	done := map[string]bool{}
+	for _, dir := range c.dirs {
+		dir = filepath.Dir(dir)
+		if done[dir] {
+			continue
+		}
+		done[dir] = true
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if !e.IsDir() || !isID(e.Name()) || isContainer(e.Name()) {
+				continue
+			}
+			// EBUSY or ENOTEMPTY: in use; ENOENT: gone already.
+			_ = unix.Rmdir(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// isID says name is a full container ID: 64 lower-case hex digits.
+func isID(name string) bool {
+	if len(name) != 64 {
+		return false
+	}
+	for _, r := range name {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
+			return false
+		}
+	}
+	return true
+}
