@@ -36,7 +36,7 @@ func (e *Engine) BuildCompressed(ctx context.Context, opts BuildOptions, c layer
 	if opts.EngineName == "" {
 		opts.EngineName = "berth " + Version
 	}
-	b := &buildBackend{e: e, compression: c, exited: map[string]*AttachedContainer{}}
+	b := &buildBackend{e: e, compression: c, exited: map[string]*AttachedContainer{}, moreRuns: map[string]bool{}}
 	res, err := build.Build(ctx, b, opts)
 	// The init started ahead for a next step that never came.
 	runtime.DiscardSpare()
@@ -71,9 +71,12 @@ type buildBackend struct {
 	// ran says a RUN container was started: its cgroup's parents were
 	// kept for the next step, and go at the build's end.
 	ran bool
-	// nextID is the ID chosen for the next RUN step's container, whose
-	// init the last one's Start started ahead (runtime.Spec.SpareNext).
-	nextID string
+	// moreRuns are the RUN containers another RUN step follows
+	// (build.ContainerRequest.MoreRuns); nextID is the ID chosen for the
+	// next RUN step's container, whose init the last one's Start started
+	// ahead (runtime.Spec.SpareNext).
+	moreRuns map[string]bool
+	nextID   string
 }
 
 func (b *buildBackend) Store() *store.Store { return b.e.Store }
@@ -116,14 +119,25 @@ func (b *buildBackend) CreateContainer(ctx context.Context, req build.ContainerR
 	if err != nil {
 		return "", err
 	}
+	if req.MoreRuns {
+		b.mu.Lock()
+		b.moreRuns[c.ID] = true
+		b.mu.Unlock()
+	}
 	return c.ID, nil
 }
 
 func (b *buildBackend) RunContainer(ctx context.Context, id string, stdout, stderr io.Writer) (int, error) {
-	next := store.RandomID()
+	next := ""
 	b.mu.Lock()
 	b.ran = true
-	b.nextID = next
+	if b.moreRuns[id] {
+		// Another RUN step follows: its container gets this ID, and its
+		// init is started ahead while this step runs.
+		next = store.RandomID()
+		b.nextID = next
+		delete(b.moreRuns, id)
+	}
 	b.mu.Unlock()
 	code, a, err := b.e.runContainer(ctx, id, AttachOptions{Stdio: Stdio{Out: stdout, Err: stderr},
 		keepCgroupParents: true, deferMountTeardown: true, spareNext: next})
