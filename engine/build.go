@@ -38,8 +38,13 @@ func (e *Engine) BuildCompressed(ctx context.Context, opts BuildOptions, c layer
 	}
 	b := &buildBackend{e: e, compression: c, exited: map[string]*AttachedContainer{}, moreRuns: map[string]bool{}}
 	res, err := build.Build(ctx, b, opts)
-	// The init started ahead for a next step that never came.
-	runtime.DiscardSpare()
+	// The inits started ahead for a next step that never came (or never
+	// took it).
+	b.mu.Lock()
+	for _, id := range b.spareIDs {
+		runtime.DiscardSpare(id)
+	}
+	b.mu.Unlock()
 	b.mu.Lock()
 	ran := b.ran
 	kept := slices.Collect(maps.Values(b.exited))
@@ -77,6 +82,7 @@ type buildBackend struct {
 	// ahead (runtime.Spec.SpareNext).
 	moreRuns map[string]bool
 	nextID   string
+	spareIDs []string // every nextID, for DiscardSpare
 }
 
 func (b *buildBackend) Store() *store.Store { return b.e.Store }
@@ -136,6 +142,7 @@ func (b *buildBackend) RunContainer(ctx context.Context, id string, stdout, stde
 		// init is started ahead while this step runs.
 		next = store.RandomID()
 		b.nextID = next
+		b.spareIDs = append(b.spareIDs, next)
 		delete(b.moreRuns, id)
 	}
 	b.mu.Unlock()

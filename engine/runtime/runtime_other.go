@@ -114,7 +114,7 @@ func readEtcFile(path string, limit int) (string, error) {
 }
 
 // DiscardSpare does nothing off Linux: no init is started ahead.
-func DiscardSpare() {}
+func DiscardSpare(id string) {}
 
 // RemoveStrayCgroups does nothing off Linux: there are no cgroups.
 func RemoveStrayCgroups(parent string, isContainer func(id string) bool) {}

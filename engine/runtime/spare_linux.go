@@ -39,8 +39,9 @@ import (
 // writer is berth.
 var spares struct {
 	mu sync.Mutex
-	// next carries the spare being started, or ready; nil when none.
-	next chan *initProc
+	// byID carries each spare being started, or ready, by the ID of the
+	// container it is for: a process (the daemon) may run several builds.
+	byID map[string]chan *initProc
 }
 
 // spareKey is what a spare was made for.
@@ -56,7 +57,7 @@ type spareKey struct {
 var spareStdio = IO{Stdout: io.Discard, Stderr: io.Discard}
 
 // prespawn starts, in the background, the spare of the container with ID
-// s.SpareNext, cloned with flags, unless a spare is there already.
+// s.SpareNext, cloned with flags, unless it has one already.
 func prespawn(s *Spec, flags uintptr) {
 	if InUserNS() {
 		return
@@ -64,11 +65,14 @@ func prespawn(s *Spec, flags uintptr) {
 	key := spareKey{id: s.SpareNext, parent: s.CgroupParent, res: s.Resources, flags: flags}
 	spares.mu.Lock()
 	defer spares.mu.Unlock()
-	if spares.next != nil {
+	if _, ok := spares.byID[key.id]; ok {
 		return
 	}
+	if spares.byID == nil {
+		spares.byID = map[string]chan *initProc{}
+	}
 	next := make(chan *initProc, 1)
-	spares.next = next
+	spares.byID[key.id] = next
 	go func() { next <- startSpare(key) }()
 }
 
@@ -99,17 +103,17 @@ func containerAttr(flags uintptr) *syscall.SysProcAttr {
 	}
 }
 
-// takeSpare returns the spare if there is one and it was made for the
-// container s, cloned with flags, with stdio; else nil, and a spare that
-// does not fit is discarded (with its cgroup: Start makes the container's
-// own).
+// takeSpare returns the spare made for the container s if it fits: cloned
+// with flags, its cgroup made with s's resources, stdio of its shape; else
+// nil, and a spare that does not fit is discarded (with its cgroup: Start
+// makes the container's own).
 func takeSpare(s *Spec, stdio IO, flags uintptr) *initProc {
-	p := popSpare()
+	p := popSpare(s.ID)
 	if p == nil {
 		return nil
 	}
 	k := p.spareOf
-	fits := k.id == s.ID && k.parent == s.CgroupParent && k.res == s.Resources && k.flags == flags &&
+	fits := k.parent == s.CgroupParent && k.res == s.Resources && k.flags == flags &&
 		!s.Process.Tty && stdio.Stdin == nil && stdio.Stdout != nil && stdio.Stderr != nil
 	if !fits {
 		p.discard()
@@ -118,11 +122,12 @@ func takeSpare(s *Spec, stdio IO, flags uintptr) *initProc {
 	return p
 }
 
-// popSpare takes the spare out, waiting for one being started.
-func popSpare() *initProc {
+// popSpare takes the spare for the container id out, waiting for it if it
+// is being started.
+func popSpare(id string) *initProc {
 	spares.mu.Lock()
-	next := spares.next
-	spares.next = nil
+	next := spares.byID[id]
+	delete(spares.byID, id)
 	spares.mu.Unlock()
 	if next == nil {
 		return nil
@@ -130,11 +135,12 @@ func popSpare() *initProc {
 	return <-next
 }
 
-// DiscardSpare kills and reaps the spare init, if any, and removes its
-// cgroup (Spec.SpareNext): a build calls it at its end, failed, cancelled
-// or not.
-func DiscardSpare() {
-	if p := popSpare(); p != nil {
+// DiscardSpare kills and reaps the spare init started for the container
+// id (Spec.SpareNext), if it is still there, and removes its cgroup: a
+// build calls it at its end, failed, cancelled or not, for each ID it
+// asked a spare for.
+func DiscardSpare(id string) {
+	if p := popSpare(id); p != nil {
 		p.discard()
 	}
 }

@@ -15,15 +15,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// peekSpare waits for the spare being started, if any, and leaves it in
-// place.
-func peekSpare() *initProc {
-	p := popSpare()
+// peekSpare waits for the spare of the container id being started, if
+// any, and leaves it in place.
+func peekSpare(id string) *initProc {
+	p := popSpare(id)
 	if p != nil {
 		next := make(chan *initProc, 1)
 		next <- p
 		spares.mu.Lock()
-		spares.next = next
+		spares.byID[id] = next
 		spares.mu.Unlock()
 	}
 	return p
@@ -32,11 +32,11 @@ func peekSpare() *initProc {
 // sparePid runs spec (which asks for a spare) and returns the spare's PID.
 func sparePid(t *testing.T, spec *Spec) int {
 	t.Helper()
-	t.Cleanup(DiscardSpare)
+	t.Cleanup(func() { DiscardSpare(spec.SpareNext) })
 	if r := mustRun(t, spec); r.status.Code != 0 {
 		t.Fatalf("first container: %+v", r)
 	}
-	p := peekSpare()
+	p := peekSpare(spec.SpareNext)
 	if p == nil {
 		t.Fatal("no spare was started")
 	}
@@ -83,20 +83,20 @@ func TestSpareBecomesTheNextContainersInit(t *testing.T) {
 	if stdout.String() != "out\n0\n1\n2\n3\n" || stderr.String() != "err\n" {
 		t.Errorf("output %q, errors %q", stdout.String(), stderr.String())
 	}
-	if peekSpare() != nil {
+	if peekSpare(next.ID) != nil {
 		t.Error("a spare is left after it was taken")
 	}
 }
 
-// A spare that does not fit the container started next (another ID,
-// other namespaces, other resources, input to pass) is killed, reaped and
-// its cgroup removed, and the container starts as without one.
+// A spare that does not fit its container (other namespaces, other
+// resources, input to pass) is killed, reaped and its cgroup made again,
+// and the container starts as without one. Another container's Start
+// leaves it alone.
 func TestSpareThatDoesNotFitIsDiscarded(t *testing.T) {
 	cases := map[string]func(next *Spec, stdio *IO){
-		"another container": func(next *Spec, _ *IO) { next.ID = randomID(t) },
-		"network none":      func(next *Spec, _ *IO) { next.Network = "none" },
-		"resources":         func(next *Spec, _ *IO) { next.Resources.PidsLimit = 50 },
-		"input":             func(_ *Spec, stdio *IO) { stdio.Stdin = strings.NewReader("in\n") },
+		"network none": func(next *Spec, _ *IO) { next.Network = "none" },
+		"resources":    func(next *Spec, _ *IO) { next.Resources.PidsLimit = 50 },
+		"input":        func(_ *Spec, stdio *IO) { stdio.Stdin = strings.NewReader("in\n") },
 	}
 	for name, change := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -107,9 +107,6 @@ func TestSpareThatDoesNotFitIsDiscarded(t *testing.T) {
 			var stdout bytes.Buffer
 			stdio := IO{Stdout: &stdout, Stderr: &stdout}
 			change(next, &stdio)
-			if next.ID != first.SpareNext {
-				t.Cleanup(func() { assertNoCgroups(t, "berth-test", next.ID) })
-			}
 			c, err := Start(next, stdio)
 			if err != nil {
 				t.Fatal(err)
@@ -123,13 +120,21 @@ func TestSpareThatDoesNotFitIsDiscarded(t *testing.T) {
 			if pidExists(pid) {
 				t.Errorf("the discarded spare %d still runs", pid)
 			}
-			if next.ID != first.SpareNext {
-				if _, err := os.Stat(CgroupFor("berth-test", first.SpareNext).v2); err == nil {
-					t.Errorf("the discarded spare's cgroup is left")
-				}
-			}
 		})
 	}
+	t.Run("another container", func(t *testing.T) {
+		first := newSpec(t, "true")
+		first.SpareNext = randomID(t)
+		t.Cleanup(func() { assertNoCgroups(t, "berth-test", first.SpareNext) })
+		pid := sparePid(t, first)
+		other := newSpec(t, "true")
+		if r := mustRun(t, other); r.status.Code != 0 {
+			t.Fatalf("other container: %+v", r)
+		}
+		if p := peekSpare(first.SpareNext); p == nil || p.cmd.Process.Pid != pid || !pidExists(pid) {
+			t.Errorf("another container's start touched the spare %d", pid)
+		}
+	})
 }
 
 // DiscardSpare (a build's end) kills and reaps the spare and removes its
@@ -139,14 +144,14 @@ func TestDiscardSpare(t *testing.T) {
 	first.SpareNext = randomID(t)
 	t.Cleanup(func() { assertNoCgroups(t, "berth-test", first.SpareNext) })
 	pid := sparePid(t, first)
-	DiscardSpare()
+	DiscardSpare(first.SpareNext)
 	if pidExists(pid) {
 		t.Errorf("the spare %d still runs", pid)
 	}
 	if _, err := os.Stat(CgroupFor("berth-test", first.SpareNext).v2); err == nil {
 		t.Errorf("the spare's cgroup is left")
 	}
-	DiscardSpare()
+	DiscardSpare(first.SpareNext)
 }
 
 // A berth killed with a spare (SIGKILL: no DiscardSpare) leaves no
@@ -219,7 +224,7 @@ func spareHelper(t *testing.T) {
 	if r := mustRun(t, first); r.status.Code != 0 {
 		t.Fatalf("first container: %+v", r)
 	}
-	p := peekSpare()
+	p := peekSpare(first.SpareNext)
 	if p == nil {
 		t.Fatal("no spare")
 	}
