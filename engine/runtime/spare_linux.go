@@ -24,7 +24,8 @@ import (
 //     RCU grace period cost more than the spare saved). No container record
 //     exists yet: `ps -a` and the trace know nothing of it until the
 //     container is created; a spare discarded takes its cgroup along, and
-//     one left by a killed berth is removed by RemoveStrayCgroups;
+//     one left by a killed berth (marked as a spare's) is removed by
+//     RemoveStrayCgroups;
 //   - the namespaces (the clone flags: network none or bridge adds a
 //     network namespace, host does not);
 //   - the init link's pipes without a terminal, and output pipes for
@@ -81,6 +82,13 @@ func prespawn(s *Spec, flags uintptr) {
 func startSpare(key spareKey) *initProc {
 	key.cg = CgroupFor(key.parent, key.id)
 	if err := key.cg.Create(key.res); err != nil {
+		_ = key.cg.destroy(false)
+		return nil
+	}
+	// Marked, so that RemoveStrayCgroups knows it for a spare's once its
+	// berth is gone (and leaves any other cgroup alone); without a
+	// unified hierarchy to be born in, no spare.
+	if key.cg.v2 == "" || unix.Setxattr(key.cg.v2, spareXattr, []byte("1"), 0) != nil {
 		_ = key.cg.destroy(false)
 		return nil
 	}
@@ -158,35 +166,44 @@ func (p *initProc) discard() {
 	_ = p.spareOf.cg.destroy(false)
 }
 
-// RemoveStrayCgroups removes the empty container cgroups under the berth
+// spareXattr marks the cgroup of a spare (kernfs keeps trusted.*
+// attributes on cgroup directories).
+const spareXattr = "trusted.berth.spare"
+
+// RemoveStrayCgroups removes the empty cgroups of spares under the berth
 // parent named parent ("berth" when empty) whose container isContainer
-// does not know: a spare's, left by a berth killed before the container
-// was created. A cgroup with a process in it is never touched (rmdir
-// fails), and neither is a known container's. Rootless berth starts no
+// does not know: left by a berth killed before the container was created.
+// Only `rmdir`: a cgroup with a process in it is never touched, and
+// neither is one without the spare's mark (another store's container, on
+// its way to start) or a known container's. Rootless berth starts no
 // spares and removes nothing.
 func RemoveStrayCgroups(parent string, isContainer func(id string) bool) {
 	if InUserNS() {
 		return
 	}
-	c := CgroupFor(parent, "none")
-	done := map[string]bool{}
-	for _, dir := range c.dirs {
-		dir = filepath.Dir(dir)
-		if done[dir] {
+	v2 := CgroupFor(parent, "none").v2
+	if v2 == "" {
+		return
+	}
+	entries, err := os.ReadDir(filepath.Dir(v2))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !isID(e.Name()) || isContainer(e.Name()) {
 			continue
 		}
-		done[dir] = true
-		entries, err := os.ReadDir(dir)
-		if err != nil {
+		c := CgroupFor(parent, e.Name())
+		if _, err := unix.Getxattr(c.v2, spareXattr, nil); err != nil {
 			continue
 		}
-		for _, e := range entries {
-			if !e.IsDir() || !isID(e.Name()) || isContainer(e.Name()) {
-				continue
+		for _, dir := range c.dirs {
+			if dir != c.v2 {
+				_ = unix.Rmdir(dir) // a limit's v1 directory, if it has one
 			}
-			// EBUSY or ENOTEMPTY: in use; ENOENT: gone already.
-			_ = unix.Rmdir(filepath.Join(dir, e.Name()))
 		}
+		// EBUSY: a process is in it; ENOENT: gone already.
+		_ = unix.Rmdir(c.v2)
 	}
 }
 

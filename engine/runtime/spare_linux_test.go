@@ -155,9 +155,9 @@ func TestDiscardSpare(t *testing.T) {
 }
 
 // A berth killed with a spare (SIGKILL: no DiscardSpare) leaves no
-// process: the spare dies with it. Its empty cgroup, whose container was
-// never created, is what RemoveStrayCgroups removes; a cgroup of a known
-// container stays.
+// process: the spare dies with it. Its empty cgroup, marked as a spare's
+// and whose container was never created, is what RemoveStrayCgroups
+// removes.
 func TestSpareDiesWithBerth(t *testing.T) {
 	if os.Getenv("BERTH_SPARE_HELPER") == "1" {
 		spareHelper(t)
@@ -201,18 +201,23 @@ func TestSpareDiesWithBerth(t *testing.T) {
 	if pidExists(pid) {
 		t.Fatalf("the spare %d outlived the berth that started it", pid)
 	}
-	known := randomID(t)
-	kept := CgroupFor("berth-test", known)
-	if err := kept.Create(Resources{}); err != nil {
-		t.Fatal(err)
+	// A known container's cgroup, and one no store knows but not a
+	// spare's (another store's container about to start), stay.
+	known, unmarked := CgroupFor("berth-test", randomID(t)), CgroupFor("berth-test", randomID(t))
+	for _, cg := range []*Cgroup{known, unmarked} {
+		if err := cg.Create(Resources{}); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = cg.Destroy() }()
 	}
-	defer func() { _ = kept.Destroy() }()
-	RemoveStrayCgroups("berth-test", func(id string) bool { return id == known })
+	RemoveStrayCgroups("berth-test", func(id string) bool { return id == filepath.Base(known.v2) })
 	if _, err := os.Stat(CgroupFor("berth-test", id).v2); err == nil {
 		t.Errorf("the killed berth's spare cgroup is left")
 	}
-	if _, err := os.Stat(kept.v2); err != nil {
-		t.Errorf("a known container's cgroup was removed: %v", err)
+	for _, cg := range []*Cgroup{known, unmarked} {
+		if _, err := os.Stat(cg.v2); err != nil {
+			t.Errorf("a cgroup that is not a stray spare's was removed: %v", err)
+		}
 	}
 }
 
