@@ -2,9 +2,12 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
+	"os"
 	"slices"
 	"sync"
 
@@ -33,8 +36,15 @@ func (e *Engine) BuildCompressed(ctx context.Context, opts BuildOptions, c layer
 	if opts.EngineName == "" {
 		opts.EngineName = "berth " + Version
 	}
-	b := &buildBackend{e: e, compression: c, exited: map[string]*AttachedContainer{}}
+	b := &buildBackend{e: e, compression: c, exited: map[string]*AttachedContainer{}, moreRuns: map[string]bool{}}
 	res, err := build.Build(ctx, b, opts)
+	// The inits started ahead for a next step that never came (or never
+	// took it).
+	b.mu.Lock()
+	for _, id := range b.spareIDs {
+		runtime.DiscardSpare(id)
+	}
+	b.mu.Unlock()
 	b.mu.Lock()
 	ran := b.ran
 	kept := slices.Collect(maps.Values(b.exited))
@@ -45,6 +55,9 @@ func (e *Engine) BuildCompressed(ctx context.Context, opts BuildOptions, c layer
 		a.waitMounts()
 	}
 	if ran {
+		// A spare's cgroup left by a killed build (none of this one's:
+		// DiscardSpare took it along) goes before the parents.
+		runtime.RemoveStrayCgroups("", e.isContainer)
 		// The steps left the berth cgroup parents for the next step.
 		runtime.RemoveCgroupParents("")
 	}
@@ -63,6 +76,13 @@ type buildBackend struct {
 	// ran says a RUN container was started: its cgroup's parents were
 	// kept for the next step, and go at the build's end.
 	ran bool
+	// moreRuns are the RUN containers another RUN step follows
+	// (build.ContainerRequest.MoreRuns); nextID is the ID chosen for the
+	// next RUN step's container, whose init the last one's Start started
+	// ahead (runtime.Spec.SpareNext).
+	moreRuns map[string]bool
+	nextID   string
+	spareIDs []string // every nextID, for DiscardSpare
 }
 
 func (b *buildBackend) Store() *store.Store { return b.e.Store }
@@ -100,25 +120,54 @@ func (b *buildBackend) CreateContainer(ctx context.Context, req build.ContainerR
 		resolved:    req.Parent,
 		// Only a container that never starts may go without a filesystem.
 		metadataOnly: req.MetadataOnly && req.NeverStarts && req.Purpose == "build",
+		id:           b.takeNextID(req.NeverStarts),
 	})
 	if err != nil {
 		return "", err
+	}
+	if req.MoreRuns {
+		b.mu.Lock()
+		b.moreRuns[c.ID] = true
+		b.mu.Unlock()
 	}
 	return c.ID, nil
 }
 
 func (b *buildBackend) RunContainer(ctx context.Context, id string, stdout, stderr io.Writer) (int, error) {
+	next := ""
 	b.mu.Lock()
 	b.ran = true
+	if b.moreRuns[id] {
+		// Another RUN step follows: its container gets this ID, and its
+		// init is started ahead while this step runs.
+		next = store.RandomID()
+		b.nextID = next
+		b.spareIDs = append(b.spareIDs, next)
+		delete(b.moreRuns, id)
+	}
 	b.mu.Unlock()
 	code, a, err := b.e.runContainer(ctx, id, AttachOptions{Stdio: Stdio{Out: stdout, Err: stderr},
-		keepCgroupParents: true, deferMountTeardown: true})
+		keepCgroupParents: true, deferMountTeardown: true, spareNext: next})
 	if a != nil && a.final != nil {
 		b.mu.Lock()
 		b.exited[id] = a
 		b.mu.Unlock()
 	}
 	return code, err
+}
+
+// takeNextID is the ID chosen ahead for the next container that starts
+// (a RUN step's), once; "" for one that never starts or when none was
+// chosen.
+func (b *buildBackend) takeNextID(neverStarts bool) string {
+	if neverStarts {
+		return ""
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id := b.nextID
+	b.nextID = ""
+	return id
 }
 
 func (b *buildBackend) MountContainer(ctx context.Context, id string) (string, func() error, error) {
@@ -177,4 +226,11 @@ func buildNetwork(m string) string {
 		return "bridge"
 	}
 	return m
+}
+
+// isContainer says the store has a container of that ID (its directory
+// exists, made before its cgroup ever is).
+func (e *Engine) isContainer(id string) bool {
+	_, err := os.Lstat(e.Store.ContainerDir(id))
+	return !errors.Is(err, fs.ErrNotExist)
 }

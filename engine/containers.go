@@ -123,6 +123,9 @@ type ContainerCreateOptions struct {
 	// listing and deleting a record holding the whole environment made
 	// every ENV or LABEL line of a long Dockerfile cost more than the last.
 	metadataOnly bool
+	// id is the ID chosen ahead for a build's step (its spare init is
+	// started in its cgroup, runtime.Spec.SpareNext); "" gets a fresh one.
+	id string
 }
 
 var validName = lazyre.New(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
@@ -215,7 +218,10 @@ func (e *Engine) createImage(opts ContainerCreateOptions) (*store.Image, error) 
 // newContainerRecord is a created container's record, with a fresh ID,
 // before it has a network, a directory or a name claimed.
 func newContainerRecord(cfg store.ContainerConfig, opts ContainerCreateOptions, chains []string, mounts []store.MountPoint) *store.Container {
-	id := store.RandomID()
+	id := opts.id
+	if id == "" {
+		id = store.RandomID()
+	}
 	if opts.UTSMode == "host" {
 		cfg.Hostname, _ = os.Hostname() // the host's, as the container sees it
 	}
@@ -630,6 +636,10 @@ type AttachOptions struct {
 	// moves or removes the container's directories
 	// (runtime.Spec.DeferMountTeardown).
 	deferMountTeardown bool
+	// spareNext: a build's step, after which another may follow: the ID
+	// the next step's container will have (runtime.Spec.SpareNext). The
+	// builder discards the spare at its end.
+	spareNext string
 }
 
 // AttachedContainer is a container started by this process, which
@@ -679,6 +689,7 @@ func (e *Engine) StartAttached(ctx context.Context, id string, opts AttachOption
 	// A --rm container is removed by its Wait (removeExited), whose
 	// deletion of its files waits for the mounts: nothing else needs them.
 	spec.DeferMountTeardown = opts.deferMountTeardown || c.Host.AutoRemove
+	spec.SpareNext = opts.spareNext
 	a := &AttachedContainer{ID: c.ID, e: e, ctx: context.WithoutCancel(ctx), c: c, copyDone: make(chan struct{})}
 	if a.net, err = e.startNetwork(c, spec); err != nil {
 		return nil, err

@@ -32,7 +32,9 @@ type fakeBackend struct {
 	mounts  map[string]string        // container → rootfs dir
 	images  map[string]digest.Digest // container → image it was created from
 	trees   map[digest.Digest]string // image → rootfs dir of the container committed into it
-	t       *testing.T
+	// moreRuns is ContainerRequest.MoreRuns of each RUN container, in order.
+	moreRuns []bool
+	t        *testing.T
 }
 
 func newFake(t *testing.T) *fakeBackend {
@@ -53,6 +55,9 @@ func (f *fakeBackend) CreateContainer(ctx context.Context, req ContainerRequest)
 	f.mu.Lock()
 	f.created[id] = req.Purpose
 	f.images[id] = req.Image
+	if req.Purpose == "build" && !req.NeverStarts {
+		f.moreRuns = append(f.moreRuns, req.MoreRuns)
+	}
 	f.mu.Unlock()
 	f.emit(ctx, trace.Event{Type: trace.ContainerCreate, Container: &trace.ContainerInfo{ID: id, Purpose: req.Purpose, Cmd: req.Cmd}})
 	return id, nil

@@ -42,6 +42,10 @@ type ContainerRequest struct {
 	// right after its commit: nobody ever mounts or starts it, so the
 	// backend may skip preparing its filesystem.
 	MetadataOnly bool
+	// MoreRuns says a RUN step follows this RUN step's in the build: the
+	// backend may start that step's container's init ahead while this one
+	// runs (runtime.Spec.SpareNext).
+	MoreRuns bool
 }
 
 // CommitRequest asks the backend to save a container as an image.
@@ -181,6 +185,7 @@ type Builder struct {
 	labels     map[*dockerfile.Instruction]string
 	total      int
 	step       int
+	lastRun    int // the step number of the last RUN instruction
 	result     *Result
 	unusedArgs map[string]bool
 	// cacheWrite is the cache entry being written, if any (putCache).
@@ -271,7 +276,13 @@ func (b *Builder) prepare() ([]*dockerfile.Stage, error) {
 	// steps (builder.go, dispatchDockerfileWithCancellation: totalCommands).
 	b.total = len(b.df.MetaArgs)
 	for _, st := range stages {
-		b.total += 1 + len(st.Instructions)
+		b.total++ // FROM
+		for _, ins := range st.Instructions {
+			b.total++
+			if ins.Keyword == "RUN" {
+				b.lastRun = b.total
+			}
+		}
 	}
 	return stages, nil
 }

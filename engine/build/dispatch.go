@@ -39,7 +39,8 @@ func (b *Builder) dispatchRun(ctx context.Context, s *stageState, ins *dockerfil
 		ins: ins,
 		key: cache.RunKey(cmd, argEnv),
 		container: ContainerRequest{Cmd: cmd, Env: append(append([]string{}, s.config.Config.Env...), argEnv...),
-			WorkingDir: s.config.Config.WorkingDir, User: s.config.Config.User, Network: network, Purpose: "build"},
+			WorkingDir: s.config.Config.WorkingDir, User: s.config.Config.User, Network: network, Purpose: "build",
+			MoreRuns: b.step < b.lastRun},
 		work: func(ctx context.Context, id string) error { return b.runContainer(ctx, id, cmd) },
 	}, res)
 }

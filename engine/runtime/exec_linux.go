@@ -76,7 +76,7 @@ func Exec(pid int, start uint64, spec *Spec, stdio IO) (*Container, error) {
 			}
 		}
 		// No parent-death signal: this thread ends right after the fork.
-		c, err := spawn("exec", spec, stdio, &syscall.SysProcAttr{Setsid: true}, mntNS, CgroupFor(spec.CgroupParent, spec.ID), onThisThread)
+		c, err := spawn("exec", spec, stdio, &syscall.SysProcAttr{Setsid: true}, mntNS, CgroupFor(spec.CgroupParent, spec.ID), onThisThread, nil)
 		done <- result{c, err}
 	}()
 	r := <-done

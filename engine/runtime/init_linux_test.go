@@ -41,7 +41,7 @@ func TestInitMessageRoundTrip(t *testing.T) {
 }
 
 // TestInitMessageCoversSpec: every field of Spec (but Prestart,
-// KeepCgroupParents and DeferMountTeardown, which stay in the parent) survives the trip, with values that are not zero: a field
+// KeepCgroupParents, DeferMountTeardown and SpareNext, which stay in the parent) survives the trip, with values that are not zero: a field
 // added to Spec and forgotten in the encoding fails here.
 func TestInitMessageCoversSpec(t *testing.T) {
 	spec := &Spec{}
@@ -50,6 +50,7 @@ func TestInitMessageCoversSpec(t *testing.T) {
 	spec.Prestart = nil
 	spec.KeepCgroupParents = false
 	spec.DeferMountTeardown = false
+	spec.SpareNext = ""
 	in := &initMessage{Mode: "container", Spec: spec}
 	var w countingWriter
 	if err := writeInitMessage(&w, in); err != nil {

@@ -112,3 +112,9 @@ func readEtcFile(path string, limit int) (string, error) {
 	data, err := io.ReadAll(io.LimitReader(f, int64(limit)))
 	return string(data), err
 }
+
+// DiscardSpare does nothing off Linux: no init is started ahead.
+func DiscardSpare(id string) {}
+
+// RemoveStrayCgroups does nothing off Linux: there are no cgroups.
+func RemoveStrayCgroups(parent string, isContainer func(id string) bool) {}

@@ -88,6 +88,14 @@ type Spec struct {
 	// caller must call (*Container).WaitMounts before it moves or deletes
 	// the overlay's upper or work directory. For a build's steps.
 	DeferMountTeardown bool `json:"-"`
+	// SpareNext, when set, is the ID of a next container: once this one
+	// runs, Start starts that container's init ahead, in its cgroup and
+	// with this container's namespaces and resources (a spare, see
+	// spare_linux.go), so that its clone, execve and Go start-up overlap
+	// this container's run; the Start of the container with that ID takes
+	// it if it fits. The caller must call DiscardSpare when no container
+	// follows. For a build's steps.
+	SpareNext string `json:"-"`
 }
 
 // Process is the program a container (or an exec) runs.

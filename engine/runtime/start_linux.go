@@ -158,21 +158,26 @@ func Start(spec *Spec, stdio IO) (*Container, error) {
 	}
 	flags := cloneFlags(&s)
 	cg := CgroupFor(s.CgroupParent, s.ID)
-	if err := cg.Create(s.Resources); err != nil {
-		_ = cg.Destroy()
-		return nil, &StartError{Code: CodeEngine, Msg: err.Error()}
+	// A spare fits only a container whose cgroup it was born in, made
+	// with the same resources.
+	spare := takeSpare(&s, stdio, flags)
+	if spare != nil {
+		cg = spare.spareOf.cg // with the directories it made
+	} else {
+		if err := cg.Create(s.Resources); err != nil {
+			_ = cg.Destroy()
+			return nil, &StartError{Code: CodeEngine, Msg: err.Error()}
+		}
 	}
-	c, err := spawn("container", &s, stdio, &syscall.SysProcAttr{
-		Cloneflags: flags,
-		Setsid:     true,
-		// The container dies with the berth process that supervises it.
-		Pdeathsig: syscall.SIGKILL,
-	}, nil, cg, onSpawnerThread)
+	c, err := spawn("container", &s, stdio, containerAttr(flags), nil, cg, onSpawnerThread, spare)
 	if err != nil {
 		_ = cg.Destroy()
 		return nil, err
 	}
 	c.ownsCg, c.keepParents = true, s.KeepCgroupParents
+	if s.SpareNext != "" {
+		prespawn(&s, flags)
+	}
 	return c, nil
 }
 
@@ -252,21 +257,82 @@ func onSpawnerThread(fn func()) {
 // onThisThread runs fn on the calling goroutine's thread.
 func onThisThread(fn func()) { fn() }
 
-// spawn runs the re-exec protocol: start the child with its descriptors,
-// put it in its cgroup, send the spec, and wait for the error pipe to close
-// (execve happened) or to carry a StartError (handshake).
-func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *os.File, cg *Cgroup, on func(func())) (*Container, error) {
+// spawn runs the re-exec protocol: start the child with its descriptors
+// (or go on with the spare started ahead for it), put it in its cgroup,
+// send the spec, and wait for the error pipe to close (execve happened) or
+// to carry a StartError (handshake).
+func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *os.File, cg *Cgroup, on func(func()), spare *initProc) (*Container, error) {
 	filterc := compileFilter(spec.Security) // while the child starts up
+	p := spare
+	if p == nil {
+		var err error
+		if p, err = startInitIn(cg, spec.Process.Tty, stdio, attr, mntNS, on); err != nil {
+			return nil, err
+		}
+	}
+	defer p.link.close()
+	c := &Container{Pid: p.cmd.Process.Pid, cmd: p.cmd, cgroup: cg, pipes: p.pipes, exec: mode == "exec"}
+	if p.pipes != nil {
+		p.pipes.start(stdio)
+	}
+	// The start time is the fork's: read it while the init starts up.
+	c.StartTime, _ = ProcessStartTime(c.Pid)
+	if mode == "container" && spec.DeferMountTeardown {
+		c.holdMounts()
+	}
+	if err := c.handshake(mode, spec, p.link, filterc, p.bornInCg); err != nil {
+		c.abort()
+		return nil, err
+	}
+	return c, nil
+}
+
+// initProc is a started init that has not been sent its spec yet.
+type initProc struct {
+	cmd   *exec.Cmd
+	link  *initLink
+	pipes *stdioPipes // nil with a terminal; the child's ends still open
+	// bornInCg: cloned into the cgroup's unified-hierarchy directory.
+	bornInCg bool
+	spareOf  spareKey // a spare's (spare_linux.go)
+}
+
+// startInitIn is startInit with the child born in cg's unified-hierarchy
+// cgroup, when there is one: it needs no moving there.
+func startInitIn(cg *Cgroup, tty bool, stdio IO, attr *syscall.SysProcAttr, mntNS *os.File, on func(func())) (*initProc, error) {
+	var cgDir *os.File
+	if cg != nil {
+		var err error
+		if cgDir, err = cg.OpenV2(); err != nil {
+			return nil, err
+		}
+	}
+	if cgDir != nil {
+		defer cgDir.Close()
+		attr.UseCgroupFD, attr.CgroupFD = true, int(cgDir.Fd())
+	}
+	p, err := startInit(tty, stdio, attr, mntNS, on)
+	if err != nil {
+		return nil, err
+	}
+	p.bornInCg = cgDir != nil
+	return p, nil
+}
+
+// startInit starts berth-init with the link's descriptors and stdio's
+// pipes, on the thread on gives it (see onSpawnerThread). It never hands
+// the child anything but those and the sealed berth-init: every other
+// descriptor of berth is close-on-exec (hardenFds).
+func startInit(tty bool, stdio IO, attr *syscall.SysProcAttr, mntNS *os.File, on func(func())) (*initProc, error) {
 	exe, err := sealedExe()
 	if err != nil {
 		return nil, err
 	}
 	hardenFds()
-	link, err := newInitLink(spec.Process.Tty)
+	link, err := newInitLink(tty)
 	if err != nil {
 		return nil, err
 	}
-	defer link.close()
 	cmd := &exec.Cmd{
 		Path: "/proc/self/fd/" + strconv.Itoa(fdExe),
 		Args: []string{ExecName, InitVerb},
@@ -276,23 +342,12 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 		ExtraFiles:  []*os.File{link.specR, link.errW, exe, link.consoleChild, mntNS},
 		SysProcAttr: attr,
 	}
-	// Born in its unified-hierarchy cgroup, the child needs no moving there.
-	var cgDir *os.File
-	if cg != nil {
-		if cgDir, err = cg.OpenV2(); err != nil {
-			return nil, err
-		}
-	}
-	if cgDir != nil {
-		defer cgDir.Close()
-		attr.UseCgroupFD, attr.CgroupFD = true, int(cgDir.Fd())
-	}
 	var pipes *stdioPipes
-	if !spec.Process.Tty {
+	if !tty {
 		if pipes, err = newStdioPipes(stdio); err != nil {
+			link.close()
 			return nil, err
 		}
-		defer pipes.closeChild()
 		pipes.setOn(cmd)
 	}
 	var startErr error
@@ -301,23 +356,11 @@ func spawn(mode string, spec *Spec, stdio IO, attr *syscall.SysProcAttr, mntNS *
 		if pipes != nil {
 			pipes.closeAll()
 		}
+		link.close()
 		return nil, fmt.Errorf("start container init: %w", startErr)
 	}
-	c := &Container{Pid: cmd.Process.Pid, cmd: cmd, cgroup: cg, pipes: pipes, exec: mode == "exec"}
-	if pipes != nil {
-		pipes.start(stdio)
-	}
 	link.closeChildEnds()
-	// The start time is the fork's: read it while the init starts up.
-	c.StartTime, _ = ProcessStartTime(c.Pid)
-	if mode == "container" && spec.DeferMountTeardown {
-		c.holdMounts()
-	}
-	if err := c.handshake(mode, spec, link, filterc, cgDir != nil); err != nil {
-		c.abort()
-		return nil, err
-	}
-	return c, nil
+	return &initProc{cmd: cmd, link: link, pipes: pipes}, nil
 }
 
 var pidfdOnce sync.Once
