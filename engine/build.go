@@ -38,17 +38,15 @@ func (e *Engine) BuildCompressed(ctx context.Context, opts BuildOptions, c layer
 	}
 	b := &buildBackend{e: e, compression: c, exited: map[string]*AttachedContainer{}, moreRuns: map[string]bool{}}
 	res, err := build.Build(ctx, b, opts)
-	// The inits started ahead for a next step that never came (or never
-	// took it).
 	b.mu.Lock()
-	for _, id := range b.spareIDs {
-		runtime.DiscardSpare(id)
-	}
-	b.mu.Unlock()
-	b.mu.Lock()
-	ran := b.ran
+	ran, spares := b.ran, b.spareIDs
 	kept := slices.Collect(maps.Values(b.exited))
 	b.mu.Unlock()
+	// The inits started ahead for a next step that never came (or never
+	// took it).
+	for _, id := range spares {
+		runtime.DiscardSpare(id)
+	}
 	// Containers kept (--rm=false) or not removed: their mounts go before
 	// the build returns, as their exit's did before.
 	for _, a := range kept {
