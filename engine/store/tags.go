@@ -359,12 +359,9 @@ func (s *Store) tagTarget(idx *ocispec.Index, full string, id digest.Digest) (di
 func (s *Store) moveRef(idx *ocispec.Index, ref string, manifest, id digest.Digest) (previous digest.Digest) {
 	before := s.idsHolding(idx, ref)
 	for _, held := range dropRef(idx, ref, manifest) {
-		cfg, ok := before[held]
-		if !ok {
-			var err error
-			if cfg, err = s.configDigest(held); err != nil {
-				continue // damaged and untagged: not reported, as before
-			}
+		cfg, err := s.heldID(before, held)
+		if err != nil {
+			continue // damaged and untagged: not reported, as before
 		}
 		if cfg != id {
 			previous = cfg
@@ -385,6 +382,15 @@ func (s *Store) idsHolding(idx *ocispec.Index, ref string) map[digest.Digest]dig
 		}
 	}
 	return ids
+}
+
+// heldID is the image ID of the manifest held, which had a name that
+// dropRef took: from before (idsHolding), else read from the manifest.
+func (s *Store) heldID(before map[digest.Digest]digest.Digest, held digest.Digest) (digest.Digest, error) {
+	if id, ok := before[held]; ok {
+		return id, nil
+	}
+	return s.configDigest(held)
 }
 
 // NewImage is an image whose blobs are all stored, for ListImages.
@@ -463,10 +469,7 @@ func (s *Store) Untag(name string) (digest.Digest, error) {
 		if len(held) == 0 {
 			return noSuchImage(Familiar(full))
 		}
-		var ok bool
-		if id, ok = before[held[0]]; !ok {
-			id, err = s.configDigest(held[0])
-		}
+		id, err = s.heldID(before, held[0])
 		return err
 	})
 	return id, err
