@@ -97,6 +97,10 @@ func runInit() int {
 	unix.CloseOnExec(fdErr)
 	errPipe := os.NewFile(fdErr, "init-error")
 
+	// What needs no spec is done before reading it: a spare
+	// (spare_linux.go) waits for its spec for a whole build step, and
+	// this work is then off the step's path.
+	lastCap()
 	specFile := os.NewFile(fdSpec, "init-spec")
 	msg, err := readInitMessage(specFile)
 	var gate func() error

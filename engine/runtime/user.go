@@ -27,7 +27,19 @@ type passwdEntry struct {
 type groupEntry struct {
 	name    string
 	gid     uint32
-	members []string
+	members string // comma-separated, as in the file
+}
+
+// hasMember reports whether name is one of the group's members.
+func (g *groupEntry) hasMember(name string) bool {
+	for rest := g.members; rest != ""; {
+		var m string
+		m, rest, _ = strings.Cut(rest, ",")
+		if m == name {
+			return true
+		}
+	}
+	return false
 }
 
 // ResolveUser resolves a Docker user spec ("", "name", "uid", "name:group",
@@ -81,11 +93,9 @@ func ResolveUser(root, spec string, additionalGroups []string) (*ExecUser, error
 	} else if name != "" {
 		// Supplementary groups come from the group file only when the
 		// user did not pick a group, as in runc.
-		for _, g := range groups {
-			for _, m := range g.members {
-				if m == name {
-					member = append(member, g.gid)
-				}
+		for i := range groups {
+			if groups[i].hasMember(name) {
+				member = append(member, groups[i].gid)
 			}
 		}
 	}
@@ -154,6 +164,9 @@ func readPasswd(path string) ([]passwdEntry, error) {
 		if len(f) > 5 {
 			e.home = f[5]
 		}
+		if out == nil {
+			out = make([]passwdEntry, 0, 32) // an image's file fits, in one allocation
+		}
 		out = append(out, e)
 	})
 	return out, err
@@ -171,8 +184,11 @@ func readGroup(path string) ([]groupEntry, error) {
 			return
 		}
 		e := groupEntry{name: f[0], gid: gid}
-		if len(f) > 3 && f[3] != "" {
-			e.members = strings.Split(f[3], ",")
+		if len(f) > 3 {
+			e.members = f[3]
+		}
+		if out == nil {
+			out = make([]groupEntry, 0, 48)
 		}
 		out = append(out, e)
 	})
@@ -187,8 +203,16 @@ const (
 	maxEtcLine = 1 << 20
 )
 
+// maxColonFields is how many fields scanColon splits a line into: the
+// seventh of passwd is the last any caller reads, and the last field
+// holds the rest of a longer line.
+const maxColonFields = 8
+
 // scanColon calls fn with the colon-separated fields of each line of path
-// that is neither empty nor a comment. A missing file is an empty one.
+// that is neither empty nor a comment (at most maxColonFields, the last
+// holding the rest of the line). fn must not keep the slice, which is
+// reused from line to line: the container's init parses passwd and group
+// on every start, and a slice per line was an allocation per line.
 func scanColon(path string, fn func([]string)) error {
 	data, err := readEtcFile(path, maxEtcFile)
 	if err != nil {
@@ -197,6 +221,7 @@ func scanColon(path string, fn func([]string)) error {
 		}
 		return fmt.Errorf("read %s: %w", path, err)
 	}
+	fields := make([]string, 0, maxColonFields)
 	for len(data) > 0 {
 		line, rest, _ := strings.Cut(data, "\n")
 		data = rest
@@ -207,7 +232,22 @@ func scanColon(path string, fn func([]string)) error {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		fn(strings.Split(line, ":"))
+		fn(splitColon(line, fields))
 	}
 	return nil
+}
+
+// splitColon splits line at colons into fields[:0], as strings.SplitN
+// with cap(fields) does.
+func splitColon(line string, fields []string) []string {
+	fields = fields[:0]
+	for len(fields) < cap(fields)-1 {
+		f, rest, ok := strings.Cut(line, ":")
+		if !ok {
+			break
+		}
+		fields = append(fields, f)
+		line = rest
+	}
+	return append(fields, line)
 }
