@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -161,6 +163,83 @@ func BenchmarkInitMessage(b *testing.B) {
 		}
 		if _, err := readInitMessage(&w.buf); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestSpareTakesItsContainersSecurity: what a spare does before its spec
+// arrives (runInit, before readInitMessage) is the same for every
+// container, and the spec, which comes a whole step later, decides the
+// rest: a default container started from a spare gets Docker's
+// capabilities, seccomp, masked paths and read-only /proc paths (with
+// nosuid, nodev and noexec kept); a privileged one every capability, no
+// seccomp, no masks and a writable /sys; one with --cap-add its extra
+// capability and still seccomp.
+func TestSpareTakesItsContainersSecurity(t *testing.T) {
+	const script = `grep -E 'CapEff|Seccomp:' /proc/self/status
+wc -c < /proc/timer_list
+awk '$5=="/sys" || $5=="/proc/sys" || $5=="/proc/timer_list" {print $5, $6}' /proc/self/mountinfo`
+	privileged := fmt.Sprintf("CapEff:\t%016x\nSeccomp:\t0\n", uint64(allCaps()&hostBounding(t)))
+	cases := []struct {
+		name   string
+		change func(*Security)
+		want   []string // lines of the script's output, in order
+	}{
+		{"default", func(*Security) {}, []string{"CapEff:\t00000000a80425fb", "Seccomp:\t2", "0",
+			"/sys ro,nosuid,nodev,noexec,relatime", "/proc/timer_list rw,nosuid", "/proc/sys ro,nosuid,nodev,noexec,relatime"}},
+		{"cap-add", func(s *Security) { s.CapAdd = []string{"NET_ADMIN"} }, []string{"CapEff:\t00000000a80435fb", "Seccomp:\t2", "0",
+			"/sys ro,nosuid,nodev,noexec,relatime", "/proc/timer_list rw,nosuid", "/proc/sys ro,nosuid,nodev,noexec,relatime"}},
+		{"privileged", func(s *Security) { s.Privileged = true }, append(strings.Split(strings.TrimSpace(privileged), "\n"),
+			"/sys rw,nosuid,nodev,noexec,relatime")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			next := newSpec(t, "sh", "-c", script)
+			tc.change(&next.Security)
+			first := newSpec(t, "true")
+			first.SpareNext = next.ID
+			pid := sparePid(t, first)
+			var stdout, stderr bytes.Buffer
+			c, err := Start(next, IO{Stdout: &stdout, Stderr: &stderr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Pid != pid {
+				t.Fatalf("the container did not take the spare %d (its init is %d)", pid, c.Pid)
+			}
+			if _, err := c.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+			if tc.name == "privileged" {
+				// timer_list is not masked: its size is the kernel's.
+				got = slices.DeleteFunc(got, func(l string) bool { _, err := strconv.Atoi(l); return err == nil })
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got\n%s\nwant\n%s\n(stderr %q)", strings.Join(got, "\n"), strings.Join(tc.want, "\n"), stderr.String())
+			}
+		})
+	}
+}
+
+// The passwd and group parsers split a line once, into at most
+// maxColonFields fields, the last holding the rest.
+func TestSplitColonAndMembers(t *testing.T) {
+	buf := make([]string, 0, maxColonFields)
+	for line, want := range map[string][]string{
+		"root:x:0:0:root:/root:/bin/sh": {"root", "x", "0", "0", "root", "/root", "/bin/sh"},
+		"a":                             {"a"},
+		"a::":                           {"a", "", ""},
+		"1:2:3:4:5:6:7:8:9:10":          {"1", "2", "3", "4", "5", "6", "7", "8:9:10"},
+	} {
+		if got := splitColon(line, buf); !slices.Equal(got, want) {
+			t.Errorf("splitColon(%q) = %q, want %q", line, got, want)
+		}
+	}
+	g := groupEntry{members: "app,,root,"}
+	for name, want := range map[string]bool{"app": true, "root": true, "ap": false, "app,": false} {
+		if g.hasMember(name) != want {
+			t.Errorf("hasMember(%q) = %v in %q", name, !want, g.members)
 		}
 	}
 }
