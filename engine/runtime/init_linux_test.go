@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -240,6 +241,37 @@ func TestSplitColonAndMembers(t *testing.T) {
 	for name, want := range map[string]bool{"app": true, "root": true, "ap": false, "app,": false} {
 		if g.hasMember(name) != want {
 			t.Errorf("hasMember(%q) = %v in %q", name, !want, g.members)
+		}
+	}
+}
+
+// TestOldRootIsDetached: the old root (every mount of the host, stacked on
+// the new root by pivot_root) is gone before the process starts: the
+// container's mount table holds its root once, and nothing but the mounts
+// the init made.
+func TestOldRootIsDetached(t *testing.T) {
+	want := map[string]bool{"/": true, "/proc": true, "/dev": true, "/dev/pts": true, "/dev/shm": true, "/dev/mqueue": true, "/sys": true}
+	for _, p := range ReadonlyPaths {
+		want[p] = true
+	}
+	for _, pattern := range MaskedPaths {
+		paths, _ := filepath.Glob(pattern)
+		for _, p := range paths {
+			want[p] = true
+		}
+	}
+	for _, readonly := range []bool{false, true} {
+		spec := newSpec(t, "awk", "{print $5}", "/proc/self/mountinfo")
+		spec.ReadonlyRootfs = readonly
+		r := mustRun(t, spec)
+		points := strings.Fields(r.stdout)
+		if n := len(slices.DeleteFunc(slices.Clone(points), func(p string) bool { return p != "/" })); n != 1 {
+			t.Errorf("read-only %v: / is mounted %d times: %q", readonly, n, r.stdout)
+		}
+		for _, p := range points {
+			if !want[p] {
+				t.Errorf("read-only %v: %s is mounted in the container (%q)", readonly, p, r.stdout)
+			}
 		}
 	}
 }
