@@ -154,3 +154,32 @@ func TestBerthLinksNoTestPackages(t *testing.T) {
 		}
 	}
 }
+
+// deepInits compile regular expressions at start deep enough to grow the
+// main goroutine's stack to 256 KB (internal/stackstart).
+var deepInits = []string{
+	"github.com/distribution/reference",
+	"github.com/opencontainers/go-digest",
+	"github.com/acarl005/stripansi",
+}
+
+// internal/stackstart sizes the main goroutine's stack in one step, which
+// saves the seven doublings only if it runs before the initializers that
+// need the stack: it imports nothing, so Go's import-path order puts it
+// before `regexp` and everything that waits for it.
+func TestStackStartsBeforeTheRegexps(t *testing.T) {
+	const stackstart = "github.com/berthkit/berth/internal/stackstart"
+	pos := map[string]int{}
+	for i, r := range packageInits(t) {
+		pos[r.pkg] = i
+	}
+	first, ok := pos[stackstart]
+	if !ok {
+		t.Fatalf("no inittrace line for %s: does cmd/berth still import it?", stackstart)
+	}
+	for _, pkg := range deepInits {
+		if i, ok := pos[pkg]; ok && i < first {
+			t.Errorf("%s is initialized before %s: the stack doubles on its way again", pkg, stackstart)
+		}
+	}
+}
