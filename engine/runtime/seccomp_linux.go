@@ -399,11 +399,24 @@ var littleEndian = func() bool {
 // containers with the same one.
 var filterCache sync.Map // CapSet → []unix.SockFilter
 
-// syscallNumbers is the syscall table, built on first use: the default
-// capabilities' filter is precompiled, so only other capability sets and
-// custom profiles compile one, and the table's ~370 entries (15.6 KB) were
-// built at the start of every berth process.
-var syscallNumbers = sync.OnceValue(syscallTable)
+// syscallEntry is one line of the generated syscall table.
+type syscallEntry struct {
+	name string
+	nr   uint32
+}
+
+// syscallNumbers maps syscall names to this architecture's numbers. It is
+// built on first use: the default capabilities' filter is precompiled, so
+// only other capability sets and custom profiles compile one, and as a
+// package-level map its ~370 entries (15.6 KB) were built at the start of
+// every berth process. The entries themselves are static data.
+var syscallNumbers = sync.OnceValue(func() map[string]uint32 {
+	m := make(map[string]uint32, len(syscallEntries))
+	for _, e := range syscallEntries {
+		m[e.name] = e.nr
+	}
+	return m
+})
 
 // seccompFilter is the filter a container with sec gets: Docker's default
 // profile for its capabilities, or none when privileged or unconfined.
