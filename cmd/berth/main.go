@@ -5,6 +5,8 @@ package main
 import (
 	"os"
 
+	_ "github.com/berthkit/berth/internal/stackstart"
+
 	"github.com/berthkit/berth/cmd/berth/cli"
 )
 

@@ -6,4 +6,4 @@ package runtime
 // other architectures yet, so CompileSeccomp refuses (see seccomp_linux.go).
 const nativeAuditArch = 0
 
-var syscallNumbers map[string]uint32
+var syscallEntries []syscallEntry

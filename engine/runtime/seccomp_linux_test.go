@@ -101,7 +101,7 @@ func TestCompileDefaultProfile(t *testing.T) {
 		{"socket(AF_INET) with high bits", arch, "socket", [6]uint64{1<<32 | unix.AF_INET}, eperm},
 		{"foreign architecture", unix.AUDIT_ARCH_I386, "read", [6]uint64{}, eperm},
 	} {
-		nr, ok := syscallNumbers[tc.nr]
+		nr, ok := syscallNumbers()[tc.nr]
 		if !ok {
 			t.Fatalf("no syscall %s", tc.nr)
 		}
@@ -109,7 +109,7 @@ func TestCompileDefaultProfile(t *testing.T) {
 			t.Errorf("%s: got %#x, want %#x", tc.name, got, tc.want)
 		}
 	}
-	if got := runBPF(t, prog, arch, x32SyscallBit|syscallNumbers["read"], [6]uint64{}); got != eperm {
+	if got := runBPF(t, prog, arch, x32SyscallBit|syscallNumbers()["read"], [6]uint64{}); got != eperm {
 		t.Errorf("x32 read: got %#x, want EPERM", got)
 	}
 
@@ -120,16 +120,16 @@ func TestCompileDefaultProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := runBPF(t, prog, arch, syscallNumbers["clone"], [6]uint64{unix.CLONE_NEWNS}); got != retAllow {
+	if got := runBPF(t, prog, arch, syscallNumbers()["clone"], [6]uint64{unix.CLONE_NEWNS}); got != retAllow {
 		t.Errorf("clone(CLONE_NEWNS) with CAP_SYS_ADMIN: %#x", got)
 	}
-	if got := runBPF(t, prog, arch, syscallNumbers["mount"], [6]uint64{}); got != retAllow {
+	if got := runBPF(t, prog, arch, syscallNumbers()["mount"], [6]uint64{}); got != retAllow {
 		t.Errorf("mount with CAP_SYS_ADMIN: %#x", got)
 	}
 }
 
 func TestCompileComparisons(t *testing.T) {
-	nr := syscallNumbers["read"]
+	nr := syscallNumbers()["read"]
 	for _, tc := range []struct {
 		op         specs.LinuxSeccompOperator
 		value, two uint64

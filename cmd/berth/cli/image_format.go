@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"text/template"
 	"time"
@@ -249,22 +251,51 @@ func requireArgs(min, max int) cobra.PositionalArgs {
 }
 
 // listingGCPercent is the GC target of the listing verbs (`images`, `ps`)
-// while they run: the heap may grow to 1.5 times what is live, not twice.
-// What a listing keeps is small (its rendered lines, about 5 MB at 10,000
-// rows) but it reads and decodes every record and manifest on the way, so
-// the default target put `berth images` over 32 MiB of RSS at 10,000
-// images; a percentage scales with what is live, where a fixed memory
-// limit would make the GC run without end on a store bigger than it.
-// docs/performance.md ("Listings at 10,000, second pass") has the figures.
+// once their heap has grown past the runtime's first goal: the heap may
+// then grow to 1.5 times what is live, not twice. What a listing keeps is
+// small (its rendered lines, about 5 MB at 10,000 rows) but it reads and
+// decodes every record and manifest on the way, so the default target put
+// `berth images` over 32 MiB of RSS at 10,000 images; a percentage scales
+// with what is live, where a fixed memory limit would make the GC run
+// without end on a store bigger than it. docs/performance.md ("Listings at
+// 10,000, second pass" and "CLI start-up, fourth pass") has the figures.
 const listingGCPercent = 50
 
-// lowerGCPercent sets the GC target to p unless it is lower already (or
-// off: GOGC=off) and returns what puts the old one back.
+// lowerGCPercent lowers the GC target to p from the process's first
+// collection on, unless it is lower already (or off: GOGC=off), and returns
+// what puts the old one back. Until that first collection the default
+// target stands: the runtime's floor (4 MB of heap at GOGC=100) scales with
+// the percentage, and at 50 a listing of a small store ran a collection of
+// the package initializers' garbage at 2 MB, and started the GC's workers,
+// for nothing; a big listing passes 4 MB early and is held to p from then on.
 func lowerGCPercent(p int) (restore func()) {
 	prev := debug.SetGCPercent(p)
+	debug.SetGCPercent(prev)
 	if prev < 0 || prev <= p {
-		debug.SetGCPercent(prev)
 		return func() {}
 	}
-	return func() { debug.SetGCPercent(prev) }
+	var mu sync.Mutex
+	armed, lowered := true, false
+	// The sentinel is garbage at once: its cleanup runs after the first
+	// collection that finds it, whichever triggered that collection.
+	runtime.AddCleanup(new(gcSentinel), func(int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if armed {
+			debug.SetGCPercent(p)
+			lowered = true
+		}
+	}, 0)
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		armed = false
+		if lowered {
+			debug.SetGCPercent(prev)
+		}
+	}
 }
+
+// gcSentinel holds a pointer so that it is never placed in a tiny
+// allocator block, whose objects' cleanups may never run.
+type gcSentinel struct{ _ *int }

@@ -80,11 +80,16 @@ func Main(args []string) int {
 		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	// The first signal cancels the verb, which cleans up; a second one
 	// ends berth at once, should that clean-up ever stall. (AfterFunc: no
-	// goroutine waits for that until it happens.)
-	context.AfterFunc(ctx, stop)
+	// goroutine waits for that until it happens; and it is unregistered
+	// before stop, whose cancel would otherwise start one, and wake or make
+	// a thread for it, as berth exits.)
+	second := context.AfterFunc(ctx, stop)
+	defer func() {
+		second()
+		stop()
+	}()
 	g := &globalOptions{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	defer g.close()
 	cmd := newRootCmdFor(g, requestedVerb(args))
