@@ -164,18 +164,31 @@ func (s *Store) containerConfigPath(id string) string {
 // Records are renamed into place but not fsynced: they change at every
 // start and exit, an fsync costs milliseconds, and after a machine crash
 // recovery rewrites the state of every container that was running anyway.
+// The record of a container removed when it exits (a build step's, a --rm
+// one's) replaces the previous one by exchange (writeDiscardedRecord).
 func (s *Store) PutContainer(c *Container) error {
 	if len(c.ID) != 64 || !isHex(c.ID) {
 		return fmt.Errorf("container ID %q is not 64 hex characters", c.ID)
-	}
-	if err := os.MkdirAll(s.ContainerDir(c.ID), 0o700); err != nil {
-		return fmt.Errorf("container %s: %w", c.ShortID(), err)
 	}
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
 	}
-	return WriteFileReplace(s.containerConfigPath(c.ID), data, 0o600)
+	path := s.containerConfigPath(c.ID)
+	write := WriteFileReplace
+	if c.Purpose == "build" || c.Host.AutoRemove {
+		write = writeDiscardedRecord
+	}
+	err = write(path, data, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		// The directory is made on the first write that misses it, not
+		// looked for before every write.
+		if err := os.MkdirAll(s.ContainerDir(c.ID), 0o700); err != nil {
+			return fmt.Errorf("container %s: %w", c.ShortID(), err)
+		}
+		err = write(path, data, 0o600)
+	}
+	return err
 }
 
 // ReadContainer reads the record of the container with full ID id.
