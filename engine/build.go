@@ -133,8 +133,8 @@ func (b *buildBackend) CreateContainer(ctx context.Context, req build.ContainerR
 		staged:       staged,
 	})
 	if err != nil {
-		if staged != "" {
-			os.RemoveAll(staged) // gone already if the create got as far as to use it
+		if staged != nil {
+			os.RemoveAll(staged.path) // gone already if the create got as far as to use it
 		}
 		return "", err
 	}
@@ -163,8 +163,8 @@ func (b *buildBackend) RunContainer(ctx context.Context, id string, stdout, stde
 		keepCgroupParents: true, deferMountTeardown: true, spareNext: next}
 	if next != "" {
 		// Its directories are made while this step's command runs.
-		opts.afterStart = func() {
-			st := b.e.stageDir(next)
+		opts.afterStart = func(a *AttachedContainer) {
+			st := b.e.stageDir(next, a.c)
 			b.mu.Lock()
 			b.staged[next] = st
 			b.mu.Unlock()
@@ -193,11 +193,11 @@ func (b *buildBackend) takeNextID(neverStarts bool) string {
 	return id
 }
 
-// takeStaged is the directory staged for container id's snapshot, once,
-// waited for; "" for none.
-func (b *buildBackend) takeStaged(id string) string {
+// takeStaged is the directory staged for container id, once, waited
+// for; nil for none.
+func (b *buildBackend) takeStaged(id string) *stagedDir {
 	if id == "" {
-		return ""
+		return nil
 	}
 	b.mu.Lock()
 	st := b.staged[id]
