@@ -425,14 +425,23 @@ func (s *Store) containerByScan(idOrName, name string) (*Container, error) {
 // for them (a few milliseconds on a busy machine). Close waits for them,
 // and a process that dies first leaves them in tmp/ for the next Open.
 func (s *Store) DeleteContainer(id string) error {
-	return s.DeleteContainerAfter(id, nil)
+	return s.deleteContainer(id, nil, false)
 }
 
 // DeleteContainerAfter is DeleteContainer whose background deletion of
 // the files first waits for before (when not nil): a build step's
 // container whose mounts are still being torn down is gone from every
-// listing at once, and its files go once nothing is mounted on them.
+// listing at once, and its files go once nothing is mounted on them. The
+// container's name entry is released in the background too, first: from
+// the rename on it is stale, which a claim of the name already treats as
+// free (container_names.go), and Close waits for it as for the files.
 func (s *Store) DeleteContainerAfter(id string, before func()) error {
+	return s.deleteContainer(id, before, true)
+}
+
+// deleteContainer is DeleteContainer and DeleteContainerAfter: the name is
+// released in the background with the files when releaseLater.
+func (s *Store) deleteContainer(id string, before func(), releaseLater bool) error {
 	if len(id) != 64 || !isHex(id) {
 		return fmt.Errorf("container ID %q is not 64 hex characters", id)
 	}
@@ -449,10 +458,15 @@ func (s *Store) DeleteContainerAfter(id string, before func()) error {
 	// The name's entry goes after the record (a crash before leaves it
 	// stale, and free to take: container_names.go); failing to remove
 	// it leaves it stale too.
-	_ = s.releaseRemovedName(id, trash)
+	if !releaseLater {
+		_ = s.releaseRemovedName(id, trash)
+	}
 	s.trash.Add(1)
 	go func() {
 		defer s.trash.Done()
+		if releaseLater {
+			_ = s.releaseRemovedName(id, trash)
+		}
 		if before != nil {
 			before()
 		}

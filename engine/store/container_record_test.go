@@ -67,3 +67,32 @@ func TestDiscardedRecordKeepsAnOpenReadersRecord(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, StatusExited, got.State.Status)
 }
+
+// TestDeleteContainerAfterReleasesTheNameInTheBackground: a build step's
+// or --rm container's removal releases its name with its files, in the
+// background. From the rename on the name is free: no lookup finds the
+// removed container by it, a new container can claim it, and the late
+// release leaves the new holder's entry alone; with no new holder the
+// entry is gone once the deletion is.
+func TestDeleteContainerAfterReleasesTheNameInTheBackground(t *testing.T) {
+	s := newTestStore(t)
+	a := putNamed(t, s, "web")
+	hold := make(chan struct{})
+	require.NoError(t, s.DeleteContainerAfter(a.ID, func() { <-hold }))
+	_, err := s.Container("web")
+	require.ErrorIs(t, err, ErrNotFound)
+	b := putNamed(t, s, "web")
+	close(hold)
+	s.trash.Wait()
+	require.Equal(t, b.ID, nameTarget(t, s, "web"))
+	got, err := s.Container("web")
+	require.NoError(t, err)
+	require.Equal(t, b.ID, got.ID)
+
+	c := putNamed(t, s, "db")
+	require.NoError(t, s.DeleteContainerAfter(c.ID, nil))
+	s.trash.Wait()
+	require.Empty(t, nameTarget(t, s, "db"))
+	_, err = os.Stat(filepath.Join(s.TmpDir(), "rm-"+c.ID))
+	require.True(t, os.IsNotExist(err), "%v", err)
+}
