@@ -176,7 +176,8 @@ func (s *Store) PutContainer(c *Container) error {
 	}
 	path := s.containerConfigPath(c.ID)
 	write := WriteFileReplace
-	if c.Purpose == "build" || c.Host.AutoRemove {
+	// A created record is the first (there is nothing to exchange with).
+	if (c.Purpose == "build" || c.Host.AutoRemove) && c.State.Status != StatusCreated {
 		write = writeDiscardedRecord
 	}
 	err = write(path, data, 0o600)
