@@ -20,7 +20,8 @@ import (
 // (never renamed over anything) already could: the container is a killed
 // build's or run's leftover either way (docs/store.md). Where the exchange
 // is refused (no previous record, a file system without it) the new
-// record is renamed over as before.
+// record is renamed over as before. PutContainer writes the created
+// record, the first, the plain way.
 func writeDiscardedRecord(path string, data []byte, perm os.FileMode) error {
 	tmp, err := writeTemp(filepath.Dir(path), filepath.Base(path), perm, nil, func(f *os.File) error {
 		_, err := f.Write(data)
