@@ -36,12 +36,18 @@ func (e *Engine) BuildCompressed(ctx context.Context, opts BuildOptions, c layer
 	if opts.EngineName == "" {
 		opts.EngineName = "berth " + Version
 	}
-	b := &buildBackend{e: e, compression: c, exited: map[string]*AttachedContainer{}, moreRuns: map[string]bool{}}
+	b := &buildBackend{e: e, compression: c, exited: map[string]*AttachedContainer{}, moreRuns: map[string]bool{},
+		staged: map[string]*stagedDir{}}
 	res, err := build.Build(ctx, b, opts)
 	b.mu.Lock()
 	ran, spares := b.ran, b.spareIDs
 	kept := slices.Collect(maps.Values(b.exited))
+	staged := slices.Collect(maps.Values(b.staged))
 	b.mu.Unlock()
+	// The next step's directories made for a step that never came.
+	for _, st := range staged {
+		st.discard()
+	}
 	// The inits started ahead for a next step that never came (or never
 	// took it).
 	for _, id := range spares {
@@ -81,6 +87,9 @@ type buildBackend struct {
 	moreRuns map[string]bool
 	nextID   string
 	spareIDs []string // every nextID, for DiscardSpare
+	// staged are the snapshot directories made ahead for nextID, by ID,
+	// until its create takes them (build_stage.go).
+	staged map[string]*stagedDir
 }
 
 func (b *buildBackend) Store() *store.Store { return b.e.Store }
@@ -101,6 +110,8 @@ func (b *buildBackend) Pull(ctx context.Context, name string, progress io.Writer
 
 func (b *buildBackend) CreateContainer(ctx context.Context, req build.ContainerRequest) (string, error) {
 	ctx = scoped(ctx, req.Step)
+	id := b.takeNextID(req.NeverStarts)
+	staged := b.takeStaged(id)
 	image := ""
 	if req.Image != "" {
 		image = req.Image.String()
@@ -118,9 +129,13 @@ func (b *buildBackend) CreateContainer(ctx context.Context, req build.ContainerR
 		resolved:    req.Parent,
 		// Only a container that never starts may go without a filesystem.
 		metadataOnly: req.MetadataOnly && req.NeverStarts && req.Purpose == "build",
-		id:           b.takeNextID(req.NeverStarts),
+		id:           id,
+		staged:       staged,
 	})
 	if err != nil {
+		if staged != nil {
+			os.RemoveAll(staged.path) // gone already if the create got as far as to use it
+		}
 		return "", err
 	}
 	if req.MoreRuns {
@@ -144,8 +159,18 @@ func (b *buildBackend) RunContainer(ctx context.Context, id string, stdout, stde
 		delete(b.moreRuns, id)
 	}
 	b.mu.Unlock()
-	code, a, err := b.e.runContainer(ctx, id, AttachOptions{Stdio: Stdio{Out: stdout, Err: stderr},
-		keepCgroupParents: true, deferMountTeardown: true, spareNext: next})
+	opts := AttachOptions{Stdio: Stdio{Out: stdout, Err: stderr},
+		keepCgroupParents: true, deferMountTeardown: true, spareNext: next}
+	if next != "" {
+		// Its directories are made while this step's command runs.
+		opts.afterStart = func(a *AttachedContainer) {
+			st := b.e.stageDir(next, a.c)
+			b.mu.Lock()
+			b.staged[next] = st
+			b.mu.Unlock()
+		}
+	}
+	code, a, err := b.e.runContainer(ctx, id, opts)
 	if a != nil && a.final != nil {
 		b.mu.Lock()
 		b.exited[id] = a
@@ -166,6 +191,19 @@ func (b *buildBackend) takeNextID(neverStarts bool) string {
 	id := b.nextID
 	b.nextID = ""
 	return id
+}
+
+// takeStaged is the directory staged for container id, once, waited
+// for; nil for none.
+func (b *buildBackend) takeStaged(id string) *stagedDir {
+	if id == "" {
+		return nil
+	}
+	b.mu.Lock()
+	st := b.staged[id]
+	delete(b.staged, id)
+	b.mu.Unlock()
+	return st.take()
 }
 
 func (b *buildBackend) MountContainer(ctx context.Context, id string) (string, func() error, error) {

@@ -318,7 +318,29 @@ func answersTo(c *store.Container, networkID, name string) bool {
 // DNS server on user-defined networks, else the host's resolvers (or
 // --dns).
 func (e *Engine) writeNetFiles(c *store.Container, eps []*network.Endpoint, nets []*network.Network) error {
+	return e.writeNetFilesOver(c, eps, nets, nil)
+}
+
+// writeNetFilesOver is writeNetFiles leaving alone a file whose content
+// have already holds (name → content: a build step's files written ahead,
+// build_stage.go).
+func (e *Engine) writeNetFilesOver(c *store.Container, eps []*network.Endpoint, nets []*network.Network, have map[string]string) error {
 	dir := e.Store.ContainerDir(c.ID)
+	for name, data := range netFileContents(c, eps, nets) {
+		if old, ok := have[name]; ok && old == data {
+			continue
+		}
+		if err := rewriteInPlace(filepath.Join(dir, name), data); err != nil {
+			return fmt.Errorf("container %s: %w", c.ShortID(), err)
+		}
+	}
+	return nil
+}
+
+// netFileContents are the container's hosts and resolv.conf (name →
+// content), from its record, endpoints and networks and the host's
+// resolv.conf.
+func netFileContents(c *store.Container, eps []*network.Endpoint, nets []*network.Network) map[string]string {
 	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
 	for _, h := range c.Net.ExtraHosts {
 		name, ip, _ := strings.Cut(h, ":")
@@ -337,13 +359,7 @@ func (e *Engine) writeNetFiles(c *store.Container, eps []*network.Endpoint, nets
 	}
 	user := slices.ContainsFunc(nets, (*network.Network).UserDefined)
 	hostConf, _ := os.ReadFile(hostResolvConf)
-	resolv := resolvConf(hostConf, c.Net, user, len(eps) > 0)
-	for name, data := range map[string]string{"hosts": hosts, "resolv.conf": resolv} {
-		if err := rewriteInPlace(filepath.Join(dir, name), data); err != nil {
-			return fmt.Errorf("container %s: %w", c.ShortID(), err)
-		}
-	}
-	return nil
+	return map[string]string{"hosts": hosts, "resolv.conf": resolvConf(hostConf, c.Net, user, len(eps) > 0)}
 }
 
 // hostResolvConf is the host's resolver configuration, which a container's

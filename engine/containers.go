@@ -126,6 +126,9 @@ type ContainerCreateOptions struct {
 	// id is the ID chosen ahead for a build's step (its spare init is
 	// started in its cgroup, runtime.Spec.SpareNext); "" gets a fresh one.
 	id string
+	// staged is the directory made ahead for that ID (a build's next RUN
+	// step, build_stage.go); nil makes it here.
+	staged *stagedDir
 }
 
 var validName = lazyre.New(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
@@ -264,7 +267,7 @@ func (e *Engine) storeNewContainer(c *store.Container, opts ContainerCreateOptio
 	if err := e.configureNetwork(c, opts.NetworkMode, opts.Net, imgCfg); err != nil {
 		return err
 	}
-	err := e.prepareContainerDir(c, lowers)
+	err := e.prepareContainerDir(c, lowers, opts.staged)
 	if err == nil {
 		err = e.claimAndPut(c)
 	}
@@ -463,24 +466,28 @@ func familiarRef(name string) string {
 // /etc/resolv.conf, each written once: hosts and resolv.conf as a host or
 // none container needs them at start (a bridge container's are written
 // again once it has its address).
-func (e *Engine) prepareContainerDir(c *store.Container, lowers []string) error {
-	dir := e.Store.ContainerDir(c.ID)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+func (e *Engine) prepareContainerDir(c *store.Container, lowers []string, staged *stagedDir) error {
+	initDir, err := e.Store.SharedLayerDir(initLayerName, runtime.WriteInitLayer)
+	if err != nil {
+		if staged != nil {
+			os.RemoveAll(staged.path)
+		}
 		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
 	}
-	initDir, err := e.Store.SharedLayerDir(initLayerName, runtime.WriteInitLayer)
+	// have: the /etc files a staged directory came with, written again
+	// only where they differ.
+	have, err := e.prepareSnapshot(c.ID, append([]string{initDir}, lowers...), staged)
 	if err != nil {
 		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
 	}
-	snaps := snapshot.New(e.Store.ContainersDir())
-	if _, err := snaps.Prepare(c.ID, append([]string{initDir}, lowers...)); err != nil {
-		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
-	}
-	if err := rewriteInPlace(filepath.Join(dir, "hostname"), c.Config.Hostname+"\n"); err != nil {
-		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
+	dir := e.Store.ContainerDir(c.ID)
+	if hostname := c.Config.Hostname + "\n"; have == nil || have["hostname"] != hostname {
+		if err := rewriteInPlace(filepath.Join(dir, "hostname"), hostname); err != nil {
+			return fmt.Errorf("create container %s: %w", c.ShortID(), err)
+		}
 	}
 	hostResolv, _ := os.Stat(hostResolvConf)
-	if err := e.writeNetFiles(c, nil, nil); err != nil {
+	if err := e.writeNetFilesOver(c, nil, nil, have); err != nil {
 		return err
 	}
 	if hostResolv != nil {
@@ -640,6 +647,10 @@ type AttachOptions struct {
 	// the next step's container will have (runtime.Spec.SpareNext). The
 	// builder discards the spare at its end.
 	spareNext string
+	// afterStart, when set, runs once the container has started, while
+	// its command runs (runContainer): a build stages its next step's
+	// directory there (build_stage.go).
+	afterStart func(*AttachedContainer)
 }
 
 // AttachedContainer is a container started by this process, which
@@ -913,6 +924,9 @@ func (e *Engine) runContainer(ctx context.Context, id string, opts AttachOptions
 	a, err := e.StartAttached(ctx, id, opts)
 	if err != nil {
 		return 0, nil, err
+	}
+	if opts.afterStart != nil {
+		opts.afterStart(a)
 	}
 	done := make(chan struct{})
 	defer close(done)

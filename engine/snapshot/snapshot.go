@@ -71,24 +71,8 @@ func checkKey(key string) error {
 // assemble it. Nothing is mounted yet. Preparing a key that exists is an
 // error wrapping os.ErrExist.
 func (s *Snapshotter) Prepare(key string, lowerDirs []string) (_ []Mount, err error) {
-	if err := checkKey(key); err != nil {
+	if err := checkLowers(key, lowerDirs); err != nil {
 		return nil, err
-	}
-	if len(lowerDirs) > MaxLayers {
-		return nil, fmt.Errorf("snapshot %s: %d layers is over overlayfs's limit of %d lower layers: squash the image (berth export | berth import) to fewer layers",
-			short(key), len(lowerDirs), MaxLayers)
-	}
-	for _, d := range lowerDirs {
-		if !filepath.IsAbs(d) {
-			return nil, fmt.Errorf("snapshot %s: lower dir %q is not an absolute path", short(key), d)
-		}
-		st, err := os.Stat(d)
-		if err != nil {
-			return nil, fmt.Errorf("snapshot %s: layer directory %s is missing or unreadable (%w): remove the image and pull or build it again", short(key), d, err)
-		}
-		if !st.IsDir() {
-			return nil, fmt.Errorf("snapshot %s: layer %s is not a directory: remove the image and pull or build it again", short(key), d)
-		}
 	}
 	if err := os.MkdirAll(s.Dir(key), 0o700); err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", short(key), err)
@@ -101,12 +85,89 @@ func (s *Snapshotter) Prepare(key string, lowerDirs []string) (_ []Mount, err er
 			s.removeParts(key)
 		}
 	}()
-	// upper is the root directory of the container: 0755 like any /.
-	for _, d := range []string{s.UpperDir(key), s.WorkDir(key), s.MergedDir(key), s.linkDir(key)} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			return nil, fmt.Errorf("snapshot %s: %w", short(key), err)
+	if err := makeParts(s.Dir(key)); err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", short(key), err)
+	}
+	return s.link(key, lowerDirs)
+}
+
+// Stage makes a snapshot's directories ahead of its key and lower dirs, in
+// dir, which must not exist and must be on the snapshots' file system (the
+// store's tmp/): PrepareStaged moves them into place. A failure leaves no
+// dir.
+func Stage(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return err
+	}
+	if err := makeParts(dir); err != nil {
+		os.RemoveAll(dir)
+		return err
+	}
+	return nil
+}
+
+// PrepareStaged is Prepare with the directories made ahead by Stage in
+// staged, which becomes key's directory with one rename: only the lower
+// links are made here. A key that exists is an error wrapping
+// os.ErrExist, and staged is left where it is.
+func (s *Snapshotter) PrepareStaged(key, staged string, lowerDirs []string) (_ []Mount, err error) {
+	if err := checkLowers(key, lowerDirs); err != nil {
+		return nil, err
+	}
+	// rename(2) puts a directory over an empty one: make sure there is
+	// none, as Prepare refuses a key whose upper dir exists.
+	if _, err := os.Lstat(s.Dir(key)); err == nil {
+		return nil, fmt.Errorf("snapshot %s: %w", short(key), os.ErrExist)
+	}
+	if err := os.Rename(staged, s.Dir(key)); err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", short(key), err)
+	}
+	defer func() {
+		if err != nil {
+			s.removeParts(key)
+		}
+	}()
+	return s.link(key, lowerDirs)
+}
+
+// checkLowers checks key and the lower dirs a snapshot is prepared over.
+func checkLowers(key string, lowerDirs []string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if len(lowerDirs) > MaxLayers {
+		return fmt.Errorf("snapshot %s: %d layers is over overlayfs's limit of %d lower layers: squash the image (berth export | berth import) to fewer layers",
+			short(key), len(lowerDirs), MaxLayers)
+	}
+	for _, d := range lowerDirs {
+		if !filepath.IsAbs(d) {
+			return fmt.Errorf("snapshot %s: lower dir %q is not an absolute path", short(key), d)
+		}
+		st, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("snapshot %s: layer directory %s is missing or unreadable (%w): remove the image and pull or build it again", short(key), d, err)
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("snapshot %s: layer %s is not a directory: remove the image and pull or build it again", short(key), d)
 		}
 	}
+	return nil
+}
+
+// makeParts makes a snapshot's upper, work, merged and l directories in
+// dir. upper is the root directory of the container: 0755 like any /.
+func makeParts(dir string) error {
+	for _, d := range []string{"upper", "work", "merged", "l"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// link makes key's links to its lower dirs (an empty dir of its own for
+// none) and returns its mounts.
+func (s *Snapshotter) link(key string, lowerDirs []string) ([]Mount, error) {
 	if len(lowerDirs) == 0 {
 		if err := os.Mkdir(s.emptyDir(key), 0o755); err != nil {
 			return nil, fmt.Errorf("snapshot %s: %w", short(key), err)

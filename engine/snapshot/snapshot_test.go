@@ -280,3 +280,65 @@ func TestMountManyLayers(t *testing.T) {
 		t.Errorf("still mounted")
 	}
 }
+
+// TestPrepareStagedIsPrepare: a snapshot whose directories were staged
+// ahead has Prepare's layout, modes and mounts; the staged directory is
+// moved, not copied; a key that exists is refused with the staged
+// directory left where it was; a missing layer fails as Prepare does.
+func TestPrepareStagedIsPrepare(t *testing.T) {
+	root := t.TempDir()
+	base := newLayer(t, root, "layers/base", map[string]string{"etc/os": "base"})
+	top := newLayer(t, root, "layers/top", map[string]string{"etc/os": "top"})
+	sn := New(filepath.Join(root, "containers"))
+	want, err := sn.Prepare("plain", []string{top, base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staged := filepath.Join(root, "stage-c1")
+	if err := Stage(staged); err != nil {
+		t.Fatal(err)
+	}
+	if err := Stage(staged); !errors.Is(err, os.ErrExist) {
+		t.Fatalf("staging twice: err = %v, want os.ErrExist", err)
+	}
+	got, err := sn.PrepareStaged("c1", staged, []string{top, base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Data() != want[0].Data() || got[0].Dir != sn.Dir("c1") {
+		t.Errorf("mounts = %+v, want %+v in %s", got, want, sn.Dir("c1"))
+	}
+	if again, err := sn.Mounts("c1"); err != nil || !reflect.DeepEqual(again, got) {
+		t.Errorf("Mounts = %+v, %v; PrepareStaged returned %+v", again, err, got)
+	}
+	if _, err := os.Stat(staged); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("staged dir still there: %v", err)
+	}
+	for _, part := range []string{"", "upper", "work", "merged", "l", "l/0", "l/1"} {
+		a, aerr := os.Lstat(filepath.Join(sn.Dir("plain"), part))
+		b, berr := os.Lstat(filepath.Join(sn.Dir("c1"), part))
+		if aerr != nil || berr != nil || a.Mode() != b.Mode() {
+			t.Errorf("%q: staged %v (%v), prepared %v (%v)", part, b, berr, a, aerr)
+		}
+	}
+
+	if err := Stage(staged); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sn.PrepareStaged("c1", staged, []string{base}); !errors.Is(err, os.ErrExist) {
+		t.Errorf("PrepareStaged of an existing key: err = %v, want os.ErrExist", err)
+	}
+	if lowers, _ := sn.LowerDirs("c1"); len(lowers) != 2 {
+		t.Errorf("after the refused PrepareStaged, LowerDirs = %v", lowers)
+	}
+	if _, err := os.Stat(filepath.Join(staged, "upper")); err != nil {
+		t.Errorf("refused staged dir: %v", err)
+	}
+	if _, err := sn.PrepareStaged("c2", staged, []string{filepath.Join(root, "layers/gone")}); err == nil ||
+		!strings.Contains(err.Error(), "is missing or unreadable") {
+		t.Errorf("missing layer: err = %v", err)
+	}
+	if _, err := os.Stat(sn.Dir("c2")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("failed PrepareStaged left %s: %v", sn.Dir("c2"), err)
+	}
+}

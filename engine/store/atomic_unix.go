@@ -83,3 +83,10 @@ func readFile(path string) ([]byte, error) {
 func openDir(path string) (*os.File, error) {
 	return openBlocking(path, syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
 }
+
+// openLock opens (creating) a lock file without trying the poller (see
+// openExcl): a build step takes the store's lock and the names lock twice
+// between them.
+func openLock(path string) (*os.File, error) {
+	return openBlocking(path, syscall.O_RDWR|syscall.O_CREAT, 0o600)
+}

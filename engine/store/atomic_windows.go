@@ -24,3 +24,8 @@ func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
 
 // openDir opens a directory.
 func openDir(path string) (*os.File, error) { return os.Open(path) }
+
+// openLock opens (creating) a lock file.
+func openLock(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+}

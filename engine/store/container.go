@@ -164,18 +164,32 @@ func (s *Store) containerConfigPath(id string) string {
 // Records are renamed into place but not fsynced: they change at every
 // start and exit, an fsync costs milliseconds, and after a machine crash
 // recovery rewrites the state of every container that was running anyway.
+// The record of a container removed when it exits (a build step's, a --rm
+// one's) replaces the previous one by exchange (writeDiscardedRecord).
 func (s *Store) PutContainer(c *Container) error {
 	if len(c.ID) != 64 || !isHex(c.ID) {
 		return fmt.Errorf("container ID %q is not 64 hex characters", c.ID)
-	}
-	if err := os.MkdirAll(s.ContainerDir(c.ID), 0o700); err != nil {
-		return fmt.Errorf("container %s: %w", c.ShortID(), err)
 	}
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
 	}
-	return WriteFileReplace(s.containerConfigPath(c.ID), data, 0o600)
+	path := s.containerConfigPath(c.ID)
+	write := WriteFileReplace
+	// A created record is the first (there is nothing to exchange with).
+	if (c.Purpose == "build" || c.Host.AutoRemove) && c.State.Status != StatusCreated {
+		write = writeDiscardedRecord
+	}
+	err = write(path, data, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		// The directory is made on the first write that misses it, not
+		// looked for before every write.
+		if err := os.MkdirAll(s.ContainerDir(c.ID), 0o700); err != nil {
+			return fmt.Errorf("container %s: %w", c.ShortID(), err)
+		}
+		err = write(path, data, 0o600)
+	}
+	return err
 }
 
 // ReadContainer reads the record of the container with full ID id.
@@ -412,14 +426,23 @@ func (s *Store) containerByScan(idOrName, name string) (*Container, error) {
 // for them (a few milliseconds on a busy machine). Close waits for them,
 // and a process that dies first leaves them in tmp/ for the next Open.
 func (s *Store) DeleteContainer(id string) error {
-	return s.DeleteContainerAfter(id, nil)
+	return s.deleteContainer(id, nil, false)
 }
 
 // DeleteContainerAfter is DeleteContainer whose background deletion of
 // the files first waits for before (when not nil): a build step's
 // container whose mounts are still being torn down is gone from every
-// listing at once, and its files go once nothing is mounted on them.
+// listing at once, and its files go once nothing is mounted on them. The
+// container's name entry is released in the background too, first: from
+// the rename on it is stale, which a claim of the name already treats as
+// free (container_names.go), and Close waits for it as for the files.
 func (s *Store) DeleteContainerAfter(id string, before func()) error {
+	return s.deleteContainer(id, before, true)
+}
+
+// deleteContainer is DeleteContainer and DeleteContainerAfter: the name is
+// released in the background with the files when releaseLater.
+func (s *Store) deleteContainer(id string, before func(), releaseLater bool) error {
 	if len(id) != 64 || !isHex(id) {
 		return fmt.Errorf("container ID %q is not 64 hex characters", id)
 	}
@@ -436,10 +459,15 @@ func (s *Store) DeleteContainerAfter(id string, before func()) error {
 	// The name's entry goes after the record (a crash before leaves it
 	// stale, and free to take: container_names.go); failing to remove
 	// it leaves it stale too.
-	_ = s.releaseRemovedName(id, trash)
+	if !releaseLater {
+		_ = s.releaseRemovedName(id, trash)
+	}
 	s.trash.Add(1)
 	go func() {
 		defer s.trash.Done()
+		if releaseLater {
+			_ = s.releaseRemovedName(id, trash)
+		}
 		if before != nil {
 			before()
 		}

@@ -238,7 +238,7 @@ func (s *Store) TempDir(pattern string) (string, error) {
 
 // lockFile takes an exclusive flock on root/<name> and returns its release.
 func (s *Store) lockFile(name string) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.root, name), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := openLock(filepath.Join(s.root, name))
 	if err != nil {
 		return nil, fmt.Errorf("open lock %s: %w", name, err)
 	}
