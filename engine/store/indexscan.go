@@ -696,15 +696,7 @@ func (s *Store) rawAppend(entries []ocispec.Descriptor) (ok bool, err error) {
 	}
 	defer s.rawRelease(v, holdFaults(), func() { ok, err = false, nil })
 	// As appendIndexLocked: the pending entries the file lacks, then entries.
-	s.indexMu.Lock()
-	var add []ocispec.Descriptor
-	for _, d := range s.pending {
-		if !v.has(d.Digest.String()) {
-			add = append(add, d)
-		}
-	}
-	s.indexMu.Unlock()
-	add = append(add, entries...)
+	add := append(s.pendingNotIn(v), entries...)
 	parts, ok, err := v.insert(add)
 	if !ok || err != nil {
 		return false, err
@@ -716,6 +708,20 @@ func (s *Store) rawAppend(entries []ocispec.Descriptor) (ok bool, err error) {
 	s.pending, s.listed.pending = nil, nil
 	s.indexMu.Unlock()
 	return true, nil
+}
+
+// pendingNotIn is the batch's pending entries that v does not list. The
+// lock is let go by a defer: has may fault (rawRelease recovers).
+func (s *Store) pendingNotIn(v *rawView) []ocispec.Descriptor {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	var add []ocispec.Descriptor
+	for _, d := range s.pending {
+		if !v.has(d.Digest.String()) {
+			add = append(add, d)
+		}
+	}
+	return add
 }
 
 // writeIndexParts writes index.json as writeIndex does (what the batch
