@@ -3,7 +3,6 @@
 package store
 
 import (
-	"os"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -21,15 +20,11 @@ import (
 // parsed way (rawHold). An empty file, or one that cannot be mapped, is
 // read (readText).
 func mapText(path string) (string, indexKey, func(), error) {
-	f, err := os.Open(path)
+	f, st, err := openStat(path)
 	if err != nil {
 		return "", indexKey{}, nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", indexKey{}, nil, err
-	}
 	size := st.Size()
 	if size <= 0 || size != int64(int(size)) {
 		text, err := readFrom(f, size)

@@ -572,6 +572,20 @@ func (s *Store) dropRaw() {
 	s.unmapIfFree(v)
 }
 
+// openStat opens the file at path and stats what it opened.
+func openStat(path string) (*os.File, os.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, st, nil
+}
+
 // readFrom reads f, of about size bytes, as a string: straight into the
 // string's memory (one buffer of size+1, so a file that grew shows as
 // longer than size), not through io.Copy's buffer into a strings.Builder,
