@@ -296,6 +296,11 @@ func FuzzScanIndex(f *testing.F) {
 			return // damaged: a lookup may answer, the parsed way refuses to write
 		}
 		wantSummaries(t, data, v)
+		for _, e := range v.sums {
+			if sum, ok := scanLaidOut(string(data), e.start); ok {
+				agree(t, "fuzz", string(data[e.start:]), shift(sum, -e.start))
+			}
+		}
 		if v.canonical {
 			if _, _, err := v.insert([]ocispec.Descriptor{{Digest: digest.FromString("n")}}); err != nil {
 				t.Fatal(err)
