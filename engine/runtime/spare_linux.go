@@ -7,13 +7,15 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/berthkit/berth/internal/crashpoint"
 	"golang.org/x/sys/unix"
 )
 
-// A spare is a container's init started ahead of the container
-// (Spec.SpareNext): a build's next RUN step has its clone, berth-init's
-// execve and the init's Go runtime start run while the current step's
-// command runs, and the spare then blocks reading its spec until the Start
+// A spare is a container's init started ahead of the container: a build's
+// next RUN step (Spec.SpareNext) has its clone, berth-init's execve and the
+// init's Go runtime start run while the current step's command runs, and
+// `berth run`'s container (StartSpare) has them run while berth creates
+// the container; the spare then blocks reading its spec until the Start
 // of its container takes it.
 //
 // What the spare is made with is what the container would get, else Start
@@ -98,7 +100,30 @@ func startSpare(key spareKey) *initProc {
 		return nil
 	}
 	p.spareOf = key
+	// A berth killed here leaves a spare that dies with it and its empty,
+	// marked cgroup (RemoveStrayCgroups).
+	crashpoint.Hit("spare.started")
 	return p
+}
+
+// StartSpare starts, in the background, the init of the container s
+// describes before that container exists (`berth run`: its ID is chosen
+// first): its cgroup (s's resources, marked as a spare's), the clone with
+// s's namespaces, the execve and the init's Go runtime start run on the
+// other core while berth looks the image up, writes the record and claims
+// the name. Start(s) takes it when it fits, as it takes a build's next
+// step's (Spec.SpareNext). Only ID, Network, HostPID, HostUTS, HostIPC,
+// CgroupParent and Resources of s are read. The caller must call
+// DiscardSpare(s.ID) once the container has started or will not be: it
+// kills a spare nobody took. Not root, or rootless: nothing is started.
+func StartSpare(s *Spec) {
+	if s.ID == "" || os.Geteuid() != 0 {
+		return
+	}
+	probePidfd() // berth-init's sealing and the pidfd probe start now too
+	ahead := *s
+	ahead.SpareNext = s.ID
+	prespawn(&ahead, cloneFlags(s))
 }
 
 // containerAttr is how a container's init is cloned.
@@ -171,13 +196,14 @@ func (p *initProc) discard() {
 const spareXattr = "trusted.berth.spare"
 
 // RemoveStrayCgroups removes the empty cgroups of spares under the berth
-// parent named parent ("berth" when empty) whose container isContainer
-// does not know: left by a berth killed before the container was created.
-// Only `rmdir`: a cgroup with a process in it is never touched, and
-// neither is one without the spare's mark (another store's container, on
-// its way to start) or a known container's. Rootless berth starts no
-// spares and removes nothing.
-func RemoveStrayCgroups(parent string, isContainer func(id string) bool) {
+// parent named parent ("berth" when empty) that inUse does not claim for a
+// container of the caller's store: left by a berth killed before the
+// container was created or started. Only `rmdir`: a cgroup with a process
+// in it is never touched, and neither is one without the spare's mark
+// (another store's container, on its way to start) or one inUse claims
+// (a running container's, whose supervisor removes it). Rootless berth
+// starts no spares and removes nothing.
+func RemoveStrayCgroups(parent string, inUse func(id string) bool) {
 	if InUserNS() {
 		return
 	}
@@ -190,20 +216,24 @@ func RemoveStrayCgroups(parent string, isContainer func(id string) bool) {
 		return
 	}
 	for _, e := range entries {
-		if !e.IsDir() || !isID(e.Name()) || isContainer(e.Name()) {
+		if !e.IsDir() || !isID(e.Name()) {
 			continue
 		}
 		c := CgroupFor(parent, e.Name())
-		if _, err := unix.Getxattr(c.v2, spareXattr, nil); err != nil {
+		if _, err := unix.Getxattr(c.v2, spareXattr, nil); err != nil || inUse(e.Name()) {
+			continue
+		}
+		// EBUSY: a process is in it; ENOENT: gone already. A limit's v1
+		// directory goes only once its spare is gone: a live spare is
+		// moved into it when its container starts.
+		if unix.Rmdir(c.v2) != nil {
 			continue
 		}
 		for _, dir := range c.dirs {
 			if dir != c.v2 {
-				_ = unix.Rmdir(dir) // a limit's v1 directory, if it has one
+				_ = unix.Rmdir(dir)
 			}
 		}
-		// EBUSY: a process is in it; ENOENT: gone already.
-		_ = unix.Rmdir(c.v2)
 	}
 }
 
