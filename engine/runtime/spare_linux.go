@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"sync"
 	"syscall"
 
@@ -117,13 +118,23 @@ func startSpare(key spareKey) *initProc {
 // DiscardSpare(s.ID) once the container has started or will not be: it
 // kills a spare nobody took. Not root, or rootless: nothing is started.
 func StartSpare(s *Spec) {
-	if s.ID == "" || os.Geteuid() != 0 {
+	if s.ID == "" || os.Geteuid() != 0 || InUserNS() {
 		return
 	}
-	probePidfd() // berth-init's sealing and the pidfd probe start now too
+	// The spare's own start seals berth-init and probes pidfd support (in
+	// its cmd.Start) on its one goroutine, first thing: Start's background
+	// probes (probePidfd) would only compete with it for the second core
+	// while this process creates the container on the first.
+	pidfdOnce.Do(func() {})
 	ahead := *s
 	ahead.SpareNext = s.ID
 	prespawn(&ahead, cloneFlags(s))
+	// The new goroutine waits in this P's next slot until the caller
+	// blocks (an idle P's thread seldom steals it first), which the caller,
+	// making the container with short system calls, does only when it
+	// takes the spare: the whole overlap lost. Yield: the spare's start runs
+	// now, the caller goes on on the other P.
+	goruntime.Gosched()
 }
 
 // containerAttr is how a container's init is cloned.
