@@ -46,18 +46,21 @@ func (s *Spare) ID() string { return s.id }
 
 // Discard kills the init started ahead if no container took it and removes
 // its cgroup, then the empty cgroups of spares a killed berth left (e is
-// nil when the engine could not be opened) and the berth cgroup parents
-// when nothing else is in them, as a container's removal does. Nothing
-// for a nil Spare.
+// nil when the engine could not be opened) and, when the init was not
+// taken, the berth cgroup parents if nothing else is in them, as the
+// container's removal does (a container that took it removed them at its
+// exit). Nothing for a nil Spare.
 func (s *Spare) Discard(e *Engine) {
 	if s == nil {
 		return
 	}
-	runtime.DiscardSpare(s.id)
+	discarded := runtime.DiscardSpare(s.id)
 	if e != nil {
 		runtime.RemoveStrayCgroups("", e.spareCgroupInUse)
 	}
-	runtime.RemoveCgroupParents("")
+	if discarded {
+		runtime.RemoveCgroupParents("")
+	}
 }
 
 // spareCgroupInUse says the cgroup of the container id, made for a spare

@@ -180,13 +180,16 @@ func popSpare(id string) *initProc {
 }
 
 // DiscardSpare kills and reaps the spare init started for the container
-// id (Spec.SpareNext), if it is still there, and removes its cgroup: a
-// build calls it at its end, failed, cancelled or not, for each ID it
-// asked a spare for.
-func DiscardSpare(id string) {
-	if p := popSpare(id); p != nil {
+// id (Spec.SpareNext, StartSpare), if it is still there, and removes its
+// cgroup, and reports whether there was one: a build calls it at its end,
+// failed, cancelled or not, for each ID it asked a spare for, and run once
+// its container is gone or was never made.
+func DiscardSpare(id string) bool {
+	p := popSpare(id)
+	if p != nil {
 		p.discard()
 	}
+	return p != nil
 }
 
 // discard kills the spare, reaps it, closes berth's ends of its pipes and
