@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -64,8 +65,11 @@ func alive(pid int) bool {
 func TestRunTakesTheInitStartedAhead(t *testing.T) {
 	e, rec := ctrEngine(t)
 	ctx := context.Background()
-	for _, mode := range []string{"host", "none", "bridge"} {
+	for _, mode := range []string{"host", "none", "bridge", "limits"} {
 		opts := engine.ContainerCreateOptions{Image: "busybox", Cmd: []string{"sh", "-c", "echo ran; exec sleep 60"}, AutoRemove: true, NetworkMode: mode}
+		if mode == "limits" {
+			opts.NetworkMode, opts.Memory, opts.PidsLimit, opts.CPUShares = "host", 64<<20, 50, 512
+		}
 		spare, pid := aheadPid(t, &opts)
 		c := ctrCreate(t, e, opts)
 		if c.ID != spare.ID() {
@@ -85,6 +89,12 @@ func TestRunTakesTheInitStartedAhead(t *testing.T) {
 		}
 		if pids, _ := runtime.CgroupFor("", c.ID).Pids(); len(pids) != 1 || pids[0] != pid {
 			t.Errorf("%s: the container's cgroup holds %v, want %d", mode, pids, pid)
+		}
+		if mode == "limits" {
+			dir := runtime.CgroupFor("", c.ID).Paths()["pids"]
+			if data, err := os.ReadFile(filepath.Join(dir, "pids.max")); err != nil || strings.TrimSpace(string(data)) != "50" {
+				t.Errorf("pids.max %q %v, want 50", data, err)
+			}
 		}
 		_ = a.Signal(syscall.SIGKILL)
 		if code, err := a.Wait(); err != nil || code != 137 || out.String() != "ran\n" {
