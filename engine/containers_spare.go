@@ -46,19 +46,19 @@ func (s *Spare) ID() string { return s.id }
 
 // Discard kills the init started ahead if no container took it and removes
 // its cgroup, then the empty cgroups of spares a killed berth left (e is
-// nil when the engine could not be opened) and, when the init was not
-// taken, the berth cgroup parents if nothing else is in them, as the
-// container's removal does (a container that took it removed them at its
-// exit). Nothing for a nil Spare.
+// nil when the engine could not be opened), and, when it removed either,
+// the berth cgroup parents if nothing else is in them, as a container's
+// removal does (a container that took the init removed them at its exit,
+// unless a stray cgroup was still in them). Nothing for a nil Spare.
 func (s *Spare) Discard(e *Engine) {
 	if s == nil {
 		return
 	}
-	discarded := runtime.DiscardSpare(s.id)
-	if e != nil {
-		runtime.RemoveStrayCgroups("", e.spareCgroupInUse)
+	removed := runtime.DiscardSpare(s.id)
+	if e != nil && runtime.RemoveStrayCgroups("", e.spareCgroupInUse) {
+		removed = true
 	}
-	if discarded {
+	if removed {
 		runtime.RemoveCgroupParents("")
 	}
 }

@@ -120,4 +120,4 @@ func StartSpare(s *Spec) {}
 func DiscardSpare(id string) bool { return false }
 
 // RemoveStrayCgroups does nothing off Linux: there are no cgroups.
-func RemoveStrayCgroups(parent string, inUse func(id string) bool) {}
+func RemoveStrayCgroups(parent string, inUse func(id string) bool) bool { return false }

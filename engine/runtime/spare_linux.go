@@ -215,19 +215,21 @@ const spareXattr = "trusted.berth.spare"
 // container was created or started. Only `rmdir`: a cgroup with a process
 // in it is never touched, and neither is one without the spare's mark
 // (another store's container, on its way to start) or one inUse claims
-// (a running container's, whose supervisor removes it). Rootless berth
-// starts no spares and removes nothing.
-func RemoveStrayCgroups(parent string, inUse func(id string) bool) {
+// (a running container's, whose supervisor removes it). It reports
+// whether it removed one: the parents it leaves empty are the caller's to
+// remove (RemoveCgroupParents). Rootless berth starts no spares and
+// removes nothing.
+func RemoveStrayCgroups(parent string, inUse func(id string) bool) (removed bool) {
 	if InUserNS() {
-		return
+		return false
 	}
 	v2 := CgroupFor(parent, "none").v2
 	if v2 == "" {
-		return
+		return false
 	}
 	entries, err := os.ReadDir(filepath.Dir(v2))
 	if err != nil {
-		return
+		return false
 	}
 	for _, e := range entries {
 		if !e.IsDir() || !isID(e.Name()) {
@@ -243,12 +245,14 @@ func RemoveStrayCgroups(parent string, inUse func(id string) bool) {
 		if unix.Rmdir(c.v2) != nil {
 			continue
 		}
+		removed = true
 		for _, dir := range c.dirs {
 			if dir != c.v2 {
 				_ = unix.Rmdir(dir)
 			}
 		}
 	}
+	return removed
 }
 
 // isID says name is a full container ID: 64 lower-case hex digits.
