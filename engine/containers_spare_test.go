@@ -174,3 +174,34 @@ func assertGone(t *testing.T, e *engine.Engine, id string, pid int) {
 		t.Errorf("the init started ahead, %d, still runs", pid)
 	}
 }
+
+// BenchmarkRunHostStartedAhead is `berth run --rm --network host busybox
+// true` without the CLI, as run does it: the init started ahead
+// (StartAhead) while the container is created, then start, wait, removal
+// and Discard. BenchmarkRunHost is the same without the init started
+// ahead: the difference is what StartAhead saves (with the test binary as
+// the init, whose start is slower than berth-init's).
+func BenchmarkRunHostStartedAhead(b *testing.B) { benchRunHost(b, true) }
+
+func BenchmarkRunHost(b *testing.B) { benchRunHost(b, false) }
+
+func benchRunHost(b *testing.B, ahead bool) {
+	e, _ := ctrEngine(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		opts := engine.ContainerCreateOptions{Image: "busybox", Cmd: []string{"true"}, AutoRemove: true, NetworkMode: "host"}
+		var spare *engine.Spare
+		if ahead {
+			spare = engine.StartAhead(&opts)
+		}
+		c, err := e.CreateContainer(ctx, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if code, err := e.RunContainer(ctx, c.ID, engine.Stdio{}); code != 0 || err != nil {
+			b.Fatal(code, err)
+		}
+		spare.Discard(e)
+	}
+}
