@@ -2,10 +2,8 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"os"
 	"slices"
@@ -61,7 +59,7 @@ func (e *Engine) BuildCompressed(ctx context.Context, opts BuildOptions, c layer
 	if ran {
 		// A spare's cgroup left by a killed build (none of this one's:
 		// DiscardSpare took it along) goes before the parents.
-		runtime.RemoveStrayCgroups("", e.isContainer)
+		runtime.RemoveStrayCgroups("", e.spareCgroupInUse)
 		// The steps left the berth cgroup parents for the next step.
 		runtime.RemoveCgroupParents("")
 	}
@@ -262,11 +260,4 @@ func buildNetwork(m string) string {
 		return "bridge"
 	}
 	return m
-}
-
-// isContainer says the store has a container of that ID (its directory
-// exists, made before its cgroup ever is).
-func (e *Engine) isContainer(id string) bool {
-	_, err := os.Lstat(e.Store.ContainerDir(id))
-	return !errors.Is(err, fs.ErrNotExist)
 }

@@ -607,7 +607,7 @@ func (e *Engine) runtimeSpec(c *store.Container) (*runtime.Spec, error) {
 			Tty:              c.Config.Tty,
 		},
 		Security:       sec,
-		Resources:      runtime.Resources{Memory: c.Host.Memory, PidsLimit: c.Host.PidsLimit, NanoCPUs: c.Host.NanoCPUs},
+		Resources:      hostResources(c),
 		Init:           c.Host.Init,
 		ReadonlyRootfs: c.Host.ReadonlyRootfs,
 	}

@@ -113,8 +113,11 @@ func readEtcFile(path string, limit int) (string, error) {
 	return string(data), err
 }
 
+// StartSpare does nothing off Linux: no init is started ahead.
+func StartSpare(s *Spec) {}
+
 // DiscardSpare does nothing off Linux: no init is started ahead.
-func DiscardSpare(id string) {}
+func DiscardSpare(id string) bool { return false }
 
 // RemoveStrayCgroups does nothing off Linux: there are no cgroups.
-func RemoveStrayCgroups(parent string, isContainer func(id string) bool) {}
+func RemoveStrayCgroups(parent string, inUse func(id string) bool) bool { return false }

@@ -4,16 +4,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"sync"
 	"syscall"
 
+	"github.com/berthkit/berth/internal/crashpoint"
 	"golang.org/x/sys/unix"
 )
 
-// A spare is a container's init started ahead of the container
-// (Spec.SpareNext): a build's next RUN step has its clone, berth-init's
-// execve and the init's Go runtime start run while the current step's
-// command runs, and the spare then blocks reading its spec until the Start
+// A spare is a container's init started ahead of the container: a build's
+// next RUN step (Spec.SpareNext) has its clone, berth-init's execve and the
+// init's Go runtime start run while the current step's command runs, and
+// `berth run`'s container (StartSpare) has them run while berth creates
+// the container; the spare then blocks reading its spec until the Start
 // of its container takes it.
 //
 // What the spare is made with is what the container would get, else Start
@@ -98,7 +101,40 @@ func startSpare(key spareKey) *initProc {
 		return nil
 	}
 	p.spareOf = key
+	// A berth killed here leaves a spare that dies with it and its empty,
+	// marked cgroup (RemoveStrayCgroups).
+	crashpoint.Hit("spare.started")
 	return p
+}
+
+// StartSpare starts, in the background, the init of the container s
+// describes before that container exists (`berth run`: its ID is chosen
+// first): its cgroup (s's resources, marked as a spare's), the clone with
+// s's namespaces, the execve and the init's Go runtime start run on the
+// other core while berth looks the image up, writes the record and claims
+// the name. Start(s) takes it when it fits, as it takes a build's next
+// step's (Spec.SpareNext). Only ID, Network, HostPID, HostUTS, HostIPC,
+// CgroupParent and Resources of s are read. The caller must call
+// DiscardSpare(s.ID) once the container has started or will not be: it
+// kills a spare nobody took. Not root, or rootless: nothing is started.
+func StartSpare(s *Spec) {
+	if s.ID == "" || os.Geteuid() != 0 || InUserNS() {
+		return
+	}
+	// The spare's own start seals berth-init and probes pidfd support (in
+	// its cmd.Start) on its one goroutine, first thing: Start's background
+	// probes (probePidfd) would only compete with it for the second core
+	// while this process creates the container on the first.
+	pidfdOnce.Do(func() {})
+	ahead := *s
+	ahead.SpareNext = s.ID
+	prespawn(&ahead, cloneFlags(s))
+	// The new goroutine waits in this P's next slot until the caller
+	// blocks (an idle P's thread seldom steals it first), which the caller,
+	// making the container with short system calls, does only when it
+	// takes the spare: the whole overlap lost. Yield: the spare's start runs
+	// now, the caller goes on on the other P.
+	goruntime.Gosched()
 }
 
 // containerAttr is how a container's init is cloned.
@@ -144,13 +180,16 @@ func popSpare(id string) *initProc {
 }
 
 // DiscardSpare kills and reaps the spare init started for the container
-// id (Spec.SpareNext), if it is still there, and removes its cgroup: a
-// build calls it at its end, failed, cancelled or not, for each ID it
-// asked a spare for.
-func DiscardSpare(id string) {
-	if p := popSpare(id); p != nil {
+// id (Spec.SpareNext, StartSpare), if it is still there, and removes its
+// cgroup, and reports whether there was one: a build calls it at its end,
+// failed, cancelled or not, for each ID it asked a spare for, and run once
+// its container is gone or was never made.
+func DiscardSpare(id string) bool {
+	p := popSpare(id)
+	if p != nil {
 		p.discard()
 	}
+	return p != nil
 }
 
 // discard kills the spare, reaps it, closes berth's ends of its pipes and
@@ -171,40 +210,49 @@ func (p *initProc) discard() {
 const spareXattr = "trusted.berth.spare"
 
 // RemoveStrayCgroups removes the empty cgroups of spares under the berth
-// parent named parent ("berth" when empty) whose container isContainer
-// does not know: left by a berth killed before the container was created.
-// Only `rmdir`: a cgroup with a process in it is never touched, and
-// neither is one without the spare's mark (another store's container, on
-// its way to start) or a known container's. Rootless berth starts no
-// spares and removes nothing.
-func RemoveStrayCgroups(parent string, isContainer func(id string) bool) {
+// parent named parent ("berth" when empty) that inUse does not claim for a
+// container of the caller's store: left by a berth killed before the
+// container was created or started. Only `rmdir`: a cgroup with a process
+// in it is never touched, and neither is one without the spare's mark
+// (another store's container, on its way to start) or one inUse claims
+// (a running container's, whose supervisor removes it). It reports
+// whether it removed one: the parents it leaves empty are the caller's to
+// remove (RemoveCgroupParents). Rootless berth starts no spares and
+// removes nothing.
+func RemoveStrayCgroups(parent string, inUse func(id string) bool) (removed bool) {
 	if InUserNS() {
-		return
+		return false
 	}
 	v2 := CgroupFor(parent, "none").v2
 	if v2 == "" {
-		return
+		return false
 	}
 	entries, err := os.ReadDir(filepath.Dir(v2))
 	if err != nil {
-		return
+		return false
 	}
 	for _, e := range entries {
-		if !e.IsDir() || !isID(e.Name()) || isContainer(e.Name()) {
+		if !e.IsDir() || !isID(e.Name()) {
 			continue
 		}
 		c := CgroupFor(parent, e.Name())
-		if _, err := unix.Getxattr(c.v2, spareXattr, nil); err != nil {
+		if _, err := unix.Getxattr(c.v2, spareXattr, nil); err != nil || inUse(e.Name()) {
 			continue
 		}
+		// EBUSY: a process is in it; ENOENT: gone already. A limit's v1
+		// directory goes only once its spare is gone: a live spare is
+		// moved into it when its container starts.
+		if unix.Rmdir(c.v2) != nil {
+			continue
+		}
+		removed = true
 		for _, dir := range c.dirs {
 			if dir != c.v2 {
-				_ = unix.Rmdir(dir) // a limit's v1 directory, if it has one
+				_ = unix.Rmdir(dir)
 			}
 		}
-		// EBUSY: a process is in it; ENOENT: gone already.
-		_ = unix.Rmdir(c.v2)
 	}
+	return removed
 }
 
 // isID says name is a full container ID: 64 lower-case hex digits.

@@ -79,11 +79,16 @@ func runRun(ctx context.Context, g *globalOptions, opts *runOptions) error {
 	if fl.tty && fl.interactive && !opts.detach && !isTerminal(opts.stdin) {
 		return &ExitError{Code: 1, Err: errors.New("the input device is not a TTY")}
 	}
+	spare := startRunAhead(g, opts)
 	b, done, err := g.openBackend(fl.traceFile)
 	if err != nil {
+		spare.Discard(nil)
 		return &ExitError{Code: 125, Err: err}
 	}
 	defer done()
+	if lb, ok := b.(localBackend); ok && spare != nil {
+		defer spare.Discard(lb.eng)
+	}
 	id, err := createContainer(ctx, b, fl, opts.createOpt, !opts.detach && fl.interactive, opts.errOut)
 	if err != nil {
 		return &ExitError{Code: 125, Err: err}
@@ -112,6 +117,19 @@ func runRun(ctx context.Context, g *globalOptions, opts *runOptions) error {
 		return &ExitError{Code: code, Silent: true}
 	}
 	return nil
+}
+
+// startRunAhead starts the init of the container run creates ahead, while
+// berth opens the store and creates it (engine.StartAhead): for a
+// container this process supervises (no daemon, no -d) without a terminal
+// or input, whose start cannot take an init started before its options
+// were known.
+func startRunAhead(g *globalOptions, opts *runOptions) *engine.Spare {
+	fl := &opts.flags
+	if g.host != "" || opts.detach || fl.tty || fl.interactive {
+		return nil
+	}
+	return engine.StartAhead(&opts.createOpt)
 }
 
 // startError turns a failure to start a container into Docker's exit code
