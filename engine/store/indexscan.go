@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"unsafe"
 
@@ -42,12 +41,8 @@ type rawView struct {
 	// canonical: the file is what writeIndex writes (layout and order),
 	// so an entry can be inserted without rewriting the others.
 	canonical bool
-	// unmap unmaps text when it is mapped (mapText); holds counts the
-	// callers using the view (rawIndex, rawRelease), guarded by indexMu.
-	unmap    func()
-	holds    int
-	digests  map[string]struct{} // the entries' digests, made after hasMapAfter uses
-	hasCalls int
+	digests   map[string]struct{} // the entries' digests, made after hasMapAfter uses
+	hasCalls  int
 }
 
 // The annotation keys the scan reads.
@@ -454,10 +449,9 @@ func sortedOrder(sums []entrySum) []int {
 	return order
 }
 
-// rawIndex returns the raw view of index.json as it is now, held for the
-// caller, or nil when the parsed way applies: the parsed index is current
-// (it costs nothing more), or the file cannot be read as a raw view. The
-// caller defers s.rawRelease with a fallback (see rawRelease).
+// rawIndex returns the raw view of index.json as it is now, or nil when
+// the parsed way applies: the parsed index is current (it costs nothing
+// more), or the file cannot be read as a raw view.
 func (s *Store) rawIndex() *rawView {
 	st, err := os.Stat(s.indexPath())
 	if err != nil {
@@ -467,130 +461,40 @@ func (s *Store) rawIndex() *rawView {
 	s.indexMu.Lock()
 	parsed := s.indexCache != nil && s.indexKey == key
 	v := s.raw
-	if !parsed && v != nil && v.key == key {
-		v.holds++
-		s.indexMu.Unlock()
-		return v
-	}
 	s.indexMu.Unlock()
 	if parsed {
 		return nil
 	}
-	text, key, unmap, err := mapText(s.indexPath())
-	if err != nil || int64(len(text)) != key.size {
-		if unmap != nil {
-			unmap()
-		}
+	if v != nil && v.key == key {
+		return v
+	}
+	text, err := readText(s.indexPath(), st.Size())
+	if err != nil || int64(len(text)) != st.Size() {
 		return nil
 	}
-	v, ok := scanMapped(text)
+	v, ok := scanIndex(text)
 	if !ok {
-		if unmap != nil {
-			unmap()
-		}
 		return nil
 	}
-	v.key, v.unmap, v.holds = key, unmap, 1
+	v.key = key
 	s.indexMu.Lock()
-	old := s.raw
 	s.raw = v
 	s.indexMu.Unlock()
-	s.unmapIfFree(old)
 	return v
 }
 
-// scanMapped is scanIndex of a mapped text, which faults if another
-// program truncates the file meanwhile: false then, as for a text the
-// raw view cannot read.
-func scanMapped(text string) (v *rawView, ok bool) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			if !isFault(r) {
-				panic(r)
-			}
-			v, ok = nil, false
-		}
-	}()
-	return scanIndex(text)
-}
-
-// isFault reports whether a recovered value is the runtime's error for a
-// memory fault (with SetPanicOnFault).
-func isFault(r any) bool {
-	_, ok := r.(interface{ Addr() uintptr })
-	return ok
-}
-
-// holdFaults makes a fault reading the mapped index panic (recovered by
-// rawRelease) rather than crash, and returns the setting to restore.
-func holdFaults() bool { return debug.SetPanicOnFault(true) }
-
-// rawRelease lets go of a view rawIndex returned; every holder defers it,
-// with holdFaults() evaluated at its defer. A fault reading the view's
-// mapped text (another program truncated index.json in place) ends the
-// holder there: fallback then gives its results by the parsed way.
-func (s *Store) rawRelease(v *rawView, faults bool, fallback func()) {
-	r := recover()
-	debug.SetPanicOnFault(faults)
-	s.indexMu.Lock()
-	v.holds--
-	s.indexMu.Unlock()
-	s.unmapIfFree(v)
-	if r != nil {
-		if !isFault(r) {
-			panic(r)
-		}
-		fallback()
-	}
-}
-
-// unmapIfFree unmaps a view's text once nothing holds it and it is no
-// longer the store's current one.
-func (s *Store) unmapIfFree(v *rawView) {
-	if v == nil {
-		return
-	}
-	s.indexMu.Lock()
-	unmap := v.unmap
-	free := v.holds == 0 && s.raw != v && unmap != nil
-	if free {
-		v.unmap = nil
-	}
-	s.indexMu.Unlock()
-	if free {
-		unmap()
-	}
-}
-
-// dropRaw lets the store's current view go (Close).
-func (s *Store) dropRaw() {
-	s.indexMu.Lock()
-	v := s.raw
-	s.raw = nil
-	s.indexMu.Unlock()
-	s.unmapIfFree(v)
-}
-
-// openStat opens the file at path and stats what it opened.
-func openStat(path string) (*os.File, os.FileInfo, error) {
+// readText reads the file at path, of about size bytes, as a string. The
+// bytes are read straight into the string's memory (one buffer of size+1,
+// so a file that grew shows as longer than size): a build reads an index
+// of megabytes, and a copy through io.Copy's 32 KiB buffer into a
+// strings.Builder cost as much again as the read (0.5 µs per entry of
+// index.json in a new process; BenchmarkIndexReadScan).
+func readText(path string, size int64) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return "", err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return f, st, nil
-}
-
-// readFrom reads f, of about size bytes, as a string: straight into the
-// string's memory (one buffer of size+1, so a file that grew shows as
-// longer than size), not through io.Copy's buffer into a strings.Builder,
-// which copied every byte twice.
-func readFrom(f *os.File, size int64) (string, error) {
+	defer f.Close()
 	buf := make([]byte, size+1)
 	n, err := io.ReadFull(f, buf)
 	if err == io.ErrUnexpectedEOF || err == io.EOF {
@@ -608,7 +512,7 @@ func readFrom(f *os.File, size int64) (string, error) {
 // that entry and every entry that may be the same image (the same
 // manifest, the same image ID, or no ID annotation). ok is false when
 // the raw view does not apply.
-func (s *Store) rawCandidates(field func(entrySum) string, value string) (idx *ocispec.Index, ok bool, err error) {
+func (s *Store) rawCandidates(field func(entrySum) string, value string) (*ocispec.Index, bool, error) {
 	if s.pendingCount() > 0 {
 		return nil, false, nil
 	}
@@ -616,8 +520,7 @@ func (s *Store) rawCandidates(field func(entrySum) string, value string) (idx *o
 	if v == nil {
 		return nil, false, nil
 	}
-	defer s.rawRelease(v, holdFaults(), func() { idx, ok, err = nil, false, nil })
-	idx = newIndex()
+	idx := newIndex()
 	first := -1
 	for i, e := range v.sums {
 		if sameText(field(e), value) {
@@ -679,20 +582,14 @@ func sumID(e entrySum) string     { return e.id }
 
 // listedNow reports whether a manifest with digest d is listed or
 // pending, from the raw view when it applies.
-func (s *Store) listedNow(d ocispec.Descriptor) (listed bool, err error) {
-	v := s.rawIndex()
-	if v == nil {
-		return s.listedParsed(d)
+func (s *Store) listedNow(d ocispec.Descriptor) (bool, error) {
+	if v := s.rawIndex(); v != nil {
+		s.indexMu.Lock()
+		_, pending := s.listed.pending[d.Digest]
+		listed := pending || v.has(d.Digest.String())
+		s.indexMu.Unlock()
+		return listed, nil
 	}
-	defer s.rawRelease(v, holdFaults(), func() { listed, err = s.listedParsed(d) })
-	s.indexMu.Lock()
-	defer s.indexMu.Unlock()
-	_, pending := s.listed.pending[d.Digest]
-	return pending || v.has(d.Digest.String()), nil
-}
-
-// listedParsed is listedNow by the parsed index.
-func (s *Store) listedParsed(d ocispec.Descriptor) (bool, error) {
 	idx, err := s.readIndexShared()
 	if err != nil {
 		return false, err
@@ -703,14 +600,21 @@ func (s *Store) listedParsed(d ocispec.Descriptor) (bool, error) {
 // rawAppend lists entries by inserting their text into index.json, as
 // appendIndexLocked would write them. ok is false when the raw view does
 // not apply; the caller holds the store lock.
-func (s *Store) rawAppend(entries []ocispec.Descriptor) (ok bool, err error) {
+func (s *Store) rawAppend(entries []ocispec.Descriptor) (bool, error) {
 	v := s.rawIndex()
 	if v == nil {
 		return false, nil
 	}
-	defer s.rawRelease(v, holdFaults(), func() { ok, err = false, nil })
 	// As appendIndexLocked: the pending entries the file lacks, then entries.
-	add := append(s.pendingNotIn(v), entries...)
+	s.indexMu.Lock()
+	var add []ocispec.Descriptor
+	for _, d := range s.pending {
+		if !v.has(d.Digest.String()) {
+			add = append(add, d)
+		}
+	}
+	s.indexMu.Unlock()
+	add = append(add, entries...)
 	parts, ok, err := v.insert(add)
 	if !ok || err != nil {
 		return false, err
@@ -722,20 +626,6 @@ func (s *Store) rawAppend(entries []ocispec.Descriptor) (ok bool, err error) {
 	s.pending, s.listed.pending = nil, nil
 	s.indexMu.Unlock()
 	return true, nil
-}
-
-// pendingNotIn is the batch's pending entries that v does not list. The
-// lock is let go by a defer: has may fault (rawRelease recovers).
-func (s *Store) pendingNotIn(v *rawView) []ocispec.Descriptor {
-	s.indexMu.Lock()
-	defer s.indexMu.Unlock()
-	var add []ocispec.Descriptor
-	for _, d := range s.pending {
-		if !v.has(d.Digest.String()) {
-			add = append(add, d)
-		}
-	}
-	return add
 }
 
 // writeIndexParts writes index.json as writeIndex does (what the batch

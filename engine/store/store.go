@@ -122,7 +122,6 @@ func (s *Store) Close() error {
 	// Deleted containers' files go before the store is let go, while no
 	// other process's Open may take them for a killed one's leftovers.
 	s.trash.Wait()
-	s.dropRaw()
 	if s.activeLock == nil {
 		return nil
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -170,7 +169,6 @@ func (s *Store) rawTag(full string, id digest.Digest) (previous digest.Digest, o
 	if v == nil {
 		return "", false, nil
 	}
-	defer s.rawRelease(v, holdFaults(), func() { previous, ok, err = "", false, nil })
 	drop, add, previous, ok, err := v.planTag(full, id)
 	if errors.Is(err, errUnchanged) {
 		return "", true, nil
@@ -192,12 +190,10 @@ func (s *Store) rawIndexToEdit() *rawView {
 	if s.pendingCount() > 0 {
 		return nil
 	}
-	v := s.rawIndex()
-	if v != nil && !v.canonical {
-		s.rawRelease(v, holdFaults(), func() {})
-		return nil
+	if v := s.rawIndex(); v != nil && v.canonical {
+		return v
 	}
-	return v
+	return nil
 }
 
 // rawUntag is Untag on the raw view, as rawTag is Tag.
@@ -206,7 +202,6 @@ func (s *Store) rawUntag(full string) (id digest.Digest, ok bool, err error) {
 	if v == nil {
 		return "", false, nil
 	}
-	defer s.rawRelease(v, holdFaults(), func() { id, ok, err = "", false, nil })
 	drop := map[int]bool{}
 	add, held, ok := v.dropName(full, "", drop)
 	if !ok {
@@ -285,8 +280,7 @@ func (v *rawView) dropName(ref, keep string, drop map[int]bool) (add []ocispec.D
 		if e.id == "" {
 			return nil, nil, false
 		}
-		// A copy: the ID outlives the view, whose text may be unmapped.
-		held, drop[i] = append(held, digest.Digest(strings.Clone(e.id))), true
+		held, drop[i] = append(held, digest.Digest(e.id)), true
 		if entries[e.digest] > 1 {
 			entries[e.digest]-- // the image keeps another entry
 			continue
