@@ -108,9 +108,6 @@ func (e *Engine) prepareSnapshot(id string, lowers []string, staged *stagedDir) 
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(snaps.Dir(id), 0o700); err != nil {
-		return nil, err
-	}
-	_, err := snaps.Prepare(id, lowers)
+	_, err := snaps.Prepare(id, lowers) // makes the container's directory
 	return nil, err
 }

@@ -469,9 +469,8 @@ func familiarRef(name string) string {
 func (e *Engine) prepareContainerDir(c *store.Container, lowers []string, staged *stagedDir) error {
 	initDir, err := e.Store.SharedLayerDir(initLayerName, runtime.WriteInitLayer)
 	if err != nil {
-		if staged != nil {
-			os.RemoveAll(staged.path)
-		}
+		// A staged directory not taken is its builder's to remove
+		// (buildBackend.CreateContainer).
 		return fmt.Errorf("create container %s: %w", c.ShortID(), err)
 	}
 	// have: the /etc files a staged directory came with, written again
