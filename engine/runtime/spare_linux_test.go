@@ -3,6 +3,7 @@ package runtime
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -243,6 +245,7 @@ func spareHelper(t *testing.T) {
 // on descriptor 5 until it closes it: nothing of the caller's.
 func checkSpareFds(t *testing.T, pid int) {
 	t.Helper()
+	waitForSpecRead(t, pid)
 	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
 	fds, err := os.ReadDir(dir)
 	if err != nil {
@@ -264,5 +267,29 @@ func checkSpareFds(t *testing.T, pid int) {
 	}
 	if len(got) < 5 || !slices.Equal(got[:5], []string{"0", "1", "2", "3", "4"}) {
 		t.Errorf("the spare's descriptors: %v, want 0 to 4 first", got)
+	}
+}
+
+// waitForSpecRead waits until the spare pid is blocked reading its spec
+// (read on descriptor 3, /proc/PID/syscall): before that, its Go runtime
+// is still starting and has files of its own open for a moment
+// (/proc/self/mountinfo and cgroup, read for GOMAXPROCS), which are not
+// what checkSpareFds looks for.
+func waitForSpecRead(t *testing.T, pid int) {
+	t.Helper()
+	path := "/proc/" + strconv.Itoa(pid) + "/syscall"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(string(data), fmt.Sprintf("%d 0x3 ", unix.SYS_READ)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the spare %d never blocked reading its spec: %s", pid, data)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
