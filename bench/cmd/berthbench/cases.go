@@ -55,9 +55,21 @@ func (e *Env) startCase() *Case {
 			{Tool: "floor: unshare+chroot", Cmd: Cmd{Argv: []string{"unshare", "-m", "-p", "-f", "-u", "-i", "chroot", e.rootfs(), "/bin/true"}},
 				Skip: e.notInstalled("unshare"),
 				Note: "The floor: new mount, PID, UTS and IPC namespaces and an exec of /bin/true in the same rootfs; no runtime, no mounts."},
+			{Tool: refBerthVersion, Cmd: e.berth("version"),
+				Note: "Reference, no goal: the berth CLI's own start and exit, no store, no container (its Go runtime and package initializers)."},
+			{Tool: refGoHello, Cmd: Cmd{Argv: []string{e.goHello()}}, Skip: e.goHelloSkip,
+				Note: "Reference, no goal: a static Go program with an empty main, built here with the same toolchain: the least any Go process (berth, berth-init) costs to start on this machine."},
 		},
 	}
 }
+
+// The start case's reference lines: not goals, the costs of starting a Go
+// process on the machine, so a reader can tell a slow machine from a slow
+// runtime.
+const (
+	refBerthVersion = "reference: berth version"
+	refGoHello      = "reference: Go, empty main"
+)
 
 // bridgeHost names start-bridge's host-network line.
 const bridgeHost = "berth --network host"

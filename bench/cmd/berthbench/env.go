@@ -24,6 +24,9 @@ type Env struct {
 	regPort int
 	// podmanRuns is set by Prepare when `podman run` works here.
 	podmanRuns bool
+	// goHelloSkip says why the start case's Go reference is not timed
+	// (Prepare builds it: goHello).
+	goHelloSkip string
 }
 
 // The tools the bench looks for; peers are optional.

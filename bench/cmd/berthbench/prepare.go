@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
@@ -43,6 +44,7 @@ func (e *Env) Prepare() error {
 		return err
 	}
 	e.logf("== prepare %s", e.Dir)
+	e.buildGoHello()
 	if err := e.do(e.berth("bootstrap", baseBerth)); err != nil {
 		return fmt.Errorf("berth bootstrap busybox: %w", err)
 	}
@@ -401,4 +403,39 @@ func oneLine(err error) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// goHello is the start case's Go reference: a static program whose main is
+// empty, built by buildGoHello.
+func (e *Env) goHello() string { return e.path("go-empty-main") }
+
+// buildGoHello builds goHello with the go command on PATH (the one that
+// built berthbench, as make bench runs it), or says in goHelloSkip why not.
+func (e *Env) buildGoHello() {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		e.goHelloSkip = "no go command on PATH to build it"
+		return
+	}
+	src := e.path("go-empty-main-src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		e.goHelloSkip = err.Error()
+		return
+	}
+	files := map[string]string{
+		"go.mod":  "module emptymain\n\ngo 1.22\n",
+		"main.go": "// An empty main: a Go process's start and exit, nothing else.\npackage main\n\nfunc main() {}\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(text), 0o644); err != nil {
+			e.goHelloSkip = err.Error()
+			return
+		}
+	}
+	cmd := exec.CommandContext(e.ctx, goBin, "build", "-trimpath", "-o", e.goHello(), ".")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=", "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		e.goHelloSkip = fmt.Sprintf("go build failed: %v: %s", err, strings.TrimSpace(string(out)))
+	}
 }
