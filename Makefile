@@ -31,9 +31,16 @@ all: build
 
 # Static: no dynamic loader on every start (berth-init is each container's
 # init, berth each detached container's supervisor).
+# berth-init is built with Go's previous garbage collector (Go 1.25's
+# default): it runs a few milliseconds before it execs the command and never
+# reaches a collection, and Green Tea's inline mark bits fault in one more
+# page per new span, ~9 of its ~195 page faults per start (docs/performance.md,
+# "initfork"). A plain `go build ./cmd/berth-init` still works, with the
+# default collector. Drop this when Go drops the experiment.
+INIT_GOEXPERIMENT := nogreenteagc
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/berth
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(INIT_BIN) ./cmd/berth-init
+	CGO_ENABLED=0 GOEXPERIMENT=$(INIT_GOEXPERIMENT) $(GO) build -trimpath -o $(INIT_BIN) ./cmd/berth-init
 
 # Lessons, traces and build --explain run on every attendee's laptop; the
 # engine verbs there say they need Linux. The wine test runs the .exe.
@@ -44,7 +51,7 @@ dist:
 		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/berth-$$os-$$arch$$ext ./cmd/berth; \
 		if [ $$os = linux ]; then \
 			echo "dist/berth-init-$$os-$$arch"; \
-			CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -o dist/berth-init-$$os-$$arch ./cmd/berth-init; \
+			CGO_ENABLED=0 GOEXPERIMENT=$(INIT_GOEXPERIMENT) GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -o dist/berth-init-$$os-$$arch ./cmd/berth-init; \
 		fi; \
 	done
 
