@@ -36,8 +36,9 @@ all: build
 # reaches a collection, and Green Tea's inline mark bits fault in one more
 # page per new span, ~9 of its ~195 page faults per start (docs/performance.md,
 # "initfork"). A plain `go build ./cmd/berth-init` still works, with the
-# default collector. Drop this when Go drops the experiment.
-INIT_GOEXPERIMENT := nogreenteagc
+# default collector, and so does a Go that no longer knows the experiment
+# (the flag is only passed when `go env` accepts it).
+INIT_GOEXPERIMENT := $(shell GOEXPERIMENT=nogreenteagc $(GO) env GOEXPERIMENT >/dev/null 2>&1 && echo nogreenteagc)
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/berth
 	CGO_ENABLED=0 GOEXPERIMENT=$(INIT_GOEXPERIMENT) $(GO) build -trimpath -o $(INIT_BIN) ./cmd/berth-init
