@@ -353,14 +353,6 @@ func (s *Store) IngestBlob(r io.Reader, want digest.Digest, wantSize int64) (dig
 	return s.putBlob(r, want, wantSize, false)
 }
 
-// ingestBuffers hold the copy buffers of putBlob. io.Copy's 32 KiB made a
-// 50 MiB layer 1,600 writes and as many hand-offs to a pull's layer
-// checker; 1 MiB makes it 50.
-var ingestBuffers = sync.Pool{New: func() any {
-	b := make([]byte, 1<<20)
-	return &b
-}}
-
 // writebackStep is how many bytes of a blob ingested unsynced are written
 // before the kernel is asked to start putting them on disk.
 const writebackStep = 8 << 20
@@ -403,9 +395,10 @@ func (s *Store) putBlob(r io.Reader, want digest.Digest, wantSize int64, dirSync
 		// hostile source cannot fill the disk past what it declared.
 		r = io.LimitReader(r, wantSize+1)
 	}
-	buf := ingestBuffers.Get().(*[]byte)
-	_, err = io.CopyBuffer(b, r, *buf)
-	ingestBuffers.Put(buf)
+	// io.Copy's 32 KiB made a 50 MiB layer 1,600 writes; readSize makes it 50.
+	buf := ingestReadBuffers.get()
+	_, err = io.CopyBuffer(b, r, buf.b)
+	ingestReadBuffers.put(buf)
 	if err != nil && b.err == nil {
 		// A read error; a write error (or too many bytes) Commit reports.
 		return "", 0, fmt.Errorf("write blob: %w", err)

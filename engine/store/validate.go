@@ -373,11 +373,13 @@ func decompressFor(mediaType string, r io.Reader) (io.Reader, func(), error) {
 	if !ok {
 		return nil, nil, fmt.Errorf("media type %q is not a layer type Berth knows", mediaType)
 	}
+	buf := ingestReadBuffers.get()
 	br := checkReaders.Get().(*bufio.Reader)
-	br.Reset(r)
+	br.Reset(&chunkReader{r: r, buf: buf.b})
 	release := func() {
 		br.Reset(nil)
 		checkReaders.Put(br)
+		ingestReadBuffers.put(buf)
 	}
 	magic, _ := br.Peek(4)
 	got := "tar"
@@ -400,15 +402,15 @@ func decompressFor(mediaType string, r io.Reader) (io.Reader, func(), error) {
 	return zr, func() { zr.Close(); release() }, nil
 }
 
-// checkReaders keeps the read buffers of layer checks: a pull checks one
-// layer after another, and a fresh 1 MiB buffer for each cost its page
-// faults and garbage collections. The caller's close returns the buffer,
-// after which the decompressor must not be read again.
+// checkReaders keeps the bufio.Readers of layer checks (the inflater's
+// fast path needs one), which serve the check from a readSize buffer of
+// ingestReadBuffers (a chunkReader): their own buffer is small, so a check
+// reads its source in 1 MiB pieces without 1 MiB of fresh heap each time.
+// The caller's close returns both, after which the decompressor must not
+// be read again.
 var checkReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, checkBufSize) }}
 
-// checkBufSize is the read buffer of a layer check. A pull's check reads
-// the response body itself (no copy loop in between), so each read is a
-// read(2) from the socket and, through the BlobWriter, a write(2) to the
-// blob file: 1 MiB keeps those at about 50 per 50 MiB layer, as the
-// ingest copy's buffers do (64 KiB made them 16 times as many).
-const checkBufSize = 1 << 20
+// checkBufSize is the bufio.Reader's own buffer: the size layer's
+// decompressors ask for, so that they read through it rather than wrap it
+// in another.
+const checkBufSize = 64 << 10
