@@ -56,7 +56,7 @@ func newStdioPipes(stdio IO) (*stdioPipes, error) {
 		if w == nil {
 			continue
 		}
-		r, cw, err := os.Pipe()
+		r, cw, err := outputPipe()
 		if err != nil {
 			p.closeAll()
 			return nil, fmt.Errorf("output pipe: %w", err)
@@ -65,6 +65,30 @@ func newStdioPipes(stdio IO) (*stdioPipes, error) {
 		p.outputs = append(p.outputs, r)
 	}
 	return p, nil
+}
+
+// outputPipe is a pipe for a process's output: berth's read end in Go's
+// poller (wait closes it under a blocked Read when the grace runs out),
+// the process's write end a plain blocking descriptor that never enters
+// it. os.Pipe registers both ends with the poller (two fcntl calls and an
+// epoll_ctl each), and exec then makes the child's end blocking again
+// (two more) and its close unregisters it (one more).
+func outputPipe() (r, w *os.File, err error) {
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		return nil, nil, err
+	}
+	// O_NONBLOCK belongs to the read end's open file description alone:
+	// the write end, the child's, stays blocking. A fresh read end has
+	// no other status flag to keep.
+	if _, err := unix.FcntlInt(uintptr(fds[0]), unix.F_SETFL, unix.O_NONBLOCK); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return nil, nil, err
+	}
+	// os.NewFile puts a non-blocking descriptor into the poller and
+	// leaves a blocking one out.
+	return os.NewFile(uintptr(fds[0]), "|0"), os.NewFile(uintptr(fds[1]), "|1"), nil
 }
 
 // setOn gives cmd the child's ends; an unset stream stays nil (/dev/null):
