@@ -129,3 +129,19 @@ func TestContainerStdioModes(t *testing.T) {
 		}
 	}
 }
+
+// The sealed binary is made once a process: later starts get the same
+// handle without looking for the binary again.
+func TestSealedExeIsMadeOnce(t *testing.T) {
+	first, err := sealedExe()
+	if err != nil {
+		t.Skipf("no sealed binary here: %v", err)
+	}
+	if !sealDone.Load() {
+		t.Fatal("sealedExe returned without marking the seal done")
+	}
+	again, err := sealedExe()
+	if err != nil || again != first {
+		t.Errorf("second sealedExe = %p, %v; want the first handle %p", again, err, first)
+	}
+}
