@@ -139,7 +139,9 @@ func (p *stdioPipes) start(stdio IO) {
 // a log, a closed connection) is dropped, but the pipe is still read to its
 // end: a process must never block on output nobody takes.
 func (p *stdioPipes) drain(w io.Writer, r *os.File) {
-	buf := make([]byte, 32*1024)
+	bufp := drainBufs.Get().(*[]byte)
+	defer drainBufs.Put(bufp)
+	buf := *bufp
 	for {
 		n, err := r.Read(buf)
 		if n > 0 && w != nil {
@@ -156,6 +158,16 @@ func (p *stdioPipes) drain(w io.Writer, r *os.File) {
 		}
 	}
 }
+
+// drainBufs keeps drain's buffers for the next container's output. Two
+// fresh 32 KiB buffers a container were most of the heap a build step
+// grew by between two collections, each page of it a page fault (some 20
+// µs on a hypervisor that traps them). An io.Writer keeps no part of what
+// it is given, so a buffer is free again once drain returns.
+var drainBufs = sync.Pool{New: func() any {
+	buf := make([]byte, 32*1024)
+	return &buf
+}}
 
 // dupFile duplicates f's descriptor (close-on-exec) without f.Fd(), which
 // would switch the shared file to blocking mode.
