@@ -450,7 +450,7 @@ func (c *Cgroup) OpenV2() (*os.File, error) {
 	if c.v2 == "" {
 		return nil, nil
 	}
-	f, err := os.OpenFile(c.v2, os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	f, err := openPlain(c.v2, unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		return nil, fmt.Errorf("open cgroup %s: %w", c.v2, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,6 +29,7 @@ import (
 
 var (
 	sealOnce sync.Once
+	sealDone atomic.Bool // sealOnce has run: sealed and sealErr are final
 	sealed   *os.File
 	sealErr  error
 )
@@ -37,6 +39,12 @@ var (
 // again on the next start (a daemon need not be restarted once it is
 // installed).
 func sealedExe() (*os.File, error) {
+	// Once made, the handle is the answer whatever the binary's path:
+	// every later start (a RUN step's spare, each run) skips the
+	// readlink of /proc/self/exe and the stat of berth-init.
+	if sealDone.Load() {
+		return sealed, sealErr
+	}
 	exe, err := initBinary()
 	if err != nil {
 		return nil, err
@@ -52,6 +60,7 @@ func sealedExe() (*os.File, error) {
 				sealErr = fmt.Errorf("make a read-only copy of berth's binary for the container init: %v; %w", sealErr, err)
 			}
 		}
+		sealDone.Store(true)
 	})
 	return sealed, sealErr
 }

@@ -823,6 +823,7 @@ func useBuiltInit(b *testing.B, dir string) {
 	}
 	initOverride = exe
 	sealOnce, sealed, sealErr = sync.Once{}, nil, nil
+	sealDone.Store(false)
 }
 
 func benchRoot(b *testing.B) string {

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/berthkit/berth/internal/crashpoint"
+	"github.com/berthkit/berth/internal/userns"
 	"golang.org/x/sys/unix"
 )
 
@@ -48,6 +49,12 @@ var spares struct {
 	byID map[string]chan *initProc
 }
 
+// berthInUserNS is InUserNS for the berth process, read once: it never
+// changes its user namespace (rootless berth is started in its own), and
+// a RUN step read /proc/self/uid_map afresh (seven system calls) to know
+// whether to start the next step's spare.
+var berthInUserNS = userns.Inside
+
 // spareKey is what a spare was made for.
 type spareKey struct {
 	id, parent string
@@ -63,7 +70,7 @@ var spareStdio = IO{Stdout: io.Discard, Stderr: io.Discard}
 // prespawn starts, in the background, the spare of the container with ID
 // s.SpareNext, cloned with flags, unless it has one already.
 func prespawn(s *Spec, flags uintptr) {
-	if InUserNS() {
+	if berthInUserNS() {
 		return
 	}
 	key := spareKey{id: s.SpareNext, parent: s.CgroupParent, res: s.Resources, flags: flags}
@@ -118,7 +125,7 @@ func startSpare(key spareKey) *initProc {
 // DiscardSpare(s.ID) once the container has started or will not be: it
 // kills a spare nobody took. Not root, or rootless: nothing is started.
 func StartSpare(s *Spec) {
-	if s.ID == "" || os.Geteuid() != 0 || InUserNS() {
+	if s.ID == "" || os.Geteuid() != 0 || berthInUserNS() {
 		return
 	}
 	// The spare's own start seals berth-init and probes pidfd support (in
@@ -220,7 +227,7 @@ const spareXattr = "trusted.berth.spare"
 // remove (RemoveCgroupParents). Rootless berth starts no spares and
 // removes nothing.
 func RemoveStrayCgroups(parent string, inUse func(id string) bool) (removed bool) {
-	if InUserNS() {
+	if berthInUserNS() {
 		return false
 	}
 	v2 := CgroupFor(parent, "none").v2

@@ -110,7 +110,7 @@ func (c *Container) Wait() (ExitStatus, error) {
 // error opening it) the namespace goes with the exit, as it otherwise
 // does: nothing is lost but the overlap.
 func (c *Container) holdMounts() {
-	f, err := os.Open("/proc/" + strconv.Itoa(c.Pid) + "/ns/mnt")
+	f, err := openPlain("/proc/"+strconv.Itoa(c.Pid)+"/ns/mnt", unix.O_RDONLY)
 	if err == nil {
 		c.mntNS = f
 	}
@@ -349,6 +349,19 @@ func startInit(tty bool, stdio IO, attr *syscall.SysProcAttr, mntNS *os.File, on
 			return nil, err
 		}
 		pipes.setOn(cmd)
+	}
+	if cmd.Stdin == nil {
+		// The child's fd 0 is /dev/null, as exec.Cmd would make it, from
+		// one descriptor kept open rather than one opened per start.
+		null, err := devNull()
+		if err != nil {
+			if pipes != nil {
+				pipes.closeAll()
+			}
+			link.close()
+			return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
+		}
+		cmd.Stdin = null
 	}
 	var startErr error
 	on(func() { startErr = cmd.Start() })

@@ -56,7 +56,7 @@ func newStdioPipes(stdio IO) (*stdioPipes, error) {
 		if w == nil {
 			continue
 		}
-		r, cw, err := os.Pipe()
+		r, cw, err := outputPipe()
 		if err != nil {
 			p.closeAll()
 			return nil, fmt.Errorf("output pipe: %w", err)
@@ -65,6 +65,30 @@ func newStdioPipes(stdio IO) (*stdioPipes, error) {
 		p.outputs = append(p.outputs, r)
 	}
 	return p, nil
+}
+
+// outputPipe is a pipe for a process's output: berth's read end in Go's
+// poller (wait closes it under a blocked Read when the grace runs out),
+// the process's write end a plain blocking descriptor that never enters
+// it. os.Pipe registers both ends with the poller (two fcntl calls and an
+// epoll_ctl each), and exec then makes the child's end blocking again
+// (two more) and its close unregisters it (one more).
+func outputPipe() (r, w *os.File, err error) {
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		return nil, nil, err
+	}
+	// O_NONBLOCK belongs to the read end's open file description alone:
+	// the write end, the child's, stays blocking. A fresh read end has
+	// no other status flag to keep.
+	if _, err := unix.FcntlInt(uintptr(fds[0]), unix.F_SETFL, unix.O_NONBLOCK); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return nil, nil, err
+	}
+	// os.NewFile puts a non-blocking descriptor into the poller and
+	// leaves a blocking one out.
+	return os.NewFile(uintptr(fds[0]), "|0"), os.NewFile(uintptr(fds[1]), "|1"), nil
 }
 
 // setOn gives cmd the child's ends; an unset stream stays nil (/dev/null):
@@ -115,7 +139,9 @@ func (p *stdioPipes) start(stdio IO) {
 // a log, a closed connection) is dropped, but the pipe is still read to its
 // end: a process must never block on output nobody takes.
 func (p *stdioPipes) drain(w io.Writer, r *os.File) {
-	buf := make([]byte, 32*1024)
+	bufp := drainBufs.Get().(*[]byte)
+	defer drainBufs.Put(bufp)
+	buf := *bufp
 	for {
 		n, err := r.Read(buf)
 		if n > 0 && w != nil {
@@ -132,6 +158,16 @@ func (p *stdioPipes) drain(w io.Writer, r *os.File) {
 		}
 	}
 }
+
+// drainBufs keeps drain's buffers for the next container's output. Two
+// fresh 32 KiB buffers a container were most of the heap a build step
+// grew by between two collections, each page of it a page fault (some 20
+// µs on a hypervisor that traps them). An io.Writer keeps no part of what
+// it is given, so a buffer is free again once drain returns.
+var drainBufs = sync.Pool{New: func() any {
+	buf := make([]byte, 32*1024)
+	return &buf
+}}
 
 // dupFile duplicates f's descriptor (close-on-exec) without f.Fd(), which
 // would switch the shared file to blocking mode.

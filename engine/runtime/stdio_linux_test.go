@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -116,5 +117,35 @@ func TestStdinFileClosedAfterStart(t *testing.T) {
 	}
 	if strings.TrimSpace(out.String()) != "2" {
 		t.Errorf("container read %q lines, want 2", out.String())
+	}
+}
+
+// drain's buffers are shared between containers (drainBufs): two
+// containers writing more than a buffer's worth at once, and then two
+// more, each get exactly their own output.
+func TestStdioBuffersReusedAcrossContainers(t *testing.T) {
+	var want strings.Builder
+	for i := 1; i <= 20000; i++ {
+		want.WriteString(strconv.Itoa(i) + "\n")
+	}
+	for round := 0; round < 2; round++ {
+		var outs [2]bytes.Buffer
+		var cs [2]*Container
+		for i := range cs {
+			spec := newSpec(t, "seq", "1", "20000")
+			c, err := Start(spec, IO{Stdout: &outs[i], Stderr: &outs[i]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs[i] = c
+		}
+		for i, c := range cs {
+			if st, err := c.Wait(); err != nil || st.Code != 0 {
+				t.Fatalf("round %d container %d: exit %+v, %v", round, i, st, err)
+			}
+			if outs[i].String() != want.String() {
+				t.Errorf("round %d container %d: %d bytes of output, want %d, the same", round, i, outs[i].Len(), want.Len())
+			}
+		}
 	}
 }

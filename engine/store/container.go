@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berthkit/berth/internal/crashpoint"
@@ -170,7 +172,9 @@ func (s *Store) PutContainer(c *Container) error {
 	if len(c.ID) != 64 || !isHex(c.ID) {
 		return fmt.Errorf("container ID %q is not 64 hex characters", c.ID)
 	}
-	data, err := json.MarshalIndent(c, "", "  ")
+	rec := recordEncoders.Get().(*recordEncoder)
+	defer recordEncoders.Put(rec)
+	data, err := rec.encode(c)
 	if err != nil {
 		return err
 	}
@@ -190,6 +194,34 @@ func (s *Store) PutContainer(c *Container) error {
 		err = write(path, data, 0o600)
 	}
 	return err
+}
+
+// A recordEncoder writes container records as json.MarshalIndent(c, "",
+// "  ") does, into buffers it keeps: MarshalIndent's two fresh buffers a
+// record (three records a RUN step) were new heap pages between two
+// collections, each a page fault.
+type recordEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var recordEncoders = sync.Pool{New: func() any {
+	r := &recordEncoder{}
+	r.enc = json.NewEncoder(&r.buf)
+	r.enc.SetIndent("", "  ")
+	// MarshalIndent escapes <, > and & too.
+	r.enc.SetEscapeHTML(true)
+	return r
+}}
+
+// encode returns c's record, valid until the encoder's next use.
+func (r *recordEncoder) encode(c *Container) ([]byte, error) {
+	r.buf.Reset()
+	if err := r.enc.Encode(c); err != nil {
+		return nil, err
+	}
+	// Encode ends the value with a newline that MarshalIndent does not.
+	return bytes.TrimSuffix(r.buf.Bytes(), []byte("\n")), nil
 }
 
 // ReadContainer reads the record of the container with full ID id.

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,4 +97,41 @@ func TestDeleteContainerAfterReleasesTheNameInTheBackground(t *testing.T) {
 	require.Empty(t, nameTarget(t, s, "db"))
 	_, err = os.Stat(filepath.Join(s.TmpDir(), "rm-"+c.ID))
 	require.True(t, os.IsNotExist(err), "%v", err)
+}
+
+// TestRecordIsMarshalIndentsBytes: a record is written byte for byte as
+// json.MarshalIndent(c, "", "  ") writes it (HTML characters escaped, no
+// trailing newline), also when records of several containers are written
+// at once through the shared encoders.
+func TestRecordIsMarshalIndentsBytes(t *testing.T) {
+	s := newTestStore(t)
+	var cs []*Container
+	for i := range 8 {
+		cs = append(cs, &Container{
+			ID: RandomID(), Name: "c" + string(rune('a'+i)), Purpose: "run",
+			Image:   "busybox <&> é \u2028",
+			Created: time.Now().UTC(),
+			State:   ContainerState{Status: StatusRunning, Pid: 100 + i},
+		})
+	}
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				if err := s.PutContainer(c); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, c := range cs {
+		want, err := json.MarshalIndent(c, "", "  ")
+		require.NoError(t, err)
+		got, err := os.ReadFile(filepath.Join(s.ContainerDir(c.ID), "config.json"))
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), c.Name)
+	}
 }
