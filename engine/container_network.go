@@ -13,6 +13,7 @@ import (
 	"github.com/berthkit/berth/engine/network/portspec"
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/internal/plainfile"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -189,12 +190,15 @@ func (r *netRun) attach(pid int) (err error) {
 		r.endpoints = append(r.endpoints, ep)
 		user = user || n.UserDefined()
 	}
-	upstream := r.c.Net.DNS
-	if len(upstream) == 0 {
-		hostConf, _ := os.ReadFile("/etc/resolv.conf")
-		upstream = network.Nameservers(hostConf)
-	}
 	if user {
+		// Only the embedded DNS server forwards upstream: a host, none or
+		// default bridge container (every build step) needs no host
+		// resolv.conf read here.
+		upstream := r.c.Net.DNS
+		if len(upstream) == 0 {
+			hostConf, _ := plainfile.ReadFile("/etc/resolv.conf")
+			upstream = network.Nameservers(hostConf)
+		}
 		pc, err := network.ListenUDPIn(pid, network.DNSAddr+":53")
 		if err != nil {
 			return fmt.Errorf("embedded DNS: %w", err)
@@ -358,7 +362,7 @@ func netFileContents(c *store.Container, eps []*network.Endpoint, nets []*networ
 		hosts += "127.0.1.1\t" + c.Config.Hostname + "\n"
 	}
 	user := slices.ContainsFunc(nets, (*network.Network).UserDefined)
-	hostConf, _ := os.ReadFile(hostResolvConf)
+	hostConf, _ := plainfile.ReadFile(hostResolvConf)
 	return map[string]string{"hosts": hosts, "resolv.conf": resolvConf(hostConf, c.Net, user, len(eps) > 0)}
 }
 
