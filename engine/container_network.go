@@ -13,6 +13,7 @@ import (
 	"github.com/berthkit/berth/engine/network/portspec"
 	"github.com/berthkit/berth/engine/runtime"
 	"github.com/berthkit/berth/engine/store"
+	"github.com/berthkit/berth/internal/plainfile"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -189,12 +190,15 @@ func (r *netRun) attach(pid int) (err error) {
 		r.endpoints = append(r.endpoints, ep)
 		user = user || n.UserDefined()
 	}
-	upstream := r.c.Net.DNS
-	if len(upstream) == 0 {
-		hostConf, _ := os.ReadFile("/etc/resolv.conf")
-		upstream = network.Nameservers(hostConf)
-	}
 	if user {
+		// Only the embedded DNS server forwards upstream: a host, none or
+		// default bridge container (every build step) needs no host
+		// resolv.conf read here.
+		upstream := r.c.Net.DNS
+		if len(upstream) == 0 {
+			hostConf, _ := plainfile.ReadFile("/etc/resolv.conf")
+			upstream = network.Nameservers(hostConf)
+		}
 		pc, err := network.ListenUDPIn(pid, network.DNSAddr+":53")
 		if err != nil {
 			return fmt.Errorf("embedded DNS: %w", err)
@@ -318,15 +322,19 @@ func answersTo(c *store.Container, networkID, name string) bool {
 // DNS server on user-defined networks, else the host's resolvers (or
 // --dns).
 func (e *Engine) writeNetFiles(c *store.Container, eps []*network.Endpoint, nets []*network.Network) error {
-	return e.writeNetFilesOver(c, eps, nets, nil)
+	return e.writeNetFilesOver(c, eps, nets, nil, nil)
 }
 
 // writeNetFilesOver is writeNetFiles leaving alone a file whose content
 // have already holds (name → content: a build step's files written ahead,
-// build_stage.go).
-func (e *Engine) writeNetFilesOver(c *store.Container, eps []*network.Endpoint, nets []*network.Network, have map[string]string) error {
+// build_stage.go). hostConf is the host's resolv.conf when the caller
+// already holds its current bytes; nil reads it.
+func (e *Engine) writeNetFilesOver(c *store.Container, eps []*network.Endpoint, nets []*network.Network, have map[string]string, hostConf []byte) error {
 	dir := e.Store.ContainerDir(c.ID)
-	for name, data := range netFileContents(c, eps, nets) {
+	if hostConf == nil {
+		hostConf, _ = plainfile.ReadFile(hostResolvConf)
+	}
+	for name, data := range netFileContents(c, eps, nets, hostConf) {
 		if old, ok := have[name]; ok && old == data {
 			continue
 		}
@@ -339,8 +347,8 @@ func (e *Engine) writeNetFilesOver(c *store.Container, eps []*network.Endpoint, 
 
 // netFileContents are the container's hosts and resolv.conf (name →
 // content), from its record, endpoints and networks and the host's
-// resolv.conf.
-func netFileContents(c *store.Container, eps []*network.Endpoint, nets []*network.Network) map[string]string {
+// resolv.conf (hostConf, its bytes).
+func netFileContents(c *store.Container, eps []*network.Endpoint, nets []*network.Network, hostConf []byte) map[string]string {
 	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
 	for _, h := range c.Net.ExtraHosts {
 		name, ip, _ := strings.Cut(h, ":")
@@ -358,7 +366,6 @@ func netFileContents(c *store.Container, eps []*network.Endpoint, nets []*networ
 		hosts += "127.0.1.1\t" + c.Config.Hostname + "\n"
 	}
 	user := slices.ContainsFunc(nets, (*network.Network).UserDefined)
-	hostConf, _ := os.ReadFile(hostResolvConf)
 	return map[string]string{"hosts": hosts, "resolv.conf": resolvConf(hostConf, c.Net, user, len(eps) > 0)}
 }
 
@@ -376,9 +383,15 @@ func (e *Engine) netFilesFresh(id string) bool {
 	if !ok {
 		return false
 	}
-	then := v.(os.FileInfo)
 	now, err := os.Stat(hostResolvConf)
-	return err == nil && os.SameFile(then, now) && now.ModTime().Equal(then.ModTime()) && now.Size() == then.Size()
+	return err == nil && sameHostResolv(v.(os.FileInfo), now)
+}
+
+// sameHostResolv reports whether two stats of the host's resolv.conf show
+// the same file unchanged: the same inode (a resolver manager replaces it
+// by rename), modification time and size.
+func sameHostResolv(then, now os.FileInfo) bool {
+	return then != nil && now != nil && os.SameFile(then, now) && now.ModTime().Equal(then.ModTime()) && now.Size() == then.Size()
 }
 
 // rewriteInPlace replaces a file's content keeping its inode: on a bridge

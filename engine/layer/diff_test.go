@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -267,8 +268,9 @@ func TestNothingChanged(t *testing.T) {
 	if got, err := NothingChanged(dir, Gzip); got != nil || err != nil {
 		t.Fatalf("dir with an entry: %+v, %v (want nil, nil: Diff decides)", got, err)
 	}
-	if _, err := NothingChanged(filepath.Join(dir, "missing"), Gzip); err == nil {
-		t.Fatal("a missing upper dir is not an empty diff")
+	missing := filepath.Join(dir, "missing")
+	if _, err := NothingChanged(missing, Gzip); err == nil || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("a missing upper dir: %v (want a not-exist error naming it, not an empty diff)", err)
 	}
 }
 

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
+	"github.com/berthkit/berth/internal/plainfile"
 	digest "github.com/opencontainers/go-digest"
 )
 
@@ -138,7 +138,9 @@ var emptyTarDiffID = digest.FromBytes(make([]byte, 1024))
 // with entries returns nil: only Diff can tell whether they change
 // anything.
 func NothingChanged(upperDir string, c Compression) (*DiffResult, error) {
-	dir, err := os.Open(upperDir)
+	// Outside the poller: os.Open's attempt to register a directory costs
+	// five system calls more, each step.
+	dir, err := plainfile.Open(upperDir)
 	if err != nil {
 		return nil, fmt.Errorf("diff %s: %w", upperDir, err)
 	}
