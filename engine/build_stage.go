@@ -8,7 +8,6 @@ import (
 	"github.com/berthkit/berth/engine/snapshot"
 	"github.com/berthkit/berth/engine/store"
 	"github.com/berthkit/berth/internal/crashpoint"
-	"github.com/berthkit/berth/internal/plainfile"
 )
 
 // A build's next RUN step's container has its ID chosen while the current
@@ -31,23 +30,8 @@ type stagedDir struct {
 	path string
 	// files are the /etc files written in it, name → content.
 	files map[string]string
-	// hostConf is the host's resolv.conf the files were derived from,
-	// hostInfo its fstat taken before the read (plainfile.ReadFileInfo).
-	hostConf []byte
-	hostInfo os.FileInfo
-	done     chan struct{}
-	err      error
-}
-
-// hostConfFor returns the host resolv.conf bytes the directory was made
-// with if now, a stat of the host's resolv.conf at create, shows the file
-// unchanged since (sameHostResolv), else nil: the create then reads it
-// again. A build step's create so reads the host file once, not twice.
-func (st *stagedDir) hostConfFor(now os.FileInfo) []byte {
-	if st == nil || st.hostConf == nil || !sameHostResolv(st.hostInfo, now) {
-		return nil
-	}
-	return st.hostConf
+	done  chan struct{}
+	err   error
 }
 
 // stageDir starts making the directory of container id in the background,
@@ -75,8 +59,7 @@ func (st *stagedDir) make(c *store.Container) error {
 	if err := snapshot.Stage(st.path); err != nil {
 		return err
 	}
-	hostConf, hostInfo, _ := plainfile.ReadFileInfo(hostResolvConf)
-	files := netFileContents(c, nil, nil, hostConf)
+	files := netFileContents(c, nil, nil)
 	files["hostname"] = c.Config.Hostname + "\n"
 	for name, data := range files {
 		if err := rewriteInPlace(filepath.Join(st.path, name), data); err != nil {
@@ -84,7 +67,7 @@ func (st *stagedDir) make(c *store.Container) error {
 			return err
 		}
 	}
-	st.files, st.hostConf, st.hostInfo = files, hostConf, hostInfo
+	st.files = files
 	return nil
 }
 

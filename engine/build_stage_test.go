@@ -5,10 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/berthkit/berth/engine/store"
-	"github.com/berthkit/berth/internal/plainfile"
 )
 
 // etcFiles reads a container's hostname, hosts and resolv.conf.
@@ -91,67 +89,4 @@ func replaceHostname(hosts, old, new string) string {
 		return hosts
 	}
 	return hosts[:i] + new + "\n"
-}
-
-// A staged directory's host resolv.conf bytes are used at create only
-// while a stat shows the host file unchanged since they were read: the
-// same file, size and modification time. Rewritten in place (same size,
-// later time) or replaced by rename, the create reads it again.
-func TestStagedHostResolvConfReusedOnlyWhileUnchanged(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "resolv.conf")
-	if err := os.WriteFile(path, []byte("nameserver 192.0.2.1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	past := time.Now().Add(-time.Hour)
-	if err := os.Chtimes(path, past, past); err != nil {
-		t.Fatal(err)
-	}
-	conf, info, err := plainfile.ReadFileInfo(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := &stagedDir{hostConf: conf, hostInfo: info}
-	stat := func() os.FileInfo {
-		fi, err := os.Stat(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fi
-	}
-	if got := st.hostConfFor(stat()); string(got) != "nameserver 192.0.2.1\n" {
-		t.Fatalf("unchanged: %q, want the staged bytes", got)
-	}
-	if got := st.hostConfFor(nil); got != nil {
-		t.Fatalf("host file gone: %q, want nil (read again)", got)
-	}
-	if got := (*stagedDir)(nil).hostConfFor(stat()); got != nil {
-		t.Fatalf("no staged dir: %q", got)
-	}
-	// Rewritten in place, same size.
-	if err := os.WriteFile(path, []byte("nameserver 192.0.2.9\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if got := st.hostConfFor(stat()); got != nil {
-		t.Fatalf("rewritten in place: %q, want nil (read again)", got)
-	}
-	// Replaced by rename, with the original's time and size.
-	conf, info, err = plainfile.ReadFileInfo(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st = &stagedDir{hostConf: conf, hostInfo: info}
-	repl := filepath.Join(dir, "new")
-	if err := os.WriteFile(repl, []byte("nameserver 192.0.2.8\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(repl, info.ModTime(), info.ModTime()); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(repl, path); err != nil {
-		t.Fatal(err)
-	}
-	if got := st.hostConfFor(stat()); got != nil {
-		t.Fatalf("replaced by rename: %q, want nil (read again)", got)
-	}
 }

@@ -322,19 +322,15 @@ func answersTo(c *store.Container, networkID, name string) bool {
 // DNS server on user-defined networks, else the host's resolvers (or
 // --dns).
 func (e *Engine) writeNetFiles(c *store.Container, eps []*network.Endpoint, nets []*network.Network) error {
-	return e.writeNetFilesOver(c, eps, nets, nil, nil)
+	return e.writeNetFilesOver(c, eps, nets, nil)
 }
 
 // writeNetFilesOver is writeNetFiles leaving alone a file whose content
 // have already holds (name → content: a build step's files written ahead,
-// build_stage.go). hostConf is the host's resolv.conf when the caller
-// already holds its current bytes; nil reads it.
-func (e *Engine) writeNetFilesOver(c *store.Container, eps []*network.Endpoint, nets []*network.Network, have map[string]string, hostConf []byte) error {
+// build_stage.go).
+func (e *Engine) writeNetFilesOver(c *store.Container, eps []*network.Endpoint, nets []*network.Network, have map[string]string) error {
 	dir := e.Store.ContainerDir(c.ID)
-	if hostConf == nil {
-		hostConf, _ = plainfile.ReadFile(hostResolvConf)
-	}
-	for name, data := range netFileContents(c, eps, nets, hostConf) {
+	for name, data := range netFileContents(c, eps, nets) {
 		if old, ok := have[name]; ok && old == data {
 			continue
 		}
@@ -347,8 +343,8 @@ func (e *Engine) writeNetFilesOver(c *store.Container, eps []*network.Endpoint, 
 
 // netFileContents are the container's hosts and resolv.conf (name →
 // content), from its record, endpoints and networks and the host's
-// resolv.conf (hostConf, its bytes).
-func netFileContents(c *store.Container, eps []*network.Endpoint, nets []*network.Network, hostConf []byte) map[string]string {
+// resolv.conf.
+func netFileContents(c *store.Container, eps []*network.Endpoint, nets []*network.Network) map[string]string {
 	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
 	for _, h := range c.Net.ExtraHosts {
 		name, ip, _ := strings.Cut(h, ":")
@@ -366,6 +362,7 @@ func netFileContents(c *store.Container, eps []*network.Endpoint, nets []*networ
 		hosts += "127.0.1.1\t" + c.Config.Hostname + "\n"
 	}
 	user := slices.ContainsFunc(nets, (*network.Network).UserDefined)
+	hostConf, _ := plainfile.ReadFile(hostResolvConf)
 	return map[string]string{"hosts": hosts, "resolv.conf": resolvConf(hostConf, c.Net, user, len(eps) > 0)}
 }
 
@@ -383,15 +380,9 @@ func (e *Engine) netFilesFresh(id string) bool {
 	if !ok {
 		return false
 	}
+	then := v.(os.FileInfo)
 	now, err := os.Stat(hostResolvConf)
-	return err == nil && sameHostResolv(v.(os.FileInfo), now)
-}
-
-// sameHostResolv reports whether two stats of the host's resolv.conf show
-// the same file unchanged: the same inode (a resolver manager replaces it
-// by rename), modification time and size.
-func sameHostResolv(then, now os.FileInfo) bool {
-	return then != nil && now != nil && os.SameFile(then, now) && now.ModTime().Equal(then.ModTime()) && now.Size() == then.Size()
+	return err == nil && os.SameFile(then, now) && now.ModTime().Equal(then.ModTime()) && now.Size() == then.Size()
 }
 
 // rewriteInPlace replaces a file's content keeping its inode: on a bridge

@@ -486,11 +486,7 @@ func (e *Engine) prepareContainerDir(c *store.Container, lowers []string, staged
 		}
 	}
 	hostResolv, _ := os.Stat(hostResolvConf)
-	var hostConf []byte
-	if have != nil { // the staged directory was taken
-		hostConf = staged.hostConfFor(hostResolv)
-	}
-	if err := e.writeNetFilesOver(c, nil, nil, have, hostConf); err != nil {
+	if err := e.writeNetFilesOver(c, nil, nil, have); err != nil {
 		return err
 	}
 	if hostResolv != nil {
