@@ -424,14 +424,25 @@ func TestHostFilesAndUpperDir(t *testing.T) {
 	}
 }
 
-func TestNoDescriptorLeak(t *testing.T) {
-	// A descriptor this process inherited without close-on-exec (here:
-	// made so on purpose) must not reach the container.
-	fd, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY, 0)
+// inheritedFd opens / without close-on-exec, as a descriptor berth
+// inherited from whoever started it would be, and has the next start treat
+// it so. berth marks what it inherited close-on-exec once, at its first
+// start (hardenFds); in a test binary an earlier test's start has done that
+// already, so the mark is made again, as a fresh berth process would.
+func inheritedFd(t *testing.T) {
+	t.Helper()
+	fd, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY, 0) // not close-on-exec
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(fd)
+	t.Cleanup(func() { unix.Close(fd) })
+	hardenOnce = sync.Once{}
+}
+
+func TestNoDescriptorLeak(t *testing.T) {
+	// A descriptor this process inherited without close-on-exec (here:
+	// made so on purpose) must not reach the container.
+	inheritedFd(t)
 	r := mustRun(t, newSpec(t, "ls", "/proc/self/fd"))
 	if r.stdout != "0\n1\n2\n3\n" { // 3 is ls's own directory handle
 		t.Errorf("descriptors in the container: %q", r.stdout)

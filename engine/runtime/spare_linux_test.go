@@ -58,11 +58,7 @@ func cgroupProcs(t *testing.T, parent, id string) []string {
 // descriptors, and becomes that container's init: same PID, its output
 // reaches the caller, the process sees the descriptors any container does.
 func TestSpareBecomesTheNextContainersInit(t *testing.T) {
-	fd, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY, 0) // not close-on-exec
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
+	inheritedFd(t)
 	next := newSpec(t, "sh", "-c", "echo out; echo err >&2; ls /proc/self/fd")
 	first := newSpec(t, "true")
 	first.SpareNext = next.ID
