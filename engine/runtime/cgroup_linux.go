@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berthkit/berth/internal/plainfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -450,7 +451,7 @@ func (c *Cgroup) OpenV2() (*os.File, error) {
 	if c.v2 == "" {
 		return nil, nil
 	}
-	f, err := openPlain(c.v2, unix.O_RDONLY|unix.O_DIRECTORY)
+	f, err := plainfile.OpenFile(c.v2, unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		return nil, fmt.Errorf("open cgroup %s: %w", c.v2, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,37 +28,6 @@ func statusFlags(t *testing.T, f *os.File) int {
 		t.Fatal(ferr)
 	}
 	return flags
-}
-
-// A file openPlain opens is blocking, close-on-exec and outside the poller
-// (no deadline can be set on it), and reads as os.ReadFile would.
-func TestOpenPlainStaysOutOfThePoller(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(path, []byte("content\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := openPlain(path, unix.O_RDONLY)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if statusFlags(t, f)&unix.O_NONBLOCK != 0 {
-		t.Error("openPlain's descriptor is non-blocking")
-	}
-	if err := f.SetReadDeadline(time.Now()); !errors.Is(err, os.ErrNoDeadline) {
-		t.Errorf("SetReadDeadline = %v, want os.ErrNoDeadline (not in the poller)", err)
-	}
-	fdFlags, err := unix.FcntlInt(f.Fd(), unix.F_GETFD, 0)
-	if err != nil || fdFlags&unix.FD_CLOEXEC == 0 {
-		t.Errorf("close-on-exec not set (flags %#x, %v)", fdFlags, err)
-	}
-	data, err := readPlain(path)
-	if err != nil || string(data) != "content\n" {
-		t.Errorf("readPlain = %q, %v", data, err)
-	}
-	if _, err := openPlain(filepath.Join(t.TempDir(), "missing"), unix.O_RDONLY); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("open of a missing file: %v, want os.ErrNotExist", err)
-	}
 }
 
 // An output pipe's read end is in the poller, so that wait's grace can

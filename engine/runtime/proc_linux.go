@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berthkit/berth/internal/plainfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,7 +18,7 @@ import (
 // boot, field 22 of /proc/<pid>/stat). A PID and its start time name a
 // process for good: PIDs are reused, the pair is not.
 func ProcessStartTime(pid int) (uint64, error) {
-	data, err := readPlain("/proc/" + strconv.Itoa(pid) + "/stat")
+	data, err := plainfile.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, err
 	}

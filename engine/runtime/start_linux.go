@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/berthkit/berth/internal/crashpoint"
+	"github.com/berthkit/berth/internal/plainfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -110,7 +111,7 @@ func (c *Container) Wait() (ExitStatus, error) {
 // error opening it) the namespace goes with the exit, as it otherwise
 // does: nothing is lost but the overlap.
 func (c *Container) holdMounts() {
-	f, err := openPlain("/proc/"+strconv.Itoa(c.Pid)+"/ns/mnt", unix.O_RDONLY)
+	f, err := plainfile.OpenFile("/proc/"+strconv.Itoa(c.Pid)+"/ns/mnt", unix.O_RDONLY)
 	if err == nil {
 		c.mntNS = f
 	}

@@ -1,8 +1,12 @@
 package plainfile
 
 import (
+	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,5 +39,27 @@ func TestOpenStaysOutOfThePoller(t *testing.T) {
 		if fl&unix.O_NONBLOCK != 0 || fd&unix.FD_CLOEXEC == 0 {
 			t.Errorf("%s: flags %#x, fd flags %#x; want blocking and close-on-exec", path, fl, fd)
 		}
+	}
+}
+
+// OpenFile passes open(2)'s flags on (O_DIRECTORY refuses a regular file,
+// naming it) and keeps the file out of the poller: no deadline can be set.
+func TestOpenFileFlags(t *testing.T) {
+	dir := t.TempDir()
+	f, err := OpenFile(dir, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetReadDeadline(time.Now()); !errors.Is(err, os.ErrNoDeadline) {
+		t.Errorf("SetReadDeadline = %v, want os.ErrNoDeadline (not in the poller)", err)
+	}
+	f.Close()
+	path := filepath.Join(dir, "f")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenFile(path, unix.O_RDONLY|unix.O_DIRECTORY)
+	if !errors.Is(err, unix.ENOTDIR) || !strings.Contains(err.Error(), path) {
+		t.Errorf("O_DIRECTORY on a file: %v, want ENOTDIR naming %s", err, path)
 	}
 }

@@ -8,3 +8,8 @@ import "os"
 func Open(path string) (*os.File, error) {
 	return os.Open(path)
 }
+
+// OpenFile is os.OpenFile where there is no poller attempt to save.
+func OpenFile(path string, flags int) (*os.File, error) {
+	return os.OpenFile(path, flags, 0)
+}
