@@ -111,7 +111,7 @@ func (c *Container) Wait() (ExitStatus, error) {
 // error opening it) the namespace goes with the exit, as it otherwise
 // does: nothing is lost but the overlap.
 func (c *Container) holdMounts() {
-	f, err := plainfile.OpenFile("/proc/"+strconv.Itoa(c.Pid)+"/ns/mnt", unix.O_RDONLY)
+	f, err := plainfile.Open("/proc/" + strconv.Itoa(c.Pid) + "/ns/mnt")
 	if err == nil {
 		c.mntNS = f
 	}
@@ -319,6 +319,15 @@ func startInitIn(cg *Cgroup, tty bool, stdio IO, attr *syscall.SysProcAttr, mntN
 	p.bornInCg = cgDir != nil
 	return p, nil
 }
+
+// devNull is /dev/null opened once for reading, the standard input of
+// every init started without one (a build's RUN step, a spare): exec.Cmd
+// opens (through the poller) and closes /dev/null for each start that
+// leaves Stdin nil. It is close-on-exec; a start hands the child its own
+// copy as fd 0, and concurrent starts may share it.
+var devNull = sync.OnceValues(func() (*os.File, error) {
+	return plainfile.Open(os.DevNull)
+})
 
 // startInit starts berth-init with the link's descriptors and stdio's
 // pipes, on the thread on gives it (see onSpawnerThread). It never hands
