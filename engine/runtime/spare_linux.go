@@ -9,7 +9,6 @@ import (
 	"syscall"
 
 	"github.com/berthkit/berth/internal/crashpoint"
-	"github.com/berthkit/berth/internal/userns"
 	"golang.org/x/sys/unix"
 )
 
@@ -49,12 +48,6 @@ var spares struct {
 	byID map[string]chan *initProc
 }
 
-// berthInUserNS is InUserNS for the berth process, read once: it never
-// changes its user namespace (rootless berth is started in its own), and
-// a RUN step read /proc/self/uid_map afresh (seven system calls) to know
-// whether to start the next step's spare.
-var berthInUserNS = userns.Inside
-
 // spareKey is what a spare was made for.
 type spareKey struct {
 	id, parent string
@@ -70,7 +63,7 @@ var spareStdio = IO{Stdout: io.Discard, Stderr: io.Discard}
 // prespawn starts, in the background, the spare of the container with ID
 // s.SpareNext, cloned with flags, unless it has one already.
 func prespawn(s *Spec, flags uintptr) {
-	if berthInUserNS() {
+	if InUserNS() {
 		return
 	}
 	key := spareKey{id: s.SpareNext, parent: s.CgroupParent, res: s.Resources, flags: flags}
@@ -125,7 +118,7 @@ func startSpare(key spareKey) *initProc {
 // DiscardSpare(s.ID) once the container has started or will not be: it
 // kills a spare nobody took. Not root, or rootless: nothing is started.
 func StartSpare(s *Spec) {
-	if s.ID == "" || os.Geteuid() != 0 || berthInUserNS() {
+	if s.ID == "" || os.Geteuid() != 0 || InUserNS() {
 		return
 	}
 	// The spare's own start seals berth-init and probes pidfd support (in
@@ -227,7 +220,7 @@ const spareXattr = "trusted.berth.spare"
 // remove (RemoveCgroupParents). Rootless berth starts no spares and
 // removes nothing.
 func RemoveStrayCgroups(parent string, inUse func(id string) bool) (removed bool) {
-	if berthInUserNS() {
+	if InUserNS() {
 		return false
 	}
 	v2 := CgroupFor(parent, "none").v2

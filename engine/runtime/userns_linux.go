@@ -133,8 +133,11 @@ func PlanIDMap() IDMapPlan {
 }
 
 // InUserNS reports whether this process runs in a user namespace other
-// than the host's (its UID map is not the identity of all IDs).
-func InUserNS() bool { return userns.Current() }
+// than the host's (its UID map is not the identity of all IDs). It is read
+// once (userns.Inside): a berth process never changes its own user
+// namespace, it starts its children in new ones, and a RUN step asks it to
+// know whether to start the next step's spare.
+func InUserNS() bool { return userns.Inside() }
 
 // Rootless reports whether berth runs as the root of its own user
 // namespace (rootless mode), and how IDs are mapped ("subid", "single").

@@ -16,11 +16,10 @@ import (
 // on a kernel without /proc/self/uid_map, it is false. Inside reads the
 // map once: the layer and snapshot code ask it per file and per mount, in
 // processes that never change namespace.
-var Inside = sync.OnceValue(Current)
+var Inside = sync.OnceValue(current)
 
-// Current is Inside read afresh, for code that runs on both sides of
-// entering a namespace.
-func Current() bool {
+// current is Inside's answer, read from /proc/self/uid_map.
+func current() bool {
 	b, err := os.ReadFile("/proc/self/uid_map")
 	if err != nil {
 		return false
