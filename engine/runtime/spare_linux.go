@@ -14,7 +14,7 @@ import (
 
 // A spare is a container's init started ahead of the container: a build's
 // next RUN step (Spec.SpareNext) has its clone, berth-init's execve and the
-// init's Go runtime start run while the current step's command runs, and
+// init's Go runtime start run while the current step starts and runs, and
 // `berth run`'s container (StartSpare) has them run while berth creates
 // the container; the spare then blocks reading its spec until the Start
 // of its container takes it.

@@ -88,8 +88,8 @@ type Spec struct {
 	// caller must call (*Container).WaitMounts before it moves or deletes
 	// the overlay's upper or work directory. For a build's steps.
 	DeferMountTeardown bool `json:"-"`
-	// SpareNext, when set, is the ID of a next container: once this one
-	// runs, Start starts that container's init ahead, in its cgroup and
+	// SpareNext, when set, is the ID of a next container: as this one
+	// starts, Start starts that container's init ahead, in its cgroup and
 	// with this container's namespaces and resources (a spare, see
 	// spare_linux.go), so that its clone, execve and Go start-up overlap
 	// this container's run; the Start of the container with that ID takes

@@ -158,6 +158,14 @@ func Start(spec *Spec, stdio IO) (*Container, error) {
 		s.Hostname = shortID(s.ID)
 	}
 	flags := cloneFlags(&s)
+	// The next step's init starts now, not once this container runs: its
+	// Go start-up (5 ms of a 10 ms step on a slow VM) then overlaps this
+	// container's hand-over and mounts too, not only its command, which
+	// for a short RUN is over before it (docs/performance.md, "earlyspare").
+	// A start that fails leaves it to the build's DiscardSpare.
+	if s.SpareNext != "" {
+		prespawn(&s, flags)
+	}
 	cg := CgroupFor(s.CgroupParent, s.ID)
 	// A spare fits only a container whose cgroup it was born in, made
 	// with the same resources.
@@ -176,9 +184,6 @@ func Start(spec *Spec, stdio IO) (*Container, error) {
 		return nil, err
 	}
 	c.ownsCg, c.keepParents = true, s.KeepCgroupParents
-	if s.SpareNext != "" {
-		prespawn(&s, flags)
-	}
 	return c, nil
 }
 
