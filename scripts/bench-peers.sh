@@ -3,7 +3,8 @@
 # Debian, and give each of them the same busybox base image (from `berth save`).
 #
 # Installs what is missing of: podman buildah runc crun skopeo umoci pigz zstd
-# hyperfine docker-registry busybox-static time mmdebstrap, with one
+# hyperfine docker-registry busybox-static time mmdebstrap gcc libc6-dev (gcc and
+# libc6-dev build the start case's C reference line, static), with one
 # `apt-get update` first. Then `berthbench prepare` makes the bench directory
 # ($BENCH_DIR, default /var/tmp/berth-bench): a Berth root with busybox, bb.tar
 # from `berth save`, the same tar loaded into podman/buildah's storage, an OCI
@@ -16,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PEERS=(podman buildah runc crun skopeo umoci pigz zstd hyperfine docker-registry busybox-static time mmdebstrap)
+PEERS=(podman buildah runc crun skopeo umoci pigz zstd hyperfine docker-registry busybox-static time mmdebstrap gcc libc6-dev)
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench-peers: needs root (apt-get, containers, mounts); run it as root" >&2

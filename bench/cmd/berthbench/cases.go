@@ -59,6 +59,8 @@ func (e *Env) startCase() *Case {
 				Note: "Reference, no goal: the berth CLI's own start and exit, no store, no container (its Go runtime and package initializers)."},
 			{Tool: refGoHello, Cmd: Cmd{Argv: []string{e.goHello()}}, Skip: e.goHelloSkip,
 				Note: "Reference, no goal: a static Go program with an empty main, built here with the same toolchain: the least any Go process (berth, berth-init) costs to start on this machine."},
+			{Tool: refCtrFloor, Cmd: Cmd{Argv: []string{e.ctrFloor(), e.rootfs(), e.ctrFloorTmp(), "/bin/true"}}, Skip: e.ctrFloorSkip,
+				Note: "Reference, no goal: a static C program (bench/cmd/berthbench/cref/ctrfloor.c) doing only the kernel's share of a start with Docker's hardening: new namespaces, an overlay with a fresh upper directory, /proc, /dev, /sys, pivot_root, masked and read-only paths, the capability bounding set, exec. No cgroup, seccomp filter, record or log: what any runtime pays here."},
 		},
 	}
 }
@@ -69,6 +71,7 @@ func (e *Env) startCase() *Case {
 const (
 	refBerthVersion = "reference: berth version"
 	refGoHello      = "reference: Go, empty main"
+	refCtrFloor     = "reference: hardened container in C"
 )
 
 // bridgeHost names start-bridge's host-network line.

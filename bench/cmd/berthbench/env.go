@@ -27,6 +27,9 @@ type Env struct {
 	// goHelloSkip says why the start case's Go reference is not timed
 	// (Prepare builds it: goHello).
 	goHelloSkip string
+	// ctrFloorSkip says why the start case's C reference is not timed
+	// (Prepare builds it: ctrFloor).
+	ctrFloorSkip string
 }
 
 // The tools the bench looks for; peers are optional.

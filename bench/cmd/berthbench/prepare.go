@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,7 @@ func (e *Env) Prepare() error {
 	}
 	e.logf("== prepare %s", e.Dir)
 	e.buildGoHello()
+	e.buildCtrFloor()
 	if err := e.do(e.berth("bootstrap", baseBerth)); err != nil {
 		return fmt.Errorf("berth bootstrap busybox: %w", err)
 	}
@@ -437,5 +439,42 @@ func (e *Env) buildGoHello() {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=", "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		e.goHelloSkip = fmt.Sprintf("go build failed: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+}
+
+// ctrFloorSource is the start case's C reference: the kernel's share of a
+// container start with Docker's hardening, and no runtime (cref/ctrfloor.c).
+//
+//go:embed cref/ctrfloor.c
+var ctrFloorSource []byte
+
+// ctrFloor is that program, built by buildCtrFloor.
+func (e *Env) ctrFloor() string { return e.path("ctrfloor") }
+
+// ctrFloorTmp holds ctrFloor's overlay directories while it runs: in the
+// bench directory, on the file system of Berth's store.
+func (e *Env) ctrFloorTmp() string { return e.path("ctrfloor-tmp") }
+
+// buildCtrFloor builds ctrFloor, static, with the C compiler on PATH, or
+// says in ctrFloorSkip why not: the line is a reference, so a machine
+// without a compiler or a static C library only loses it.
+func (e *Env) buildCtrFloor() {
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		e.ctrFloorSkip = "no C compiler (cc) on PATH to build it"
+		return
+	}
+	src := e.path("ctrfloor.c")
+	if err := os.MkdirAll(e.ctrFloorTmp(), 0o755); err != nil {
+		e.ctrFloorSkip = err.Error()
+		return
+	}
+	if err := os.WriteFile(src, ctrFloorSource, 0o644); err != nil {
+		e.ctrFloorSkip = err.Error()
+		return
+	}
+	cmd := exec.CommandContext(e.ctx, cc, "-O2", "-static", "-o", e.ctrFloor(), src)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		e.ctrFloorSkip = fmt.Sprintf("cc -static failed: %v: %s", err, strings.TrimSpace(string(out)))
 	}
 }
