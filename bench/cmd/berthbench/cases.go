@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -191,9 +192,26 @@ func (e *Env) buildCases(w *workload) []*Case {
 				s.Runs = runStepPeerRuns
 			}
 		}
+		c.Subjects = append(c.Subjects, e.ctrFloorSteps(n))
 		cases = append(cases, c)
 	}
 	return cases
+}
+
+// ctrFloorSteps is the runstep cases' C reference: n hardened containers
+// one after the other, each on the earlier ones' upper directories, each
+// running the step's `/bin/sh -c true`; their directories stay, as a
+// build's layers do, and go before the next run, untimed.
+func (e *Env) ctrFloorSteps(n int) *Subject {
+	return &Subject{Tool: refCtrFloor, Skip: e.ctrFloorSkip,
+		Cmd: Cmd{Argv: []string{e.ctrFloor(), "-n", strconv.Itoa(n), "-k", e.rootfs(), e.ctrFloorTmp(), "/bin/sh", "-c", "true"}},
+		Prepare: func() error {
+			if err := os.RemoveAll(e.ctrFloorTmp()); err != nil {
+				return err
+			}
+			return os.Mkdir(e.ctrFloorTmp(), 0o755)
+		},
+		Note: "Reference, no goal: the start case's C program (cref/ctrfloor.c) running N hardened containers one after the other, each on an overlay of the earlier ones' upper directories, each running `/bin/sh -c true` as a RUN step does; no image, layer or record is written. What N such containers cost the kernel here, whatever the builder."}
 }
 
 // runStepRuns is Berth's timed runs of each runstep case, which measureAll

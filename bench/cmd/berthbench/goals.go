@@ -241,6 +241,14 @@ func (r *Report) stepGoal() Goal {
 	if res := r.find("runstep-slope", "berth"); res != nil {
 		fit = fmt.Sprintf("least-squares slope over N = %s: %s/step", joinInts(runStepCounts), formatSeconds(*res.Median))
 	}
+	if one, ten := r.find("runstep1", refCtrFloor), r.find("runstep10", refCtrFloor); one != nil && ten != nil && one.Median != nil && ten.Median != nil {
+		ref := "the same steps' hardened containers in C alone: " + formatSeconds((*ten.Median-*one.Median)/9) + "/step"
+		if fit == "" {
+			fit = ref
+		} else {
+			fit += "; " + ref
+		}
+	}
 	g.Figure = joinFigure(formatSeconds(step)+"/step", iv, fit)
 	g.Verdict = verdict(step <= stepOverhead)
 	return g

@@ -293,3 +293,24 @@ func TestCurvePointRecordsCPU(t *testing.T) {
 		t.Errorf("series = %+v", s)
 	}
 }
+
+// The runstep cases' C reference is shown beside the per-step figure and
+// judged by nothing: the goal is Berth's.
+func TestStepGoalShowsTheCReference(t *testing.T) {
+	r := &Report{Date: "2026-12-03T10:00:00Z", Results: []*Result{
+		res("runstep1", "berth", 0.030), res("runstep10", "berth", 0.084),
+		res("runstep1", refCtrFloor, 0.008), res("runstep10", refCtrFloor, 0.053),
+	}}
+	g := goalByName(t, r.Goals(nil), "per-RUN-step overhead")
+	if want := "6.0 ms/step (the same steps' hardened containers in C alone: 5.0 ms/step)"; g.Figure != want {
+		t.Errorf("figure %q, want %q", g.Figure, want)
+	}
+	if g.Verdict != "not met" {
+		t.Errorf("verdict %q, want not met", g.Verdict)
+	}
+	// Without Berth's own figures there is nothing to judge, reference or not.
+	r.Results = r.Results[2:]
+	if g := goalByName(t, r.Goals(nil), "per-RUN-step overhead"); !strings.HasPrefix(g.Verdict, "not measured") {
+		t.Errorf("only the reference: verdict %q", g.Verdict)
+	}
+}

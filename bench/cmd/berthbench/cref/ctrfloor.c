@@ -13,8 +13,12 @@
  * Left out: cgroups, a seccomp filter, user and group lookup, a container
  * record, logs, networking. It is static, so that no dynamic loader runs.
  *
- * usage: ctrfloor ROOTFS TMPDIR CMD [ARG...]
+ * usage: ctrfloor [-n N] [-k] ROOTFS TMPDIR CMD [ARG...]
  * The overlay's directories are made under TMPDIR and removed at exit.
+ * With -n, N such containers run one after the other, each on an overlay
+ * whose lower layers are the earlier ones' upper directories above ROOTFS,
+ * as the RUN steps of a build are (the steps' reference line); -k keeps the
+ * directories, as a build keeps its layers, for the caller to remove.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +42,7 @@ static char stack[64 * 1024];
 static const char *rootfs;
 static char dir[4096], merged[4200];
 static char **cmd;
+static int step; /* this container's number, from 1 */
 
 static void fail(const char *what, const char *arg)
 {
@@ -88,7 +93,11 @@ static int child(void *arg)
 
 	if (mount("", "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
 		fail("make mounts private", "/");
-	snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", rootfs, dir, dir);
+	/* The earlier containers' upper directories, newest first, above rootfs. */
+	int n = snprintf(opts, sizeof opts, "lowerdir=");
+	for (int i = step - 1; i >= 1; i--)
+		n += snprintf(opts + n, sizeof opts - n, "%s/upper%d:", dir, i);
+	snprintf(opts + n, sizeof opts - n, "%s,upperdir=%s/upper%d,workdir=%s/work%d", rootfs, dir, step, dir, step);
 	if (mount("overlay", merged, "overlay", 0, opts) < 0)
 		fail("mount overlay on", merged);
 	mnt("proc", "/proc", "proc", common, NULL);
@@ -168,31 +177,47 @@ static int rm(const char *path, const struct stat *st, int type, struct FTW *ftw
 
 int main(int argc, char **argv)
 {
-	if (argc < 4) {
-		fprintf(stderr, "usage: ctrfloor ROOTFS TMPDIR CMD [ARG...]\n");
+	int steps = 1, keep = 0, opt;
+	while ((opt = getopt(argc, argv, "+n:k")) != -1) {
+		if (opt == 'n' && atoi(optarg) >= 1 && atoi(optarg) <= 100)
+			steps = atoi(optarg);
+		else if (opt == 'k')
+			keep = 1;
+		else
+			optind = argc; /* usage below */
+	}
+	if (argc - optind < 3) {
+		fprintf(stderr, "usage: ctrfloor [-n N] [-k] ROOTFS TMPDIR CMD [ARG...]\n");
 		return 2;
 	}
-	rootfs = argv[1];
-	cmd = argv + 3;
-	snprintf(dir, sizeof dir, "%s/ctrfloor.XXXXXX", argv[2]);
+	rootfs = argv[optind];
+	cmd = argv + optind + 2;
+	snprintf(dir, sizeof dir, "%s/ctrfloor.XXXXXX", argv[optind + 1]);
 	if (!mkdtemp(dir))
 		fail("mkdtemp", dir);
 	snprintf(merged, sizeof merged, "%s/merged", dir);
-	static const char *sub[] = {"upper", "work", "merged"};
-	for (size_t i = 0; i < 3; i++) {
+	if (mkdir(merged, 0755) < 0)
+		fail("mkdir", merged);
+	int code = 0;
+	for (step = 1; step <= steps && code == 0; step++) {
 		char p[4200];
-		snprintf(p, sizeof p, "%s/%s", dir, sub[i]);
+		snprintf(p, sizeof p, "%s/upper%d", dir, step);
 		if (mkdir(p, 0755) < 0)
 			fail("mkdir", p);
+		snprintf(p, sizeof p, "%s/work%d", dir, step);
+		if (mkdir(p, 0755) < 0)
+			fail("mkdir", p);
+		pid_t pid = clone(child, stack + sizeof stack, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, NULL);
+		int status = 0;
+		code = 125;
+		if (pid < 0)
+			perror("ctrfloor: clone");
+		else if (waitpid(pid, &status, 0) == pid)
+			code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	}
-	pid_t pid = clone(child, stack + sizeof stack, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, NULL);
-	int status = 0, code = 125;
-	if (pid < 0)
-		perror("ctrfloor: clone");
-	else if (waitpid(pid, &status, 0) == pid)
-		code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	/* The overlay went with the mount namespace; its directories go now. */
-	if (nftw(dir, rm, 16, FTW_DEPTH | FTW_PHYS) < 0)
+	/* The overlays went with their mount namespaces; the directories go
+	 * now, unless the caller keeps them. */
+	if (!keep && nftw(dir, rm, 16, FTW_DEPTH | FTW_PHYS) < 0)
 		perror("ctrfloor: remove its directories");
 	return code;
 }
