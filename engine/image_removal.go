@@ -98,16 +98,15 @@ func (r *removal) delete(id digest.Digest, force, prune, quiet bool) error {
 	}
 }
 
-// index makes the maps a removal plans on: the images by ID, as read and
-// as the plan leaves them.
+// index makes the map a removal plans on: the images by ID, as the plan
+// leaves them.
 func (f *imageFacts) index() {
 	if f.byID != nil {
 		return
 	}
 	f.byID = make(map[digest.Digest]*store.Image, len(f.images))
-	f.read = make(map[digest.Digest]*store.Image, len(f.images))
 	for _, img := range f.images {
-		f.byID[img.ID], f.read[img.ID] = img, img
+		f.byID[img.ID] = img
 	}
 }
 
@@ -301,7 +300,7 @@ func (r *removal) prune(ctx context.Context, all bool) error {
 			return err
 		}
 		for _, img := range r.deleted[gone:] {
-			if p, listed := position[img.Parent]; listed && img.Parent != "" && canGo(img.Parent) {
+			if p, listed := position[img.Parent]; listed && canGo(img.Parent) {
 				heap.Push(&waiting, p)
 			}
 		}

@@ -64,9 +64,9 @@ type imageFacts struct {
 	// byImage indexes containers by image ID (built on first usedBy): one
 	// scan of the containers per listing, not one per image.
 	byImage map[digest.Digest][]*store.Container
-	// byID, read, chainUsers and containerChains are the removal's
-	// (built on first use; see image_removal.go).
-	byID, read      map[digest.Digest]*store.Image
+	// byID, chainUsers and containerChains are the removal's (built on
+	// first use; see image_removal.go).
+	byID            map[digest.Digest]*store.Image
 	chainUsers      map[digest.Digest]int
 	containerChains map[digest.Digest]bool
 }
