@@ -48,7 +48,7 @@ type imgFile struct {
 
 // imgLayerTar makes an uncompressed tar from name → content pairs; names
 // ending in "/" are directories.
-func imgLayerTar(t *testing.T, files ...imgFile) []byte {
+func imgLayerTar(t testing.TB, files ...imgFile) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -83,6 +83,13 @@ func imgGzip(data []byte) []byte {
 // entries, and returns it.
 func imgPut(t *testing.T, e *engine.Engine, parent *store.Image, createdBy string, layers ...[]byte) *store.Image {
 	t.Helper()
+	return imgPutAt(t, e, parent, time.Now().UTC(), createdBy, layers...)
+}
+
+// imgPutAt is imgPut with the config's creation time given: images
+// created at the same instant are listed in index order.
+func imgPutAt(t *testing.T, e *engine.Engine, parent *store.Image, created time.Time, createdBy string, layers ...[]byte) *store.Image {
+	t.Helper()
 	var cfg ocispec.Image
 	var descs []ocispec.Descriptor
 	var sizes []int64
@@ -97,7 +104,6 @@ func imgPut(t *testing.T, e *engine.Engine, parent *store.Image, createdBy strin
 		opts.Parent = parent.ID
 	}
 	cfg.OS, cfg.Architecture = "linux", "amd64"
-	created := time.Now().UTC()
 	cfg.Created = &created
 	for _, l := range layers {
 		blob := imgGzip(l)

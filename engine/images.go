@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -55,13 +54,21 @@ type ListImagesOptions struct {
 }
 
 // imageFacts are the relations between images that several verbs need.
+// A removal plans on them in memory (image_removal.go): images stays as
+// read, the other fields follow the plan.
 type imageFacts struct {
-	images     []*store.Image
-	children   map[digest.Digest][]*store.Image
+	images []*store.Image
+	// children counts the listed images built on each image.
+	children   map[digest.Digest]int
 	containers []*store.Container
 	// byImage indexes containers by image ID (built on first usedBy): one
 	// scan of the containers per listing, not one per image.
 	byImage map[digest.Digest][]*store.Container
+	// byID, chainUsers and containerChains are the removal's (built on
+	// first use; see image_removal.go).
+	byID            map[digest.Digest]*store.Image
+	chainUsers      map[digest.Digest]int
+	containerChains map[digest.Digest]bool
 }
 
 // Images lists the store's images as Docker sees them: one per image ID,
@@ -136,10 +143,10 @@ func (e *Engine) imageFacts() (*imageFacts, error) {
 }
 
 func newImageFacts(images []*store.Image, containers []*store.Container) *imageFacts {
-	f := &imageFacts{images: images, children: map[digest.Digest][]*store.Image{}, containers: containers}
+	f := &imageFacts{images: images, children: map[digest.Digest]int{}, containers: containers}
 	for _, img := range images {
 		if img.Parent != "" {
-			f.children[img.Parent] = append(f.children[img.Parent], img)
+			f.children[img.Parent]++
 		}
 	}
 	return f
@@ -515,7 +522,7 @@ func isImageIDPrefix(id digest.Digest, name string) bool {
 
 // conflict is Docker's checkImageDeleteConflict.
 func (f *imageFacts) conflict(img *store.Image, mask int) *deleteConflict {
-	if mask&conflictDependentChild != 0 && len(f.children[img.ID]) > 0 {
+	if mask&conflictDependentChild != 0 && f.children[img.ID] > 0 {
 		return &deleteConflict{id: img.ID, hard: true, message: "image has dependent child images"}
 	}
 	users := f.usedBy(img.ID)
@@ -541,90 +548,6 @@ func (f *imageFacts) conflict(img *store.Image, mask int) *deleteConflict {
 	return nil
 }
 
-// deleteImage is Docker's imageDeleteHelper: check conflicts, drop every
-// remaining name, delete the image, report the layers it released, then
-// (prune) do the same quietly for its parent.
-func (e *Engine) deleteImage(ctx context.Context, id digest.Digest, force, prune, quiet bool) ([]RemoveRecord, error) {
-	var records []RemoveRecord
-	for {
-		if err := ctxErr(ctx); err != nil {
-			return records, err
-		}
-		f, err := e.imageFacts()
-		if err != nil {
-			return records, err
-		}
-		var img *store.Image
-		for _, candidate := range f.images {
-			if candidate.ID == id {
-				img = candidate
-			}
-		}
-		if img == nil {
-			if quiet {
-				return records, nil
-			}
-			return records, &notFound{"No such image: " + id.String()}
-		}
-		mask := conflictHard
-		if !force {
-			mask |= conflictSoft
-		}
-		if c := f.conflict(img, mask); c != nil {
-			dangling := len(img.Refs) == 0 && len(f.children[img.ID]) == 0
-			if quiet && (!dangling || c.used) {
-				return records, nil
-			}
-			return records, c
-		}
-		for _, full := range img.Refs {
-			records = append(records, RemoveRecord{Untagged: store.Familiar(full)})
-		}
-		released := f.releasedLayers(img)
-		if err := e.Store.DeleteImage(img.ID); err != nil {
-			return records, fmt.Errorf("delete image %s: %w", img.ShortID(), err)
-		}
-		records = append(records, RemoveRecord{Deleted: img.ID.String()})
-		records = append(records, released...)
-		if !prune || img.Parent == "" {
-			return records, nil
-		}
-		// Prune the parent: never forced, and quietly stop at a conflict.
-		id, force, quiet = img.Parent, false, true
-	}
-}
-
-// releasedLayers lists the layers (top first, by chain ID) that deleting img
-// leaves without any image or container using them, as Docker reports them.
-func (f *imageFacts) releasedLayers(img *store.Image) []RemoveRecord {
-	used := map[digest.Digest]bool{}
-	for _, other := range f.images {
-		if other.ID == img.ID {
-			continue
-		}
-		for _, c := range other.ChainIDs() {
-			used[c] = true
-		}
-	}
-	for _, c := range f.containers {
-		for _, chain := range c.LayerChainIDs {
-			used[digest.Digest(chain)] = true
-			used[digest.NewDigestFromEncoded(digest.SHA256, strings.TrimPrefix(chain, "sha256:"))] = true
-		}
-	}
-	sizes := f.layerSizes(img)
-	chains := img.ChainIDs()
-	var out []RemoveRecord
-	for i := len(chains) - 1; i >= 0; i-- {
-		if used[chains[i]] {
-			continue
-		}
-		used[chains[i]] = true
-		out = append(out, RemoveRecord{Deleted: chains[i].String(), Size: sizes[i]})
-	}
-	return out
-}
-
 // layerSizes returns the uncompressed size of each layer when the store
 // records it, the compressed size otherwise.
 func (f *imageFacts) layerSizes(img *store.Image) []int64 {
@@ -644,71 +567,6 @@ type notFound struct{ msg string }
 func (e *notFound) Error() string           { return e.msg }
 func (e *notFound) Is(target error) bool    { return target == store.ErrNotFound }
 func (e *notFound) ErrClass() errdefs.Class { return errdefs.NotFound }
-
-// PruneImagesOptions are `image prune`'s flags.
-type PruneImagesOptions struct {
-	// All removes every image no container uses, not only dangling ones.
-	All bool
-}
-
-// PruneReport says what a prune removed.
-type PruneReport struct {
-	Records []RemoveRecord
-	// Reclaimed is the uncompressed size of the layers deleted.
-	Reclaimed int64
-}
-
-// PruneImages removes dangling images (untagged, without children), or with
-// All every image that no container uses, as `docker image prune` does.
-// Images that cannot go (a child image needs them) are skipped.
-func (e *Engine) PruneImages(ctx context.Context, opts PruneImagesOptions) (*PruneReport, error) {
-	report := &PruneReport{}
-	done := map[digest.Digest]bool{}
-	for {
-		f, err := e.imageFacts()
-		if err != nil {
-			return report, err
-		}
-		progress := false
-		for _, img := range f.images {
-			if err := ctxErr(ctx); err != nil {
-				return report, err
-			}
-			if done[img.ID] || len(f.usedBy(img.ID)) > 0 || len(f.children[img.ID]) > 0 {
-				continue
-			}
-			if len(img.Refs) > 0 && !opts.All {
-				continue
-			}
-			done[img.ID] = true
-			var records []RemoveRecord
-			if len(img.Refs) == 0 {
-				records, err = e.deleteImage(ctx, img.ID, false, true, false)
-			} else {
-				for _, full := range img.Refs {
-					var more []RemoveRecord
-					more, err = e.RemoveImage(ctx, full, RemoveImageOptions{})
-					records = append(records, more...)
-					if err != nil {
-						break
-					}
-				}
-			}
-			for _, r := range records {
-				report.Reclaimed += r.Size
-			}
-			report.Records = append(report.Records, records...)
-			if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
-				return report, err
-			}
-			progress = true
-			break // the facts changed: look again
-		}
-		if !progress {
-			return report, nil
-		}
-	}
-}
 
 // DiskUsage is `system df`'s table.
 type DiskUsage struct {

@@ -20,6 +20,9 @@ func (s *Store) IndexFileSyncs() int64 { return s.indexFileSyncs.Load() }
 // RecordReads counts the container records read so far.
 func (s *Store) RecordReads() int64 { return s.recordReads.Load() }
 
+// IndexWrites counts the rewrites of index.json so far.
+func (s *Store) IndexWrites() int64 { return s.indexWrites.Load() }
+
 // IndexParses counts the reads of index.json that parsed the file.
 func (s *Store) IndexParses() int64 { return s.indexParses.Load() }
 

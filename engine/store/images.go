@@ -681,6 +681,126 @@ func (s *Store) DeleteImage(id digest.Digest) error {
 	return err
 }
 
+// ImageRemoval is one image's part in a RemoveImages call, as the caller
+// decided it on what it read of the store.
+type ImageRemoval struct {
+	ID digest.Digest
+	// Untag are full names to take from the image.
+	Untag []string
+	// Delete unlists the image, with its names, which must all be in Untag.
+	Delete bool
+}
+
+// RemoveImages takes names from images and unlists images (with every
+// index entry, as DeleteImage) in one write of index.json, then frees what
+// nothing else uses in one garbage collection: removing N images costs one
+// rewrite of the index and one walk of the store, not N of each.
+//
+// The caller decided on facts read without the store lock, so the index
+// must still agree with them: every image listed, every name in Untag on
+// the image it is taken from, and an image that goes without a name the
+// caller did not see (a tag given since). Otherwise nothing changes and the
+// error wraps ErrConflict: read again and decide again.
+//
+// As DeleteImage, unreferenced first, removed second: a crash between the
+// two leaves only files no listed image uses, which the next GC or
+// `image validate --repair` removes. The batch is all or nothing: unlisted
+// says index.json no longer lists the images, even when the collection
+// that follows fails (its error is then returned too).
+func (s *Store) RemoveImages(batch []ImageRemoval) (unlisted bool, err error) {
+	if len(batch) == 0 {
+		return false, nil
+	}
+	byID := make(map[digest.Digest]*ImageRemoval, len(batch))
+	owner := map[string]digest.Digest{} // name to take → the image it is taken from
+	deletes := false
+	for i := range batch {
+		r := &batch[i]
+		if _, dup := byID[r.ID]; dup {
+			return false, fmt.Errorf("image %s is twice in one removal", r.ID)
+		}
+		byID[r.ID] = r
+		for _, name := range r.Untag {
+			owner[name] = r.ID
+		}
+		deletes = deletes || r.Delete
+	}
+	unlock, err := s.Lock()
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	err = s.updateIndexLocked(func(idx *ocispec.Index) error {
+		listed := make(map[digest.Digest]bool, len(byID))
+		held := make(map[string]bool, len(owner))
+		keep := make([]ocispec.Descriptor, 0, len(idx.Manifests))
+		for _, d := range idx.Manifests {
+			ref := d.Annotations[ocispec.AnnotationRefName]
+			id, idErr := s.entryID(d) // a manifest read only without AnnotationID
+			if ref != "" {
+				if want, ok := owner[ref]; ok {
+					if idErr != nil || id != want {
+						return staleRemoval(want, "its name "+Familiar(ref)+" is on another image")
+					}
+					held[ref] = true
+				}
+			}
+			r := byID[id]
+			if idErr != nil || r == nil {
+				keep = append(keep, d)
+				continue
+			}
+			listed[id] = true
+			if !r.Delete {
+				keep = append(keep, d) // its names go below, as Untag takes them
+				continue
+			}
+			if ref != "" && !slices.Contains(r.Untag, ref) {
+				return staleRemoval(id, "named "+Familiar(ref))
+			}
+		}
+		for _, r := range batch {
+			if !listed[r.ID] {
+				return staleRemoval(r.ID, "no longer listed")
+			}
+		}
+		for name, id := range owner {
+			if !held[name] {
+				return staleRemoval(id, "no longer named "+Familiar(name))
+			}
+		}
+		idx.Manifests = keep
+		for _, r := range batch {
+			if !r.Delete {
+				for _, name := range r.Untag {
+					dropRef(idx, name, "")
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	if !deletes {
+		return true, nil
+	}
+	// Unreferenced first, removed second, as DeleteImage.
+	crashpoint.Hit("rmi.unreferenced")
+	_, err = s.gcLocked()
+	return true, err
+}
+
+// staleRemoval is RemoveImages' error when the index changed since the
+// caller read it.
+func staleRemoval(id digest.Digest, what string) error {
+	short := id.Encoded()
+	if len(short) > 12 {
+		short = short[:12]
+	}
+	return fmt.Errorf("image %s: %s since its removal was decided: %w", short, what, ErrConflict)
+}
+
 // GCResult says what a garbage collection freed.
 type GCResult struct {
 	Blobs      int

@@ -46,8 +46,8 @@ func runCurves(args []string, stdout, stderr io.Writer) int {
 	defaultDir := filepath.Join(envOr("BENCH_DIR", "/var/tmp/berth-bench"), "curves")
 	dir := fs.String("dir", defaultDir, "scratch directory (removed afterwards)")
 	out := fs.String("out", "docs/perf", "where the SVG plots and curves.json go")
-	only := fs.String("only", "", "comma-separated curves: steps, env, store, commit, cache (default all)")
-	big := fs.Bool("big", false, "add the largest sizes (1,000 RUN steps, 5,000 ENV lines, 1,000,000 files): minutes each")
+	only := fs.String("only", "", "comma-separated curves: steps, env, store, commit, cache, prune (default all)")
+	big := fs.Bool("big", false, "add the largest sizes (1,000 RUN steps, 5,000 ENV lines, 1,000,000 files, 10,000 dangling images): minutes each")
 	runs := fs.Int("runs", 3, "timed runs per point (the median is plotted)")
 	doc := fs.String("doc", "", "also replace the curves' table in this Markdown file (between curves markers)")
 	if err := fs.Parse(args); err != nil {
@@ -76,7 +76,7 @@ func runCurves(args []string, stdout, stderr io.Writer) int {
 	for _, c := range []struct {
 		id string
 		fn func(big bool) (curve, error)
-	}{{"cache", e.cacheCurve}, {"steps", e.stepsCurve}, {"env", e.envCurve}, {"store", e.storeCurve}, {"commit", e.commitCurve}} {
+	}{{"cache", e.cacheCurve}, {"steps", e.stepsCurve}, {"env", e.envCurve}, {"store", e.storeCurve}, {"commit", e.commitCurve}, {"prune", e.pruneCurve}} {
 		if !want(c.id) {
 			continue
 		}
@@ -604,6 +604,69 @@ func seedImage(s *store.Store, base *store.Image, i int) (ocispec.Descriptor, er
 		ocispec.AnnotationRefName: fmt.Sprintf("docker.io/library/seed:%d", i),
 	}
 	return desc, nil
+}
+
+// pruneCurve: `image prune -f` of N dangling images, each a config of its
+// own over busybox's layers (as a build step's throwaway image, without a
+// layer of its own), seeded afresh before every run (the jobs' setup,
+// untimed). Each size has a store of its own, timed round by round. It
+// removed image by image, reading every image and rewriting index.json
+// after each: quadratic, minutes at 3,206 images (docs/performance.md).
+func (e *curveEnv) pruneCurve(big bool) (curve, error) {
+	s := Series{Name: "image prune -f, N dangling images"}
+	ns := sizes([]int{10, 100, 1000}, big, 10000)
+	var jobs []job
+	for _, n := range ns {
+		root, err := e.freshStore(fmt.Sprintf("prune-%d", n))
+		if err != nil {
+			return curve{}, err
+		}
+		jobs = append(jobs, job{root: root, args: []string{"image", "prune", "-f"}, setup: func() error {
+			return seedDangling(root, n)
+		}})
+	}
+	if err := e.addRounds(&s, ns, jobs); err != nil {
+		return curve{}, err
+	}
+	return curve{id: "prune", title: "Image prune vs dangling images", xlabel: "dangling images (N)", series: []Series{s}}, nil
+}
+
+// seedDangling lists n dangling images on busybox (untagged, busybox
+// their parent, a config each), all in one index.json write. Seeding again
+// lists the same images: those still listed (not pruned) are not listed
+// twice.
+func seedDangling(root string, n int) error {
+	s, err := store.Open(root)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	base, err := s.Image("busybox")
+	if err != nil {
+		return err
+	}
+	var entries []ocispec.Descriptor
+	for i := range n {
+		desc, err := seedImage(s, base, i)
+		if err != nil {
+			return err
+		}
+		delete(desc.Annotations, ocispec.AnnotationRefName)
+		desc.Annotations[store.AnnotationParent] = base.ID.String()
+		entries = append(entries, desc)
+	}
+	return s.UpdateIndex(func(idx *ocispec.Index) error {
+		listed := map[digest.Digest]bool{}
+		for _, d := range idx.Manifests {
+			listed[d.Digest] = true
+		}
+		for _, d := range entries {
+			if !listed[d.Digest] {
+				idx.Manifests = append(idx.Manifests, d)
+			}
+		}
+		return nil
+	})
 }
 
 // commitCurve: commit a container that created N empty files.

@@ -265,7 +265,8 @@ func (r *Report) commitGoal(compression, floor string) Goal {
 	return g
 }
 
-// curveGoals judges each series: linear or better at its largest sizes.
+// curveGoals judges each series: linear or better at its largest sizes
+// (steps, env, store, commit, prune), flat for the cache curve.
 func (r *Report) curveGoals(curves map[string]curveData) []Goal {
 	if len(curves) == 0 {
 		return []Goal{{Goal: "growth curves", Target: "linear or better", Verdict: "not measured: no curves.json given or found (BENCH_CURVES=0, or a BENCH_ONLY without curves)"}}

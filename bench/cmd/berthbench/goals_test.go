@@ -51,6 +51,8 @@ func TestGoalsJudgeEachTarget(t *testing.T) {
 		"env":   {Measured: "2026-12-03T10:10:00Z", Series: []Series{{Name: "ENV lines", X: []float64{10, 100, 1000}, Y: []float64{10, 100, 10000}}}},
 		// Linear would pass other curves; the cache curve must be flat.
 		"cache": {Measured: "2026-12-03T10:10:00Z", Series: []Series{{Name: "uncached step", X: []float64{10, 300, 1000}, Y: []float64{16, 24, 35}}}},
+		// Image by image, prune grew with the square of the images.
+		"prune": {Measured: "2026-12-03T10:10:00Z", Series: []Series{{Name: "image prune -f, N dangling images", X: []float64{10, 100, 1000}, Y: []float64{40, 400, 30000}}}},
 	}
 	gs := r.Goals(curves)
 	for prefix, want := range map[string]string{
@@ -62,6 +64,7 @@ func TestGoalsJudgeEachTarget(t *testing.T) {
 		"growth: steps":                   "met",
 		"growth: env":                     "not met",
 		"growth: cache":                   "not met",
+		"growth: prune":                   "not met",
 		"peak RSS":                        "not met: steps/cold build N=100 40.0 MiB",
 		"room:":                           "met",
 		"push of the 6-layer image":       "not met",
@@ -312,5 +315,17 @@ func TestStepGoalShowsTheCReference(t *testing.T) {
 	r.Results = r.Results[2:]
 	if g := goalByName(t, r.Goals(nil), "per-RUN-step overhead"); !strings.HasPrefix(g.Verdict, "not measured") {
 		t.Errorf("only the reference: verdict %q", g.Verdict)
+	}
+}
+
+// The prune curve is judged as the other growth curves: linear or better
+// between its two largest sizes.
+func TestPruneCurveLinearIsMet(t *testing.T) {
+	r := &Report{Date: "2026-12-03T10:00:00Z"}
+	gs := r.Goals(map[string]curveData{"prune": {Measured: "2026-12-03T10:10:00Z",
+		Series: []Series{{Name: "image prune -f, N dangling images", X: []float64{10, 100, 1000}, Y: []float64{30, 60, 420}}}}})
+	g := goalByName(t, gs, "growth: prune, image prune -f, N dangling images")
+	if g.Verdict != "met" || !strings.HasPrefix(g.Target, "linear or better") || !strings.HasPrefix(g.Figure, "0.85 (100 → 1k)") {
+		t.Errorf("a linear prune curve: %+v", g)
 	}
 }
