@@ -131,10 +131,22 @@ func copyImage(img *store.Image) *store.Image {
 }
 
 func (e *Engine) imageFacts() (*imageFacts, error) {
-	images, err := e.Images()
+	return e.imageFactsOf(e.Store.Images)
+}
+
+// removalFacts are the facts a removal decides on (rmi, image prune): its
+// images hold only what deciding reads (store.ImagesForRemoval), so that
+// pruning 10,000 images does not keep 10,000 whole configs.
+func (e *Engine) removalFacts() (*imageFacts, error) {
+	return e.imageFactsOf(e.Store.ImagesForRemoval)
+}
+
+func (e *Engine) imageFactsOf(list func() ([]*store.Image, error)) (*imageFacts, error) {
+	listed, err := list()
 	if err != nil {
 		return nil, err
 	}
+	images := groupByID(listed)
 	containers, err := e.Store.Containers()
 	if err != nil {
 		return nil, err
@@ -427,7 +439,7 @@ func (e *Engine) RemoveImage(ctx context.Context, name string, opts RemoveImageO
 	if records, ok, err := e.untagOneOfMany(ctx, name); ok {
 		return records, err
 	}
-	f, err := e.imageFacts()
+	f, err := e.removalFacts()
 	if err != nil {
 		return nil, err
 	}

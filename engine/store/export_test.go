@@ -32,3 +32,6 @@ func (s *Store) ReadIndex() (*ocispec.Index, error)              { return s.read
 func (s *Store) ImageByManifest(d digest.Digest) (*Image, error) { return s.imageByManifest(d) }
 func (s *Store) HasLayerDir(chainID digest.Digest) bool          { return s.hasLayerDir(chainID) }
 func (s *Store) Blobs() ([]digest.Digest, error)                 { return s.listBlobs() }
+
+// SharedIndex is the parsed index.json readers share (readIndexShared).
+func (s *Store) SharedIndex() (*ocispec.Index, error) { return s.readIndexShared() }

@@ -160,9 +160,13 @@ func collectImages[T listable](each func(func(ocispec.Descriptor) error) error, 
 // config that ListedImages keeps or checks.
 type listedManifest struct {
 	Config ocispec.Descriptor `json:"config"`
-	Layers []struct {
-		Digest digest.Digest `json:"digest"`
-	} `json:"layers"`
+	Layers []listedLayer      `json:"layers"`
+}
+
+// listedLayer is a layer's descriptor as a listing or a removal reads it.
+type listedLayer struct {
+	Digest digest.Digest `json:"digest"`
+	Size   int64         `json:"size"`
 }
 
 type listedConfig struct {

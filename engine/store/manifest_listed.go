@@ -74,9 +74,7 @@ func (m *listedManifest) plainLayers(b string, i int) (int, bool) {
 	}
 	m.Layers = m.Layers[:0]
 	if m.Layers == nil {
-		m.Layers = make([]struct {
-			Digest digest.Digest `json:"digest"`
-		}, 0, 4)
+		m.Layers = make([]listedLayer, 0, 4)
 	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == ']' {
@@ -89,9 +87,7 @@ func (m *listedManifest) plainLayers(b string, i int) (int, bool) {
 		if !ok {
 			return 0, false
 		}
-		m.Layers = append(m.Layers, struct {
-			Digest digest.Digest `json:"digest"`
-		}{digest.Digest(d)})
+		m.Layers = append(m.Layers, listedLayer{digest.Digest(d), size})
 		i = skipSpace(b, e)
 		switch {
 		case i < len(b) && b[i] == ',':
