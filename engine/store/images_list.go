@@ -201,35 +201,14 @@ func (s *Store) loadListedImage(desc ocispec.Descriptor, labels bool, buf *[]byt
 		}
 		return l, nil
 	}
-	data, err := s.readBlobInto(desc.Digest, buf)
-	if err != nil {
-		return nil, fmt.Errorf("manifest %s listed in index.json: %w (the store is damaged; `berth image validate` tells more)", desc.Digest, err)
-	}
-	var m listedManifest
-	if err := decodeListedManifest(data, &m); err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, err)
-	}
-	for _, l := range m.Layers {
-		if err := l.Digest.Validate(); err != nil {
-			return nil, fmt.Errorf("manifest %s listed in index.json: layer digest %q: %v (the store is damaged; `berth image validate` tells more)", desc.Digest, l.Digest, err)
-		}
-	}
-	cfgData, err := s.readBlobInto(m.Config.Digest, buf)
-	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
-	}
 	var cfg listedConfig
 	var into any = &cfg
 	if !labels {
 		into = &cfg.listedConfigBase
 	}
-	if err := json.Unmarshal(cfgData, into); err != nil {
-		return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
-	}
-	for _, d := range cfg.RootFS.DiffIDs {
-		if err := d.Validate(); err != nil {
-			return nil, fmt.Errorf("config %s: diff ID %q: %v (the store is damaged; `berth image validate` tells more)", m.Config.Digest, d, err)
-		}
+	m, _, err := s.readListed(desc, buf, into, &cfg.listedConfigBase)
+	if err != nil {
+		return nil, err
 	}
 	// Copies of the entry's strings, which share the whole entry's bytes.
 	md := digest.Digest(strings.Clone(string(desc.Digest)))
@@ -244,6 +223,39 @@ func (s *Store) loadListedImage(desc ocispec.Descriptor, labels bool, buf *[]byt
 		img.Size = n
 	}
 	return img, nil
+}
+
+// readListed reads desc's manifest into m and its config into into (a
+// listedConfig, or the listedConfigBase base when labels are not wanted)
+// through *buf, with loadImage's checks: every layer digest and diff ID
+// valid. n is the manifest's size.
+func (s *Store) readListed(desc ocispec.Descriptor, buf *[]byte, into any, base *listedConfigBase) (m listedManifest, n int64, err error) {
+	data, err := s.readBlobInto(desc.Digest, buf)
+	if err != nil {
+		return m, 0, fmt.Errorf("manifest %s listed in index.json: %w (the store is damaged; `berth image validate` tells more)", desc.Digest, err)
+	}
+	n = int64(len(data))
+	if err := decodeListedManifest(data, &m); err != nil {
+		return m, 0, fmt.Errorf("manifest %s: %w", desc.Digest, err)
+	}
+	for _, l := range m.Layers {
+		if err := l.Digest.Validate(); err != nil {
+			return m, 0, fmt.Errorf("manifest %s listed in index.json: layer digest %q: %v (the store is damaged; `berth image validate` tells more)", desc.Digest, l.Digest, err)
+		}
+	}
+	cfgData, err := s.readBlobInto(m.Config.Digest, buf)
+	if err != nil {
+		return m, 0, fmt.Errorf("config %s: %w", m.Config.Digest, err)
+	}
+	if err := json.Unmarshal(cfgData, into); err != nil {
+		return m, 0, fmt.Errorf("config %s: %w", m.Config.Digest, err)
+	}
+	for _, d := range base.RootFS.DiffIDs {
+		if err := d.Validate(); err != nil {
+			return m, 0, fmt.Errorf("config %s: diff ID %q: %v (the store is damaged; `berth image validate` tells more)", m.Config.Digest, d, err)
+		}
+	}
+	return m, n, nil
 }
 
 // ContainerImages is the image field of every container record (an ID,

@@ -1,8 +1,6 @@
 package store
 
 import (
-	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -73,34 +71,17 @@ func (s *Store) loadImageForRemoval(desc ocispec.Descriptor, buf *[]byte, in int
 		img.Config.RootFS.DiffIDs = full.Config.RootFS.DiffIDs
 		return img, nil
 	}
-	data, err := s.readBlobInto(desc.Digest, buf)
+	var cfg listedConfigBase
+	m, n, err := s.readListed(desc, buf, &cfg, &cfg)
 	if err != nil {
-		return nil, fmt.Errorf("manifest %s listed in index.json: %w (the store is damaged; `berth image validate` tells more)", desc.Digest, err)
+		return nil, err
 	}
-	img.ManifestSize = int64(len(data))
-	var m listedManifest
-	if err := decodeListedManifest(data, &m); err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, err)
-	}
+	img.ManifestSize = n
 	img.Manifest.Layers = make([]ocispec.Descriptor, len(m.Layers))
 	for i, l := range m.Layers {
-		if err := l.Digest.Validate(); err != nil {
-			return nil, fmt.Errorf("manifest %s listed in index.json: layer digest %q: %v (the store is damaged; `berth image validate` tells more)", desc.Digest, l.Digest, err)
-		}
 		img.Manifest.Layers[i] = ocispec.Descriptor{Digest: in.digest(l.Digest), Size: l.Size}
 	}
-	cfgData, err := s.readBlobInto(m.Config.Digest, buf)
-	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
-	}
-	var cfg listedConfigBase
-	if err := json.Unmarshal(cfgData, &cfg); err != nil {
-		return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
-	}
 	for i, d := range cfg.RootFS.DiffIDs {
-		if err := d.Validate(); err != nil {
-			return nil, fmt.Errorf("config %s: diff ID %q: %v (the store is damaged; `berth image validate` tells more)", m.Config.Digest, d, err)
-		}
 		cfg.RootFS.DiffIDs[i] = in.digest(d)
 	}
 	img.ID = m.Config.Digest
